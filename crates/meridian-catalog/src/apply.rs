@@ -1,0 +1,204 @@
+//! The single apply path: validate a batch on a working copy, persist it, then publish it.
+
+use crate::catalog::Catalog;
+use crate::validate::{check, ValidationError};
+use crate::{Applied, Change, Kind, Object};
+use std::sync::{Arc, Mutex, RwLock};
+
+/// What a batch did, for the persister: objects to (re)write and objects to delete.
+#[derive(Debug, Clone)]
+pub enum Effect {
+    /// An object was added or modified; `previous` is its state before (for renames).
+    Saved {
+        /// The new state.
+        object: Arc<Object>,
+        /// The state before, when modified.
+        previous: Option<Arc<Object>>,
+    },
+    /// An object was removed.
+    Removed {
+        /// Its last state.
+        object: Arc<Object>,
+    },
+    /// The default workspace changed.
+    DefaultWorkspace {
+        /// The new default, if any.
+        id: Option<String>,
+    },
+}
+
+/// An error from the persister; the batch is not applied in memory when it fails.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct PersistError(pub String);
+
+/// Where applied batches are stored (the data directory). Called with the state before and
+/// after the batch, under the writer lock, before the new state becomes visible.
+pub trait Persist: Send {
+    /// Make the effects durable.
+    fn persist(&mut self, before: &Catalog, after: &Catalog, effects: &[Effect])
+        -> Result<(), PersistError>;
+}
+
+/// A persister that keeps nothing (tests, in-memory catalogs).
+pub struct NoPersist;
+
+impl Persist for NoPersist {
+    fn persist(&mut self, _: &Catalog, _: &Catalog, _: &[Effect]) -> Result<(), PersistError> {
+        Ok(())
+    }
+}
+
+/// Why a batch was not applied.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    /// A change broke a catalog rule; the batch was refused whole.
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    /// Writing to the data directory failed; memory is unchanged.
+    #[error("could not save the configuration: {0}")]
+    Persist(#[from] PersistError),
+}
+
+/// Listener called after each applied batch (replication hooks in here).
+pub type Listener = Box<dyn Fn(&Applied) + Send + Sync>;
+
+/// The catalog together with its persister: the one place changes are applied.
+pub struct CatalogService {
+    state: RwLock<Arc<Catalog>>,
+    writer: Mutex<Box<dyn Persist>>,
+    listeners: RwLock<Vec<Listener>>,
+}
+
+impl CatalogService {
+    /// A service over a loaded catalog.
+    pub fn new(catalog: Catalog, persist: Box<dyn Persist>) -> Self {
+        CatalogService {
+            state: RwLock::new(Arc::new(catalog)),
+            writer: Mutex::new(persist),
+            listeners: RwLock::new(Vec::new()),
+        }
+    }
+
+    /// An in-memory service that persists nothing.
+    pub fn in_memory(catalog: Catalog) -> Self {
+        Self::new(catalog, Box::new(NoPersist))
+    }
+
+    /// The current state; readers never block writers for long.
+    pub fn snapshot(&self) -> Arc<Catalog> {
+        match self.state.read() {
+            Ok(g) => g.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    /// Register a listener called after every applied batch.
+    pub fn subscribe(&self, l: Listener) {
+        match self.listeners.write() {
+            Ok(mut g) => g.push(l),
+            Err(p) => p.into_inner().push(l),
+        }
+    }
+
+    /// Replace the whole state (reload from disk). Nothing is persisted.
+    pub fn replace(&self, catalog: Catalog) {
+        let _w = self.writer.lock();
+        match self.state.write() {
+            Ok(mut g) => *g = Arc::new(catalog),
+            Err(p) => *p.into_inner() = Arc::new(catalog),
+        }
+    }
+
+    /// Validate, persist and apply a batch of changes, all or nothing. The update sequence in
+    /// `global.xml` is bumped once per batch.
+    pub fn apply(&self, changes: Vec<Change>) -> Result<Applied, ApplyError> {
+        let mut writer = match self.writer.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        let before = self.snapshot();
+        let mut work: Catalog = (*before).clone();
+        let mut effects = Vec::new();
+        for c in &changes {
+            check(&work, c)?;
+            apply_unchecked(&mut work, c, &mut effects);
+        }
+        if !changes.is_empty() {
+            bump_sequence(&mut work, &mut effects);
+        }
+        writer.persist(&before, &work, &effects)?;
+        let applied = Applied {
+            changes,
+            update_sequence: work.update_sequence(),
+        };
+        match self.state.write() {
+            Ok(mut g) => *g = Arc::new(work),
+            Err(p) => *p.into_inner() = Arc::new(work),
+        }
+        drop(writer);
+        let listeners = match self.listeners.read() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        for l in listeners.iter() {
+            l(&applied);
+        }
+        Ok(applied)
+    }
+}
+
+fn bump_sequence(work: &mut Catalog, effects: &mut Vec<Effect>) {
+    let Some(g) = work.global().cloned() else {
+        return;
+    };
+    let mut g2 = (*g).clone();
+    let next = work.update_sequence() + 1;
+    g2.xml.set_child_text("updateSequence", next.to_string());
+    let g2 = Arc::new(g2);
+    work.put(g2.clone());
+    effects.retain(|e| !matches!(e, Effect::Saved { object, .. } if object.kind == Kind::Global));
+    effects.push(Effect::Saved {
+        object: g2,
+        previous: Some(g),
+    });
+}
+
+/// Apply a change that has been checked (or is generated by the catalog itself).
+pub(crate) fn apply_unchecked(work: &mut Catalog, c: &Change, effects: &mut Vec<Effect>) {
+    match c {
+        Change::Add { object } | Change::Modify { object } => {
+            let previous = work.get(object.id()).cloned();
+            let object = Arc::new(object.clone());
+            work.put(object.clone());
+            if object.kind.is_resource() {
+                work.reindex_layers_of(object.id());
+            }
+            if object.kind == Kind::Workspace && work.default_workspace().is_none() {
+                work.set_default_workspace_id(Some(object.id().to_string()));
+                effects.push(Effect::DefaultWorkspace {
+                    id: Some(object.id().to_string()),
+                });
+            }
+            effects.push(Effect::Saved { object, previous });
+        }
+        Change::Remove { id, .. } => {
+            if let Some(object) = work.take(id) {
+                let was_default = work.default_workspace().is_none()
+                    && object.kind == Kind::Workspace;
+                effects.push(Effect::Removed { object });
+                if was_default {
+                    let next = work.list(Kind::Workspace).first().map(|w| w.id().to_string());
+                    work.set_default_workspace_id(next.clone());
+                    effects.push(Effect::DefaultWorkspace { id: next });
+                }
+            }
+        }
+        Change::SetDefaultWorkspace { id } => {
+            work.set_default_workspace_id(Some(id.clone()));
+            effects.push(Effect::DefaultWorkspace {
+                id: Some(id.clone()),
+            });
+        }
+    }
+}

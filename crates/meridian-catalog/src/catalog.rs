@@ -1,0 +1,360 @@
+//! The in-memory catalog state and its queries.
+
+use crate::{Kind, Object};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+/// The scope a name must be unique in.
+pub(crate) type NameKey = (&'static str, String, String);
+
+/// The catalog: every object by id, a name index, and the default workspace.
+/// Cloning is cheap enough to validate a batch of changes on a working copy (objects are shared).
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    objects: HashMap<String, Arc<Object>>,
+    by_name: HashMap<NameKey, String>,
+    default_workspace: Option<String>,
+}
+
+impl Catalog {
+    /// An empty catalog.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Build a catalog from objects read from disk. Objects are indexed as given; use
+    /// [`Catalog::dangling_references`] to report what does not resolve.
+    pub fn from_loaded(objects: Vec<Object>, default_workspace: Option<String>) -> Self {
+        let mut c = Catalog::new();
+        // Resources must be present before layers so layer names index under their workspace.
+        let (layers, rest): (Vec<Object>, Vec<Object>) =
+            objects.into_iter().partition(|o| o.kind == Kind::Layer);
+        for o in rest.into_iter().chain(layers) {
+            c.put(Arc::new(o));
+        }
+        c.default_workspace = default_workspace.filter(|id| c.get_kind(Kind::Workspace, id).is_some());
+        c
+    }
+
+    /// References that point at no object: (object id, missing id).
+    pub fn dangling_references(&self) -> Vec<(String, String)> {
+        let mut v: Vec<(String, String)> = self
+            .objects
+            .values()
+            .flat_map(|o| {
+                o.references()
+                    .into_iter()
+                    .filter(|r| !self.objects.contains_key(*r))
+                    .map(|r| (o.id().to_string(), r.to_string()))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// Object by id.
+    pub fn get(&self, id: &str) -> Option<&Arc<Object>> {
+        self.objects.get(id)
+    }
+
+    /// Object by id, only when it is of this kind.
+    pub fn get_kind(&self, kind: Kind, id: &str) -> Option<&Arc<Object>> {
+        self.objects.get(id).filter(|o| o.kind == kind)
+    }
+
+    /// Number of objects of a kind.
+    pub fn count(&self, kind: Kind) -> usize {
+        self.objects.values().filter(|o| o.kind == kind).count()
+    }
+
+    /// All objects, any order.
+    pub fn objects(&self) -> impl Iterator<Item = &Arc<Object>> {
+        self.objects.values()
+    }
+
+    /// Objects of a kind, sorted by name.
+    pub fn list(&self, kind: Kind) -> Vec<&Arc<Object>> {
+        let mut v: Vec<&Arc<Object>> = self.objects.values().filter(|o| o.kind == kind).collect();
+        v.sort_by(|a, b| a.name().cmp(b.name()).then(a.id().cmp(b.id())));
+        v
+    }
+
+    /// The id of the default workspace.
+    pub fn default_workspace(&self) -> Option<&Arc<Object>> {
+        self.default_workspace
+            .as_deref()
+            .and_then(|id| self.get_kind(Kind::Workspace, id))
+    }
+
+    pub(crate) fn set_default_workspace_id(&mut self, id: Option<String>) {
+        self.default_workspace = id;
+    }
+
+    /// The namespace paired with a workspace (same prefix as the workspace name).
+    pub fn namespace_of(&self, ws: &Object) -> Option<&Arc<Object>> {
+        self.find(Kind::Namespace, None, ws.name())
+    }
+
+    /// The workspace paired with a namespace.
+    pub fn workspace_of_namespace(&self, ns: &Object) -> Option<&Arc<Object>> {
+        self.find(Kind::Workspace, None, ns.name())
+    }
+
+    /// The workspace an object lives in: its own reference, or through its store / resource /
+    /// namespace for resources and layers.
+    pub fn workspace_id_of(&self, o: &Object) -> Option<String> {
+        match o.kind {
+            Kind::Workspace => Some(o.id().to_string()),
+            Kind::Namespace => self.workspace_of_namespace(o).map(|w| w.id().to_string()),
+            k if k.is_resource() => {
+                let store = self.get(o.ref_id("store")?)?;
+                store.workspace().map(str::to_string)
+            }
+            Kind::Layer => {
+                let res = self.get(o.ref_id("resource")?)?;
+                self.workspace_id_of(res)
+            }
+            _ => o.workspace().map(str::to_string),
+        }
+    }
+
+    /// The name of a layer: its `<name>`, or its resource's name.
+    pub fn layer_name<'a>(&'a self, layer: &'a Object) -> &'a str {
+        match layer.xml.child_text("name") {
+            Some(n) => n,
+            None => layer
+                .ref_id("resource")
+                .and_then(|r| self.get(r))
+                .map(|r| r.name())
+                .unwrap_or(""),
+        }
+    }
+
+    /// The key an object's name must be unique under.
+    pub(crate) fn name_key(&self, o: &Object) -> NameKey {
+        let scope = |ws: Option<String>| ws.unwrap_or_default();
+        match o.kind {
+            Kind::Workspace => ("workspace", String::new(), o.name().to_string()),
+            Kind::Namespace => ("namespace", String::new(), o.name().to_string()),
+            k if k.is_store() => ("store", scope(o.workspace().map(Into::into)), o.name().into()),
+            k if k.is_resource() => (
+                "resource",
+                scope(o.ref_id("namespace").map(Into::into)),
+                o.name().into(),
+            ),
+            Kind::Layer => ("layer", scope(self.workspace_id_of(o)), self.layer_name(o).into()),
+            Kind::LayerGroup => ("layerGroup", scope(o.workspace().map(Into::into)), o.name().into()),
+            Kind::Style => ("style", scope(o.workspace().map(Into::into)), o.name().into()),
+            Kind::Settings => ("settings", scope(o.workspace().map(Into::into)), String::new()),
+            Kind::Service => ("service", scope(o.workspace().map(Into::into)), o.xml.name.clone()),
+            Kind::Global => ("global", String::new(), String::new()),
+            Kind::Logging => ("logging", String::new(), String::new()),
+            _ => ("other", String::new(), o.id().to_string()),
+        }
+    }
+
+    /// Look an object up by kind, workspace id (None = global scope) and name.
+    /// For stores any store kind matches; use [`Catalog::find_store`] to filter.
+    pub fn find(&self, kind: Kind, ws: Option<&str>, name: &str) -> Option<&Arc<Object>> {
+        let scope = match kind {
+            Kind::Workspace => "workspace",
+            Kind::Namespace => "namespace",
+            k if k.is_store() => "store",
+            k if k.is_resource() => "resource",
+            Kind::Layer => "layer",
+            Kind::LayerGroup => "layerGroup",
+            Kind::Style => "style",
+            Kind::Settings => "settings",
+            Kind::Service => "service",
+            Kind::Global => "global",
+            Kind::Logging => "logging",
+            _ => return None,
+        };
+        let key = (scope, ws.unwrap_or("").to_string(), name.to_string());
+        let id = self.by_name.get(&key)?;
+        let o = self.objects.get(id)?;
+        let kind_ok = o.kind == kind
+            || (kind.is_store() && o.kind.is_store())
+            || (kind.is_resource() && o.kind.is_resource());
+        kind_ok.then_some(o)
+    }
+
+    /// A resource by namespace id and name.
+    pub fn find_resource(&self, ns: &str, name: &str) -> Option<&Arc<Object>> {
+        self.find(Kind::FeatureType, Some(ns), name)
+    }
+
+    /// Objects of `kind` whose reference `field` points at `id`.
+    pub fn referencing<'a>(
+        &'a self,
+        kind: Kind,
+        field: &'a str,
+        id: &'a str,
+    ) -> impl Iterator<Item = &'a Arc<Object>> + 'a {
+        self.objects
+            .values()
+            .filter(move |o| o.kind == kind && o.ref_id(field) == Some(id))
+    }
+
+    /// Stores in a workspace, sorted by name.
+    pub fn stores_in(&self, ws: &str, kind: Kind) -> Vec<&Arc<Object>> {
+        let mut v: Vec<&Arc<Object>> = self
+            .objects
+            .values()
+            .filter(|o| o.kind == kind && o.workspace() == Some(ws))
+            .collect();
+        v.sort_by(|a, b| a.name().cmp(b.name()));
+        v
+    }
+
+    /// Resources of a store, sorted by name.
+    pub fn resources_of(&self, store: &str) -> Vec<&Arc<Object>> {
+        let mut v: Vec<&Arc<Object>> = self
+            .objects
+            .values()
+            .filter(|o| o.kind.is_resource() && o.ref_id("store") == Some(store))
+            .collect();
+        v.sort_by(|a, b| a.name().cmp(b.name()));
+        v
+    }
+
+    /// The layer publishing a resource.
+    pub fn layer_of(&self, resource: &str) -> Option<&Arc<Object>> {
+        self.objects
+            .values()
+            .find(|o| o.kind == Kind::Layer && o.ref_id("resource") == Some(resource))
+    }
+
+    /// Layers in a workspace (by their resource's store), sorted by name.
+    pub fn layers_in(&self, ws: Option<&str>) -> Vec<&Arc<Object>> {
+        let mut v: Vec<&Arc<Object>> = self
+            .objects
+            .values()
+            .filter(|o| o.kind == Kind::Layer)
+            .filter(|o| ws.is_none() || self.workspace_id_of(o).as_deref() == ws)
+            .collect();
+        v.sort_by_key(|o| self.layer_name(o).to_string());
+        v
+    }
+
+    /// Objects of a kind scoped to a workspace (`None` = global ones), sorted by name.
+    pub fn scoped(&self, kind: Kind, ws: Option<&str>) -> Vec<&Arc<Object>> {
+        let mut v: Vec<&Arc<Object>> = self
+            .objects
+            .values()
+            .filter(|o| o.kind == kind && o.workspace() == ws)
+            .collect();
+        v.sort_by(|a, b| a.name().cmp(b.name()));
+        v
+    }
+
+    /// Layers that use a style (default or alternate).
+    pub fn layers_using_style(&self, style: &str) -> Vec<&Arc<Object>> {
+        self.objects
+            .values()
+            .filter(|o| o.kind == Kind::Layer && o.layer_styles().contains(&style))
+            .collect()
+    }
+
+    /// Layer groups that name a style.
+    pub fn groups_using_style(&self, style: &str) -> Vec<&Arc<Object>> {
+        self.objects
+            .values()
+            .filter(|o| o.kind == Kind::LayerGroup && o.group_styles().contains(&style))
+            .collect()
+    }
+
+    /// Layer groups that contain a layer or group.
+    pub fn groups_containing(&self, id: &str) -> Vec<&Arc<Object>> {
+        self.objects
+            .values()
+            .filter(|o| {
+                o.kind == Kind::LayerGroup
+                    && (o.group_members().iter().any(|p| p.id == id)
+                        || o.ref_id("rootLayer") == Some(id))
+            })
+            .collect()
+    }
+
+    /// Global settings object (`global.xml`).
+    pub fn global(&self) -> Option<&Arc<Object>> {
+        self.get_kind(Kind::Global, "global")
+    }
+
+    /// The update sequence from `global.xml`.
+    pub fn update_sequence(&self) -> u64 {
+        self.global()
+            .and_then(|g| g.xml.child_text("updateSequence"))
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// A service configuration by element name (`wms`) and workspace (None = global).
+    pub fn service(&self, name: &str, ws: Option<&str>) -> Option<&Arc<Object>> {
+        self.find(Kind::Service, ws, name)
+    }
+
+    /// Insert or replace an object (indexes kept in step).
+    pub(crate) fn put(&mut self, o: Arc<Object>) {
+        if let Some(old) = self.objects.get(o.id()).cloned() {
+            self.unindex(&old);
+        }
+        let key = self.name_key(&o);
+        self.by_name.insert(key, o.id().to_string());
+        self.objects.insert(o.id().to_string(), o);
+    }
+
+    /// Remove an object by id.
+    pub(crate) fn take(&mut self, id: &str) -> Option<Arc<Object>> {
+        let old = self.objects.get(id).cloned()?;
+        self.unindex(&old);
+        self.objects.remove(id);
+        Some(old)
+    }
+
+    fn unindex(&mut self, o: &Object) {
+        let key = self.name_key(o);
+        if self.by_name.get(&key).map(String::as_str) == Some(o.id()) {
+            self.by_name.remove(&key);
+        }
+    }
+
+    /// Rebuild the name index for layers (after a resource moved or was renamed).
+    pub(crate) fn reindex_layers_of(&mut self, resource: &str) {
+        let layers: Vec<Arc<Object>> = self
+            .referencing(Kind::Layer, "resource", resource)
+            .cloned()
+            .collect();
+        self.by_name
+            .retain(|k, id| !(k.0 == "layer" && layers.iter().any(|l| l.id() == id)));
+        for l in layers {
+            let key = self.name_key(&l);
+            self.by_name.insert(key, l.id().to_string());
+        }
+    }
+
+    /// The name-index key an object would occupy, and who holds it now.
+    pub(crate) fn name_holder(&self, o: &Object) -> Option<&str> {
+        self.by_name.get(&self.name_key(o)).map(String::as_str)
+    }
+
+    /// Counts per kind, for logs and health.
+    pub fn summary(&self) -> BTreeMap<Kind, usize> {
+        let mut m = BTreeMap::new();
+        for o in self.objects.values() {
+            *m.entry(o.kind).or_insert(0) += 1;
+        }
+        m
+    }
+
+    /// Whether any object references `id` (used before removing it).
+    pub fn first_referrer(&self, id: &str) -> Option<&Arc<Object>> {
+        self.objects.values().find(|o| o.id() != id && references(o, id))
+    }
+}
+
+/// Whether an object references `id`.
+fn references(o: &Object, id: &str) -> bool {
+    o.references().contains(&id)
+}

@@ -1,0 +1,235 @@
+//! One catalog object: its kind, its full XML state and, for styles, the style body.
+
+use crate::Kind;
+use meridian_xml::Element;
+use serde::{Deserialize, Serialize};
+
+/// A catalog or configuration object. The XML is the object's complete state in data-directory
+/// form (references by id); elements Meridian does not model are part of it and are kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Object {
+    /// What the object is.
+    pub kind: Kind,
+    /// The full XML, as written to the data directory.
+    pub xml: Element,
+    /// The style body (SLD, CSS, ...) for styles; `None` when the object has none or it is missing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+}
+
+/// A member of a layer group: a layer or a nested group, by id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Published {
+    /// `layer` or `layerGroup`.
+    pub kind: Kind,
+    /// The member's id.
+    pub id: String,
+}
+
+impl Object {
+    /// Wrap an XML tree.
+    pub fn new(kind: Kind, xml: Element) -> Self {
+        Object {
+            kind,
+            xml,
+            body: None,
+        }
+    }
+
+    /// The object's id. Global settings and logging have the fixed ids `global` and `logging`.
+    pub fn id(&self) -> &str {
+        match self.kind {
+            Kind::Global => "global",
+            Kind::Logging => "logging",
+            _ => self.xml.child_text("id").unwrap_or(""),
+        }
+    }
+
+    /// The name that identifies the object in its scope: `prefix` for namespaces, the service
+    /// element name for services (`wms`), `<name>` otherwise.
+    pub fn name(&self) -> &str {
+        match self.kind {
+            Kind::Namespace => self.xml.child_text("prefix").unwrap_or(""),
+            Kind::Service => self.xml.name.as_str(),
+            Kind::Global => "global",
+            Kind::Logging => "logging",
+            Kind::Settings => "settings",
+            _ => self.xml.child_text("name").unwrap_or(""),
+        }
+    }
+
+    /// The id inside a reference element `<field><id>…</id></field>`.
+    pub fn ref_id(&self, field: &str) -> Option<&str> {
+        ref_of(self.xml.get(field)?)
+    }
+
+    /// The workspace reference of stores, styles, groups, settings and services.
+    pub fn workspace(&self) -> Option<&str> {
+        self.ref_id("workspace")
+    }
+
+    /// Style ids a layer uses: its default style first, then the alternates.
+    pub fn layer_styles(&self) -> Vec<&str> {
+        let mut v: Vec<&str> = self.ref_id("defaultStyle").into_iter().collect();
+        if let Some(styles) = self.xml.get("styles") {
+            v.extend(styles.all("style").filter_map(ref_of));
+        }
+        v
+    }
+
+    /// Members of a layer group (`publishables/published`, or the 2.2-era `layers/layer`).
+    pub fn group_members(&self) -> Vec<Published> {
+        let mut v = Vec::new();
+        if let Some(p) = self.xml.get("publishables") {
+            for e in p.all("published") {
+                let kind = match e.attr_value("type") {
+                    Some("layerGroup") => Kind::LayerGroup,
+                    _ => Kind::Layer,
+                };
+                if let Some(id) = ref_of(e) {
+                    v.push(Published {
+                        kind,
+                        id: id.to_string(),
+                    });
+                }
+            }
+        } else if let Some(p) = self.xml.get("layers") {
+            for e in p.all("layer") {
+                if let Some(id) = ref_of(e) {
+                    v.push(Published {
+                        kind: Kind::Layer,
+                        id: id.to_string(),
+                    });
+                }
+            }
+        }
+        v
+    }
+
+    /// Style ids named by a layer group (empty `<style/>` entries are skipped), plus the root
+    /// layer style.
+    pub fn group_styles(&self) -> Vec<&str> {
+        let mut v: Vec<&str> = self
+            .xml
+            .get("styles")
+            .map(|s| s.all("style").filter_map(ref_of).collect())
+            .unwrap_or_default();
+        v.extend(self.ref_id("rootLayerStyle"));
+        v
+    }
+
+    /// Every id this object references: workspace, namespace, store, resource, styles, group
+    /// members, root layer.
+    pub fn references(&self) -> Vec<&str> {
+        let mut v: Vec<&str> = ["workspace", "namespace", "store", "resource", "rootLayer"]
+            .iter()
+            .filter_map(|f| self.ref_id(f))
+            .collect();
+        match self.kind {
+            Kind::Layer => v.extend(self.layer_styles()),
+            Kind::LayerGroup => {
+                v.extend(self.group_styles());
+                let members = self.xml.get("publishables").map(|p| ("published", p));
+                let members = members.or(self.xml.get("layers").map(|p| ("layer", p)));
+                if let Some((name, m)) = members {
+                    v.extend(m.all(name).filter_map(ref_of));
+                }
+            }
+            _ => {}
+        }
+        v
+    }
+
+    /// Layer group mode; SINGLE when absent.
+    pub fn group_mode(&self) -> &str {
+        self.xml.child_text("mode").unwrap_or("SINGLE")
+    }
+
+    /// The style body file name of a style.
+    pub fn style_filename(&self) -> Option<&str> {
+        self.xml.child_text("filename")
+    }
+
+    /// `<enabled>`, true when absent (old files omit it).
+    pub fn enabled(&self) -> bool {
+        self.xml.child_text("enabled") != Some("false")
+    }
+
+    /// A connection parameter of a store, from any of GeoServer's map syntaxes.
+    pub fn connection_parameter(&self, key: &str) -> Option<String> {
+        connection_parameters(self.xml.get("connectionParameters")?)
+            .into_iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v)
+    }
+}
+
+/// The id inside a reference element.
+pub fn ref_of(e: &Element) -> Option<&str> {
+    e.child_text("id")
+}
+
+/// Read a connection-parameter map in any of its four syntaxes:
+/// `<entry key="k">v</entry>`, `<entry><string>k</string><string>v</string></entry>`,
+/// `<k>v</k>`, and `<k><type>v</type></k>`.
+pub fn connection_parameters(map: &Element) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for e in &map.children {
+        if e.name == "entry" {
+            if let Some(k) = e.attr_value("key") {
+                let v = match e.text_trim() {
+                    Some(t) => t.to_string(),
+                    None => e
+                        .children
+                        .first()
+                        .and_then(|c| c.text.clone())
+                        .or_else(|| e.text.clone())
+                        .unwrap_or_default(),
+                };
+                out.push((k.to_string(), v));
+            } else {
+                let strings: Vec<&Element> = e.children.iter().collect();
+                if strings.len() == 2 {
+                    if let Some(k) = strings[0].text.as_deref() {
+                        out.push((k.to_string(), strings[1].text.clone().unwrap_or_default()));
+                    }
+                }
+            }
+        } else {
+            let v = match e.children.first() {
+                Some(c) => c.text.clone().unwrap_or_default(),
+                None => e.text.clone().unwrap_or_default(),
+            };
+            out.push((e.name.clone(), v));
+        }
+    }
+    out
+}
+
+/// Build a reference element `<name><id>id</id></name>`.
+pub fn reference(name: &str, id: &str) -> Element {
+    Element::new(name).child(Element::with_text("id", id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use meridian_xml::parse;
+
+    #[test]
+    fn all_four_map_syntaxes_read_the_same() {
+        for src in [
+            "<c><entry key=\"url\">file:data/sf</entry></c>",
+            "<c><entry><string>url</string><string>file:data/sf</string></entry></c>",
+            "<c><url>file:data/sf</url></c>",
+            "<c><url><java.lang.String>file:data/sf</java.lang.String></url></c>",
+        ] {
+            let e = parse(src).unwrap();
+            assert_eq!(
+                connection_parameters(&e),
+                vec![("url".to_string(), "file:data/sf".to_string())],
+                "{src}"
+            );
+        }
+    }
+}
