@@ -1,0 +1,310 @@
+//! Reading a data directory into a catalog, as GeoServer's `DataDirectoryWalker` does.
+
+use crate::layout::{RESOURCE_FILES, STORE_FILES};
+use crate::DataDirError;
+use meridian_catalog::{Catalog, Kind, Object, SERVICE_ROOTS};
+use meridian_xml::Element;
+use std::collections::HashMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// A file that could not be loaded; the rest of the directory still loads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadProblem {
+    /// The file or directory, relative to the data directory.
+    pub path: PathBuf,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+impl std::fmt::Display for LoadProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.path.display(), self.reason)
+    }
+}
+
+/// The result of loading: the catalog, where each object's file is, and what was skipped.
+#[derive(Debug)]
+pub struct Loaded {
+    /// The catalog.
+    pub catalog: Catalog,
+    /// Object id → its file, relative to the data directory.
+    pub locations: HashMap<String, PathBuf>,
+    /// Files that were skipped, and dangling references.
+    pub problems: Vec<LoadProblem>,
+}
+
+struct Walker<'a> {
+    root: &'a Path,
+    objects: Vec<Object>,
+    locations: HashMap<String, PathBuf>,
+    problems: Vec<LoadProblem>,
+}
+
+/// Load a data directory. Only a missing or unreadable root is an error; each file that fails
+/// to parse is reported in [`Loaded::problems`] with its path and reason and skipped.
+pub fn load(root: &Path) -> Result<Loaded, DataDirError> {
+    if !root.is_dir() {
+        return Err(DataDirError::NotADirectory(root.display().to_string()));
+    }
+    let mut w = Walker {
+        root,
+        objects: Vec::new(),
+        locations: HashMap::new(),
+        problems: Vec::new(),
+    };
+    w.load_root_files();
+    w.load_styles(&root.join("styles"), None);
+    w.load_groups(&root.join("layergroups"));
+    let default_ws = w.load_workspaces();
+    let mut catalog = Catalog::from_loaded(w.objects, default_ws);
+    if catalog.default_workspace().is_none() {
+        // As GeoServer does: the alphabetically first workspace becomes the default.
+        if let Some(first) = catalog.list(Kind::Workspace).first().map(|o| o.id().to_string()) {
+            let objects: Vec<Object> = catalog.objects().map(|o| (**o).clone()).collect();
+            catalog = Catalog::from_loaded(objects, Some(first));
+        }
+    }
+    for (from, to) in catalog.dangling_references() {
+        let path = w.locations.get(&from).cloned().unwrap_or_default();
+        w.problems.push(LoadProblem {
+            path,
+            reason: format!("reference to missing object {to}"),
+        });
+    }
+    Ok(Loaded {
+        catalog,
+        locations: w.locations,
+        problems: w.problems,
+    })
+}
+
+impl Walker<'_> {
+    fn rel(&self, p: &Path) -> PathBuf {
+        p.strip_prefix(self.root).unwrap_or(p).to_path_buf()
+    }
+
+    fn problem(&mut self, p: &Path, reason: impl Into<String>) {
+        let path = self.rel(p);
+        self.problems.push(LoadProblem {
+            path,
+            reason: reason.into(),
+        });
+    }
+
+    /// Read and parse one XML file; problems are recorded and `None` returned.
+    fn read(&mut self, p: &Path) -> Option<Element> {
+        let bytes = match fs::read(p) {
+            Ok(b) => b,
+            Err(e) => {
+                self.problem(p, format!("cannot read: {e}"));
+                return None;
+            }
+        };
+        match meridian_xml::parse_bytes(&bytes) {
+            Ok(e) => Some(e),
+            Err(e) => {
+                self.problem(p, e.to_string());
+                None
+            }
+        }
+    }
+
+    fn add(&mut self, kind: Kind, xml: Element, path: &Path) -> bool {
+        let o = Object::new(kind, xml);
+        let id = o.id().to_string();
+        if id.is_empty() {
+            self.problem(path, format!("{} has no <id>", kind.label()));
+            return false;
+        }
+        if self.locations.contains_key(&id) {
+            self.problem(path, format!("duplicate id {id}; skipped"));
+            return false;
+        }
+        self.locations.insert(id, self.rel(path));
+        self.objects.push(o);
+        true
+    }
+
+    fn load_root_files(&mut self) {
+        for (file, kind) in [("global.xml", Kind::Global), ("logging.xml", Kind::Logging)] {
+            let p = self.root.join(file);
+            if p.is_file() {
+                if let Some(x) = self.read(&p) {
+                    self.add(kind, x, &p);
+                }
+            }
+        }
+        for svc in SERVICE_ROOTS {
+            let p = self.root.join(format!("{svc}.xml"));
+            if p.is_file() {
+                if let Some(x) = self.read(&p) {
+                    if x.name == *svc {
+                        self.add(Kind::Service, x, &p);
+                    }
+                }
+            }
+        }
+    }
+
+    fn xml_files(&mut self, dir: &Path) -> Vec<PathBuf> {
+        let Ok(rd) = fs::read_dir(dir) else {
+            return Vec::new();
+        };
+        let mut v: Vec<PathBuf> = rd
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "xml"))
+            .collect();
+        v.sort();
+        v
+    }
+
+    fn subdirs(dir: &Path) -> Vec<PathBuf> {
+        let Ok(rd) = fs::read_dir(dir) else {
+            return Vec::new();
+        };
+        let mut v: Vec<PathBuf> = rd
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.is_dir())
+            .collect();
+        v.sort();
+        v
+    }
+
+    fn load_styles(&mut self, dir: &Path, ws: Option<&str>) {
+        for p in self.xml_files(dir) {
+            let Some(x) = self.read(&p) else { continue };
+            if x.name != "style" {
+                // A style body that happens to end in .xml.
+                continue;
+            }
+            let mut o = Object::new(Kind::Style, x);
+            if o.workspace() != ws {
+                self.problem(&p, "style's workspace does not match its folder; ignored");
+                continue;
+            }
+            if let Some(f) = o.style_filename() {
+                let body = dir.join(f);
+                if let Ok(bytes) = fs::read(&body) {
+                    o.body = Some(String::from_utf8_lossy(&bytes).into_owned());
+                }
+            }
+            let body = o.body.take();
+            let id = o.id().to_string();
+            if self.add(Kind::Style, o.xml, &p) {
+                if let Some(last) = self.objects.last_mut() {
+                    if last.id() == id {
+                        last.body = body;
+                    }
+                }
+            }
+        }
+    }
+
+    fn load_groups(&mut self, dir: &Path) {
+        for p in self.xml_files(dir) {
+            let Some(x) = self.read(&p) else { continue };
+            if x.name == "layerGroup" {
+                self.add(Kind::LayerGroup, x, &p);
+            } else {
+                self.problem(&p, format!("expected <layerGroup>, found <{}>", x.name));
+            }
+        }
+    }
+
+    /// Load every workspace; returns the default workspace id from `workspaces/default.xml`.
+    fn load_workspaces(&mut self) -> Option<String> {
+        let base = self.root.join("workspaces");
+        for wdir in Self::subdirs(&base) {
+            let wfile = wdir.join("workspace.xml");
+            if !wfile.is_file() {
+                continue;
+            }
+            let nfile = wdir.join("namespace.xml");
+            let ws = self.read(&wfile);
+            let ns = if nfile.is_file() {
+                self.read(&nfile)
+            } else {
+                self.problem(&wdir, "workspace has no namespace.xml; skipped");
+                None
+            };
+            let (Some(ws), Some(ns)) = (ws, ns) else { continue };
+            let ws_obj = Object::new(Kind::Workspace, ws);
+            let ws_id = ws_obj.id().to_string();
+            if !self.add(Kind::Workspace, ws_obj.xml, &wfile) {
+                continue;
+            }
+            self.add(Kind::Namespace, ns, &nfile);
+            self.load_workspace_content(&wdir, &ws_id);
+        }
+        let dfile = base.join("default.xml");
+        if dfile.is_file() {
+            let d = self.read(&dfile)?;
+            return d.child_text("id").map(str::to_string);
+        }
+        None
+    }
+
+    fn load_workspace_content(&mut self, wdir: &Path, ws_id: &str) {
+        let settings = wdir.join("settings.xml");
+        if settings.is_file() {
+            if let Some(x) = self.read(&settings) {
+                self.add(Kind::Settings, x, &settings);
+            }
+        }
+        for svc in SERVICE_ROOTS {
+            let p = wdir.join(format!("{svc}.xml"));
+            if p.is_file() {
+                if let Some(x) = self.read(&p) {
+                    if x.name == *svc {
+                        self.add(Kind::Service, x, &p);
+                    }
+                }
+            }
+        }
+        self.load_styles(&wdir.join("styles"), Some(ws_id));
+        self.load_groups(&wdir.join("layergroups"));
+        for sdir in Self::subdirs(wdir) {
+            let name = sdir.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            if name == "styles" || name == "layergroups" {
+                continue;
+            }
+            let Some((file, kind)) = STORE_FILES
+                .iter()
+                .map(|(f, k)| (sdir.join(f), *k))
+                .find(|(f, _)| f.is_file())
+            else {
+                continue;
+            };
+            let Some(x) = self.read(&file) else { continue };
+            if !self.add(kind, x, &file) {
+                continue;
+            }
+            for rdir in Self::subdirs(&sdir) {
+                self.load_resource(&rdir);
+            }
+        }
+    }
+
+    fn load_resource(&mut self, rdir: &Path) {
+        let layer = rdir.join("layer.xml");
+        let Some((file, kind)) = RESOURCE_FILES
+            .iter()
+            .map(|(f, k)| (rdir.join(f), *k))
+            .find(|(f, _)| f.is_file())
+        else {
+            return;
+        };
+        if !layer.is_file() {
+            // GeoServer's walker does not load a resource without its layer.
+            return;
+        }
+        let Some(rx) = self.read(&file) else { return };
+        let Some(lx) = self.read(&layer) else { return };
+        if self.add(kind, rx, &file) {
+            self.add(Kind::Layer, lx, &layer);
+        }
+    }
+}

@@ -1,0 +1,244 @@
+//! Writing applied changes to the data directory, one object file at a time.
+
+use crate::atomic::{remove_file_durable, sync_dir, write_atomic};
+use crate::layout::{resource_file_name, store_file_name, style_file_name};
+use meridian_catalog::{Catalog, Effect, Kind, Object, Persist, PersistError};
+use std::collections::HashMap;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// A data directory as the persister of a catalog. It remembers where each object's file is,
+/// because directory names are not identities (a store may live in a folder of another name).
+pub struct DataDir {
+    root: PathBuf,
+    locations: HashMap<String, PathBuf>,
+}
+
+impl DataDir {
+    /// A persister over `root` with the locations found when loading it.
+    pub fn new(root: PathBuf, locations: HashMap<String, PathBuf>) -> Self {
+        DataDir { root, locations }
+    }
+
+    /// The data directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The file of an object, relative to the root, if known.
+    pub fn location(&self, id: &str) -> Option<&Path> {
+        self.locations.get(id).map(PathBuf::as_path)
+    }
+
+    fn dir_of(&self, id: &str) -> Option<PathBuf> {
+        self.locations.get(id)?.parent().map(Path::to_path_buf)
+    }
+
+    /// Where a new object goes, following GeoServer's layout.
+    fn new_location(&self, cat: &Catalog, o: &Object) -> Result<PathBuf, String> {
+        let ws_dir = |id: Option<&str>| -> Result<PathBuf, String> {
+            let id = id.ok_or("object has no workspace")?;
+            if let Some(d) = self.dir_of(id) {
+                return Ok(d);
+            }
+            let ws = cat.get(id).ok_or("workspace not found")?;
+            Ok(Path::new("workspaces").join(ws.name()))
+        };
+        let parent_dir = |id: Option<&str>, what: &str| -> Result<PathBuf, String> {
+            let id = id.ok_or(format!("object has no {what}"))?;
+            self.dir_of(id)
+                .ok_or(format!("the {what} {id} has no location on disk"))
+        };
+        Ok(match o.kind {
+            Kind::Global => PathBuf::from("global.xml"),
+            Kind::Logging => PathBuf::from("logging.xml"),
+            Kind::Workspace => Path::new("workspaces").join(o.name()).join("workspace.xml"),
+            Kind::Namespace => {
+                let dir = match cat.workspace_of_namespace(o) {
+                    Some(ws) => ws_dir(Some(ws.id()))?,
+                    None => Path::new("workspaces").join(o.name()),
+                };
+                dir.join("namespace.xml")
+            }
+            k if k.is_store() => ws_dir(o.workspace())?
+                .join(o.name())
+                .join(store_file_name(k)),
+            k if k.is_resource() => parent_dir(o.ref_id("store"), "store")?
+                .join(o.name())
+                .join(resource_file_name(k)),
+            Kind::Layer => parent_dir(o.ref_id("resource"), "resource")?.join("layer.xml"),
+            Kind::Style => {
+                let dir = match o.workspace() {
+                    Some(w) => ws_dir(Some(w))?.join("styles"),
+                    None => PathBuf::from("styles"),
+                };
+                dir.join(style_file_name(o.name(), o.style_filename()))
+            }
+            Kind::LayerGroup => {
+                let dir = match o.workspace() {
+                    Some(w) => ws_dir(Some(w))?.join("layergroups"),
+                    None => PathBuf::from("layergroups"),
+                };
+                dir.join(format!("{}.xml", o.name()))
+            }
+            Kind::Settings => ws_dir(o.workspace())?.join("settings.xml"),
+            Kind::Service => {
+                let file = format!("{}.xml", o.xml.name);
+                match o.workspace() {
+                    Some(w) => ws_dir(Some(w))?.join(file),
+                    None => PathBuf::from(file),
+                }
+            }
+            _ => return Err(format!("no layout for {}", o.kind.label())),
+        })
+    }
+
+    fn save(&mut self, cat: &Catalog, o: &Object, previous: Option<&Object>) -> Result<(), String> {
+        let id = o.id().to_string();
+        let moved = previous.is_some_and(|p| {
+            p.name() != o.name() || p.workspace() != o.workspace() || p.ref_id("store") != o.ref_id("store")
+        });
+        let target = match (self.locations.get(&id).cloned(), moved) {
+            (Some(loc), false) => loc,
+            (current, _) => {
+                let new = self.new_location(cat, o)?;
+                if let Some(old) = current {
+                    if old != new {
+                        self.relocate(o.kind, &old, &new).map_err(|e| e.to_string())?;
+                    }
+                }
+                new
+            }
+        };
+        let abs = self.root.join(&target);
+        if o.kind == Kind::Style {
+            self.save_style_body(o, previous, &abs)?;
+        }
+        write_atomic(&abs, o.xml.to_xml().as_bytes())
+            .map_err(|e| format!("{}: {e}", abs.display()))?;
+        self.locations.insert(id, target);
+        Ok(())
+    }
+
+    fn save_style_body(&self, o: &Object, previous: Option<&Object>, cfg: &Path) -> Result<(), String> {
+        let Some(dir) = cfg.parent() else { return Ok(()) };
+        let (Some(body), Some(file)) = (&o.body, o.style_filename()) else {
+            return Ok(());
+        };
+        let unchanged = previous.is_some_and(|p| {
+            p.body.as_ref() == Some(body) && p.style_filename() == Some(file) && p.workspace() == o.workspace()
+        });
+        let path = dir.join(file);
+        if unchanged && path.exists() {
+            return Ok(());
+        }
+        write_atomic(&path, body.as_bytes()).map_err(|e| format!("{}: {e}", path.display()))?;
+        if let Some(old) = previous.and_then(Object::style_filename) {
+            if let Some(old_cfg) = self.locations.get(o.id()) {
+                let old_path = self.root.join(old_cfg).with_file_name(old);
+                if old_path != path {
+                    remove_file_durable(&old_path).map_err(|e| e.to_string())?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Move an object to its new place after a rename. Workspaces, stores and resources own a
+    /// directory, which moves with everything in it; other objects are single files.
+    fn relocate(&mut self, kind: Kind, old: &Path, new: &Path) -> io::Result<()> {
+        let owns_dir = matches!(kind, Kind::Workspace) || kind.is_store() || kind.is_resource();
+        let (from, to) = if owns_dir {
+            match (old.parent(), new.parent()) {
+                (Some(a), Some(b)) => (a.to_path_buf(), b.to_path_buf()),
+                _ => return Ok(()),
+            }
+        } else {
+            (old.to_path_buf(), new.to_path_buf())
+        };
+        let (abs_from, abs_to) = (self.root.join(&from), self.root.join(&to));
+        if abs_to.exists() && owns_dir {
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                format!("{} already exists", abs_to.display()),
+            ));
+        }
+        if let Some(p) = abs_to.parent() {
+            fs::create_dir_all(p)?;
+        }
+        if abs_from.exists() {
+            fs::rename(&abs_from, &abs_to)?;
+            if let Some(p) = abs_from.parent() {
+                sync_dir(p)?;
+            }
+        }
+        if owns_dir {
+            for loc in self.locations.values_mut() {
+                if let Ok(rest) = loc.strip_prefix(&from) {
+                    *loc = to.join(rest);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn remove(&mut self, o: &Object) -> Result<(), String> {
+        let Some(loc) = self.locations.remove(o.id()) else {
+            return Ok(());
+        };
+        let abs = self.root.join(&loc);
+        let owns_dir = o.kind == Kind::Workspace || o.kind.is_store() || o.kind.is_resource();
+        if o.kind == Kind::Style {
+            if let Some(f) = o.style_filename() {
+                remove_file_durable(&abs.with_file_name(f)).map_err(|e| e.to_string())?;
+            }
+        }
+        let result = if owns_dir {
+            match abs.parent() {
+                Some(dir) if dir.exists() => fs::remove_dir_all(dir)
+                    .and_then(|_| dir.parent().map(sync_dir).unwrap_or(Ok(()))),
+                _ => Ok(()),
+            }
+        } else {
+            remove_file_durable(&abs)
+        };
+        result.map_err(|e| format!("{}: {e}", abs.display()))?;
+        if owns_dir {
+            if let Some(dir) = loc.parent() {
+                self.locations.retain(|_, l| !l.starts_with(dir));
+            }
+        }
+        Ok(())
+    }
+
+    fn save_default(&self, cat: &Catalog) -> Result<(), String> {
+        let path = self.root.join("workspaces").join("default.xml");
+        let r = match cat.default_workspace() {
+            Some(ws) => write_atomic(&path, ws.xml.to_xml().as_bytes()),
+            None => remove_file_durable(&path),
+        };
+        r.map_err(|e| format!("{}: {e}", path.display()))
+    }
+}
+
+impl Persist for DataDir {
+    fn persist(&mut self, _before: &Catalog, after: &Catalog, effects: &[Effect]) -> Result<(), PersistError> {
+        for e in effects {
+            let r = match e {
+                Effect::Saved { object, previous } => self.save(after, object, previous.as_deref()),
+                Effect::Removed { object } => self.remove(object),
+                Effect::DefaultWorkspace { .. } => Ok(()),
+            };
+            r.map_err(PersistError)?;
+        }
+        let default_changed = effects.iter().any(|e| {
+            matches!(e, Effect::DefaultWorkspace { .. })
+                || matches!(e, Effect::Saved { object, .. } if object.kind == Kind::Workspace && after.default_workspace().is_some_and(|d| d.id() == object.id()))
+        });
+        if default_changed {
+            self.save_default(after).map_err(PersistError)?;
+        }
+        Ok(())
+    }
+}

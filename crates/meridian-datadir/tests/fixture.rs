@@ -1,0 +1,184 @@
+//! Loading GeoServer's release data directory, and writing changes back to a copy of it.
+
+use meridian_catalog::{cascade_remove, CatalogService, Change, Kind, Object};
+use meridian_datadir::{load, DataDir};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+fn fixture() -> PathBuf {
+    let p = match std::env::var("MERIDIAN_FIXTURE_DATADIR") {
+        Ok(p) => PathBuf::from(p),
+        Err(_) => Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/fixtures/geoserver-release-datadir"),
+    };
+    assert!(
+        p.join("global.xml").is_file(),
+        "GeoServer's release data directory is missing at {} (expected shared/ beside the repository, \
+         or MERIDIAN_FIXTURE_DATADIR)",
+        p.display()
+    );
+    p
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for e in fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let t = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &t);
+        } else {
+            fs::copy(e.path(), t).unwrap();
+        }
+    }
+}
+
+fn copy_fixture() -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    copy_dir(&fixture(), d.path());
+    d
+}
+
+fn service(root: &Path) -> CatalogService {
+    let l = load(root).unwrap();
+    CatalogService::new(l.catalog, Box::new(DataDir::new(root.to_path_buf(), l.locations)))
+}
+
+#[test]
+fn release_data_dir_loads_with_the_documented_counts_and_no_problems() {
+    let l = load(&fixture()).unwrap();
+    assert!(l.problems.is_empty(), "problems: {:#?}", l.problems);
+    let c = &l.catalog;
+    let counts = [
+        (Kind::Workspace, 8),
+        (Kind::Namespace, 8),
+        (Kind::DataStore, 5),
+        (Kind::CoverageStore, 5),
+        (Kind::FeatureType, 19),
+        (Kind::Coverage, 5),
+        (Kind::Layer, 24),
+        (Kind::Style, 27),
+        (Kind::LayerGroup, 4),
+    ];
+    for (k, n) in counts {
+        assert_eq!(c.count(k), n, "{k:?}");
+    }
+    assert_eq!(c.scoped(Kind::Style, None).len(), 21);
+    let ne = c.find(Kind::Workspace, None, "ne").unwrap();
+    assert_eq!(c.scoped(Kind::Style, Some(ne.id())).len(), 6);
+    assert_eq!(c.scoped(Kind::LayerGroup, None).len(), 3);
+    assert_eq!(c.default_workspace().unwrap().name(), "ne");
+    // Old 2009 files without <type> or <enabled> still load and default sensibly.
+    let sf = c.find(Kind::Workspace, None, "sf").unwrap();
+    let store = c.find(Kind::DataStore, Some(sf.id()), "sf").unwrap();
+    assert!(store.enabled());
+    assert_eq!(store.connection_parameter("url").as_deref(), Some("file:data/sf"));
+    // Style bodies are read from the file named in <filename>.
+    let point = c.find(Kind::Style, None, "point").unwrap();
+    assert!(point.body.as_deref().unwrap_or("").contains("StyledLayerDescriptor"));
+    assert_eq!(c.service("wms", None).unwrap().id(), "wms");
+    assert!(c.service("wms", Some(ne.id())).is_some());
+    assert_eq!(c.update_sequence(), 294);
+}
+
+#[test]
+fn saving_every_object_and_reloading_gives_the_same_catalog() {
+    let d = copy_fixture();
+    let before = load(d.path()).unwrap().catalog;
+    let svc = service(d.path());
+    let changes: Vec<Change> = before
+        .objects()
+        .map(|o| Change::Modify { object: (**o).clone() })
+        .collect();
+    svc.apply(changes).unwrap();
+    let after = load(d.path()).unwrap();
+    assert!(after.problems.is_empty(), "{:#?}", after.problems);
+    for o in before.objects() {
+        let back = after.catalog.get(o.id()).unwrap_or_else(|| panic!("{} lost", o.id()));
+        if o.kind == Kind::Global {
+            assert_eq!(after.catalog.update_sequence(), before.update_sequence() + 1);
+            continue;
+        }
+        assert_eq!(back.xml, o.xml, "{} changed in a round trip", o.id());
+        assert_eq!(back.body, o.body, "{} body changed", o.id());
+    }
+    assert_eq!(after.catalog.objects().count(), before.objects().count());
+    assert_eq!(after.catalog.default_workspace().unwrap().name(), "ne");
+}
+
+#[test]
+fn changes_are_written_where_geoserver_puts_them_and_survive_a_reload() {
+    let d = copy_fixture();
+    let svc = service(d.path());
+    let cat = svc.snapshot();
+    let topp = cat.find(Kind::Workspace, None, "topp").unwrap().clone();
+    // Rename a store: its directory moves with its resources.
+    let mut store = (**cat.find(Kind::DataStore, Some(topp.id()), "taz_shapes").unwrap()).clone();
+    store.xml.set_child_text("name", "tasmania");
+    svc.apply(vec![Change::Modify { object: store }]).unwrap();
+    assert!(d.path().join("workspaces/topp/tasmania/datastore.xml").is_file());
+    assert!(d.path().join("workspaces/topp/tasmania/tasmania_roads/layer.xml").is_file());
+    assert!(!d.path().join("workspaces/topp/taz_shapes").exists());
+
+    // A new workspace style with a body.
+    let mut style = Object::new(
+        Kind::Style,
+        meridian_xml::parse(&format!(
+            "<style><id>StyleInfoImpl-new</id><name>mine</name><workspace><id>{}</id></workspace><format>sld</format><filename>mine.sld</filename></style>",
+            topp.id()
+        ))
+        .unwrap(),
+    );
+    style.body = Some("<StyledLayerDescriptor/>".into());
+    svc.apply(vec![Change::Add { object: style }]).unwrap();
+    assert_eq!(
+        fs::read_to_string(d.path().join("workspaces/topp/styles/mine.sld")).unwrap(),
+        "<StyledLayerDescriptor/>"
+    );
+
+    // Default workspace.
+    svc.apply(vec![Change::SetDefaultWorkspace { id: topp.id().to_string() }]).unwrap();
+    let reloaded = load(d.path()).unwrap();
+    assert!(reloaded.problems.is_empty(), "{:#?}", reloaded.problems);
+    assert_eq!(reloaded.catalog.default_workspace().unwrap().name(), "topp");
+    assert!(reloaded.catalog.find(Kind::DataStore, Some(topp.id()), "tasmania").is_some());
+    assert!(reloaded.catalog.find(Kind::Style, Some(topp.id()), "mine").is_some());
+
+    // Recursive delete of a workspace removes its folder, and groups lose its layers.
+    let changes = cascade_remove(&svc.snapshot(), Kind::Workspace, topp.id());
+    svc.apply(changes).unwrap();
+    assert!(!d.path().join("workspaces/topp").exists());
+    let reloaded = load(d.path()).unwrap();
+    assert!(reloaded.problems.is_empty(), "{:#?}", reloaded.problems);
+    assert!(reloaded.catalog.find(Kind::LayerGroup, None, "tasmania").is_none());
+    assert_eq!(reloaded.catalog.count(Kind::Workspace), 7);
+    assert_ne!(reloaded.catalog.default_workspace().unwrap().name(), "topp");
+}
+
+#[test]
+fn a_store_in_a_folder_of_another_name_stays_there_when_modified() {
+    let d = copy_fixture();
+    fs::rename(d.path().join("workspaces/sf/sf"), d.path().join("workspaces/sf/folder")).unwrap();
+    let svc = service(d.path());
+    let cat = svc.snapshot();
+    let sf = cat.find(Kind::Workspace, None, "sf").unwrap();
+    let mut store = (**cat.find(Kind::DataStore, Some(sf.id()), "sf").unwrap()).clone();
+    store.xml.set_child_text("description", "changed");
+    svc.apply(vec![Change::Modify { object: store }]).unwrap();
+    let text = fs::read_to_string(d.path().join("workspaces/sf/folder/datastore.xml")).unwrap();
+    assert!(text.contains("<description>changed</description>"));
+    assert!(!d.path().join("workspaces/sf/sf").exists());
+}
+
+#[test]
+fn a_broken_file_is_reported_with_its_path_and_the_rest_loads() {
+    let d = copy_fixture();
+    fs::write(d.path().join("workspaces/sf/sf/roads/featuretype.xml"), "<featureType><name>roads</nam").unwrap();
+    fs::write(d.path().join("styles/burg.xml"), "").unwrap();
+    let l = load(d.path()).unwrap();
+    let paths: Vec<String> = l.problems.iter().map(|p| p.to_string()).collect();
+    assert!(paths.iter().any(|p| p.starts_with("workspaces/sf/sf/roads/featuretype.xml: malformed XML")), "{paths:#?}");
+    assert!(paths.iter().any(|p| p.starts_with("styles/burg.xml")), "{paths:#?}");
+    assert_eq!(l.catalog.count(Kind::FeatureType), 18);
+    assert_eq!(l.catalog.count(Kind::Workspace), 8);
+}
