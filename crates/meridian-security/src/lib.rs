@@ -1,14 +1,93 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
+//! GeoServer's security files: users and roles from the default XML user/group and role
+//! services, password encodings (`digest1:`, `plain:`), and REST access rules from
+//! `security/rest.properties`.
+
+mod defaults;
+mod password;
+mod rules;
+mod users;
+
+pub use defaults::write_defaults_if_missing;
+pub use password::{digest1, verify_password};
+pub use rules::{RestRule, RestRules};
+pub use users::{Realm, User};
+
+use std::path::Path;
+
+/// Errors reading the security folder.
+#[derive(Debug, thiserror::Error)]
+pub enum SecurityError {
+    /// A file could not be read or written.
+    #[error("{path}: {reason}")]
+    File {
+        /// The file.
+        path: String,
+        /// What went wrong.
+        reason: String,
+    },
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// The outcome of checking a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Access {
+    /// Allowed, as this user (None = anonymous).
+    Allowed(Option<String>),
+    /// No or wrong credentials: answer 401 with a Basic challenge.
+    Unauthenticated,
+    /// Authenticated but lacking the role: answer 403.
+    Forbidden(String),
+}
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
+/// Users, roles and REST rules of one data directory.
+#[derive(Debug, Clone)]
+pub struct Security {
+    realm: Realm,
+    rules: RestRules,
+}
+
+impl Security {
+    /// Read `security/` under a data directory. Missing files fall back to GeoServer's defaults
+    /// for the rules; a missing user file means nobody can log in.
+    pub fn load(data_dir: &Path) -> Result<Self, SecurityError> {
+        let sec = data_dir.join("security");
+        Ok(Security {
+            realm: Realm::load(&sec)?,
+            rules: RestRules::load(&sec.join("rest.properties"))?,
+        })
+    }
+
+    /// Check a REST request: `path` is the path under the context (`/rest/workspaces`),
+    /// `credentials` the decoded Basic user and password, if any.
+    pub fn check_rest(&self, method: &str, path: &str, credentials: Option<(&str, &str)>) -> Access {
+        let user = match credentials {
+            Some((u, p)) => match self.realm.authenticate(u, p) {
+                Some(user) => Some(user),
+                None => return Access::Unauthenticated,
+            },
+            None => None,
+        };
+        let roles: Vec<String> = match &user {
+            Some(u) => self.realm.roles_of(u),
+            None => vec!["ROLE_ANONYMOUS".to_string()],
+        };
+        match self.rules.required(method, path) {
+            None => Access::Allowed(user.map(|u| u.name.clone())),
+            Some(required) => {
+                let ok = required.iter().any(|r| {
+                    r == "IS_AUTHENTICATED_ANONYMOUSLY"
+                        || r == "*"
+                        || (r == "IS_AUTHENTICATED_FULLY" && user.is_some())
+                        || roles.iter().any(|have| have == r)
+                });
+                match (ok, &user) {
+                    (true, _) => Access::Allowed(user.map(|u| u.name.clone())),
+                    (false, None) => Access::Unauthenticated,
+                    (false, Some(u)) => Access::Forbidden(format!(
+                        "user '{}' lacks the role required for {method} {path}",
+                        u.name
+                    )),
+                }
+            }
+        }
     }
 }

@@ -1,14 +1,69 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
+//! Reading what a store offers: the feature types of shapefile and GeoPackage stores, with
+//! attributes, native CRS and bounds, so that a feature type published without them (as REST
+//! clients do) is completed from the data.
+
+mod crs;
+mod gpkg;
+mod shp;
+mod store;
+
+pub use crs::{epsg_from_wkt, lat_lon_bounds, wkt_for_epsg};
+pub use store::{describe, list_types, StoreParams};
+
+/// Errors reading a store.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    /// The store's files are missing or unreadable.
+    #[error("{0}")]
+    Io(String),
+    /// The store type is not readable by Meridian yet.
+    #[error("reading {0} stores is not supported yet")]
+    Unsupported(String),
+    /// The type is not in the store.
+    #[error("'{0}' is not a feature type of this store")]
+    NoSuchType(String),
+    /// The data is malformed.
+    #[error("{0}")]
+    Format(String),
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// A bounding box.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Bounds {
+    /// West.
+    pub minx: f64,
+    /// South.
+    pub miny: f64,
+    /// East.
+    pub maxx: f64,
+    /// North.
+    pub maxy: f64,
+}
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
-    }
+/// An attribute as GeoServer reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attribute {
+    /// Column name.
+    pub name: String,
+    /// The Java class GeoServer reports (`java.lang.String`, `org.locationtech.jts.geom.Point`).
+    pub binding: String,
+    /// Whether null is allowed.
+    pub nillable: bool,
+    /// Declared length for strings.
+    pub length: Option<u32>,
+}
+
+/// The schema of one feature type.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Schema {
+    /// Type name.
+    pub name: String,
+    /// Attributes, geometry included.
+    pub attributes: Vec<Attribute>,
+    /// `EPSG:xxxx` when known.
+    pub srs: Option<String>,
+    /// Native CRS as WKT when known.
+    pub native_wkt: Option<String>,
+    /// Native bounds.
+    pub bounds: Option<Bounds>,
 }

@@ -1,0 +1,178 @@
+//! The default XML user/group service (`users.xml`) and role service (`roles.xml`).
+
+use crate::password::verify_password;
+use crate::SecurityError;
+use meridian_xml::Element;
+use sha2::{Digest, Sha256};
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+/// A user of the user/group service.
+#[derive(Debug, Clone)]
+pub struct User {
+    /// Login name.
+    pub name: String,
+    /// Stored password (`digest1:…`, `plain:…`).
+    password: String,
+    /// Whether the account is enabled.
+    pub enabled: bool,
+}
+
+/// Users, groups and role assignments.
+#[derive(Debug, Clone, Default)]
+pub struct Realm {
+    users: HashMap<String, User>,
+    /// user → groups
+    groups: HashMap<String, Vec<String>>,
+    user_roles: HashMap<String, Vec<String>>,
+    group_roles: HashMap<String, Vec<String>>,
+    parents: HashMap<String, String>,
+    admin_role: String,
+    group_admin_role: String,
+    /// Verified (user, hash of password) pairs, so the 100 000-round digest runs once per login.
+    verified: Arc<Mutex<HashSet<(String, [u8; 32])>>>,
+}
+
+fn read_xml(p: &Path) -> Result<Option<Element>, SecurityError> {
+    if !p.is_file() {
+        return Ok(None);
+    }
+    let bytes = std::fs::read(p).map_err(|e| SecurityError::File {
+        path: p.display().to_string(),
+        reason: e.to_string(),
+    })?;
+    meridian_xml::parse_bytes(&bytes)
+        .map(Some)
+        .map_err(|e| SecurityError::File {
+            path: p.display().to_string(),
+            reason: e.to_string(),
+        })
+}
+
+impl Realm {
+    /// Read `usergroup/default/users.xml`, `role/default/roles.xml` and the role service config.
+    pub fn load(sec: &Path) -> Result<Self, SecurityError> {
+        let mut r = Realm {
+            admin_role: "ADMIN".into(),
+            group_admin_role: "GROUP_ADMIN".into(),
+            ..Default::default()
+        };
+        if let Some(cfg) = read_xml(&sec.join("role/default/config.xml"))? {
+            if let Some(a) = cfg.child_text("adminRoleName") {
+                r.admin_role = a.to_string();
+            }
+            if let Some(a) = cfg.child_text("groupAdminRoleName") {
+                r.group_admin_role = a.to_string();
+            }
+        }
+        if let Some(users) = read_xml(&sec.join("usergroup/default/users.xml"))? {
+            if let Some(list) = users.get("users") {
+                for u in list.all("user") {
+                    let Some(name) = u.attr_value("name") else { continue };
+                    r.users.insert(
+                        name.to_string(),
+                        User {
+                            name: name.to_string(),
+                            password: u.attr_value("password").unwrap_or("").to_string(),
+                            enabled: u.attr_value("enabled") != Some("false"),
+                        },
+                    );
+                }
+            }
+            if let Some(list) = users.get("groups") {
+                for g in list.all("group") {
+                    let Some(gname) = g.attr_value("name") else { continue };
+                    if g.attr_value("enabled") == Some("false") {
+                        continue;
+                    }
+                    for m in g.all("member") {
+                        if let Some(u) = m.attr_value("username") {
+                            r.groups.entry(u.to_string()).or_default().push(gname.to_string());
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(roles) = read_xml(&sec.join("role/default/roles.xml"))? {
+            if let Some(list) = roles.get("roleList") {
+                for role in list.all("role") {
+                    if let (Some(id), Some(parent)) = (role.attr_value("id"), role.attr_value("parentID")) {
+                        r.parents.insert(id.to_string(), parent.to_string());
+                    }
+                }
+            }
+            for (list, item, key, map) in [
+                ("userList", "userRoles", "username", &mut r.user_roles),
+                ("groupList", "groupRoles", "groupname", &mut r.group_roles),
+            ] {
+                if let Some(l) = roles.get(list) {
+                    for e in l.all(item) {
+                        let Some(who) = e.attr_value(key) else { continue };
+                        let v: Vec<String> = e
+                            .all("roleRef")
+                            .filter_map(|x| x.attr_value("roleID"))
+                            .map(str::to_string)
+                            .collect();
+                        map.entry(who.to_string()).or_default().extend(v);
+                    }
+                }
+            }
+        }
+        Ok(r)
+    }
+
+    /// The enabled user whose password matches.
+    pub fn authenticate(&self, name: &str, password: &str) -> Option<&User> {
+        let u = self.users.get(name).filter(|u| u.enabled)?;
+        let key = (name.to_string(), {
+            let mut h = Sha256::new();
+            h.update(u.password.as_bytes());
+            h.update([0]);
+            h.update(password.as_bytes());
+            h.finalize().into()
+        });
+        if let Ok(cache) = self.verified.lock() {
+            if cache.contains(&key) {
+                return Some(u);
+            }
+        }
+        if verify_password(&u.password, password) {
+            if let Ok(mut cache) = self.verified.lock() {
+                if cache.len() > 10_000 {
+                    cache.clear();
+                }
+                cache.insert(key);
+            }
+            Some(u)
+        } else {
+            None
+        }
+    }
+
+    /// All roles of a user: direct, through groups, inherited parents, and the mapped
+    /// `ROLE_ADMINISTRATOR` / `ROLE_GROUP_ADMIN`, plus `ROLE_AUTHENTICATED`.
+    pub fn roles_of(&self, u: &User) -> Vec<String> {
+        let mut roles: Vec<String> = self.user_roles.get(&u.name).cloned().unwrap_or_default();
+        for g in self.groups.get(&u.name).into_iter().flatten() {
+            roles.extend(self.group_roles.get(g).cloned().unwrap_or_default());
+        }
+        let mut i = 0;
+        while i < roles.len() && i < 1000 {
+            if let Some(p) = self.parents.get(&roles[i]) {
+                if !roles.contains(p) {
+                    roles.push(p.clone());
+                }
+            }
+            i += 1;
+        }
+        if roles.contains(&self.admin_role) {
+            roles.push("ROLE_ADMINISTRATOR".into());
+        }
+        if roles.contains(&self.group_admin_role) {
+            roles.push("ROLE_GROUP_ADMIN".into());
+        }
+        roles.push("ROLE_AUTHENTICATED".into());
+        roles
+    }
+}
