@@ -101,9 +101,13 @@ impl CatalogService {
         }
     }
 
-    /// Replace the whole state (reload from disk). Nothing is persisted.
-    pub fn replace(&self, catalog: Catalog) {
-        let _w = self.writer.lock();
+    /// Replace the whole state and its persister (reload from disk). Nothing is written.
+    pub fn replace(&self, catalog: Catalog, persist: Box<dyn Persist>) {
+        let mut w = match self.writer.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        *w = persist;
         match self.state.write() {
             Ok(mut g) => *g = Arc::new(catalog),
             Err(p) => *p.into_inner() = Arc::new(catalog),

@@ -1,14 +1,19 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
-}
+//! GeoServer's REST configuration API over Meridian's catalog. Handlers only read the catalog
+//! and build [`meridian_catalog::Change`] values; the catalog's apply path does the rest.
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+mod api;
+mod ctx;
+mod decode;
+mod encode;
+mod error;
+mod json;
+mod links;
+mod req;
+mod router;
+mod server;
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
-    }
-}
+pub use api::about::GEOSERVER_VERSION;
+pub use ctx::{Reloader, RestState};
+pub use error::RestError;
+pub use json::{from_json, to_json};
+pub use server::rest_router;

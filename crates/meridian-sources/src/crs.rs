@@ -40,6 +40,14 @@ pub fn epsg_from_wkt(wkt: &str) -> Option<u32> {
     None
 }
 
+/// Whether an EPSG code is a geographic (longitude/latitude) CRS.
+pub fn is_geographic(code: u32) -> bool {
+    u16::try_from(code)
+        .ok()
+        .and_then(crs_definitions::from_code)
+        .is_some_and(|d| d.proj4.contains("+proj=longlat"))
+}
+
 /// The WKT of an EPSG code, when Meridian knows it.
 pub fn wkt_for_epsg(code: u32) -> Option<&'static str> {
     crs_definitions::from_code(u16::try_from(code).ok()?).map(|d| d.wkt)

@@ -7,7 +7,7 @@ mod gpkg;
 mod shp;
 mod store;
 
-pub use crs::{epsg_from_wkt, lat_lon_bounds, wkt_for_epsg};
+pub use crs::{epsg_from_wkt, is_geographic, lat_lon_bounds, wkt_for_epsg};
 pub use store::{describe, list_types, StoreParams};
 
 /// Errors reading a store.

@@ -208,6 +208,39 @@ impl Element {
         }
     }
 
+    /// Merge `other` into `self` recursively: an element that occurs once on both sides and
+    /// has children is merged field by field; anything else replaces what `self` had. This is
+    /// how GeoServer applies partial settings and service updates.
+    pub fn merge_deep(&mut self, other: &Element) {
+        for (k, v) in &other.attrs {
+            self.set_attr(k, v.clone());
+        }
+        if other.children.is_empty() {
+            if other.text.is_some() {
+                self.text = other.text.clone();
+                self.children.clear();
+            }
+            return;
+        }
+        let mut seen: Vec<&str> = Vec::new();
+        for c in &other.children {
+            if seen.contains(&c.name.as_str()) {
+                continue;
+            }
+            seen.push(&c.name);
+            let repeated = other.all(&c.name).count() > 1 || self.all(&c.name).count() > 1;
+            match self.get_mut(&c.name) {
+                Some(mine) if !repeated && !c.children.is_empty() && !mine.children.is_empty() => {
+                    mine.merge_deep(c)
+                }
+                _ => {
+                    let single = Element { children: other.all(&c.name).cloned().collect(), ..Element::new("x") };
+                    self.merge_from(&single);
+                }
+            }
+        }
+    }
+
     /// Serialize as an XML document fragment with two-space indentation, as XStream writes.
     pub fn to_xml(&self) -> String {
         write::to_string(self)
@@ -247,6 +280,17 @@ mod tests {
     fn deep_nesting_is_refused() {
         let deep = "<a>".repeat(500) + &"</a>".repeat(500);
         assert!(matches!(parse(&deep), Err(XmlError::TooDeep(_))));
+    }
+
+    #[test]
+    fn deep_merge_keeps_sibling_fields() {
+        let mut base = parse("<global><settings><charset>UTF-8</charset><contact><contactPerson>A</contactPerson><contactEmail>e</contactEmail></contact></settings><updateSequence>3</updateSequence></global>").unwrap();
+        let upd = parse("<global><settings><contact><contactPerson>B</contactPerson></contact></settings></global>").unwrap();
+        base.merge_deep(&upd);
+        assert_eq!(base.path(&["settings", "charset"]).unwrap().text_trim(), Some("UTF-8"));
+        assert_eq!(base.path(&["settings", "contact", "contactPerson"]).unwrap().text_trim(), Some("B"));
+        assert_eq!(base.path(&["settings", "contact", "contactEmail"]).unwrap().text_trim(), Some("e"));
+        assert_eq!(base.child_text("updateSequence"), Some("3"));
     }
 
     #[test]

@@ -1,3 +1,61 @@
-fn main() {
-    println!("Hello, world!");
+//! `meridian`: a GeoServer-compatible geospatial server.
+
+mod node;
+
+use clap::{Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "meridian", version, about = "A GeoServer-compatible geospatial server with clustering")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a node.
+    Serve {
+        /// The GeoServer data directory (default: $GEOSERVER_DATA_DIR, else ./data).
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+        /// Address to listen on.
+        #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:8080")]
+        bind: SocketAddr,
+    },
+    /// Load a data directory, report what does not load, and exit (non-zero on problems).
+    Check {
+        /// The GeoServer data directory (default: $GEOSERVER_DATA_DIR, else ./data).
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+    },
+}
+
+fn data_dir(flag: Option<PathBuf>) -> PathBuf {
+    flag.or_else(|| std::env::var_os("GEOSERVER_DATA_DIR").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("data"))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let result = match cli.command {
+        Command::Serve { data_dir: d, bind } => node::serve(data_dir(d), bind),
+        Command::Check { data_dir: d } => node::check(data_dir(d)),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("meridian: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -1,0 +1,191 @@
+//! `/rest/layergroups` and `/rest/workspaces/{ws}/layergroups`.
+
+use crate::ctx::{list, method_not_allowed, not_found, Ctx};
+use crate::decode::{strip_links, Resolver};
+use crate::encode::encode;
+use crate::error::{RestError, RestResult};
+use crate::links::{link_ext, seg};
+use crate::req::{render, Req, Resp};
+use meridian_catalog::{cascade_remove, new_id, reference, Catalog, Change, Kind, Object};
+use meridian_xml::Element;
+use std::sync::Arc;
+
+fn group_url(req: &Req, ws: Option<&Object>, name: &str) -> String {
+    match ws {
+        Some(w) => format!("{}/workspaces/{}/layergroups/{}", req.rest(), seg(w.name()), seg(name)),
+        None => format!("{}/layergroups/{}", req.rest(), seg(name)),
+    }
+}
+
+/// `/layergroups` and `/workspaces/{ws}/layergroups`.
+pub fn collection(c: &Ctx, req: &Req, ws_name: Option<&str>) -> RestResult<Resp> {
+    let url_ws = match ws_name {
+        Some(w) => Some(c.workspace(req, w)?),
+        None => None,
+    };
+    match req.method.as_str() {
+        "GET" => {
+            let ext = link_ext(req);
+            let items = c
+                .cat
+                .scoped(Kind::LayerGroup, url_ws.as_ref().map(|w| w.id()))
+                .iter()
+                .map(|g| (g.name().to_string(), format!("{}{ext}", group_url(req, url_ws.as_deref(), g.name()))))
+                .collect();
+            Ok(list(req, "layerGroups", "layerGroup", items))
+        }
+        "POST" => {
+            let mut body = req.body_as("layerGroup")?;
+            strip_links(&mut body);
+            let name = body
+                .child_text("name")
+                .ok_or_else(|| RestError::BadRequest("layer group has no <name>".into()))?
+                .to_string();
+            let body_ws = body
+                .get("workspace")
+                .and_then(|w| w.child_text("name").or_else(|| if w.children.is_empty() { w.text_trim() } else { None }))
+                .map(str::to_string);
+            let ws = match (&url_ws, body_ws) {
+                (Some(w), Some(b)) if b != w.name() => {
+                    return Err(RestError::Forbidden(format!("Expected workspace {} but client specified {b}", w.name())))
+                }
+                (Some(w), _) => Some(w.clone()),
+                (None, Some(b)) => Some(c.workspace(req, &b)?),
+                (None, None) => None,
+            };
+            if c.cat.find(Kind::LayerGroup, ws.as_ref().map(|w| w.id()), &name).is_some() {
+                return Err(RestError::Internal(format!("Layer group named '{name}' already exists")));
+            }
+            let r = Resolver { cat: &c.cat, ws: ws.as_ref().map(|w| w.id()) };
+            r.resolve_members(&mut body)?;
+            r.resolve_styles(&mut body)?;
+            r.resolve_field(&mut body, "rootLayer", Kind::Layer)?;
+            r.resolve_field(&mut body, "rootLayerStyle", Kind::Style)?;
+            let members = body.get("publishables").map(|p| p.children.len()).unwrap_or(0);
+            if members == 0 && body.get("rootLayer").is_none() {
+                return Err(RestError::BadRequest(format!("Layer group '{name}' has no layers")));
+            }
+            let mut x = Element::new("layerGroup")
+                .child(Element::with_text("id", new_id(Kind::LayerGroup)))
+                .child(Element::with_text("name", name.clone()))
+                .child(Element::with_text("mode", body.child_text("mode").unwrap_or("SINGLE")));
+            for k in ["title", "abstractTxt"] {
+                if let Some(e) = body.get(k) {
+                    x.children.push(e.clone());
+                }
+            }
+            if let Some(w) = &ws {
+                x.children.push(reference("workspace", w.id()));
+            }
+            let mut styles = body.get("styles").cloned().unwrap_or_else(|| Element::new("styles"));
+            while styles.children.len() < members {
+                styles.children.push(Element::new("style"));
+            }
+            styles.children.truncate(members);
+            x.children.push(body.get("publishables").cloned().unwrap_or_else(|| Element::new("publishables")));
+            x.children.push(styles);
+            for e in body.children {
+                if !matches!(e.name.as_str(), "id" | "name" | "mode" | "title" | "abstractTxt" | "workspace" | "publishables" | "styles" | "layers") {
+                    x.children.push(e);
+                }
+            }
+            if x.get("bounds").is_none() {
+                if let Some(b) = group_bounds(&c.cat, &Object::new(Kind::LayerGroup, x.clone()), 0) {
+                    x.children.push(b);
+                }
+            }
+            c.apply(vec![Change::Add { object: Object::new(Kind::LayerGroup, x) }])?;
+            Ok(Resp::created(&name, Some(format!("{}/layergroups/{}", req.rest(), seg(&name)))))
+        }
+        _ => Err(method_not_allowed(req)),
+    }
+}
+
+/// The union of the members' lat/lon bounds, in EPSG:4326.
+fn group_bounds(cat: &Catalog, g: &Object, depth: usize) -> Option<Element> {
+    if depth > 16 {
+        return None;
+    }
+    let mut acc: Option<[f64; 4]> = None;
+    for m in g.group_members() {
+        let Some(o) = cat.get(&m.id) else { continue };
+        let bbox = match o.kind {
+            Kind::Layer => o.ref_id("resource").and_then(|r| cat.get(r)).and_then(|r| r.xml.get("latLonBoundingBox").cloned()),
+            Kind::LayerGroup => o.xml.get("bounds").cloned().or_else(|| group_bounds(cat, o, depth + 1)),
+            _ => None,
+        };
+        let Some(b) = bbox else { continue };
+        let n = |k: &str| b.child_text(k).and_then(|t| t.parse::<f64>().ok());
+        let (Some(a), Some(bb), Some(cc), Some(d)) = (n("minx"), n("maxx"), n("miny"), n("maxy")) else { continue };
+        acc = Some(match acc {
+            None => [a, bb, cc, d],
+            Some(p) => [p[0].min(a), p[1].max(bb), p[2].min(cc), p[3].max(d)],
+        });
+    }
+    let [minx, maxx, miny, maxy] = acc?;
+    Some(
+        Element::new("bounds")
+            .child(Element::with_text("minx", format!("{minx:?}")))
+            .child(Element::with_text("maxx", format!("{maxx:?}")))
+            .child(Element::with_text("miny", format!("{miny:?}")))
+            .child(Element::with_text("maxy", format!("{maxy:?}")))
+            .child(Element::with_text("crs", "EPSG:4326")),
+    )
+}
+
+fn find_group(c: &Ctx, req: &Req, ws: Option<&Object>, name: &str) -> RestResult<Arc<Object>> {
+    c.cat
+        .find(Kind::LayerGroup, ws.map(|w| w.id()), name)
+        .cloned()
+        .ok_or_else(|| not_found(req, format!("No such layer group {name}")))
+}
+
+/// `/layergroups/{g}` and `/workspaces/{ws}/layergroups/{g}`.
+pub fn item(c: &Ctx, req: &Req, ws_name: Option<&str>, name: &str) -> RestResult<Resp> {
+    let ws = match ws_name {
+        Some(w) => Some(c.workspace(req, w)?),
+        None => None,
+    };
+    let group = find_group(c, req, ws.as_deref(), name)?;
+    match req.method.as_str() {
+        "GET" => Ok(render(req, &encode(&c.cat, &group, req), &[])),
+        "PUT" => {
+            let mut body = req.body_as("layerGroup")?;
+            strip_links(&mut body);
+            if body.child_text("name").is_some_and(|n| n != group.name()) {
+                return Err(RestError::Forbidden("Can't change name of a layer group".into()));
+            }
+            if let Some(w) = body.get("workspace") {
+                let named = w.child_text("name").or_else(|| if w.children.is_empty() { w.text_trim() } else { None });
+                let current = ws.as_ref().map(|w| w.name());
+                if named.is_some() && named != current {
+                    return Err(RestError::Forbidden("Can't change the workspace of a layer group".into()));
+                }
+            }
+            for f in ["id", "workspace"] {
+                body.remove(f);
+            }
+            let r = Resolver { cat: &c.cat, ws: ws.as_ref().map(|w| w.id()) };
+            r.resolve_members(&mut body)?;
+            r.resolve_styles(&mut body)?;
+            r.resolve_field(&mut body, "rootLayer", Kind::Layer)?;
+            r.resolve_field(&mut body, "rootLayerStyle", Kind::Style)?;
+            let mut updated = (*group).clone();
+            updated.xml.merge_from(&body);
+            let members = updated.group_members().len();
+            if let Some(styles) = updated.xml.get_mut("styles") {
+                while styles.children.len() < members {
+                    styles.children.push(Element::new("style"));
+                }
+                styles.children.truncate(members);
+            }
+            c.apply(vec![Change::Modify { object: updated }])?;
+            Ok(Resp::ok())
+        }
+        "DELETE" => {
+            c.apply(cascade_remove(&c.cat, Kind::LayerGroup, group.id()))?;
+            Ok(Resp::ok())
+        }
+        _ => Err(method_not_allowed(req)),
+    }
+}

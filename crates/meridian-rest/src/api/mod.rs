@@ -1,0 +1,11 @@
+//! REST handlers, one module per resource family.
+
+pub mod about;
+pub mod groups;
+pub mod layers;
+pub mod resources;
+pub mod settings;
+pub mod stores;
+pub mod styles;
+pub mod upload;
+pub mod workspaces;

@@ -1,0 +1,104 @@
+//! What every handler shares: the catalog, the data directory, security, and small helpers.
+
+use crate::error::{RestError, RestResult};
+use crate::links::atom_link;
+use crate::req::{render, Req, Resp};
+use meridian_catalog::{Applied, Catalog, CatalogService, Change, Kind, Object};
+use meridian_security::Security;
+use meridian_xml::Element;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+
+/// Reloads catalog and security from disk (`/rest/reload`).
+pub type Reloader = Box<dyn Fn() -> Result<(), String> + Send + Sync>;
+
+/// State shared by the REST API.
+pub struct RestState {
+    /// The catalog and its apply path.
+    pub catalog: Arc<CatalogService>,
+    /// The data directory (for uploads and store files).
+    pub data_dir: PathBuf,
+    /// Users, roles and rules.
+    pub security: Arc<RwLock<Security>>,
+    /// Reload from disk.
+    pub reload: Reloader,
+    /// Largest accepted body.
+    pub max_body: usize,
+}
+
+/// One request's view: the shared state and a catalog snapshot.
+pub struct Ctx<'a> {
+    /// Shared state.
+    pub st: &'a RestState,
+    /// The catalog as of the start of the request.
+    pub cat: Arc<Catalog>,
+}
+
+impl Ctx<'_> {
+    /// Apply changes through the catalog's single apply path.
+    pub fn apply(&self, changes: Vec<Change>) -> RestResult<Applied> {
+        if changes.is_empty() {
+            return Ok(meridian_catalog::Applied { changes, update_sequence: self.cat.update_sequence() });
+        }
+        Ok(self.st.catalog.apply(changes)?)
+    }
+
+    /// A workspace by name; `default` is the default workspace.
+    pub fn workspace(&self, req: &Req, name: &str) -> RestResult<Arc<Object>> {
+        let found = if name == "default" {
+            self.cat.default_workspace()
+        } else {
+            self.cat.find(Kind::Workspace, None, name)
+        };
+        found.cloned().ok_or_else(|| not_found(req, format!("No such workspace: '{name}' found")))
+    }
+
+    /// The namespace of a workspace.
+    pub fn namespace_of(&self, ws: &Object) -> RestResult<Arc<Object>> {
+        self.cat
+            .namespace_of(ws)
+            .cloned()
+            .ok_or_else(|| RestError::Internal(format!("workspace '{}' has no namespace", ws.name())))
+    }
+
+    /// Whether quietOnNotFound is set globally.
+    pub fn quiet_global(&self) -> bool {
+        self.cat
+            .global()
+            .and_then(|g| g.xml.path(&["settings", "metadata", "map"]).cloned())
+            .is_some_and(|m| {
+                m.all("entry").any(|e| {
+                    e.children.first().and_then(|c| c.text_trim()) == Some("quietOnNotFound")
+                        && e.children.get(1).and_then(|c| c.text_trim()) == Some("true")
+                })
+            })
+    }
+}
+
+/// A 404, quiet when the request asks for it.
+pub fn not_found(req: &Req, msg: String) -> RestError {
+    if req.flag("quietOnNotFound") {
+        RestError::QuietNotFound
+    } else {
+        RestError::NotFound(msg)
+    }
+}
+
+/// A list response: `<root><item><name/><atom:link/></item>…</root>`, arrays forced in JSON.
+pub fn list(req: &Req, root: &str, item: &str, entries: Vec<(String, String)>) -> Resp {
+    let mut e = Element::new(root);
+    for (name, href) in entries {
+        e.children.push(Element::new(item).child(Element::with_text("name", name)).child(atom_link(href, true, req)));
+    }
+    render(req, &e, &[root, item])
+}
+
+/// 201 Created with the name as body and the object's URL as Location.
+pub fn created(name: &str, location: String) -> Resp {
+    Resp::created(name, Some(location))
+}
+
+/// The only methods a path accepts.
+pub fn method_not_allowed(req: &Req) -> RestError {
+    RestError::MethodNotAllowed(format!("{} is not allowed on /rest/{}", req.method, req.segs.join("/")))
+}

@@ -1,0 +1,82 @@
+//! REST errors and their HTTP status codes (GeoServer's, where clients depend on them).
+
+use meridian_catalog::{ApplyError, ValidationError};
+
+/// An error answered as `text/plain` with a message saying what is wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum RestError {
+    /// 400: the request is malformed or breaks a rule.
+    #[error("{0}")]
+    BadRequest(String),
+    /// 401: no or wrong credentials.
+    #[error("authentication required")]
+    Unauthorized,
+    /// 403: not allowed (GeoServer also uses it for non-empty deletes and duplicate styles).
+    #[error("{0}")]
+    Forbidden(String),
+    /// 404.
+    #[error("{0}")]
+    NotFound(String),
+    /// 404 with an empty body (`quietOnNotFound`).
+    #[error("")]
+    QuietNotFound,
+    /// 405.
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    /// 409: duplicate workspace.
+    #[error("{0}")]
+    Conflict(String),
+    /// 413.
+    #[error("request body larger than {0} bytes")]
+    TooLarge(usize),
+    /// 415.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// 500: GeoServer answers duplicates of stores, resources and groups this way.
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl RestError {
+    /// The HTTP status.
+    pub fn status(&self) -> u16 {
+        match self {
+            RestError::BadRequest(_) => 400,
+            RestError::Unauthorized => 401,
+            RestError::Forbidden(_) => 403,
+            RestError::NotFound(_) | RestError::QuietNotFound => 404,
+            RestError::MethodNotAllowed(_) => 405,
+            RestError::Conflict(_) => 409,
+            RestError::TooLarge(_) => 413,
+            RestError::UnsupportedMediaType(_) => 415,
+            RestError::Internal(_) => 500,
+        }
+    }
+}
+
+impl From<ApplyError> for RestError {
+    fn from(e: ApplyError) -> Self {
+        match e {
+            ApplyError::Invalid(v) => v.into(),
+            ApplyError::Persist(p) => RestError::Internal(format!("could not save the configuration: {p}")),
+        }
+    }
+}
+
+impl From<ValidationError> for RestError {
+    fn from(v: ValidationError) -> Self {
+        match &v {
+            ValidationError::NotFound { .. } => RestError::NotFound(v.to_string()),
+            ValidationError::Duplicate { kind: "workspace" | "namespace", .. } => RestError::Conflict(v.to_string()),
+            ValidationError::Duplicate { kind: "style", .. } => RestError::Forbidden(v.to_string()),
+            ValidationError::Duplicate { .. } | ValidationError::DuplicateId(_) => {
+                RestError::Internal(v.to_string())
+            }
+            ValidationError::InUse { .. } => RestError::Forbidden(v.to_string()),
+            _ => RestError::BadRequest(v.to_string()),
+        }
+    }
+}
+
+/// Result of a REST handler.
+pub type RestResult<T> = Result<T, RestError>;

@@ -1,0 +1,179 @@
+//! The request and response values REST handlers work with, and content negotiation.
+
+use crate::error::{RestError, RestResult};
+use crate::json::{from_json, to_json};
+use meridian_xml::Element;
+use std::collections::HashMap;
+
+/// Representation formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// `application/xml`
+    Xml,
+    /// `application/json`
+    Json,
+    /// `text/html`
+    Html,
+    /// A style body (`.sld` and friends).
+    Style,
+}
+
+/// Extensions recognised at the end of a path (others are part of the name).
+pub const EXTENSIONS: &[&str] = &["xml", "json", "html", "sld", "zip", "css", "ysld", "mbstyle"];
+
+/// A REST request, decoded from HTTP.
+#[derive(Debug, Clone)]
+pub struct Req {
+    /// Upper-case method.
+    pub method: String,
+    /// Percent-decoded path segments after `/rest`, without the extension and trailing slash.
+    pub segs: Vec<String>,
+    /// The extension stripped from the last segment.
+    pub ext: Option<String>,
+    /// Query parameters.
+    pub query: HashMap<String, String>,
+    /// Accept header.
+    pub accept: String,
+    /// Content-Type header (without parameters, lower case).
+    pub content_type: String,
+    /// Request body.
+    pub body: Vec<u8>,
+    /// `http://host:port/geoserver`, for links.
+    pub base: String,
+}
+
+/// A REST response.
+#[derive(Debug, Clone)]
+pub struct Resp {
+    /// HTTP status.
+    pub status: u16,
+    /// Content-Type.
+    pub content_type: String,
+    /// Body.
+    pub body: Vec<u8>,
+    /// Location header.
+    pub location: Option<String>,
+}
+
+impl Resp {
+    /// 200 with an empty body (PUT and DELETE).
+    pub fn ok() -> Self {
+        Resp { status: 200, content_type: "text/plain".into(), body: Vec::new(), location: None }
+    }
+
+    /// 201 with `text/plain` body and a Location.
+    pub fn created(body: &str, location: Option<String>) -> Self {
+        Resp { status: 201, content_type: "text/plain".into(), body: body.as_bytes().to_vec(), location }
+    }
+
+    /// Any status with a text body.
+    pub fn text(status: u16, body: &str) -> Self {
+        Resp { status, content_type: "text/plain".into(), body: body.as_bytes().to_vec(), location: None }
+    }
+}
+
+impl Req {
+    /// A query parameter, case-insensitive on the key.
+    pub fn q(&self, key: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// A boolean query parameter (`true`, `True`, `1`).
+    pub fn flag(&self, key: &str) -> bool {
+        self.q(key).is_some_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
+    }
+
+    /// The REST base URL: `http://host/geoserver/rest`.
+    pub fn rest(&self) -> String {
+        format!("{}/rest", self.base)
+    }
+
+    /// The requested output format: extension, then `?format=`, then Accept; JSON by default.
+    pub fn out_format(&self) -> Format {
+        let pick = |s: &str| match s.to_ascii_lowercase().as_str() {
+            "xml" => Some(Format::Xml),
+            "json" => Some(Format::Json),
+            "html" => Some(Format::Html),
+            "sld" => Some(Format::Style),
+            _ => None,
+        };
+        if let Some(f) = self.ext.as_deref().and_then(pick) {
+            return f;
+        }
+        if let Some(f) = self.q("format").and_then(pick) {
+            return f;
+        }
+        let a = self.accept.to_ascii_lowercase();
+        if a.contains("json") {
+            Format::Json
+        } else if a.contains("vnd.ogc.sld") || a.contains("vnd.ogc.se") {
+            Format::Style
+        } else if a.contains("xml") {
+            Format::Xml
+        } else if a.contains("text/html") && !a.contains("*/*") {
+            Format::Html
+        } else {
+            Format::Json
+        }
+    }
+
+    /// Parse the body as a GeoServer object in XML or JSON, by Content-Type (sniffed if absent).
+    pub fn body_element(&self, expected: &str) -> RestResult<Element> {
+        if self.body.iter().all(u8::is_ascii_whitespace) {
+            return Err(RestError::BadRequest(format!("the request body is empty; expected a <{expected}>")));
+        }
+        let ct = self.content_type.as_str();
+        let json = ct.contains("json")
+            || (!ct.contains("xml") && self.body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{'));
+        let e = if json {
+            from_json(&self.body, expected).map_err(|e| RestError::BadRequest(e.to_string()))?
+        } else if ct.is_empty() || ct.contains("xml") || ct == "text/plain" || ct.contains("form") {
+            meridian_xml::parse_bytes(&self.body).map_err(|e| RestError::BadRequest(e.to_string()))?
+        } else {
+            return Err(RestError::UnsupportedMediaType(format!(
+                "content type '{ct}' is not supported here; send application/xml or application/json"
+            )));
+        };
+        Ok(e)
+    }
+
+    /// Parse the body and check its root element.
+    pub fn body_as(&self, root: &str) -> RestResult<Element> {
+        let e = self.body_element(root)?;
+        if e.name != root {
+            return Err(RestError::BadRequest(format!("expected a <{root}> body, got <{}>", e.name)));
+        }
+        Ok(e)
+    }
+}
+
+/// Render an element in the requested format. Children named in `arrays` are always arrays
+/// in JSON (list endpoints).
+pub fn render(req: &Req, e: &Element, arrays: &[&str]) -> Resp {
+    match req.out_format() {
+        Format::Json => Resp {
+            status: 200,
+            content_type: "application/json".into(),
+            body: to_json(e, arrays).to_string().into_bytes(),
+            location: None,
+        },
+        Format::Html => {
+            let xml = e.to_xml().replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+            Resp {
+                status: 200,
+                content_type: "text/html".into(),
+                body: format!("<html><head><title>{}</title></head><body><pre>{xml}</pre></body></html>", e.name).into_bytes(),
+                location: None,
+            }
+        }
+        Format::Xml | Format::Style => Resp {
+            status: 200,
+            content_type: "application/xml".into(),
+            body: e.to_xml().into_bytes(),
+            location: None,
+        },
+    }
+}

@@ -1,0 +1,111 @@
+//! Mapping `/rest/...` paths to handlers. Paths are matched as segment slices, which keeps
+//! GeoServer's quirks (extensions, trailing slashes, `ws:name`, dots in names) in one place.
+
+use crate::api::{about, groups, layers, resources, settings, stores, styles, upload, workspaces};
+use crate::ctx::Ctx;
+use crate::error::{RestError, RestResult};
+use crate::req::{Req, Resp, EXTENSIONS};
+use meridian_catalog::Kind;
+use percent_encoding::percent_decode_str;
+
+/// Split a path under `/rest` into decoded segments and a recognised extension.
+pub fn split_path(path: &str) -> RestResult<(Vec<String>, Option<String>)> {
+    let mut segs = Vec::new();
+    for raw in path.split('/').filter(|s| !s.is_empty()) {
+        let s = percent_decode_str(raw)
+            .decode_utf8()
+            .map_err(|_| RestError::BadRequest("the path is not valid UTF-8".into()))?
+            .to_string();
+        if s == "." || s == ".." || s.contains('/') || s.contains('\\') || s.chars().any(char::is_control) {
+            return Err(RestError::BadRequest(format!("invalid path segment '{s}'")));
+        }
+        segs.push(s);
+    }
+    let mut ext = None;
+    if let Some(last) = segs.last_mut() {
+        if let Some((stem, e)) = last.rsplit_once('.') {
+            let lower = e.to_ascii_lowercase();
+            if !stem.is_empty() && EXTENSIONS.contains(&lower.as_str()) {
+                ext = Some(lower);
+                *last = stem.to_string();
+            }
+        }
+    }
+    Ok((segs, ext))
+}
+
+/// Dispatch a request to its handler.
+pub fn dispatch(c: &Ctx, req: &Req) -> RestResult<Resp> {
+    let s: Vec<&str> = req.segs.iter().map(String::as_str).collect();
+    let fk = Kind::FeatureType;
+    let ck = Kind::Coverage;
+    match s.as_slice() {
+        [] => Ok(Resp::text(200, "Meridian REST configuration API (GeoServer compatible)")),
+        ["about", what] => about::about(c, req, what),
+        ["reload"] => about::reload(c, req),
+        ["reset"] => about::reset(c, req),
+        ["workspaces"] => workspaces::collection(c, req),
+        ["workspaces", ws] => workspaces::item(c, req, ws),
+        ["workspaces", ws, "settings"] => settings::workspace_settings(c, req, ws),
+        ["workspaces", ws, "featuretypes"] => resources::collection(c, req, ws, None, fk),
+        ["workspaces", ws, "featuretypes", ft] => resources::item(c, req, ws, None, fk, ft),
+        ["workspaces", ws, "coverages"] => resources::collection(c, req, ws, None, ck),
+        ["workspaces", ws, "coverages", cv] => resources::item(c, req, ws, None, ck, cv),
+        ["workspaces", ws, "layers"] => layers::collection(c, req, Some(ws)),
+        ["workspaces", ws, "layers", l] => layers::item(c, req, Some(ws), l),
+        ["workspaces", ws, "styles"] => styles::collection(c, req, Some(ws)),
+        ["workspaces", ws, "styles", st] => styles::item(c, req, Some(ws), st),
+        ["workspaces", ws, "layergroups"] => groups::collection(c, req, Some(ws)),
+        ["workspaces", ws, "layergroups", g] => groups::item(c, req, Some(ws), g),
+        ["workspaces", ws, coll] if stores::store_kind(coll).is_some() => {
+            stores::collection(c, req, ws, stores::store_kind(coll).unwrap_or(Kind::DataStore))
+        }
+        ["workspaces", ws, coll, st] if stores::store_kind(coll).is_some() => {
+            stores::item(c, req, ws, stores::store_kind(coll).unwrap_or(Kind::DataStore), st)
+        }
+        ["workspaces", ws, "datastores", st, "featuretypes"] => resources::collection(c, req, ws, Some(st), fk),
+        ["workspaces", ws, "datastores", st, "featuretypes", ft] => resources::item(c, req, ws, Some(st), fk, ft),
+        ["workspaces", ws, "coveragestores", st, "coverages"] => resources::collection(c, req, ws, Some(st), ck),
+        ["workspaces", ws, "coveragestores", st, "coverages", cv] => resources::item(c, req, ws, Some(st), ck, cv),
+        ["workspaces", ws, "datastores", st, up] if up.contains('.') => {
+            let (method, format) = up.split_once('.').unwrap_or((up, ""));
+            upload::upload(c, req, ws, st, method, format)
+        }
+        ["workspaces", _, "coveragestores", _, up] if up.contains('.') => Err(RestError::UnsupportedMediaType(
+            "coverage uploads are not supported yet; create the coverage store with its URL".into(),
+        )),
+        ["namespaces"] => workspaces::namespaces(c, req),
+        ["namespaces", p] => workspaces::namespace(c, req, p),
+        ["layers"] => layers::collection(c, req, None),
+        ["layers", l] => layers::item(c, req, None, l),
+        ["layers", l, "styles"] => layers::styles(c, req, l),
+        ["styles"] => styles::collection(c, req, None),
+        ["styles", st] => styles::item(c, req, None, st),
+        ["layergroups"] => groups::collection(c, req, None),
+        ["layergroups", g] => groups::item(c, req, None, g),
+        ["settings"] => settings::global_settings(c, req),
+        ["settings", "contact"] => settings::contact(c, req),
+        ["services", svc, "settings"] => settings::service(c, req, svc, None),
+        ["services", svc, "workspaces", ws, "settings"] => settings::service(c, req, svc, Some(ws)),
+        _ => Err(RestError::NotFound(format!("No such resource: /rest/{}", req.segs.join("/")))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_split_into_segments_and_known_extensions() {
+        let (s, e) = split_path("/workspaces/it.geosolutions/").unwrap();
+        assert_eq!(s, ["workspaces", "it.geosolutions"]);
+        assert_eq!(e, None);
+        let (s, e) = split_path("/layers/sf%3Aroads.json").unwrap();
+        assert_eq!(s, ["layers", "sf:roads"]);
+        assert_eq!(e.as_deref(), Some("json"));
+        let (s, _) = split_path("/workspaces/w/datastores/d/file.shp").unwrap();
+        assert_eq!(s.last().map(String::as_str), Some("file.shp"));
+        assert!(split_path("/workspaces/%2e%2e/x").is_err());
+        assert!(split_path("/workspaces/a%2Fb").is_err());
+    }
+}

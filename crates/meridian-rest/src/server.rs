@@ -1,0 +1,155 @@
+//! The axum side: authentication, body limits, and handing requests to the dispatcher on a
+//! blocking thread (the apply path fsyncs).
+
+use crate::ctx::{Ctx, RestState};
+use crate::error::RestError;
+use crate::req::{Req, Resp};
+use crate::router::{dispatch, split_path};
+use axum::body::{to_bytes, Body};
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use axum::Router;
+use base64::Engine;
+use meridian_security::Access;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// The REST API routes, under `/geoserver/rest`.
+pub fn rest_router(state: Arc<RestState>) -> Router {
+    Router::new()
+        .route("/geoserver/rest", any(handle))
+        .route("/geoserver/rest/", any(handle))
+        .route("/geoserver/rest/{*path}", any(handle))
+        .with_state(state)
+}
+
+fn credentials(headers: &HeaderMap) -> Option<(String, String)> {
+    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let b64 = v.strip_prefix("Basic ").or_else(|| v.strip_prefix("basic "))?;
+    let raw = base64::engine::general_purpose::STANDARD.decode(b64.trim()).ok()?;
+    let s = String::from_utf8(raw).ok()?;
+    let (u, p) = s.split_once(':')?;
+    Some((u.to_string(), p.to_string()))
+}
+
+fn to_response(r: Resp) -> Response {
+    let mut resp = Response::new(Body::from(r.body));
+    *resp.status_mut() = StatusCode::from_u16(r.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    if let Ok(v) = HeaderValue::from_str(&r.content_type) {
+        resp.headers_mut().insert(header::CONTENT_TYPE, v);
+    }
+    if let Some(loc) = r.location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+        resp.headers_mut().insert(header::LOCATION, loc);
+    }
+    resp
+}
+
+fn error_response(e: &RestError) -> Response {
+    let body = match e {
+        RestError::QuietNotFound => String::new(),
+        other => other.to_string(),
+    };
+    let mut resp = to_response(Resp::text(e.status(), &body));
+    if matches!(e, RestError::Unauthorized) {
+        resp.headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"GeoServer Realm\""));
+    }
+    resp
+}
+
+async fn handle(State(st): State<Arc<RestState>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let method = parts.method.as_str().to_uppercase();
+    let full_path = parts.uri.path().to_string();
+    let sub = full_path.strip_prefix("/geoserver/rest").unwrap_or("");
+    let creds = credentials(&parts.headers);
+    let access = match st.security.read() {
+        Ok(sec) => sec.check_rest(
+            &method,
+            &format!("/rest{}", if sub.is_empty() { "" } else { sub }),
+            creds.as_ref().map(|(u, p)| (u.as_str(), p.as_str())),
+        ),
+        Err(_) => Access::Unauthenticated,
+    };
+    let user = match access {
+        Access::Allowed(u) => u,
+        Access::Unauthenticated => {
+            tracing::info!(%method, path = %full_path, "401 authentication required");
+            return error_response(&RestError::Unauthorized);
+        }
+        Access::Forbidden(msg) => {
+            tracing::info!(%method, path = %full_path, "403 {msg}");
+            return error_response(&RestError::Forbidden(msg));
+        }
+    };
+    let bytes = match to_bytes(body, st.max_body).await {
+        Ok(b) => b,
+        Err(_) => return error_response(&RestError::TooLarge(st.max_body)),
+    };
+    let (segs, ext) = match split_path(sub) {
+        Ok(x) => x,
+        Err(e) => return error_response(&e),
+    };
+    let header_str = |h: header::HeaderName| {
+        parts.headers.get(h).and_then(|v| v.to_str().ok()).unwrap_or("").to_string()
+    };
+    let host = match header_str(header::HOST) {
+        h if h.is_empty() => "localhost".to_string(),
+        h => h,
+    };
+    let query: HashMap<String, String> = parts
+        .uri
+        .query()
+        .map(|q| {
+            q.split('&')
+                .filter(|p| !p.is_empty())
+                .map(|p| {
+                    let (k, v) = p.split_once('=').unwrap_or((p, ""));
+                    let dec = |s: &str| percent_encoding::percent_decode_str(&s.replace('+', " ")).decode_utf8_lossy().to_string();
+                    (dec(k), dec(v))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let content_type = header_str(header::CONTENT_TYPE)
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let req = Req {
+        method: method.clone(),
+        segs,
+        ext,
+        query,
+        accept: header_str(header::ACCEPT),
+        content_type,
+        body: bytes.to_vec(),
+        base: format!("http://{host}/geoserver"),
+    };
+    let st2 = st.clone();
+    let result = tokio::task::spawn_blocking(move || {
+        let c = Ctx { st: &st2, cat: st2.catalog.snapshot() };
+        dispatch(&c, &req).map_err(|e| match e {
+            RestError::NotFound(_) if c.quiet_global() => RestError::QuietNotFound,
+            e => e,
+        })
+    })
+    .await;
+    let result = match result {
+        Ok(r) => r,
+        Err(e) => Err(RestError::Internal(format!("request handler failed: {e}"))),
+    };
+    match result {
+        Ok(r) => {
+            tracing::info!(%method, path = %full_path, status = r.status, user = user.as_deref().unwrap_or("anonymous"), "rest");
+            to_response(r)
+        }
+        Err(e) => {
+            tracing::info!(%method, path = %full_path, status = e.status(), user = user.as_deref().unwrap_or("anonymous"), error = %e, "rest");
+            error_response(&e).into_response()
+        }
+    }
+}
