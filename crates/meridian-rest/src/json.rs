@@ -11,8 +11,17 @@ use serde_json::{Map, Number, Value};
 /// Convert an element to `{"<root>": …}`. Children named in `arrays` are always arrays.
 pub fn to_json(root: &Element, arrays: &[&str]) -> Value {
     let mut m = Map::new();
-    m.insert(root.name.clone(), convert(root, arrays));
+    m.insert(json_name(&root.name), convert(root, arrays));
     Value::Object(m)
+}
+
+/// XStream escapes `_` in element names as `__` in XML, not in JSON (`__default` ↔ `_default`).
+fn json_name(xml: &str) -> String {
+    xml.replace("__", "_")
+}
+
+fn xml_name(json: &str) -> String {
+    json.replace('_', "__")
 }
 
 fn convert(e: &Element, arrays: &[&str]) -> Value {
@@ -60,7 +69,7 @@ fn convert(e: &Element, arrays: &[&str]) -> Value {
         } else {
             Value::Array(items)
         };
-        m.insert(name.to_string(), v);
+        m.insert(json_name(name), v);
     }
     Value::Object(m)
 }
@@ -113,7 +122,7 @@ pub fn from_json(bytes: &[u8], expected: &str) -> Result<Element, JsonError> {
     let Some((k, v)) = m.into_iter().next() else {
         return Err(JsonError::Shape(expected.into()));
     };
-    let mut e = Element::new(k);
+    let mut e = Element::new(xml_name(&k));
     fill(&mut e, &v, 0).map_err(|_| JsonError::Malformed("nested too deeply".into()))?;
     Ok(e)
 }
@@ -138,12 +147,12 @@ fn fill(e: &mut Element, v: &Value, depth: usize) -> Result<(), ()> {
                     continue;
                 } else if let Value::Array(items) = v {
                     for it in items {
-                        let mut c = Element::new(k.clone());
+                        let mut c = Element::new(xml_name(k));
                         fill(&mut c, it, depth + 1)?;
                         e.children.push(c);
                     }
                 } else {
-                    let mut c = Element::new(k.clone());
+                    let mut c = Element::new(xml_name(k));
                     fill(&mut c, v, depth + 1)?;
                     e.children.push(c);
                 }

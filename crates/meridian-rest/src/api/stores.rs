@@ -157,11 +157,8 @@ pub fn new_store(c: &Ctx, ws: &Object, kind: Kind, mut body: Element) -> RestRes
     for f in ["name", "description", "type", "enabled"] {
         body.remove(f);
     }
-    if body.get("__default").is_none() && body.get("_default").is_none() {
+    if body.get("__default").is_none() {
         body.children.push(Element::with_text("__default", "false"));
-    }
-    if let Some(d) = body.remove("_default") {
-        body.children.push(Element::with_text("__default", d.text.unwrap_or_default()));
     }
     xml.children.extend(body.children);
     Ok(Object::new(kind, xml))
@@ -179,9 +176,6 @@ pub fn item(c: &Ctx, req: &Req, ws_name: &str, kind: Kind, name: &str) -> RestRe
             check_body_workspace(&body, &ws)?;
             for f in ["id", "workspace", "featureTypes", "coverages"] {
                 body.remove(f);
-            }
-            if let Some(d) = body.remove("_default") {
-                body.children.push(Element::with_text("__default", d.text.unwrap_or_default()));
             }
             normalize_params(&mut body);
             let mut updated = (*store).clone();

@@ -1,0 +1,188 @@
+//! Starting real `meridian` processes for tests, and a small HTTP client for them.
+#![allow(dead_code)]
+
+use reqwest::blocking::{Client, Response};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// GeoServer's release data directory (shared/ beside the repository).
+pub fn fixture() -> PathBuf {
+    let p = match std::env::var("MERIDIAN_FIXTURE_DATADIR") {
+        Ok(p) => PathBuf::from(p),
+        Err(_) => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/geoserver-release-datadir"),
+    };
+    assert!(
+        p.join("global.xml").is_file(),
+        "GeoServer's release data directory is missing at {} (shared/ must sit beside the repository, \
+         or set MERIDIAN_FIXTURE_DATADIR)",
+        p.display()
+    );
+    p
+}
+
+/// Copy a directory tree.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let t = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &t);
+        } else {
+            std::fs::copy(e.path(), t).unwrap();
+        }
+    }
+}
+
+/// A running node on a free loopback port, killed on drop.
+pub struct Node {
+    pub child: Child,
+    pub port: u16,
+    pub dir: PathBuf,
+    pub log: Arc<Mutex<Vec<String>>>,
+    _tmp: Option<tempfile::TempDir>,
+    client: Client,
+}
+
+impl Node {
+    /// A node on a fresh, empty data directory.
+    pub fn empty() -> Node {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("data");
+        Node::start(dir, Some(tmp))
+    }
+
+    /// A node on a copy of GeoServer's release data directory.
+    pub fn with_fixture() -> Node {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("data");
+        copy_dir(&fixture(), &dir);
+        Node::start(dir, Some(tmp))
+    }
+
+    /// Start on an existing directory.
+    pub fn start(dir: PathBuf, tmp: Option<tempfile::TempDir>) -> Node {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_meridian"))
+            .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
+            .arg(&dir)
+            .env("RUST_LOG", "info")
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start meridian");
+        let stderr = child.stderr.take().unwrap();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let log2 = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(p) = line.find("listening on http://127.0.0.1:") {
+                    let rest = &line[p + "listening on http://127.0.0.1:".len()..];
+                    let port: String = rest.chars().take_while(char::is_ascii_digit).collect();
+                    let _ = tx.send(port.parse::<u16>().unwrap_or(0));
+                }
+                log2.lock().unwrap().push(line);
+            }
+        });
+        let port = match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(p) => p,
+            Err(_) => {
+                let _ = child.kill();
+                panic!("meridian did not start: {:#?}", log.lock().unwrap());
+            }
+        };
+        Node { child, port, dir, log, _tmp: tmp, client: Client::builder().timeout(Duration::from_secs(60)).build().unwrap() }
+    }
+
+    /// `http://127.0.0.1:port/geoserver/rest`
+    pub fn rest(&self) -> String {
+        format!("http://127.0.0.1:{}/geoserver/rest", self.port)
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.rest(), path)
+    }
+
+    pub fn get(&self, path: &str) -> Response {
+        self.client.get(self.url(path)).basic_auth("admin", Some("geoserver")).send().unwrap()
+    }
+
+    pub fn get_accept(&self, path: &str, accept: &str) -> Response {
+        self.client.get(self.url(path)).basic_auth("admin", Some("geoserver")).header("Accept", accept).send().unwrap()
+    }
+
+    pub fn json(&self, path: &str) -> serde_json::Value {
+        let r = self.get(path);
+        assert_eq!(r.status(), 200, "GET {path}");
+        r.json().unwrap()
+    }
+
+    pub fn text(&self, path: &str) -> String {
+        let r = self.get(path);
+        assert_eq!(r.status(), 200, "GET {path}");
+        r.text().unwrap()
+    }
+
+    pub fn send(&self, method: &str, path: &str, ctype: &str, body: impl Into<Vec<u8>>) -> Response {
+        let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        self.client
+            .request(m, self.url(path))
+            .basic_auth("admin", Some("geoserver"))
+            .header("Content-Type", ctype)
+            .body(body.into())
+            .send()
+            .unwrap()
+    }
+
+    pub fn post_xml(&self, path: &str, body: &str) -> Response {
+        self.send("POST", path, "text/xml", body)
+    }
+
+    pub fn put_xml(&self, path: &str, body: &str) -> Response {
+        self.send("PUT", path, "application/xml", body)
+    }
+
+    pub fn post_json(&self, path: &str, body: &str) -> Response {
+        self.send("POST", path, "application/json", body)
+    }
+
+    pub fn delete(&self, path: &str) -> Response {
+        self.client.delete(self.url(path)).basic_auth("admin", Some("geoserver")).send().unwrap()
+    }
+
+    pub fn anon(&self) -> &Client {
+        &self.client
+    }
+
+    /// Wait for the process to exit (after a signal).
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let t0 = Instant::now();
+        while t0.elapsed() < timeout {
+            if let Ok(Some(s)) = self.child.try_wait() {
+                return Some(s);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Assert a status with the body in the message.
+#[track_caller]
+pub fn expect(r: Response, status: u16) -> String {
+    let s = r.status().as_u16();
+    let body = r.text().unwrap_or_default();
+    assert_eq!(s, status, "unexpected status; body: {body}");
+    body
+}
