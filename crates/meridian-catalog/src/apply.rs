@@ -36,8 +36,12 @@ pub struct PersistError(pub String);
 /// after the batch, under the writer lock, before the new state becomes visible.
 pub trait Persist: Send {
     /// Make the effects durable.
-    fn persist(&mut self, before: &Catalog, after: &Catalog, effects: &[Effect])
-        -> Result<(), PersistError>;
+    fn persist(
+        &mut self,
+        before: &Catalog,
+        after: &Catalog,
+        effects: &[Effect],
+    ) -> Result<(), PersistError>;
 }
 
 /// A persister that keeps nothing (tests, in-memory catalogs).
@@ -188,11 +192,14 @@ pub(crate) fn apply_unchecked(work: &mut Catalog, c: &Change, effects: &mut Vec<
         }
         Change::Remove { id, .. } => {
             if let Some(object) = work.take(id) {
-                let was_default = work.default_workspace().is_none()
-                    && object.kind == Kind::Workspace;
+                let was_default =
+                    work.default_workspace().is_none() && object.kind == Kind::Workspace;
                 effects.push(Effect::Removed { object });
                 if was_default {
-                    let next = work.list(Kind::Workspace).first().map(|w| w.id().to_string());
+                    let next = work
+                        .list(Kind::Workspace)
+                        .first()
+                        .map(|w| w.id().to_string());
                     work.set_default_workspace_id(next.clone());
                     effects.push(Effect::DefaultWorkspace { id: next });
                 }

@@ -83,7 +83,12 @@ fn remove_workspace(p: &mut Planner, ws: &str) {
     for g in groups {
         remove_published(p, Kind::LayerGroup, &g);
     }
-    for k in [Kind::DataStore, Kind::CoverageStore, Kind::WmsStore, Kind::WmtsStore] {
+    for k in [
+        Kind::DataStore,
+        Kind::CoverageStore,
+        Kind::WmsStore,
+        Kind::WmtsStore,
+    ] {
         for s in ids(p.work.stores_in(ws, k)) {
             remove_store(p, k, &s);
         }
@@ -113,7 +118,13 @@ fn remove_workspace(p: &mut Planner, ws: &str) {
 }
 
 fn remove_store(p: &mut Planner, kind: Kind, store: &str) {
-    for r in p.work.resources_of(store).into_iter().map(|o| (o.kind, o.id().to_string())).collect::<Vec<_>>() {
+    for r in p
+        .work
+        .resources_of(store)
+        .into_iter()
+        .map(|o| (o.kind, o.id().to_string()))
+        .collect::<Vec<_>>()
+    {
         remove_resource(p, r.0, &r.1);
     }
     p.remove(kind, store);
@@ -218,7 +229,8 @@ fn remove_style(p: &mut Planner, style: &str) {
                 .or_else(|| fallback.clone());
             match next {
                 Some(n) => {
-                    l.xml.put_child(crate::object::reference("defaultStyle", &n));
+                    l.xml
+                        .put_child(crate::object::reference("defaultStyle", &n));
                     if let Some(styles) = l.xml.get_mut("styles") {
                         styles.children.retain(|s| ref_of(s) != Some(n.as_str()));
                     }

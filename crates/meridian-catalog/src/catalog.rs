@@ -32,7 +32,8 @@ impl Catalog {
         for o in rest.into_iter().chain(layers) {
             c.put(Arc::new(o));
         }
-        c.default_workspace = default_workspace.filter(|id| c.get_kind(Kind::Workspace, id).is_some());
+        c.default_workspace =
+            default_workspace.filter(|id| c.get_kind(Kind::Workspace, id).is_some());
         c
     }
 
@@ -137,17 +138,41 @@ impl Catalog {
         match o.kind {
             Kind::Workspace => ("workspace", String::new(), o.name().to_string()),
             Kind::Namespace => ("namespace", String::new(), o.name().to_string()),
-            k if k.is_store() => ("store", scope(o.workspace().map(Into::into)), o.name().into()),
+            k if k.is_store() => (
+                "store",
+                scope(o.workspace().map(Into::into)),
+                o.name().into(),
+            ),
             k if k.is_resource() => (
                 "resource",
                 scope(o.ref_id("namespace").map(Into::into)),
                 o.name().into(),
             ),
-            Kind::Layer => ("layer", scope(self.workspace_id_of(o)), self.layer_name(o).into()),
-            Kind::LayerGroup => ("layerGroup", scope(o.workspace().map(Into::into)), o.name().into()),
-            Kind::Style => ("style", scope(o.workspace().map(Into::into)), o.name().into()),
-            Kind::Settings => ("settings", scope(o.workspace().map(Into::into)), String::new()),
-            Kind::Service => ("service", scope(o.workspace().map(Into::into)), o.xml.name.clone()),
+            Kind::Layer => (
+                "layer",
+                scope(self.workspace_id_of(o)),
+                self.layer_name(o).into(),
+            ),
+            Kind::LayerGroup => (
+                "layerGroup",
+                scope(o.workspace().map(Into::into)),
+                o.name().into(),
+            ),
+            Kind::Style => (
+                "style",
+                scope(o.workspace().map(Into::into)),
+                o.name().into(),
+            ),
+            Kind::Settings => (
+                "settings",
+                scope(o.workspace().map(Into::into)),
+                String::new(),
+            ),
+            Kind::Service => (
+                "service",
+                scope(o.workspace().map(Into::into)),
+                o.xml.name.clone(),
+            ),
             Kind::Global => ("global", String::new(), String::new()),
             Kind::Logging => ("logging", String::new(), String::new()),
             _ => ("other", String::new(), o.id().to_string()),
@@ -350,7 +375,9 @@ impl Catalog {
 
     /// Whether any object references `id` (used before removing it).
     pub fn first_referrer(&self, id: &str) -> Option<&Arc<Object>> {
-        self.objects.values().find(|o| o.id() != id && references(o, id))
+        self.objects
+            .values()
+            .find(|o| o.id() != id && references(o, id))
     }
 }
 

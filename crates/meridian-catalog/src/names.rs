@@ -29,7 +29,10 @@ pub fn check_name(name: &str) -> Result<(), NameError> {
         return Err(NameError::Dot(name.to_string()));
     }
     for c in name.chars() {
-        if matches!(c, '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|' | '%') || c.is_control()
+        if matches!(
+            c,
+            '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|' | '%'
+        ) || c.is_control()
         {
             return Err(NameError::BadChar(name.to_string(), c));
         }

@@ -9,7 +9,10 @@ fn obj(kind: Kind, xml: &str) -> Object {
 }
 
 fn global() -> Object {
-    obj(Kind::Global, "<global><updateSequence>7</updateSequence></global>")
+    obj(
+        Kind::Global,
+        "<global><updateSequence>7</updateSequence></global>",
+    )
 }
 
 fn add(o: Object) -> Change {
@@ -53,21 +56,36 @@ fn duplicates_and_bad_references_are_refused_and_nothing_is_applied() {
     let before = svc.snapshot();
     let err = svc
         .apply(vec![
-            add(obj(Kind::Workspace, "<workspace><id>ws2</id><name>other</name></workspace>")),
-            add(obj(Kind::Workspace, "<workspace><id>ws3</id><name>topp</name></workspace>")),
+            add(obj(
+                Kind::Workspace,
+                "<workspace><id>ws2</id><name>other</name></workspace>",
+            )),
+            add(obj(
+                Kind::Workspace,
+                "<workspace><id>ws3</id><name>topp</name></workspace>",
+            )),
         ])
         .unwrap_err();
     assert!(err.to_string().contains("already exists"), "{err}");
     let after = svc.snapshot();
-    assert!(after.find(Kind::Workspace, None, "other").is_none(), "half-applied batch");
+    assert!(
+        after.find(Kind::Workspace, None, "other").is_none(),
+        "half-applied batch"
+    );
     assert_eq!(after.update_sequence(), before.update_sequence());
 
     let err = svc
-        .apply(vec![add(obj(Kind::DataStore, "<dataStore><id>ds9</id><name>x</name><workspace><id>nope</id></workspace></dataStore>"))])
+        .apply(vec![add(obj(
+            Kind::DataStore,
+            "<dataStore><id>ds9</id><name>x</name><workspace><id>nope</id></workspace></dataStore>",
+        ))])
         .unwrap_err();
     assert!(err.to_string().contains("does not exist"), "{err}");
     let err = svc
-        .apply(vec![add(obj(Kind::Workspace, "<workspace><id>w9</id><name>../etc</name></workspace>"))])
+        .apply(vec![add(obj(
+            Kind::Workspace,
+            "<workspace><id>w9</id><name>../etc</name></workspace>",
+        ))])
         .unwrap_err();
     assert!(err.to_string().contains("invalid workspace name"), "{err}");
 }
@@ -76,7 +94,10 @@ fn duplicates_and_bad_references_are_refused_and_nothing_is_applied() {
 fn removing_a_referenced_object_is_refused() {
     let svc = populated();
     let err = svc
-        .apply(vec![Change::Remove { kind: Kind::Style, id: "st1".into() }])
+        .apply(vec![Change::Remove {
+            kind: Kind::Style,
+            id: "st1".into(),
+        }])
         .unwrap_err();
     assert!(err.to_string().contains("still referenced"), "{err}");
 }
@@ -87,7 +108,14 @@ fn cascade_of_a_workspace_removes_everything_under_it() {
     let changes = cascade_remove(&svc.snapshot(), Kind::Workspace, "ws1");
     svc.apply(changes).unwrap();
     let cat = svc.snapshot();
-    for k in [Kind::Workspace, Kind::Namespace, Kind::DataStore, Kind::FeatureType, Kind::Layer, Kind::LayerGroup] {
+    for k in [
+        Kind::Workspace,
+        Kind::Namespace,
+        Kind::DataStore,
+        Kind::FeatureType,
+        Kind::Layer,
+        Kind::LayerGroup,
+    ] {
         assert_eq!(cat.count(k), 0, "{k:?} left behind");
     }
     assert_eq!(cat.count(Kind::Style), 2, "global styles stay");
@@ -113,20 +141,28 @@ fn removing_the_last_layer_of_a_group_removes_the_group() {
     svc.apply(changes).unwrap();
     let cat = svc.snapshot();
     assert!(cat.get("g1").is_none());
-    assert!(cat.get("ft1").is_some(), "removing a layer keeps its resource");
+    assert!(
+        cat.get("ft1").is_some(),
+        "removing a layer keeps its resource"
+    );
 }
 
 #[test]
 fn groups_cannot_be_empty_or_contain_themselves() {
     let svc = populated();
     let err = svc
-        .apply(vec![add(obj(Kind::LayerGroup, "<layerGroup><id>g2</id><name>e</name></layerGroup>"))])
+        .apply(vec![add(obj(
+            Kind::LayerGroup,
+            "<layerGroup><id>g2</id><name>e</name></layerGroup>",
+        ))])
         .unwrap_err();
     assert!(err.to_string().contains("no layers"), "{err}");
     svc.apply(vec![add(obj(Kind::LayerGroup, "<layerGroup><id>g3</id><name>outer</name><publishables><published type=\"layerGroup\"><id>g1</id></published></publishables></layerGroup>"))]).unwrap();
     let mut g1 = (**svc.snapshot().get("g1").unwrap()).clone();
     g1.xml.get_mut("publishables").unwrap().children.push(
-        Element::new("published").attr("type", "layerGroup").child(Element::with_text("id", "g3")),
+        Element::new("published")
+            .attr("type", "layerGroup")
+            .child(Element::with_text("id", "g3")),
     );
     let err = svc.apply(vec![Change::Modify { object: g1 }]).unwrap_err();
     assert!(err.to_string().contains("contain itself"), "{err}");
@@ -141,9 +177,15 @@ impl Persist for Failing {
 
 #[test]
 fn a_failed_persist_leaves_memory_unchanged() {
-    let svc = CatalogService::new(Catalog::from_loaded(vec![global()], None), Box::new(Failing));
+    let svc = CatalogService::new(
+        Catalog::from_loaded(vec![global()], None),
+        Box::new(Failing),
+    );
     let err = svc
-        .apply(vec![add(obj(Kind::Workspace, "<workspace><id>ws1</id><name>topp</name></workspace>"))])
+        .apply(vec![add(obj(
+            Kind::Workspace,
+            "<workspace><id>ws1</id><name>topp</name></workspace>",
+        ))])
         .unwrap_err();
     assert!(err.to_string().contains("disk full"));
     assert_eq!(svc.snapshot().count(Kind::Workspace), 0);
@@ -154,7 +196,9 @@ fn listeners_see_each_applied_batch_and_changes_serialize() {
     let svc = populated();
     let seen = Arc::new(Mutex::new(Vec::new()));
     let s2 = seen.clone();
-    svc.subscribe(Box::new(move |a| s2.lock().unwrap().push(a.update_sequence)));
+    svc.subscribe(Box::new(move |a| {
+        s2.lock().unwrap().push(a.update_sequence)
+    }));
     let c = Change::SetDefaultWorkspace { id: "ws1".into() };
     svc.apply(vec![c]).unwrap();
     assert_eq!(*seen.lock().unwrap(), vec![9]);

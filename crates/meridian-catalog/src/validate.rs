@@ -144,7 +144,11 @@ fn check_object(cat: &Catalog, o: &Object) -> Result<(), ValidationError> {
     );
     if named {
         if o.name().is_empty() {
-            let field = if o.kind == Kind::Namespace { "prefix" } else { "name" };
+            let field = if o.kind == Kind::Namespace {
+                "prefix"
+            } else {
+                "name"
+            };
             return Err(ValidationError::Missing { kind, field });
         }
         check_name(o.name()).map_err(|source| ValidationError::BadName { kind, source })?;
@@ -198,7 +202,10 @@ fn check_object(cat: &Catalog, o: &Object) -> Result<(), ValidationError> {
         }
         Kind::Layer => {
             let Some(res) = o.ref_id("resource") else {
-                return Err(ValidationError::Missing { kind, field: "resource" });
+                return Err(ValidationError::Missing {
+                    kind,
+                    field: "resource",
+                });
             };
             match cat.get(res) {
                 Some(r) if r.kind.is_resource() => {}
@@ -261,9 +268,9 @@ fn contains(cat: &Catalog, id: &str, target: &str, depth: usize) -> bool {
     let Some(g) = cat.get_kind(Kind::LayerGroup, id) else {
         return false;
     };
-    g.group_members()
-        .iter()
-        .any(|m| m.id == target || (m.kind == Kind::LayerGroup && contains(cat, &m.id, target, depth + 1)))
+    g.group_members().iter().any(|m| {
+        m.id == target || (m.kind == Kind::LayerGroup && contains(cat, &m.id, target, depth + 1))
+    })
 }
 
 fn resolve(cat: &Catalog, o: &Object, id: &str, target: Kind) -> Result<(), ValidationError> {

@@ -16,9 +16,28 @@ pub fn init_if_empty(root: &Path) -> Result<bool, DataDirError> {
     let files = [
         ("global.xml", global_xml()),
         ("logging.xml", logging_xml()),
-        ("wms.xml", service_xml("wms", "WMS", "Web Map Service", &["1.1.1", "1.3.0"])),
-        ("wfs.xml", service_xml("wfs", "WFS", "Web Feature Service", &["1.0.0", "1.1.0", "2.0.0"])),
-        ("wcs.xml", service_xml("wcs", "WCS", "Web Coverage Service", &["1.0.0", "1.1.1", "2.0.1"])),
+        (
+            "wms.xml",
+            service_xml("wms", "WMS", "Web Map Service", &["1.1.1", "1.3.0"]),
+        ),
+        (
+            "wfs.xml",
+            service_xml(
+                "wfs",
+                "WFS",
+                "Web Feature Service",
+                &["1.0.0", "1.1.0", "2.0.0"],
+            ),
+        ),
+        (
+            "wcs.xml",
+            service_xml(
+                "wcs",
+                "WCS",
+                "Web Coverage Service",
+                &["1.0.0", "1.1.1", "2.0.1"],
+            ),
+        ),
     ];
     for (name, xml) in files {
         let p = root.join(name);
@@ -60,23 +79,33 @@ fn logging_xml() -> Element {
 fn service_xml(id: &str, name: &str, title: &str, versions: &[&str]) -> Element {
     let mut v = Element::new("versions");
     for ver in versions {
-        v.children
-            .push(Element::new("org.geotools.util.Version").child(Element::with_text("version", *ver)));
+        v.children.push(
+            Element::new("org.geotools.util.Version").child(Element::with_text("version", *ver)),
+        );
     }
     Element::new(id)
         .child(Element::with_text("id", id))
         .child(Element::with_text("enabled", "true"))
         .child(Element::with_text("name", name))
         .child(Element::with_text("title", format!("Meridian {title}")))
-        .child(Element::with_text("maintainer", "http://geoserver.org/comm"))
-        .child(Element::with_text("abstrct", format!("{title} served by Meridian")))
+        .child(Element::with_text(
+            "maintainer",
+            "http://geoserver.org/comm",
+        ))
+        .child(Element::with_text(
+            "abstrct",
+            format!("{title} served by Meridian"),
+        ))
         .child(Element::with_text("accessConstraints", "NONE"))
         .child(Element::with_text("fees", "NONE"))
         .child(v)
         .child(Element::new("keywords").child(Element::with_text("string", name)))
         .child(Element::with_text("citeCompliant", "false"))
         .child(Element::with_text("onlineResource", "http://geoserver.org"))
-        .child(Element::with_text("schemaBaseURL", "http://schemas.opengis.net"))
+        .child(Element::with_text(
+            "schemaBaseURL",
+            "http://schemas.opengis.net",
+        ))
         .child(Element::with_text("verbose", "false"))
 }
 

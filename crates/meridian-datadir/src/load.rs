@@ -60,7 +60,11 @@ pub fn load(root: &Path) -> Result<Loaded, DataDirError> {
     let mut catalog = Catalog::from_loaded(w.objects, default_ws);
     if catalog.default_workspace().is_none() {
         // As GeoServer does: the alphabetically first workspace becomes the default.
-        if let Some(first) = catalog.list(Kind::Workspace).first().map(|o| o.id().to_string()) {
+        if let Some(first) = catalog
+            .list(Kind::Workspace)
+            .first()
+            .map(|o| o.id().to_string())
+        {
             let objects: Vec<Object> = catalog.objects().map(|o| (**o).clone()).collect();
             catalog = Catalog::from_loaded(objects, Some(first));
         }
@@ -230,7 +234,9 @@ impl Walker<'_> {
                 self.problem(&wdir, "workspace has no namespace.xml; skipped");
                 None
             };
-            let (Some(ws), Some(ns)) = (ws, ns) else { continue };
+            let (Some(ws), Some(ns)) = (ws, ns) else {
+                continue;
+            };
             let ws_obj = Object::new(Kind::Workspace, ws);
             let ws_id = ws_obj.id().to_string();
             if !self.add(Kind::Workspace, ws_obj.xml, &wfile) {

@@ -97,7 +97,9 @@ impl DataDir {
     fn save(&mut self, cat: &Catalog, o: &Object, previous: Option<&Object>) -> Result<(), String> {
         let id = o.id().to_string();
         let moved = previous.is_some_and(|p| {
-            p.name() != o.name() || p.workspace() != o.workspace() || p.ref_id("store") != o.ref_id("store")
+            p.name() != o.name()
+                || p.workspace() != o.workspace()
+                || p.ref_id("store") != o.ref_id("store")
         });
         let target = match (self.locations.get(&id).cloned(), moved) {
             (Some(loc), false) => loc,
@@ -105,7 +107,8 @@ impl DataDir {
                 let new = self.new_location(cat, o)?;
                 if let Some(old) = current {
                     if old != new {
-                        self.relocate(o.kind, &old, &new).map_err(|e| e.to_string())?;
+                        self.relocate(o.kind, &old, &new)
+                            .map_err(|e| e.to_string())?;
                     }
                 }
                 new
@@ -121,13 +124,22 @@ impl DataDir {
         Ok(())
     }
 
-    fn save_style_body(&self, o: &Object, previous: Option<&Object>, cfg: &Path) -> Result<(), String> {
-        let Some(dir) = cfg.parent() else { return Ok(()) };
+    fn save_style_body(
+        &self,
+        o: &Object,
+        previous: Option<&Object>,
+        cfg: &Path,
+    ) -> Result<(), String> {
+        let Some(dir) = cfg.parent() else {
+            return Ok(());
+        };
         let (Some(body), Some(file)) = (&o.body, o.style_filename()) else {
             return Ok(());
         };
         let unchanged = previous.is_some_and(|p| {
-            p.body.as_ref() == Some(body) && p.style_filename() == Some(file) && p.workspace() == o.workspace()
+            p.body.as_ref() == Some(body)
+                && p.style_filename() == Some(file)
+                && p.workspace() == o.workspace()
         });
         let path = dir.join(file);
         if unchanged && path.exists() {
@@ -223,7 +235,12 @@ impl DataDir {
 }
 
 impl Persist for DataDir {
-    fn persist(&mut self, _before: &Catalog, after: &Catalog, effects: &[Effect]) -> Result<(), PersistError> {
+    fn persist(
+        &mut self,
+        _before: &Catalog,
+        after: &Catalog,
+        effects: &[Effect],
+    ) -> Result<(), PersistError> {
         for e in effects {
             let r = match e {
                 Effect::Saved { object, previous } => self.save(after, object, previous.as_deref()),

@@ -1,4 +1,5 @@
 //! Loading GeoServer's release data directory, and writing changes back to a copy of it.
+#![allow(clippy::unwrap_used)]
 
 use meridian_catalog::{cascade_remove, CatalogService, Change, Kind, Object};
 use meridian_datadir::{load, DataDir};
@@ -41,7 +42,10 @@ fn copy_fixture() -> tempfile::TempDir {
 
 fn service(root: &Path) -> CatalogService {
     let l = load(root).unwrap();
-    CatalogService::new(l.catalog, Box::new(DataDir::new(root.to_path_buf(), l.locations)))
+    CatalogService::new(
+        l.catalog,
+        Box::new(DataDir::new(root.to_path_buf(), l.locations)),
+    )
 }
 
 #[test]
@@ -72,10 +76,17 @@ fn release_data_dir_loads_with_the_documented_counts_and_no_problems() {
     let sf = c.find(Kind::Workspace, None, "sf").unwrap();
     let store = c.find(Kind::DataStore, Some(sf.id()), "sf").unwrap();
     assert!(store.enabled());
-    assert_eq!(store.connection_parameter("url").as_deref(), Some("file:data/sf"));
+    assert_eq!(
+        store.connection_parameter("url").as_deref(),
+        Some("file:data/sf")
+    );
     // Style bodies are read from the file named in <filename>.
     let point = c.find(Kind::Style, None, "point").unwrap();
-    assert!(point.body.as_deref().unwrap_or("").contains("StyledLayerDescriptor"));
+    assert!(point
+        .body
+        .as_deref()
+        .unwrap_or("")
+        .contains("StyledLayerDescriptor"));
     assert_eq!(c.service("wms", None).unwrap().id(), "wms");
     assert!(c.service("wms", Some(ne.id())).is_some());
     assert_eq!(c.update_sequence(), 294);
@@ -88,15 +99,23 @@ fn saving_every_object_and_reloading_gives_the_same_catalog() {
     let svc = service(d.path());
     let changes: Vec<Change> = before
         .objects()
-        .map(|o| Change::Modify { object: (**o).clone() })
+        .map(|o| Change::Modify {
+            object: (**o).clone(),
+        })
         .collect();
     svc.apply(changes).unwrap();
     let after = load(d.path()).unwrap();
     assert!(after.problems.is_empty(), "{:#?}", after.problems);
     for o in before.objects() {
-        let back = after.catalog.get(o.id()).unwrap_or_else(|| panic!("{} lost", o.id()));
+        let back = after
+            .catalog
+            .get(o.id())
+            .unwrap_or_else(|| panic!("{} lost", o.id()));
         if o.kind == Kind::Global {
-            assert_eq!(after.catalog.update_sequence(), before.update_sequence() + 1);
+            assert_eq!(
+                after.catalog.update_sequence(),
+                before.update_sequence() + 1
+            );
             continue;
         }
         assert_eq!(back.xml, o.xml, "{} changed in a round trip", o.id());
@@ -113,11 +132,20 @@ fn changes_are_written_where_geoserver_puts_them_and_survive_a_reload() {
     let cat = svc.snapshot();
     let topp = cat.find(Kind::Workspace, None, "topp").unwrap().clone();
     // Rename a store: its directory moves with its resources.
-    let mut store = (**cat.find(Kind::DataStore, Some(topp.id()), "taz_shapes").unwrap()).clone();
+    let mut store = (**cat
+        .find(Kind::DataStore, Some(topp.id()), "taz_shapes")
+        .unwrap())
+    .clone();
     store.xml.set_child_text("name", "tasmania");
     svc.apply(vec![Change::Modify { object: store }]).unwrap();
-    assert!(d.path().join("workspaces/topp/tasmania/datastore.xml").is_file());
-    assert!(d.path().join("workspaces/topp/tasmania/tasmania_roads/layer.xml").is_file());
+    assert!(d
+        .path()
+        .join("workspaces/topp/tasmania/datastore.xml")
+        .is_file());
+    assert!(d
+        .path()
+        .join("workspaces/topp/tasmania/tasmania_roads/layer.xml")
+        .is_file());
     assert!(!d.path().join("workspaces/topp/taz_shapes").exists());
 
     // A new workspace style with a body.
@@ -137,12 +165,21 @@ fn changes_are_written_where_geoserver_puts_them_and_survive_a_reload() {
     );
 
     // Default workspace.
-    svc.apply(vec![Change::SetDefaultWorkspace { id: topp.id().to_string() }]).unwrap();
+    svc.apply(vec![Change::SetDefaultWorkspace {
+        id: topp.id().to_string(),
+    }])
+    .unwrap();
     let reloaded = load(d.path()).unwrap();
     assert!(reloaded.problems.is_empty(), "{:#?}", reloaded.problems);
     assert_eq!(reloaded.catalog.default_workspace().unwrap().name(), "topp");
-    assert!(reloaded.catalog.find(Kind::DataStore, Some(topp.id()), "tasmania").is_some());
-    assert!(reloaded.catalog.find(Kind::Style, Some(topp.id()), "mine").is_some());
+    assert!(reloaded
+        .catalog
+        .find(Kind::DataStore, Some(topp.id()), "tasmania")
+        .is_some());
+    assert!(reloaded
+        .catalog
+        .find(Kind::Style, Some(topp.id()), "mine")
+        .is_some());
 
     // Recursive delete of a workspace removes its folder, and groups lose its layers.
     let changes = cascade_remove(&svc.snapshot(), Kind::Workspace, topp.id());
@@ -150,7 +187,10 @@ fn changes_are_written_where_geoserver_puts_them_and_survive_a_reload() {
     assert!(!d.path().join("workspaces/topp").exists());
     let reloaded = load(d.path()).unwrap();
     assert!(reloaded.problems.is_empty(), "{:#?}", reloaded.problems);
-    assert!(reloaded.catalog.find(Kind::LayerGroup, None, "tasmania").is_none());
+    assert!(reloaded
+        .catalog
+        .find(Kind::LayerGroup, None, "tasmania")
+        .is_none());
     assert_eq!(reloaded.catalog.count(Kind::Workspace), 7);
     assert_ne!(reloaded.catalog.default_workspace().unwrap().name(), "topp");
 }
@@ -158,7 +198,11 @@ fn changes_are_written_where_geoserver_puts_them_and_survive_a_reload() {
 #[test]
 fn a_store_in_a_folder_of_another_name_stays_there_when_modified() {
     let d = copy_fixture();
-    fs::rename(d.path().join("workspaces/sf/sf"), d.path().join("workspaces/sf/folder")).unwrap();
+    fs::rename(
+        d.path().join("workspaces/sf/sf"),
+        d.path().join("workspaces/sf/folder"),
+    )
+    .unwrap();
     let svc = service(d.path());
     let cat = svc.snapshot();
     let sf = cat.find(Kind::Workspace, None, "sf").unwrap();
@@ -173,12 +217,24 @@ fn a_store_in_a_folder_of_another_name_stays_there_when_modified() {
 #[test]
 fn a_broken_file_is_reported_with_its_path_and_the_rest_loads() {
     let d = copy_fixture();
-    fs::write(d.path().join("workspaces/sf/sf/roads/featuretype.xml"), "<featureType><name>roads</nam").unwrap();
+    fs::write(
+        d.path().join("workspaces/sf/sf/roads/featuretype.xml"),
+        "<featureType><name>roads</nam",
+    )
+    .unwrap();
     fs::write(d.path().join("styles/burg.xml"), "").unwrap();
     let l = load(d.path()).unwrap();
     let paths: Vec<String> = l.problems.iter().map(|p| p.to_string()).collect();
-    assert!(paths.iter().any(|p| p.starts_with("workspaces/sf/sf/roads/featuretype.xml: malformed XML")), "{paths:#?}");
-    assert!(paths.iter().any(|p| p.starts_with("styles/burg.xml")), "{paths:#?}");
+    assert!(
+        paths
+            .iter()
+            .any(|p| p.starts_with("workspaces/sf/sf/roads/featuretype.xml: malformed XML")),
+        "{paths:#?}"
+    );
+    assert!(
+        paths.iter().any(|p| p.starts_with("styles/burg.xml")),
+        "{paths:#?}"
+    );
     assert_eq!(l.catalog.count(Kind::FeatureType), 18);
     assert_eq!(l.catalog.count(Kind::Workspace), 8);
 }

@@ -38,7 +38,10 @@ impl Ctx<'_> {
     /// Apply changes through the catalog's single apply path.
     pub fn apply(&self, changes: Vec<Change>) -> RestResult<Applied> {
         if changes.is_empty() {
-            return Ok(meridian_catalog::Applied { changes, update_sequence: self.cat.update_sequence() });
+            return Ok(meridian_catalog::Applied {
+                changes,
+                update_sequence: self.cat.update_sequence(),
+            });
         }
         Ok(self.st.catalog.apply(changes)?)
     }
@@ -50,15 +53,16 @@ impl Ctx<'_> {
         } else {
             self.cat.find(Kind::Workspace, None, name)
         };
-        found.cloned().ok_or_else(|| not_found(req, format!("No such workspace: '{name}' found")))
+        found
+            .cloned()
+            .ok_or_else(|| not_found(req, format!("No such workspace: '{name}' found")))
     }
 
     /// The namespace of a workspace.
     pub fn namespace_of(&self, ws: &Object) -> RestResult<Arc<Object>> {
-        self.cat
-            .namespace_of(ws)
-            .cloned()
-            .ok_or_else(|| RestError::Internal(format!("workspace '{}' has no namespace", ws.name())))
+        self.cat.namespace_of(ws).cloned().ok_or_else(|| {
+            RestError::Internal(format!("workspace '{}' has no namespace", ws.name()))
+        })
     }
 
     /// Whether quietOnNotFound is set globally.
@@ -88,7 +92,11 @@ pub fn not_found(req: &Req, msg: String) -> RestError {
 pub fn list(req: &Req, root: &str, item: &str, entries: Vec<(String, String)>) -> Resp {
     let mut e = Element::new(root);
     for (name, href) in entries {
-        e.children.push(Element::new(item).child(Element::with_text("name", name)).child(atom_link(href, true, req)));
+        e.children.push(
+            Element::new(item)
+                .child(Element::with_text("name", name))
+                .child(atom_link(href, true, req)),
+        );
     }
     render(req, &e, &[root, item])
 }
@@ -100,5 +108,9 @@ pub fn created(name: &str, location: String) -> Resp {
 
 /// The only methods a path accepts.
 pub fn method_not_allowed(req: &Req) -> RestError {
-    RestError::MethodNotAllowed(format!("{} is not allowed on /rest/{}", req.method, req.segs.join("/")))
+    RestError::MethodNotAllowed(format!(
+        "{} is not allowed on /rest/{}",
+        req.method,
+        req.segs.join("/")
+    ))
 }

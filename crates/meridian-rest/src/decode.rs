@@ -20,7 +20,13 @@ fn ref_name(e: &Element) -> Option<(Option<String>, String)> {
     let name = e
         .child_text("name")
         .or_else(|| e.child_text("prefix"))
-        .or_else(|| if e.children.is_empty() { e.text_trim() } else { None })?;
+        .or_else(|| {
+            if e.children.is_empty() {
+                e.text_trim()
+            } else {
+                None
+            }
+        })?;
     let ws = e
         .get("workspace")
         .and_then(|w| w.child_text("name").or_else(|| w.text_trim()))
@@ -155,22 +161,42 @@ impl Resolver<'_> {
     /// into the modern form.
     pub fn resolve_members(&self, e: &mut Element) -> RestResult<()> {
         let legacy = e.get("publishables").is_none() && e.get("layers").is_some();
-        let (container, item) = if legacy { ("layers", "layer") } else { ("publishables", "published") };
+        let (container, item) = if legacy {
+            ("layers", "layer")
+        } else {
+            ("publishables", "published")
+        };
         let Some(list) = e.get(container).cloned() else {
             return Ok(());
         };
         let mut out = Element::new("publishables");
         for m in list.all(item) {
             let want_group = m.attr_value("type") == Some("layerGroup");
-            let first = if want_group { Kind::LayerGroup } else { Kind::Layer };
-            let second = if want_group { Kind::Layer } else { Kind::LayerGroup };
+            let first = if want_group {
+                Kind::LayerGroup
+            } else {
+                Kind::Layer
+            };
+            let second = if want_group {
+                Kind::Layer
+            } else {
+                Kind::LayerGroup
+            };
             let found = match self.lookup(m, first) {
                 Ok(Some(o)) => Some(o),
                 _ => self.lookup(m, second)?,
             };
             let Some(o) = found else { continue };
-            let ty = if o.kind == Kind::LayerGroup { "layerGroup" } else { "layer" };
-            out.children.push(Element::new("published").attr("type", ty).child(Element::with_text("id", o.id())));
+            let ty = if o.kind == Kind::LayerGroup {
+                "layerGroup"
+            } else {
+                "layer"
+            };
+            out.children.push(
+                Element::new("published")
+                    .attr("type", ty)
+                    .child(Element::with_text("id", o.id())),
+            );
         }
         e.remove(container);
         e.put_child(out);

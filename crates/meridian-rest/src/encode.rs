@@ -7,7 +7,15 @@ use meridian_catalog::{ref_of, Catalog, Kind, Object};
 use meridian_xml::Element;
 
 /// Reference fields whose value is one object.
-const SINGLE_REFS: &[&str] = &["workspace", "namespace", "store", "resource", "defaultStyle", "rootLayer", "rootLayerStyle"];
+const SINGLE_REFS: &[&str] = &[
+    "workspace",
+    "namespace",
+    "store",
+    "resource",
+    "defaultStyle",
+    "rootLayer",
+    "rootLayerStyle",
+];
 
 /// The REST representation of an object.
 pub fn encode(cat: &Catalog, o: &Object, req: &Req) -> Element {
@@ -32,32 +40,54 @@ pub fn encode(cat: &Catalog, o: &Object, req: &Req) -> Element {
     }
     let ext = link_ext(req);
     match o.kind {
-        Kind::Layer => {
-            if e.get("name").is_none() {
-                e.children.insert(0, Element::with_text("name", cat.layer_name(o)));
-            }
+        Kind::Layer if e.get("name").is_none() => {
+            e.children
+                .insert(0, Element::with_text("name", cat.layer_name(o)));
         }
         Kind::Style => {
             if e.get("format").is_none() {
                 e.set_child_text_after("format", "sld", "name");
             }
             if e.get("languageVersion").is_none() {
-                let lv = Element::new("languageVersion").child(Element::with_text("version", "1.0.0"));
-                let pos = e.children.iter().position(|c| c.name == "format").map(|p| p + 1).unwrap_or(e.children.len());
+                let lv =
+                    Element::new("languageVersion").child(Element::with_text("version", "1.0.0"));
+                let pos = e
+                    .children
+                    .iter()
+                    .position(|c| c.name == "format")
+                    .map(|p| p + 1)
+                    .unwrap_or(e.children.len());
                 e.children.insert(pos, lv);
             }
         }
         Kind::Workspace => {
             if let Some(url) = url_of(cat, o, req) {
-                for (name, coll) in [("dataStores", "datastores"), ("coverageStores", "coveragestores"), ("wmsStores", "wmsstores"), ("wmtsStores", "wmtsstores")] {
-                    e.children.push(Element::new(name).child(atom_link(format!("{url}/{coll}{ext}"), false, req)));
+                for (name, coll) in [
+                    ("dataStores", "datastores"),
+                    ("coverageStores", "coveragestores"),
+                    ("wmsStores", "wmsstores"),
+                    ("wmtsStores", "wmtsstores"),
+                ] {
+                    e.children.push(Element::new(name).child(atom_link(
+                        format!("{url}/{coll}{ext}"),
+                        false,
+                        req,
+                    )));
                 }
             }
         }
         Kind::DataStore | Kind::CoverageStore => {
-            let (name, coll) = if o.kind == Kind::DataStore { ("featureTypes", "featuretypes") } else { ("coverages", "coverages") };
+            let (name, coll) = if o.kind == Kind::DataStore {
+                ("featureTypes", "featuretypes")
+            } else {
+                ("coverages", "coverages")
+            };
             if let Some(url) = url_of(cat, o, req) {
-                e.children.push(Element::new(name).child(atom_link(format!("{url}/{coll}{ext}"), false, req)));
+                e.children.push(Element::new(name).child(atom_link(
+                    format!("{url}/{coll}{ext}"),
+                    false,
+                    req,
+                )));
             }
         }
         _ => {}
@@ -66,7 +96,13 @@ pub fn encode(cat: &Catalog, o: &Object, req: &Req) -> Element {
 }
 
 /// A reference by name with a link: `<store class="dataStore"><name>ws:s</name><atom:link/></store>`.
-pub fn reference(cat: &Catalog, field: &str, class: Option<&str>, t: &Object, req: &Req) -> Element {
+pub fn reference(
+    cat: &Catalog,
+    field: &str,
+    class: Option<&str>,
+    t: &Object,
+    req: &Req,
+) -> Element {
     let mut r = Element::new(field);
     if let Some(c) = class {
         r.set_attr("class", c);
@@ -82,7 +118,8 @@ pub fn reference(cat: &Catalog, field: &str, class: Option<&str>, t: &Object, re
         }
     }
     if let Some(url) = url_of(cat, t, req) {
-        r.children.push(atom_link(format!("{url}{}", link_ext(req)), false, req));
+        r.children
+            .push(atom_link(format!("{url}{}", link_ext(req)), false, req));
     }
     r
 }

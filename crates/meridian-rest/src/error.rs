@@ -58,7 +58,9 @@ impl From<ApplyError> for RestError {
     fn from(e: ApplyError) -> Self {
         match e {
             ApplyError::Invalid(v) => v.into(),
-            ApplyError::Persist(p) => RestError::Internal(format!("could not save the configuration: {p}")),
+            ApplyError::Persist(p) => {
+                RestError::Internal(format!("could not save the configuration: {p}"))
+            }
         }
     }
 }
@@ -67,7 +69,10 @@ impl From<ValidationError> for RestError {
     fn from(v: ValidationError) -> Self {
         match &v {
             ValidationError::NotFound { .. } => RestError::NotFound(v.to_string()),
-            ValidationError::Duplicate { kind: "workspace" | "namespace", .. } => RestError::Conflict(v.to_string()),
+            ValidationError::Duplicate {
+                kind: "workspace" | "namespace",
+                ..
+            } => RestError::Conflict(v.to_string()),
             ValidationError::Duplicate { kind: "style", .. } => RestError::Forbidden(v.to_string()),
             ValidationError::Duplicate { .. } | ValidationError::DuplicateId(_) => {
                 RestError::Internal(v.to_string())

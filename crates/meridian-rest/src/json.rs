@@ -112,7 +112,8 @@ pub enum JsonError {
 /// Read a JSON body in GeoServer's dialect into an element. `expected` names the root used in
 /// the error message.
 pub fn from_json(bytes: &[u8], expected: &str) -> Result<Element, JsonError> {
-    let v: Value = serde_json::from_slice(bytes).map_err(|e| JsonError::Malformed(e.to_string()))?;
+    let v: Value =
+        serde_json::from_slice(bytes).map_err(|e| JsonError::Malformed(e.to_string()))?;
     let Value::Object(m) = v else {
         return Err(JsonError::Shape(expected.into()));
     };

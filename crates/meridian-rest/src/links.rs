@@ -82,14 +82,28 @@ pub fn url_of(cat: &Catalog, o: &Object, req: &Req) -> Option<String> {
     Some(match o.kind {
         Kind::Workspace => format!("{rest}/workspaces/{}", seg(o.name())),
         Kind::Namespace => format!("{rest}/namespaces/{}", seg(o.name())),
-        k if k.is_store() => format!("{rest}/workspaces/{}/{}/{}", ws()?, store_collection(k), seg(o.name())),
+        k if k.is_store() => format!(
+            "{rest}/workspaces/{}/{}/{}",
+            ws()?,
+            store_collection(k),
+            seg(o.name())
+        ),
         k if k.is_resource() => {
             let store = cat.get(o.ref_id("store")?)?;
-            format!("{}/{}/{}", url_of(cat, store, req)?, resource_collection(k), seg(o.name()))
+            format!(
+                "{}/{}/{}",
+                url_of(cat, store, req)?,
+                resource_collection(k),
+                seg(o.name())
+            )
         }
         Kind::Layer => format!("{rest}/layers/{}%3A{}", ws()?, seg(cat.layer_name(o))),
         Kind::Style | Kind::LayerGroup => {
-            let coll = if o.kind == Kind::Style { "styles" } else { "layergroups" };
+            let coll = if o.kind == Kind::Style {
+                "styles"
+            } else {
+                "layergroups"
+            };
             match o.workspace() {
                 Some(_) => format!("{rest}/workspaces/{}/{coll}/{}", ws()?, seg(o.name())),
                 None => format!("{rest}/{coll}/{}", seg(o.name())),

@@ -19,7 +19,9 @@ pub enum Format {
 }
 
 /// Extensions recognised at the end of a path (others are part of the name).
-pub const EXTENSIONS: &[&str] = &["xml", "json", "html", "sld", "zip", "css", "ysld", "mbstyle"];
+pub const EXTENSIONS: &[&str] = &[
+    "xml", "json", "html", "sld", "zip", "css", "ysld", "mbstyle",
+];
 
 /// A REST request, decoded from HTTP.
 #[derive(Debug, Clone)]
@@ -58,17 +60,32 @@ pub struct Resp {
 impl Resp {
     /// 200 with an empty body (PUT and DELETE).
     pub fn ok() -> Self {
-        Resp { status: 200, content_type: "text/plain".into(), body: Vec::new(), location: None }
+        Resp {
+            status: 200,
+            content_type: "text/plain".into(),
+            body: Vec::new(),
+            location: None,
+        }
     }
 
     /// 201 with `text/plain` body and a Location.
     pub fn created(body: &str, location: Option<String>) -> Self {
-        Resp { status: 201, content_type: "text/plain".into(), body: body.as_bytes().to_vec(), location }
+        Resp {
+            status: 201,
+            content_type: "text/plain".into(),
+            body: body.as_bytes().to_vec(),
+            location,
+        }
     }
 
     /// Any status with a text body.
     pub fn text(status: u16, body: &str) -> Self {
-        Resp { status, content_type: "text/plain".into(), body: body.as_bytes().to_vec(), location: None }
+        Resp {
+            status,
+            content_type: "text/plain".into(),
+            body: body.as_bytes().to_vec(),
+            location: None,
+        }
     }
 }
 
@@ -83,7 +100,8 @@ impl Req {
 
     /// A boolean query parameter (`true`, `True`, `1`).
     pub fn flag(&self, key: &str) -> bool {
-        self.q(key).is_some_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
+        self.q(key)
+            .is_some_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
     }
 
     /// The REST base URL: `http://host/geoserver/rest`.
@@ -123,15 +141,19 @@ impl Req {
     /// Parse the body as a GeoServer object in XML or JSON, by Content-Type (sniffed if absent).
     pub fn body_element(&self, expected: &str) -> RestResult<Element> {
         if self.body.iter().all(u8::is_ascii_whitespace) {
-            return Err(RestError::BadRequest(format!("the request body is empty; expected a <{expected}>")));
+            return Err(RestError::BadRequest(format!(
+                "the request body is empty; expected a <{expected}>"
+            )));
         }
         let ct = self.content_type.as_str();
         let json = ct.contains("json")
-            || (!ct.contains("xml") && self.body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{'));
+            || (!ct.contains("xml")
+                && self.body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{'));
         let e = if json {
             from_json(&self.body, expected).map_err(|e| RestError::BadRequest(e.to_string()))?
         } else if ct.is_empty() || ct.contains("xml") || ct == "text/plain" || ct.contains("form") {
-            meridian_xml::parse_bytes(&self.body).map_err(|e| RestError::BadRequest(e.to_string()))?
+            meridian_xml::parse_bytes(&self.body)
+                .map_err(|e| RestError::BadRequest(e.to_string()))?
         } else {
             return Err(RestError::UnsupportedMediaType(format!(
                 "content type '{ct}' is not supported here; send application/xml or application/json"
@@ -144,7 +166,10 @@ impl Req {
     pub fn body_as(&self, root: &str) -> RestResult<Element> {
         let e = self.body_element(root)?;
         if e.name != root {
-            return Err(RestError::BadRequest(format!("expected a <{root}> body, got <{}>", e.name)));
+            return Err(RestError::BadRequest(format!(
+                "expected a <{root}> body, got <{}>",
+                e.name
+            )));
         }
         Ok(e)
     }
@@ -161,11 +186,19 @@ pub fn render(req: &Req, e: &Element, arrays: &[&str]) -> Resp {
             location: None,
         },
         Format::Html => {
-            let xml = e.to_xml().replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+            let xml = e
+                .to_xml()
+                .replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('>', "&gt;");
             Resp {
                 status: 200,
                 content_type: "text/html".into(),
-                body: format!("<html><head><title>{}</title></head><body><pre>{xml}</pre></body></html>", e.name).into_bytes(),
+                body: format!(
+                    "<html><head><title>{}</title></head><body><pre>{xml}</pre></body></html>",
+                    e.name
+                )
+                .into_bytes(),
                 location: None,
             }
         }

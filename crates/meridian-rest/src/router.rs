@@ -16,7 +16,12 @@ pub fn split_path(path: &str) -> RestResult<(Vec<String>, Option<String>)> {
             .decode_utf8()
             .map_err(|_| RestError::BadRequest("the path is not valid UTF-8".into()))?
             .to_string();
-        if s == "." || s == ".." || s.contains('/') || s.contains('\\') || s.chars().any(char::is_control) {
+        if s == "."
+            || s == ".."
+            || s.contains('/')
+            || s.contains('\\')
+            || s.chars().any(char::is_control)
+        {
             return Err(RestError::BadRequest(format!("invalid path segment '{s}'")));
         }
         segs.push(s);
@@ -40,7 +45,10 @@ pub fn dispatch(c: &Ctx, req: &Req) -> RestResult<Resp> {
     let fk = Kind::FeatureType;
     let ck = Kind::Coverage;
     match s.as_slice() {
-        [] => Ok(Resp::text(200, "Meridian REST configuration API (GeoServer compatible)")),
+        [] => Ok(Resp::text(
+            200,
+            "Meridian REST configuration API (GeoServer compatible)",
+        )),
         ["about", what] => about::about(c, req, what),
         ["reload"] => about::reload(c, req),
         ["reset"] => about::reset(c, req),
@@ -57,23 +65,41 @@ pub fn dispatch(c: &Ctx, req: &Req) -> RestResult<Resp> {
         ["workspaces", ws, "styles", st] => styles::item(c, req, Some(ws), st),
         ["workspaces", ws, "layergroups"] => groups::collection(c, req, Some(ws)),
         ["workspaces", ws, "layergroups", g] => groups::item(c, req, Some(ws), g),
-        ["workspaces", ws, coll] if stores::store_kind(coll).is_some() => {
-            stores::collection(c, req, ws, stores::store_kind(coll).unwrap_or(Kind::DataStore))
+        ["workspaces", ws, coll] if stores::store_kind(coll).is_some() => stores::collection(
+            c,
+            req,
+            ws,
+            stores::store_kind(coll).unwrap_or(Kind::DataStore),
+        ),
+        ["workspaces", ws, coll, st] if stores::store_kind(coll).is_some() => stores::item(
+            c,
+            req,
+            ws,
+            stores::store_kind(coll).unwrap_or(Kind::DataStore),
+            st,
+        ),
+        ["workspaces", ws, "datastores", st, "featuretypes"] => {
+            resources::collection(c, req, ws, Some(st), fk)
         }
-        ["workspaces", ws, coll, st] if stores::store_kind(coll).is_some() => {
-            stores::item(c, req, ws, stores::store_kind(coll).unwrap_or(Kind::DataStore), st)
+        ["workspaces", ws, "datastores", st, "featuretypes", ft] => {
+            resources::item(c, req, ws, Some(st), fk, ft)
         }
-        ["workspaces", ws, "datastores", st, "featuretypes"] => resources::collection(c, req, ws, Some(st), fk),
-        ["workspaces", ws, "datastores", st, "featuretypes", ft] => resources::item(c, req, ws, Some(st), fk, ft),
-        ["workspaces", ws, "coveragestores", st, "coverages"] => resources::collection(c, req, ws, Some(st), ck),
-        ["workspaces", ws, "coveragestores", st, "coverages", cv] => resources::item(c, req, ws, Some(st), ck, cv),
+        ["workspaces", ws, "coveragestores", st, "coverages"] => {
+            resources::collection(c, req, ws, Some(st), ck)
+        }
+        ["workspaces", ws, "coveragestores", st, "coverages", cv] => {
+            resources::item(c, req, ws, Some(st), ck, cv)
+        }
         ["workspaces", ws, "datastores", st, up] if up.contains('.') => {
             let (method, format) = up.split_once('.').unwrap_or((up, ""));
             upload::upload(c, req, ws, st, method, format)
         }
-        ["workspaces", _, "coveragestores", _, up] if up.contains('.') => Err(RestError::UnsupportedMediaType(
-            "coverage uploads are not supported yet; create the coverage store with its URL".into(),
-        )),
+        ["workspaces", _, "coveragestores", _, up] if up.contains('.') => {
+            Err(RestError::UnsupportedMediaType(
+                "coverage uploads are not supported yet; create the coverage store with its URL"
+                    .into(),
+            ))
+        }
         ["namespaces"] => workspaces::namespaces(c, req),
         ["namespaces", p] => workspaces::namespace(c, req, p),
         ["layers"] => layers::collection(c, req, None),
@@ -87,7 +113,10 @@ pub fn dispatch(c: &Ctx, req: &Req) -> RestResult<Resp> {
         ["settings", "contact"] => settings::contact(c, req),
         ["services", svc, "settings"] => settings::service(c, req, svc, None),
         ["services", svc, "workspaces", ws, "settings"] => settings::service(c, req, svc, Some(ws)),
-        _ => Err(RestError::NotFound(format!("No such resource: /rest/{}", req.segs.join("/")))),
+        _ => Err(RestError::NotFound(format!(
+            "No such resource: /rest/{}",
+            req.segs.join("/")
+        ))),
     }
 }
 

@@ -27,8 +27,12 @@ pub fn rest_router(state: Arc<RestState>) -> Router {
 
 fn credentials(headers: &HeaderMap) -> Option<(String, String)> {
     let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let b64 = v.strip_prefix("Basic ").or_else(|| v.strip_prefix("basic "))?;
-    let raw = base64::engine::general_purpose::STANDARD.decode(b64.trim()).ok()?;
+    let b64 = v
+        .strip_prefix("Basic ")
+        .or_else(|| v.strip_prefix("basic "))?;
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(b64.trim())
+        .ok()?;
     let s = String::from_utf8(raw).ok()?;
     let (u, p) = s.split_once(':')?;
     Some((u.to_string(), p.to_string()))
@@ -36,7 +40,8 @@ fn credentials(headers: &HeaderMap) -> Option<(String, String)> {
 
 fn to_response(r: Resp) -> Response {
     let mut resp = Response::new(Body::from(r.body));
-    *resp.status_mut() = StatusCode::from_u16(r.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    *resp.status_mut() =
+        StatusCode::from_u16(r.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     if let Ok(v) = HeaderValue::from_str(&r.content_type) {
         resp.headers_mut().insert(header::CONTENT_TYPE, v);
     }
@@ -53,8 +58,10 @@ fn error_response(e: &RestError) -> Response {
     };
     let mut resp = to_response(Resp::text(e.status(), &body));
     if matches!(e, RestError::Unauthorized) {
-        resp.headers_mut()
-            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"GeoServer Realm\""));
+        resp.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"GeoServer Realm\""),
+        );
     }
     resp
 }
@@ -93,7 +100,12 @@ async fn handle(State(st): State<Arc<RestState>>, request: Request) -> Response 
         Err(e) => return error_response(&e),
     };
     let header_str = |h: header::HeaderName| {
-        parts.headers.get(h).and_then(|v| v.to_str().ok()).unwrap_or("").to_string()
+        parts
+            .headers
+            .get(h)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string()
     };
     let host = match header_str(header::HOST) {
         h if h.is_empty() => "localhost".to_string(),
@@ -107,7 +119,11 @@ async fn handle(State(st): State<Arc<RestState>>, request: Request) -> Response 
                 .filter(|p| !p.is_empty())
                 .map(|p| {
                     let (k, v) = p.split_once('=').unwrap_or((p, ""));
-                    let dec = |s: &str| percent_encoding::percent_decode_str(&s.replace('+', " ")).decode_utf8_lossy().to_string();
+                    let dec = |s: &str| {
+                        percent_encoding::percent_decode_str(&s.replace('+', " "))
+                            .decode_utf8_lossy()
+                            .to_string()
+                    };
                     (dec(k), dec(v))
                 })
                 .collect()
@@ -131,7 +147,10 @@ async fn handle(State(st): State<Arc<RestState>>, request: Request) -> Response 
     };
     let st2 = st.clone();
     let result = tokio::task::spawn_blocking(move || {
-        let c = Ctx { st: &st2, cat: st2.catalog.snapshot() };
+        let c = Ctx {
+            st: &st2,
+            cat: st2.catalog.snapshot(),
+        };
         dispatch(&c, &req).map_err(|e| match e {
             RestError::NotFound(_) if c.quiet_global() => RestError::QuietNotFound,
             e => e,

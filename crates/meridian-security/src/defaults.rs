@@ -69,8 +69,14 @@ mod tests {
             s.check_rest("GET", "/rest/workspaces", Some(("admin", "geoserver"))),
             Access::Allowed(Some("admin".into()))
         );
-        assert_eq!(s.check_rest("GET", "/rest/workspaces", Some(("admin", "x"))), Access::Unauthenticated);
-        assert_eq!(s.check_rest("GET", "/rest/workspaces", None), Access::Unauthenticated);
+        assert_eq!(
+            s.check_rest("GET", "/rest/workspaces", Some(("admin", "x"))),
+            Access::Unauthenticated
+        );
+        assert_eq!(
+            s.check_rest("GET", "/rest/workspaces", None),
+            Access::Unauthenticated
+        );
         let _ = std::fs::remove_dir_all(&d);
     }
 }

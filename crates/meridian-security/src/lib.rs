@@ -58,7 +58,12 @@ impl Security {
 
     /// Check a REST request: `path` is the path under the context (`/rest/workspaces`),
     /// `credentials` the decoded Basic user and password, if any.
-    pub fn check_rest(&self, method: &str, path: &str, credentials: Option<(&str, &str)>) -> Access {
+    pub fn check_rest(
+        &self,
+        method: &str,
+        path: &str,
+        credentials: Option<(&str, &str)>,
+    ) -> Access {
         let user = match credentials {
             Some((u, p)) => match self.realm.authenticate(u, p) {
                 Some(user) => Some(user),

@@ -42,10 +42,16 @@ pub fn verify_password(stored: &str, password: &str) -> bool {
         let (salt, expected) = raw.split_at(SALT);
         let got = digest(salt, password);
         // Constant-time comparison.
-        got.iter().zip(expected).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+        got.iter()
+            .zip(expected)
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
     } else if let Some(p) = stored.strip_prefix("plain:") {
         p.len() == password.len()
-            && p.bytes().zip(password.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+            && p.bytes()
+                .zip(password.bytes())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0
     } else {
         false
     }

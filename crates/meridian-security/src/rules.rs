@@ -21,7 +21,9 @@ pub struct RestRules(pub Vec<RestRule>);
 impl RestRules {
     /// GeoServer's default: every REST call needs `ROLE_ADMINISTRATOR`.
     pub fn default_rules() -> Self {
-        Self::parse("/**;GET,HEAD,OPTIONS=ROLE_ADMINISTRATOR\n/**;POST,DELETE,PUT=ROLE_ADMINISTRATOR\n")
+        Self::parse(
+            "/**;GET,HEAD,OPTIONS=ROLE_ADMINISTRATOR\n/**;POST,DELETE,PUT=ROLE_ADMINISTRATOR\n",
+        )
     }
 
     /// Read the file; when it is missing, the defaults apply.
@@ -44,15 +46,24 @@ impl RestRules {
             if line.is_empty() || line.starts_with('#') || line.starts_with('!') {
                 continue;
             }
-            let Some((lhs, roles)) = line.split_once('=') else { continue };
+            let Some((lhs, roles)) = line.split_once('=') else {
+                continue;
+            };
             let (pattern, methods) = match lhs.split_once(';') {
-                Some((p, m)) => (p.trim(), m.split(',').map(|m| m.trim().to_uppercase()).collect()),
+                Some((p, m)) => (
+                    p.trim(),
+                    m.split(',').map(|m| m.trim().to_uppercase()).collect(),
+                ),
                 None => (lhs.trim(), Vec::new()),
             };
             v.push(RestRule {
                 pattern: pattern.to_string(),
                 methods,
-                roles: roles.split(',').map(|r| r.trim().to_string()).filter(|r| !r.is_empty()).collect(),
+                roles: roles
+                    .split(',')
+                    .map(|r| r.trim().to_string())
+                    .filter(|r| !r.is_empty())
+                    .collect(),
             });
         }
         RestRules(v)
@@ -63,7 +74,9 @@ impl RestRules {
         let m = method.to_uppercase();
         self.0
             .iter()
-            .find(|r| (r.methods.is_empty() || r.methods.contains(&m)) && ant_match(&r.pattern, path))
+            .find(|r| {
+                (r.methods.is_empty() || r.methods.contains(&m)) && ant_match(&r.pattern, path)
+            })
             .map(|r| r.roles.as_slice())
     }
 }
@@ -79,7 +92,11 @@ fn match_segments(p: &[&str], s: &[&str]) -> bool {
     match p.first() {
         None => s.is_empty(),
         Some(&"**") => (0..=s.len()).any(|i| match_segments(&p[1..], &s[i..])),
-        Some(seg) => !s.is_empty() && glob(seg.as_bytes(), s[0].as_bytes()) && match_segments(&p[1..], &s[1..]),
+        Some(seg) => {
+            !s.is_empty()
+                && glob(seg.as_bytes(), s[0].as_bytes())
+                && match_segments(&p[1..], &s[1..])
+        }
     }
 }
 
@@ -99,17 +116,32 @@ mod tests {
     #[test]
     fn ant_patterns() {
         assert!(ant_match("/**", "/rest/workspaces"));
-        assert!(ant_match("/rest/workspaces/topp*", "/rest/workspaces/topp.xml"));
-        assert!(!ant_match("/rest/workspaces/topp*", "/rest/workspaces/topp/datastores"));
-        assert!(ant_match("/rest/workspaces/topp/**", "/rest/workspaces/topp/datastores"));
+        assert!(ant_match(
+            "/rest/workspaces/topp*",
+            "/rest/workspaces/topp.xml"
+        ));
+        assert!(!ant_match(
+            "/rest/workspaces/topp*",
+            "/rest/workspaces/topp/datastores"
+        ));
+        assert!(ant_match(
+            "/rest/workspaces/topp/**",
+            "/rest/workspaces/topp/datastores"
+        ));
         assert!(ant_match("/rest/**", "/rest"));
     }
 
     #[test]
     fn first_matching_rule_decides() {
         let r = RestRules::parse("# c\n/rest/styles/**;GET=IS_AUTHENTICATED_ANONYMOUSLY\n/**;GET,POST=ROLE_ADMINISTRATOR\n");
-        assert_eq!(r.required("GET", "/rest/styles/x").unwrap(), ["IS_AUTHENTICATED_ANONYMOUSLY"]);
-        assert_eq!(r.required("get", "/rest/workspaces").unwrap(), ["ROLE_ADMINISTRATOR"]);
+        assert_eq!(
+            r.required("GET", "/rest/styles/x").unwrap(),
+            ["IS_AUTHENTICATED_ANONYMOUSLY"]
+        );
+        assert_eq!(
+            r.required("get", "/rest/workspaces").unwrap(),
+            ["ROLE_ADMINISTRATOR"]
+        );
         assert!(r.required("DELETE", "/rest/workspaces").is_none());
     }
 }

@@ -8,6 +8,9 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
+/// A (user, hash of stored and given password) pair known to be valid.
+type VerifiedLogin = (String, [u8; 32]);
+
 /// A user of the user/group service.
 #[derive(Debug, Clone)]
 pub struct User {
@@ -31,7 +34,7 @@ pub struct Realm {
     admin_role: String,
     group_admin_role: String,
     /// Verified (user, hash of password) pairs, so the 100 000-round digest runs once per login.
-    verified: Arc<Mutex<HashSet<(String, [u8; 32])>>>,
+    verified: Arc<Mutex<HashSet<VerifiedLogin>>>,
 }
 
 fn read_xml(p: &Path) -> Result<Option<Element>, SecurityError> {
@@ -69,7 +72,9 @@ impl Realm {
         if let Some(users) = read_xml(&sec.join("usergroup/default/users.xml"))? {
             if let Some(list) = users.get("users") {
                 for u in list.all("user") {
-                    let Some(name) = u.attr_value("name") else { continue };
+                    let Some(name) = u.attr_value("name") else {
+                        continue;
+                    };
                     r.users.insert(
                         name.to_string(),
                         User {
@@ -82,13 +87,18 @@ impl Realm {
             }
             if let Some(list) = users.get("groups") {
                 for g in list.all("group") {
-                    let Some(gname) = g.attr_value("name") else { continue };
+                    let Some(gname) = g.attr_value("name") else {
+                        continue;
+                    };
                     if g.attr_value("enabled") == Some("false") {
                         continue;
                     }
                     for m in g.all("member") {
                         if let Some(u) = m.attr_value("username") {
-                            r.groups.entry(u.to_string()).or_default().push(gname.to_string());
+                            r.groups
+                                .entry(u.to_string())
+                                .or_default()
+                                .push(gname.to_string());
                         }
                     }
                 }
@@ -97,7 +107,9 @@ impl Realm {
         if let Some(roles) = read_xml(&sec.join("role/default/roles.xml"))? {
             if let Some(list) = roles.get("roleList") {
                 for role in list.all("role") {
-                    if let (Some(id), Some(parent)) = (role.attr_value("id"), role.attr_value("parentID")) {
+                    if let (Some(id), Some(parent)) =
+                        (role.attr_value("id"), role.attr_value("parentID"))
+                    {
                         r.parents.insert(id.to_string(), parent.to_string());
                     }
                 }
@@ -108,7 +120,9 @@ impl Realm {
             ] {
                 if let Some(l) = roles.get(list) {
                     for e in l.all(item) {
-                        let Some(who) = e.attr_value(key) else { continue };
+                        let Some(who) = e.attr_value(key) else {
+                            continue;
+                        };
                         let v: Vec<String> = e
                             .all("roleRef")
                             .filter_map(|x| x.attr_value("roleID"))

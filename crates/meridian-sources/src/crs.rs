@@ -7,7 +7,11 @@ pub fn epsg_from_wkt(wkt: &str) -> Option<u32> {
     let compact: String = wkt.chars().filter(|c| !c.is_whitespace()).collect();
     if let Some(pos) = compact.rfind("AUTHORITY[\"EPSG\",") {
         let rest = &compact[pos + 18..];
-        let code: String = rest.trim_start_matches('"').chars().take_while(char::is_ascii_digit).collect();
+        let code: String = rest
+            .trim_start_matches('"')
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
         // The outermost AUTHORITY closes the whole WKT.
         let tail = &rest[rest.find(']').map(|i| i + 1).unwrap_or(rest.len())..];
         if tail.chars().all(|c| c == ']') {
@@ -31,7 +35,11 @@ pub fn epsg_from_wkt(wkt: &str) -> Option<u32> {
             let zone: String = rest.chars().take_while(char::is_ascii_digit).collect();
             let south = rest[zone.len()..].starts_with('S');
             let z: u32 = zone.parse().ok()?;
-            return Some(if south && base_s > 0 { base_s + z } else { base_n + z });
+            return Some(if south && base_s > 0 {
+                base_s + z
+            } else {
+                base_n + z
+            });
         }
     }
     if upper.starts_with("GEOGCS") && upper.contains("NAD_1983") {
@@ -64,7 +72,8 @@ pub fn lat_lon_bounds(code: u32, b: Bounds) -> Option<Bounds> {
     let src = proj4rs::Proj::from_proj_string(def.proj4)
         .or_else(|_| {
             proj4rs::Proj::from_proj_string(
-                &def.proj4.replace("+datum=NAD27", "+ellps=clrk66 +towgs84=-8,160,176,0,0,0,0"),
+                &def.proj4
+                    .replace("+datum=NAD27", "+ellps=clrk66 +towgs84=-8,160,176,0,0,0,0"),
             )
         })
         .ok()?;
@@ -111,13 +120,21 @@ mod tests {
         assert_eq!(epsg_from_wkt(nad27), Some(26713));
         let esri = "GEOGCS[\"GCS_WGS_1984\",DATUM[\"WGS_1984\",SPHEROID[\"WGS_1984\",6378137,298.257223563]],PRIMEM[\"Greenwich\",0],UNIT[\"Degree\",0.017453292519943295]]";
         assert_eq!(epsg_from_wkt(esri), Some(4326));
-        assert_eq!(epsg_from_wkt("PROJCS[\"WGS_1984_UTM_Zone_33S\",GEOGCS[]]"), Some(32733));
+        assert_eq!(
+            epsg_from_wkt("PROJCS[\"WGS_1984_UTM_Zone_33S\",GEOGCS[]]"),
+            Some(32733)
+        );
         assert_eq!(epsg_from_wkt("nonsense"), None);
     }
 
     #[test]
     fn utm_bounds_reproject_near_spearfish() {
-        let b = Bounds { minx: 589851.4, miny: 4914490.9, maxx: 608346.5, maxy: 4926501.9 };
+        let b = Bounds {
+            minx: 589851.4,
+            miny: 4914490.9,
+            maxx: 608346.5,
+            maxy: 4926501.9,
+        };
         let ll = lat_lon_bounds(26713, b).unwrap();
         assert!((ll.minx - -103.87).abs() < 0.02, "{ll:?}");
         assert!((ll.maxy - 44.488).abs() < 0.02, "{ll:?}");

@@ -7,30 +7,49 @@ use std::path::Path;
 
 fn open(p: &Path) -> Result<Connection, SourceError> {
     if !p.is_file() {
-        return Err(SourceError::Io(format!("{}: no such GeoPackage", p.display())));
+        return Err(SourceError::Io(format!(
+            "{}: no such GeoPackage",
+            p.display()
+        )));
     }
-    Connection::open_with_flags(p, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
-        .map_err(|e| SourceError::Io(format!("{}: {e}", p.display())))
+    Connection::open_with_flags(
+        p,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| SourceError::Io(format!("{}: {e}", p.display())))
 }
 
 fn sql(p: &Path) -> impl Fn(rusqlite::Error) -> SourceError + '_ {
     move |e| SourceError::Format(format!("{}: {e}", p.display()))
 }
 
+/// A `gpkg_contents` row: min_x, min_y, max_x, max_y, srs_id.
+type ContentsRow = (
+    Option<f64>,
+    Option<f64>,
+    Option<f64>,
+    Option<f64>,
+    Option<i64>,
+);
+
 /// Feature tables listed in `gpkg_contents`.
 pub(crate) fn list(p: &Path) -> Result<Vec<String>, SourceError> {
     let c = open(p)?;
     let mut st = c
-        .prepare("SELECT table_name FROM gpkg_contents WHERE data_type = 'features' ORDER BY table_name")
+        .prepare(
+            "SELECT table_name FROM gpkg_contents WHERE data_type = 'features' ORDER BY table_name",
+        )
         .map_err(sql(p))?;
-    let rows = st.query_map([], |r| r.get::<_, String>(0)).map_err(sql(p))?;
+    let rows = st
+        .query_map([], |r| r.get::<_, String>(0))
+        .map_err(sql(p))?;
     rows.collect::<Result<Vec<_>, _>>().map_err(sql(p))
 }
 
 /// The schema of one feature table.
 pub(crate) fn describe(p: &Path, table: &str) -> Result<Schema, SourceError> {
     let c = open(p)?;
-    let contents: Option<(Option<f64>, Option<f64>, Option<f64>, Option<f64>, Option<i64>)> = c
+    let contents: Option<ContentsRow> = c
         .query_row(
             "SELECT min_x, min_y, max_x, max_y, srs_id FROM gpkg_contents WHERE table_name = ?1 AND data_type = 'features'",
             [table],
@@ -71,7 +90,12 @@ pub(crate) fn describe(p: &Path, table: &str) -> Result<Schema, SourceError> {
         .map_err(sql(p))?;
     let cols = st
         .query_map([table], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?))
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, i64>(3)?,
+            ))
         })
         .map_err(sql(p))?
         .collect::<Result<Vec<_>, _>>()
@@ -82,7 +106,9 @@ pub(crate) fn describe(p: &Path, table: &str) -> Result<Schema, SourceError> {
             // GeoServer hides primary keys unless "Expose primary keys" is set.
             continue;
         }
-        let is_geom = geom.as_ref().is_some_and(|g| g.0.eq_ignore_ascii_case(&name));
+        let is_geom = geom
+            .as_ref()
+            .is_some_and(|g| g.0.eq_ignore_ascii_case(&name));
         let binding = if is_geom {
             let gt = geom.as_ref().map(|g| g.1.as_str()).unwrap_or("GEOMETRY");
             format!("org.locationtech.jts.geom.{}", jts_name(gt))
@@ -90,7 +116,10 @@ pub(crate) fn describe(p: &Path, table: &str) -> Result<Schema, SourceError> {
             sqlite_binding(&ty).to_string()
         };
         let length = (!is_geom)
-            .then(|| ty.split_once('(').and_then(|(_, n)| n.trim_end_matches(')').parse().ok()))
+            .then(|| {
+                ty.split_once('(')
+                    .and_then(|(_, n)| n.trim_end_matches(')').parse().ok())
+            })
             .flatten();
         attributes.push(Attribute {
             name,
@@ -100,7 +129,12 @@ pub(crate) fn describe(p: &Path, table: &str) -> Result<Schema, SourceError> {
         });
     }
     let bounds = match (minx, miny, maxx, maxy) {
-        (Some(minx), Some(miny), Some(maxx), Some(maxy)) => Some(Bounds { minx, miny, maxx, maxy }),
+        (Some(minx), Some(miny), Some(maxx), Some(maxy)) => Some(Bounds {
+            minx,
+            miny,
+            maxx,
+            maxy,
+        }),
         _ => None,
     };
     Ok(Schema {

@@ -15,7 +15,9 @@ pub(crate) fn describe(shp: &Path) -> Result<Schema, SourceError> {
         .map_err(|e| SourceError::Io(format!("{}: {e}", shp.display())))?;
     let h = reader.header();
     let geom = match h.shape_type {
-        shapefile::ShapeType::Point | shapefile::ShapeType::PointZ | shapefile::ShapeType::PointM => "Point",
+        shapefile::ShapeType::Point
+        | shapefile::ShapeType::PointZ
+        | shapefile::ShapeType::PointM => "Point",
         shapefile::ShapeType::Multipoint
         | shapefile::ShapeType::MultipointZ
         | shapefile::ShapeType::MultipointM => "MultiPoint",
@@ -44,7 +46,10 @@ pub(crate) fn describe(shp: &Path) -> Result<Schema, SourceError> {
     attributes.extend(dbf_fields(&dbf)?);
     let prj = shp.with_extension("prj");
     let native_wkt = std::fs::read_to_string(&prj).ok();
-    let srs = native_wkt.as_deref().and_then(epsg_from_wkt).map(|c| format!("EPSG:{c}"));
+    let srs = native_wkt
+        .as_deref()
+        .and_then(epsg_from_wkt)
+        .map(|c| format!("EPSG:{c}"));
     Ok(Schema {
         name,
         attributes,
@@ -56,7 +61,8 @@ pub(crate) fn describe(shp: &Path) -> Result<Schema, SourceError> {
 
 /// Type names in a directory store: the `.shp` files in it.
 pub(crate) fn list_dir(dir: &Path) -> Result<Vec<String>, SourceError> {
-    let rd = std::fs::read_dir(dir).map_err(|e| SourceError::Io(format!("{}: {e}", dir.display())))?;
+    let rd =
+        std::fs::read_dir(dir).map_err(|e| SourceError::Io(format!("{}: {e}", dir.display())))?;
     let mut v: Vec<String> = rd
         .filter_map(Result::ok)
         .map(|e| e.path())

@@ -46,9 +46,9 @@ impl StoreParams {
     fn source(&self) -> Result<Source, SourceError> {
         let dbtype = self.get("dbtype").unwrap_or("").to_lowercase();
         if dbtype == "geopkg" || dbtype == "geopackage" {
-            let db = self
-                .get("database")
-                .ok_or_else(|| SourceError::Format("GeoPackage store has no 'database' parameter".into()))?;
+            let db = self.get("database").ok_or_else(|| {
+                SourceError::Format("GeoPackage store has no 'database' parameter".into())
+            })?;
             return Ok(Source::GeoPackage(self.resolve_path(db)));
         }
         if !dbtype.is_empty() {
@@ -56,19 +56,30 @@ impl StoreParams {
         }
         if let Some(url) = self.get("url") {
             let path = self.resolve_path(url);
-            if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("shp")) {
+            if path
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("shp"))
+            {
                 return Ok(Source::ShapeFile(path));
             }
-            if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("gpkg")) {
+            if path
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("gpkg"))
+            {
                 return Ok(Source::GeoPackage(path));
             }
             if path.is_dir() || url.ends_with('/') {
                 return Ok(Source::ShapeDir(path));
             }
-            return Err(SourceError::Io(format!("{}: no such file or directory", path.display())));
+            return Err(SourceError::Io(format!(
+                "{}: no such file or directory",
+                path.display()
+            )));
         }
         Err(SourceError::Unsupported(
-            self.store_type.clone().unwrap_or_else(|| "this kind of".into()),
+            self.store_type
+                .clone()
+                .unwrap_or_else(|| "this kind of".into()),
         ))
     }
 }
@@ -81,7 +92,11 @@ pub fn list_types(store: &StoreParams) -> Result<Vec<String>, SourceError> {
             if !f.is_file() {
                 return Err(SourceError::Io(format!("{}: no such file", f.display())));
             }
-            Ok(f.file_stem().and_then(|s| s.to_str()).map(str::to_string).into_iter().collect())
+            Ok(f.file_stem()
+                .and_then(|s| s.to_str())
+                .map(str::to_string)
+                .into_iter()
+                .collect())
         }
         Source::GeoPackage(p) => gpkg::list(&p),
     }
@@ -91,7 +106,8 @@ pub fn list_types(store: &StoreParams) -> Result<Vec<String>, SourceError> {
 pub fn describe(store: &StoreParams, name: &str) -> Result<Schema, SourceError> {
     match store.source()? {
         Source::ShapeDir(d) => {
-            let f = shp::find_in_dir(&d, name).ok_or_else(|| SourceError::NoSuchType(name.to_string()))?;
+            let f = shp::find_in_dir(&d, name)
+                .ok_or_else(|| SourceError::NoSuchType(name.to_string()))?;
             shp::describe(&f)
         }
         Source::ShapeFile(f) => {

@@ -1,4 +1,5 @@
 //! Reading the stores of GeoServer's release data directory.
+#![allow(clippy::unwrap_used)]
 
 use meridian_sources::{describe, lat_lon_bounds, list_types, StoreParams};
 use std::path::{Path, PathBuf};
@@ -6,15 +7,23 @@ use std::path::{Path, PathBuf};
 fn data_dir() -> PathBuf {
     let p = match std::env::var("MERIDIAN_FIXTURE_DATADIR") {
         Ok(p) => PathBuf::from(p),
-        Err(_) => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/geoserver-release-datadir"),
+        Err(_) => Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/fixtures/geoserver-release-datadir"),
     };
-    assert!(p.join("data").is_dir(), "fixture data directory missing at {}", p.display());
+    assert!(
+        p.join("data").is_dir(),
+        "fixture data directory missing at {}",
+        p.display()
+    );
     p
 }
 
 fn store(params: &[(&str, &str)]) -> StoreParams {
     StoreParams {
-        params: params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        params: params
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
         store_type: None,
         data_dir: data_dir(),
     }
@@ -23,7 +32,10 @@ fn store(params: &[(&str, &str)]) -> StoreParams {
 #[test]
 fn shapefile_directory_store_lists_and_describes() {
     let s = store(&[("url", "file:data/sf")]);
-    assert_eq!(list_types(&s).unwrap(), ["archsites", "bugsites", "restricted", "roads", "streams"]);
+    assert_eq!(
+        list_types(&s).unwrap(),
+        ["archsites", "bugsites", "restricted", "roads", "streams"]
+    );
     let a = describe(&s, "archsites").unwrap();
     assert_eq!(a.srs.as_deref(), Some("EPSG:26713"));
     let names: Vec<&str> = a.attributes.iter().map(|a| a.name.as_str()).collect();
@@ -31,7 +43,10 @@ fn shapefile_directory_store_lists_and_describes() {
     assert_eq!(a.attributes[0].binding, "org.locationtech.jts.geom.Point");
     assert_eq!(a.attributes[2].binding, "java.lang.String");
     let b = a.bounds.unwrap();
-    assert_eq!((b.minx, b.miny, b.maxx, b.maxy), (589860.0, 4914479.0, 608355.0, 4926490.0));
+    assert_eq!(
+        (b.minx, b.miny, b.maxx, b.maxy),
+        (589860.0, 4914479.0, 608355.0, 4926490.0)
+    );
     let ll = lat_lon_bounds(26713, b).unwrap();
     assert!((ll.minx - -103.8725).abs() < 0.01, "{ll:?}");
     assert!(describe(&s, "nope").is_err());
@@ -43,22 +58,46 @@ fn single_shapefile_store_describes_states() {
     assert_eq!(list_types(&s).unwrap(), ["states"]);
     let st = describe(&s, "states").unwrap();
     assert_eq!(st.srs.as_deref(), Some("EPSG:4326"));
-    assert!(st.attributes.iter().any(|a| a.name == "STATE_NAME" && a.binding == "java.lang.String"));
-    assert_eq!(st.attributes[0].binding, "org.locationtech.jts.geom.MultiPolygon");
+    assert!(st
+        .attributes
+        .iter()
+        .any(|a| a.name == "STATE_NAME" && a.binding == "java.lang.String"));
+    assert_eq!(
+        st.attributes[0].binding,
+        "org.locationtech.jts.geom.MultiPolygon"
+    );
 }
 
 #[test]
 fn geopackage_store_lists_and_describes() {
-    let s = store(&[("dbtype", "geopkg"), ("database", "file:data/ne/natural_earth.gpkg")]);
+    let s = store(&[
+        ("dbtype", "geopkg"),
+        ("database", "file:data/ne/natural_earth.gpkg"),
+    ]);
     assert_eq!(
         list_types(&s).unwrap(),
-        ["boundary_lines_land", "coastlines", "countries", "disputed_areas", "populated_places"]
+        [
+            "boundary_lines_land",
+            "coastlines",
+            "countries",
+            "disputed_areas",
+            "populated_places"
+        ]
     );
     let p = describe(&s, "populated_places").unwrap();
     assert_eq!(p.srs.as_deref(), Some("EPSG:4326"));
-    assert!(p.attributes.iter().all(|a| a.name != "fid"), "primary key hidden");
-    assert!(p.attributes.iter().any(|a| a.name == "GEOMETRY" && a.binding == "org.locationtech.jts.geom.Point"));
-    assert!(p.attributes.iter().any(|a| a.name == "NAME" && a.binding == "java.lang.String"));
+    assert!(
+        p.attributes.iter().all(|a| a.name != "fid"),
+        "primary key hidden"
+    );
+    assert!(p
+        .attributes
+        .iter()
+        .any(|a| a.name == "GEOMETRY" && a.binding == "org.locationtech.jts.geom.Point"));
+    assert!(p
+        .attributes
+        .iter()
+        .any(|a| a.name == "NAME" && a.binding == "java.lang.String"));
     assert!(describe(&s, "nope").is_err());
 }
 
@@ -67,5 +106,9 @@ fn missing_files_and_unsupported_stores_are_errors_not_panics() {
     assert!(list_types(&store(&[("url", "file:data/missing")])).is_err());
     let e = list_types(&store(&[("dbtype", "postgis"), ("host", "localhost")])).unwrap_err();
     assert!(e.to_string().contains("postgis"), "{e}");
-    assert!(list_types(&store(&[("dbtype", "geopkg"), ("database", "file:none.gpkg")])).is_err());
+    assert!(list_types(&store(&[
+        ("dbtype", "geopkg"),
+        ("database", "file:none.gpkg")
+    ]))
+    .is_err());
 }

@@ -97,7 +97,10 @@ impl Element {
 
     /// This element's text, trimmed; `None` when absent or blank.
     pub fn text_trim(&self) -> Option<&str> {
-        self.text.as_deref().map(str::trim).filter(|t| !t.is_empty())
+        self.text
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
     }
 
     /// The trimmed text of the named child.
@@ -234,7 +237,10 @@ impl Element {
                     mine.merge_deep(c)
                 }
                 _ => {
-                    let single = Element { children: other.all(&c.name).cloned().collect(), ..Element::new("x") };
+                    let single = Element {
+                        children: other.all(&c.name).cloned().collect(),
+                        ..Element::new("x")
+                    };
                     self.merge_from(&single);
                 }
             }
@@ -287,16 +293,35 @@ mod tests {
         let mut base = parse("<global><settings><charset>UTF-8</charset><contact><contactPerson>A</contactPerson><contactEmail>e</contactEmail></contact></settings><updateSequence>3</updateSequence></global>").unwrap();
         let upd = parse("<global><settings><contact><contactPerson>B</contactPerson></contact></settings></global>").unwrap();
         base.merge_deep(&upd);
-        assert_eq!(base.path(&["settings", "charset"]).unwrap().text_trim(), Some("UTF-8"));
-        assert_eq!(base.path(&["settings", "contact", "contactPerson"]).unwrap().text_trim(), Some("B"));
-        assert_eq!(base.path(&["settings", "contact", "contactEmail"]).unwrap().text_trim(), Some("e"));
+        assert_eq!(
+            base.path(&["settings", "charset"]).unwrap().text_trim(),
+            Some("UTF-8")
+        );
+        assert_eq!(
+            base.path(&["settings", "contact", "contactPerson"])
+                .unwrap()
+                .text_trim(),
+            Some("B")
+        );
+        assert_eq!(
+            base.path(&["settings", "contact", "contactEmail"])
+                .unwrap()
+                .text_trim(),
+            Some("e")
+        );
         assert_eq!(base.child_text("updateSequence"), Some("3"));
     }
 
     #[test]
     fn merge_replaces_collections_and_keeps_the_rest() {
-        let mut base = parse("<layer><name>a</name><styles><style>x</style></styles><enabled>true</enabled></layer>").unwrap();
-        let upd = parse("<layer><styles><style>y</style><style>z</style></styles><title>t</title></layer>").unwrap();
+        let mut base = parse(
+            "<layer><name>a</name><styles><style>x</style></styles><enabled>true</enabled></layer>",
+        )
+        .unwrap();
+        let upd = parse(
+            "<layer><styles><style>y</style><style>z</style></styles><title>t</title></layer>",
+        )
+        .unwrap();
         base.merge_from(&upd);
         assert_eq!(base.child_text("name"), Some("a"));
         assert_eq!(base.get("styles").unwrap().children.len(), 2);

@@ -9,8 +9,8 @@ const MAX_DEPTH: usize = 256;
 
 /// Parse a UTF-8 byte buffer (a request body or a file).
 pub fn parse_bytes(bytes: &[u8]) -> Result<Element, XmlError> {
-    let text = std::str::from_utf8(bytes)
-        .map_err(|e| XmlError::Malformed(format!("not UTF-8: {e}")))?;
+    let text =
+        std::str::from_utf8(bytes).map_err(|e| XmlError::Malformed(format!("not UTF-8: {e}")))?;
     parse(text)
 }
 
@@ -23,9 +23,9 @@ pub fn parse(text: &str) -> Result<Element, XmlError> {
     let mut stack: Vec<(Element, String)> = Vec::new();
     let mut root: Option<Element> = None;
     loop {
-        let ev = reader
-            .read_event()
-            .map_err(|e| XmlError::Malformed(format!("at byte {}: {e}", reader.buffer_position())))?;
+        let ev = reader.read_event().map_err(|e| {
+            XmlError::Malformed(format!("at byte {}: {e}", reader.buffer_position()))
+        })?;
         match ev {
             Event::Start(s) => {
                 if root.is_some() {
@@ -59,7 +59,9 @@ pub fn parse(text: &str) -> Result<Element, XmlError> {
                 match stack.last_mut() {
                     Some((_, buf)) => buf.push_str(&s),
                     None if s.trim().is_empty() => {}
-                    None => return Err(XmlError::Malformed("text outside the root element".into())),
+                    None => {
+                        return Err(XmlError::Malformed("text outside the root element".into()))
+                    }
                 }
             }
             Event::CData(t) => {
@@ -68,7 +70,9 @@ pub fn parse(text: &str) -> Result<Element, XmlError> {
                     .map_err(|e| XmlError::Malformed(format!("bad CDATA: {e}")))?;
                 match stack.last_mut() {
                     Some((_, buf)) => buf.push_str(&s),
-                    None => return Err(XmlError::Malformed("CDATA outside the root element".into())),
+                    None => {
+                        return Err(XmlError::Malformed("CDATA outside the root element".into()))
+                    }
                 }
             }
             Event::GeneralRef(r) => {
@@ -97,7 +101,11 @@ pub fn parse(text: &str) -> Result<Element, XmlError> {
                 };
                 match stack.last_mut() {
                     Some((_, buf)) => buf.push(ch),
-                    None => return Err(XmlError::Malformed("reference outside the root element".into())),
+                    None => {
+                        return Err(XmlError::Malformed(
+                            "reference outside the root element".into(),
+                        ))
+                    }
                 }
             }
             Event::Eof => break,

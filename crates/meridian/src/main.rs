@@ -8,7 +8,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "meridian", version, about = "A GeoServer-compatible geospatial server with clustering")]
+#[command(
+    name = "meridian",
+    version,
+    about = "A GeoServer-compatible geospatial server with clustering"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

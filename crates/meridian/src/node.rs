@@ -31,11 +31,15 @@ pub enum NodeError {
 }
 
 fn load_catalog(dir: &Path) -> Result<(meridian_catalog::Catalog, DataDir), NodeError> {
-    let loaded = load(dir).map_err(|e| NodeError::DataDir(dir.display().to_string(), e.to_string()))?;
+    let loaded =
+        load(dir).map_err(|e| NodeError::DataDir(dir.display().to_string(), e.to_string()))?;
     for p in &loaded.problems {
         tracing::warn!(path = %p.path.display(), "{}", p.reason);
     }
-    Ok((loaded.catalog, DataDir::new(dir.to_path_buf(), loaded.locations)))
+    Ok((
+        loaded.catalog,
+        DataDir::new(dir.to_path_buf(), loaded.locations),
+    ))
 }
 
 /// Prepare, load and serve.
@@ -88,13 +92,16 @@ pub fn serve(dir: PathBuf, bind: SocketAddr) -> Result<(), NodeError> {
         .build()
         .map_err(|e| NodeError::Runtime(e.to_string()))?;
     rt.block_on(async move {
+        let shutdown = shutdown_signal()?;
         let listener = tokio::net::TcpListener::bind(bind)
             .await
             .map_err(|e| NodeError::Bind(bind, e.to_string()))?;
-        let local = listener.local_addr().map_err(|e| NodeError::Runtime(e.to_string()))?;
+        let local = listener
+            .local_addr()
+            .map_err(|e| NodeError::Runtime(e.to_string()))?;
         tracing::info!(address = %local, "listening on http://{local}/geoserver");
         axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown_signal())
+            .with_graceful_shutdown(shutdown)
             .await
             .map_err(|e| NodeError::Runtime(e.to_string()))?;
         tracing::info!("stopped");
@@ -102,31 +109,25 @@ pub fn serve(dir: PathBuf, bind: SocketAddr) -> Result<(), NodeError> {
     })
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+/// Resolves on SIGTERM or SIGINT. The handlers are installed when this is called, before the
+/// node reports that it listens, so an early signal is never lost.
+fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>, NodeError> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).map_err(|e| NodeError::Runtime(e.to_string()))?;
+    let mut int = signal(SignalKind::interrupt()).map_err(|e| NodeError::Runtime(e.to_string()))?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {},
+            _ = int.recv() => {},
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
-    }
-    tracing::info!("shutting down");
+        tracing::info!("shutting down");
+    })
 }
 
 /// Load a data directory and report problems.
 pub fn check(dir: PathBuf) -> Result<(), NodeError> {
-    let loaded = load(&dir).map_err(|e| NodeError::DataDir(dir.display().to_string(), e.to_string()))?;
+    let loaded =
+        load(&dir).map_err(|e| NodeError::DataDir(dir.display().to_string(), e.to_string()))?;
     for (k, n) in loaded.catalog.summary() {
         println!("{:<16} {n}", k.label());
     }

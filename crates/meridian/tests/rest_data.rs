@@ -1,10 +1,14 @@
 //! Stores, feature types, layers, coverages: publishing from real data.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 use common::{expect, Node};
 
 fn setup(n: &Node) {
-    expect(n.post_xml("/workspaces", "<workspace><name>w</name></workspace>"), 201);
+    expect(
+        n.post_xml("/workspaces", "<workspace><name>w</name></workspace>"),
+        201,
+    );
 }
 
 #[test]
@@ -17,7 +21,10 @@ fn datastores_in_every_parameter_syntax() {
         "<dataStore><name>pg</name><enabled>true</enabled><type/><connectionParameters><entry key=\"host\">localhost</entry><entry key=\"port\">5432</entry><entry key=\"dbtype\">postgis</entry><entry key=\"passwd\">secret</entry></connectionParameters></dataStore>",
     );
     assert_eq!(r.status(), 201);
-    assert_eq!(r.headers()["location"], format!("{}/workspaces/w/datastores/pg", n.rest()));
+    assert_eq!(
+        r.headers()["location"],
+        format!("{}/workspaces/w/datastores/pg", n.rest())
+    );
     // The short syntax, as the REST docs and gicait use it.
     expect(n.post_xml("/workspaces/w/datastores", "<dataStore><name>shp</name><connectionParameters><url>file:data/sf</url></connectionParameters></dataStore>"), 201);
     // JSON with a single entry object.
@@ -29,20 +36,52 @@ fn datastores_in_every_parameter_syntax() {
     assert_eq!(ds["_default"], false);
     assert_eq!(ds["workspace"]["name"], "w");
     let entries = ds["connectionParameters"]["entry"].as_array().unwrap();
-    assert!(entries.iter().any(|e| e["@key"] == "port" && e["$"] == "5432"), "{entries:?}");
-    assert!(entries.iter().any(|e| e["@key"] == "namespace" && e["$"] == "http://w"));
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["@key"] == "port" && e["$"] == "5432"),
+        "{entries:?}"
+    );
+    assert!(entries
+        .iter()
+        .any(|e| e["@key"] == "namespace" && e["$"] == "http://w"));
     let shp = n.text("/workspaces/w/datastores/shp.xml");
-    assert!(shp.contains("<entry key=\"url\">file:data/sf</entry>") && shp.contains("<__default>false</__default>"), "{shp}");
+    assert!(
+        shp.contains("<entry key=\"url\">file:data/sf</entry>")
+            && shp.contains("<__default>false</__default>"),
+        "{shp}"
+    );
     assert!(shp.contains("Directory of spatial files"), "{shp}");
     let list = n.json("/workspaces/w/datastores.json");
     assert_eq!(list["dataStores"]["dataStore"].as_array().unwrap().len(), 3);
     // Duplicate store: GeoServer answers 500.
-    expect(n.post_xml("/workspaces/w/datastores", "<dataStore><name>pg</name></dataStore>"), 500);
+    expect(
+        n.post_xml(
+            "/workspaces/w/datastores",
+            "<dataStore><name>pg</name></dataStore>",
+        ),
+        500,
+    );
     // Body workspace differing from the URL: 403.
-    expect(n.post_xml("/workspaces/w/datastores", "<dataStore><name>x</name><workspace><name>other</name></workspace></dataStore>"), 403);
+    expect(
+        n.post_xml(
+            "/workspaces/w/datastores",
+            "<dataStore><name>x</name><workspace><name>other</name></workspace></dataStore>",
+        ),
+        403,
+    );
     // Update.
-    expect(n.put_xml("/workspaces/w/datastores/pg.xml", "<dataStore><description>db</description></dataStore>"), 200);
-    assert_eq!(n.json("/workspaces/w/datastores/pg.json")["dataStore"]["description"], "db");
+    expect(
+        n.put_xml(
+            "/workspaces/w/datastores/pg.xml",
+            "<dataStore><description>db</description></dataStore>",
+        ),
+        200,
+    );
+    assert_eq!(
+        n.json("/workspaces/w/datastores/pg.json")["dataStore"]["description"],
+        "db"
+    );
     expect(n.delete("/workspaces/w/datastores/pg"), 200);
     expect(n.get("/workspaces/w/datastores/pg.json"), 404);
     expect(n.get("/workspaces/nope/datastores.json"), 404);
@@ -54,13 +93,25 @@ fn publishing_shapefiles_reads_attributes_crs_and_bounds() {
     setup(&n);
     expect(n.post_xml("/workspaces/w/datastores", "<dataStore><name>sfdir</name><connectionParameters><url>file:data/sf</url></connectionParameters></dataStore>"), 201);
     let avail = n.json("/workspaces/w/datastores/sfdir/featuretypes.json?list=available");
-    assert_eq!(avail["list"]["string"], serde_json::json!(["archsites", "bugsites", "restricted", "roads", "streams"]));
+    assert_eq!(
+        avail["list"]["string"],
+        serde_json::json!(["archsites", "bugsites", "restricted", "roads", "streams"])
+    );
     let xml = n.text("/workspaces/w/datastores/sfdir/featuretypes.xml?list=available");
-    assert!(xml.contains("<featureTypeName>archsites</featureTypeName>"), "{xml}");
+    assert!(
+        xml.contains("<featureTypeName>archsites</featureTypeName>"),
+        "{xml}"
+    );
     // gicait's publish: POST to the trailing-slash URL, expects 201.
     let r = n.post_xml("/workspaces/w/datastores/sfdir/featuretypes/", "<featureType><name>archsites</name><title>Sites</title><advertised>true</advertised></featureType>");
     assert_eq!(r.status(), 201);
-    assert_eq!(r.headers()["location"], format!("{}/workspaces/w/datastores/sfdir/featuretypes/archsites", n.rest()));
+    assert_eq!(
+        r.headers()["location"],
+        format!(
+            "{}/workspaces/w/datastores/sfdir/featuretypes/archsites",
+            n.rest()
+        )
+    );
     let ft = n.json("/workspaces/w/datastores/sfdir/featuretypes/archsites.json");
     let f = &ft["featureType"];
     assert_eq!(f["srs"], "EPSG:26713");
@@ -74,7 +125,9 @@ fn publishing_shapefiles_reads_attributes_crs_and_bounds() {
     let attrs = f["attributes"]["attribute"].as_array().unwrap();
     assert_eq!(attrs[0]["name"], "the_geom");
     assert_eq!(attrs[0]["binding"], "org.locationtech.jts.geom.Point");
-    assert!(attrs.iter().any(|a| a["name"] == "str1" && a["binding"] == "java.lang.String"));
+    assert!(attrs
+        .iter()
+        .any(|a| a["name"] == "str1" && a["binding"] == "java.lang.String"));
     // Now no longer available; configured list shows it.
     let avail = n.json("/workspaces/w/datastores/sfdir/featuretypes.json?list=available");
     assert_eq!(avail["list"]["string"].as_array().unwrap().len(), 4);
@@ -87,24 +140,63 @@ fn publishing_shapefiles_reads_attributes_crs_and_bounds() {
     assert_eq!(layer["layer"]["resource"]["name"], "w:archsites");
     assert_eq!(layer["layer"]["type"], "VECTOR");
     // On disk where GeoServer puts it.
-    assert!(n.dir.join("workspaces/w/sfdir/archsites/featuretype.xml").is_file());
-    assert!(n.dir.join("workspaces/w/sfdir/archsites/layer.xml").is_file());
+    assert!(n
+        .dir
+        .join("workspaces/w/sfdir/archsites/featuretype.xml")
+        .is_file());
+    assert!(n
+        .dir
+        .join("workspaces/w/sfdir/archsites/layer.xml")
+        .is_file());
     // A type that is not in the store: 400; duplicate: 500.
-    expect(n.post_xml("/workspaces/w/datastores/sfdir/featuretypes", "<featureType><name>nope</name></featureType>"), 400);
-    expect(n.post_xml("/workspaces/w/datastores/sfdir/featuretypes", "<featureType><name>archsites</name></featureType>"), 500);
+    expect(
+        n.post_xml(
+            "/workspaces/w/datastores/sfdir/featuretypes",
+            "<featureType><name>nope</name></featureType>",
+        ),
+        400,
+    );
+    expect(
+        n.post_xml(
+            "/workspaces/w/datastores/sfdir/featuretypes",
+            "<featureType><name>archsites</name></featureType>",
+        ),
+        500,
+    );
     // gsconfig sends nativeCRS as an EPSG code.
     expect(n.post_xml("/workspaces/w/datastores/sfdir/featuretypes.xml", "<featureType><name>roads</name><nativeName>roads</nativeName><title>r</title><enabled>true</enabled><srs>EPSG:26713</srs><nativeCRS>EPSG:26713</nativeCRS></featureType>"), 201);
     let roads = n.text("/workspaces/w/featuretypes/roads.xml");
-    assert!(roads.contains("<nativeCRS class=\"projected\">PROJCS"), "{roads}");
-    assert!(roads.contains("org.locationtech.jts.geom.MultiLineString"), "{roads}");
+    assert!(
+        roads.contains("<nativeCRS class=\"projected\">PROJCS"),
+        "{roads}"
+    );
+    assert!(
+        roads.contains("org.locationtech.jts.geom.MultiLineString"),
+        "{roads}"
+    );
     // Update with recalculate; rename moves the layer name too.
     expect(n.put_xml("/workspaces/w/datastores/sfdir/featuretypes/roads.xml?recalculate=nativebbox,latlonbbox", "<featureType><title>Roads</title></featureType>"), 200);
-    assert_eq!(n.json("/workspaces/w/featuretypes/roads.json")["featureType"]["title"], "Roads");
-    expect(n.put_xml("/workspaces/w/datastores/sfdir/featuretypes/roads", "<featureType><name>rds</name></featureType>"), 200);
+    assert_eq!(
+        n.json("/workspaces/w/featuretypes/roads.json")["featureType"]["title"],
+        "Roads"
+    );
+    expect(
+        n.put_xml(
+            "/workspaces/w/datastores/sfdir/featuretypes/roads",
+            "<featureType><name>rds</name></featureType>",
+        ),
+        200,
+    );
     assert_eq!(n.json("/layers/w:rds.json")["layer"]["name"], "rds");
     // Delete with a layer: 403, then recurse.
-    expect(n.delete("/workspaces/w/datastores/sfdir/featuretypes/rds"), 403);
-    expect(n.delete("/workspaces/w/datastores/sfdir/featuretypes/rds?recurse=true"), 200);
+    expect(
+        n.delete("/workspaces/w/datastores/sfdir/featuretypes/rds"),
+        403,
+    );
+    expect(
+        n.delete("/workspaces/w/datastores/sfdir/featuretypes/rds?recurse=true"),
+        200,
+    );
     expect(n.get("/layers/w:rds.json"), 404);
     // Non-empty store: 403 without recurse.
     expect(n.delete("/workspaces/w/datastores/sfdir"), 403);
@@ -119,47 +211,98 @@ fn publishing_from_a_geopackage() {
     expect(n.post_xml("/workspaces/w/datastores", "<dataStore><name>gp</name><connectionParameters><entry key=\"dbtype\">geopkg</entry><entry key=\"database\">file:data/ne/natural_earth.gpkg</entry></connectionParameters></dataStore>"), 201);
     let avail = n.json("/workspaces/w/datastores/gp/featuretypes.json?list=available");
     assert_eq!(avail["list"]["string"].as_array().unwrap().len(), 5);
-    expect(n.post_json("/workspaces/w/datastores/gp/featuretypes", r#"{"featureType":{"name":"countries"}}"#), 201);
+    expect(
+        n.post_json(
+            "/workspaces/w/datastores/gp/featuretypes",
+            r#"{"featureType":{"name":"countries"}}"#,
+        ),
+        201,
+    );
     let f = n.json("/workspaces/w/datastores/gp/featuretypes/countries.json");
     assert_eq!(f["featureType"]["srs"], "EPSG:4326");
     assert_eq!(f["featureType"]["latLonBoundingBox"]["minx"], -180.0);
-    assert_eq!(n.json("/layers/w:countries.json")["layer"]["defaultStyle"]["name"], "polygon");
+    assert_eq!(
+        n.json("/layers/w:countries.json")["layer"]["defaultStyle"]["name"],
+        "polygon"
+    );
 }
 
 #[test]
 fn layers_lists_default_style_and_alternates() {
     let n = Node::with_fixture();
     let list = n.json("/layers.json");
-    let names: Vec<&str> = list["layers"]["layer"].as_array().unwrap().iter().map(|l| l["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> = list["layers"]["layer"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["name"].as_str().unwrap())
+        .collect();
     assert_eq!(names.len(), 24);
     assert!(names.contains(&"tiger:poi"));
-    assert!(list["layers"]["layer"][0]["href"].as_str().unwrap().contains("%3A"));
+    assert!(list["layers"]["layer"][0]["href"]
+        .as_str()
+        .unwrap()
+        .contains("%3A"));
     let ws_list = n.json("/workspaces/tiger/layers.json");
     assert_eq!(ws_list["layers"]["layer"].as_array().unwrap().len(), 4);
     // gicait: PUT /rest/layers/W:L with <defaultStyle><name>
-    expect(n.put_xml("/layers/tiger:poi", "<layer><defaultStyle><name>burg</name></defaultStyle></layer>"), 200);
-    assert_eq!(n.json("/layers/tiger:poi.json")["layer"]["defaultStyle"]["name"], "burg");
+    expect(
+        n.put_xml(
+            "/layers/tiger:poi",
+            "<layer><defaultStyle><name>burg</name></defaultStyle></layer>",
+        ),
+        200,
+    );
+    assert_eq!(
+        n.json("/layers/tiger:poi.json")["layer"]["defaultStyle"]["name"],
+        "burg"
+    );
     // gsconfig: workspace style with a bare <workspace>.
     expect(n.put_xml("/layers/ne:countries.xml", "<layer><defaultStyle><name>countries</name><workspace>ne</workspace></defaultStyle><enabled>true</enabled></layer>"), 200);
     let l = n.json("/workspaces/ne/layers/countries.json");
     assert_eq!(l["layer"]["defaultStyle"]["name"], "ne:countries");
     assert_eq!(l["layer"]["defaultStyle"]["workspace"], "ne");
     // Unknown style: 400, layer unchanged.
-    expect(n.put_xml("/layers/tiger:poi", "<layer><defaultStyle><name>nope</name></defaultStyle></layer>"), 400);
-    assert_eq!(n.json("/layers/tiger:poi.json")["layer"]["defaultStyle"]["name"], "burg");
+    expect(
+        n.put_xml(
+            "/layers/tiger:poi",
+            "<layer><defaultStyle><name>nope</name></defaultStyle></layer>",
+        ),
+        400,
+    );
+    assert_eq!(
+        n.json("/layers/tiger:poi.json")["layer"]["defaultStyle"]["name"],
+        "burg"
+    );
     // Alternate styles.
-    let r = n.post_xml("/layers/tiger:poi/styles?default=true", "<style><name>point</name></style>");
+    let r = n.post_xml(
+        "/layers/tiger:poi/styles?default=true",
+        "<style><name>point</name></style>",
+    );
     assert_eq!(r.status(), 201);
-    assert_eq!(n.json("/layers/tiger:poi.json")["layer"]["defaultStyle"]["name"], "point");
+    assert_eq!(
+        n.json("/layers/tiger:poi.json")["layer"]["defaultStyle"]["name"],
+        "point"
+    );
     let st = n.json("/layers/tiger:poi/styles.json");
-    assert!(st["styles"]["style"].as_array().unwrap().iter().any(|s| s["name"] == "point"));
+    assert!(st["styles"]["style"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|s| s["name"] == "point"));
     // Deleting a layer drops it from its groups; recurse removes the resource too.
     expect(n.delete("/layers/tiger:poi"), 200);
     let g = n.json("/layergroups/tiger-ny.json");
     assert!(!g.to_string().contains("tiger:poi"));
     assert!(n.get("/workspaces/tiger/featuretypes/poi.json").status() == 200);
-    expect(n.delete("/workspaces/tiger/layers/poly_landmarks?recurse=true"), 200);
-    expect(n.get("/workspaces/tiger/featuretypes/poly_landmarks.json"), 404);
+    expect(
+        n.delete("/workspaces/tiger/layers/poly_landmarks?recurse=true"),
+        200,
+    );
+    expect(
+        n.get("/workspaces/tiger/featuretypes/poly_landmarks.json"),
+        404,
+    );
 }
 
 #[test]
@@ -175,12 +318,18 @@ fn coverage_stores_and_coverages_as_configuration() {
     let cov = n.json("/workspaces/w/coveragestores/dem/coverages/dem.json");
     assert_eq!(cov["coverage"]["srs"], "EPSG:26713");
     assert_eq!(n.json("/layers/w:dem.json")["layer"]["type"], "RASTER");
-    assert_eq!(n.json("/workspaces/w/coverages.json")["coverages"]["coverage"][0]["name"], "dem");
+    assert_eq!(
+        n.json("/workspaces/w/coverages.json")["coverages"]["coverage"][0]["name"],
+        "dem"
+    );
     // The fixture's coverages read back.
     let c = n.json("/workspaces/nurc/coveragestores/arcGridSample/coverages/Arc_Sample.json");
     assert_eq!(c["coverage"]["name"], "Arc_Sample");
     expect(n.delete("/workspaces/w/coveragestores/dem"), 403);
-    expect(n.delete("/workspaces/w/coveragestores/dem?recurse=true&purge=all"), 200);
+    expect(
+        n.delete("/workspaces/w/coveragestores/dem?recurse=true&purge=all"),
+        200,
+    );
 }
 
 #[test]
@@ -193,7 +342,10 @@ fn every_fixture_object_reads_back_over_rest() {
         let res_href = j["layer"]["resource"]["href"].as_str().unwrap().to_string();
         let path = res_href.trim_start_matches(&n.rest()).to_string();
         let r = n.json(&path);
-        assert!(r.get("featureType").or(r.get("coverage")).is_some(), "{path}");
+        assert!(
+            r.get("featureType").or(r.get("coverage")).is_some(),
+            "{path}"
+        );
         expect(n.get(&format!("/layers/{name}.xml")), 200);
     }
     for g in ["spearfish", "tasmania", "tiger-ny"] {
@@ -203,7 +355,10 @@ fn every_fixture_object_reads_back_over_rest() {
     let world = n.json("/workspaces/ne/layergroups/world.json");
     let styles = world["layerGroup"]["styles"]["style"].as_array().unwrap();
     assert_eq!(styles[2], "", "empty <style/> is an empty string");
-    assert_eq!(world["layerGroup"]["publishables"]["published"][0]["@type"], "layer");
+    assert_eq!(
+        world["layerGroup"]["publishables"]["published"][0]["@type"],
+        "layer"
+    );
     let st = n.json("/styles.json");
     assert_eq!(st["styles"]["style"].as_array().unwrap().len(), 21);
     let st = n.json("/workspaces/ne/styles.json");

@@ -11,9 +11,15 @@ pub const GEOSERVER_VERSION: &str = "2.27.0";
 fn resource(name: &str, version: &str) -> Element {
     Element::new("resource")
         .attr("name", name)
-        .child(Element::with_text("Build-Timestamp", "2026-11-01 00:00 UTC"))
+        .child(Element::with_text(
+            "Build-Timestamp",
+            "2026-11-01 00:00 UTC",
+        ))
         .child(Element::with_text("Version", version))
-        .child(Element::with_text("Git-Revision", env!("CARGO_PKG_VERSION")))
+        .child(Element::with_text(
+            "Git-Revision",
+            env!("CARGO_PKG_VERSION"),
+        ))
 }
 
 /// `/about/version`, `/about/manifest`, `/about/status`.
@@ -35,7 +41,11 @@ pub fn about(_c: &Ctx, req: &Req, what: &str) -> RestResult<Resp> {
                 .child(Element::with_text("isEnabled", "true"))
                 .child(Element::with_text("version", env!("CARGO_PKG_VERSION"))),
         ),
-        other => return Err(RestError::NotFound(format!("No such about resource: {other}"))),
+        other => {
+            return Err(RestError::NotFound(format!(
+                "No such about resource: {other}"
+            )))
+        }
     };
     Ok(render(req, &e, &["resource", "status"]))
 }

@@ -12,7 +12,12 @@ use std::sync::Arc;
 
 fn group_url(req: &Req, ws: Option<&Object>, name: &str) -> String {
     match ws {
-        Some(w) => format!("{}/workspaces/{}/layergroups/{}", req.rest(), seg(w.name()), seg(name)),
+        Some(w) => format!(
+            "{}/workspaces/{}/layergroups/{}",
+            req.rest(),
+            seg(w.name()),
+            seg(name)
+        ),
         None => format!("{}/layergroups/{}", req.rest(), seg(name)),
     }
 }
@@ -30,7 +35,12 @@ pub fn collection(c: &Ctx, req: &Req, ws_name: Option<&str>) -> RestResult<Resp>
                 .cat
                 .scoped(Kind::LayerGroup, url_ws.as_ref().map(|w| w.id()))
                 .iter()
-                .map(|g| (g.name().to_string(), format!("{}{ext}", group_url(req, url_ws.as_deref(), g.name()))))
+                .map(|g| {
+                    (
+                        g.name().to_string(),
+                        format!("{}{ext}", group_url(req, url_ws.as_deref(), g.name())),
+                    )
+                })
                 .collect();
             Ok(list(req, "layerGroups", "layerGroup", items))
         }
@@ -43,32 +53,59 @@ pub fn collection(c: &Ctx, req: &Req, ws_name: Option<&str>) -> RestResult<Resp>
                 .to_string();
             let body_ws = body
                 .get("workspace")
-                .and_then(|w| w.child_text("name").or_else(|| if w.children.is_empty() { w.text_trim() } else { None }))
+                .and_then(|w| {
+                    w.child_text("name").or_else(|| {
+                        if w.children.is_empty() {
+                            w.text_trim()
+                        } else {
+                            None
+                        }
+                    })
+                })
                 .map(str::to_string);
             let ws = match (&url_ws, body_ws) {
                 (Some(w), Some(b)) if b != w.name() => {
-                    return Err(RestError::Forbidden(format!("Expected workspace {} but client specified {b}", w.name())))
+                    return Err(RestError::Forbidden(format!(
+                        "Expected workspace {} but client specified {b}",
+                        w.name()
+                    )))
                 }
                 (Some(w), _) => Some(w.clone()),
                 (None, Some(b)) => Some(c.workspace(req, &b)?),
                 (None, None) => None,
             };
-            if c.cat.find(Kind::LayerGroup, ws.as_ref().map(|w| w.id()), &name).is_some() {
-                return Err(RestError::Internal(format!("Layer group named '{name}' already exists")));
+            if c.cat
+                .find(Kind::LayerGroup, ws.as_ref().map(|w| w.id()), &name)
+                .is_some()
+            {
+                return Err(RestError::Internal(format!(
+                    "Layer group named '{name}' already exists"
+                )));
             }
-            let r = Resolver { cat: &c.cat, ws: ws.as_ref().map(|w| w.id()) };
+            let r = Resolver {
+                cat: &c.cat,
+                ws: ws.as_ref().map(|w| w.id()),
+            };
             r.resolve_members(&mut body)?;
             r.resolve_styles(&mut body)?;
             r.resolve_field(&mut body, "rootLayer", Kind::Layer)?;
             r.resolve_field(&mut body, "rootLayerStyle", Kind::Style)?;
-            let members = body.get("publishables").map(|p| p.children.len()).unwrap_or(0);
+            let members = body
+                .get("publishables")
+                .map(|p| p.children.len())
+                .unwrap_or(0);
             if members == 0 && body.get("rootLayer").is_none() {
-                return Err(RestError::BadRequest(format!("Layer group '{name}' has no layers")));
+                return Err(RestError::BadRequest(format!(
+                    "Layer group '{name}' has no layers"
+                )));
             }
             let mut x = Element::new("layerGroup")
                 .child(Element::with_text("id", new_id(Kind::LayerGroup)))
                 .child(Element::with_text("name", name.clone()))
-                .child(Element::with_text("mode", body.child_text("mode").unwrap_or("SINGLE")));
+                .child(Element::with_text(
+                    "mode",
+                    body.child_text("mode").unwrap_or("SINGLE"),
+                ));
             for k in ["title", "abstractTxt"] {
                 if let Some(e) = body.get(k) {
                     x.children.push(e.clone());
@@ -77,25 +114,48 @@ pub fn collection(c: &Ctx, req: &Req, ws_name: Option<&str>) -> RestResult<Resp>
             if let Some(w) = &ws {
                 x.children.push(reference("workspace", w.id()));
             }
-            let mut styles = body.get("styles").cloned().unwrap_or_else(|| Element::new("styles"));
+            let mut styles = body
+                .get("styles")
+                .cloned()
+                .unwrap_or_else(|| Element::new("styles"));
             while styles.children.len() < members {
                 styles.children.push(Element::new("style"));
             }
             styles.children.truncate(members);
-            x.children.push(body.get("publishables").cloned().unwrap_or_else(|| Element::new("publishables")));
+            x.children.push(
+                body.get("publishables")
+                    .cloned()
+                    .unwrap_or_else(|| Element::new("publishables")),
+            );
             x.children.push(styles);
             for e in body.children {
-                if !matches!(e.name.as_str(), "id" | "name" | "mode" | "title" | "abstractTxt" | "workspace" | "publishables" | "styles" | "layers") {
+                if !matches!(
+                    e.name.as_str(),
+                    "id" | "name"
+                        | "mode"
+                        | "title"
+                        | "abstractTxt"
+                        | "workspace"
+                        | "publishables"
+                        | "styles"
+                        | "layers"
+                ) {
                     x.children.push(e);
                 }
             }
             if x.get("bounds").is_none() {
-                if let Some(b) = group_bounds(&c.cat, &Object::new(Kind::LayerGroup, x.clone()), 0) {
+                if let Some(b) = group_bounds(&c.cat, &Object::new(Kind::LayerGroup, x.clone()), 0)
+                {
                     x.children.push(b);
                 }
             }
-            c.apply(vec![Change::Add { object: Object::new(Kind::LayerGroup, x) }])?;
-            Ok(Resp::created(&name, Some(format!("{}/layergroups/{}", req.rest(), seg(&name)))))
+            c.apply(vec![Change::Add {
+                object: Object::new(Kind::LayerGroup, x),
+            }])?;
+            Ok(Resp::created(
+                &name,
+                Some(format!("{}/layergroups/{}", req.rest(), seg(&name))),
+            ))
         }
         _ => Err(method_not_allowed(req)),
     }
@@ -110,13 +170,23 @@ fn group_bounds(cat: &Catalog, g: &Object, depth: usize) -> Option<Element> {
     for m in g.group_members() {
         let Some(o) = cat.get(&m.id) else { continue };
         let bbox = match o.kind {
-            Kind::Layer => o.ref_id("resource").and_then(|r| cat.get(r)).and_then(|r| r.xml.get("latLonBoundingBox").cloned()),
-            Kind::LayerGroup => o.xml.get("bounds").cloned().or_else(|| group_bounds(cat, o, depth + 1)),
+            Kind::Layer => o
+                .ref_id("resource")
+                .and_then(|r| cat.get(r))
+                .and_then(|r| r.xml.get("latLonBoundingBox").cloned()),
+            Kind::LayerGroup => o
+                .xml
+                .get("bounds")
+                .cloned()
+                .or_else(|| group_bounds(cat, o, depth + 1)),
             _ => None,
         };
         let Some(b) = bbox else { continue };
         let n = |k: &str| b.child_text(k).and_then(|t| t.parse::<f64>().ok());
-        let (Some(a), Some(bb), Some(cc), Some(d)) = (n("minx"), n("maxx"), n("miny"), n("maxy")) else { continue };
+        let (Some(a), Some(bb), Some(cc), Some(d)) = (n("minx"), n("maxx"), n("miny"), n("maxy"))
+        else {
+            continue;
+        };
         acc = Some(match acc {
             None => [a, bb, cc, d],
             Some(p) => [p[0].min(a), p[1].max(bb), p[2].min(cc), p[3].max(d)],
@@ -153,19 +223,32 @@ pub fn item(c: &Ctx, req: &Req, ws_name: Option<&str>, name: &str) -> RestResult
             let mut body = req.body_as("layerGroup")?;
             strip_links(&mut body);
             if body.child_text("name").is_some_and(|n| n != group.name()) {
-                return Err(RestError::Forbidden("Can't change name of a layer group".into()));
+                return Err(RestError::Forbidden(
+                    "Can't change name of a layer group".into(),
+                ));
             }
             if let Some(w) = body.get("workspace") {
-                let named = w.child_text("name").or_else(|| if w.children.is_empty() { w.text_trim() } else { None });
+                let named = w.child_text("name").or_else(|| {
+                    if w.children.is_empty() {
+                        w.text_trim()
+                    } else {
+                        None
+                    }
+                });
                 let current = ws.as_ref().map(|w| w.name());
                 if named.is_some() && named != current {
-                    return Err(RestError::Forbidden("Can't change the workspace of a layer group".into()));
+                    return Err(RestError::Forbidden(
+                        "Can't change the workspace of a layer group".into(),
+                    ));
                 }
             }
             for f in ["id", "workspace"] {
                 body.remove(f);
             }
-            let r = Resolver { cat: &c.cat, ws: ws.as_ref().map(|w| w.id()) };
+            let r = Resolver {
+                cat: &c.cat,
+                ws: ws.as_ref().map(|w| w.id()),
+            };
             r.resolve_members(&mut body)?;
             r.resolve_styles(&mut body)?;
             r.resolve_field(&mut body, "rootLayer", Kind::Layer)?;

@@ -30,7 +30,12 @@ pub fn collection(c: &Ctx, req: &Req, ws_name: Option<&str>) -> RestResult<Resp>
                 None => qualified_name(&c.cat, l),
             };
             let href = match &ws {
-                Some(w) => format!("{}/workspaces/{}/layers/{}{ext}", req.rest(), seg(w.name()), seg(c.cat.layer_name(l))),
+                Some(w) => format!(
+                    "{}/workspaces/{}/layers/{}{ext}",
+                    req.rest(),
+                    seg(w.name()),
+                    seg(c.cat.layer_name(l))
+                ),
                 None => format!("{}{ext}", url_of(&c.cat, l, req)?),
             };
             Some((name, href))
@@ -40,7 +45,12 @@ pub fn collection(c: &Ctx, req: &Req, ws_name: Option<&str>) -> RestResult<Resp>
 }
 
 /// Find a layer by `ws:name`, by name within a workspace, or by bare name.
-pub fn find_layer(c: &Ctx, req: &Req, ws_name: Option<&str>, name: &str) -> RestResult<Arc<Object>> {
+pub fn find_layer(
+    c: &Ctx,
+    req: &Req,
+    ws_name: Option<&str>,
+    name: &str,
+) -> RestResult<Arc<Object>> {
     let (ws, name) = match (ws_name, name.split_once(':')) {
         (Some(w), _) => (Some(w.to_string()), name.to_string()),
         (None, Some((w, n))) => (Some(w.to_string()), n.to_string()),
@@ -50,9 +60,18 @@ pub fn find_layer(c: &Ctx, req: &Req, ws_name: Option<&str>, name: &str) -> Rest
     match ws {
         Some(w) => {
             let ws = c.workspace(req, &w)?;
-            c.cat.find(Kind::Layer, Some(ws.id()), &name).cloned().ok_or_else(missing)
+            c.cat
+                .find(Kind::Layer, Some(ws.id()), &name)
+                .cloned()
+                .ok_or_else(missing)
         }
-        None => Resolver { cat: &c.cat, ws: None }.unique_layer(&name).cloned().ok_or_else(missing),
+        None => Resolver {
+            cat: &c.cat,
+            ws: None,
+        }
+        .unique_layer(&name)
+        .cloned()
+        .ok_or_else(missing),
     }
 }
 
@@ -68,7 +87,10 @@ pub fn item(c: &Ctx, req: &Req, ws_name: Option<&str>, name: &str) -> RestResult
                 body.remove(f);
             }
             let ws_id = c.cat.workspace_id_of(&layer);
-            let r = Resolver { cat: &c.cat, ws: ws_id.as_deref() };
+            let r = Resolver {
+                cat: &c.cat,
+                ws: ws_id.as_deref(),
+            };
             r.resolve_field(&mut body, "defaultStyle", Kind::Style)?;
             r.resolve_styles(&mut body)?;
             let mut updated = (*layer).clone();
@@ -78,7 +100,10 @@ pub fn item(c: &Ctx, req: &Req, ws_name: Option<&str>, name: &str) -> RestResult
         }
         "DELETE" => {
             let changes = if req.flag("recurse") {
-                let res = layer.ref_id("resource").and_then(|id| c.cat.get(id)).cloned();
+                let res = layer
+                    .ref_id("resource")
+                    .and_then(|id| c.cat.get(id))
+                    .cloned();
                 match res {
                     Some(r) => cascade_remove(&c.cat, r.kind, r.id()),
                     None => cascade_remove(&c.cat, Kind::Layer, layer.id()),
@@ -100,7 +125,11 @@ pub fn styles(c: &Ctx, req: &Req, name: &str) -> RestResult<Resp> {
     match req.method.as_str() {
         "GET" => {
             let mut e = Element::new("styles");
-            for id in layer.layer_styles().into_iter().skip(usize::from(layer.ref_id("defaultStyle").is_some())) {
+            for id in layer
+                .layer_styles()
+                .into_iter()
+                .skip(usize::from(layer.ref_id("defaultStyle").is_some()))
+            {
                 if let Some(s) = c.cat.get(id) {
                     e.children.push(named_ref(&c.cat, "style", None, s, req));
                 }
@@ -110,7 +139,10 @@ pub fn styles(c: &Ctx, req: &Req, name: &str) -> RestResult<Resp> {
         "POST" => {
             let body = req.body_as("style")?;
             let ws_id = c.cat.workspace_id_of(&layer);
-            let r = Resolver { cat: &c.cat, ws: ws_id.as_deref() };
+            let r = Resolver {
+                cat: &c.cat,
+                ws: ws_id.as_deref(),
+            };
             let style = r
                 .lookup(&body, Kind::Style)?
                 .ok_or_else(|| RestError::BadRequest("style has no <name>".into()))?;
@@ -118,11 +150,22 @@ pub fn styles(c: &Ctx, req: &Req, name: &str) -> RestResult<Resp> {
             let styles = match updated.xml.get_mut("styles") {
                 Some(s) => s,
                 None => {
-                    updated.xml.children.push(Element::new("styles").attr("class", "linked-hash-set"));
-                    updated.xml.children.last_mut().ok_or_else(|| RestError::Internal("unreachable".into()))?
+                    updated
+                        .xml
+                        .children
+                        .push(Element::new("styles").attr("class", "linked-hash-set"));
+                    updated
+                        .xml
+                        .children
+                        .last_mut()
+                        .ok_or_else(|| RestError::Internal("unreachable".into()))?
                 }
             };
-            if !styles.children.iter().any(|s| meridian_catalog::ref_of(s) == Some(style.id())) {
+            if !styles
+                .children
+                .iter()
+                .any(|s| meridian_catalog::ref_of(s) == Some(style.id()))
+            {
                 styles.children.push(reference("style", style.id()));
             }
             if req.flag("default") {

@@ -8,7 +8,9 @@ use crate::error::{RestError, RestResult};
 use crate::links::{link_ext, resource_collection, seg, store_collection};
 use crate::req::{render, Format, Req, Resp};
 use meridian_catalog::{cascade_remove, new_id, reference, Change, Kind, Object};
-use meridian_sources::{describe, is_geographic, lat_lon_bounds, list_types, wkt_for_epsg, Bounds, Schema, StoreParams};
+use meridian_sources::{
+    describe, is_geographic, lat_lon_bounds, list_types, wkt_for_epsg, Bounds, Schema, StoreParams,
+};
 use meridian_xml::Element;
 use serde_json::json;
 use std::sync::Arc;
@@ -27,20 +29,36 @@ pub fn store_params(c: &Ctx, store: &Object) -> StoreParams {
 }
 
 /// `…/featuretypes` or `…/coverages`, under a store (`store` = Some) or a workspace.
-pub fn collection(c: &Ctx, req: &Req, ws_name: &str, store: Option<&str>, kind: Kind) -> RestResult<Resp> {
+pub fn collection(
+    c: &Ctx,
+    req: &Req,
+    ws_name: &str,
+    store: Option<&str>,
+    kind: Kind,
+) -> RestResult<Resp> {
     let ws = c.workspace(req, ws_name)?;
-    let store_kind = if kind == Kind::Coverage { Kind::CoverageStore } else { Kind::DataStore };
+    let store_kind = if kind == Kind::Coverage {
+        Kind::CoverageStore
+    } else {
+        Kind::DataStore
+    };
     let store = match store {
         Some(s) => Some(find_store(c, req, &ws, store_kind, s)?),
         None => None,
     };
-    let (root, item) = if kind == Kind::Coverage { ("coverages", "coverage") } else { ("featureTypes", "featureType") };
+    let (root, item) = if kind == Kind::Coverage {
+        ("coverages", "coverage")
+    } else {
+        ("featureTypes", "featureType")
+    };
     match req.method.as_str() {
         "GET" => {
             let mode = req.q("list").unwrap_or("configured").to_ascii_lowercase();
             if mode != "configured" && kind == Kind::FeatureType {
                 let Some(store) = &store else {
-                    return Err(RestError::BadRequest("list=available needs a store in the URL".into()));
+                    return Err(RestError::BadRequest(
+                        "list=available needs a store in the URL".into(),
+                    ));
                 };
                 return available(c, req, store, &mode);
             }
@@ -77,9 +95,16 @@ pub fn collection(c: &Ctx, req: &Req, ws_name: &str, store: Option<&str>, kind: 
 }
 
 fn default_store(c: &Ctx, req: &Req, ws: &Object, kind: Kind) -> RestResult<Arc<Object>> {
-    let body = req.body_as(kind.resource_kind().map(Kind::root).unwrap_or("featureType"))?;
+    let body = req.body_as(
+        kind.resource_kind()
+            .map(Kind::root)
+            .unwrap_or("featureType"),
+    )?;
     if let Some(s) = body.get("store") {
-        let r = Resolver { cat: &c.cat, ws: Some(ws.id()) };
+        let r = Resolver {
+            cat: &c.cat,
+            ws: Some(ws.id()),
+        };
         if let Some(o) = r.lookup(s, kind)? {
             return Ok(o);
         }
@@ -88,26 +113,45 @@ fn default_store(c: &Ctx, req: &Req, ws: &Object, kind: Kind) -> RestResult<Arc<
         .stores_in(ws.id(), kind)
         .first()
         .map(|s| (*s).clone())
-        .ok_or_else(|| RestError::NotFound(format!("No default {} in workspace '{}'", kind.label(), ws.name())))
+        .ok_or_else(|| {
+            RestError::NotFound(format!(
+                "No default {} in workspace '{}'",
+                kind.label(),
+                ws.name()
+            ))
+        })
 }
 
 fn available(c: &Ctx, req: &Req, store: &Object, mode: &str) -> RestResult<Resp> {
     let params = store_params(c, store);
-    let all = list_types(&params).map_err(|e| RestError::BadRequest(format!("cannot read store '{}': {e}", store.name())))?;
+    let all = list_types(&params)
+        .map_err(|e| RestError::BadRequest(format!("cannot read store '{}': {e}", store.name())))?;
     let configured: Vec<String> = c
         .cat
         .resources_of(store.id())
         .iter()
-        .map(|r| r.xml.child_text("nativeName").unwrap_or(r.name()).to_string())
+        .map(|r| {
+            r.xml
+                .child_text("nativeName")
+                .unwrap_or(r.name())
+                .to_string()
+        })
         .collect();
     let names: Vec<String> = if mode == "all" {
         all
     } else {
-        all.into_iter().filter(|n| !configured.contains(n)).collect()
+        all.into_iter()
+            .filter(|n| !configured.contains(n))
+            .collect()
     };
     if req.out_format() == Format::Json {
         let body = json!({"list": {"string": names}});
-        return Ok(Resp { status: 200, content_type: "application/json".into(), body: body.to_string().into_bytes(), location: None });
+        return Ok(Resp {
+            status: 200,
+            content_type: "application/json".into(),
+            body: body.to_string().into_bytes(),
+            location: None,
+        });
     }
     let mut e = Element::new("list");
     for n in names {
@@ -118,7 +162,9 @@ fn available(c: &Ctx, req: &Req, store: &Object, mode: &str) -> RestResult<Resp>
 
 fn bbox_element(name: &str, b: Bounds, srs: &str) -> Element {
     let mut crs = Element::with_text("crs", srs);
-    let code = srs.strip_prefix("EPSG:").and_then(|c| c.parse::<u32>().ok());
+    let code = srs
+        .strip_prefix("EPSG:")
+        .and_then(|c| c.parse::<u32>().ok());
     if code.is_some_and(|c| !is_geographic(c)) {
         crs.set_attr("class", "projected");
     }
@@ -137,7 +183,12 @@ fn fmt_f64(v: f64) -> String {
 
 fn read_bbox(e: &Element) -> Option<Bounds> {
     let n = |k: &str| e.child_text(k).and_then(|t| t.parse::<f64>().ok());
-    Some(Bounds { minx: n("minx")?, miny: n("miny")?, maxx: n("maxx")?, maxy: n("maxy")? })
+    Some(Bounds {
+        minx: n("minx")?,
+        miny: n("miny")?,
+        maxx: n("maxx")?,
+        maxy: n("maxy")?,
+    })
 }
 
 fn epsg_code(srs: &str) -> Option<u32> {
@@ -150,7 +201,11 @@ fn style_for(schema: Option<&Schema>, kind: Kind) -> &'static str {
         return "raster";
     }
     let geom = schema
-        .and_then(|s| s.attributes.iter().find(|a| a.binding.starts_with("org.locationtech.jts.geom.")))
+        .and_then(|s| {
+            s.attributes
+                .iter()
+                .find(|a| a.binding.starts_with("org.locationtech.jts.geom."))
+        })
         .map(|a| a.binding.as_str())
         .unwrap_or("");
     if geom.ends_with("Point") {
@@ -172,7 +227,14 @@ fn publish(c: &Ctx, req: &Req, ws: &Object, store: &Object, kind: Kind) -> RestR
 }
 
 /// Publish a resource described by `body` (at least a `<name>`), and its layer.
-pub fn publish_element(c: &Ctx, req: &Req, ws: &Object, store: &Object, kind: Kind, mut body: Element) -> RestResult<Resp> {
+pub fn publish_element(
+    c: &Ctx,
+    req: &Req,
+    ws: &Object,
+    store: &Object,
+    kind: Kind,
+    mut body: Element,
+) -> RestResult<Resp> {
     strip_links(&mut body);
     let name = body
         .child_text("name")
@@ -190,7 +252,9 @@ pub fn publish_element(c: &Ctx, req: &Req, ws: &Object, store: &Object, kind: Ki
     let schema = if kind == Kind::FeatureType {
         match describe(&store_params(c, store), &native) {
             Ok(s) => Some(s),
-            Err(meridian_sources::SourceError::NoSuchType(t)) if body.get("attributes").is_none() => {
+            Err(meridian_sources::SourceError::NoSuchType(t))
+                if body.get("attributes").is_none() =>
+            {
                 return Err(RestError::BadRequest(format!(
                     "Trying to configure '{t}', but it is not a feature type of store '{}'",
                     store.name()
@@ -213,11 +277,20 @@ pub fn publish_element(c: &Ctx, req: &Req, ws: &Object, store: &Object, kind: Ki
     let text = |k: &str| body.child_text(k).map(str::to_string);
     let srs = text("srs")
         .or_else(|| schema.as_ref().and_then(|s| s.srs.clone()))
-        .unwrap_or_else(|| if kind == Kind::Coverage { "EPSG:4326".into() } else { "EPSG:404000".into() });
+        .unwrap_or_else(|| {
+            if kind == Kind::Coverage {
+                "EPSG:4326".into()
+            } else {
+                "EPSG:404000".into()
+            }
+        });
     let native_crs = match body.get("nativeCRS") {
         Some(n) => {
             let t = n.text_trim().unwrap_or("").to_string();
-            match epsg_code(&t).filter(|_| t.to_uppercase().starts_with("EPSG:")).and_then(wkt_for_epsg) {
+            match epsg_code(&t)
+                .filter(|_| t.to_uppercase().starts_with("EPSG:"))
+                .and_then(wkt_for_epsg)
+            {
                 Some(w) => Some(w.to_string()),
                 None => Some(t),
             }
@@ -227,22 +300,38 @@ pub fn publish_element(c: &Ctx, req: &Req, ws: &Object, store: &Object, kind: Ki
             .and_then(|s| s.native_wkt.clone())
             .or_else(|| epsg_code(&srs).and_then(wkt_for_epsg).map(str::to_string)),
     };
-    let native_srs = schema.as_ref().and_then(|s| s.srs.clone()).unwrap_or_else(|| srs.clone());
+    let native_srs = schema
+        .as_ref()
+        .and_then(|s| s.srs.clone())
+        .unwrap_or_else(|| srs.clone());
     let native_bbox = body
         .get("nativeBoundingBox")
         .and_then(read_bbox)
         .or_else(|| schema.as_ref().and_then(|s| s.bounds));
-    let latlon = body.get("latLonBoundingBox").and_then(read_bbox).or_else(|| {
-        native_bbox.and_then(|b| epsg_code(&native_srs).and_then(|code| lat_lon_bounds(code, b)))
-    });
+    let latlon = body
+        .get("latLonBoundingBox")
+        .and_then(read_bbox)
+        .or_else(|| {
+            native_bbox
+                .and_then(|b| epsg_code(&native_srs).and_then(|code| lat_lon_bounds(code, b)))
+        });
 
     let mut x = Element::new(kind.root())
         .child(Element::with_text("id", new_id(kind)))
         .child(Element::with_text("name", name.clone()))
         .child(Element::with_text("nativeName", native.clone()))
         .child(reference("namespace", ns.id()))
-        .child(Element::with_text("title", text("title").unwrap_or_else(|| name.clone())));
-    for k in ["abstract", "description", "keywords", "metadataLinks", "dataLinks"] {
+        .child(Element::with_text(
+            "title",
+            text("title").unwrap_or_else(|| name.clone()),
+        ));
+    for k in [
+        "abstract",
+        "description",
+        "keywords",
+        "metadataLinks",
+        "dataLinks",
+    ] {
         if let Some(e) = body.get(k) {
             x.children.push(e.clone());
         }
@@ -256,26 +345,59 @@ pub fn publish_element(c: &Ctx, req: &Req, ws: &Object, store: &Object, kind: Ki
     }
     x.children.push(Element::with_text("srs", srs.clone()));
     if let Some(b) = native_bbox {
-        x.children.push(bbox_element("nativeBoundingBox", b, &native_srs));
+        x.children
+            .push(bbox_element("nativeBoundingBox", b, &native_srs));
     }
     if let Some(b) = latlon {
-        x.children.push(bbox_element("latLonBoundingBox", b, "EPSG:4326"));
+        x.children
+            .push(bbox_element("latLonBoundingBox", b, "EPSG:4326"));
     }
     let policy = text("projectionPolicy").unwrap_or_else(|| {
-        if native_srs == srs { "FORCE_DECLARED".into() } else { "REPROJECT_TO_DECLARED".into() }
+        if native_srs == srs {
+            "FORCE_DECLARED".into()
+        } else {
+            "REPROJECT_TO_DECLARED".into()
+        }
     });
-    x.children.push(Element::with_text("projectionPolicy", policy));
-    x.children.push(Element::with_text("enabled", text("enabled").unwrap_or_else(|| "true".into())));
+    x.children
+        .push(Element::with_text("projectionPolicy", policy));
+    x.children.push(Element::with_text(
+        "enabled",
+        text("enabled").unwrap_or_else(|| "true".into()),
+    ));
     if let Some(m) = body.get("metadata") {
         x.children.push(m.clone());
     }
     let mut store_ref = reference("store", store.id());
-    store_ref.set_attr("class", if kind == Kind::Coverage { "coverageStore" } else { "dataStore" });
+    store_ref.set_attr(
+        "class",
+        if kind == Kind::Coverage {
+            "coverageStore"
+        } else {
+            "dataStore"
+        },
+    );
     x.children.push(store_ref);
     let handled = [
-        "id", "name", "nativeName", "namespace", "title", "abstract", "description", "keywords", "metadataLinks",
-        "dataLinks", "nativeCRS", "srs", "nativeBoundingBox", "latLonBoundingBox", "projectionPolicy", "enabled",
-        "metadata", "store", "advertised",
+        "id",
+        "name",
+        "nativeName",
+        "namespace",
+        "title",
+        "abstract",
+        "description",
+        "keywords",
+        "metadataLinks",
+        "dataLinks",
+        "nativeCRS",
+        "srs",
+        "nativeBoundingBox",
+        "latLonBoundingBox",
+        "projectionPolicy",
+        "enabled",
+        "metadata",
+        "store",
+        "advertised",
     ];
     for e in &body.children {
         if !handled.contains(&e.name.as_str()) {
@@ -283,7 +405,13 @@ pub fn publish_element(c: &Ctx, req: &Req, ws: &Object, store: &Object, kind: Ki
         }
     }
     if kind == Kind::FeatureType {
-        for (k, v) in [("maxFeatures", "0"), ("numDecimals", "0"), ("overridingServiceSRS", "false"), ("skipNumberMatched", "false"), ("circularArcPresent", "false")] {
+        for (k, v) in [
+            ("maxFeatures", "0"),
+            ("numDecimals", "0"),
+            ("overridingServiceSRS", "false"),
+            ("skipNumberMatched", "false"),
+            ("circularArcPresent", "false"),
+        ] {
             if x.get(k).is_none() {
                 x.children.push(Element::with_text(k, v));
             }
@@ -291,11 +419,21 @@ pub fn publish_element(c: &Ctx, req: &Req, ws: &Object, store: &Object, kind: Ki
     }
     let resource = Object::new(kind, x);
     let style_name = style_for(schema.as_ref(), kind);
-    let style = c.cat.find(Kind::Style, None, style_name).or_else(|| c.cat.find(Kind::Style, None, "generic"));
+    let style = c
+        .cat
+        .find(Kind::Style, None, style_name)
+        .or_else(|| c.cat.find(Kind::Style, None, "generic"));
     let mut layer = Element::new("layer")
         .child(Element::with_text("name", name.clone()))
         .child(Element::with_text("id", new_id(Kind::Layer)))
-        .child(Element::with_text("type", if kind == Kind::Coverage { "RASTER" } else { "VECTOR" }));
+        .child(Element::with_text(
+            "type",
+            if kind == Kind::Coverage {
+                "RASTER"
+            } else {
+                "VECTOR"
+            },
+        ));
     if let Some(s) = style {
         layer.children.push(reference("defaultStyle", s.id()));
     }
@@ -313,7 +451,9 @@ pub fn publish_element(c: &Ctx, req: &Req, ws: &Object, store: &Object, kind: Ki
     );
     c.apply(vec![
         Change::Add { object: resource },
-        Change::Add { object: Object::new(Kind::Layer, layer) },
+        Change::Add {
+            object: Object::new(Kind::Layer, layer),
+        },
     ])?;
     let loc = format!(
         "{}/workspaces/{}/{}/{}/{}/{}",
@@ -328,20 +468,47 @@ pub fn publish_element(c: &Ctx, req: &Req, ws: &Object, store: &Object, kind: Ki
 }
 
 /// Find a resource under a store or, without one, in the workspace's namespace.
-fn find_resource(c: &Ctx, req: &Req, ws: &Object, store: Option<&Object>, kind: Kind, name: &str) -> RestResult<Arc<Object>> {
+fn find_resource(
+    c: &Ctx,
+    req: &Req,
+    ws: &Object,
+    store: Option<&Object>,
+    kind: Kind,
+    name: &str,
+) -> RestResult<Arc<Object>> {
     let ns = c.namespace_of(ws)?;
     c.cat
         .find(kind, Some(ns.id()), name)
         .filter(|r| r.kind == kind)
         .filter(|r| store.is_none_or(|s| r.ref_id("store") == Some(s.id())))
         .cloned()
-        .ok_or_else(|| not_found(req, format!("No such {} '{name}' in workspace '{}'", kind.label(), ws.name())))
+        .ok_or_else(|| {
+            not_found(
+                req,
+                format!(
+                    "No such {} '{name}' in workspace '{}'",
+                    kind.label(),
+                    ws.name()
+                ),
+            )
+        })
 }
 
 /// `…/featuretypes/{ft}` and `…/coverages/{cov}`.
-pub fn item(c: &Ctx, req: &Req, ws_name: &str, store: Option<&str>, kind: Kind, name: &str) -> RestResult<Resp> {
+pub fn item(
+    c: &Ctx,
+    req: &Req,
+    ws_name: &str,
+    store: Option<&str>,
+    kind: Kind,
+    name: &str,
+) -> RestResult<Resp> {
     let ws = c.workspace(req, ws_name)?;
-    let store_kind = if kind == Kind::Coverage { Kind::CoverageStore } else { Kind::DataStore };
+    let store_kind = if kind == Kind::Coverage {
+        Kind::CoverageStore
+    } else {
+        Kind::DataStore
+    };
     let store = match store {
         Some(s) => Some(find_store(c, req, &ws, store_kind, s)?),
         None => None,
@@ -359,11 +526,16 @@ pub fn item(c: &Ctx, req: &Req, ws_name: &str, store: Option<&str>, kind: Kind, 
             let mut body = req.body_as(kind.root())?;
             strip_links(&mut body);
             body.remove("id");
-            let r = Resolver { cat: &c.cat, ws: Some(ws.id()) };
+            let r = Resolver {
+                cat: &c.cat,
+                ws: Some(ws.id()),
+            };
             if let Some(s) = body.get("store") {
                 if let Some(target) = r.lookup(s, store_kind)? {
                     if Some(target.id()) != res.ref_id("store") {
-                        return Err(RestError::Forbidden("changing the store of a resource is not allowed".into()));
+                        return Err(RestError::Forbidden(
+                            "changing the store of a resource is not allowed".into(),
+                        ));
                     }
                 }
                 body.remove("store");
@@ -374,7 +546,9 @@ pub fn item(c: &Ctx, req: &Req, ws_name: &str, store: Option<&str>, kind: Kind, 
             if let Some(what) = req.q("recalculate") {
                 recalculate(c, &mut updated, what)?;
             }
-            let mut changes = vec![Change::Modify { object: updated.clone() }];
+            let mut changes = vec![Change::Modify {
+                object: updated.clone(),
+            }];
             if updated.name() != res.name() {
                 if let Some(l) = c.cat.layer_of(res.id()) {
                     let mut l2 = (**l).clone();
@@ -387,7 +561,10 @@ pub fn item(c: &Ctx, req: &Req, ws_name: &str, store: Option<&str>, kind: Kind, 
         }
         "DELETE" => {
             if c.cat.layer_of(res.id()).is_some() && !req.flag("recurse") {
-                return Err(RestError::Forbidden(format!("{} '{name}' is referenced by a layer; use recurse=true", kind.label())));
+                return Err(RestError::Forbidden(format!(
+                    "{} '{name}' is referenced by a layer; use recurse=true",
+                    kind.label()
+                )));
             }
             c.apply(cascade_remove(&c.cat, kind, res.id()))?;
             Ok(Resp::ok())
@@ -399,16 +576,26 @@ pub fn item(c: &Ctx, req: &Req, ws_name: &str, store: Option<&str>, kind: Kind, 
 fn recalculate(c: &Ctx, res: &mut Object, what: &str) -> RestResult<()> {
     let store = res.ref_id("store").and_then(|s| c.cat.get(s)).cloned();
     let Some(store) = store else { return Ok(()) };
-    let native = res.xml.child_text("nativeName").unwrap_or(res.name()).to_string();
-    let schema = describe(&store_params(c, &store), &native).map_err(|e| RestError::BadRequest(format!("cannot recalculate: {e}")))?;
-    let srs = schema.srs.clone().unwrap_or_else(|| res.xml.child_text("srs").unwrap_or("EPSG:4326").to_string());
+    let native = res
+        .xml
+        .child_text("nativeName")
+        .unwrap_or(res.name())
+        .to_string();
+    let schema = describe(&store_params(c, &store), &native)
+        .map_err(|e| RestError::BadRequest(format!("cannot recalculate: {e}")))?;
+    let srs = schema
+        .srs
+        .clone()
+        .unwrap_or_else(|| res.xml.child_text("srs").unwrap_or("EPSG:4326").to_string());
     if let Some(b) = schema.bounds {
         if what.contains("nativebbox") {
-            res.xml.put_child(bbox_element("nativeBoundingBox", b, &srs));
+            res.xml
+                .put_child(bbox_element("nativeBoundingBox", b, &srs));
         }
         if what.contains("latlonbbox") {
             if let Some(ll) = epsg_code(&srs).and_then(|code| lat_lon_bounds(code, b)) {
-                res.xml.put_child(bbox_element("latLonBoundingBox", ll, "EPSG:4326"));
+                res.xml
+                    .put_child(bbox_element("latLonBoundingBox", ll, "EPSG:4326"));
             }
         }
     }
@@ -417,9 +604,13 @@ fn recalculate(c: &Ctx, res: &mut Object, what: &str) -> RestResult<()> {
 
 /// Replace stored attributes with the live schema, as GeoServer's GET does.
 fn live_attributes(c: &Ctx, res: &Object, e: &mut Element) {
-    let Some(store) = res.ref_id("store").and_then(|s| c.cat.get(s)) else { return };
+    let Some(store) = res.ref_id("store").and_then(|s| c.cat.get(s)) else {
+        return;
+    };
     let native = res.xml.child_text("nativeName").unwrap_or(res.name());
-    let Ok(schema) = describe(&store_params(c, store), native) else { return };
+    let Ok(schema) = describe(&store_params(c, store), native) else {
+        return;
+    };
     let mut attrs = Element::new("attributes");
     for a in schema.attributes {
         let mut at = Element::new("attribute")
@@ -429,14 +620,20 @@ fn live_attributes(c: &Ctx, res: &Object, e: &mut Element) {
             .child(Element::with_text("nillable", a.nillable.to_string()))
             .child(Element::with_text("binding", a.binding));
         if let Some(l) = a.length {
-            at.children.push(Element::with_text("length", l.to_string()));
+            at.children
+                .push(Element::with_text("length", l.to_string()));
         }
         attrs.children.push(at);
     }
     match e.children.iter().position(|c| c.name == "attributes") {
         Some(p) => e.children[p] = attrs,
         None => {
-            let p = e.children.iter().position(|c| c.name == "store").map(|p| p + 1).unwrap_or(e.children.len());
+            let p = e
+                .children
+                .iter()
+                .position(|c| c.name == "store")
+                .map(|p| p + 1)
+                .unwrap_or(e.children.len());
             e.children.insert(p, attrs);
         }
     }

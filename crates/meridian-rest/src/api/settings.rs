@@ -52,7 +52,11 @@ pub fn contact(c: &Ctx, req: &Req) -> RestResult<Resp> {
     match req.method.as_str() {
         "GET" => {
             let g = global(c)?;
-            let mut e = g.xml.path(&["settings", "contact"]).cloned().unwrap_or_else(|| Element::new("contact"));
+            let mut e = g
+                .xml
+                .path(&["settings", "contact"])
+                .cloned()
+                .unwrap_or_else(|| Element::new("contact"));
             strip_ids(&mut e);
             Ok(render(req, &e, &[]))
         }
@@ -75,7 +79,9 @@ pub fn workspace_settings(c: &Ctx, req: &Req, ws_name: &str) -> RestResult<Resp>
     let existing = c.cat.find(Kind::Settings, Some(ws.id()), "").cloned();
     match req.method.as_str() {
         "GET" => {
-            let s = existing.ok_or_else(|| not_found(req, format!("No settings for workspace '{}'", ws.name())))?;
+            let s = existing.ok_or_else(|| {
+                not_found(req, format!("No settings for workspace '{}'", ws.name()))
+            })?;
             let mut e = encode(&c.cat, &s, req);
             strip_ids(&mut e);
             Ok(render(req, &e, &[]))
@@ -96,15 +102,29 @@ pub fn workspace_settings(c: &Ctx, req: &Req, ws_name: &str) -> RestResult<Resp>
                         .child(Element::with_text("id", new_id(Kind::Settings)))
                         .child(reference("workspace", ws.id()));
                     x.children.extend(body.children);
-                    (Change::Add { object: Object::new(Kind::Settings, x) }, 201)
+                    (
+                        Change::Add {
+                            object: Object::new(Kind::Settings, x),
+                        },
+                        201,
+                    )
                 }
             };
             c.apply(vec![change])?;
-            Ok(if status == 201 { Resp::created("", None) } else { Resp::ok() })
+            Ok(if status == 201 {
+                Resp::created("", None)
+            } else {
+                Resp::ok()
+            })
         }
         "DELETE" => {
-            let s = existing.ok_or_else(|| not_found(req, format!("No settings for workspace '{}'", ws.name())))?;
-            c.apply(vec![Change::Remove { kind: Kind::Settings, id: s.id().to_string() }])?;
+            let s = existing.ok_or_else(|| {
+                not_found(req, format!("No settings for workspace '{}'", ws.name()))
+            })?;
+            c.apply(vec![Change::Remove {
+                kind: Kind::Settings,
+                id: s.id().to_string(),
+            }])?;
             Ok(Resp::ok())
         }
         _ => Err(method_not_allowed(req)),
@@ -141,7 +161,9 @@ pub fn service(c: &Ctx, req: &Req, svc: &str, ws_name: Option<&str>) -> RestResu
                 }
                 None => {
                     let id = match &ws {
-                        Some(_) => new_id(Kind::Service).replacen("Service", &svc.to_uppercase(), 1),
+                        Some(_) => {
+                            new_id(Kind::Service).replacen("Service", &svc.to_uppercase(), 1)
+                        }
                         None => svc.to_string(),
                     };
                     let mut x = Element::new(svc).child(Element::with_text("id", id));
@@ -149,7 +171,9 @@ pub fn service(c: &Ctx, req: &Req, svc: &str, ws_name: Option<&str>) -> RestResu
                         x.children.push(reference("workspace", w.id()));
                     }
                     x.children.extend(body.children);
-                    Change::Add { object: Object::new(Kind::Service, x) }
+                    Change::Add {
+                        object: Object::new(Kind::Service, x),
+                    }
                 }
             };
             c.apply(vec![change])?;
@@ -157,7 +181,10 @@ pub fn service(c: &Ctx, req: &Req, svc: &str, ws_name: Option<&str>) -> RestResu
         }
         "DELETE" if ws.is_some() => {
             let s = existing.ok_or_else(|| not_found(req, format!("No {svc} settings found")))?;
-            c.apply(vec![Change::Remove { kind: Kind::Service, id: s.id().to_string() }])?;
+            c.apply(vec![Change::Remove {
+                kind: Kind::Service,
+                id: s.id().to_string(),
+            }])?;
             Ok(Resp::ok())
         }
         _ => Err(method_not_allowed(req)),

@@ -6,7 +6,9 @@ use crate::encode::encode;
 use crate::error::{RestError, RestResult};
 use crate::links::{link_ext, seg, store_collection};
 use crate::req::{render, Req, Resp};
-use meridian_catalog::{cascade_remove, connection_parameters, new_id, reference, Change, Kind, Object};
+use meridian_catalog::{
+    cascade_remove, connection_parameters, new_id, reference, Change, Kind, Object,
+};
 use meridian_xml::Element;
 use std::sync::Arc;
 
@@ -22,12 +24,27 @@ pub fn store_kind(collection: &str) -> Option<Kind> {
 }
 
 /// A store by workspace and name, 404 when missing.
-pub fn find_store(c: &Ctx, req: &Req, ws: &Object, kind: Kind, name: &str) -> RestResult<Arc<Object>> {
+pub fn find_store(
+    c: &Ctx,
+    req: &Req,
+    ws: &Object,
+    kind: Kind,
+    name: &str,
+) -> RestResult<Arc<Object>> {
     c.cat
         .find(kind, Some(ws.id()), name)
         .filter(|s| s.kind == kind)
         .cloned()
-        .ok_or_else(|| not_found(req, format!("No such {} in workspace '{}': '{name}'", kind.label(), ws.name())))
+        .ok_or_else(|| {
+            not_found(
+                req,
+                format!(
+                    "No such {} in workspace '{}': '{name}'",
+                    kind.label(),
+                    ws.name()
+                ),
+            )
+        })
 }
 
 /// `/workspaces/{ws}/{datastores|coveragestores}`
@@ -41,13 +58,23 @@ pub fn collection(c: &Ctx, req: &Req, ws_name: &str, kind: Kind) -> RestResult<R
     };
     match req.method.as_str() {
         "GET" => {
-            let base = format!("{}/workspaces/{}/{}", req.rest(), seg(ws.name()), store_collection(kind));
+            let base = format!(
+                "{}/workspaces/{}/{}",
+                req.rest(),
+                seg(ws.name()),
+                store_collection(kind)
+            );
             let ext = link_ext(req);
             let items = c
                 .cat
                 .stores_in(ws.id(), kind)
                 .iter()
-                .map(|s| (s.name().to_string(), format!("{base}/{}{ext}", seg(s.name()))))
+                .map(|s| {
+                    (
+                        s.name().to_string(),
+                        format!("{base}/{}{ext}", seg(s.name())),
+                    )
+                })
                 .collect();
             Ok(list(req, root.0, root.1, items))
         }
@@ -62,7 +89,13 @@ pub fn collection(c: &Ctx, req: &Req, ws_name: &str, kind: Kind) -> RestResult<R
             c.apply(vec![Change::Add { object }])?;
             Ok(created(
                 &name,
-                format!("{}/workspaces/{}/{}/{}", req.rest(), seg(ws.name()), store_collection(kind), seg(&name)),
+                format!(
+                    "{}/workspaces/{}/{}/{}",
+                    req.rest(),
+                    seg(ws.name()),
+                    store_collection(kind),
+                    seg(&name)
+                ),
             ))
         }
         _ => Err(method_not_allowed(req)),
@@ -71,7 +104,13 @@ pub fn collection(c: &Ctx, req: &Req, ws_name: &str, kind: Kind) -> RestResult<R
 
 fn check_body_workspace(body: &Element, ws: &Object) -> RestResult<()> {
     if let Some(w) = body.get("workspace") {
-        let named = w.child_text("name").or_else(|| if w.children.is_empty() { w.text_trim() } else { None });
+        let named = w.child_text("name").or_else(|| {
+            if w.children.is_empty() {
+                w.text_trim()
+            } else {
+                None
+            }
+        });
         if let Some(n) = named {
             if n != ws.name() {
                 return Err(RestError::Forbidden(format!(
@@ -97,7 +136,12 @@ fn normalize_params(body: &mut Element) {
 
 /// The store `<type>` GeoServer would report for these parameters.
 fn derive_type(params: &[(String, String)]) -> Option<&'static str> {
-    let get = |k: &str| params.iter().find(|(x, _)| x.eq_ignore_ascii_case(k)).map(|(_, v)| v.to_lowercase());
+    let get = |k: &str| {
+        params
+            .iter()
+            .find(|(x, _)| x.eq_ignore_ascii_case(k))
+            .map(|(_, v)| v.to_lowercase())
+    };
     match get("dbtype").as_deref() {
         Some("postgis") => return Some("PostGIS"),
         Some("geopkg") => return Some("GeoPackage"),
@@ -105,7 +149,10 @@ fn derive_type(params: &[(String, String)]) -> Option<&'static str> {
         Some(_) => return None,
         None => {}
     }
-    if params.iter().any(|(k, _)| k.contains("GET_CAPABILITIES_URL")) {
+    if params
+        .iter()
+        .any(|(k, _)| k.contains("GET_CAPABILITIES_URL"))
+    {
         return Some("Web Feature Server (NG)");
     }
     let url = get("url")?;
@@ -123,36 +170,64 @@ fn derive_type(params: &[(String, String)]) -> Option<&'static str> {
 /// A new store object from a REST body.
 pub fn new_store(c: &Ctx, ws: &Object, kind: Kind, mut body: Element) -> RestResult<Object> {
     strip_links(&mut body);
-    for f in ["id", "workspace", "featureTypes", "coverages", "wmsLayers", "wmtsLayers"] {
+    for f in [
+        "id",
+        "workspace",
+        "featureTypes",
+        "coverages",
+        "wmsLayers",
+        "wmtsLayers",
+    ] {
         body.remove(f);
     }
     normalize_params(&mut body);
     if kind == Kind::DataStore {
-        let ns_uri = c.namespace_of(ws)?.xml.child_text("uri").unwrap_or("").to_string();
+        let ns_uri = c
+            .namespace_of(ws)?
+            .xml
+            .child_text("uri")
+            .unwrap_or("")
+            .to_string();
         let cp = match body.get_mut("connectionParameters") {
             Some(cp) => cp,
             None => {
                 body.children.push(Element::new("connectionParameters"));
-                body.children.last_mut().ok_or_else(|| RestError::Internal("unreachable".into()))?
+                body.children
+                    .last_mut()
+                    .ok_or_else(|| RestError::Internal("unreachable".into()))?
             }
         };
-        if !cp.children.iter().any(|e| e.attr_value("key") == Some("namespace")) {
-            cp.children.push(Element::with_text("entry", ns_uri).attr("key", "namespace"));
+        if !cp
+            .children
+            .iter()
+            .any(|e| e.attr_value("key") == Some("namespace"))
+        {
+            cp.children
+                .push(Element::with_text("entry", ns_uri).attr("key", "namespace"));
         }
     }
     let mut xml = Element::new(kind.root()).child(Element::with_text("id", new_id(kind)));
-    xml.children.push(Element::with_text("name", body.child_text("name").unwrap_or("")));
+    xml.children.push(Element::with_text(
+        "name",
+        body.child_text("name").unwrap_or(""),
+    ));
     if let Some(d) = body.get("description") {
         xml.children.push(d.clone());
     }
     let ty = body.child_text("type").map(str::to_string).or_else(|| {
-        let params = body.get("connectionParameters").map(connection_parameters).unwrap_or_default();
+        let params = body
+            .get("connectionParameters")
+            .map(connection_parameters)
+            .unwrap_or_default();
         derive_type(&params).map(str::to_string)
     });
     if let Some(t) = ty {
         xml.children.push(Element::with_text("type", t));
     }
-    xml.children.push(Element::with_text("enabled", body.child_text("enabled").unwrap_or("true")));
+    xml.children.push(Element::with_text(
+        "enabled",
+        body.child_text("enabled").unwrap_or("true"),
+    ));
     xml.children.push(reference("workspace", ws.id()));
     for f in ["name", "description", "type", "enabled"] {
         body.remove(f);
@@ -204,7 +279,11 @@ pub fn item(c: &Ctx, req: &Req, ws_name: &str, kind: Kind, name: &str) -> RestRe
 
 /// Delete the files of a store that were uploaded into `data/<ws>/<store>/`.
 fn purge_uploaded(c: &Ctx, ws: &Object, store: &Object) {
-    let dir = c.st.data_dir.join("data").join(ws.name()).join(store.name());
+    let dir =
+        c.st.data_dir
+            .join("data")
+            .join(ws.name())
+            .join(store.name());
     if dir.is_dir() {
         if let Err(e) = std::fs::remove_dir_all(&dir) {
             tracing::warn!(dir = %dir.display(), error = %e, "could not purge store files");

@@ -20,15 +20,35 @@ struct Language {
 fn language(content_type: &str) -> Option<Language> {
     let ct = content_type.to_ascii_lowercase();
     Some(if ct.contains("vnd.ogc.sld") {
-        Language { format: "sld", version: "1.0.0", ext: "sld" }
+        Language {
+            format: "sld",
+            version: "1.0.0",
+            ext: "sld",
+        }
     } else if ct.contains("vnd.ogc.se") {
-        Language { format: "sld", version: "1.1.0", ext: "sld" }
+        Language {
+            format: "sld",
+            version: "1.1.0",
+            ext: "sld",
+        }
     } else if ct.contains("geocss") || ct == "text/css" {
-        Language { format: "css", version: "1.0.0", ext: "css" }
+        Language {
+            format: "css",
+            version: "1.0.0",
+            ext: "css",
+        }
     } else if ct.contains("ysld") {
-        Language { format: "ysld", version: "1.0.0", ext: "yaml" }
+        Language {
+            format: "ysld",
+            version: "1.0.0",
+            ext: "yaml",
+        }
     } else if ct.contains("mbstyle") {
-        Language { format: "mbstyle", version: "1.0.0", ext: "json" }
+        Language {
+            format: "mbstyle",
+            version: "1.0.0",
+            ext: "json",
+        }
     } else {
         return None;
     })
@@ -44,7 +64,8 @@ fn child_local<'a>(e: &'a Element, name: &str) -> Option<&'a Element> {
 
 /// Check an SLD body; returns the style name it declares and its version.
 fn check_sld(body: &str) -> RestResult<(Option<String>, String)> {
-    let e = meridian_xml::parse(body).map_err(|e| RestError::BadRequest(format!("Invalid style: {e}")))?;
+    let e = meridian_xml::parse(body)
+        .map_err(|e| RestError::BadRequest(format!("Invalid style: {e}")))?;
     if local(&e.name) != "StyledLayerDescriptor" {
         return Err(RestError::BadRequest(format!(
             "Invalid style: expected a StyledLayerDescriptor, found <{}>",
@@ -53,11 +74,15 @@ fn check_sld(body: &str) -> RestResult<(Option<String>, String)> {
     }
     let layer = child_local(&e, "NamedLayer").or_else(|| child_local(&e, "UserLayer"));
     let Some(layer) = layer else {
-        return Err(RestError::BadRequest("Invalid style: the SLD has no NamedLayer or UserLayer".into()));
+        return Err(RestError::BadRequest(
+            "Invalid style: the SLD has no NamedLayer or UserLayer".into(),
+        ));
     };
     let style = child_local(layer, "UserStyle");
     if style.is_none() && child_local(layer, "NamedStyle").is_none() {
-        return Err(RestError::BadRequest("Invalid style: the layer has no UserStyle".into()));
+        return Err(RestError::BadRequest(
+            "Invalid style: the layer has no UserStyle".into(),
+        ));
     }
     let name = style
         .and_then(|s| child_local(s, "Name"))
@@ -91,12 +116,23 @@ fn find_style(c: &Ctx, req: &Req, ws: Option<&Object>, name: &str) -> RestResult
 
 fn style_url(req: &Req, ws: Option<&Object>, name: &str) -> String {
     match ws {
-        Some(w) => format!("{}/workspaces/{}/styles/{}", req.rest(), seg(w.name()), seg(name)),
+        Some(w) => format!(
+            "{}/workspaces/{}/styles/{}",
+            req.rest(),
+            seg(w.name()),
+            seg(name)
+        ),
         None => format!("{}/styles/{}", req.rest(), seg(name)),
     }
 }
 
-fn style_xml(name: &str, ws: Option<&Object>, format: &str, version: &str, filename: &str) -> Element {
+fn style_xml(
+    name: &str,
+    ws: Option<&Object>,
+    format: &str,
+    version: &str,
+    filename: &str,
+) -> Element {
     let mut x = Element::new("style")
         .child(Element::with_text("id", new_id(Kind::Style)))
         .child(Element::with_text("name", name));
@@ -122,13 +158,20 @@ pub fn collection(c: &Ctx, req: &Req, ws_name: Option<&str>) -> RestResult<Resp>
                 .cat
                 .scoped(Kind::Style, ws.map(|w| w.id()))
                 .iter()
-                .map(|s| (s.name().to_string(), format!("{}{ext}", style_url(req, ws, s.name()))))
+                .map(|s| {
+                    (
+                        s.name().to_string(),
+                        format!("{}{ext}", style_url(req, ws, s.name())),
+                    )
+                })
                 .collect();
             Ok(list(req, "styles", "style", items))
         }
         "POST" => {
             if req.content_type.contains("zip") {
-                return Err(RestError::UnsupportedMediaType("zipped style uploads are not supported yet; send the SLD".into()));
+                return Err(RestError::UnsupportedMediaType(
+                    "zipped style uploads are not supported yet; send the SLD".into(),
+                ));
             }
             if let Some(lang) = language(&req.content_type) {
                 let (text, declared, version) = read_body(req, &lang)?;
@@ -136,12 +179,26 @@ pub fn collection(c: &Ctx, req: &Req, ws_name: Option<&str>) -> RestResult<Resp>
                     .q("name")
                     .map(str::to_string)
                     .or(declared)
-                    .ok_or_else(|| RestError::BadRequest("the style has no name; give ?name=".into()))?;
-                meridian_catalog::check_name(&name).map_err(|e| RestError::BadRequest(e.to_string()))?;
+                    .ok_or_else(|| {
+                        RestError::BadRequest("the style has no name; give ?name=".into())
+                    })?;
+                meridian_catalog::check_name(&name)
+                    .map_err(|e| RestError::BadRequest(e.to_string()))?;
                 if c.cat.find(Kind::Style, ws.map(|w| w.id()), &name).is_some() {
-                    return Err(RestError::Forbidden(format!("Style {name} already exists.")));
+                    return Err(RestError::Forbidden(format!(
+                        "Style {name} already exists."
+                    )));
                 }
-                let mut o = Object::new(Kind::Style, style_xml(&name, ws, lang.format, &version, &format!("{name}.{}", lang.ext)));
+                let mut o = Object::new(
+                    Kind::Style,
+                    style_xml(
+                        &name,
+                        ws,
+                        lang.format,
+                        &version,
+                        &format!("{name}.{}", lang.ext),
+                    ),
+                );
                 o.body = Some(text);
                 c.apply(vec![Change::Add { object: o }])?;
                 return Ok(Resp::created(&name, Some(style_url(req, ws, &name))));
@@ -153,18 +210,32 @@ pub fn collection(c: &Ctx, req: &Req, ws_name: Option<&str>) -> RestResult<Resp>
                 .ok_or_else(|| RestError::BadRequest("style has no <name>".into()))?
                 .to_string();
             if c.cat.find(Kind::Style, ws.map(|w| w.id()), &name).is_some() {
-                return Err(RestError::Forbidden(format!("Style {name} already exists.")));
+                return Err(RestError::Forbidden(format!(
+                    "Style {name} already exists."
+                )));
             }
             let format = body.child_text("format").unwrap_or("sld").to_string();
-            let version = body.path(&["languageVersion", "version"]).and_then(Element::text_trim).unwrap_or("1.0.0").to_string();
-            let filename = body.child_text("filename").map(str::to_string).unwrap_or_else(|| format!("{name}.sld"));
+            let version = body
+                .path(&["languageVersion", "version"])
+                .and_then(Element::text_trim)
+                .unwrap_or("1.0.0")
+                .to_string();
+            let filename = body
+                .child_text("filename")
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("{name}.sld"));
             let mut x = style_xml(&name, ws, &format, &version, &filename);
             for e in body.children {
-                if !matches!(e.name.as_str(), "id" | "name" | "workspace" | "format" | "languageVersion" | "filename") {
+                if !matches!(
+                    e.name.as_str(),
+                    "id" | "name" | "workspace" | "format" | "languageVersion" | "filename"
+                ) {
                     x.children.push(e);
                 }
             }
-            c.apply(vec![Change::Add { object: Object::new(Kind::Style, x) }])?;
+            c.apply(vec![Change::Add {
+                object: Object::new(Kind::Style, x),
+            }])?;
             Ok(Resp::created(&name, None))
         }
         _ => Err(method_not_allowed(req)),
@@ -180,16 +251,33 @@ pub fn item(c: &Ctx, req: &Req, ws_name: Option<&str>, name: &str) -> RestResult
     let style = find_style(c, req, ws.as_deref(), name)?;
     match req.method.as_str() {
         "GET" => {
-            if req.out_format() == Format::Style || matches!(req.ext.as_deref(), Some("css" | "ysld" | "mbstyle")) {
-                let body = style.body.clone().ok_or_else(|| not_found(req, format!("style {name} has no body")))?;
+            if req.out_format() == Format::Style
+                || matches!(req.ext.as_deref(), Some("css" | "ysld" | "mbstyle"))
+            {
+                let body = style
+                    .body
+                    .clone()
+                    .ok_or_else(|| not_found(req, format!("style {name} has no body")))?;
                 let ct = match style.xml.child_text("format") {
                     Some("css") => "application/vnd.geoserver.geocss+css",
                     Some("ysld") => "application/vnd.geoserver.ysld+yaml",
                     Some("mbstyle") => "application/vnd.geoserver.mbstyle+json",
-                    _ if style.xml.path(&["languageVersion", "version"]).and_then(Element::text_trim) == Some("1.1.0") => "application/vnd.ogc.se+xml",
+                    _ if style
+                        .xml
+                        .path(&["languageVersion", "version"])
+                        .and_then(Element::text_trim)
+                        == Some("1.1.0") =>
+                    {
+                        "application/vnd.ogc.se+xml"
+                    }
                     _ => "application/vnd.ogc.sld+xml",
                 };
-                return Ok(Resp { status: 200, content_type: ct.into(), body: body.into_bytes(), location: None });
+                return Ok(Resp {
+                    status: 200,
+                    content_type: ct.into(),
+                    body: body.into_bytes(),
+                    location: None,
+                });
             }
             Ok(render(req, &encode(&c.cat, &style, req), &[]))
         }
@@ -198,15 +286,26 @@ pub fn item(c: &Ctx, req: &Req, ws_name: Option<&str>, name: &str) -> RestResult
             if let Some(lang) = language(&req.content_type) {
                 let (text, _, version) = read_body(req, &lang)?;
                 updated.body = Some(text);
-                updated.xml.set_child_text_after("format", lang.format, "name");
-                updated.xml.put_child(Element::new("languageVersion").child(Element::with_text("version", version)));
+                updated
+                    .xml
+                    .set_child_text_after("format", lang.format, "name");
+                updated.xml.put_child(
+                    Element::new("languageVersion").child(Element::with_text("version", version)),
+                );
                 let fname = updated.style_filename().map(str::to_string);
-                let want_ext = fname.as_deref().and_then(|f| f.rsplit_once('.')).map(|(_, e)| e.to_string());
+                let want_ext = fname
+                    .as_deref()
+                    .and_then(|f| f.rsplit_once('.'))
+                    .map(|(_, e)| e.to_string());
                 if fname.is_none() || want_ext.as_deref() != Some(lang.ext) {
-                    updated.xml.set_child_text("filename", format!("{}.{}", style.name(), lang.ext));
+                    updated
+                        .xml
+                        .set_child_text("filename", format!("{}.{}", style.name(), lang.ext));
                 }
             } else if req.content_type.contains("zip") {
-                return Err(RestError::UnsupportedMediaType("zipped style uploads are not supported yet; send the SLD".into()));
+                return Err(RestError::UnsupportedMediaType(
+                    "zipped style uploads are not supported yet; send the SLD".into(),
+                ));
             } else {
                 let mut body = req.body_as("style")?;
                 strip_links(&mut body);
@@ -219,9 +318,12 @@ pub fn item(c: &Ctx, req: &Req, ws_name: Option<&str>, name: &str) -> RestResult
             Ok(Resp::ok())
         }
         "DELETE" => {
-            let used = !c.cat.layers_using_style(style.id()).is_empty() || !c.cat.groups_using_style(style.id()).is_empty();
+            let used = !c.cat.layers_using_style(style.id()).is_empty()
+                || !c.cat.groups_using_style(style.id()).is_empty();
             if used && !req.flag("recurse") {
-                return Err(RestError::Forbidden(format!("Can't delete style referenced by existing layers: {name}")));
+                return Err(RestError::Forbidden(format!(
+                    "Can't delete style referenced by existing layers: {name}"
+                )));
             }
             c.apply(cascade_remove(&c.cat, Kind::Style, style.id()))?;
             Ok(Resp::ok())

@@ -19,7 +19,12 @@ pub fn collection(c: &Ctx, req: &Req) -> RestResult<Resp> {
                 .cat
                 .list(Kind::Workspace)
                 .iter()
-                .map(|w| (w.name().to_string(), format!("{rest}/workspaces/{}{ext}", seg(w.name()))))
+                .map(|w| {
+                    (
+                        w.name().to_string(),
+                        format!("{rest}/workspaces/{}{ext}", seg(w.name())),
+                    )
+                })
                 .collect();
             Ok(list(req, "workspaces", "workspace", items))
         }
@@ -31,16 +36,23 @@ pub fn collection(c: &Ctx, req: &Req) -> RestResult<Resp> {
                 .ok_or_else(|| RestError::BadRequest("workspace has no <name>".into()))?
                 .to_string();
             if c.cat.find(Kind::Workspace, None, &name).is_some() {
-                return Err(RestError::Conflict(format!("Workspace '{name}' already exists")));
+                return Err(RestError::Conflict(format!(
+                    "Workspace '{name}' already exists"
+                )));
             }
             let mut changes = new_workspace(c, body, None)?;
             if req.flag("default") {
                 if let Some(Change::Add { object }) = changes.first() {
-                    changes.push(Change::SetDefaultWorkspace { id: object.id().to_string() });
+                    changes.push(Change::SetDefaultWorkspace {
+                        id: object.id().to_string(),
+                    });
                 }
             }
             c.apply(changes)?;
-            Ok(created(&name, format!("{}/workspaces/{}", req.rest(), seg(&name))))
+            Ok(created(
+                &name,
+                format!("{}/workspaces/{}", req.rest(), seg(&name)),
+            ))
         }
         _ => Err(method_not_allowed(req)),
     }
@@ -51,7 +63,8 @@ pub fn collection(c: &Ctx, req: &Req) -> RestResult<Resp> {
 pub fn new_workspace(c: &Ctx, mut body: Element, uri: Option<String>) -> RestResult<Vec<Change>> {
     let name = body.child_text("name").unwrap_or("").to_string();
     body.remove("id");
-    body.children.insert(0, Element::with_text("id", new_id(Kind::Workspace)));
+    body.children
+        .insert(0, Element::with_text("id", new_id(Kind::Workspace)));
     if body.get("isolated").is_none() {
         body.set_child_text("isolated", "false");
     }
@@ -61,9 +74,14 @@ pub fn new_workspace(c: &Ctx, mut body: Element, uri: Option<String>) -> RestRes
         let ns = Element::new("namespace")
             .child(Element::with_text("id", new_id(Kind::Namespace)))
             .child(Element::with_text("prefix", name.clone()))
-            .child(Element::with_text("uri", uri.unwrap_or_else(|| format!("http://{name}"))))
+            .child(Element::with_text(
+                "uri",
+                uri.unwrap_or_else(|| format!("http://{name}")),
+            ))
             .child(Element::with_text("isolated", "false"));
-        changes.push(Change::Add { object: Object::new(Kind::Namespace, ns) });
+        changes.push(Change::Add {
+            object: Object::new(Kind::Namespace, ns),
+        });
     }
     Ok(changes)
 }
@@ -79,9 +97,13 @@ pub fn item(c: &Ctx, req: &Req, name: &str) -> RestResult<Resp> {
             let mut body = req.body_as("workspace")?;
             strip_links(&mut body);
             if name == "default" {
-                let target = body.child_text("name").ok_or_else(|| RestError::BadRequest("expected <workspace><name>".into()))?;
+                let target = body
+                    .child_text("name")
+                    .ok_or_else(|| RestError::BadRequest("expected <workspace><name>".into()))?;
                 let ws = c.workspace(req, target)?;
-                c.apply(vec![Change::SetDefaultWorkspace { id: ws.id().to_string() }])?;
+                c.apply(vec![Change::SetDefaultWorkspace {
+                    id: ws.id().to_string(),
+                }])?;
                 return Ok(Resp::ok());
             }
             let ws = c.workspace(req, name)?;
@@ -113,7 +135,8 @@ fn delete_workspace(c: &Ctx, req: &Req, ws: &Object) -> RestResult<Resp> {
         cascade_remove(&c.cat, Kind::Workspace, ws.id())
     } else {
         let has_content = c.cat.objects().any(|o| {
-            (o.kind.is_store() || o.kind == Kind::Style || o.kind == Kind::LayerGroup) && o.workspace() == Some(ws.id())
+            (o.kind.is_store() || o.kind == Kind::Style || o.kind == Kind::LayerGroup)
+                && o.workspace() == Some(ws.id())
         });
         if has_content {
             return Err(RestError::Forbidden("Workspace not empty".into()));
@@ -134,7 +157,12 @@ pub fn namespaces(c: &Ctx, req: &Req) -> RestResult<Resp> {
                 .cat
                 .list(Kind::Namespace)
                 .iter()
-                .map(|n| (n.name().to_string(), format!("{rest}/namespaces/{}{ext}", seg(n.name()))))
+                .map(|n| {
+                    (
+                        n.name().to_string(),
+                        format!("{rest}/namespaces/{}{ext}", seg(n.name())),
+                    )
+                })
                 .collect();
             Ok(list(req, "namespaces", "namespace", items))
         }
@@ -150,17 +178,29 @@ pub fn namespaces(c: &Ctx, req: &Req) -> RestResult<Resp> {
                 .ok_or_else(|| RestError::BadRequest("namespace has no <uri>".into()))?
                 .to_string();
             if c.cat.find(Kind::Namespace, None, &prefix).is_some() {
-                return Err(RestError::Conflict(format!("Namespace '{prefix}' already exists")));
+                return Err(RestError::Conflict(format!(
+                    "Namespace '{prefix}' already exists"
+                )));
             }
             let changes = if c.cat.find(Kind::Workspace, None, &prefix).is_none() {
-                new_workspace(c, Element::new("workspace").child(Element::with_text("name", prefix.clone())), Some(uri))?
+                new_workspace(
+                    c,
+                    Element::new("workspace").child(Element::with_text("name", prefix.clone())),
+                    Some(uri),
+                )?
             } else {
                 body.remove("id");
-                body.children.insert(0, Element::with_text("id", new_id(Kind::Namespace)));
-                vec![Change::Add { object: Object::new(Kind::Namespace, body) }]
+                body.children
+                    .insert(0, Element::with_text("id", new_id(Kind::Namespace)));
+                vec![Change::Add {
+                    object: Object::new(Kind::Namespace, body),
+                }]
             };
             c.apply(changes)?;
-            Ok(created(&prefix, format!("{}/namespaces/{}", req.rest(), seg(&prefix))))
+            Ok(created(
+                &prefix,
+                format!("{}/namespaces/{}", req.rest(), seg(&prefix)),
+            ))
         }
         _ => Err(method_not_allowed(req)),
     }
@@ -169,7 +209,10 @@ pub fn namespaces(c: &Ctx, req: &Req) -> RestResult<Resp> {
 /// `/namespaces/{prefix}`
 pub fn namespace(c: &Ctx, req: &Req, prefix: &str) -> RestResult<Resp> {
     let ns = if prefix == "default" {
-        c.cat.default_workspace().and_then(|w| c.cat.namespace_of(w)).cloned()
+        c.cat
+            .default_workspace()
+            .and_then(|w| c.cat.namespace_of(w))
+            .cloned()
     } else {
         c.cat.find(Kind::Namespace, None, prefix).cloned()
     };
@@ -182,12 +225,16 @@ pub fn namespace(c: &Ctx, req: &Req, prefix: &str) -> RestResult<Resp> {
             body.remove("id");
             if prefix == "default" {
                 let ws = c.workspace(req, body.child_text("prefix").unwrap_or(""))?;
-                c.apply(vec![Change::SetDefaultWorkspace { id: ws.id().to_string() }])?;
+                c.apply(vec![Change::SetDefaultWorkspace {
+                    id: ws.id().to_string(),
+                }])?;
                 return Ok(Resp::ok());
             }
             let mut updated = (*ns).clone();
             updated.xml.merge_from(&body);
-            let mut changes = vec![Change::Modify { object: updated.clone() }];
+            let mut changes = vec![Change::Modify {
+                object: updated.clone(),
+            }];
             if updated.name() != ns.name() {
                 if let Some(ws) = c.cat.workspace_of_namespace(&ns) {
                     let mut w = (**ws).clone();
@@ -201,7 +248,10 @@ pub fn namespace(c: &Ctx, req: &Req, prefix: &str) -> RestResult<Resp> {
         "DELETE" => match c.cat.workspace_of_namespace(&ns).cloned() {
             Some(ws) => delete_workspace(c, req, &ws),
             None => {
-                c.apply(vec![Change::Remove { kind: Kind::Namespace, id: ns.id().to_string() }])?;
+                c.apply(vec![Change::Remove {
+                    kind: Kind::Namespace,
+                    id: ns.id().to_string(),
+                }])?;
                 Ok(Resp::ok())
             }
         },

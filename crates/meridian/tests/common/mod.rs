@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)]
 //! Starting real `meridian` processes for tests, and a small HTTP client for them.
 #![allow(dead_code)]
 
@@ -12,7 +13,8 @@ use std::time::{Duration, Instant};
 pub fn fixture() -> PathBuf {
     let p = match std::env::var("MERIDIAN_FIXTURE_DATADIR") {
         Ok(p) => PathBuf::from(p),
-        Err(_) => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/geoserver-release-datadir"),
+        Err(_) => Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/fixtures/geoserver-release-datadir"),
     };
     assert!(
         p.join("global.xml").is_file(),
@@ -95,7 +97,17 @@ impl Node {
                 panic!("meridian did not start: {:#?}", log.lock().unwrap());
             }
         };
-        Node { child, port, dir, log, _tmp: tmp, client: Client::builder().timeout(Duration::from_secs(60)).build().unwrap() }
+        Node {
+            child,
+            port,
+            dir,
+            log,
+            _tmp: tmp,
+            client: Client::builder()
+                .timeout(Duration::from_secs(60))
+                .build()
+                .unwrap(),
+        }
     }
 
     /// `http://127.0.0.1:port/geoserver/rest`
@@ -108,11 +120,20 @@ impl Node {
     }
 
     pub fn get(&self, path: &str) -> Response {
-        self.client.get(self.url(path)).basic_auth("admin", Some("geoserver")).send().unwrap()
+        self.client
+            .get(self.url(path))
+            .basic_auth("admin", Some("geoserver"))
+            .send()
+            .unwrap()
     }
 
     pub fn get_accept(&self, path: &str, accept: &str) -> Response {
-        self.client.get(self.url(path)).basic_auth("admin", Some("geoserver")).header("Accept", accept).send().unwrap()
+        self.client
+            .get(self.url(path))
+            .basic_auth("admin", Some("geoserver"))
+            .header("Accept", accept)
+            .send()
+            .unwrap()
     }
 
     pub fn json(&self, path: &str) -> serde_json::Value {
@@ -127,7 +148,13 @@ impl Node {
         r.text().unwrap()
     }
 
-    pub fn send(&self, method: &str, path: &str, ctype: &str, body: impl Into<Vec<u8>>) -> Response {
+    pub fn send(
+        &self,
+        method: &str,
+        path: &str,
+        ctype: &str,
+        body: impl Into<Vec<u8>>,
+    ) -> Response {
         let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
         self.client
             .request(m, self.url(path))
@@ -151,7 +178,11 @@ impl Node {
     }
 
     pub fn delete(&self, path: &str) -> Response {
-        self.client.delete(self.url(path)).basic_auth("admin", Some("geoserver")).send().unwrap()
+        self.client
+            .delete(self.url(path))
+            .basic_auth("admin", Some("geoserver"))
+            .send()
+            .unwrap()
     }
 
     pub fn anon(&self) -> &Client {

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Runs every test: the Rust workspace (unit and multi-process integration tests) and the Python
+# REST client libraries (geoserver-rest, geoserver-restconfig) against live meridian nodes.
+# Installs what it needs: Debian packages with apt-get, Python packages in a virtual environment.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
+command -v cc >/dev/null || need+=(build-essential)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "test-all: missing Debian packages: ${need[*]} (run as root to install them)" >&2
+    exit 1
+  fi
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
+fi
+
+if [ ! -f ../shared/fixtures/geoserver-release-datadir/global.xml ] && [ -z "${MERIDIAN_FIXTURE_DATADIR:-}" ]; then
+  echo "test-all: GeoServer's release data directory is missing (expected ../shared/fixtures/geoserver-release-datadir)" >&2
+  exit 1
+fi
+
+echo "== Rust tests"
+cargo build --workspace --quiet
+cargo test --workspace --quiet
+
+echo "== Python client libraries against a live node"
+venv=target/py-venv
+if [ ! -x "$venv/bin/python" ]; then
+  python3 -m venv "$venv"
+fi
+"$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/python/requirements.txt
+MERIDIAN_BIN="$PWD/target/debug/meridian" "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/python
