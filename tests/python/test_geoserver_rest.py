@@ -61,13 +61,10 @@ def test_postgis_store_shapefile_upload_style_and_group(node, sf_zip):
 def test_publish_from_directory_store(node, sf_dir_copy):
     geo = client(node)
     geo.create_workspace("sf2")
-    r = requests.post(
-        f"{node.base}/rest/workspaces/sf2/datastores",
-        data=f"<dataStore><name>dir</name><connectionParameters><url>{sf_dir_copy}</url></connectionParameters></dataStore>",
-        headers={"content-type": "text/xml"},
-        auth=("admin", "geoserver"),
-    )
-    assert r.status_code == 201
+    # A shapefile directory store by path (the short <url> parameter syntax).
+    geo.create_datastore(name="dir", path=sf_dir_copy.removeprefix("file:"), workspace="sf2")
+    ds = geo.get_datastore("dir", workspace="sf2")
+    assert ds["dataStore"]["type"] == "Directory of spatial files (shapefiles)"
     assert geo.publish_featurestore(store_name="dir", pg_table="archsites", workspace="sf2") == 201
     assert geo.get_layer("archsites", workspace="sf2")["layer"]["defaultStyle"]["name"] == "point"
     try:

@@ -22,8 +22,10 @@ pub struct RestState {
     pub security: Arc<RwLock<Security>>,
     /// Reload from disk.
     pub reload: Reloader,
-    /// Largest accepted body.
+    /// Largest accepted configuration body (XML, JSON, styles).
     pub max_body: usize,
+    /// Largest accepted data upload (`file.shp`, `file.gpkg`).
+    pub max_upload: usize,
 }
 
 /// One request's view: the shared state and a catalog snapshot.

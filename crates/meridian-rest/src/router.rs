@@ -111,6 +111,7 @@ pub fn dispatch(c: &Ctx, req: &Req) -> RestResult<Resp> {
         ["layergroups", g] => groups::item(c, req, None, g),
         ["settings"] => settings::global_settings(c, req),
         ["settings", "contact"] => settings::contact(c, req),
+        ["logging"] => settings::logging(c, req),
         ["services", svc, "settings"] => settings::service(c, req, svc, None),
         ["services", svc, "workspaces", ws, "settings"] => settings::service(c, req, svc, Some(ws)),
         _ => Err(RestError::NotFound(format!(

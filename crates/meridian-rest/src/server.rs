@@ -91,9 +91,19 @@ async fn handle(State(st): State<Arc<RestState>>, request: Request) -> Response 
             return error_response(&RestError::Forbidden(msg));
         }
     };
-    let bytes = match to_bytes(body, st.max_body).await {
+    let is_upload = sub.rsplit('/').next().is_some_and(|last| {
+        ["file.", "url.", "external."]
+            .iter()
+            .any(|p| last.starts_with(p))
+    });
+    let limit = if is_upload {
+        st.max_upload
+    } else {
+        st.max_body
+    };
+    let bytes = match to_bytes(body, limit).await {
         Ok(b) => b,
-        Err(_) => return error_response(&RestError::TooLarge(st.max_body)),
+        Err(_) => return error_response(&RestError::TooLarge(limit)),
     };
     let (segs, ext) = match split_path(sub) {
         Ok(x) => x,

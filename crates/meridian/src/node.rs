@@ -81,7 +81,8 @@ pub fn serve(dir: PathBuf, bind: SocketAddr) -> Result<(), NodeError> {
         data_dir: dir.clone(),
         security,
         reload,
-        max_body: 512 * 1024 * 1024,
+        max_body: 16 * 1024 * 1024,
+        max_upload: 1024 * 1024 * 1024,
     });
     let app = Router::new()
         .route("/geoserver", get(|| async { "Meridian" }))
@@ -113,7 +114,8 @@ pub fn serve(dir: PathBuf, bind: SocketAddr) -> Result<(), NodeError> {
 /// node reports that it listens, so an early signal is never lost.
 fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>, NodeError> {
     use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate()).map_err(|e| NodeError::Runtime(e.to_string()))?;
+    let mut term =
+        signal(SignalKind::terminate()).map_err(|e| NodeError::Runtime(e.to_string()))?;
     let mut int = signal(SignalKind::interrupt()).map_err(|e| NodeError::Runtime(e.to_string()))?;
     Ok(async move {
         tokio::select! {

@@ -296,3 +296,101 @@ fn settings_contact_and_services() {
     expect(n.delete("/workspaces/sf/settings"), 200);
     expect(n.get("/services/nope/settings.json"), 404);
 }
+
+#[test]
+fn logging_settings_read_and_update() {
+    let n = Node::with_fixture();
+    assert_eq!(
+        n.json("/logging.json")["logging"]["level"],
+        "DEFAULT_LOGGING"
+    );
+    expect(
+        n.put_xml(
+            "/logging",
+            "<logging><level>VERBOSE_LOGGING</level></logging>",
+        ),
+        200,
+    );
+    let text = std::fs::read_to_string(n.dir.join("logging.xml")).unwrap();
+    assert!(
+        text.contains("<level>VERBOSE_LOGGING</level>")
+            && text.contains("<stdOutLogging>true</stdOutLogging>"),
+        "{text}"
+    );
+}
+
+#[test]
+fn json_bodies_work_for_every_kind() {
+    let n = Node::with_fixture();
+    expect(
+        n.post_json("/workspaces", r#"{"workspace":{"name":"j"}}"#),
+        201,
+    );
+    expect(
+        n.post_json(
+            "/workspaces/j/datastores",
+            r#"{"dataStore":{"name":"d","connectionParameters":{"url":"file:data/sf"}}}"#,
+        ),
+        201,
+    );
+    expect(
+        n.post_json(
+            "/workspaces/j/datastores/d/featuretypes",
+            r#"{"featureType":{"name":"streams","title":"S"}}"#,
+        ),
+        201,
+    );
+    expect(
+        n.post_json("/styles", r#"{"style":{"name":"js","filename":"js.sld"}}"#),
+        201,
+    );
+    expect(n.send("PUT", "/layers/j:streams", "application/json", r#"{"layer":{"defaultStyle":{"name":"line"},"styles":{"@class":"linked-hash-set","style":[{"name":"point"}]}}}"#), 200);
+    let l = n.json("/layers/j:streams.json");
+    assert_eq!(l["layer"]["defaultStyle"]["name"], "line");
+    assert_eq!(l["layer"]["styles"]["style"]["name"], "point");
+    expect(n.post_json("/workspaces/j/layergroups", r#"{"layerGroup":{"name":"g","publishables":{"published":{"@type":"layer","name":"streams"}},"styles":{"style":""}}}"#), 201);
+    let g = n.text("/workspaces/j/layergroups/g.xml");
+    assert!(
+        g.contains("<name>j:streams</name>") && g.contains("<style/>"),
+        "{g}"
+    );
+    expect(
+        n.send(
+            "PUT",
+            "/workspaces/j/datastores/d/featuretypes/streams.json",
+            "application/json",
+            r#"{"featureType":{"title":"Streams","keywords":{"string":["a","b"]}}}"#,
+        ),
+        200,
+    );
+    let f = n.json("/workspaces/j/featuretypes/streams.json");
+    assert_eq!(f["featureType"]["title"], "Streams");
+    assert_eq!(
+        f["featureType"]["keywords"]["string"],
+        serde_json::json!(["a", "b"])
+    );
+    expect(
+        n.send(
+            "PUT",
+            "/settings/contact.json",
+            "application/json",
+            r#"{"contact":{"contactPerson":"J"}}"#,
+        ),
+        200,
+    );
+    assert_eq!(
+        n.json("/settings/contact.json")["contact"]["contactPerson"],
+        "J"
+    );
+}
+
+#[test]
+fn oversized_bodies_are_refused() {
+    let n = Node::empty();
+    let big = format!(
+        "<workspace><name>x</name><description>{}</description></workspace>",
+        "a".repeat(17 * 1024 * 1024)
+    );
+    expect(n.post_xml("/workspaces", &big), 413);
+    assert_eq!(n.json("/workspaces.json")["workspaces"], "");
+}

@@ -190,3 +190,29 @@ pub fn service(c: &Ctx, req: &Req, svc: &str, ws_name: Option<&str>) -> RestResu
         _ => Err(method_not_allowed(req)),
     }
 }
+
+/// `/logging`
+pub fn logging(c: &Ctx, req: &Req) -> RestResult<Resp> {
+    let current = c
+        .cat
+        .get_kind(Kind::Logging, "logging")
+        .map(|l| (**l).clone())
+        .unwrap_or_else(|| Object::new(Kind::Logging, Element::new("logging")));
+    match req.method.as_str() {
+        "GET" => Ok(render(req, &current.xml, &[])),
+        "PUT" => {
+            let body = req.body_as("logging")?;
+            let exists = c.cat.get_kind(Kind::Logging, "logging").is_some();
+            let mut l = current;
+            l.xml.merge_deep(&body);
+            let change = if exists {
+                Change::Modify { object: l }
+            } else {
+                Change::Add { object: l }
+            };
+            c.apply(vec![change])?;
+            Ok(Resp::ok())
+        }
+        _ => Err(method_not_allowed(req)),
+    }
+}
