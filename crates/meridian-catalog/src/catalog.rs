@@ -134,68 +134,26 @@ impl Catalog {
 
     /// The key an object's name must be unique under.
     pub(crate) fn name_key(&self, o: &Object) -> NameKey {
-        let scope = |ws: Option<String>| ws.unwrap_or_default();
-        match o.kind {
-            Kind::Workspace => ("workspace", String::new(), o.name().to_string()),
-            Kind::Namespace => ("namespace", String::new(), o.name().to_string()),
-            k if k.is_store() => (
-                "store",
-                scope(o.workspace().map(Into::into)),
-                o.name().into(),
-            ),
-            k if k.is_resource() => (
-                "resource",
-                scope(o.ref_id("namespace").map(Into::into)),
-                o.name().into(),
-            ),
+        let scope = |ws: Option<&str>| ws.unwrap_or_default().to_string();
+        let (ws, name) = match o.kind {
+            Kind::Workspace | Kind::Namespace => (String::new(), o.name().to_string()),
+            k if k.is_resource() => (scope(o.ref_id("namespace")), o.name().to_string()),
             Kind::Layer => (
-                "layer",
-                scope(self.workspace_id_of(o)),
-                self.layer_name(o).into(),
+                self.workspace_id_of(o).unwrap_or_default(),
+                self.layer_name(o).to_string(),
             ),
-            Kind::LayerGroup => (
-                "layerGroup",
-                scope(o.workspace().map(Into::into)),
-                o.name().into(),
-            ),
-            Kind::Style => (
-                "style",
-                scope(o.workspace().map(Into::into)),
-                o.name().into(),
-            ),
-            Kind::Settings => (
-                "settings",
-                scope(o.workspace().map(Into::into)),
-                String::new(),
-            ),
-            Kind::Service => (
-                "service",
-                scope(o.workspace().map(Into::into)),
-                o.xml.name.clone(),
-            ),
-            Kind::Global => ("global", String::new(), String::new()),
-            Kind::Logging => ("logging", String::new(), String::new()),
-            _ => ("other", String::new(), o.id().to_string()),
-        }
+            Kind::Settings => (scope(o.workspace()), String::new()),
+            Kind::Service => (scope(o.workspace()), o.xml.name.clone()),
+            Kind::Global | Kind::Logging => (String::new(), String::new()),
+            _ => (scope(o.workspace()), o.name().to_string()),
+        };
+        (o.kind.name_scope(), ws, name)
     }
 
     /// Look an object up by kind, workspace id (None = global scope) and name.
-    /// For stores any store kind matches; use [`Catalog::find_store`] to filter.
+    /// For stores any store kind matches, and for resources any resource kind.
     pub fn find(&self, kind: Kind, ws: Option<&str>, name: &str) -> Option<&Arc<Object>> {
-        let scope = match kind {
-            Kind::Workspace => "workspace",
-            Kind::Namespace => "namespace",
-            k if k.is_store() => "store",
-            k if k.is_resource() => "resource",
-            Kind::Layer => "layer",
-            Kind::LayerGroup => "layerGroup",
-            Kind::Style => "style",
-            Kind::Settings => "settings",
-            Kind::Service => "service",
-            Kind::Global => "global",
-            Kind::Logging => "logging",
-            _ => return None,
-        };
+        let scope = kind.name_scope();
         let key = (scope, ws.unwrap_or("").to_string(), name.to_string());
         let id = self.by_name.get(&key)?;
         let o = self.objects.get(id)?;

@@ -111,6 +111,15 @@ impl Kind {
         }
     }
 
+    /// The scope a name of this kind is unique in (all store kinds share one, as do resources).
+    pub(crate) fn name_scope(self) -> &'static str {
+        match self {
+            k if k.is_store() => "store",
+            k if k.is_resource() => "resource",
+            k => k.root(),
+        }
+    }
+
     /// Stores: data, coverage, WMS and WMTS stores.
     pub fn is_store(self) -> bool {
         matches!(

@@ -7,36 +7,12 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 fn fixture() -> PathBuf {
-    let p = match std::env::var("MERIDIAN_FIXTURE_DATADIR") {
-        Ok(p) => PathBuf::from(p),
-        Err(_) => Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../../shared/fixtures/geoserver-release-datadir"),
-    };
-    assert!(
-        p.join("global.xml").is_file(),
-        "GeoServer's release data directory is missing at {} (expected shared/ beside the repository, \
-         or MERIDIAN_FIXTURE_DATADIR)",
-        p.display()
-    );
-    p
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for e in fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let t = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &t);
-        } else {
-            fs::copy(e.path(), t).unwrap();
-        }
-    }
+    meridian_testkit::fixture_datadir()
 }
 
 fn copy_fixture() -> tempfile::TempDir {
     let d = tempfile::tempdir().unwrap();
-    copy_dir(&fixture(), d.path());
+    meridian_testkit::copy_dir(&fixture(), d.path()).unwrap();
     d
 }
 

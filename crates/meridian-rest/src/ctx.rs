@@ -1,7 +1,7 @@
 //! What every handler shares: the catalog, the data directory, security, and small helpers.
 
 use crate::error::{RestError, RestResult};
-use crate::links::atom_link;
+use crate::links::{atom_link, link_ext, url_of};
 use crate::req::{render, Req, Resp};
 use meridian_catalog::{Applied, Catalog, CatalogService, Change, Kind, Object};
 use meridian_security::Security;
@@ -91,16 +91,33 @@ pub fn not_found(req: &Req, msg: String) -> RestError {
 }
 
 /// A list response: `<root><item><name/><atom:link/></item>…</root>`, arrays forced in JSON.
+/// Entries are (name, URL without extension).
 pub fn list(req: &Req, root: &str, item: &str, entries: Vec<(String, String)>) -> Resp {
+    let ext = link_ext(req);
     let mut e = Element::new(root);
-    for (name, href) in entries {
+    for (name, url) in entries {
         e.children.push(
             Element::new(item)
                 .child(Element::with_text("name", name))
-                .child(atom_link(href, true, req)),
+                .child(atom_link(format!("{url}{ext}"), true, req)),
         );
     }
     render(req, &e, &[root, item])
+}
+
+/// A list of catalog objects by name, linked to their own URLs.
+pub fn list_objects(
+    c: &Ctx,
+    req: &Req,
+    root: &str,
+    item: &str,
+    objects: Vec<&Arc<Object>>,
+) -> Resp {
+    let entries = objects
+        .into_iter()
+        .filter_map(|o| Some((o.name().to_string(), url_of(&c.cat, o, req)?)))
+        .collect();
+    list(req, root, item, entries)
 }
 
 /// 201 Created with the name as body and the object's URL as Location.

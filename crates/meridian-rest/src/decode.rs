@@ -157,6 +157,14 @@ impl Resolver<'_> {
         Ok(())
     }
 
+    /// Resolve every reference a layer group body may carry.
+    pub fn resolve_group(&self, e: &mut Element) -> RestResult<()> {
+        self.resolve_members(e)?;
+        self.resolve_styles(e)?;
+        self.resolve_field(e, "rootLayer", Kind::Layer)?;
+        self.resolve_field(e, "rootLayerStyle", Kind::Style)
+    }
+
     /// Resolve group members (`<publishables><published type=…>` or the 2.2 `<layers><layer>`)
     /// into the modern form.
     pub fn resolve_members(&self, e: &mut Element) -> RestResult<()> {
@@ -201,6 +209,28 @@ impl Resolver<'_> {
         e.remove(container);
         e.put_child(out);
         Ok(())
+    }
+}
+
+/// The workspace a body names in `<workspace>`: `<name>` inside, or bare text (gsconfig).
+pub fn body_workspace(body: &Element) -> Option<&str> {
+    let w = body.get("workspace")?;
+    w.child_text("name").or_else(|| {
+        if w.children.is_empty() {
+            w.text_trim()
+        } else {
+            None
+        }
+    })
+}
+
+/// 403 when a body names another workspace than the URL, as GeoServer answers.
+pub fn check_body_workspace(body: &Element, expected: &str) -> RestResult<()> {
+    match body_workspace(body) {
+        Some(n) if n != expected => Err(RestError::Forbidden(format!(
+            "Expected workspace {expected} but client specified {n}"
+        ))),
+        _ => Ok(()),
     }
 }
 

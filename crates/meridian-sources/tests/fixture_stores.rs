@@ -2,20 +2,10 @@
 #![allow(clippy::unwrap_used)]
 
 use meridian_sources::{describe, lat_lon_bounds, list_types, StoreParams};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 fn data_dir() -> PathBuf {
-    let p = match std::env::var("MERIDIAN_FIXTURE_DATADIR") {
-        Ok(p) => PathBuf::from(p),
-        Err(_) => Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../../shared/fixtures/geoserver-release-datadir"),
-    };
-    assert!(
-        p.join("data").is_dir(),
-        "fixture data directory missing at {}",
-        p.display()
-    );
-    p
+    meridian_testkit::fixture_datadir()
 }
 
 fn store(params: &[(&str, &str)]) -> StoreParams {

@@ -1,26 +1,14 @@
 //! `/rest/layergroups` and `/rest/workspaces/{ws}/layergroups`.
 
-use crate::ctx::{list, method_not_allowed, not_found, Ctx};
-use crate::decode::{strip_links, Resolver};
+use crate::ctx::{list_objects, method_not_allowed, not_found, Ctx};
+use crate::decode::{body_workspace, check_body_workspace, strip_links, Resolver};
 use crate::encode::encode;
 use crate::error::{RestError, RestResult};
-use crate::links::{link_ext, seg};
+use crate::links::seg;
 use crate::req::{render, Req, Resp};
 use meridian_catalog::{cascade_remove, new_id, reference, Catalog, Change, Kind, Object};
 use meridian_xml::Element;
 use std::sync::Arc;
-
-fn group_url(req: &Req, ws: Option<&Object>, name: &str) -> String {
-    match ws {
-        Some(w) => format!(
-            "{}/workspaces/{}/layergroups/{}",
-            req.rest(),
-            seg(w.name()),
-            seg(name)
-        ),
-        None => format!("{}/layergroups/{}", req.rest(), seg(name)),
-    }
-}
 
 /// `/layergroups` and `/workspaces/{ws}/layergroups`.
 pub fn collection(c: &Ctx, req: &Req, ws_name: Option<&str>) -> RestResult<Resp> {
@@ -30,19 +18,10 @@ pub fn collection(c: &Ctx, req: &Req, ws_name: Option<&str>) -> RestResult<Resp>
     };
     match req.method.as_str() {
         "GET" => {
-            let ext = link_ext(req);
-            let items = c
+            let groups = c
                 .cat
-                .scoped(Kind::LayerGroup, url_ws.as_ref().map(|w| w.id()))
-                .iter()
-                .map(|g| {
-                    (
-                        g.name().to_string(),
-                        format!("{}{ext}", group_url(req, url_ws.as_deref(), g.name())),
-                    )
-                })
-                .collect();
-            Ok(list(req, "layerGroups", "layerGroup", items))
+                .scoped(Kind::LayerGroup, url_ws.as_ref().map(|w| w.id()));
+            Ok(list_objects(c, req, "layerGroups", "layerGroup", groups))
         }
         "POST" => {
             let mut body = req.body_as("layerGroup")?;
@@ -51,26 +30,12 @@ pub fn collection(c: &Ctx, req: &Req, ws_name: Option<&str>) -> RestResult<Resp>
                 .child_text("name")
                 .ok_or_else(|| RestError::BadRequest("layer group has no <name>".into()))?
                 .to_string();
-            let body_ws = body
-                .get("workspace")
-                .and_then(|w| {
-                    w.child_text("name").or_else(|| {
-                        if w.children.is_empty() {
-                            w.text_trim()
-                        } else {
-                            None
-                        }
-                    })
-                })
-                .map(str::to_string);
+            let body_ws = body_workspace(&body).map(str::to_string);
             let ws = match (&url_ws, body_ws) {
-                (Some(w), Some(b)) if b != w.name() => {
-                    return Err(RestError::Forbidden(format!(
-                        "Expected workspace {} but client specified {b}",
-                        w.name()
-                    )))
+                (Some(w), _) => {
+                    check_body_workspace(&body, w.name())?;
+                    Some(w.clone())
                 }
-                (Some(w), _) => Some(w.clone()),
                 (None, Some(b)) => Some(c.workspace(req, &b)?),
                 (None, None) => None,
             };
@@ -86,10 +51,7 @@ pub fn collection(c: &Ctx, req: &Req, ws_name: Option<&str>) -> RestResult<Resp>
                 cat: &c.cat,
                 ws: ws.as_ref().map(|w| w.id()),
             };
-            r.resolve_members(&mut body)?;
-            r.resolve_styles(&mut body)?;
-            r.resolve_field(&mut body, "rootLayer", Kind::Layer)?;
-            r.resolve_field(&mut body, "rootLayerStyle", Kind::Style)?;
+            r.resolve_group(&mut body)?;
             let members = body
                 .get("publishables")
                 .map(|p| p.children.len())
@@ -227,16 +189,8 @@ pub fn item(c: &Ctx, req: &Req, ws_name: Option<&str>, name: &str) -> RestResult
                     "Can't change name of a layer group".into(),
                 ));
             }
-            if let Some(w) = body.get("workspace") {
-                let named = w.child_text("name").or_else(|| {
-                    if w.children.is_empty() {
-                        w.text_trim()
-                    } else {
-                        None
-                    }
-                });
-                let current = ws.as_ref().map(|w| w.name());
-                if named.is_some() && named != current {
+            if let Some(named) = body_workspace(&body) {
+                if Some(named) != ws.as_ref().map(|w| w.name()) {
                     return Err(RestError::Forbidden(
                         "Can't change the workspace of a layer group".into(),
                     ));
@@ -249,10 +203,7 @@ pub fn item(c: &Ctx, req: &Req, ws_name: Option<&str>, name: &str) -> RestResult
                 cat: &c.cat,
                 ws: ws.as_ref().map(|w| w.id()),
             };
-            r.resolve_members(&mut body)?;
-            r.resolve_styles(&mut body)?;
-            r.resolve_field(&mut body, "rootLayer", Kind::Layer)?;
-            r.resolve_field(&mut body, "rootLayerStyle", Kind::Style)?;
+            r.resolve_group(&mut body)?;
             let mut updated = (*group).clone();
             updated.xml.merge_from(&body);
             let members = updated.group_members().len();

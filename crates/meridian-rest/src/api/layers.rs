@@ -4,7 +4,7 @@ use crate::ctx::{list, method_not_allowed, not_found, Ctx};
 use crate::decode::{strip_links, Resolver};
 use crate::encode::{encode, reference as named_ref};
 use crate::error::{RestError, RestResult};
-use crate::links::{link_ext, qualified_name, seg, url_of};
+use crate::links::{qualified_name, seg, url_of};
 use crate::req::{render, Req, Resp};
 use meridian_catalog::{cascade_remove, reference, Change, Kind, Object};
 use meridian_xml::Element;
@@ -19,7 +19,6 @@ pub fn collection(c: &Ctx, req: &Req, ws_name: Option<&str>) -> RestResult<Resp>
         Some(w) => Some(c.workspace(req, w)?),
         None => None,
     };
-    let ext = link_ext(req);
     let items = c
         .cat
         .layers_in(ws.as_ref().map(|w| w.id()))
@@ -31,12 +30,12 @@ pub fn collection(c: &Ctx, req: &Req, ws_name: Option<&str>) -> RestResult<Resp>
             };
             let href = match &ws {
                 Some(w) => format!(
-                    "{}/workspaces/{}/layers/{}{ext}",
+                    "{}/workspaces/{}/layers/{}",
                     req.rest(),
                     seg(w.name()),
                     seg(c.cat.layer_name(l))
                 ),
-                None => format!("{}{ext}", url_of(&c.cat, l, req)?),
+                None => url_of(&c.cat, l, req)?,
             };
             Some((name, href))
         })

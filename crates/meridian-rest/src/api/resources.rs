@@ -1,11 +1,11 @@
 //! Feature types and coverages: listing, publishing (with a layer), reading, updating, deleting.
 
 use crate::api::stores::find_store;
-use crate::ctx::{list, method_not_allowed, not_found, Ctx};
+use crate::ctx::{list_objects, method_not_allowed, not_found, Ctx};
 use crate::decode::{strip_links, Resolver};
 use crate::encode::encode;
 use crate::error::{RestError, RestResult};
-use crate::links::{link_ext, resource_collection, seg, store_collection};
+use crate::links::{resource_collection, seg, store_collection};
 use crate::req::{render, Format, Req, Resp};
 use meridian_catalog::{cascade_remove, new_id, reference, Change, Kind, Object};
 use meridian_sources::{
@@ -14,6 +14,15 @@ use meridian_sources::{
 use meridian_xml::Element;
 use serde_json::json;
 use std::sync::Arc;
+
+/// The store kind that holds resources of `kind`.
+fn store_kind_of(kind: Kind) -> Kind {
+    if kind == Kind::Coverage {
+        Kind::CoverageStore
+    } else {
+        Kind::DataStore
+    }
+}
 
 /// How Meridian reads a store's data.
 pub fn store_params(c: &Ctx, store: &Object) -> StoreParams {
@@ -37,11 +46,7 @@ pub fn collection(
     kind: Kind,
 ) -> RestResult<Resp> {
     let ws = c.workspace(req, ws_name)?;
-    let store_kind = if kind == Kind::Coverage {
-        Kind::CoverageStore
-    } else {
-        Kind::DataStore
-    };
+    let store_kind = store_kind_of(kind);
     let store = match store {
         Some(s) => Some(find_store(c, req, &ws, store_kind, s)?),
         None => None,
@@ -63,7 +68,7 @@ pub fn collection(
                 return available(c, req, store, &mode);
             }
             let ns = c.namespace_of(&ws)?;
-            let resources: Vec<Arc<Object>> = c
+            let mut resources: Vec<&Arc<Object>> = c
                 .cat
                 .objects()
                 .filter(|o| o.kind == kind)
@@ -71,17 +76,9 @@ pub fn collection(
                     Some(s) => o.ref_id("store") == Some(s.id()),
                     None => o.ref_id("namespace") == Some(ns.id()),
                 })
-                .cloned()
                 .collect();
-            let mut items: Vec<(String, String)> = resources
-                .iter()
-                .filter_map(|r| {
-                    let url = crate::links::url_of(&c.cat, r, req)?;
-                    Some((r.name().to_string(), format!("{url}{}", link_ext(req))))
-                })
-                .collect();
-            items.sort();
-            Ok(list(req, root, item, items))
+            resources.sort_by(|a, b| a.name().cmp(b.name()));
+            Ok(list_objects(c, req, root, item, resources))
         }
         "POST" => {
             let store = match store {
@@ -504,11 +501,7 @@ pub fn item(
     name: &str,
 ) -> RestResult<Resp> {
     let ws = c.workspace(req, ws_name)?;
-    let store_kind = if kind == Kind::Coverage {
-        Kind::CoverageStore
-    } else {
-        Kind::DataStore
-    };
+    let store_kind = store_kind_of(kind);
     let store = match store {
         Some(s) => Some(find_store(c, req, &ws, store_kind, s)?),
         None => None,

@@ -1,10 +1,10 @@
 //! `/rest/workspaces/{ws}/datastores` and `/coveragestores` (and their items).
 
-use crate::ctx::{created, list, method_not_allowed, not_found, Ctx};
-use crate::decode::strip_links;
+use crate::ctx::{created, list_objects, method_not_allowed, not_found, Ctx};
+use crate::decode::{check_body_workspace, strip_links};
 use crate::encode::encode;
 use crate::error::{RestError, RestResult};
-use crate::links::{link_ext, seg, store_collection};
+use crate::links::{seg, store_collection};
 use crate::req::{render, Req, Resp};
 use meridian_catalog::{
     cascade_remove, connection_parameters, new_id, reference, Change, Kind, Object,
@@ -58,25 +58,8 @@ pub fn collection(c: &Ctx, req: &Req, ws_name: &str, kind: Kind) -> RestResult<R
     };
     match req.method.as_str() {
         "GET" => {
-            let base = format!(
-                "{}/workspaces/{}/{}",
-                req.rest(),
-                seg(ws.name()),
-                store_collection(kind)
-            );
-            let ext = link_ext(req);
-            let items = c
-                .cat
-                .stores_in(ws.id(), kind)
-                .iter()
-                .map(|s| {
-                    (
-                        s.name().to_string(),
-                        format!("{base}/{}{ext}", seg(s.name())),
-                    )
-                })
-                .collect();
-            Ok(list(req, root.0, root.1, items))
+            let stores = c.cat.stores_in(ws.id(), kind);
+            Ok(list_objects(c, req, root.0, root.1, stores))
         }
         "POST" => {
             let body = req.body_as(kind.root())?;
@@ -84,7 +67,7 @@ pub fn collection(c: &Ctx, req: &Req, ws_name: &str, kind: Kind) -> RestResult<R
                 .child_text("name")
                 .ok_or_else(|| RestError::BadRequest(format!("{} has no <name>", kind.label())))?
                 .to_string();
-            check_body_workspace(&body, &ws)?;
+            check_body_workspace(&body, ws.name())?;
             let object = new_store(c, &ws, kind, body)?;
             c.apply(vec![Change::Add { object }])?;
             Ok(created(
@@ -100,27 +83,6 @@ pub fn collection(c: &Ctx, req: &Req, ws_name: &str, kind: Kind) -> RestResult<R
         }
         _ => Err(method_not_allowed(req)),
     }
-}
-
-fn check_body_workspace(body: &Element, ws: &Object) -> RestResult<()> {
-    if let Some(w) = body.get("workspace") {
-        let named = w.child_text("name").or_else(|| {
-            if w.children.is_empty() {
-                w.text_trim()
-            } else {
-                None
-            }
-        });
-        if let Some(n) = named {
-            if n != ws.name() {
-                return Err(RestError::Forbidden(format!(
-                    "Expected workspace {} but client specified {n}",
-                    ws.name()
-                )));
-            }
-        }
-    }
-    Ok(())
 }
 
 /// Put connection parameters in the `<entry key="…">` form, whatever syntax they came in.
@@ -248,7 +210,7 @@ pub fn item(c: &Ctx, req: &Req, ws_name: &str, kind: Kind, name: &str) -> RestRe
         "PUT" => {
             let mut body = req.body_as(kind.root())?;
             strip_links(&mut body);
-            check_body_workspace(&body, &ws)?;
+            check_body_workspace(&body, ws.name())?;
             for f in ["id", "workspace", "featureTypes", "coverages"] {
                 body.remove(f);
             }

@@ -1,10 +1,10 @@
 //! `/rest/styles` and `/rest/workspaces/{ws}/styles`: style entries and their bodies.
 
-use crate::ctx::{list, method_not_allowed, not_found, Ctx};
+use crate::ctx::{list_objects, method_not_allowed, not_found, Ctx};
 use crate::decode::strip_links;
 use crate::encode::encode;
 use crate::error::{RestError, RestResult};
-use crate::links::{link_ext, seg};
+use crate::links::seg;
 use crate::req::{render, Format, Req, Resp};
 use meridian_catalog::{cascade_remove, new_id, reference, Change, Kind, Object};
 use meridian_xml::Element;
@@ -153,19 +153,8 @@ pub fn collection(c: &Ctx, req: &Req, ws_name: Option<&str>) -> RestResult<Resp>
     let ws = ws.as_deref();
     match req.method.as_str() {
         "GET" => {
-            let ext = link_ext(req);
-            let items = c
-                .cat
-                .scoped(Kind::Style, ws.map(|w| w.id()))
-                .iter()
-                .map(|s| {
-                    (
-                        s.name().to_string(),
-                        format!("{}{ext}", style_url(req, ws, s.name())),
-                    )
-                })
-                .collect();
-            Ok(list(req, "styles", "style", items))
+            let styles = c.cat.scoped(Kind::Style, ws.map(|w| w.id()));
+            Ok(list_objects(c, req, "styles", "style", styles))
         }
         "POST" => {
             if req.content_type.contains("zip") {

@@ -1,6 +1,6 @@
 //! `/rest/workspaces` and `/rest/namespaces`.
 
-use crate::ctx::{created, list, method_not_allowed, not_found, Ctx};
+use crate::ctx::{created, list_objects, method_not_allowed, not_found, Ctx};
 use crate::decode::strip_links;
 use crate::encode::encode;
 use crate::error::{RestError, RestResult};
@@ -12,22 +12,13 @@ use meridian_xml::Element;
 /// `/workspaces`
 pub fn collection(c: &Ctx, req: &Req) -> RestResult<Resp> {
     match req.method.as_str() {
-        "GET" => {
-            let rest = req.rest();
-            let ext = crate::links::link_ext(req);
-            let items = c
-                .cat
-                .list(Kind::Workspace)
-                .iter()
-                .map(|w| {
-                    (
-                        w.name().to_string(),
-                        format!("{rest}/workspaces/{}{ext}", seg(w.name())),
-                    )
-                })
-                .collect();
-            Ok(list(req, "workspaces", "workspace", items))
-        }
+        "GET" => Ok(list_objects(
+            c,
+            req,
+            "workspaces",
+            "workspace",
+            c.cat.list(Kind::Workspace),
+        )),
         "POST" => {
             let mut body = req.body_as("workspace")?;
             strip_links(&mut body);
@@ -150,22 +141,13 @@ fn delete_workspace(c: &Ctx, req: &Req, ws: &Object) -> RestResult<Resp> {
 /// `/namespaces`
 pub fn namespaces(c: &Ctx, req: &Req) -> RestResult<Resp> {
     match req.method.as_str() {
-        "GET" => {
-            let rest = req.rest();
-            let ext = crate::links::link_ext(req);
-            let items = c
-                .cat
-                .list(Kind::Namespace)
-                .iter()
-                .map(|n| {
-                    (
-                        n.name().to_string(),
-                        format!("{rest}/namespaces/{}{ext}", seg(n.name())),
-                    )
-                })
-                .collect();
-            Ok(list(req, "namespaces", "namespace", items))
-        }
+        "GET" => Ok(list_objects(
+            c,
+            req,
+            "namespaces",
+            "namespace",
+            c.cat.list(Kind::Namespace),
+        )),
         "POST" => {
             let mut body = req.body_as("namespace")?;
             strip_links(&mut body);

@@ -11,32 +11,12 @@ use std::time::{Duration, Instant};
 
 /// GeoServer's release data directory (shared/ beside the repository).
 pub fn fixture() -> PathBuf {
-    let p = match std::env::var("MERIDIAN_FIXTURE_DATADIR") {
-        Ok(p) => PathBuf::from(p),
-        Err(_) => Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../../shared/fixtures/geoserver-release-datadir"),
-    };
-    assert!(
-        p.join("global.xml").is_file(),
-        "GeoServer's release data directory is missing at {} (shared/ must sit beside the repository, \
-         or set MERIDIAN_FIXTURE_DATADIR)",
-        p.display()
-    );
-    p
+    meridian_testkit::fixture_datadir()
 }
 
 /// Copy a directory tree.
 pub fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let t = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &t);
-        } else {
-            std::fs::copy(e.path(), t).unwrap();
-        }
-    }
+    meridian_testkit::copy_dir(from, to).unwrap();
 }
 
 /// A running node on a free loopback port, killed on drop.
