@@ -368,3 +368,90 @@ fn every_fixture_object_reads_back_over_rest() {
     assert_eq!(p["style"]["format"], "sld");
     assert_eq!(p["style"]["languageVersion"]["version"], "1.0.0");
 }
+
+#[test]
+fn workspace_level_feature_types_use_the_default_store() {
+    let n = Node::with_fixture();
+    setup(&n);
+    expect(n.post_xml("/workspaces/w/datastores", "<dataStore><name>a</name><connectionParameters><url>file:data/shapefiles</url></connectionParameters></dataStore>"), 201);
+    expect(n.post_xml("/workspaces/w/datastores", "<dataStore><name>b</name><connectionParameters><url>file:data/sf</url></connectionParameters><__default>true</__default></dataStore>"), 201);
+    expect(
+        n.post_xml(
+            "/workspaces/w/featuretypes",
+            "<featureType><name>bugsites</name></featureType>",
+        ),
+        201,
+    );
+    assert_eq!(
+        n.json("/workspaces/w/featuretypes/bugsites.json")["featureType"]["store"]["name"],
+        "w:b"
+    );
+    // A store named in the body wins.
+    expect(n.post_xml("/workspaces/w/featuretypes", "<featureType><name>states</name><store class=\"dataStore\"><name>a</name></store></featureType>"), 201);
+    assert_eq!(
+        n.json("/workspaces/w/featuretypes/states.json")["featureType"]["store"]["name"],
+        "w:a"
+    );
+    let list = n.json("/workspaces/w/featuretypes.json");
+    assert_eq!(
+        list["featureTypes"]["featureType"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    expect(n.get("/workspaces/w/featuretypes/nope.json"), 404);
+    expect(
+        n.get("/workspaces/w/datastores/b/featuretypes/states.json"),
+        404,
+    );
+}
+
+#[test]
+fn xml_lists_have_geoservers_shape() {
+    let n = Node::with_fixture();
+    for (path, root, item) in [
+        ("/workspaces.xml", "workspaces", "workspace"),
+        ("/namespaces.xml", "namespaces", "namespace"),
+        ("/workspaces/sf/datastores.xml", "dataStores", "dataStore"),
+        (
+            "/workspaces/sf/coveragestores.xml",
+            "coverageStores",
+            "coverageStore",
+        ),
+        (
+            "/workspaces/sf/datastores/sf/featuretypes.xml",
+            "featureTypes",
+            "featureType",
+        ),
+        ("/workspaces/nurc/coverages.xml", "coverages", "coverage"),
+        ("/layers.xml", "layers", "layer"),
+        ("/styles.xml", "styles", "style"),
+        ("/layergroups.xml", "layerGroups", "layerGroup"),
+    ] {
+        let x = n.text(path);
+        assert!(x.starts_with(&format!("<{root}>")), "{path}: {x}");
+        assert!(x.contains(&format!("<{item}>\n    <name>")), "{path}: {x}");
+        assert!(x.contains("type=\"application/atom+xml\""), "{path}: {x}");
+    }
+}
+
+#[test]
+fn deleting_a_namespace_deletes_its_workspace() {
+    let n = Node::with_fixture();
+    expect(n.delete("/namespaces/sf"), 403);
+    expect(n.delete("/namespaces/cite"), 200);
+    expect(n.get("/workspaces/cite.json"), 404);
+    expect(n.delete("/namespaces/nope"), 404);
+    expect(
+        n.put_xml(
+            "/namespaces/default",
+            "<namespace><prefix>topp</prefix></namespace>",
+        ),
+        200,
+    );
+    assert_eq!(
+        n.json("/workspaces/default.json")["workspace"]["name"],
+        "topp"
+    );
+}

@@ -106,9 +106,12 @@ fn default_store(c: &Ctx, req: &Req, ws: &Object, kind: Kind) -> RestResult<Arc<
             return Ok(o);
         }
     }
-    c.cat
-        .stores_in(ws.id(), kind)
-        .first()
+    // The workspace's default store (`<__default>true`), else its first store.
+    let stores = c.cat.stores_in(ws.id(), kind);
+    stores
+        .iter()
+        .find(|s| s.xml.child_text("__default") == Some("true"))
+        .or(stores.first())
         .map(|s| (*s).clone())
         .ok_or_else(|| {
             RestError::NotFound(format!(
