@@ -27,6 +27,40 @@ pub enum Effect {
     },
 }
 
+/// Where a replicated batch comes from: its origin node, the origin's gapless sequence number
+/// for it, and the origin's hybrid logical clock when it was committed.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Provenance {
+    /// The origin node's instance name.
+    pub origin: String,
+    /// Sequence number of the batch in the origin's stream (1, 2, 3, ...).
+    pub seq: u64,
+    /// Hybrid logical clock of the commit at the origin.
+    pub hlc: u64,
+}
+
+/// Who asks for a batch to be applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A local write (REST, reload); refused while local writes are closed.
+    Local,
+    /// A batch replicated from another node. Applied leniently: an add of an object that
+    /// exists becomes a modify, a modify of a missing object an add, a remove of a missing
+    /// object is skipped, so a replay changes nothing twice.
+    Remote(Provenance),
+}
+
+/// What the persister is given for one batch.
+#[derive(Debug)]
+pub struct Batch<'a> {
+    /// The changes as applied (after lenient normalisation for remote batches).
+    pub changes: &'a [Change],
+    /// Their effects on objects.
+    pub effects: &'a [Effect],
+    /// Where the batch comes from.
+    pub source: &'a Source,
+}
+
 /// An error from the persister; the batch is not applied in memory when it fails.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -35,21 +69,27 @@ pub struct PersistError(pub String);
 /// Where applied batches are stored (the data directory). Called with the state before and
 /// after the batch, under the writer lock, before the new state becomes visible.
 pub trait Persist: Send {
-    /// Make the effects durable.
+    /// Make the batch durable. A journaling persister returns the provenance it recorded the
+    /// batch under (for a local batch, the sequence number it assigned).
     fn persist(
         &mut self,
         before: &Catalog,
         after: &Catalog,
-        effects: &[Effect],
-    ) -> Result<(), PersistError>;
+        batch: &Batch<'_>,
+    ) -> Result<Option<Provenance>, PersistError>;
 }
 
 /// A persister that keeps nothing (tests, in-memory catalogs).
 pub struct NoPersist;
 
 impl Persist for NoPersist {
-    fn persist(&mut self, _: &Catalog, _: &Catalog, _: &[Effect]) -> Result<(), PersistError> {
-        Ok(())
+    fn persist(
+        &mut self,
+        _: &Catalog,
+        _: &Catalog,
+        _: &Batch<'_>,
+    ) -> Result<Option<Provenance>, PersistError> {
+        Ok(None)
     }
 }
 
@@ -62,6 +102,9 @@ pub enum ApplyError {
     /// Writing to the data directory failed; memory is unchanged.
     #[error("could not save the configuration: {0}")]
     Persist(#[from] PersistError),
+    /// Local writes are closed on this node (a pure replica, or read-only).
+    #[error("{0}")]
+    ReadOnly(String),
 }
 
 /// Listener called after each applied batch (replication hooks in here).
@@ -72,6 +115,7 @@ pub struct CatalogService {
     state: RwLock<Arc<Catalog>>,
     writer: Mutex<Box<dyn Persist>>,
     listeners: RwLock<Vec<Listener>>,
+    write_gate: RwLock<Option<String>>,
 }
 
 impl CatalogService {
@@ -81,6 +125,7 @@ impl CatalogService {
             state: RwLock::new(Arc::new(catalog)),
             writer: Mutex::new(persist),
             listeners: RwLock::new(Vec::new()),
+            write_gate: RwLock::new(None),
         }
     }
 
@@ -118,9 +163,35 @@ impl CatalogService {
         }
     }
 
-    /// Validate, persist and apply a batch of changes, all or nothing. The update sequence in
-    /// `global.xml` is bumped once per batch.
+    /// Close local writes with a reason (`None` opens them again). Remote batches still apply.
+    pub fn set_write_gate(&self, reason: Option<String>) {
+        match self.write_gate.write() {
+            Ok(mut g) => *g = reason,
+            Err(p) => *p.into_inner() = reason,
+        }
+    }
+
+    /// Why local writes are closed, if they are.
+    pub fn write_gate(&self) -> Option<String> {
+        match self.write_gate.read() {
+            Ok(g) => g.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    /// Validate, persist and apply a local batch of changes, all or nothing. The update
+    /// sequence in `global.xml` is bumped once per batch.
     pub fn apply(&self, changes: Vec<Change>) -> Result<Applied, ApplyError> {
+        self.apply_from(changes, Source::Local)
+    }
+
+    /// Validate, persist and apply a batch from `source`.
+    pub fn apply_from(&self, changes: Vec<Change>, source: Source) -> Result<Applied, ApplyError> {
+        if source == Source::Local {
+            if let Some(reason) = self.write_gate() {
+                return Err(ApplyError::ReadOnly(reason));
+            }
+        }
         let mut writer = match self.writer.lock() {
             Ok(g) => g,
             Err(p) => p.into_inner(),
@@ -128,17 +199,33 @@ impl CatalogService {
         let before = self.snapshot();
         let mut work: Catalog = (*before).clone();
         let mut effects = Vec::new();
-        for c in &changes {
-            check(&work, c)?;
-            apply_unchecked(&mut work, c, &mut effects);
+        let mut applied_changes = Vec::with_capacity(changes.len());
+        for c in changes {
+            let c = match &source {
+                Source::Local => c,
+                Source::Remote(_) => match lenient(&work, c) {
+                    Some(c) => c,
+                    None => continue,
+                },
+            };
+            check(&work, &c)?;
+            apply_unchecked(&mut work, &c, &mut effects);
+            applied_changes.push(c);
         }
-        if !changes.is_empty() {
+        if !applied_changes.is_empty() {
             bump_sequence(&mut work, &mut effects);
         }
-        writer.persist(&before, &work, &effects)?;
+        let batch = Batch {
+            changes: &applied_changes,
+            effects: &effects,
+            source: &source,
+        };
+        let provenance = writer.persist(&before, &work, &batch)?;
         let applied = Applied {
-            changes,
+            changes: applied_changes,
             update_sequence: work.update_sequence(),
+            provenance,
+            source,
         };
         match self.state.write() {
             Ok(mut g) => *g = Arc::new(work),
@@ -170,6 +257,34 @@ fn bump_sequence(work: &mut Catalog, effects: &mut Vec<Effect>) {
         object: g2,
         previous: Some(g),
     });
+}
+
+/// Rewrite a replicated change so that applying it twice, or after a partial apply, is harmless.
+fn lenient(work: &Catalog, c: Change) -> Option<Change> {
+    match c {
+        Change::Add { object } if work.get(object.id()).is_some() => {
+            if work
+                .get(object.id())
+                .map(|o| **o == object)
+                .unwrap_or(false)
+            {
+                None
+            } else {
+                Some(Change::Modify { object })
+            }
+        }
+        Change::Modify { object } if work.get(object.id()).is_none() => {
+            Some(Change::Add { object })
+        }
+        Change::Modify { object } if work.get(object.id()).is_some_and(|o| **o == object) => None,
+        Change::Remove { id, .. } if work.get(&id).is_none() => None,
+        Change::SetDefaultWorkspace { id }
+            if work.default_workspace().is_some_and(|w| w.id() == id) =>
+        {
+            None
+        }
+        c => Some(c),
+    }
 }
 
 /// Apply a change that has been checked (or is generated by the catalog itself).

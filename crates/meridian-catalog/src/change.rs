@@ -1,6 +1,6 @@
 //! Changes: the only way the catalog is mutated.
 
-use crate::{Kind, Object};
+use crate::{Kind, Object, Provenance, Source};
 use serde::{Deserialize, Serialize};
 
 /// One self-contained mutation of the catalog. It carries the object's full state (ids minted by
@@ -53,4 +53,8 @@ pub struct Applied {
     pub changes: Vec<Change>,
     /// The catalog's update sequence after the batch.
     pub update_sequence: u64,
+    /// Where the persister recorded the batch (origin and sequence), when it journals.
+    pub provenance: Option<Provenance>,
+    /// Who asked for it.
+    pub source: Source,
 }

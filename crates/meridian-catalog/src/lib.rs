@@ -16,7 +16,10 @@ mod names;
 mod object;
 mod validate;
 
-pub use apply::{ApplyError, CatalogService, Effect, Listener, NoPersist, Persist, PersistError};
+pub use apply::{
+    ApplyError, Batch, CatalogService, Effect, Listener, NoPersist, Persist, PersistError,
+    Provenance, Source,
+};
 pub use cascade::{cascade_remove, remove_layer_everywhere, remove_style_everywhere};
 pub use catalog::Catalog;
 pub use change::{Applied, Change};

@@ -170,7 +170,12 @@ fn groups_cannot_be_empty_or_contain_themselves() {
 
 struct Failing;
 impl Persist for Failing {
-    fn persist(&mut self, _: &Catalog, _: &Catalog, _: &[Effect]) -> Result<(), PersistError> {
+    fn persist(
+        &mut self,
+        _: &Catalog,
+        _: &Catalog,
+        _: &Batch<'_>,
+    ) -> Result<Option<Provenance>, PersistError> {
         Err(PersistError("disk full".into()))
     }
 }
@@ -206,4 +211,37 @@ fn listeners_see_each_applied_batch_and_changes_serialize() {
     let json = serde_json::to_string(&Change::Modify { object: st.clone() }).unwrap();
     let back: Change = serde_json::from_str(&json).unwrap();
     assert_eq!(back, Change::Modify { object: st });
+}
+
+#[test]
+fn remote_batches_are_idempotent_and_pass_the_write_gate() {
+    let svc = populated();
+    svc.set_write_gate(Some("this node is a replica".into()));
+    let ws = obj(
+        Kind::Workspace,
+        "<workspace><id>ws9</id><name>nine</name></workspace>",
+    );
+    let err = svc.apply(vec![add(ws.clone())]).unwrap_err();
+    assert!(matches!(err, ApplyError::ReadOnly(_)));
+    let p = Provenance {
+        origin: "a".into(),
+        seq: 1,
+        hlc: 1,
+    };
+    let batch = vec![
+        add(ws.clone()),
+        Change::Remove {
+            kind: Kind::Style,
+            id: "nope".into(),
+        },
+    ];
+    let a = svc
+        .apply_from(batch.clone(), Source::Remote(p.clone()))
+        .unwrap();
+    assert_eq!(a.changes.len(), 1);
+    let seq = svc.snapshot().update_sequence();
+    // The same batch again changes nothing.
+    let a = svc.apply_from(batch, Source::Remote(p)).unwrap();
+    assert!(a.changes.is_empty());
+    assert_eq!(svc.snapshot().update_sequence(), seq);
 }

@@ -2,7 +2,7 @@
 
 use crate::atomic::{remove_file_durable, sync_dir, write_atomic};
 use crate::layout::{resource_file_name, store_file_name, style_file_name};
-use meridian_catalog::{Catalog, Effect, Kind, Object, Persist, PersistError};
+use meridian_catalog::{Batch, Catalog, Effect, Kind, Object, Persist, PersistError, Provenance};
 use std::collections::HashMap;
 use std::fs;
 use std::io;
@@ -239,8 +239,16 @@ impl Persist for DataDir {
         &mut self,
         _before: &Catalog,
         after: &Catalog,
-        effects: &[Effect],
-    ) -> Result<(), PersistError> {
+        batch: &Batch<'_>,
+    ) -> Result<Option<Provenance>, PersistError> {
+        self.write_effects(after, batch.effects)?;
+        Ok(None)
+    }
+}
+
+impl DataDir {
+    /// Write the files an applied batch touched.
+    pub fn write_effects(&mut self, after: &Catalog, effects: &[Effect]) -> Result<(), PersistError> {
         for e in effects {
             let r = match e {
                 Effect::Saved { object, previous } => self.save(after, object, previous.as_deref()),

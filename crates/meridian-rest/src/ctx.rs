@@ -3,7 +3,7 @@
 use crate::error::{RestError, RestResult};
 use crate::links::{atom_link, link_ext, url_of};
 use crate::req::{render, Req, Resp};
-use meridian_catalog::{Applied, Catalog, CatalogService, Change, Kind, Object};
+use meridian_catalog::{Catalog, CatalogService, Change, Kind, Object};
 use meridian_security::Security;
 use meridian_xml::Element;
 use std::path::PathBuf;
@@ -38,14 +38,11 @@ pub struct Ctx<'a> {
 
 impl Ctx<'_> {
     /// Apply changes through the catalog's single apply path.
-    pub fn apply(&self, changes: Vec<Change>) -> RestResult<Applied> {
-        if changes.is_empty() {
-            return Ok(meridian_catalog::Applied {
-                changes,
-                update_sequence: self.cat.update_sequence(),
-            });
+    pub fn apply(&self, changes: Vec<Change>) -> RestResult<()> {
+        if !changes.is_empty() {
+            self.st.catalog.apply(changes)?;
         }
-        Ok(self.st.catalog.apply(changes)?)
+        Ok(())
     }
 
     /// A workspace by name; `default` is the default workspace.

@@ -58,6 +58,7 @@ impl From<ApplyError> for RestError {
     fn from(e: ApplyError) -> Self {
         match e {
             ApplyError::Invalid(v) => v.into(),
+            ApplyError::ReadOnly(msg) => RestError::Forbidden(msg),
             ApplyError::Persist(p) => {
                 RestError::Internal(format!("could not save the configuration: {p}"))
             }
