@@ -32,7 +32,7 @@ class Node:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
-            env={**os.environ, "NO_COLOR": "1", "RUST_LOG": "info"},
+            env={**os.environ, "NO_COLOR": "1", "RUST_LOG": "info", "MERIDIAN_CLUSTER_EMBEDDEDBROKER_LISTEN": "127.0.0.1:0"},
         )
         port = []
         ready = threading.Event()

@@ -44,6 +44,11 @@ pub struct Provenance {
 pub enum Source {
     /// A local write (REST, reload); refused while local writes are closed.
     Local,
+    /// The node's own bootstrap (built-in styles of a new data directory): local to this node,
+    /// never journaled or published, allowed when local writes are closed.
+    System,
+    /// A whole catalog taken over from a peer's snapshot, with the positions it holds.
+    Snapshot(std::collections::BTreeMap<String, u64>),
     /// A batch replicated from another node. Applied leniently: an add of an object that
     /// exists becomes a modify, a modify of a missing object an add, a remove of a missing
     /// object is skipped, so a replay changes nothing twice.
@@ -163,6 +168,62 @@ impl CatalogService {
         }
     }
 
+    /// Replace the whole catalog with `new` (a peer's snapshot), writing what differs: objects
+    /// missing from `new` are removed, new or changed ones saved. No validation: the snapshot
+    /// comes from a catalog that was valid where it was taken.
+    pub fn apply_snapshot(
+        &self,
+        new: Catalog,
+        heads: std::collections::BTreeMap<String, u64>,
+    ) -> Result<Applied, ApplyError> {
+        let mut writer = match self.writer.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        let before = self.snapshot();
+        let mut effects = Vec::new();
+        let mut removed: Vec<Arc<Object>> = before
+            .objects()
+            .filter(|o| new.get(o.id()).is_none())
+            .cloned()
+            .collect();
+        removed.sort_by_key(|o| std::cmp::Reverse(kind_rank(o.kind)));
+        for object in removed {
+            effects.push(Effect::Removed { object });
+        }
+        let mut saved: Vec<(Arc<Object>, Option<Arc<Object>>)> = new
+            .objects()
+            .filter(|o| before.get(o.id()).map(|b| b != *o).unwrap_or(true))
+            .map(|o| (o.clone(), before.get(o.id()).cloned()))
+            .collect();
+        saved.sort_by_key(|(o, _)| kind_rank(o.kind));
+        for (object, previous) in saved {
+            effects.push(Effect::Saved { object, previous });
+        }
+        let new_default = new.default_workspace().map(|w| w.id().to_string());
+        if before.default_workspace().map(|w| w.id().to_string()) != new_default {
+            effects.push(Effect::DefaultWorkspace { id: new_default });
+        }
+        let source = Source::Snapshot(heads);
+        let batch = Batch {
+            changes: &[],
+            effects: &effects,
+            source: &source,
+        };
+        let provenance = writer.persist(&before, &new, &batch)?;
+        let applied = Applied {
+            changes: Vec::new(),
+            update_sequence: new.update_sequence(),
+            provenance,
+            source,
+        };
+        match self.state.write() {
+            Ok(mut g) => *g = Arc::new(new),
+            Err(p) => *p.into_inner() = Arc::new(new),
+        }
+        Ok(applied)
+    }
+
     /// Close local writes with a reason (`None` opens them again). Remote batches still apply.
     pub fn set_write_gate(&self, reason: Option<String>) {
         match self.write_gate.write() {
@@ -202,7 +263,7 @@ impl CatalogService {
         let mut applied_changes = Vec::with_capacity(changes.len());
         for c in changes {
             let c = match &source {
-                Source::Local => c,
+                Source::Local | Source::System | Source::Snapshot(_) => c,
                 Source::Remote(_) => match lenient(&work, c) {
                     Some(c) => c,
                     None => continue,
@@ -240,6 +301,21 @@ impl CatalogService {
             l(&applied);
         }
         Ok(applied)
+    }
+}
+
+/// Parents before children: the order in which new objects' files can be placed.
+fn kind_rank(k: Kind) -> u8 {
+    match k {
+        Kind::Global | Kind::Logging => 0,
+        Kind::Workspace => 1,
+        Kind::Namespace => 2,
+        Kind::Settings | Kind::Service => 3,
+        k if k.is_store() => 4,
+        k if k.is_resource() => 5,
+        Kind::Style => 6,
+        Kind::Layer => 7,
+        _ => 8,
     }
 }
 

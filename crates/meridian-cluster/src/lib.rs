@@ -1,14 +1,23 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
-}
+//! Clustering: keeping many Meridian nodes, each with its own data directory, in the same
+//! configuration through a message broker (embedded by default).
+//!
+//! * [`config`]: `cluster.properties` (GeoServer's keys, Meridian's own, environment overrides).
+//! * [`journal`]: the durable per-origin journal every applied batch goes to.
+//! * [`persist`]: journal first, then files, then the applied marker (redo on start).
+//! * [`envelope`]: the versioned, authenticated wire format.
+//! * [`node`]: publishing, ordered exactly-once apply, catch-up, snapshots, heartbeats.
+//! * [`rest`]: `/rest/cluster`, its status, and the peer endpoints.
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+pub mod broker;
+pub mod config;
+pub mod digest;
+pub mod envelope;
+pub mod hlc;
+pub mod journal;
+pub mod node;
+pub mod persist;
+pub mod rest;
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
-    }
-}
+pub use config::ClusterConfig;
+pub use node::Cluster;
+pub use rest::ClusterRest;

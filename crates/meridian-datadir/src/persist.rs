@@ -248,7 +248,11 @@ impl Persist for DataDir {
 
 impl DataDir {
     /// Write the files an applied batch touched.
-    pub fn write_effects(&mut self, after: &Catalog, effects: &[Effect]) -> Result<(), PersistError> {
+    pub fn write_effects(
+        &mut self,
+        after: &Catalog,
+        effects: &[Effect],
+    ) -> Result<(), PersistError> {
         for e in effects {
             let r = match e {
                 Effect::Saved { object, previous } => self.save(after, object, previous.as_deref()),

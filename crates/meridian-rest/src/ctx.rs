@@ -12,6 +12,19 @@ use std::sync::{Arc, RwLock};
 /// Reloads catalog and security from disk (`/rest/reload`).
 pub type Reloader = Box<dyn Fn() -> Result<(), String> + Send + Sync>;
 
+/// A family of REST endpoints provided by another crate (clustering), tried before the
+/// built-in ones.
+pub trait RestExtension: Send + Sync {
+    /// Handle the request when it is this extension's; `None` passes it on.
+    fn handle(&self, req: &Req) -> Option<RestResult<Resp>>;
+
+    /// Whether a request carrying this peer token (header `X-Meridian-Token`) is a trusted
+    /// peer and may skip Basic authentication.
+    fn peer_allowed(&self, _method: &str, _path_and_query: &str, _token: &str) -> bool {
+        false
+    }
+}
+
 /// State shared by the REST API.
 pub struct RestState {
     /// The catalog and its apply path.
@@ -26,6 +39,8 @@ pub struct RestState {
     pub max_body: usize,
     /// Largest accepted data upload (`file.shp`, `file.gpkg`).
     pub max_upload: usize,
+    /// Extensions (cluster endpoints).
+    pub extensions: Vec<Arc<dyn RestExtension>>,
 }
 
 /// One request's view: the shared state and a catalog snapshot.

@@ -13,7 +13,8 @@ mod router;
 mod server;
 
 pub use api::about::GEOSERVER_VERSION;
-pub use ctx::{Reloader, RestState};
-pub use error::RestError;
+pub use ctx::{Reloader, RestExtension, RestState};
+pub use error::{RestError, RestResult};
 pub use json::{from_json, to_json};
+pub use req::{render, Format, Req, Resp};
 pub use server::rest_router;

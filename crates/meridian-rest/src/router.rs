@@ -41,6 +41,11 @@ pub fn split_path(path: &str) -> RestResult<(Vec<String>, Option<String>)> {
 
 /// Dispatch a request to its handler.
 pub fn dispatch(c: &Ctx, req: &Req) -> RestResult<Resp> {
+    for ext in &c.st.extensions {
+        if let Some(r) = ext.handle(req) {
+            return r;
+        }
+    }
     let s: Vec<&str> = req.segs.iter().map(String::as_str).collect();
     let fk = Kind::FeatureType;
     let ck = Kind::Coverage;

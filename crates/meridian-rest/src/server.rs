@@ -72,7 +72,18 @@ async fn handle(State(st): State<Arc<RestState>>, request: Request) -> Response 
     let full_path = parts.uri.path().to_string();
     let sub = full_path.strip_prefix("/geoserver/rest").unwrap_or("");
     let creds = credentials(&parts.headers);
+    let path_and_query = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("");
+    let peer = parts
+        .headers
+        .get("x-meridian-token")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| {
+            st.extensions
+                .iter()
+                .any(|e| e.peer_allowed(&method, path_and_query, t))
+        });
     let access = match st.security.read() {
+        _ if peer => Access::Allowed(Some("cluster-peer".into())),
         Ok(sec) => sec.check_rest(
             &method,
             &format!("/rest{}", if sub.is_empty() { "" } else { sub }),

@@ -1,14 +1,19 @@
-//! Starting a node: prepare and load the data directory, then serve HTTP until a signal.
+//! Starting a node: prepare and load the data directory, join the cluster, serve HTTP until a
+//! signal.
 
 use axum::routing::get;
 use axum::Router;
-use meridian_catalog::{CatalogService, Change};
+use meridian_catalog::{Catalog, CatalogService, Change, Source};
+use meridian_cluster::hlc::Hlc;
+use meridian_cluster::journal::Journal;
+use meridian_cluster::persist::JournalingPersist;
+use meridian_cluster::{Cluster, ClusterConfig, ClusterRest};
 use meridian_datadir::{default_styles, init_if_empty, load, DataDir};
 use meridian_rest::{rest_router, RestState};
 use meridian_security::{write_defaults_if_missing, Security};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 /// Why a node could not start.
 #[derive(Debug, thiserror::Error)]
@@ -19,6 +24,9 @@ pub enum NodeError {
     /// Security files are unreadable.
     #[error("security: {0}")]
     Security(String),
+    /// The cluster configuration or journal is unusable.
+    #[error("cluster: {0}")]
+    Cluster(String),
     /// The address could not be bound.
     #[error("cannot listen on {0}: {1}")]
     Bind(SocketAddr, String),
@@ -30,7 +38,7 @@ pub enum NodeError {
     Problems(usize),
 }
 
-fn load_catalog(dir: &Path) -> Result<(meridian_catalog::Catalog, DataDir), NodeError> {
+fn load_catalog(dir: &Path) -> Result<(Catalog, DataDir), NodeError> {
     let loaded =
         load(dir).map_err(|e| NodeError::DataDir(dir.display().to_string(), e.to_string()))?;
     for p in &loaded.problems {
@@ -42,6 +50,27 @@ fn load_catalog(dir: &Path) -> Result<(meridian_catalog::Catalog, DataDir), Node
     ))
 }
 
+/// Everything the persister of a clustered node shares across reloads.
+#[derive(Clone)]
+struct ClusterParts {
+    journal: Arc<Mutex<Journal>>,
+    hlc: Arc<Hlc>,
+    me: String,
+    marker: PathBuf,
+}
+
+impl ClusterParts {
+    fn persister(&self, dd: DataDir) -> Box<JournalingPersist> {
+        Box::new(JournalingPersist::new(
+            dd,
+            self.journal.clone(),
+            self.me.clone(),
+            self.hlc.clone(),
+            self.marker.clone(),
+        ))
+    }
+}
+
 /// Prepare, load and serve.
 pub fn serve(dir: PathBuf, bind: SocketAddr) -> Result<(), NodeError> {
     let err = |e: String| NodeError::DataDir(dir.display().to_string(), e);
@@ -49,45 +78,29 @@ pub fn serve(dir: PathBuf, bind: SocketAddr) -> Result<(), NodeError> {
         tracing::info!(dir = %dir.display(), "created a new data directory");
     }
     write_defaults_if_missing(&dir).map_err(|e| NodeError::Security(e.to_string()))?;
-    let (catalog, persister) = load_catalog(&dir)?;
-    let service = Arc::new(CatalogService::new(catalog, Box::new(persister)));
+    let cluster_cfg = ClusterConfig::load(&dir).map_err(|e| NodeError::Cluster(e.to_string()))?;
+    let journal_path = dir.join("cluster").join("journal.log");
+    let journal = Journal::open(&journal_path).map_err(|e| NodeError::Cluster(e.to_string()))?;
+    let parts = ClusterParts {
+        journal: Arc::new(Mutex::new(journal)),
+        hlc: Arc::new(Hlc::default()),
+        me: cluster_cfg.instance().to_string(),
+        marker: dir.join("cluster").join("applied.json"),
+    };
+    let (catalog, datadir) = load_catalog(&dir)?;
+    let service = Arc::new(CatalogService::new(catalog, parts.persister(datadir)));
     let styles: Vec<Change> = default_styles(&service.snapshot())
         .into_iter()
         .map(|object| Change::Add { object })
         .collect();
     if !styles.is_empty() {
-        service.apply(styles).map_err(|e| err(e.to_string()))?;
+        service
+            .apply_from(styles, Source::System)
+            .map_err(|e| err(e.to_string()))?;
     }
-    let summary = service.snapshot().summary();
-    tracing::info!(dir = %dir.display(), ?summary, "catalog loaded");
     let security = Arc::new(RwLock::new(
         Security::load(&dir).map_err(|e| NodeError::Security(e.to_string()))?,
     ));
-    let reload = {
-        let (service, security, dir) = (service.clone(), security.clone(), dir.clone());
-        Box::new(move || -> Result<(), String> {
-            let (catalog, persister) = load_catalog(&dir).map_err(|e| e.to_string())?;
-            let sec = Security::load(&dir).map_err(|e| e.to_string())?;
-            service.replace(catalog, Box::new(persister));
-            if let Ok(mut s) = security.write() {
-                *s = sec;
-            }
-            tracing::info!("catalog reloaded from disk");
-            Ok(())
-        })
-    };
-    let state = Arc::new(RestState {
-        catalog: service,
-        data_dir: dir.clone(),
-        security,
-        reload,
-        max_body: 16 * 1024 * 1024,
-        max_upload: 1024 * 1024 * 1024,
-    });
-    let app = Router::new()
-        .route("/geoserver", get(|| async { "Meridian" }))
-        .route("/geoserver/", get(|| async { "Meridian" }))
-        .merge(rest_router(state));
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -97,9 +110,42 @@ pub fn serve(dir: PathBuf, bind: SocketAddr) -> Result<(), NodeError> {
         let listener = tokio::net::TcpListener::bind(bind)
             .await
             .map_err(|e| NodeError::Bind(bind, e.to_string()))?;
-        let local = listener
-            .local_addr()
-            .map_err(|e| NodeError::Runtime(e.to_string()))?;
+        let local = listener.local_addr().map_err(|e| NodeError::Runtime(e.to_string()))?;
+        let url = match cluster_cfg.get("node.url") {
+            "" => format!("http://{local}/geoserver"),
+            u => u.trim_end_matches('/').to_string(),
+        };
+        let cluster = Cluster::new(cluster_cfg, service.clone(), parts.journal.clone(), parts.hlc.clone(), &parts.marker, url)
+            .map_err(NodeError::Cluster)?;
+        cluster.start().map_err(NodeError::Cluster)?;
+        let summary = service.snapshot().summary();
+        tracing::info!(dir = %dir.display(), instance = %cluster.me, group = %cluster.group, ?summary, "catalog loaded");
+        let reload = {
+            let (service, security, dir, parts) = (service.clone(), security.clone(), dir.clone(), parts.clone());
+            Box::new(move || -> Result<(), String> {
+                let (catalog, datadir) = load_catalog(&dir).map_err(|e| e.to_string())?;
+                let sec = Security::load(&dir).map_err(|e| e.to_string())?;
+                service.replace(catalog, parts.persister(datadir));
+                if let Ok(mut s) = security.write() {
+                    *s = sec;
+                }
+                tracing::info!("catalog reloaded from disk");
+                Ok(())
+            })
+        };
+        let state = Arc::new(RestState {
+            catalog: service,
+            data_dir: dir.clone(),
+            security,
+            reload,
+            max_body: 16 * 1024 * 1024,
+            max_upload: 1024 * 1024 * 1024,
+            extensions: vec![Arc::new(ClusterRest(cluster))],
+        });
+        let app = Router::new()
+            .route("/geoserver", get(|| async { "Meridian" }))
+            .route("/geoserver/", get(|| async { "Meridian" }))
+            .merge(rest_router(state));
         tracing::info!(address = %local, "listening on http://{local}/geoserver");
         axum::serve(listener, app)
             .with_graceful_shutdown(shutdown)

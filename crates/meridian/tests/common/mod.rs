@@ -51,6 +51,8 @@ impl Node {
             .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
             .arg(&dir)
             .env("RUST_LOG", "info")
+            // Each test node gets its own embedded broker on a free port.
+            .env("MERIDIAN_CLUSTER_EMBEDDEDBROKER_LISTEN", "127.0.0.1:0")
             .env("NO_COLOR", "1")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

@@ -1,0 +1,721 @@
+//! A clustered node at run time: publishing local batches, applying remote ones in order and
+//! exactly once, catching up over HTTP on gaps, bootstrapping from a snapshot, heartbeats.
+
+use crate::broker::{parse_broker_url, start_embedded};
+use crate::config::ClusterConfig;
+use crate::digest::catalog_digest;
+use crate::envelope::{decode, encode, http_token, Message, Roles};
+use crate::hlc::Hlc;
+use crate::journal::{Journal, Record};
+use crate::persist::read_marker;
+use meridian_catalog::{Catalog, CatalogService, Object, Source};
+use rumqttc::{AsyncClient, Event, MqttOptions, Packet, Publish, QoS};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::sync::mpsc;
+
+/// Largest message sent through the broker; larger batches go by reference.
+const MAX_INLINE: usize = 256 * 1024;
+
+/// Counters reported in the status.
+#[derive(Debug, Default)]
+pub struct Counters {
+    /// Batches published.
+    pub published: AtomicU64,
+    /// Batches applied from other nodes.
+    pub applied: AtomicU64,
+    /// Deliveries skipped as already applied.
+    pub duplicates: AtomicU64,
+    /// Batches that could not apply yet (retried through catch-up).
+    pub deferred: AtomicU64,
+    /// Messages rejected (malformed, unauthenticated, foreign group).
+    pub rejected: AtomicU64,
+    /// Catch-ups run.
+    pub catchups: AtomicU64,
+    /// Snapshots taken over.
+    pub snapshots: AtomicU64,
+}
+
+/// What a node knows about a peer from its heartbeats.
+#[derive(Debug, Clone, Serialize)]
+pub struct Peer {
+    /// Instance name.
+    pub name: String,
+    /// Advertised URL.
+    pub url: String,
+    /// Roles.
+    pub roles: Roles,
+    /// Its digest.
+    pub digest: String,
+    /// Its heads.
+    pub heads: BTreeMap<String, u64>,
+    /// Milliseconds since its last heartbeat.
+    #[serde(skip)]
+    pub seen: Option<Instant>,
+}
+
+/// A snapshot of a node's catalog with the positions it reflects.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// Positions per origin.
+    pub heads: BTreeMap<String, u64>,
+    /// The default workspace id.
+    pub default_workspace: Option<String>,
+    /// Every object.
+    pub objects: Vec<Object>,
+}
+
+/// One clustered node.
+pub struct Cluster {
+    /// Configuration (editable through REST).
+    pub config: RwLock<ClusterConfig>,
+    /// Instance name.
+    pub me: String,
+    /// Group.
+    pub group: String,
+    /// The catalog.
+    pub service: Arc<CatalogService>,
+    /// The journal.
+    pub journal: Arc<Mutex<Journal>>,
+    /// The clock.
+    pub hlc: Arc<Hlc>,
+    /// Advertised HTTP base (`http://host:port/geoserver`).
+    pub url: String,
+    /// Counters.
+    pub counters: Counters,
+    /// Peers seen.
+    pub peers: Mutex<BTreeMap<String, Peer>>,
+    /// Connected to the broker.
+    pub connected: AtomicBool,
+    /// The broker address in use.
+    pub broker: Mutex<String>,
+    /// Drift detected and not yet repaired.
+    pub drift: Mutex<Option<String>>,
+    outbox: mpsc::UnboundedSender<Message>,
+    outbox_rx: Mutex<Option<mpsc::UnboundedReceiver<Message>>>,
+    http: reqwest::Client,
+    digest_cache: Mutex<(u64, String)>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    match m.lock() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
+    }
+}
+
+impl Cluster {
+    /// Set up the node: redo what the journal holds beyond the files, close local writes on
+    /// replicas, and publish every local batch after commit.
+    pub fn new(
+        config: ClusterConfig,
+        service: Arc<CatalogService>,
+        journal: Arc<Mutex<Journal>>,
+        hlc: Arc<Hlc>,
+        marker: &std::path::Path,
+        url: String,
+    ) -> Result<Arc<Cluster>, String> {
+        redo(&service, &journal, marker)?;
+        let (tx, rx) = mpsc::unbounded_channel();
+        let me = config.instance().to_string();
+        let group = config.group().to_string();
+        let c = Arc::new(Cluster {
+            config: RwLock::new(config),
+            me,
+            group,
+            service,
+            journal,
+            hlc,
+            url,
+            counters: Counters::default(),
+            peers: Mutex::new(BTreeMap::new()),
+            connected: AtomicBool::new(false),
+            broker: Mutex::new(String::new()),
+            drift: Mutex::new(None),
+            outbox: tx,
+            outbox_rx: Mutex::new(Some(rx)),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .map_err(|e| e.to_string())?,
+            digest_cache: Mutex::new((u64::MAX, String::new())),
+        });
+        c.update_gate();
+        let weak = Arc::downgrade(&c);
+        c.service.subscribe(Box::new(move |applied| {
+            let Some(c) = weak.upgrade() else { return };
+            if applied.source != Source::Local || !c.roles().primary {
+                return;
+            }
+            if let Some(p) = &applied.provenance {
+                let record = Record {
+                    provenance: p.clone(),
+                    changes: applied.changes.clone(),
+                };
+                c.publish_record(record);
+            }
+        }));
+        Ok(c)
+    }
+
+    /// Current roles from the configuration.
+    pub fn roles(&self) -> Roles {
+        let cfg = match self.config.read() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        Roles {
+            primary: cfg.is_primary(),
+            replica: cfg.is_replica(),
+            read_only: cfg.read_only(),
+        }
+    }
+
+    fn secret(&self) -> String {
+        match self.config.read() {
+            Ok(g) => g.secret().to_string(),
+            Err(p) => p.into_inner().secret().to_string(),
+        }
+    }
+
+    fn topic_base(&self) -> String {
+        let cfg = match self.config.read() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        format!(
+            "{}/{}",
+            cfg.get("topicName").replace(['#', '+'], "_"),
+            self.group
+        )
+    }
+
+    /// Close or open local writes according to the roles; the message names the primaries.
+    pub fn update_gate(&self) {
+        let r = self.roles();
+        let reason = if !r.primary || r.read_only {
+            let primaries: Vec<String> = lock(&self.peers)
+                .values()
+                .filter(|p| p.roles.primary && !p.roles.read_only)
+                .map(|p| format!("{} ({})", p.name, p.url))
+                .collect();
+            let what = if r.read_only {
+                "read-only"
+            } else {
+                "a replica (toggleMaster=false)"
+            };
+            Some(format!(
+                "this node ({}) is {what} and refuses configuration changes; send them to a primary: {}",
+                self.me,
+                if primaries.is_empty() { "none known yet".to_string() } else { primaries.join(", ") }
+            ))
+        } else {
+            None
+        };
+        self.service.set_write_gate(reason);
+    }
+
+    fn publish_record(&self, record: Record) {
+        let msg = Message::Changes {
+            group: self.group.clone(),
+            record: record.clone(),
+        };
+        let size = serde_json::to_vec(&msg)
+            .map(|v| v.len())
+            .unwrap_or(usize::MAX);
+        let msg = if size > MAX_INLINE {
+            Message::ChangesRef {
+                group: self.group.clone(),
+                origin: record.provenance.origin,
+                seq: record.provenance.seq,
+                url: self.url.clone(),
+            }
+        } else {
+            msg
+        };
+        if self.outbox.send(msg).is_ok() {
+            self.counters.published.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// The digest of the catalog (cached per update sequence).
+    pub fn digest(&self) -> String {
+        let cat = self.service.snapshot();
+        let seq = cat.update_sequence();
+        let mut cache = lock(&self.digest_cache);
+        if cache.0 != seq {
+            *cache = (seq, catalog_digest(&cat));
+        }
+        cache.1.clone()
+    }
+
+    /// Heads of the journal.
+    pub fn heads(&self) -> BTreeMap<String, u64> {
+        lock(&self.journal).heads()
+    }
+
+    /// A snapshot of this node.
+    pub fn snapshot(&self) -> Snapshot {
+        // The heads must not run ahead of the catalog: read them first, under the same order
+        // the persister writes (journal, then state).
+        let heads = self.heads();
+        let cat = self.service.snapshot();
+        Snapshot {
+            heads,
+            default_workspace: cat.default_workspace().map(|w| w.id().to_string()),
+            objects: cat.objects().map(|o| (**o).clone()).collect(),
+        }
+    }
+
+    /// Start the broker connection, heartbeats and the applier. Returns at once; the node
+    /// serves its own configuration whether or not the broker is reachable.
+    pub fn start(self: &Arc<Self>) -> Result<(), String> {
+        let (embedded, listen, url, enabled) = {
+            let cfg = match self.config.read() {
+                Ok(g) => g,
+                Err(p) => p.into_inner(),
+            };
+            (
+                cfg.embedded_broker() && cfg.get("brokerURL").trim().is_empty(),
+                cfg.get("embeddedBroker.listen").to_string(),
+                cfg.get("brokerURL").to_string(),
+                cfg.connection_enabled(),
+            )
+        };
+        let addrs = if embedded {
+            let addr: std::net::SocketAddr = listen
+                .parse()
+                .map_err(|e| format!("embeddedBroker.listen '{listen}': {e}"))?;
+            let addr = match start_embedded(addr) {
+                Ok(a) => a,
+                Err(e) => {
+                    // Keep serving; whatever broker holds the address may still be joined.
+                    tracing::error!("{e}");
+                    addr
+                }
+            };
+            vec![(addr.ip().to_string(), addr.port())]
+        } else {
+            let a = parse_broker_url(&url);
+            if a.is_empty() {
+                return Err(format!(
+                    "brokerURL '{url}' names no broker (expected tcp://host:port)"
+                ));
+            }
+            a
+        };
+        let (in_tx, in_rx) = mpsc::unbounded_channel::<(Vec<u8>, Option<Publish>)>();
+        let outbox = lock(&self.outbox_rx)
+            .take()
+            .ok_or("cluster already started")?;
+        let (client_tx, client_rx) = tokio::sync::watch::channel::<Option<AsyncClient>>(None);
+        if enabled {
+            tokio::spawn(mqtt_loop(self.clone(), addrs, in_tx.clone(), client_tx));
+        } else {
+            tracing::warn!(
+                "cluster connection disabled (connection=disabled): not joining the broker"
+            );
+        }
+        tokio::spawn(publisher(self.clone(), outbox, client_rx.clone()));
+        tokio::spawn(heartbeat(self.clone()));
+        tokio::spawn(applier(self.clone(), in_rx, client_rx));
+        Ok(())
+    }
+
+    fn token(&self, path_and_query: &str) -> String {
+        http_token(&self.secret(), path_and_query)
+    }
+
+    /// Whether a peer request token is valid.
+    pub fn token_ok(&self, path_and_query: &str, token: &str) -> bool {
+        let want = self.token(path_and_query);
+        want.len() == token.len()
+            && want
+                .bytes()
+                .zip(token.bytes())
+                .fold(0u8, |a, (x, y)| a | (x ^ y))
+                == 0
+    }
+
+    async fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        base: &str,
+        pq: &str,
+    ) -> Result<Option<T>, String> {
+        let url = format!("{}{pq}", base.trim_end_matches("/geoserver"));
+        let r = self
+            .http
+            .get(&url)
+            .header("X-Meridian-Token", self.token(pq))
+            .send()
+            .await
+            .map_err(|e| format!("{url}: {e}"))?;
+        if r.status().as_u16() == 410 {
+            return Ok(None);
+        }
+        if !r.status().is_success() {
+            return Err(format!("{url}: HTTP {}", r.status()));
+        }
+        r.json::<T>()
+            .await
+            .map(Some)
+            .map_err(|e| format!("{url}: {e}"))
+    }
+
+    /// Apply records of `origin` from a peer until this node has everything the peer has.
+    async fn catch_up(self: &Arc<Self>, origin: &str, peer_url: &str) -> Result<(), String> {
+        self.counters.catchups.fetch_add(1, Ordering::Relaxed);
+        loop {
+            let after = lock(&self.journal).head(origin);
+            let pq = format!(
+                "/geoserver/rest/cluster/events.json?origin={origin}&after={after}&limit=500"
+            );
+            let Some(records) = self.get_json::<Vec<Record>>(peer_url, &pq).await? else {
+                tracing::info!(%origin, peer = %peer_url, "peer no longer holds the records needed; taking a snapshot");
+                return self.take_snapshot(peer_url).await;
+            };
+            if records.is_empty() {
+                return Ok(());
+            }
+            for r in records {
+                if !self.apply_record(r).await {
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    /// Apply one record if it is the next of its origin. Returns false when it could not apply.
+    async fn apply_record(self: &Arc<Self>, r: Record) -> bool {
+        let head = lock(&self.journal).head(&r.provenance.origin);
+        if r.provenance.seq <= head {
+            self.counters.duplicates.fetch_add(1, Ordering::Relaxed);
+            return true;
+        }
+        if r.provenance.seq != head + 1 {
+            return false;
+        }
+        let svc = self.service.clone();
+        let prov = r.provenance.clone();
+        let res =
+            tokio::task::spawn_blocking(move || svc.apply_from(r.changes, Source::Remote(prov)))
+                .await;
+        match res {
+            Ok(Ok(_)) => {
+                self.counters.applied.fetch_add(1, Ordering::Relaxed);
+                true
+            }
+            Ok(Err(e)) => {
+                self.counters.deferred.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(origin = %r.provenance.origin, seq = r.provenance.seq, error = %e, "replicated batch deferred");
+                false
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "apply task failed");
+                false
+            }
+        }
+    }
+
+    /// Replace the catalog with a peer's snapshot.
+    async fn take_snapshot(self: &Arc<Self>, peer_url: &str) -> Result<(), String> {
+        let snap: Snapshot = self
+            .get_json(peer_url, "/geoserver/rest/cluster/snapshot.json")
+            .await?
+            .ok_or("peer has no snapshot")?;
+        let cat = Catalog::from_loaded(snap.objects, snap.default_workspace);
+        let svc = self.service.clone();
+        let heads = snap.heads;
+        tokio::task::spawn_blocking(move || svc.apply_snapshot(cat, heads))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
+        self.counters.snapshots.fetch_add(1, Ordering::Relaxed);
+        *lock(&self.drift) = None;
+        tracing::info!(peer = %peer_url, "catalog taken over from a peer snapshot");
+        Ok(())
+    }
+
+    async fn on_message(self: &Arc<Self>, payload: &[u8]) {
+        let msg = match decode(payload, &self.secret()) {
+            Ok(m) => m,
+            Err(e) => {
+                self.counters.rejected.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(error = %e, "cluster message rejected");
+                return;
+            }
+        };
+        if msg.group() != self.group {
+            self.counters.rejected.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(group = msg.group(), "message of another group rejected");
+            return;
+        }
+        if msg.origin() == self.me {
+            return;
+        }
+        let replica = self.roles().replica;
+        match msg {
+            Message::Changes { record, .. } if replica => {
+                self.hlc.observe(record.provenance.hlc);
+                let origin = record.provenance.origin.clone();
+                if !self.apply_record(record).await {
+                    // A gap or a deferred batch: fetch what is missing from whoever has it.
+                    self.catch_up_from_any(&origin).await;
+                }
+            }
+            Message::ChangesRef { origin, url, .. } if replica => {
+                if let Err(e) = self.catch_up(&origin, &url).await {
+                    tracing::warn!(%origin, error = %e, "catch-up failed");
+                }
+            }
+            Message::Heartbeat {
+                origin,
+                url,
+                roles,
+                heads,
+                digest,
+                ..
+            } => {
+                let primaries_changed = {
+                    let mut peers = lock(&self.peers);
+                    let before = peers.get(&origin).map(|p| (p.roles, p.url.clone()));
+                    peers.insert(
+                        origin.clone(),
+                        Peer {
+                            name: origin.clone(),
+                            url: url.clone(),
+                            roles,
+                            digest: digest.clone(),
+                            heads: heads.clone(),
+                            seen: Some(Instant::now()),
+                        },
+                    );
+                    before != Some((roles, url.clone()))
+                };
+                if primaries_changed {
+                    self.update_gate();
+                }
+                if replica {
+                    self.after_heartbeat(&origin, &url, &heads, &digest).await;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    async fn after_heartbeat(
+        self: &Arc<Self>,
+        peer: &str,
+        url: &str,
+        heads: &BTreeMap<String, u64>,
+        digest: &str,
+    ) {
+        let (mine, new_node) = {
+            let j = lock(&self.journal);
+            (j.heads(), j.is_empty())
+        };
+        if new_node && heads.values().any(|s| *s > 0) {
+            if let Err(e) = self.take_snapshot(url).await {
+                tracing::warn!(peer = %url, error = %e, "bootstrap snapshot failed");
+            }
+            return;
+        }
+        for (origin, seq) in heads {
+            if origin != &self.me && *seq > mine.get(origin).copied().unwrap_or(0) {
+                if let Err(e) = self.catch_up(origin, url).await {
+                    tracing::warn!(%origin, peer = %url, error = %e, "catch-up failed");
+                }
+            }
+        }
+        // Same positions, different content: drift. Of the two nodes, the one whose name sorts
+        // higher repairs itself from the other's snapshot, so both end the same.
+        let mine_now = self.heads();
+        if &mine_now == heads && digest != self.digest() {
+            let msg = format!("digest differs from {peer} at the same positions");
+            tracing::warn!("{msg}");
+            *lock(&self.drift) = Some(msg);
+            if self.me.as_str() > peer {
+                if let Err(e) = self.take_snapshot(url).await {
+                    tracing::warn!(error = %e, "drift repair failed");
+                }
+            }
+        }
+    }
+
+    async fn catch_up_from_any(self: &Arc<Self>, origin: &str) {
+        let candidates: Vec<String> = {
+            let peers = lock(&self.peers);
+            let mine = lock(&self.journal).head(origin);
+            let mut v: Vec<&Peer> = peers
+                .values()
+                .filter(|p| p.heads.get(origin).copied().unwrap_or(0) > mine)
+                .collect();
+            // The origin itself first, then the others.
+            v.sort_by_key(|p| p.name != origin);
+            v.into_iter().map(|p| p.url.clone()).collect()
+        };
+        for url in candidates {
+            if self.catch_up(origin, &url).await.is_ok() {
+                return;
+            }
+        }
+    }
+}
+
+/// Re-apply journaled batches whose files the marker does not cover (a crash in between).
+fn redo(
+    service: &CatalogService,
+    journal: &Mutex<Journal>,
+    marker: &std::path::Path,
+) -> Result<(), String> {
+    let done = read_marker(marker);
+    let pending: Vec<Arc<Record>> = {
+        let j = lock(journal);
+        let mut v: Vec<Arc<Record>> = j
+            .heads()
+            .keys()
+            .flat_map(|o| {
+                j.since(o, done.get(o).copied().unwrap_or(0), usize::MAX)
+                    .unwrap_or_default()
+            })
+            .collect();
+        v.sort_by_key(|r| r.provenance.hlc);
+        v
+    };
+    for r in pending {
+        tracing::info!(origin = %r.provenance.origin, seq = r.provenance.seq, "re-applying a journaled batch");
+        service
+            .apply_from(r.changes.clone(), Source::Remote(r.provenance.clone()))
+            .map_err(|e| {
+                format!(
+                    "redo of {}#{} failed: {e}",
+                    r.provenance.origin, r.provenance.seq
+                )
+            })?;
+    }
+    Ok(())
+}
+
+async fn mqtt_loop(
+    c: Arc<Cluster>,
+    addrs: Vec<(String, u16)>,
+    inbox: mpsc::UnboundedSender<(Vec<u8>, Option<Publish>)>,
+    client_tx: tokio::sync::watch::Sender<Option<AsyncClient>>,
+) {
+    let topic = format!("{}/#", c.topic_base());
+    let mut attempt: u32 = 0;
+    let mut idx = 0usize;
+    loop {
+        let (host, port) = addrs[idx % addrs.len()].clone();
+        let client_id = format!("meridian-{}-{}", c.group, c.me);
+        let mut opts = MqttOptions::new(client_id, host.clone(), port);
+        opts.set_keep_alive(Duration::from_secs(5));
+        opts.set_clean_session(false);
+        opts.set_manual_acks(true);
+        opts.set_max_packet_size(8 * 1024 * 1024, 8 * 1024 * 1024);
+        let (client, mut events) = AsyncClient::new(opts, 1000);
+        *lock(&c.broker) = format!("tcp://{host}:{port}");
+        loop {
+            match events.poll().await {
+                Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                    attempt = 0;
+                    c.connected.store(true, Ordering::Relaxed);
+                    tracing::info!(broker = %format!("{host}:{port}"), "connected to the broker");
+                    // Always subscribe again: some brokers do not report kept sessions.
+                    if let Err(e) = client.subscribe(topic.clone(), QoS::AtLeastOnce).await {
+                        tracing::warn!(error = %e, "subscribe failed");
+                    }
+                    let _ = client_tx.send(Some(client.clone()));
+                }
+                Ok(Event::Incoming(Packet::Publish(p))) => {
+                    let payload = p.payload.to_vec();
+                    let _ = inbox.send((payload, Some(p)));
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    c.connected.store(false, Ordering::Relaxed);
+                    let _ = client_tx.send(None);
+                    attempt = attempt.saturating_add(1);
+                    let max = { c.config.read().map(|g| g.retry_wait_ms()).unwrap_or(10_000) };
+                    let wait = (250u64 << attempt.min(6)).min(max);
+                    tracing::warn!(broker = %format!("{host}:{port}"), error = %e, "broker unreachable; retrying in {wait} ms");
+                    tokio::time::sleep(Duration::from_millis(wait)).await;
+                    if addrs.len() > 1 && attempt % 3 == 0 {
+                        idx += 1;
+                        break;
+                    }
+                }
+            }
+        }
+    }
+}
+
+async fn publisher(
+    c: Arc<Cluster>,
+    mut outbox: mpsc::UnboundedReceiver<Message>,
+    client: tokio::sync::watch::Receiver<Option<AsyncClient>>,
+) {
+    let base = c.topic_base();
+    while let Some(msg) = outbox.recv().await {
+        let topic = match &msg {
+            Message::Heartbeat { .. } => format!("{base}/heartbeat"),
+            _ => format!("{base}/changes"),
+        };
+        let payload = encode(&msg, &c.secret());
+        let current = client.borrow().clone();
+        match current {
+            Some(cl) => {
+                if let Err(e) = cl.publish(topic, QoS::AtLeastOnce, false, payload).await {
+                    tracing::debug!(error = %e, "publish failed; peers will catch up from the journal");
+                }
+            }
+            None => {
+                // Not connected: peers catch up from the journal when they see our heads.
+            }
+        }
+    }
+}
+
+async fn heartbeat(c: Arc<Cluster>) {
+    loop {
+        let ms = { c.config.read().map(|g| g.heartbeat_ms()).unwrap_or(2000) };
+        let msg = Message::Heartbeat {
+            group: c.group.clone(),
+            origin: c.me.clone(),
+            url: c.url.clone(),
+            roles: c.roles(),
+            heads: c.heads(),
+            digest: c.digest(),
+        };
+        let _ = c.outbox.send(msg);
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+    }
+}
+
+async fn applier(
+    c: Arc<Cluster>,
+    mut inbox: mpsc::UnboundedReceiver<(Vec<u8>, Option<Publish>)>,
+    client: tokio::sync::watch::Receiver<Option<AsyncClient>>,
+) {
+    while let Some((payload, publish)) = inbox.recv().await {
+        c.on_message(&payload).await;
+        // Acknowledge only after the message was handled.
+        if let Some(p) = publish {
+            let current = client.borrow().clone();
+            if let Some(cl) = current {
+                let _ = cl.ack(&p).await;
+            }
+        }
+    }
+}
+
+/// Milliseconds since the epoch (status).
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,127 @@
+//! The persister of a clustered node: journal first, then the data-directory files, then the
+//! applied marker. At startup, journaled batches the marker does not cover are applied again
+//! (idempotently), so a crash between the journal and the files loses nothing.
+
+use crate::hlc::Hlc;
+use crate::journal::{Journal, Record};
+use meridian_catalog::{Batch, Catalog, Persist, PersistError, Provenance, Source};
+use meridian_datadir::DataDir;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+/// Journal + data directory.
+pub struct JournalingPersist {
+    inner: DataDir,
+    journal: Arc<Mutex<Journal>>,
+    me: String,
+    hlc: Arc<Hlc>,
+    marker: PathBuf,
+}
+
+/// Positions whose files are known to be on disk.
+pub fn read_marker(path: &std::path::Path) -> BTreeMap<String, u64> {
+    std::fs::read(path)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default()
+}
+
+impl JournalingPersist {
+    /// Wrap a data directory.
+    pub fn new(
+        inner: DataDir,
+        journal: Arc<Mutex<Journal>>,
+        me: String,
+        hlc: Arc<Hlc>,
+        marker: PathBuf,
+    ) -> Self {
+        JournalingPersist {
+            inner,
+            journal,
+            me,
+            hlc,
+            marker,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Journal> {
+        match self.journal.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        }
+    }
+}
+
+impl Persist for JournalingPersist {
+    fn persist(
+        &mut self,
+        _before: &Catalog,
+        after: &Catalog,
+        batch: &Batch<'_>,
+    ) -> Result<Option<Provenance>, PersistError> {
+        let prov = match batch.source {
+            Source::System => {
+                self.inner.write_effects(after, batch.effects)?;
+                return Ok(None);
+            }
+            Source::Snapshot(heads) => {
+                self.inner.write_effects(after, batch.effects)?;
+                self.lock()
+                    .set_base(heads.clone())
+                    .map_err(|e| PersistError(e.to_string()))?;
+                self.write_marker()?;
+                return Ok(None);
+            }
+            Source::Local if batch.changes.is_empty() => {
+                self.inner.write_effects(after, batch.effects)?;
+                return Ok(None);
+            }
+            Source::Local => {
+                let seq = self.lock().head(&self.me) + 1;
+                Provenance {
+                    origin: self.me.clone(),
+                    seq,
+                    hlc: self.hlc.now(),
+                }
+            }
+            Source::Remote(p) => {
+                self.hlc.observe(p.hlc);
+                p.clone()
+            }
+        };
+        let (len_before, fresh) = {
+            let mut j = self.lock();
+            let len = j.len();
+            let head = j.head(&prov.origin);
+            if prov.seq <= head {
+                // Already journaled (startup redo): only the files are missing.
+                (len, false)
+            } else {
+                let rec = Record {
+                    provenance: prov.clone(),
+                    changes: batch.changes.to_vec(),
+                };
+                j.append(rec).map_err(|e| PersistError(e.to_string()))?;
+                (len, true)
+            }
+        };
+        if let Err(e) = self.inner.write_effects(after, batch.effects) {
+            if fresh {
+                self.lock().undo_last(&prov.origin, prov.seq, len_before);
+            }
+            return Err(e);
+        }
+        self.write_marker()?;
+        Ok(Some(prov))
+    }
+}
+
+impl JournalingPersist {
+    fn write_marker(&self) -> Result<(), PersistError> {
+        let heads = self.lock().heads();
+        let text = serde_json::to_vec(&heads).map_err(|e| PersistError(e.to_string()))?;
+        meridian_datadir::write_atomic(&self.marker, &text)
+            .map_err(|e| PersistError(format!("{}: {e}", self.marker.display())))
+    }
+}

@@ -1,0 +1,217 @@
+//! `/rest/cluster` (GeoServer's endpoint: the properties), `/rest/cluster/status`, and the
+//! peer endpoints `/rest/cluster/events` and `/rest/cluster/snapshot`.
+
+use crate::node::Cluster;
+use meridian_rest::{render, Format, Req, Resp, RestError, RestExtension, RestResult};
+use meridian_xml::Element;
+use serde_json::json;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+/// The REST endpoints of a clustered node.
+pub struct ClusterRest(pub Arc<Cluster>);
+
+fn json_resp(v: &serde_json::Value) -> Resp {
+    Resp {
+        status: 200,
+        content_type: "application/json".into(),
+        body: v.to_string().into_bytes(),
+        location: None,
+    }
+}
+
+impl ClusterRest {
+    fn properties(&self, req: &Req) -> RestResult<Resp> {
+        let cfg = self
+            .0
+            .config
+            .read()
+            .map_err(|_| RestError::Internal("configuration lock poisoned".into()))?;
+        let mut e = Element::new("properties");
+        for (k, v) in cfg.all() {
+            e.children.push(
+                Element::new("property")
+                    .attr("name", k.clone())
+                    .attr("value", v.clone()),
+            );
+        }
+        Ok(render(req, &e, &["property"]))
+    }
+
+    fn update(&self, req: &Req) -> RestResult<Resp> {
+        let body = req.body_as("properties")?;
+        let mut pairs = Vec::new();
+        for p in body.all("property") {
+            let (Some(k), Some(v)) = (p.attr_value("name"), p.attr_value("value")) else {
+                return Err(RestError::BadRequest(
+                    "each <property> needs name and value".into(),
+                ));
+            };
+            pairs.push((k.to_string(), v.to_string()));
+        }
+        {
+            let mut cfg = self
+                .0
+                .config
+                .write()
+                .map_err(|_| RestError::Internal("configuration lock poisoned".into()))?;
+            for (k, v) in &pairs {
+                if (k == "instanceName" || k == "group" || k == "CLUSTER_CONFIG_DIR")
+                    && cfg.get(k) != v
+                {
+                    return Err(RestError::BadRequest(format!("{k} cannot be changed while the node runs; edit cluster.properties and restart")));
+                }
+                cfg.set(k, v);
+            }
+            cfg.save().map_err(|e| RestError::Internal(e.to_string()))?;
+        }
+        // Roles and read-only take effect now.
+        self.0.update_gate();
+        Ok(Resp::created("", Some(format!("{}/cluster", req.rest()))))
+    }
+
+    fn status(&self) -> serde_json::Value {
+        let c = &self.0;
+        let heads = c.heads();
+        let peers: Vec<serde_json::Value> = c
+            .peers
+            .lock()
+            .map(|p| {
+                p.values()
+                    .map(|p| {
+                        json!({
+                            "name": p.name, "url": p.url, "roles": p.roles, "digest": p.digest,
+                            "heads": p.heads,
+                            "lastSeenMs": p.seen.map(|s| s.elapsed().as_millis() as u64),
+                        })
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        // Lag per origin: the highest head any peer reports minus ours.
+        let mut origins: std::collections::BTreeMap<String, serde_json::Value> =
+            std::collections::BTreeMap::new();
+        let best = c
+            .peers
+            .lock()
+            .map(|p| {
+                let mut m: std::collections::BTreeMap<String, u64> =
+                    std::collections::BTreeMap::new();
+                for peer in p.values() {
+                    for (o, s) in &peer.heads {
+                        let e = m.entry(o.clone()).or_insert(0);
+                        *e = (*e).max(*s);
+                    }
+                }
+                m
+            })
+            .unwrap_or_default();
+        for o in heads.keys().chain(best.keys()) {
+            let mine = heads.get(o).copied().unwrap_or(0);
+            let top = best.get(o).copied().unwrap_or(0).max(mine);
+            origins.insert(o.clone(), json!({"applied": mine, "lag": top - mine}));
+        }
+        let n = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
+        let cfg = c.config.read().map(|g| g.clone()).ok();
+        json!({
+            "instanceName": c.me,
+            "group": c.group,
+            "url": c.url,
+            "roles": c.roles(),
+            "readOnly": c.roles().read_only,
+            "broker": {
+                "url": c.broker.lock().map(|b| b.clone()).unwrap_or_default(),
+                "connected": c.connected.load(Ordering::Relaxed),
+                "embedded": cfg.as_ref().map(|c| c.embedded_broker() && c.get("brokerURL").is_empty()).unwrap_or(false),
+            },
+            "authenticated": cfg.as_ref().map(|c| !c.secret().is_empty()).unwrap_or(false),
+            "digest": c.digest(),
+            "origins": origins,
+            "peers": peers,
+            "drift": c.drift.lock().map(|d| d.clone()).unwrap_or_default(),
+            "counters": {
+                "published": n(&c.counters.published),
+                "applied": n(&c.counters.applied),
+                "duplicates": n(&c.counters.duplicates),
+                "deferred": n(&c.counters.deferred),
+                "rejected": n(&c.counters.rejected),
+                "catchups": n(&c.counters.catchups),
+                "snapshots": n(&c.counters.snapshots),
+            },
+        })
+    }
+
+    fn events(&self, req: &Req) -> RestResult<Resp> {
+        let origin = req
+            .q("origin")
+            .ok_or_else(|| RestError::BadRequest("origin is required".into()))?;
+        let after: u64 = req
+            .q("after")
+            .unwrap_or("0")
+            .parse()
+            .map_err(|_| RestError::BadRequest("after must be a number".into()))?;
+        let limit: usize = req
+            .q("limit")
+            .unwrap_or("500")
+            .parse()
+            .map_err(|_| RestError::BadRequest("limit must be a number".into()))?;
+        let records = self
+            .0
+            .journal
+            .lock()
+            .map_err(|_| RestError::Internal("journal lock poisoned".into()))?
+            .since(origin, after, limit.min(5000));
+        match records {
+            Some(r) => {
+                let v: Vec<&crate::journal::Record> = r.iter().map(|a| a.as_ref()).collect();
+                Ok(json_resp(
+                    &serde_json::to_value(v).map_err(|e| RestError::Internal(e.to_string()))?,
+                ))
+            }
+            None => Ok(Resp::text(
+                410,
+                "this node no longer holds those records; take a snapshot",
+            )),
+        }
+    }
+}
+
+impl RestExtension for ClusterRest {
+    fn handle(&self, req: &Req) -> Option<RestResult<Resp>> {
+        let segs: Vec<&str> = req.segs.iter().map(String::as_str).collect();
+        let r = match (req.method.as_str(), segs.as_slice()) {
+            ("GET", ["cluster"]) => self.properties(req),
+            ("POST" | "PUT", ["cluster"]) => self.update(req),
+            ("GET", ["cluster", "status"]) => {
+                let v = self.status();
+                if req.out_format() == Format::Xml {
+                    Ok(Resp {
+                        status: 200,
+                        content_type: "application/json".into(),
+                        body: v.to_string().into_bytes(),
+                        location: None,
+                    })
+                } else {
+                    Ok(json_resp(&v))
+                }
+            }
+            ("GET", ["cluster", "events"]) => self.events(req),
+            ("GET", ["cluster", "snapshot"]) => serde_json::to_value(self.0.snapshot())
+                .map(|v| json_resp(&v))
+                .map_err(|e| RestError::Internal(e.to_string())),
+            (_, ["cluster", ..]) => Err(RestError::MethodNotAllowed(format!(
+                "{} is not allowed here",
+                req.method
+            ))),
+            _ => return None,
+        };
+        Some(r)
+    }
+
+    fn peer_allowed(&self, method: &str, path_and_query: &str, token: &str) -> bool {
+        method == "GET"
+            && (path_and_query.starts_with("/geoserver/rest/cluster/events")
+                || path_and_query.starts_with("/geoserver/rest/cluster/snapshot"))
+            && self.0.token_ok(path_and_query, token)
+    }
+}
