@@ -121,6 +121,7 @@ pub struct CatalogService {
     writer: Mutex<Box<dyn Persist>>,
     listeners: RwLock<Vec<Listener>>,
     write_gate: RwLock<Option<String>>,
+    version: std::sync::atomic::AtomicU64,
 }
 
 impl CatalogService {
@@ -131,6 +132,7 @@ impl CatalogService {
             writer: Mutex::new(persist),
             listeners: RwLock::new(Vec::new()),
             write_gate: RwLock::new(None),
+            version: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -145,6 +147,11 @@ impl CatalogService {
             Ok(g) => g.clone(),
             Err(p) => p.into_inner().clone(),
         }
+    }
+
+    /// A number that changes whenever the state is replaced (cache key for derived values).
+    pub fn version(&self) -> u64 {
+        self.version.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Register a listener called after every applied batch.
@@ -162,6 +169,7 @@ impl CatalogService {
             Err(p) => p.into_inner(),
         };
         *w = persist;
+        self.version.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         match self.state.write() {
             Ok(mut g) => *g = Arc::new(catalog),
             Err(p) => *p.into_inner() = Arc::new(catalog),
@@ -217,6 +225,7 @@ impl CatalogService {
             provenance,
             source,
         };
+        self.version.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         match self.state.write() {
             Ok(mut g) => *g = Arc::new(new),
             Err(p) => *p.into_inner() = Arc::new(new),
@@ -288,6 +297,7 @@ impl CatalogService {
             provenance,
             source,
         };
+        self.version.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         match self.state.write() {
             Ok(mut g) => *g = Arc::new(work),
             Err(p) => *p.into_inner() = Arc::new(work),

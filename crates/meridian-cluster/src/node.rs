@@ -241,13 +241,14 @@ impl Cluster {
         }
     }
 
-    /// The digest of the catalog (cached per update sequence).
+    /// The digest of the catalog (cached per catalog version).
     pub fn digest(&self) -> String {
+        // Read the version before the catalog: a change in between only makes the cache miss.
+        let version = self.service.version();
         let cat = self.service.snapshot();
-        let seq = cat.update_sequence();
         let mut cache = lock(&self.digest_cache);
-        if cache.0 != seq {
-            *cache = (seq, catalog_digest(&cat));
+        if cache.0 != version {
+            *cache = (version, catalog_digest(&cat));
         }
         cache.1.clone()
     }
@@ -381,22 +382,29 @@ impl Cluster {
                 return Ok(());
             }
             for r in records {
-                if !self.apply_record(r).await {
-                    return Ok(());
+                match self.apply_record(r).await {
+                    Outcome::Applied | Outcome::Duplicate => {}
+                    Outcome::Gap => return Ok(()),
+                    Outcome::Failed => {
+                        // The next batch of this origin does not apply here: this node has
+                        // diverged. Repair from the peer that holds the stream.
+                        tracing::warn!(%origin, peer = %peer_url, "a batch does not apply; repairing from the peer's snapshot");
+                        return self.take_snapshot(peer_url).await;
+                    }
                 }
             }
         }
     }
 
-    /// Apply one record if it is the next of its origin. Returns false when it could not apply.
-    async fn apply_record(self: &Arc<Self>, r: Record) -> bool {
+    /// Apply one record if it is the next of its origin.
+    async fn apply_record(self: &Arc<Self>, r: Record) -> Outcome {
         let head = lock(&self.journal).head(&r.provenance.origin);
         if r.provenance.seq <= head {
             self.counters.duplicates.fetch_add(1, Ordering::Relaxed);
-            return true;
+            return Outcome::Duplicate;
         }
         if r.provenance.seq != head + 1 {
-            return false;
+            return Outcome::Gap;
         }
         let svc = self.service.clone();
         let prov = r.provenance.clone();
@@ -406,16 +414,16 @@ impl Cluster {
         match res {
             Ok(Ok(_)) => {
                 self.counters.applied.fetch_add(1, Ordering::Relaxed);
-                true
+                Outcome::Applied
             }
             Ok(Err(e)) => {
                 self.counters.deferred.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(origin = %r.provenance.origin, seq = r.provenance.seq, error = %e, "replicated batch deferred");
-                false
+                Outcome::Failed
             }
             Err(e) => {
                 tracing::error!(error = %e, "apply task failed");
-                false
+                Outcome::Failed
             }
         }
     }
@@ -461,7 +469,7 @@ impl Cluster {
             Message::Changes { record, .. } if replica => {
                 self.hlc.observe(record.provenance.hlc);
                 let origin = record.provenance.origin.clone();
-                if !self.apply_record(record).await {
+                if matches!(self.apply_record(record).await, Outcome::Gap | Outcome::Failed) {
                     // A gap or a deferred batch: fetch what is missing from whoever has it.
                     self.catch_up_from_any(&origin).await;
                 }
@@ -563,6 +571,19 @@ impl Cluster {
             }
         }
     }
+}
+
+/// What became of a replicated batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    /// Applied now.
+    Applied,
+    /// Applied before; skipped.
+    Duplicate,
+    /// Earlier batches of its origin are missing.
+    Gap,
+    /// It does not apply to this node's catalog.
+    Failed,
 }
 
 /// Re-apply journaled batches whose files the marker does not cover (a crash in between).

@@ -110,7 +110,8 @@ fn service_xml(id: &str, name: &str, title: &str, versions: &[&str]) -> Element 
 }
 
 /// GeoServer's built-in styles (`point`, `line`, `polygon`, `raster`, `generic`) that the
-/// catalog lacks, as new style objects with bodies, ready to be added through the apply path.
+/// catalog lacks, as style objects with bodies and fixed ids, ready to be added through the
+/// apply path.
 pub fn default_styles(cat: &Catalog) -> Vec<Object> {
     let mut out = Vec::new();
     for (name, symbolizer) in [
@@ -124,8 +125,10 @@ pub fn default_styles(cat: &Catalog) -> Vec<Object> {
             continue;
         }
         let filename = format!("default_{name}.sld");
+        // Fixed ids: every new node creates the same built-in styles, so fresh nodes of a
+        // cluster agree on them before they first synchronise.
         let xml = Element::new("style")
-            .child(Element::with_text("id", new_id(Kind::Style)))
+            .child(Element::with_text("id", format!("StyleInfoImpl-meridian-builtin-{name}")))
             .child(Element::with_text("name", name))
             .child(Element::with_text("format", "sld"))
             .child(Element::new("languageVersion").child(Element::with_text("version", "1.0.0")))

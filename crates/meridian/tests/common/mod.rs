@@ -47,12 +47,20 @@ impl Node {
 
     /// Start on an existing directory.
     pub fn start(dir: PathBuf, tmp: Option<tempfile::TempDir>) -> Node {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_meridian"))
+        // Each stand-alone test node gets its own embedded broker on a free port.
+        Node::start_env(dir, tmp, &[("MERIDIAN_CLUSTER_EMBEDDEDBROKER_LISTEN", "127.0.0.1:0")])
+    }
+
+    /// Start on a directory with extra environment (cluster settings).
+    pub fn start_env(dir: PathBuf, tmp: Option<tempfile::TempDir>, env: &[(&str, &str)]) -> Node {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_meridian"));
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd
             .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
             .arg(&dir)
-            .env("RUST_LOG", "info")
-            // Each test node gets its own embedded broker on a free port.
-            .env("MERIDIAN_CLUSTER_EMBEDDEDBROKER_LISTEN", "127.0.0.1:0")
+            .env("RUST_LOG", "info,rumqttd=warn")
             .env("NO_COLOR", "1")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

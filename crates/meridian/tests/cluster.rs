@@ -1,0 +1,231 @@
+//! Several real `meridian` processes replicating through the embedded broker of one of them.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+use common::{expect, fixture, Node};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+struct Cluster {
+    group: String,
+    broker_port: u16,
+    secret: String,
+}
+
+impl Cluster {
+    fn new(name: &str) -> Cluster {
+        Cluster { group: format!("{name}-{}", std::process::id()), broker_port: free_port(), secret: String::new() }
+    }
+
+    fn env(&self, instance: &str, embedded: bool, primary: bool) -> Vec<(String, String)> {
+        let mut e = vec![
+            ("instanceName".to_string(), instance.to_string()),
+            ("group".into(), self.group.clone()),
+            ("MERIDIAN_CLUSTER_HEARTBEAT_INTERVAL".into(), "300".into()),
+            ("MERIDIAN_CLUSTER_CONNECTION_MAXWAIT".into(), "500".into()),
+            ("toggleMaster".into(), primary.to_string()),
+            ("secret".into(), self.secret.clone()),
+        ];
+        if embedded {
+            e.push(("MERIDIAN_CLUSTER_EMBEDDEDBROKER_LISTEN".into(), format!("127.0.0.1:{}", self.broker_port)));
+            e.push(("embeddedBroker".into(), "enabled".into()));
+            e.push(("brokerURL".into(), String::new()));
+        } else {
+            e.push(("embeddedBroker".into(), "disabled".into()));
+            e.push(("brokerURL".into(), format!("tcp://127.0.0.1:{}", self.broker_port)));
+        }
+        e
+    }
+
+    fn start(&self, dir: &Path, instance: &str, embedded: bool, primary: bool) -> Node {
+        let env = self.env(instance, embedded, primary);
+        let refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        Node::start_env(dir.to_path_buf(), None, &refs)
+    }
+}
+
+fn status(n: &Node) -> serde_json::Value {
+    n.json("/cluster/status.json")
+}
+
+/// Wait until `f` holds, or fail with the nodes' logs.
+fn wait_for(what: &str, nodes: &[&Node], timeout: Duration, f: impl Fn() -> bool) {
+    let t0 = Instant::now();
+    while t0.elapsed() < timeout {
+        if f() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let mut msg = format!("timed out waiting for: {what}\n");
+    for n in nodes {
+        msg.push_str(&format!("--- node on port {}: status {}\n", n.port, status(n)));
+        for l in n.log.lock().unwrap().iter().rev().take(30).collect::<Vec<_>>().into_iter().rev() {
+            msg.push_str(l);
+            msg.push('\n');
+        }
+    }
+    panic!("{msg}");
+}
+
+fn names(n: &Node, path: &str, root: &str, item: &str) -> Vec<String> {
+    let v = n.json(path);
+    match v[root][item].as_array() {
+        Some(a) => a.iter().map(|x| x[ "name"].as_str().unwrap().to_string()).collect(),
+        None => Vec::new(),
+    }
+}
+
+/// The configuration as stored on disk, object by object (global settings without the
+/// per-node update sequence).
+fn disk_state(dir: &Path) -> BTreeMap<String, String> {
+    let l = meridian_datadir::load(dir).unwrap();
+    assert!(l.problems.is_empty(), "{:#?}", l.problems);
+    let mut m = BTreeMap::new();
+    for o in l.catalog.objects() {
+        let mut x = o.xml.clone();
+        x.remove("updateSequence");
+        m.insert(o.id().to_string(), format!("{}{}", x.to_xml(), o.body.clone().unwrap_or_default()));
+    }
+    m.insert("default".into(), l.catalog.default_workspace().map(|w| w.id().to_string()).unwrap_or_default());
+    m
+}
+
+fn same_digest(nodes: &[&Node]) -> bool {
+    let d: Vec<String> = nodes.iter().map(|n| status(n)["digest"].as_str().unwrap().to_string()).collect();
+    d.windows(2).all(|w| w[0] == w[1])
+}
+
+const SLD: &str = "<StyledLayerDescriptor version=\"1.0.0\" xmlns=\"http://www.opengis.net/sld\"><NamedLayer><Name>s</Name><UserStyle><Name>s</Name><FeatureTypeStyle><Rule><LineSymbolizer/></Rule></FeatureTypeStyle></UserStyle></NamedLayer></StyledLayerDescriptor>";
+
+fn write_config(a: &Node) {
+    expect(a.post_xml("/workspaces", "<workspace><name>acme</name></workspace>"), 201);
+    let sf = fixture().join("data/sf");
+    let url = format!("file:{}", sf.display());
+    expect(a.post_xml("/workspaces/acme/datastores", &format!("<dataStore><name>sf</name><connectionParameters><url>{url}</url></connectionParameters></dataStore>")), 201);
+    expect(a.post_xml("/workspaces/acme/datastores/sf/featuretypes", "<featureType><name>roads</name></featureType>"), 201);
+    expect(a.send("POST", "/workspaces/acme/styles?name=red", "application/vnd.ogc.sld+xml", SLD), 201);
+    expect(a.put_xml("/layers/acme:roads", "<layer><defaultStyle><name>red</name><workspace>acme</workspace></defaultStyle></layer>"), 200);
+    expect(a.post_xml("/layergroups", "<layerGroup><name>grp</name><publishables><published type=\"layer\"><name>acme:roads</name></published></publishables></layerGroup>"), 201);
+    expect(a.put_xml("/settings/contact", "<contact><contactPerson>Ada</contactPerson></contact>"), 200);
+}
+
+fn tmpdir() -> (tempfile::TempDir, PathBuf) {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path().join("data");
+    (t, d)
+}
+
+#[test]
+fn changes_on_a_primary_reach_every_replica_and_replicas_refuse_writes() {
+    let c = Cluster::new("prop");
+    let (_ta, da) = tmpdir();
+    let (_tb, db) = tmpdir();
+    let (_tc, dc) = tmpdir();
+    let a = c.start(&da, "node-a", true, true);
+    let b = c.start(&db, "node-b", false, false);
+    let cc = c.start(&dc, "node-c", false, false);
+    wait_for("replicas connected", &[&a, &b, &cc], Duration::from_secs(20), || {
+        status(&b)["broker"]["connected"] == true && status(&cc)["broker"]["connected"] == true
+    });
+    write_config(&a);
+    for n in [&b, &cc] {
+        wait_for("configuration replicated", &[&a, n], Duration::from_secs(30), || {
+            n.get("/layergroups/grp.json").status() == 200
+                && n.json("/settings/contact.json")["contact"]["contactPerson"] == "Ada"
+                && same_digest(&[&a, n])
+        });
+        assert_eq!(names(n, "/workspaces.json", "workspaces", "workspace"), ["acme"]);
+        assert_eq!(n.json("/layers/acme:roads.json")["layer"]["defaultStyle"]["name"], "acme:red");
+        assert_eq!(n.text("/workspaces/acme/styles/red.sld"), SLD);
+    }
+    // The data directories hold the same configuration.
+    let sa = disk_state(&da);
+    assert_eq!(sa, disk_state(&db));
+    assert_eq!(sa, disk_state(&dc));
+    // A pure replica refuses writes, names the primary, and changes nothing.
+    let body = expect(b.post_xml("/workspaces", "<workspace><name>nope</name></workspace>"), 403);
+    assert!(body.contains("node-a"), "{body}");
+    expect(b.get("/workspaces/nope.json"), 404);
+    // Deletes replicate too.
+    expect(a.delete("/workspaces/acme?recurse=true"), 200);
+    wait_for("delete replicated", &[&a, &b], Duration::from_secs(30), || b.get("/workspaces/acme.json").status() == 404);
+    let st = status(&b);
+    assert_eq!(st["origins"]["node-a"]["lag"], 0, "{st}");
+    let c = &st["counters"];
+    assert!(c["applied"].as_u64().unwrap() + c["snapshots"].as_u64().unwrap() >= 2, "{st}");
+    assert_eq!(st["roles"]["primary"], false);
+}
+
+#[test]
+fn a_replica_killed_with_kill_9_catches_up_and_a_new_node_joins() {
+    let c = Cluster::new("catchup");
+    let (_ta, da) = tmpdir();
+    let (_tb, db) = tmpdir();
+    let a = c.start(&da, "node-a", true, true);
+    let mut b = c.start(&db, "node-b", false, false);
+    wait_for("replica connected", &[&a, &b], Duration::from_secs(20), || status(&b)["broker"]["connected"] == true);
+    expect(a.post_xml("/workspaces", "<workspace><name>w0</name></workspace>"), 201);
+    wait_for("first write replicated", &[&a, &b], Duration::from_secs(20), || b.get("/workspaces/w0.json").status() == 200);
+    b.child.kill().unwrap();
+    b.child.wait().unwrap();
+    for i in 1..=20 {
+        expect(a.post_xml("/workspaces", &format!("<workspace><name>w{i}</name></workspace>")), 201);
+    }
+    let b = c.start(&db, "node-b", false, false);
+    wait_for("replica caught up", &[&a, &b], Duration::from_secs(30), || {
+        names(&b, "/workspaces.json", "workspaces", "workspace").len() == 21 && same_digest(&[&a, &b])
+    });
+    // A brand-new node with an empty data directory joins and ends identical.
+    let (_td, dd) = tmpdir();
+    let d = c.start(&dd, "node-d", false, false);
+    wait_for("new node identical", &[&a, &d], Duration::from_secs(30), || {
+        names(&d, "/workspaces.json", "workspaces", "workspace").len() == 21 && same_digest(&[&a, &d])
+    });
+    assert_eq!(disk_state(&da), disk_state(&dd));
+    assert!(status(&d)["counters"]["snapshots"].as_u64().unwrap() >= 1);
+}
+
+#[test]
+fn every_write_a_killed_primary_acknowledged_reaches_the_replica() {
+    let c = Cluster::new("primarykill");
+    let (_ta, da) = tmpdir();
+    let (_tb, db) = tmpdir();
+    let mut a = c.start(&da, "node-a", true, true);
+    let b = c.start(&db, "node-b", false, false);
+    wait_for("replica connected", &[&a, &b], Duration::from_secs(20), || status(&b)["broker"]["connected"] == true);
+    let rest = a.rest();
+    let writer = std::thread::spawn(move || {
+        let client = reqwest::blocking::Client::builder().timeout(Duration::from_secs(5)).build().unwrap();
+        let mut acked = Vec::new();
+        for i in 0..5000 {
+            let r = client
+                .post(format!("{rest}/workspaces"))
+                .basic_auth("admin", Some("geoserver"))
+                .header("Content-Type", "text/xml")
+                .body(format!("<workspace><name>b{i}</name></workspace>"))
+                .send();
+            match r {
+                Ok(r) if r.status() == 201 => acked.push(format!("b{i}")),
+                _ => break,
+            }
+        }
+        acked
+    });
+    std::thread::sleep(Duration::from_millis(1500));
+    a.child.kill().unwrap();
+    a.child.wait().unwrap();
+    let acked = writer.join().unwrap();
+    assert!(acked.len() > 5, "{}", acked.len());
+    // The primary comes back (its broker with it); the replica gets everything it answered 2xx.
+    let a = c.start(&da, "node-a", true, true);
+    wait_for("replica has every acknowledged write", &[&a, &b], Duration::from_secs(60), || {
+        let have = names(&b, "/workspaces.json", "workspaces", "workspace");
+        acked.iter().all(|w| have.contains(w)) && same_digest(&[&a, &b])
+    });
+}
