@@ -169,7 +169,8 @@ impl CatalogService {
             Err(p) => p.into_inner(),
         };
         *w = persist;
-        self.version.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.version
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         match self.state.write() {
             Ok(mut g) => *g = Arc::new(catalog),
             Err(p) => *p.into_inner() = Arc::new(catalog),
@@ -225,7 +226,8 @@ impl CatalogService {
             provenance,
             source,
         };
-        self.version.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.version
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         match self.state.write() {
             Ok(mut g) => *g = Arc::new(new),
             Err(p) => *p.into_inner() = Arc::new(new),
@@ -297,7 +299,8 @@ impl CatalogService {
             provenance,
             source,
         };
-        self.version.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.version
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         match self.state.write() {
             Ok(mut g) => *g = Arc::new(work),
             Err(p) => *p.into_inner() = Arc::new(work),

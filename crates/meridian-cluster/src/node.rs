@@ -469,7 +469,10 @@ impl Cluster {
             Message::Changes { record, .. } if replica => {
                 self.hlc.observe(record.provenance.hlc);
                 let origin = record.provenance.origin.clone();
-                if matches!(self.apply_record(record).await, Outcome::Gap | Outcome::Failed) {
+                if matches!(
+                    self.apply_record(record).await,
+                    Outcome::Gap | Outcome::Failed
+                ) {
                     // A gap or a deferred batch: fetch what is missing from whoever has it.
                     self.catch_up_from_any(&origin).await;
                 }
@@ -739,4 +742,116 @@ pub fn now_ms() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0)
+}
+
+impl Cluster {
+    /// Prometheus text exposition of the node's cluster state.
+    pub fn metrics_text(&self) -> String {
+        let mut out = String::new();
+        let mut metric = |name: &str, kind: &str, help: &str, lines: Vec<(String, u64)>| {
+            out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n"));
+            for (labels, v) in lines {
+                out.push_str(&format!("{name}{labels} {v}\n"));
+            }
+        };
+        let n = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        let c = &self.counters;
+        for (name, help, v) in [
+            (
+                "meridian_cluster_published_total",
+                "Batches published",
+                n(&c.published),
+            ),
+            (
+                "meridian_cluster_applied_total",
+                "Batches applied from other nodes",
+                n(&c.applied),
+            ),
+            (
+                "meridian_cluster_duplicates_total",
+                "Deliveries skipped as already applied",
+                n(&c.duplicates),
+            ),
+            (
+                "meridian_cluster_deferred_total",
+                "Batches that could not apply yet",
+                n(&c.deferred),
+            ),
+            (
+                "meridian_cluster_rejected_total",
+                "Messages rejected",
+                n(&c.rejected),
+            ),
+            (
+                "meridian_cluster_catchups_total",
+                "Catch-ups run",
+                n(&c.catchups),
+            ),
+            (
+                "meridian_cluster_snapshots_total",
+                "Snapshots taken over",
+                n(&c.snapshots),
+            ),
+        ] {
+            metric(name, "counter", help, vec![(String::new(), v)]);
+        }
+        metric(
+            "meridian_cluster_connected",
+            "gauge",
+            "Whether the node is connected to the broker",
+            vec![(
+                String::new(),
+                u64::from(self.connected.load(Ordering::Relaxed)),
+            )],
+        );
+        let heads = self.heads();
+        let peers = lock(&self.peers).clone();
+        let mut lag = Vec::new();
+        let mut applied = Vec::new();
+        for (o, mine) in &heads {
+            let top = peers
+                .values()
+                .filter_map(|p| p.heads.get(o))
+                .copied()
+                .max()
+                .unwrap_or(0)
+                .max(*mine);
+            applied.push((format!("{{origin=\"{o}\"}}"), *mine));
+            lag.push((format!("{{origin=\"{o}\"}}"), top - mine));
+        }
+        metric(
+            "meridian_cluster_applied_seq",
+            "gauge",
+            "Last applied sequence per origin",
+            applied,
+        );
+        metric(
+            "meridian_cluster_lag",
+            "gauge",
+            "Batches behind the best known head per origin",
+            lag,
+        );
+        metric(
+            "meridian_cluster_peers",
+            "gauge",
+            "Peers seen through heartbeats",
+            vec![(String::new(), peers.len() as u64)],
+        );
+        let summary = self.service.snapshot().summary();
+        metric(
+            "meridian_catalog_objects",
+            "gauge",
+            "Catalog objects per kind",
+            summary
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        format!("{{kind=\"{}\"}}", k.label().replace(' ', "_")),
+                        *v as u64,
+                    )
+                })
+                .collect(),
+        );
+        out
+    }
 }

@@ -128,7 +128,10 @@ pub fn default_styles(cat: &Catalog) -> Vec<Object> {
         // Fixed ids: every new node creates the same built-in styles, so fresh nodes of a
         // cluster agree on them before they first synchronise.
         let xml = Element::new("style")
-            .child(Element::with_text("id", format!("StyleInfoImpl-meridian-builtin-{name}")))
+            .child(Element::with_text(
+                "id",
+                format!("StyleInfoImpl-meridian-builtin-{name}"),
+            ))
             .child(Element::with_text("name", name))
             .child(Element::with_text("format", "sld"))
             .child(Element::new("languageVersion").child(Element::with_text("version", "1.0.0")))

@@ -32,10 +32,11 @@ fn convert(e: &Element, arrays: &[&str]) -> Value {
             .unwrap_or(Value::Null);
     }
     if e.children.is_empty() && e.attrs.is_empty() {
+        if arrays.contains(&e.name.as_str()) {
+            // An empty list.
+            return Value::String(String::new());
+        }
         return scalar(e.text.as_deref().unwrap_or(""));
-    }
-    if e.children.is_empty() && arrays.contains(&e.name.as_str()) {
-        return Value::String(String::new());
     }
     let mut m = Map::new();
     for (k, v) in &e.attrs {

@@ -1,6 +1,7 @@
 //! `meridian`: a GeoServer-compatible geospatial server.
 
 mod node;
+mod status;
 
 use clap::{Parser, Subcommand};
 use std::net::SocketAddr;
@@ -29,11 +30,32 @@ enum Command {
         #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:8080")]
         bind: SocketAddr,
     },
+    /// Cluster tools.
+    Cluster {
+        #[command(subcommand)]
+        command: ClusterCommand,
+    },
     /// Load a data directory, report what does not load, and exit (non-zero on problems).
     Check {
         /// The GeoServer data directory (default: $GEOSERVER_DATA_DIR, else ./data).
         #[arg(long, value_name = "DIR")]
         data_dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ClusterCommand {
+    /// Print a node's view of the cluster as a table.
+    Status {
+        /// The node's base URL.
+        #[arg(long, default_value = "http://127.0.0.1:8080/geoserver")]
+        url: String,
+        /// REST user.
+        #[arg(long, default_value = "admin")]
+        user: String,
+        /// REST password (default: $MERIDIAN_PASSWORD, else geoserver).
+        #[arg(long)]
+        password: Option<String>,
     },
 }
 
@@ -54,6 +76,19 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve { data_dir: d, bind } => node::serve(data_dir(d), bind),
         Command::Check { data_dir: d } => node::check(data_dir(d)),
+        Command::Cluster {
+            command:
+                ClusterCommand::Status {
+                    url,
+                    user,
+                    password,
+                },
+        } => {
+            let pw = password
+                .or_else(|| std::env::var("MERIDIAN_PASSWORD").ok())
+                .unwrap_or_else(|| "geoserver".into());
+            status::print(&url, &user, &pw)
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -133,6 +133,7 @@ pub fn serve(dir: PathBuf, bind: SocketAddr) -> Result<(), NodeError> {
                 Ok(())
             })
         };
+        let metrics_cluster = cluster.clone();
         let state = Arc::new(RestState {
             catalog: service,
             data_dir: dir.clone(),
@@ -145,6 +146,13 @@ pub fn serve(dir: PathBuf, bind: SocketAddr) -> Result<(), NodeError> {
         let app = Router::new()
             .route("/geoserver", get(|| async { "Meridian" }))
             .route("/geoserver/", get(|| async { "Meridian" }))
+            .route(
+                "/geoserver/metrics",
+                get(move || {
+                    let c = metrics_cluster.clone();
+                    async move { ([("content-type", "text/plain; version=0.0.4")], c.metrics_text()) }
+                }),
+            )
             .merge(rest_router(state));
         tracing::info!(address = %local, "listening on http://{local}/geoserver");
         axum::serve(listener, app)

@@ -8,7 +8,11 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 struct Cluster {
@@ -19,7 +23,11 @@ struct Cluster {
 
 impl Cluster {
     fn new(name: &str) -> Cluster {
-        Cluster { group: format!("{name}-{}", std::process::id()), broker_port: free_port(), secret: String::new() }
+        Cluster {
+            group: format!("{name}-{}", std::process::id()),
+            broker_port: free_port(),
+            secret: String::new(),
+        }
     }
 
     fn env(&self, instance: &str, embedded: bool, primary: bool) -> Vec<(String, String)> {
@@ -32,12 +40,18 @@ impl Cluster {
             ("secret".into(), self.secret.clone()),
         ];
         if embedded {
-            e.push(("MERIDIAN_CLUSTER_EMBEDDEDBROKER_LISTEN".into(), format!("127.0.0.1:{}", self.broker_port)));
+            e.push((
+                "MERIDIAN_CLUSTER_EMBEDDEDBROKER_LISTEN".into(),
+                format!("127.0.0.1:{}", self.broker_port),
+            ));
             e.push(("embeddedBroker".into(), "enabled".into()));
             e.push(("brokerURL".into(), String::new()));
         } else {
             e.push(("embeddedBroker".into(), "disabled".into()));
-            e.push(("brokerURL".into(), format!("tcp://127.0.0.1:{}", self.broker_port)));
+            e.push((
+                "brokerURL".into(),
+                format!("tcp://127.0.0.1:{}", self.broker_port),
+            ));
         }
         e
     }
@@ -64,8 +78,22 @@ fn wait_for(what: &str, nodes: &[&Node], timeout: Duration, f: impl Fn() -> bool
     }
     let mut msg = format!("timed out waiting for: {what}\n");
     for n in nodes {
-        msg.push_str(&format!("--- node on port {}: status {}\n", n.port, status(n)));
-        for l in n.log.lock().unwrap().iter().rev().take(30).collect::<Vec<_>>().into_iter().rev() {
+        msg.push_str(&format!(
+            "--- node on port {}: status {}\n",
+            n.port,
+            status(n)
+        ));
+        for l in n
+            .log
+            .lock()
+            .unwrap()
+            .iter()
+            .rev()
+            .take(30)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+        {
             msg.push_str(l);
             msg.push('\n');
         }
@@ -76,7 +104,10 @@ fn wait_for(what: &str, nodes: &[&Node], timeout: Duration, f: impl Fn() -> bool
 fn names(n: &Node, path: &str, root: &str, item: &str) -> Vec<String> {
     let v = n.json(path);
     match v[root][item].as_array() {
-        Some(a) => a.iter().map(|x| x[ "name"].as_str().unwrap().to_string()).collect(),
+        Some(a) => a
+            .iter()
+            .map(|x| x["name"].as_str().unwrap().to_string())
+            .collect(),
         None => Vec::new(),
     }
 }
@@ -90,29 +121,64 @@ fn disk_state(dir: &Path) -> BTreeMap<String, String> {
     for o in l.catalog.objects() {
         let mut x = o.xml.clone();
         x.remove("updateSequence");
-        m.insert(o.id().to_string(), format!("{}{}", x.to_xml(), o.body.clone().unwrap_or_default()));
+        m.insert(
+            o.id().to_string(),
+            format!("{}{}", x.to_xml(), o.body.clone().unwrap_or_default()),
+        );
     }
-    m.insert("default".into(), l.catalog.default_workspace().map(|w| w.id().to_string()).unwrap_or_default());
+    m.insert(
+        "default".into(),
+        l.catalog
+            .default_workspace()
+            .map(|w| w.id().to_string())
+            .unwrap_or_default(),
+    );
     m
 }
 
 fn same_digest(nodes: &[&Node]) -> bool {
-    let d: Vec<String> = nodes.iter().map(|n| status(n)["digest"].as_str().unwrap().to_string()).collect();
+    let d: Vec<String> = nodes
+        .iter()
+        .map(|n| status(n)["digest"].as_str().unwrap().to_string())
+        .collect();
     d.windows(2).all(|w| w[0] == w[1])
 }
 
 const SLD: &str = "<StyledLayerDescriptor version=\"1.0.0\" xmlns=\"http://www.opengis.net/sld\"><NamedLayer><Name>s</Name><UserStyle><Name>s</Name><FeatureTypeStyle><Rule><LineSymbolizer/></Rule></FeatureTypeStyle></UserStyle></NamedLayer></StyledLayerDescriptor>";
 
 fn write_config(a: &Node) {
-    expect(a.post_xml("/workspaces", "<workspace><name>acme</name></workspace>"), 201);
+    expect(
+        a.post_xml("/workspaces", "<workspace><name>acme</name></workspace>"),
+        201,
+    );
     let sf = fixture().join("data/sf");
     let url = format!("file:{}", sf.display());
     expect(a.post_xml("/workspaces/acme/datastores", &format!("<dataStore><name>sf</name><connectionParameters><url>{url}</url></connectionParameters></dataStore>")), 201);
-    expect(a.post_xml("/workspaces/acme/datastores/sf/featuretypes", "<featureType><name>roads</name></featureType>"), 201);
-    expect(a.send("POST", "/workspaces/acme/styles?name=red", "application/vnd.ogc.sld+xml", SLD), 201);
+    expect(
+        a.post_xml(
+            "/workspaces/acme/datastores/sf/featuretypes",
+            "<featureType><name>roads</name></featureType>",
+        ),
+        201,
+    );
+    expect(
+        a.send(
+            "POST",
+            "/workspaces/acme/styles?name=red",
+            "application/vnd.ogc.sld+xml",
+            SLD,
+        ),
+        201,
+    );
     expect(a.put_xml("/layers/acme:roads", "<layer><defaultStyle><name>red</name><workspace>acme</workspace></defaultStyle></layer>"), 200);
     expect(a.post_xml("/layergroups", "<layerGroup><name>grp</name><publishables><published type=\"layer\"><name>acme:roads</name></published></publishables></layerGroup>"), 201);
-    expect(a.put_xml("/settings/contact", "<contact><contactPerson>Ada</contactPerson></contact>"), 200);
+    expect(
+        a.put_xml(
+            "/settings/contact",
+            "<contact><contactPerson>Ada</contactPerson></contact>",
+        ),
+        200,
+    );
 }
 
 fn tmpdir() -> (tempfile::TempDir, PathBuf) {
@@ -130,18 +196,32 @@ fn changes_on_a_primary_reach_every_replica_and_replicas_refuse_writes() {
     let a = c.start(&da, "node-a", true, true);
     let b = c.start(&db, "node-b", false, false);
     let cc = c.start(&dc, "node-c", false, false);
-    wait_for("replicas connected", &[&a, &b, &cc], Duration::from_secs(20), || {
-        status(&b)["broker"]["connected"] == true && status(&cc)["broker"]["connected"] == true
-    });
+    wait_for(
+        "replicas connected",
+        &[&a, &b, &cc],
+        Duration::from_secs(20),
+        || status(&b)["broker"]["connected"] == true && status(&cc)["broker"]["connected"] == true,
+    );
     write_config(&a);
     for n in [&b, &cc] {
-        wait_for("configuration replicated", &[&a, n], Duration::from_secs(30), || {
-            n.get("/layergroups/grp.json").status() == 200
-                && n.json("/settings/contact.json")["contact"]["contactPerson"] == "Ada"
-                && same_digest(&[&a, n])
-        });
-        assert_eq!(names(n, "/workspaces.json", "workspaces", "workspace"), ["acme"]);
-        assert_eq!(n.json("/layers/acme:roads.json")["layer"]["defaultStyle"]["name"], "acme:red");
+        wait_for(
+            "configuration replicated",
+            &[&a, n],
+            Duration::from_secs(30),
+            || {
+                n.get("/layergroups/grp.json").status() == 200
+                    && n.json("/settings/contact.json")["contact"]["contactPerson"] == "Ada"
+                    && same_digest(&[&a, n])
+            },
+        );
+        assert_eq!(
+            names(n, "/workspaces.json", "workspaces", "workspace"),
+            ["acme"]
+        );
+        assert_eq!(
+            n.json("/layers/acme:roads.json")["layer"]["defaultStyle"]["name"],
+            "acme:red"
+        );
         assert_eq!(n.text("/workspaces/acme/styles/red.sld"), SLD);
     }
     // The data directories hold the same configuration.
@@ -149,16 +229,27 @@ fn changes_on_a_primary_reach_every_replica_and_replicas_refuse_writes() {
     assert_eq!(sa, disk_state(&db));
     assert_eq!(sa, disk_state(&dc));
     // A pure replica refuses writes, names the primary, and changes nothing.
-    let body = expect(b.post_xml("/workspaces", "<workspace><name>nope</name></workspace>"), 403);
+    let body = expect(
+        b.post_xml("/workspaces", "<workspace><name>nope</name></workspace>"),
+        403,
+    );
     assert!(body.contains("node-a"), "{body}");
     expect(b.get("/workspaces/nope.json"), 404);
     // Deletes replicate too.
     expect(a.delete("/workspaces/acme?recurse=true"), 200);
-    wait_for("delete replicated", &[&a, &b], Duration::from_secs(30), || b.get("/workspaces/acme.json").status() == 404);
+    wait_for(
+        "delete replicated",
+        &[&a, &b],
+        Duration::from_secs(30),
+        || b.get("/workspaces/acme.json").status() == 404,
+    );
     let st = status(&b);
     assert_eq!(st["origins"]["node-a"]["lag"], 0, "{st}");
     let c = &st["counters"];
-    assert!(c["applied"].as_u64().unwrap() + c["snapshots"].as_u64().unwrap() >= 2, "{st}");
+    assert!(
+        c["applied"].as_u64().unwrap() + c["snapshots"].as_u64().unwrap() >= 2,
+        "{st}"
+    );
     assert_eq!(st["roles"]["primary"], false);
 }
 
@@ -169,24 +260,55 @@ fn a_replica_killed_with_kill_9_catches_up_and_a_new_node_joins() {
     let (_tb, db) = tmpdir();
     let a = c.start(&da, "node-a", true, true);
     let mut b = c.start(&db, "node-b", false, false);
-    wait_for("replica connected", &[&a, &b], Duration::from_secs(20), || status(&b)["broker"]["connected"] == true);
-    expect(a.post_xml("/workspaces", "<workspace><name>w0</name></workspace>"), 201);
-    wait_for("first write replicated", &[&a, &b], Duration::from_secs(20), || b.get("/workspaces/w0.json").status() == 200);
+    wait_for(
+        "replica connected",
+        &[&a, &b],
+        Duration::from_secs(20),
+        || status(&b)["broker"]["connected"] == true,
+    );
+    expect(
+        a.post_xml("/workspaces", "<workspace><name>w0</name></workspace>"),
+        201,
+    );
+    wait_for(
+        "first write replicated",
+        &[&a, &b],
+        Duration::from_secs(20),
+        || b.get("/workspaces/w0.json").status() == 200,
+    );
     b.child.kill().unwrap();
     b.child.wait().unwrap();
     for i in 1..=20 {
-        expect(a.post_xml("/workspaces", &format!("<workspace><name>w{i}</name></workspace>")), 201);
+        expect(
+            a.post_xml(
+                "/workspaces",
+                &format!("<workspace><name>w{i}</name></workspace>"),
+            ),
+            201,
+        );
     }
     let b = c.start(&db, "node-b", false, false);
-    wait_for("replica caught up", &[&a, &b], Duration::from_secs(30), || {
-        names(&b, "/workspaces.json", "workspaces", "workspace").len() == 21 && same_digest(&[&a, &b])
-    });
+    wait_for(
+        "replica caught up",
+        &[&a, &b],
+        Duration::from_secs(30),
+        || {
+            names(&b, "/workspaces.json", "workspaces", "workspace").len() == 21
+                && same_digest(&[&a, &b])
+        },
+    );
     // A brand-new node with an empty data directory joins and ends identical.
     let (_td, dd) = tmpdir();
     let d = c.start(&dd, "node-d", false, false);
-    wait_for("new node identical", &[&a, &d], Duration::from_secs(30), || {
-        names(&d, "/workspaces.json", "workspaces", "workspace").len() == 21 && same_digest(&[&a, &d])
-    });
+    wait_for(
+        "new node identical",
+        &[&a, &d],
+        Duration::from_secs(30),
+        || {
+            names(&d, "/workspaces.json", "workspaces", "workspace").len() == 21
+                && same_digest(&[&a, &d])
+        },
+    );
     assert_eq!(disk_state(&da), disk_state(&dd));
     assert!(status(&d)["counters"]["snapshots"].as_u64().unwrap() >= 1);
 }
@@ -198,10 +320,18 @@ fn every_write_a_killed_primary_acknowledged_reaches_the_replica() {
     let (_tb, db) = tmpdir();
     let mut a = c.start(&da, "node-a", true, true);
     let b = c.start(&db, "node-b", false, false);
-    wait_for("replica connected", &[&a, &b], Duration::from_secs(20), || status(&b)["broker"]["connected"] == true);
+    wait_for(
+        "replica connected",
+        &[&a, &b],
+        Duration::from_secs(20),
+        || status(&b)["broker"]["connected"] == true,
+    );
     let rest = a.rest();
     let writer = std::thread::spawn(move || {
-        let client = reqwest::blocking::Client::builder().timeout(Duration::from_secs(5)).build().unwrap();
+        let client = reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(5))
+            .build()
+            .unwrap();
         let mut acked = Vec::new();
         for i in 0..5000 {
             let r = client
@@ -224,8 +354,219 @@ fn every_write_a_killed_primary_acknowledged_reaches_the_replica() {
     assert!(acked.len() > 5, "{}", acked.len());
     // The primary comes back (its broker with it); the replica gets everything it answered 2xx.
     let a = c.start(&da, "node-a", true, true);
-    wait_for("replica has every acknowledged write", &[&a, &b], Duration::from_secs(60), || {
-        let have = names(&b, "/workspaces.json", "workspaces", "workspace");
-        acked.iter().all(|w| have.contains(w)) && same_digest(&[&a, &b])
+    wait_for(
+        "replica has every acknowledged write",
+        &[&a, &b],
+        Duration::from_secs(60),
+        || {
+            let have = names(&b, "/workspaces.json", "workspaces", "workspace");
+            acked.iter().all(|w| have.contains(w)) && same_digest(&[&a, &b])
+        },
+    );
+}
+
+/// Publish raw payloads on the cluster's topic, as an attacker or a misconfigured node would.
+fn inject(broker_port: u16, topic: &str, payloads: Vec<Vec<u8>>) {
+    let mut opts = rumqttc::MqttOptions::new(
+        format!("intruder-{}", std::process::id()),
+        "127.0.0.1",
+        broker_port,
+    );
+    opts.set_keep_alive(Duration::from_secs(5));
+    let (client, mut conn) = rumqttc::Client::new(opts, 100);
+    let n = payloads.len();
+    for p in payloads {
+        client
+            .publish(topic, rumqttc::QoS::AtLeastOnce, false, p)
+            .unwrap();
+    }
+    let mut acks = 0;
+    for ev in conn.iter() {
+        match ev {
+            Ok(rumqttc::Event::Incoming(rumqttc::Packet::PubAck(_))) => {
+                acks += 1;
+                if acks == n {
+                    break;
+                }
+            }
+            Ok(_) => {}
+            Err(e) => panic!("intruder: {e}"),
+        }
+    }
+    client.disconnect().ok();
+}
+
+#[test]
+fn forged_malformed_and_foreign_messages_are_rejected_and_replication_goes_on() {
+    let mut c = Cluster::new("wire");
+    c.secret = "correct horse battery staple".into();
+    let (_ta, da) = tmpdir();
+    let (_tb, db) = tmpdir();
+    let a = c.start(&da, "node-a", true, true);
+    let b = c.start(&db, "node-b", false, false);
+    wait_for(
+        "replica connected",
+        &[&a, &b],
+        Duration::from_secs(20),
+        || status(&b)["broker"]["connected"] == true,
+    );
+    expect(
+        a.post_xml("/workspaces", "<workspace><name>real</name></workspace>"),
+        201,
+    );
+    wait_for("replicated", &[&a, &b], Duration::from_secs(20), || {
+        b.get("/workspaces/real.json").status() == 200
     });
+    let before = status(&b)["counters"]["rejected"].as_u64().unwrap();
+    let topic = format!("VirtualTopic.geoserver/{}/changes", c.group);
+    let forged_body = format!(
+        r#"{{"type":"changes","group":"{}","origin":"node-a","seq":99,"hlc":1,"changes":[{{"op":"add","object":{{"kind":"Workspace","xml":{{"name":"workspace","children":[{{"name":"id","text":"WorkspaceInfoImpl-evil"}},{{"name":"name","text":"evil"}}]}}}}}}]}}"#,
+        c.group
+    );
+    let foreign = meridian_cluster::envelope::encode(
+        &meridian_cluster::envelope::Message::Heartbeat {
+            group: "another-group".into(),
+            origin: "x".into(),
+            url: "http://127.0.0.1:1/geoserver".into(),
+            roles: Default::default(),
+            heads: Default::default(),
+            digest: String::new(),
+        },
+        &c.secret,
+    );
+    inject(
+        c.broker_port,
+        &topic,
+        vec![
+            format!("MERIDIAN/1 -\n{forged_body}").into_bytes(),
+            format!("MERIDIAN/1 {}\n{forged_body}", "0".repeat(64)).into_bytes(),
+            b"\x00\x01 not a message at all".to_vec(),
+            b"MERIDIAN/1 -\n{\"type\":".to_vec(),
+            foreign,
+        ],
+    );
+    wait_for("messages rejected", &[&b], Duration::from_secs(20), || {
+        status(&b)["counters"]["rejected"].as_u64().unwrap() >= before + 5
+    });
+    expect(b.get("/workspaces/evil.json"), 404);
+    // Replication goes on after the garbage.
+    expect(
+        a.post_xml("/workspaces", "<workspace><name>after</name></workspace>"),
+        201,
+    );
+    wait_for(
+        "replication continues",
+        &[&a, &b],
+        Duration::from_secs(20),
+        || b.get("/workspaces/after.json").status() == 200,
+    );
+    assert_eq!(status(&b)["authenticated"], true);
+}
+
+#[test]
+fn cluster_endpoint_roles_metrics_and_status_command() {
+    let c = Cluster::new("admin");
+    let (_ta, da) = tmpdir();
+    let a = c.start(&da, "node-a", true, true);
+    // GeoServer's /rest/cluster: the properties, XML and JSON.
+    let xml = a.text("/cluster.xml");
+    assert!(
+        xml.contains("<property name=\"instanceName\" value=\"node-a\"/>"),
+        "{xml}"
+    );
+    let j = a.json("/cluster.json");
+    let props = j["properties"]["property"].as_array().unwrap();
+    assert!(props
+        .iter()
+        .any(|p| p["@name"] == "toggleMaster" && p["@value"] == "true"));
+    // Read-only through REST: effective at once and persisted.
+    let r = a.post_xml(
+        "/cluster",
+        "<properties><property name=\"readOnly\" value=\"enabled\"/></properties>",
+    );
+    assert_eq!(r.status(), 201);
+    let body = expect(
+        a.post_xml("/workspaces", "<workspace><name>ro</name></workspace>"),
+        403,
+    );
+    assert!(body.contains("read-only"), "{body}");
+    let file = std::fs::read_to_string(da.join("cluster/cluster.properties")).unwrap();
+    assert!(file.contains("readOnly=enabled"), "{file}");
+    expect(
+        a.post_xml(
+            "/cluster",
+            "<properties><property name=\"readOnly\" value=\"disabled\"/></properties>",
+        ),
+        201,
+    );
+    expect(
+        a.post_xml("/workspaces", "<workspace><name>rw</name></workspace>"),
+        201,
+    );
+    expect(
+        a.post_xml(
+            "/cluster",
+            "<properties><property name=\"instanceName\" value=\"other\"/></properties>",
+        ),
+        400,
+    );
+    expect(
+        a.post_xml(
+            "/cluster",
+            "<properties><property name=\"x\"/></properties>",
+        ),
+        400,
+    );
+    // Prometheus metrics.
+    let m = a
+        .anon()
+        .get(format!("http://127.0.0.1:{}/geoserver/metrics", a.port))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(m.contains("meridian_cluster_published_total 1"), "{m}");
+    assert!(
+        m.contains("meridian_cluster_applied_seq{origin=\"node-a\"} 1"),
+        "{m}"
+    );
+    assert!(
+        m.contains("meridian_catalog_objects{kind=\"workspace\"} 1"),
+        "{m}"
+    );
+    // The status command.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_meridian"))
+        .args([
+            "cluster",
+            "status",
+            "--url",
+            &format!("http://127.0.0.1:{}/geoserver", a.port),
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("instance  node-a")
+            && text.contains("primary+replica")
+            && text.contains("node-a"),
+        "{text}"
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_meridian"))
+        .args([
+            "cluster",
+            "status",
+            "--url",
+            &format!("http://127.0.0.1:{}/geoserver", a.port),
+            "--password",
+            "wrong",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("401"));
 }

@@ -48,7 +48,11 @@ impl Node {
     /// Start on an existing directory.
     pub fn start(dir: PathBuf, tmp: Option<tempfile::TempDir>) -> Node {
         // Each stand-alone test node gets its own embedded broker on a free port.
-        Node::start_env(dir, tmp, &[("MERIDIAN_CLUSTER_EMBEDDEDBROKER_LISTEN", "127.0.0.1:0")])
+        Node::start_env(
+            dir,
+            tmp,
+            &[("MERIDIAN_CLUSTER_EMBEDDEDBROKER_LISTEN", "127.0.0.1:0")],
+        )
     }
 
     /// Start on a directory with extra environment (cluster settings).
