@@ -259,6 +259,18 @@ impl CatalogService {
 
     /// Validate, persist and apply a batch from `source`.
     pub fn apply_from(&self, changes: Vec<Change>, source: Source) -> Result<Applied, ApplyError> {
+        self.apply_with(changes, source, |_, c| c)
+    }
+
+    /// Like [`CatalogService::apply_from`], with `prepare` rewriting the batch against the
+    /// current state under the writer lock (replication reconciles concurrent writes here, so
+    /// no local write slips in between).
+    pub fn apply_with(
+        &self,
+        changes: Vec<Change>,
+        source: Source,
+        prepare: impl FnOnce(&Catalog, Vec<Change>) -> Vec<Change>,
+    ) -> Result<Applied, ApplyError> {
         if source == Source::Local {
             if let Some(reason) = self.write_gate() {
                 return Err(ApplyError::ReadOnly(reason));
@@ -269,6 +281,7 @@ impl CatalogService {
             Err(p) => p.into_inner(),
         };
         let before = self.snapshot();
+        let changes = prepare(&before, changes);
         let mut work: Catalog = (*before).clone();
         let mut effects = Vec::new();
         let mut applied_changes = Vec::with_capacity(changes.len());

@@ -317,6 +317,15 @@ impl Catalog {
         }
     }
 
+    /// Another object that holds the name `o` would take in its scope, if any.
+    pub fn name_conflict(&self, o: &Object) -> Option<&Arc<Object>> {
+        let holder = self.by_name.get(&self.name_key(o))?;
+        if holder == o.id() {
+            return None;
+        }
+        self.objects.get(holder)
+    }
+
     /// The name-index key an object would occupy, and who holds it now.
     pub(crate) fn name_holder(&self, o: &Object) -> Option<&str> {
         self.by_name.get(&self.name_key(o)).map(String::as_str)

@@ -10,6 +10,7 @@
 
 pub mod broker;
 pub mod config;
+pub mod conflict;
 pub mod digest;
 pub mod envelope;
 pub mod hlc;

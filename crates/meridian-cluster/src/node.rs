@@ -3,6 +3,7 @@
 
 use crate::broker::{parse_broker_url, start_embedded};
 use crate::config::ClusterConfig;
+use crate::conflict::Stamps;
 use crate::digest::catalog_digest;
 use crate::envelope::{decode, encode, http_token, Message, Roles};
 use crate::hlc::Hlc;
@@ -66,6 +67,9 @@ pub struct Snapshot {
     pub default_workspace: Option<String>,
     /// Every object.
     pub objects: Vec<Object>,
+    /// Write stamps and tombstones.
+    #[serde(default)]
+    pub stamps: Stamps,
 }
 
 /// One clustered node.
@@ -94,6 +98,10 @@ pub struct Cluster {
     pub broker: Mutex<String>,
     /// Drift detected and not yet repaired.
     pub drift: Mutex<Option<String>>,
+    /// Write stamps and tombstones (several primaries converge with them), shared with the
+    /// persister.
+    pub stamps: Arc<Mutex<Stamps>>,
+    failures: Mutex<BTreeMap<(String, u64), u32>>,
     outbox: mpsc::UnboundedSender<Message>,
     outbox_rx: Mutex<Option<mpsc::UnboundedReceiver<Message>>>,
     http: reqwest::Client,
@@ -115,10 +123,12 @@ impl Cluster {
         service: Arc<CatalogService>,
         journal: Arc<Mutex<Journal>>,
         hlc: Arc<Hlc>,
+        stamps: Arc<Mutex<Stamps>>,
         marker: &std::path::Path,
         url: String,
     ) -> Result<Arc<Cluster>, String> {
         redo(&service, &journal, marker)?;
+        *lock(&stamps) = rebuild_stamps(&journal);
         let (tx, rx) = mpsc::unbounded_channel();
         let me = config.instance().to_string();
         let group = config.group().to_string();
@@ -135,6 +145,8 @@ impl Cluster {
             connected: AtomicBool::new(false),
             broker: Mutex::new(String::new()),
             drift: Mutex::new(None),
+            stamps,
+            failures: Mutex::new(BTreeMap::new()),
             outbox: tx,
             outbox_rx: Mutex::new(Some(rx)),
             http: reqwest::Client::builder()
@@ -147,7 +159,10 @@ impl Cluster {
         let weak = Arc::downgrade(&c);
         c.service.subscribe(Box::new(move |applied| {
             let Some(c) = weak.upgrade() else { return };
-            if applied.source != Source::Local || !c.roles().primary {
+            if applied.source != Source::Local {
+                return;
+            }
+            if !c.roles().primary {
                 return;
             }
             if let Some(p) = &applied.provenance {
@@ -263,11 +278,13 @@ impl Cluster {
         // The heads must not run ahead of the catalog: read them first, under the same order
         // the persister writes (journal, then state).
         let heads = self.heads();
+        let stamps = lock(&self.stamps).clone();
         let cat = self.service.snapshot();
         Snapshot {
             heads,
             default_workspace: cat.default_workspace().map(|w| w.id().to_string()),
             objects: cat.objects().map(|o| (**o).clone()).collect(),
+            stamps,
         }
     }
 
@@ -386,10 +403,21 @@ impl Cluster {
                     Outcome::Applied | Outcome::Duplicate => {}
                     Outcome::Gap => return Ok(()),
                     Outcome::Failed => {
-                        // The next batch of this origin does not apply here: this node has
-                        // diverged. Repair from the peer that holds the stream.
-                        tracing::warn!(%origin, peer = %peer_url, "a batch does not apply; repairing from the peer's snapshot");
-                        return self.take_snapshot(peer_url).await;
+                        // It may wait for a batch of another origin. When it keeps failing,
+                        // this node has diverged: repair from the peer, if that loses nothing
+                        // of this node's own.
+                        let n = {
+                            let mut f = lock(&self.failures);
+                            let e = f.entry((origin.to_string(), after + 1)).or_insert(0);
+                            *e += 1;
+                            *e
+                        };
+                        if n >= 3 && self.peer_has_all_mine(peer_url) {
+                            tracing::warn!(%origin, peer = %peer_url, "a batch keeps failing; repairing from the peer's snapshot");
+                            lock(&self.failures).clear();
+                            return self.take_snapshot(peer_url).await;
+                        }
+                        return Ok(());
                     }
                 }
             }
@@ -408,9 +436,15 @@ impl Cluster {
         }
         let svc = self.service.clone();
         let prov = r.provenance.clone();
-        let res =
-            tokio::task::spawn_blocking(move || svc.apply_from(r.changes, Source::Remote(prov)))
-                .await;
+        let stamp = (prov.hlc, prov.origin.clone());
+        let stamps = self.stamps.clone();
+        let res = tokio::task::spawn_blocking(move || {
+            // Reconciled under the writer lock: no local write slips in between.
+            svc.apply_with(r.changes, Source::Remote(prov), |cat, changes| {
+                lock(&stamps).reconcile(cat, changes, &stamp)
+            })
+        })
+        .await;
         match res {
             Ok(Ok(_)) => {
                 self.counters.applied.fetch_add(1, Ordering::Relaxed);
@@ -435,6 +469,16 @@ impl Cluster {
             .await?
             .ok_or("peer has no snapshot")?;
         let cat = Catalog::from_loaded(snap.objects, snap.default_workspace);
+        {
+            let mut st = lock(&self.stamps);
+            st.removed.extend(snap.stamps.removed);
+            for (k, v) in snap.stamps.last {
+                let newer = st.last.get(&k).is_none_or(|s| *s < v);
+                if newer {
+                    st.last.insert(k, v);
+                }
+            }
+        }
         let svc = self.service.clone();
         let heads = snap.heads;
         tokio::task::spawn_blocking(move || svc.apply_snapshot(cat, heads))
@@ -548,12 +592,22 @@ impl Cluster {
             let msg = format!("digest differs from {peer} at the same positions");
             tracing::warn!("{msg}");
             *lock(&self.drift) = Some(msg);
-            if self.me.as_str() > peer {
+            if self.me.as_str() > peer && self.peer_has_all_mine(url) {
                 if let Err(e) = self.take_snapshot(url).await {
                     tracing::warn!(error = %e, "drift repair failed");
                 }
             }
         }
+    }
+
+    /// Whether the peer at `url` has applied every batch of this node (a snapshot from it then
+    /// loses nothing of ours).
+    fn peer_has_all_mine(&self, url: &str) -> bool {
+        let mine = lock(&self.journal).head(&self.me);
+        mine == 0
+            || lock(&self.peers)
+                .values()
+                .any(|p| p.url == url && p.heads.get(&self.me).copied().unwrap_or(0) >= mine)
     }
 
     async fn catch_up_from_any(self: &Arc<Self>, origin: &str) {
@@ -574,6 +628,22 @@ impl Cluster {
             }
         }
     }
+}
+
+/// Stamps from every journaled batch, in clock order.
+fn rebuild_stamps(journal: &Mutex<Journal>) -> Stamps {
+    let j = lock(journal);
+    let mut all: Vec<Arc<Record>> = j
+        .heads()
+        .keys()
+        .flat_map(|o| j.since(o, 0, usize::MAX).unwrap_or_default())
+        .collect();
+    all.sort_by_key(|r| r.provenance.hlc);
+    let mut s = Stamps::default();
+    for r in all {
+        s.record(&r.changes, &(r.provenance.hlc, r.provenance.origin.clone()));
+    }
+    s
 }
 
 /// What became of a replicated batch.

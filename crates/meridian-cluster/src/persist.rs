@@ -2,6 +2,7 @@
 //! applied marker. At startup, journaled batches the marker does not cover are applied again
 //! (idempotently), so a crash between the journal and the files loses nothing.
 
+use crate::conflict::Stamps;
 use crate::hlc::Hlc;
 use crate::journal::{Journal, Record};
 use meridian_catalog::{Batch, Catalog, Persist, PersistError, Provenance, Source};
@@ -17,6 +18,7 @@ pub struct JournalingPersist {
     me: String,
     hlc: Arc<Hlc>,
     marker: PathBuf,
+    stamps: Arc<Mutex<Stamps>>,
 }
 
 /// Positions whose files are known to be on disk.
@@ -35,6 +37,7 @@ impl JournalingPersist {
         me: String,
         hlc: Arc<Hlc>,
         marker: PathBuf,
+        stamps: Arc<Mutex<Stamps>>,
     ) -> Self {
         JournalingPersist {
             inner,
@@ -42,6 +45,7 @@ impl JournalingPersist {
             me,
             hlc,
             marker,
+            stamps,
         }
     }
 
@@ -113,6 +117,14 @@ impl Persist for JournalingPersist {
             return Err(e);
         }
         self.write_marker()?;
+        // Stamps are recorded under the writer lock, with the batch, so reconciliation of a
+        // replicated batch always sees every local write before it.
+        match self.stamps.lock() {
+            Ok(mut s) => s.record(batch.changes, &(prov.hlc, prov.origin.clone())),
+            Err(p) => p
+                .into_inner()
+                .record(batch.changes, &(prov.hlc, prov.origin.clone())),
+        }
         Ok(Some(prov))
     }
 }

@@ -4,6 +4,7 @@
 use axum::routing::get;
 use axum::Router;
 use meridian_catalog::{Catalog, CatalogService, Change, Source};
+use meridian_cluster::conflict::Stamps;
 use meridian_cluster::hlc::Hlc;
 use meridian_cluster::journal::Journal;
 use meridian_cluster::persist::JournalingPersist;
@@ -55,6 +56,7 @@ fn load_catalog(dir: &Path) -> Result<(Catalog, DataDir), NodeError> {
 struct ClusterParts {
     journal: Arc<Mutex<Journal>>,
     hlc: Arc<Hlc>,
+    stamps: Arc<Mutex<Stamps>>,
     me: String,
     marker: PathBuf,
 }
@@ -67,6 +69,7 @@ impl ClusterParts {
             self.me.clone(),
             self.hlc.clone(),
             self.marker.clone(),
+            self.stamps.clone(),
         ))
     }
 }
@@ -84,6 +87,7 @@ pub fn serve(dir: PathBuf, bind: SocketAddr) -> Result<(), NodeError> {
     let parts = ClusterParts {
         journal: Arc::new(Mutex::new(journal)),
         hlc: Arc::new(Hlc::default()),
+        stamps: Arc::new(Mutex::new(Stamps::default())),
         me: cluster_cfg.instance().to_string(),
         marker: dir.join("cluster").join("applied.json"),
     };
@@ -115,7 +119,15 @@ pub fn serve(dir: PathBuf, bind: SocketAddr) -> Result<(), NodeError> {
             "" => format!("http://{local}/geoserver"),
             u => u.trim_end_matches('/').to_string(),
         };
-        let cluster = Cluster::new(cluster_cfg, service.clone(), parts.journal.clone(), parts.hlc.clone(), &parts.marker, url)
+        let cluster = Cluster::new(
+            cluster_cfg,
+            service.clone(),
+            parts.journal.clone(),
+            parts.hlc.clone(),
+            parts.stamps.clone(),
+            &parts.marker,
+            url,
+        )
             .map_err(NodeError::Cluster)?;
         cluster.start().map_err(NodeError::Cluster)?;
         let summary = service.snapshot().summary();

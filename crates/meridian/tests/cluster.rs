@@ -570,3 +570,111 @@ fn cluster_endpoint_roles_metrics_and_status_command() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("401"));
 }
+
+fn heads_equal(a: &Node, b: &Node) -> bool {
+    let (sa, sb) = (status(a), status(b));
+    let ha: BTreeMap<String, u64> = sa["origins"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v["applied"].as_u64().unwrap()))
+        .collect();
+    let hb: BTreeMap<String, u64> = sb["origins"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v["applied"].as_u64().unwrap()))
+        .collect();
+    ha == hb
+}
+
+#[test]
+fn two_primaries_editing_the_same_objects_converge() {
+    let c = Cluster::new("multi");
+    let (_ta, da) = tmpdir();
+    let (_tb, db) = tmpdir();
+    let a = c.start(&da, "node-a", true, true);
+    let b = c.start(&db, "node-b", false, true);
+    wait_for("connected", &[&a, &b], Duration::from_secs(20), || {
+        status(&b)["broker"]["connected"] == true
+    });
+    expect(
+        a.post_xml("/workspaces", "<workspace><name>shared</name></workspace>"),
+        201,
+    );
+    for s in ["s", "victim"] {
+        expect(a.post_xml("/workspaces/shared/datastores", &format!("<dataStore><name>{s}</name><connectionParameters><url>file:data/x</url></connectionParameters></dataStore>")), 201);
+    }
+    wait_for(
+        "base replicated",
+        &[&a, &b],
+        Duration::from_secs(20),
+        || b.get("/workspaces/shared/datastores/victim.json").status() == 200,
+    );
+    let run = |rest: String, tag: &'static str, delete_victim: bool| {
+        std::thread::spawn(move || {
+            let cl = reqwest::blocking::Client::new();
+            let send = |m: reqwest::Method, path: &str, body: String| {
+                cl.request(m, format!("{rest}{path}"))
+                    .basic_auth("admin", Some("geoserver"))
+                    .header("Content-Type", "application/xml")
+                    .body(body)
+                    .send()
+                    .map(|r| r.status().as_u16())
+                    .unwrap_or(0)
+            };
+            for i in 0..25 {
+                send(
+                    reqwest::Method::PUT,
+                    "/workspaces/shared/datastores/s",
+                    format!("<dataStore><description>{tag}{i}</description></dataStore>"),
+                );
+                send(
+                    reqwest::Method::POST,
+                    "/workspaces",
+                    format!("<workspace><name>{tag}-{i}</name></workspace>"),
+                );
+                if delete_victim && i == 5 {
+                    assert_eq!(
+                        send(
+                            reqwest::Method::DELETE,
+                            "/workspaces/shared/datastores/victim",
+                            String::new()
+                        ),
+                        200
+                    );
+                } else if !delete_victim {
+                    send(
+                        reqwest::Method::PUT,
+                        "/workspaces/shared/datastores/victim",
+                        format!("<dataStore><description>{tag}{i}</description></dataStore>"),
+                    );
+                }
+            }
+        })
+    };
+    let ta = run(a.rest(), "a", true);
+    let tb = run(b.rest(), "b", false);
+    ta.join().unwrap();
+    tb.join().unwrap();
+    wait_for(
+        "both primaries converge",
+        &[&a, &b],
+        Duration::from_secs(60),
+        || heads_equal(&a, &b) && same_digest(&[&a, &b]),
+    );
+    assert_eq!(disk_state(&da), disk_state(&db));
+    // The removal was not undone by the other primary's late modifies.
+    expect(a.get("/workspaces/shared/datastores/victim.json"), 404);
+    expect(b.get("/workspaces/shared/datastores/victim.json"), 404);
+    let da_desc =
+        a.json("/workspaces/shared/datastores/s.json")["dataStore"]["description"].clone();
+    assert_eq!(
+        da_desc,
+        b.json("/workspaces/shared/datastores/s.json")["dataStore"]["description"]
+    );
+    assert_eq!(
+        names(&a, "/workspaces.json", "workspaces", "workspace").len(),
+        51
+    );
+}
