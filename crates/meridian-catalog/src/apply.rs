@@ -235,6 +235,15 @@ impl CatalogService {
         Ok(applied)
     }
 
+    /// Swap the persister (after a reload found files in new places), keeping the state.
+    pub fn replace_persister(&self, persist: Box<dyn Persist>) {
+        let mut w = match self.writer.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        *w = persist;
+    }
+
     /// Close local writes with a reason (`None` opens them again). Remote batches still apply.
     pub fn set_write_gate(&self, reason: Option<String>) {
         match self.write_gate.write() {
@@ -328,6 +337,61 @@ impl CatalogService {
         }
         Ok(applied)
     }
+}
+
+/// The changes that turn `old` into `new`: removals (children first), then additions and
+/// modifications (parents first), then the default workspace.
+pub fn diff(old: &Catalog, new: &Catalog) -> Vec<Change> {
+    let mut removed: Vec<&Arc<Object>> = old
+        .objects()
+        .filter(|o| new.get(o.id()).is_none())
+        .collect();
+    removed.sort_by_key(|o| std::cmp::Reverse(kind_rank(o.kind)));
+    let mut changed: Vec<&Arc<Object>> = new
+        .objects()
+        .filter(|o| old.get(o.id()).map(|b| b != *o).unwrap_or(true))
+        .collect();
+    changed.sort_by_key(|o| kind_rank(o.kind));
+    let mut out: Vec<Change> = removed
+        .into_iter()
+        .filter(|o| !matches!(o.kind, Kind::Global | Kind::Logging))
+        .map(|o| Change::Remove {
+            kind: o.kind,
+            id: o.id().to_string(),
+        })
+        .collect();
+    for o in changed {
+        let mut o = (**o).clone();
+        if o.kind == Kind::Global {
+            // The update sequence is the node's own.
+            if let Some(g) = old.global() {
+                match g.xml.child_text("updateSequence") {
+                    Some(seq) => o.xml.set_child_text("updateSequence", seq),
+                    None => {
+                        o.xml.remove("updateSequence");
+                    }
+                }
+                if **g == o {
+                    continue;
+                }
+            }
+        }
+        out.push(if old.get(o.id()).is_some() {
+            Change::Modify { object: o }
+        } else {
+            Change::Add { object: o }
+        });
+    }
+    let (od, nd) = (
+        old.default_workspace().map(|w| w.id()),
+        new.default_workspace().map(|w| w.id()),
+    );
+    if od != nd {
+        if let Some(id) = nd {
+            out.push(Change::SetDefaultWorkspace { id: id.to_string() });
+        }
+    }
+    out
 }
 
 /// Parents before children: the order in which new objects' files can be placed.

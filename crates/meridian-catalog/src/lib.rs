@@ -17,7 +17,7 @@ mod object;
 mod validate;
 
 pub use apply::{
-    ApplyError, Batch, CatalogService, Effect, Listener, NoPersist, Persist, PersistError,
+    diff, ApplyError, Batch, CatalogService, Effect, Listener, NoPersist, Persist, PersistError,
     Provenance, Source,
 };
 pub use cascade::{cascade_remove, remove_layer_everywhere, remove_style_everywhere};

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 /// A data directory as the persister of a catalog. It remembers where each object's file is,
 /// because directory names are not identities (a store may live in a folder of another name).
+#[derive(Clone)]
 pub struct DataDir {
     root: PathBuf,
     locations: HashMap<String, PathBuf>,

@@ -3,7 +3,7 @@
 
 use axum::routing::get;
 use axum::Router;
-use meridian_catalog::{Catalog, CatalogService, Change, Source};
+use meridian_catalog::{diff, Catalog, CatalogService, Change, Source};
 use meridian_cluster::conflict::Stamps;
 use meridian_cluster::hlc::Hlc;
 use meridian_cluster::journal::Journal;
@@ -137,11 +137,22 @@ pub fn serve(dir: PathBuf, bind: SocketAddr) -> Result<(), NodeError> {
             Box::new(move || -> Result<(), String> {
                 let (catalog, datadir) = load_catalog(&dir).map_err(|e| e.to_string())?;
                 let sec = Security::load(&dir).map_err(|e| e.to_string())?;
-                service.replace(catalog, parts.persister(datadir));
+                // Only what differs from memory is applied, so a reload on a primary
+                // publishes just those changes, never the whole catalog.
+                let changes = diff(&service.snapshot(), &catalog);
+                service.replace_persister(parts.persister(datadir.clone()));
+                let n = changes.len();
+                let local = service.write_gate().is_none();
+                let applied = local && service.apply_from(changes, Source::Local).is_ok();
+                if !applied {
+                    // A replica (or a reload the apply path refuses): take the files as they
+                    // are; heartbeats compare digests and repair drift from the cluster.
+                    service.replace(catalog, parts.persister(datadir));
+                }
                 if let Ok(mut s) = security.write() {
                     *s = sec;
                 }
-                tracing::info!("catalog reloaded from disk");
+                tracing::info!(changes = n, published = applied, "catalog reloaded from disk");
                 Ok(())
             })
         };

@@ -678,3 +678,61 @@ fn two_primaries_editing_the_same_objects_converge() {
         51
     );
 }
+
+#[test]
+fn reload_publishes_only_differences_and_a_replica_repairs_drift() {
+    let c = Cluster::new("reload");
+    let (_ta, da) = tmpdir();
+    let (_tb, db) = tmpdir();
+    let a = c.start(&da, "node-a", true, true);
+    let b = c.start(&db, "node-b", false, false);
+    wait_for("connected", &[&a, &b], Duration::from_secs(20), || {
+        status(&b)["broker"]["connected"] == true
+    });
+    for i in 0..10 {
+        expect(
+            a.post_xml(
+                "/workspaces",
+                &format!("<workspace><name>r{i}</name></workspace>"),
+            ),
+            201,
+        );
+    }
+    wait_for("replicated", &[&a, &b], Duration::from_secs(20), || {
+        same_digest(&[&a, &b]) && b.get("/workspaces/r9.json").status() == 200
+    });
+    // Edit one file on the primary and reload: one batch is published, not the catalog.
+    let published = status(&a)["counters"]["published"].as_u64().unwrap();
+    let f = da.join("workspaces/r3/workspace.xml");
+    let text = std::fs::read_to_string(&f).unwrap();
+    std::fs::write(
+        &f,
+        text.replace("<isolated>false</isolated>", "<isolated>true</isolated>"),
+    )
+    .unwrap();
+    expect(a.send("POST", "/reload", "text/plain", ""), 200);
+    assert_eq!(
+        status(&a)["counters"]["published"].as_u64().unwrap(),
+        published + 1
+    );
+    wait_for(
+        "reloaded change replicated",
+        &[&a, &b],
+        Duration::from_secs(20),
+        || b.json("/workspaces/r3.json")["workspace"]["isolated"] == true && same_digest(&[&a, &b]),
+    );
+    // A replica whose files were edited by hand drifts; it is detected and repaired.
+    let f = db.join("workspaces/r5/workspace.xml");
+    let text = std::fs::read_to_string(&f).unwrap();
+    std::fs::write(
+        &f,
+        text.replace("<isolated>false</isolated>", "<isolated>true</isolated>"),
+    )
+    .unwrap();
+    expect(b.send("POST", "/reload", "text/plain", ""), 200);
+    wait_for("drift repaired", &[&a, &b], Duration::from_secs(30), || {
+        b.json("/workspaces/r5.json")["workspace"]["isolated"] == false && same_digest(&[&a, &b])
+    });
+    assert_eq!(disk_state(&da), disk_state(&db));
+    assert!(status(&b)["counters"]["snapshots"].as_u64().unwrap() >= 1);
+}
