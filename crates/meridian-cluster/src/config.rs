@@ -27,6 +27,7 @@ pub const MERIDIAN_DEFAULTS: &[(&str, &str)] = &[
     ("node.url", ""),
     ("secret", ""),
     ("heartbeat.interval", "2000"),
+    ("journal.retention", "10000"),
 ];
 
 const ALIASES: &[(&str, &str)] = &[
@@ -257,6 +258,14 @@ impl ClusterConfig {
             .unwrap_or(2000)
             .clamp(100, 60_000)
     }
+    /// Records kept per origin in the journal.
+    pub fn journal_retention(&self) -> usize {
+        self.get("journal.retention")
+            .parse()
+            .unwrap_or(10_000)
+            .max(1)
+    }
+
     /// Base delay between broker reconnection attempts.
     pub fn retry_wait_ms(&self) -> u64 {
         self.get("connection.maxwait")

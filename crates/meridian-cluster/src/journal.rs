@@ -45,6 +45,7 @@ pub struct Journal {
     records: BTreeMap<String, Vec<Arc<Record>>>,
     base: BTreeMap<String, u64>,
     len: u64,
+    retention: usize,
 }
 
 impl Journal {
@@ -103,6 +104,7 @@ impl Journal {
             records,
             base,
             len: good_len,
+            retention: usize::MAX,
         })
     }
 
@@ -141,11 +143,63 @@ impl Journal {
             return Err(e);
         }
         if let Line::Batch(r) = line {
-            self.records
-                .entry(r.provenance.origin.clone())
-                .or_default()
-                .push(Arc::new(r));
+            let v = self.records.entry(r.provenance.origin.clone()).or_default();
+            v.push(Arc::new(r));
+            if v.len() > self.retention.saturating_mul(2) {
+                self.compact()?;
+            }
         }
+        Ok(())
+    }
+
+    /// Keep at least `n` records per origin; older ones are dropped when twice as many have
+    /// piled up. Peers further behind then take a snapshot.
+    pub fn set_retention(&mut self, n: usize) {
+        self.retention = n.max(1);
+    }
+
+    /// Drop records beyond the retention: rewrite the file with a base line and what is kept.
+    fn compact(&mut self) -> Result<(), JournalError> {
+        let err = |e: std::io::Error| JournalError {
+            path: self.path.display().to_string(),
+            reason: e.to_string(),
+        };
+        for (origin, v) in self.records.iter_mut() {
+            if v.len() > self.retention {
+                let cut = v.len() - self.retention;
+                let last_dropped = v[cut - 1].provenance.seq;
+                v.drain(..cut);
+                self.base.insert(origin.clone(), last_dropped);
+            }
+        }
+        let mut text = serde_json::to_string(&Line::Base {
+            heads: self.base.clone(),
+        })
+        .map_err(|e| err(std::io::Error::other(e)))?;
+        text.push('\n');
+        let mut all: Vec<&Arc<Record>> = self.records.values().flatten().collect();
+        all.sort_by_key(|r| r.provenance.hlc);
+        for r in all {
+            let line = serde_json::to_string(&Line::Batch((**r).clone()))
+                .map_err(|e| err(std::io::Error::other(e)))?;
+            text.push_str(&line);
+            text.push('\n');
+        }
+        let tmp = self.path.with_extension("log.compact");
+        {
+            let mut f = File::create(&tmp).map_err(err)?;
+            f.write_all(text.as_bytes()).map_err(err)?;
+            f.sync_all().map_err(err)?;
+        }
+        std::fs::rename(&tmp, &self.path).map_err(err)?;
+        if let Some(d) = self.path.parent() {
+            File::open(d).and_then(|d| d.sync_all()).map_err(err)?;
+        }
+        self.file = OpenOptions::new()
+            .append(true)
+            .open(&self.path)
+            .map_err(err)?;
+        self.len = text.len() as u64;
         Ok(())
     }
 
@@ -264,11 +318,24 @@ mod tests {
         j.append(rec("a", 3)).unwrap();
         j.set_base([("c".to_string(), 10)].into()).unwrap();
         drop(j);
-        let j = Journal::open(&p).unwrap();
+        let mut j = Journal::open(&p).unwrap();
         assert_eq!(j.head("a"), 3);
         assert_eq!(j.head("c"), 10);
         assert!(j.since("c", 5, 10).is_none());
         assert_eq!(j.since("c", 10, 10).unwrap().len(), 0);
+        // Retention: beyond twice the limit, old records go and a base takes their place.
+        j.set_retention(2);
+        for s in 4..=8 {
+            j.append(rec("a", s)).unwrap();
+        }
+        assert_eq!(j.head("a"), 8);
+        assert!(j.since("a", 0, 100).is_none(), "compacted away");
+        assert!(j.since("a", 6, 100).is_some());
+        drop(j);
+        let j = Journal::open(&p).unwrap();
+        assert_eq!(j.head("a"), 8);
+        assert_eq!(j.head("b"), 1);
+        assert_eq!(j.head("c"), 10);
         let _ = std::fs::remove_dir_all(&d);
     }
 }

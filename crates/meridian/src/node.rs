@@ -83,7 +83,9 @@ pub fn serve(dir: PathBuf, bind: SocketAddr) -> Result<(), NodeError> {
     write_defaults_if_missing(&dir).map_err(|e| NodeError::Security(e.to_string()))?;
     let cluster_cfg = ClusterConfig::load(&dir).map_err(|e| NodeError::Cluster(e.to_string()))?;
     let journal_path = dir.join("cluster").join("journal.log");
-    let journal = Journal::open(&journal_path).map_err(|e| NodeError::Cluster(e.to_string()))?;
+    let mut journal =
+        Journal::open(&journal_path).map_err(|e| NodeError::Cluster(e.to_string()))?;
+    journal.set_retention(cluster_cfg.journal_retention());
     let parts = ClusterParts {
         journal: Arc::new(Mutex::new(journal)),
         hlc: Arc::new(Hlc::default()),

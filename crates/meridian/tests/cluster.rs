@@ -736,3 +736,70 @@ fn reload_publishes_only_differences_and_a_replica_repairs_drift() {
     assert_eq!(disk_state(&da), disk_state(&db));
     assert!(status(&b)["counters"]["snapshots"].as_u64().unwrap() >= 1);
 }
+
+#[test]
+fn a_replica_behind_the_journal_retention_takes_a_snapshot() {
+    let c = Cluster::new("retention");
+    let (_ta, da) = tmpdir();
+    let (_tb, db) = tmpdir();
+    let mut env = c.env("node-a", true, true);
+    env.push(("MERIDIAN_CLUSTER_JOURNAL_RETENTION".into(), "3".into()));
+    let refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let a = Node::start_env(da.clone(), None, &refs);
+    let mut b = c.start(&db, "node-b", false, false);
+    expect(
+        a.post_xml("/workspaces", "<workspace><name>first</name></workspace>"),
+        201,
+    );
+    wait_for(
+        "first replicated",
+        &[&a, &b],
+        Duration::from_secs(20),
+        || b.get("/workspaces/first.json").status() == 200,
+    );
+    b.child.kill().unwrap();
+    b.child.wait().unwrap();
+    for i in 0..20 {
+        expect(
+            a.post_xml(
+                "/workspaces",
+                &format!("<workspace><name>x{i}</name></workspace>"),
+            ),
+            201,
+        );
+    }
+    let journal = std::fs::read_to_string(da.join("cluster/journal.log")).unwrap();
+    assert!(
+        journal.lines().count() < 10,
+        "the journal was compacted: {} lines",
+        journal.lines().count()
+    );
+    // Restart the primary, and its embedded broker with it: the replica's queued messages are
+    // gone, so only the journal, compacted past it, could help: it must take a snapshot.
+    let mut a = a;
+    a.child.kill().unwrap();
+    a.child.wait().unwrap();
+    let a = Node::start_env(da.clone(), None, &refs);
+    let b = c.start(&db, "node-b", false, false);
+    wait_for(
+        "replica restored from a snapshot",
+        &[&a, &b],
+        Duration::from_secs(30),
+        || {
+            names(&b, "/workspaces.json", "workspaces", "workspace").len() == 21
+                && same_digest(&[&a, &b])
+        },
+    );
+    assert!(status(&b)["counters"]["snapshots"].as_u64().unwrap() >= 1);
+    // And it follows the stream afterwards.
+    expect(
+        a.post_xml("/workspaces", "<workspace><name>after</name></workspace>"),
+        201,
+    );
+    wait_for(
+        "stream followed",
+        &[&a, &b],
+        Duration::from_secs(20),
+        || b.get("/workspaces/after.json").status() == 200,
+    );
+}
