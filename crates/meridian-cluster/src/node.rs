@@ -330,13 +330,10 @@ impl Cluster {
             .take()
             .ok_or("cluster already started")?;
         let (client_tx, client_rx) = tokio::sync::watch::channel::<Option<AsyncClient>>(None);
-        if enabled {
-            tokio::spawn(mqtt_loop(self.clone(), addrs, in_tx.clone(), client_tx));
-        } else {
-            tracing::warn!(
-                "cluster connection disabled (connection=disabled): not joining the broker"
-            );
+        if !enabled {
+            tracing::warn!("cluster connection disabled (connection=disabled): not joining the broker until enabled");
         }
+        tokio::spawn(mqtt_loop(self.clone(), addrs, in_tx.clone(), client_tx));
         tokio::spawn(publisher(self.clone(), outbox, client_rx.clone()));
         tokio::spawn(heartbeat(self.clone()));
         tokio::spawn(applier(self.clone(), in_rx, client_rx));
@@ -702,7 +699,18 @@ async fn mqtt_loop(
     let topic = format!("{}/#", c.topic_base());
     let mut attempt: u32 = 0;
     let mut idx = 0usize;
+    let enabled = |c: &Cluster| {
+        c.config
+            .read()
+            .map(|g| g.connection_enabled())
+            .unwrap_or(true)
+    };
     loop {
+        // `connection=disabled` (from the file or through REST) keeps the node off the broker.
+        while !enabled(&c) {
+            c.connected.store(false, Ordering::Relaxed);
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
         let (host, port) = addrs[idx % addrs.len()].clone();
         let client_id = format!("meridian-{}-{}", c.group, c.me);
         let mut opts = MqttOptions::new(client_id, host.clone(), port);
@@ -712,8 +720,26 @@ async fn mqtt_loop(
         opts.set_max_packet_size(8 * 1024 * 1024, 8 * 1024 * 1024);
         let (client, mut events) = AsyncClient::new(opts, 1000);
         *lock(&c.broker) = format!("tcp://{host}:{port}");
+        // Watch `connection`: when it is disabled, ask the event loop to disconnect (polling
+        // is never cancelled, so no packet is lost half-read).
+        let watcher = {
+            let (c, client) = (c.clone(), client.clone());
+            tokio::spawn(async move {
+                while enabled(&c) {
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                }
+                tracing::info!("disconnecting from the broker (connection=disabled)");
+                let _ = client.disconnect().await;
+            })
+        };
         loop {
-            match events.poll().await {
+            let polled = events.poll().await;
+            if !enabled(&c) {
+                let _ = client_tx.send(None);
+                c.connected.store(false, Ordering::Relaxed);
+                break;
+            }
+            match polled {
                 Ok(Event::Incoming(Packet::ConnAck(_))) => {
                     attempt = 0;
                     c.connected.store(true, Ordering::Relaxed);
@@ -744,6 +770,7 @@ async fn mqtt_loop(
                 }
             }
         }
+        watcher.abort();
     }
 }
 

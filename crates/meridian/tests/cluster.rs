@@ -803,3 +803,76 @@ fn a_replica_behind_the_journal_retention_takes_a_snapshot() {
         || b.get("/workspaces/after.json").status() == 200,
     );
 }
+
+#[test]
+fn connection_toggles_through_rest_and_big_styles_travel_by_reference() {
+    let c = Cluster::new("toggle");
+    let (_ta, da) = tmpdir();
+    let (_tb, db) = tmpdir();
+    let a = c.start(&da, "node-a", true, true);
+    let b = c.start(&db, "node-b", false, false);
+    wait_for("connected", &[&a, &b], Duration::from_secs(20), || {
+        status(&b)["broker"]["connected"] == true
+    });
+    expect(
+        b.post_xml(
+            "/cluster",
+            "<properties><property name=\"connection\" value=\"disabled\"/></properties>",
+        ),
+        201,
+    );
+    wait_for("disconnected", &[&b], Duration::from_secs(20), || {
+        status(&b)["broker"]["connected"] == false
+    });
+    assert!(
+        std::fs::read_to_string(db.join("cluster/cluster.properties"))
+            .unwrap()
+            .contains("connection=disabled")
+    );
+    // A style body far larger than a broker message should carry.
+    let padding = format!("<!-- {} -->", "x".repeat(400 * 1024));
+    let sld = SLD.replace("<NamedLayer>", &format!("{padding}<NamedLayer>"));
+    expect(
+        a.send(
+            "POST",
+            "/styles?name=big",
+            "application/vnd.ogc.sld+xml",
+            sld.clone(),
+        ),
+        201,
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    expect(b.get("/styles/big.json"), 404);
+    expect(
+        b.post_xml(
+            "/cluster",
+            "<properties><property name=\"connection\" value=\"enabled\"/></properties>",
+        ),
+        201,
+    );
+    wait_for(
+        "reconnected and caught up",
+        &[&a, &b],
+        Duration::from_secs(30),
+        || status(&b)["broker"]["connected"] == true && b.get("/styles/big.json").status() == 200,
+    );
+    assert_eq!(b.text("/styles/big.sld"), sld);
+    // Another big one while connected goes by reference and is fetched over HTTP.
+    let sld2 = sld.replace("<Name>s</Name>", "<Name>s2</Name>");
+    expect(
+        a.send(
+            "POST",
+            "/styles?name=big2",
+            "application/vnd.ogc.sld+xml",
+            sld2.clone(),
+        ),
+        201,
+    );
+    wait_for(
+        "big style replicated",
+        &[&a, &b],
+        Duration::from_secs(20),
+        || b.get("/styles/big2.json").status() == 200,
+    );
+    assert_eq!(b.text("/styles/big2.sld"), sld2);
+}
