@@ -876,3 +876,71 @@ fn connection_toggles_through_rest_and_big_styles_travel_by_reference() {
     );
     assert_eq!(b.text("/styles/big2.sld"), sld2);
 }
+
+#[test]
+fn a_change_referring_to_an_object_not_yet_received_waits_for_it() {
+    let c = Cluster::new("waits");
+    let (_ta, da) = tmpdir();
+    let (_tb, db) = tmpdir();
+    let (_tc, dc) = tmpdir();
+    let a = c.start(&da, "node-a", true, true);
+    let b = c.start(&db, "node-b", false, true);
+    let r = c.start(&dc, "node-r", false, false);
+    wait_for("connected", &[&a, &b, &r], Duration::from_secs(20), || {
+        status(&b)["broker"]["connected"] == true && status(&r)["broker"]["connected"] == true
+    });
+    // The replica stops listening; A creates a workspace, B (a second primary) a store in it.
+    expect(
+        r.post_xml(
+            "/cluster",
+            "<properties><property name=\"connection\" value=\"disabled\"/></properties>",
+        ),
+        201,
+    );
+    wait_for(
+        "replica off the broker",
+        &[&r],
+        Duration::from_secs(20),
+        || status(&r)["broker"]["connected"] == false,
+    );
+    expect(
+        a.post_xml("/workspaces", "<workspace><name>late</name></workspace>"),
+        201,
+    );
+    wait_for(
+        "B has A's workspace",
+        &[&a, &b],
+        Duration::from_secs(20),
+        || b.get("/workspaces/late.json").status() == 200,
+    );
+    for i in 0..5 {
+        expect(b.post_xml("/workspaces/late/datastores", &format!("<dataStore><name>s{i}</name><connectionParameters><url>file:data/x</url></connectionParameters></dataStore>")), 201);
+    }
+    // Back on the broker, the replica may meet B's stores before A's workspace: they wait.
+    expect(
+        r.post_xml(
+            "/cluster",
+            "<properties><property name=\"connection\" value=\"enabled\"/></properties>",
+        ),
+        201,
+    );
+    wait_for(
+        "everything arrived",
+        &[&a, &b, &r],
+        Duration::from_secs(40),
+        || {
+            r.get("/workspaces/late/datastores/s4.json").status() == 200
+                && same_digest(&[&a, &b, &r])
+        },
+    );
+    assert_eq!(
+        names(
+            &r,
+            "/workspaces/late/datastores.json",
+            "dataStores",
+            "dataStore"
+        )
+        .len(),
+        5
+    );
+}
