@@ -65,8 +65,12 @@ pub fn parse_broker_url(url: &str) -> Vec<(String, u16)> {
     let u = url.trim();
     let inner = u
         .strip_prefix("failover:")
-        .or_else(|| u.strip_prefix("failover://"))
-        .map(|r| r.trim_start_matches('(').split(')').next().unwrap_or(""))
+        .map(|r| {
+            r.trim_start_matches(['/', '('])
+                .split(')')
+                .next()
+                .unwrap_or("")
+        })
         .unwrap_or(u);
     inner
         .split(',')
@@ -99,5 +103,10 @@ mod tests {
             vec![("a".to_string(), 1), ("b".to_string(), 2)]
         );
         assert!(parse_broker_url("nonsense").is_empty());
+        // GeoServer's own spelling, as kartoza's images write it.
+        assert_eq!(
+            parse_broker_url("failover://(tcp://broker:61616)?jms.useAsyncSend=true"),
+            vec![("broker".to_string(), 61616)]
+        );
     }
 }

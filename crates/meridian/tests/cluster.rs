@@ -944,3 +944,34 @@ fn a_change_referring_to_an_object_not_yet_received_waits_for_it() {
         5
     );
 }
+
+#[test]
+fn a_geoserver_cluster_properties_file_works_as_it_is() {
+    let (_t, d) = tmpdir();
+    std::fs::create_dir_all(d.join("cluster")).unwrap();
+    let port = free_port();
+    // Every key GeoServer writes, as kartoza's images write them, with a failover broker URL.
+    std::fs::write(
+        d.join("cluster/cluster.properties"),
+        format!(
+            "#Sun Nov 22 2026\nCLUSTER_CONFIG_DIR=/ignored\nbrokerURL=failover\\://(tcp\\://127.0.0.1\\:{port})?jms.useAsyncSend\\=true\nconnection=enabled\nconnection.maxwait=500\nconnection.retry=10\ndurable=false\nembeddedBroker=disabled\nembeddedBrokerProperties=embedded-broker.properties\ngroup=gs-group\ninstance.name=gs-node-1\nreadOnly=disabled\ntoggleMaster=true\ntoggleSlave=true\ntopicName=VirtualTopic.geoserver\nxbeanURL=./broker.xml\n"
+        ),
+    )
+    .unwrap();
+    let n = Node::start_env(d.clone(), None, &[]);
+    let st = status(&n);
+    assert_eq!(st["instanceName"], "gs-node-1");
+    assert_eq!(st["group"], "gs-group");
+    assert_eq!(st["broker"]["url"], format!("tcp://127.0.0.1:{port}"));
+    assert_eq!(st["broker"]["embedded"], false);
+    // No broker there: the node still serves and writes its configuration.
+    expect(
+        n.post_xml("/workspaces", "<workspace><name>up</name></workspace>"),
+        201,
+    );
+    let text = std::fs::read_to_string(d.join("cluster/cluster.properties")).unwrap();
+    assert!(
+        text.contains("instanceName=gs-node-1") && text.contains("connection=enabled"),
+        "{text}"
+    );
+}
