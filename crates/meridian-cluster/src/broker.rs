@@ -59,33 +59,101 @@ pub fn start_embedded(listen: SocketAddr) -> Result<SocketAddr, String> {
     Ok(listen)
 }
 
-/// Broker addresses from a `brokerURL`: `tcp://h:p`, `mqtt://h:p`, `h:p`, or
-/// `failover:(tcp://a:1,tcp://b:2)?options`.
-pub fn parse_broker_url(url: &str) -> Vec<(String, u16)> {
+/// Where and how to reach the broker(s).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokerSpec {
+    /// Broker addresses, tried in order (round robin on failure).
+    pub addrs: Vec<(String, u16)>,
+    /// Shuffle the list once at start (`randomize`, ActiveMQ's default is true).
+    pub randomize: bool,
+    /// First reconnection delay in milliseconds (`initialReconnectDelay`).
+    pub initial_delay_ms: u64,
+    /// Largest reconnection delay in milliseconds (`maxReconnectDelay`).
+    pub max_delay_ms: u64,
+}
+
+/// Parse a `brokerURL`: `tcp://h:p`, `mqtt://h:p`, `h:p`, a comma-separated list of those, or
+/// ActiveMQ's `failover:(tcp://a:1,tcp://b:2)?randomize=false&initialReconnectDelay=100&maxReconnectDelay=5000`
+/// (also `failover://(...)`). TLS schemes are refused with a message.
+pub fn parse_broker_spec(url: &str, default_max_delay_ms: u64) -> Result<BrokerSpec, String> {
     let u = url.trim();
-    let inner = u
-        .strip_prefix("failover:")
-        .map(|r| {
-            r.trim_start_matches(['/', '('])
-                .split(')')
-                .next()
-                .unwrap_or("")
-        })
-        .unwrap_or(u);
-    inner
-        .split(',')
-        .filter_map(|part| {
-            let p = part.trim();
-            let p = p.split('?').next().unwrap_or(p);
-            let p = p
-                .strip_prefix("tcp://")
-                .or_else(|| p.strip_prefix("mqtt://"))
-                .or_else(|| p.strip_prefix("nio://"))
-                .unwrap_or(p);
-            let (h, port) = p.rsplit_once(':')?;
-            Some((h.trim_matches(['[', ']']).to_string(), port.parse().ok()?))
-        })
-        .collect()
+    let (list, options, failover) = match u.strip_prefix("failover:") {
+        Some(r) => {
+            let r = r.trim_start_matches('/');
+            let (inner, rest) = match r.strip_prefix('(') {
+                Some(x) => x.split_once(')').unwrap_or((x, "")),
+                None => r.split_once('?').map(|(a, b)| (a, b)).unwrap_or((r, "")),
+            };
+            (
+                inner.to_string(),
+                rest.trim_start_matches('?').to_string(),
+                true,
+            )
+        }
+        None => (u.to_string(), String::new(), false),
+    };
+    let mut spec = BrokerSpec {
+        addrs: Vec::new(),
+        randomize: failover,
+        initial_delay_ms: 250,
+        max_delay_ms: default_max_delay_ms,
+    };
+    for opt in options.split('&').filter(|o| !o.is_empty()) {
+        let (k, v) = opt.split_once('=').unwrap_or((opt, ""));
+        match k {
+            "randomize" => spec.randomize = v.eq_ignore_ascii_case("true"),
+            "initialReconnectDelay" => {
+                spec.initial_delay_ms = v
+                    .parse()
+                    .map_err(|_| format!("brokerURL: bad initialReconnectDelay '{v}'"))?
+            }
+            "maxReconnectDelay" => {
+                spec.max_delay_ms = v
+                    .parse()
+                    .map_err(|_| format!("brokerURL: bad maxReconnectDelay '{v}'"))?
+            }
+            _ => {} // ActiveMQ client options without meaning for MQTT (jms.useAsyncSend, ...)
+        }
+    }
+    for part in list.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let p = part.split('?').next().unwrap_or(part);
+        let (scheme, rest) = p.split_once("://").unwrap_or(("tcp", p));
+        match scheme {
+            "tcp" | "mqtt" | "nio" => {}
+            "ssl" | "mqtts" | "tls" => {
+                return Err(format!(
+                    "brokerURL '{part}': TLS connections to the broker are not supported yet"
+                ))
+            }
+            other => {
+                return Err(format!(
+                    "brokerURL '{part}': unknown scheme '{other}' (use tcp:// or mqtt://)"
+                ))
+            }
+        }
+        let (h, port) = rest
+            .rsplit_once(':')
+            .ok_or_else(|| format!("brokerURL '{part}': expected host:port"))?;
+        let port = port
+            .parse::<u16>()
+            .map_err(|_| format!("brokerURL '{part}': bad port '{port}'"))?;
+        spec.addrs
+            .push((h.trim_matches(['[', ']']).to_string(), port));
+    }
+    if spec.addrs.is_empty() {
+        return Err(format!(
+            "brokerURL '{url}' names no broker (expected tcp://host:port)"
+        ));
+    }
+    spec.max_delay_ms = spec.max_delay_ms.max(spec.initial_delay_ms);
+    Ok(spec)
+}
+
+/// Broker addresses of a `brokerURL` (empty when it does not parse).
+pub fn parse_broker_url(url: &str) -> Vec<(String, u16)> {
+    parse_broker_spec(url, 10_000)
+        .map(|s| s.addrs)
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -103,6 +171,24 @@ mod tests {
             vec![("a".to_string(), 1), ("b".to_string(), 2)]
         );
         assert!(parse_broker_url("nonsense").is_empty());
+        let s = parse_broker_spec(
+            "failover:(tcp://a:1,mqtt://b:2)?randomize=false&initialReconnectDelay=100&maxReconnectDelay=2000",
+            10_000,
+        )
+        .unwrap();
+        assert_eq!(s.addrs, vec![("a".to_string(), 1), ("b".to_string(), 2)]);
+        assert!(!s.randomize);
+        assert_eq!((s.initial_delay_ms, s.max_delay_ms), (100, 2000));
+        let s = parse_broker_spec("tcp://a:1, tcp://b:2", 10_000).unwrap();
+        assert_eq!(s.addrs.len(), 2);
+        assert!(!s.randomize);
+        assert!(parse_broker_spec("ssl://a:8883", 1)
+            .unwrap_err()
+            .contains("TLS"));
+        assert!(parse_broker_spec("amqp://a:1", 1)
+            .unwrap_err()
+            .contains("scheme"));
+        assert!(parse_broker_spec("tcp://a:notaport", 1).is_err());
         // GeoServer's own spelling, as kartoza's images write it.
         assert_eq!(
             parse_broker_url("failover://(tcp://broker:61616)?jms.useAsyncSend=true"),

@@ -1,7 +1,7 @@
 //! A clustered node at run time: publishing local batches, applying remote ones in order and
 //! exactly once, catching up over HTTP on gaps, bootstrapping from a snapshot, heartbeats.
 
-use crate::broker::{parse_broker_url, start_embedded};
+use crate::broker::{parse_broker_spec, start_embedded, BrokerSpec};
 use crate::config::ClusterConfig;
 use crate::conflict::Stamps;
 use crate::digest::catalog_digest;
@@ -303,7 +303,12 @@ impl Cluster {
                 cfg.connection_enabled(),
             )
         };
-        let addrs = if embedded {
+        let max_wait = self
+            .config
+            .read()
+            .map(|g| g.retry_wait_ms())
+            .unwrap_or(10_000);
+        let mut spec = if embedded {
             let addr: std::net::SocketAddr = listen
                 .parse()
                 .map_err(|e| format!("embeddedBroker.listen '{listen}': {e}"))?;
@@ -315,16 +320,19 @@ impl Cluster {
                     addr
                 }
             };
-            vec![(addr.ip().to_string(), addr.port())]
-        } else {
-            let a = parse_broker_url(&url);
-            if a.is_empty() {
-                return Err(format!(
-                    "brokerURL '{url}' names no broker (expected tcp://host:port)"
-                ));
+            BrokerSpec {
+                addrs: vec![(addr.ip().to_string(), addr.port())],
+                randomize: false,
+                initial_delay_ms: 250,
+                max_delay_ms: max_wait,
             }
-            a
+        } else {
+            parse_broker_spec(&url, max_wait)?
         };
+        if spec.randomize && spec.addrs.len() > 1 {
+            let shift = rand::random::<u64>() as usize % spec.addrs.len();
+            spec.addrs.rotate_left(shift);
+        }
         let (in_tx, in_rx) = mpsc::unbounded_channel::<(Vec<u8>, Option<Publish>)>();
         let outbox = lock(&self.outbox_rx)
             .take()
@@ -333,9 +341,9 @@ impl Cluster {
         if !enabled {
             tracing::warn!("cluster connection disabled (connection=disabled): not joining the broker until enabled");
         }
-        tokio::spawn(mqtt_loop(self.clone(), addrs, in_tx.clone(), client_tx));
+        tokio::spawn(mqtt_loop(self.clone(), spec, in_tx.clone(), client_tx));
         tokio::spawn(publisher(self.clone(), outbox, client_rx.clone()));
-        tokio::spawn(heartbeat(self.clone()));
+        tokio::spawn(heartbeat(self.clone(), in_tx.clone()));
         tokio::spawn(applier(self.clone(), in_rx, client_rx));
         Ok(())
     }
@@ -692,11 +700,12 @@ fn redo(
 
 async fn mqtt_loop(
     c: Arc<Cluster>,
-    addrs: Vec<(String, u16)>,
+    spec: BrokerSpec,
     inbox: mpsc::UnboundedSender<(Vec<u8>, Option<Publish>)>,
     client_tx: tokio::sync::watch::Sender<Option<AsyncClient>>,
 ) {
     let topic = format!("{}/#", c.topic_base());
+    let addrs = spec.addrs;
     let mut attempt: u32 = 0;
     let mut idx = 0usize;
     let enabled = |c: &Cluster| {
@@ -704,6 +713,17 @@ async fn mqtt_loop(
             .read()
             .map(|g| g.connection_enabled())
             .unwrap_or(true)
+    };
+    let credentials = |c: &Cluster| {
+        c.config
+            .read()
+            .map(|g| {
+                (
+                    g.get("broker.username").to_string(),
+                    g.get("broker.password").to_string(),
+                )
+            })
+            .unwrap_or_default()
     };
     loop {
         // `connection=disabled` (from the file or through REST) keeps the node off the broker.
@@ -718,6 +738,10 @@ async fn mqtt_loop(
         opts.set_clean_session(false);
         opts.set_manual_acks(true);
         opts.set_max_packet_size(8 * 1024 * 1024, 8 * 1024 * 1024);
+        let (user, password) = credentials(&c);
+        if !user.is_empty() {
+            opts.set_credentials(user, password);
+        }
         let (client, mut events) = AsyncClient::new(opts, 1000);
         *lock(&c.broker) = format!("tcp://{host}:{port}");
         // Watch `connection`: when it is disabled, ask the event loop to disconnect (polling
@@ -759,11 +783,14 @@ async fn mqtt_loop(
                     c.connected.store(false, Ordering::Relaxed);
                     let _ = client_tx.send(None);
                     attempt = attempt.saturating_add(1);
-                    let max = { c.config.read().map(|g| g.retry_wait_ms()).unwrap_or(10_000) };
-                    let wait = (250u64 << attempt.min(6)).min(max);
+                    let wait = spec
+                        .initial_delay_ms
+                        .saturating_mul(1 << attempt.saturating_sub(1).min(10))
+                        .min(spec.max_delay_ms);
                     tracing::warn!(broker = %format!("{host}:{port}"), error = %e, "broker unreachable; retrying in {wait} ms");
                     tokio::time::sleep(Duration::from_millis(wait)).await;
-                    if addrs.len() > 1 && attempt % 3 == 0 {
+                    if addrs.len() > 1 {
+                        // Fail over to the next broker; the catch-up fills what was missed.
                         idx += 1;
                         break;
                     }
@@ -800,7 +827,7 @@ async fn publisher(
     }
 }
 
-async fn heartbeat(c: Arc<Cluster>) {
+async fn heartbeat(c: Arc<Cluster>, inbox: mpsc::UnboundedSender<(Vec<u8>, Option<Publish>)>) {
     loop {
         let ms = { c.config.read().map(|g| g.heartbeat_ms()).unwrap_or(2000) };
         let msg = Message::Heartbeat {
@@ -812,7 +839,42 @@ async fn heartbeat(c: Arc<Cluster>) {
             digest: c.digest(),
         };
         let _ = c.outbox.send(msg);
+        if !c.connected.load(Ordering::Relaxed) {
+            // Off the broker: ask the peers we know over HTTP, so catch-up goes on.
+            c.poll_peers(&inbox).await;
+        }
         tokio::time::sleep(Duration::from_millis(ms)).await;
+    }
+}
+
+impl Cluster {
+    async fn poll_peers(&self, inbox: &mpsc::UnboundedSender<(Vec<u8>, Option<Publish>)>) {
+        let urls: Vec<String> = lock(&self.peers).values().map(|p| p.url.clone()).collect();
+        for url in urls {
+            let pq = "/geoserver/rest/cluster/status.json";
+            let st: serde_json::Value = match self.get_json(&url, pq).await {
+                Ok(Some(v)) => v,
+                _ => continue,
+            };
+            let heads: BTreeMap<String, u64> = st["origins"]
+                .as_object()
+                .map(|o| {
+                    o.iter()
+                        .filter_map(|(k, v)| Some((k.clone(), v["applied"].as_u64()?)))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let roles: Roles = serde_json::from_value(st["roles"].clone()).unwrap_or_default();
+            let msg = Message::Heartbeat {
+                group: st["group"].as_str().unwrap_or_default().to_string(),
+                origin: st["instanceName"].as_str().unwrap_or_default().to_string(),
+                url,
+                roles,
+                heads,
+                digest: st["digest"].as_str().unwrap_or_default().to_string(),
+            };
+            let _ = inbox.send((encode(&msg, &self.secret()), None));
+        }
     }
 }
 

@@ -8,6 +8,15 @@ use serde_json::json;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
+/// What the properties endpoint shows instead of a secret.
+const MASK: &str = "*****";
+
+/// Keys whose values are never shown.
+fn is_secret(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    k.contains("password") || k == "secret"
+}
+
 /// The REST endpoints of a clustered node.
 pub struct ClusterRest(pub Arc<Cluster>);
 
@@ -29,10 +38,15 @@ impl ClusterRest {
             .map_err(|_| RestError::Internal("configuration lock poisoned".into()))?;
         let mut e = Element::new("properties");
         for (k, v) in cfg.all() {
+            let value = if is_secret(k) && !v.is_empty() {
+                MASK.to_string()
+            } else {
+                v.clone()
+            };
             e.children.push(
                 Element::new("property")
                     .attr("name", k.clone())
-                    .attr("value", v.clone()),
+                    .attr("value", value),
             );
         }
         Ok(render(req, &e, &["property"]))
@@ -60,6 +74,9 @@ impl ClusterRest {
                     && cfg.get(k) != v
                 {
                     return Err(RestError::BadRequest(format!("{k} cannot be changed while the node runs; edit cluster.properties and restart")));
+                }
+                if is_secret(k) && v == MASK {
+                    continue; // the masked value read back: unchanged
                 }
                 cfg.set(k, v);
             }
@@ -210,8 +227,13 @@ impl RestExtension for ClusterRest {
 
     fn peer_allowed(&self, method: &str, path_and_query: &str, token: &str) -> bool {
         method == "GET"
-            && (path_and_query.starts_with("/geoserver/rest/cluster/events")
-                || path_and_query.starts_with("/geoserver/rest/cluster/snapshot"))
+            && [
+                "/geoserver/rest/cluster/events",
+                "/geoserver/rest/cluster/snapshot",
+                "/geoserver/rest/cluster/status",
+            ]
+            .iter()
+            .any(|p| path_and_query.starts_with(p))
             && self.0.token_ok(path_and_query, token)
     }
 }

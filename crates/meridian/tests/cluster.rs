@@ -975,3 +975,74 @@ fn a_geoserver_cluster_properties_file_works_as_it_is() {
         "{text}"
     );
 }
+
+#[test]
+fn a_replica_off_the_broker_syncs_from_peers_and_one_cut_from_peers_from_the_broker() {
+    let mut c = Cluster::new("partition");
+    c.secret = "s".into();
+    let (_ta, da) = tmpdir();
+    let (_tb, db) = tmpdir();
+    let (_tc, dc) = tmpdir();
+    let a = c.start(&da, "node-a", true, true);
+    let b = c.start(&db, "node-b", false, false);
+    // node-c advertises a URL nobody can reach: peers cannot serve it catch-ups, nor it them.
+    let mut env = c.env("node-c", false, false);
+    env.push((
+        "MERIDIAN_CLUSTER_NODE_URL".into(),
+        "http://127.0.0.1:9/geoserver".into(),
+    ));
+    let refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let cc = Node::start_env(dc.clone(), None, &refs);
+    wait_for("connected", &[&a, &b, &cc], Duration::from_secs(20), || {
+        status(&b)["broker"]["connected"] == true && status(&cc)["broker"]["connected"] == true
+    });
+    expect(
+        a.post_xml("/workspaces", "<workspace><name>p0</name></workspace>"),
+        201,
+    );
+    wait_for(
+        "everyone has p0",
+        &[&a, &b, &cc],
+        Duration::from_secs(20),
+        || {
+            b.get("/workspaces/p0.json").status() == 200
+                && cc.get("/workspaces/p0.json").status() == 200
+        },
+    );
+    // B loses the broker but still reaches its peers over HTTP.
+    expect(
+        b.post_xml(
+            "/cluster",
+            "<properties><property name=\"connection\" value=\"disabled\"/></properties>",
+        ),
+        201,
+    );
+    wait_for("B off the broker", &[&b], Duration::from_secs(20), || {
+        status(&b)["broker"]["connected"] == false
+    });
+    for i in 1..=5 {
+        expect(
+            a.post_xml(
+                "/workspaces",
+                &format!("<workspace><name>p{i}</name></workspace>"),
+            ),
+            201,
+        );
+    }
+    wait_for(
+        "B synced from peers",
+        &[&a, &b],
+        Duration::from_secs(30),
+        || b.get("/workspaces/p5.json").status() == 200 && same_digest(&[&a, &b]),
+    );
+    // C, which no peer can reach, got everything through the broker.
+    wait_for(
+        "C synced through the broker",
+        &[&a, &cc],
+        Duration::from_secs(30),
+        || same_digest(&[&a, &cc]),
+    );
+    // Secrets never show.
+    let props = a.text("/cluster.xml");
+    assert!(props.contains("name=\"secret\" value=\"*****\""), "{props}");
+}
