@@ -82,7 +82,7 @@ pub fn parse_broker_spec(url: &str, default_max_delay_ms: u64) -> Result<BrokerS
             let r = r.trim_start_matches('/');
             let (inner, rest) = match r.strip_prefix('(') {
                 Some(x) => x.split_once(')').unwrap_or((x, "")),
-                None => r.split_once('?').map(|(a, b)| (a, b)).unwrap_or((r, "")),
+                None => r.split_once('?').unwrap_or((r, "")),
             };
             (
                 inner.to_string(),
