@@ -22,6 +22,10 @@ if [ ! -f ../shared/fixtures/geoserver-release-datadir/global.xml ] && [ -z "${M
   exit 1
 fi
 
+echo "== Brokers for the cluster tests (Debian packages)"
+. scripts/brokers/common.sh
+need_packages activemq libmqtt-client-java mosquitto nats-server rabbitmq-server
+
 echo "== Rust tests"
 cargo build --workspace --quiet
 cargo test --workspace --quiet

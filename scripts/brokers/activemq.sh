@@ -29,7 +29,11 @@ L4J
   http://activemq.apache.org/schema/core http://activemq.apache.org/schema/core/activemq-core.xsd">
   <broker xmlns="http://activemq.apache.org/schema/core" brokerName="meridian-test" useJmx="false" persistent="true"
           dataDirectory="$D/data" offlineDurableSubscriberTimeout="86400000" offlineDurableSubscriberTaskSchedule="3600000">
-    <persistenceAdapter><kahaDB directory="$store" lockKeepAlivePeriod="2000"/></persistenceAdapter>
+    <persistenceAdapter>
+      <kahaDB directory="$store" lockKeepAlivePeriod="2000">
+        <locker><shared-file-locker lockAcquireSleepInterval="1000"/></locker>
+      </kahaDB>
+    </persistenceAdapter>
     <transportConnectors>
       <transportConnector name="mqtt" uri="mqtt://127.0.0.1:$port"/>
     </transportConnectors>

@@ -14,8 +14,8 @@ need_packages() {
   export DEBIAN_FRONTEND=noninteractive
   # Never start services from maintainer scripts (there is no systemd here anyway).
   printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
-  apt-get update -qq >/dev/null
-  apt-get install -y -qq "${missing[@]}" >/dev/null
+  # One installer at a time (tests may start several brokers at once).
+  flock /tmp/meridian-apt.lock sh -c "apt-get update -qq >/dev/null && apt-get install -y -qq ${missing[*]} >/dev/null"
 }
 
 wait_port() { # host port pid timeout_s

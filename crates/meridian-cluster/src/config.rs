@@ -28,6 +28,9 @@ pub const MERIDIAN_DEFAULTS: &[(&str, &str)] = &[
     ("secret", ""),
     ("heartbeat.interval", "2000"),
     ("journal.retention", "10000"),
+    ("peer.expiry", "600000"),
+    ("broker.username", ""),
+    ("broker.password", ""),
 ];
 
 const ALIASES: &[(&str, &str)] = &[
@@ -258,6 +261,11 @@ impl ClusterConfig {
             .unwrap_or(2000)
             .clamp(100, 60_000)
     }
+    /// Milliseconds after which a silent peer is forgotten.
+    pub fn peer_expiry_ms(&self) -> u64 {
+        self.get("peer.expiry").parse().unwrap_or(600_000).max(1000)
+    }
+
     /// Records kept per origin in the journal.
     pub fn journal_retention(&self) -> usize {
         self.get("journal.retention")

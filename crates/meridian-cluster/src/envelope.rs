@@ -45,6 +45,13 @@ pub enum Message {
         /// The origin's HTTP URL.
         url: String,
     },
+    /// A node leaves the cluster for good: forget it.
+    Leave {
+        /// Cluster group.
+        group: String,
+        /// The node leaving.
+        origin: String,
+    },
     /// Periodic presence: where a node is, what it has applied, and its digest.
     Heartbeat {
         /// Cluster group.
@@ -68,6 +75,7 @@ impl Message {
         match self {
             Message::Changes { group, .. }
             | Message::ChangesRef { group, .. }
+            | Message::Leave { group, .. }
             | Message::Heartbeat { group, .. } => group,
         }
     }
@@ -76,7 +84,9 @@ impl Message {
     pub fn origin(&self) -> &str {
         match self {
             Message::Changes { record, .. } => &record.provenance.origin,
-            Message::ChangesRef { origin, .. } | Message::Heartbeat { origin, .. } => origin,
+            Message::ChangesRef { origin, .. }
+            | Message::Leave { origin, .. }
+            | Message::Heartbeat { origin, .. } => origin,
         }
     }
 }

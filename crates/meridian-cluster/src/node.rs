@@ -203,8 +203,8 @@ impl Cluster {
         };
         format!(
             "{}/{}",
-            cfg.get("topicName").replace(['#', '+'], "_"),
-            self.group
+            topic_level(cfg.get("topicName")),
+            topic_level(&self.group)
         )
     }
 
@@ -562,6 +562,11 @@ impl Cluster {
                     self.after_heartbeat(&origin, &url, &heads, &digest).await;
                 }
             }
+            Message::Leave { origin, .. } => {
+                tracing::info!(peer = %origin, "peer left the cluster");
+                lock(&self.peers).remove(&origin);
+                self.update_gate();
+            }
             _ => {}
         }
     }
@@ -633,6 +638,11 @@ impl Cluster {
             }
         }
     }
+}
+
+/// A topic level: MQTT wildcards, and the dots NATS uses as its own separator, become `_`.
+fn topic_level(s: &str) -> String {
+    s.replace(['#', '+', '.', '/'], "_")
 }
 
 /// Stamps from every journaled batch, in clock order.
@@ -839,6 +849,16 @@ async fn heartbeat(c: Arc<Cluster>, inbox: mpsc::UnboundedSender<(Vec<u8>, Optio
             digest: c.digest(),
         };
         let _ = c.outbox.send(msg);
+        let expiry = {
+            c.config
+                .read()
+                .map(|g| g.peer_expiry_ms())
+                .unwrap_or(600_000)
+        };
+        lock(&c.peers).retain(|_, p| {
+            p.seen
+                .is_none_or(|t| t.elapsed() < Duration::from_millis(expiry))
+        });
         if !c.connected.load(Ordering::Relaxed) {
             // Off the broker: ask the peers we know over HTTP, so catch-up goes on.
             c.poll_peers(&inbox).await;
@@ -1013,4 +1033,66 @@ impl Cluster {
         );
         out
     }
+}
+
+/// Leave the cluster for good: drop this node's persistent session on the broker (a clean
+/// session with the same client id) and tell the peers to forget it. Run with the node stopped.
+pub async fn leave(config: &ClusterConfig) -> Result<(), String> {
+    let url = config.get("brokerURL");
+    let spec = if url.trim().is_empty() {
+        let listen = config.get("embeddedBroker.listen");
+        parse_broker_spec(&format!("tcp://{listen}"), 1000)?
+    } else {
+        parse_broker_spec(url, 1000)?
+    };
+    let group = config.group().to_string();
+    let me = config.instance().to_string();
+    let topic = format!(
+        "{}/{}/heartbeat",
+        topic_level(config.get("topicName")),
+        topic_level(&group)
+    );
+    let msg = encode(
+        &Message::Leave {
+            group: group.clone(),
+            origin: me.clone(),
+        },
+        config.secret(),
+    );
+    let mut last_err = String::from("no broker answered");
+    for (host, port) in spec.addrs {
+        let mut opts = MqttOptions::new(format!("meridian-{group}-{me}"), host.clone(), port);
+        opts.set_clean_session(true);
+        opts.set_keep_alive(Duration::from_secs(5));
+        let (u, p) = (config.get("broker.username"), config.get("broker.password"));
+        if !u.is_empty() {
+            opts.set_credentials(u, p);
+        }
+        let (client, mut events) = AsyncClient::new(opts, 10);
+        let outcome = tokio::time::timeout(Duration::from_secs(10), async {
+            loop {
+                match events.poll().await {
+                    Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                        client
+                            .publish(topic.clone(), QoS::AtLeastOnce, false, msg.clone())
+                            .await
+                            .map_err(|e| e.to_string())?;
+                    }
+                    Ok(Event::Incoming(Packet::PubAck(_))) => {
+                        let _ = client.disconnect().await;
+                    }
+                    Ok(Event::Outgoing(rumqttc::Outgoing::Disconnect)) => return Ok(()),
+                    Ok(_) => {}
+                    Err(e) => return Err(e.to_string()),
+                }
+            }
+        })
+        .await;
+        match outcome {
+            Ok(Ok(())) => return Ok(()),
+            Ok(Err(e)) => last_err = format!("{host}:{port}: {e}"),
+            Err(_) => last_err = format!("{host}:{port}: timed out"),
+        }
+    }
+    Err(last_err)
 }

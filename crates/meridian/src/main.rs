@@ -45,6 +45,13 @@ enum Command {
 
 #[derive(Subcommand)]
 enum ClusterCommand {
+    /// Leave the cluster for good (run with the node stopped): drop this node's session on the
+    /// broker and tell the peers to forget it.
+    Leave {
+        /// The node's data directory (default: $GEOSERVER_DATA_DIR, else ./data).
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+    },
     /// Print a node's view of the cluster as a table.
     Status {
         /// The node's base URL.
@@ -76,6 +83,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve { data_dir: d, bind } => node::serve(data_dir(d), bind),
         Command::Check { data_dir: d } => node::check(data_dir(d)),
+        Command::Cluster {
+            command: ClusterCommand::Leave { data_dir: d },
+        } => node::leave(data_dir(d)),
         Command::Cluster {
             command:
                 ClusterCommand::Status {

@@ -205,6 +205,19 @@ fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>, NodeError>
     })
 }
 
+/// `meridian cluster leave`.
+pub fn leave(dir: PathBuf) -> Result<(), NodeError> {
+    let cfg = ClusterConfig::load(&dir).map_err(|e| NodeError::Cluster(e.to_string()))?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| NodeError::Runtime(e.to_string()))?;
+    rt.block_on(meridian_cluster::node::leave(&cfg))
+        .map_err(NodeError::Cluster)?;
+    println!("{} left group {}", cfg.instance(), cfg.group());
+    Ok(())
+}
+
 /// Load a data directory and report problems.
 pub fn check(dir: PathBuf) -> Result<(), NodeError> {
     let loaded =

@@ -418,7 +418,7 @@ fn forged_malformed_and_foreign_messages_are_rejected_and_replication_goes_on() 
         b.get("/workspaces/real.json").status() == 200
     });
     let before = status(&b)["counters"]["rejected"].as_u64().unwrap();
-    let topic = format!("VirtualTopic.geoserver/{}/changes", c.group);
+    let topic = format!("VirtualTopic_geoserver/{}/changes", c.group);
     let forged_body = format!(
         r#"{{"type":"changes","group":"{}","origin":"node-a","seq":99,"hlc":1,"changes":[{{"op":"add","object":{{"kind":"Workspace","xml":{{"name":"workspace","children":[{{"name":"id","text":"WorkspaceInfoImpl-evil"}},{{"name":"name","text":"evil"}}]}}}}}}]}}"#,
         c.group
@@ -1045,4 +1045,52 @@ fn a_replica_off_the_broker_syncs_from_peers_and_one_cut_from_peers_from_the_bro
     // Secrets never show.
     let props = a.text("/cluster.xml");
     assert!(props.contains("name=\"secret\" value=\"*****\""), "{props}");
+}
+
+#[test]
+fn leaving_nodes_are_forgotten() {
+    let c = Cluster::new("leave");
+    let (_ta, da) = tmpdir();
+    let (_tb, db) = tmpdir();
+    let (_tc, dc) = tmpdir();
+    let mut env = c.env("node-a", true, true);
+    env.push(("MERIDIAN_CLUSTER_PEER_EXPIRY".into(), "6000".into()));
+    let refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let a = Node::start_env(da.clone(), None, &refs);
+    let mut b = c.start(&db, "node-b", false, false);
+    let mut cc = c.start(&dc, "node-c", false, false);
+    let peers = |n: &Node| -> Vec<String> {
+        status(n)["peers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    wait_for("A sees both", &[&a], Duration::from_secs(20), || {
+        peers(&a).len() == 2
+    });
+    // B leaves properly: stopped, then `meridian cluster leave`.
+    unsafe { libc::kill(b.child.id() as libc::pid_t, libc::SIGTERM) };
+    b.wait_exit(Duration::from_secs(20)).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_meridian"))
+        .args(["cluster", "leave", "--data-dir", db.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("node-b left group"));
+    // Forgotten at once (well before the expiry), while C is kept.
+    wait_for("A forgot B", &[&a], Duration::from_secs(3), || {
+        peers(&a) == ["node-c"]
+    });
+    // C just vanishes: forgotten after peer.expiry.
+    cc.child.kill().unwrap();
+    cc.child.wait().unwrap();
+    wait_for("A forgot both", &[&a], Duration::from_secs(20), || {
+        peers(&a).is_empty()
+    });
 }

@@ -1,0 +1,410 @@
+//! Clusters on real external brokers (ActiveMQ, Mosquitto, RabbitMQ, NATS), started from
+//! Debian's packages by the scripts in `scripts/brokers/`, and the fault matrix: restarts,
+//! kill -9, failover between independent brokers, an ActiveMQ shared-store pair.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+use common::{expect, Node};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Broker tests run one at a time: JVM and Erlang brokers are heavy for two cores.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn script(kind: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../../scripts/brokers/{kind}.sh"))
+}
+
+/// One broker process run by its script.
+struct Broker {
+    kind: &'static str,
+    dir: PathBuf,
+    port: u16,
+    extra: Vec<String>,
+    _tmp: Option<tempfile::TempDir>,
+}
+
+fn run(kind: &str, args: &[&str]) -> Result<String, String> {
+    let out = Command::new("bash")
+        .arg(script(kind))
+        .args(args)
+        .output()
+        .map_err(|e| e.to_string())?;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if out.status.success() {
+        Ok(text)
+    } else {
+        Err(text)
+    }
+}
+
+impl Broker {
+    fn start(kind: &'static str) -> Broker {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join(kind);
+        Broker::start_in(kind, dir, free_port(), vec![], Some(tmp))
+    }
+
+    fn start_in(
+        kind: &'static str,
+        dir: PathBuf,
+        port: u16,
+        extra: Vec<String>,
+        tmp: Option<tempfile::TempDir>,
+    ) -> Broker {
+        let b = Broker {
+            kind,
+            dir,
+            port,
+            extra,
+            _tmp: tmp,
+        };
+        b.up("start");
+        b
+    }
+
+    fn up(&self, verb: &str) {
+        let port = self.port.to_string();
+        let mut args = vec![verb, self.dir.to_str().unwrap(), port.as_str()];
+        args.extend(self.extra.iter().map(String::as_str));
+        if let Err(e) = run(self.kind, &args) {
+            panic!(
+                "could not start {} with {}: {e}",
+                self.kind,
+                script(self.kind).display()
+            );
+        }
+    }
+
+    fn stop(&self) {
+        let _ = run(self.kind, &["stop", self.dir.to_str().unwrap()]);
+    }
+
+    fn kill(&self) {
+        let _ = run(self.kind, &["kill", self.dir.to_str().unwrap()]);
+    }
+
+    fn url(&self) -> String {
+        format!("tcp://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn start_node(dir: &Path, instance: &str, group: &str, broker_url: &str, primary: bool) -> Node {
+    Node::start_env(
+        dir.to_path_buf(),
+        None,
+        &[
+            ("instanceName", instance),
+            ("group", group),
+            ("brokerURL", broker_url),
+            ("embeddedBroker", "disabled"),
+            ("toggleMaster", if primary { "true" } else { "false" }),
+            ("MERIDIAN_CLUSTER_HEARTBEAT_INTERVAL", "300"),
+            ("MERIDIAN_CLUSTER_CONNECTION_MAXWAIT", "1000"),
+        ],
+    )
+}
+
+fn status(n: &Node) -> serde_json::Value {
+    n.json("/cluster/status.json")
+}
+
+fn wait_for(what: &str, nodes: &[&Node], timeout: Duration, f: impl Fn() -> bool) {
+    let t0 = Instant::now();
+    while t0.elapsed() < timeout {
+        if f() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(150));
+    }
+    let mut msg = format!("timed out waiting for: {what}\n");
+    for n in nodes {
+        msg.push_str(&format!("--- node on port {}: {}\n", n.port, status(n)));
+        for l in n
+            .log
+            .lock()
+            .unwrap()
+            .iter()
+            .rev()
+            .take(15)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+        {
+            msg.push_str(&format!("{l}\n"));
+        }
+    }
+    panic!("{msg}");
+}
+
+fn workspaces(n: &Node) -> BTreeSet<String> {
+    let v = n.json("/workspaces.json");
+    v["workspaces"]["workspace"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|w| w["name"].as_str().unwrap().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn same_digest(nodes: &[&Node]) -> bool {
+    let d: Vec<String> = nodes
+        .iter()
+        .map(|n| status(n)["digest"].as_str().unwrap().to_string())
+        .collect();
+    d.windows(2).all(|w| w[0] == w[1])
+}
+
+/// A writer creating workspaces on `rest` until stopped; returns the acknowledged names.
+fn writer(
+    rest: String,
+    prefix: &'static str,
+    stop: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<Vec<String>> {
+    std::thread::spawn(move || {
+        let cl = reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap();
+        let mut acked = Vec::new();
+        let mut i = 0;
+        while !stop.load(Ordering::Relaxed) && i < 3000 {
+            let name = format!("{prefix}{i}");
+            let r = cl
+                .post(format!("{rest}/workspaces"))
+                .basic_auth("admin", Some("geoserver"))
+                .header("Content-Type", "text/xml")
+                .body(format!("<workspace><name>{name}</name></workspace>"))
+                .send();
+            if let Ok(r) = r {
+                if r.status() == 201 {
+                    acked.push(name);
+                }
+            }
+            i += 1;
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        acked
+    })
+}
+
+/// Writes on a primary while `fault` runs; afterwards every node holds every acknowledged write.
+fn fault_case(nodes: &[&Node], primary: &Node, prefix: &'static str, fault: impl FnOnce()) {
+    let stop = Arc::new(AtomicBool::new(false));
+    let w = writer(primary.rest(), prefix, stop.clone());
+    std::thread::sleep(Duration::from_millis(600));
+    fault();
+    std::thread::sleep(Duration::from_millis(600));
+    stop.store(true, Ordering::Relaxed);
+    let acked = w.join().unwrap();
+    assert!(acked.len() > 5, "too few writes: {}", acked.len());
+    let acked: BTreeSet<String> = acked.into_iter().collect();
+    wait_for(
+        "every acknowledged write everywhere",
+        nodes,
+        Duration::from_secs(90),
+        || nodes.iter().all(|n| acked.is_subset(&workspaces(n))) && same_digest(nodes),
+    );
+}
+
+/// The standard matrix on one broker kind: replication, broker restart and kill -9 during
+/// writes, a replica down while the primary writes.
+fn matrix(kind: &'static str) {
+    let _serial = serial();
+    let broker = Broker::start(kind);
+    let group = format!("{kind}-{}", std::process::id());
+    let (ta, tb) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (da, db) = (ta.path().join("a"), tb.path().join("b"));
+    let a = start_node(&da, "node-a", &group, &broker.url(), true);
+    let mut b = start_node(&db, "node-b", &group, &broker.url(), false);
+    wait_for(
+        "nodes connected",
+        &[&a, &b],
+        Duration::from_secs(30),
+        || status(&a)["broker"]["connected"] == true && status(&b)["broker"]["connected"] == true,
+    );
+    expect(
+        a.post_xml("/workspaces", "<workspace><name>hello</name></workspace>"),
+        201,
+    );
+    wait_for(
+        "replicated through the broker",
+        &[&a, &b],
+        Duration::from_secs(30),
+        || b.get("/workspaces/hello.json").status() == 200,
+    );
+    fault_case(&[&a, &b], &a, "restart", || {
+        broker.stop();
+        std::thread::sleep(Duration::from_millis(500));
+        broker.up("start");
+    });
+    fault_case(&[&a, &b], &a, "kill", || {
+        broker.kill();
+        std::thread::sleep(Duration::from_millis(500));
+        broker.up("start");
+    });
+    // A replica down while the primary writes.
+    b.child.kill().unwrap();
+    b.child.wait().unwrap();
+    for i in 0..10 {
+        expect(
+            a.post_xml(
+                "/workspaces",
+                &format!("<workspace><name>down{i}</name></workspace>"),
+            ),
+            201,
+        );
+    }
+    let b = start_node(&db, "node-b", &group, &broker.url(), false);
+    wait_for(
+        "restarted replica caught up",
+        &[&a, &b],
+        Duration::from_secs(60),
+        || workspaces(&b).contains("down9") && same_digest(&[&a, &b]),
+    );
+}
+
+#[test]
+fn activemq_fault_matrix() {
+    matrix("activemq");
+}
+
+#[test]
+fn mosquitto_fault_matrix() {
+    matrix("mosquitto");
+}
+
+#[test]
+fn nats_fault_matrix() {
+    matrix("nats");
+}
+
+#[test]
+fn rabbitmq_fault_matrix() {
+    matrix("rabbitmq");
+}
+
+#[test]
+fn failover_between_two_independent_brokers() {
+    let _serial = serial();
+    let m1 = Broker::start("mosquitto");
+    let m2 = Broker::start("mosquitto");
+    let url = format!(
+        "failover:({},{})?randomize=false&initialReconnectDelay=100&maxReconnectDelay=1000",
+        m1.url(),
+        m2.url()
+    );
+    let group = format!("fo-{}", std::process::id());
+    let (ta, tb) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = start_node(&ta.path().join("a"), "node-a", &group, &url, true);
+    let b = start_node(&tb.path().join("b"), "node-b", &group, &url, false);
+    wait_for(
+        "on the first broker",
+        &[&a, &b],
+        Duration::from_secs(30),
+        || status(&a)["broker"]["url"] == m1.url() && status(&b)["broker"]["connected"] == true,
+    );
+    let m1 = Mutex::new(Some(m1));
+    fault_case(&[&a, &b], &a, "fo", || {
+        // The first broker dies for good; what it held never reaches the second.
+        if let Some(m) = m1.lock().unwrap().take() {
+            m.kill();
+        }
+    });
+    assert_eq!(status(&a)["broker"]["url"], m2.url());
+    assert_eq!(status(&b)["broker"]["url"], m2.url());
+}
+
+#[test]
+fn activemq_shared_store_pair_fails_over_to_the_standby() {
+    let _serial = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("kahadb");
+    std::fs::create_dir_all(&store).unwrap();
+    let s = store.to_str().unwrap().to_string();
+    let (p1, p2) = (free_port(), free_port());
+    let active = Broker::start_in("activemq", tmp.path().join("b1"), p1, vec![s.clone()], None);
+    let standby = Broker {
+        kind: "activemq",
+        dir: tmp.path().join("b2"),
+        port: p2,
+        extra: vec![s.clone()],
+        _tmp: None,
+    };
+    standby.up("standby");
+    assert!(
+        run("activemq", &["active", standby.dir.to_str().unwrap()]).is_err(),
+        "the standby must wait for the lock"
+    );
+    let url = format!(
+        "failover:({},{})?randomize=false&initialReconnectDelay=100&maxReconnectDelay=1000",
+        active.url(),
+        standby.url()
+    );
+    let group = format!("pair-{}", std::process::id());
+    let (ta, tb) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = start_node(&ta.path().join("a"), "node-a", &group, &url, true);
+    let b = start_node(&tb.path().join("b"), "node-b", &group, &url, false);
+    wait_for(
+        "nodes on the active broker",
+        &[&a, &b],
+        Duration::from_secs(30),
+        || status(&a)["broker"]["connected"] == true && status(&b)["broker"]["connected"] == true,
+    );
+    fault_case(&[&a, &b], &a, "pair", || {
+        active.kill();
+    });
+    wait_for(
+        "the standby took over and the nodes moved to it",
+        &[&a, &b],
+        Duration::from_secs(60),
+        || {
+            run("activemq", &["active", standby.dir.to_str().unwrap()]).is_ok()
+                && status(&a)["broker"]["url"] == standby.url()
+                && status(&a)["broker"]["connected"] == true
+                && status(&b)["broker"]["connected"] == true
+        },
+    );
+    // Replication runs through the standby now.
+    expect(
+        a.post_xml(
+            "/workspaces",
+            "<workspace><name>on-standby</name></workspace>",
+        ),
+        201,
+    );
+    wait_for(
+        "replicated through the standby",
+        &[&a, &b],
+        Duration::from_secs(30),
+        || b.get("/workspaces/on-standby.json").status() == 200,
+    );
+}
