@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Mosquitto 2.0 as a plain process.
-# usage: mosquitto.sh start DIR PORT | stop DIR | kill DIR
+# usage: mosquitto.sh start DIR PORT [CAFILE CERTFILE KEYFILE]   (TLS listener requiring client certificates)
+#        mosquitto.sh stop DIR | kill DIR
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd); . "$here/common.sh"
 cmd=$1; D=$(mkdir -p "$2" && cd "$2" && pwd)
@@ -10,8 +11,16 @@ start)
   need_packages mosquitto
   mkdir -p "$D/data"
   id mosquitto >/dev/null 2>&1 && chown -R mosquitto "$D/data" "$D" || true
+  TLS=""
+  if [ $# -ge 6 ]; then
+    TLS="cafile $4
+certfile $5
+keyfile $6
+require_certificate true"
+  fi
   cat > "$D/mosquitto.conf" <<CONF
 listener $PORT 127.0.0.1
+$TLS
 allow_anonymous true
 persistence true
 persistence_location $D/data/

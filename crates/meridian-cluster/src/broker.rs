@@ -70,11 +70,13 @@ pub struct BrokerSpec {
     pub initial_delay_ms: u64,
     /// Largest reconnection delay in milliseconds (`maxReconnectDelay`).
     pub max_delay_ms: u64,
+    /// Connect with TLS (`ssl://`, `mqtts://`).
+    pub tls: bool,
 }
 
 /// Parse a `brokerURL`: `tcp://h:p`, `mqtt://h:p`, `h:p`, a comma-separated list of those, or
 /// ActiveMQ's `failover:(tcp://a:1,tcp://b:2)?randomize=false&initialReconnectDelay=100&maxReconnectDelay=5000`
-/// (also `failover://(...)`). TLS schemes are refused with a message.
+/// (also `failover://(...)`); `ssl://` and `mqtts://` connect with TLS.
 pub fn parse_broker_spec(url: &str, default_max_delay_ms: u64) -> Result<BrokerSpec, String> {
     let u = url.trim();
     let (list, options, failover) = match u.strip_prefix("failover:") {
@@ -97,7 +99,9 @@ pub fn parse_broker_spec(url: &str, default_max_delay_ms: u64) -> Result<BrokerS
         randomize: failover,
         initial_delay_ms: 250,
         max_delay_ms: default_max_delay_ms,
+        tls: false,
     };
+    let mut plain = false;
     for opt in options.split('&').filter(|o| !o.is_empty()) {
         let (k, v) = opt.split_once('=').unwrap_or((opt, ""));
         match k {
@@ -119,12 +123,8 @@ pub fn parse_broker_spec(url: &str, default_max_delay_ms: u64) -> Result<BrokerS
         let p = part.split('?').next().unwrap_or(part);
         let (scheme, rest) = p.split_once("://").unwrap_or(("tcp", p));
         match scheme {
-            "tcp" | "mqtt" | "nio" => {}
-            "ssl" | "mqtts" | "tls" => {
-                return Err(format!(
-                    "brokerURL '{part}': TLS connections to the broker are not supported yet"
-                ))
-            }
+            "tcp" | "mqtt" | "nio" => plain = true,
+            "ssl" | "mqtts" | "tls" => spec.tls = true,
             other => {
                 return Err(format!(
                     "brokerURL '{part}': unknown scheme '{other}' (use tcp:// or mqtt://)"
@@ -139,6 +139,9 @@ pub fn parse_broker_spec(url: &str, default_max_delay_ms: u64) -> Result<BrokerS
             .map_err(|_| format!("brokerURL '{part}': bad port '{port}'"))?;
         spec.addrs
             .push((h.trim_matches(['[', ']']).to_string(), port));
+    }
+    if plain && spec.tls {
+        return Err(format!("brokerURL '{url}' mixes TLS and plain brokers"));
     }
     if spec.addrs.is_empty() {
         return Err(format!(
@@ -182,9 +185,10 @@ mod tests {
         let s = parse_broker_spec("tcp://a:1, tcp://b:2", 10_000).unwrap();
         assert_eq!(s.addrs.len(), 2);
         assert!(!s.randomize);
-        assert!(parse_broker_spec("ssl://a:8883", 1)
+        assert!(parse_broker_spec("ssl://a:8883", 1).unwrap().tls);
+        assert!(parse_broker_spec("mqtts://a:8883,tcp://b:1883", 1)
             .unwrap_err()
-            .contains("TLS"));
+            .contains("mixes"));
         assert!(parse_broker_spec("amqp://a:1", 1)
             .unwrap_err()
             .contains("scheme"));

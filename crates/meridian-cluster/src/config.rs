@@ -31,6 +31,9 @@ pub const MERIDIAN_DEFAULTS: &[(&str, &str)] = &[
     ("peer.expiry", "600000"),
     ("broker.username", ""),
     ("broker.password", ""),
+    ("broker.tls.ca", ""),
+    ("broker.tls.cert", ""),
+    ("broker.tls.key", ""),
 ];
 
 const ALIASES: &[(&str, &str)] = &[

@@ -325,6 +325,7 @@ impl Cluster {
                 randomize: false,
                 initial_delay_ms: 250,
                 max_delay_ms: max_wait,
+                tls: false,
             }
         } else {
             parse_broker_spec(&url, max_wait)?
@@ -640,6 +641,38 @@ impl Cluster {
     }
 }
 
+/// The TLS transport from `broker.tls.ca` (PEM, required), and `broker.tls.cert` plus
+/// `broker.tls.key` (PEM, optional client certificate).
+fn tls_transport(cfg: &ClusterConfig) -> Result<rumqttc::Transport, String> {
+    // One process-wide crypto provider; installing it twice is harmless.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let read = |key: &str| -> Result<Vec<u8>, String> {
+        let path = cfg.get(key);
+        std::fs::read(path).map_err(|e| format!("{key} '{path}': {e}"))
+    };
+    if cfg.get("broker.tls.ca").is_empty() {
+        return Err(
+            "an ssl:// or mqtts:// brokerURL needs broker.tls.ca (the CA certificate, PEM)".into(),
+        );
+    }
+    let ca = read("broker.tls.ca")?;
+    let client_auth = match (
+        cfg.get("broker.tls.cert").is_empty(),
+        cfg.get("broker.tls.key").is_empty(),
+    ) {
+        (true, true) => None,
+        (false, false) => Some((read("broker.tls.cert")?, read("broker.tls.key")?)),
+        _ => return Err("broker.tls.cert and broker.tls.key go together".into()),
+    };
+    Ok(rumqttc::Transport::tls_with_config(
+        rumqttc::TlsConfiguration::Simple {
+            ca,
+            alpn: None,
+            client_auth,
+        },
+    ))
+}
+
 /// A topic level: MQTT wildcards, and the dots NATS uses as its own separator, become `_`.
 fn topic_level(s: &str) -> String {
     s.replace(['#', '+', '.', '/'], "_")
@@ -752,8 +785,25 @@ async fn mqtt_loop(
         if !user.is_empty() {
             opts.set_credentials(user, password);
         }
+        if spec.tls {
+            match c
+                .config
+                .read()
+                .map_err(|e| e.to_string())
+                .and_then(|g| tls_transport(&g))
+            {
+                Ok(t) => {
+                    opts.set_transport(t);
+                }
+                Err(e) => {
+                    tracing::error!("broker TLS: {e}");
+                    tokio::time::sleep(Duration::from_millis(spec.max_delay_ms)).await;
+                    continue;
+                }
+            }
+        }
         let (client, mut events) = AsyncClient::new(opts, 1000);
-        *lock(&c.broker) = format!("tcp://{host}:{port}");
+        *lock(&c.broker) = format!("{}://{host}:{port}", if spec.tls { "ssl" } else { "tcp" });
         // Watch `connection`: when it is disabled, ask the event loop to disconnect (polling
         // is never cancelled, so no packet is lost half-read).
         let watcher = {

@@ -408,3 +408,102 @@ fn activemq_shared_store_pair_fails_over_to_the_standby() {
         || b.get("/workspaces/on-standby.json").status() == 200,
     );
 }
+
+/// A CA, a server certificate for 127.0.0.1 and a client certificate, made with openssl.
+fn make_certs(dir: &Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    let script = r#"set -e
+openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj /CN=meridian-test-ca 2>/dev/null
+openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=127.0.0.1 2>/dev/null
+printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' > san.ext
+printf 'extendedKeyUsage=clientAuth\n' > client.ext
+openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 -extfile san.ext 2>/dev/null
+openssl req -newkey rsa:2048 -nodes -keyout client.key -out client.csr -subj /CN=meridian-node 2>/dev/null
+openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out client.pem -days 2 -extfile client.ext 2>/dev/null
+chmod 644 *.pem *.key
+"#;
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(script)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "openssl failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn tls_broker_with_a_client_certificate() {
+    let _serial = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    let bdir = tmp.path().join("mosquitto");
+    let certs = bdir.join("certs");
+    make_certs(&certs);
+    let c = |f: &str| certs.join(f).to_str().unwrap().to_string();
+    let port = free_port();
+    let broker = Broker::start_in(
+        "mosquitto",
+        bdir.clone(),
+        port,
+        vec![c("ca.pem"), c("server.pem"), c("server.key")],
+        None,
+    );
+    let url = format!("ssl://127.0.0.1:{}", broker.port);
+    let group = format!("tls-{}", std::process::id());
+    let (ta, tb) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (ca, cert, key) = (c("ca.pem"), c("client.pem"), c("client.key"));
+    let node = |dir: &Path, name: &str, primary: &str| {
+        Node::start_env(
+            dir.to_path_buf(),
+            None,
+            &[
+                ("instanceName", name),
+                ("group", &group),
+                ("brokerURL", &url),
+                ("embeddedBroker", "disabled"),
+                ("toggleMaster", primary),
+                ("MERIDIAN_CLUSTER_BROKER_TLS_CA", &ca),
+                ("MERIDIAN_CLUSTER_BROKER_TLS_CERT", &cert),
+                ("MERIDIAN_CLUSTER_BROKER_TLS_KEY", &key),
+                ("MERIDIAN_CLUSTER_HEARTBEAT_INTERVAL", "300"),
+            ],
+        )
+    };
+    let a = node(&ta.path().join("a"), "node-a", "true");
+    let b = node(&tb.path().join("b"), "node-b", "false");
+    wait_for(
+        "connected over TLS",
+        &[&a, &b],
+        Duration::from_secs(30),
+        || status(&a)["broker"]["connected"] == true && status(&b)["broker"]["connected"] == true,
+    );
+    expect(
+        a.post_xml("/workspaces", "<workspace><name>secure</name></workspace>"),
+        201,
+    );
+    wait_for(
+        "replicated over TLS",
+        &[&a, &b],
+        Duration::from_secs(30),
+        || b.get("/workspaces/secure.json").status() == 200,
+    );
+    // Without a client certificate the broker refuses the node; it still serves.
+    let tc = tempfile::tempdir().unwrap();
+    let lone = Node::start_env(
+        tc.path().join("c"),
+        None,
+        &[
+            ("instanceName", "node-c"),
+            ("group", &group),
+            ("brokerURL", &url),
+            ("embeddedBroker", "disabled"),
+            ("MERIDIAN_CLUSTER_BROKER_TLS_CA", &ca),
+        ],
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(status(&lone)["broker"]["connected"], false);
+    expect(lone.get("/workspaces.json"), 200);
+}
