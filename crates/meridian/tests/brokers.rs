@@ -507,3 +507,64 @@ fn tls_broker_with_a_client_certificate() {
     assert_eq!(status(&lone)["broker"]["connected"], false);
     expect(lone.get("/workspaces.json"), 200);
 }
+
+#[test]
+fn replicas_sync_from_each_other_while_the_primary_is_down() {
+    let _serial = serial();
+    let broker = Broker::start("mosquitto");
+    let group = format!("pdown-{}", std::process::id());
+    let (ta, tb, tc) = (
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+    );
+    let mut a = start_node(&ta.path().join("a"), "node-a", &group, &broker.url(), true);
+    let b = start_node(&tb.path().join("b"), "node-b", &group, &broker.url(), false);
+    let c = start_node(&tc.path().join("c"), "node-c", &group, &broker.url(), false);
+    wait_for("connected", &[&a, &b, &c], Duration::from_secs(30), || {
+        [&a, &b, &c]
+            .iter()
+            .all(|n| status(n)["broker"]["connected"] == true)
+    });
+    expect(
+        c.post_xml(
+            "/cluster",
+            "<properties><property name=\"connection\" value=\"disabled\"/></properties>",
+        ),
+        201,
+    );
+    wait_for("C off the broker", &[&c], Duration::from_secs(20), || {
+        status(&c)["broker"]["connected"] == false
+    });
+    for i in 0..10 {
+        expect(
+            a.post_xml(
+                "/workspaces",
+                &format!("<workspace><name>pd{i}</name></workspace>"),
+            ),
+            201,
+        );
+    }
+    wait_for(
+        "B has everything",
+        &[&a, &b],
+        Duration::from_secs(30),
+        || workspaces(&b).contains("pd9"),
+    );
+    a.child.kill().unwrap();
+    a.child.wait().unwrap();
+    // The primary is gone; C comes back and gets A's changes from B.
+    expect(
+        c.post_xml(
+            "/cluster",
+            "<properties><property name=\"connection\" value=\"enabled\"/></properties>",
+        ),
+        201,
+    );
+    wait_for(
+        "C synced from B",
+        &[&b, &c],
+        Duration::from_secs(40),
+        || workspaces(&c).contains("pd9") && same_digest(&[&b, &c]),
+    );
+}
