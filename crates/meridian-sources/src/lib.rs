@@ -8,7 +8,8 @@ mod shp;
 mod store;
 
 pub use crs::{epsg_from_wkt, is_geographic, lat_lon_bounds, wkt_for_epsg};
-pub use store::{describe, list_types, StoreParams};
+pub use shp::dbf_fields;
+pub use store::{describe, list_types, locate, Located, StoreParams};
 
 /// Errors reading a store.
 #[derive(Debug, thiserror::Error)]

@@ -83,7 +83,7 @@ pub(crate) fn find_in_dir(dir: &Path, name: &str) -> Option<std::path::PathBuf> 
 
 /// Read the field descriptors of a `.dbf` header: 32-byte records after the 32-byte file
 /// header (name, type, length, decimal count), ended by 0x0D.
-fn dbf_fields(dbf: &Path) -> Result<Vec<Attribute>, SourceError> {
+pub fn dbf_fields(dbf: &Path) -> Result<Vec<Attribute>, SourceError> {
     use std::io::Read;
     let err = |e: String| SourceError::Io(format!("{}: {e}", dbf.display()));
     let mut f = std::fs::File::open(dbf).map_err(|e| err(e.to_string()))?;

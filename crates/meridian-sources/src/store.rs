@@ -102,6 +102,32 @@ pub fn list_types(store: &StoreParams) -> Result<Vec<String>, SourceError> {
     }
 }
 
+/// Where the features of one type are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Located {
+    /// A `.shp` file.
+    Shapefile(PathBuf),
+    /// A table of a GeoPackage file.
+    GeoPackage(PathBuf, String),
+}
+
+/// Find the data of one feature type (by native name).
+pub fn locate(store: &StoreParams, name: &str) -> Result<Located, SourceError> {
+    match store.source()? {
+        Source::ShapeDir(d) => shp::find_in_dir(&d, name)
+            .map(Located::Shapefile)
+            .ok_or_else(|| SourceError::NoSuchType(name.to_string())),
+        Source::ShapeFile(f) => {
+            if f.file_stem().and_then(|s| s.to_str()) == Some(name) && f.is_file() {
+                Ok(Located::Shapefile(f))
+            } else {
+                Err(SourceError::NoSuchType(name.to_string()))
+            }
+        }
+        Source::GeoPackage(p) => Ok(Located::GeoPackage(p, name.to_string())),
+    }
+}
+
 /// The schema of one feature type of a store (by native name).
 pub fn describe(store: &StoreParams, name: &str) -> Result<Schema, SourceError> {
     match store.source()? {

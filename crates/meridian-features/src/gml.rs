@@ -1,0 +1,165 @@
+//! GML 3.2 output for WFS 2.0 GetFeature.
+
+use crate::feature::{Feature, Value};
+use geo_types::{Coord, Geometry, LineString, Polygon};
+use std::fmt::Write;
+
+/// How to write a collection.
+pub struct GmlOptions<'a> {
+    /// Namespace prefix of the feature type (`sf`).
+    pub prefix: &'a str,
+    /// Namespace URI.
+    pub uri: &'a str,
+    /// Local type name (`archsites`).
+    pub type_name: &'a str,
+    /// The geometry property name (`the_geom`).
+    pub geometry_name: &'a str,
+    /// `srsName` to write (`urn:ogc:def:crs:EPSG::26713`).
+    pub srs_name: &'a str,
+    /// Write y before x (EPSG:4326 as a URN in WFS 2.0).
+    pub swap_xy: bool,
+    /// Decimal places, if limited.
+    pub decimals: Option<u32>,
+    /// DescribeFeatureType URL for `xsi:schemaLocation`.
+    pub schema_location: String,
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn num(v: f64, d: Option<u32>) -> String {
+    match d {
+        Some(d) => {
+            let s = format!("{v:.*}", d as usize);
+            let s = s.trim_end_matches('0').trim_end_matches('.');
+            if s.is_empty() || s == "-" {
+                "0".into()
+            } else {
+                s.to_string()
+            }
+        }
+        None => format!("{v}"),
+    }
+}
+
+fn pos(c: Coord<f64>, o: &GmlOptions<'_>) -> String {
+    if o.swap_xy {
+        format!("{} {}", num(c.y, o.decimals), num(c.x, o.decimals))
+    } else {
+        format!("{} {}", num(c.x, o.decimals), num(c.y, o.decimals))
+    }
+}
+
+fn pos_list(l: &LineString<f64>, o: &GmlOptions<'_>) -> String {
+    l.0.iter().map(|c| pos(*c, o)).collect::<Vec<_>>().join(" ")
+}
+
+fn polygon(p: &Polygon<f64>, o: &GmlOptions<'_>, id: &str, out: &mut String) {
+    let _ = write!(out, "<gml:Polygon gml:id=\"{id}\" srsName=\"{}\"><gml:exterior><gml:LinearRing><gml:posList>{}</gml:posList></gml:LinearRing></gml:exterior>", o.srs_name, pos_list(p.exterior(), o));
+    for r in p.interiors() {
+        let _ = write!(out, "<gml:interior><gml:LinearRing><gml:posList>{}</gml:posList></gml:LinearRing></gml:interior>", pos_list(r, o));
+    }
+    out.push_str("</gml:Polygon>");
+}
+
+fn geometry(g: &Geometry<f64>, o: &GmlOptions<'_>, id: &str, out: &mut String) {
+    let srs = o.srs_name;
+    match g {
+        Geometry::Point(p) => {
+            let _ = write!(
+                out,
+                "<gml:Point gml:id=\"{id}\" srsName=\"{srs}\"><gml:pos>{}</gml:pos></gml:Point>",
+                pos(p.0, o)
+            );
+        }
+        Geometry::LineString(l) => {
+            let _ = write!(out, "<gml:LineString gml:id=\"{id}\" srsName=\"{srs}\"><gml:posList>{}</gml:posList></gml:LineString>", pos_list(l, o));
+        }
+        Geometry::Polygon(p) => polygon(p, o, id, out),
+        Geometry::MultiPoint(m) => {
+            let _ = write!(out, "<gml:MultiPoint gml:id=\"{id}\" srsName=\"{srs}\">");
+            for (i, p) in m.0.iter().enumerate() {
+                let _ = write!(out, "<gml:pointMember><gml:Point gml:id=\"{id}.{i}\"><gml:pos>{}</gml:pos></gml:Point></gml:pointMember>", pos(p.0, o));
+            }
+            out.push_str("</gml:MultiPoint>");
+        }
+        Geometry::MultiLineString(m) => {
+            let _ = write!(out, "<gml:MultiCurve gml:id=\"{id}\" srsName=\"{srs}\">");
+            for (i, l) in m.0.iter().enumerate() {
+                let _ = write!(out, "<gml:curveMember><gml:LineString gml:id=\"{id}.{i}\"><gml:posList>{}</gml:posList></gml:LineString></gml:curveMember>", pos_list(l, o));
+            }
+            out.push_str("</gml:MultiCurve>");
+        }
+        Geometry::MultiPolygon(m) => {
+            let _ = write!(out, "<gml:MultiSurface gml:id=\"{id}\" srsName=\"{srs}\">");
+            for (i, p) in m.0.iter().enumerate() {
+                out.push_str("<gml:surfaceMember>");
+                polygon(p, o, &format!("{id}.{i}"), out);
+                out.push_str("</gml:surfaceMember>");
+            }
+            out.push_str("</gml:MultiSurface>");
+        }
+        Geometry::GeometryCollection(gc) => {
+            let _ = write!(out, "<gml:MultiGeometry gml:id=\"{id}\" srsName=\"{srs}\">");
+            for (i, g) in gc.0.iter().enumerate() {
+                out.push_str("<gml:geometryMember>");
+                geometry(g, o, &format!("{id}.{i}"), out);
+                out.push_str("</gml:geometryMember>");
+            }
+            out.push_str("</gml:MultiGeometry>");
+        }
+        Geometry::Line(l) => geometry(
+            &Geometry::LineString(LineString(vec![l.start, l.end])),
+            o,
+            id,
+            out,
+        ),
+        Geometry::Rect(r) => geometry(&Geometry::Polygon(r.to_polygon()), o, id, out),
+        Geometry::Triangle(t) => geometry(&Geometry::Polygon(t.to_polygon()), o, id, out),
+    }
+}
+
+/// A `wfs:FeatureCollection` (WFS 2.0, GML 3.2).
+pub fn gml_feature_collection(
+    features: &[Feature],
+    matched: usize,
+    o: &GmlOptions<'_>,
+    timestamp: &str,
+) -> String {
+    let p = o.prefix;
+    let mut out = String::with_capacity(1024 + features.len() * 256);
+    let _ = write!(
+        out,
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<wfs:FeatureCollection xmlns:wfs=\"http://www.opengis.net/wfs/2.0\" xmlns:gml=\"http://www.opengis.net/gml/3.2\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xmlns:{p}=\"{}\" numberMatched=\"{matched}\" numberReturned=\"{}\" timeStamp=\"{timestamp}\" xsi:schemaLocation=\"http://www.opengis.net/wfs/2.0 http://schemas.opengis.net/wfs/2.0/wfs.xsd http://www.opengis.net/gml/3.2 http://schemas.opengis.net/gml/3.2.1/gml.xsd {} {}\">",
+        esc(o.uri),
+        features.len(),
+        esc(o.uri),
+        esc(&o.schema_location)
+    );
+    for f in features {
+        let _ = write!(
+            out,
+            "<wfs:member><{p}:{t} gml:id=\"{id}\">",
+            t = o.type_name,
+            id = esc(&f.id)
+        );
+        if let Some(g) = &f.geometry {
+            let _ = write!(out, "<{p}:{gn}>", gn = o.geometry_name);
+            geometry(g, o, &format!("{}.geom", esc(&f.id)), &mut out);
+            let _ = write!(out, "</{p}:{gn}>", gn = o.geometry_name);
+        }
+        for (k, v) in &f.properties {
+            if matches!(v, Value::Null) {
+                continue;
+            }
+            let _ = write!(out, "<{p}:{k}>{}</{p}:{k}>", esc(&v.as_text()));
+        }
+        let _ = write!(out, "</{p}:{t}></wfs:member>", t = o.type_name);
+    }
+    out.push_str("</wfs:FeatureCollection>");
+    out
+}

@@ -1,0 +1,300 @@
+//! Reading GeoPackage feature tables: the R-tree for bounding boxes, SQL for paging.
+
+use crate::feature::{Feature, Value};
+use crate::FeatureError;
+use geo_types::{
+    Coord, Geometry, LineString, MultiLineString, MultiPoint, MultiPolygon, Point, Polygon,
+};
+use rusqlite::{types::ValueRef, Connection, OpenFlags, OptionalExtension};
+use std::path::Path;
+
+fn sql_err(p: &Path) -> impl Fn(rusqlite::Error) -> FeatureError + '_ {
+    move |e| FeatureError::Data(format!("{}: {e}", p.display()))
+}
+
+fn quote(ident: &str) -> String {
+    format!("\"{}\"", ident.replace('"', "\"\""))
+}
+
+/// Open read-only and find the table's geometry column and primary key.
+fn open(p: &Path, table: &str) -> Result<(Connection, String, Option<String>, bool), FeatureError> {
+    let c = Connection::open_with_flags(
+        p,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(sql_err(p))?;
+    let geom: Option<String> = c
+        .query_row(
+            "SELECT column_name FROM gpkg_geometry_columns WHERE table_name = ?1",
+            [table],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(sql_err(p))?;
+    let geom = geom.ok_or_else(|| {
+        FeatureError::Source(meridian_sources::SourceError::NoSuchType(table.to_string()))
+    })?;
+    let pk: Option<String> = c
+        .query_row(
+            "SELECT name FROM pragma_table_info(?1) WHERE pk > 0",
+            [table],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(sql_err(p))?;
+    let rtree = format!("rtree_{table}_{geom}");
+    let has_rtree: bool = c
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE name = ?1",
+            [&rtree],
+            |r| r.get::<_, i64>(0),
+        )
+        .map_err(sql_err(p))?
+        > 0;
+    Ok((c, geom, pk, has_rtree))
+}
+
+/// Call `each` with the features of a table, in primary-key order, until it returns false.
+/// With `bbox`, only features whose R-tree entry intersects it are read.
+pub(crate) fn scan(
+    p: &Path,
+    table: &str,
+    id_prefix: &str,
+    bbox: Option<geo_types::Rect<f64>>,
+    mut each: impl FnMut(Feature) -> bool,
+) -> Result<(), FeatureError> {
+    let (c, geom, pk, has_rtree) = open(p, table)?;
+    let pk_col = pk.clone().unwrap_or_else(|| "rowid".into());
+    let mut sql = format!(
+        "SELECT {pk} AS __fid, * FROM {t}",
+        pk = quote(&pk_col),
+        t = quote(table)
+    );
+    let mut params: Vec<f64> = Vec::new();
+    if let (Some(b), true) = (bbox, has_rtree) {
+        sql = format!(
+            "SELECT t.{pk} AS __fid, t.* FROM {t} t JOIN {r} r ON t.{pk} = r.id WHERE r.maxx >= ?1 AND r.minx <= ?2 AND r.maxy >= ?3 AND r.miny <= ?4",
+            pk = quote(&pk_col),
+            t = quote(table),
+            r = quote(&format!("rtree_{table}_{geom}"))
+        );
+        params = vec![b.min().x, b.max().x, b.min().y, b.max().y];
+    }
+    sql.push_str(" ORDER BY __fid");
+    let mut st = c.prepare(&sql).map_err(sql_err(p))?;
+    let names: Vec<String> = st.column_names().iter().map(|s| s.to_string()).collect();
+    let mut rows = st
+        .query(rusqlite::params_from_iter(params.iter()))
+        .map_err(sql_err(p))?;
+    while let Some(row) = rows.next().map_err(sql_err(p))? {
+        let mut id = String::new();
+        let mut geometry = None;
+        let mut properties = Vec::new();
+        for (i, name) in names.iter().enumerate() {
+            let v = row.get_ref(i).map_err(sql_err(p))?;
+            if i == 0 {
+                id = match v {
+                    ValueRef::Integer(n) => n.to_string(),
+                    other => format!("{other:?}"),
+                };
+                continue;
+            }
+            if name.eq_ignore_ascii_case(&geom) {
+                if let ValueRef::Blob(b) = v {
+                    geometry = parse_gpkg_blob(b);
+                }
+                continue;
+            }
+            if pk.as_deref() == Some(name.as_str()) {
+                continue;
+            }
+            properties.push((
+                name.clone(),
+                match v {
+                    ValueRef::Null => Value::Null,
+                    ValueRef::Integer(n) => Value::Int(n),
+                    ValueRef::Real(f) => Value::Float(f),
+                    ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
+                    ValueRef::Blob(_) => Value::Null,
+                },
+            ));
+        }
+        if !each(Feature {
+            id: format!("{id_prefix}.{id}"),
+            geometry,
+            properties,
+        }) {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// Parse a GeoPackage geometry blob: `GP` header (flags, SRS id, optional envelope), then WKB.
+pub(crate) fn parse_gpkg_blob(b: &[u8]) -> Option<Geometry<f64>> {
+    if b.len() < 8 || &b[0..2] != b"GP" {
+        return None;
+    }
+    let flags = b[3];
+    let env_len = match (flags >> 1) & 0b111 {
+        0 => 0,
+        1 => 32,
+        2 | 3 => 48,
+        4 => 64,
+        _ => return None,
+    };
+    let start = 8 + env_len;
+    if flags & 0b1_0000 != 0 {
+        return None; // empty geometry
+    }
+    Wkb {
+        b: b.get(start..)?,
+        pos: 0,
+    }
+    .geometry(0)
+}
+
+struct Wkb<'a> {
+    b: &'a [u8],
+    pos: usize,
+}
+
+impl Wkb<'_> {
+    fn u8(&mut self) -> Option<u8> {
+        let v = *self.b.get(self.pos)?;
+        self.pos += 1;
+        Some(v)
+    }
+    fn u32(&mut self, le: bool) -> Option<u32> {
+        let s: [u8; 4] = self.b.get(self.pos..self.pos + 4)?.try_into().ok()?;
+        self.pos += 4;
+        Some(if le {
+            u32::from_le_bytes(s)
+        } else {
+            u32::from_be_bytes(s)
+        })
+    }
+    fn f64(&mut self, le: bool) -> Option<f64> {
+        let s: [u8; 8] = self.b.get(self.pos..self.pos + 8)?.try_into().ok()?;
+        self.pos += 8;
+        Some(if le {
+            f64::from_le_bytes(s)
+        } else {
+            f64::from_be_bytes(s)
+        })
+    }
+    fn coord(&mut self, le: bool, dims: usize) -> Option<Coord<f64>> {
+        let x = self.f64(le)?;
+        let y = self.f64(le)?;
+        for _ in 2..dims {
+            self.f64(le)?;
+        }
+        Some(Coord { x, y })
+    }
+    fn ring(&mut self, le: bool, dims: usize) -> Option<LineString<f64>> {
+        let n = self.u32(le)? as usize;
+        if n > self.b.len() {
+            return None;
+        }
+        (0..n)
+            .map(|_| self.coord(le, dims))
+            .collect::<Option<Vec<_>>>()
+            .map(LineString)
+    }
+    fn polygon(&mut self, le: bool, dims: usize) -> Option<Polygon<f64>> {
+        let n = self.u32(le)? as usize;
+        if n > self.b.len() {
+            return None;
+        }
+        let mut rings = (0..n)
+            .map(|_| self.ring(le, dims))
+            .collect::<Option<Vec<_>>>()?
+            .into_iter();
+        let ext = rings.next().unwrap_or_else(|| LineString(vec![]));
+        Some(Polygon::new(ext, rings.collect()))
+    }
+    fn geometry(&mut self, depth: usize) -> Option<Geometry<f64>> {
+        if depth > 16 {
+            return None;
+        }
+        let le = self.u8()? == 1;
+        let t = self.u32(le)?;
+        let (base, dims) = match t {
+            t if t > 3000 => (t - 3000, 4),
+            t if t > 2000 => (t - 2000, 3),
+            t if t > 1000 => (t - 1000, 3),
+            t if t & 0x8000_0000 != 0 || t & 0x4000_0000 != 0 => (
+                t & 0xFFFF,
+                2 + usize::from(t & 0x8000_0000 != 0) + usize::from(t & 0x4000_0000 != 0),
+            ),
+            t => (t, 2),
+        };
+        let count = |w: &mut Self| -> Option<usize> {
+            let n = w.u32(le)? as usize;
+            (n <= w.b.len()).then_some(n)
+        };
+        Some(match base {
+            1 => Geometry::Point(Point(self.coord(le, dims)?)),
+            2 => Geometry::LineString(self.ring(le, dims)?),
+            3 => Geometry::Polygon(self.polygon(le, dims)?),
+            4 => {
+                let n = count(self)?;
+                let pts = (0..n)
+                    .map(|_| match self.geometry(depth + 1)? {
+                        Geometry::Point(p) => Some(p),
+                        _ => None,
+                    })
+                    .collect::<Option<Vec<_>>>()?;
+                Geometry::MultiPoint(MultiPoint(pts))
+            }
+            5 => {
+                let n = count(self)?;
+                let ls = (0..n)
+                    .map(|_| match self.geometry(depth + 1)? {
+                        Geometry::LineString(l) => Some(l),
+                        _ => None,
+                    })
+                    .collect::<Option<Vec<_>>>()?;
+                Geometry::MultiLineString(MultiLineString(ls))
+            }
+            6 => {
+                let n = count(self)?;
+                let ps = (0..n)
+                    .map(|_| match self.geometry(depth + 1)? {
+                        Geometry::Polygon(p) => Some(p),
+                        _ => None,
+                    })
+                    .collect::<Option<Vec<_>>>()?;
+                Geometry::MultiPolygon(MultiPolygon(ps))
+            }
+            7 => {
+                let n = count(self)?;
+                let gs = (0..n)
+                    .map(|_| self.geometry(depth + 1))
+                    .collect::<Option<Vec<_>>>()?;
+                Geometry::GeometryCollection(geo_types::GeometryCollection(gs))
+            }
+            _ => return None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gpkg_point_blob() {
+        let mut b = vec![b'G', b'P', 0, 0b0000_0001, 0xE6, 0x10, 0, 0];
+        b.push(1);
+        b.extend(1u32.to_le_bytes());
+        b.extend(10.5f64.to_le_bytes());
+        b.extend((-3.0f64).to_le_bytes());
+        assert_eq!(
+            parse_gpkg_blob(&b),
+            Some(Geometry::Point(Point::new(10.5, -3.0)))
+        );
+        assert_eq!(parse_gpkg_blob(b"GP\0\x01garbage"), None);
+        assert_eq!(parse_gpkg_blob(b"xx"), None);
+    }
+}

@@ -1,0 +1,130 @@
+//! Coordinate transformation between EPSG codes (proj4rs, definitions from crs-definitions).
+
+use crate::FeatureError;
+use geo_types::{Coord, Geometry};
+
+/// A transformation from one EPSG CRS to another (`None` inside = identity).
+pub struct Transformer {
+    inner: Option<(proj4rs::Proj, proj4rs::Proj, bool, bool)>,
+}
+
+fn proj(code: u32) -> Result<(proj4rs::Proj, bool), FeatureError> {
+    let def = u16::try_from(code)
+        .ok()
+        .and_then(crs_definitions::from_code)
+        .ok_or_else(|| FeatureError::Crs(format!("EPSG:{code}")))?;
+    let p = proj4rs::Proj::from_proj_string(def.proj4)
+        .or_else(|_| {
+            // Datum grids are not shipped: NAD27 falls back to its mean shift.
+            proj4rs::Proj::from_proj_string(
+                &def.proj4
+                    .replace("+datum=NAD27", "+ellps=clrk66 +towgs84=-8,160,176,0,0,0,0"),
+            )
+        })
+        .map_err(|e| FeatureError::Crs(format!("EPSG:{code}: {e}")))?;
+    Ok((p, def.proj4.contains("+proj=longlat")))
+}
+
+impl Transformer {
+    /// From `from` to `to` (EPSG codes). Equal codes give the identity.
+    pub fn new(from: u32, to: u32) -> Result<Self, FeatureError> {
+        if from == to {
+            return Ok(Transformer { inner: None });
+        }
+        let (a, ga) = proj(from)?;
+        let (b, gb) = proj(to)?;
+        Ok(Transformer {
+            inner: Some((a, b, ga, gb)),
+        })
+    }
+
+    /// Whether this does nothing.
+    pub fn is_identity(&self) -> bool {
+        self.inner.is_none()
+    }
+
+    /// Transform one coordinate (x = easting/longitude).
+    pub fn coord(&self, c: Coord<f64>) -> Coord<f64> {
+        let Some((a, b, ga, gb)) = &self.inner else {
+            return c;
+        };
+        let mut p = if *ga {
+            (c.x.to_radians(), c.y.to_radians(), 0.0)
+        } else {
+            (c.x, c.y, 0.0)
+        };
+        if proj4rs::transform::transform(a, b, &mut p).is_err() {
+            return Coord {
+                x: f64::NAN,
+                y: f64::NAN,
+            };
+        }
+        if *gb {
+            Coord {
+                x: p.0.to_degrees(),
+                y: p.1.to_degrees(),
+            }
+        } else {
+            Coord { x: p.0, y: p.1 }
+        }
+    }
+
+    /// Transform a geometry in place.
+    pub fn geometry(&self, g: &mut Geometry<f64>) {
+        if self.inner.is_none() {
+            return;
+        }
+        use geo_types::*;
+        let t = |c: &mut Coord<f64>| *c = self.coord(*c);
+        match g {
+            Geometry::Point(p) => t(&mut p.0),
+            Geometry::Line(l) => {
+                t(&mut l.start);
+                t(&mut l.end);
+            }
+            Geometry::LineString(l) => l.0.iter_mut().for_each(t),
+            Geometry::Polygon(p) => {
+                p.exterior_mut(|e| e.0.iter_mut().for_each(t));
+                p.interiors_mut(|rs| rs.iter_mut().for_each(|r| r.0.iter_mut().for_each(t)));
+            }
+            Geometry::MultiPoint(m) => m.0.iter_mut().for_each(|p| t(&mut p.0)),
+            Geometry::MultiLineString(m) => m.0.iter_mut().for_each(|l| l.0.iter_mut().for_each(t)),
+            Geometry::MultiPolygon(m) => m.0.iter_mut().for_each(|p| {
+                p.exterior_mut(|e| e.0.iter_mut().for_each(t));
+                p.interiors_mut(|rs| rs.iter_mut().for_each(|r| r.0.iter_mut().for_each(t)));
+            }),
+            Geometry::GeometryCollection(c) => c.0.iter_mut().for_each(|g| self.geometry(g)),
+            Geometry::Rect(r) => {
+                let (a, b) = (self.coord(r.min()), self.coord(r.max()));
+                *r = Rect::new(a, b);
+            }
+            Geometry::Triangle(tr) => {
+                *tr = Triangle::new(
+                    self.coord(tr.v1()),
+                    self.coord(tr.v2()),
+                    self.coord(tr.v3()),
+                );
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utm_to_wgs84() {
+        let t = Transformer::new(26713, 4326).unwrap();
+        let c = t.coord(Coord {
+            x: 589851.4,
+            y: 4914490.9,
+        });
+        assert!(
+            (c.x - -103.87).abs() < 0.01 && (c.y - 44.377).abs() < 0.01,
+            "{c:?}"
+        );
+        assert!(Transformer::new(4326, 4326).unwrap().is_identity());
+        assert!(Transformer::new(1, 4326).is_err());
+    }
+}

@@ -1,0 +1,134 @@
+//! Every vector layer of GeoServer's release data directory reads with the README's counts.
+#![allow(clippy::unwrap_used)]
+
+use meridian_features::{query, Compare, Filter, Query, SortKey};
+use meridian_sources::StoreParams;
+
+fn store(params: &[(&str, &str)]) -> StoreParams {
+    StoreParams {
+        params: params
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        store_type: None,
+        data_dir: meridian_testkit::fixture_datadir(),
+    }
+}
+
+fn count(s: &StoreParams, t: &str) -> usize {
+    let q = Query {
+        limit: 0,
+        ..Default::default()
+    };
+    query(s, t, t, &q).unwrap().matched
+}
+
+#[test]
+fn feature_counts_match_the_fixture_readme() {
+    let sf = store(&[("url", "file:data/sf")]);
+    for (t, n) in [
+        ("streams", 104),
+        ("restricted", 4),
+        ("archsites", 25),
+        ("roads", 825),
+        ("bugsites", 90),
+    ] {
+        assert_eq!(count(&sf, t), n, "sf:{t}");
+    }
+    let nyc = store(&[("url", "file:data/nyc")]);
+    for (t, n) in [
+        ("poly_landmarks", 80),
+        ("giant_polygon", 1),
+        ("tiger_roads", 8333),
+        ("poi", 6),
+    ] {
+        assert_eq!(count(&nyc, t), n, "nyc:{t}");
+    }
+    let taz = store(&[("url", "file:data/taz_shapes")]);
+    for (t, n) in [
+        ("tasmania_roads", 14),
+        ("tasmania_cities", 1),
+        ("tasmania_water_bodies", 7),
+        ("tasmania_state_boundaries", 1),
+    ] {
+        assert_eq!(count(&taz, t), n, "taz:{t}");
+    }
+    assert_eq!(
+        count(
+            &store(&[("url", "file:data/shapefiles/states.shp")]),
+            "states"
+        ),
+        49
+    );
+    let ne = store(&[
+        ("dbtype", "geopkg"),
+        ("database", "file:data/ne/natural_earth.gpkg"),
+    ]);
+    for (t, n) in [
+        ("countries", 177),
+        ("populated_places", 243),
+        ("boundary_lines_land", 177),
+        ("coastlines", 176),
+        ("disputed_areas", 4),
+    ] {
+        assert_eq!(count(&ne, t), n, "ne:{t}");
+    }
+}
+
+#[test]
+fn paging_sorting_filters_and_attributes() {
+    let states = store(&[("url", "file:data/shapefiles/states.shp")]);
+    let q = Query {
+        offset: 10,
+        limit: 5,
+        ..Default::default()
+    };
+    let r = query(&states, "states", "states", &q).unwrap();
+    assert_eq!((r.matched, r.features.len()), (49, 5));
+    assert_eq!(r.features[0].id, "states.11");
+    let q = Query {
+        sort: vec![SortKey {
+            property: "STATE_NAME".into(),
+            descending: false,
+        }],
+        limit: 3,
+        ..Default::default()
+    };
+    let r = query(&states, "states", "states", &q).unwrap();
+    let names: Vec<String> = r
+        .features
+        .iter()
+        .map(|f| f.get("STATE_NAME").unwrap().as_text())
+        .collect();
+    assert_eq!(names, ["Alabama", "Arizona", "Arkansas"]);
+    let q = Query {
+        filter: Filter::Cmp("STATE_ABBR".into(), Compare::Eq, "TX".into()),
+        ..Default::default()
+    };
+    let r = query(&states, "states", "states", &q).unwrap();
+    assert_eq!(r.matched, 1);
+    assert!(matches!(
+        r.features[0].geometry,
+        Some(geo_types::Geometry::MultiPolygon(_))
+    ));
+    // GeoPackage: R-tree bbox and attributes.
+    let ne = store(&[
+        ("dbtype", "geopkg"),
+        ("database", "file:data/ne/natural_earth.gpkg"),
+    ]);
+    let bbox = geo_types::Rect::new(
+        geo_types::Coord { x: -10.0, y: 35.0 },
+        geo_types::Coord { x: 30.0, y: 60.0 },
+    );
+    let q = Query {
+        filter: Filter::BBox(bbox),
+        ..Default::default()
+    };
+    let r = query(&ne, "populated_places", "populated_places", &q).unwrap();
+    assert!(r.matched > 10 && r.matched < 243, "{}", r.matched);
+    assert!(r
+        .features
+        .iter()
+        .any(|f| f.get("NAME").map(|v| v.as_text()) == Some("Paris".into())));
+    assert!(query(&ne, "nope", "nope", &Query::default()).is_err());
+}
