@@ -10,6 +10,7 @@ use meridian_cluster::journal::Journal;
 use meridian_cluster::persist::JournalingPersist;
 use meridian_cluster::{Cluster, ClusterConfig, ClusterRest};
 use meridian_datadir::{default_styles, init_if_empty, load, DataDir};
+use meridian_ogc::{ogc_router, OgcState};
 use meridian_rest::{rest_router, RestState};
 use meridian_security::{write_defaults_if_missing, Security};
 use std::net::SocketAddr;
@@ -159,6 +160,7 @@ pub fn serve(dir: PathBuf, bind: SocketAddr) -> Result<(), NodeError> {
             })
         };
         let metrics_cluster = cluster.clone();
+        let ogc = Arc::new(OgcState { catalog: service.clone(), data_dir: dir.clone() });
         let state = Arc::new(RestState {
             catalog: service,
             data_dir: dir.clone(),
@@ -178,7 +180,8 @@ pub fn serve(dir: PathBuf, bind: SocketAddr) -> Result<(), NodeError> {
                     async move { ([("content-type", "text/plain; version=0.0.4")], c.metrics_text()) }
                 }),
             )
-            .merge(rest_router(state));
+            .merge(rest_router(state))
+            .merge(ogc_router(ogc));
         tracing::info!(address = %local, "listening on http://{local}/geoserver");
         axum::serve(listener, app)
             .with_graceful_shutdown(shutdown)

@@ -1,0 +1,191 @@
+//! OGC Filter Encoding 2.0 (and 1.1 spellings) into Meridian's filters.
+
+use meridian_features::{Compare, Filter};
+use meridian_xml::Element;
+
+fn local(n: &str) -> &str {
+    n.rsplit(':').next().unwrap_or(n)
+}
+
+fn child<'a>(e: &'a Element, name: &str) -> Option<&'a Element> {
+    e.children.iter().find(|c| local(&c.name) == name)
+}
+
+fn property(e: &Element) -> Result<String, String> {
+    let p = child(e, "ValueReference")
+        .or_else(|| child(e, "PropertyName"))
+        .and_then(Element::text_trim)
+        .ok_or_else(|| format!("{} needs a ValueReference", local(&e.name)))?;
+    // `ns:name` and XPath-ish `ns:type/ns:name`: the last step, without prefix.
+    let last = p.rsplit('/').next().unwrap_or(p);
+    Ok(local(last).to_string())
+}
+
+fn literal(e: &Element) -> Result<String, String> {
+    child(e, "Literal")
+        .map(|l| l.text.clone().unwrap_or_default())
+        .ok_or_else(|| format!("{} needs a Literal", local(&e.name)))
+}
+
+/// Turns corner coordinates and an optional `srsName` into a box in the layer's CRS.
+pub type Envelope<'a> = &'a dyn Fn([f64; 4], Option<&str>) -> Result<geo_types::Rect<f64>, String>;
+
+/// Parse a `<fes:Filter>`. `envelope` turns corner coordinates and an optional `srsName` into
+/// a box in the layer's CRS.
+pub fn parse_filter(e: &Element, envelope: Envelope<'_>) -> Result<Filter, String> {
+    if local(&e.name) != "Filter" {
+        return Err(format!("expected a Filter, got <{}>", e.name));
+    }
+    let parts: Vec<Filter> = e
+        .children
+        .iter()
+        .map(|c| op(c, envelope, 0))
+        .collect::<Result<_, _>>()?;
+    // Several ResourceIds side by side form one id filter.
+    Ok(match parts.len() {
+        0 => return Err("empty Filter".into()),
+        1 => parts.into_iter().next().unwrap_or(Filter::All),
+        _ if parts.iter().all(|p| matches!(p, Filter::Ids(_))) => Filter::Ids(
+            parts
+                .into_iter()
+                .flat_map(|p| match p {
+                    Filter::Ids(v) => v,
+                    _ => Vec::new(),
+                })
+                .collect(),
+        ),
+        _ => return Err("a Filter holds one operator (combine with And/Or)".into()),
+    })
+}
+
+fn op(e: &Element, envelope: Envelope<'_>, depth: usize) -> Result<Filter, String> {
+    if depth > 32 {
+        return Err("filter nested too deeply".into());
+    }
+    let cmp =
+        |c: Compare| -> Result<Filter, String> { Ok(Filter::Cmp(property(e)?, c, literal(e)?)) };
+    match local(&e.name) {
+        "PropertyIsEqualTo" => cmp(Compare::Eq),
+        "PropertyIsNotEqualTo" => cmp(Compare::Ne),
+        "PropertyIsLessThan" => cmp(Compare::Lt),
+        "PropertyIsLessThanOrEqualTo" => cmp(Compare::Le),
+        "PropertyIsGreaterThan" => cmp(Compare::Gt),
+        "PropertyIsGreaterThanOrEqualTo" => cmp(Compare::Ge),
+        "PropertyIsLike" => {
+            let wild = e.attr_value("wildCard").unwrap_or("%");
+            let single = e.attr_value("singleChar").unwrap_or("_");
+            let pat: String = literal(e)?
+                .chars()
+                .map(|c| {
+                    if c.to_string() == wild {
+                        '%'
+                    } else if c.to_string() == single {
+                        '_'
+                    } else {
+                        c
+                    }
+                })
+                .collect();
+            let case = e.attr_value("matchCase") != Some("false");
+            Ok(Filter::Like(property(e)?, pat, case))
+        }
+        "PropertyIsBetween" => {
+            let lo = child(e, "LowerBoundary")
+                .map(literal)
+                .ok_or("PropertyIsBetween needs a LowerBoundary")??;
+            let hi = child(e, "UpperBoundary")
+                .map(literal)
+                .ok_or("PropertyIsBetween needs an UpperBoundary")??;
+            Ok(Filter::Between(property(e)?, lo, hi))
+        }
+        "PropertyIsNull" | "PropertyIsNil" => Ok(Filter::IsNull(property(e)?)),
+        "And" | "Or" => {
+            let v: Vec<Filter> = e
+                .children
+                .iter()
+                .map(|c| op(c, envelope, depth + 1))
+                .collect::<Result<_, _>>()?;
+            if v.len() < 2 {
+                return Err(format!("{} needs two operands", local(&e.name)));
+            }
+            Ok(if local(&e.name) == "And" {
+                Filter::And(v)
+            } else {
+                Filter::Or(v)
+            })
+        }
+        "Not" => {
+            let inner = e.children.first().ok_or("Not needs an operand")?;
+            Ok(Filter::Not(Box::new(op(inner, envelope, depth + 1)?)))
+        }
+        "ResourceId" | "FeatureId" | "GmlObjectId" => {
+            let id = e
+                .attr_value("rid")
+                .or_else(|| e.attr_value("fid"))
+                .or_else(|| e.attr_value("gml:id"))
+                .ok_or("ResourceId needs rid")?;
+            Ok(Filter::Ids(vec![id.to_string()]))
+        }
+        "BBOX" => {
+            let env = child(e, "Envelope").ok_or("BBOX needs a gml:Envelope")?;
+            let corner = |n: &str, alt: &str| -> Result<Vec<f64>, String> {
+                let t = child(env, n)
+                    .or_else(|| child(env, alt))
+                    .and_then(Element::text_trim)
+                    .ok_or(format!("Envelope needs {n}"))?;
+                t.split_whitespace()
+                    .map(|x| {
+                        x.parse::<f64>()
+                            .map_err(|_| format!("bad coordinate '{x}'"))
+                    })
+                    .collect()
+            };
+            let (lo, hi) = (
+                corner("lowerCorner", "lowerCorner")?,
+                corner("upperCorner", "upperCorner")?,
+            );
+            if lo.len() < 2 || hi.len() < 2 {
+                return Err("Envelope corners need two coordinates".into());
+            }
+            Ok(Filter::BBox(envelope(
+                [lo[0], lo[1], hi[0], hi[1]],
+                env.attr_value("srsName"),
+            )?))
+        }
+        other => Err(format!("the filter operator {other} is not supported")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn comparison_logic_and_ids() {
+        let env = |b: [f64; 4], _: Option<&str>| {
+            Ok(geo_types::Rect::new(
+                geo_types::Coord { x: b[0], y: b[1] },
+                geo_types::Coord { x: b[2], y: b[3] },
+            ))
+        };
+        let x = meridian_xml::parse(r#"<fes:Filter xmlns:fes="http://www.opengis.net/fes/2.0"><fes:And><fes:PropertyIsEqualTo><fes:ValueReference>sf:cat</fes:ValueReference><fes:Literal>3</fes:Literal></fes:PropertyIsEqualTo><fes:Not><fes:PropertyIsLike wildCard="*" singleChar="." escapeChar="!"><fes:ValueReference>str1</fes:ValueReference><fes:Literal>A*</fes:Literal></fes:PropertyIsLike></fes:Not></fes:And></fes:Filter>"#).unwrap();
+        let f = parse_filter(&x, &env).unwrap();
+        assert_eq!(
+            f,
+            Filter::And(vec![
+                Filter::Cmp("cat".into(), Compare::Eq, "3".into()),
+                Filter::Not(Box::new(Filter::Like("str1".into(), "A%".into(), true)))
+            ])
+        );
+        let x = meridian_xml::parse(
+            r#"<Filter><ResourceId rid="a.1"/><ResourceId rid="a.2"/></Filter>"#,
+        )
+        .unwrap();
+        assert_eq!(
+            parse_filter(&x, &env).unwrap(),
+            Filter::Ids(vec!["a.1".into(), "a.2".into()])
+        );
+        let x = meridian_xml::parse("<Filter><Beyond/></Filter>").unwrap();
+        assert!(parse_filter(&x, &env).is_err());
+    }
+}

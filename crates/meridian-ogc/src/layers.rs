@@ -1,0 +1,179 @@
+//! The feature types the services publish, as the catalog says right now.
+
+use meridian_catalog::{connection_parameters, Catalog, Kind, Object};
+use meridian_sources::{describe, Bounds, StoreParams};
+use std::path::Path;
+use std::sync::Arc;
+
+/// A published feature type.
+#[derive(Debug, Clone)]
+pub struct FeatureLayer {
+    /// Workspace (namespace prefix).
+    pub prefix: String,
+    /// Namespace URI.
+    pub uri: String,
+    /// Published name.
+    pub name: String,
+    /// Name in the store.
+    pub native: String,
+    /// Title.
+    pub title: String,
+    /// Abstract.
+    pub abstract_: String,
+    /// Keywords.
+    pub keywords: Vec<String>,
+    /// Declared CRS (EPSG code).
+    pub epsg: u32,
+    /// WGS84 bounds.
+    pub lat_lon: Option<Bounds>,
+    /// How to read the store.
+    pub store: StoreParams,
+    /// Advertised in capabilities and collection lists.
+    pub advertised: bool,
+    /// Most features a request may return (0 = no limit).
+    pub max_features: usize,
+    /// Decimal places of output coordinates.
+    pub num_decimals: Option<u32>,
+}
+
+impl FeatureLayer {
+    /// `prefix:name`.
+    pub fn qualified(&self) -> String {
+        format!("{}:{}", self.prefix, self.name)
+    }
+
+    /// The geometry attribute and the other attributes (name, binding), read from the store.
+    pub fn attributes(&self) -> (String, Vec<(String, String)>) {
+        match describe(&self.store, &self.native) {
+            Ok(s) => {
+                let geom = s
+                    .attributes
+                    .iter()
+                    .find(|a| a.binding.starts_with("org.locationtech.jts.geom."))
+                    .map(|a| a.name.clone())
+                    .unwrap_or_else(|| "the_geom".into());
+                let others = s
+                    .attributes
+                    .into_iter()
+                    .filter(|a| a.name != geom)
+                    .map(|a| (a.name, a.binding))
+                    .collect();
+                (geom, others)
+            }
+            Err(_) => ("the_geom".into(), Vec::new()),
+        }
+    }
+}
+
+fn bbox(e: Option<&meridian_xml::Element>) -> Option<Bounds> {
+    let e = e?;
+    let n = |k: &str| e.child_text(k).and_then(|t| t.parse::<f64>().ok());
+    Some(Bounds {
+        minx: n("minx")?,
+        miny: n("miny")?,
+        maxx: n("maxx")?,
+        maxy: n("maxy")?,
+    })
+}
+
+fn layer_for(cat: &Catalog, layer: &Object, data_dir: &Path) -> Option<FeatureLayer> {
+    let res = cat.get(layer.ref_id("resource")?)?;
+    if res.kind != Kind::FeatureType {
+        return None;
+    }
+    let store = cat.get(res.ref_id("store")?)?;
+    let ns = cat.get(res.ref_id("namespace")?)?;
+    if !layer.enabled() || !res.enabled() || !store.enabled() {
+        return None;
+    }
+    let advertised = layer.xml.child_text("advertised") != Some("false")
+        && res.xml.child_text("advertised") != Some("false");
+    let epsg = res
+        .xml
+        .child_text("srs")
+        .and_then(|s| s.rsplit(':').next())
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(4326);
+    Some(FeatureLayer {
+        prefix: ns.name().to_string(),
+        uri: ns.xml.child_text("uri").unwrap_or("").to_string(),
+        name: cat.layer_name(layer).to_string(),
+        native: res
+            .xml
+            .child_text("nativeName")
+            .unwrap_or(res.name())
+            .to_string(),
+        title: res
+            .xml
+            .child_text("title")
+            .unwrap_or(res.name())
+            .to_string(),
+        abstract_: res.xml.child_text("abstract").unwrap_or("").to_string(),
+        keywords: res
+            .xml
+            .get("keywords")
+            .map(|k| {
+                k.children
+                    .iter()
+                    .filter_map(|c| c.text_trim())
+                    .map(|t| t.split("\\@").next().unwrap_or(t).to_string())
+                    .collect()
+            })
+            .unwrap_or_default(),
+        epsg,
+        lat_lon: bbox(res.xml.get("latLonBoundingBox")),
+        store: StoreParams {
+            params: store
+                .xml
+                .get("connectionParameters")
+                .map(connection_parameters)
+                .unwrap_or_default(),
+            store_type: store.xml.child_text("type").map(str::to_string),
+            data_dir: data_dir.to_path_buf(),
+        },
+        advertised,
+        max_features: res
+            .xml
+            .child_text("maxFeatures")
+            .and_then(|m| m.parse().ok())
+            .unwrap_or(0),
+        num_decimals: res
+            .xml
+            .child_text("numDecimals")
+            .and_then(|m| m.parse().ok())
+            .filter(|n: &u32| *n > 0),
+    })
+}
+
+/// Every enabled feature type with a layer, sorted by qualified name; `ws` limits to one
+/// workspace.
+pub fn published_layers(
+    cat: &Arc<Catalog>,
+    data_dir: &Path,
+    ws: Option<&str>,
+) -> Vec<FeatureLayer> {
+    let mut v: Vec<FeatureLayer> = cat
+        .list(Kind::Layer)
+        .into_iter()
+        .filter_map(|l| layer_for(cat, l, data_dir))
+        .filter(|l| ws.is_none_or(|w| l.prefix == w))
+        .collect();
+    v.sort_by_key(FeatureLayer::qualified);
+    v
+}
+
+/// One feature type by `prefix:name` (or `name` within `ws`).
+pub fn find_layer(
+    cat: &Arc<Catalog>,
+    data_dir: &Path,
+    ws: Option<&str>,
+    name: &str,
+) -> Option<FeatureLayer> {
+    let (p, n) = match name.split_once(':') {
+        Some((p, n)) => (Some(p), n),
+        None => (ws, name),
+    };
+    published_layers(cat, data_dir, ws)
+        .into_iter()
+        .find(|l| l.name == n && p.is_none_or(|p| l.prefix == p))
+}

@@ -1,0 +1,401 @@
+//! OGC API - Features, Part 1 (Core, GeoJSON, OpenAPI 3.0) at `/geoserver/ogc/features/v1`.
+
+use crate::layers::{find_layer, published_layers, FeatureLayer};
+use crate::OgcState;
+use axum::extract::{Path, Query as Q, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use meridian_features::{feature_json, query, Compare, Feature, Filter, Query, Transformer};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+const MAX_LIMIT: usize = 10_000;
+
+fn base(headers: &HeaderMap) -> String {
+    let host = headers
+        .get("host")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    format!("http://{host}/geoserver/ogc/features/v1")
+}
+
+fn json_response(status: StatusCode, ct: &'static str, v: Value) -> Response {
+    (status, [("content-type", ct)], v.to_string()).into_response()
+}
+
+fn problem(status: StatusCode, code: &str, msg: impl Into<String>) -> Response {
+    json_response(
+        status,
+        "application/json",
+        json!({"code": code, "description": msg.into()}),
+    )
+}
+
+/// `GET /` — the landing page.
+pub async fn landing(headers: HeaderMap) -> Response {
+    let b = base(&headers);
+    json_response(
+        StatusCode::OK,
+        "application/json",
+        json!({
+            "title": "Meridian OGC API - Features",
+            "description": "Features of the layers published in this node's catalog",
+            "links": [
+                {"href": b, "rel": "self", "type": "application/json", "title": "This document"},
+                {"href": format!("{b}/api"), "rel": "service-desc", "type": "application/vnd.oai.openapi+json;version=3.0", "title": "API definition"},
+                {"href": format!("{b}/conformance"), "rel": "conformance", "type": "application/json", "title": "Conformance"},
+                {"href": format!("{b}/collections"), "rel": "data", "type": "application/json", "title": "Collections"}
+            ]
+        }),
+    )
+}
+
+/// `GET /conformance`.
+pub async fn conformance() -> Response {
+    json_response(
+        StatusCode::OK,
+        "application/json",
+        json!({"conformsTo": [
+            "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+            "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+            "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson"
+        ]}),
+    )
+}
+
+/// `GET /api` — the OpenAPI 3.0 definition.
+pub async fn api(headers: HeaderMap) -> Response {
+    let b = base(&headers);
+    let p = |summary: &str, params: Value| json!({"get": {"summary": summary, "parameters": params, "responses": {"200": {"description": "OK"}, "400": {"description": "Bad request"}, "404": {"description": "Not found"}}}});
+    json_response(
+        StatusCode::OK,
+        "application/vnd.oai.openapi+json;version=3.0",
+        json!({
+            "openapi": "3.0.3",
+            "info": {"title": "Meridian OGC API - Features", "version": "1.0.0"},
+            "servers": [{"url": b}],
+            "paths": {
+                "/": p("Landing page", json!([])),
+                "/conformance": p("Conformance classes", json!([])),
+                "/collections": p("Feature collections", json!([])),
+                "/collections/{collectionId}": p("A collection", json!([{"name": "collectionId", "in": "path", "required": true, "schema": {"type": "string"}}])),
+                "/collections/{collectionId}/items": p("Features", json!([
+                    {"name": "collectionId", "in": "path", "required": true, "schema": {"type": "string"}},
+                    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 10}},
+                    {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+                    {"name": "bbox", "in": "query", "style": "form", "explode": false, "schema": {"type": "array", "items": {"type": "number"}, "minItems": 4, "maxItems": 4}}
+                ])),
+                "/collections/{collectionId}/items/{featureId}": p("A feature", json!([
+                    {"name": "collectionId", "in": "path", "required": true, "schema": {"type": "string"}},
+                    {"name": "featureId", "in": "path", "required": true, "schema": {"type": "string"}}
+                ]))
+            }
+        }),
+    )
+}
+
+fn collection_json(l: &FeatureLayer, b: &str) -> Value {
+    let id = l.qualified();
+    let mut c = json!({
+        "id": id,
+        "title": l.title,
+        "description": l.abstract_,
+        "keywords": l.keywords,
+        "crs": ["http://www.opengis.net/def/crs/OGC/1.3/CRS84"],
+        "itemType": "feature",
+        "links": [
+            {"href": format!("{b}/collections/{id}"), "rel": "self", "type": "application/json"},
+            {"href": format!("{b}/collections/{id}/items"), "rel": "items", "type": "application/geo+json"}
+        ]
+    });
+    if let Some(bb) = l.lat_lon {
+        c["extent"] = json!({"spatial": {"bbox": [[bb.minx, bb.miny, bb.maxx, bb.maxy]], "crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84"}});
+    }
+    c
+}
+
+/// `GET /collections`.
+pub async fn collections(State(st): State<Arc<OgcState>>, headers: HeaderMap) -> Response {
+    let b = base(&headers);
+    let cat = st.catalog.snapshot();
+    let cols: Vec<Value> = published_layers(&cat, &st.data_dir, None)
+        .iter()
+        .filter(|l| l.advertised)
+        .map(|l| collection_json(l, &b))
+        .collect();
+    json_response(
+        StatusCode::OK,
+        "application/json",
+        json!({"links": [{"href": format!("{b}/collections"), "rel": "self", "type": "application/json"}], "collections": cols}),
+    )
+}
+
+fn layer(st: &OgcState, id: &str) -> Option<FeatureLayer> {
+    let cat = st.catalog.snapshot();
+    find_layer(&cat, &st.data_dir, None, id)
+}
+
+fn no_collection(id: &str) -> Response {
+    problem(
+        StatusCode::NOT_FOUND,
+        "NotFound",
+        format!("no collection '{id}'"),
+    )
+}
+
+/// `GET /collections/{id}`.
+pub async fn collection(
+    State(st): State<Arc<OgcState>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    match layer(&st, &id) {
+        Some(l) => json_response(
+            StatusCode::OK,
+            "application/json",
+            collection_json(&l, &base(&headers)),
+        ),
+        None => no_collection(&id),
+    }
+}
+
+/// Transform a CRS84 bbox into the layer's CRS (envelope of the transformed edges).
+pub(crate) fn bbox_to_native(
+    b: [f64; 4],
+    from: u32,
+    epsg: u32,
+) -> Result<geo_types::Rect<f64>, String> {
+    let t = Transformer::new(from, epsg).map_err(|e| e.to_string())?;
+    let (mut minx, mut miny, mut maxx, mut maxy) = (
+        f64::INFINITY,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::NEG_INFINITY,
+    );
+    for i in 0..=8 {
+        let f = i as f64 / 8.0;
+        let x = b[0] + (b[2] - b[0]) * f;
+        let y = b[1] + (b[3] - b[1]) * f;
+        for (px, py) in [(x, b[1]), (x, b[3]), (b[0], y), (b[2], y)] {
+            let c = t.coord(geo_types::Coord { x: px, y: py });
+            if c.x.is_finite() && c.y.is_finite() {
+                minx = minx.min(c.x);
+                miny = miny.min(c.y);
+                maxx = maxx.max(c.x);
+                maxy = maxy.max(c.y);
+            }
+        }
+    }
+    if !minx.is_finite() {
+        return Err("the bbox cannot be transformed to the layer's CRS".into());
+    }
+    Ok(geo_types::Rect::new(
+        geo_types::Coord { x: minx, y: miny },
+        geo_types::Coord { x: maxx, y: maxy },
+    ))
+}
+
+fn to_crs84(l: &FeatureLayer, features: &mut [Feature]) -> Result<(), String> {
+    let t = Transformer::new(l.epsg, 4326).map_err(|e| e.to_string())?;
+    if !t.is_identity() {
+        for f in features.iter_mut() {
+            if let Some(g) = f.geometry.as_mut() {
+                t.geometry(g);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `GET /collections/{id}/items`.
+pub async fn items(
+    State(st): State<Arc<OgcState>>,
+    Path(id): Path<String>,
+    Q(params): Q<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let Some(l) = layer(&st, &id) else {
+        return no_collection(&id);
+    };
+    let limit = match params.get("limit").map(|v| v.parse::<usize>()) {
+        None => 10,
+        Some(Ok(n)) if n >= 1 => n.min(MAX_LIMIT),
+        _ => {
+            return problem(
+                StatusCode::BAD_REQUEST,
+                "InvalidParameterValue",
+                "limit must be a positive integer",
+            )
+        }
+    };
+    let limit = if l.max_features > 0 {
+        limit.min(l.max_features)
+    } else {
+        limit
+    };
+    let offset = match params.get("offset").map(|v| v.parse::<usize>()) {
+        None => 0,
+        Some(Ok(n)) => n,
+        _ => {
+            return problem(
+                StatusCode::BAD_REQUEST,
+                "InvalidParameterValue",
+                "offset must be a non-negative integer",
+            )
+        }
+    };
+    let mut filters = Vec::new();
+    if let Some(b) = params.get("bbox") {
+        let v: Result<Vec<f64>, _> = b.split(',').map(|x| x.trim().parse::<f64>()).collect();
+        let v = match v {
+            Ok(v) if v.len() == 4 && v[0] <= v[2] && v[1] <= v[3] => v,
+            _ => {
+                return problem(
+                    StatusCode::BAD_REQUEST,
+                    "InvalidParameterValue",
+                    "bbox must be minLon,minLat,maxLon,maxLat",
+                )
+            }
+        };
+        match bbox_to_native([v[0], v[1], v[2], v[3]], 4326, l.epsg) {
+            Ok(r) => filters.push(Filter::BBox(r)),
+            Err(e) => return problem(StatusCode::BAD_REQUEST, "InvalidParameterValue", e),
+        }
+    }
+    let (_, attrs) = l.attributes();
+    for (k, v) in &params {
+        if [
+            "limit", "offset", "bbox", "f", "crs", "bbox-crs", "datetime",
+        ]
+        .contains(&k.as_str())
+        {
+            continue;
+        }
+        if attrs.iter().any(|(a, _)| a == k) {
+            filters.push(Filter::Cmp(k.clone(), Compare::Eq, v.clone()));
+        } else {
+            return problem(
+                StatusCode::BAD_REQUEST,
+                "InvalidParameterValue",
+                format!("unknown parameter '{k}'"),
+            );
+        }
+    }
+    let filter = match filters.len() {
+        0 => Filter::All,
+        1 => filters.remove(0),
+        _ => Filter::And(filters),
+    };
+    let q = Query {
+        filter,
+        offset,
+        limit,
+        ..Default::default()
+    };
+    let (store, native, prefix) = (l.store.clone(), l.native.clone(), l.name.clone());
+    let res = tokio::task::spawn_blocking(move || query(&store, &native, &prefix, &q)).await;
+    let mut r = match res {
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) => {
+            return problem(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "NoApplicableCode",
+                e.to_string(),
+            )
+        }
+        Err(e) => {
+            return problem(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "NoApplicableCode",
+                e.to_string(),
+            )
+        }
+    };
+    if let Err(e) = to_crs84(&l, &mut r.features) {
+        return problem(StatusCode::INTERNAL_SERVER_ERROR, "NoApplicableCode", e);
+    }
+    let b = base(&headers);
+    let self_url = format!("{b}/collections/{id}/items");
+    let q = |o: usize| {
+        let mut p: Vec<String> = params
+            .iter()
+            .filter(|(k, _)| k.as_str() != "offset" && k.as_str() != "limit")
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        p.sort();
+        p.push(format!("limit={limit}"));
+        p.push(format!("offset={o}"));
+        format!("{self_url}?{}", p.join("&"))
+    };
+    let mut links = vec![json!({"href": q(offset), "rel": "self", "type": "application/geo+json"})];
+    if offset + r.features.len() < r.matched {
+        links.push(
+            json!({"href": q(offset + limit), "rel": "next", "type": "application/geo+json"}),
+        );
+    }
+    if offset > 0 {
+        links.push(json!({"href": q(offset.saturating_sub(limit)), "rel": "prev", "type": "application/geo+json"}));
+    }
+    let features: Vec<Value> = r
+        .features
+        .iter()
+        .map(|f| feature_json(f, l.num_decimals))
+        .collect();
+    json_response(
+        StatusCode::OK,
+        "application/geo+json",
+        json!({
+            "type": "FeatureCollection",
+            "numberMatched": r.matched,
+            "numberReturned": features.len(),
+            "timeStamp": crate::wfs::timestamp(),
+            "links": links,
+            "features": features,
+        }),
+    )
+}
+
+/// `GET /collections/{id}/items/{fid}`.
+pub async fn item(
+    State(st): State<Arc<OgcState>>,
+    Path((id, fid)): Path<(String, String)>,
+) -> Response {
+    let Some(l) = layer(&st, &id) else {
+        return no_collection(&id);
+    };
+    let q = Query {
+        filter: Filter::Ids(vec![fid.clone()]),
+        limit: 1,
+        ..Default::default()
+    };
+    let (store, native, prefix) = (l.store.clone(), l.native.clone(), l.name.clone());
+    let res = tokio::task::spawn_blocking(move || query(&store, &native, &prefix, &q)).await;
+    match res {
+        Ok(Ok(mut r)) if !r.features.is_empty() => {
+            if let Err(e) = to_crs84(&l, &mut r.features) {
+                return problem(StatusCode::INTERNAL_SERVER_ERROR, "NoApplicableCode", e);
+            }
+            json_response(
+                StatusCode::OK,
+                "application/geo+json",
+                feature_json(&r.features[0], l.num_decimals),
+            )
+        }
+        Ok(Ok(_)) => problem(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            format!("no feature '{fid}' in '{id}'"),
+        ),
+        Ok(Err(e)) => problem(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "NoApplicableCode",
+            e.to_string(),
+        ),
+        Err(e) => problem(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "NoApplicableCode",
+            e.to_string(),
+        ),
+    }
+}

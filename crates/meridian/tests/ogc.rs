@@ -1,0 +1,370 @@
+//! OGC API - Features and WFS 2.0 over GeoServer's release data directory, against a real node.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+use common::{expect, Node};
+use serde_json::Value;
+
+/// Feature counts of every vector layer, from the fixture's README.
+const COUNTS: &[(&str, usize)] = &[
+    ("sf:streams", 104),
+    ("sf:restricted", 4),
+    ("sf:archsites", 25),
+    ("sf:roads", 825),
+    ("sf:bugsites", 90),
+    ("tiger:poly_landmarks", 80),
+    ("tiger:giant_polygon", 1),
+    ("tiger:tiger_roads", 8333),
+    ("tiger:poi", 6),
+    ("topp:tasmania_roads", 14),
+    ("topp:tasmania_cities", 1),
+    ("topp:tasmania_water_bodies", 7),
+    ("topp:tasmania_state_boundaries", 1),
+    ("topp:states", 49),
+    ("ne:countries", 177),
+    ("ne:populated_places", 243),
+    ("ne:boundary_lines", 177),
+    ("ne:coastlines", 176),
+    ("ne:disputed_areas", 4),
+];
+
+fn ogc(n: &Node, path: &str) -> reqwest::blocking::Response {
+    n.anon()
+        .get(format!("http://127.0.0.1:{}/geoserver{path}", n.port))
+        .send()
+        .unwrap()
+}
+
+fn ogc_json(n: &Node, path: &str) -> Value {
+    let r = ogc(n, path);
+    assert_eq!(r.status(), 200, "GET {path}");
+    r.json().unwrap()
+}
+
+fn ogc_xml(n: &Node, path: &str) -> meridian_xml::Element {
+    let r = ogc(n, path);
+    let status = r.status();
+    let text = r.text().unwrap();
+    assert_eq!(status, 200, "GET {path}: {text}");
+    meridian_xml::parse(&text).unwrap_or_else(|e| panic!("{path}: not XML ({e}): {text}"))
+}
+
+#[test]
+fn ogc_api_features_serves_every_vector_layer_with_the_right_counts() {
+    let n = Node::with_fixture();
+    let landing = ogc_json(&n, "/ogc/features/v1");
+    assert!(landing["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|l| l["rel"] == "conformance"));
+    let conf = ogc_json(&n, "/ogc/features/v1/conformance");
+    assert!(conf["conformsTo"]
+        .to_string()
+        .contains("ogcapi-features-1/1.0/conf/core"));
+    assert_eq!(ogc_json(&n, "/ogc/features/v1/api")["openapi"], "3.0.3");
+    let cols = ogc_json(&n, "/ogc/features/v1/collections");
+    let ids: Vec<&str> = cols["collections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    for (id, count) in COUNTS {
+        assert!(ids.contains(id), "collection {id} missing from {ids:?}");
+        let page = ogc_json(
+            &n,
+            &format!("/ogc/features/v1/collections/{id}/items?limit=5"),
+        );
+        assert_eq!(page["numberMatched"], *count, "{id}");
+        assert_eq!(page["numberReturned"], (*count).min(5), "{id}");
+    }
+    // Paging through next links reaches every feature once.
+    let mut url = "/ogc/features/v1/collections/sf:bugsites/items?limit=40".to_string();
+    let mut seen = std::collections::BTreeSet::new();
+    loop {
+        let p = ogc_json(&n, &url);
+        for f in p["features"].as_array().unwrap() {
+            assert!(seen.insert(f["id"].as_str().unwrap().to_string()));
+        }
+        match p["links"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["rel"] == "next")
+        {
+            Some(l) => {
+                url = l["href"]
+                    .as_str()
+                    .unwrap()
+                    .split("/geoserver")
+                    .nth(1)
+                    .unwrap()
+                    .to_string()
+            }
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 90);
+    // Reprojected to CRS84: Spearfish is at about 103.8 W, 44.4 N.
+    let f = ogc_json(
+        &n,
+        "/ogc/features/v1/collections/sf:archsites/items/archsites.1",
+    );
+    let c = &f["geometry"]["coordinates"];
+    assert!(
+        (c[0].as_f64().unwrap() + 103.8).abs() < 0.2 && (c[1].as_f64().unwrap() - 44.4).abs() < 0.2,
+        "{c}"
+    );
+    assert_eq!(f["properties"]["str1"], "Signature Rock");
+    // bbox and property filters.
+    let texas = ogc_json(
+        &n,
+        "/ogc/features/v1/collections/topp:states/items?STATE_ABBR=TX",
+    );
+    assert_eq!(texas["numberMatched"], 1);
+    let bbox = ogc_json(
+        &n,
+        "/ogc/features/v1/collections/topp:states/items?bbox=-104,30,-94,37&limit=100",
+    );
+    let m = bbox["numberMatched"].as_u64().unwrap();
+    assert!((3..=12).contains(&m), "{m}");
+    // Errors.
+    assert_eq!(
+        ogc(&n, "/ogc/features/v1/collections/nope:nope").status(),
+        404
+    );
+    assert_eq!(
+        ogc(
+            &n,
+            "/ogc/features/v1/collections/sf:roads/items/roads.99999"
+        )
+        .status(),
+        404
+    );
+    assert_eq!(
+        ogc(&n, "/ogc/features/v1/collections/sf:roads/items?limit=0").status(),
+        400
+    );
+    assert_eq!(
+        ogc(&n, "/ogc/features/v1/collections/sf:roads/items?bbox=1,2,3").status(),
+        400
+    );
+    assert_eq!(
+        ogc(
+            &n,
+            "/ogc/features/v1/collections/sf:roads/items?nosuchattr=1"
+        )
+        .status(),
+        400
+    );
+    // Huge limits are capped.
+    let big = ogc_json(
+        &n,
+        "/ogc/features/v1/collections/tiger:tiger_roads/items?limit=99999999",
+    );
+    assert_eq!(big["numberReturned"], 8333);
+}
+
+#[test]
+fn wfs_capabilities_describe_and_getfeature() {
+    let n = Node::with_fixture();
+    let caps = ogc_xml(&n, "/wfs?service=WFS&request=GetCapabilities");
+    assert_eq!(caps.name, "wfs:WFS_Capabilities");
+    assert_eq!(caps.attr_value("version"), Some("2.0.0"));
+    let text = caps.to_xml();
+    for (id, _) in COUNTS {
+        assert!(text.contains(&format!("<wfs:Name>{id}</wfs:Name>")), "{id}");
+    }
+    assert!(text.contains("urn:ogc:def:crs:EPSG::26713"));
+    for v in ["1.1.0", "1.0.0"] {
+        let c = ogc_xml(
+            &n,
+            &format!("/wfs?service=WFS&version={v}&request=GetCapabilities"),
+        );
+        assert_eq!(c.attr_value("version"), Some(v));
+    }
+    // A workspace endpoint lists its own types only, unprefixed.
+    let sf = ogc_xml(&n, "/sf/wfs?service=WFS&request=GetCapabilities").to_xml();
+    assert!(
+        sf.contains("<wfs:Name>archsites</wfs:Name>") && !sf.contains("<wfs:Name>tiger"),
+        "{sf}"
+    );
+    let xsd = ogc_xml(
+        &n,
+        "/wfs?service=WFS&version=2.0.0&request=DescribeFeatureType&typeNames=sf:archsites",
+    );
+    let x = xsd.to_xml();
+    assert!(
+        x.contains("name=\"the_geom\"")
+            && x.contains("gml:PointPropertyType")
+            && x.contains("name=\"str1\""),
+        "{x}"
+    );
+    // Hits for every layer match the source files.
+    for (id, count) in COUNTS {
+        let fc = ogc_xml(
+            &n,
+            &format!(
+                "/ows?service=WFS&version=2.0.0&request=GetFeature&typeNames={id}&resultType=hits"
+            ),
+        );
+        assert_eq!(
+            fc.attr_value("numberMatched"),
+            Some(count.to_string().as_str()),
+            "{id}"
+        );
+    }
+    // GML 3.2 with paging, GeoJSON, sorting, resource ids, BBOX, FES filter.
+    let fc = ogc_xml(&n, "/wfs?service=WFS&version=2.0.0&request=GetFeature&typeNames=sf:archsites&count=3&startIndex=2");
+    assert_eq!(fc.attr_value("numberReturned"), Some("3"));
+    assert_eq!(fc.all("wfs:member").count(), 3);
+    let first = &fc.get("wfs:member").unwrap().children[0];
+    assert_eq!(first.attr_value("gml:id"), Some("archsites.3"));
+    let j: Value = ogc(&n, "/wfs?service=WFS&version=2.0.0&request=GetFeature&typeNames=topp:states&outputFormat=application/json&sortBy=STATE_NAME+DESC&count=2").json().unwrap();
+    assert_eq!(j["features"][0]["properties"]["STATE_NAME"], "Wyoming");
+    assert_eq!(j["numberMatched"], 49);
+    let ids: Value = ogc(&n, "/wfs?service=WFS&version=2.0.0&request=GetFeature&typeNames=sf:bugsites&outputFormat=json&resourceId=bugsites.1,bugsites.7").json().unwrap();
+    assert_eq!(ids["features"].as_array().unwrap().len(), 2);
+    // BBOX in lat/lon order (URN), and an FES filter.
+    let b: Value = ogc(&n, "/wfs?service=WFS&version=2.0.0&request=GetFeature&typeNames=ne:populated_places&outputFormat=json&bbox=35,-10,60,30,urn:ogc:def:crs:EPSG::4326").json().unwrap();
+    assert!(b["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["properties"]["NAME"] == "Paris"));
+    assert!(!b["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["properties"]["NAME"] == "Tokyo"));
+    let filter = "<fes:Filter xmlns:fes=\"http://www.opengis.net/fes/2.0\"><fes:PropertyIsEqualTo><fes:ValueReference>STATE_ABBR</fes:ValueReference><fes:Literal>CA</fes:Literal></fes:PropertyIsEqualTo></fes:Filter>";
+    let url = format!("/wfs?service=WFS&version=2.0.0&request=GetFeature&typeNames=topp:states&outputFormat=json&filter={}", percent(filter));
+    let ca: Value = ogc(&n, &url).json().unwrap();
+    assert_eq!(ca["numberMatched"], 1);
+    // POST XML.
+    let post = format!("<wfs:GetFeature service=\"WFS\" version=\"2.0.0\" outputFormat=\"application/json\" xmlns:wfs=\"http://www.opengis.net/wfs/2.0\"><wfs:Query typeNames=\"topp:states\">{filter}</wfs:Query></wfs:GetFeature>");
+    let r = n
+        .anon()
+        .post(format!("http://127.0.0.1:{}/geoserver/wfs", n.port))
+        .body(post)
+        .send()
+        .unwrap();
+    let j: Value = r.json().unwrap();
+    assert_eq!(j["features"][0]["properties"]["STATE_NAME"], "California");
+    // Exceptions.
+    for (q, code) in [
+        ("request=GetFeature&typeNames=nope:nope", "InvalidParameterValue"),
+        ("request=GetFeature", "MissingParameterValue"),
+        ("request=GetFeature&typeNames=sf:roads&count=abc", "InvalidParameterValue"),
+        ("request=GetFeature&typeNames=sf:roads&bbox=1,2", "InvalidParameterValue"),
+        ("request=GetFeature&typeNames=sf:roads&filter=%3CFilter%3E%3CBeyond%2F%3E%3C%2FFilter%3E", "InvalidParameterValue"),
+        ("request=Transaction", "OperationNotSupported"),
+        ("", "MissingParameterValue"),
+    ] {
+        let r = ogc(&n, &format!("/wfs?service=WFS&version=2.0.0&{q}"));
+        assert_eq!(r.status(), 400, "{q}");
+        let t = r.text().unwrap();
+        assert!(t.contains("ows:ExceptionReport") && t.contains(code), "{q}: {t}");
+    }
+}
+
+fn percent(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn services_follow_the_catalog_live() {
+    let n = Node::with_fixture();
+    let caps = |n: &Node| {
+        ogc(n, "/wfs?service=WFS&request=GetCapabilities")
+            .text()
+            .unwrap()
+    };
+    assert!(caps(&n).contains("<wfs:Name>sf:roads</wfs:Name>"));
+    // Disabled through REST: gone from capabilities, collections and data at once.
+    expect(
+        n.put_xml(
+            "/layers/sf:roads",
+            "<layer><enabled>false</enabled></layer>",
+        ),
+        200,
+    );
+    assert!(!caps(&n).contains("<wfs:Name>sf:roads</wfs:Name>"));
+    assert_eq!(
+        ogc(&n, "/ogc/features/v1/collections/sf:roads").status(),
+        404
+    );
+    assert_eq!(
+        ogc(&n, "/wfs?service=WFS&request=GetFeature&typeNames=sf:roads").status(),
+        400
+    );
+    expect(
+        n.put_xml("/layers/sf:roads", "<layer><enabled>true</enabled></layer>"),
+        200,
+    );
+    assert!(caps(&n).contains("<wfs:Name>sf:roads</wfs:Name>"));
+    // Not advertised: out of the lists, still readable.
+    expect(
+        n.put_xml(
+            "/layers/sf:streams",
+            "<layer><advertised>false</advertised></layer>",
+        ),
+        200,
+    );
+    assert!(!caps(&n).contains("<wfs:Name>sf:streams</wfs:Name>"));
+    assert_eq!(
+        ogc(&n, "/ogc/features/v1/collections/sf:streams/items?limit=1").status(),
+        200
+    );
+    // maxFeatures and title from the feature type.
+    expect(
+        n.put_xml(
+            "/workspaces/sf/datastores/sf/featuretypes/bugsites",
+            "<featureType><maxFeatures>7</maxFeatures><title>Bugs</title></featureType>",
+        ),
+        200,
+    );
+    let j: Value = ogc(
+        &n,
+        "/wfs?service=WFS&request=GetFeature&typeNames=sf:bugsites&outputFormat=json",
+    )
+    .json()
+    .unwrap();
+    assert_eq!(j["features"].as_array().unwrap().len(), 7);
+    assert!(caps(&n).contains("<wfs:Title>Bugs</wfs:Title>"));
+    // A newly published layer is served at once.
+    expect(
+        n.post_xml("/workspaces", "<workspace><name>w</name></workspace>"),
+        201,
+    );
+    expect(n.post_xml("/workspaces/w/datastores", "<dataStore><name>s</name><connectionParameters><url>file:data/sf</url></connectionParameters></dataStore>"), 201);
+    expect(
+        n.post_xml(
+            "/workspaces/w/datastores/s/featuretypes",
+            "<featureType><name>roads</name></featureType>",
+        ),
+        201,
+    );
+    let p = ogc_json(&n, "/ogc/features/v1/collections/w:roads/items?limit=1");
+    assert_eq!(p["numberMatched"], 825);
+    // The WFS service disabled in its settings refuses requests.
+    expect(
+        n.put_xml(
+            "/services/wfs/settings",
+            "<wfs><enabled>false</enabled></wfs>",
+        ),
+        200,
+    );
+    let r = ogc(&n, "/wfs?service=WFS&request=GetCapabilities");
+    assert_eq!(r.status(), 400);
+    assert!(r.text().unwrap().contains("ServiceNotEnabled"));
+}
