@@ -24,7 +24,7 @@ fi
 
 echo "== Brokers for the cluster tests (Debian packages)"
 . scripts/brokers/common.sh
-need_packages activemq libmqtt-client-java mosquitto nats-server rabbitmq-server openssl
+need_packages activemq libmqtt-client-java mosquitto nats-server rabbitmq-server openssl gdal-bin
 
 echo "== Rust tests"
 cargo build --workspace --quiet

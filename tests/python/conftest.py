@@ -69,6 +69,19 @@ def node():
     shutil.rmtree(tmp, ignore_errors=True)
 
 
+@pytest.fixture(scope="module")
+def fixture_node():
+    """A node serving a copy of GeoServer's release data directory."""
+    tmp = Path(tempfile.mkdtemp(prefix="meridian-ogc-"))
+    shutil.copytree(fixture_dir(), tmp / "data")
+    for p in (tmp / "data").rglob("*"):
+        p.chmod(p.stat().st_mode | 0o200)
+    n = Node(tmp / "data")
+    yield n
+    n.stop()
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
 @pytest.fixture
 def sf_shapefile() -> dict:
     """Paths of the sf:roads shapefile parts from the fixture."""

@@ -8,7 +8,8 @@ fn value(v: shapefile::dbase::FieldValue) -> Value {
     use shapefile::dbase::FieldValue as F;
     match v {
         F::Character(Some(s)) => Value::Text(s.trim_end().to_string()),
-        F::Character(None) => Value::Null,
+        // dBASE has no null text: an all-blank field is an empty string.
+        F::Character(None) => Value::Text(String::new()),
         F::Numeric(Some(n)) => {
             if n.fract() == 0.0 && n.abs() < 9.0e15 {
                 Value::Int(n as i64)

@@ -576,9 +576,11 @@ async fn get_feature(
         .map_err(|e| err("InvalidParameterValue", "srsName", e.to_string()))?;
     let epsg = l.epsg;
     let envelope = move |b: [f64; 4], crs: Option<&str>| -> Result<geo_types::Rect<f64>, String> {
+        // Without a CRS, WFS 2.0 means the type's default CRS in URN form: latitude first
+        // for geographic CRSs (as GDAL sends its FES envelopes).
         let (code, latlon) = match crs {
             Some(c) => parse_crs(c).map_err(|e| e.text)?,
-            None => (epsg, false),
+            None => (epsg, meridian_sources::is_geographic(epsg)),
         };
         let b = if latlon { [b[1], b[0], b[3], b[2]] } else { b };
         if b[0] > b[2] || b[1] > b[3] {

@@ -1,0 +1,124 @@
+"""OWSLib and GDAL read every vector layer of GeoServer's release data directory from a live
+node, through WFS 2.0 and OGC API - Features; counts, attributes and geometries match the source
+files."""
+import json
+import sqlite3
+import subprocess
+
+import pytest
+import shapefile
+from owslib.ogcapi.features import Features
+from owslib.wfs import WebFeatureService
+
+from conftest import fixture_dir
+
+# layer -> (kind, source, native name, count)
+LAYERS = {
+    "sf:streams": ("shp", "data/sf/streams.shp", 104),
+    "sf:restricted": ("shp", "data/sf/restricted.shp", 4),
+    "sf:archsites": ("shp", "data/sf/archsites.shp", 25),
+    "sf:roads": ("shp", "data/sf/roads.shp", 825),
+    "sf:bugsites": ("shp", "data/sf/bugsites.shp", 90),
+    "tiger:poly_landmarks": ("shp", "data/nyc/poly_landmarks.shp", 80),
+    "tiger:giant_polygon": ("shp", "data/nyc/giant_polygon.shp", 1),
+    "tiger:tiger_roads": ("shp", "data/nyc/tiger_roads.shp", 8333),
+    "tiger:poi": ("shp", "data/nyc/poi.shp", 6),
+    "topp:tasmania_roads": ("shp", "data/taz_shapes/tasmania_roads.shp", 14),
+    "topp:tasmania_cities": ("shp", "data/taz_shapes/tasmania_cities.shp", 1),
+    "topp:tasmania_water_bodies": ("shp", "data/taz_shapes/tasmania_water_bodies.shp", 7),
+    "topp:tasmania_state_boundaries": ("shp", "data/taz_shapes/tasmania_state_boundaries.shp", 1),
+    "topp:states": ("shp", "data/shapefiles/states.shp", 49),
+    "ne:countries": ("gpkg", "countries", 177),
+    "ne:populated_places": ("gpkg", "populated_places", 243),
+    "ne:boundary_lines": ("gpkg", "boundary_lines_land", 177),
+    "ne:coastlines": ("gpkg", "coastlines", 176),
+    "ne:disputed_areas": ("gpkg", "disputed_areas", 4),
+}
+
+
+def source_records(layer):
+    """The source's attribute records, in file order."""
+    kind, src, _ = LAYERS[layer]
+    if kind == "shp":
+        r = shapefile.Reader(str(fixture_dir() / src))
+        names = [f[0] for f in r.fields[1:]]
+        return [dict(zip(names, rec)) for rec in r.records()] or [{} for _ in range(len(r))]
+    con = sqlite3.connect(str(fixture_dir() / "data/ne/natural_earth.gpkg"))
+    con.row_factory = sqlite3.Row
+    rows = con.execute(f'SELECT * FROM "{src}" ORDER BY fid').fetchall()
+    return [{k: row[k] for k in row.keys() if k not in ("fid", "GEOMETRY", "geometry", "geom")} for row in rows]
+
+
+def same(a, b):
+    if isinstance(a, float) or isinstance(b, float):
+        try:
+            return abs(float(a) - float(b)) < 1e-6
+        except (TypeError, ValueError):
+            return False
+    if isinstance(a, str) and isinstance(b, str):
+        return a.strip() == b.strip()
+    if hasattr(b, "isoformat"):
+        return str(a) == b.isoformat()
+    return a == b
+
+
+def test_owslib_wfs_reads_every_layer(fixture_node):
+    wfs = WebFeatureService(f"{fixture_node.base}/wfs", version="2.0.0")
+    for layer in LAYERS:
+        assert layer in wfs.contents, layer
+    for layer, (_, _, count) in LAYERS.items():
+        resp = wfs.getfeature(typename=[layer], outputFormat="application/json")
+        fc = json.loads(resp.read())
+        assert len(fc["features"]) == count, layer
+        records = source_records(layer)
+        for feature, record in zip(fc["features"], records):
+            for k, v in record.items():
+                assert same(feature["properties"].get(k), v), (layer, feature["id"], k, feature["properties"].get(k), v)
+            assert feature["geometry"] is not None or layer == "tiger:giant_polygon", (layer, feature["id"])
+
+
+def test_owslib_wfs_geometries_match_the_source(fixture_node):
+    wfs = WebFeatureService(f"{fixture_node.base}/wfs", version="2.0.0")
+    # Native CRS, no reprojection: the first coordinates equal the shapefile's points.
+    for layer in ["sf:archsites", "topp:states", "sf:roads"]:
+        fc = json.loads(wfs.getfeature(typename=[layer], outputFormat="application/json", srsname=None).read())
+        shapes = shapefile.Reader(str(fixture_dir() / LAYERS[layer][1])).shapes()
+        for feature, shape in zip(fc["features"], shapes):
+            g = feature["geometry"]
+            coords = g["coordinates"]
+            while isinstance(coords[0], list):
+                coords = coords[0]
+            assert abs(coords[0] - shape.points[0][0]) < 1e-6 and abs(coords[1] - shape.points[0][1]) < 1e-6, (layer, feature["id"])
+
+
+def test_owslib_ogc_api_features(fixture_node):
+    api = Features(f"{fixture_node.base}/ogc/features/v1")
+    ids = [c["id"] for c in api.collections()["collections"]]
+    for layer, (_, _, count) in LAYERS.items():
+        assert layer in ids
+        items = api.collection_items(layer, limit=10000)
+        assert items["numberMatched"] == count, layer
+        assert len(items["features"]) == count, layer
+
+
+def ogrinfo(*args):
+    r = subprocess.run(["ogrinfo", "-ro", "-so", *args], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    return r.stdout
+
+
+@pytest.mark.parametrize("layer", ["sf:archsites", "topp:states", "ne:populated_places", "tiger:poi"])
+def test_gdal_wfs_and_oapif_drivers(fixture_node, layer):
+    count = LAYERS[layer][2]
+    out = ogrinfo(f"WFS:{fixture_node.base}/wfs?VERSION=2.0.0", layer)
+    assert f"Feature Count: {count}" in out, out
+    out = ogrinfo(f"OAPIF:{fixture_node.base}/ogc/features/v1", layer)
+    assert f"Feature Count: {count}" in out, out
+
+
+def test_gdal_wfs_pushes_filters_down(fixture_node):
+    out = ogrinfo("-where", "STATE_ABBR = 'TX'", f"WFS:{fixture_node.base}/wfs?VERSION=2.0.0", "topp:states")
+    assert "Feature Count: 1" in out, out
+    out = ogrinfo("-spat", "-10", "35", "30", "60", f"WFS:{fixture_node.base}/wfs?VERSION=2.0.0", "ne:populated_places")
+    n = int(out.split("Feature Count: ")[1].split()[0])
+    assert 10 < n < 243, out
