@@ -154,6 +154,11 @@ pub(crate) fn parse_gpkg_blob(b: &[u8]) -> Option<Geometry<f64>> {
     .geometry(0)
 }
 
+/// Parse plain WKB (ISO or EWKB dimensions; an EWKB SRID is skipped).
+pub(crate) fn parse_wkb(b: &[u8]) -> Option<Geometry<f64>> {
+    Wkb { b, pos: 0 }.geometry(0)
+}
+
 struct Wkb<'a> {
     b: &'a [u8],
     pos: usize,
@@ -218,7 +223,11 @@ impl Wkb<'_> {
             return None;
         }
         let le = self.u8()? == 1;
-        let t = self.u32(le)?;
+        let mut t = self.u32(le)?;
+        if t & 0x2000_0000 != 0 {
+            self.u32(le)?; // EWKB SRID
+            t &= !0x2000_0000;
+        }
         let (base, dims) = match t {
             t if t > 3000 => (t - 3000, 4),
             t if t > 2000 => (t - 2000, 3),

@@ -7,6 +7,7 @@ mod filter;
 mod geojson;
 mod gml;
 mod gpkg;
+mod postgis;
 mod query;
 mod reproject;
 mod shp;

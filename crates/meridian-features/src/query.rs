@@ -97,6 +97,10 @@ pub fn query(
         }
         true
     };
+    if let Located::PostGis(p, table) = locate(store, native)? {
+        // Filters, order and paging run in the database.
+        return crate::postgis::query(&p, &table, id_prefix, q);
+    }
     match locate(store, native)? {
         Located::Shapefile(p) => shp::scan(&p, id_prefix, &mut keep)?,
         Located::GeoPackage(p, table) => {
@@ -108,6 +112,7 @@ pub fn query(
             }
             gpkg::scan(&p, &table, id_prefix, q.filter.bbox(), &mut keep)?
         }
+        Located::PostGis(..) => {}
     }
     if sorting {
         page.sort_by(|a, b| compare(a, b, &q.sort));

@@ -263,7 +263,8 @@ pub async fn items(
             Err(e) => return problem(StatusCode::BAD_REQUEST, "InvalidParameterValue", e),
         }
     }
-    let (_, attrs) = l.attributes();
+    // Reading a schema may block (PostGIS): off the async workers.
+    let (_, attrs) = tokio::task::block_in_place(|| l.attributes());
     for (k, v) in &params {
         if [
             "limit", "offset", "bbox", "f", "crs", "bbox-crs", "datetime",

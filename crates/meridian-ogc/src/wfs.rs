@@ -260,7 +260,7 @@ async fn handle(
     let request = p.get("REQUEST").cloned().unwrap_or_default();
     let result = match request.to_ascii_lowercase().as_str() {
         "getcapabilities" => capabilities(&st, ws.as_deref(), &p, svc.as_ref(), &endpoint),
-        "describefeaturetype" => describe(&st, ws.as_deref(), &p),
+        "describefeaturetype" => tokio::task::block_in_place(|| describe(&st, ws.as_deref(), &p)),
         "getfeature" => get_feature(&st, ws.as_deref(), &p, post_query.as_ref(), &endpoint).await,
         "" => Err(err(
             "MissingParameterValue",
@@ -721,7 +721,7 @@ async fn get_feature(
             format!("unsupported outputFormat '{format}'"),
         ));
     }
-    let (geometry_name, _) = l.attributes();
+    let (geometry_name, _) = tokio::task::block_in_place(|| l.attributes());
     let srs_name = if swap
         || p.get("SRSNAME")
             .is_none_or(|s| s.to_ascii_lowercase().starts_with("urn"))

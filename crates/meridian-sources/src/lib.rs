@@ -4,6 +4,7 @@
 
 mod crs;
 mod gpkg;
+pub mod postgis;
 mod shp;
 mod store;
 

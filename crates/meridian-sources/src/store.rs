@@ -19,6 +19,7 @@ enum Source {
     ShapeDir(PathBuf),
     ShapeFile(PathBuf),
     GeoPackage(PathBuf),
+    PostGis(crate::postgis::PgParams),
 }
 
 impl StoreParams {
@@ -50,6 +51,9 @@ impl StoreParams {
                 SourceError::Format("GeoPackage store has no 'database' parameter".into())
             })?;
             return Ok(Source::GeoPackage(self.resolve_path(db)));
+        }
+        if dbtype == "postgis" {
+            return Ok(Source::PostGis(crate::postgis::PgParams::from_store(self)?));
         }
         if !dbtype.is_empty() {
             return Err(SourceError::Unsupported(dbtype));
@@ -99,6 +103,7 @@ pub fn list_types(store: &StoreParams) -> Result<Vec<String>, SourceError> {
                 .collect())
         }
         Source::GeoPackage(p) => gpkg::list(&p),
+        Source::PostGis(p) => crate::postgis::list(&p),
     }
 }
 
@@ -109,6 +114,8 @@ pub enum Located {
     Shapefile(PathBuf),
     /// A table of a GeoPackage file.
     GeoPackage(PathBuf, String),
+    /// A table of a PostGIS database.
+    PostGis(crate::postgis::PgParams, String),
 }
 
 /// Find the data of one feature type (by native name).
@@ -125,6 +132,7 @@ pub fn locate(store: &StoreParams, name: &str) -> Result<Located, SourceError> {
             }
         }
         Source::GeoPackage(p) => Ok(Located::GeoPackage(p, name.to_string())),
+        Source::PostGis(p) => Ok(Located::PostGis(p, name.to_string())),
     }
 }
 
@@ -143,5 +151,6 @@ pub fn describe(store: &StoreParams, name: &str) -> Result<Schema, SourceError> 
             shp::describe(&f)
         }
         Source::GeoPackage(p) => gpkg::describe(&p, name),
+        Source::PostGis(p) => crate::postgis::describe(&p, name),
     }
 }

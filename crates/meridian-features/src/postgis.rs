@@ -1,0 +1,219 @@
+//! PostGIS: filters, sorting and paging pushed into SQL; geometries as WKB.
+
+use crate::feature::{Feature, Value};
+use crate::filter::{Compare, Filter};
+use crate::gpkg::parse_wkb;
+use crate::query::{Query, QueryResult};
+use crate::FeatureError;
+use meridian_sources::postgis::{connect, geometry_column, ident, primary_key, PgParams};
+use postgres::types::Type;
+
+fn literal(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// A filter as SQL, or `None` when part of it cannot be expressed (then it runs in memory).
+fn to_sql(f: &Filter, geom: &str, srid: i32, pk: &str, id_prefix: &str) -> Option<String> {
+    Some(match f {
+        Filter::All => "TRUE".into(),
+        Filter::BBox(b) => format!(
+            "{} && ST_MakeEnvelope({}, {}, {}, {}, {srid})",
+            ident(geom),
+            b.min().x,
+            b.min().y,
+            b.max().x,
+            b.max().y
+        ),
+        Filter::Cmp(p, op, lit) => {
+            let o = match op {
+                Compare::Eq => "=",
+                Compare::Ne => "<>",
+                Compare::Lt => "<",
+                Compare::Le => "<=",
+                Compare::Gt => ">",
+                Compare::Ge => ">=",
+            };
+            match lit.trim().parse::<f64>() {
+                Ok(n) if n.is_finite() => format!("CASE WHEN pg_typeof({c})::text IN ('integer','bigint','smallint','numeric','real','double precision') THEN {c}::float8 {o} {n} ELSE {c}::text {o} {l} END", c = ident(p), l = literal(lit)),
+                _ => format!("{}::text {o} {}", ident(p), literal(lit)),
+            }
+        }
+        Filter::Like(p, pat, case) => format!(
+            "{}::text {} {}",
+            ident(p),
+            if *case { "LIKE" } else { "ILIKE" },
+            literal(pat)
+        ),
+        Filter::Between(p, lo, hi) => match (lo.parse::<f64>(), hi.parse::<f64>()) {
+            (Ok(a), Ok(b)) => format!("{}::float8 BETWEEN {a} AND {b}", ident(p)),
+            _ => format!(
+                "{}::text BETWEEN {} AND {}",
+                ident(p),
+                literal(lo),
+                literal(hi)
+            ),
+        },
+        Filter::IsNull(p) => format!("{} IS NULL", ident(p)),
+        Filter::Ids(ids) => {
+            let keys: Vec<String> = ids
+                .iter()
+                .filter_map(|i| i.strip_prefix(&format!("{id_prefix}.")))
+                .map(literal)
+                .collect();
+            if keys.is_empty() {
+                "FALSE".into()
+            } else {
+                format!("{}::text IN ({})", ident(pk), keys.join(", "))
+            }
+        }
+        Filter::And(v) => format!(
+            "({})",
+            v.iter()
+                .map(|x| to_sql(x, geom, srid, pk, id_prefix))
+                .collect::<Option<Vec<_>>>()?
+                .join(" AND ")
+        ),
+        Filter::Or(v) => format!(
+            "({})",
+            v.iter()
+                .map(|x| to_sql(x, geom, srid, pk, id_prefix))
+                .collect::<Option<Vec<_>>>()?
+                .join(" OR ")
+        ),
+        Filter::Not(x) => format!("NOT ({})", to_sql(x, geom, srid, pk, id_prefix)?),
+    })
+}
+
+fn value(row: &postgres::Row, i: usize) -> Value {
+    let t = row.columns()[i].type_().clone();
+    let v = match t {
+        Type::BOOL => row
+            .try_get::<_, Option<bool>>(i)
+            .ok()
+            .flatten()
+            .map(Value::Bool),
+        Type::INT2 => row
+            .try_get::<_, Option<i16>>(i)
+            .ok()
+            .flatten()
+            .map(|v| Value::Int(v.into())),
+        Type::INT4 => row
+            .try_get::<_, Option<i32>>(i)
+            .ok()
+            .flatten()
+            .map(|v| Value::Int(v.into())),
+        Type::INT8 => row
+            .try_get::<_, Option<i64>>(i)
+            .ok()
+            .flatten()
+            .map(Value::Int),
+        Type::FLOAT4 => row
+            .try_get::<_, Option<f32>>(i)
+            .ok()
+            .flatten()
+            .map(|v| Value::Float(v.into())),
+        Type::FLOAT8 => row
+            .try_get::<_, Option<f64>>(i)
+            .ok()
+            .flatten()
+            .map(Value::Float),
+        _ => row
+            .try_get::<_, Option<String>>(i)
+            .ok()
+            .flatten()
+            .map(Value::Text),
+    };
+    v.unwrap_or(Value::Null)
+}
+
+/// Run a query on a PostGIS table.
+pub(crate) fn query(
+    p: &PgParams,
+    table: &str,
+    id_prefix: &str,
+    q: &Query,
+) -> Result<QueryResult, FeatureError> {
+    let err = |e: postgres::Error| FeatureError::Data(format!("PostGIS {table}: {e}"));
+    let mut c = connect(p)?;
+    let (geom, srid, _) = geometry_column(&mut c, &p.schema, table)?;
+    let pk = primary_key(&mut c, &p.schema, table)?.unwrap_or_else(|| "ctid".into());
+    let from = format!("{}.{}", ident(&p.schema), ident(table));
+    let pushed = to_sql(&q.filter, &geom, srid, &pk, id_prefix);
+    let Some(wher) = pushed else {
+        return Err(FeatureError::Data(
+            "this filter cannot run on PostGIS yet".into(),
+        ));
+    };
+    let total: i64 = c
+        .query_one(&format!("SELECT count(*) FROM {from} WHERE {wher}"), &[])
+        .map_err(err)?
+        .get(0);
+    let mut features = Vec::new();
+    if q.limit > 0 {
+        // Columns other than the geometry, in table order.
+        let cols: Vec<String> = c
+            .query(
+                "SELECT column_name::text FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position",
+                &[&p.schema, &table],
+            )
+            .map_err(err)?
+            .iter()
+            .map(|r| r.get::<_, String>(0))
+            .filter(|n| n != &geom && n != &pk)
+            .collect();
+        let select: Vec<String> = cols.iter().map(|c| ident(c)).collect();
+        let order = if q.sort.is_empty() {
+            if pk == "ctid" {
+                "ctid".to_string()
+            } else {
+                ident(&pk)
+            }
+        } else {
+            q.sort
+                .iter()
+                .map(|k| {
+                    format!(
+                        "{} {}",
+                        ident(&k.property),
+                        if k.descending { "DESC" } else { "ASC" }
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let limit = if q.limit == usize::MAX {
+            "ALL".to_string()
+        } else {
+            q.limit.to_string()
+        };
+        let sql = format!(
+            "SELECT {pkc}::text AS meridian_fid, ST_AsBinary({g}) AS meridian_geom{rest} FROM {from} WHERE {wher} ORDER BY {order} LIMIT {limit} OFFSET {off}",
+            pkc = if pk == "ctid" { "ctid".to_string() } else { ident(&pk) },
+            g = ident(&geom),
+            rest = if select.is_empty() { String::new() } else { format!(", {}", select.join(", ")) },
+            off = q.offset
+        );
+        for row in c.query(&sql, &[]).map_err(err)? {
+            let id: String = row.get(0);
+            let wkb: Option<Vec<u8>> = row.get(1);
+            let geometry = wkb.as_deref().and_then(parse_wkb);
+            let mut properties: Vec<(String, Value)> = cols
+                .iter()
+                .enumerate()
+                .map(|(i, n)| (n.clone(), value(&row, i + 2)))
+                .collect();
+            if let Some(props) = &q.properties {
+                properties.retain(|(k, _)| props.iter().any(|p| p == k));
+            }
+            features.push(Feature {
+                id: format!("{id_prefix}.{id}"),
+                geometry,
+                properties,
+            });
+        }
+    }
+    Ok(QueryResult {
+        matched: usize::try_from(total).unwrap_or(0),
+        features,
+    })
+}

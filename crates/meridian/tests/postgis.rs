@@ -1,0 +1,204 @@
+//! The fixture's shapefiles loaded into a real PostgreSQL/PostGIS (started by
+//! `scripts/postgis.sh`), published through REST and served: the same features as the files.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+use common::{expect, fixture, Node};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+struct Pg {
+    dir: PathBuf,
+    port: u16,
+    _tmp: tempfile::TempDir,
+}
+
+fn script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/postgis.sh")
+}
+
+fn run(args: &[&str]) {
+    let out = Command::new("bash")
+        .arg(script())
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "scripts/postgis.sh {args:?} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+impl Pg {
+    fn start() -> Pg {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(
+            tmp.path(),
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .unwrap();
+        let dir = tmp.path().join("pg");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        run(&["start", dir.to_str().unwrap(), &port.to_string()]);
+        Pg {
+            dir,
+            port,
+            _tmp: tmp,
+        }
+    }
+
+    fn load(&self, shp: &Path, table: &str, srid: u32) {
+        run(&[
+            "load",
+            self.dir.to_str().unwrap(),
+            &self.port.to_string(),
+            shp.to_str().unwrap(),
+            table,
+            &srid.to_string(),
+        ]);
+    }
+}
+
+impl Drop for Pg {
+    fn drop(&mut self) {
+        let _ = Command::new("bash")
+            .arg(script())
+            .args(["stop", self.dir.to_str().unwrap()])
+            .output();
+    }
+}
+
+fn features(n: &Node, layer: &str, extra: &str) -> Value {
+    let r = n
+        .anon()
+        .get(format!(
+            "http://127.0.0.1:{}/geoserver/wfs?service=WFS&version=2.0.0&request=GetFeature&typeNames={layer}&outputFormat=application/json{extra}",
+            n.port
+        ))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200, "{layer}");
+    r.json().unwrap()
+}
+
+fn first_coord(g: &Value) -> (f64, f64) {
+    let mut c = &g["coordinates"];
+    while c[0].is_array() {
+        c = &c[0];
+    }
+    (c[0].as_f64().unwrap(), c[1].as_f64().unwrap())
+}
+
+#[test]
+fn postgis_layers_serve_the_same_features_as_the_shapefiles() {
+    let pg = Pg::start();
+    let data = fixture().join("data");
+    let layers = [
+        ("sf", "archsites", "data/sf/archsites.shp", 26713),
+        ("sf", "roads", "data/sf/roads.shp", 26713),
+        ("topp", "states", "data/shapefiles/states.shp", 4326),
+    ];
+    for (_, t, shp, srid) in layers {
+        pg.load(&fixture().join(shp), t, srid);
+    }
+    let _ = data;
+    let n = Node::with_fixture();
+    expect(
+        n.post_xml("/workspaces", "<workspace><name>pg</name></workspace>"),
+        201,
+    );
+    expect(
+        n.post_xml(
+            "/workspaces/pg/datastores",
+            &format!(
+                "<dataStore><name>db</name><connectionParameters><entry key=\"dbtype\">postgis</entry><entry key=\"host\">127.0.0.1</entry><entry key=\"port\">{}</entry><entry key=\"database\">gis</entry><entry key=\"schema\">public</entry><entry key=\"user\">postgres</entry><entry key=\"passwd\"></entry></connectionParameters></dataStore>",
+                pg.port
+            ),
+        ),
+        201,
+    );
+    let avail = n.json("/workspaces/pg/datastores/db/featuretypes.json?list=available");
+    assert_eq!(
+        avail["list"]["string"],
+        serde_json::json!(["archsites", "roads", "states"])
+    );
+    for (_, t, _, _) in layers {
+        expect(
+            n.post_xml(
+                "/workspaces/pg/datastores/db/featuretypes",
+                &format!("<featureType><name>{t}</name></featureType>"),
+            ),
+            201,
+        );
+    }
+    let ft = n.json("/workspaces/pg/datastores/db/featuretypes/archsites.json");
+    assert_eq!(ft["featureType"]["srs"], "EPSG:26713");
+    assert!(ft["featureType"]["attributes"]["attribute"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["name"] == "str1"));
+    for (ws, t, _, _) in layers {
+        let a = features(&n, &format!("{ws}:{t}"), "");
+        let b = features(&n, &format!("pg:{t}"), "");
+        let (fa, fb) = (
+            a["features"].as_array().unwrap(),
+            b["features"].as_array().unwrap(),
+        );
+        assert_eq!(fa.len(), fb.len(), "{t}");
+        for (x, y) in fa.iter().zip(fb) {
+            for (k, v) in x["properties"].as_object().unwrap() {
+                let w = &y["properties"][k];
+                let same = v == w
+                    || v.as_f64()
+                        .zip(w.as_f64())
+                        .is_some_and(|(p, q)| (p - q).abs() < 1e-6)
+                    || v.as_str().map(str::trim) == w.as_str().map(str::trim);
+                assert!(same, "{t} {} {k}: {v} vs {w}", x["id"]);
+            }
+            let (p, q) = (first_coord(&x["geometry"]), first_coord(&y["geometry"]));
+            assert!(
+                (p.0 - q.0).abs() < 1e-6 && (p.1 - q.1).abs() < 1e-6,
+                "{t} {}",
+                x["id"]
+            );
+        }
+    }
+    // Filters, sorting and paging run in the database and agree with the files.
+    let filter = "%3Cfes%3AFilter%20xmlns%3Afes%3D%22http%3A%2F%2Fwww.opengis.net%2Ffes%2F2.0%22%3E%3Cfes%3APropertyIsLike%20wildCard%3D%22*%22%20singleChar%3D%22.%22%20escapeChar%3D%22!%22%3E%3Cfes%3AValueReference%3ESTATE_NAME%3C%2Ffes%3AValueReference%3E%3Cfes%3ALiteral%3EN*%3C%2Ffes%3ALiteral%3E%3C%2Ffes%3APropertyIsLike%3E%3C%2Ffes%3AFilter%3E";
+    let a = features(&n, "topp:states", &format!("&filter={filter}"));
+    let b = features(&n, "pg:states", &format!("&filter={filter}"));
+    assert_eq!(a["numberMatched"], b["numberMatched"]);
+    assert_eq!(b["numberMatched"], 8);
+    let bb = "&bbox=-104,30,-94,37,EPSG:4326";
+    assert_eq!(
+        features(&n, "topp:states", bb)["numberMatched"],
+        features(&n, "pg:states", bb)["numberMatched"]
+    );
+    let s = features(
+        &n,
+        "pg:states",
+        "&sortBy=STATE_NAME+DESC&count=2&startIndex=1",
+    );
+    assert_eq!(s["features"][0]["properties"]["STATE_NAME"], "Wisconsin");
+    assert_eq!(s["numberMatched"], 49);
+    let items = n
+        .anon()
+        .get(format!(
+            "http://127.0.0.1:{}/geoserver/ogc/features/v1/collections/pg:roads/items?limit=3",
+            n.port
+        ))
+        .send()
+        .unwrap()
+        .json::<Value>()
+        .unwrap();
+    assert_eq!(items["numberMatched"], 825);
+    assert_eq!(items["features"].as_array().unwrap().len(), 3);
+}
