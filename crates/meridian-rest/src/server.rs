@@ -57,6 +57,10 @@ fn error_response(e: &RestError) -> Response {
         other => other.to_string(),
     };
     let mut resp = to_response(Resp::text(e.status(), &body));
+    if matches!(e, RestError::TooLarge(_)) {
+        // The rest of the body was not read: the connection cannot carry another request.
+        resp.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
     if matches!(e, RestError::Unauthorized) {
         resp.headers_mut().insert(
             header::WWW_AUTHENTICATE,
