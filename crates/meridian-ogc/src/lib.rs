@@ -1,6 +1,7 @@
 //! OGC services over the catalog: OGC API - Features and WFS 2.0. Every request reads the
 //! current catalog snapshot, so what REST or replication changed is served at once.
 
+mod cql;
 mod fes;
 mod layers;
 mod oapif;

@@ -267,10 +267,40 @@ pub async fn items(
     let (_, attrs) = tokio::task::block_in_place(|| l.attributes());
     for (k, v) in &params {
         if [
-            "limit", "offset", "bbox", "f", "crs", "bbox-crs", "datetime",
+            "limit",
+            "offset",
+            "bbox",
+            "f",
+            "crs",
+            "bbox-crs",
+            "datetime",
+            "filter-lang",
         ]
         .contains(&k.as_str())
         {
+            continue;
+        }
+        if k == "filter" {
+            // CQL text (GeoServer's ECQL subset); BBOX corners in CRS84 unless a CRS is named.
+            let epsg = l.epsg;
+            let env =
+                move |b: [f64; 4], crs: Option<&str>| -> Result<geo_types::Rect<f64>, String> {
+                    let code = crs
+                        .and_then(|c| c.rsplit([':', '/']).next())
+                        .and_then(|c| c.parse().ok())
+                        .unwrap_or(4326);
+                    bbox_to_native(b, code, epsg)
+                };
+            match crate::cql::parse_cql(v, &env) {
+                Ok(f) => filters.push(f),
+                Err(e) => {
+                    return problem(
+                        StatusCode::BAD_REQUEST,
+                        "InvalidParameterValue",
+                        format!("bad filter: {e}"),
+                    )
+                }
+            }
             continue;
         }
         if attrs.iter().any(|(a, _)| a == k) {

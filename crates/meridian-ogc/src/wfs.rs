@@ -632,12 +632,20 @@ async fn get_feature(
             );
         }
     }
-    if p.contains_key("CQL_FILTER") {
-        return Err(err(
-            "InvalidParameterValue",
-            "cql_filter",
-            "CQL_FILTER is not supported yet; use FILTER (FES 2.0)",
-        ));
+    if let Some(c) = p.get("CQL_FILTER") {
+        // ECQL's BBOX without a CRS is in the layer's CRS, x before y.
+        let cql_env = |b: [f64; 4], crs: Option<&str>| match crs {
+            None => bbox_to_native(b, epsg, epsg),
+            Some(_) => envelope(b, crs),
+        };
+        let f = crate::cql::parse_cql(c, &cql_env).map_err(|e| {
+            err(
+                "InvalidParameterValue",
+                "cql_filter",
+                format!("bad CQL_FILTER: {e}"),
+            )
+        })?;
+        filters.push(f);
     }
     let sort: Vec<SortKey> = p
         .get("SORTBY")

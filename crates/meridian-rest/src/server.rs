@@ -59,7 +59,8 @@ fn error_response(e: &RestError) -> Response {
     let mut resp = to_response(Resp::text(e.status(), &body));
     if matches!(e, RestError::TooLarge(_)) {
         // The rest of the body was not read: the connection cannot carry another request.
-        resp.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+        resp.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
     }
     if matches!(e, RestError::Unauthorized) {
         resp.headers_mut().insert(

@@ -368,3 +368,52 @@ fn services_follow_the_catalog_live() {
     assert_eq!(r.status(), 400);
     assert!(r.text().unwrap().contains("ServiceNotEnabled"));
 }
+
+#[test]
+fn cql_filters_on_wfs_and_ogc_api() {
+    let n = Node::with_fixture();
+    let count = |q: &str| -> u64 {
+        let v: Value = ogc(&n, &format!("/wfs?service=WFS&version=2.0.0&request=GetFeature&typeNames=topp:states&outputFormat=json&resultType=hits&cql_filter={}", percent(q))).json().unwrap();
+        v["numberMatched"].as_u64().unwrap()
+    };
+    assert_eq!(count("STATE_ABBR = 'TX'"), 1);
+    assert_eq!(count("STATE_NAME LIKE 'N%'"), 8);
+    assert_eq!(
+        count("STATE_NAME LIKE 'N%' AND NOT STATE_ABBR IN ('NY', 'NJ')"),
+        6
+    );
+    assert_eq!(
+        count("PERSONS > 10000000"),
+        count("PERSONS BETWEEN 10000000 AND 1000000000")
+    );
+    assert_eq!(
+        count("BBOX(the_geom, -104, 30, -94, 37)"),
+        count("BBOX(the_geom, -104, 30, -94, 37, 'EPSG:4326')")
+    );
+    assert_eq!(count("IN ('states.1', 'states.2')"), 2);
+    let r = ogc(
+        &n,
+        &format!(
+            "/wfs?service=WFS&version=2.0.0&request=GetFeature&typeNames=topp:states&cql_filter={}",
+            percent("STATE_ABBR = ")
+        ),
+    );
+    assert_eq!(r.status(), 400);
+    assert!(r.text().unwrap().contains("cql_filter"));
+    let v = ogc_json(
+        &n,
+        &format!(
+            "/ogc/features/v1/collections/topp:states/items?filter={}",
+            percent("STATE_ABBR IN ('TX', 'CA')")
+        ),
+    );
+    assert_eq!(v["numberMatched"], 2);
+    assert_eq!(
+        ogc(
+            &n,
+            "/ogc/features/v1/collections/topp:states/items?filter=%3D%3D"
+        )
+        .status(),
+        400
+    );
+}
