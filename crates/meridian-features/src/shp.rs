@@ -49,10 +49,24 @@ pub(crate) fn scan(
         .into_iter()
         .map(|a| a.name)
         .collect();
-    let mut records = match shapefile::dbase::Reader::from_path(&dbf) {
+    // The .cpg names the encoding of the text fields (UTF-8 when absent or unknown).
+    let encoding = std::fs::read_to_string(path.with_extension("cpg"))
+        .ok()
+        .and_then(|label| shapefile::dbase::encoding::DynEncoding::from_name(label.trim()));
+    let open = || -> Result<_, String> {
+        let file = std::io::BufReader::new(std::fs::File::open(&dbf).map_err(|e| e.to_string())?);
+        match &encoding {
+            Some(enc) => shapefile::dbase::ReaderBuilder::new()
+                .with_encoding(enc.clone())
+                .build(file)
+                .map_err(|e| e.to_string()),
+            None => shapefile::dbase::Reader::new(file).map_err(|e| e.to_string()),
+        }
+    };
+    let mut records = match open() {
         Ok(r) => Some(r),
         Err(_) if fields.is_empty() => None,
-        Err(e) => return Err(err(e.to_string())),
+        Err(e) => return Err(err(e)),
     };
     let mut record_iter = records.as_mut().map(|r| r.iter_records());
     for (n, shape) in shapes.iter_shapes().enumerate() {

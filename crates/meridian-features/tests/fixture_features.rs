@@ -132,3 +132,46 @@ fn paging_sorting_filters_and_attributes() {
         .any(|f| f.get("NAME").map(|v| v.as_text()) == Some("Paris".into())));
     assert!(query(&ne, "nope", "nope", &Query::default()).is_err());
 }
+
+#[test]
+fn the_cpg_file_names_the_text_encoding() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = meridian_testkit::fixture_datadir().join("data/sf");
+    for ext in ["shp", "shx", "dbf", "prj"] {
+        std::fs::copy(
+            src.join(format!("archsites.{ext}")),
+            tmp.path().join(format!("archsites.{ext}")),
+        )
+        .unwrap();
+    }
+    // "Signature Rock" becomes "Signature Röck", the ö as one Latin-1 byte.
+    let dbf = tmp.path().join("archsites.dbf");
+    let mut bytes = std::fs::read(&dbf).unwrap();
+    let at = bytes
+        .windows(14)
+        .position(|w| w == b"Signature Rock")
+        .unwrap()
+        + 11;
+    bytes[at] = 0xF6;
+    std::fs::write(&dbf, bytes).unwrap();
+    std::fs::write(tmp.path().join("archsites.cpg"), "ISO-8859-1").unwrap();
+    let s = StoreParams {
+        params: vec![("url".into(), format!("file:{}", tmp.path().display()))],
+        store_type: None,
+        data_dir: tmp.path().to_path_buf(),
+    };
+    let r = query(
+        &s,
+        "archsites",
+        "archsites",
+        &Query {
+            limit: 1,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        r.features[0].get("str1").unwrap().as_text(),
+        "Signature Röck"
+    );
+}

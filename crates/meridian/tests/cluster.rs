@@ -224,6 +224,15 @@ fn changes_on_a_primary_reach_every_replica_and_replicas_refuse_writes() {
         );
         assert_eq!(n.text("/workspaces/acme/styles/red.sld"), SLD);
     }
+    // A layer published on the primary is served by the replicas at once.
+    for n in [&b, &cc] {
+        let url = format!(
+            "http://127.0.0.1:{}/geoserver/ogc/features/v1/collections/acme:roads/items?limit=1",
+            n.port
+        );
+        let v: serde_json::Value = n.anon().get(url).send().unwrap().json().unwrap();
+        assert_eq!(v["numberMatched"], 825);
+    }
     // The data directories hold the same configuration.
     let sa = disk_state(&da);
     assert_eq!(sa, disk_state(&db));
@@ -841,8 +850,14 @@ fn connection_toggles_through_rest_and_big_styles_travel_by_reference() {
         ),
         201,
     );
-    std::thread::sleep(Duration::from_millis(500));
-    expect(b.get("/styles/big.json"), 404);
+    // Off the broker, the replica still gets it from its peer over HTTP.
+    wait_for(
+        "synced over HTTP while off the broker",
+        &[&a, &b],
+        Duration::from_secs(30),
+        || b.get("/styles/big.json").status() == 200,
+    );
+    assert_eq!(status(&b)["broker"]["connected"], false);
     expect(
         b.post_xml(
             "/cluster",
