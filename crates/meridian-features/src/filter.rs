@@ -20,9 +20,24 @@ pub enum Compare {
     Ge,
 }
 
+/// A spatial relation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Spatial {
+    /// The geometries share a point.
+    Intersects,
+    /// They share none.
+    Disjoint,
+    /// The feature lies inside the literal.
+    Within,
+    /// The feature contains the literal.
+    Contains,
+}
+
 /// A filter.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Filter {
+    /// The feature's geometry relates to a literal geometry (native CRS).
+    Spatial(Spatial, Geometry<f64>),
     /// Every feature.
     All,
     /// The geometry's envelope intersects the box (native CRS).
@@ -158,6 +173,18 @@ impl Filter {
             }),
             Filter::IsNull(p) => f.get(p).is_none_or(|v| matches!(v, Value::Null)),
             Filter::Ids(ids) => ids.iter().any(|i| i == &f.id),
+            Filter::Spatial(op, lit) => {
+                use geo::{Contains, Intersects};
+                let Some(g) = f.geometry.as_ref() else {
+                    return false;
+                };
+                match op {
+                    Spatial::Intersects => g.intersects(lit),
+                    Spatial::Disjoint => !g.intersects(lit),
+                    Spatial::Within => lit.contains(g),
+                    Spatial::Contains => g.contains(lit),
+                }
+            }
             Filter::And(v) => v.iter().all(|x| x.matches(f)),
             Filter::Or(v) => v.iter().any(|x| x.matches(f)),
             Filter::Not(x) => !x.matches(f),

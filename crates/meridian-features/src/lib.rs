@@ -11,13 +11,15 @@ mod postgis;
 mod query;
 mod reproject;
 mod shp;
+mod wkt;
 
 pub use feature::{Feature, Value};
-pub use filter::{Compare, Filter};
+pub use filter::{Compare, Filter, Spatial};
 pub use geojson::{feature_collection, feature_json, geometry_json};
 pub use gml::{gml_feature_collection, GmlOptions};
 pub use query::{query, Query, QueryResult, SortKey};
 pub use reproject::Transformer;
+pub use wkt::{parse_wkt, to_wkt};
 
 /// Errors reading features.
 #[derive(Debug, thiserror::Error)]

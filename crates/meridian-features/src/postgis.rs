@@ -54,6 +54,19 @@ fn to_sql(f: &Filter, geom: &str, srid: i32, pk: &str, id_prefix: &str) -> Optio
             ),
         },
         Filter::IsNull(p) => format!("{} IS NULL", ident(p)),
+        Filter::Spatial(op, g) => {
+            let f = match op {
+                crate::filter::Spatial::Intersects => "ST_Intersects",
+                crate::filter::Spatial::Disjoint => "ST_Disjoint",
+                crate::filter::Spatial::Within => "ST_Within",
+                crate::filter::Spatial::Contains => "ST_Contains",
+            };
+            format!(
+                "{f}({}, ST_GeomFromText({}, {srid}))",
+                ident(geom),
+                literal(&crate::wkt::to_wkt(g))
+            )
+        }
         Filter::Ids(ids) => {
             let keys: Vec<String> = ids
                 .iter()

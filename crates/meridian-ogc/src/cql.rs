@@ -4,7 +4,7 @@
 //! and parentheses.
 
 use crate::fes::Envelope;
-use meridian_features::{Compare, Filter};
+use meridian_features::{Compare, Filter, Spatial};
 
 #[derive(Debug, Clone, PartialEq)]
 enum Tok {
@@ -15,6 +15,7 @@ enum Tok {
     LParen,
     RParen,
     Comma,
+    Wkt(String),
 }
 
 fn tokens(s: &str) -> Result<Vec<Tok>, String> {
@@ -100,7 +101,45 @@ fn tokens(s: &str) -> Result<Vec<Tok>, String> {
             {
                 i += 1;
             }
-            out.push(Tok::Ident(c[start..i].iter().collect()));
+            let word: String = c[start..i].iter().collect();
+            let is_wkt = [
+                "POINT",
+                "LINESTRING",
+                "POLYGON",
+                "MULTIPOINT",
+                "MULTILINESTRING",
+                "MULTIPOLYGON",
+            ]
+            .contains(&word.to_ascii_uppercase().as_str());
+            let mut j = i;
+            while j < c.len() && c[j].is_whitespace() {
+                j += 1;
+            }
+            if is_wkt && c.get(j) == Some(&'(') {
+                // The geometry text up to its balanced closing parenthesis.
+                let mut depth = 0;
+                while j < c.len() {
+                    match c[j] {
+                        '(' => depth += 1,
+                        ')' => {
+                            depth -= 1;
+                            if depth == 0 {
+                                j += 1;
+                                break;
+                            }
+                        }
+                        _ => {}
+                    }
+                    j += 1;
+                }
+                if depth != 0 {
+                    return Err("unbalanced parentheses in a geometry".into());
+                }
+                out.push(Tok::Wkt(c[start..j].iter().collect()));
+                i = j;
+            } else {
+                out.push(Tok::Ident(word));
+            }
         } else {
             return Err(format!("unexpected character '{ch}'"));
         }
@@ -230,6 +269,27 @@ impl P<'_> {
             self.expect(Tok::RParen)?;
             return Ok(Filter::BBox((self.env)(n, crs.as_deref())?));
         }
+        let spatial = match name.to_ascii_uppercase().as_str() {
+            "INTERSECTS" => Some(Spatial::Intersects),
+            "DISJOINT" => Some(Spatial::Disjoint),
+            "WITHIN" => Some(Spatial::Within),
+            "CONTAINS" => Some(Spatial::Contains),
+            _ => None,
+        };
+        if let (Some(op), Some(Tok::LParen)) = (spatial, self.peek()) {
+            self.i += 1;
+            match self.next() {
+                Some(Tok::Ident(_)) => {}
+                other => return Err(format!("{name} needs a geometry property, found {other:?}")),
+            }
+            self.expect(Tok::Comma)?;
+            let g = match self.next() {
+                Some(Tok::Wkt(w)) => meridian_features::parse_wkt(&w)?.0,
+                other => return Err(format!("{name} needs a WKT geometry, found {other:?}")),
+            };
+            self.expect(Tok::RParen)?;
+            return Ok(Filter::Spatial(op, g));
+        }
         if name.eq_ignore_ascii_case("IN") && self.peek() == Some(&Tok::LParen) {
             return Ok(Filter::Ids(self.list()?));
         }
@@ -343,6 +403,15 @@ mod tests {
             parse_cql("x BETWEEN 1 AND 5", &env).unwrap(),
             Filter::Between(..)
         ));
+        assert!(matches!(
+            parse_cql(
+                "INTERSECTS(the_geom, POLYGON((0 0, 1 0, 1 1, 0 0))) AND n = 1",
+                &env
+            )
+            .unwrap(),
+            Filter::And(_)
+        ));
+        assert!(parse_cql("WITHIN(the_geom, POINT(1 2)", &env).is_err());
         assert!(matches!(
             parse_cql("x IS NOT NULL", &env).unwrap(),
             Filter::Not(_)

@@ -1,6 +1,7 @@
 //! OGC Filter Encoding 2.0 (and 1.1 spellings) into Meridian's filters.
 
-use meridian_features::{Compare, Filter};
+use geo_types::{Coord, Geometry, LineString, Point, Polygon};
+use meridian_features::{Compare, Filter, Spatial};
 use meridian_xml::Element;
 
 fn local(n: &str) -> &str {
@@ -27,19 +28,26 @@ fn literal(e: &Element) -> Result<String, String> {
         .ok_or_else(|| format!("{} needs a Literal", local(&e.name)))
 }
 
+/// Turns a geometry as written (axis order of its `srsName`) into the layer's CRS.
+pub type GeometryEnv<'a> = &'a dyn Fn(Geometry<f64>, Option<&str>) -> Result<Geometry<f64>, String>;
+
 /// Turns corner coordinates and an optional `srsName` into a box in the layer's CRS.
 pub type Envelope<'a> = &'a dyn Fn([f64; 4], Option<&str>) -> Result<geo_types::Rect<f64>, String>;
 
 /// Parse a `<fes:Filter>`. `envelope` turns corner coordinates and an optional `srsName` into
 /// a box in the layer's CRS.
-pub fn parse_filter(e: &Element, envelope: Envelope<'_>) -> Result<Filter, String> {
+pub fn parse_filter(
+    e: &Element,
+    envelope: Envelope<'_>,
+    geometry_env: GeometryEnv<'_>,
+) -> Result<Filter, String> {
     if local(&e.name) != "Filter" {
         return Err(format!("expected a Filter, got <{}>", e.name));
     }
     let parts: Vec<Filter> = e
         .children
         .iter()
-        .map(|c| op(c, envelope, 0))
+        .map(|c| op(c, envelope, geometry_env, 0))
         .collect::<Result<_, _>>()?;
     // Several ResourceIds side by side form one id filter.
     Ok(match parts.len() {
@@ -58,7 +66,12 @@ pub fn parse_filter(e: &Element, envelope: Envelope<'_>) -> Result<Filter, Strin
     })
 }
 
-fn op(e: &Element, envelope: Envelope<'_>, depth: usize) -> Result<Filter, String> {
+fn op(
+    e: &Element,
+    envelope: Envelope<'_>,
+    geometry_env: GeometryEnv<'_>,
+    depth: usize,
+) -> Result<Filter, String> {
     if depth > 32 {
         return Err("filter nested too deeply".into());
     }
@@ -103,7 +116,7 @@ fn op(e: &Element, envelope: Envelope<'_>, depth: usize) -> Result<Filter, Strin
             let v: Vec<Filter> = e
                 .children
                 .iter()
-                .map(|c| op(c, envelope, depth + 1))
+                .map(|c| op(c, envelope, geometry_env, depth + 1))
                 .collect::<Result<_, _>>()?;
             if v.len() < 2 {
                 return Err(format!("{} needs two operands", local(&e.name)));
@@ -116,7 +129,12 @@ fn op(e: &Element, envelope: Envelope<'_>, depth: usize) -> Result<Filter, Strin
         }
         "Not" => {
             let inner = e.children.first().ok_or("Not needs an operand")?;
-            Ok(Filter::Not(Box::new(op(inner, envelope, depth + 1)?)))
+            Ok(Filter::Not(Box::new(op(
+                inner,
+                envelope,
+                geometry_env,
+                depth + 1,
+            )?)))
         }
         "ResourceId" | "FeatureId" | "GmlObjectId" => {
             let id = e
@@ -125,6 +143,26 @@ fn op(e: &Element, envelope: Envelope<'_>, depth: usize) -> Result<Filter, Strin
                 .or_else(|| e.attr_value("gml:id"))
                 .ok_or("ResourceId needs rid")?;
             Ok(Filter::Ids(vec![id.to_string()]))
+        }
+        "Intersects" | "Disjoint" | "Within" | "Contains" => {
+            let op = match local(&e.name) {
+                "Intersects" => Spatial::Intersects,
+                "Disjoint" => Spatial::Disjoint,
+                "Within" => Spatial::Within,
+                _ => Spatial::Contains,
+            };
+            let g = e
+                .children
+                .iter()
+                .find(|c| !matches!(local(&c.name), "ValueReference" | "PropertyName"))
+                .ok_or_else(|| format!("{} needs a GML geometry", local(&e.name)))?;
+            let srs = g.attr_value("srsName");
+            let geom = if local(&g.name) == "Envelope" {
+                Geometry::Rect(envelope(envelope_corners(g)?, srs)?)
+            } else {
+                geometry_env(gml_geometry(g)?, srs)?
+            };
+            Ok(Filter::Spatial(op, geom))
         }
         "BBOX" => {
             let env = child(e, "Envelope").ok_or("BBOX needs a gml:Envelope")?;
@@ -156,6 +194,80 @@ fn op(e: &Element, envelope: Envelope<'_>, depth: usize) -> Result<Filter, Strin
     }
 }
 
+/// The corners of a `gml:Envelope` as `[x1, y1, x2, y2]` in document order.
+fn envelope_corners(env: &Element) -> Result<[f64; 4], String> {
+    let corner = |n: &str| -> Result<Vec<f64>, String> {
+        let t = child(env, n)
+            .and_then(Element::text_trim)
+            .ok_or(format!("Envelope needs {n}"))?;
+        t.split_whitespace()
+            .map(|x| {
+                x.parse::<f64>()
+                    .map_err(|_| format!("bad coordinate '{x}'"))
+            })
+            .collect()
+    };
+    let (lo, hi) = (corner("lowerCorner")?, corner("upperCorner")?);
+    if lo.len() < 2 || hi.len() < 2 {
+        return Err("Envelope corners need two coordinates".into());
+    }
+    Ok([lo[0], lo[1], hi[0], hi[1]])
+}
+
+fn pos_list(text: &str) -> Result<Vec<Coord<f64>>, String> {
+    let v: Vec<f64> = text
+        .split_whitespace()
+        .map(|x| {
+            x.parse::<f64>()
+                .map_err(|_| format!("bad coordinate '{x}'"))
+        })
+        .collect::<Result<_, _>>()?;
+    if v.len() % 2 != 0 {
+        return Err("odd number of coordinates".into());
+    }
+    Ok(v.chunks(2).map(|c| Coord { x: c[0], y: c[1] }).collect())
+}
+
+fn ring(e: &Element) -> Result<LineString<f64>, String> {
+    let lr = child(e, "LinearRing").ok_or("expected a LinearRing")?;
+    let t = child(lr, "posList")
+        .and_then(Element::text_trim)
+        .ok_or("LinearRing needs a posList")?;
+    Ok(LineString(pos_list(t)?))
+}
+
+/// A GML 3.2 Point, LineString or Polygon, coordinates as written.
+fn gml_geometry(g: &Element) -> Result<Geometry<f64>, String> {
+    match local(&g.name) {
+        "Point" => {
+            let t = child(g, "pos")
+                .and_then(Element::text_trim)
+                .ok_or("Point needs a pos")?;
+            let c = pos_list(t)?;
+            c.first()
+                .map(|c| Geometry::Point(Point(*c)))
+                .ok_or_else(|| "empty Point".into())
+        }
+        "LineString" => {
+            let t = child(g, "posList")
+                .and_then(Element::text_trim)
+                .ok_or("LineString needs a posList")?;
+            Ok(Geometry::LineString(LineString(pos_list(t)?)))
+        }
+        "Polygon" => {
+            let ext = child(g, "exterior").ok_or("Polygon needs an exterior")?;
+            let holes = g
+                .children
+                .iter()
+                .filter(|c| local(&c.name) == "interior")
+                .map(ring)
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(Geometry::Polygon(Polygon::new(ring(ext)?, holes)))
+        }
+        other => Err(format!("GML {other} is not supported in filters")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,7 +281,7 @@ mod tests {
             ))
         };
         let x = meridian_xml::parse(r#"<fes:Filter xmlns:fes="http://www.opengis.net/fes/2.0"><fes:And><fes:PropertyIsEqualTo><fes:ValueReference>sf:cat</fes:ValueReference><fes:Literal>3</fes:Literal></fes:PropertyIsEqualTo><fes:Not><fes:PropertyIsLike wildCard="*" singleChar="." escapeChar="!"><fes:ValueReference>str1</fes:ValueReference><fes:Literal>A*</fes:Literal></fes:PropertyIsLike></fes:Not></fes:And></fes:Filter>"#).unwrap();
-        let f = parse_filter(&x, &env).unwrap();
+        let f = parse_filter(&x, &env, &|g, _| Ok(g)).unwrap();
         assert_eq!(
             f,
             Filter::And(vec![
@@ -182,10 +294,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            parse_filter(&x, &env).unwrap(),
+            parse_filter(&x, &env, &|g, _| Ok(g)).unwrap(),
             Filter::Ids(vec!["a.1".into(), "a.2".into()])
         );
         let x = meridian_xml::parse("<Filter><Beyond/></Filter>").unwrap();
-        assert!(parse_filter(&x, &env).is_err());
+        assert!(parse_filter(&x, &env, &|g, _| Ok(g)).is_err());
     }
 }

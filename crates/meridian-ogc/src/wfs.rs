@@ -395,7 +395,7 @@ fn capabilities(
 <ows:ServiceProvider><ows:ProviderName>Meridian</ows:ProviderName></ows:ServiceProvider>\
 <ows:OperationsMetadata>{gc}{dft}{gf}{c1}{c2}{c3}{c4}</ows:OperationsMetadata>\
 <wfs:FeatureTypeList>{fts}</wfs:FeatureTypeList>\
-<fes:Filter_Capabilities><fes:Conformance>{f1}{f2}{f3}{f4}{f5}{f6}{f7}{f8}</fes:Conformance><fes:Id_Capabilities><fes:ResourceIdentifier name=\"fes:ResourceId\"/></fes:Id_Capabilities><fes:Scalar_Capabilities><fes:LogicalOperators/><fes:ComparisonOperators>{cmp}</fes:ComparisonOperators></fes:Scalar_Capabilities><fes:Spatial_Capabilities><fes:GeometryOperands><fes:GeometryOperand name=\"gml:Envelope\"/></fes:GeometryOperands><fes:SpatialOperators><fes:SpatialOperator name=\"BBOX\"/></fes:SpatialOperators></fes:Spatial_Capabilities></fes:Filter_Capabilities>\
+<fes:Filter_Capabilities><fes:Conformance>{f1}{f2}{f3}{f4}{f5}{f6}{f7}{f8}{f9}</fes:Conformance><fes:Id_Capabilities><fes:ResourceIdentifier name=\"fes:ResourceId\"/></fes:Id_Capabilities><fes:Scalar_Capabilities><fes:LogicalOperators/><fes:ComparisonOperators>{cmp}</fes:ComparisonOperators></fes:Scalar_Capabilities><fes:Spatial_Capabilities><fes:GeometryOperands><fes:GeometryOperand name=\"gml:Envelope\"/><fes:GeometryOperand name=\"gml:Point\"/><fes:GeometryOperand name=\"gml:LineString\"/><fes:GeometryOperand name=\"gml:Polygon\"/></fes:GeometryOperands><fes:SpatialOperators><fes:SpatialOperator name=\"BBOX\"/><fes:SpatialOperator name=\"Intersects\"/><fes:SpatialOperator name=\"Disjoint\"/><fes:SpatialOperator name=\"Within\"/><fes:SpatialOperator name=\"Contains\"/></fes:SpatialOperators></fes:Spatial_Capabilities></fes:Filter_Capabilities>\
 </wfs:WFS_Capabilities>",
                 fees = text(svc, "fees", "NONE"),
                 ac = text(svc, "accessConstraints", "NONE"),
@@ -414,6 +414,7 @@ fn capabilities(
                 f6 = conf("ImplementsMinSpatialFilter", "TRUE"),
                 f7 = conf("ImplementsSorting", "TRUE"),
                 f8 = conf("ImplementsMinimumXPath", "TRUE"),
+                f9 = conf("ImplementsSpatialFilter", "TRUE"),
             )
         }
     };
@@ -588,6 +589,21 @@ async fn get_feature(
         }
         bbox_to_native(b, code, epsg)
     };
+    let geometry_env = move |mut g: geo_types::Geometry<f64>,
+                             crs: Option<&str>|
+          -> Result<geo_types::Geometry<f64>, String> {
+        let (code, latlon) = match crs {
+            Some(c) => parse_crs(c).map_err(|e| e.text)?,
+            None => (epsg, meridian_sources::is_geographic(epsg)),
+        };
+        if latlon {
+            use geo::MapCoordsInPlace;
+            g.map_coords_in_place(|c| geo_types::Coord { x: c.y, y: c.x });
+        }
+        let t = Transformer::new(code, epsg).map_err(|e| e.to_string())?;
+        t.geometry(&mut g);
+        Ok(g)
+    };
     let mut filters = Vec::new();
     if let Some(b) = p.get("BBOX") {
         let parts: Vec<&str> = b.split(',').collect();
@@ -621,13 +637,14 @@ async fn get_feature(
             )
         })?;
         filters.push(
-            parse_filter(&x, &envelope).map_err(|e| err("InvalidParameterValue", "filter", e))?,
+            parse_filter(&x, &envelope, &geometry_env)
+                .map_err(|e| err("InvalidParameterValue", "filter", e))?,
         );
     }
     if let Some(qe) = post {
         if let Some(fx) = qe.children.iter().find(|c| c.name.ends_with("Filter")) {
             filters.push(
-                parse_filter(fx, &envelope)
+                parse_filter(fx, &envelope, &geometry_env)
                     .map_err(|e| err("InvalidParameterValue", "filter", e))?,
             );
         }

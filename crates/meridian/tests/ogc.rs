@@ -417,3 +417,51 @@ fn cql_filters_on_wfs_and_ogc_api() {
         400
     );
 }
+
+#[test]
+fn spatial_filters_intersects_within_disjoint() {
+    let n = Node::with_fixture();
+    let hits = |layer: &str, extra: &str| -> u64 {
+        let v: Value = ogc(&n, &format!("/wfs?service=WFS&version=2.0.0&request=GetFeature&typeNames={layer}&outputFormat=json&resultType=hits{extra}")).json().unwrap();
+        v["numberMatched"].as_u64().unwrap()
+    };
+    let cql = |q: &str| format!("&cql_filter={}", percent(q));
+    assert_eq!(
+        hits(
+            "topp:states",
+            &cql("INTERSECTS(the_geom, POINT(-99.9 31.5))")
+        ),
+        1
+    );
+    assert_eq!(
+        hits("topp:states", &cql("DISJOINT(the_geom, POINT(-99.9 31.5))")),
+        48
+    );
+    assert_eq!(
+        hits(
+            "topp:states",
+            &cql("WITHIN(the_geom, POLYGON((-180 -90, 180 -90, 180 90, -180 90, -180 -90)))")
+        ),
+        49
+    );
+    // FES with a lat/lon point (URN axis order).
+    let fes = "<fes:Filter xmlns:fes=\"http://www.opengis.net/fes/2.0\" xmlns:gml=\"http://www.opengis.net/gml/3.2\"><fes:Intersects><fes:ValueReference>the_geom</fes:ValueReference><gml:Point gml:id=\"p\" srsName=\"urn:ogc:def:crs:EPSG::4326\"><gml:pos>31.5 -99.9</gml:pos></gml:Point></fes:Intersects></fes:Filter>";
+    assert_eq!(hits("topp:states", &format!("&filter={}", percent(fes))), 1);
+    // A WGS84 polygon around Spearfish selects the UTM archsites after reprojection.
+    let around = "<fes:Filter xmlns:fes=\"http://www.opengis.net/fes/2.0\" xmlns:gml=\"http://www.opengis.net/gml/3.2\"><fes:Within><fes:ValueReference>the_geom</fes:ValueReference><gml:Polygon gml:id=\"a\" srsName=\"EPSG:4326\"><gml:exterior><gml:LinearRing><gml:posList>-104 44.3 -103.5 44.3 -103.5 44.6 -104 44.6 -104 44.3</gml:posList></gml:LinearRing></gml:exterior></gml:Polygon></fes:Within></fes:Filter>";
+    assert_eq!(
+        hits("sf:archsites", &format!("&filter={}", percent(around))),
+        25
+    );
+    assert_eq!(
+        ogc(
+            &n,
+            &format!(
+                "/wfs?service=WFS&version=2.0.0&request=GetFeature&typeNames=topp:states{}",
+                cql("INTERSECTS(the_geom, CIRCLE(1 2))")
+            )
+        )
+        .status(),
+        400
+    );
+}

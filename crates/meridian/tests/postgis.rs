@@ -177,6 +177,12 @@ fn postgis_layers_serve_the_same_features_as_the_shapefiles() {
     let b = features(&n, "pg:states", &format!("&filter={filter}"));
     assert_eq!(a["numberMatched"], b["numberMatched"]);
     assert_eq!(b["numberMatched"], 8);
+    let texas = "&cql_filter=INTERSECTS%28the_geom%2C%20POINT%28-99.9%2031.5%29%29";
+    assert_eq!(features(&n, "pg:states", texas)["numberMatched"], 1);
+    assert_eq!(
+        features(&n, "pg:states", texas)["features"][0]["properties"]["STATE_ABBR"],
+        "TX"
+    );
     let bb = "&bbox=-104,30,-94,37,EPSG:4326";
     assert_eq!(
         features(&n, "topp:states", bb)["numberMatched"],
