@@ -107,7 +107,7 @@ def ogrinfo(*args):
     return r.stdout
 
 
-@pytest.mark.parametrize("layer", ["sf:archsites", "topp:states", "ne:populated_places", "tiger:poi"])
+@pytest.mark.parametrize("layer", sorted(LAYERS))
 def test_gdal_wfs_and_oapif_drivers(fixture_node, layer):
     count = LAYERS[layer][2]
     out = ogrinfo(f"WFS:{fixture_node.base}/wfs?VERSION=2.0.0", layer)
