@@ -569,10 +569,14 @@ async fn get_feature(
     let hits = p
         .get("RESULTTYPE")
         .is_some_and(|r| r.eq_ignore_ascii_case("hits"));
+    // WFS 1.0.0 is always x/y; 1.1.0 and 2.0.0 default to the URN form (latitude first for
+    // geographic CRSs).
+    let v1_0 = p.get("VERSION").is_some_and(|v| v.starts_with("1.0"));
     let (out_epsg, swap) = match p.get("SRSNAME") {
         Some(s) => parse_crs(s)?,
-        None => (l.epsg, meridian_sources::is_geographic(l.epsg)),
+        None => (l.epsg, !v1_0 && meridian_sources::is_geographic(l.epsg)),
     };
+    let swap = swap && !v1_0;
     let transform = Transformer::new(l.epsg, out_epsg)
         .map_err(|e| err("InvalidParameterValue", "srsName", e.to_string()))?;
     let epsg = l.epsg;

@@ -465,3 +465,37 @@ fn spatial_filters_intersects_within_disjoint() {
         400
     );
 }
+
+#[test]
+fn axis_order_follows_version_and_crs_form() {
+    let n = Node::with_fixture();
+    let pos = |q: &str| -> String {
+        let x = ogc_xml(
+            &n,
+            &format!(
+                "/wfs?service=WFS&request=GetFeature&typeNames=ne:populated_places&count=1{q}"
+            ),
+        )
+        .to_xml();
+        let s = x.split("<gml:pos>").nth(1).unwrap();
+        s.split('<').next().unwrap().to_string()
+    };
+    // Vatican City: lon 12.45, lat 41.90.
+    assert!(
+        pos("&version=2.0.0").starts_with("41.9"),
+        "URN default in 2.0: lat first"
+    );
+    assert!(
+        pos("&version=2.0.0&srsName=EPSG:4326").starts_with("12.4"),
+        "EPSG: form: lon first"
+    );
+    assert!(pos("&version=2.0.0&srsName=urn:ogc:def:crs:EPSG::4326").starts_with("41.9"));
+    assert!(
+        pos("&version=1.0.0").starts_with("12.4"),
+        "WFS 1.0.0 is x/y"
+    );
+    // Reprojected output.
+    let p = pos("&version=2.0.0&srsName=EPSG:3857");
+    let x: f64 = p.split(' ').next().unwrap().parse().unwrap();
+    assert!((x - 1_386_000.0).abs() < 5_000.0, "{p}");
+}
