@@ -823,6 +823,12 @@ fn connection_toggles_through_rest_and_big_styles_travel_by_reference() {
     wait_for("connected", &[&a, &b], Duration::from_secs(20), || {
         status(&b)["broker"]["connected"] == true
     });
+    // B must know A (from its heartbeat) to catch up over HTTP while disconnected.
+    wait_for("B knows A", &[&a, &b], Duration::from_secs(20), || {
+        status(&b)["peers"]
+            .as_array()
+            .is_some_and(|ps| ps.iter().any(|p| p["name"] == "node-a"))
+    });
     expect(
         b.post_xml(
             "/cluster",
