@@ -30,6 +30,9 @@ echo "== Rust tests"
 cargo build --workspace --quiet
 cargo test --workspace --quiet
 
+echo "== Benchmarks run (tiny size; figures come from the release commands in BENCHMARKS.md)"
+./target/debug/meridian-bench startup --layers 500 --runs 1
+
 echo "== Python client libraries against a live node"
 venv=target/py-venv
 if [ ! -x "$venv/bin/python" ]; then

@@ -92,6 +92,17 @@ impl Catalog {
         self.default_workspace = id;
     }
 
+    /// Make the alphabetically first workspace the default when none is (GeoServer's rule
+    /// for a data directory without `workspaces/default.xml`).
+    pub fn default_to_first_workspace(&mut self) {
+        if self.default_workspace().is_none() {
+            self.default_workspace = self
+                .list(Kind::Workspace)
+                .first()
+                .map(|o| o.id().to_string());
+        }
+    }
+
     /// The namespace paired with a workspace (same prefix as the workspace name).
     pub fn namespace_of(&self, ws: &Object) -> Option<&Arc<Object>> {
         self.find(Kind::Namespace, None, ws.name())

@@ -58,17 +58,7 @@ pub fn load(root: &Path) -> Result<Loaded, DataDirError> {
     w.load_groups(&root.join("layergroups"));
     let default_ws = w.load_workspaces();
     let mut catalog = Catalog::from_loaded(w.objects, default_ws);
-    if catalog.default_workspace().is_none() {
-        // As GeoServer does: the alphabetically first workspace becomes the default.
-        if let Some(first) = catalog
-            .list(Kind::Workspace)
-            .first()
-            .map(|o| o.id().to_string())
-        {
-            let objects: Vec<Object> = catalog.objects().map(|o| (**o).clone()).collect();
-            catalog = Catalog::from_loaded(objects, Some(first));
-        }
-    }
+    catalog.default_to_first_workspace();
     for (from, to) in catalog.dangling_references() {
         let path = w.locations.get(&from).cloned().unwrap_or_default();
         w.problems.push(LoadProblem {
@@ -288,29 +278,96 @@ impl Walker<'_> {
             if !self.add(kind, x, &file) {
                 continue;
             }
-            for rdir in Self::subdirs(&sdir) {
-                self.load_resource(&rdir);
+            // Resources are most of a big catalog: read and parse them on all cores, then add
+            // them in directory order so loading stays deterministic.
+            for read in read_resources(&Self::subdirs(&sdir)) {
+                match read {
+                    ResourceRead::Absent => {}
+                    ResourceRead::Broken(path, reason) => self.problem(&path, reason),
+                    ResourceRead::Ok(r) => {
+                        if self.add(r.kind, r.resource, &r.file) {
+                            self.add(Kind::Layer, r.layer, &r.layer_file);
+                        }
+                    }
+                }
             }
         }
     }
+}
 
-    fn load_resource(&mut self, rdir: &Path) {
-        let layer = rdir.join("layer.xml");
-        let Some((file, kind)) = RESOURCE_FILES
-            .iter()
-            .map(|(f, k)| (rdir.join(f), *k))
-            .find(|(f, _)| f.is_file())
-        else {
-            return;
-        };
-        if !layer.is_file() {
-            // GeoServer's walker does not load a resource without its layer.
-            return;
-        }
-        let Some(rx) = self.read(&file) else { return };
-        let Some(lx) = self.read(&layer) else { return };
-        if self.add(kind, rx, &file) {
-            self.add(Kind::Layer, lx, &layer);
-        }
+/// A resource directory read from disk: its resource and layer files, parsed.
+struct Resource {
+    kind: Kind,
+    file: PathBuf,
+    resource: Element,
+    layer_file: PathBuf,
+    layer: Element,
+}
+
+enum ResourceRead {
+    /// Not a resource directory, or a resource without its layer (GeoServer skips those too).
+    Absent,
+    /// A file that cannot be read or parsed, with the reason.
+    Broken(PathBuf, String),
+    Ok(Box<Resource>),
+}
+
+fn parse_file(p: &Path) -> Result<Element, ResourceRead> {
+    let bytes =
+        fs::read(p).map_err(|e| ResourceRead::Broken(p.into(), format!("cannot read: {e}")))?;
+    meridian_xml::parse_bytes(&bytes).map_err(|e| ResourceRead::Broken(p.into(), e.to_string()))
+}
+
+fn read_resource(rdir: &Path) -> ResourceRead {
+    let Some((file, kind)) = RESOURCE_FILES
+        .iter()
+        .map(|(f, k)| (rdir.join(f), *k))
+        .find(|(f, _)| f.is_file())
+    else {
+        return ResourceRead::Absent;
+    };
+    let layer_file = rdir.join("layer.xml");
+    if !layer_file.is_file() {
+        return ResourceRead::Absent;
     }
+    let parsed = parse_file(&file).and_then(|r| parse_file(&layer_file).map(|l| (r, l)));
+    match parsed {
+        Ok((resource, layer)) => ResourceRead::Ok(Box::new(Resource {
+            kind,
+            file,
+            resource,
+            layer_file,
+            layer,
+        })),
+        Err(e) => e,
+    }
+}
+
+/// Read resource directories on all available cores; results come back in input order.
+fn read_resources(dirs: &[PathBuf]) -> Vec<ResourceRead> {
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(dirs.len().div_ceil(8))
+        .max(1);
+    if threads == 1 {
+        return dirs.iter().map(|d| read_resource(d)).collect();
+    }
+    let chunk = dirs.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = dirs
+            .chunks(chunk)
+            .map(|part| s.spawn(move || part.iter().map(|d| read_resource(d)).collect::<Vec<_>>()))
+            .collect();
+        let mut out = Vec::with_capacity(dirs.len());
+        for (h, part) in handles.into_iter().zip(dirs.chunks(chunk)) {
+            match h.join() {
+                Ok(v) => out.extend(v),
+                // A reader thread cannot panic on input (errors are values); if it did, the
+                // directories are read again here rather than lost.
+                Err(_) => out.extend(part.iter().map(|d| read_resource(d))),
+            }
+        }
+        out
+    })
 }

@@ -214,3 +214,16 @@ fn a_broken_file_is_reported_with_its_path_and_the_rest_loads() {
     assert_eq!(l.catalog.count(Kind::FeatureType), 18);
     assert_eq!(l.catalog.count(Kind::Workspace), 8);
 }
+
+#[test]
+fn without_default_xml_the_first_workspace_by_name_is_the_default() {
+    let d = copy_fixture();
+    assert_eq!(
+        load(d.path()).unwrap().catalog.default_workspace().unwrap().name(),
+        "ne"
+    );
+    fs::remove_file(d.path().join("workspaces/default.xml")).unwrap();
+    let l = load(d.path()).unwrap();
+    assert_eq!(l.catalog.default_workspace().unwrap().name(), "cite");
+    assert_eq!(l.catalog.count(Kind::FeatureType), 19);
+}

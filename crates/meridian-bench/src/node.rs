@@ -1,0 +1,156 @@
+//! Starting and talking to a `meridian` process under test.
+
+use crate::BenchError;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A free loopback port (bound, read and released).
+pub fn free_port() -> Result<u16, BenchError> {
+    let l = TcpListener::bind("127.0.0.1:0").map_err(|e| BenchError::Node(e.to_string()))?;
+    l.local_addr()
+        .map(|a| a.port())
+        .map_err(|e| BenchError::Node(e.to_string()))
+}
+
+/// The `meridian` binary next to this benchmark's executable (same cargo profile), unless given.
+pub fn meridian_binary(given: Option<&Path>) -> Result<PathBuf, BenchError> {
+    if let Some(p) = given {
+        return Ok(p.to_path_buf());
+    }
+    let me = std::env::current_exe().map_err(|e| BenchError::Node(e.to_string()))?;
+    let candidate = me.with_file_name("meridian");
+    if candidate.is_file() {
+        Ok(candidate)
+    } else {
+        Err(BenchError::Node(format!(
+            "{} not found; build it first (cargo build --release -p meridian) or pass --meridian",
+            candidate.display()
+        )))
+    }
+}
+
+/// A running node; killed when dropped.
+pub struct Node {
+    /// The process.
+    pub child: Child,
+    /// Base URL, e.g. `http://127.0.0.1:8080/geoserver`.
+    pub base: String,
+    started: Instant,
+}
+
+impl Node {
+    /// Start `meridian serve` on a free port with its embedded broker on another free port.
+    /// `env` adds cluster settings; output goes to `log`.
+    pub fn start(
+        binary: &Path,
+        data_dir: &Path,
+        env: &[(&str, String)],
+        log: &Path,
+    ) -> Result<Node, BenchError> {
+        let port = free_port()?;
+        let broker = free_port()?;
+        let out =
+            std::fs::File::create(log).map_err(|e| BenchError::Io(log.display().to_string(), e))?;
+        let err = out
+            .try_clone()
+            .map_err(|e| BenchError::Io(log.display().to_string(), e))?;
+        let mut cmd = Command::new(binary);
+        cmd.arg("serve")
+            .arg("--data-dir")
+            .arg(data_dir)
+            .arg("--bind")
+            .arg(format!("127.0.0.1:{port}"))
+            .env(
+                "MERIDIAN_CLUSTER_EMBEDDEDBROKER_LISTEN",
+                format!("127.0.0.1:{broker}"),
+            )
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::from(out))
+            .stderr(Stdio::from(err));
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let started = Instant::now();
+        let child = cmd
+            .spawn()
+            .map_err(|e| BenchError::Node(format!("{}: {e}", binary.display())))?;
+        Ok(Node {
+            child,
+            base: format!("http://127.0.0.1:{port}/geoserver"),
+            started,
+        })
+    }
+
+    /// Wait until REST answers; returns the time since the process was spawned.
+    pub fn wait_ready(&mut self, limit: Duration) -> Result<Duration, BenchError> {
+        let client = client()?;
+        let url = format!("{}/rest/about/version.json", self.base);
+        loop {
+            if let Ok(r) = client
+                .get(&url)
+                .basic_auth("admin", Some("geoserver"))
+                .send()
+            {
+                if r.status().is_success() {
+                    return Ok(self.started.elapsed());
+                }
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Err(BenchError::Node(format!(
+                    "exited with {status} before serving"
+                )));
+            }
+            if self.started.elapsed() > limit {
+                return Err(BenchError::Node(format!("not serving after {limit:?}")));
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    /// Resident and peak resident memory in MB, from /proc.
+    pub fn memory_mb(&self) -> (f64, f64) {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        let field = |name: &str| {
+            status
+                .lines()
+                .find(|l| l.starts_with(name))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+                .map(|kb| kb / 1024.0)
+                .unwrap_or(f64::NAN)
+        };
+        (field("VmRSS:"), field("VmHWM:"))
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A blocking HTTP client for loopback requests.
+pub fn client() -> Result<reqwest::blocking::Client, BenchError> {
+    reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .map_err(|e| BenchError::Http(e.to_string()))
+}
+
+/// GET a REST path with the default admin credentials; returns the status code.
+pub fn get_status(
+    client: &reqwest::blocking::Client,
+    base: &str,
+    path: &str,
+) -> Result<u16, BenchError> {
+    client
+        .get(format!("{base}{path}"))
+        .basic_auth("admin", Some("geoserver"))
+        .send()
+        .map(|r| r.status().as_u16())
+        .map_err(|e| BenchError::Http(e.to_string()))
+}
