@@ -41,9 +41,12 @@ pub fn parse(text: &str) -> Result<Element, XmlError> {
                 close(&mut stack, &mut root, e)?;
             }
             Event::End(_) => {
-                let Some((mut e, text)) = stack.pop() else {
+                let Some((mut e, mut text)) = stack.pop() else {
                     return Err(XmlError::Malformed("unexpected end tag".into()));
                 };
+                // Catalog objects stay in memory as these trees: keep no spare capacity.
+                e.children.shrink_to_fit();
+                text.shrink_to_fit();
                 if e.children.is_empty() {
                     e.text = Some(text);
                 } else if !text.trim().is_empty() {
