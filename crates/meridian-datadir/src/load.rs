@@ -160,8 +160,13 @@ impl Walker<'_> {
         };
         let mut v: Vec<PathBuf> = rd
             .filter_map(Result::ok)
+            // The entry's type comes with the listing; only symbolic links need a stat.
+            .filter(|e| match e.file_type() {
+                Ok(t) if t.is_symlink() => e.path().is_dir(),
+                Ok(t) => t.is_dir(),
+                Err(_) => false,
+            })
             .map(|e| e.path())
-            .filter(|p| p.is_dir())
             .collect();
         v.sort();
         v
@@ -312,25 +317,47 @@ enum ResourceRead {
     Ok(Box<Resource>),
 }
 
-fn parse_file(p: &Path) -> Result<Element, ResourceRead> {
-    let bytes =
-        fs::read(p).map_err(|e| ResourceRead::Broken(p.into(), format!("cannot read: {e}")))?;
-    meridian_xml::parse_bytes(&bytes).map_err(|e| ResourceRead::Broken(p.into(), e.to_string()))
+/// Read a file that may be missing: `Ok(None)` when it does not exist (no separate stat, as
+/// big catalogs have hundreds of thousands of these files).
+fn read_optional(p: &Path) -> Result<Option<Vec<u8>>, ResourceRead> {
+    match fs::read(p) {
+        Ok(b) => Ok(Some(b)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        // A directory of that name is not a resource file either.
+        Err(_) if p.is_dir() => Ok(None),
+        Err(e) => Err(ResourceRead::Broken(p.into(), format!("cannot read: {e}"))),
+    }
+}
+
+fn parse_file(p: &Path, bytes: &[u8]) -> Result<Element, ResourceRead> {
+    meridian_xml::parse_bytes(bytes).map_err(|e| ResourceRead::Broken(p.into(), e.to_string()))
 }
 
 fn read_resource(rdir: &Path) -> ResourceRead {
-    let Some((file, kind)) = RESOURCE_FILES
-        .iter()
-        .map(|(f, k)| (rdir.join(f), *k))
-        .find(|(f, _)| f.is_file())
-    else {
+    let mut found = None;
+    for (f, kind) in RESOURCE_FILES {
+        let file = rdir.join(f);
+        match read_optional(&file) {
+            Ok(Some(bytes)) => {
+                found = Some((file, *kind, bytes));
+                break;
+            }
+            Ok(None) => {}
+            Err(e) => return e,
+        }
+    }
+    let Some((file, kind, bytes)) = found else {
         return ResourceRead::Absent;
     };
     let layer_file = rdir.join("layer.xml");
-    if !layer_file.is_file() {
-        return ResourceRead::Absent;
-    }
-    let parsed = parse_file(&file).and_then(|r| parse_file(&layer_file).map(|l| (r, l)));
+    let layer_bytes = match read_optional(&layer_file) {
+        Ok(Some(b)) => b,
+        // GeoServer's walker does not load a resource without its layer.
+        Ok(None) => return ResourceRead::Absent,
+        Err(e) => return e,
+    };
+    let parsed = parse_file(&file, &bytes)
+        .and_then(|r| parse_file(&layer_file, &layer_bytes).map(|l| (r, l)));
     match parsed {
         Ok((resource, layer)) => ResourceRead::Ok(Box::new(Resource {
             kind,

@@ -219,11 +219,28 @@ fn a_broken_file_is_reported_with_its_path_and_the_rest_loads() {
 fn without_default_xml_the_first_workspace_by_name_is_the_default() {
     let d = copy_fixture();
     assert_eq!(
-        load(d.path()).unwrap().catalog.default_workspace().unwrap().name(),
+        load(d.path())
+            .unwrap()
+            .catalog
+            .default_workspace()
+            .unwrap()
+            .name(),
         "ne"
     );
     fs::remove_file(d.path().join("workspaces/default.xml")).unwrap();
     let l = load(d.path()).unwrap();
     assert_eq!(l.catalog.default_workspace().unwrap().name(), "cite");
+    assert_eq!(l.catalog.count(Kind::FeatureType), 19);
+}
+
+#[test]
+fn stores_and_resources_behind_symbolic_links_load() {
+    let d = copy_fixture();
+    let outside = tempfile::tempdir().unwrap();
+    let moved = outside.path().join("sf-store");
+    fs::rename(d.path().join("workspaces/sf/sf"), &moved).unwrap();
+    std::os::unix::fs::symlink(&moved, d.path().join("workspaces/sf/sf")).unwrap();
+    let l = load(d.path()).unwrap();
+    assert!(l.problems.is_empty(), "{:#?}", l.problems);
     assert_eq!(l.catalog.count(Kind::FeatureType), 19);
 }
