@@ -156,18 +156,8 @@ pub async fn workspace(
 }
 
 fn kvp(q: Option<String>) -> HashMap<String, String> {
-    q.unwrap_or_default()
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            let dec = |s: &str| {
-                percent_encoding::percent_decode_str(&s.replace('+', " "))
-                    .decode_utf8_lossy()
-                    .to_string()
-            };
-            (dec(k).to_ascii_uppercase(), dec(v))
-        })
+    form_urlencoded::parse(q.unwrap_or_default().as_bytes())
+        .map(|(k, v)| (k.to_ascii_uppercase(), v.into_owned()))
         .collect()
 }
 

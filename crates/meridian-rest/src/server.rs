@@ -140,20 +140,7 @@ async fn handle(State(st): State<Arc<RestState>>, request: Request) -> Response 
     let query: HashMap<String, String> = parts
         .uri
         .query()
-        .map(|q| {
-            q.split('&')
-                .filter(|p| !p.is_empty())
-                .map(|p| {
-                    let (k, v) = p.split_once('=').unwrap_or((p, ""));
-                    let dec = |s: &str| {
-                        percent_encoding::percent_decode_str(&s.replace('+', " "))
-                            .decode_utf8_lossy()
-                            .to_string()
-                    };
-                    (dec(k), dec(v))
-                })
-                .collect()
-        })
+        .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
         .unwrap_or_default();
     let content_type = header_str(header::CONTENT_TYPE)
         .split(';')
