@@ -4,13 +4,13 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
-use common::{expect, Node};
+use common::{expect, status, wait_for, Node};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Broker tests run one at a time: JVM and Erlang brokers are heavy for two cores.
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -129,38 +129,6 @@ fn start_node(dir: &Path, instance: &str, group: &str, broker_url: &str, primary
             ("MERIDIAN_CLUSTER_CONNECTION_MAXWAIT", "1000"),
         ],
     )
-}
-
-fn status(n: &Node) -> serde_json::Value {
-    n.json("/cluster/status.json")
-}
-
-fn wait_for(what: &str, nodes: &[&Node], timeout: Duration, f: impl Fn() -> bool) {
-    let t0 = Instant::now();
-    while t0.elapsed() < timeout {
-        if f() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(150));
-    }
-    let mut msg = format!("timed out waiting for: {what}\n");
-    for n in nodes {
-        msg.push_str(&format!("--- node on port {}: {}\n", n.port, status(n)));
-        for l in n
-            .log
-            .lock()
-            .unwrap()
-            .iter()
-            .rev()
-            .take(15)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-        {
-            msg.push_str(&format!("{l}\n"));
-        }
-    }
-    panic!("{msg}");
 }
 
 fn workspaces(n: &Node) -> BTreeSet<String> {

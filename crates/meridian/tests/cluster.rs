@@ -2,10 +2,10 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
-use common::{expect, fixture, Node};
+use common::{expect, fixture, status, wait_for, Node};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -61,44 +61,6 @@ impl Cluster {
         let refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         Node::start_env(dir.to_path_buf(), None, &refs)
     }
-}
-
-fn status(n: &Node) -> serde_json::Value {
-    n.json("/cluster/status.json")
-}
-
-/// Wait until `f` holds, or fail with the nodes' logs.
-fn wait_for(what: &str, nodes: &[&Node], timeout: Duration, f: impl Fn() -> bool) {
-    let t0 = Instant::now();
-    while t0.elapsed() < timeout {
-        if f() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let mut msg = format!("timed out waiting for: {what}\n");
-    for n in nodes {
-        msg.push_str(&format!(
-            "--- node on port {}: status {}\n",
-            n.port,
-            status(n)
-        ));
-        for l in n
-            .log
-            .lock()
-            .unwrap()
-            .iter()
-            .rev()
-            .take(30)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-        {
-            msg.push_str(l);
-            msg.push('\n');
-        }
-    }
-    panic!("{msg}");
 }
 
 fn names(n: &Node, path: &str, root: &str, item: &str) -> Vec<String> {

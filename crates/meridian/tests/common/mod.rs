@@ -211,3 +211,42 @@ pub fn expect(r: Response, status: u16) -> String {
     assert_eq!(s, status, "unexpected status; body: {body}");
     body
 }
+
+/// The node's cluster status.
+pub fn status(n: &Node) -> serde_json::Value {
+    n.json("/cluster/status.json")
+}
+
+/// Wait until `f` holds, or fail with the nodes' logs.
+pub fn wait_for(what: &str, nodes: &[&Node], timeout: Duration, f: impl Fn() -> bool) {
+    let t0 = Instant::now();
+    while t0.elapsed() < timeout {
+        if f() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let mut msg = format!("timed out waiting for: {what}\n");
+    for n in nodes {
+        msg.push_str(&format!(
+            "--- node on port {}: status {}\n",
+            n.port,
+            status(n)
+        ));
+        for l in n
+            .log
+            .lock()
+            .unwrap()
+            .iter()
+            .rev()
+            .take(30)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+        {
+            msg.push_str(l);
+            msg.push('\n');
+        }
+    }
+    panic!("{msg}");
+}
