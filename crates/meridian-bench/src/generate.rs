@@ -34,6 +34,20 @@ impl Shape {
     pub fn workspaces(&self) -> usize {
         (self.layers / 300).clamp(1, 500)
     }
+
+    /// The workspace index holding layer `l` (layers are spread evenly, the first workspaces
+    /// taking the remainder).
+    pub fn workspace_of(&self, l: usize) -> usize {
+        let wss = self.workspaces();
+        let base = self.layers / wss;
+        let rem = self.layers % wss;
+        let big = rem * (base + 1);
+        if l < big {
+            l / (base + 1)
+        } else {
+            rem + (l - big) / base.max(1)
+        }
+    }
 }
 
 /// What was written.
@@ -251,6 +265,15 @@ mod tests {
         assert_eq!(cat.list(Kind::FeatureType).len(), 777);
         assert_eq!(cat.list(Kind::DataStore).len(), 16);
         assert_eq!(cat.list(Kind::LayerGroup).len(), 2);
+        // workspace_of says where each layer was written.
+        let shape = Shape::new(777);
+        for l in [0, 1, 388, 389, 776] {
+            let ws = root.join(format!("workspaces/ws{:04}", shape.workspace_of(l)));
+            let found = std::fs::read_dir(&ws)
+                .unwrap()
+                .any(|e| e.unwrap().path().join(format!("layer{l:07}")).is_dir());
+            assert!(found, "layer {l} not in {}", ws.display());
+        }
     }
 
     #[test]

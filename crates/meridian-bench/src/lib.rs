@@ -1,10 +1,16 @@
 //! Meridian's benchmarks: a data-directory generator and programs that measure a running node.
 //! Figures and commands are recorded in BENCHMARKS.md; nothing here is a timed test.
 
+pub mod catchup;
+pub mod cluster;
 pub mod generate;
 pub mod machine;
 pub mod node;
+pub mod propagation;
+pub mod reads;
 pub mod startup;
+pub mod throughput;
+pub mod writes;
 
 /// What can stop a benchmark.
 #[derive(Debug, thiserror::Error)]

@@ -1,8 +1,9 @@
 //! `meridian-bench`: generate data directories and measure Meridian. See BENCHMARKS.md.
 
 use clap::{Parser, Subcommand};
+use meridian_bench::cluster::BrokerKind;
 use meridian_bench::generate::{generate, Shape};
-use meridian_bench::{machine, startup};
+use meridian_bench::{catchup, machine, propagation, reads, startup, throughput};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -40,6 +41,85 @@ enum Cmd {
         #[arg(long)]
         meridian: Option<PathBuf>,
     },
+    /// Write-to-visible latency on replicas, next to the broker's raw round trip.
+    Propagation {
+        /// `embedded` or `activemq`.
+        #[arg(long, default_value = "embedded")]
+        broker: String,
+        /// Replicas.
+        #[arg(long, default_value_t = 3)]
+        replicas: usize,
+        /// Writes measured.
+        #[arg(long, default_value_t = 500)]
+        writes: usize,
+        /// The meridian binary (default: next to this one).
+        #[arg(long)]
+        meridian: Option<PathBuf>,
+    },
+    /// REST writes per second on one node, and changes per second with replicas converged.
+    Throughput {
+        /// Replicas.
+        #[arg(long, default_value_t = 3)]
+        replicas: usize,
+        /// Writes (workspace creations).
+        #[arg(long, default_value_t = 5000)]
+        writes: usize,
+        /// Concurrent REST clients.
+        #[arg(long, default_value_t = 16)]
+        clients: usize,
+        /// The meridian binary (default: next to this one).
+        #[arg(long)]
+        meridian: Option<PathBuf>,
+    },
+    /// A replica that missed many changes comes back; time to converge.
+    Catchup {
+        /// Changes missed.
+        #[arg(long, default_value_t = 100_000)]
+        changes: usize,
+        /// Concurrent REST clients writing the changes.
+        #[arg(long, default_value_t = 16)]
+        clients: usize,
+        /// Journal retention (default: the node's default, 10 000).
+        #[arg(long)]
+        retention: Option<usize>,
+        /// The meridian binary (default: next to this one).
+        #[arg(long)]
+        meridian: Option<PathBuf>,
+    },
+    /// A node with an empty data directory joins a cluster with a big catalog.
+    Bootstrap {
+        /// Layers of the generated catalog.
+        #[arg(long, default_value_t = 100_000)]
+        layers: usize,
+        /// Use (or generate once into) this data directory for the primary.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// The meridian binary (default: next to this one).
+        #[arg(long)]
+        meridian: Option<PathBuf>,
+    },
+    /// REST GETs of single layers and listings at several concurrencies.
+    Reads {
+        /// Layers of the generated catalog.
+        #[arg(long, default_value_t = 10_000)]
+        layers: usize,
+        /// Use (or generate once into) this data directory.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Concurrency levels, comma-separated.
+        #[arg(long, default_value = "1,16,64", value_delimiter = ',')]
+        clients: Vec<usize>,
+        /// Seconds per row.
+        #[arg(long, default_value_t = 5.0)]
+        seconds: f64,
+        /// The meridian binary (default: next to this one).
+        #[arg(long)]
+        meridian: Option<PathBuf>,
+    },
+}
+
+fn binary(given: Option<PathBuf>) -> Result<PathBuf, meridian_bench::BenchError> {
+    meridian_bench::node::meridian_binary(given.as_deref())
 }
 
 fn main() -> ExitCode {
@@ -89,6 +169,100 @@ fn main() -> ExitCode {
                 "startup {layers} layers: median {:.3} s to serving REST, max rss {rss:.0} MB",
                 meridian_bench::percentile(&ready, 50.0)
             );
+        }),
+        Cmd::Propagation {
+            broker,
+            replicas,
+            writes,
+            meridian,
+        } => BrokerKind::parse(&broker).and_then(|kind| {
+            let r = propagation::run(&binary(meridian)?, kind, replicas, writes)?;
+            println!("raw broker round trip ({}): {}", kind.name(), r.raw);
+            for (i, s) in r.replicas.iter().enumerate() {
+                println!("write 2xx -> visible on replica {i}: {s}");
+            }
+            println!(
+                "propagation ({}, {replicas} replicas): {}; target p99 < {:.2} ms: {}",
+                kind.name(),
+                r.all,
+                r.target_ms(),
+                if r.all.p99 < r.target_ms() { "met" } else { "missed" }
+            );
+            Ok(())
+        }),
+        Cmd::Throughput {
+            replicas,
+            writes,
+            clients,
+            meridian,
+        } => binary(meridian).and_then(|b| {
+            let r = throughput::run(&b, replicas, writes, clients)?;
+            println!(
+                "single node: {:.0} REST writes/s ({writes} workspace creations, {clients} clients)",
+                r.single_per_s
+            );
+            println!(
+                "cluster of 1+{replicas}: primary accepted {:.0} writes/s; {} changes converged on every replica in {:.2} s = {:.0} changes/s",
+                r.primary_per_s,
+                r.changes,
+                r.converged_in.as_secs_f64(),
+                r.converged_changes_per_s
+            );
+            Ok(())
+        }),
+        Cmd::Catchup {
+            changes,
+            clients,
+            retention,
+            meridian,
+        } => binary(meridian).and_then(|b| {
+            let r = catchup::catch_up(&b, changes, clients, retention)?;
+            println!(
+                "wrote {changes} workspace creations while the replica was down in {:.1} s",
+                r.written_in.as_secs_f64()
+            );
+            println!(
+                "catch-up of {changes} missed writes: converged {:.2} s after spawn ({} journal catch-ups, {} snapshots)",
+                r.converged_in.as_secs_f64(),
+                r.catchups,
+                r.snapshots
+            );
+            Ok(())
+        }),
+        Cmd::Bootstrap {
+            layers,
+            data_dir,
+            meridian,
+        } => binary(meridian).and_then(|b| {
+            let r = catchup::bootstrap(&b, layers, data_dir.as_deref())?;
+            println!(
+                "bootstrap of a {layers}-layer catalog: converged {:.2} s after spawn ({} snapshots, {} journal catch-ups)",
+                r.converged_in.as_secs_f64(),
+                r.snapshots,
+                r.catchups
+            );
+            Ok(())
+        }),
+        Cmd::Reads {
+            layers,
+            data_dir,
+            clients,
+            seconds,
+            meridian,
+        } => reads::run(&reads::Options {
+            layers,
+            data_dir,
+            clients,
+            duration: std::time::Duration::from_secs_f64(seconds.max(0.1)),
+            meridian,
+        })
+        .map(|rows| {
+            for r in rows {
+                println!(
+                    "{} x{}: {:.0} req/s, {}",
+                    r.what, r.clients, r.per_s, r.latency
+                );
+            }
         }),
     };
     match result {

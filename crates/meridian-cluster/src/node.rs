@@ -453,6 +453,7 @@ impl Cluster {
         .await;
         match res {
             Ok(Ok(_)) => {
+                tracing::debug!(origin = %r.provenance.origin, seq = r.provenance.seq, "replicated batch applied");
                 self.counters.applied.fetch_add(1, Ordering::Relaxed);
                 Outcome::Applied
             }
@@ -517,6 +518,7 @@ impl Cluster {
         let replica = self.roles().replica;
         match msg {
             Message::Changes { record, .. } if replica => {
+                tracing::debug!(origin = %record.provenance.origin, seq = record.provenance.seq, "change received");
                 self.hlc.observe(record.provenance.hlc);
                 let origin = record.provenance.origin.clone();
                 if matches!(
@@ -803,6 +805,11 @@ async fn mqtt_loop(
             }
         }
         let (client, mut events) = AsyncClient::new(opts, 1000);
+        // Changes and acknowledgements are small packets: without TCP_NODELAY, Nagle's
+        // algorithm holds each one back until the previous is acknowledged (tens of ms).
+        let mut net = rumqttc::NetworkOptions::new();
+        net.set_tcp_nodelay(true);
+        events.set_network_options(net);
         *lock(&c.broker) = format!("{}://{host}:{port}", if spec.tls { "ssl" } else { "tcp" });
         // Watch `connection`: when it is disabled, ask the event loop to disconnect (polling
         // is never cancelled, so no packet is lost half-read).

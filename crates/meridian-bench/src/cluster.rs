@@ -1,0 +1,301 @@
+//! A cluster of real `meridian` processes for the multi-node benchmarks: one primary and
+//! replicas, replicating through the primary's embedded broker or an external ActiveMQ started
+//! by `scripts/brokers/activemq.sh` on loopback.
+
+use crate::node::{client, free_port, Node};
+use crate::BenchError;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// Which broker carries the changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BrokerKind {
+    /// The primary's embedded MQTT broker; replicas connect to it.
+    Embedded,
+    /// ActiveMQ Classic (Debian package) as a plain process, MQTT connector on a free port.
+    ActiveMq,
+}
+
+impl BrokerKind {
+    /// Parse `embedded` or `activemq`.
+    pub fn parse(s: &str) -> Result<BrokerKind, BenchError> {
+        match s {
+            "embedded" => Ok(BrokerKind::Embedded),
+            "activemq" => Ok(BrokerKind::ActiveMq),
+            other => Err(BenchError::Node(format!(
+                "unknown broker {other:?}; use embedded or activemq"
+            ))),
+        }
+    }
+
+    /// Name for reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            BrokerKind::Embedded => "embedded",
+            BrokerKind::ActiveMq => "activemq",
+        }
+    }
+}
+
+/// An external broker run by its script, stopped by PID when dropped.
+pub struct ExternalBroker {
+    script: PathBuf,
+    dir: PathBuf,
+    /// Its MQTT port on 127.0.0.1.
+    pub port: u16,
+}
+
+/// The repository's broker scripts (compiled-in path; the benchmarks run from a checkout).
+fn broker_script(kind: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../../scripts/brokers/{kind}.sh"))
+}
+
+fn run_script(script: &Path, args: &[&str]) -> Result<(), BenchError> {
+    let out = Command::new("bash")
+        .arg(script)
+        .args(args)
+        .output()
+        .map_err(|e| BenchError::Node(format!("{}: {e}", script.display())))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(BenchError::Node(format!(
+            "{} {}: {}{}",
+            script.display(),
+            args.join(" "),
+            String::from_utf8_lossy(&out.stdout).trim(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        )))
+    }
+}
+
+impl ExternalBroker {
+    /// Start ActiveMQ in `dir` (waits until it accepts MQTT).
+    pub fn activemq(dir: &Path) -> Result<ExternalBroker, BenchError> {
+        let port = free_port()?;
+        let script = broker_script("activemq");
+        let d = dir.display().to_string();
+        run_script(&script, &["start", &d, &port.to_string()])?;
+        Ok(ExternalBroker {
+            script,
+            dir: dir.to_path_buf(),
+            port,
+        })
+    }
+}
+
+impl Drop for ExternalBroker {
+    fn drop(&mut self) {
+        let _ = run_script(&self.script, &["stop", &self.dir.display().to_string()]);
+    }
+}
+
+/// One primary (`nodes[0]`) and replicas.
+pub struct Cluster {
+    /// Running nodes; the first is the primary.
+    pub nodes: Vec<Node>,
+    /// Their instance names, in the same order.
+    pub names: Vec<String>,
+    /// Where the nodes' data directories and logs live.
+    pub scratch: PathBuf,
+    /// The broker the nodes use.
+    pub kind: BrokerKind,
+    /// The broker's MQTT port on 127.0.0.1.
+    pub broker_port: u16,
+    group: String,
+    binary: PathBuf,
+    extra_env: Vec<(&'static str, String)>,
+    _external: Option<ExternalBroker>,
+}
+
+impl Cluster {
+    /// Start a primary (on `primary_dir`, or an empty directory) and `replicas` replicas on empty
+    /// directories, and wait until every replica is connected and has heard the primary.
+    pub fn start(
+        binary: &Path,
+        scratch: &Path,
+        kind: BrokerKind,
+        replicas: usize,
+        primary_dir: Option<&Path>,
+        extra_env: Vec<(&'static str, String)>,
+    ) -> Result<Cluster, BenchError> {
+        std::fs::create_dir_all(scratch)
+            .map_err(|e| BenchError::Io(scratch.display().to_string(), e))?;
+        let (external, broker_port) = match kind {
+            BrokerKind::Embedded => (None, free_port()?),
+            BrokerKind::ActiveMq => {
+                let b = ExternalBroker::activemq(&scratch.join("activemq"))?;
+                let p = b.port;
+                (Some(b), p)
+            }
+        };
+        let mut c = Cluster {
+            nodes: Vec::new(),
+            names: Vec::new(),
+            scratch: scratch.to_path_buf(),
+            kind,
+            broker_port,
+            group: format!("bench-{}", std::process::id()),
+            binary: binary.to_path_buf(),
+            extra_env,
+            _external: external,
+        };
+        let pdir = primary_dir
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| scratch.join("primary"));
+        c.add("primary", &pdir, true)?;
+        for i in 0..replicas {
+            let dir = scratch.join(format!("replica{i}"));
+            c.add(&format!("replica{i}"), &dir, false)?;
+        }
+        c.wait_connected(Duration::from_secs(120))?;
+        Ok(c)
+    }
+
+    /// Environment of a node of this cluster.
+    pub fn env(&self, name: &str, primary: bool) -> Vec<(&'static str, String)> {
+        let mut env = vec![
+            ("instanceName", name.to_string()),
+            ("group", self.group.clone()),
+            ("toggleMaster", primary.to_string()),
+            ("MERIDIAN_CLUSTER_HEARTBEAT_INTERVAL", "500".to_string()),
+        ];
+        let embedded_here = self.kind == BrokerKind::Embedded && primary;
+        if embedded_here {
+            env.push(("embeddedBroker", "enabled".into()));
+            env.push(("brokerURL", String::new()));
+            env.push((
+                "MERIDIAN_CLUSTER_EMBEDDEDBROKER_LISTEN",
+                format!("127.0.0.1:{}", self.broker_port),
+            ));
+        } else {
+            env.push(("embeddedBroker", "disabled".into()));
+            env.push(("brokerURL", format!("tcp://127.0.0.1:{}", self.broker_port)));
+        }
+        env.extend(self.extra_env.iter().cloned());
+        env
+    }
+
+    /// Start one more node and wait until it serves REST; returns its index.
+    pub fn add(&mut self, name: &str, dir: &Path, primary: bool) -> Result<usize, BenchError> {
+        let env = self.env(name, primary);
+        let log = self.scratch.join(format!("{name}.log"));
+        let mut node = Node::start(&self.binary, dir, &env, &log)?;
+        node.wait_ready(Duration::from_secs(600)).map_err(|e| {
+            BenchError::Node(format!(
+                "{name}: {e}; log: {}",
+                std::fs::read_to_string(&log).unwrap_or_default().trim()
+            ))
+        })?;
+        self.nodes.push(node);
+        self.names.push(name.to_string());
+        Ok(self.nodes.len() - 1)
+    }
+
+    /// Stop node `i` with SIGKILL and forget it.
+    pub fn kill(&mut self, i: usize) {
+        let mut n = self.nodes.remove(i);
+        let _ = n.child.kill();
+        let _ = n.child.wait();
+        self.names.remove(i);
+    }
+
+    /// Wait until every node is connected to the broker and every replica knows the primary.
+    pub fn wait_connected(&self, limit: Duration) -> Result<(), BenchError> {
+        let t0 = Instant::now();
+        loop {
+            let mut ok = true;
+            for (i, n) in self.nodes.iter().enumerate() {
+                let s = status(n)?;
+                let connected = s["broker"]["connected"].as_bool().unwrap_or(false);
+                let knows = i == 0
+                    || s["peers"]
+                        .as_array()
+                        .map(|p| p.iter().any(|p| p["name"] == self.names[0].as_str()))
+                        .unwrap_or(false);
+                ok &= connected && knows;
+            }
+            if ok {
+                return Ok(());
+            }
+            if t0.elapsed() > limit {
+                return Err(BenchError::Node(format!(
+                    "cluster not connected after {limit:?}"
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// How many changes of the primary node `i` has applied.
+    pub fn applied(&self, i: usize) -> Result<u64, BenchError> {
+        let s = status(&self.nodes[i])?;
+        Ok(s["origins"][self.names[0].as_str()]["applied"]
+            .as_u64()
+            .unwrap_or(0))
+    }
+
+    /// Wait until every node has applied everything the primary wrote and all digests agree.
+    pub fn wait_converged(&self, limit: Duration) -> Result<(), BenchError> {
+        let t0 = Instant::now();
+        loop {
+            if self.converged()? {
+                return Ok(());
+            }
+            if t0.elapsed() > limit {
+                let applied: Vec<String> = (0..self.nodes.len())
+                    .map(|i| {
+                        self.applied(i)
+                            .map(|a| a.to_string())
+                            .unwrap_or_else(|e| e.to_string())
+                    })
+                    .collect();
+                return Err(BenchError::Node(format!(
+                    "not converged after {limit:?}; applied per node: {}",
+                    applied.join(", ")
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Every node has the primary's head and the same digest.
+    pub fn converged(&self) -> Result<bool, BenchError> {
+        let head = self.applied(0)?;
+        let digest = status(&self.nodes[0])?["digest"].clone();
+        for n in &self.nodes[1..] {
+            let s = status(n)?;
+            let applied = s["origins"][self.names[0].as_str()]["applied"]
+                .as_u64()
+                .unwrap_or(0);
+            if applied < head || s["digest"] != digest {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+}
+
+/// A node's `/rest/cluster/status.json`.
+pub fn status(n: &Node) -> Result<serde_json::Value, BenchError> {
+    thread_local! {
+        static CLIENT: std::cell::OnceCell<reqwest::blocking::Client> = const { std::cell::OnceCell::new() };
+    }
+    let c = CLIENT.with(|cell| match cell.get() {
+        Some(c) => Ok(c.clone()),
+        None => client().map(|c| cell.get_or_init(|| c).clone()),
+    })?;
+    let r = c
+        .get(format!("{}/rest/cluster/status.json", n.base))
+        .basic_auth("admin", Some("geoserver"))
+        .send()
+        .map_err(|e| BenchError::Http(e.to_string()))?;
+    if !r.status().is_success() {
+        return Err(BenchError::Http(format!(
+            "cluster status answered {}",
+            r.status()
+        )));
+    }
+    r.json().map_err(|e| BenchError::Http(e.to_string()))
+}

@@ -1,0 +1,222 @@
+//! Propagation latency: from the 2xx of a REST write on the primary to the object being
+//! visible through REST on each replica, next to the broker's raw publish-to-receive time.
+
+use crate::cluster::{BrokerKind, Cluster};
+use crate::node::client;
+use crate::writes::post_workspace;
+use crate::{percentile, BenchError};
+use rumqttc::{Client, Event, MqttOptions, Packet, QoS};
+use std::path::Path;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// p50, p99 and max of a series, in milliseconds.
+#[derive(Debug, Clone, Copy)]
+pub struct Summary {
+    /// Median.
+    pub p50: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// Largest sample.
+    pub max: f64,
+    /// Samples.
+    pub n: usize,
+}
+
+impl Summary {
+    /// Summarise milliseconds.
+    pub fn of(mut ms: Vec<f64>) -> Summary {
+        ms.sort_by(f64::total_cmp);
+        Summary {
+            p50: percentile(&ms, 50.0),
+            p99: percentile(&ms, 99.0),
+            max: ms.last().copied().unwrap_or(f64::NAN),
+            n: ms.len(),
+        }
+    }
+}
+
+impl std::fmt::Display for Summary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms ({} samples)",
+            self.p50, self.p99, self.max, self.n
+        )
+    }
+}
+
+/// Figures of one propagation run.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// Broker used.
+    pub kind: BrokerKind,
+    /// Raw QoS 1 publish-to-receive time on the same broker.
+    pub raw: Summary,
+    /// Write 2xx to visible, per replica.
+    pub replicas: Vec<Summary>,
+    /// All replicas together.
+    pub all: Summary,
+}
+
+impl Report {
+    /// The target: p99 under twice the raw p99 plus 1 ms.
+    pub fn target_ms(&self) -> f64 {
+        2.0 * self.raw.p99 + 1.0
+    }
+}
+
+/// Raw round trip: `n` QoS 1 messages of about the size of a change, one at a time, from one
+/// client to another through the broker on `port`.
+pub fn raw_round_trip(port: u16, n: usize) -> Result<Summary, BenchError> {
+    let id = std::process::id();
+    let topic = format!("meridian-bench/{id}/rtt");
+    let mqtt = |e: rumqttc::ClientError| BenchError::Node(format!("mqtt: {e}"));
+
+    let mut so = MqttOptions::new(format!("bench-sub-{id}"), "127.0.0.1", port);
+    so.set_keep_alive(Duration::from_secs(30));
+    let (sub, mut sub_conn) = Client::new(so, 100);
+    let (got_tx, got_rx) = mpsc::channel::<Option<Instant>>();
+    std::thread::spawn(move || {
+        for ev in sub_conn.iter() {
+            match ev {
+                Ok(Event::Incoming(Packet::SubAck(_))) => {
+                    let _ = got_tx.send(None);
+                }
+                Ok(Event::Incoming(Packet::Publish(_))) => {
+                    if got_tx.send(Some(Instant::now())).is_err() {
+                        return;
+                    }
+                }
+                Ok(_) => {}
+                Err(_) => return,
+            }
+        }
+    });
+    sub.subscribe(&topic, QoS::AtLeastOnce).map_err(mqtt)?;
+    match got_rx.recv_timeout(Duration::from_secs(30)) {
+        Ok(None) => {}
+        _ => {
+            return Err(BenchError::Node(
+                "raw round trip: no subscription acknowledgement from the broker".into(),
+            ))
+        }
+    }
+
+    let mut po = MqttOptions::new(format!("bench-pub-{id}"), "127.0.0.1", port);
+    po.set_keep_alive(Duration::from_secs(30));
+    let (publisher, mut pub_conn) = Client::new(po, 100);
+    std::thread::spawn(move || {
+        for ev in pub_conn.iter() {
+            if ev.is_err() {
+                return;
+            }
+        }
+    });
+    let payload = vec![b'x'; 600];
+    let mut ms = Vec::with_capacity(n);
+    for i in 0..n + 10 {
+        let t0 = Instant::now();
+        publisher
+            .publish(&topic, QoS::AtLeastOnce, false, payload.clone())
+            .map_err(mqtt)?;
+        let t1 = loop {
+            match got_rx.recv_timeout(Duration::from_secs(10)) {
+                Ok(Some(t)) => break t,
+                Ok(None) => continue,
+                Err(_) => {
+                    return Err(BenchError::Node(
+                        "raw round trip: a message did not arrive within 10 s".into(),
+                    ))
+                }
+            }
+        };
+        // The first messages warm up the connections.
+        if i >= 10 {
+            ms.push(t1.duration_since(t0).as_secs_f64() * 1000.0);
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let _ = publisher.disconnect();
+    let _ = sub.disconnect();
+    Ok(Summary::of(ms))
+}
+
+/// Start a primary and `replicas` replicas on `kind`, then measure `n` writes.
+pub fn run(
+    binary: &Path,
+    kind: BrokerKind,
+    replicas: usize,
+    n: usize,
+) -> Result<Report, BenchError> {
+    let tmp = tempfile::tempdir().map_err(|e| BenchError::Io("temporary directory".into(), e))?;
+    let cluster = Cluster::start(binary, tmp.path(), kind, replicas, None, Vec::new())?;
+    let raw = raw_round_trip(cluster.broker_port, n)?;
+
+    // One poller thread per replica: given a name and the time of the 2xx, it polls the
+    // replica until the workspace answers 200 and reports the delay.
+    let mut to_pollers = Vec::new();
+    let (done_tx, done_rx) = mpsc::channel::<(usize, Result<f64, BenchError>)>();
+    for (r, node) in cluster.nodes.iter().enumerate().skip(1) {
+        let (tx, rx) = mpsc::channel::<(String, Instant)>();
+        to_pollers.push(tx);
+        let done = done_tx.clone();
+        let base = node.base.clone();
+        std::thread::spawn(move || {
+            let Ok(c) = client() else { return };
+            for (name, t0) in rx {
+                let url = format!("{base}/rest/workspaces/{name}.json");
+                let res = loop {
+                    match c.get(&url).basic_auth("admin", Some("geoserver")).send() {
+                        Ok(resp) if resp.status().as_u16() == 200 => {
+                            break Ok(t0.elapsed().as_secs_f64() * 1000.0)
+                        }
+                        Ok(_) => {}
+                        Err(e) => break Err(BenchError::Http(e.to_string())),
+                    }
+                    // Poll gently: on a small machine a busy poller would starve the node.
+                    std::thread::sleep(Duration::from_micros(250));
+                    if t0.elapsed() > Duration::from_secs(30) {
+                        break Err(BenchError::Node(format!(
+                            "{name} not visible on replica {r} after 30 s"
+                        )));
+                    }
+                };
+                if done.send((r, res)).is_err() {
+                    return;
+                }
+            }
+        });
+    }
+    let c = client()?;
+    let primary = cluster.nodes[0].base.clone();
+    let mut per: Vec<Vec<f64>> = vec![Vec::new(); replicas];
+    let warmup = 10;
+    for i in 0..n + warmup {
+        let name = format!("prop{i}");
+        post_workspace(&c, &primary, &name)?;
+        let t0 = Instant::now();
+        for tx in &to_pollers {
+            tx.send((name.clone(), t0))
+                .map_err(|_| BenchError::Node("a poller stopped".into()))?;
+        }
+        for _ in 0..replicas {
+            let (r, res) = done_rx
+                .recv()
+                .map_err(|_| BenchError::Node("a poller stopped".into()))?;
+            let ms = res?;
+            if i >= warmup {
+                per[r - 1].push(ms);
+            }
+        }
+        // Writes spaced out like an administrator's, not a burst.
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let all = Summary::of(per.iter().flatten().copied().collect());
+    Ok(Report {
+        kind,
+        raw,
+        replicas: per.into_iter().map(Summary::of).collect(),
+        all,
+    })
+}
