@@ -4,7 +4,9 @@
 pub mod catchup;
 pub mod cluster;
 pub mod generate;
+pub mod load;
 pub mod machine;
+pub mod mapserver;
 pub mod node;
 pub mod propagation;
 pub mod reads;
@@ -39,4 +41,40 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     }
     let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
     sorted[rank.min(sorted.len() - 1)]
+}
+
+/// p50, p99 and max of a series, in milliseconds.
+#[derive(Debug, Clone, Copy)]
+pub struct Summary {
+    /// Median.
+    pub p50: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// Largest sample.
+    pub max: f64,
+    /// Samples.
+    pub n: usize,
+}
+
+impl Summary {
+    /// Summarise milliseconds.
+    pub fn of(mut ms: Vec<f64>) -> Summary {
+        ms.sort_by(f64::total_cmp);
+        Summary {
+            p50: percentile(&ms, 50.0),
+            p99: percentile(&ms, 99.0),
+            max: ms.last().copied().unwrap_or(f64::NAN),
+            n: ms.len(),
+        }
+    }
+}
+
+impl std::fmt::Display for Summary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms ({} samples)",
+            self.p50, self.p99, self.max, self.n
+        )
+    }
 }

@@ -3,7 +3,7 @@
 use clap::{Parser, Subcommand};
 use meridian_bench::cluster::BrokerKind;
 use meridian_bench::generate::{generate, Shape};
-use meridian_bench::{catchup, machine, propagation, reads, startup, throughput};
+use meridian_bench::{catchup, machine, mapserver, propagation, reads, startup, throughput};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -112,6 +112,24 @@ enum Cmd {
         /// Seconds per row.
         #[arg(long, default_value_t = 5.0)]
         seconds: f64,
+        /// The meridian binary (default: next to this one).
+        #[arg(long)]
+        meridian: Option<PathBuf>,
+    },
+    /// WFS and OGC API feature serving, Meridian against MapServer 8 on the same files.
+    Mapserver {
+        /// GeoServer's release data directory (copied, never written).
+        #[arg(long, default_value = "../shared/fixtures/geoserver-release-datadir")]
+        fixture: PathBuf,
+        /// Concurrent clients per row.
+        #[arg(long, default_value_t = 4)]
+        clients: usize,
+        /// Seconds per row and server.
+        #[arg(long, default_value_t = 5.0)]
+        seconds: f64,
+        /// MapServer FastCGI processes.
+        #[arg(long, default_value_t = 2)]
+        procs: usize,
         /// The meridian binary (default: next to this one).
         #[arg(long)]
         meridian: Option<PathBuf>,
@@ -263,6 +281,43 @@ fn main() -> ExitCode {
                     r.what, r.clients, r.per_s, r.latency
                 );
             }
+        }),
+        Cmd::Mapserver {
+            fixture,
+            clients,
+            seconds,
+            procs,
+            meridian,
+        } => mapserver::run(&mapserver::Options {
+            fixture,
+            clients,
+            duration: std::time::Duration::from_secs_f64(seconds.max(0.1)),
+            procs,
+            meridian,
+        })
+        .map(|rows| {
+            println!(
+                "| request | features | Meridian req/s | Meridian p99 ms | MapServer req/s | MapServer p99 ms | ratio |"
+            );
+            println!("|---|---|---|---|---|---|---|");
+            for r in &rows {
+                println!(
+                    "| {} | {} | {:.0} | {:.1} | {:.0} | {:.1} | {:.2} |",
+                    r.what,
+                    r.features,
+                    r.meridian.0,
+                    r.meridian.1.p99,
+                    r.mapserver.0,
+                    r.mapserver.1.p99,
+                    r.ratio()
+                );
+            }
+            let slower = rows.iter().filter(|r| r.ratio() < 1.0).count();
+            println!(
+                "Meridian at least as fast on {} of {} rows",
+                rows.len() - slower,
+                rows.len()
+            );
         }),
     };
     match result {

@@ -4,47 +4,11 @@
 use crate::cluster::{BrokerKind, Cluster};
 use crate::node::client;
 use crate::writes::post_workspace;
-use crate::{percentile, BenchError};
+use crate::{BenchError, Summary};
 use rumqttc::{Client, Event, MqttOptions, Packet, QoS};
 use std::path::Path;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
-
-/// p50, p99 and max of a series, in milliseconds.
-#[derive(Debug, Clone, Copy)]
-pub struct Summary {
-    /// Median.
-    pub p50: f64,
-    /// 99th percentile.
-    pub p99: f64,
-    /// Largest sample.
-    pub max: f64,
-    /// Samples.
-    pub n: usize,
-}
-
-impl Summary {
-    /// Summarise milliseconds.
-    pub fn of(mut ms: Vec<f64>) -> Summary {
-        ms.sort_by(f64::total_cmp);
-        Summary {
-            p50: percentile(&ms, 50.0),
-            p99: percentile(&ms, 99.0),
-            max: ms.last().copied().unwrap_or(f64::NAN),
-            n: ms.len(),
-        }
-    }
-}
-
-impl std::fmt::Display for Summary {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms ({} samples)",
-            self.p50, self.p99, self.max, self.n
-        )
-    }
-}
 
 /// Figures of one propagation run.
 #[derive(Debug, Clone)]

@@ -2,11 +2,11 @@
 //! listings, at several numbers of concurrent clients, against one node on a generated catalog.
 
 use crate::generate::{generate, Shape};
-use crate::node::{client, meridian_binary, Node};
-use crate::propagation::Summary;
-use crate::BenchError;
+use crate::load::get_loop;
+use crate::node::{meridian_binary, Node};
+use crate::{BenchError, Summary};
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Options of the reads benchmark.
 #[derive(Debug, Clone)]
@@ -84,51 +84,11 @@ fn row(
     clients: usize,
     duration: Duration,
 ) -> Result<Row, BenchError> {
-    let t0 = Instant::now();
-    let per_thread: Vec<Result<Vec<f64>, BenchError>> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..clients.max(1))
-            .map(|t| {
-                s.spawn(move || -> Result<Vec<f64>, BenchError> {
-                    let c = client()?;
-                    let mut ms = Vec::new();
-                    let mut i = t * 1_000_003;
-                    while t0.elapsed() < duration {
-                        let p = path(i);
-                        i += 1;
-                        let start = Instant::now();
-                        let r = c
-                            .get(format!("{base}{p}"))
-                            .basic_auth("admin", Some("geoserver"))
-                            .send()
-                            .map_err(|e| BenchError::Http(e.to_string()))?;
-                        let status = r.status().as_u16();
-                        r.bytes().map_err(|e| BenchError::Http(e.to_string()))?;
-                        if status != 200 {
-                            return Err(BenchError::Http(format!("GET {p} answered {status}")));
-                        }
-                        ms.push(start.elapsed().as_secs_f64() * 1000.0);
-                    }
-                    Ok(ms)
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err(BenchError::Http("a client thread panicked".into())))
-            })
-            .collect()
-    });
-    let elapsed = t0.elapsed().as_secs_f64();
-    let mut all = Vec::new();
-    for r in per_thread {
-        all.extend(r?);
-    }
+    let (per_s, latency) = get_loop(clients, duration, &|i| format!("{base}{}", path(i)), true)?;
     Ok(Row {
         what,
         clients,
-        per_s: all.len() as f64 / elapsed,
-        latency: Summary::of(all),
+        per_s,
+        latency,
     })
 }

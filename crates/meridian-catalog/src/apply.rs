@@ -82,6 +82,12 @@ pub trait Persist: Send {
         after: &Catalog,
         batch: &Batch<'_>,
     ) -> Result<Option<Provenance>, PersistError>;
+
+    /// Make everything persisted so far durable, for persisters that defer it (called
+    /// periodically and at shutdown). The default has nothing to do.
+    fn checkpoint(&mut self) -> Result<(), PersistError> {
+        Ok(())
+    }
 }
 
 /// A persister that keeps nothing (tests, in-memory catalogs).
@@ -233,6 +239,14 @@ impl CatalogService {
             Err(p) => *p.into_inner() = Arc::new(new),
         }
         Ok(applied)
+    }
+
+    /// Ask the persister to make what it deferred durable (see [`Persist::checkpoint`]).
+    pub fn checkpoint(&self) -> Result<(), PersistError> {
+        match self.writer.lock() {
+            Ok(mut g) => g.checkpoint(),
+            Err(p) => p.into_inner().checkpoint(),
+        }
     }
 
     /// Swap the persister (after a reload found files in new places), keeping the state.

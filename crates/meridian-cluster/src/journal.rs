@@ -158,6 +158,11 @@ impl Journal {
         self.retention = n.max(1);
     }
 
+    /// Records kept per origin (see [`Journal::set_retention`]).
+    pub fn retention(&self) -> usize {
+        self.retention
+    }
+
     /// Drop records beyond the retention: rewrite the file with a base line and what is kept.
     fn compact(&mut self) -> Result<(), JournalError> {
         let err = |e: std::io::Error| JournalError {

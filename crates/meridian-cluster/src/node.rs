@@ -346,6 +346,7 @@ impl Cluster {
         tokio::spawn(publisher(self.clone(), outbox, client_rx.clone()));
         tokio::spawn(heartbeat(self.clone(), in_tx.clone()));
         tokio::spawn(applier(self.clone(), in_rx, client_rx));
+        tokio::spawn(checkpointer(self.clone()));
         Ok(())
     }
 
@@ -968,6 +969,18 @@ async fn applier(
             if let Some(cl) = current {
                 let _ = cl.ack(&p).await;
             }
+        }
+    }
+}
+
+/// Once a second, make the files of journaled batches durable and advance the applied marker,
+/// so a quiet node never leaves batches to redo.
+async fn checkpointer(c: Arc<Cluster>) {
+    loop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let svc = c.service.clone();
+        if let Ok(Err(e)) = tokio::task::spawn_blocking(move || svc.checkpoint()).await {
+            tracing::warn!(error = %e, "checkpoint failed; the journal still holds the changes");
         }
     }
 }

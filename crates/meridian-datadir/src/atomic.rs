@@ -10,6 +10,14 @@ static SEQ: AtomicU64 = AtomicU64::new(0);
 /// Write `bytes` to `path` so that a crash leaves either the old or the new content, never a
 /// truncated file. Parent directories are created.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    write_replacing(path, bytes, true)
+}
+
+/// Write `bytes` to `path` through a temporary file and a rename, so readers and a killed
+/// process never see a half-written file. With `durable`, the file and its directory are
+/// fsynced too; without, durability is left to a later [`sync_filesystem`] (the journal of a
+/// clustered node holds the change until then).
+pub fn write_replacing(path: &Path, bytes: &[u8], durable: bool) -> io::Result<()> {
     let dir = path
         .parent()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no parent"))?;
@@ -26,10 +34,15 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let result = (|| {
         let mut f = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
         f.write_all(bytes)?;
-        f.sync_all()?;
+        if durable {
+            f.sync_all()?;
+        }
         drop(f);
         fs::rename(&tmp, path)?;
-        sync_dir(dir)
+        if durable {
+            sync_dir(dir)?;
+        }
+        Ok(())
     })();
     if result.is_err() {
         let _ = fs::remove_file(&tmp);
@@ -39,15 +52,27 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
 
 /// Remove a file (missing is fine) and make the removal durable.
 pub fn remove_file_durable(path: &Path) -> io::Result<()> {
+    remove_file(path, true)
+}
+
+/// Remove a file (missing is fine); with `durable`, fsync its directory.
+pub fn remove_file(path: &Path, durable: bool) -> io::Result<()> {
     match fs::remove_file(path) {
         Ok(()) => {}
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(e),
     }
     match path.parent() {
-        Some(d) => sync_dir(d),
-        None => Ok(()),
+        Some(d) if durable => sync_dir(d),
+        _ => Ok(()),
     }
+}
+
+/// Flush everything written to the filesystem holding `path` (syncfs): one call instead of an
+/// fsync per file when many files were written without one.
+pub fn sync_filesystem(path: &Path) -> io::Result<()> {
+    let dir = File::open(path)?;
+    rustix::fs::syncfs(&dir).map_err(io::Error::from)
 }
 
 /// fsync a directory so renames and removals in it survive a crash.

@@ -7,7 +7,7 @@ mod layout;
 mod load;
 mod persist;
 
-pub use atomic::{remove_file_durable, write_atomic};
+pub use atomic::{remove_file_durable, sync_filesystem, write_atomic, write_replacing};
 pub use defaults::{default_styles, init_if_empty};
 pub use layout::resource_file_name;
 pub use load::{load, LoadProblem, Loaded};

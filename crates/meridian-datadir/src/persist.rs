@@ -1,6 +1,6 @@
 //! Writing applied changes to the data directory, one object file at a time.
 
-use crate::atomic::{remove_file_durable, sync_dir, write_atomic};
+use crate::atomic::{remove_file, sync_dir, sync_filesystem, write_replacing};
 use crate::layout::{resource_file_name, store_file_name, style_file_name};
 use meridian_catalog::{Batch, Catalog, Effect, Kind, Object, Persist, PersistError, Provenance};
 use std::collections::HashMap;
@@ -14,12 +14,41 @@ use std::path::{Path, PathBuf};
 pub struct DataDir {
     root: PathBuf,
     locations: HashMap<String, PathBuf>,
+    /// fsync each file as it is written (a stand-alone data directory); false when a journal
+    /// holds the changes and the owner calls [`DataDir::sync`] at checkpoints.
+    durable_each: bool,
 }
 
 impl DataDir {
     /// A persister over `root` with the locations found when loading it.
     pub fn new(root: PathBuf, locations: HashMap<String, PathBuf>) -> Self {
-        DataDir { root, locations }
+        DataDir {
+            root,
+            locations,
+            durable_each: true,
+        }
+    }
+
+    /// Leave fsyncs to [`DataDir::sync`]: files are still replaced atomically (a killed
+    /// process never leaves a half-written file), but only a checkpoint makes them durable
+    /// against power loss. For persisters that journal every change first.
+    pub fn defer_sync(mut self) -> Self {
+        self.durable_each = false;
+        self
+    }
+
+    /// Make everything written so far durable (one syncfs of the data directory's filesystem).
+    pub fn sync(&self) -> Result<(), PersistError> {
+        sync_filesystem(&self.root)
+            .map_err(|e| PersistError(format!("{}: {e}", self.root.display())))
+    }
+
+    fn sync_dir(&self, dir: &Path) -> io::Result<()> {
+        if self.durable_each {
+            sync_dir(dir)
+        } else {
+            Ok(())
+        }
     }
 
     /// The data directory.
@@ -119,7 +148,7 @@ impl DataDir {
         if o.kind == Kind::Style {
             self.save_style_body(o, previous, &abs)?;
         }
-        write_atomic(&abs, o.xml.to_xml().as_bytes())
+        write_replacing(&abs, o.xml.to_xml().as_bytes(), self.durable_each)
             .map_err(|e| format!("{}: {e}", abs.display()))?;
         self.locations.insert(id, target);
         Ok(())
@@ -146,12 +175,13 @@ impl DataDir {
         if unchanged && path.exists() {
             return Ok(());
         }
-        write_atomic(&path, body.as_bytes()).map_err(|e| format!("{}: {e}", path.display()))?;
+        write_replacing(&path, body.as_bytes(), self.durable_each)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
         if let Some(old) = previous.and_then(Object::style_filename) {
             if let Some(old_cfg) = self.locations.get(o.id()) {
                 let old_path = self.root.join(old_cfg).with_file_name(old);
                 if old_path != path {
-                    remove_file_durable(&old_path).map_err(|e| e.to_string())?;
+                    remove_file(&old_path, self.durable_each).map_err(|e| e.to_string())?;
                 }
             }
         }
@@ -183,7 +213,7 @@ impl DataDir {
         if abs_from.exists() {
             fs::rename(&abs_from, &abs_to)?;
             if let Some(p) = abs_from.parent() {
-                sync_dir(p)?;
+                self.sync_dir(p)?;
             }
         }
         if owns_dir {
@@ -204,17 +234,18 @@ impl DataDir {
         let owns_dir = o.kind == Kind::Workspace || o.kind.is_store() || o.kind.is_resource();
         if o.kind == Kind::Style {
             if let Some(f) = o.style_filename() {
-                remove_file_durable(&abs.with_file_name(f)).map_err(|e| e.to_string())?;
+                remove_file(&abs.with_file_name(f), self.durable_each)
+                    .map_err(|e| e.to_string())?;
             }
         }
         let result = if owns_dir {
             match abs.parent() {
                 Some(dir) if dir.exists() => fs::remove_dir_all(dir)
-                    .and_then(|_| dir.parent().map(sync_dir).unwrap_or(Ok(()))),
+                    .and_then(|_| dir.parent().map(|p| self.sync_dir(p)).unwrap_or(Ok(()))),
                 _ => Ok(()),
             }
         } else {
-            remove_file_durable(&abs)
+            remove_file(&abs, self.durable_each)
         };
         result.map_err(|e| format!("{}: {e}", abs.display()))?;
         if owns_dir {
@@ -228,8 +259,8 @@ impl DataDir {
     fn save_default(&self, cat: &Catalog) -> Result<(), String> {
         let path = self.root.join("workspaces").join("default.xml");
         let r = match cat.default_workspace() {
-            Some(ws) => write_atomic(&path, ws.xml.to_xml().as_bytes()),
-            None => remove_file_durable(&path),
+            Some(ws) => write_replacing(&path, ws.xml.to_xml().as_bytes(), self.durable_each),
+            None => remove_file(&path, self.durable_each),
         };
         r.map_err(|e| format!("{}: {e}", path.display()))
     }

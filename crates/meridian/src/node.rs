@@ -161,6 +161,7 @@ pub fn serve(dir: PathBuf, bind: SocketAddr) -> Result<(), NodeError> {
         };
         let metrics_cluster = cluster.clone();
         let ogc = Arc::new(OgcState { catalog: service.clone(), data_dir: dir.clone() });
+        let on_exit = service.clone();
         let state = Arc::new(RestState {
             catalog: service,
             data_dir: dir.clone(),
@@ -187,6 +188,9 @@ pub fn serve(dir: PathBuf, bind: SocketAddr) -> Result<(), NodeError> {
             .with_graceful_shutdown(shutdown)
             .await
             .map_err(|e| NodeError::Runtime(e.to_string()))?;
+        if let Err(e) = on_exit.checkpoint() {
+            tracing::warn!(error = %e, "final checkpoint failed; the journal is redone at the next start");
+        }
         tracing::info!("stopped");
         Ok(())
     })
