@@ -96,14 +96,46 @@ fn cases() -> Vec<Case> {
         count,
     };
     vec![
-        case("WFS GeoJSON, shapefile, 10 features", wfs("tiger:tiger_roads", "tiger_roads", Some(10), true), Count::GeoJson),
-        case("WFS GML 3.2, shapefile, 10 features", wfs("tiger:tiger_roads", "tiger_roads", Some(10), false), Count::Gml),
-        case("WFS GeoJSON, shapefile, whole layer", wfs("tiger:tiger_roads", "tiger_roads", None, true), Count::GeoJson),
-        case("WFS GML 3.2, shapefile, whole layer", wfs("tiger:tiger_roads", "tiger_roads", None, false), Count::Gml),
-        case("OGC API items, shapefile, 10 features", items("tiger:tiger_roads", "tiger_roads", 10), Count::GeoJson),
-        case("WFS GeoJSON, GeoPackage, 10 features", wfs("ne:countries", "countries", Some(10), true), Count::GeoJson),
-        case("WFS GML 3.2, GeoPackage, whole layer", wfs("ne:countries", "countries", None, false), Count::Gml),
-        case("OGC API items, GeoPackage, 10 features", items("ne:populated_places", "populated_places", 10), Count::GeoJson),
+        case(
+            "WFS GeoJSON, shapefile, 10 features",
+            wfs("tiger:tiger_roads", "tiger_roads", Some(10), true),
+            Count::GeoJson,
+        ),
+        case(
+            "WFS GML 3.2, shapefile, 10 features",
+            wfs("tiger:tiger_roads", "tiger_roads", Some(10), false),
+            Count::Gml,
+        ),
+        case(
+            "WFS GeoJSON, shapefile, whole layer",
+            wfs("tiger:tiger_roads", "tiger_roads", None, true),
+            Count::GeoJson,
+        ),
+        case(
+            "WFS GML 3.2, shapefile, whole layer",
+            wfs("tiger:tiger_roads", "tiger_roads", None, false),
+            Count::Gml,
+        ),
+        case(
+            "OGC API items, shapefile, 10 features",
+            items("tiger:tiger_roads", "tiger_roads", 10),
+            Count::GeoJson,
+        ),
+        case(
+            "WFS GeoJSON, GeoPackage, 10 features",
+            wfs("ne:countries", "countries", Some(10), true),
+            Count::GeoJson,
+        ),
+        case(
+            "WFS GML 3.2, GeoPackage, whole layer",
+            wfs("ne:countries", "countries", None, false),
+            Count::Gml,
+        ),
+        case(
+            "OGC API items, GeoPackage, 10 features",
+            items("ne:populated_places", "populated_places", 10),
+            Count::GeoJson,
+        ),
     ]
 }
 
@@ -159,9 +191,19 @@ fn mapfile(data: &Path) -> String {
   END
 {}{}{}END
 "#,
-        layer("tiger_roads", "LINE", &format!("    DATA \"{}\"", nyc.display()), "NAME"),
+        layer(
+            "tiger_roads",
+            "LINE",
+            &format!("    DATA \"{}\"", nyc.display()),
+            "NAME"
+        ),
         layer("countries", "POLYGON", &ogr("countries"), "ISO_A3"),
-        layer("populated_places", "POINT", &ogr("populated_places"), "NAME"),
+        layer(
+            "populated_places",
+            "POINT",
+            &ogr("populated_places"),
+            "NAME"
+        ),
     )
 }
 

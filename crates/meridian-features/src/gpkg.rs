@@ -56,6 +56,16 @@ fn open(p: &Path, table: &str) -> Result<(Connection, String, Option<String>, bo
 
 /// Call `each` with the features of a table, in primary-key order, until it returns false.
 /// With `bbox`, only features whose R-tree entry intersects it are read.
+/// Number of rows of a feature table.
+pub(crate) fn count(p: &Path, table: &str) -> Result<usize, FeatureError> {
+    let (c, ..) = open(p, table)?;
+    c.query_row(&format!("SELECT COUNT(*) FROM {}", quote(table)), [], |r| {
+        r.get::<_, i64>(0)
+    })
+    .map(|n| usize::try_from(n).unwrap_or(0))
+    .map_err(sql_err(p))
+}
+
 pub(crate) fn scan(
     p: &Path,
     table: &str,

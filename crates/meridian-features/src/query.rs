@@ -80,7 +80,20 @@ pub fn query(
     let mut matched = 0usize;
     let mut page: Vec<Feature> = Vec::new();
     let sorting = !q.sort.is_empty() && q.limit > 0;
+    let located = locate(store, native)?;
+    // Every feature matches and the order is the file's: the count comes from the source's
+    // index and the scan stops once the page is full (no need to decode the rest).
+    let total = match (&q.filter, sorting, &located) {
+        (Filter::All, false, Located::Shapefile(p)) => shp::count(p),
+        (Filter::All, false, Located::GeoPackage(p, table)) if p.is_file() => {
+            Some(gpkg::count(p, table)?)
+        }
+        _ => None,
+    };
     let mut keep = |f: Feature| -> bool {
+        if total.is_some() && matched >= end {
+            return false;
+        }
         if !q.filter.matches(&f) {
             return true;
         }
@@ -97,11 +110,11 @@ pub fn query(
         }
         true
     };
-    if let Located::PostGis(p, table) = locate(store, native)? {
+    if let Located::PostGis(p, table) = &located {
         // Filters, order and paging run in the database.
-        return crate::postgis::query(&p, &table, id_prefix, q);
+        return crate::postgis::query(p, table, id_prefix, q);
     }
-    match locate(store, native)? {
+    match located {
         Located::Shapefile(p) => shp::scan(&p, id_prefix, &mut keep)?,
         Located::GeoPackage(p, table) => {
             if !p.is_file() {
@@ -124,7 +137,7 @@ pub fn query(
         }
     }
     Ok(QueryResult {
-        matched,
+        matched: total.unwrap_or(matched),
         features: page,
     })
 }

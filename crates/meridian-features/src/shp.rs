@@ -34,6 +34,13 @@ fn value(v: shapefile::dbase::FieldValue) -> Value {
     }
 }
 
+/// Number of shapes, from the `.shx` index alone (None without an index).
+pub(crate) fn count(path: &Path) -> Option<usize> {
+    shapefile::ShapeReader::from_path(path)
+        .ok()
+        .and_then(|r| r.shape_count().ok())
+}
+
 /// Call `each` with every feature of the shapefile, in file order, until it returns false.
 /// Shapes and records are read side by side; a `.dbf` with fewer records (or none, as in
 /// GeoServer's `giant_polygon`) leaves the remaining features without attributes.

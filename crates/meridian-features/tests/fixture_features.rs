@@ -175,3 +175,39 @@ fn the_cpg_file_names_the_text_encoding() {
         "Signature Röck"
     );
 }
+
+#[test]
+fn an_unfiltered_page_counts_from_the_index_like_a_full_scan() {
+    let nyc = store(&[("url", "file:data/nyc")]);
+    let gpkg = store(&[
+        ("database", "file:data/ne/natural_earth.gpkg"),
+        ("dbtype", "geopkg"),
+    ]);
+    let world = geo_types::Rect::new((-180.0, -90.0), (180.0, 90.0));
+    for (s, t, n) in [(&nyc, "tiger_roads", 8333), (&gpkg, "countries", 177)] {
+        let page = Query {
+            offset: 20,
+            limit: 10,
+            ..Default::default()
+        };
+        // Filter::All stops reading after the page and takes the count from the source.
+        let r = query(s, t, t, &page).unwrap();
+        assert_eq!((r.matched, r.features.len()), (n, 10), "{t}");
+        // A filter every feature passes scans everything: same count, same page.
+        let scanned = query(
+            s,
+            t,
+            t,
+            &Query {
+                filter: Filter::BBox(world),
+                ..page
+            },
+        )
+        .unwrap();
+        assert_eq!(scanned.matched, n, "{t}");
+        let ids = |r: &meridian_features::QueryResult| {
+            r.features.iter().map(|f| f.id.clone()).collect::<Vec<_>>()
+        };
+        assert_eq!(ids(&r), ids(&scanned), "{t}");
+    }
+}
