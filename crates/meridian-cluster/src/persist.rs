@@ -173,3 +173,49 @@ impl JournalingPersist {
             .map_err(|e| PersistError(format!("{}: {e}", self.marker.display())))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use meridian_catalog::{CatalogService, Change, Kind, Object};
+
+    fn workspace(i: usize) -> Change {
+        let xml = meridian_xml::parse(&format!(
+            "<workspace><id>WorkspaceInfoImpl-t{i}</id><name>w{i}</name></workspace>"
+        ))
+        .unwrap();
+        Change::Add {
+            object: Object::new(Kind::Workspace, xml),
+        }
+    }
+
+    #[test]
+    fn the_marker_moves_only_at_checkpoints_and_then_covers_every_journaled_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().to_path_buf();
+        meridian_datadir::init_if_empty(&root).unwrap();
+        let journal = Arc::new(Mutex::new(
+            Journal::open(&root.join("cluster/journal.log")).unwrap(),
+        ));
+        let marker = root.join("cluster/applied.json");
+        let persist = JournalingPersist::new(
+            DataDir::new(root.clone(), Default::default()),
+            journal.clone(),
+            "me".into(),
+            Arc::new(Hlc::default()),
+            marker.clone(),
+            Arc::new(Mutex::new(Stamps::default())),
+        );
+        let service = CatalogService::new(Default::default(), Box::new(persist));
+        for i in 0..3 {
+            service.apply(vec![workspace(i)]).unwrap();
+        }
+        // Journaled and written, but no checkpoint yet: a restart would redo all three.
+        assert_eq!(journal.lock().unwrap().head("me"), 3);
+        assert!(root.join("workspaces/w2/workspace.xml").is_file());
+        assert_eq!(read_marker(&marker).get("me"), None);
+        service.checkpoint().unwrap();
+        assert_eq!(read_marker(&marker).get("me"), Some(&3));
+    }
+}
