@@ -24,14 +24,22 @@ fi
 
 echo "== Brokers for the cluster tests (Debian packages)"
 . scripts/brokers/common.sh
-need_packages activemq libmqtt-client-java mosquitto nats-server rabbitmq-server openssl gdal-bin postgresql-15 postgresql-15-postgis-3 postgis
+need_packages activemq libmqtt-client-java mosquitto nats-server rabbitmq-server openssl gdal-bin postgresql-15 postgresql-15-postgis-3 postgis cgi-mapserver mapserver-bin lighttpd
 
 echo "== Rust tests"
 cargo build --workspace --quiet
 cargo test --workspace --quiet
 
 echo "== Benchmarks run (tiny size; figures come from the release commands in BENCHMARKS.md)"
-./target/debug/meridian-bench startup --layers 500 --runs 1
+bench=./target/debug/meridian-bench
+$bench startup --layers 500 --runs 1
+$bench propagation --writes 5 --replicas 2
+$bench propagation --broker activemq --writes 5 --replicas 1
+$bench throughput --writes 20 --clients 4 --replicas 2
+$bench catchup --changes 30 --clients 4
+$bench bootstrap --layers 500
+$bench reads --layers 500 --clients 1,4 --seconds 0.3
+$bench mapserver --seconds 0.3 --clients 2
 
 echo "== Python client libraries against a live node"
 venv=target/py-venv

@@ -586,7 +586,17 @@ impl Cluster {
             let j = lock(&self.journal);
             (j.heads(), j.is_empty())
         };
-        if new_node && heads.values().any(|s| *s > 0) {
+        let me_primary = self.roles().primary;
+        let peer_primary = lock(&self.peers)
+            .get(peer)
+            .map(|p| p.roles.primary)
+            .unwrap_or(false);
+        // A new node takes the cluster's catalog: from any peer that has journaled changes, or,
+        // for a pure replica, from a primary whose catalog differs (a catalog loaded from its
+        // data directory has no journal yet).
+        let differs = digest != self.digest();
+        if new_node && (heads.values().any(|s| *s > 0) || (!me_primary && peer_primary && differs))
+        {
             if let Err(e) = self.take_snapshot(url).await {
                 tracing::warn!(peer = %url, error = %e, "bootstrap snapshot failed");
             }
@@ -599,14 +609,21 @@ impl Cluster {
                 }
             }
         }
-        // Same positions, different content: drift. Of the two nodes, the one whose name sorts
-        // higher repairs itself from the other's snapshot, so both end the same.
+        // Same positions, different content: drift. One of the two repairs itself from the
+        // other's snapshot, so both end the same.
         let mine_now = self.heads();
         if &mine_now == heads && digest != self.digest() {
             let msg = format!("digest differs from {peer} at the same positions");
             tracing::warn!("{msg}");
             *lock(&self.drift) = Some(msg);
-            if self.me.as_str() > peer && self.peer_has_all_mine(url) {
+            // A replica repairs from a primary, never a primary from a replica; between two
+            // nodes of the same role, the one whose name sorts higher.
+            let repair = match (me_primary, peer_primary) {
+                (false, true) => true,
+                (true, false) => false,
+                _ => self.me.as_str() > peer,
+            };
+            if repair && self.peer_has_all_mine(url) {
                 if let Err(e) = self.take_snapshot(url).await {
                     tracing::warn!(error = %e, "drift repair failed");
                 }

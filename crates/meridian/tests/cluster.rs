@@ -1077,3 +1077,29 @@ fn leaving_nodes_are_forgotten() {
         peers(&a).is_empty()
     });
 }
+
+/// A primary serving a data directory it loaded from disk has journaled nothing yet. A new,
+/// empty replica must take the primary's catalog, and the primary must never "repair" itself
+/// from the replica's empty one (whatever their names).
+#[test]
+fn a_new_replica_takes_a_catalog_the_primary_loaded_from_disk_and_never_the_reverse() {
+    let c = Cluster::new("bootstrap");
+    let (_ta, da) = tmpdir();
+    let (_tb, db) = tmpdir();
+    common::copy_dir(&fixture(), &da);
+    // The replica's name sorts before the primary's, as in the case that went wrong.
+    let a = c.start(&da, "zz-primary", true, true);
+    let before = names(&a, "/layers.json", "layers", "layer");
+    assert!(before.len() > 15, "{before:?}");
+    let b = c.start(&db, "aa-replica", false, false);
+    wait_for(
+        "replica took the primary's catalog",
+        &[&a, &b],
+        Duration::from_secs(30),
+        || names(&b, "/layers.json", "layers", "layer") == before && same_digest(&[&a, &b]),
+    );
+    // A few heartbeats later the primary still has everything.
+    std::thread::sleep(Duration::from_millis(1200));
+    assert_eq!(names(&a, "/layers.json", "layers", "layer"), before);
+    assert_eq!(status(&a)["counters"]["snapshots"], 0);
+}
