@@ -14,6 +14,8 @@ pub(crate) type NameKey = (&'static str, String, String);
 pub struct Catalog {
     objects: imbl::HashMap<String, Arc<Object>>,
     by_name: imbl::HashMap<NameKey, String>,
+    /// Who references an id: target id → ids of the objects whose references name it.
+    referrers: imbl::HashMap<String, imbl::HashSet<String>>,
     default_workspace: Option<String>,
 }
 
@@ -187,16 +189,14 @@ impl Catalog {
         field: &'a str,
         id: &'a str,
     ) -> impl Iterator<Item = &'a Arc<Object>> + 'a {
-        self.objects
-            .values()
+        self.referrers_of(id)
             .filter(move |o| o.kind == kind && o.ref_id(field) == Some(id))
     }
 
     /// Stores in a workspace, sorted by name.
     pub fn stores_in(&self, ws: &str, kind: Kind) -> Vec<&Arc<Object>> {
         let mut v: Vec<&Arc<Object>> = self
-            .objects
-            .values()
+            .referrers_of(ws)
             .filter(|o| o.kind == kind && o.workspace() == Some(ws))
             .collect();
         v.sort_by(|a, b| a.name().cmp(b.name()));
@@ -206,8 +206,7 @@ impl Catalog {
     /// Resources of a store, sorted by name.
     pub fn resources_of(&self, store: &str) -> Vec<&Arc<Object>> {
         let mut v: Vec<&Arc<Object>> = self
-            .objects
-            .values()
+            .referrers_of(store)
             .filter(|o| o.kind.is_resource() && o.ref_id("store") == Some(store))
             .collect();
         v.sort_by(|a, b| a.name().cmp(b.name()));
@@ -216,19 +215,33 @@ impl Catalog {
 
     /// The layer publishing a resource.
     pub fn layer_of(&self, resource: &str) -> Option<&Arc<Object>> {
-        self.objects
-            .values()
+        self.referrers_of(resource)
             .find(|o| o.kind == Kind::Layer && o.ref_id("resource") == Some(resource))
     }
 
     /// Layers in a workspace (by their resource's store), sorted by name.
     pub fn layers_in(&self, ws: Option<&str>) -> Vec<&Arc<Object>> {
-        let mut v: Vec<&Arc<Object>> = self
-            .objects
-            .values()
-            .filter(|o| o.kind == Kind::Layer)
-            .filter(|o| ws.is_none() || self.workspace_id_of(o).as_deref() == ws)
-            .collect();
+        let mut v: Vec<&Arc<Object>> = match ws {
+            None => self
+                .objects
+                .values()
+                .filter(|o| o.kind == Kind::Layer)
+                .collect(),
+            // Workspace → its stores → their resources → the layers publishing them.
+            Some(ws) => self
+                .referrers_of(ws)
+                .filter(|s| s.kind.is_store() && s.workspace() == Some(ws))
+                .flat_map(|s| {
+                    self.referrers_of(s.id())
+                        .filter(move |r| r.kind.is_resource() && r.ref_id("store") == Some(s.id()))
+                })
+                .flat_map(|r| {
+                    self.referrers_of(r.id()).filter(move |l| {
+                        l.kind == Kind::Layer && l.ref_id("resource") == Some(r.id())
+                    })
+                })
+                .collect(),
+        };
         v.sort_by_key(|o| self.layer_name(o).to_string());
         v
     }
@@ -246,24 +259,21 @@ impl Catalog {
 
     /// Layers that use a style (default or alternate).
     pub fn layers_using_style(&self, style: &str) -> Vec<&Arc<Object>> {
-        self.objects
-            .values()
+        self.referrers_of(style)
             .filter(|o| o.kind == Kind::Layer && o.layer_styles().contains(&style))
             .collect()
     }
 
     /// Layer groups that name a style.
     pub fn groups_using_style(&self, style: &str) -> Vec<&Arc<Object>> {
-        self.objects
-            .values()
+        self.referrers_of(style)
             .filter(|o| o.kind == Kind::LayerGroup && o.group_styles().contains(&style))
             .collect()
     }
 
     /// Layer groups that contain a layer or group.
     pub fn groups_containing(&self, id: &str) -> Vec<&Arc<Object>> {
-        self.objects
-            .values()
+        self.referrers_of(id)
             .filter(|o| {
                 o.kind == Kind::LayerGroup
                     && (o.group_members().iter().any(|p| p.id == id)
@@ -297,6 +307,12 @@ impl Catalog {
         }
         let key = self.name_key(&o);
         self.by_name.insert(key, o.id().to_string());
+        for target in o.references() {
+            self.referrers
+                .entry(target.to_string())
+                .or_default()
+                .insert(o.id().to_string());
+        }
         self.objects.insert(o.id().to_string(), o);
     }
 
@@ -313,6 +329,27 @@ impl Catalog {
         if self.by_name.get(&key).map(String::as_str) == Some(o.id()) {
             self.by_name.remove(&key);
         }
+        for target in o.references() {
+            let now_empty = match self.referrers.get_mut(target) {
+                Some(set) => {
+                    set.remove(o.id());
+                    set.is_empty()
+                }
+                None => false,
+            };
+            if now_empty {
+                self.referrers.remove(target);
+            }
+        }
+    }
+
+    /// Objects whose references name `id` (any field), in no particular order.
+    fn referrers_of<'a>(&'a self, id: &str) -> impl Iterator<Item = &'a Arc<Object>> + 'a {
+        self.referrers
+            .get(id)
+            .into_iter()
+            .flat_map(|set| set.iter())
+            .filter_map(|r| self.objects.get(r))
     }
 
     /// Rebuild the name index for layers (after a resource moved or was renamed).

@@ -5,6 +5,7 @@ mod atomic;
 mod defaults;
 mod layout;
 mod load;
+mod locations;
 mod persist;
 
 pub use atomic::{remove_file_durable, sync_filesystem, write_atomic, write_replacing};

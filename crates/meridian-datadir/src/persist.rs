@@ -2,6 +2,7 @@
 
 use crate::atomic::{remove_file, sync_dir, sync_filesystem, write_replacing};
 use crate::layout::{resource_file_name, store_file_name, style_file_name};
+use crate::locations::Locations;
 use meridian_catalog::{Batch, Catalog, Effect, Kind, Object, Persist, PersistError, Provenance};
 use std::collections::HashMap;
 use std::fs;
@@ -13,7 +14,7 @@ use std::path::{Path, PathBuf};
 #[derive(Clone)]
 pub struct DataDir {
     root: PathBuf,
-    locations: HashMap<String, PathBuf>,
+    locations: Locations,
     /// fsync each file as it is written (a stand-alone data directory); false when a journal
     /// holds the changes and the owner calls [`DataDir::sync`] at checkpoints.
     durable_each: bool,
@@ -24,7 +25,7 @@ impl DataDir {
     pub fn new(root: PathBuf, locations: HashMap<String, PathBuf>) -> Self {
         DataDir {
             root,
-            locations,
+            locations: Locations::new(locations),
             durable_each: true,
         }
     }
@@ -217,11 +218,7 @@ impl DataDir {
             }
         }
         if owns_dir {
-            for loc in self.locations.values_mut() {
-                if let Ok(rest) = loc.strip_prefix(&from) {
-                    *loc = to.join(rest);
-                }
-            }
+            self.locations.move_dir(&from, &to);
         }
         Ok(())
     }
@@ -250,7 +247,7 @@ impl DataDir {
         result.map_err(|e| format!("{}: {e}", abs.display()))?;
         if owns_dir {
             if let Some(dir) = loc.parent() {
-                self.locations.retain(|_, l| !l.starts_with(dir));
+                self.locations.remove_under(dir);
             }
         }
         Ok(())
