@@ -274,18 +274,28 @@ impl Cluster {
     }
 
     /// A snapshot of this node.
-    pub fn snapshot(&self) -> Snapshot {
+    /// The snapshot as JSON ([`Snapshot`]'s shape), serialized straight from the shared
+    /// catalog state without copying the objects.
+    pub fn snapshot_json(&self) -> Result<Vec<u8>, serde_json::Error> {
+        /// [`Snapshot`] borrowing the catalog's objects.
+        #[derive(Serialize)]
+        struct SnapshotRef<'a> {
+            heads: BTreeMap<String, u64>,
+            default_workspace: Option<String>,
+            objects: Vec<&'a Object>,
+            stamps: Stamps,
+        }
         // The heads must not run ahead of the catalog: read them first, under the same order
         // the persister writes (journal, then state).
         let heads = self.heads();
         let stamps = lock(&self.stamps).clone();
         let cat = self.service.snapshot();
-        Snapshot {
+        serde_json::to_vec(&SnapshotRef {
             heads,
             default_workspace: cat.default_workspace().map(|w| w.id().to_string()),
-            objects: cat.objects().map(|o| (**o).clone()).collect(),
+            objects: cat.objects().map(|o| &**o).collect(),
             stamps,
-        }
+        })
     }
 
     /// Start the broker connection, heartbeats and the applier. Returns at once; the node
@@ -472,10 +482,12 @@ impl Cluster {
 
     /// Replace the catalog with a peer's snapshot.
     async fn take_snapshot(self: &Arc<Self>, peer_url: &str) -> Result<(), String> {
+        let started = Instant::now();
         let snap: Snapshot = self
             .get_json(peer_url, "/geoserver/rest/cluster/snapshot.json")
             .await?
             .ok_or("peer has no snapshot")?;
+        let fetched = started.elapsed();
         let cat = Catalog::from_loaded(snap.objects, snap.default_workspace);
         {
             let mut st = lock(&self.stamps);
@@ -495,7 +507,12 @@ impl Cluster {
             .map_err(|e| e.to_string())?;
         self.counters.snapshots.fetch_add(1, Ordering::Relaxed);
         *lock(&self.drift) = None;
-        tracing::info!(peer = %peer_url, "catalog taken over from a peer snapshot");
+        tracing::info!(
+            peer = %peer_url,
+            fetched_ms = fetched.as_millis() as u64,
+            total_ms = started.elapsed().as_millis() as u64,
+            "catalog taken over from a peer snapshot"
+        );
         Ok(())
     }
 

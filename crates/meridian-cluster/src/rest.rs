@@ -213,8 +213,15 @@ impl RestExtension for ClusterRest {
                 }
             }
             ("GET", ["cluster", "events"]) => self.events(req),
-            ("GET", ["cluster", "snapshot"]) => serde_json::to_value(self.0.snapshot())
-                .map(|v| json_resp(&v))
+            ("GET", ["cluster", "snapshot"]) => self
+                .0
+                .snapshot_json()
+                .map(|body| Resp {
+                    status: 200,
+                    content_type: "application/json".into(),
+                    body,
+                    location: None,
+                })
                 .map_err(|e| RestError::Internal(e.to_string())),
             (_, ["cluster", ..]) => Err(RestError::MethodNotAllowed(format!(
                 "{} is not allowed here",
