@@ -35,7 +35,7 @@ L4J
       </kahaDB>
     </persistenceAdapter>
     <transportConnectors>
-      <transportConnector name="mqtt" uri="mqtt://127.0.0.1:$port"/>
+      <transportConnector name="mqtt" uri="mqtt://127.0.0.1:$port?transport.tcpNoDelay=true"/>
     </transportConnectors>
   </broker>
 </beans>

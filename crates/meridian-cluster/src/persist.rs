@@ -199,15 +199,16 @@ mod tests {
             Journal::open(&root.join("cluster/journal.log")).unwrap(),
         ));
         let marker = root.join("cluster/applied.json");
+        let loaded = meridian_datadir::load(&root).unwrap();
         let persist = JournalingPersist::new(
-            DataDir::new(root.clone(), Default::default()),
+            DataDir::new(root.clone(), loaded.locations),
             journal.clone(),
             "me".into(),
             Arc::new(Hlc::default()),
             marker.clone(),
             Arc::new(Mutex::new(Stamps::default())),
         );
-        let service = CatalogService::new(Default::default(), Box::new(persist));
+        let service = CatalogService::new(loaded.catalog, Box::new(persist));
         for i in 0..3 {
             service.apply(vec![workspace(i)]).unwrap();
         }
@@ -215,7 +216,17 @@ mod tests {
         assert_eq!(journal.lock().unwrap().head("me"), 3);
         assert!(root.join("workspaces/w2/workspace.xml").is_file());
         assert_eq!(read_marker(&marker).get("me"), None);
+        // global.xml is written when it really changes, its update sequence alone at checkpoints.
+        let sequence = || {
+            let xml = std::fs::read_to_string(root.join("global.xml")).unwrap();
+            meridian_xml::parse(&xml)
+                .unwrap()
+                .child_text("updateSequence")
+                .map(str::to_string)
+        };
+        assert_ne!(sequence().as_deref(), Some("3"));
         service.checkpoint().unwrap();
         assert_eq!(read_marker(&marker).get("me"), Some(&3));
+        assert_eq!(sequence().as_deref(), Some("3"));
     }
 }

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// A data directory as the persister of a catalog. It remembers where each object's file is,
 /// because directory names are not identities (a store may live in a folder of another name).
@@ -18,6 +19,20 @@ pub struct DataDir {
     /// fsync each file as it is written (a stand-alone data directory); false when a journal
     /// holds the changes and the owner calls [`DataDir::sync`] at checkpoints.
     durable_each: bool,
+    /// Deferred mode: global.xml as last written, and a newer state that differs from it only
+    /// by `updateSequence` (written at the next [`DataDir::sync`] instead of on every batch).
+    global_written: Option<Arc<Object>>,
+    global_pending: Option<Arc<Object>>,
+}
+
+/// Whether two global settings objects differ only by their update sequence.
+fn same_but_sequence(a: &Object, b: &Object) -> bool {
+    let strip = |o: &Object| {
+        let mut x = o.xml.clone();
+        x.remove("updateSequence");
+        x
+    };
+    strip(a) == strip(b)
 }
 
 impl DataDir {
@@ -27,6 +42,8 @@ impl DataDir {
             root,
             locations: Locations::new(locations),
             durable_each: true,
+            global_written: None,
+            global_pending: None,
         }
     }
 
@@ -38,8 +55,12 @@ impl DataDir {
         self
     }
 
-    /// Make everything written so far durable (one syncfs of the data directory's filesystem).
-    pub fn sync(&self) -> Result<(), PersistError> {
+    /// Make everything written so far durable (one syncfs of the data directory's filesystem),
+    /// writing a deferred update sequence first.
+    pub fn sync(&mut self) -> Result<(), PersistError> {
+        if let Some(g) = self.global_pending.take() {
+            self.write_global(&g).map_err(PersistError)?;
+        }
         sync_filesystem(&self.root)
             .map_err(|e| PersistError(format!("{}: {e}", self.root.display())))
     }
@@ -253,6 +274,20 @@ impl DataDir {
         Ok(())
     }
 
+    fn write_global(&mut self, g: &Arc<Object>) -> Result<(), String> {
+        let rel = self
+            .locations
+            .get(g.id())
+            .cloned()
+            .unwrap_or_else(|| PathBuf::from("global.xml"));
+        let abs = self.root.join(&rel);
+        write_replacing(&abs, g.xml.to_xml().as_bytes(), self.durable_each)
+            .map_err(|e| format!("{}: {e}", abs.display()))?;
+        self.locations.insert(g.id().to_string(), rel);
+        self.global_written = Some(g.clone());
+        Ok(())
+    }
+
     fn save_default(&self, cat: &Catalog) -> Result<(), String> {
         let path = self.root.join("workspaces").join("default.xml");
         let r = match cat.default_workspace() {
@@ -284,6 +319,22 @@ impl DataDir {
     ) -> Result<(), PersistError> {
         for e in effects {
             let r = match e {
+                Effect::Saved { object, .. } if object.kind == Kind::Global => {
+                    // Every batch bumps the update sequence; a journaling node writes that alone
+                    // at checkpoints (the journal's redo bumps it again after a crash).
+                    let only_sequence = !self.durable_each
+                        && self
+                            .global_written
+                            .as_deref()
+                            .is_some_and(|w| same_but_sequence(w, object));
+                    if only_sequence {
+                        self.global_pending = Some(object.clone());
+                        Ok(())
+                    } else {
+                        self.global_pending = None;
+                        self.write_global(object)
+                    }
+                }
                 Effect::Saved { object, previous } => self.save(after, object, previous.as_deref()),
                 Effect::Removed { object } => self.remove(object),
                 Effect::DefaultWorkspace { .. } => Ok(()),
