@@ -2,7 +2,7 @@
 //! cluster with a big catalog, measured from the process spawn to converged.
 
 use crate::cluster::{status, BrokerKind, Cluster};
-use crate::generate::{generate, Shape};
+use crate::generate::ensure;
 use crate::writes::create_workspaces;
 use crate::BenchError;
 use std::path::Path;
@@ -62,12 +62,7 @@ pub fn bootstrap(
     data_dir: Option<&Path>,
 ) -> Result<Report, BenchError> {
     let tmp = tempfile::tempdir().map_err(|e| BenchError::Io("temporary directory".into(), e))?;
-    let root = data_dir
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| tmp.path().join("catalog"));
-    if !root.join("workspaces").is_dir() {
-        generate(&root, Shape::new(layers))?;
-    }
+    let root = ensure(data_dir, tmp.path(), layers)?;
     let mut cluster = Cluster::start(
         binary,
         tmp.path(),

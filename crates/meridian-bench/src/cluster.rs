@@ -256,7 +256,7 @@ impl Cluster {
                     applied.join(", ")
                 )));
             }
-            std::thread::sleep(Duration::from_millis(5));
+            std::thread::sleep(Duration::from_millis(50));
         }
     }
 

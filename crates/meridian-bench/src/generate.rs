@@ -73,6 +73,32 @@ fn mkdir(path: &Path) -> Result<(), BenchError> {
     fs::create_dir_all(path).map_err(|e| BenchError::Io(path.display().to_string(), e))
 }
 
+/// The data directory to benchmark: `given` if it already holds a catalog (a big directory is
+/// generated once and reused), else a catalog of `layers` layers generated into `given` or into
+/// `scratch/data`.
+pub fn ensure(
+    given: Option<&Path>,
+    scratch: &Path,
+    layers: usize,
+) -> Result<std::path::PathBuf, BenchError> {
+    let root = given
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| scratch.join("data"));
+    if !root.join("workspaces").is_dir() {
+        let t = std::time::Instant::now();
+        let c = generate(&root, Shape::new(layers))?;
+        println!(
+            "generated {} layers, {} stores, {} workspaces, {} groups in {:.1} s",
+            c.layers,
+            c.stores,
+            c.workspaces,
+            c.groups,
+            t.elapsed().as_secs_f64()
+        );
+    }
+    Ok(root)
+}
+
 /// Write the data directory at `root`, which must be empty or missing.
 pub fn generate(root: &Path, shape: Shape) -> Result<Counts, BenchError> {
     if root.exists()

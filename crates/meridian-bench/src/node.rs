@@ -66,7 +66,11 @@ impl Node {
                 "MERIDIAN_CLUSTER_EMBEDDEDBROKER_LISTEN",
                 format!("127.0.0.1:{broker}"),
             )
-            .env("RUST_LOG", "warn")
+            // MERIDIAN_BENCH_LOG sets the nodes' log filter (default: warnings only).
+            .env(
+                "RUST_LOG",
+                std::env::var("MERIDIAN_BENCH_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .stdout(Stdio::from(out))
             .stderr(Stdio::from(err));
         for (k, v) in env {

@@ -1,7 +1,7 @@
 //! REST reads under load: requests per second and latency for GETs of single layers and of
 //! listings, at several numbers of concurrent clients, against one node on a generated catalog.
 
-use crate::generate::{generate, Shape};
+use crate::generate::{ensure, Shape};
 use crate::load::get_loop;
 use crate::node::{meridian_binary, Node};
 use crate::{BenchError, Summary};
@@ -42,13 +42,7 @@ type PathFn = dyn Fn(usize) -> String + Sync;
 /// Generate (once) and start a node, then run every request kind at every concurrency.
 pub fn run(opts: &Options) -> Result<Vec<Row>, BenchError> {
     let tmp = tempfile::tempdir().map_err(|e| BenchError::Io("temporary directory".into(), e))?;
-    let root = opts
-        .data_dir
-        .clone()
-        .unwrap_or_else(|| tmp.path().join("data"));
-    if !root.join("workspaces").is_dir() {
-        generate(&root, Shape::new(opts.layers))?;
-    }
+    let root = ensure(opts.data_dir.as_deref(), tmp.path(), opts.layers)?;
     let binary = meridian_binary(opts.meridian.as_deref())?;
     let mut node = Node::start(&binary, &root, &[], &tmp.path().join("node.log"))?;
     node.wait_ready(Duration::from_secs(600))?;

@@ -1,10 +1,10 @@
 //! Startup benchmark: time from process start to serving REST, and resident memory.
 
-use crate::generate::{generate, Shape};
+use crate::generate::{ensure, Shape};
 use crate::node::{client, get_status, meridian_binary, Node};
 use crate::BenchError;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Options of the startup benchmark.
 #[derive(Debug, Clone)]
@@ -33,22 +33,7 @@ pub struct Run {
 /// Generate (unless the directory already holds a catalog), then start the node `runs` times.
 pub fn run(opts: &Options) -> Result<Vec<Run>, BenchError> {
     let tmp = tempfile::tempdir().map_err(|e| BenchError::Io("temporary directory".into(), e))?;
-    let root = opts
-        .data_dir
-        .clone()
-        .unwrap_or_else(|| tmp.path().join("data"));
-    if !root.join("workspaces").is_dir() {
-        let t = Instant::now();
-        let c = generate(&root, Shape::new(opts.layers))?;
-        println!(
-            "generated {} layers, {} stores, {} workspaces, {} groups in {:.1} s",
-            c.layers,
-            c.stores,
-            c.workspaces,
-            c.groups,
-            t.elapsed().as_secs_f64()
-        );
-    }
+    let root = ensure(opts.data_dir.as_deref(), tmp.path(), opts.layers)?;
     let binary = meridian_binary(opts.meridian.as_deref())?;
     let mut runs = Vec::new();
     for i in 0..opts.runs.max(1) {
