@@ -5,7 +5,9 @@ use crate::OgcState;
 use axum::extract::{Path, Query as Q, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use meridian_features::{feature_json, query, Compare, Feature, Filter, Query, Transformer};
+use meridian_features::{
+    feature_json, query, Compare, Feature, FeatureCollectionJson, Filter, Query, Transformer,
+};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -368,23 +370,27 @@ pub async fn items(
     if offset > 0 {
         links.push(json!({"href": q(offset.saturating_sub(limit)), "rel": "prev", "type": "application/geo+json"}));
     }
-    let features: Vec<Value> = r
-        .features
-        .iter()
-        .map(|f| feature_json(f, l.num_decimals))
-        .collect();
-    json_response(
-        StatusCode::OK,
-        "application/geo+json",
-        json!({
-            "type": "FeatureCollection",
-            "numberMatched": r.matched,
-            "numberReturned": features.len(),
-            "timeStamp": crate::wfs::timestamp(),
-            "links": links,
-            "features": features,
-        }),
-    )
+    let fc = FeatureCollectionJson {
+        features: &r.features,
+        decimals: l.num_decimals,
+        matched: r.matched,
+        time_stamp: crate::wfs::timestamp(),
+        crs: None,
+        links: Some(&links),
+    };
+    match serde_json::to_vec(&fc) {
+        Ok(body) => (
+            StatusCode::OK,
+            [("content-type", "application/geo+json")],
+            body,
+        )
+            .into_response(),
+        Err(e) => problem(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "ServerError",
+            e.to_string(),
+        ),
+    }
 }
 
 /// `GET /collections/{id}/items/{fid}`.

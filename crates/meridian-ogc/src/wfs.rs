@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, Method};
 use axum::response::{IntoResponse, Response};
 use meridian_catalog::Kind;
 use meridian_features::{
-    feature_collection, gml_feature_collection, query, Filter, GmlOptions, Query, SortKey,
+    gml_feature_collection, query, FeatureCollectionJson, Filter, GmlOptions, Query, SortKey,
     Transformer,
 };
 use meridian_xml::Element;
@@ -722,16 +722,17 @@ async fn get_feature(
         .map(|f| f.to_ascii_lowercase())
         .unwrap_or_default();
     if format.contains("json") {
-        let mut fc = feature_collection(&r.features, r.matched, l.num_decimals);
-        fc.insert("timeStamp".into(), serde_json::Value::String(timestamp()));
-        if out_epsg != 4326 {
-            fc.insert("crs".into(), serde_json::json!({"type": "name", "properties": {"name": format!("urn:ogc:def:crs:EPSG::{out_epsg}")}}));
-        }
-        return Ok((
-            [("content-type", "application/json")],
-            serde_json::Value::Object(fc).to_string(),
-        )
-            .into_response());
+        let fc = FeatureCollectionJson {
+            features: &r.features,
+            decimals: l.num_decimals,
+            matched: r.matched,
+            time_stamp: timestamp(),
+            crs: (out_epsg != 4326).then(|| serde_json::json!({"type": "name", "properties": {"name": format!("urn:ogc:def:crs:EPSG::{out_epsg}")}})),
+            links: None,
+        };
+        let body =
+            serde_json::to_string(&fc).map_err(|e| err("NoApplicableCode", "", e.to_string()))?;
+        return Ok(([("content-type", "application/json")], body).into_response());
     }
     if !format.is_empty() && !format.contains("gml") && !format.contains("xml") {
         return Err(err(
