@@ -168,12 +168,16 @@ impl CatalogService {
         }
     }
 
-    /// Replace the whole state and its persister (reload from disk). Nothing is written.
+    /// Replace the whole state and its persister (reload from disk). Nothing is written but
+    /// what the old persister deferred (its checkpoint).
     pub fn replace(&self, catalog: Catalog, persist: Box<dyn Persist>) {
         let mut w = match self.writer.lock() {
             Ok(g) => g,
             Err(p) => p.into_inner(),
         };
+        if let Err(e) = w.checkpoint() {
+            tracing::warn!(error = %e, "checkpoint before replacing the persister failed");
+        }
         *w = persist;
         self.version
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
@@ -255,6 +259,9 @@ impl CatalogService {
             Ok(g) => g,
             Err(p) => p.into_inner(),
         };
+        if let Err(e) = w.checkpoint() {
+            tracing::warn!(error = %e, "checkpoint before replacing the persister failed");
+        }
         *w = persist;
     }
 
