@@ -157,7 +157,7 @@ impl Catalog {
                 self.layer_name(o).to_string(),
             ),
             Kind::Settings => (scope(o.workspace()), String::new()),
-            Kind::Service => (scope(o.workspace()), o.xml.name.clone()),
+            Kind::Service => (scope(o.workspace()), o.xml.name.to_string()),
             Kind::Global | Kind::Logging => (String::new(), String::new()),
             _ => (scope(o.workspace()), o.name().to_string()),
         };

@@ -200,7 +200,7 @@ pub fn connection_parameters(map: &Element) -> Vec<(String, String)> {
                 Some(c) => c.text.clone().unwrap_or_default(),
                 None => e.text.clone().unwrap_or_default(),
             };
-            out.push((e.name.clone(), v));
+            out.push((e.name.to_string(), v));
         }
     }
     out

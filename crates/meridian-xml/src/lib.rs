@@ -5,8 +5,11 @@
 //! load-and-save unchanged, and so that the same tree can be written as a data-directory file or as a
 //! REST representation.
 
+mod name;
 mod parse;
 mod write;
+
+pub use name::Name;
 
 pub use parse::{parse, parse_bytes};
 use serde::{Deserialize, Serialize};
@@ -29,7 +32,7 @@ pub enum XmlError {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Element {
     /// The element name as written (prefix included, e.g. `atom:link`).
-    pub name: String,
+    pub name: Name,
     /// Attributes in document order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attrs: Vec<(String, String)>,
@@ -43,7 +46,7 @@ pub struct Element {
 
 impl Element {
     /// A new empty element.
-    pub fn new(name: impl Into<String>) -> Self {
+    pub fn new(name: impl Into<Name>) -> Self {
         Element {
             name: name.into(),
             ..Default::default()
@@ -51,7 +54,7 @@ impl Element {
     }
 
     /// A new element holding only text.
-    pub fn with_text(name: impl Into<String>, text: impl Into<String>) -> Self {
+    pub fn with_text(name: impl Into<Name>, text: impl Into<String>) -> Self {
         Element {
             name: name.into(),
             text: Some(text.into()),
