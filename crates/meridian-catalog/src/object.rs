@@ -182,8 +182,8 @@ pub fn connection_parameters(map: &Element) -> Vec<(String, String)> {
                     None => e
                         .children
                         .first()
-                        .and_then(|c| c.text.clone())
-                        .or_else(|| e.text.clone())
+                        .and_then(|c| c.text.as_deref().map(str::to_string))
+                        .or_else(|| e.text.as_deref().map(str::to_string))
                         .unwrap_or_default(),
                 };
                 out.push((k.to_string(), v));
@@ -191,14 +191,21 @@ pub fn connection_parameters(map: &Element) -> Vec<(String, String)> {
                 let strings: Vec<&Element> = e.children.iter().collect();
                 if strings.len() == 2 {
                     if let Some(k) = strings[0].text.as_deref() {
-                        out.push((k.to_string(), strings[1].text.clone().unwrap_or_default()));
+                        out.push((
+                            k.to_string(),
+                            strings[1]
+                                .text
+                                .as_deref()
+                                .map(str::to_string)
+                                .unwrap_or_default(),
+                        ));
                     }
                 }
             }
         } else {
             let v = match e.children.first() {
-                Some(c) => c.text.clone().unwrap_or_default(),
-                None => e.text.clone().unwrap_or_default(),
+                Some(c) => c.text.as_deref().map(str::to_string).unwrap_or_default(),
+                None => e.text.as_deref().map(str::to_string).unwrap_or_default(),
             };
             out.push((e.name.to_string(), v));
         }

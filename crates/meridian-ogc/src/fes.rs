@@ -24,7 +24,7 @@ fn property(e: &Element) -> Result<String, String> {
 
 fn literal(e: &Element) -> Result<String, String> {
     child(e, "Literal")
-        .map(|l| l.text.clone().unwrap_or_default())
+        .map(|l| l.text.as_deref().map(str::to_string).unwrap_or_default())
         .ok_or_else(|| format!("{} needs a Literal", local(&e.name)))
 }
 

@@ -135,16 +135,16 @@ fn fill(e: &mut Element, v: &Value, depth: usize) -> Result<(), ()> {
     }
     match v {
         Value::Null => {}
-        Value::Bool(b) => e.text = Some(b.to_string()),
-        Value::Number(n) => e.text = Some(n.to_string()),
-        Value::String(s) => e.text = Some(s.clone()),
+        Value::Bool(b) => e.text = Some(b.to_string().into()),
+        Value::Number(n) => e.text = Some(n.to_string().into()),
+        Value::String(s) => e.text = Some(s.into()),
         Value::Array(_) => return Err(()),
         Value::Object(m) => {
             for (k, v) in m {
                 if let Some(a) = k.strip_prefix('@') {
                     e.attrs.push((a.to_string(), text_of(v)));
                 } else if k == "$" {
-                    e.text = Some(text_of(v));
+                    e.text = Some(text_of(v).into());
                 } else if k == "href" {
                     continue;
                 } else if let Value::Array(items) = v {

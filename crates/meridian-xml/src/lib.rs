@@ -11,6 +11,9 @@ mod write;
 
 pub use name::Name;
 
+/// Element text: short values (most of them) are stored inline, without an allocation.
+pub type Text = compact_str::CompactString;
+
 pub use parse::{parse, parse_bytes};
 use serde::{Deserialize, Serialize};
 
@@ -38,7 +41,7 @@ pub struct Element {
     pub attrs: Vec<(String, String)>,
     /// Text content, kept verbatim (GeoServer's WKT spans several lines).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub text: Option<String>,
+    pub text: Option<Text>,
     /// Child elements in document order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub children: Vec<Element>,
@@ -54,7 +57,7 @@ impl Element {
     }
 
     /// A new element holding only text.
-    pub fn with_text(name: impl Into<Name>, text: impl Into<String>) -> Self {
+    pub fn with_text(name: impl Into<Name>, text: impl Into<Text>) -> Self {
         Element {
             name: name.into(),
             text: Some(text.into()),
@@ -130,7 +133,7 @@ impl Element {
     }
 
     /// Set the text of the named child, creating it at the end when absent.
-    pub fn set_child_text(&mut self, name: &str, text: impl Into<String>) {
+    pub fn set_child_text(&mut self, name: &str, text: impl Into<Text>) {
         let text = text.into();
         match self.get_mut(name) {
             Some(c) => {
@@ -142,7 +145,7 @@ impl Element {
     }
 
     /// Set the text of the named child, inserting it right after the child `after` when absent.
-    pub fn set_child_text_after(&mut self, name: &str, text: impl Into<String>, after: &str) {
+    pub fn set_child_text_after(&mut self, name: &str, text: impl Into<Text>, after: &str) {
         if self.get(name).is_some() {
             self.set_child_text(name, text);
             return;

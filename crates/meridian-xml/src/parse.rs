@@ -48,10 +48,10 @@ pub fn parse(text: &str) -> Result<Element, XmlError> {
                 e.children.shrink_to_fit();
                 text.shrink_to_fit();
                 if e.children.is_empty() {
-                    e.text = Some(text);
+                    e.text = Some(crate::Text::from(text));
                 } else if !text.trim().is_empty() {
                     // Mixed content: keep the text so nothing is lost.
-                    e.text = Some(text);
+                    e.text = Some(crate::Text::from(text));
                 }
                 close(&mut stack, &mut root, e)?;
             }
