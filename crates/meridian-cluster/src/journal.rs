@@ -44,6 +44,8 @@ pub struct Journal {
     file: File,
     records: BTreeMap<String, Vec<Arc<Record>>>,
     base: BTreeMap<String, u64>,
+    /// A base line was written (a snapshot was taken), even one with no positions.
+    based: bool,
     len: u64,
     retention: usize,
 }
@@ -60,6 +62,7 @@ impl Journal {
         }
         let mut records: BTreeMap<String, Vec<Arc<Record>>> = BTreeMap::new();
         let mut base = BTreeMap::new();
+        let mut based = false;
         let mut good_len = 0u64;
         if path.exists() {
             let f = File::open(path).map_err(err)?;
@@ -79,6 +82,7 @@ impl Journal {
                             .push(Arc::new(r));
                     }
                     Ok(Line::Base { heads }) => {
+                        based = true;
                         for (o, s) in heads {
                             base.insert(o.clone(), s);
                             records
@@ -103,6 +107,7 @@ impl Journal {
             file,
             records,
             base,
+            based,
             len: good_len,
             retention: usize::MAX,
         })
@@ -225,9 +230,10 @@ impl Journal {
         self.len
     }
 
-    /// Whether nothing was ever journaled or based.
+    /// Whether nothing was ever journaled or based (a node that took a snapshot, even of a
+    /// catalog nobody had changed yet, is not new any more).
     pub fn is_empty(&self) -> bool {
-        self.records.values().all(Vec::is_empty) && self.base.is_empty()
+        self.records.values().all(Vec::is_empty) && self.base.is_empty() && !self.based
     }
 
     /// Adopt positions from a snapshot.
@@ -235,6 +241,7 @@ impl Journal {
         self.write_line(&Line::Base {
             heads: heads.clone(),
         })?;
+        self.based = true;
         for (o, s) in heads {
             self.records
                 .entry(o.clone())
@@ -297,6 +304,18 @@ mod tests {
             },
             changes: vec![],
         }
+    }
+
+    #[test]
+    fn a_snapshot_of_an_unchanged_catalog_still_makes_the_node_not_new() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.log");
+        let mut j = Journal::open(&path).unwrap();
+        assert!(j.is_empty());
+        j.set_base(BTreeMap::new()).unwrap();
+        assert!(!j.is_empty());
+        drop(j);
+        assert!(!Journal::open(&path).unwrap().is_empty());
     }
 
     #[test]
