@@ -58,6 +58,16 @@ pub struct Peer {
     pub seen: Option<Instant>,
 }
 
+/// What to do after a page of catch-up records.
+enum PageOutcome {
+    /// Fetch the next page.
+    Continue,
+    /// Stop: caught up as far as possible for now.
+    Done,
+    /// A batch keeps failing: repair from the peer's snapshot.
+    Snapshot,
+}
+
 /// A snapshot of a node's catalog with the positions it reflects.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Snapshot {
@@ -415,10 +425,33 @@ impl Cluster {
             if records.is_empty() {
                 return Ok(());
             }
+            // One fdatasync for the page instead of one per record.
+            lock(&self.journal).defer_sync();
+            let outcome = self.apply_page(origin, peer_url, after, records).await;
+            if let Err(e) = lock(&self.journal).end_deferred() {
+                tracing::warn!(error = %e, "journal sync after a catch-up page failed");
+            }
+            match outcome {
+                PageOutcome::Continue => {}
+                PageOutcome::Done => return Ok(()),
+                PageOutcome::Snapshot => return self.take_snapshot(peer_url).await,
+            }
+        }
+    }
+
+    /// Apply one page of records fetched from a peer.
+    async fn apply_page(
+        self: &Arc<Self>,
+        origin: &str,
+        peer_url: &str,
+        after: u64,
+        records: Vec<Record>,
+    ) -> PageOutcome {
+        {
             for r in records {
                 match self.apply_record(r).await {
                     Outcome::Applied | Outcome::Duplicate => {}
-                    Outcome::Gap => return Ok(()),
+                    Outcome::Gap => return PageOutcome::Done,
                     Outcome::Failed => {
                         // It may wait for a batch of another origin. When it keeps failing,
                         // this node has diverged: repair from the peer, if that loses nothing
@@ -432,13 +465,14 @@ impl Cluster {
                         if n >= 3 && self.peer_has_all_mine(peer_url) {
                             tracing::warn!(%origin, peer = %peer_url, "a batch keeps failing; repairing from the peer's snapshot");
                             lock(&self.failures).clear();
-                            return self.take_snapshot(peer_url).await;
+                            return PageOutcome::Snapshot;
                         }
-                        return Ok(());
+                        return PageOutcome::Done;
                     }
                 }
             }
         }
+        PageOutcome::Continue
     }
 
     /// Apply one record if it is the next of its origin.

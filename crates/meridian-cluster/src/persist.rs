@@ -122,6 +122,9 @@ impl Persist for JournalingPersist {
                     changes: batch.changes.to_vec(),
                 };
                 j.append(rec).map_err(|e| PersistError(e.to_string()))?;
+                if batch.source == &Source::Local && j.is_deferred() {
+                    j.sync().map_err(|e| PersistError(e.to_string()))?;
+                }
                 (len, true)
             }
         };
