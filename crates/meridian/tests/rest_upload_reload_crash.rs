@@ -220,10 +220,17 @@ fn every_acknowledged_write_survives_kill_9() {
         "too few writes before the kill: {}",
         acked.len()
     );
-    // Every file parses and every acknowledged object is there.
+    // Every file parses (no torn file). The batch in flight at the kill may be partly on disk
+    // (its files are written one after the other); it was never acknowledged, and the journal's
+    // redo completes it at the next start.
     let loaded = meridian_datadir::load(&dir).unwrap();
-    assert!(loaded.problems.is_empty(), "{:#?}", loaded.problems);
-    let n2 = Node::start(dir, Some(tmp));
+    for p in &loaded.problems {
+        let in_flight =
+            p.reason.contains("skipped") && !acked.iter().any(|a| p.path.ends_with(a.as_str()));
+        assert!(in_flight, "{:#?}", loaded.problems);
+    }
+    assert!(loaded.problems.len() <= 1, "{:#?}", loaded.problems);
+    let n2 = Node::start(dir.clone(), Some(tmp));
     for a in &acked {
         let path = match a.split_once('/') {
             Some((ws, s)) => format!("/workspaces/{ws}/datastores/{s}.json"),
@@ -231,4 +238,7 @@ fn every_acknowledged_write_survives_kill_9() {
         };
         expect(n2.get(&path), 200);
     }
+    // After the redo the data directory is whole again.
+    let loaded = meridian_datadir::load(&dir).unwrap();
+    assert!(loaded.problems.is_empty(), "{:#?}", loaded.problems);
 }
