@@ -4,7 +4,7 @@
 use crate::broker::{parse_broker_spec, start_embedded, BrokerSpec};
 use crate::config::ClusterConfig;
 use crate::conflict::Stamps;
-use crate::digest::catalog_digest;
+use crate::digest::DigestCache;
 use crate::envelope::{decode, encode, http_token, Message, Roles};
 use crate::hlc::Hlc;
 use crate::journal::{Journal, Record};
@@ -115,7 +115,7 @@ pub struct Cluster {
     outbox: mpsc::UnboundedSender<Message>,
     outbox_rx: Mutex<Option<mpsc::UnboundedReceiver<Message>>>,
     http: reqwest::Client,
-    digest_cache: Mutex<(u64, String)>,
+    digest_cache: Mutex<(u64, String, DigestCache)>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -163,7 +163,7 @@ impl Cluster {
                 .timeout(Duration::from_secs(30))
                 .build()
                 .map_err(|e| e.to_string())?,
-            digest_cache: Mutex::new((u64::MAX, String::new())),
+            digest_cache: Mutex::new((u64::MAX, String::new(), DigestCache::default())),
         });
         c.update_gate();
         let weak = Arc::downgrade(&c);
@@ -273,7 +273,9 @@ impl Cluster {
         let cat = self.service.snapshot();
         let mut cache = lock(&self.digest_cache);
         if cache.0 != version {
-            *cache = (version, catalog_digest(&cat));
+            let d = cache.2.digest(&cat);
+            cache.0 = version;
+            cache.1 = d;
         }
         cache.1.clone()
     }
