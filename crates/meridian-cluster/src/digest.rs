@@ -54,27 +54,30 @@ pub fn catalog_digest(cat: &Catalog) -> String {
     finish(sum, cat.default_workspace().map(|w| w.id()))
 }
 
-/// Object hashes kept between digests; holding the `Arc`s keeps their identity meaningful.
+/// Object hashes kept between digests, by object identity: a change replaces an object's
+/// `Arc`, and holding the `Arc` here keeps its address from being reused.
 #[derive(Default)]
 pub struct DigestCache {
-    hashes: HashMap<String, (Arc<Object>, u128)>,
+    hashes: HashMap<usize, (Arc<Object>, u128, u64)>,
+    generation: u64,
 }
 
 impl DigestCache {
     /// The digest of `cat`, hashing only objects not seen (as the same `Arc`) last time.
     pub fn digest(&mut self, cat: &Catalog) -> String {
+        self.generation += 1;
+        let generation = self.generation;
         let mut sum = 0u128;
-        let mut fresh: HashMap<String, (Arc<Object>, u128)> =
-            HashMap::with_capacity(self.hashes.len());
         for o in cat.objects() {
-            let h = match self.hashes.remove(o.id()) {
-                Some((same, h)) if Arc::ptr_eq(&same, o) => h,
-                _ => object_hash(o),
-            };
-            sum = sum.wrapping_add(h);
-            fresh.insert(o.id().to_string(), (o.clone(), h));
+            let entry = self
+                .hashes
+                .entry(Arc::as_ptr(o) as usize)
+                .or_insert_with(|| (o.clone(), object_hash(o), generation));
+            entry.2 = generation;
+            sum = sum.wrapping_add(entry.1);
         }
-        self.hashes = fresh;
+        // Objects replaced or removed since the last digest.
+        self.hashes.retain(|_, e| e.2 == generation);
         finish(sum, cat.default_workspace().map(|w| w.id()))
     }
 }
