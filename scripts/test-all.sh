@@ -39,7 +39,7 @@ $bench throughput --writes 20 --clients 4 --replicas 2
 $bench catchup --changes 30 --clients 4
 $bench bootstrap --layers 500
 $bench reads --layers 500 --clients 1,4 --seconds 0.3
-$bench mapserver --seconds 0.3 --clients 2
+$bench mapserver --seconds 0.3 --clients 2 --fixture "${MERIDIAN_FIXTURE_DATADIR:-../shared/fixtures/geoserver-release-datadir}"
 
 echo "== Python client libraries against a live node"
 venv=target/py-venv
