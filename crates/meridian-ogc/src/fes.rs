@@ -166,27 +166,8 @@ fn op(
         }
         "BBOX" => {
             let env = child(e, "Envelope").ok_or("BBOX needs a gml:Envelope")?;
-            let corner = |n: &str, alt: &str| -> Result<Vec<f64>, String> {
-                let t = child(env, n)
-                    .or_else(|| child(env, alt))
-                    .and_then(Element::text_trim)
-                    .ok_or(format!("Envelope needs {n}"))?;
-                t.split_whitespace()
-                    .map(|x| {
-                        x.parse::<f64>()
-                            .map_err(|_| format!("bad coordinate '{x}'"))
-                    })
-                    .collect()
-            };
-            let (lo, hi) = (
-                corner("lowerCorner", "lowerCorner")?,
-                corner("upperCorner", "upperCorner")?,
-            );
-            if lo.len() < 2 || hi.len() < 2 {
-                return Err("Envelope corners need two coordinates".into());
-            }
             Ok(Filter::BBox(envelope(
-                [lo[0], lo[1], hi[0], hi[1]],
+                envelope_corners(env)?,
                 env.attr_value("srsName"),
             )?))
         }
@@ -200,12 +181,7 @@ fn envelope_corners(env: &Element) -> Result<[f64; 4], String> {
         let t = child(env, n)
             .and_then(Element::text_trim)
             .ok_or(format!("Envelope needs {n}"))?;
-        t.split_whitespace()
-            .map(|x| {
-                x.parse::<f64>()
-                    .map_err(|_| format!("bad coordinate '{x}'"))
-            })
-            .collect()
+        numbers(t)
     };
     let (lo, hi) = (corner("lowerCorner")?, corner("upperCorner")?);
     if lo.len() < 2 || hi.len() < 2 {
@@ -214,14 +190,18 @@ fn envelope_corners(env: &Element) -> Result<[f64; 4], String> {
     Ok([lo[0], lo[1], hi[0], hi[1]])
 }
 
-fn pos_list(text: &str) -> Result<Vec<Coord<f64>>, String> {
-    let v: Vec<f64> = text
-        .split_whitespace()
+/// Whitespace-separated coordinates.
+fn numbers(text: &str) -> Result<Vec<f64>, String> {
+    text.split_whitespace()
         .map(|x| {
             x.parse::<f64>()
                 .map_err(|_| format!("bad coordinate '{x}'"))
         })
-        .collect::<Result<_, _>>()?;
+        .collect()
+}
+
+fn pos_list(text: &str) -> Result<Vec<Coord<f64>>, String> {
+    let v = numbers(text)?;
     if v.len() % 2 != 0 {
         return Err("odd number of coordinates".into());
     }
