@@ -142,6 +142,15 @@ fn cmp(v: &Value, lit: &str) -> Option<std::cmp::Ordering> {
 }
 
 impl Filter {
+    /// All of these filters: `All` for none, the filter itself for one, `And` otherwise.
+    pub fn all_of(mut filters: Vec<Filter>) -> Filter {
+        match filters.len() {
+            0 => Filter::All,
+            1 => filters.remove(0),
+            _ => Filter::And(filters),
+        }
+    }
+
     /// Whether a feature passes.
     pub fn matches(&self, f: &Feature) -> bool {
         use std::cmp::Ordering::*;

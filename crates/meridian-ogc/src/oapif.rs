@@ -315,11 +315,7 @@ pub async fn items(
             );
         }
     }
-    let filter = match filters.len() {
-        0 => Filter::All,
-        1 => filters.remove(0),
-        _ => Filter::And(filters),
-    };
+    let filter = Filter::all_of(filters);
     let q = Query {
         filter,
         offset,

@@ -693,11 +693,7 @@ async fn get_feature(
             })
             .collect()
     });
-    let filter = match filters.len() {
-        0 => Filter::All,
-        1 => filters.remove(0),
-        _ => Filter::And(filters),
-    };
+    let filter = Filter::all_of(filters);
     let q = Query {
         filter,
         sort,
