@@ -111,7 +111,7 @@ pub(crate) fn describe(p: &Path, table: &str) -> Result<Schema, SourceError> {
             .is_some_and(|g| g.0.eq_ignore_ascii_case(&name));
         let binding = if is_geom {
             let gt = geom.as_ref().map(|g| g.1.as_str()).unwrap_or("GEOMETRY");
-            format!("org.locationtech.jts.geom.{}", jts_name(gt))
+            crate::jts_binding(gt)
         } else {
             sqlite_binding(&ty).to_string()
         };
@@ -144,19 +144,6 @@ pub(crate) fn describe(p: &Path, table: &str) -> Result<Schema, SourceError> {
         native_wkt,
         bounds,
     })
-}
-
-fn jts_name(gpkg: &str) -> &'static str {
-    match gpkg.to_uppercase().as_str() {
-        "POINT" => "Point",
-        "LINESTRING" => "LineString",
-        "POLYGON" => "Polygon",
-        "MULTIPOINT" => "MultiPoint",
-        "MULTILINESTRING" => "MultiLineString",
-        "MULTIPOLYGON" => "MultiPolygon",
-        "GEOMETRYCOLLECTION" => "GeometryCollection",
-        _ => "Geometry",
-    }
 }
 
 fn sqlite_binding(ty: &str) -> &'static str {

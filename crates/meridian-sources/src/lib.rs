@@ -29,6 +29,22 @@ pub enum SourceError {
     Format(String),
 }
 
+/// The JTS binding GeoServer gives a geometry column of an SQL geometry type (GeoPackage and
+/// PostGIS name them alike: `MULTIPOLYGON`, …); unknown or generic types are `Geometry`.
+pub(crate) fn jts_binding(sql_type: &str) -> String {
+    let name = match sql_type.to_ascii_uppercase().as_str() {
+        "POINT" => "Point",
+        "LINESTRING" => "LineString",
+        "POLYGON" => "Polygon",
+        "MULTIPOINT" => "MultiPoint",
+        "MULTILINESTRING" => "MultiLineString",
+        "MULTIPOLYGON" => "MultiPolygon",
+        "GEOMETRYCOLLECTION" => "GeometryCollection",
+        _ => "Geometry",
+    };
+    format!("org.locationtech.jts.geom.{name}")
+}
+
 /// A bounding box.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Bounds {

@@ -197,18 +197,6 @@ fn binding(data_type: &str) -> &'static str {
     }
 }
 
-fn jts(pg_type: &str) -> &'static str {
-    match pg_type.to_ascii_uppercase().as_str() {
-        "POINT" => "Point",
-        "LINESTRING" => "LineString",
-        "POLYGON" => "Polygon",
-        "MULTIPOINT" => "MultiPoint",
-        "MULTILINESTRING" => "MultiLineString",
-        "MULTIPOLYGON" => "MultiPolygon",
-        _ => "Geometry",
-    }
-}
-
 /// The schema of a table: columns (primary key hidden, as GeoServer does), SRID, extent.
 pub fn describe(p: &PgParams, table: &str) -> Result<Schema, SourceError> {
     let mut c = connect(p)?;
@@ -231,7 +219,7 @@ pub fn describe(p: &PgParams, table: &str) -> Result<Schema, SourceError> {
         let nullable: String = r.get(2);
         let len: Option<i32> = r.get(3);
         let b = if name == geom {
-            format!("org.locationtech.jts.geom.{}", jts(&gtype))
+            crate::jts_binding(&gtype)
         } else {
             binding(&dt).to_string()
         };
