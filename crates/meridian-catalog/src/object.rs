@@ -155,9 +155,18 @@ impl Object {
         self.xml.child_text("enabled") != Some("false")
     }
 
+    /// A store's connection parameters, from any of GeoServer's map syntaxes (none when the
+    /// object has no `<connectionParameters>`).
+    pub fn connection_parameters(&self) -> Vec<(String, String)> {
+        self.xml
+            .get("connectionParameters")
+            .map(connection_parameters)
+            .unwrap_or_default()
+    }
+
     /// A connection parameter of a store, from any of GeoServer's map syntaxes.
     pub fn connection_parameter(&self, key: &str) -> Option<String> {
-        connection_parameters(self.xml.get("connectionParameters")?)
+        self.connection_parameters()
             .into_iter()
             .find(|(k, _)| k == key)
             .map(|(_, v)| v)

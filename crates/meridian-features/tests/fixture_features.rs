@@ -5,14 +5,7 @@ use meridian_features::{query, Compare, Filter, Query, SortKey};
 use meridian_sources::StoreParams;
 
 fn store(params: &[(&str, &str)]) -> StoreParams {
-    StoreParams {
-        params: params
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
-        store_type: None,
-        data_dir: meridian_testkit::fixture_datadir(),
-    }
+    StoreParams::from_pairs(params, meridian_testkit::fixture_datadir())
 }
 
 fn count(s: &StoreParams, t: &str) -> usize {

@@ -1,6 +1,6 @@
 //! The feature types the services publish, as the catalog says right now.
 
-use meridian_catalog::{connection_parameters, Catalog, Kind, Object};
+use meridian_catalog::{Catalog, Kind, Object};
 use meridian_sources::{describe, Bounds, StoreParams};
 use std::path::Path;
 use std::sync::Arc;
@@ -65,17 +65,6 @@ impl FeatureLayer {
     }
 }
 
-fn bbox(e: Option<&meridian_xml::Element>) -> Option<Bounds> {
-    let e = e?;
-    let n = |k: &str| e.child_text(k).and_then(|t| t.parse::<f64>().ok());
-    Some(Bounds {
-        minx: n("minx")?,
-        miny: n("miny")?,
-        maxx: n("maxx")?,
-        maxy: n("maxy")?,
-    })
-}
-
 fn layer_for(cat: &Catalog, layer: &Object, data_dir: &Path) -> Option<FeatureLayer> {
     let res = cat.get(layer.ref_id("resource")?)?;
     if res.kind != Kind::FeatureType {
@@ -121,13 +110,9 @@ fn layer_for(cat: &Catalog, layer: &Object, data_dir: &Path) -> Option<FeatureLa
             })
             .unwrap_or_default(),
         epsg,
-        lat_lon: bbox(res.xml.get("latLonBoundingBox")),
+        lat_lon: res.xml.get("latLonBoundingBox").and_then(Bounds::from_xml),
         store: StoreParams {
-            params: store
-                .xml
-                .get("connectionParameters")
-                .map(connection_parameters)
-                .unwrap_or_default(),
+            params: store.connection_parameters(),
             store_type: store.xml.child_text("type").map(str::to_string),
             data_dir: data_dir.to_path_buf(),
         },

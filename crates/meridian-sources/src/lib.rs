@@ -58,6 +58,20 @@ pub struct Bounds {
     pub maxy: f64,
 }
 
+impl Bounds {
+    /// A bounding box as GeoServer stores it (`<minx>`, `<maxx>`, `<miny>`, `<maxy>`); `None`
+    /// when a corner is missing or not a number.
+    pub fn from_xml(e: &meridian_xml::Element) -> Option<Bounds> {
+        let n = |k: &str| e.child_text(k).and_then(|t| t.parse::<f64>().ok());
+        Some(Bounds {
+            minx: n("minx")?,
+            miny: n("miny")?,
+            maxx: n("maxx")?,
+            maxy: n("maxy")?,
+        })
+    }
+}
+
 /// An attribute as GeoServer reports it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Attribute {

@@ -23,6 +23,18 @@ enum Source {
 }
 
 impl StoreParams {
+    /// Parameters given as pairs (tests, tools), resolved against `data_dir`.
+    pub fn from_pairs(params: &[(&str, &str)], data_dir: PathBuf) -> Self {
+        StoreParams {
+            params: params
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            store_type: None,
+            data_dir,
+        }
+    }
+
     fn get(&self, key: &str) -> Option<&str> {
         self.params
             .iter()

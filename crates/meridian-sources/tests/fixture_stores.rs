@@ -9,14 +9,7 @@ fn data_dir() -> PathBuf {
 }
 
 fn store(params: &[(&str, &str)]) -> StoreParams {
-    StoreParams {
-        params: params
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
-        store_type: None,
-        data_dir: data_dir(),
-    }
+    StoreParams::from_pairs(params, data_dir())
 }
 
 #[test]

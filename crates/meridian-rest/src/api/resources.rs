@@ -27,11 +27,7 @@ fn store_kind_of(kind: Kind) -> Kind {
 /// How Meridian reads a store's data.
 pub fn store_params(c: &Ctx, store: &Object) -> StoreParams {
     StoreParams {
-        params: store
-            .xml
-            .get("connectionParameters")
-            .map(meridian_catalog::connection_parameters)
-            .unwrap_or_default(),
+        params: store.connection_parameters(),
         store_type: store.xml.child_text("type").map(str::to_string),
         data_dir: c.st.data_dir.clone(),
     }
@@ -181,16 +177,6 @@ fn fmt_f64(v: f64) -> String {
     format!("{v:?}")
 }
 
-fn read_bbox(e: &Element) -> Option<Bounds> {
-    let n = |k: &str| e.child_text(k).and_then(|t| t.parse::<f64>().ok());
-    Some(Bounds {
-        minx: n("minx")?,
-        miny: n("miny")?,
-        maxx: n("maxx")?,
-        maxy: n("maxy")?,
-    })
-}
-
 fn epsg_code(srs: &str) -> Option<u32> {
     srs.rsplit(':').next().and_then(|c| c.parse().ok())
 }
@@ -306,11 +292,11 @@ pub fn publish_element(
         .unwrap_or_else(|| srs.clone());
     let native_bbox = body
         .get("nativeBoundingBox")
-        .and_then(read_bbox)
+        .and_then(Bounds::from_xml)
         .or_else(|| schema.as_ref().and_then(|s| s.bounds));
     let latlon = body
         .get("latLonBoundingBox")
-        .and_then(read_bbox)
+        .and_then(Bounds::from_xml)
         .or_else(|| {
             native_bbox
                 .and_then(|b| epsg_code(&native_srs).and_then(|code| lat_lon_bounds(code, b)))

@@ -9,7 +9,7 @@ use crate::encode::encode;
 use crate::error::{RestError, RestResult};
 use crate::req::{render, Req, Resp};
 use meridian_catalog::{Change, Kind, Object};
-use meridian_sources::{list_types, StoreParams};
+use meridian_sources::list_types;
 use meridian_xml::Element;
 use std::io::{Cursor, Read};
 use std::path::{Path, PathBuf};
@@ -168,15 +168,7 @@ pub fn upload(
 }
 
 fn publish_new_types(c: &Ctx, req: &Req, ws: &Object, store: &Object, all: bool) -> RestResult<()> {
-    let params = StoreParams {
-        params: store
-            .xml
-            .get("connectionParameters")
-            .map(meridian_catalog::connection_parameters)
-            .unwrap_or_default(),
-        store_type: None,
-        data_dir: c.st.data_dir.clone(),
-    };
+    let params = super::resources::store_params(c, store);
     let types = list_types(&params)
         .map_err(|e| RestError::BadRequest(format!("cannot read the uploaded data: {e}")))?;
     let ns = c.namespace_of(ws)?;
