@@ -256,7 +256,8 @@ impl Drop for MapServer {
 pub fn run(opts: &Options) -> Result<Vec<Row>, BenchError> {
     let tmp = tempfile::tempdir().map_err(|e| BenchError::Io("temporary directory".into(), e))?;
     let data_dir = tmp.path().join("data");
-    copy_dir(&opts.fixture, &data_dir)?;
+    meridian_testkit::copy_dir(&opts.fixture, &data_dir)
+        .map_err(|e| BenchError::Io(opts.fixture.display().to_string(), e))?;
     let map = tmp.path().join("bench.map");
     std::fs::write(&map, mapfile(&data_dir.join("data")))
         .map_err(|e| BenchError::Io(map.display().to_string(), e))?;
@@ -307,20 +308,4 @@ fn check(base: &str, path: &str, kind: Count) -> Result<usize, BenchError> {
         )));
     }
     Ok(n)
-}
-
-fn copy_dir(from: &Path, to: &Path) -> Result<(), BenchError> {
-    let io = |p: &Path, e| BenchError::Io(p.display().to_string(), e);
-    std::fs::create_dir_all(to).map_err(|e| io(to, e))?;
-    for entry in std::fs::read_dir(from).map_err(|e| io(from, e))? {
-        let entry = entry.map_err(|e| io(from, e))?;
-        let target = to.join(entry.file_name());
-        let ft = entry.file_type().map_err(|e| io(&entry.path(), e))?;
-        if ft.is_dir() {
-            copy_dir(&entry.path(), &target)?;
-        } else {
-            std::fs::copy(entry.path(), &target).map_err(|e| io(&target, e))?;
-        }
-    }
-    Ok(())
 }

@@ -46,14 +46,6 @@ fn finish(sum: u128, default_workspace: Option<&str>) -> String {
         .collect()
 }
 
-/// The digest of a catalog, computed from scratch.
-pub fn catalog_digest(cat: &Catalog) -> String {
-    let sum = cat
-        .objects()
-        .fold(0u128, |s, o| s.wrapping_add(object_hash(o)));
-    finish(sum, cat.default_workspace().map(|w| w.id()))
-}
-
 /// Object hashes kept between digests, by object identity: a change replaces an object's
 /// `Arc`, and holding the `Arc` here keeps its address from being reused.
 #[derive(Default)]
@@ -87,6 +79,14 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use meridian_catalog::{CatalogService, Change};
+
+    /// The digest computed from scratch, to check the cache against.
+    fn catalog_digest(cat: &Catalog) -> String {
+        let sum = cat
+            .objects()
+            .fold(0u128, |s, o| s.wrapping_add(object_hash(o)));
+        finish(sum, cat.default_workspace().map(|w| w.id()))
+    }
 
     fn ws(id: &str, name: &str) -> Object {
         let xml = meridian_xml::parse(&format!(

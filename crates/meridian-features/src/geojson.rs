@@ -6,14 +6,9 @@ use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::{json, Map, Number, Value as J};
 
 fn num(v: f64, decimals: Option<u32>) -> J {
-    let v = match decimals {
-        Some(d) => {
-            let m = 10f64.powi(d as i32);
-            (v * m).round() / m
-        }
-        None => v,
-    };
-    Number::from_f64(v).map(J::Number).unwrap_or(J::Null)
+    Number::from_f64(rounded(v, decimals))
+        .map(J::Number)
+        .unwrap_or(J::Null)
 }
 
 fn c(p: Coord<f64>, d: Option<u32>) -> J {
