@@ -155,6 +155,18 @@ impl Object {
         self.xml.child_text("enabled") != Some("false")
     }
 
+    /// The XML without what is each node's own: the `updateSequence` of global settings (the
+    /// state nodes compare, hash and replicate).
+    pub fn xml_without_update_sequence(&self) -> std::borrow::Cow<'_, Element> {
+        if self.kind == Kind::Global && self.xml.get("updateSequence").is_some() {
+            let mut x = self.xml.clone();
+            x.remove("updateSequence");
+            std::borrow::Cow::Owned(x)
+        } else {
+            std::borrow::Cow::Borrowed(&self.xml)
+        }
+    }
+
     /// A store's connection parameters, from any of GeoServer's map syntaxes (none when the
     /// object has no `<connectionParameters>`).
     pub fn connection_parameters(&self) -> Vec<(String, String)> {

@@ -5,7 +5,7 @@
 //! digest does not depend on order and only objects that changed since the last digest are
 //! hashed again (objects are immutable `Arc`s: a change replaces the `Arc`).
 
-use meridian_catalog::{Catalog, Kind, Object};
+use meridian_catalog::{Catalog, Object};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -14,13 +14,7 @@ use std::sync::Arc;
 fn object_hash(o: &Object) -> u128 {
     let mut h = Sha256::new();
     h.update(format!("{:?}\0{}\0", o.kind, o.id()).as_bytes());
-    if o.kind == Kind::Global {
-        let mut x = o.xml.clone();
-        x.remove("updateSequence");
-        h.update(x.to_xml().as_bytes());
-    } else {
-        h.update(o.xml.to_xml().as_bytes());
-    }
+    h.update(o.xml_without_update_sequence().to_xml().as_bytes());
     h.update([0]);
     if let Some(b) = &o.body {
         h.update(b.as_bytes());
@@ -78,7 +72,7 @@ impl DigestCache {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use meridian_catalog::{CatalogService, Change};
+    use meridian_catalog::{CatalogService, Change, Kind};
 
     /// The digest computed from scratch, to check the cache against.
     fn catalog_digest(cat: &Catalog) -> String {

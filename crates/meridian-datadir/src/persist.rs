@@ -27,12 +27,7 @@ pub struct DataDir {
 
 /// Whether two global settings objects differ only by their update sequence.
 fn same_but_sequence(a: &Object, b: &Object) -> bool {
-    let strip = |o: &Object| {
-        let mut x = o.xml.clone();
-        x.remove("updateSequence");
-        x
-    };
-    strip(a) == strip(b)
+    a.xml_without_update_sequence() == b.xml_without_update_sequence()
 }
 
 impl DataDir {

@@ -81,11 +81,13 @@ fn disk_state(dir: &Path) -> BTreeMap<String, String> {
     assert!(l.problems.is_empty(), "{:#?}", l.problems);
     let mut m = BTreeMap::new();
     for o in l.catalog.objects() {
-        let mut x = o.xml.clone();
-        x.remove("updateSequence");
         m.insert(
             o.id().to_string(),
-            format!("{}{}", x.to_xml(), o.body.clone().unwrap_or_default()),
+            format!(
+                "{}{}",
+                o.xml_without_update_sequence().to_xml(),
+                o.body.clone().unwrap_or_default()
+            ),
         );
     }
     m.insert(
