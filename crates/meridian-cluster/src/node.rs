@@ -449,28 +449,26 @@ impl Cluster {
         after: u64,
         records: Vec<Record>,
     ) -> PageOutcome {
-        {
-            for r in records {
-                match self.apply_record(r).await {
-                    Outcome::Applied | Outcome::Duplicate => {}
-                    Outcome::Gap => return PageOutcome::Done,
-                    Outcome::Failed => {
-                        // It may wait for a batch of another origin. When it keeps failing,
-                        // this node has diverged: repair from the peer, if that loses nothing
-                        // of this node's own.
-                        let n = {
-                            let mut f = lock(&self.failures);
-                            let e = f.entry((origin.to_string(), after + 1)).or_insert(0);
-                            *e += 1;
-                            *e
-                        };
-                        if n >= 3 && self.peer_has_all_mine(peer_url) {
-                            tracing::warn!(%origin, peer = %peer_url, "a batch keeps failing; repairing from the peer's snapshot");
-                            lock(&self.failures).clear();
-                            return PageOutcome::Snapshot;
-                        }
-                        return PageOutcome::Done;
+        for r in records {
+            match self.apply_record(r).await {
+                Outcome::Applied | Outcome::Duplicate => {}
+                Outcome::Gap => return PageOutcome::Done,
+                Outcome::Failed => {
+                    // It may wait for a batch of another origin. When it keeps failing,
+                    // this node has diverged: repair from the peer, if that loses nothing
+                    // of this node's own.
+                    let n = {
+                        let mut f = lock(&self.failures);
+                        let e = f.entry((origin.to_string(), after + 1)).or_insert(0);
+                        *e += 1;
+                        *e
+                    };
+                    if n >= 3 && self.peer_has_all_mine(peer_url) {
+                        tracing::warn!(%origin, peer = %peer_url, "a batch keeps failing; repairing from the peer's snapshot");
+                        lock(&self.failures).clear();
+                        return PageOutcome::Snapshot;
                     }
+                    return PageOutcome::Done;
                 }
             }
         }
