@@ -2,10 +2,9 @@
 //! replicas, replicating through the primary's embedded broker or an external ActiveMQ started
 //! by `scripts/brokers/activemq.sh` on loopback.
 
-use crate::node::{client, free_port, Node};
+use crate::node::{client, free_port, repo_script, run_script, Node};
 use crate::BenchError;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// Which broker carries the changes.
@@ -46,35 +45,11 @@ pub struct ExternalBroker {
     pub port: u16,
 }
 
-/// The repository's broker scripts (compiled-in path; the benchmarks run from a checkout).
-fn broker_script(kind: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../../scripts/brokers/{kind}.sh"))
-}
-
-fn run_script(script: &Path, args: &[&str]) -> Result<(), BenchError> {
-    let out = Command::new("bash")
-        .arg(script)
-        .args(args)
-        .output()
-        .map_err(|e| BenchError::Node(format!("{}: {e}", script.display())))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(BenchError::Node(format!(
-            "{} {}: {}{}",
-            script.display(),
-            args.join(" "),
-            String::from_utf8_lossy(&out.stdout).trim(),
-            String::from_utf8_lossy(&out.stderr).trim()
-        )))
-    }
-}
-
 impl ExternalBroker {
     /// Start ActiveMQ in `dir` (waits until it accepts MQTT).
     pub fn activemq(dir: &Path) -> Result<ExternalBroker, BenchError> {
         let port = free_port()?;
-        let script = broker_script("activemq");
+        let script = repo_script("brokers/activemq.sh");
         let d = dir.display().to_string();
         run_script(&script, &["start", &d, &port.to_string()])?;
         Ok(ExternalBroker {
@@ -230,10 +205,14 @@ impl Cluster {
 
     /// How many changes of the primary node `i` has applied.
     pub fn applied(&self, i: usize) -> Result<u64, BenchError> {
-        let s = status(&self.nodes[i])?;
-        Ok(s["origins"][self.names[0].as_str()]["applied"]
+        Ok(self.applied_in(&status(&self.nodes[i])?))
+    }
+
+    /// The primary's changes applied, from a node's status.
+    fn applied_in(&self, status: &serde_json::Value) -> u64 {
+        status["origins"][self.names[0].as_str()]["applied"]
             .as_u64()
-            .unwrap_or(0))
+            .unwrap_or(0)
     }
 
     /// Wait until every node has applied everything the primary wrote and all digests agree.
@@ -266,10 +245,7 @@ impl Cluster {
         let digest = status(&self.nodes[0])?["digest"].clone();
         for n in &self.nodes[1..] {
             let s = status(n)?;
-            let applied = s["origins"][self.names[0].as_str()]["applied"]
-                .as_u64()
-                .unwrap_or(0);
-            if applied < head || s["digest"] != digest {
+            if self.applied_in(&s) < head || s["digest"] != digest {
                 return Ok(false);
             }
         }

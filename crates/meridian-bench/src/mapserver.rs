@@ -3,10 +3,9 @@
 //! lighttpd's FastCGI, started by `scripts/mapserver.sh`), requested alternately row by row.
 
 use crate::load::get_loop;
-use crate::node::{client, free_port, meridian_binary, Node};
+use crate::node::{client, free_port, meridian_binary, repo_script, run_script, Node};
 use crate::{BenchError, Summary};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 /// Options of the comparison.
@@ -212,29 +211,14 @@ struct MapServer {
     base: String,
 }
 
-fn script() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/mapserver.sh")
-}
-
 impl MapServer {
     fn start(dir: &Path, map: &Path, procs: usize) -> Result<MapServer, BenchError> {
         let port = free_port()?;
-        let out = Command::new("bash")
-            .arg(script())
-            .arg("start")
-            .arg(dir)
-            .arg(port.to_string())
-            .arg(map)
-            .arg(procs.to_string())
-            .output()
-            .map_err(|e| BenchError::Node(format!("mapserver.sh: {e}")))?;
-        if !out.status.success() {
-            return Err(BenchError::Node(format!(
-                "MapServer did not start: {}{}",
-                String::from_utf8_lossy(&out.stdout).trim(),
-                String::from_utf8_lossy(&out.stderr).trim()
-            )));
-        }
+        let (d, m) = (dir.display().to_string(), map.display().to_string());
+        run_script(
+            &repo_script("mapserver.sh"),
+            &["start", &d, &port.to_string(), &m, &procs.to_string()],
+        )?;
         Ok(MapServer {
             dir: dir.to_path_buf(),
             base: format!("http://127.0.0.1:{port}"),
@@ -244,11 +228,8 @@ impl MapServer {
 
 impl Drop for MapServer {
     fn drop(&mut self) {
-        let _ = Command::new("bash")
-            .arg(script())
-            .arg("stop")
-            .arg(&self.dir)
-            .output();
+        let dir = self.dir.display().to_string();
+        let _ = run_script(&repo_script("mapserver.sh"), &["stop", &dir]);
     }
 }
 

@@ -6,6 +6,34 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// A script of the repository, e.g. `brokers/activemq.sh` (compiled-in path: the benchmarks run
+/// from a checkout).
+pub fn repo_script(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../scripts")
+        .join(rel)
+}
+
+/// Run a repository script with bash; its output becomes the error when it fails.
+pub fn run_script(script: &Path, args: &[&str]) -> Result<(), BenchError> {
+    let out = Command::new("bash")
+        .arg(script)
+        .args(args)
+        .output()
+        .map_err(|e| BenchError::Node(format!("{}: {e}", script.display())))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(BenchError::Node(format!(
+            "{} {}: {}{}",
+            script.display(),
+            args.join(" "),
+            String::from_utf8_lossy(&out.stdout).trim(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        )))
+    }
+}
+
 /// A free loopback port (bound, read and released).
 pub fn free_port() -> Result<u16, BenchError> {
     let l = TcpListener::bind("127.0.0.1:0").map_err(|e| BenchError::Node(e.to_string()))?;
