@@ -3,77 +3,7 @@
 use crate::feature::{Feature, Value};
 use geo_types::{Coord, Geometry, LineString, Polygon};
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
-use serde_json::{json, Map, Number, Value as J};
-
-fn num(v: f64, decimals: Option<u32>) -> J {
-    Number::from_f64(rounded(v, decimals))
-        .map(J::Number)
-        .unwrap_or(J::Null)
-}
-
-fn c(p: Coord<f64>, d: Option<u32>) -> J {
-    J::Array(vec![num(p.x, d), num(p.y, d)])
-}
-
-fn ls(l: &LineString<f64>, d: Option<u32>) -> J {
-    J::Array(l.0.iter().map(|p| c(*p, d)).collect())
-}
-
-fn poly(p: &Polygon<f64>, d: Option<u32>) -> J {
-    let mut v = vec![ls(p.exterior(), d)];
-    v.extend(p.interiors().iter().map(|r| ls(r, d)));
-    J::Array(v)
-}
-
-/// A geometry as a GeoJSON object, coordinates rounded to `decimals` when given.
-pub fn geometry_json(g: &Geometry<f64>, d: Option<u32>) -> J {
-    match g {
-        Geometry::Point(p) => json!({"type": "Point", "coordinates": c(p.0, d)}),
-        Geometry::LineString(l) => json!({"type": "LineString", "coordinates": ls(l, d)}),
-        Geometry::Polygon(p) => json!({"type": "Polygon", "coordinates": poly(p, d)}),
-        Geometry::MultiPoint(m) => {
-            json!({"type": "MultiPoint", "coordinates": m.0.iter().map(|p| c(p.0, d)).collect::<Vec<_>>()})
-        }
-        Geometry::MultiLineString(m) => {
-            json!({"type": "MultiLineString", "coordinates": m.0.iter().map(|l| ls(l, d)).collect::<Vec<_>>()})
-        }
-        Geometry::MultiPolygon(m) => {
-            json!({"type": "MultiPolygon", "coordinates": m.0.iter().map(|p| poly(p, d)).collect::<Vec<_>>()})
-        }
-        Geometry::GeometryCollection(gc) => {
-            json!({"type": "GeometryCollection", "geometries": gc.0.iter().map(|g| geometry_json(g, d)).collect::<Vec<_>>()})
-        }
-        Geometry::Line(l) => {
-            json!({"type": "LineString", "coordinates": [c(l.start, d), c(l.end, d)]})
-        }
-        Geometry::Rect(r) => geometry_json(&Geometry::Polygon(r.to_polygon()), d),
-        Geometry::Triangle(t) => geometry_json(&Geometry::Polygon(t.to_polygon()), d),
-    }
-}
-
-fn value(v: &Value) -> J {
-    match v {
-        Value::Null => J::Null,
-        Value::Bool(b) => J::Bool(*b),
-        Value::Int(i) => J::Number((*i).into()),
-        Value::Float(f) => Number::from_f64(*f).map(J::Number).unwrap_or(J::Null),
-        Value::Text(t) => J::String(t.clone()),
-    }
-}
-
-/// A feature as a GeoJSON Feature.
-pub fn feature_json(f: &Feature, decimals: Option<u32>) -> J {
-    let mut props = Map::new();
-    for (k, v) in &f.properties {
-        props.insert(k.clone(), value(v));
-    }
-    json!({
-        "type": "Feature",
-        "id": f.id,
-        "geometry": f.geometry.as_ref().map(|g| geometry_json(g, decimals)).unwrap_or(J::Null),
-        "properties": props,
-    })
-}
+use serde_json::Value as J;
 
 /// A GeoJSON FeatureCollection with `numberMatched`, `numberReturned`, `timeStamp`, optional
 /// `crs` and `links`, and the features last, serialized straight to the output.
@@ -117,7 +47,7 @@ impl Serialize for FeatureCollectionJson<'_> {
 }
 
 /// Features as a GeoJSON array, serialized straight to the output without building a JSON tree
-/// (the same JSON as [`feature_json`] per feature, non-finite numbers as `null`).
+/// (non-finite numbers as `null`).
 pub struct FeaturesJson<'a> {
     /// The features.
     pub features: &'a [Feature],
@@ -129,17 +59,26 @@ impl Serialize for FeaturesJson<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut seq = s.serialize_seq(Some(self.features.len()))?;
         for f in self.features {
-            seq.serialize_element(&FeatureSer(f, self.decimals))?;
+            seq.serialize_element(&FeatureJson {
+                feature: f,
+                decimals: self.decimals,
+            })?;
         }
         seq.end()
     }
 }
 
-struct FeatureSer<'a>(&'a Feature, Option<u32>);
+/// One GeoJSON Feature, serialized straight to the output.
+pub struct FeatureJson<'a> {
+    /// The feature.
+    pub feature: &'a Feature,
+    /// Decimals to round coordinates to.
+    pub decimals: Option<u32>,
+}
 
-impl Serialize for FeatureSer<'_> {
+impl Serialize for FeatureJson<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let (f, d) = (self.0, self.1);
+        let (f, d) = (self.feature, self.decimals);
         let mut m = s.serialize_map(Some(4))?;
         m.serialize_entry("type", "Feature")?;
         m.serialize_entry("id", &f.id)?;
@@ -268,8 +207,26 @@ impl Serialize for GeomSer<'_> {
             }
             Geometry::MultiLineString(m) => ("MultiLineString", Coords::Lines(&m.0)),
             Geometry::MultiPolygon(m) => ("MultiPolygon", Coords::Polygons(&m.0)),
-            // Rare shapes go through the JSON tree.
-            other => return geometry_json(other, d).serialize(s),
+            Geometry::Line(l) => {
+                let pts = [l.start, l.end];
+                let mut map = s.serialize_map(Some(2))?;
+                map.serialize_entry("type", "LineString")?;
+                map.serialize_entry("coordinates", &CoordsSer(Coords::Points(&pts), d))?;
+                return map.end();
+            }
+            Geometry::Rect(r) => {
+                return GeomSer(&Geometry::Polygon(r.to_polygon()), d).serialize(s)
+            }
+            Geometry::Triangle(t) => {
+                return GeomSer(&Geometry::Polygon(t.to_polygon()), d).serialize(s)
+            }
+            Geometry::GeometryCollection(gc) => {
+                let mut map = s.serialize_map(Some(2))?;
+                map.serialize_entry("type", "GeometryCollection")?;
+                let members: Vec<GeomSer> = gc.0.iter().map(|g| GeomSer(g, d)).collect();
+                map.serialize_entry("geometries", &members)?;
+                return map.end();
+            }
         };
         let mut map = s.serialize_map(Some(2))?;
         map.serialize_entry("type", kind)?;
@@ -282,49 +239,111 @@ impl Serialize for GeomSer<'_> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use geo_types::{line_string, point, polygon, MultiLineString, MultiPoint, MultiPolygon};
+    use geo_types::{
+        line_string, point, polygon, GeometryCollection, MultiLineString, MultiPoint, MultiPolygon,
+    };
+    use serde_json::json;
 
     #[test]
-    fn streamed_features_are_the_same_json_as_the_json_tree() {
+    fn every_geometry_and_value_is_written_as_geojson() {
         let poly = polygon![(x: 0.0, y: 0.0), (x: 1.0, y: 0.0), (x: 1.0, y: 1.0), (x: 0.0, y: 0.0)];
         let line = line_string![(x: 1.123456, y: 2.5), (x: f64::NAN, y: -3.0)];
-        let geoms: Vec<Option<Geometry<f64>>> = vec![
-            Some(point!(x: 1.5, y: -2.25).into()),
-            Some(line.clone().into()),
-            Some(poly.clone().into()),
-            Some(MultiPoint::new(vec![point!(x: 1.0, y: 2.0)]).into()),
-            Some(MultiLineString::new(vec![line]).into()),
-            Some(MultiPolygon::new(vec![poly]).into()),
-            Some(geo_types::Rect::new((0.0, 0.0), (2.0, 3.0)).into()),
-            None,
+        let square = json!([[[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 0.0]]]);
+        let geoms: Vec<(Option<Geometry<f64>>, J, J)> = vec![
+            (
+                Some(point!(x: 1.5, y: -2.25).into()),
+                json!({"type": "Point", "coordinates": [1.5, -2.25]}),
+                json!({"type": "Point", "coordinates": [1.5, -2.25]}),
+            ),
+            (
+                Some(line.clone().into()),
+                json!({"type": "LineString", "coordinates": [[1.123456, 2.5], [null, -3.0]]}),
+                json!({"type": "LineString", "coordinates": [[1.12, 2.5], [null, -3.0]]}),
+            ),
+            (
+                Some(poly.clone().into()),
+                json!({"type": "Polygon", "coordinates": square}),
+                json!({"type": "Polygon", "coordinates": square}),
+            ),
+            (
+                Some(MultiPoint::new(vec![point!(x: 1.0, y: 2.0)]).into()),
+                json!({"type": "MultiPoint", "coordinates": [[1.0, 2.0]]}),
+                json!({"type": "MultiPoint", "coordinates": [[1.0, 2.0]]}),
+            ),
+            (
+                Some(MultiLineString::new(vec![line]).into()),
+                json!({"type": "MultiLineString", "coordinates": [[[1.123456, 2.5], [null, -3.0]]]}),
+                json!({"type": "MultiLineString", "coordinates": [[[1.12, 2.5], [null, -3.0]]]}),
+            ),
+            (
+                Some(MultiPolygon::new(vec![poly]).into()),
+                json!({"type": "MultiPolygon", "coordinates": [square]}),
+                json!({"type": "MultiPolygon", "coordinates": [square]}),
+            ),
+            (
+                Some(geo_types::Rect::new((0.0, 0.0), (2.0, 3.0)).into()),
+                json!({"type": "Polygon", "coordinates": [[[2.0, 0.0], [2.0, 3.0], [0.0, 3.0], [0.0, 0.0], [2.0, 0.0]]]}),
+                json!({"type": "Polygon", "coordinates": [[[2.0, 0.0], [2.0, 3.0], [0.0, 3.0], [0.0, 0.0], [2.0, 0.0]]]}),
+            ),
+            (
+                Some(geo_types::Line::new((0.0, 1.0), (2.0, 3.0)).into()),
+                json!({"type": "LineString", "coordinates": [[0.0, 1.0], [2.0, 3.0]]}),
+                json!({"type": "LineString", "coordinates": [[0.0, 1.0], [2.0, 3.0]]}),
+            ),
+            (
+                Some(Geometry::GeometryCollection(GeometryCollection::new_from(
+                    vec![point!(x: 0.125, y: 1.0).into()],
+                ))),
+                json!({"type": "GeometryCollection", "geometries": [{"type": "Point", "coordinates": [0.125, 1.0]}]}),
+                json!({"type": "GeometryCollection", "geometries": [{"type": "Point", "coordinates": [0.13, 1.0]}]}),
+            ),
+            (None, J::Null, J::Null),
         ];
+        let properties = vec![
+            ("NAME".into(), Value::Text("a \"quoted\" é".into())),
+            ("N".into(), Value::Int(-4)),
+            ("F".into(), Value::Float(0.1)),
+            ("NAME".into(), Value::Text("last".into())),
+            ("B".into(), Value::Bool(true)),
+            ("Z".into(), Value::Null),
+            ("INF".into(), Value::Float(f64::INFINITY)),
+        ];
+        // A repeated name keeps its first place and its last value; non-finite numbers are null.
+        let props = json!({"NAME": "last", "N": -4, "F": 0.1, "B": true, "Z": null, "INF": null});
         let features: Vec<Feature> = geoms
-            .into_iter()
+            .iter()
             .enumerate()
-            .map(|(i, geometry)| Feature {
+            .map(|(i, (geometry, _, _))| Feature {
                 id: format!("t.{i}"),
-                geometry,
-                properties: vec![
-                    ("NAME".into(), Value::Text("a \"quoted\" é".into())),
-                    ("N".into(), Value::Int(-4)),
-                    ("F".into(), Value::Float(0.1)),
-                    ("NAME".into(), Value::Text("last".into())),
-                    ("B".into(), Value::Bool(true)),
-                    ("Z".into(), Value::Null),
-                    ("INF".into(), Value::Float(f64::INFINITY)),
-                ],
+                geometry: geometry.clone(),
+                properties: properties.clone(),
             })
             .collect();
-        for d in [None, Some(2)] {
-            let tree: Vec<J> = features.iter().map(|f| feature_json(f, d)).collect();
+        for (d, pick) in [(None, 1), (Some(2), 2)] {
+            let expected: Vec<J> = geoms
+                .iter()
+                .enumerate()
+                .map(|(i, g)| {
+                    let geometry = if pick == 1 { &g.1 } else { &g.2 };
+                    json!({"type": "Feature", "id": format!("t.{i}"), "geometry": geometry, "properties": props})
+                })
+                .collect();
             let streamed = serde_json::to_string(&FeaturesJson {
                 features: &features,
                 decimals: d,
             })
             .unwrap();
-            // The same JSON (key order aside: serde_json's map order depends on its features).
             let parsed: J = serde_json::from_str(&streamed).unwrap();
-            assert_eq!(parsed, J::Array(tree));
+            assert_eq!(parsed, J::Array(expected), "decimals {d:?}");
+            let one = serde_json::to_string(&FeatureJson {
+                feature: &features[0],
+                decimals: d,
+            })
+            .unwrap();
+            assert!(
+                one.starts_with("{\"type\":\"Feature\",\"id\":\"t.0\""),
+                "{one}"
+            );
         }
     }
 }

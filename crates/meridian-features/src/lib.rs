@@ -15,7 +15,7 @@ mod wkt;
 
 pub use feature::{Feature, Value};
 pub use filter::{Compare, Filter, Spatial};
-pub use geojson::{feature_json, geometry_json, FeatureCollectionJson, FeaturesJson};
+pub use geojson::{FeatureCollectionJson, FeatureJson, FeaturesJson};
 pub use gml::{gml_feature_collection, GmlOptions};
 pub use query::{query, Query, QueryResult, SortKey};
 pub use reproject::Transformer;

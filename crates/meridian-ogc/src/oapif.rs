@@ -6,7 +6,7 @@ use axum::extract::{Path, Query as Q, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use meridian_features::{
-    feature_json, query, Compare, Feature, FeatureCollectionJson, Filter, Query, Transformer,
+    query, Compare, Feature, FeatureCollectionJson, FeatureJson, Filter, Query, Transformer,
 };
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -409,11 +409,23 @@ pub async fn item(
             if let Err(e) = to_crs84(&l, &mut r.features) {
                 return problem(StatusCode::INTERNAL_SERVER_ERROR, "NoApplicableCode", e);
             }
-            json_response(
-                StatusCode::OK,
-                "application/geo+json",
-                feature_json(&r.features[0], l.num_decimals),
-            )
+            let one = FeatureJson {
+                feature: &r.features[0],
+                decimals: l.num_decimals,
+            };
+            match serde_json::to_vec(&one) {
+                Ok(body) => (
+                    StatusCode::OK,
+                    [("content-type", "application/geo+json")],
+                    body,
+                )
+                    .into_response(),
+                Err(e) => problem(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "ServerError",
+                    e.to_string(),
+                ),
+            }
         }
         Ok(Ok(_)) => problem(
             StatusCode::NOT_FOUND,
