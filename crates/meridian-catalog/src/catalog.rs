@@ -1,5 +1,6 @@
 //! The in-memory catalog state and its queries.
 
+use crate::referrers::Referrers;
 use crate::{Kind, Object};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -15,7 +16,7 @@ pub struct Catalog {
     objects: imbl::HashMap<String, Arc<Object>>,
     by_name: imbl::HashMap<NameKey, String>,
     /// Who references an id: target id → ids of the objects whose references name it.
-    referrers: imbl::HashMap<String, imbl::HashSet<String>>,
+    referrers: Referrers,
     default_workspace: Option<String>,
 }
 
@@ -308,10 +309,7 @@ impl Catalog {
         let key = self.name_key(&o);
         self.by_name.insert(key, o.id().to_string());
         for target in o.references() {
-            self.referrers
-                .entry(target.to_string())
-                .or_default()
-                .insert(o.id().to_string());
+            self.referrers.add(target, o.id());
         }
         self.objects.insert(o.id().to_string(), o);
     }
@@ -330,26 +328,13 @@ impl Catalog {
             self.by_name.remove(&key);
         }
         for target in o.references() {
-            let now_empty = match self.referrers.get_mut(target) {
-                Some(set) => {
-                    set.remove(o.id());
-                    set.is_empty()
-                }
-                None => false,
-            };
-            if now_empty {
-                self.referrers.remove(target);
-            }
+            self.referrers.remove(target, o.id());
         }
     }
 
     /// Objects whose references name `id` (any field), in no particular order.
     fn referrers_of<'a>(&'a self, id: &str) -> impl Iterator<Item = &'a Arc<Object>> + 'a {
-        self.referrers
-            .get(id)
-            .into_iter()
-            .flat_map(|set| set.iter())
-            .filter_map(|r| self.objects.get(r))
+        self.referrers.of(id).filter_map(|r| self.objects.get(r))
     }
 
     /// Rebuild the name index for layers (after a resource moved or was renamed).

@@ -14,6 +14,7 @@ mod ids;
 mod kind;
 mod names;
 mod object;
+mod referrers;
 mod validate;
 
 pub use apply::{
