@@ -386,12 +386,12 @@ pub fn diff(old: &Catalog, new: &Catalog) -> Vec<Change> {
         if o.kind == Kind::Global {
             // The update sequence is the node's own.
             if let Some(g) = old.global() {
-                match g.xml.child_text("updateSequence") {
-                    Some(seq) => o.xml.set_child_text("updateSequence", seq),
+                o.edit_xml(|x| match g.xml().child_text("updateSequence") {
+                    Some(seq) => x.set_child_text("updateSequence", seq),
                     None => {
-                        o.xml.remove("updateSequence");
+                        x.remove("updateSequence");
                     }
-                }
+                });
                 if **g == o {
                     continue;
                 }
@@ -436,7 +436,7 @@ fn bump_sequence(work: &mut Catalog, effects: &mut Vec<Effect>) {
     };
     let mut g2 = (*g).clone();
     let next = work.update_sequence() + 1;
-    g2.xml.set_child_text("updateSequence", next.to_string());
+    g2.edit_xml(|x| x.set_child_text("updateSequence", next.to_string()));
     let g2 = Arc::new(g2);
     work.put(g2.clone());
     effects.retain(|e| !matches!(e, Effect::Saved { object, .. } if object.kind == Kind::Global));

@@ -162,13 +162,13 @@ fn remove_published(p: &mut Planner, kind: Kind, id: &str) {
 /// A copy of a group without member `id` (and its paired style entry).
 fn group_without(group: &Object, id: &str) -> Object {
     let mut g = group.clone();
-    let members_name = if g.xml.get("publishables").is_some() {
+    let mut x = g.element();
+    let members_name = if x.get("publishables").is_some() {
         ("publishables", "published")
     } else {
         ("layers", "layer")
     };
-    let positions: Vec<usize> = g
-        .xml
+    let positions: Vec<usize> = x
         .get(members_name.0)
         .map(|m| {
             m.all(members_name.1)
@@ -178,16 +178,17 @@ fn group_without(group: &Object, id: &str) -> Object {
                 .collect()
         })
         .unwrap_or_default();
-    if let Some(m) = g.xml.get_mut(members_name.0) {
+    if let Some(m) = x.get_mut(members_name.0) {
         remove_positions(m, members_name.1, &positions);
     }
-    if let Some(s) = g.xml.get_mut("styles") {
+    if let Some(s) = x.get_mut("styles") {
         remove_positions(s, "style", &positions);
     }
     if g.ref_id("rootLayer") == Some(id) {
-        g.xml.remove("rootLayer");
-        g.xml.remove("rootLayerStyle");
+        x.remove("rootLayer");
+        x.remove("rootLayerStyle");
     }
+    g.set_xml(&x);
     g
 }
 
@@ -216,12 +217,12 @@ fn remove_style(p: &mut Planner, style: &str) {
         .map(|l| (**l).clone())
         .collect();
     for mut l in layers {
-        if let Some(styles) = l.xml.get_mut("styles") {
+        let mut x = l.element();
+        if let Some(styles) = x.get_mut("styles") {
             styles.children.retain(|s| ref_of(s) != Some(style));
         }
         if l.ref_id("defaultStyle") == Some(style) {
-            let next = l
-                .xml
+            let next = x
                 .get("styles")
                 .and_then(|s| s.children.first())
                 .and_then(ref_of)
@@ -229,17 +230,17 @@ fn remove_style(p: &mut Planner, style: &str) {
                 .or_else(|| fallback.clone());
             match next {
                 Some(n) => {
-                    l.xml
-                        .put_child(crate::object::reference("defaultStyle", &n));
-                    if let Some(styles) = l.xml.get_mut("styles") {
+                    x.put_child(crate::object::reference("defaultStyle", &n));
+                    if let Some(styles) = x.get_mut("styles") {
                         styles.children.retain(|s| ref_of(s) != Some(n.as_str()));
                     }
                 }
                 None => {
-                    l.xml.remove("defaultStyle");
+                    x.remove("defaultStyle");
                 }
             }
         }
+        l.set_xml(&x);
         p.push(Change::Modify { object: l });
     }
     let groups: Vec<Object> = p
@@ -249,7 +250,8 @@ fn remove_style(p: &mut Planner, style: &str) {
         .map(|g| (**g).clone())
         .collect();
     for mut g in groups {
-        if let Some(styles) = g.xml.get_mut("styles") {
+        let mut x = g.element();
+        if let Some(styles) = x.get_mut("styles") {
             for s in styles.children.iter_mut() {
                 if ref_of(s) == Some(style) {
                     *s = Element::new("style");
@@ -257,8 +259,9 @@ fn remove_style(p: &mut Planner, style: &str) {
             }
         }
         if g.ref_id("rootLayerStyle") == Some(style) {
-            g.xml.remove("rootLayerStyle");
+            x.remove("rootLayerStyle");
         }
+        g.set_xml(&x);
         p.push(Change::Modify { object: g });
     }
     p.remove(Kind::Style, style);

@@ -137,7 +137,7 @@ impl Catalog {
 
     /// The name of a layer: its `<name>`, or its resource's name.
     pub fn layer_name<'a>(&'a self, layer: &'a Object) -> &'a str {
-        match layer.xml.child_text("name") {
+        match layer.xml().child_text("name") {
             Some(n) => n,
             None => layer
                 .ref_id("resource")
@@ -158,7 +158,7 @@ impl Catalog {
                 self.layer_name(o).to_string(),
             ),
             Kind::Settings => (scope(o.workspace()), String::new()),
-            Kind::Service => (scope(o.workspace()), o.xml.name.to_string()),
+            Kind::Service => (scope(o.workspace()), o.xml().name().to_string()),
             Kind::Global | Kind::Logging => (String::new(), String::new()),
             _ => (scope(o.workspace()), o.name().to_string()),
         };
@@ -291,7 +291,7 @@ impl Catalog {
     /// The update sequence from `global.xml`.
     pub fn update_sequence(&self) -> u64 {
         self.global()
-            .and_then(|g| g.xml.child_text("updateSequence"))
+            .and_then(|g| g.xml().child_text("updateSequence"))
             .and_then(|s| s.parse().ok())
             .unwrap_or(0)
     }

@@ -1,17 +1,19 @@
 //! One catalog object: its kind, its full XML state and, for styles, the style body.
 
 use crate::Kind;
-use meridian_xml::Element;
+use meridian_xml::{Element, Node, Packed};
 use serde::{Deserialize, Serialize};
 
 /// A catalog or configuration object. The XML is the object's complete state in data-directory
 /// form (references by id); elements Meridian does not model are part of it and are kept.
+/// The catalog holds objects for the node's lifetime, so the XML is kept packed
+/// ([`Packed`]): read it with [`Object::xml`], change it with [`Object::edit_xml`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Object {
     /// What the object is.
     pub kind: Kind,
     /// The full XML, as written to the data directory.
-    pub xml: Element,
+    xml: Packed,
     /// The style body (SLD, CSS, ...) for styles; `None` when the object has none or it is missing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body: Option<String>,
@@ -31,9 +33,32 @@ impl Object {
     pub fn new(kind: Kind, xml: Element) -> Self {
         Object {
             kind,
-            xml,
+            xml: Packed::new(&xml),
             body: None,
         }
+    }
+
+    /// The object's XML, read-only.
+    pub fn xml(&self) -> Node<'_> {
+        self.xml.root()
+    }
+
+    /// The object's XML as an editable tree (a copy).
+    pub fn element(&self) -> Element {
+        self.xml.root().to_element()
+    }
+
+    /// Replace the object's XML.
+    pub fn set_xml(&mut self, xml: &Element) {
+        self.xml = Packed::new(xml);
+    }
+
+    /// Change the object's XML in place.
+    pub fn edit_xml<R>(&mut self, f: impl FnOnce(&mut Element) -> R) -> R {
+        let mut e = self.element();
+        let r = f(&mut e);
+        self.set_xml(&e);
+        r
     }
 
     /// The object's id. Global settings and logging have the fixed ids `global` and `logging`.
@@ -41,7 +66,7 @@ impl Object {
         match self.kind {
             Kind::Global => "global",
             Kind::Logging => "logging",
-            _ => self.xml.child_text("id").unwrap_or(""),
+            _ => self.xml().child_text("id").unwrap_or(""),
         }
     }
 
@@ -49,18 +74,18 @@ impl Object {
     /// element name for services (`wms`), `<name>` otherwise.
     pub fn name(&self) -> &str {
         match self.kind {
-            Kind::Namespace => self.xml.child_text("prefix").unwrap_or(""),
-            Kind::Service => self.xml.name.as_str(),
+            Kind::Namespace => self.xml().child_text("prefix").unwrap_or(""),
+            Kind::Service => self.xml().name(),
             Kind::Global => "global",
             Kind::Logging => "logging",
             Kind::Settings => "settings",
-            _ => self.xml.child_text("name").unwrap_or(""),
+            _ => self.xml().child_text("name").unwrap_or(""),
         }
     }
 
     /// The id inside a reference element `<field><id>…</id></field>`.
     pub fn ref_id(&self, field: &str) -> Option<&str> {
-        ref_of(self.xml.get(field)?)
+        node_ref(self.xml().get(field)?)
     }
 
     /// The workspace reference of stores, styles, groups, settings and services.
@@ -71,8 +96,8 @@ impl Object {
     /// Style ids a layer uses: its default style first, then the alternates.
     pub fn layer_styles(&self) -> Vec<&str> {
         let mut v: Vec<&str> = self.ref_id("defaultStyle").into_iter().collect();
-        if let Some(styles) = self.xml.get("styles") {
-            v.extend(styles.all("style").filter_map(ref_of));
+        if let Some(styles) = self.xml().get("styles") {
+            v.extend(styles.all("style").filter_map(node_ref));
         }
         v
     }
@@ -80,22 +105,22 @@ impl Object {
     /// Members of a layer group (`publishables/published`, or the 2.2-era `layers/layer`).
     pub fn group_members(&self) -> Vec<Published> {
         let mut v = Vec::new();
-        if let Some(p) = self.xml.get("publishables") {
+        if let Some(p) = self.xml().get("publishables") {
             for e in p.all("published") {
                 let kind = match e.attr_value("type") {
                     Some("layerGroup") => Kind::LayerGroup,
                     _ => Kind::Layer,
                 };
-                if let Some(id) = ref_of(e) {
+                if let Some(id) = node_ref(e) {
                     v.push(Published {
                         kind,
                         id: id.to_string(),
                     });
                 }
             }
-        } else if let Some(p) = self.xml.get("layers") {
+        } else if let Some(p) = self.xml().get("layers") {
             for e in p.all("layer") {
-                if let Some(id) = ref_of(e) {
+                if let Some(id) = node_ref(e) {
                     v.push(Published {
                         kind: Kind::Layer,
                         id: id.to_string(),
@@ -110,9 +135,9 @@ impl Object {
     /// layer style.
     pub fn group_styles(&self) -> Vec<&str> {
         let mut v: Vec<&str> = self
-            .xml
+            .xml()
             .get("styles")
-            .map(|s| s.all("style").filter_map(ref_of).collect())
+            .map(|s| s.all("style").filter_map(node_ref).collect())
             .unwrap_or_default();
         v.extend(self.ref_id("rootLayerStyle"));
         v
@@ -129,10 +154,10 @@ impl Object {
             Kind::Layer => v.extend(self.layer_styles()),
             Kind::LayerGroup => {
                 v.extend(self.group_styles());
-                let members = self.xml.get("publishables").map(|p| ("published", p));
-                let members = members.or(self.xml.get("layers").map(|p| ("layer", p)));
+                let members = self.xml().get("publishables").map(|p| ("published", p));
+                let members = members.or(self.xml().get("layers").map(|p| ("layer", p)));
                 if let Some((name, m)) = members {
-                    v.extend(m.all(name).filter_map(ref_of));
+                    v.extend(m.all(name).filter_map(node_ref));
                 }
             }
             _ => {}
@@ -142,37 +167,37 @@ impl Object {
 
     /// Layer group mode; SINGLE when absent.
     pub fn group_mode(&self) -> &str {
-        self.xml.child_text("mode").unwrap_or("SINGLE")
+        self.xml().child_text("mode").unwrap_or("SINGLE")
     }
 
     /// The style body file name of a style.
     pub fn style_filename(&self) -> Option<&str> {
-        self.xml.child_text("filename")
+        self.xml().child_text("filename")
     }
 
     /// `<enabled>`, true when absent (old files omit it).
     pub fn enabled(&self) -> bool {
-        self.xml.child_text("enabled") != Some("false")
+        self.xml().child_text("enabled") != Some("false")
     }
 
-    /// The XML without what is each node's own: the `updateSequence` of global settings (the
-    /// state nodes compare, hash and replicate).
-    pub fn xml_without_update_sequence(&self) -> std::borrow::Cow<'_, Element> {
-        if self.kind == Kind::Global && self.xml.get("updateSequence").is_some() {
-            let mut x = self.xml.clone();
+    /// The XML text without what is each node's own: the `updateSequence` of global settings
+    /// (the state nodes compare, hash and replicate).
+    pub fn xml_without_update_sequence(&self) -> String {
+        if self.kind == Kind::Global && self.xml().get("updateSequence").is_some() {
+            let mut x = self.element();
             x.remove("updateSequence");
-            std::borrow::Cow::Owned(x)
+            x.to_xml()
         } else {
-            std::borrow::Cow::Borrowed(&self.xml)
+            self.xml().to_xml()
         }
     }
 
     /// A store's connection parameters, from any of GeoServer's map syntaxes (none when the
     /// object has no `<connectionParameters>`).
     pub fn connection_parameters(&self) -> Vec<(String, String)> {
-        self.xml
+        self.xml()
             .get("connectionParameters")
-            .map(connection_parameters)
+            .map(|m| connection_parameters(&m.to_element()))
             .unwrap_or_default()
     }
 
@@ -183,6 +208,11 @@ impl Object {
             .find(|(k, _)| k == key)
             .map(|(_, v)| v)
     }
+}
+
+/// The id inside a packed reference element.
+pub fn node_ref(e: Node<'_>) -> Option<&str> {
+    e.child_text("id")
 }
 
 /// The id inside a reference element.

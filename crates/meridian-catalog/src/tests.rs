@@ -159,11 +159,13 @@ fn groups_cannot_be_empty_or_contain_themselves() {
     assert!(err.to_string().contains("no layers"), "{err}");
     svc.apply(vec![add(obj(Kind::LayerGroup, "<layerGroup><id>g3</id><name>outer</name><publishables><published type=\"layerGroup\"><id>g1</id></published></publishables></layerGroup>"))]).unwrap();
     let mut g1 = (**svc.snapshot().get("g1").unwrap()).clone();
-    g1.xml.get_mut("publishables").unwrap().children.push(
-        Element::new("published")
-            .attr("type", "layerGroup")
-            .child(Element::with_text("id", "g3")),
-    );
+    g1.edit_xml(|x| {
+        x.get_mut("publishables").unwrap().children.push(
+            Element::new("published")
+                .attr("type", "layerGroup")
+                .child(Element::with_text("id", "g3")),
+        )
+    });
     let err = svc.apply(vec![Change::Modify { object: g1 }]).unwrap_err();
     assert!(err.to_string().contains("contain itself"), "{err}");
 }

@@ -128,11 +128,11 @@ pub(crate) fn check(cat: &Catalog, change: &Change) -> Result<(), ValidationErro
 
 fn check_object(cat: &Catalog, o: &Object) -> Result<(), ValidationError> {
     let kind = o.kind.label();
-    if o.xml.name != o.kind.root() && o.kind != Kind::Service {
+    if o.xml().name() != o.kind.root() && o.kind != Kind::Service {
         return Err(ValidationError::Rule(format!(
             "a {kind} must have root element <{}>, not <{}>",
             o.kind.root(),
-            o.xml.name
+            o.xml().name()
         )));
     }
     if o.id().is_empty() {
@@ -158,7 +158,7 @@ fn check_object(cat: &Catalog, o: &Object) -> Result<(), ValidationError> {
             "'default' is reserved and cannot be a workspace name".into(),
         ));
     }
-    if o.kind == Kind::Namespace && o.xml.child_text("uri").is_none() {
+    if o.kind == Kind::Namespace && o.xml().child_text("uri").is_none() {
         return Err(ValidationError::Missing { kind, field: "uri" });
     }
     if let Some(holder) = cat.name_holder(o) {

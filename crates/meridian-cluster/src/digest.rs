@@ -14,7 +14,7 @@ use std::sync::Arc;
 fn object_hash(o: &Object) -> u128 {
     let mut h = Sha256::new();
     h.update(format!("{:?}\0{}\0", o.kind, o.id()).as_bytes());
-    h.update(o.xml_without_update_sequence().to_xml().as_bytes());
+    h.update(o.xml_without_update_sequence().as_bytes());
     h.update([0]);
     if let Some(b) = &o.body {
         h.update(b.as_bytes());

@@ -105,10 +105,13 @@ impl Walker<'_> {
     }
 
     fn add(&mut self, kind: Kind, xml: Element, path: &Path) -> bool {
-        let o = Object::new(kind, xml);
+        self.add_object(Object::new(kind, xml), path)
+    }
+
+    fn add_object(&mut self, o: Object, path: &Path) -> bool {
         let id = o.id().to_string();
         if id.is_empty() {
-            self.problem(path, format!("{} has no <id>", kind.label()));
+            self.problem(path, format!("{} has no <id>", o.kind.label()));
             return false;
         }
         if self.locations.contains_key(&id) {
@@ -190,15 +193,7 @@ impl Walker<'_> {
                     o.body = Some(String::from_utf8_lossy(&bytes).into_owned());
                 }
             }
-            let body = o.body.take();
-            let id = o.id().to_string();
-            if self.add(Kind::Style, o.xml, &p) {
-                if let Some(last) = self.objects.last_mut() {
-                    if last.id() == id {
-                        last.body = body;
-                    }
-                }
-            }
+            self.add_object(o, &p);
         }
     }
 
@@ -234,7 +229,7 @@ impl Walker<'_> {
             };
             let ws_obj = Object::new(Kind::Workspace, ws);
             let ws_id = ws_obj.id().to_string();
-            if !self.add(Kind::Workspace, ws_obj.xml, &wfile) {
+            if !self.add_object(ws_obj, &wfile) {
                 continue;
             }
             self.add(Kind::Namespace, ns, &nfile);

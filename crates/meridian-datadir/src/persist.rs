@@ -131,7 +131,7 @@ impl DataDir {
             }
             Kind::Settings => ws_dir(o.workspace())?.join("settings.xml"),
             Kind::Service => {
-                let file = format!("{}.xml", o.xml.name);
+                let file = format!("{}.xml", o.xml().name());
                 match o.workspace() {
                     Some(w) => ws_dir(Some(w))?.join(file),
                     None => PathBuf::from(file),
@@ -165,7 +165,7 @@ impl DataDir {
         if o.kind == Kind::Style {
             self.save_style_body(o, previous, &abs)?;
         }
-        write_replacing(&abs, o.xml.to_xml().as_bytes(), self.durable_each)
+        write_replacing(&abs, o.xml().to_xml().as_bytes(), self.durable_each)
             .map_err(|e| format!("{}: {e}", abs.display()))?;
         self.locations.insert(id, target);
         Ok(())
@@ -276,7 +276,7 @@ impl DataDir {
             .cloned()
             .unwrap_or_else(|| PathBuf::from("global.xml"));
         let abs = self.root.join(&rel);
-        write_replacing(&abs, g.xml.to_xml().as_bytes(), self.durable_each)
+        write_replacing(&abs, g.xml().to_xml().as_bytes(), self.durable_each)
             .map_err(|e| format!("{}: {e}", abs.display()))?;
         self.locations.insert(g.id().to_string(), rel);
         self.global_written = Some(g.clone());
@@ -286,7 +286,7 @@ impl DataDir {
     fn save_default(&self, cat: &Catalog) -> Result<(), String> {
         let path = self.root.join("workspaces").join("default.xml");
         let r = match cat.default_workspace() {
-            Some(ws) => write_replacing(&path, ws.xml.to_xml().as_bytes(), self.durable_each),
+            Some(ws) => write_replacing(&path, ws.xml().to_xml().as_bytes(), self.durable_each),
             None => remove_file(&path, self.durable_each),
         };
         r.map_err(|e| format!("{}: {e}", path.display()))

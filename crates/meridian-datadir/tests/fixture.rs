@@ -94,7 +94,12 @@ fn saving_every_object_and_reloading_gives_the_same_catalog() {
             );
             continue;
         }
-        assert_eq!(back.xml, o.xml, "{} changed in a round trip", o.id());
+        assert_eq!(
+            back.element(),
+            o.element(),
+            "{} changed in a round trip",
+            o.id()
+        );
         assert_eq!(back.body, o.body, "{} body changed", o.id());
     }
     assert_eq!(after.catalog.objects().count(), before.objects().count());
@@ -112,7 +117,7 @@ fn changes_are_written_where_geoserver_puts_them_and_survive_a_reload() {
         .find(Kind::DataStore, Some(topp.id()), "taz_shapes")
         .unwrap())
     .clone();
-    store.xml.set_child_text("name", "tasmania");
+    store.edit_xml(|x| x.set_child_text("name", "tasmania"));
     svc.apply(vec![Change::Modify { object: store }]).unwrap();
     assert!(d
         .path()
@@ -183,7 +188,7 @@ fn a_store_in_a_folder_of_another_name_stays_there_when_modified() {
     let cat = svc.snapshot();
     let sf = cat.find(Kind::Workspace, None, "sf").unwrap();
     let mut store = (**cat.find(Kind::DataStore, Some(sf.id()), "sf").unwrap()).clone();
-    store.xml.set_child_text("description", "changed");
+    store.edit_xml(|x| x.set_child_text("description", "changed"));
     svc.apply(vec![Change::Modify { object: store }]).unwrap();
     let text = fs::read_to_string(d.path().join("workspaces/sf/folder/datastore.xml")).unwrap();
     assert!(text.contains("<description>changed</description>"));

@@ -75,55 +75,57 @@ fn layer_for(cat: &Catalog, layer: &Object, data_dir: &Path) -> Option<FeatureLa
     if !layer.enabled() || !res.enabled() || !store.enabled() {
         return None;
     }
-    let advertised = layer.xml.child_text("advertised") != Some("false")
-        && res.xml.child_text("advertised") != Some("false");
+    let advertised = layer.xml().child_text("advertised") != Some("false")
+        && res.xml().child_text("advertised") != Some("false");
     let epsg = res
-        .xml
+        .xml()
         .child_text("srs")
         .and_then(|s| s.rsplit(':').next())
         .and_then(|c| c.parse().ok())
         .unwrap_or(4326);
     Some(FeatureLayer {
         prefix: ns.name().to_string(),
-        uri: ns.xml.child_text("uri").unwrap_or("").to_string(),
+        uri: ns.xml().child_text("uri").unwrap_or("").to_string(),
         name: cat.layer_name(layer).to_string(),
         native: res
-            .xml
+            .xml()
             .child_text("nativeName")
             .unwrap_or(res.name())
             .to_string(),
         title: res
-            .xml
+            .xml()
             .child_text("title")
             .unwrap_or(res.name())
             .to_string(),
-        abstract_: res.xml.child_text("abstract").unwrap_or("").to_string(),
+        abstract_: res.xml().child_text("abstract").unwrap_or("").to_string(),
         keywords: res
-            .xml
+            .xml()
             .get("keywords")
             .map(|k| {
-                k.children
-                    .iter()
+                k.children()
                     .filter_map(|c| c.text_trim())
                     .map(|t| t.split("\\@").next().unwrap_or(t).to_string())
                     .collect()
             })
             .unwrap_or_default(),
         epsg,
-        lat_lon: res.xml.get("latLonBoundingBox").and_then(Bounds::from_xml),
+        lat_lon: res
+            .xml()
+            .get("latLonBoundingBox")
+            .and_then(|b| Bounds::from_xml(&b.to_element())),
         store: StoreParams {
             params: store.connection_parameters(),
-            store_type: store.xml.child_text("type").map(str::to_string),
+            store_type: store.xml().child_text("type").map(str::to_string),
             data_dir: data_dir.to_path_buf(),
         },
         advertised,
         max_features: res
-            .xml
+            .xml()
             .child_text("maxFeatures")
             .and_then(|m| m.parse().ok())
             .unwrap_or(0),
         num_decimals: res
-            .xml
+            .xml()
             .child_text("numDecimals")
             .and_then(|m| m.parse().ok())
             .filter(|n: &u32| *n > 0),

@@ -120,7 +120,7 @@ fn service_object(st: &OgcState, ws: Option<&str>) -> Option<Element> {
     ws_id
         .and_then(|id| cat.service("wfs", Some(&id)).cloned())
         .or_else(|| cat.service("wfs", None).cloned())
-        .map(|o| o.xml.clone())
+        .map(|o| o.element())
 }
 
 /// `/geoserver/wfs`, `/geoserver/ows`.

@@ -83,7 +83,11 @@ impl Ctx<'_> {
     pub fn quiet_global(&self) -> bool {
         self.cat
             .global()
-            .and_then(|g| g.xml.path(&["settings", "metadata", "map"]).cloned())
+            .and_then(|g| {
+                g.xml()
+                    .path(&["settings", "metadata", "map"])
+                    .map(|m| m.to_element())
+            })
             .is_some_and(|m| {
                 m.all("entry").any(|e| {
                     e.children.first().and_then(|c| c.text_trim()) == Some("quietOnNotFound")

@@ -19,7 +19,7 @@ const SINGLE_REFS: &[&str] = &[
 
 /// The REST representation of an object.
 pub fn encode(cat: &Catalog, o: &Object, req: &Req) -> Element {
-    let mut e = o.xml.clone();
+    let mut e = o.element();
     e.remove("id");
     for c in e.children.iter_mut() {
         if SINGLE_REFS.contains(&c.name.as_str()) {

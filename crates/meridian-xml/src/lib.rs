@@ -6,10 +6,12 @@
 //! REST representation.
 
 mod name;
+mod packed;
 mod parse;
 mod write;
 
 pub use name::Name;
+pub use packed::{Children, Node, Packed};
 
 /// Element text: short values (most of them) are stored inline, without an allocation.
 pub type Text = compact_str::CompactString;

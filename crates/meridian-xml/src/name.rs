@@ -81,6 +81,13 @@ impl Deref for Name {
     }
 }
 
+/// Hashes and compares as the string (the derived `Hash` and `Eq` are those of `str`).
+impl std::borrow::Borrow<str> for Name {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
 impl AsRef<str> for Name {
     fn as_ref(&self) -> &str {
         &self.0

@@ -85,7 +85,7 @@ fn disk_state(dir: &Path) -> BTreeMap<String, String> {
             o.id().to_string(),
             format!(
                 "{}{}",
-                o.xml_without_update_sequence().to_xml(),
+                o.xml_without_update_sequence(),
                 o.body.clone().unwrap_or_default()
             ),
         );

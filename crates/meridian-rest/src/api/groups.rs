@@ -135,11 +135,11 @@ fn group_bounds(cat: &Catalog, g: &Object, depth: usize) -> Option<Element> {
             Kind::Layer => o
                 .ref_id("resource")
                 .and_then(|r| cat.get(r))
-                .and_then(|r| r.xml.get("latLonBoundingBox").cloned()),
+                .and_then(|r| r.xml().get("latLonBoundingBox").map(|b| b.to_element())),
             Kind::LayerGroup => o
-                .xml
+                .xml()
                 .get("bounds")
-                .cloned()
+                .map(|b| b.to_element())
                 .or_else(|| group_bounds(cat, o, depth + 1)),
             _ => None,
         };
@@ -205,14 +205,16 @@ pub fn item(c: &Ctx, req: &Req, ws_name: Option<&str>, name: &str) -> RestResult
             };
             r.resolve_group(&mut body)?;
             let mut updated = (*group).clone();
-            updated.xml.merge_from(&body);
+            updated.edit_xml(|x| x.merge_from(&body));
             let members = updated.group_members().len();
-            if let Some(styles) = updated.xml.get_mut("styles") {
-                while styles.children.len() < members {
-                    styles.children.push(Element::new("style"));
+            updated.edit_xml(|x| {
+                if let Some(styles) = x.get_mut("styles") {
+                    while styles.children.len() < members {
+                        styles.children.push(Element::new("style"));
+                    }
+                    styles.children.truncate(members);
                 }
-                styles.children.truncate(members);
-            }
+            });
             c.apply(vec![Change::Modify { object: updated }])?;
             Ok(Resp::ok())
         }

@@ -93,7 +93,7 @@ pub fn item(c: &Ctx, req: &Req, ws_name: Option<&str>, name: &str) -> RestResult
             r.resolve_field(&mut body, "defaultStyle", Kind::Style)?;
             r.resolve_styles(&mut body)?;
             let mut updated = (*layer).clone();
-            updated.xml.merge_from(&body);
+            updated.edit_xml(|x| x.merge_from(&body));
             c.apply(vec![Change::Modify { object: updated }])?;
             Ok(Resp::ok())
         }
@@ -146,30 +146,24 @@ pub fn styles(c: &Ctx, req: &Req, name: &str) -> RestResult<Resp> {
                 .lookup(&body, Kind::Style)?
                 .ok_or_else(|| RestError::BadRequest("style has no <name>".into()))?;
             let mut updated = (*layer).clone();
-            let styles = match updated.xml.get_mut("styles") {
-                Some(s) => s,
-                None => {
-                    updated
-                        .xml
-                        .children
-                        .push(Element::new("styles").attr("class", "linked-hash-set"));
-                    updated
-                        .xml
-                        .children
-                        .last_mut()
-                        .ok_or_else(|| RestError::Internal("unreachable".into()))?
+            let mut x = updated.element();
+            if x.get("styles").is_none() {
+                x.children
+                    .push(Element::new("styles").attr("class", "linked-hash-set"));
+            }
+            if let Some(styles) = x.get_mut("styles") {
+                if !styles
+                    .children
+                    .iter()
+                    .any(|s| meridian_catalog::ref_of(s) == Some(style.id()))
+                {
+                    styles.children.push(reference("style", style.id()));
                 }
-            };
-            if !styles
-                .children
-                .iter()
-                .any(|s| meridian_catalog::ref_of(s) == Some(style.id()))
-            {
-                styles.children.push(reference("style", style.id()));
             }
             if req.flag("default") {
-                updated.xml.put_child(reference("defaultStyle", style.id()));
+                x.put_child(reference("defaultStyle", style.id()));
             }
+            updated.set_xml(&x);
             c.apply(vec![Change::Modify { object: updated }])?;
             let loc = format!("{}/styles/{}", req.rest(), seg(style.name()));
             Ok(Resp::created(style.name(), Some(loc)))

@@ -28,7 +28,7 @@ fn store_kind_of(kind: Kind) -> Kind {
 pub fn store_params(c: &Ctx, store: &Object) -> StoreParams {
     StoreParams {
         params: store.connection_parameters(),
-        store_type: store.xml.child_text("type").map(str::to_string),
+        store_type: store.xml().child_text("type").map(str::to_string),
         data_dir: c.st.data_dir.clone(),
     }
 }
@@ -106,7 +106,7 @@ fn default_store(c: &Ctx, req: &Req, ws: &Object, kind: Kind) -> RestResult<Arc<
     let stores = c.cat.stores_in(ws.id(), kind);
     stores
         .iter()
-        .find(|s| s.xml.child_text("__default") == Some("true"))
+        .find(|s| s.xml().child_text("__default") == Some("true"))
         .or(stores.first())
         .map(|s| (*s).clone())
         .ok_or_else(|| {
@@ -127,7 +127,7 @@ fn available(c: &Ctx, req: &Req, store: &Object, mode: &str) -> RestResult<Resp>
         .resources_of(store.id())
         .iter()
         .map(|r| {
-            r.xml
+            r.xml()
                 .child_text("nativeName")
                 .unwrap_or(r.name())
                 .to_string()
@@ -524,7 +524,7 @@ pub fn item(
             }
             r.resolve_field(&mut body, "namespace", Kind::Namespace)?;
             let mut updated = (*res).clone();
-            updated.xml.merge_from(&body);
+            updated.edit_xml(|x| x.merge_from(&body));
             if let Some(what) = req.q("recalculate") {
                 recalculate(c, &mut updated, what)?;
             }
@@ -534,7 +534,7 @@ pub fn item(
             if updated.name() != res.name() {
                 if let Some(l) = c.cat.layer_of(res.id()) {
                     let mut l2 = (**l).clone();
-                    l2.xml.set_child_text("name", updated.name());
+                    l2.edit_xml(|x| x.set_child_text("name", updated.name()));
                     changes.push(Change::Modify { object: l2 });
                 }
             }
@@ -559,25 +559,25 @@ fn recalculate(c: &Ctx, res: &mut Object, what: &str) -> RestResult<()> {
     let store = res.ref_id("store").and_then(|s| c.cat.get(s)).cloned();
     let Some(store) = store else { return Ok(()) };
     let native = res
-        .xml
+        .xml()
         .child_text("nativeName")
         .unwrap_or(res.name())
         .to_string();
     let schema = describe(&store_params(c, &store), &native)
         .map_err(|e| RestError::BadRequest(format!("cannot recalculate: {e}")))?;
-    let srs = schema
-        .srs
-        .clone()
-        .unwrap_or_else(|| res.xml.child_text("srs").unwrap_or("EPSG:4326").to_string());
+    let srs = schema.srs.clone().unwrap_or_else(|| {
+        res.xml()
+            .child_text("srs")
+            .unwrap_or("EPSG:4326")
+            .to_string()
+    });
     if let Some(b) = schema.bounds {
         if what.contains("nativebbox") {
-            res.xml
-                .put_child(bbox_element("nativeBoundingBox", b, &srs));
+            res.edit_xml(|x| x.put_child(bbox_element("nativeBoundingBox", b, &srs)));
         }
         if what.contains("latlonbbox") {
             if let Some(ll) = epsg_code(&srs).and_then(|code| lat_lon_bounds(code, b)) {
-                res.xml
-                    .put_child(bbox_element("latLonBoundingBox", ll, "EPSG:4326"));
+                res.edit_xml(|x| x.put_child(bbox_element("latLonBoundingBox", ll, "EPSG:4326")));
             }
         }
     }
@@ -589,7 +589,7 @@ fn live_attributes(c: &Ctx, res: &Object, e: &mut Element) {
     let Some(store) = res.ref_id("store").and_then(|s| c.cat.get(s)) else {
         return;
     };
-    let native = res.xml.child_text("nativeName").unwrap_or(res.name());
+    let native = res.xml().child_text("nativeName").unwrap_or(res.name());
     let Ok(schema) = describe(&store_params(c, store), native) else {
         return;
     };

@@ -29,7 +29,7 @@ fn global(c: &Ctx) -> RestResult<Object> {
 pub fn global_settings(c: &Ctx, req: &Req) -> RestResult<Resp> {
     match req.method.as_str() {
         "GET" => {
-            let mut e = global(c)?.xml;
+            let mut e = global(c)?.element();
             strip_ids(&mut e);
             Ok(render(req, &e, &[]))
         }
@@ -39,7 +39,7 @@ pub fn global_settings(c: &Ctx, req: &Req) -> RestResult<Resp> {
             strip_ids(&mut body);
             body.remove("updateSequence");
             let mut g = global(c)?;
-            g.xml.merge_deep(&body);
+            g.edit_xml(|x| x.merge_deep(&body));
             c.apply(vec![Change::Modify { object: g }])?;
             Ok(Resp::ok())
         }
@@ -53,9 +53,9 @@ pub fn contact(c: &Ctx, req: &Req) -> RestResult<Resp> {
         "GET" => {
             let g = global(c)?;
             let mut e = g
-                .xml
+                .xml()
                 .path(&["settings", "contact"])
-                .cloned()
+                .map(|n| n.to_element())
                 .unwrap_or_else(|| Element::new("contact"));
             strip_ids(&mut e);
             Ok(render(req, &e, &[]))
@@ -65,7 +65,7 @@ pub fn contact(c: &Ctx, req: &Req) -> RestResult<Resp> {
             strip_ids(&mut body);
             let mut g = global(c)?;
             let upd = Element::new("global").child(Element::new("settings").child(body));
-            g.xml.merge_deep(&upd);
+            g.edit_xml(|x| x.merge_deep(&upd));
             c.apply(vec![Change::Modify { object: g }])?;
             Ok(Resp::ok())
         }
@@ -94,7 +94,7 @@ pub fn workspace_settings(c: &Ctx, req: &Req, ws_name: &str) -> RestResult<Resp>
             let (change, status) = match existing {
                 Some(s) => {
                     let mut s = (*s).clone();
-                    s.xml.merge_deep(&body);
+                    s.edit_xml(|x| x.merge_deep(&body));
                     (Change::Modify { object: s }, 200)
                 }
                 None => {
@@ -156,7 +156,7 @@ pub fn service(c: &Ctx, req: &Req, svc: &str, ws_name: Option<&str>) -> RestResu
             let change = match existing {
                 Some(s) => {
                     let mut s = (*s).clone();
-                    s.xml.merge_deep(&body);
+                    s.edit_xml(|x| x.merge_deep(&body));
                     Change::Modify { object: s }
                 }
                 None => {
@@ -199,12 +199,12 @@ pub fn logging(c: &Ctx, req: &Req) -> RestResult<Resp> {
         .map(|l| (**l).clone())
         .unwrap_or_else(|| Object::new(Kind::Logging, Element::new("logging")));
     match req.method.as_str() {
-        "GET" => Ok(render(req, &current.xml, &[])),
+        "GET" => Ok(render(req, &current.element(), &[])),
         "PUT" => {
             let body = req.body_as("logging")?;
             let exists = c.cat.get_kind(Kind::Logging, "logging").is_some();
             let mut l = current;
-            l.xml.merge_deep(&body);
+            l.edit_xml(|x| x.merge_deep(&body));
             let change = if exists {
                 Change::Modify { object: l }
             } else {

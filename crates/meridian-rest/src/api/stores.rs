@@ -146,7 +146,7 @@ pub fn new_store(c: &Ctx, ws: &Object, kind: Kind, mut body: Element) -> RestRes
     if kind == Kind::DataStore {
         let ns_uri = c
             .namespace_of(ws)?
-            .xml
+            .xml()
             .child_text("uri")
             .unwrap_or("")
             .to_string();
@@ -216,7 +216,7 @@ pub fn item(c: &Ctx, req: &Req, ws_name: &str, kind: Kind, name: &str) -> RestRe
             }
             normalize_params(&mut body);
             let mut updated = (*store).clone();
-            updated.xml.merge_from(&body);
+            updated.edit_xml(|x| x.merge_from(&body));
             c.apply(vec![Change::Modify { object: updated }])?;
             Ok(Resp::ok())
         }

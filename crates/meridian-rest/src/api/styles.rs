@@ -247,14 +247,14 @@ pub fn item(c: &Ctx, req: &Req, ws_name: Option<&str>, name: &str) -> RestResult
                     .body
                     .clone()
                     .ok_or_else(|| not_found(req, format!("style {name} has no body")))?;
-                let ct = match style.xml.child_text("format") {
+                let ct = match style.xml().child_text("format") {
                     Some("css") => "application/vnd.geoserver.geocss+css",
                     Some("ysld") => "application/vnd.geoserver.ysld+yaml",
                     Some("mbstyle") => "application/vnd.geoserver.mbstyle+json",
                     _ if style
-                        .xml
+                        .xml()
                         .path(&["languageVersion", "version"])
-                        .and_then(Element::text_trim)
+                        .and_then(|v| v.text_trim())
                         == Some("1.1.0") =>
                     {
                         "application/vnd.ogc.se+xml"
@@ -275,21 +275,21 @@ pub fn item(c: &Ctx, req: &Req, ws_name: Option<&str>, name: &str) -> RestResult
             if let Some(lang) = language(&req.content_type) {
                 let (text, _, version) = read_body(req, &lang)?;
                 updated.body = Some(text);
-                updated
-                    .xml
-                    .set_child_text_after("format", lang.format, "name");
-                updated.xml.put_child(
-                    Element::new("languageVersion").child(Element::with_text("version", version)),
-                );
+                updated.edit_xml(|x| {
+                    x.set_child_text_after("format", lang.format, "name");
+                    x.put_child(
+                        Element::new("languageVersion")
+                            .child(Element::with_text("version", version)),
+                    )
+                });
                 let fname = updated.style_filename().map(str::to_string);
                 let want_ext = fname
                     .as_deref()
                     .and_then(|f| f.rsplit_once('.'))
                     .map(|(_, e)| e.to_string());
                 if fname.is_none() || want_ext.as_deref() != Some(lang.ext) {
-                    updated
-                        .xml
-                        .set_child_text("filename", format!("{}.{}", style.name(), lang.ext));
+                    let fname = format!("{}.{}", style.name(), lang.ext);
+                    updated.edit_xml(|x| x.set_child_text("filename", fname));
                 }
             } else if req.content_type.contains("zip") {
                 return Err(RestError::UnsupportedMediaType(
@@ -301,7 +301,7 @@ pub fn item(c: &Ctx, req: &Req, ws_name: Option<&str>, name: &str) -> RestResult
                 for f in ["id", "workspace"] {
                     body.remove(f);
                 }
-                updated.xml.merge_from(&body);
+                updated.edit_xml(|x| x.merge_from(&body));
             }
             c.apply(vec![Change::Modify { object: updated }])?;
             Ok(Resp::ok())

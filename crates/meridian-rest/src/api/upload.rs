@@ -120,9 +120,9 @@ pub fn upload(
             let mut s = (**s).clone();
             let mut upd = Element::new("dataStore");
             let mut cp = s
-                .xml
+                .xml()
                 .get("connectionParameters")
-                .cloned()
+                .map(|n| n.to_element())
                 .unwrap_or_else(|| Element::new("connectionParameters"));
             for e in params.children {
                 let key = e.attr_value("key").unwrap_or("").to_string();
@@ -131,7 +131,7 @@ pub fn upload(
                 cp.children.push(e);
             }
             upd.children.push(cp);
-            s.xml.merge_from(&upd);
+            s.edit_xml(|x| x.merge_from(&upd));
             Change::Modify { object: s }
         }
         None => {

@@ -100,12 +100,12 @@ pub fn item(c: &Ctx, req: &Req, name: &str) -> RestResult<Resp> {
             let ws = c.workspace(req, name)?;
             body.remove("id");
             let mut updated = (*ws).clone();
-            updated.xml.merge_from(&body);
+            updated.edit_xml(|x| x.merge_from(&body));
             let mut changes = Vec::new();
             if updated.name() != ws.name() {
                 if let Some(ns) = c.cat.namespace_of(&ws) {
                     let mut ns2 = (**ns).clone();
-                    ns2.xml.set_child_text("prefix", updated.name());
+                    ns2.edit_xml(|x| x.set_child_text("prefix", updated.name()));
                     changes.push(Change::Modify { object: ns2 });
                 }
             }
@@ -213,14 +213,14 @@ pub fn namespace(c: &Ctx, req: &Req, prefix: &str) -> RestResult<Resp> {
                 return Ok(Resp::ok());
             }
             let mut updated = (*ns).clone();
-            updated.xml.merge_from(&body);
+            updated.edit_xml(|x| x.merge_from(&body));
             let mut changes = vec![Change::Modify {
                 object: updated.clone(),
             }];
             if updated.name() != ns.name() {
                 if let Some(ws) = c.cat.workspace_of_namespace(&ns) {
                     let mut w = (**ws).clone();
-                    w.xml.set_child_text("name", updated.name());
+                    w.edit_xml(|x| x.set_child_text("name", updated.name()));
                     changes.insert(0, Change::Modify { object: w });
                 }
             }

@@ -1,0 +1,516 @@
+//! A read-only element tree packed into one allocation.
+//!
+//! A catalog keeps hundreds of thousands of objects for as long as the node runs. As [`Element`]
+//! trees they cost about 90 bytes per element plus one allocation per child list; packed, an
+//! element costs its text plus three or four bytes. Names are numbered in one process-wide
+//! table, so `<minx>-74</minx>` packs into seven bytes.
+//!
+//! Layout of one node: the name (`varint id + 1`, or `0`, length and bytes for a name not in the
+//! table), a flags byte, then the attributes (count, then name and length-prefixed value each),
+//! the text (length-prefixed) and the children (each prefixed with its packed length, to the end
+//! of the node). Lengths are LEB128 varints.
+
+use crate::{Element, Name, Text};
+use serde::ser::{SerializeSeq, SerializeStruct};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+
+const HAS_TEXT: u8 = 1;
+const HAS_ATTRS: u8 = 2;
+const HAS_CHILDREN: u8 = 4;
+
+/// Names numbered so far; later names are packed inline.
+const TABLE_SIZE: usize = 1 << 16;
+/// Names longer than this are packed inline.
+const MAX_TABLED: usize = 128;
+
+struct Table {
+    /// Id → name; written once under `index`'s lock, read without locking.
+    slots: Box<[OnceLock<Name>]>,
+    index: Mutex<HashMap<Name, u32>>,
+}
+
+fn table() -> &'static Table {
+    static T: OnceLock<Table> = OnceLock::new();
+    T.get_or_init(|| Table {
+        slots: (0..TABLE_SIZE).map(|_| OnceLock::new()).collect(),
+        index: Mutex::new(HashMap::new()),
+    })
+}
+
+thread_local! {
+    /// This thread's copy of name → id (no locking while packing).
+    static LOCAL: std::cell::RefCell<HashMap<Name, u32>> = Default::default();
+}
+
+/// The table id of a name, numbering it when new; `None` when it is packed inline.
+fn name_id(name: &str) -> Option<u32> {
+    if name.len() > MAX_TABLED {
+        return None;
+    }
+    if let Some(id) = LOCAL.with(|l| l.borrow().get(name).copied()) {
+        return Some(id);
+    }
+    let t = table();
+    let mut index = match t.index.lock() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
+    };
+    let id = match index.get(name) {
+        Some(id) => *id,
+        None => {
+            let id = u32::try_from(index.len()).ok()?;
+            let slot = t.slots.get(id as usize)?;
+            let n = Name::new(name);
+            // The slot is free: ids are handed out once, under this lock.
+            let _ = slot.set(n.clone());
+            index.insert(n, id);
+            id
+        }
+    };
+    drop(index);
+    LOCAL.with(|l| {
+        if let Some(n) = table().slots.get(id as usize).and_then(OnceLock::get) {
+            l.borrow_mut().insert(n.clone(), id);
+        }
+    });
+    Some(id)
+}
+
+fn put_varint(out: &mut Vec<u8>, mut v: usize) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn put_str(out: &mut Vec<u8>, s: &str) {
+    put_varint(out, s.len());
+    out.extend_from_slice(s.as_bytes());
+}
+
+fn put_name(out: &mut Vec<u8>, name: &str) {
+    match name_id(name) {
+        Some(id) => put_varint(out, id as usize + 1),
+        None => {
+            out.push(0);
+            put_str(out, name);
+        }
+    }
+}
+
+fn pack_into(e: &Element, out: &mut Vec<u8>) {
+    put_name(out, &e.name);
+    let mut flags = 0;
+    if e.text.is_some() {
+        flags |= HAS_TEXT;
+    }
+    if !e.attrs.is_empty() {
+        flags |= HAS_ATTRS;
+    }
+    if !e.children.is_empty() {
+        flags |= HAS_CHILDREN;
+    }
+    out.push(flags);
+    if !e.attrs.is_empty() {
+        put_varint(out, e.attrs.len());
+        for (k, v) in &e.attrs {
+            put_name(out, k);
+            put_str(out, v);
+        }
+    }
+    if let Some(t) = &e.text {
+        put_str(out, t);
+    }
+    let mut child = Vec::new();
+    for c in &e.children {
+        child.clear();
+        pack_into(c, &mut child);
+        put_varint(out, child.len());
+        out.extend_from_slice(&child);
+    }
+}
+
+/// A cursor over packed bytes; any inconsistency reads as the end of the data.
+struct Cursor<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn varint(&mut self) -> Option<usize> {
+        let mut v = 0usize;
+        let mut shift = 0;
+        loop {
+            let b = *self.buf.get(self.pos)?;
+            self.pos += 1;
+            v |= ((b & 0x7f) as usize).checked_shl(shift)?;
+            if b & 0x80 == 0 {
+                return Some(v);
+            }
+            shift += 7;
+        }
+    }
+
+    fn bytes(&mut self, n: usize) -> Option<&'a [u8]> {
+        let b = self.buf.get(self.pos..self.pos.checked_add(n)?)?;
+        self.pos += n;
+        Some(b)
+    }
+
+    fn str(&mut self) -> Option<&'a str> {
+        let n = self.varint()?;
+        std::str::from_utf8(self.bytes(n)?).ok()
+    }
+
+    fn name(&mut self) -> Option<&'a str> {
+        match self.varint()? {
+            0 => self.str(),
+            id => table()
+                .slots
+                .get(id - 1)
+                .and_then(OnceLock::get)
+                .map(Name::as_str),
+        }
+    }
+}
+
+/// An element tree packed into one allocation; read it through [`Packed::root`].
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Packed(Box<[u8]>);
+
+impl Packed {
+    /// Pack a tree.
+    pub fn new(e: &Element) -> Packed {
+        let mut out = Vec::new();
+        pack_into(e, &mut out);
+        Packed(out.into_boxed_slice())
+    }
+
+    /// The root element.
+    pub fn root(&self) -> Node<'_> {
+        Node { buf: &self.0 }
+    }
+
+    /// The packed size in bytes.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether nothing is packed (never, for a packed element).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl From<&Element> for Packed {
+    fn from(e: &Element) -> Self {
+        Packed::new(e)
+    }
+}
+
+impl std::fmt::Debug for Packed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&self.root().to_element(), f)
+    }
+}
+
+/// One element of a [`Packed`] tree. Cheap to copy; strings borrow from the tree.
+#[derive(Clone, Copy)]
+pub struct Node<'a> {
+    buf: &'a [u8],
+}
+
+/// A node's parts, decoded from its header.
+struct Parts<'a> {
+    name: &'a str,
+    attrs: Option<(usize, usize)>,
+    text: Option<&'a str>,
+    children: usize,
+}
+
+impl<'a> Node<'a> {
+    fn parts(&self) -> Parts<'a> {
+        let mut c = Cursor {
+            buf: self.buf,
+            pos: 0,
+        };
+        let name = c.name().unwrap_or("");
+        let flags = c.bytes(1).and_then(|b| b.first().copied()).unwrap_or(0);
+        let mut attrs = None;
+        if flags & HAS_ATTRS != 0 {
+            let n = c.varint().unwrap_or(0);
+            let start = c.pos;
+            for _ in 0..n {
+                let _ = c.name();
+                let _ = c.str();
+            }
+            attrs = Some((n, start));
+        }
+        let text = if flags & HAS_TEXT != 0 { c.str() } else { None };
+        Parts {
+            name,
+            attrs,
+            text,
+            children: c.pos,
+        }
+    }
+
+    /// The element name.
+    pub fn name(&self) -> &'a str {
+        let mut c = Cursor {
+            buf: self.buf,
+            pos: 0,
+        };
+        c.name().unwrap_or("")
+    }
+
+    /// The text, verbatim; `None` for an element written `<e/>` or holding children.
+    pub fn text(&self) -> Option<&'a str> {
+        self.parts().text
+    }
+
+    /// The text, trimmed; `None` when absent or blank.
+    pub fn text_trim(&self) -> Option<&'a str> {
+        self.text().map(str::trim).filter(|t| !t.is_empty())
+    }
+
+    /// Attributes in document order.
+    pub fn attrs(&self) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
+        let (n, start) = self.parts().attrs.unwrap_or((0, 0));
+        let mut c = Cursor {
+            buf: self.buf,
+            pos: start,
+        };
+        (0..n).map_while(move |_| Some((c.name()?, c.str()?)))
+    }
+
+    /// An attribute value.
+    pub fn attr_value(&self, key: &str) -> Option<&'a str> {
+        self.attrs().find(|(k, _)| *k == key).map(|(_, v)| v)
+    }
+
+    /// Child elements in document order.
+    pub fn children(&self) -> Children<'a> {
+        Children {
+            c: Cursor {
+                buf: self.buf,
+                pos: self.parts().children,
+            },
+        }
+    }
+
+    /// Whether the element has child elements.
+    pub fn has_children(&self) -> bool {
+        self.parts().children < self.buf.len()
+    }
+
+    /// The first child with this name.
+    pub fn get(&self, name: &str) -> Option<Node<'a>> {
+        self.children().find(|c| c.name() == name)
+    }
+
+    /// All children with this name.
+    pub fn all<'n>(&self, name: &'n str) -> impl Iterator<Item = Node<'a>> + 'n
+    where
+        'a: 'n,
+    {
+        self.children().filter(move |c| c.name() == name)
+    }
+
+    /// Follow a path of child names.
+    pub fn path(&self, path: &[&str]) -> Option<Node<'a>> {
+        let mut cur = *self;
+        for p in path {
+            cur = cur.get(p)?;
+        }
+        Some(cur)
+    }
+
+    /// The trimmed text of the named child.
+    pub fn child_text(&self, name: &str) -> Option<&'a str> {
+        self.get(name).and_then(|c| c.text_trim())
+    }
+
+    /// The element as an editable tree.
+    pub fn to_element(&self) -> Element {
+        let p = self.parts();
+        Element {
+            name: Name::new(p.name),
+            attrs: self
+                .attrs()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            text: p.text.map(Text::from),
+            children: self.children().map(|c| c.to_element()).collect(),
+        }
+    }
+
+    /// Serialize as indented XML, exactly as [`Element::to_xml`] writes the same tree.
+    pub fn to_xml(&self) -> String {
+        crate::write::to_string(*self)
+    }
+}
+
+impl std::fmt::Debug for Node<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&self.to_element(), f)
+    }
+}
+
+/// The children of a [`Node`].
+pub struct Children<'a> {
+    c: Cursor<'a>,
+}
+
+impl<'a> Iterator for Children<'a> {
+    type Item = Node<'a>;
+    fn next(&mut self) -> Option<Node<'a>> {
+        let n = self.c.varint()?;
+        Some(Node {
+            buf: self.c.bytes(n)?,
+        })
+    }
+}
+
+impl crate::write::Tree for Node<'_> {
+    fn name(&self) -> &str {
+        Node::name(self)
+    }
+    fn attrs(&self) -> impl Iterator<Item = (&str, &str)> {
+        Node::attrs(self)
+    }
+    fn text(&self) -> Option<&str> {
+        Node::text(self)
+    }
+    fn children(&self) -> impl Iterator<Item = Self> {
+        Node::children(self)
+    }
+}
+
+/// Serialized exactly as the same [`Element`] is (journals and snapshots do not change).
+impl Serialize for Node<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        struct Attrs<'a>(Node<'a>);
+        impl Serialize for Attrs<'_> {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut seq = s.serialize_seq(None)?;
+                for a in self.0.attrs() {
+                    seq.serialize_element(&a)?;
+                }
+                seq.end()
+            }
+        }
+        struct Kids<'a>(Node<'a>);
+        impl Serialize for Kids<'_> {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut seq = s.serialize_seq(None)?;
+                for c in self.0.children() {
+                    seq.serialize_element(&c)?;
+                }
+                seq.end()
+            }
+        }
+        let p = self.parts();
+        let has_children = p.children < self.buf.len();
+        let fields = 1
+            + usize::from(p.attrs.is_some())
+            + usize::from(p.text.is_some())
+            + usize::from(has_children);
+        let mut st = s.serialize_struct("Element", fields)?;
+        st.serialize_field("name", p.name)?;
+        if p.attrs.is_some() {
+            st.serialize_field("attrs", &Attrs(*self))?;
+        } else {
+            st.skip_field("attrs")?;
+        }
+        match p.text {
+            Some(t) => st.serialize_field("text", t)?,
+            None => st.skip_field("text")?,
+        }
+        if has_children {
+            st.serialize_field("children", &Kids(*self))?;
+        } else {
+            st.skip_field("children")?;
+        }
+        st.end()
+    }
+}
+
+impl Serialize for Packed {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.root().serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Packed {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(Packed::new(&Element::deserialize(d)?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse;
+
+    const DOC: &str = "<dataStore>\n  <id>X-1</id>\n  <connectionParameters>\n    <entry key=\"url\">file:data/sf</entry>\n    <entry key=\"a&amp;b\" other=\"2\">x</entry>\n  </connectionParameters>\n  <empty/>\n  <blank></blank>\n  <nativeCRS class=\"projected\">PROJCS[&quot;a&quot;, \n  GEOGCS[]]</nativeCRS>\n  <ünïcode>ß</ünïcode>\n</dataStore>";
+
+    #[test]
+    fn a_packed_tree_reads_writes_and_serializes_as_the_element() {
+        let e = parse(DOC).unwrap();
+        let p = Packed::new(&e);
+        let r = p.root();
+        assert_eq!(r.to_element(), e);
+        assert_eq!(r.to_xml(), e.to_xml());
+        assert_eq!(r.name(), "dataStore");
+        assert_eq!(r.child_text("id"), Some("X-1"));
+        assert_eq!(r.get("empty").map(|n| n.text()), Some(None));
+        assert_eq!(r.get("blank").map(|n| n.text()), Some(Some("")));
+        assert_eq!(
+            r.path(&["connectionParameters", "entry"])
+                .and_then(|n| n.attr_value("key")),
+            Some("url")
+        );
+        let keys: Vec<&str> = r
+            .get("connectionParameters")
+            .map(|c| c.all("entry").filter_map(|n| n.attr_value("key")).collect())
+            .unwrap_or_default();
+        assert_eq!(keys, ["url", "a&b"]);
+        assert_eq!(r.child_text("ünïcode"), Some("ß"));
+        assert_eq!(r.get("missing").map(|n| n.name()), None);
+        assert!(r.has_children() && !r.get("empty").unwrap().has_children());
+        assert_eq!(
+            serde_json::to_string(&p).unwrap(),
+            serde_json::to_string(&e).unwrap()
+        );
+        let back: Packed = serde_json::from_str(&serde_json::to_string(&e).unwrap()).unwrap();
+        assert_eq!(back, p);
+        assert!(p.len() < DOC.len() / 2, "{} bytes", p.len());
+    }
+
+    #[test]
+    fn long_and_many_names_pack_inline_and_read_back() {
+        let long = "n".repeat(MAX_TABLED + 5);
+        let e = Element::new(long.as_str())
+            .attr(&long, "v")
+            .child(Element::with_text("short", "t"));
+        let p = Packed::new(&e);
+        assert_eq!(p.root().to_element(), e);
+        assert_eq!(p.root().name(), long);
+        assert_eq!(p.root().attr_value(&long), Some("v"));
+    }
+
+    #[test]
+    fn names_packed_on_one_thread_read_on_another() {
+        let p = std::thread::spawn(|| {
+            Packed::new(&parse("<fromThread><k>v</k></fromThread>").unwrap())
+        })
+        .join()
+        .unwrap();
+        assert_eq!(p.root().name(), "fromThread");
+        assert_eq!(p.root().child_text("k"), Some("v"));
+    }
+}
