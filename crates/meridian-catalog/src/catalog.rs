@@ -1,20 +1,22 @@
 //! The in-memory catalog state and its queries.
 
 use crate::referrers::Referrers;
-use crate::{Kind, Object};
+use crate::{Id, Kind, Object};
+use meridian_xml::Text;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// The scope a name must be unique in.
-pub(crate) type NameKey = (&'static str, String, String);
+/// (name scope, workspace id or empty, name); the workspace id is shared with the object map.
+pub(crate) type NameKey = (&'static str, Id, Text);
 
 /// The catalog: every object by id, a name index, and the default workspace.
 /// The maps are persistent (structure-sharing), so cloning the catalog to validate a batch on
 /// a working copy costs the same for ten objects as for a million.
 #[derive(Debug, Clone, Default)]
 pub struct Catalog {
-    objects: imbl::HashMap<String, Arc<Object>>,
-    by_name: imbl::HashMap<NameKey, String>,
+    objects: imbl::HashMap<Id, Arc<Object>>,
+    by_name: imbl::HashMap<NameKey, Id>,
     /// Who references an id: target id → ids of the objects whose references name it.
     referrers: Referrers,
     default_workspace: Option<String>,
@@ -149,27 +151,42 @@ impl Catalog {
 
     /// The key an object's name must be unique under.
     pub(crate) fn name_key(&self, o: &Object) -> NameKey {
-        let scope = |ws: Option<&str>| ws.unwrap_or_default().to_string();
         let (ws, name) = match o.kind {
-            Kind::Workspace | Kind::Namespace => (String::new(), o.name().to_string()),
-            k if k.is_resource() => (scope(o.ref_id("namespace")), o.name().to_string()),
-            Kind::Layer => (
-                self.workspace_id_of(o).unwrap_or_default(),
-                self.layer_name(o).to_string(),
-            ),
-            Kind::Settings => (scope(o.workspace()), String::new()),
-            Kind::Service => (scope(o.workspace()), o.xml().name().to_string()),
-            Kind::Global | Kind::Logging => (String::new(), String::new()),
-            _ => (scope(o.workspace()), o.name().to_string()),
+            Kind::Workspace | Kind::Namespace => (None, o.name()),
+            k if k.is_resource() => (o.ref_id("namespace"), o.name()),
+            Kind::Layer => {
+                let ws = self.workspace_id_of(o).unwrap_or_default();
+                return (
+                    o.kind.name_scope(),
+                    self.shared(&ws),
+                    self.layer_name(o).into(),
+                );
+            }
+            Kind::Settings => (o.workspace(), ""),
+            Kind::Service => (o.workspace(), o.xml().name()),
+            Kind::Global | Kind::Logging => (None, ""),
+            _ => (o.workspace(), o.name()),
         };
-        (o.kind.name_scope(), ws, name)
+        (
+            o.kind.name_scope(),
+            self.shared(ws.unwrap_or_default()),
+            name.into(),
+        )
+    }
+
+    /// The object map's copy of an id (no new allocation when the object exists).
+    fn shared(&self, id: &str) -> Id {
+        match self.objects.get_key_value(id) {
+            Some((k, _)) => k.clone(),
+            None => Id::from(id),
+        }
     }
 
     /// Look an object up by kind, workspace id (None = global scope) and name.
     /// For stores any store kind matches, and for resources any resource kind.
     pub fn find(&self, kind: Kind, ws: Option<&str>, name: &str) -> Option<&Arc<Object>> {
         let scope = kind.name_scope();
-        let key = (scope, ws.unwrap_or("").to_string(), name.to_string());
+        let key = (scope, self.shared(ws.unwrap_or("")), Text::from(name));
         let id = self.by_name.get(&key)?;
         let o = self.objects.get(id)?;
         let kind_ok = o.kind == kind
@@ -307,11 +324,11 @@ impl Catalog {
             self.unindex(&old);
         }
         let key = self.name_key(&o);
-        self.by_name.insert(key, o.id().to_string());
+        self.by_name.insert(key, o.shared_id().clone());
         for target in o.references() {
-            self.referrers.add(target, o.id());
+            self.referrers.add(target, o.shared_id());
         }
-        self.objects.insert(o.id().to_string(), o);
+        self.objects.insert(o.shared_id().clone(), o);
     }
 
     /// Remove an object by id.
@@ -324,7 +341,7 @@ impl Catalog {
 
     fn unindex(&mut self, o: &Object) {
         let key = self.name_key(o);
-        if self.by_name.get(&key).map(String::as_str) == Some(o.id()) {
+        if self.by_name.get(&key).map(|i| &**i) == Some(o.id()) {
             self.by_name.remove(&key);
         }
         for target in o.references() {
@@ -344,17 +361,17 @@ impl Catalog {
             .cloned()
             .collect();
         self.by_name
-            .retain(|k, id| !(k.0 == "layer" && layers.iter().any(|l| l.id() == id)));
+            .retain(|k, id| !(k.0 == "layer" && layers.iter().any(|l| l.id() == &**id)));
         for l in layers {
             let key = self.name_key(&l);
-            self.by_name.insert(key, l.id().to_string());
+            self.by_name.insert(key, l.shared_id().clone());
         }
     }
 
     /// Another object that holds the name `o` would take in its scope, if any.
     pub fn name_conflict(&self, o: &Object) -> Option<&Arc<Object>> {
         let holder = self.by_name.get(&self.name_key(o))?;
-        if holder == o.id() {
+        if &**holder == o.id() {
             return None;
         }
         self.objects.get(holder)
@@ -362,7 +379,7 @@ impl Catalog {
 
     /// The name-index key an object would occupy, and who holds it now.
     pub(crate) fn name_holder(&self, o: &Object) -> Option<&str> {
-        self.by_name.get(&self.name_key(o)).map(String::as_str)
+        self.by_name.get(&self.name_key(o)).map(|i| &**i)
     }
 
     /// Counts per kind, for logs and health.

@@ -27,7 +27,7 @@ pub use change::{Applied, Change};
 pub use ids::new_id;
 pub use kind::{Kind, SERVICE_ROOTS};
 pub use names::{check_name, NameError};
-pub use object::{connection_parameters, node_ref, ref_of, reference, Object, Published};
+pub use object::{connection_parameters, node_ref, ref_of, reference, Id, Object, Published};
 pub use validate::ValidationError;
 
 #[cfg(test)]

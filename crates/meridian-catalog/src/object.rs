@@ -3,20 +3,54 @@
 use crate::Kind;
 use meridian_xml::{Element, Node, Packed};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+/// An object id, shared by every index that names the object.
+pub type Id = Arc<str>;
 
 /// A catalog or configuration object. The XML is the object's complete state in data-directory
 /// form (references by id); elements Meridian does not model are part of it and are kept.
 /// The catalog holds objects for the node's lifetime, so the XML is kept packed
 /// ([`Packed`]): read it with [`Object::xml`], change it with [`Object::edit_xml`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Object {
     /// What the object is.
     pub kind: Kind,
+    /// The id, read from the XML when it is set.
+    id: Id,
     /// The full XML, as written to the data directory.
     xml: Packed,
     /// The style body (SLD, CSS, ...) for styles; `None` when the object has none or it is missing.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body: Option<String>,
+}
+
+/// The wire form of an object (the id is part of the XML).
+#[derive(Serialize, Deserialize)]
+struct Wire<X, B> {
+    kind: Kind,
+    xml: X,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    body: Option<B>,
+}
+
+impl Serialize for Object {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        Wire {
+            kind: self.kind,
+            xml: &self.xml,
+            body: self.body.as_deref(),
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Object {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let w = Wire::<Packed, String>::deserialize(d)?;
+        let mut o = Object::from_packed(w.kind, w.xml);
+        o.body = w.body;
+        Ok(o)
+    }
 }
 
 /// A member of a layer group: a layer or a nested group, by id.
@@ -31,10 +65,25 @@ pub struct Published {
 impl Object {
     /// Wrap an XML tree.
     pub fn new(kind: Kind, xml: Element) -> Self {
+        Object::from_packed(kind, Packed::new(&xml))
+    }
+
+    /// Wrap an already packed tree.
+    pub fn from_packed(kind: Kind, xml: Packed) -> Self {
+        let id = Object::id_in(kind, xml.root());
         Object {
             kind,
-            xml: Packed::new(&xml),
+            id,
+            xml,
             body: None,
+        }
+    }
+
+    fn id_in(kind: Kind, xml: Node<'_>) -> Id {
+        match kind {
+            Kind::Global => "global".into(),
+            Kind::Logging => "logging".into(),
+            _ => xml.child_text("id").unwrap_or("").into(),
         }
     }
 
@@ -51,6 +100,7 @@ impl Object {
     /// Replace the object's XML.
     pub fn set_xml(&mut self, xml: &Element) {
         self.xml = Packed::new(xml);
+        self.id = Object::id_in(self.kind, self.xml.root());
     }
 
     /// Change the object's XML in place.
@@ -63,11 +113,12 @@ impl Object {
 
     /// The object's id. Global settings and logging have the fixed ids `global` and `logging`.
     pub fn id(&self) -> &str {
-        match self.kind {
-            Kind::Global => "global",
-            Kind::Logging => "logging",
-            _ => self.xml().child_text("id").unwrap_or(""),
-        }
+        &self.id
+    }
+
+    /// The id, shared (for indexes).
+    pub fn shared_id(&self) -> &Id {
+        &self.id
     }
 
     /// The name that identifies the object in its scope: `prefix` for namespaces, the service

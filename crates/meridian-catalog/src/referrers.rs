@@ -1,5 +1,6 @@
 //! The reverse-reference index: for each id, the ids of the objects whose references name it.
 
+use crate::Id;
 use std::borrow::Borrow;
 
 /// Sets up to this size are plain vectors (copied on change); larger ones are persistent sets.
@@ -10,25 +11,25 @@ const FEW: usize = 16;
 /// kept as vectors and only popular targets (a namespace, a shared style) get a persistent set.
 #[derive(Debug, Clone)]
 enum Set {
-    Few(Vec<String>),
-    Many(imbl::HashSet<String>),
+    Few(Vec<Id>),
+    Many(imbl::HashSet<Id>),
 }
 
 impl Set {
-    fn insert(&mut self, id: &str) {
+    fn insert(&mut self, id: &Id) {
         match self {
             Set::Few(v) if v.iter().any(|x| x == id) => {}
             Set::Few(v) if v.len() < FEW => {
                 v.reserve_exact(1);
-                v.push(id.to_string());
+                v.push(id.clone());
             }
             Set::Few(v) => {
-                let mut s: imbl::HashSet<String> = v.drain(..).collect();
-                s.insert(id.to_string());
+                let mut s: imbl::HashSet<Id> = v.drain(..).collect();
+                s.insert(id.clone());
                 *self = Set::Many(s);
             }
             Set::Many(s) => {
-                s.insert(id.to_string());
+                s.insert(id.clone());
             }
         }
     }
@@ -37,7 +38,7 @@ impl Set {
     fn remove(&mut self, id: &str) -> bool {
         match self {
             Set::Few(v) => {
-                v.retain(|x| x != id);
+                v.retain(|x| &**x != id);
                 v.shrink_to_fit();
                 v.is_empty()
             }
@@ -50,24 +51,24 @@ impl Set {
 
     fn iter(&self) -> Box<dyn Iterator<Item = &str> + '_> {
         match self {
-            Set::Few(v) => Box::new(v.iter().map(String::as_str)),
-            Set::Many(s) => Box::new(s.iter().map(String::as_str)),
+            Set::Few(v) => Box::new(v.iter().map(|i| &**i)),
+            Set::Many(s) => Box::new(s.iter().map(|i| &**i)),
         }
     }
 }
 
 /// Target id → ids of its referrers; persistent, so a catalog working copy shares it.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Referrers(imbl::HashMap<String, Set>);
+pub(crate) struct Referrers(imbl::HashMap<Id, Set>);
 
 impl Referrers {
     /// Record that `from` references `target`.
-    pub(crate) fn add(&mut self, target: &str, from: &str) {
+    pub(crate) fn add(&mut self, target: &str, from: &Id) {
         match self.0.get_mut(target) {
             Some(set) => set.insert(from),
             None => {
                 self.0
-                    .insert(target.to_string(), Set::Few(vec![from.to_string()]));
+                    .insert(Id::from(target), Set::Few(vec![from.clone()]));
             }
         }
     }
@@ -83,7 +84,7 @@ impl Referrers {
     /// The ids referencing `target`, in no particular order.
     pub(crate) fn of<'a, Q>(&'a self, target: &Q) -> impl Iterator<Item = &'a str> + 'a
     where
-        String: Borrow<Q>,
+        Id: Borrow<Q>,
         Q: std::hash::Hash + Eq + ?Sized,
     {
         self.0.get(target).into_iter().flat_map(Set::iter)
@@ -99,8 +100,9 @@ mod tests {
         let mut r = Referrers::default();
         for n in [1, FEW, FEW + 1, 3 * FEW] {
             for i in 0..n {
-                r.add("t", &format!("o{i}"));
-                r.add("t", &format!("o{i}"));
+                let id = Id::from(format!("o{i}"));
+                r.add("t", &id);
+                r.add("t", &id);
             }
             let mut got: Vec<&str> = r.of("t").collect();
             got.sort();

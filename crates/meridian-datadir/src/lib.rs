@@ -12,6 +12,7 @@ pub use atomic::{remove_file_durable, sync_filesystem, write_atomic, write_repla
 pub use defaults::{default_styles, init_if_empty};
 pub use layout::resource_file_name;
 pub use load::{load, LoadProblem, Loaded};
+pub use locations::{Locations, RelPath};
 pub use persist::DataDir;
 
 /// Errors of the data directory as a whole (single files that fail are [`LoadProblem`]s).

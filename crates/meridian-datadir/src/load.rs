@@ -2,8 +2,10 @@
 
 use crate::layout::{RESOURCE_FILES, STORE_FILES};
 use crate::DataDirError;
-use meridian_catalog::{Catalog, Kind, Object, SERVICE_ROOTS};
-use meridian_xml::Element;
+use crate::{Locations, RelPath};
+use meridian_catalog::{Catalog, Id, Kind, Object, SERVICE_ROOTS};
+use meridian_xml::Packed;
+use rayon::prelude::*;
 use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -29,15 +31,23 @@ pub struct Loaded {
     /// The catalog.
     pub catalog: Catalog,
     /// Object id → its file, relative to the data directory.
-    pub locations: HashMap<String, PathBuf>,
+    pub locations: Locations,
     /// Files that were skipped, and dangling references.
     pub problems: Vec<LoadProblem>,
 }
 
+/// An object found on disk; whether it is loaded is decided once the whole directory is read.
+struct Entry {
+    object: Object,
+    path: RelPath,
+    /// The entry this one loads only with (its workspace, store or resource), as GeoServer
+    /// skips what is inside an object it could not load.
+    requires: Option<usize>,
+}
+
 struct Walker<'a> {
     root: &'a Path,
-    objects: Vec<Object>,
-    locations: HashMap<String, PathBuf>,
+    entries: Vec<Entry>,
     problems: Vec<LoadProblem>,
 }
 
@@ -47,33 +57,85 @@ pub fn load(root: &Path) -> Result<Loaded, DataDirError> {
     if !root.is_dir() {
         return Err(DataDirError::NotADirectory(root.display().to_string()));
     }
-    let mut w = Walker {
-        root,
-        objects: Vec::new(),
-        locations: HashMap::new(),
-        problems: Vec::new(),
-    };
+    let mut w = Walker::new(root);
     w.load_root_files();
-    w.load_styles(&root.join("styles"), None);
-    w.load_groups(&root.join("layergroups"));
+    w.load_styles(&root.join("styles"), None, None);
+    w.load_groups(&root.join("layergroups"), None);
     let default_ws = w.load_workspaces();
-    let mut catalog = Catalog::from_loaded(w.objects, default_ws);
+    let (objects, locations, mut problems) = w.resolve();
+    // Two independent indexes over the same objects: build them side by side.
+    let (mut catalog, locations) = rayon::join(
+        || Catalog::from_loaded(objects, default_ws),
+        || Locations::new(locations),
+    );
     catalog.default_to_first_workspace();
     for (from, to) in catalog.dangling_references() {
-        let path = w.locations.get(&from).cloned().unwrap_or_default();
-        w.problems.push(LoadProblem {
+        let path = locations
+            .get(from.as_str())
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        problems.push(LoadProblem {
             path,
             reason: format!("reference to missing object {to}"),
         });
     }
     Ok(Loaded {
         catalog,
-        locations: w.locations,
-        problems: w.problems,
+        locations,
+        problems,
     })
 }
 
-impl Walker<'_> {
+impl<'a> Walker<'a> {
+    fn new(root: &'a Path) -> Self {
+        Walker {
+            root,
+            entries: Vec::new(),
+            problems: Vec::new(),
+        }
+    }
+
+    /// Decide what loads, in walk order: an object whose id is already taken is skipped, and
+    /// so is everything that requires a skipped object.
+    fn resolve(self) -> (Vec<Object>, HashMap<Id, RelPath>, Vec<LoadProblem>) {
+        let mut problems = self.problems;
+        let mut loaded = vec![false; self.entries.len()];
+        let mut objects = Vec::with_capacity(self.entries.len());
+        let mut locations = HashMap::with_capacity(self.entries.len());
+        for (i, e) in self.entries.into_iter().enumerate() {
+            if e.requires
+                .is_some_and(|r| !loaded.get(r).copied().unwrap_or(false))
+            {
+                continue;
+            }
+            let id = e.object.shared_id().clone();
+            if locations.contains_key(&id) {
+                problems.push(LoadProblem {
+                    path: e.path.to_path_buf(),
+                    reason: format!("duplicate id {id}; skipped"),
+                });
+                continue;
+            }
+            locations.insert(id, e.path);
+            objects.push(e.object);
+            if let Some(l) = loaded.get_mut(i) {
+                *l = true;
+            }
+        }
+        (objects, locations, problems)
+    }
+
+    /// Append what another walker found (its indexes shift by this walker's length).
+    fn absorb(&mut self, other: Walker<'_>) {
+        let base = self.entries.len();
+        self.entries
+            .extend(other.entries.into_iter().map(|e| Entry {
+                requires: e.requires.map(|r| r + base),
+                ..e
+            }));
+        self.problems.extend(other.problems);
+    }
+
     fn rel(&self, p: &Path) -> PathBuf {
         p.strip_prefix(self.root).unwrap_or(p).to_path_buf()
     }
@@ -87,7 +149,7 @@ impl Walker<'_> {
     }
 
     /// Read and parse one XML file; problems are recorded and `None` returned.
-    fn read(&mut self, p: &Path) -> Option<Element> {
+    fn read(&mut self, p: &Path) -> Option<Packed> {
         let bytes = match fs::read(p) {
             Ok(b) => b,
             Err(e) => {
@@ -95,7 +157,7 @@ impl Walker<'_> {
                 return None;
             }
         };
-        match meridian_xml::parse_bytes(&bytes) {
+        match meridian_xml::parse_packed(&bytes) {
             Ok(e) => Some(e),
             Err(e) => {
                 self.problem(p, e.to_string());
@@ -104,23 +166,28 @@ impl Walker<'_> {
         }
     }
 
-    fn add(&mut self, kind: Kind, xml: Element, path: &Path) -> bool {
-        self.add_object(Object::new(kind, xml), path)
+    fn add(
+        &mut self,
+        kind: Kind,
+        xml: Packed,
+        path: &Path,
+        requires: Option<usize>,
+    ) -> Option<usize> {
+        self.add_object(Object::from_packed(kind, xml), path, requires)
     }
 
-    fn add_object(&mut self, o: Object, path: &Path) -> bool {
-        let id = o.id().to_string();
-        if id.is_empty() {
+    /// Record an object found at `path`; `None` when it cannot load at all (no id).
+    fn add_object(&mut self, o: Object, path: &Path, requires: Option<usize>) -> Option<usize> {
+        if o.id().is_empty() {
             self.problem(path, format!("{} has no <id>", o.kind.label()));
-            return false;
+            return None;
         }
-        if self.locations.contains_key(&id) {
-            self.problem(path, format!("duplicate id {id}; skipped"));
-            return false;
-        }
-        self.locations.insert(id, self.rel(path));
-        self.objects.push(o);
-        true
+        self.entries.push(Entry {
+            object: o,
+            path: self.rel(path).into(),
+            requires,
+        });
+        Some(self.entries.len() - 1)
     }
 
     fn load_root_files(&mut self) {
@@ -128,7 +195,7 @@ impl Walker<'_> {
             let p = self.root.join(file);
             if p.is_file() {
                 if let Some(x) = self.read(&p) {
-                    self.add(kind, x, &p);
+                    self.add(kind, x, &p, None);
                 }
             }
         }
@@ -136,8 +203,8 @@ impl Walker<'_> {
             let p = self.root.join(format!("{svc}.xml"));
             if p.is_file() {
                 if let Some(x) = self.read(&p) {
-                    if x.name == *svc {
-                        self.add(Kind::Service, x, &p);
+                    if x.root().name() == *svc {
+                        self.add(Kind::Service, x, &p, None);
                     }
                 }
             }
@@ -175,14 +242,14 @@ impl Walker<'_> {
         v
     }
 
-    fn load_styles(&mut self, dir: &Path, ws: Option<&str>) {
+    fn load_styles(&mut self, dir: &Path, ws: Option<&str>, requires: Option<usize>) {
         for p in self.xml_files(dir) {
             let Some(x) = self.read(&p) else { continue };
-            if x.name != "style" {
+            if x.root().name() != "style" {
                 // A style body that happens to end in .xml.
                 continue;
             }
-            let mut o = Object::new(Kind::Style, x);
+            let mut o = Object::from_packed(Kind::Style, x);
             if o.workspace() != ws {
                 self.problem(&p, "style's workspace does not match its folder; ignored");
                 continue;
@@ -193,75 +260,93 @@ impl Walker<'_> {
                     o.body = Some(String::from_utf8_lossy(&bytes).into_owned());
                 }
             }
-            self.add_object(o, &p);
+            self.add_object(o, &p, requires);
         }
     }
 
-    fn load_groups(&mut self, dir: &Path) {
+    fn load_groups(&mut self, dir: &Path, requires: Option<usize>) {
         for p in self.xml_files(dir) {
             let Some(x) = self.read(&p) else { continue };
-            if x.name == "layerGroup" {
-                self.add(Kind::LayerGroup, x, &p);
+            if x.root().name() == "layerGroup" {
+                self.add(Kind::LayerGroup, x, &p, requires);
             } else {
-                self.problem(&p, format!("expected <layerGroup>, found <{}>", x.name));
+                self.problem(
+                    &p,
+                    format!("expected <layerGroup>, found <{}>", x.root().name()),
+                );
             }
         }
     }
 
-    /// Load every workspace; returns the default workspace id from `workspaces/default.xml`.
+    /// Load every workspace, each on its own walker and all of them in parallel; returns the
+    /// default workspace id from `workspaces/default.xml`.
     fn load_workspaces(&mut self) -> Option<String> {
         let base = self.root.join("workspaces");
-        for wdir in Self::subdirs(&base) {
-            let wfile = wdir.join("workspace.xml");
-            if !wfile.is_file() {
-                continue;
-            }
-            let nfile = wdir.join("namespace.xml");
-            let ws = self.read(&wfile);
-            let ns = if nfile.is_file() {
-                self.read(&nfile)
-            } else {
-                self.problem(&wdir, "workspace has no namespace.xml; skipped");
-                None
-            };
-            let (Some(ws), Some(ns)) = (ws, ns) else {
-                continue;
-            };
-            let ws_obj = Object::new(Kind::Workspace, ws);
-            let ws_id = ws_obj.id().to_string();
-            if !self.add_object(ws_obj, &wfile) {
-                continue;
-            }
-            self.add(Kind::Namespace, ns, &nfile);
-            self.load_workspace_content(&wdir, &ws_id);
+        let root = self.root;
+        let parts: Vec<Walker<'_>> = Self::subdirs(&base)
+            .par_iter()
+            .map(|wdir| {
+                let mut w = Walker::new(root);
+                w.load_workspace(wdir);
+                w
+            })
+            .collect();
+        for part in parts {
+            self.absorb(part);
         }
         let dfile = base.join("default.xml");
         if dfile.is_file() {
             let d = self.read(&dfile)?;
-            return d.child_text("id").map(str::to_string);
+            return d.root().child_text("id").map(str::to_string);
         }
         None
     }
 
-    fn load_workspace_content(&mut self, wdir: &Path, ws_id: &str) {
+    fn load_workspace(&mut self, wdir: &Path) {
+        let wfile = wdir.join("workspace.xml");
+        if !wfile.is_file() {
+            return;
+        }
+        let nfile = wdir.join("namespace.xml");
+        let ws = self.read(&wfile);
+        let ns = if nfile.is_file() {
+            self.read(&nfile)
+        } else {
+            self.problem(wdir, "workspace has no namespace.xml; skipped");
+            None
+        };
+        let (Some(ws), Some(ns)) = (ws, ns) else {
+            return;
+        };
+        let ws_obj = Object::from_packed(Kind::Workspace, ws);
+        let ws_id = ws_obj.id().to_string();
+        let Some(ws_entry) = self.add_object(ws_obj, &wfile, None) else {
+            return;
+        };
+        self.add(Kind::Namespace, ns, &nfile, Some(ws_entry));
+        self.load_workspace_content(wdir, &ws_id, ws_entry);
+    }
+
+    fn load_workspace_content(&mut self, wdir: &Path, ws_id: &str, ws_entry: usize) {
+        let within = Some(ws_entry);
         let settings = wdir.join("settings.xml");
         if settings.is_file() {
             if let Some(x) = self.read(&settings) {
-                self.add(Kind::Settings, x, &settings);
+                self.add(Kind::Settings, x, &settings, within);
             }
         }
         for svc in SERVICE_ROOTS {
             let p = wdir.join(format!("{svc}.xml"));
             if p.is_file() {
                 if let Some(x) = self.read(&p) {
-                    if x.name == *svc {
-                        self.add(Kind::Service, x, &p);
+                    if x.root().name() == *svc {
+                        self.add(Kind::Service, x, &p, within);
                     }
                 }
             }
         }
-        self.load_styles(&wdir.join("styles"), Some(ws_id));
-        self.load_groups(&wdir.join("layergroups"));
+        self.load_styles(&wdir.join("styles"), Some(ws_id), within);
+        self.load_groups(&wdir.join("layergroups"), within);
         for sdir in Self::subdirs(wdir) {
             let name = sdir.file_name().and_then(|n| n.to_str()).unwrap_or("");
             if name == "styles" || name == "layergroups" {
@@ -275,18 +360,21 @@ impl Walker<'_> {
                 continue;
             };
             let Some(x) = self.read(&file) else { continue };
-            if !self.add(kind, x, &file) {
+            let Some(store) = self.add(kind, x, &file, within) else {
                 continue;
-            }
+            };
             // Resources are most of a big catalog: read and parse them on all cores, then add
             // them in directory order so loading stays deterministic.
-            for read in read_resources(&Self::subdirs(&sdir)) {
+            let dirs = Self::subdirs(&sdir);
+            let reads: Vec<ResourceRead> = dirs.par_iter().map(|d| read_resource(d)).collect();
+            for read in reads {
                 match read {
                     ResourceRead::Absent => {}
                     ResourceRead::Broken(path, reason) => self.problem(&path, reason),
                     ResourceRead::Ok(r) => {
-                        if self.add(r.kind, r.resource, &r.file) {
-                            self.add(Kind::Layer, r.layer, &r.layer_file);
+                        let res = self.add(r.kind, r.resource, &r.file, Some(store));
+                        if res.is_some() {
+                            self.add(Kind::Layer, r.layer, &r.layer_file, res);
                         }
                     }
                 }
@@ -299,9 +387,9 @@ impl Walker<'_> {
 struct Resource {
     kind: Kind,
     file: PathBuf,
-    resource: Element,
+    resource: Packed,
     layer_file: PathBuf,
-    layer: Element,
+    layer: Packed,
 }
 
 enum ResourceRead {
@@ -324,8 +412,8 @@ fn read_optional(p: &Path) -> Result<Option<Vec<u8>>, ResourceRead> {
     }
 }
 
-fn parse_file(p: &Path, bytes: &[u8]) -> Result<Element, ResourceRead> {
-    meridian_xml::parse_bytes(bytes).map_err(|e| ResourceRead::Broken(p.into(), e.to_string()))
+fn parse_file(p: &Path, bytes: &[u8]) -> Result<Packed, ResourceRead> {
+    meridian_xml::parse_packed(bytes).map_err(|e| ResourceRead::Broken(p.into(), e.to_string()))
 }
 
 fn read_resource(rdir: &Path) -> ResourceRead {
@@ -363,33 +451,4 @@ fn read_resource(rdir: &Path) -> ResourceRead {
         })),
         Err(e) => e,
     }
-}
-
-/// Read resource directories on all available cores; results come back in input order.
-fn read_resources(dirs: &[PathBuf]) -> Vec<ResourceRead> {
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .min(dirs.len().div_ceil(8))
-        .max(1);
-    if threads == 1 {
-        return dirs.iter().map(|d| read_resource(d)).collect();
-    }
-    let chunk = dirs.len().div_ceil(threads);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = dirs
-            .chunks(chunk)
-            .map(|part| s.spawn(move || part.iter().map(|d| read_resource(d)).collect::<Vec<_>>()))
-            .collect();
-        let mut out = Vec::with_capacity(dirs.len());
-        for (h, part) in handles.into_iter().zip(dirs.chunks(chunk)) {
-            match h.join() {
-                Ok(v) => out.extend(v),
-                // A reader thread cannot panic on input (errors are values); if it did, the
-                // directories are read again here rather than lost.
-                Err(_) => out.extend(part.iter().map(|d| read_resource(d))),
-            }
-        }
-        out
-    })
 }

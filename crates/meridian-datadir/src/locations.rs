@@ -1,53 +1,89 @@
 //! Where each object's file is, by id and by path, so that moving or removing a directory
 //! touches only the objects inside it.
 
+use meridian_catalog::Id;
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+use std::ops::Bound;
+use std::path::Path;
+use std::sync::Arc;
+
+/// A file path relative to the data directory, shared by both indexes.
+pub type RelPath = Arc<Path>;
+
+/// A path ordered by its bytes, so that everything under `dir/` is one contiguous range
+/// (comparing component by component gives the same ranges but costs several times more).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ByBytes(RelPath);
+
+impl ByBytes {
+    fn bytes(&self) -> &[u8] {
+        self.0.as_os_str().as_encoded_bytes()
+    }
+}
+
+impl Ord for ByBytes {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.bytes().cmp(other.bytes())
+    }
+}
+
+impl PartialOrd for ByBytes {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
 
 /// Object id ↔ file path (relative to the data directory).
 #[derive(Debug, Clone, Default)]
 pub struct Locations {
-    by_id: HashMap<String, PathBuf>,
-    by_path: BTreeMap<PathBuf, String>,
+    by_id: HashMap<Id, RelPath>,
+    by_path: BTreeMap<ByBytes, Id>,
 }
 
 impl Locations {
     /// Index the locations found when loading a data directory.
-    pub fn new(by_id: HashMap<String, PathBuf>) -> Self {
-        let by_path = by_id.iter().map(|(i, p)| (p.clone(), i.clone())).collect();
+    pub fn new(by_id: HashMap<Id, RelPath>) -> Self {
+        let by_path = by_id
+            .iter()
+            .map(|(i, p)| (ByBytes(p.clone()), i.clone()))
+            .collect();
         Locations { by_id, by_path }
     }
 
     /// The file of an object.
-    pub fn get(&self, id: &str) -> Option<&PathBuf> {
-        self.by_id.get(id)
+    pub fn get(&self, id: &str) -> Option<&Path> {
+        self.by_id.get(id).map(|p| &**p)
     }
 
     /// Record (or move) an object's file.
-    pub fn insert(&mut self, id: String, path: PathBuf) {
+    pub fn insert(&mut self, id: Id, path: impl Into<RelPath>) {
+        let path = path.into();
         if let Some(old) = self.by_id.insert(id.clone(), path.clone()) {
+            let old = ByBytes(old);
             if self.by_path.get(&old) == Some(&id) {
                 self.by_path.remove(&old);
             }
         }
-        self.by_path.insert(path, id);
+        self.by_path.insert(ByBytes(path), id);
     }
 
     /// Forget an object; returns where its file was.
-    pub fn remove(&mut self, id: &str) -> Option<PathBuf> {
-        let old = self.by_id.remove(id)?;
-        if self.by_path.get(&old).map(String::as_str) == Some(id) {
+    pub fn remove(&mut self, id: &str) -> Option<RelPath> {
+        let old = ByBytes(self.by_id.remove(id)?);
+        if self.by_path.get(&old).map(|i| &**i) == Some(id) {
             self.by_path.remove(&old);
         }
-        Some(old)
+        Some(old.0)
     }
 
-    /// Objects whose files are under `dir` (paths order by component, so they are adjacent).
-    fn under(&self, dir: &Path) -> Vec<(PathBuf, String)> {
+    /// Objects whose files are under `dir`.
+    fn under(&self, dir: &Path) -> Vec<(RelPath, Id)> {
+        // `dir/`: the trailing separator keeps `a-b/` and `ab/` out of the range of `a/`.
+        let prefix = ByBytes(dir.join("").into());
         self.by_path
-            .range(dir.to_path_buf()..)
-            .take_while(|(p, _)| p.starts_with(dir))
-            .map(|(p, i)| (p.clone(), i.clone()))
+            .range((Bound::Included(&prefix), Bound::Unbounded))
+            .take_while(|(p, _)| p.bytes().starts_with(prefix.bytes()))
+            .map(|(p, i)| (p.0.clone(), i.clone()))
             .collect()
     }
 
@@ -84,7 +120,7 @@ mod tests {
                 ("deeper", "workspaces/a-b/s/datastore.xml"),
             ]
             .into_iter()
-            .map(|(i, p)| (i.to_string(), PathBuf::from(p)))
+            .map(|(i, p)| (Id::from(i), RelPath::from(Path::new(p))))
             .collect(),
         );
         l.move_dir(Path::new("workspaces/a"), Path::new("workspaces/z"));

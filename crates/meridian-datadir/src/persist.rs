@@ -4,7 +4,6 @@ use crate::atomic::{remove_file, sync_dir, sync_filesystem, write_replacing};
 use crate::layout::{resource_file_name, store_file_name, style_file_name};
 use crate::locations::Locations;
 use meridian_catalog::{Batch, Catalog, Effect, Kind, Object, Persist, PersistError, Provenance};
-use std::collections::HashMap;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -32,10 +31,10 @@ fn same_but_sequence(a: &Object, b: &Object) -> bool {
 
 impl DataDir {
     /// A persister over `root` with the locations found when loading it.
-    pub fn new(root: PathBuf, locations: HashMap<String, PathBuf>) -> Self {
+    pub fn new(root: PathBuf, locations: Locations) -> Self {
         DataDir {
             root,
-            locations: Locations::new(locations),
+            locations,
             durable_each: true,
             global_written: None,
             global_pending: None,
@@ -75,7 +74,7 @@ impl DataDir {
 
     /// The file of an object, relative to the root, if known.
     pub fn location(&self, id: &str) -> Option<&Path> {
-        self.locations.get(id).map(PathBuf::as_path)
+        self.locations.get(id)
     }
 
     fn dir_of(&self, id: &str) -> Option<PathBuf> {
@@ -142,13 +141,13 @@ impl DataDir {
     }
 
     fn save(&mut self, cat: &Catalog, o: &Object, previous: Option<&Object>) -> Result<(), String> {
-        let id = o.id().to_string();
+        let id = o.shared_id().clone();
         let moved = previous.is_some_and(|p| {
             p.name() != o.name()
                 || p.workspace() != o.workspace()
                 || p.ref_id("store") != o.ref_id("store")
         });
-        let target = match (self.locations.get(&id).cloned(), moved) {
+        let target = match (self.locations.get(&id).map(Path::to_path_buf), moved) {
             (Some(loc), false) => loc,
             (current, _) => {
                 let new = self.new_location(cat, o)?;
@@ -273,12 +272,12 @@ impl DataDir {
         let rel = self
             .locations
             .get(g.id())
-            .cloned()
+            .map(Path::to_path_buf)
             .unwrap_or_else(|| PathBuf::from("global.xml"));
         let abs = self.root.join(&rel);
         write_replacing(&abs, g.xml().to_xml().as_bytes(), self.durable_each)
             .map_err(|e| format!("{}: {e}", abs.display()))?;
-        self.locations.insert(g.id().to_string(), rel);
+        self.locations.insert(g.shared_id().clone(), rel);
         self.global_written = Some(g.clone());
         Ok(())
     }

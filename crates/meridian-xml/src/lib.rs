@@ -16,7 +16,7 @@ pub use packed::{Children, Node, Packed};
 /// Element text: short values (most of them) are stored inline, without an allocation.
 pub type Text = compact_str::CompactString;
 
-pub use parse::{parse, parse_bytes};
+pub use parse::{parse, parse_bytes, parse_packed};
 use serde::{Deserialize, Serialize};
 
 /// Errors raised while reading XML.

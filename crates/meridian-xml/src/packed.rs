@@ -10,7 +10,7 @@
 //! the text (length-prefixed) and the children (each prefixed with its packed length, to the end
 //! of the node). Lengths are LEB128 varints.
 
-use crate::{Element, Name, Text};
+use crate::{Element, Name, Text, XmlError};
 use serde::ser::{SerializeSeq, SerializeStruct};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::HashMap;
@@ -130,6 +130,155 @@ fn pack_into(e: &Element, out: &mut Vec<u8>) {
         pack_into(c, &mut child);
         put_varint(out, child.len());
         out.extend_from_slice(&child);
+    }
+}
+
+fn varint_len(mut v: usize) -> usize {
+    let mut n = 1;
+    while v >= 0x80 {
+        v >>= 7;
+        n += 1;
+    }
+    n
+}
+
+/// One open element while packing straight from the reader.
+#[derive(Default)]
+struct Frame {
+    /// The packed name.
+    name: Vec<u8>,
+    /// Attribute count and the packed pairs.
+    attr_count: usize,
+    attrs: Vec<u8>,
+    text: String,
+    /// The packed children, each with its length prefix.
+    children: Vec<u8>,
+}
+
+/// Packs a document as the reader walks it (no intermediate [`Element`] tree). Frames are
+/// reused from one element to the next, so packing allocates little besides the result.
+#[derive(Default)]
+pub(crate) struct Packer {
+    frames: Vec<Frame>,
+    depth: usize,
+    root: Option<Vec<u8>>,
+}
+
+impl Packer {
+    /// The packed root, once the document is complete.
+    pub(crate) fn finish(self) -> Option<Packed> {
+        self.root.map(|b| Packed(b.into_boxed_slice()))
+    }
+
+    /// Close the innermost element; `leaf_text` is false for `<e/>`.
+    fn end(&mut self, leaf_text: bool) -> Result<(), XmlError> {
+        let Some(d) = self.depth.checked_sub(1) else {
+            return Err(XmlError::Malformed("unexpected end tag".into()));
+        };
+        let (outer, inner) = self.frames.split_at_mut(d);
+        let Some(f) = inner.first_mut() else {
+            return Err(XmlError::Malformed("unexpected end tag".into()));
+        };
+        let has_children = !f.children.is_empty();
+        let text = (leaf_text && (!has_children || !f.text.trim().is_empty())).then_some(&f.text);
+        let mut flags = 0;
+        let mut len = f.name.len() + 1 + f.children.len();
+        if f.attr_count > 0 {
+            flags |= HAS_ATTRS;
+            len += varint_len(f.attr_count) + f.attrs.len();
+        }
+        if let Some(t) = text {
+            flags |= HAS_TEXT;
+            len += varint_len(t.len()) + t.len();
+        }
+        if has_children {
+            flags |= HAS_CHILDREN;
+        }
+        let out = match outer.last_mut() {
+            Some(parent) => {
+                put_varint(&mut parent.children, len);
+                &mut parent.children
+            }
+            None if self.root.is_none() => self.root.insert(Vec::with_capacity(len)),
+            None => return Err(XmlError::Malformed("more than one root element".into())),
+        };
+        out.extend_from_slice(&f.name);
+        out.push(flags);
+        if f.attr_count > 0 {
+            put_varint(out, f.attr_count);
+            out.extend_from_slice(&f.attrs);
+        }
+        if let Some(t) = text {
+            put_str(out, t);
+        }
+        out.extend_from_slice(&f.children);
+        self.depth = d;
+        Ok(())
+    }
+}
+
+impl crate::parse::Build for Packer {
+    fn open(&mut self, s: &quick_xml::events::BytesStart<'_>, empty: bool) -> Result<(), XmlError> {
+        if self.depth == 0 && self.root.is_some() {
+            return Err(XmlError::Malformed("more than one root element".into()));
+        }
+        if self.frames.len() == self.depth {
+            self.frames.push(Frame::default());
+        }
+        let Some(f) = self.frames.get_mut(self.depth) else {
+            return Err(XmlError::Malformed("unexpected element".into()));
+        };
+        f.name.clear();
+        f.attrs.clear();
+        f.text.clear();
+        f.children.clear();
+        f.attr_count = 0;
+        put_name(&mut f.name, crate::parse::element_name(s)?);
+        crate::parse::for_each_attr(s, |k, v| {
+            put_name(&mut f.attrs, k);
+            put_str(&mut f.attrs, &v);
+            f.attr_count += 1;
+        })?;
+        self.depth += 1;
+        if empty {
+            self.end(false)?;
+        }
+        Ok(())
+    }
+
+    fn text(&mut self, t: &str) {
+        if let Some(f) = self
+            .depth
+            .checked_sub(1)
+            .and_then(|d| self.frames.get_mut(d))
+        {
+            f.text.push_str(t);
+        }
+    }
+
+    fn close(&mut self) -> Result<(), XmlError> {
+        self.end(true)
+    }
+
+    fn depth(&self) -> usize {
+        self.depth
+    }
+
+    fn done(&self) -> bool {
+        self.root.is_some()
+    }
+
+    fn open_name(&self) -> String {
+        let f = self.depth.checked_sub(1).and_then(|d| self.frames.get(d));
+        f.and_then(|f| {
+            Cursor {
+                buf: &f.name,
+                pos: 0,
+            }
+            .name()
+        })
+        .unwrap_or("")
+        .to_string()
     }
 }
 
@@ -489,6 +638,45 @@ mod tests {
         let back: Packed = serde_json::from_str(&serde_json::to_string(&e).unwrap()).unwrap();
         assert_eq!(back, p);
         assert!(p.len() < DOC.len() / 2, "{} bytes", p.len());
+    }
+
+    #[test]
+    fn packing_while_reading_gives_the_same_tree_and_the_same_errors() {
+        let docs = [
+            DOC,
+            "<a/>",
+            "<a></a>",
+            "<?xml version=\"1.0\"?>\n<!-- c --><a x=\"1\">  <b>t&lt;&#65;</b><c><![CDATA[<z>]]></c>\n</a>",
+            "<a>mixed<b/>text</a>",
+        ];
+        for d in docs {
+            let tree = parse(d).unwrap();
+            let packed = crate::parse_packed(d.as_bytes()).unwrap();
+            assert_eq!(packed, Packed::new(&tree), "{d}");
+            assert_eq!(packed.root().to_element(), tree, "{d}");
+        }
+        for bad in [
+            "",
+            "<a>",
+            "<a></b>",
+            "<a/><b/>",
+            "<a/>x",
+            "x<a/>",
+            "</a>",
+            "<a>&nope;</a>",
+        ] {
+            let e1 = parse(bad).map(|_| ()).unwrap_err().to_string();
+            let e2 = crate::parse_packed(bad.as_bytes())
+                .map(|_| ())
+                .unwrap_err()
+                .to_string();
+            assert_eq!(e1, e2, "{bad}");
+        }
+        let deep = "<a>".repeat(500) + &"</a>".repeat(500);
+        assert!(matches!(
+            crate::parse_packed(deep.as_bytes()),
+            Err(XmlError::TooDeep(_))
+        ));
     }
 
     #[test]

@@ -1,6 +1,7 @@
-//! Parsing XML text into an [`Element`] tree.
+//! Parsing XML text into an [`Element`] tree, or straight into a [`Packed`] one.
 
-use crate::{Element, XmlError};
+use crate::packed::Packer;
+use crate::{Element, Packed, XmlError};
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::Reader;
 
@@ -9,74 +10,149 @@ const MAX_DEPTH: usize = 256;
 
 /// Parse a UTF-8 byte buffer (a request body or a file).
 pub fn parse_bytes(bytes: &[u8]) -> Result<Element, XmlError> {
-    let text =
-        std::str::from_utf8(bytes).map_err(|e| XmlError::Malformed(format!("not UTF-8: {e}")))?;
-    parse(text)
+    parse(utf8(bytes)?)
+}
+
+/// Parse a UTF-8 byte buffer straight into a packed tree (the same tree [`parse_bytes`]
+/// returns, without building it first).
+pub fn parse_packed(bytes: &[u8]) -> Result<Packed, XmlError> {
+    let mut p = Packer::default();
+    read(utf8(bytes)?, &mut p)?;
+    p.finish().ok_or(XmlError::Empty)
+}
+
+fn utf8(bytes: &[u8]) -> Result<&str, XmlError> {
+    std::str::from_utf8(bytes).map_err(|e| XmlError::Malformed(format!("not UTF-8: {e}")))
 }
 
 /// Parse an XML document. Comments, processing instructions and the declaration are dropped;
 /// whitespace-only text between child elements is dropped; other text is kept verbatim.
 pub fn parse(text: &str) -> Result<Element, XmlError> {
+    let mut b = TreeBuilder::default();
+    read(text, &mut b)?;
+    b.root.ok_or(XmlError::Empty)
+}
+
+/// What the reader tells a tree under construction.
+pub(crate) trait Build {
+    /// An element opens (`empty`: it is also closed, `<e/>`).
+    fn open(&mut self, s: &BytesStart<'_>, empty: bool) -> Result<(), XmlError>;
+    /// Text inside the innermost open element.
+    fn text(&mut self, t: &str);
+    /// The innermost open element closes.
+    fn close(&mut self) -> Result<(), XmlError>;
+    /// How many elements are open.
+    fn depth(&self) -> usize;
+    /// Whether the root element has closed.
+    fn done(&self) -> bool;
+    /// The innermost open element's name, for an error message.
+    fn open_name(&self) -> String;
+}
+
+#[derive(Default)]
+struct TreeBuilder {
+    stack: Vec<(Element, String)>,
+    root: Option<Element>,
+}
+
+impl TreeBuilder {
+    fn attach(&mut self, e: Element) -> Result<(), XmlError> {
+        match self.stack.last_mut() {
+            Some((parent, _)) => parent.children.push(e),
+            None if self.root.is_none() => self.root = Some(e),
+            None => return Err(XmlError::Malformed("more than one root element".into())),
+        }
+        Ok(())
+    }
+}
+
+impl Build for TreeBuilder {
+    fn open(&mut self, s: &BytesStart<'_>, empty: bool) -> Result<(), XmlError> {
+        let mut e = Element::new(element_name(s)?);
+        for_each_attr(s, |k, v| e.attrs.push((k.to_string(), v)))?;
+        if empty {
+            self.attach(e)
+        } else {
+            self.stack.push((e, String::new()));
+            Ok(())
+        }
+    }
+
+    fn text(&mut self, t: &str) {
+        if let Some((_, buf)) = self.stack.last_mut() {
+            buf.push_str(t);
+        }
+    }
+
+    fn close(&mut self) -> Result<(), XmlError> {
+        let Some((mut e, mut text)) = self.stack.pop() else {
+            return Err(XmlError::Malformed("unexpected end tag".into()));
+        };
+        // Trees may stay in memory: keep no spare capacity.
+        e.children.shrink_to_fit();
+        text.shrink_to_fit();
+        if e.children.is_empty() || !text.trim().is_empty() {
+            // A leaf keeps its text (even empty); mixed content keeps it so nothing is lost.
+            e.text = Some(crate::Text::from(text));
+        }
+        self.attach(e)
+    }
+
+    fn depth(&self) -> usize {
+        self.stack.len()
+    }
+
+    fn done(&self) -> bool {
+        self.root.is_some()
+    }
+
+    fn open_name(&self) -> String {
+        self.stack
+            .last()
+            .map(|(e, _)| e.name.to_string())
+            .unwrap_or_default()
+    }
+}
+
+/// Run the reader over a document, feeding a builder.
+fn read(text: &str, b: &mut impl Build) -> Result<(), XmlError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut reader = Reader::from_str(text);
     reader.config_mut().trim_text(false);
-    let mut stack: Vec<(Element, String)> = Vec::new();
-    let mut root: Option<Element> = None;
     loop {
         let ev = reader.read_event().map_err(|e| {
             XmlError::Malformed(format!("at byte {}: {e}", reader.buffer_position()))
         })?;
         match ev {
             Event::Start(s) => {
-                if root.is_some() {
+                if b.done() {
                     return Err(XmlError::Malformed("content after the root element".into()));
                 }
-                if stack.len() >= MAX_DEPTH {
+                if b.depth() >= MAX_DEPTH {
                     return Err(XmlError::TooDeep(MAX_DEPTH));
                 }
-                stack.push((start_element(&s)?, String::new()));
+                b.open(&s, false)?;
             }
-            Event::Empty(s) => {
-                let e = start_element(&s)?;
-                close(&mut stack, &mut root, e)?;
-            }
-            Event::End(_) => {
-                let Some((mut e, mut text)) = stack.pop() else {
-                    return Err(XmlError::Malformed("unexpected end tag".into()));
-                };
-                // Catalog objects stay in memory as these trees: keep no spare capacity.
-                e.children.shrink_to_fit();
-                text.shrink_to_fit();
-                if e.children.is_empty() {
-                    e.text = Some(crate::Text::from(text));
-                } else if !text.trim().is_empty() {
-                    // Mixed content: keep the text so nothing is lost.
-                    e.text = Some(crate::Text::from(text));
-                }
-                close(&mut stack, &mut root, e)?;
-            }
+            Event::Empty(s) => b.open(&s, true)?,
+            Event::End(_) => b.close()?,
             Event::Text(t) => {
                 let s = t
                     .decode()
                     .map_err(|e| XmlError::Malformed(format!("bad text: {e}")))?;
-                match stack.last_mut() {
-                    Some((_, buf)) => buf.push_str(&s),
-                    None if s.trim().is_empty() => {}
-                    None => {
-                        return Err(XmlError::Malformed("text outside the root element".into()))
-                    }
+                if b.depth() > 0 {
+                    b.text(&s);
+                } else if !s.trim().is_empty() {
+                    return Err(XmlError::Malformed("text outside the root element".into()));
                 }
             }
             Event::CData(t) => {
                 let s = t
                     .decode()
                     .map_err(|e| XmlError::Malformed(format!("bad CDATA: {e}")))?;
-                match stack.last_mut() {
-                    Some((_, buf)) => buf.push_str(&s),
-                    None => {
-                        return Err(XmlError::Malformed("CDATA outside the root element".into()))
-                    }
+                if b.depth() == 0 {
+                    return Err(XmlError::Malformed("CDATA outside the root element".into()));
                 }
+                b.text(&s);
             }
             Event::GeneralRef(r) => {
                 let ch = match r
@@ -102,56 +178,46 @@ pub fn parse(text: &str) -> Result<Element, XmlError> {
                         }
                     }
                 };
-                match stack.last_mut() {
-                    Some((_, buf)) => buf.push(ch),
-                    None => {
-                        return Err(XmlError::Malformed(
-                            "reference outside the root element".into(),
-                        ))
-                    }
+                if b.depth() == 0 {
+                    return Err(XmlError::Malformed(
+                        "reference outside the root element".into(),
+                    ));
                 }
+                b.text(ch.encode_utf8(&mut [0; 4]));
             }
             Event::Eof => break,
             Event::Comment(_) | Event::Decl(_) | Event::PI(_) | Event::DocType(_) => {}
         }
     }
-    if !stack.is_empty() {
+    if b.depth() > 0 {
         return Err(XmlError::Malformed(format!(
             "unclosed element <{}>",
-            stack.last().map(|(e, _)| e.name.as_str()).unwrap_or("")
+            b.open_name()
         )));
-    }
-    root.ok_or(XmlError::Empty)
-}
-
-fn close(
-    stack: &mut [(Element, String)],
-    root: &mut Option<Element>,
-    e: Element,
-) -> Result<(), XmlError> {
-    match stack.last_mut() {
-        Some((parent, _)) => parent.children.push(e),
-        None if root.is_none() => *root = Some(e),
-        None => return Err(XmlError::Malformed("more than one root element".into())),
     }
     Ok(())
 }
 
-fn start_element(s: &BytesStart<'_>) -> Result<Element, XmlError> {
-    let name = std::str::from_utf8(s.name().as_ref())
-        .map_err(|e| XmlError::Malformed(format!("bad element name: {e}")))?
-        .to_string();
-    let mut e = Element::new(name);
+/// An element's name.
+pub(crate) fn element_name<'a>(s: &'a BytesStart<'_>) -> Result<&'a str, XmlError> {
+    std::str::from_utf8(s.name().into_inner())
+        .map_err(|e| XmlError::Malformed(format!("bad element name: {e}")))
+}
+
+/// Each attribute of an element, name and normalized value, in document order.
+pub(crate) fn for_each_attr(
+    s: &BytesStart<'_>,
+    mut f: impl FnMut(&str, String),
+) -> Result<(), XmlError> {
     for a in s.attributes() {
         let a = a.map_err(|e| XmlError::Malformed(format!("bad attribute: {e}")))?;
         let key = std::str::from_utf8(a.key.as_ref())
-            .map_err(|e| XmlError::Malformed(format!("bad attribute name: {e}")))?
-            .to_string();
+            .map_err(|e| XmlError::Malformed(format!("bad attribute name: {e}")))?;
         let value = a
             .normalized_value(quick_xml::XmlVersion::Implicit1_0)
             .map_err(|e| XmlError::Malformed(format!("bad value of attribute {key}: {e}")))?
             .into_owned();
-        e.attrs.push((key, value));
+        f(key, value);
     }
-    Ok(e)
+    Ok(())
 }
