@@ -35,9 +35,8 @@ impl Catalog {
         // Resources must be present before layers so layer names index under their workspace.
         let (layers, rest): (Vec<Object>, Vec<Object>) =
             objects.into_iter().partition(|o| o.kind == Kind::Layer);
-        for o in rest.into_iter().chain(layers) {
-            c.put(Arc::new(o));
-        }
+        c.put_all(rest);
+        c.put_all(layers);
         c.default_workspace =
             default_workspace.filter(|id| c.get_kind(Kind::Workspace, id).is_some());
         c
@@ -49,14 +48,19 @@ impl Catalog {
             .objects
             .values()
             .flat_map(|o| {
-                o.references()
+                self.missing_references(o)
                     .into_iter()
-                    .filter(|r| !self.objects.contains_key(*r))
                     .map(|r| (o.id().to_string(), r.to_string()))
-                    .collect::<Vec<_>>()
             })
             .collect();
         v.sort();
+        v
+    }
+
+    /// The ids `o` references that name no object.
+    pub fn missing_references<'a>(&self, o: &'a Object) -> Vec<&'a str> {
+        let mut v = o.references();
+        v.retain(|r| !self.objects.contains_key(*r));
         v
     }
 
@@ -316,6 +320,31 @@ impl Catalog {
     /// A service configuration by element name (`wms`) and workspace (None = global).
     pub fn service(&self, name: &str, ws: Option<&str>) -> Option<&Arc<Object>> {
         self.find(Kind::Service, ws, name)
+    }
+
+    /// Insert many objects whose name keys depend only on objects already in the catalog
+    /// (none of them on another of the batch). The keys are worked out on all cores; the
+    /// maps are then filled in order.
+    fn put_all(&mut self, objects: Vec<Object>) {
+        use rayon::prelude::*;
+        let prepared: Vec<(Arc<Object>, NameKey)> = objects
+            .into_par_iter()
+            .map(|o| {
+                let key = self.name_key(&o);
+                (Arc::new(o), key)
+            })
+            .collect();
+        for (o, key) in prepared {
+            if self.objects.contains_key(o.id()) {
+                self.put(o);
+                continue;
+            }
+            self.by_name.insert(key, o.shared_id().clone());
+            for target in o.references() {
+                self.referrers.add(target, o.shared_id());
+            }
+            self.objects.insert(o.shared_id().clone(), o);
+        }
     }
 
     /// Insert or replace an object (indexes kept in step).

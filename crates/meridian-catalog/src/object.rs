@@ -195,24 +195,45 @@ impl Object {
     }
 
     /// Every id this object references: workspace, namespace, store, resource, styles, group
-    /// members, root layer.
+    /// members, root layer. One pass over the object's fields (this runs for every object at
+    /// load).
     pub fn references(&self) -> Vec<&str> {
-        let mut v: Vec<&str> = ["workspace", "namespace", "store", "resource", "rootLayer"]
-            .iter()
-            .filter_map(|f| self.ref_id(f))
-            .collect();
-        match self.kind {
-            Kind::Layer => v.extend(self.layer_styles()),
-            Kind::LayerGroup => {
-                v.extend(self.group_styles());
-                let members = self.xml().get("publishables").map(|p| ("published", p));
-                let members = members.or(self.xml().get("layers").map(|p| ("layer", p)));
-                if let Some((name, m)) = members {
-                    v.extend(m.all(name).filter_map(node_ref));
+        const SINGLE: [&str; 5] = ["workspace", "namespace", "store", "resource", "rootLayer"];
+        let mut v = Vec::new();
+        let mut seen = [false; SINGLE.len()];
+        let mut members_seen = false;
+        let mut styles_seen = false;
+        let mut tail = Vec::new();
+        for c in self.xml().children() {
+            let name = c.name();
+            if let Some(i) = SINGLE.iter().position(|f| *f == name) {
+                if !std::mem::replace(&mut seen[i], true) {
+                    v.extend(node_ref(c));
                 }
+                continue;
             }
-            _ => {}
+            match (self.kind, name) {
+                (Kind::Layer, "defaultStyle") | (Kind::LayerGroup, "rootLayerStyle") => {
+                    tail.extend(node_ref(c));
+                }
+                (Kind::Layer | Kind::LayerGroup, "styles") if !styles_seen => {
+                    styles_seen = true;
+                    tail.extend(c.all("style").filter_map(node_ref));
+                }
+                (Kind::LayerGroup, "publishables") if !members_seen => {
+                    members_seen = true;
+                    tail.extend(c.all("published").filter_map(node_ref));
+                }
+                _ => {}
+            }
         }
+        if self.kind == Kind::LayerGroup && !members_seen {
+            // The 2.2-era member list, read only when there is no `publishables`.
+            if let Some(m) = self.xml().get("layers") {
+                tail.extend(m.all("layer").filter_map(node_ref));
+            }
+        }
+        v.extend(tail);
         v
     }
 
@@ -324,6 +345,29 @@ pub fn reference(name: &str, id: &str) -> Element {
 mod tests {
     use super::*;
     use meridian_xml::parse;
+
+    #[test]
+    fn references_name_every_referenced_id_once_per_field() {
+        let layer = Object::new(
+            Kind::Layer,
+            parse("<layer><id>l</id><defaultStyle><id>s1</id></defaultStyle><resource class=\"featureType\"><id>ft</id></resource><styles><style><id>s2</id></style><style><id>s3</id></style></styles><workspace><id>w</id></workspace></layer>").unwrap(),
+        );
+        let mut r = layer.references();
+        r.sort();
+        assert_eq!(r, ["ft", "s1", "s2", "s3", "w"]);
+        let group = Object::new(
+            Kind::LayerGroup,
+            parse("<layerGroup><id>g</id><workspace><id>w</id></workspace><workspace><id>w2</id></workspace><publishables><published type=\"layer\"><id>l1</id></published><published type=\"layerGroup\"><id>g2</id></published></publishables><styles><style><id>s</id></style><style/></styles><rootLayer><id>l1</id></rootLayer><rootLayerStyle><id>rs</id></rootLayerStyle><layers><layer><id>old</id></layer></layers></layerGroup>").unwrap(),
+        );
+        let mut r = group.references();
+        r.sort();
+        assert_eq!(r, ["g2", "l1", "l1", "rs", "s", "w"]);
+        let old_group = Object::new(
+            Kind::LayerGroup,
+            parse("<layerGroup><id>g</id><layers><layer><id>a</id></layer><layer><id>b</id></layer></layers></layerGroup>").unwrap(),
+        );
+        assert_eq!(old_group.references(), ["a", "b"]);
+    }
 
     #[test]
     fn all_four_map_syntaxes_read_the_same() {

@@ -9,6 +9,7 @@ use rayon::prelude::*;
 use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// A file that could not be loaded; the rest of the directory still loads.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,6 +58,24 @@ pub fn load(root: &Path) -> Result<Loaded, DataDirError> {
     if !root.is_dir() {
         return Err(DataDirError::NotADirectory(root.display().to_string()));
     }
+    // Reading is mostly waiting for the disk when the files are not cached: more readers
+    // than cores keep more requests in flight.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let readers = std::env::var("MERIDIAN_LOAD_THREADS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(cores * READERS_PER_CORE);
+    match rayon::ThreadPoolBuilder::new().num_threads(readers).build() {
+        Ok(pool) => pool.install(|| load_with(root)),
+        // No threads to be had: read on the global pool.
+        Err(_) => load_with(root),
+    }
+}
+
+/// Reader threads per core.
+const READERS_PER_CORE: usize = 8;
+
+fn load_with(root: &Path) -> Result<Loaded, DataDirError> {
     let mut w = Walker::new(root);
     w.load_root_files();
     w.load_styles(&root.join("styles"), None, None);
@@ -69,7 +88,20 @@ pub fn load(root: &Path) -> Result<Loaded, DataDirError> {
         || Locations::new(locations),
     );
     catalog.default_to_first_workspace();
-    for (from, to) in catalog.dangling_references() {
+    // The same check as `Catalog::dangling_references`, on all cores.
+    let all: Vec<&Arc<Object>> = catalog.objects().collect();
+    let mut dangling: Vec<(String, String)> = all
+        .par_iter()
+        .flat_map_iter(|o| {
+            catalog
+                .missing_references(o)
+                .into_iter()
+                .map(|r| (o.id().to_string(), r.to_string()))
+        })
+        .collect();
+    dangling.sort();
+    drop(all);
+    for (from, to) in dangling {
         let path = locations
             .get(from.as_str())
             .map(Path::to_path_buf)

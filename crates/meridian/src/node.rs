@@ -105,7 +105,9 @@ pub fn serve(dir: PathBuf, bind: SocketAddr) -> Result<(), NodeError> {
         me: cluster_cfg.instance().to_string(),
         marker: dir.join("cluster").join("applied.json"),
     };
+    let started = std::time::Instant::now();
     let (catalog, datadir) = load_catalog(&dir)?;
+    let load_ms = started.elapsed().as_millis();
     let service = Arc::new(CatalogService::new(catalog, parts.persister(datadir)));
     let styles: Vec<Change> = default_styles(&service.snapshot())
         .into_iter()
@@ -145,7 +147,7 @@ pub fn serve(dir: PathBuf, bind: SocketAddr) -> Result<(), NodeError> {
             .map_err(NodeError::Cluster)?;
         cluster.start().map_err(NodeError::Cluster)?;
         let summary = service.snapshot().summary();
-        tracing::info!(dir = %dir.display(), instance = %cluster.me, group = %cluster.group, ?summary, "catalog loaded");
+        tracing::info!(dir = %dir.display(), instance = %cluster.me, group = %cluster.group, ?summary, load_ms, ready_ms = started.elapsed().as_millis(), "catalog loaded");
         let reload = {
             let (service, security, dir, parts) = (service.clone(), security.clone(), dir.clone(), parts.clone());
             Box::new(move || -> Result<(), String> {
