@@ -15,8 +15,8 @@ pub(crate) type NameKey = (&'static str, Id, Text);
 /// a working copy costs the same for ten objects as for a million.
 #[derive(Debug, Clone, Default)]
 pub struct Catalog {
-    objects: imbl::HashMap<Id, Arc<Object>>,
-    by_name: imbl::HashMap<NameKey, Id>,
+    objects: imbl::OrdMap<Id, Arc<Object>>,
+    by_name: imbl::OrdMap<NameKey, Id>,
     /// Who references an id: target id → ids of the objects whose references name it.
     referrers: Referrers,
     default_workspace: Option<String>,
@@ -334,15 +334,33 @@ impl Catalog {
                 (Arc::new(o), key)
             })
             .collect();
+        let before = self.clone();
+        let mut given = Vec::with_capacity(prepared.len());
+        let mut fresh = Vec::with_capacity(prepared.len());
         for (o, key) in prepared {
+            given.push(o.clone());
             if self.objects.contains_key(o.id()) {
                 self.put(o);
                 continue;
             }
+            // Names in load order: when two objects claim one name, the later one holds it.
             self.by_name.insert(key, o.shared_id().clone());
             for target in o.references() {
                 self.referrers.add(target, o.shared_id());
             }
+            fresh.push(o);
+        }
+        // Ids in order: the ordered map then grows at its end, in cache.
+        fresh.par_sort_unstable_by(|a, b| a.id().cmp(b.id()));
+        if fresh.windows(2).any(|w| w[0].id() == w[1].id()) {
+            // The same id twice: index one object at a time, in the given order.
+            *self = before;
+            for o in given {
+                self.put(o);
+            }
+            return;
+        }
+        for o in fresh {
             self.objects.insert(o.shared_id().clone(), o);
         }
     }
@@ -389,8 +407,15 @@ impl Catalog {
             .referencing(Kind::Layer, "resource", resource)
             .cloned()
             .collect();
-        self.by_name
-            .retain(|k, id| !(k.0 == "layer" && layers.iter().any(|l| l.id() == &**id)));
+        let stale: Vec<NameKey> = self
+            .by_name
+            .iter()
+            .filter(|(k, id)| k.0 == "layer" && layers.iter().any(|l| l.id() == &***id))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in stale {
+            self.by_name.remove(&k);
+        }
         for l in layers {
             let key = self.name_key(&l);
             self.by_name.insert(key, l.shared_id().clone());

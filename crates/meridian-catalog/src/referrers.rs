@@ -1,7 +1,6 @@
 //! The reverse-reference index: for each id, the ids of the objects whose references name it.
 
 use crate::Id;
-use std::borrow::Borrow;
 
 /// Sets up to this size are plain vectors (copied on change); larger ones are persistent sets.
 const FEW: usize = 16;
@@ -12,7 +11,7 @@ const FEW: usize = 16;
 #[derive(Debug, Clone)]
 enum Set {
     Few(Vec<Id>),
-    Many(imbl::HashSet<Id>),
+    Many(imbl::OrdSet<Id>),
 }
 
 impl Set {
@@ -24,7 +23,7 @@ impl Set {
                 v.push(id.clone());
             }
             Set::Few(v) => {
-                let mut s: imbl::HashSet<Id> = v.drain(..).collect();
+                let mut s: imbl::OrdSet<Id> = v.drain(..).collect();
                 s.insert(id.clone());
                 *self = Set::Many(s);
             }
@@ -59,7 +58,7 @@ impl Set {
 
 /// Target id → ids of its referrers; persistent, so a catalog working copy shares it.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Referrers(imbl::HashMap<Id, Set>);
+pub(crate) struct Referrers(imbl::OrdMap<Id, Set>);
 
 impl Referrers {
     /// Record that `from` references `target`.
@@ -82,11 +81,7 @@ impl Referrers {
     }
 
     /// The ids referencing `target`, in no particular order.
-    pub(crate) fn of<'a, Q>(&'a self, target: &Q) -> impl Iterator<Item = &'a str> + 'a
-    where
-        Id: Borrow<Q>,
-        Q: std::hash::Hash + Eq + ?Sized,
-    {
+    pub(crate) fn of<'a>(&'a self, target: &str) -> impl Iterator<Item = &'a str> + 'a {
         self.0.get(target).into_iter().flat_map(Set::iter)
     }
 }

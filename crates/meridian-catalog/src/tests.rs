@@ -247,3 +247,29 @@ fn remote_batches_are_idempotent_and_pass_the_write_gate() {
     assert!(a.changes.is_empty());
     assert_eq!(svc.snapshot().update_sequence(), seq);
 }
+
+#[test]
+fn loading_the_same_id_twice_keeps_the_later_object_and_consistent_indexes() {
+    let ws = |name: &str| {
+        obj(
+            Kind::Workspace,
+            &format!("<workspace><id>same</id><name>{name}</name></workspace>"),
+        )
+    };
+    let other = obj(
+        Kind::Workspace,
+        "<workspace><id>other</id><name>c</name></workspace>",
+    );
+    let cat = Catalog::from_loaded(vec![ws("a"), other, ws("b")], None);
+    assert_eq!(cat.get("same").map(|o| o.name()), Some("b"));
+    assert!(cat.find(Kind::Workspace, None, "a").is_none());
+    assert_eq!(
+        cat.find(Kind::Workspace, None, "b").map(|o| o.id()),
+        Some("same")
+    );
+    assert_eq!(
+        cat.find(Kind::Workspace, None, "c").map(|o| o.id()),
+        Some("other")
+    );
+    assert_eq!(cat.count(Kind::Workspace), 2);
+}
