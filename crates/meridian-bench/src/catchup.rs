@@ -32,7 +32,7 @@ pub fn catch_up(
     clients: usize,
     retention: Option<usize>,
 ) -> Result<Report, BenchError> {
-    let tmp = tempfile::tempdir().map_err(|e| BenchError::Io("temporary directory".into(), e))?;
+    let tmp = crate::node::work_dir()?;
     let extra = retention
         .map(|r| vec![("MERIDIAN_CLUSTER_JOURNAL_RETENTION", r.to_string())])
         .unwrap_or_default();
@@ -61,7 +61,7 @@ pub fn bootstrap(
     layers: usize,
     data_dir: Option<&Path>,
 ) -> Result<Report, BenchError> {
-    let tmp = tempfile::tempdir().map_err(|e| BenchError::Io("temporary directory".into(), e))?;
+    let tmp = crate::node::work_dir()?;
     let root = ensure(data_dir, tmp.path(), layers)?;
     let mut cluster = Cluster::start(
         binary,

@@ -235,7 +235,7 @@ impl Drop for MapServer {
 
 /// Start both servers and measure every row on each, Meridian first, then MapServer.
 pub fn run(opts: &Options) -> Result<Vec<Row>, BenchError> {
-    let tmp = tempfile::tempdir().map_err(|e| BenchError::Io("temporary directory".into(), e))?;
+    let tmp = crate::node::work_dir()?;
     let data_dir = tmp.path().join("data");
     meridian_testkit::copy_dir(&opts.fixture, &data_dir)
         .map_err(|e| BenchError::Io(opts.fixture.display().to_string(), e))?;

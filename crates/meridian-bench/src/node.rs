@@ -14,6 +14,18 @@ pub fn repo_script(rel: &str) -> PathBuf {
         .join(rel)
 }
 
+/// The benchmark's temporary directory (nodes' data directories and logs). With
+/// `MERIDIAN_BENCH_KEEP=1` it is kept after the run and its path printed, to read the logs.
+pub fn work_dir() -> Result<tempfile::TempDir, BenchError> {
+    let mut dir =
+        tempfile::tempdir().map_err(|e| BenchError::Io("temporary directory".into(), e))?;
+    if std::env::var("MERIDIAN_BENCH_KEEP").is_ok_and(|v| v == "1") {
+        dir.disable_cleanup(true);
+        println!("keeping {}", dir.path().display());
+    }
+    Ok(dir)
+}
+
 /// Run a repository script with bash; its output becomes the error when it fails.
 pub fn run_script(script: &Path, args: &[&str]) -> Result<(), BenchError> {
     let out = Command::new("bash")

@@ -113,7 +113,7 @@ pub fn run(
     replicas: usize,
     n: usize,
 ) -> Result<Report, BenchError> {
-    let tmp = tempfile::tempdir().map_err(|e| BenchError::Io("temporary directory".into(), e))?;
+    let tmp = crate::node::work_dir()?;
     let cluster = Cluster::start(binary, tmp.path(), kind, replicas, None, Vec::new())?;
     let raw = raw_round_trip(cluster.broker_port, n)?;
 

@@ -41,7 +41,7 @@ type PathFn = dyn Fn(usize) -> String + Sync;
 
 /// Generate (once) and start a node, then run every request kind at every concurrency.
 pub fn run(opts: &Options) -> Result<Vec<Row>, BenchError> {
-    let tmp = tempfile::tempdir().map_err(|e| BenchError::Io("temporary directory".into(), e))?;
+    let tmp = crate::node::work_dir()?;
     let root = ensure(opts.data_dir.as_deref(), tmp.path(), opts.layers)?;
     let binary = meridian_binary(opts.meridian.as_deref())?;
     let mut node = Node::start(&binary, &root, &[], &tmp.path().join("node.log"))?;

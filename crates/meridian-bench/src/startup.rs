@@ -32,7 +32,7 @@ pub struct Run {
 
 /// Generate (unless the directory already holds a catalog), then start the node `runs` times.
 pub fn run(opts: &Options) -> Result<Vec<Run>, BenchError> {
-    let tmp = tempfile::tempdir().map_err(|e| BenchError::Io("temporary directory".into(), e))?;
+    let tmp = crate::node::work_dir()?;
     let root = ensure(opts.data_dir.as_deref(), tmp.path(), opts.layers)?;
     let binary = meridian_binary(opts.meridian.as_deref())?;
     let mut runs = Vec::new();

@@ -35,7 +35,7 @@ pub fn run(
     writes: usize,
     clients: usize,
 ) -> Result<Report, BenchError> {
-    let tmp = tempfile::tempdir().map_err(|e| BenchError::Io("temporary directory".into(), e))?;
+    let tmp = crate::node::work_dir()?;
 
     let single = {
         let log = tmp.path().join("single.log");

@@ -784,7 +784,20 @@ fn redo(
     journal: &Mutex<Journal>,
     marker: &std::path::Path,
 ) -> Result<(), String> {
-    let done = read_marker(marker);
+    let mut done = read_marker(marker);
+    if let Some(snap) = crate::behind::read_pending(marker)? {
+        // A snapshot whose files were not all written: take it again (its files are written
+        // behind once more), then redo what the journal holds after it.
+        tracing::info!("re-applying a snapshot whose files were not all written");
+        let cat = Catalog::from_loaded(snap.objects, snap.default_workspace);
+        service
+            .apply_snapshot(cat, snap.heads.clone())
+            .map_err(|e| format!("re-applying the pending snapshot failed: {e}"))?;
+        for (origin, seq) in snap.heads {
+            let d = done.entry(origin).or_insert(0);
+            *d = (*d).max(seq);
+        }
+    }
     let pending: Vec<Arc<Record>> = {
         let j = lock(journal);
         let mut v: Vec<Arc<Record>> = j
@@ -1233,4 +1246,92 @@ pub async fn leave(config: &ClusterConfig) -> Result<(), String> {
         }
     }
     Err(last_err)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::persist::JournalingPersist;
+    use meridian_catalog::Kind;
+    use meridian_datadir::DataDir;
+
+    fn object(kind: Kind, xml: &str) -> Object {
+        Object::new(kind, meridian_xml::parse(xml).unwrap())
+    }
+
+    /// A node whose files of a snapshot were not all written when it stopped.
+    #[test]
+    fn a_pending_snapshot_is_taken_again_at_start_then_the_journal_redone() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().to_path_buf();
+        meridian_datadir::init_if_empty(&root).unwrap();
+        let marker = root.join("cluster/applied.json");
+        let journal_path = root.join("cluster/journal.log");
+        let loaded = meridian_datadir::load(&root).unwrap();
+        // Before the stop: the snapshot file (a workspace the files never got), a journal
+        // based on it, and one journaled batch after it.
+        let mut objects: Vec<Object> = loaded.catalog.objects().map(|o| (**o).clone()).collect();
+        objects.push(object(
+            Kind::Workspace,
+            "<workspace><id>ws-snap</id><name>snap</name></workspace>",
+        ));
+        objects.push(object(
+            Kind::Namespace,
+            "<namespace><id>ns-snap</id><prefix>snap</prefix><uri>http://snap</uri></namespace>",
+        ));
+        let heads: BTreeMap<String, u64> = [("peer".to_string(), 5)].into();
+        let pending = serde_json::json!({
+            "heads": heads,
+            "default_workspace": null,
+            "objects": objects,
+        });
+        std::fs::create_dir_all(root.join("cluster")).unwrap();
+        std::fs::write(
+            crate::behind::snapshot_file(&marker),
+            serde_json::to_vec(&pending).unwrap(),
+        )
+        .unwrap();
+        {
+            let mut j = Journal::open(&journal_path).unwrap();
+            j.set_base(heads.clone()).unwrap();
+            j.append(Record {
+                provenance: meridian_catalog::Provenance {
+                    origin: "peer".into(),
+                    seq: 6,
+                    hlc: 1,
+                },
+                changes: vec![meridian_catalog::Change::Add {
+                    object: object(
+                        Kind::Workspace,
+                        "<workspace><id>ws-after</id><name>after</name></workspace>",
+                    ),
+                }],
+            })
+            .unwrap();
+        }
+        // The start: load, redo.
+        let journal = Arc::new(Mutex::new(Journal::open(&journal_path).unwrap()));
+        let loaded = meridian_datadir::load(&root).unwrap();
+        let persist = JournalingPersist::new(
+            DataDir::new(root.clone(), loaded.locations),
+            journal.clone(),
+            "me".into(),
+            Arc::new(Hlc::default()),
+            marker.clone(),
+            Arc::new(Mutex::new(Stamps::default())),
+        );
+        let service = CatalogService::new(loaded.catalog, Box::new(persist));
+        redo(&service, &journal, &marker).unwrap();
+        let cat = service.snapshot();
+        assert!(cat.get("ws-snap").is_some() && cat.get("ws-after").is_some());
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while crate::behind::read_pending(&marker).unwrap().is_some() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(crate::behind::read_pending(&marker).unwrap().is_none());
+        assert!(root.join("workspaces/snap/namespace.xml").is_file());
+        assert!(root.join("workspaces/after/workspace.xml").is_file());
+        assert_eq!(read_marker(&marker).get("peer"), Some(&6));
+    }
 }

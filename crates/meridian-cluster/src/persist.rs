@@ -4,19 +4,20 @@
 //! again (idempotently), so neither a crash nor a power loss between the journal and a
 //! checkpoint loses anything, and a change costs one fsync instead of one per file.
 
+use crate::behind::Behind;
 use crate::conflict::Stamps;
 use crate::hlc::Hlc;
 use crate::journal::{Journal, Record};
-use meridian_catalog::{Batch, Catalog, Persist, PersistError, Provenance, Source};
+use meridian_catalog::{Batch, Catalog, Effect, Persist, PersistError, Provenance, Source};
 use meridian_datadir::DataDir;
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Journal + data directory.
 pub struct JournalingPersist {
-    inner: DataDir,
+    files: Behind,
     journal: Arc<Mutex<Journal>>,
     me: String,
     hlc: Arc<Hlc>,
@@ -51,7 +52,7 @@ impl JournalingPersist {
         stamps: Arc<Mutex<Stamps>>,
     ) -> Self {
         JournalingPersist {
-            inner: inner.defer_sync(),
+            files: Behind::new(inner.defer_sync(), marker.clone()),
             journal,
             me,
             hlc,
@@ -79,21 +80,30 @@ impl Persist for JournalingPersist {
     ) -> Result<Option<Provenance>, PersistError> {
         let prov = match batch.source {
             Source::System => {
-                self.inner.write_effects(after, batch.effects)?;
-                self.inner.sync()?;
+                self.write_files(after, batch.effects)?;
+                self.sync_files()?;
                 return Ok(None);
             }
             Source::Snapshot(heads) => {
-                self.inner.write_effects(after, batch.effects)?;
-                self.lock()
-                    .set_base(heads.clone())
-                    .map_err(|e| PersistError(e.to_string()))?;
-                self.checkpoint_now()?;
+                // One file now; the snapshot's own files are written behind (see `behind`).
+                self.files
+                    .keep_snapshot(after, heads)
+                    .map_err(PersistError)?;
+                let heads = {
+                    let mut j = self.lock();
+                    j.set_base(heads.clone())
+                        .map_err(|e| PersistError(e.to_string()))?;
+                    j.heads()
+                };
+                if !self.files.queue(after, batch.effects, heads) {
+                    self.files.dd().write_effects(after, batch.effects)?;
+                    self.checkpoint_now()?;
+                }
                 return Ok(None);
             }
             Source::Local if batch.changes.is_empty() => {
-                self.inner.write_effects(after, batch.effects)?;
-                self.inner.sync()?;
+                self.write_files(after, batch.effects)?;
+                self.sync_files()?;
                 return Ok(None);
             }
             Source::Local => {
@@ -128,7 +138,7 @@ impl Persist for JournalingPersist {
                 (len, true)
             }
         };
-        if let Err(e) = self.inner.write_effects(after, batch.effects) {
+        if let Err(e) = self.write_files(after, batch.effects) {
             if fresh {
                 self.lock().undo_last(&prov.origin, prov.seq, len_before);
             }
@@ -136,7 +146,9 @@ impl Persist for JournalingPersist {
         }
         self.unsynced += 1;
         let limit = (self.lock().retention() / 2).clamp(1, CHECKPOINT_BATCHES);
-        if self.unsynced >= limit || self.last_checkpoint.elapsed() >= CHECKPOINT_EVERY {
+        let due = self.unsynced >= limit || self.last_checkpoint.elapsed() >= CHECKPOINT_EVERY;
+        // While files are written behind, the writer moves the marker when it catches up.
+        if due && !self.files.busy() {
             self.checkpoint_now()?;
         }
         // Stamps are recorded under the writer lock, with the batch, so reconciliation of a
@@ -151,29 +163,56 @@ impl Persist for JournalingPersist {
     }
 
     fn checkpoint(&mut self) -> Result<(), PersistError> {
-        if self.unsynced > 0 {
+        if self.unsynced > 0 && !self.files.busy() {
             self.checkpoint_now()?;
         }
         Ok(())
     }
 }
 
+/// Record that the files of every batch up to `heads` are on disk.
+pub(crate) fn write_marker(marker: &Path, heads: &BTreeMap<String, u64>) -> Result<(), String> {
+    let text = serde_json::to_vec(heads).map_err(|e| e.to_string())?;
+    meridian_datadir::write_atomic(marker, &text).map_err(|e| format!("{}: {e}", marker.display()))
+}
+
 impl JournalingPersist {
+    /// Write a batch's files: in line, or behind the queued ones when there are any.
+    fn write_files(&mut self, after: &Catalog, effects: &[Effect]) -> Result<(), PersistError> {
+        if self.files.busy() {
+            let heads = self.lock().heads();
+            if self.files.queue(after, effects, heads) {
+                return Ok(());
+            }
+        }
+        self.files.dd().write_effects(after, effects)
+    }
+
+    /// Sync in-line files now (nothing to do while files are written behind: the writer
+    /// syncs when it catches up).
+    fn sync_files(&mut self) -> Result<(), PersistError> {
+        if self.files.busy() {
+            return Ok(());
+        }
+        self.files.dd().sync()
+    }
+
     /// Flush the files written since the last checkpoint, then record that the journal's
     /// heads are covered by files on disk.
     fn checkpoint_now(&mut self) -> Result<(), PersistError> {
-        self.inner.sync()?;
-        self.write_marker()?;
+        self.files.dd().sync()?;
+        if !self.files.failed() {
+            let heads = self.lock().heads();
+            write_marker(&self.marker, &heads).map_err(PersistError)?;
+        }
         self.unsynced = 0;
         self.last_checkpoint = Instant::now();
         Ok(())
     }
 
-    fn write_marker(&self) -> Result<(), PersistError> {
-        let heads = self.lock().heads();
-        let text = serde_json::to_vec(&heads).map_err(|e| PersistError(e.to_string()))?;
-        meridian_datadir::write_atomic(&self.marker, &text)
-            .map_err(|e| PersistError(format!("{}: {e}", self.marker.display())))
+    /// Wait until the files written behind are on disk.
+    pub fn wait_files(&self) {
+        self.files.wait_idle();
     }
 }
 
@@ -190,6 +229,16 @@ mod tests {
         .unwrap();
         Change::Add {
             object: Object::new(Kind::Workspace, xml),
+        }
+    }
+
+    fn namespace(i: usize) -> Change {
+        let xml = meridian_xml::parse(&format!(
+            "<namespace><id>NamespaceInfoImpl-t{i}</id><prefix>w{i}</prefix><uri>http://t/{i}</uri></namespace>"
+        ))
+        .unwrap();
+        Change::Add {
+            object: Object::new(Kind::Namespace, xml),
         }
     }
 
@@ -231,5 +280,69 @@ mod tests {
         service.checkpoint().unwrap();
         assert_eq!(read_marker(&marker).get("me"), Some(&3));
         assert_eq!(sequence().as_deref(), Some("3"));
+    }
+
+    #[test]
+    fn a_snapshot_is_one_durable_file_until_its_files_are_written_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().to_path_buf();
+        meridian_datadir::init_if_empty(&root).unwrap();
+        let journal = Arc::new(Mutex::new(
+            Journal::open(&root.join("cluster/journal.log")).unwrap(),
+        ));
+        let marker = root.join("cluster/applied.json");
+        let loaded = meridian_datadir::load(&root).unwrap();
+        let base = loaded.catalog.clone();
+        let persist = JournalingPersist::new(
+            DataDir::new(root.clone(), loaded.locations),
+            journal.clone(),
+            "me".into(),
+            Arc::new(Hlc::default()),
+            marker.clone(),
+            Arc::new(Mutex::new(Stamps::default())),
+        );
+        // The snapshot: the loaded catalog plus 200 workspaces, as a peer would send it.
+        let mut objects: Vec<Object> = base.objects().map(|o| (**o).clone()).collect();
+        for i in 0..200 {
+            for c in [workspace(i), namespace(i)] {
+                if let Change::Add { object } = c {
+                    objects.push(object);
+                }
+            }
+        }
+        let snapshot = Catalog::from_loaded(objects, None);
+        let heads: BTreeMap<String, u64> = [("peer".to_string(), 7)].into();
+        let service = CatalogService::new(base, Box::new(persist));
+        service.apply_snapshot(snapshot, heads.clone()).unwrap();
+        // Applied at once; the snapshot is on disk as one file or already written out.
+        assert!(service.snapshot().get("WorkspaceInfoImpl-t199").is_some());
+        let pending = crate::behind::read_pending(&marker).unwrap();
+        assert!(
+            pending.is_none_or(|p| p.heads == heads && p.objects.len() > 200),
+            "the pending snapshot holds the whole catalog"
+        );
+        // A batch applied meanwhile queues behind the snapshot's files.
+        service
+            .apply(vec![workspace(1000), namespace(1000)])
+            .unwrap();
+        let files = root.join("workspaces/w1000/workspace.xml");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while (!files.is_file() || read_marker(&marker).get("peer") != Some(&7))
+            && Instant::now() < deadline
+        {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(root.join("workspaces/w0/workspace.xml").is_file());
+        assert!(root.join("workspaces/w199/namespace.xml").is_file());
+        assert!(files.is_file());
+        assert_eq!(read_marker(&marker).get("peer"), Some(&7));
+        assert!(crate::behind::read_pending(&marker).unwrap().is_none());
+        // And the directory loads as the catalog the node serves.
+        let reloaded = meridian_datadir::load(&root).unwrap();
+        assert!(reloaded.problems.is_empty(), "{:?}", reloaded.problems);
+        assert_eq!(
+            reloaded.catalog.objects().count(),
+            service.snapshot().objects().count()
+        );
     }
 }

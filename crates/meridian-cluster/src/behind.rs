@@ -1,0 +1,217 @@
+//! Writing data-directory files behind the journal. A snapshot replaces the whole catalog:
+//! its files (one or two per object) would hold the node back for as long as the filesystem
+//! takes to create them, while the catalog itself is applied in a second. So a snapshot is
+//! made durable as one file, applied, and its files are written here, on a thread, followed in
+//! order by the files of every batch applied meanwhile. When the queue is empty the files are
+//! synced, the applied marker moves and the snapshot file goes. A crash before that is
+//! repaired at the next start: the snapshot file is applied again, then the journal redone.
+
+use crate::persist::write_marker;
+use meridian_catalog::{Catalog, Effect, Object};
+use meridian_datadir::DataDir;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+
+/// Files of one applied batch (or snapshot), to write in order.
+struct Job {
+    after: Catalog,
+    effects: Vec<Effect>,
+    /// Journal heads once this batch was journaled: what the marker may say once its files
+    /// are on disk.
+    heads: BTreeMap<String, u64>,
+}
+
+#[derive(Default)]
+struct Backlog {
+    queued: usize,
+    /// A file could not be written since the last snapshot: the marker stays where it is, so
+    /// the next start applies the snapshot and redoes the journal.
+    failed: bool,
+}
+
+/// The write-behind queue and its thread.
+pub(crate) struct Behind {
+    dd: Arc<Mutex<DataDir>>,
+    backlog: Arc<(Mutex<Backlog>, Condvar)>,
+    tx: Option<mpsc::Sender<Job>>,
+    snapshot_file: PathBuf,
+}
+
+/// A snapshot as kept until its files are written.
+#[derive(Serialize)]
+struct PendingRef<'a> {
+    heads: &'a BTreeMap<String, u64>,
+    default_workspace: Option<&'a str>,
+    objects: Vec<&'a Object>,
+}
+
+/// A snapshot read back at startup.
+#[derive(Deserialize)]
+pub struct PendingSnapshot {
+    /// Journal positions the snapshot reflects.
+    pub heads: BTreeMap<String, u64>,
+    /// The default workspace id.
+    pub default_workspace: Option<String>,
+    /// Every object.
+    pub objects: Vec<Object>,
+}
+
+/// The snapshot file next to the marker.
+pub fn snapshot_file(marker: &Path) -> PathBuf {
+    marker.with_file_name("snapshot.json")
+}
+
+/// The snapshot whose files were not all written before the node stopped, if any.
+pub fn read_pending(marker: &Path) -> Result<Option<PendingSnapshot>, String> {
+    let path = snapshot_file(marker);
+    match std::fs::read(&path) {
+        Ok(b) => serde_json::from_slice(&b)
+            .map(Some)
+            .map_err(|e| format!("{}: {e}", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(format!("{}: {e}", path.display())),
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    match m.lock() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
+    }
+}
+
+impl Behind {
+    /// Start the writer thread over a data directory.
+    pub(crate) fn new(dd: DataDir, marker: PathBuf) -> Behind {
+        let dd = Arc::new(Mutex::new(dd));
+        let backlog: Arc<(Mutex<Backlog>, Condvar)> = Arc::default();
+        let (tx, rx) = mpsc::channel::<Job>();
+        let snapshot_file = snapshot_file(&marker);
+        let (t_dd, t_backlog, t_snapshot) = (dd.clone(), backlog.clone(), snapshot_file.clone());
+        let spawned = std::thread::Builder::new()
+            .name("meridian-files".into())
+            .spawn(move || {
+                for job in rx {
+                    write_job(&t_dd, &t_backlog, &marker, &t_snapshot, job);
+                }
+            });
+        let tx = match spawned {
+            Ok(_) => Some(tx),
+            Err(e) => {
+                tracing::error!(error = %e, "no thread for writing files behind; writing them in line");
+                None
+            }
+        };
+        Behind {
+            dd,
+            backlog,
+            tx,
+            snapshot_file,
+        }
+    }
+
+    /// The data directory, for writing in line (only when nothing is queued).
+    pub(crate) fn dd(&self) -> MutexGuard<'_, DataDir> {
+        lock(&self.dd)
+    }
+
+    /// Whether files are queued (new batches must then queue behind them).
+    pub(crate) fn busy(&self) -> bool {
+        lock(&self.backlog.0).queued > 0
+    }
+
+    /// Make a snapshot durable as one file; its files are then written behind.
+    pub(crate) fn keep_snapshot(
+        &self,
+        after: &Catalog,
+        heads: &BTreeMap<String, u64>,
+    ) -> Result<(), String> {
+        let pending = PendingRef {
+            heads,
+            default_workspace: after.default_workspace().map(|w| w.id()),
+            objects: after.objects().map(|o| &**o).collect(),
+        };
+        let bytes = serde_json::to_vec(&pending).map_err(|e| e.to_string())?;
+        meridian_datadir::write_atomic(&self.snapshot_file, &bytes)
+            .map_err(|e| format!("{}: {e}", self.snapshot_file.display()))?;
+        lock(&self.backlog.0).failed = false;
+        Ok(())
+    }
+
+    /// Queue a batch's files; `false` when there is no writer thread (write them in line).
+    pub(crate) fn queue(
+        &self,
+        after: &Catalog,
+        effects: &[Effect],
+        heads: BTreeMap<String, u64>,
+    ) -> bool {
+        let Some(tx) = &self.tx else { return false };
+        lock(&self.backlog.0).queued += 1;
+        let job = Job {
+            after: after.clone(),
+            effects: effects.to_vec(),
+            heads,
+        };
+        if tx.send(job).is_err() {
+            lock(&self.backlog.0).queued -= 1;
+            return false;
+        }
+        true
+    }
+
+    /// Whether a file written behind failed (the marker must not move past it).
+    pub(crate) fn failed(&self) -> bool {
+        lock(&self.backlog.0).failed
+    }
+
+    /// Wait until every queued file is written (tests, and the node's final checkpoint).
+    pub fn wait_idle(&self) {
+        let (m, cv) = &*self.backlog;
+        let mut g = lock(m);
+        while g.queued > 0 {
+            g = match cv.wait(g) {
+                Ok(g) => g,
+                Err(p) => p.into_inner(),
+            };
+        }
+    }
+}
+
+fn write_job(
+    dd: &Mutex<DataDir>,
+    backlog: &(Mutex<Backlog>, Condvar),
+    marker: &Path,
+    snapshot: &Path,
+    job: Job,
+) {
+    let mut d = lock(dd);
+    if let Err(e) = d.write_effects(&job.after, &job.effects) {
+        tracing::error!(error = %e, "writing files behind the journal failed; the next start redoes them");
+        lock(&backlog.0).failed = true;
+    }
+    let (m, cv) = backlog;
+    let last = lock(m).queued == 1;
+    if last && !lock(m).failed {
+        // Everything queued is written: make it durable, then say so.
+        let done = d
+            .sync()
+            .map_err(|e| e.to_string())
+            .and_then(|_| write_marker(marker, &job.heads))
+            .and_then(|_| match std::fs::remove_file(snapshot) {
+                Ok(()) => Ok(()),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                Err(e) => Err(format!("{}: {e}", snapshot.display())),
+            });
+        if let Err(e) = done {
+            tracing::error!(error = %e, "syncing files written behind the journal failed");
+            lock(m).failed = true;
+        }
+    }
+    drop(d);
+    let mut g = lock(m);
+    g.queued = g.queued.saturating_sub(1);
+    cv.notify_all();
+}
