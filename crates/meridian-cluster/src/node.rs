@@ -1042,17 +1042,42 @@ async fn applier(
     mut inbox: mpsc::UnboundedReceiver<(Vec<u8>, Option<Publish>)>,
     client: tokio::sync::watch::Receiver<Option<AsyncClient>>,
 ) {
-    while let Some((payload, publish)) = inbox.recv().await {
-        c.on_message(&payload).await;
-        // Acknowledge only after the message was handled.
-        if let Some(p) = publish {
-            let current = client.borrow().clone();
-            if let Some(cl) = current {
-                let _ = cl.ack(&p).await;
+    while let Some(first) = inbox.recv().await {
+        // Messages that arrived meanwhile are applied together under one journal fdatasync
+        // (group commit), and acknowledged to the broker only after it: a crash before the
+        // sync makes the broker deliver them again.
+        let mut group = vec![first];
+        while group.len() < GROUP_MAX {
+            match inbox.try_recv() {
+                Ok(m) => group.push(m),
+                Err(_) => break,
+            }
+        }
+        let grouped = group.len() > 1;
+        if grouped {
+            lock(&c.journal).defer_sync();
+        }
+        for (payload, _) in &group {
+            c.on_message(payload).await;
+        }
+        if grouped {
+            if let Err(e) = lock(&c.journal).end_deferred() {
+                tracing::warn!(error = %e, "journal sync after a group of messages failed");
+            }
+        }
+        for (_, publish) in group {
+            if let Some(p) = publish {
+                let current = client.borrow().clone();
+                if let Some(cl) = current {
+                    let _ = cl.ack(&p).await;
+                }
             }
         }
     }
 }
+
+/// At most this many received messages share one journal sync.
+const GROUP_MAX: usize = 256;
 
 /// Once a second, make the files of journaled batches durable and advance the applied marker,
 /// so a quiet node never leaves batches to redo.
