@@ -334,35 +334,49 @@ impl Catalog {
                 (Arc::new(o), key)
             })
             .collect();
-        let before = self.clone();
-        let mut given = Vec::with_capacity(prepared.len());
-        let mut fresh = Vec::with_capacity(prepared.len());
-        for (o, key) in prepared {
-            given.push(o.clone());
-            if self.objects.contains_key(o.id()) {
-                self.put(o);
-                continue;
-            }
-            // Names in load order: when two objects claim one name, the later one holds it.
-            self.by_name.insert(key, o.shared_id().clone());
-            for target in o.references() {
-                self.referrers.add(target, o.shared_id());
-            }
-            fresh.push(o);
-        }
-        // Ids in order: the ordered map then grows at its end, in cache.
-        fresh.par_sort_unstable_by(|a, b| a.id().cmp(b.id()));
-        if fresh.windows(2).any(|w| w[0].id() == w[1].id()) {
-            // The same id twice: index one object at a time, in the given order.
-            *self = before;
-            for o in given {
+        let mut sorted: Vec<&Arc<Object>> = prepared.iter().map(|(o, _)| o).collect();
+        sorted.par_sort_unstable_by(|a, b| a.id().cmp(b.id()));
+        let clash = sorted.windows(2).any(|w| w[0].id() == w[1].id())
+            || sorted.par_iter().any(|o| self.objects.contains_key(o.id()));
+        if clash {
+            // An id twice, or one already here: index one object at a time, in order.
+            for (o, _) in prepared {
                 self.put(o);
             }
             return;
         }
-        for o in fresh {
-            self.objects.insert(o.shared_id().clone(), o);
-        }
+        // Three independent maps, filled side by side. Names in load order (when two objects
+        // claim one name, the later one holds it); ids in order, so the ordered map grows at
+        // its end, in cache.
+        let Catalog {
+            objects,
+            by_name,
+            referrers,
+            ..
+        } = self;
+        rayon::join(
+            || {
+                for (o, key) in &prepared {
+                    by_name.insert(key.clone(), o.shared_id().clone());
+                }
+            },
+            || {
+                rayon::join(
+                    || {
+                        for (o, _) in &prepared {
+                            for target in o.references() {
+                                referrers.add(target, o.shared_id());
+                            }
+                        }
+                    },
+                    || {
+                        for o in &sorted {
+                            objects.insert(o.shared_id().clone(), Arc::clone(o));
+                        }
+                    },
+                )
+            },
+        );
     }
 
     /// Insert or replace an object (indexes kept in step).

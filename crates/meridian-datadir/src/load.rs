@@ -182,7 +182,7 @@ impl<'a> Walker<'a> {
 
     /// Read and parse one XML file; problems are recorded and `None` returned.
     fn read(&mut self, p: &Path) -> Option<Packed> {
-        let bytes = match fs::read(p) {
+        let bytes = match read_small(p) {
             Ok(b) => b,
             Err(e) => {
                 self.problem(p, format!("cannot read: {e}"));
@@ -435,12 +435,29 @@ enum ResourceRead {
 /// Read a file that may be missing: `Ok(None)` when it does not exist (no separate stat, as
 /// big catalogs have hundreds of thousands of these files).
 fn read_optional(p: &Path) -> Result<Option<Vec<u8>>, ResourceRead> {
-    match fs::read(p) {
+    match read_small(p) {
         Ok(b) => Ok(Some(b)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         // A directory of that name is not a resource file either.
         Err(_) if p.is_dir() => Ok(None),
         Err(e) => Err(ResourceRead::Broken(p.into(), format!("cannot read: {e}"))),
+    }
+}
+
+/// Read a whole file with open, read and close only (`fs::read` also asks the file's size
+/// first: one more system call per file, and a big catalog has hundreds of thousands).
+fn read_small(p: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut f = fs::File::open(p)?;
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    loop {
+        match f.read(&mut chunk) {
+            Ok(0) => return Ok(buf),
+            Ok(n) => buf.extend_from_slice(chunk.get(..n).unwrap_or_default()),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
     }
 }
 
