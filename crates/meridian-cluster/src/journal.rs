@@ -48,6 +48,8 @@ pub struct Journal {
     based: bool,
     /// While set, appends are not fdatasynced one by one (see [`Journal::defer_sync`]).
     deferred: bool,
+    /// Lines written since the last fdatasync.
+    unsynced: bool,
     len: u64,
     retention: usize,
 }
@@ -111,6 +113,7 @@ impl Journal {
             base,
             based,
             deferred: false,
+            unsynced: false,
             len: good_len,
             retention: usize::MAX,
         })
@@ -126,7 +129,9 @@ impl Journal {
         self.file
             .write_all(text.as_bytes())
             .map_err(|e| err(e.to_string()))?;
-        if !self.deferred {
+        if self.deferred {
+            self.unsynced = true;
+        } else {
             self.file.sync_data().map_err(|e| err(e.to_string()))?;
         }
         self.len += text.len() as u64;
@@ -151,13 +156,18 @@ impl Journal {
         self.file.sync_data().map_err(|e| JournalError {
             path: self.path.display().to_string(),
             reason: e.to_string(),
-        })
+        })?;
+        self.unsynced = false;
+        Ok(())
     }
 
     /// Sync what was appended while deferred and go back to one fdatasync per append.
     pub fn end_deferred(&mut self) -> Result<(), JournalError> {
         self.deferred = false;
-        self.sync()
+        if self.unsynced {
+            self.sync()?;
+        }
+        Ok(())
     }
 
     /// Append a record durably. Its sequence must follow the origin's head.

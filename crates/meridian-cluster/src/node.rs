@@ -1045,7 +1045,8 @@ async fn applier(
     while let Some(first) = inbox.recv().await {
         // Messages that arrived meanwhile are applied together under one journal fdatasync
         // (group commit), and acknowledged to the broker only after it: a crash before the
-        // sync makes the broker deliver them again.
+        // sync makes the broker deliver them again (or the node fetch them). Local writes
+        // still sync before their 2xx.
         let mut group = vec![first];
         while group.len() < GROUP_MAX {
             match inbox.try_recv() {
