@@ -15,6 +15,10 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
+/// At most this many batches wait for their files; applying more waits (each queued batch
+/// holds its version of the catalog).
+const MAX_QUEUED: usize = 10_000;
+
 /// Files of one applied batch (or snapshot), to write in order.
 struct Job {
     after: Catalog,
@@ -149,7 +153,17 @@ impl Behind {
         heads: BTreeMap<String, u64>,
     ) -> bool {
         let Some(tx) = &self.tx else { return false };
-        lock(&self.backlog.0).queued += 1;
+        {
+            let (m, cv) = &*self.backlog;
+            let mut g = lock(m);
+            while g.queued >= MAX_QUEUED {
+                g = match cv.wait(g) {
+                    Ok(g) => g,
+                    Err(p) => p.into_inner(),
+                };
+            }
+            g.queued += 1;
+        }
         let job = Job {
             after: after.clone(),
             effects: effects.to_vec(),

@@ -449,7 +449,8 @@ fn read_optional(p: &Path) -> Result<Option<Vec<u8>>, ResourceRead> {
 fn read_small(p: &Path) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
     let mut f = fs::File::open(p)?;
-    let mut buf = Vec::new();
+    // Catalog files are small: one allocation for most.
+    let mut buf = Vec::with_capacity(4096);
     let mut chunk = [0u8; 8192];
     loop {
         match f.read(&mut chunk) {
