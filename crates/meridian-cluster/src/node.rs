@@ -1278,9 +1278,8 @@ pub async fn leave(config: &ClusterConfig) -> Result<(), String> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::persist::JournalingPersist;
+    use crate::persist::tests::journaling_service;
     use meridian_catalog::Kind;
-    use meridian_datadir::DataDir;
 
     fn object(kind: Kind, xml: &str) -> Object {
         Object::new(kind, meridian_xml::parse(xml).unwrap())
@@ -1337,17 +1336,7 @@ mod tests {
             .unwrap();
         }
         // The start: load, redo.
-        let journal = Arc::new(Mutex::new(Journal::open(&journal_path).unwrap()));
-        let loaded = meridian_datadir::load(&root).unwrap();
-        let persist = JournalingPersist::new(
-            DataDir::new(root.clone(), loaded.locations),
-            journal.clone(),
-            "me".into(),
-            Arc::new(Hlc::default()),
-            marker.clone(),
-            Arc::new(Mutex::new(Stamps::default())),
-        );
-        let service = CatalogService::new(loaded.catalog, Box::new(persist));
+        let (service, journal, marker) = journaling_service(&root);
         redo(&service, &journal, &marker).unwrap();
         let cat = service.snapshot();
         assert!(cat.get("ws-snap").is_some() && cat.get("ws-after").is_some());

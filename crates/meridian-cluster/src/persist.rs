@@ -217,43 +217,23 @@ impl JournalingPersist {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use meridian_catalog::{CatalogService, Change, Kind, Object};
 
-    fn workspace(i: usize) -> Change {
-        let xml = meridian_xml::parse(&format!(
-            "<workspace><id>WorkspaceInfoImpl-t{i}</id><name>w{i}</name></workspace>"
-        ))
-        .unwrap();
-        Change::Add {
-            object: Object::new(Kind::Workspace, xml),
-        }
-    }
-
-    fn namespace(i: usize) -> Change {
-        let xml = meridian_xml::parse(&format!(
-            "<namespace><id>NamespaceInfoImpl-t{i}</id><prefix>w{i}</prefix><uri>http://t/{i}</uri></namespace>"
-        ))
-        .unwrap();
-        Change::Add {
-            object: Object::new(Kind::Namespace, xml),
-        }
-    }
-
-    #[test]
-    fn the_marker_moves_only_at_checkpoints_and_then_covers_every_journaled_batch() {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().to_path_buf();
-        meridian_datadir::init_if_empty(&root).unwrap();
+    /// The catalog service of a node over `root`, with its journaling persister, as
+    /// `meridian serve` builds it: (service, journal, applied marker).
+    pub(crate) fn journaling_service(
+        root: &Path,
+    ) -> (CatalogService, Arc<Mutex<Journal>>, PathBuf) {
         let journal = Arc::new(Mutex::new(
             Journal::open(&root.join("cluster/journal.log")).unwrap(),
         ));
         let marker = root.join("cluster/applied.json");
-        let loaded = meridian_datadir::load(&root).unwrap();
+        let loaded = meridian_datadir::load(root).unwrap();
         let persist = JournalingPersist::new(
-            DataDir::new(root.clone(), loaded.locations),
+            DataDir::new(root.to_path_buf(), loaded.locations),
             journal.clone(),
             "me".into(),
             Arc::new(Hlc::default()),
@@ -261,6 +241,32 @@ mod tests {
             Arc::new(Mutex::new(Stamps::default())),
         );
         let service = CatalogService::new(loaded.catalog, Box::new(persist));
+        (service, journal, marker)
+    }
+
+    fn add(kind: Kind, xml: &str) -> Change {
+        Change::Add {
+            object: Object::new(kind, meridian_xml::parse(xml).unwrap()),
+        }
+    }
+
+    fn workspace(i: usize) -> Change {
+        let xml =
+            format!("<workspace><id>WorkspaceInfoImpl-t{i}</id><name>w{i}</name></workspace>");
+        add(Kind::Workspace, &xml)
+    }
+
+    fn namespace(i: usize) -> Change {
+        let xml = format!("<namespace><id>NamespaceInfoImpl-t{i}</id><prefix>w{i}</prefix><uri>http://t/{i}</uri></namespace>");
+        add(Kind::Namespace, &xml)
+    }
+
+    #[test]
+    fn the_marker_moves_only_at_checkpoints_and_then_covers_every_journaled_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().to_path_buf();
+        meridian_datadir::init_if_empty(&root).unwrap();
+        let (service, journal, marker) = journaling_service(&root);
         for i in 0..3 {
             service.apply(vec![workspace(i)]).unwrap();
         }
@@ -287,20 +293,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().to_path_buf();
         meridian_datadir::init_if_empty(&root).unwrap();
-        let journal = Arc::new(Mutex::new(
-            Journal::open(&root.join("cluster/journal.log")).unwrap(),
-        ));
-        let marker = root.join("cluster/applied.json");
-        let loaded = meridian_datadir::load(&root).unwrap();
-        let base = loaded.catalog.clone();
-        let persist = JournalingPersist::new(
-            DataDir::new(root.clone(), loaded.locations),
-            journal.clone(),
-            "me".into(),
-            Arc::new(Hlc::default()),
-            marker.clone(),
-            Arc::new(Mutex::new(Stamps::default())),
-        );
+        let (service, _journal, marker) = journaling_service(&root);
+        let base = (*service.snapshot()).clone();
         // The snapshot: the loaded catalog plus 200 workspaces, as a peer would send it.
         let mut objects: Vec<Object> = base.objects().map(|o| (**o).clone()).collect();
         for i in 0..200 {
@@ -312,7 +306,6 @@ mod tests {
         }
         let snapshot = Catalog::from_loaded(objects, None);
         let heads: BTreeMap<String, u64> = [("peer".to_string(), 7)].into();
-        let service = CatalogService::new(base, Box::new(persist));
         service.apply_snapshot(snapshot, heads.clone()).unwrap();
         // Applied at once; the snapshot is on disk as one file or already written out.
         assert!(service.snapshot().get("WorkspaceInfoImpl-t199").is_some());
