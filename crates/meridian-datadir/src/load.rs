@@ -8,6 +8,7 @@ use meridian_xml::Packed;
 use rayon::prelude::*;
 use std::collections::HashMap;
 use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -432,23 +433,15 @@ enum ResourceRead {
     Ok(Box<Resource>),
 }
 
-/// Read a file that may be missing: `Ok(None)` when it does not exist (no separate stat, as
-/// big catalogs have hundreds of thousands of these files).
-fn read_optional(p: &Path) -> Result<Option<Vec<u8>>, ResourceRead> {
-    match read_small(p) {
-        Ok(b) => Ok(Some(b)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        // A directory of that name is not a resource file either.
-        Err(_) if p.is_dir() => Ok(None),
-        Err(e) => Err(ResourceRead::Broken(p.into(), format!("cannot read: {e}"))),
-    }
-}
-
 /// Read a whole file with open, read and close only (`fs::read` also asks the file's size
 /// first: one more system call per file, and a big catalog has hundreds of thousands).
-fn read_small(p: &Path) -> std::io::Result<Vec<u8>> {
+fn read_small(p: &Path) -> io::Result<Vec<u8>> {
+    read_all(fs::File::open(p)?)
+}
+
+/// Read an open file to its end.
+fn read_all(mut f: fs::File) -> io::Result<Vec<u8>> {
     use std::io::Read;
-    let mut f = fs::File::open(p)?;
     // Catalog files are small: one allocation for most.
     let mut buf = Vec::with_capacity(4096);
     let mut chunk = [0u8; 8192];
@@ -456,7 +449,7 @@ fn read_small(p: &Path) -> std::io::Result<Vec<u8>> {
         match f.read(&mut chunk) {
             Ok(0) => return Ok(buf),
             Ok(n) => buf.extend_from_slice(chunk.get(..n).unwrap_or_default()),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
     }
@@ -467,6 +460,43 @@ fn parse_file(p: &Path, bytes: &[u8]) -> Result<Packed, ResourceRead> {
 }
 
 fn read_resource(rdir: &Path) -> ResourceRead {
+    // Files are opened relative to the directory: the kernel resolves the long path once.
+    let dir = match rustix::fs::open(
+        rdir,
+        rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::CLOEXEC,
+        rustix::fs::Mode::empty(),
+    ) {
+        Ok(d) => d,
+        Err(rustix::io::Errno::NOENT | rustix::io::Errno::NOTDIR) => return ResourceRead::Absent,
+        Err(e) => {
+            return ResourceRead::Broken(
+                rdir.into(),
+                format!("cannot open: {}", io::Error::from(e)),
+            )
+        }
+    };
+    let read_optional = |file: &Path| -> Result<Option<Vec<u8>>, ResourceRead> {
+        let name = file.file_name().unwrap_or_default();
+        let opened = rustix::fs::openat(
+            &dir,
+            name,
+            rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC,
+            rustix::fs::Mode::empty(),
+        );
+        let read = opened
+            .map_err(io::Error::from)
+            .and_then(|fd| read_all(fs::File::from(fd)));
+        match read {
+            Ok(b) => Ok(Some(b)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            // A directory of that name is not a resource file either.
+            Err(_) if file.is_dir() => Ok(None),
+            Err(e) => Err(ResourceRead::Broken(
+                file.into(),
+                format!("cannot read: {e}"),
+            )),
+        }
+    };
     let mut found = None;
     for (f, kind) in RESOURCE_FILES {
         let file = rdir.join(f);
