@@ -88,6 +88,12 @@ pub trait Persist: Send {
     fn checkpoint(&mut self) -> Result<(), PersistError> {
         Ok(())
     }
+
+    /// Wait until every file of what was persisted so far is written and durable (before the
+    /// data directory is read again, or the persister replaced). Defaults to a checkpoint.
+    fn settle(&mut self) -> Result<(), PersistError> {
+        self.checkpoint()
+    }
 }
 
 /// A persister that keeps nothing (tests, in-memory catalogs).
@@ -175,8 +181,8 @@ impl CatalogService {
             Ok(g) => g,
             Err(p) => p.into_inner(),
         };
-        if let Err(e) = w.checkpoint() {
-            tracing::warn!(error = %e, "checkpoint before replacing the persister failed");
+        if let Err(e) = w.settle() {
+            tracing::warn!(error = %e, "settling files before replacing the persister failed");
         }
         *w = persist;
         self.version
@@ -259,10 +265,19 @@ impl CatalogService {
             Ok(g) => g,
             Err(p) => p.into_inner(),
         };
-        if let Err(e) = w.checkpoint() {
-            tracing::warn!(error = %e, "checkpoint before replacing the persister failed");
+        if let Err(e) = w.settle() {
+            tracing::warn!(error = %e, "settling files before replacing the persister failed");
         }
         *w = persist;
+    }
+
+    /// Wait until the files of everything applied so far are on disk (see [`Persist::settle`]);
+    /// applies wait meanwhile. Call before reading the data directory again.
+    pub fn settle(&self) -> Result<(), PersistError> {
+        match self.writer.lock() {
+            Ok(mut g) => g.settle(),
+            Err(p) => p.into_inner().settle(),
+        }
     }
 
     /// Close local writes with a reason (`None` opens them again). Remote batches still apply.

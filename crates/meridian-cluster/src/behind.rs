@@ -181,7 +181,7 @@ impl Behind {
         lock(&self.backlog.0).failed
     }
 
-    /// Wait until every queued file is written (tests, and the node's final checkpoint).
+    /// Wait until every queued file is written (before the directory is read again).
     pub fn wait_idle(&self) {
         let (m, cv) = &*self.backlog;
         let mut g = lock(m);

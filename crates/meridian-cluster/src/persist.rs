@@ -168,6 +168,16 @@ impl Persist for JournalingPersist {
         }
         Ok(())
     }
+
+    fn settle(&mut self) -> Result<(), PersistError> {
+        self.files.wait_idle();
+        if self.files.failed() {
+            return Err(PersistError(
+                "files written behind the journal failed; restart the node to redo them".into(),
+            ));
+        }
+        self.checkpoint_now()
+    }
 }
 
 /// Record that the files of every batch up to `heads` are on disk.
@@ -208,11 +218,6 @@ impl JournalingPersist {
         self.unsynced = 0;
         self.last_checkpoint = Instant::now();
         Ok(())
-    }
-
-    /// Wait until the files written behind are on disk.
-    pub fn wait_files(&self) {
-        self.files.wait_idle();
     }
 }
 
@@ -314,17 +319,13 @@ pub(crate) mod tests {
             pending.is_none_or(|p| p.heads == heads && p.objects.len() > 200),
             "the pending snapshot holds the whole catalog"
         );
-        // A batch applied meanwhile queues behind the snapshot's files.
+        // A batch applied meanwhile queues behind the snapshot's files; settling (what a
+        // reload does first) waits for all of them.
         service
             .apply(vec![workspace(1000), namespace(1000)])
             .unwrap();
         let files = root.join("workspaces/w1000/workspace.xml");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while (!files.is_file() || read_marker(&marker).get("peer") != Some(&7))
-            && Instant::now() < deadline
-        {
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        service.settle().unwrap();
         assert!(root.join("workspaces/w0/workspace.xml").is_file());
         assert!(root.join("workspaces/w199/namespace.xml").is_file());
         assert!(files.is_file());

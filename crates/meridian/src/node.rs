@@ -151,6 +151,9 @@ pub fn serve(dir: PathBuf, bind: SocketAddr) -> Result<(), NodeError> {
         let reload = {
             let (service, security, dir, parts) = (service.clone(), security.clone(), dir.clone(), parts.clone());
             Box::new(move || -> Result<(), String> {
+                // Files still being written behind (a snapshot) must be on disk before the
+                // directory is read, or the reload would see a partial catalog.
+                service.settle().map_err(|e| e.to_string())?;
                 let (catalog, datadir) = load_catalog(&dir).map_err(|e| e.to_string())?;
                 let sec = Security::load(&dir).map_err(|e| e.to_string())?;
                 // Only what differs from memory is applied, so a reload on a primary
