@@ -55,6 +55,8 @@ struct Walker<'a> {
 
 /// Load a data directory. Only a missing or unreadable root is an error; each file that fails
 /// to parse is reported in [`Loaded::problems`] with its path and reason and skipped.
+/// Files are read on a pool of 8 threads per core (`MERIDIAN_LOAD_THREADS` sets the number);
+/// the result does not depend on it.
 pub fn load(root: &Path) -> Result<Loaded, DataDirError> {
     if !root.is_dir() {
         return Err(DataDirError::NotADirectory(root.display().to_string()));
