@@ -11,7 +11,7 @@ mod persist;
 pub use atomic::{remove_file_durable, sync_filesystem, write_atomic, write_replacing};
 pub use defaults::{default_styles, init_if_empty};
 pub use layout::resource_file_name;
-pub use load::{load, LoadProblem, Loaded};
+pub use load::{load, load_with_readers, LoadProblem, Loaded};
 pub use locations::{Locations, RelPath};
 pub use persist::DataDir;
 

@@ -58,9 +58,6 @@ struct Walker<'a> {
 /// Files are read on a pool of 8 threads per core (`MERIDIAN_LOAD_THREADS` sets the number);
 /// the result does not depend on it.
 pub fn load(root: &Path) -> Result<Loaded, DataDirError> {
-    if !root.is_dir() {
-        return Err(DataDirError::NotADirectory(root.display().to_string()));
-    }
     // Reading is mostly waiting for the disk when the files are not cached: more readers
     // than cores keep more requests in flight.
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -68,7 +65,18 @@ pub fn load(root: &Path) -> Result<Loaded, DataDirError> {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(cores * READERS_PER_CORE);
-    match rayon::ThreadPoolBuilder::new().num_threads(readers).build() {
+    load_with_readers(root, readers)
+}
+
+/// [`load`] with a given number of reader threads.
+pub fn load_with_readers(root: &Path, readers: usize) -> Result<Loaded, DataDirError> {
+    if !root.is_dir() {
+        return Err(DataDirError::NotADirectory(root.display().to_string()));
+    }
+    match rayon::ThreadPoolBuilder::new()
+        .num_threads(readers.max(1))
+        .build()
+    {
         Ok(pool) => pool.install(|| load_with(root)),
         // No threads to be had: read on the global pool.
         Err(_) => load_with(root),

@@ -221,6 +221,42 @@ fn a_broken_file_is_reported_with_its_path_and_the_rest_loads() {
 }
 
 #[test]
+fn loading_on_one_reader_or_many_gives_the_same_catalog_and_problems() {
+    let d = copy_fixture();
+    // A duplicate id in another workspace, and a broken file: resolution must not depend on
+    // which thread read what first.
+    let ws = fs::read_to_string(d.path().join("workspaces/sf/workspace.xml")).unwrap();
+    fs::create_dir_all(d.path().join("workspaces/zz")).unwrap();
+    fs::write(d.path().join("workspaces/zz/workspace.xml"), ws).unwrap();
+    fs::copy(
+        d.path().join("workspaces/sf/namespace.xml"),
+        d.path().join("workspaces/zz/namespace.xml"),
+    )
+    .unwrap();
+    fs::write(d.path().join("workspaces/sf/sf/roads/layer.xml"), "<layer>").unwrap();
+    let one = meridian_datadir::load_with_readers(d.path(), 1).unwrap();
+    for readers in [2, 16] {
+        let many = meridian_datadir::load_with_readers(d.path(), readers).unwrap();
+        assert_eq!(many.problems, one.problems, "{readers} readers");
+        let ids = |l: &meridian_datadir::Loaded| -> Vec<(String, String)> {
+            l.catalog
+                .objects()
+                .map(|o| (o.id().to_string(), o.xml().to_xml()))
+                .collect()
+        };
+        assert_eq!(ids(&many), ids(&one), "{readers} readers");
+    }
+    assert!(
+        one.problems
+            .iter()
+            .any(|p| p.reason.contains("duplicate id")),
+        "{:#?}",
+        one.problems
+    );
+    assert!(one.catalog.find(Kind::Workspace, None, "sf").is_some());
+}
+
+#[test]
 fn without_default_xml_the_first_workspace_by_name_is_the_default() {
     let d = copy_fixture();
     assert_eq!(
