@@ -160,7 +160,19 @@ pub fn find_layer(
         Some((p, n)) => (Some(p), n),
         None => (ws, name),
     };
-    published_layers(cat, data_dir, ws)
-        .into_iter()
-        .find(|l| l.name == n && p.is_none_or(|p| l.prefix == p))
+    match p {
+        // Qualified (or within a workspace): straight through the name index.
+        Some(prefix) => {
+            if ws.is_some_and(|w| w != prefix) {
+                return None;
+            }
+            let w = cat.find(Kind::Workspace, None, prefix)?;
+            let layer = cat.find(Kind::Layer, Some(w.id()), n)?;
+            layer_for(cat, layer, data_dir).filter(|l| l.name == n && l.prefix == prefix)
+        }
+        // A bare name on the global service: the first match in qualified-name order.
+        None => published_layers(cat, data_dir, ws)
+            .into_iter()
+            .find(|l| l.name == n),
+    }
 }

@@ -112,7 +112,7 @@ fn parse_crs(s: &str) -> Result<(u32, bool), OwsError> {
     Ok((code, urn && meridian_sources::is_geographic(code)))
 }
 
-fn service_object(st: &OgcState, ws: Option<&str>) -> Option<Element> {
+fn service_object(st: &OgcState, ws: Option<&str>) -> Option<Arc<meridian_catalog::Object>> {
     let cat = st.catalog.snapshot();
     let ws_id = ws
         .and_then(|w| cat.find(Kind::Workspace, None, w))
@@ -120,7 +120,6 @@ fn service_object(st: &OgcState, ws: Option<&str>) -> Option<Element> {
     ws_id
         .and_then(|id| cat.service("wfs", Some(&id)).cloned())
         .or_else(|| cat.service("wfs", None).cloned())
-        .map(|o| o.element())
 }
 
 /// `/geoserver/wfs`, `/geoserver/ows`.
@@ -239,7 +238,7 @@ async fn handle(
         }
     }
     let svc = service_object(&st, ws.as_deref());
-    if svc.as_ref().and_then(|s| s.child_text("enabled")) == Some("false") {
+    if svc.as_ref().and_then(|s| s.xml().child_text("enabled")) == Some("false") {
         return err(
             "ServiceNotEnabled",
             "service",
@@ -249,7 +248,10 @@ async fn handle(
     }
     let request = p.get("REQUEST").cloned().unwrap_or_default();
     let result = match request.to_ascii_lowercase().as_str() {
-        "getcapabilities" => capabilities(&st, ws.as_deref(), &p, svc.as_ref(), &endpoint),
+        "getcapabilities" => {
+            let svc = svc.map(|o| o.element());
+            capabilities(&st, ws.as_deref(), &p, svc.as_ref(), &endpoint)
+        }
         "describefeaturetype" => tokio::task::block_in_place(|| describe(&st, ws.as_deref(), &p)),
         "getfeature" => get_feature(&st, ws.as_deref(), &p, post_query.as_ref(), &endpoint).await,
         "" => Err(err(
