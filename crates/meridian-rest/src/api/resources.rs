@@ -73,7 +73,7 @@ pub fn collection(
                     None => o.ref_id("namespace") == Some(ns.id()),
                 })
                 .collect();
-            resources.sort_by(|a, b| a.name().cmp(b.name()));
+            resources.sort_by_cached_key(|o| o.name());
             Ok(list_objects(c, req, root, item, resources))
         }
         "POST" => {
