@@ -374,7 +374,12 @@ pub async fn items(
         crs: None,
         links: Some(&links),
     };
-    match serde_json::to_vec(&fc) {
+    geojson(&fc)
+}
+
+/// A 200 GeoJSON answer (a problem response if serialization fails).
+fn geojson(value: &impl serde::Serialize) -> Response {
+    match serde_json::to_vec(value) {
         Ok(body) => (
             StatusCode::OK,
             [("content-type", "application/geo+json")],
@@ -413,19 +418,7 @@ pub async fn item(
                 feature: &r.features[0],
                 decimals: l.num_decimals,
             };
-            match serde_json::to_vec(&one) {
-                Ok(body) => (
-                    StatusCode::OK,
-                    [("content-type", "application/geo+json")],
-                    body,
-                )
-                    .into_response(),
-                Err(e) => problem(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "ServerError",
-                    e.to_string(),
-                ),
-            }
+            geojson(&one)
         }
         Ok(Ok(_)) => problem(
             StatusCode::NOT_FOUND,
