@@ -11,7 +11,7 @@
 //! of the node). Lengths are LEB128 varints.
 
 use crate::{Element, Name, Text, XmlError};
-use serde::ser::{SerializeSeq, SerializeStruct};
+use serde::ser::SerializeStruct;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
@@ -542,24 +542,16 @@ impl crate::write::Tree for Node<'_> {
 /// Serialized exactly as the same [`Element`] is (journals and snapshots do not change).
 impl Serialize for Node<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        struct Attrs<'a>(Node<'a>);
-        impl Serialize for Attrs<'_> {
+        /// A sequence serialized from a fresh iterator.
+        struct Seq<F>(F);
+        impl<F, I> Serialize for Seq<F>
+        where
+            F: Fn() -> I,
+            I: IntoIterator,
+            I::Item: Serialize,
+        {
             fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                let mut seq = s.serialize_seq(None)?;
-                for a in self.0.attrs() {
-                    seq.serialize_element(&a)?;
-                }
-                seq.end()
-            }
-        }
-        struct Kids<'a>(Node<'a>);
-        impl Serialize for Kids<'_> {
-            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                let mut seq = s.serialize_seq(None)?;
-                for c in self.0.children() {
-                    seq.serialize_element(&c)?;
-                }
-                seq.end()
+                s.collect_seq((self.0)())
             }
         }
         let p = self.parts();
@@ -571,7 +563,7 @@ impl Serialize for Node<'_> {
         let mut st = s.serialize_struct("Element", fields)?;
         st.serialize_field("name", p.name)?;
         if p.attrs.is_some() {
-            st.serialize_field("attrs", &Attrs(*self))?;
+            st.serialize_field("attrs", &Seq(|| self.attrs()))?;
         } else {
             st.skip_field("attrs")?;
         }
@@ -580,7 +572,7 @@ impl Serialize for Node<'_> {
             None => st.skip_field("text")?,
         }
         if has_children {
-            st.serialize_field("children", &Kids(*self))?;
+            st.serialize_field("children", &Seq(|| self.children()))?;
         } else {
             st.skip_field("children")?;
         }
