@@ -101,38 +101,6 @@ fn put_name(out: &mut Vec<u8>, name: &str) {
     }
 }
 
-fn pack_into(e: &Element, out: &mut Vec<u8>) {
-    put_name(out, &e.name);
-    let mut flags = 0;
-    if e.text.is_some() {
-        flags |= HAS_TEXT;
-    }
-    if !e.attrs.is_empty() {
-        flags |= HAS_ATTRS;
-    }
-    if !e.children.is_empty() {
-        flags |= HAS_CHILDREN;
-    }
-    out.push(flags);
-    if !e.attrs.is_empty() {
-        put_varint(out, e.attrs.len());
-        for (k, v) in &e.attrs {
-            put_name(out, k);
-            put_str(out, v);
-        }
-    }
-    if let Some(t) = &e.text {
-        put_str(out, t);
-    }
-    let mut child = Vec::new();
-    for c in &e.children {
-        child.clear();
-        pack_into(c, &mut child);
-        put_varint(out, child.len());
-        out.extend_from_slice(&child);
-    }
-}
-
 fn varint_len(mut v: usize) -> usize {
     let mut n = 1;
     while v >= 0x80 {
@@ -142,7 +110,7 @@ fn varint_len(mut v: usize) -> usize {
     n
 }
 
-/// One open element while packing straight from the reader.
+/// One open element while packing.
 #[derive(Default)]
 struct Frame {
     /// The packed name.
@@ -155,8 +123,29 @@ struct Frame {
     children: Vec<u8>,
 }
 
-/// Packs a document as the reader walks it (no intermediate [`Element`] tree). Frames are
-/// reused from one element to the next, so packing allocates little besides the result.
+impl Frame {
+    fn add_attr(&mut self, key: &str, value: &str) {
+        put_name(&mut self.attrs, key);
+        put_str(&mut self.attrs, value);
+        self.attr_count += 1;
+    }
+}
+
+/// Whether an element keeps the text collected for it when it closes.
+#[derive(Clone, Copy)]
+enum KeepText {
+    /// `<e/>`, or a tree element without text.
+    Never,
+    /// Read from a document: a leaf keeps its text (even empty), an element with children only
+    /// text that is not blank (mixed content).
+    AsParsed,
+    /// A tree element with text.
+    Always,
+}
+
+/// The one encoder of packed trees: fed element by element, by the reader while it walks a
+/// document (no intermediate [`Element`] tree) or from an [`Element`]. Frames are reused from
+/// one element to the next, so packing allocates little besides the result.
 #[derive(Default)]
 pub(crate) struct Packer {
     frames: Vec<Frame>,
@@ -170,8 +159,47 @@ impl Packer {
         self.root.map(|b| Packed(b.into_boxed_slice()))
     }
 
-    /// Close the innermost element; `leaf_text` is false for `<e/>`.
-    fn end(&mut self, leaf_text: bool) -> Result<(), XmlError> {
+    /// Open an element; its attributes and text go to the frame returned.
+    fn begin(&mut self, name: &str) -> Result<&mut Frame, XmlError> {
+        if self.depth == 0 && self.root.is_some() {
+            return Err(XmlError::Malformed("more than one root element".into()));
+        }
+        if self.frames.len() == self.depth {
+            self.frames.push(Frame::default());
+        }
+        let Some(f) = self.frames.get_mut(self.depth) else {
+            return Err(XmlError::Malformed("unexpected element".into()));
+        };
+        f.name.clear();
+        f.attrs.clear();
+        f.text.clear();
+        f.children.clear();
+        f.attr_count = 0;
+        put_name(&mut f.name, name);
+        self.depth += 1;
+        Ok(f)
+    }
+
+    /// Pack an element tree.
+    fn feed(&mut self, e: &Element) -> Result<(), XmlError> {
+        let f = self.begin(&e.name)?;
+        for (k, v) in &e.attrs {
+            f.add_attr(k, v);
+        }
+        if let Some(t) = &e.text {
+            f.text.push_str(t);
+        }
+        for c in &e.children {
+            self.feed(c)?;
+        }
+        self.end(match e.text {
+            Some(_) => KeepText::Always,
+            None => KeepText::Never,
+        })
+    }
+
+    /// Close the innermost element.
+    fn end(&mut self, keep: KeepText) -> Result<(), XmlError> {
         let Some(d) = self.depth.checked_sub(1) else {
             return Err(XmlError::Malformed("unexpected end tag".into()));
         };
@@ -180,7 +208,11 @@ impl Packer {
             return Err(XmlError::Malformed("unexpected end tag".into()));
         };
         let has_children = !f.children.is_empty();
-        let text = (leaf_text && (!has_children || !f.text.trim().is_empty())).then_some(&f.text);
+        let text = match keep {
+            KeepText::Never => None,
+            KeepText::AsParsed => (!has_children || !f.text.trim().is_empty()).then_some(&f.text),
+            KeepText::Always => Some(&f.text),
+        };
         let mut flags = 0;
         let mut len = f.name.len() + 1 + f.children.len();
         if f.attr_count > 0 {
@@ -219,29 +251,10 @@ impl Packer {
 
 impl crate::parse::Build for Packer {
     fn open(&mut self, s: &quick_xml::events::BytesStart<'_>, empty: bool) -> Result<(), XmlError> {
-        if self.depth == 0 && self.root.is_some() {
-            return Err(XmlError::Malformed("more than one root element".into()));
-        }
-        if self.frames.len() == self.depth {
-            self.frames.push(Frame::default());
-        }
-        let Some(f) = self.frames.get_mut(self.depth) else {
-            return Err(XmlError::Malformed("unexpected element".into()));
-        };
-        f.name.clear();
-        f.attrs.clear();
-        f.text.clear();
-        f.children.clear();
-        f.attr_count = 0;
-        put_name(&mut f.name, crate::parse::element_name(s)?);
-        crate::parse::for_each_attr(s, |k, v| {
-            put_name(&mut f.attrs, k);
-            put_str(&mut f.attrs, &v);
-            f.attr_count += 1;
-        })?;
-        self.depth += 1;
+        let f = self.begin(crate::parse::element_name(s)?)?;
+        crate::parse::for_each_attr(s, |k, v| f.add_attr(k, &v))?;
         if empty {
-            self.end(false)?;
+            self.end(KeepText::Never)?;
         }
         Ok(())
     }
@@ -257,7 +270,7 @@ impl crate::parse::Build for Packer {
     }
 
     fn close(&mut self) -> Result<(), XmlError> {
-        self.end(true)
+        self.end(KeepText::AsParsed)
     }
 
     fn depth(&self) -> usize {
@@ -333,9 +346,12 @@ pub struct Packed(Box<[u8]>);
 impl Packed {
     /// Pack a tree.
     pub fn new(e: &Element) -> Packed {
-        let mut out = Vec::new();
-        pack_into(e, &mut out);
-        Packed(out.into_boxed_slice())
+        let mut p = Packer::default();
+        match p.feed(e).map(|()| p.finish()) {
+            Ok(Some(packed)) => packed,
+            // A fresh packer takes exactly one root, so feeding it a tree cannot fail.
+            _ => Packed(Box::default()),
+        }
     }
 
     /// The root element.
