@@ -176,6 +176,11 @@ impl Behind {
         true
     }
 
+    /// The snapshot's files were written in line (no writer thread): its file goes.
+    pub(crate) fn snapshot_written(&self) -> Result<(), String> {
+        snapshot_written(&self.snapshot_file)
+    }
+
     /// Whether a file written behind failed (the marker must not move past it).
     pub(crate) fn failed(&self) -> bool {
         lock(&self.backlog.0).failed
@@ -192,6 +197,12 @@ impl Behind {
             };
         }
     }
+}
+
+/// Remove the snapshot file once its files are on disk (missing is fine).
+fn snapshot_written(snapshot: &Path) -> Result<(), String> {
+    meridian_datadir::remove_file_durable(snapshot)
+        .map_err(|e| format!("{}: {e}", snapshot.display()))
 }
 
 fn write_job(
@@ -214,11 +225,7 @@ fn write_job(
             .sync()
             .map_err(|e| e.to_string())
             .and_then(|_| write_marker(marker, &job.heads))
-            .and_then(|_| match std::fs::remove_file(snapshot) {
-                Ok(()) => Ok(()),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-                Err(e) => Err(format!("{}: {e}", snapshot.display())),
-            });
+            .and_then(|_| snapshot_written(snapshot));
         if let Err(e) = done {
             tracing::error!(error = %e, "syncing files written behind the journal failed");
             lock(m).failed = true;

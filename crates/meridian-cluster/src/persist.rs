@@ -98,6 +98,7 @@ impl Persist for JournalingPersist {
                 if !self.files.queue(after, batch.effects, heads) {
                     self.files.dd().write_effects(after, batch.effects)?;
                     self.checkpoint_now()?;
+                    self.files.snapshot_written().map_err(PersistError)?;
                 }
                 return Ok(None);
             }
