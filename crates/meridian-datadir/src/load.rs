@@ -10,7 +10,6 @@ use std::collections::HashMap;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 /// A file that could not be loaded; the rest of the directory still loads.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,20 +98,7 @@ fn load_with(root: &Path) -> Result<Loaded, DataDirError> {
         || Locations::new(locations),
     );
     catalog.default_to_first_workspace();
-    // The same check as `Catalog::dangling_references`, on all cores.
-    let all: Vec<&Arc<Object>> = catalog.objects().collect();
-    let mut dangling: Vec<(String, String)> = all
-        .par_iter()
-        .flat_map_iter(|o| {
-            catalog
-                .missing_references(o)
-                .into_iter()
-                .map(|r| (o.id().to_string(), r.to_string()))
-        })
-        .collect();
-    dangling.sort();
-    drop(all);
-    for (from, to) in dangling {
+    for (from, to) in catalog.dangling_references() {
         let path = locations
             .get(from.as_str())
             .map(Path::to_path_buf)
