@@ -195,45 +195,24 @@ impl Object {
     }
 
     /// Every id this object references: workspace, namespace, store, resource, styles, group
-    /// members, root layer. One pass over the object's fields (this runs for every object at
-    /// load).
+    /// members, root layer.
     pub fn references(&self) -> Vec<&str> {
-        const SINGLE: [&str; 5] = ["workspace", "namespace", "store", "resource", "rootLayer"];
-        let mut v = Vec::new();
-        let mut seen = [false; SINGLE.len()];
-        let mut members_seen = false;
-        let mut styles_seen = false;
-        let mut tail = Vec::new();
-        for c in self.xml().children() {
-            let name = c.name();
-            if let Some(i) = SINGLE.iter().position(|f| *f == name) {
-                if !std::mem::replace(&mut seen[i], true) {
-                    v.extend(node_ref(c));
+        let mut v: Vec<&str> = ["workspace", "namespace", "store", "resource", "rootLayer"]
+            .iter()
+            .filter_map(|f| self.ref_id(f))
+            .collect();
+        match self.kind {
+            Kind::Layer => v.extend(self.layer_styles()),
+            Kind::LayerGroup => {
+                v.extend(self.group_styles());
+                let members = self.xml().get("publishables").map(|p| ("published", p));
+                let members = members.or(self.xml().get("layers").map(|p| ("layer", p)));
+                if let Some((name, m)) = members {
+                    v.extend(m.all(name).filter_map(node_ref));
                 }
-                continue;
             }
-            match (self.kind, name) {
-                (Kind::Layer, "defaultStyle") | (Kind::LayerGroup, "rootLayerStyle") => {
-                    tail.extend(node_ref(c));
-                }
-                (Kind::Layer | Kind::LayerGroup, "styles") if !styles_seen => {
-                    styles_seen = true;
-                    tail.extend(c.all("style").filter_map(node_ref));
-                }
-                (Kind::LayerGroup, "publishables") if !members_seen => {
-                    members_seen = true;
-                    tail.extend(c.all("published").filter_map(node_ref));
-                }
-                _ => {}
-            }
+            _ => {}
         }
-        if self.kind == Kind::LayerGroup && !members_seen {
-            // The 2.2-era member list, read only when there is no `publishables`.
-            if let Some(m) = self.xml().get("layers") {
-                tail.extend(m.all("layer").filter_map(node_ref));
-            }
-        }
-        v.extend(tail);
         v
     }
 
