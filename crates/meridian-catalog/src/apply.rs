@@ -124,7 +124,8 @@ pub enum ApplyError {
     ReadOnly(String),
 }
 
-/// Listener called after each applied batch (replication hooks in here).
+/// Listener called after each applied batch, in apply order and under the writer lock
+/// (replication hooks in here): it must be quick and must not apply anything itself.
 pub type Listener = Box<dyn Fn(&Applied) + Send + Sync>;
 
 /// The catalog together with its persister: the one place changes are applied.
@@ -363,7 +364,8 @@ impl CatalogService {
             Ok(mut g) => *g = Arc::new(work),
             Err(p) => *p.into_inner() = Arc::new(work),
         }
-        drop(writer);
+        // Still under the writer lock: listeners see batches in the order they were applied
+        // (replication publishes them in sequence order).
         let listeners = match self.listeners.read() {
             Ok(g) => g,
             Err(p) => p.into_inner(),
@@ -371,6 +373,8 @@ impl CatalogService {
         for l in listeners.iter() {
             l(&applied);
         }
+        drop(listeners);
+        drop(writer);
         Ok(applied)
     }
 }

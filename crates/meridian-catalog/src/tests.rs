@@ -216,6 +216,41 @@ fn listeners_see_each_applied_batch_and_changes_serialize() {
 }
 
 #[test]
+fn listeners_see_concurrent_batches_in_apply_order() {
+    // Replication publishes from the listener: batches must reach it in the order they were
+    // applied (else replicas see gaps and fetch what is only late), even with many writers.
+    let svc = Arc::new(populated());
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let s2 = seen.clone();
+    svc.subscribe(Box::new(move |a| {
+        // Widen the window between apply and listener in which writers could overtake.
+        std::thread::yield_now();
+        s2.lock().unwrap().push(a.update_sequence)
+    }));
+    let writers: Vec<_> = (0..8)
+        .map(|t| {
+            let svc = svc.clone();
+            std::thread::spawn(move || {
+                for i in 0..50 {
+                    let xml =
+                        format!("<workspace><id>w{t}-{i}</id><name>w{t}x{i}</name></workspace>");
+                    svc.apply(vec![add(obj(Kind::Workspace, &xml))]).unwrap();
+                }
+            })
+        })
+        .collect();
+    for w in writers {
+        w.join().unwrap();
+    }
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 400);
+    assert!(
+        seen.windows(2).all(|w| w[1] == w[0] + 1),
+        "listener saw batches out of order"
+    );
+}
+
+#[test]
 fn remote_batches_are_idempotent_and_pass_the_write_gate() {
     let svc = populated();
     svc.set_write_gate(Some("this node is a replica".into()));

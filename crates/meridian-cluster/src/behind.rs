@@ -2,9 +2,12 @@
 //! its files (one or two per object) would hold the node back for as long as the filesystem
 //! takes to create them, while the catalog itself is applied in a second. So a snapshot is
 //! made durable as one file, applied, and its files are written here, on a thread, followed in
-//! order by the files of every batch applied meanwhile. When the queue is empty the files are
-//! synced, the applied marker moves and the snapshot file goes. A crash before that is
-//! repaired at the next start: the snapshot file is applied again, then the journal redone.
+//! order by the files of every batch applied meanwhile. Replicated batches are written here
+//! too: a replica serves a change once it is journaled, and its files follow. When the queue
+//! is empty, and at least every second or `sync_after` batches while it is not, the files are
+//! synced and the applied marker moves; the snapshot file goes once no snapshot's files are
+//! still queued. A crash before that is repaired at the next start: the snapshot file is
+//! applied again, then the journal redone.
 
 use crate::persist::write_marker;
 use meridian_catalog::{Catalog, Effect, Object};
@@ -12,12 +15,17 @@ use meridian_datadir::DataDir;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 /// At most this many batches wait for their files; applying more waits (each queued batch
 /// holds its version of the catalog).
 const MAX_QUEUED: usize = 10_000;
+
+/// The files are synced and the marker moved at least this often while batches are queued.
+const SYNC_EVERY: Duration = Duration::from_secs(1);
 
 /// Files of one applied batch (or snapshot), to write in order.
 struct Job {
@@ -26,14 +34,56 @@ struct Job {
     /// Journal heads once this batch was journaled: what the marker may say once its files
     /// are on disk.
     heads: BTreeMap<String, u64>,
+    /// The files of a snapshot (counted in [`Backlog::snapshots`] until written).
+    snapshot: bool,
+    /// Sync and move the marker once this many batches were written since the last sync
+    /// (the journal must not drop records the marker does not cover).
+    sync_after: usize,
 }
 
 #[derive(Default)]
 struct Backlog {
     queued: usize,
+    /// Snapshots kept whose files are not all written: the snapshot file must stay.
+    snapshots: usize,
     /// A file could not be written since the last snapshot: the marker stays where it is, so
     /// the next start applies the snapshot and redoes the journal.
     failed: bool,
+}
+
+/// The writer thread's own count of what it wrote since it last synced.
+struct SyncState {
+    written: usize,
+    since: Instant,
+}
+
+/// Where a node records which journaled batches have their files on disk (the applied
+/// marker), and how many batches' files are still queued behind the journal. Shared by the
+/// node's persisters (one per reload) and its status.
+#[derive(Debug, Clone)]
+pub struct FilesProgress {
+    marker: PathBuf,
+    pending: Arc<AtomicUsize>,
+}
+
+impl FilesProgress {
+    /// Progress recorded in the marker file `marker` (`cluster/applied.json`).
+    pub fn new(marker: PathBuf) -> FilesProgress {
+        FilesProgress {
+            marker,
+            pending: Arc::default(),
+        }
+    }
+
+    /// The applied marker's path.
+    pub fn marker(&self) -> &Path {
+        &self.marker
+    }
+
+    /// Batches (and snapshots) whose files are not written yet.
+    pub fn pending(&self) -> usize {
+        self.pending.load(Ordering::Relaxed)
+    }
 }
 
 /// The write-behind queue and its thread.
@@ -42,6 +92,7 @@ pub(crate) struct Behind {
     backlog: Arc<(Mutex<Backlog>, Condvar)>,
     tx: Option<mpsc::Sender<Job>>,
     snapshot_file: PathBuf,
+    pending: Arc<AtomicUsize>,
 }
 
 /// A snapshot as kept until its files are written.
@@ -89,17 +140,29 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Behind {
     /// Start the writer thread over a data directory.
-    pub(crate) fn new(dd: DataDir, marker: PathBuf) -> Behind {
+    pub(crate) fn new(dd: DataDir, progress: &FilesProgress) -> Behind {
         let dd = Arc::new(Mutex::new(dd));
         let backlog: Arc<(Mutex<Backlog>, Condvar)> = Arc::default();
         let (tx, rx) = mpsc::channel::<Job>();
+        let marker = progress.marker.clone();
         let snapshot_file = snapshot_file(&marker);
-        let (t_dd, t_backlog, t_snapshot) = (dd.clone(), backlog.clone(), snapshot_file.clone());
+        let pending = progress.pending.clone();
+        let (t_dd, t_backlog, t_snapshot, t_pending) = (
+            dd.clone(),
+            backlog.clone(),
+            snapshot_file.clone(),
+            pending.clone(),
+        );
         let spawned = std::thread::Builder::new()
             .name("meridian-files".into())
             .spawn(move || {
+                let mut state = SyncState {
+                    written: 0,
+                    since: Instant::now(),
+                };
                 for job in rx {
-                    write_job(&t_dd, &t_backlog, &marker, &t_snapshot, job);
+                    write_job(&t_dd, &t_backlog, &marker, &t_snapshot, &mut state, job);
+                    t_pending.fetch_sub(1, Ordering::Relaxed);
                 }
             });
         let tx = match spawned {
@@ -114,6 +177,7 @@ impl Behind {
             backlog,
             tx,
             snapshot_file,
+            pending,
         }
     }
 
@@ -127,7 +191,8 @@ impl Behind {
         lock(&self.backlog.0).queued > 0
     }
 
-    /// Make a snapshot durable as one file; its files are then written behind.
+    /// Make a snapshot durable as one file; its files are then written behind (queue them
+    /// next with `snapshot` set, or write them in line and call [`Behind::snapshot_written`]).
     pub(crate) fn keep_snapshot(
         &self,
         after: &Catalog,
@@ -139,18 +204,32 @@ impl Behind {
             objects: after.objects().map(|o| &**o).collect(),
         };
         let bytes = serde_json::to_vec(&pending).map_err(|e| e.to_string())?;
-        meridian_datadir::write_atomic(&self.snapshot_file, &bytes)
-            .map_err(|e| format!("{}: {e}", self.snapshot_file.display()))?;
-        lock(&self.backlog.0).failed = false;
-        Ok(())
+        // Counted before the file exists, so a sync of earlier batches never removes it.
+        lock(&self.backlog.0).snapshots += 1;
+        let written = meridian_datadir::write_atomic(&self.snapshot_file, &bytes)
+            .map_err(|e| format!("{}: {e}", self.snapshot_file.display()));
+        let mut g = lock(&self.backlog.0);
+        match written {
+            Ok(()) => {
+                g.failed = false;
+                Ok(())
+            }
+            Err(e) => {
+                g.snapshots -= 1;
+                Err(e)
+            }
+        }
     }
 
-    /// Queue a batch's files; `false` when there is no writer thread (write them in line).
+    /// Queue a batch's files (a kept snapshot's with `snapshot`); `false` when there is no
+    /// writer thread (write them in line).
     pub(crate) fn queue(
         &self,
         after: &Catalog,
         effects: &[Effect],
         heads: BTreeMap<String, u64>,
+        snapshot: bool,
+        sync_after: usize,
     ) -> bool {
         let Some(tx) = &self.tx else { return false };
         {
@@ -168,8 +247,12 @@ impl Behind {
             after: after.clone(),
             effects: effects.to_vec(),
             heads,
+            snapshot,
+            sync_after,
         };
+        self.pending.fetch_add(1, Ordering::Relaxed);
         if tx.send(job).is_err() {
+            self.pending.fetch_sub(1, Ordering::Relaxed);
             lock(&self.backlog.0).queued -= 1;
             return false;
         }
@@ -178,6 +261,10 @@ impl Behind {
 
     /// The snapshot's files were written in line (no writer thread): its file goes.
     pub(crate) fn snapshot_written(&self) -> Result<(), String> {
+        {
+            let mut g = lock(&self.backlog.0);
+            g.snapshots = g.snapshots.saturating_sub(1);
+        }
         snapshot_written(&self.snapshot_file)
     }
 
@@ -210,6 +297,7 @@ fn write_job(
     backlog: &(Mutex<Backlog>, Condvar),
     marker: &Path,
     snapshot: &Path,
+    state: &mut SyncState,
     job: Job,
 ) {
     let mut d = lock(dd);
@@ -217,19 +305,35 @@ fn write_job(
         tracing::error!(error = %e, "writing files behind the journal failed; the next start redoes them");
         lock(&backlog.0).failed = true;
     }
+    state.written += 1;
     let (m, cv) = backlog;
-    let last = lock(m).queued == 1;
-    if last && !lock(m).failed {
-        // Everything queued is written: make it durable, then say so.
+    let (last, failed, snapshots_left) = {
+        let mut g = lock(m);
+        if job.snapshot {
+            g.snapshots = g.snapshots.saturating_sub(1);
+        }
+        (g.queued == 1, g.failed, g.snapshots)
+    };
+    let due = last || state.written >= job.sync_after.max(1) || state.since.elapsed() >= SYNC_EVERY;
+    if due && !failed {
+        // Everything queued up to this batch is written: make it durable, then say so.
         let done = d
             .sync()
             .map_err(|e| e.to_string())
             .and_then(|_| write_marker(marker, &job.heads))
-            .and_then(|_| snapshot_written(snapshot));
+            .and_then(|_| {
+                if snapshots_left == 0 {
+                    snapshot_written(snapshot)
+                } else {
+                    Ok(())
+                }
+            });
         if let Err(e) = done {
             tracing::error!(error = %e, "syncing files written behind the journal failed");
             lock(m).failed = true;
         }
+        state.written = 0;
+        state.since = Instant::now();
     }
     drop(d);
     let mut g = lock(m);

@@ -4,7 +4,7 @@
 //! * [`config`]: `cluster.properties` (GeoServer's keys, Meridian's own, environment overrides).
 //! * [`journal`]: the durable per-origin journal every applied batch goes to.
 //! * [`persist`]: journal first, then files, then the applied marker (redo on start).
-//! * [`behind`]: a snapshot kept as one file while its files are written on a thread.
+//! * [`behind`]: files written on a thread behind the journal (replicated batches, snapshots).
 //! * [`envelope`]: the versioned, authenticated wire format.
 //! * [`node`]: publishing, ordered exactly-once apply, catch-up, snapshots, heartbeats.
 //! * [`rest`]: `/rest/cluster`, its status, and the peer endpoints.

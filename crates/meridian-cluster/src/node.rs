@@ -1,6 +1,7 @@
 //! A clustered node at run time: publishing local batches, applying remote ones in order and
 //! exactly once, catching up over HTTP on gaps, bootstrapping from a snapshot, heartbeats.
 
+use crate::behind::FilesProgress;
 use crate::broker::{parse_broker_spec, start_embedded, BrokerSpec};
 use crate::config::ClusterConfig;
 use crate::conflict::Stamps;
@@ -111,6 +112,8 @@ pub struct Cluster {
     /// Write stamps and tombstones (several primaries converge with them), shared with the
     /// persister.
     pub stamps: Arc<Mutex<Stamps>>,
+    /// The applied marker and the files still written behind the journal.
+    pub files: FilesProgress,
     failures: Mutex<BTreeMap<(String, u64), u32>>,
     outbox: mpsc::UnboundedSender<Message>,
     outbox_rx: Mutex<Option<mpsc::UnboundedReceiver<Message>>>,
@@ -134,10 +137,10 @@ impl Cluster {
         journal: Arc<Mutex<Journal>>,
         hlc: Arc<Hlc>,
         stamps: Arc<Mutex<Stamps>>,
-        marker: &std::path::Path,
+        files: &FilesProgress,
         url: String,
     ) -> Result<Arc<Cluster>, String> {
-        redo(&service, &journal, marker)?;
+        redo(&service, &journal, files.marker())?;
         *lock(&stamps) = rebuild_stamps(&journal);
         let (tx, rx) = mpsc::unbounded_channel();
         let me = config.instance().to_string();
@@ -156,6 +159,7 @@ impl Cluster {
             broker: Mutex::new(String::new()),
             drift: Mutex::new(None),
             stamps,
+            files: files.clone(),
             failures: Mutex::new(BTreeMap::new()),
             outbox: tx,
             outbox_rx: Mutex::new(Some(rx)),
@@ -243,26 +247,33 @@ impl Cluster {
         self.service.set_write_gate(reason);
     }
 
+    /// Queue a local batch for the publisher (called under the writer lock, so batches are
+    /// queued in sequence order; the publisher serializes them).
     fn publish_record(&self, record: Record) {
         let msg = Message::Changes {
             group: self.group.clone(),
-            record: record.clone(),
-        };
-        let size = serde_json::to_vec(&msg)
-            .map(|v| v.len())
-            .unwrap_or(usize::MAX);
-        let msg = if size > MAX_INLINE {
-            Message::ChangesRef {
-                group: self.group.clone(),
-                origin: record.provenance.origin,
-                seq: record.provenance.seq,
-                url: self.url.clone(),
-            }
-        } else {
-            msg
+            record,
         };
         if self.outbox.send(msg).is_ok() {
             self.counters.published.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// The wire form of an outgoing message: a batch larger than [`MAX_INLINE`] travels as a
+    /// reference that replicas fetch from this node over HTTP.
+    fn encode_outgoing(&self, msg: &Message) -> Vec<u8> {
+        let payload = encode(msg, &self.secret());
+        match msg {
+            Message::Changes { group, record } if payload.len() > MAX_INLINE => encode(
+                &Message::ChangesRef {
+                    group: group.clone(),
+                    origin: record.provenance.origin.clone(),
+                    seq: record.provenance.seq,
+                    url: self.url.clone(),
+                },
+                &self.secret(),
+            ),
+            _ => payload,
         }
     }
 
@@ -779,7 +790,7 @@ enum Outcome {
 }
 
 /// Re-apply journaled batches whose files the marker does not cover (a crash in between).
-fn redo(
+pub(crate) fn redo(
     service: &CatalogService,
     journal: &Mutex<Journal>,
     marker: &std::path::Path,
@@ -961,7 +972,7 @@ async fn publisher(
             Message::Heartbeat { .. } => format!("{base}/heartbeat"),
             _ => format!("{base}/changes"),
         };
-        let payload = encode(&msg, &c.secret());
+        let payload = c.encode_outgoing(&msg);
         let current = client.borrow().clone();
         match current {
             Some(cl) => {
@@ -1192,6 +1203,12 @@ impl Cluster {
             "gauge",
             "Peers seen through heartbeats",
             vec![(String::new(), peers.len() as u64)],
+        );
+        metric(
+            "meridian_cluster_files_pending",
+            "gauge",
+            "Applied batches whose data-directory files are still written behind the journal",
+            vec![(String::new(), self.files.pending() as u64)],
         );
         let summary = self.service.snapshot().summary();
         metric(

@@ -1,10 +1,11 @@
 //! The persister of a clustered node: the journal first (fdatasync), then the data-directory
-//! files (replaced atomically, not fsynced one by one), and at checkpoints one syncfs followed
+//! files (replaced atomically, not fsynced one by one; a local batch's before its 2xx, a
+//! replicated batch's behind, on the files thread), and at checkpoints one syncfs followed
 //! by the applied marker. At startup, journaled batches the marker does not cover are applied
 //! again (idempotently), so neither a crash nor a power loss between the journal and a
 //! checkpoint loses anything, and a change costs one fsync instead of one per file.
 
-use crate::behind::Behind;
+use crate::behind::{Behind, FilesProgress};
 use crate::conflict::Stamps;
 use crate::hlc::Hlc;
 use crate::journal::{Journal, Record};
@@ -48,15 +49,15 @@ impl JournalingPersist {
         journal: Arc<Mutex<Journal>>,
         me: String,
         hlc: Arc<Hlc>,
-        marker: PathBuf,
+        progress: &FilesProgress,
         stamps: Arc<Mutex<Stamps>>,
     ) -> Self {
         JournalingPersist {
-            files: Behind::new(inner.defer_sync(), marker.clone()),
+            files: Behind::new(inner.defer_sync(), progress),
             journal,
             me,
             hlc,
-            marker,
+            marker: progress.marker().to_path_buf(),
             stamps,
             unsynced: 0,
             last_checkpoint: Instant::now(),
@@ -80,7 +81,7 @@ impl Persist for JournalingPersist {
     ) -> Result<Option<Provenance>, PersistError> {
         let prov = match batch.source {
             Source::System => {
-                self.write_files(after, batch.effects)?;
+                self.write_files(after, batch.effects, false)?;
                 self.sync_files()?;
                 return Ok(None);
             }
@@ -95,7 +96,11 @@ impl Persist for JournalingPersist {
                         .map_err(|e| PersistError(e.to_string()))?;
                     j.heads()
                 };
-                if !self.files.queue(after, batch.effects, heads) {
+                let sync_after = self.sync_after();
+                if !self
+                    .files
+                    .queue(after, batch.effects, heads, true, sync_after)
+                {
                     self.files.dd().write_effects(after, batch.effects)?;
                     self.checkpoint_now()?;
                     self.files.snapshot_written().map_err(PersistError)?;
@@ -103,7 +108,7 @@ impl Persist for JournalingPersist {
                 return Ok(None);
             }
             Source::Local if batch.changes.is_empty() => {
-                self.write_files(after, batch.effects)?;
+                self.write_files(after, batch.effects, false)?;
                 self.sync_files()?;
                 return Ok(None);
             }
@@ -139,15 +144,17 @@ impl Persist for JournalingPersist {
                 (len, true)
             }
         };
-        if let Err(e) = self.write_files(after, batch.effects) {
+        // A replica serves a replicated batch once it is journaled; its files follow behind.
+        let behind = matches!(batch.source, Source::Remote(_));
+        if let Err(e) = self.write_files(after, batch.effects, behind) {
             if fresh {
                 self.lock().undo_last(&prov.origin, prov.seq, len_before);
             }
             return Err(e);
         }
         self.unsynced += 1;
-        let limit = (self.lock().retention() / 2).clamp(1, CHECKPOINT_BATCHES);
-        let due = self.unsynced >= limit || self.last_checkpoint.elapsed() >= CHECKPOINT_EVERY;
+        let due = self.unsynced >= self.sync_after()
+            || self.last_checkpoint.elapsed() >= CHECKPOINT_EVERY;
         // While files are written behind, the writer moves the marker when it catches up.
         if due && !self.files.busy() {
             self.checkpoint_now()?;
@@ -188,11 +195,24 @@ pub(crate) fn write_marker(marker: &Path, heads: &BTreeMap<String, u64>) -> Resu
 }
 
 impl JournalingPersist {
-    /// Write a batch's files: in line, or behind the queued ones when there are any.
-    fn write_files(&mut self, after: &Catalog, effects: &[Effect]) -> Result<(), PersistError> {
-        if self.files.busy() {
+    /// Batches journaled between two syncs of the files at most: half the journal's
+    /// retention (so it never drops a record the marker does not cover), at most 1000.
+    fn sync_after(&self) -> usize {
+        (self.lock().retention() / 2).clamp(1, CHECKPOINT_BATCHES)
+    }
+
+    /// Write a batch's files: behind (when asked, or when others are queued, as files are
+    /// written in apply order), else in line.
+    fn write_files(
+        &mut self,
+        after: &Catalog,
+        effects: &[Effect],
+        behind: bool,
+    ) -> Result<(), PersistError> {
+        if behind || self.files.busy() {
             let heads = self.lock().heads();
-            if self.files.queue(after, effects, heads) {
+            let sync_after = self.sync_after();
+            if self.files.queue(after, effects, heads, false, sync_after) {
                 return Ok(());
             }
         }
@@ -243,7 +263,7 @@ pub(crate) mod tests {
             journal.clone(),
             "me".into(),
             Arc::new(Hlc::default()),
-            marker.clone(),
+            &FilesProgress::new(marker.clone()),
             Arc::new(Mutex::new(Stamps::default())),
         );
         let service = CatalogService::new(loaded.catalog, Box::new(persist));
@@ -292,6 +312,47 @@ pub(crate) mod tests {
         service.checkpoint().unwrap();
         assert_eq!(read_marker(&marker).get("me"), Some(&3));
         assert_eq!(sequence().as_deref(), Some("3"));
+    }
+
+    #[test]
+    fn a_replicated_batch_is_served_once_journaled_and_its_files_follow() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().to_path_buf();
+        meridian_datadir::init_if_empty(&root).unwrap();
+        let (service, journal, marker) = journaling_service(&root);
+        let remote = |seq: u64| {
+            Source::Remote(Provenance {
+                origin: "peer".into(),
+                seq,
+                hlc: seq,
+            })
+        };
+        // The files of peer#1 cannot be written yet (a file stands where its directory goes):
+        // the batch is journaled and served all the same, as its files are written behind.
+        std::fs::create_dir_all(root.join("workspaces")).unwrap();
+        std::fs::write(root.join("workspaces/w1"), b"in the way").unwrap();
+        service
+            .apply_from(vec![workspace(1), namespace(1)], remote(1))
+            .unwrap();
+        assert!(service.snapshot().get("WorkspaceInfoImpl-t1").is_some());
+        assert_eq!(journal.lock().unwrap().head("peer"), 1);
+        // Settling reports the failure, and the marker does not claim the batch's files.
+        assert!(service.settle().is_err());
+        assert_eq!(read_marker(&marker).get("peer"), None);
+        // Once the obstacle is gone, the next start redoes the batch from the journal.
+        std::fs::remove_file(root.join("workspaces/w1")).unwrap();
+        drop(service);
+        let (service, journal, marker) = journaling_service(&root);
+        crate::node::redo(&service, &journal, &marker).unwrap();
+        service
+            .apply_from(vec![workspace(2), namespace(2)], remote(2))
+            .unwrap();
+        service.settle().unwrap();
+        assert!(root.join("workspaces/w1/namespace.xml").is_file());
+        assert!(root.join("workspaces/w2/namespace.xml").is_file());
+        assert_eq!(read_marker(&marker).get("peer"), Some(&2));
+        let reloaded = meridian_datadir::load(&root).unwrap();
+        assert!(reloaded.problems.is_empty(), "{:?}", reloaded.problems);
     }
 
     #[test]

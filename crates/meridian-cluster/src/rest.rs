@@ -146,6 +146,7 @@ impl ClusterRest {
             "origins": origins,
             "peers": peers,
             "drift": c.drift.lock().map(|d| d.clone()).unwrap_or_default(),
+            "filesPending": c.files.pending(),
             "counters": {
                 "published": n(&c.counters.published),
                 "applied": n(&c.counters.applied),

@@ -4,6 +4,7 @@
 use axum::routing::get;
 use axum::Router;
 use meridian_catalog::{diff, Catalog, CatalogService, Change, Source};
+use meridian_cluster::behind::FilesProgress;
 use meridian_cluster::conflict::Stamps;
 use meridian_cluster::hlc::Hlc;
 use meridian_cluster::journal::Journal;
@@ -70,7 +71,7 @@ struct ClusterParts {
     hlc: Arc<Hlc>,
     stamps: Arc<Mutex<Stamps>>,
     me: String,
-    marker: PathBuf,
+    files: FilesProgress,
 }
 
 impl ClusterParts {
@@ -80,7 +81,7 @@ impl ClusterParts {
             self.journal.clone(),
             self.me.clone(),
             self.hlc.clone(),
-            self.marker.clone(),
+            &self.files,
             self.stamps.clone(),
         ))
     }
@@ -103,7 +104,7 @@ pub fn serve(dir: PathBuf, bind: SocketAddr) -> Result<(), NodeError> {
         hlc: Arc::new(Hlc::default()),
         stamps: Arc::new(Mutex::new(Stamps::default())),
         me: cluster_cfg.instance().to_string(),
-        marker: dir.join("cluster").join("applied.json"),
+        files: FilesProgress::new(dir.join("cluster").join("applied.json")),
     };
     let started = std::time::Instant::now();
     let (catalog, datadir) = load_catalog(&dir)?;
@@ -141,7 +142,7 @@ pub fn serve(dir: PathBuf, bind: SocketAddr) -> Result<(), NodeError> {
             parts.journal.clone(),
             parts.hlc.clone(),
             parts.stamps.clone(),
-            &parts.marker,
+            &parts.files,
             url,
         )
             .map_err(NodeError::Cluster)?;
@@ -204,7 +205,9 @@ pub fn serve(dir: PathBuf, bind: SocketAddr) -> Result<(), NodeError> {
             .with_graceful_shutdown(shutdown)
             .await
             .map_err(|e| NodeError::Runtime(e.to_string()))?;
-        if let Err(e) = on_exit.checkpoint() {
+        // Files still written behind go to disk first, so a stopped node leaves a whole data
+        // directory.
+        if let Err(e) = on_exit.settle() {
             tracing::warn!(error = %e, "final checkpoint failed; the journal is redone at the next start");
         }
         tracing::info!("stopped");
