@@ -239,6 +239,26 @@ impl Cluster {
         }
     }
 
+    /// Wait until no node has files left to write behind its journal.
+    pub fn wait_files_written(&self, limit: Duration) -> Result<(), BenchError> {
+        let t0 = Instant::now();
+        loop {
+            let mut pending = 0;
+            for n in &self.nodes {
+                pending += status(n)?["filesPending"].as_u64().unwrap_or(0);
+            }
+            if pending == 0 {
+                return Ok(());
+            }
+            if t0.elapsed() > limit {
+                return Err(BenchError::Node(format!(
+                    "files of {pending} batches still pending after {limit:?}"
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Every node has the primary's head and the same digest.
     pub fn converged(&self) -> Result<bool, BenchError> {
         let head = self.applied(0)?;

@@ -226,6 +226,15 @@ fn main() -> ExitCode {
                 r.converged_in.as_secs_f64(),
                 r.converged_changes_per_s
             );
+            println!(
+                "files of every change on every node's disk after {:.2} s = {:.0} changes/s",
+                r.files_in.as_secs_f64(),
+                r.files_changes_per_s
+            );
+            println!(
+                "replicas: {} HTTP catch-ups, {} duplicate deliveries",
+                r.replica_catchups, r.replica_duplicates
+            );
             Ok(())
         }),
         Cmd::Catchup {

@@ -19,12 +19,22 @@ pub struct Report {
     pub single_per_s: f64,
     /// Cluster: writes per second accepted by the primary.
     pub primary_per_s: f64,
-    /// Cluster: changes (journal records) per second until every replica converged.
+    /// Cluster: changes (journal records) per second until every replica converged (serves
+    /// and has journaled every change).
     pub converged_changes_per_s: f64,
+    /// Cluster: changes per second until every node had also written their files.
+    pub files_changes_per_s: f64,
     /// Changes the writes produced on the primary.
     pub changes: u64,
     /// First write to the last replica converged.
     pub converged_in: Duration,
+    /// First write to the last node's files written.
+    pub files_in: Duration,
+    /// Catch-ups over HTTP the replicas made (summed): a batch that did not follow its
+    /// predecessor on the broker.
+    pub replica_catchups: u64,
+    /// Batches the replicas received again (summed).
+    pub replica_duplicates: u64,
 }
 
 /// Measure `writes` workspace creations from `clients` threads, on one node and then on a
@@ -57,14 +67,26 @@ pub fn run(
     let accepted = create_workspaces(&cluster.nodes[0].base, "tp", writes, clients)?;
     cluster.wait_converged(Duration::from_secs(600))?;
     let converged_in = t0.elapsed();
+    cluster.wait_files_written(Duration::from_secs(600))?;
+    let files_in = t0.elapsed();
     let changes = cluster.applied(0)? - before;
+    let (mut replica_catchups, mut replica_duplicates) = (0, 0);
+    for n in &cluster.nodes[1..] {
+        let s = crate::cluster::status(n)?;
+        replica_catchups += s["counters"]["catchups"].as_u64().unwrap_or(0);
+        replica_duplicates += s["counters"]["duplicates"].as_u64().unwrap_or(0);
+    }
     Ok(Report {
         writes,
         clients,
         single_per_s: writes as f64 / single.as_secs_f64(),
         primary_per_s: writes as f64 / accepted.as_secs_f64(),
         converged_changes_per_s: changes as f64 / converged_in.as_secs_f64(),
+        files_changes_per_s: changes as f64 / files_in.as_secs_f64(),
         changes,
         converged_in,
+        files_in,
+        replica_catchups,
+        replica_duplicates,
     })
 }
