@@ -156,6 +156,7 @@ impl Behind {
         let spawned = std::thread::Builder::new()
             .name("meridian-files".into())
             .spawn(move || {
+                lower_priority();
                 let mut state = SyncState {
                     written: 0,
                     since: Instant::now(),
@@ -283,6 +284,18 @@ impl Behind {
                 Err(p) => p.into_inner(),
             };
         }
+    }
+}
+
+/// The nice value of the files thread: creating files costs the kernel far more CPU than
+/// applying a batch in memory, and on a node's few cores it must not delay serving.
+const FILES_NICE: i32 = 10;
+
+/// Lower the calling thread's scheduling priority (Linux keeps a nice value per thread).
+fn lower_priority() {
+    let tid = rustix::thread::gettid();
+    if let Err(e) = rustix::process::setpriority_process(Some(tid), FILES_NICE) {
+        tracing::debug!(error = %e, "could not lower the files thread's priority");
     }
 }
 

@@ -146,18 +146,23 @@ impl Persist for JournalingPersist {
         };
         // A replica serves a replicated batch once it is journaled; its files follow behind.
         let behind = matches!(batch.source, Source::Remote(_));
-        if let Err(e) = self.write_files(after, batch.effects, behind) {
-            if fresh {
-                self.lock().undo_last(&prov.origin, prov.seq, len_before);
+        let queued = match self.write_files(after, batch.effects, behind) {
+            Ok(queued) => queued,
+            Err(e) => {
+                if fresh {
+                    self.lock().undo_last(&prov.origin, prov.seq, len_before);
+                }
+                return Err(e);
             }
-            return Err(e);
-        }
-        self.unsynced += 1;
-        let due = self.unsynced >= self.sync_after()
-            || self.last_checkpoint.elapsed() >= CHECKPOINT_EVERY;
-        // While files are written behind, the writer moves the marker when it catches up.
-        if due && !self.files.busy() {
-            self.checkpoint_now()?;
+        };
+        // Files written behind are synced, and the marker moved, by the files thread.
+        if !queued {
+            self.unsynced += 1;
+            let due = self.unsynced >= self.sync_after()
+                || self.last_checkpoint.elapsed() >= CHECKPOINT_EVERY;
+            if due {
+                self.checkpoint_now()?;
+            }
         }
         // Stamps are recorded under the writer lock, with the batch, so reconciliation of a
         // replicated batch always sees every local write before it.
@@ -202,21 +207,22 @@ impl JournalingPersist {
     }
 
     /// Write a batch's files: behind (when asked, or when others are queued, as files are
-    /// written in apply order), else in line.
+    /// written in apply order), else in line. True when they were queued.
     fn write_files(
         &mut self,
         after: &Catalog,
         effects: &[Effect],
         behind: bool,
-    ) -> Result<(), PersistError> {
+    ) -> Result<bool, PersistError> {
         if behind || self.files.busy() {
             let heads = self.lock().heads();
             let sync_after = self.sync_after();
             if self.files.queue(after, effects, heads, false, sync_after) {
-                return Ok(());
+                return Ok(true);
             }
         }
-        self.files.dd().write_effects(after, effects)
+        self.files.dd().write_effects(after, effects)?;
+        Ok(false)
     }
 
     /// Sync in-line files now (nothing to do while files are written behind: the writer
