@@ -117,6 +117,8 @@ pub struct Cluster {
     failures: Mutex<BTreeMap<(String, u64), u32>>,
     outbox: mpsc::UnboundedSender<Message>,
     outbox_rx: Mutex<Option<mpsc::UnboundedReceiver<Message>>>,
+    /// The broker client while connected (set once the node starts).
+    client: std::sync::OnceLock<tokio::sync::watch::Receiver<Option<AsyncClient>>>,
     http: reqwest::Client,
     digest_cache: Mutex<(u64, String, DigestCache)>,
 }
@@ -163,6 +165,7 @@ impl Cluster {
             failures: Mutex::new(BTreeMap::new()),
             outbox: tx,
             outbox_rx: Mutex::new(Some(rx)),
+            client: std::sync::OnceLock::new(),
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(30))
                 .build()
@@ -247,14 +250,24 @@ impl Cluster {
         self.service.set_write_gate(reason);
     }
 
-    /// Queue a local batch for the publisher (called under the writer lock, so batches are
-    /// queued in sequence order; the publisher serializes them).
+    /// Publish a local batch (called under the writer lock, so batches leave in sequence
+    /// order): handed straight to the broker client's queue while connected, else to the
+    /// publisher task.
     fn publish_record(&self, record: Record) {
         let msg = Message::Changes {
             group: self.group.clone(),
             record,
         };
-        if self.outbox.send(msg).is_ok() {
+        let current = self.client.get().and_then(|rx| rx.borrow().clone());
+        let sent = match current {
+            Some(cl) => {
+                let topic = format!("{}/changes", self.topic_base());
+                cl.try_publish(topic, QoS::AtLeastOnce, false, self.encode_outgoing(&msg))
+                    .is_ok()
+            }
+            None => false,
+        };
+        if sent || self.outbox.send(msg).is_ok() {
             self.counters.published.fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -372,6 +385,7 @@ impl Cluster {
             .take()
             .ok_or("cluster already started")?;
         let (client_tx, client_rx) = tokio::sync::watch::channel::<Option<AsyncClient>>(None);
+        let _ = self.client.set(client_rx.clone());
         if !enabled {
             tracing::warn!("cluster connection disabled (connection=disabled): not joining the broker until enabled");
         }
@@ -500,26 +514,23 @@ impl Cluster {
         let prov = r.provenance.clone();
         let stamp = (prov.hlc, prov.origin.clone());
         let stamps = self.stamps.clone();
-        let res = tokio::task::spawn_blocking(move || {
+        // Applied on this task (a replicated batch's files are written behind, so this is
+        // short): handing it to a blocking thread and back cost more than the apply itself.
+        let res = tokio::task::block_in_place(move || {
             // Reconciled under the writer lock: no local write slips in between.
             svc.apply_with(r.changes, Source::Remote(prov), |cat, changes| {
                 lock(&stamps).reconcile(cat, changes, &stamp)
             })
-        })
-        .await;
+        });
         match res {
-            Ok(Ok(_)) => {
+            Ok(_) => {
                 tracing::debug!(origin = %r.provenance.origin, seq = r.provenance.seq, "replicated batch applied");
                 self.counters.applied.fetch_add(1, Ordering::Relaxed);
                 Outcome::Applied
             }
-            Ok(Err(e)) => {
+            Err(e) => {
                 self.counters.deferred.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(origin = %r.provenance.origin, seq = r.provenance.seq, error = %e, "replicated batch deferred");
-                Outcome::Failed
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "apply task failed");
                 Outcome::Failed
             }
         }
@@ -1056,7 +1067,8 @@ async fn applier(
     while let Some(first) = inbox.recv().await {
         // Messages that arrived meanwhile are applied together under one journal fdatasync
         // (group commit), and acknowledged to the broker only after it: a crash before the
-        // sync makes the broker deliver them again (or the node fetch them). Local writes
+        // sync makes the broker deliver them again (or the node fetch them). A replicated
+        // batch is served before that sync, since its origin holds it durably. Local writes
         // still sync before their 2xx.
         let mut group = vec![first];
         while group.len() < GROUP_MAX {
@@ -1065,17 +1077,12 @@ async fn applier(
                 Err(_) => break,
             }
         }
-        let grouped = group.len() > 1;
-        if grouped {
-            lock(&c.journal).defer_sync();
-        }
+        lock(&c.journal).defer_sync();
         for (payload, _) in &group {
             c.on_message(payload).await;
         }
-        if grouped {
-            if let Err(e) = lock(&c.journal).end_deferred() {
-                tracing::warn!(error = %e, "journal sync after a group of messages failed");
-            }
+        if let Err(e) = lock(&c.journal).end_deferred() {
+            tracing::warn!(error = %e, "journal sync after a group of messages failed");
         }
         for (_, publish) in group {
             if let Some(p) = publish {

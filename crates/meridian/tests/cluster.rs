@@ -100,6 +100,14 @@ fn disk_state(dir: &Path) -> BTreeMap<String, String> {
     m
 }
 
+/// Wait until no node has files left to write behind its journal (a replica serves a batch
+/// once journaled; its data directory follows), so the directories can be compared.
+fn files_written(nodes: &[&Node]) {
+    wait_for("files written", nodes, Duration::from_secs(30), || {
+        nodes.iter().all(|n| status(n)["filesPending"] == 0)
+    });
+}
+
 fn same_digest(nodes: &[&Node]) -> bool {
     let d: Vec<String> = nodes
         .iter()
@@ -198,6 +206,7 @@ fn changes_on_a_primary_reach_every_replica_and_replicas_refuse_writes() {
         assert_eq!(v["numberMatched"], 825);
     }
     // The data directories hold the same configuration.
+    files_written(&[&a, &b, &cc]);
     let sa = disk_state(&da);
     assert_eq!(sa, disk_state(&db));
     assert_eq!(sa, disk_state(&dc));
@@ -282,6 +291,7 @@ fn a_replica_killed_with_kill_9_catches_up_and_a_new_node_joins() {
                 && same_digest(&[&a, &d])
         },
     );
+    files_written(&[&a, &d]);
     assert_eq!(disk_state(&da), disk_state(&dd));
     assert!(status(&d)["counters"]["snapshots"].as_u64().unwrap() >= 1);
 }
@@ -636,6 +646,7 @@ fn two_primaries_editing_the_same_objects_converge() {
         Duration::from_secs(60),
         || heads_equal(&a, &b) && same_digest(&[&a, &b]),
     );
+    files_written(&[&a, &b]);
     assert_eq!(disk_state(&da), disk_state(&db));
     // The removal was not undone by the other primary's late modifies.
     expect(a.get("/workspaces/shared/datastores/victim.json"), 404);
@@ -695,6 +706,7 @@ fn reload_publishes_only_differences_and_a_replica_repairs_drift() {
         || b.json("/workspaces/r3.json")["workspace"]["isolated"] == true && same_digest(&[&a, &b]),
     );
     // A replica whose files were edited by hand drifts; it is detected and repaired.
+    files_written(&[&b]);
     let f = db.join("workspaces/r5/workspace.xml");
     let text = std::fs::read_to_string(&f).unwrap();
     std::fs::write(
@@ -706,6 +718,7 @@ fn reload_publishes_only_differences_and_a_replica_repairs_drift() {
     wait_for("drift repaired", &[&a, &b], Duration::from_secs(30), || {
         b.json("/workspaces/r5.json")["workspace"]["isolated"] == false && same_digest(&[&a, &b])
     });
+    files_written(&[&a, &b]);
     assert_eq!(disk_state(&da), disk_state(&db));
     assert!(status(&b)["counters"]["snapshots"].as_u64().unwrap() >= 1);
 }
