@@ -3,7 +3,9 @@
 use crate::catalog::Catalog;
 use crate::validate::{check, ValidationError};
 use crate::{Applied, Change, Kind, Object};
-use std::sync::{Arc, Mutex, RwLock};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Condvar, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 /// What a batch did, for the persister: objects to (re)write and objects to delete.
 #[derive(Debug, Clone)]
@@ -135,6 +137,10 @@ pub struct CatalogService {
     listeners: RwLock<Vec<Listener>>,
     write_gate: RwLock<Option<String>>,
     version: std::sync::atomic::AtomicU64,
+    /// Per origin, the last sequence the visible state reflects (see
+    /// [`CatalogService::wait_for_position`]).
+    positions: Mutex<BTreeMap<String, u64>>,
+    reached: Condvar,
 }
 
 impl CatalogService {
@@ -146,6 +152,53 @@ impl CatalogService {
             listeners: RwLock::new(Vec::new()),
             write_gate: RwLock::new(None),
             version: std::sync::atomic::AtomicU64::new(0),
+            positions: Mutex::new(BTreeMap::new()),
+            reached: Condvar::new(),
+        }
+    }
+
+    /// Record that the visible state reflects `heads` (the positions a node started from,
+    /// those of a snapshot), and wake whoever waits for them.
+    pub fn note_positions(&self, heads: &BTreeMap<String, u64>) {
+        let mut g = match self.positions.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        for (origin, seq) in heads {
+            let e = g.entry(origin.clone()).or_insert(0);
+            *e = (*e).max(*seq);
+        }
+        drop(g);
+        self.reached.notify_all();
+    }
+
+    /// The last sequence of `origin` the visible state reflects (0 when none).
+    pub fn position(&self, origin: &str) -> u64 {
+        match self.positions.lock() {
+            Ok(g) => g.get(origin).copied().unwrap_or(0),
+            Err(p) => p.into_inner().get(origin).copied().unwrap_or(0),
+        }
+    }
+
+    /// Wait at most `timeout` until the visible state reflects batch `seq` of `origin` (read
+    /// your writes on any node: a write's position, then a wait on the node read from).
+    /// Returns the position reached.
+    pub fn wait_for_position(&self, origin: &str, seq: u64, timeout: Duration) -> u64 {
+        let deadline = Instant::now() + timeout;
+        let mut g = match self.positions.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        loop {
+            let at = g.get(origin).copied().unwrap_or(0);
+            let left = deadline.saturating_duration_since(Instant::now());
+            if at >= seq || left.is_zero() {
+                return at;
+            }
+            g = match self.reached.wait_timeout(g, left) {
+                Ok((g, _)) => g,
+                Err(p) => p.into_inner().0,
+            };
         }
     }
 
@@ -230,7 +283,7 @@ impl CatalogService {
         if before.default_workspace().map(|w| w.id().to_string()) != new_default {
             effects.push(Effect::DefaultWorkspace { id: new_default });
         }
-        let source = Source::Snapshot(heads);
+        let source = Source::Snapshot(heads.clone());
         let batch = Batch {
             changes: &[],
             effects: &effects,
@@ -249,6 +302,7 @@ impl CatalogService {
             Ok(mut g) => *g = Arc::new(new),
             Err(p) => *p.into_inner() = Arc::new(new),
         }
+        self.note_positions(&heads);
         Ok(applied)
     }
 
@@ -363,6 +417,9 @@ impl CatalogService {
         match self.state.write() {
             Ok(mut g) => *g = Arc::new(work),
             Err(p) => *p.into_inner() = Arc::new(work),
+        }
+        if let Some(p) = &applied.provenance {
+            self.note_positions(&BTreeMap::from([(p.origin.clone(), p.seq)]));
         }
         // Still under the writer lock: listeners see batches in the order they were applied
         // (replication publishes them in sequence order).

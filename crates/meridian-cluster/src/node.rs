@@ -143,6 +143,8 @@ impl Cluster {
         url: String,
     ) -> Result<Arc<Cluster>, String> {
         redo(&service, &journal, files.marker())?;
+        // What the loaded files and the redo hold, for clients waiting on a position.
+        service.note_positions(&lock(&journal).heads());
         *lock(&stamps) = rebuild_stamps(&journal);
         let (tx, rx) = mpsc::unbounded_channel();
         let me = config.instance().to_string();

@@ -1,5 +1,6 @@
-//! `/rest/cluster` (GeoServer's endpoint: the properties), `/rest/cluster/status`, and the
-//! peer endpoints `/rest/cluster/events` and `/rest/cluster/snapshot`.
+//! `/rest/cluster` (GeoServer's endpoint: the properties), `/rest/cluster/status`,
+//! `/rest/cluster/wait` (read your writes on any node), and the peer endpoints
+//! `/rest/cluster/events` and `/rest/cluster/snapshot`.
 
 use crate::node::Cluster;
 use meridian_rest::{render, Format, Req, Resp, RestError, RestExtension, RestResult};
@@ -7,6 +8,10 @@ use meridian_xml::Element;
 use serde_json::json;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+
+/// How long `/rest/cluster/wait` waits when not told, and at most.
+const WAIT_DEFAULT_MS: u64 = 5_000;
+const WAIT_MAX_MS: u64 = 60_000;
 
 /// What the properties endpoint shows instead of a secret.
 const MASK: &str = "*****";
@@ -159,6 +164,38 @@ impl ClusterRest {
         })
     }
 
+    /// Wait until this node serves the write at `position` (`<origin>:<sequence>`, the
+    /// `X-Meridian-Position` header of the write's answer), at most `timeout` ms.
+    fn wait(&self, req: &Req) -> RestResult<Resp> {
+        let position = req.q("position").ok_or_else(|| {
+            RestError::BadRequest("position is required (<origin>:<sequence>)".into())
+        })?;
+        let (origin, seq) = position
+            .rsplit_once(':')
+            .and_then(|(o, s)| Some((o, s.parse::<u64>().ok()?)))
+            .filter(|(o, _)| !o.is_empty())
+            .ok_or_else(|| {
+                RestError::BadRequest(format!("position '{position}' is not <origin>:<sequence>"))
+            })?;
+        let timeout: u64 = match req.q("timeout") {
+            None => WAIT_DEFAULT_MS,
+            Some(t) => t.parse().map_err(|_| {
+                RestError::BadRequest(format!("timeout '{t}' is not a number of milliseconds"))
+            })?,
+        };
+        let at = self.0.service.wait_for_position(
+            origin,
+            seq,
+            std::time::Duration::from_millis(timeout.min(WAIT_MAX_MS)),
+        );
+        Ok(json_resp(&json!({
+            "origin": origin,
+            "sequence": seq,
+            "applied": at,
+            "reached": at >= seq,
+        })))
+    }
+
     fn events(&self, req: &Req) -> RestResult<Resp> {
         let origin = req
             .q("origin")
@@ -214,6 +251,7 @@ impl RestExtension for ClusterRest {
                 }
             }
             ("GET", ["cluster", "events"]) => self.events(req),
+            ("GET", ["cluster", "wait"]) => self.wait(req),
             ("GET", ["cluster", "snapshot"]) => self
                 .0
                 .snapshot_json()

@@ -51,11 +51,29 @@ pub struct Ctx<'a> {
     pub cat: Arc<Catalog>,
 }
 
+thread_local! {
+    /// The position (origin, sequence) of the last batch this thread's request applied.
+    static POSITION: std::cell::RefCell<Option<(String, u64)>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Forget the position of an earlier request on this thread.
+pub(crate) fn clear_position() {
+    POSITION.with(|p| p.borrow_mut().take());
+}
+
+/// The position of the last batch applied by this thread's request, if it was journaled.
+pub(crate) fn take_position() -> Option<(String, u64)> {
+    POSITION.with(|p| p.borrow_mut().take())
+}
+
 impl Ctx<'_> {
     /// Apply changes through the catalog's single apply path.
     pub fn apply(&self, changes: Vec<Change>) -> RestResult<()> {
         if !changes.is_empty() {
-            self.st.catalog.apply(changes)?;
+            let applied = self.st.catalog.apply(changes)?;
+            if let Some(p) = applied.provenance {
+                POSITION.with(|cell| *cell.borrow_mut() = Some((p.origin, p.seq)));
+            }
         }
         Ok(())
     }

@@ -17,4 +17,4 @@ pub use ctx::{Reloader, RestExtension, RestState};
 pub use error::{RestError, RestResult};
 pub use json::{from_json, to_json};
 pub use req::{render, Format, Req, Resp};
-pub use server::rest_router;
+pub use server::{rest_router, POSITION_HEADER};

@@ -1,7 +1,7 @@
 //! The axum side: authentication, body limits, and handing requests to the dispatcher on a
 //! blocking thread (the apply path fsyncs).
 
-use crate::ctx::{Ctx, RestState};
+use crate::ctx::{clear_position, take_position, Ctx, RestState};
 use crate::error::RestError;
 use crate::req::{Req, Resp};
 use crate::router::{dispatch, split_path};
@@ -37,6 +37,9 @@ fn credentials(headers: &HeaderMap) -> Option<(String, String)> {
     let (u, p) = s.split_once(':')?;
     Some((u.to_string(), p.to_string()))
 }
+
+/// The response header naming a write's position: `<origin>:<sequence>`.
+pub const POSITION_HEADER: &str = "x-meridian-position";
 
 fn to_response(r: Resp) -> Response {
     let mut resp = Response::new(Body::from(r.body));
@@ -164,20 +167,33 @@ async fn handle(State(st): State<Arc<RestState>>, request: Request) -> Response 
             st: &st2,
             cat: st2.catalog.snapshot(),
         };
-        dispatch(&c, &req).map_err(|e| match e {
+        clear_position();
+        let r = dispatch(&c, &req).map_err(|e| match e {
             RestError::NotFound(_) if c.quiet_global() => RestError::QuietNotFound,
             e => e,
-        })
+        });
+        (r, take_position())
     })
     .await;
-    let result = match result {
-        Ok(r) => r,
-        Err(e) => Err(RestError::Internal(format!("request handler failed: {e}"))),
+    let (result, position) = match result {
+        Ok((r, p)) => (r, p),
+        Err(e) => (
+            Err(RestError::Internal(format!("request handler failed: {e}"))),
+            None,
+        ),
     };
     match result {
         Ok(r) => {
             tracing::info!(%method, path = %full_path, status = r.status, user = user.as_deref().unwrap_or("anonymous"), "rest");
-            to_response(r)
+            let mut resp = to_response(r);
+            // Where the write stands in its origin's stream: another node can be asked to
+            // wait for it (`/rest/cluster/wait`), so a client reads its own writes anywhere.
+            let value = position
+                .and_then(|(origin, seq)| HeaderValue::from_str(&format!("{origin}:{seq}")).ok());
+            if let Some(v) = value {
+                resp.headers_mut().insert(POSITION_HEADER, v);
+            }
+            resp
         }
         Err(e) => {
             tracing::info!(%method, path = %full_path, status = e.status(), user = user.as_deref().unwrap_or("anonymous"), error = %e, "rest");

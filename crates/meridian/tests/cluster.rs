@@ -1118,3 +1118,61 @@ fn a_new_replica_takes_a_catalog_the_primary_loaded_from_disk_and_never_the_reve
     assert_eq!(names(&a, "/layers.json", "layers", "layer"), before);
     assert_eq!(status(&a)["counters"]["snapshots"], 0);
 }
+
+#[test]
+fn a_client_reads_its_own_write_on_a_replica_by_waiting_for_its_position() {
+    let c = Cluster::new("wait");
+    let (_ta, da) = tmpdir();
+    let (_tb, db) = tmpdir();
+    let a = c.start(&da, "node-a", true, true);
+    let b = c.start(&db, "node-b", false, false);
+    wait_for("connected", &[&a, &b], Duration::from_secs(20), || {
+        status(&b)["broker"]["connected"] == true
+            && status(&b)["peers"]
+                .as_array()
+                .is_some_and(|p| !p.is_empty())
+    });
+    for i in 0..20 {
+        let r = a.post_xml(
+            "/workspaces",
+            &format!("<workspace><name>w{i}</name></workspace>"),
+        );
+        let position = r
+            .headers()
+            .get("x-meridian-position")
+            .expect("a journaled write names its position")
+            .to_str()
+            .unwrap()
+            .to_string();
+        expect(r, 201);
+        assert!(position.starts_with("node-a:"), "{position}");
+        // Asked right after the primary's answer, the replica answers once it serves it.
+        let waited = b.json(&format!(
+            "/cluster/wait.json?position={position}&timeout=10000"
+        ));
+        assert_eq!(waited["reached"], true, "{waited}");
+        expect(b.get(&format!("/workspaces/w{i}.json")), 200);
+    }
+    // A position not reached: the answer says so once the timeout has passed.
+    let started = std::time::Instant::now();
+    let waited = b.json("/cluster/wait.json?position=node-a:1000000&timeout=200");
+    assert_eq!(waited["reached"], false);
+    assert!(waited["applied"].as_u64().unwrap() >= 20);
+    assert!(started.elapsed() >= Duration::from_millis(200));
+    // Reads and refused writes name no position; a malformed position is a 400.
+    assert!(a
+        .get("/workspaces.json")
+        .headers()
+        .get("x-meridian-position")
+        .is_none());
+    let refused = a.post_xml("/workspaces", "<workspace><name>w1</name></workspace>");
+    assert!(refused.headers().get("x-meridian-position").is_none());
+    assert!(refused.status().is_client_error());
+    let body = expect(b.get("/cluster/wait.json?position=nope"), 400);
+    assert!(body.contains("<origin>:<sequence>"), "{body}");
+    expect(b.get("/cluster/wait.json"), 400);
+    expect(
+        b.get("/cluster/wait.json?position=node-a:1&timeout=soon"),
+        400,
+    );
+}
