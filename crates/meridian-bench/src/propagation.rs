@@ -1,5 +1,8 @@
 //! Propagation latency: from the 2xx of a REST write on the primary to the object being
 //! visible through REST on each replica, next to the broker's raw publish-to-receive time.
+//! Measured twice: by polling each replica for the object (every 0.25 ms), and by asking
+//! each replica to answer once it serves the write's position (`/rest/cluster/wait`), then
+//! checking that the object answers.
 
 use crate::cluster::{BrokerKind, Cluster};
 use crate::node::client;
@@ -17,10 +20,12 @@ pub struct Report {
     pub kind: BrokerKind,
     /// Raw QoS 1 publish-to-receive time on the same broker.
     pub raw: Summary,
-    /// Write 2xx to visible, per replica.
+    /// Write 2xx to visible, per replica, found by polling.
     pub replicas: Vec<Summary>,
-    /// All replicas together.
+    /// All replicas together, found by polling.
     pub all: Summary,
+    /// Write 2xx to visible, all replicas together, found by waiting for the position.
+    pub waited: Summary,
 }
 
 impl Report {
@@ -106,7 +111,74 @@ pub fn raw_round_trip(port: u16, n: usize) -> Result<Summary, BenchError> {
     Ok(Summary::of(ms))
 }
 
-/// Start a primary and `replicas` replicas on `kind`, then measure `n` writes.
+/// How a replica is asked whether it serves a write yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Probe {
+    /// GET the object every 0.25 ms until it answers 200.
+    Poll,
+    /// GET `/rest/cluster/wait` for the write's position, then the object (must be 200).
+    Wait,
+}
+
+/// One replica's answer to a probe: milliseconds from the 2xx to visible.
+fn probe(
+    c: &reqwest::blocking::Client,
+    base: &str,
+    name: &str,
+    position: Option<&str>,
+    how: Probe,
+    t0: Instant,
+) -> Result<f64, BenchError> {
+    let url = format!("{base}/rest/workspaces/{name}.json");
+    let get = |url: &str| {
+        c.get(url)
+            .basic_auth("admin", Some("geoserver"))
+            .send()
+            .map_err(|e| BenchError::Http(e.to_string()))
+    };
+    if how == Probe::Wait {
+        let position = position.ok_or_else(|| {
+            BenchError::Node("the primary's answer has no X-Meridian-Position".into())
+        })?;
+        let waited: serde_json::Value = get(&format!(
+            "{base}/rest/cluster/wait.json?position={position}&timeout=30000"
+        ))?
+        .json()
+        .map_err(|e| BenchError::Http(e.to_string()))?;
+        let ms = t0.elapsed().as_secs_f64() * 1000.0;
+        if waited["reached"] != true {
+            return Err(BenchError::Node(format!(
+                "{name} not applied on {base} after 30 s"
+            )));
+        }
+        let status = get(&url)?.status().as_u16();
+        if status != 200 {
+            return Err(BenchError::Node(format!(
+                "{base} reached {position} but {name} answers {status}"
+            )));
+        }
+        return Ok(ms);
+    }
+    loop {
+        if get(&url)?.status().as_u16() == 200 {
+            return Ok(t0.elapsed().as_secs_f64() * 1000.0);
+        }
+        // Poll gently: on a small machine a busy poller would starve the node.
+        std::thread::sleep(Duration::from_micros(250));
+        if t0.elapsed() > Duration::from_secs(30) {
+            return Err(BenchError::Node(format!(
+                "{name} not visible on {base} after 30 s"
+            )));
+        }
+    }
+}
+
+/// A write to measure: the workspace's name, the write's position, how to probe, and the
+/// time of the 2xx.
+type Job = (String, Option<String>, Probe, Instant);
+
+/// Start a primary and `replicas` replicas on `kind`, then measure `n` writes by polling and
+/// `n` by waiting.
 pub fn run(
     binary: &Path,
     kind: BrokerKind,
@@ -117,35 +189,19 @@ pub fn run(
     let cluster = Cluster::start(binary, tmp.path(), kind, replicas, None, Vec::new())?;
     let raw = raw_round_trip(cluster.broker_port, n)?;
 
-    // One poller thread per replica: given a name and the time of the 2xx, it polls the
-    // replica until the workspace answers 200 and reports the delay.
-    let mut to_pollers = Vec::new();
+    // One prober thread per replica: given a write, it reports the delay until the replica
+    // serves it.
+    let mut to_probers = Vec::new();
     let (done_tx, done_rx) = mpsc::channel::<(usize, Result<f64, BenchError>)>();
     for (r, node) in cluster.nodes.iter().enumerate().skip(1) {
-        let (tx, rx) = mpsc::channel::<(String, Instant)>();
-        to_pollers.push(tx);
+        let (tx, rx) = mpsc::channel::<Job>();
+        to_probers.push(tx);
         let done = done_tx.clone();
         let base = node.base.clone();
         std::thread::spawn(move || {
             let Ok(c) = client() else { return };
-            for (name, t0) in rx {
-                let url = format!("{base}/rest/workspaces/{name}.json");
-                let res = loop {
-                    match c.get(&url).basic_auth("admin", Some("geoserver")).send() {
-                        Ok(resp) if resp.status().as_u16() == 200 => {
-                            break Ok(t0.elapsed().as_secs_f64() * 1000.0)
-                        }
-                        Ok(_) => {}
-                        Err(e) => break Err(BenchError::Http(e.to_string())),
-                    }
-                    // Poll gently: on a small machine a busy poller would starve the node.
-                    std::thread::sleep(Duration::from_micros(250));
-                    if t0.elapsed() > Duration::from_secs(30) {
-                        break Err(BenchError::Node(format!(
-                            "{name} not visible on replica {r} after 30 s"
-                        )));
-                    }
-                };
+            for (name, position, how, t0) in rx {
+                let res = probe(&c, &base, &name, position.as_deref(), how, t0);
                 if done.send((r, res)).is_err() {
                     return;
                 }
@@ -155,26 +211,32 @@ pub fn run(
     let c = client()?;
     let primary = cluster.nodes[0].base.clone();
     let mut per: Vec<Vec<f64>> = vec![Vec::new(); replicas];
+    let mut waited = Vec::new();
     let warmup = 10;
-    for i in 0..n + warmup {
-        let name = format!("prop{i}");
-        post_workspace(&c, &primary, &name)?;
-        let t0 = Instant::now();
-        for tx in &to_pollers {
-            tx.send((name.clone(), t0))
-                .map_err(|_| BenchError::Node("a poller stopped".into()))?;
-        }
-        for _ in 0..replicas {
-            let (r, res) = done_rx
-                .recv()
-                .map_err(|_| BenchError::Node("a poller stopped".into()))?;
-            let ms = res?;
-            if i >= warmup {
-                per[r - 1].push(ms);
+    for (phase, how) in [Probe::Poll, Probe::Wait].into_iter().enumerate() {
+        for i in 0..n + warmup {
+            let name = format!("prop{phase}x{i}");
+            let position = post_workspace(&c, &primary, &name)?;
+            let t0 = Instant::now();
+            for tx in &to_probers {
+                tx.send((name.clone(), position.clone(), how, t0))
+                    .map_err(|_| BenchError::Node("a prober stopped".into()))?;
             }
+            for _ in 0..replicas {
+                let (r, res) = done_rx
+                    .recv()
+                    .map_err(|_| BenchError::Node("a prober stopped".into()))?;
+                let ms = res?;
+                if i >= warmup {
+                    match how {
+                        Probe::Poll => per[r - 1].push(ms),
+                        Probe::Wait => waited.push(ms),
+                    }
+                }
+            }
+            // Writes spaced out like an administrator's, not a burst.
+            std::thread::sleep(Duration::from_millis(5));
         }
-        // Writes spaced out like an administrator's, not a burst.
-        std::thread::sleep(Duration::from_millis(5));
     }
     let all = Summary::of(per.iter().flatten().copied().collect());
     Ok(Report {
@@ -182,5 +244,6 @@ pub fn run(
         raw,
         replicas: per.into_iter().map(Summary::of).collect(),
         all,
+        waited: Summary::of(waited),
     })
 }

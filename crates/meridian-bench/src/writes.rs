@@ -5,12 +5,13 @@ use crate::BenchError;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-/// POST a workspace named `name` to the node at `base`; the status must be 201.
+/// POST a workspace named `name` to the node at `base`; the status must be 201. Returns the
+/// write's position (`X-Meridian-Position`), when the node journaled it.
 pub fn post_workspace(
     c: &reqwest::blocking::Client,
     base: &str,
     name: &str,
-) -> Result<(), BenchError> {
+) -> Result<Option<String>, BenchError> {
     let r = c
         .post(format!("{base}/rest/workspaces"))
         .basic_auth("admin", Some("geoserver"))
@@ -19,7 +20,10 @@ pub fn post_workspace(
         .send()
         .map_err(|e| BenchError::Http(e.to_string()))?;
     if r.status().as_u16() == 201 {
-        Ok(())
+        Ok(r.headers()
+            .get("x-meridian-position")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string))
     } else {
         Err(BenchError::Http(format!(
             "POST workspace {name} answered {}: {}",
