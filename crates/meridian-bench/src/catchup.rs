@@ -37,6 +37,10 @@ pub fn catch_up(
         .map(|r| vec![("MERIDIAN_CLUSTER_JOURNAL_RETENTION", r.to_string())])
         .unwrap_or_default();
     let mut cluster = Cluster::start(binary, tmp.path(), BrokerKind::Embedded, 1, None, extra)?;
+    // One change both have, so the replica is not a new node when it comes back (a new node
+    // takes a snapshot whatever the retention).
+    create_workspaces(&cluster.nodes[0].base, "before", 1, 1)?;
+    cluster.wait_converged(Duration::from_secs(60))?;
     cluster.kill(1);
     let written_in = create_workspaces(&cluster.nodes[0].base, "cu", changes, clients)?;
     let dir = tmp.path().join("replica0");

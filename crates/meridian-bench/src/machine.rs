@@ -31,3 +31,43 @@ pub fn describe() -> String {
         .unwrap_or_default();
     format!("{cpu}, {cores} cores, {mem_gb:.0} GB RAM, Linux {kernel}")
 }
+
+/// How fast the filesystem of the temporary directory (where benchmarks put their nodes)
+/// creates what a new workspace needs: a directory and two small files, each written to a
+/// temporary name and renamed, as Meridian writes them; and how long an fdatasync of a small
+/// append takes. File-heavy figures follow these two numbers (ext4 slows down for minutes after
+/// many files were deleted), so they are printed next to the machine.
+pub fn filesystem() -> String {
+    match probe_filesystem() {
+        Ok((create_us, sync_us)) => format!(
+            "{create_us:.0} µs per new workspace directory (mkdir + 2 files), {sync_us:.0} µs per fdatasync"
+        ),
+        Err(e) => format!("not measured ({e})"),
+    }
+}
+
+fn probe_filesystem() -> std::io::Result<(f64, f64)> {
+    use std::io::Write;
+    let dir = tempfile::tempdir()?;
+    let n = 200;
+    let t = std::time::Instant::now();
+    for i in 0..n {
+        let ws = dir.path().join(format!("ws{i}"));
+        fs::create_dir(&ws)?;
+        for name in ["workspace.xml", "namespace.xml"] {
+            let tmp = ws.join(format!(".{name}.tmp"));
+            fs::File::create(&tmp)?.write_all(b"<workspace><name>probe</name></workspace>")?;
+            fs::rename(&tmp, ws.join(name))?;
+        }
+    }
+    let create_us = t.elapsed().as_secs_f64() * 1e6 / f64::from(n);
+    let mut f = fs::File::create(dir.path().join("journal"))?;
+    let syncs = 50;
+    let t = std::time::Instant::now();
+    for _ in 0..syncs {
+        f.write_all(&[b'x'; 600])?;
+        f.sync_data()?;
+    }
+    let sync_us = t.elapsed().as_secs_f64() * 1e6 / f64::from(syncs);
+    Ok((create_us, sync_us))
+}

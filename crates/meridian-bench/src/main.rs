@@ -143,6 +143,9 @@ fn binary(given: Option<PathBuf>) -> Result<PathBuf, meridian_bench::BenchError>
 fn main() -> ExitCode {
     let cli = Cli::parse();
     println!("machine: {}", machine::describe());
+    if !matches!(cli.command, Cmd::Generate { .. }) {
+        println!("filesystem: {}", machine::filesystem());
+    }
     let result = match cli.command {
         Cmd::Generate { layers, out } => {
             let t = Instant::now();
