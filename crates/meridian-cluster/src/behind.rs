@@ -15,7 +15,6 @@ use meridian_datadir::DataDir;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -42,7 +41,7 @@ struct Job {
 }
 
 #[derive(Default)]
-struct Backlog {
+pub(crate) struct Backlog {
     queued: usize,
     /// Snapshots kept whose files are not all written: the snapshot file must stay.
     snapshots: usize,
@@ -60,10 +59,10 @@ struct SyncState {
 /// Where a node records which journaled batches have their files on disk (the applied
 /// marker), and how many batches' files are still queued behind the journal. Shared by the
 /// node's persisters (one per reload) and its status.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct FilesProgress {
     marker: PathBuf,
-    pending: Arc<AtomicUsize>,
+    backlog: Arc<(Mutex<Backlog>, Condvar)>,
 }
 
 impl FilesProgress {
@@ -71,7 +70,7 @@ impl FilesProgress {
     pub fn new(marker: PathBuf) -> FilesProgress {
         FilesProgress {
             marker,
-            pending: Arc::default(),
+            backlog: Arc::default(),
         }
     }
 
@@ -82,7 +81,7 @@ impl FilesProgress {
 
     /// Batches (and snapshots) whose files are not written yet.
     pub fn pending(&self) -> usize {
-        self.pending.load(Ordering::Relaxed)
+        lock(&self.backlog.0).queued
     }
 }
 
@@ -92,7 +91,6 @@ pub(crate) struct Behind {
     backlog: Arc<(Mutex<Backlog>, Condvar)>,
     tx: Option<mpsc::Sender<Job>>,
     snapshot_file: PathBuf,
-    pending: Arc<AtomicUsize>,
 }
 
 /// A snapshot as kept until its files are written.
@@ -139,20 +137,16 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Behind {
-    /// Start the writer thread over a data directory.
+    /// Start the writer thread over a data directory. The queue's count is the node's
+    /// (`progress`), kept across persisters: the one replaced was settled first.
     pub(crate) fn new(dd: DataDir, progress: &FilesProgress) -> Behind {
         let dd = Arc::new(Mutex::new(dd));
-        let backlog: Arc<(Mutex<Backlog>, Condvar)> = Arc::default();
+        let backlog = progress.backlog.clone();
+        lock(&backlog.0).failed = false;
         let (tx, rx) = mpsc::channel::<Job>();
         let marker = progress.marker.clone();
         let snapshot_file = snapshot_file(&marker);
-        let pending = progress.pending.clone();
-        let (t_dd, t_backlog, t_snapshot, t_pending) = (
-            dd.clone(),
-            backlog.clone(),
-            snapshot_file.clone(),
-            pending.clone(),
-        );
+        let (t_dd, t_backlog, t_snapshot) = (dd.clone(), backlog.clone(), snapshot_file.clone());
         let spawned = std::thread::Builder::new()
             .name("meridian-files".into())
             .spawn(move || {
@@ -163,7 +157,6 @@ impl Behind {
                 };
                 for job in rx {
                     write_job(&t_dd, &t_backlog, &marker, &t_snapshot, &mut state, job);
-                    t_pending.fetch_sub(1, Ordering::Relaxed);
                 }
             });
         let tx = match spawned {
@@ -178,7 +171,6 @@ impl Behind {
             backlog,
             tx,
             snapshot_file,
-            pending,
         }
     }
 
@@ -251,9 +243,7 @@ impl Behind {
             snapshot,
             sync_after,
         };
-        self.pending.fetch_add(1, Ordering::Relaxed);
         if tx.send(job).is_err() {
-            self.pending.fetch_sub(1, Ordering::Relaxed);
             lock(&self.backlog.0).queued -= 1;
             return false;
         }
