@@ -382,7 +382,8 @@ impl Cluster {
             let shift = rand::random::<u64>() as usize % spec.addrs.len();
             spec.addrs.rotate_left(shift);
         }
-        let (in_tx, in_rx) = mpsc::unbounded_channel::<(Vec<u8>, Option<Publish>)>();
+        let (in_tx, in_rx) = mpsc::unbounded_channel::<Received>();
+        let (presence_tx, presence_rx) = mpsc::unbounded_channel::<Received>();
         let outbox = lock(&self.outbox_rx)
             .take()
             .ok_or("cluster already started")?;
@@ -391,10 +392,14 @@ impl Cluster {
         if !enabled {
             tracing::warn!("cluster connection disabled (connection=disabled): not joining the broker until enabled");
         }
-        tokio::spawn(mqtt_loop(self.clone(), spec, in_tx.clone(), client_tx));
+        let inbox = Inbox {
+            changes: in_tx,
+            presence: presence_tx,
+        };
+        tokio::spawn(mqtt_loop(self.clone(), spec, inbox.clone(), client_tx));
         tokio::spawn(publisher(self.clone(), outbox, client_rx.clone()));
-        tokio::spawn(heartbeat(self.clone(), in_tx.clone()));
-        tokio::spawn(applier(self.clone(), in_rx, client_rx));
+        tokio::spawn(heartbeat(self.clone(), inbox.presence));
+        tokio::spawn(applier(self.clone(), in_rx, presence_rx, client_rx));
         tokio::spawn(checkpointer(self.clone()));
         Ok(())
     }
@@ -852,7 +857,7 @@ pub(crate) fn redo(
 async fn mqtt_loop(
     c: Arc<Cluster>,
     spec: BrokerSpec,
-    inbox: mpsc::UnboundedSender<(Vec<u8>, Option<Publish>)>,
+    inbox: Inbox,
     client_tx: tokio::sync::watch::Sender<Option<AsyncClient>>,
 ) {
     let topic = format!("{}/#", c.topic_base());
@@ -949,7 +954,14 @@ async fn mqtt_loop(
                 }
                 Ok(Event::Incoming(Packet::Publish(p))) => {
                     let payload = p.payload.to_vec();
-                    let _ = inbox.send((payload, Some(p)));
+                    // Heartbeats sent at most once go ahead of queued changes; anything to be
+                    // acknowledged keeps its order (brokers want acknowledgements in order).
+                    let queue = if p.qos == QoS::AtMostOnce && p.topic.ends_with("/heartbeat") {
+                        &inbox.presence
+                    } else {
+                        &inbox.changes
+                    };
+                    let _ = queue.send((payload, Some(p)));
                 }
                 Ok(_) => {}
                 Err(e) => {
@@ -981,15 +993,17 @@ async fn publisher(
 ) {
     let base = c.topic_base();
     while let Some(msg) = outbox.recv().await {
-        let topic = match &msg {
-            Message::Heartbeat { .. } => format!("{base}/heartbeat"),
-            _ => format!("{base}/changes"),
+        // Heartbeats are sent at most once: the next one follows in a few seconds, and
+        // receivers handle them ahead of queued changes, which needs no acknowledgement.
+        let (topic, qos) = match &msg {
+            Message::Heartbeat { .. } => (format!("{base}/heartbeat"), QoS::AtMostOnce),
+            _ => (format!("{base}/changes"), QoS::AtLeastOnce),
         };
         let payload = c.encode_outgoing(&msg);
         let current = client.borrow().clone();
         match current {
             Some(cl) => {
-                if let Err(e) = cl.publish(topic, QoS::AtLeastOnce, false, payload).await {
+                if let Err(e) = cl.publish(topic, qos, false, payload).await {
                     tracing::debug!(error = %e, "publish failed; peers will catch up from the journal");
                 }
             }
@@ -1000,7 +1014,7 @@ async fn publisher(
     }
 }
 
-async fn heartbeat(c: Arc<Cluster>, inbox: mpsc::UnboundedSender<(Vec<u8>, Option<Publish>)>) {
+async fn heartbeat(c: Arc<Cluster>, inbox: mpsc::UnboundedSender<Received>) {
     loop {
         let ms = { c.config.read().map(|g| g.heartbeat_ms()).unwrap_or(2000) };
         let msg = Message::Heartbeat {
@@ -1031,7 +1045,7 @@ async fn heartbeat(c: Arc<Cluster>, inbox: mpsc::UnboundedSender<(Vec<u8>, Optio
 }
 
 impl Cluster {
-    async fn poll_peers(&self, inbox: &mpsc::UnboundedSender<(Vec<u8>, Option<Publish>)>) {
+    async fn poll_peers(&self, inbox: &mpsc::UnboundedSender<Received>) {
         let urls: Vec<String> = lock(&self.peers).values().map(|p| p.url.clone()).collect();
         for url in urls {
             let pq = "/geoserver/rest/cluster/status.json";
@@ -1063,10 +1077,20 @@ impl Cluster {
 
 async fn applier(
     c: Arc<Cluster>,
-    mut inbox: mpsc::UnboundedReceiver<(Vec<u8>, Option<Publish>)>,
+    mut inbox: mpsc::UnboundedReceiver<Received>,
+    mut presence: mpsc::UnboundedReceiver<Received>,
     client: tokio::sync::watch::Receiver<Option<AsyncClient>>,
 ) {
-    while let Some(first) = inbox.recv().await {
+    loop {
+        // Heartbeats go first: behind a backlog of changes (a node coming back to a broker
+        // that kept its session), they tell at once how far behind the node is, and a
+        // catch-up over HTTP or a snapshot beats applying the backlog message by message.
+        let first = tokio::select! {
+            biased;
+            Some(m) = presence.recv() => m,
+            Some(m) = inbox.recv() => m,
+            else => break,
+        };
         // Messages that arrived meanwhile are applied together under one journal fdatasync
         // (group commit), and acknowledged to the broker only after it: a crash before the
         // sync makes the broker deliver them again (or the node fetch them). A replicated
@@ -1095,6 +1119,18 @@ async fn applier(
             }
         }
     }
+}
+
+/// A message as received: its payload, and the broker packet to acknowledge (none for what a
+/// node learnt over HTTP).
+type Received = (Vec<u8>, Option<Publish>);
+
+/// Where received messages wait for the applier: changes (and whatever is acknowledged), and
+/// presence (heartbeats sent at most once), which the applier takes first.
+#[derive(Clone)]
+struct Inbox {
+    changes: mpsc::UnboundedSender<Received>,
+    presence: mpsc::UnboundedSender<Received>,
 }
 
 /// At most this many received messages share one journal sync.
