@@ -83,6 +83,12 @@ impl FilesProgress {
     pub fn pending(&self) -> usize {
         lock(&self.backlog.0).queued
     }
+
+    /// Whether a file written behind failed since the last snapshot: the marker stays, and the
+    /// next start redoes the journal from it (the node logged why).
+    pub fn failed(&self) -> bool {
+        lock(&self.backlog.0).failed
+    }
 }
 
 /// The write-behind queue and its thread.

@@ -956,7 +956,7 @@ async fn mqtt_loop(
                     let payload = p.payload.to_vec();
                     // Heartbeats sent at most once go ahead of queued changes; anything to be
                     // acknowledged keeps its order (brokers want acknowledgements in order).
-                    let queue = if p.qos == QoS::AtMostOnce && p.topic.ends_with("/heartbeat") {
+                    let queue = if is_presence(&p) {
                         &inbox.presence
                     } else {
                         &inbox.changes
@@ -1085,11 +1085,8 @@ async fn applier(
         // Heartbeats go first: behind a backlog of changes (a node coming back to a broker
         // that kept its session), they tell at once how far behind the node is, and a
         // catch-up over HTTP or a snapshot beats applying the backlog message by message.
-        let first = tokio::select! {
-            biased;
-            Some(m) = presence.recv() => m,
-            Some(m) = inbox.recv() => m,
-            else => break,
+        let Some(first) = next_received(&mut presence, &mut inbox).await else {
+            break;
         };
         // Messages that arrived meanwhile are applied together under one journal fdatasync
         // (group commit), and acknowledged to the broker only after it: a crash before the
@@ -1131,6 +1128,26 @@ type Received = (Vec<u8>, Option<Publish>);
 struct Inbox {
     changes: mpsc::UnboundedSender<Received>,
     presence: mpsc::UnboundedSender<Received>,
+}
+
+/// Whether a received message goes ahead of queued changes: a heartbeat sent at most once
+/// (what is to be acknowledged keeps its order: brokers want acknowledgements in order).
+fn is_presence(p: &Publish) -> bool {
+    p.qos == QoS::AtMostOnce && p.topic.ends_with("/heartbeat")
+}
+
+/// The next message for the applier: presence first, then changes in arrival order; `None`
+/// once both queues are closed.
+async fn next_received(
+    presence: &mut mpsc::UnboundedReceiver<Received>,
+    changes: &mut mpsc::UnboundedReceiver<Received>,
+) -> Option<Received> {
+    tokio::select! {
+        biased;
+        Some(m) = presence.recv() => Some(m),
+        Some(m) = changes.recv() => Some(m),
+        else => None,
+    }
 }
 
 /// At most this many received messages share one journal sync.
@@ -1255,6 +1272,12 @@ impl Cluster {
             "Applied batches whose data-directory files are still written behind the journal",
             vec![(String::new(), self.files.pending() as u64)],
         );
+        metric(
+            "meridian_cluster_files_failed",
+            "gauge",
+            "1 when a data-directory file written behind the journal failed (see the log)",
+            vec![(String::new(), u64::from(self.files.failed()))],
+        );
         let summary = self.service.snapshot().summary();
         metric(
             "meridian_catalog_objects",
@@ -1345,6 +1368,41 @@ mod tests {
 
     fn object(kind: Kind, xml: &str) -> Object {
         Object::new(kind, meridian_xml::parse(xml).unwrap())
+    }
+
+    #[tokio::test]
+    async fn heartbeats_sent_at_most_once_go_ahead_of_queued_changes() {
+        let hb = |qos| Publish::new("VirtualTopic_geoserver/g/heartbeat", qos, b"hb".to_vec());
+        let change = Publish::new(
+            "VirtualTopic_geoserver/g/changes",
+            QoS::AtLeastOnce,
+            b"c".to_vec(),
+        );
+        assert!(is_presence(&hb(QoS::AtMostOnce)));
+        // Acknowledged messages keep their order, whatever their topic.
+        assert!(!is_presence(&hb(QoS::AtLeastOnce)));
+        assert!(!is_presence(&change));
+        let (ctx, mut crx) = mpsc::unbounded_channel::<Received>();
+        let (ptx, mut prx) = mpsc::unbounded_channel::<Received>();
+        for i in 0..3u8 {
+            ctx.send((vec![b'c', i], None)).unwrap();
+        }
+        ptx.send((b"hb".to_vec(), None)).unwrap();
+        let order: Vec<Vec<u8>> = [
+            next_received(&mut prx, &mut crx).await,
+            next_received(&mut prx, &mut crx).await,
+            next_received(&mut prx, &mut crx).await,
+        ]
+        .into_iter()
+        .map(|m| m.unwrap().0)
+        .collect();
+        assert_eq!(order, vec![b"hb".to_vec(), vec![b'c', 0], vec![b'c', 1]]);
+        drop((ctx, ptx));
+        assert_eq!(
+            next_received(&mut prx, &mut crx).await.unwrap().0,
+            vec![b'c', 2]
+        );
+        assert!(next_received(&mut prx, &mut crx).await.is_none());
     }
 
     /// A node whose files of a snapshot were not all written when it stopped.

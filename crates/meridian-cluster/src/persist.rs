@@ -259,21 +259,29 @@ pub(crate) mod tests {
     pub(crate) fn journaling_service(
         root: &Path,
     ) -> (CatalogService, Arc<Mutex<Journal>>, PathBuf) {
+        let (service, journal, progress) = journaling_service_with_progress(root);
+        (service, journal, progress.marker().to_path_buf())
+    }
+
+    /// The same, with the node's files progress.
+    pub(crate) fn journaling_service_with_progress(
+        root: &Path,
+    ) -> (CatalogService, Arc<Mutex<Journal>>, FilesProgress) {
         let journal = Arc::new(Mutex::new(
             Journal::open(&root.join("cluster/journal.log")).unwrap(),
         ));
-        let marker = root.join("cluster/applied.json");
+        let progress = FilesProgress::new(root.join("cluster/applied.json"));
         let loaded = meridian_datadir::load(root).unwrap();
         let persist = JournalingPersist::new(
             DataDir::new(root.to_path_buf(), loaded.locations),
             journal.clone(),
             "me".into(),
             Arc::new(Hlc::default()),
-            &FilesProgress::new(marker.clone()),
+            &progress,
             Arc::new(Mutex::new(Stamps::default())),
         );
         let service = CatalogService::new(loaded.catalog, Box::new(persist));
-        (service, journal, marker)
+        (service, journal, progress)
     }
 
     fn add(kind: Kind, xml: &str) -> Change {
@@ -325,7 +333,8 @@ pub(crate) mod tests {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().to_path_buf();
         meridian_datadir::init_if_empty(&root).unwrap();
-        let (service, journal, marker) = journaling_service(&root);
+        let (service, journal, progress) = journaling_service_with_progress(&root);
+        let marker = progress.marker().to_path_buf();
         let remote = |seq: u64| {
             Source::Remote(Provenance {
                 origin: "peer".into(),
@@ -342,8 +351,10 @@ pub(crate) mod tests {
             .unwrap();
         assert!(service.snapshot().get("WorkspaceInfoImpl-t1").is_some());
         assert_eq!(journal.lock().unwrap().head("peer"), 1);
-        // Settling reports the failure, and the marker does not claim the batch's files.
+        // Settling reports the failure (so does the status), and the marker does not claim
+        // the batch's files.
         assert!(service.settle().is_err());
+        assert!(progress.failed());
         assert_eq!(read_marker(&marker).get("peer"), None);
         // Once the obstacle is gone, the next start redoes the batch from the journal.
         std::fs::remove_file(root.join("workspaces/w1")).unwrap();

@@ -152,6 +152,7 @@ impl ClusterRest {
             "peers": peers,
             "drift": c.drift.lock().map(|d| d.clone()).unwrap_or_default(),
             "filesPending": c.files.pending(),
+            "filesFailed": c.files.failed(),
             "counters": {
                 "published": n(&c.counters.published),
                 "applied": n(&c.counters.applied),
