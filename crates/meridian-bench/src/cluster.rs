@@ -216,8 +216,21 @@ impl Cluster {
     }
 
     /// Wait until every node has applied everything the primary wrote and all digests agree.
+    /// Each replica is first asked to answer once it serves the primary's head
+    /// (`/rest/cluster/wait`, no polling load on the nodes), then the digests are compared.
     pub fn wait_converged(&self, limit: Duration) -> Result<(), BenchError> {
         let t0 = Instant::now();
+        let head = self.applied(0)?;
+        let c = client()?;
+        for n in &self.nodes[1..] {
+            let left = limit.saturating_sub(t0.elapsed()).as_millis().min(60_000);
+            let url = format!(
+                "{}/rest/cluster/wait.json?position={}:{head}&timeout={left}",
+                n.base, self.names[0]
+            );
+            // A node that cannot answer it (or not yet) is polled below like the others.
+            let _ = c.get(url).basic_auth("admin", Some("geoserver")).send();
+        }
         loop {
             if self.converged()? {
                 return Ok(());
