@@ -22,7 +22,7 @@ pub use apply::{
     Provenance, Source,
 };
 pub use cascade::{cascade_remove, remove_layer_everywhere, remove_style_everywhere};
-pub use catalog::Catalog;
+pub use catalog::{Catalog, ObjectDiff};
 pub use change::{Applied, Change};
 pub use ids::new_id;
 pub use kind::{Kind, SERVICE_ROOTS};

@@ -3,12 +3,11 @@
 //! Each object is hashed on its own (SHA-256 of kind, id, XML and style body; the per-node
 //! update sequence of global settings left out) and the object hashes are added up, so the
 //! digest does not depend on order and only objects that changed since the last digest are
-//! hashed again (objects are immutable `Arc`s: a change replaces the `Arc`).
+//! hashed again (found by diffing the persistent catalogs, which skips what they share).
 
-use meridian_catalog::{Catalog, Object};
+use meridian_catalog::{Catalog, Id, Object, ObjectDiff};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
-use std::sync::Arc;
 
 /// The hash of one object (first 128 bits of its SHA-256).
 fn object_hash(o: &Object) -> u128 {
@@ -40,31 +39,50 @@ fn finish(sum: u128, default_workspace: Option<&str>) -> String {
         .collect()
 }
 
-/// Object hashes kept between digests, by object identity: a change replaces an object's
-/// `Arc`, and holding the `Arc` here keeps its address from being reused.
+/// What the last digest was computed from: the catalog (a persistent map: keeping it costs
+/// only what later changes do not share), its sum, and each object's hash by id. The next
+/// digest walks only the objects that differ from it.
 #[derive(Default)]
 pub struct DigestCache {
-    hashes: HashMap<usize, (Arc<Object>, u128, u64)>,
-    generation: u64,
+    last: Option<(Catalog, u128)>,
+    hashes: HashMap<Id, u128>,
 }
 
 impl DigestCache {
-    /// The digest of `cat`, hashing only objects not seen (as the same `Arc`) last time.
+    /// The digest of `cat`, hashing only objects that differ from the last catalog digested.
     pub fn digest(&mut self, cat: &Catalog) -> String {
-        self.generation += 1;
-        let generation = self.generation;
-        let mut sum = 0u128;
-        for o in cat.objects() {
-            let entry = self
-                .hashes
-                .entry(Arc::as_ptr(o) as usize)
-                .or_insert_with(|| (o.clone(), object_hash(o), generation));
-            entry.2 = generation;
-            sum = sum.wrapping_add(entry.1);
-        }
-        // Objects replaced or removed since the last digest.
-        self.hashes.retain(|_, e| e.2 == generation);
+        let sum = match self.last.take() {
+            Some((before, mut sum)) => {
+                for d in cat.changed_objects(&before) {
+                    match d {
+                        ObjectDiff::Added(o) => sum = sum.wrapping_add(self.remember(o)),
+                        ObjectDiff::Removed(o) => sum = sum.wrapping_sub(self.forget(o)),
+                        ObjectDiff::Replaced { old, new } => {
+                            sum = sum.wrapping_sub(self.forget(old));
+                            sum = sum.wrapping_add(self.remember(new));
+                        }
+                    }
+                }
+                sum
+            }
+            None => {
+                self.hashes.clear();
+                cat.objects()
+                    .fold(0u128, |s, o| s.wrapping_add(self.remember(o)))
+            }
+        };
+        self.last = Some((cat.clone(), sum));
         finish(sum, cat.default_workspace().map(|w| w.id()))
+    }
+
+    fn remember(&mut self, o: &Object) -> u128 {
+        let h = object_hash(o);
+        self.hashes.insert(o.shared_id().clone(), h);
+        h
+    }
+
+    fn forget(&mut self, o: &Object) -> u128 {
+        self.hashes.remove(o.id()).unwrap_or_else(|| object_hash(o))
     }
 }
 
@@ -116,5 +134,25 @@ mod tests {
             cache.digest(&svc.snapshot()),
             catalog_digest(&svc.snapshot())
         );
+        // A catalog not derived from the last one (a snapshot taken over, a reload) shares
+        // nothing with it: the diff then walks both, and the digest is still right.
+        let other = Catalog::from_loaded(vec![ws("w3", "c"), ws("w1", "renamed")], None);
+        assert_eq!(cache.digest(&other), catalog_digest(&other));
+        // Many changes between two digests, and one digest of an unchanged catalog.
+        let svc = CatalogService::in_memory(other);
+        for i in 0..300 {
+            svc.apply(vec![Change::Add {
+                object: ws(&format!("x{i}"), &format!("x{i}")),
+            }])
+            .unwrap();
+        }
+        svc.apply(vec![Change::Remove {
+            id: "w3".into(),
+            kind: Kind::Workspace,
+        }])
+        .unwrap();
+        let d = cache.digest(&svc.snapshot());
+        assert_eq!(d, catalog_digest(&svc.snapshot()));
+        assert_eq!(cache.digest(&svc.snapshot()), d);
     }
 }
