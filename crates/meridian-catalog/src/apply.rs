@@ -172,6 +172,20 @@ impl CatalogService {
         self.reached.notify_all();
     }
 
+    /// The current state and the positions (origin → last sequence) it reflects, read
+    /// together: a digest of this state belongs to exactly these positions.
+    pub fn snapshot_with_positions(&self) -> (Arc<Catalog>, BTreeMap<String, u64>) {
+        let g = match self.state.read() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        let positions = match self.positions.lock() {
+            Ok(p) => p.clone(),
+            Err(p) => p.into_inner().clone(),
+        };
+        (g.clone(), positions)
+    }
+
     /// The last sequence of `origin` the visible state reflects (0 when none).
     pub fn position(&self, origin: &str) -> u64 {
         match self.positions.lock() {
@@ -298,11 +312,14 @@ impl CatalogService {
         };
         self.version
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        match self.state.write() {
-            Ok(mut g) => *g = Arc::new(new),
-            Err(p) => *p.into_inner() = Arc::new(new),
+        {
+            let mut g = match self.state.write() {
+                Ok(g) => g,
+                Err(p) => p.into_inner(),
+            };
+            *g = Arc::new(new);
+            self.note_positions(&heads);
         }
-        self.note_positions(&heads);
         Ok(applied)
     }
 
@@ -414,12 +431,17 @@ impl CatalogService {
         };
         self.version
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        match self.state.write() {
-            Ok(mut g) => *g = Arc::new(work),
-            Err(p) => *p.into_inner() = Arc::new(work),
-        }
-        if let Some(p) = &applied.provenance {
-            self.note_positions(&BTreeMap::from([(p.origin.clone(), p.seq)]));
+        {
+            // The positions move with the state, under its lock: a reader of both
+            // (`snapshot_with_positions`) never sees one without the other.
+            let mut g = match self.state.write() {
+                Ok(g) => g,
+                Err(p) => p.into_inner(),
+            };
+            *g = Arc::new(work);
+            if let Some(p) = &applied.provenance {
+                self.note_positions(&BTreeMap::from([(p.origin.clone(), p.seq)]));
+            }
         }
         // Still under the writer lock: listeners see batches in the order they were applied
         // (replication publishes them in sequence order).

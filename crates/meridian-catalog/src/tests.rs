@@ -308,3 +308,57 @@ fn loading_the_same_id_twice_keeps_the_later_object_and_consistent_indexes() {
     );
     assert_eq!(cat.count(Kind::Workspace), 2);
 }
+
+/// A persister that numbers local batches as a journal would.
+struct Numbering(u64);
+
+impl Persist for Numbering {
+    fn persist(
+        &mut self,
+        _: &Catalog,
+        _: &Catalog,
+        _: &Batch<'_>,
+    ) -> Result<Option<Provenance>, PersistError> {
+        self.0 += 1;
+        Ok(Some(Provenance {
+            origin: "me".into(),
+            seq: self.0,
+            hlc: self.0,
+        }))
+    }
+}
+
+#[test]
+fn the_state_and_its_positions_are_read_together_and_waited_for() {
+    let svc = Arc::new(CatalogService::new(
+        Catalog::from_loaded(vec![global()], None),
+        Box::new(Numbering(0)),
+    ));
+    let writer = {
+        let svc = svc.clone();
+        std::thread::spawn(move || {
+            for i in 0..300 {
+                let xml = format!("<workspace><id>w{i}</id><name>w{i}</name></workspace>");
+                svc.apply(vec![add(obj(Kind::Workspace, &xml))]).unwrap();
+            }
+        })
+    };
+    // Each batch adds one workspace: a state read with its positions holds exactly as many
+    // workspaces as the position says, never one more or one less.
+    while !writer.is_finished() {
+        let (cat, positions) = svc.snapshot_with_positions();
+        let at = positions.get("me").copied().unwrap_or(0);
+        assert_eq!(cat.count(Kind::Workspace) as u64, at);
+    }
+    writer.join().unwrap();
+    let at = svc.wait_for_position("me", 300, std::time::Duration::from_secs(5));
+    assert_eq!(at, 300);
+    assert_eq!(svc.position("me"), 300);
+    // Not reached: the wait ends at its timeout with the position reached so far.
+    let t = std::time::Instant::now();
+    assert_eq!(
+        svc.wait_for_position("me", 301, std::time::Duration::from_millis(50)),
+        300
+    );
+    assert!(t.elapsed() >= std::time::Duration::from_millis(50));
+}

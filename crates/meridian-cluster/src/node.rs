@@ -14,7 +14,7 @@ use meridian_catalog::{Catalog, CatalogService, Object, Source};
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, Publish, QoS};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::mpsc;
@@ -117,10 +117,13 @@ pub struct Cluster {
     failures: Mutex<BTreeMap<(String, u64), u32>>,
     outbox: mpsc::UnboundedSender<Message>,
     outbox_rx: Mutex<Option<mpsc::UnboundedReceiver<Message>>>,
+    /// Changes received and not applied yet (the applier's group and queue): a heartbeat
+    /// showing a head no further ahead than this needs no catch-up.
+    queued_changes: AtomicUsize,
     /// The broker client while connected (set once the node starts).
     client: std::sync::OnceLock<tokio::sync::watch::Receiver<Option<AsyncClient>>>,
     http: reqwest::Client,
-    digest_cache: Mutex<(u64, String, DigestCache)>,
+    digest_cache: Mutex<(Option<Arc<Catalog>>, String, DigestCache)>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -168,11 +171,12 @@ impl Cluster {
             outbox: tx,
             outbox_rx: Mutex::new(Some(rx)),
             client: std::sync::OnceLock::new(),
+            queued_changes: AtomicUsize::new(0),
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(30))
                 .build()
                 .map_err(|e| e.to_string())?,
-            digest_cache: Mutex::new((u64::MAX, String::new(), DigestCache::default())),
+            digest_cache: Mutex::new((None, String::new(), DigestCache::default())),
         });
         c.update_gate();
         let weak = Arc::downgrade(&c);
@@ -292,15 +296,25 @@ impl Cluster {
         }
     }
 
-    /// The digest of the catalog (cached per catalog version).
+    /// The digest of the current catalog.
     pub fn digest(&self) -> String {
-        // Read the version before the catalog: a change in between only makes the cache miss.
-        let version = self.service.version();
-        let cat = self.service.snapshot();
+        self.digest_of(&self.service.snapshot())
+    }
+
+    /// This node's positions and the digest of the catalog that reflects exactly them: what
+    /// heartbeats and the status announce, and what drift is judged on (positions read apart
+    /// from the catalog could belong to an older or newer one during writes).
+    pub fn heads_and_digest(&self) -> (BTreeMap<String, u64>, String) {
+        let (cat, heads) = self.service.snapshot_with_positions();
+        (heads, self.digest_of(&cat))
+    }
+
+    /// The digest of `cat`, cached for the last catalog digested.
+    fn digest_of(&self, cat: &Arc<Catalog>) -> String {
         let mut cache = lock(&self.digest_cache);
-        if cache.0 != version {
-            let d = cache.2.digest(&cat);
-            cache.0 = version;
+        if !cache.0.as_ref().is_some_and(|c| Arc::ptr_eq(c, cat)) {
+            let d = cache.2.digest(cat);
+            cache.0 = Some(cat.clone());
             cache.1 = d;
         }
         cache.1.clone()
@@ -323,11 +337,9 @@ impl Cluster {
             objects: Vec<&'a Object>,
             stamps: Stamps,
         }
-        // The heads must not run ahead of the catalog: read them first, under the same order
-        // the persister writes (journal, then state).
-        let heads = self.heads();
+        // The heads are exactly those the catalog reflects.
+        let (cat, heads) = self.service.snapshot_with_positions();
         let stamps = lock(&self.stamps).clone();
-        let cat = self.service.snapshot();
         serde_json::to_vec(&SnapshotRef {
             heads,
             default_workspace: cat.default_workspace().map(|w| w.id().to_string()),
@@ -682,8 +694,11 @@ impl Cluster {
             }
             return;
         }
+        // Changes already received and queued here are not fetched again: a peer's head that
+        // far ahead is only the queue (a node coming back to a kept session is further).
+        let queued = self.queued_changes.load(Ordering::Relaxed) as u64;
         for (origin, seq) in heads {
-            if origin != &self.me && *seq > mine.get(origin).copied().unwrap_or(0) {
+            if origin != &self.me && *seq > mine.get(origin).copied().unwrap_or(0) + queued {
                 if let Err(e) = self.catch_up(origin, url).await {
                     tracing::warn!(%origin, peer = %url, error = %e, "catch-up failed");
                 }
@@ -691,8 +706,8 @@ impl Cluster {
         }
         // Same positions, different content: drift. One of the two repairs itself from the
         // other's snapshot, so both end the same.
-        let mine_now = self.heads();
-        if &mine_now == heads && digest != self.digest() {
+        let (mine_now, my_digest) = self.heads_and_digest();
+        if &mine_now == heads && digest != my_digest {
             let msg = format!("digest differs from {peer} at the same positions");
             tracing::warn!("{msg}");
             *lock(&self.drift) = Some(msg);
@@ -1017,13 +1032,14 @@ async fn publisher(
 async fn heartbeat(c: Arc<Cluster>, inbox: mpsc::UnboundedSender<Received>) {
     loop {
         let ms = { c.config.read().map(|g| g.heartbeat_ms()).unwrap_or(2000) };
+        let (heads, digest) = c.heads_and_digest();
         let msg = Message::Heartbeat {
             group: c.group.clone(),
             origin: c.me.clone(),
             url: c.url.clone(),
             roles: c.roles(),
-            heads: c.heads(),
-            digest: c.digest(),
+            heads,
+            digest,
         };
         let _ = c.outbox.send(msg);
         let expiry = {
@@ -1100,6 +1116,8 @@ async fn applier(
                 Err(_) => break,
             }
         }
+        c.queued_changes
+            .store(group.len() + inbox.len(), Ordering::Relaxed);
         lock(&c.journal).defer_sync();
         for (payload, _) in &group {
             c.on_message(payload).await;

@@ -94,7 +94,7 @@ impl ClusterRest {
 
     fn status(&self) -> serde_json::Value {
         let c = &self.0;
-        let heads = c.heads();
+        let (heads, digest) = c.heads_and_digest();
         let peers: Vec<serde_json::Value> = c
             .peers
             .lock()
@@ -147,7 +147,7 @@ impl ClusterRest {
                 "embedded": cfg.as_ref().map(|c| c.embedded_broker() && c.get("brokerURL").is_empty()).unwrap_or(false),
             },
             "authenticated": cfg.as_ref().map(|c| !c.secret().is_empty()).unwrap_or(false),
-            "digest": c.digest(),
+            "digest": digest,
             "origins": origins,
             "peers": peers,
             "drift": c.drift.lock().map(|d| d.clone()).unwrap_or_default(),
