@@ -1116,12 +1116,14 @@ async fn applier(
                 Err(_) => break,
             }
         }
-        c.queued_changes
-            .store(group.len() + inbox.len(), Ordering::Relaxed);
         lock(&c.journal).defer_sync();
-        for (payload, _) in &group {
+        for (i, (payload, _)) in group.iter().enumerate() {
+            // What is received and not handled yet, for a heartbeat among them.
+            c.queued_changes
+                .store(group.len() - i - 1 + inbox.len(), Ordering::Relaxed);
             c.on_message(payload).await;
         }
+        c.queued_changes.store(0, Ordering::Relaxed);
         if let Err(e) = lock(&c.journal).end_deferred() {
             tracing::warn!(error = %e, "journal sync after a group of messages failed");
         }
