@@ -653,6 +653,7 @@ impl Cluster {
                 };
                 if primaries_changed {
                     self.update_gate();
+                    self.save_peers();
                 }
                 if replica {
                     self.after_heartbeat(&origin, &url, &heads, &digest).await;
@@ -662,6 +663,7 @@ impl Cluster {
                 tracing::info!(peer = %origin, "peer left the cluster");
                 lock(&self.peers).remove(&origin);
                 self.update_gate();
+                self.save_peers();
             }
             _ => {}
         }
@@ -1030,6 +1032,18 @@ async fn publisher(
 }
 
 async fn heartbeat(c: Arc<Cluster>, inbox: mpsc::UnboundedSender<Received>) {
+    // The peers known before this start, asked at once over HTTP: a node that comes back to
+    // a broker holding a long backlog of its messages learns how far behind it is now (and
+    // catches up in pages or takes a snapshot) instead of after the backlog.
+    let known: Vec<String> = read_peer_urls(&c.files.marker().with_file_name(PEERS_FILE))
+        .into_values()
+        .filter(|u| u != &c.url)
+        .collect();
+    if !known.is_empty() {
+        // On its own task: a peer that no longer answers must not hold heartbeats back.
+        let (c, inbox) = (c.clone(), inbox.clone());
+        tokio::spawn(async move { c.poll_urls(known, &inbox).await });
+    }
     loop {
         let ms = { c.config.read().map(|g| g.heartbeat_ms()).unwrap_or(2000) };
         let (heads, digest) = c.heads_and_digest();
@@ -1063,6 +1077,11 @@ async fn heartbeat(c: Arc<Cluster>, inbox: mpsc::UnboundedSender<Received>) {
 impl Cluster {
     async fn poll_peers(&self, inbox: &mpsc::UnboundedSender<Received>) {
         let urls: Vec<String> = lock(&self.peers).values().map(|p| p.url.clone()).collect();
+        self.poll_urls(urls, inbox).await;
+    }
+
+    /// Ask nodes over HTTP for their status and hand it to the applier as their heartbeat.
+    async fn poll_urls(&self, urls: Vec<String>, inbox: &mpsc::UnboundedSender<Received>) {
         for url in urls {
             let pq = "/geoserver/rest/cluster/status.json";
             let st: serde_json::Value = match self.get_json(&url, pq).await {
@@ -1168,6 +1187,38 @@ async fn next_received(
         Some(m) = changes.recv() => Some(m),
         else => None,
     }
+}
+
+/// The peers' URLs by name, next to the applied marker, for the next start.
+const PEERS_FILE: &str = "peers.json";
+
+/// Peers' URLs saved by an earlier run (none when missing or unreadable).
+fn read_peer_urls(path: &std::path::Path) -> BTreeMap<String, String> {
+    std::fs::read(path)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default()
+}
+
+impl Cluster {
+    /// Remember the peers' URLs for the next start (written when a peer appears, moves or
+    /// leaves; a failure only costs that start's early poll).
+    fn save_peers(&self) {
+        let urls: BTreeMap<String, String> = lock(&self.peers)
+            .values()
+            .map(|p| (p.name.clone(), p.url.clone()))
+            .collect();
+        let path = self.files.marker().with_file_name(PEERS_FILE);
+        if let Err(e) = write_peer_urls(&path, &urls) {
+            tracing::debug!(path = %path.display(), error = %e, "could not save the peers");
+        }
+    }
+}
+
+/// Save peers' URLs by name (atomically).
+fn write_peer_urls(path: &std::path::Path, urls: &BTreeMap<String, String>) -> Result<(), String> {
+    let bytes = serde_json::to_vec(urls).map_err(|e| e.to_string())?;
+    meridian_datadir::write_atomic(path, &bytes).map_err(|e| e.to_string())
 }
 
 /// At most this many received messages share one journal sync.
@@ -1388,6 +1439,20 @@ mod tests {
 
     fn object(kind: Kind, xml: &str) -> Object {
         Object::new(kind, meridian_xml::parse(xml).unwrap())
+    }
+
+    #[test]
+    fn the_peers_known_are_kept_for_the_next_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(PEERS_FILE);
+        assert!(read_peer_urls(&path).is_empty());
+        let urls: BTreeMap<String, String> =
+            [("node-a".to_string(), "http://a:8080/geoserver".to_string())].into();
+        write_peer_urls(&path, &urls).unwrap();
+        assert_eq!(read_peer_urls(&path), urls);
+        // A damaged file only costs the early poll.
+        std::fs::write(&path, b"{not json").unwrap();
+        assert!(read_peer_urls(&path).is_empty());
     }
 
     #[tokio::test]
