@@ -9,7 +9,7 @@ use crate::digest::DigestCache;
 use crate::envelope::{decode, encode, http_token, Message, Roles};
 use crate::hlc::Hlc;
 use crate::journal::{Journal, Record};
-use crate::persist::read_marker;
+use crate::persist::{read_json, read_marker, write_json};
 use meridian_catalog::{Catalog, CatalogService, Object, Source};
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, Publish, QoS};
 use serde::{Deserialize, Serialize};
@@ -1035,10 +1035,11 @@ async fn heartbeat(c: Arc<Cluster>, inbox: mpsc::UnboundedSender<Received>) {
     // The peers known before this start, asked at once over HTTP: a node that comes back to
     // a broker holding a long backlog of its messages learns how far behind it is now (and
     // catches up in pages or takes a snapshot) instead of after the backlog.
-    let known: Vec<String> = read_peer_urls(&c.files.marker().with_file_name(PEERS_FILE))
-        .into_values()
-        .filter(|u| u != &c.url)
-        .collect();
+    let known: Vec<String> =
+        read_json::<BTreeMap<String, String>>(&c.files.marker().with_file_name(PEERS_FILE))
+            .into_values()
+            .filter(|u| u != &c.url)
+            .collect();
     if !known.is_empty() {
         // On its own task: a peer that no longer answers must not hold heartbeats back.
         let (c, inbox) = (c.clone(), inbox.clone());
@@ -1192,14 +1193,6 @@ async fn next_received(
 /// The peers' URLs by name, next to the applied marker, for the next start.
 const PEERS_FILE: &str = "peers.json";
 
-/// Peers' URLs saved by an earlier run (none when missing or unreadable).
-fn read_peer_urls(path: &std::path::Path) -> BTreeMap<String, String> {
-    std::fs::read(path)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or_default()
-}
-
 impl Cluster {
     /// Remember the peers' URLs for the next start (written when a peer appears, moves or
     /// leaves; a failure only costs that start's early poll).
@@ -1209,16 +1202,10 @@ impl Cluster {
             .map(|p| (p.name.clone(), p.url.clone()))
             .collect();
         let path = self.files.marker().with_file_name(PEERS_FILE);
-        if let Err(e) = write_peer_urls(&path, &urls) {
+        if let Err(e) = write_json(&path, &urls) {
             tracing::debug!(path = %path.display(), error = %e, "could not save the peers");
         }
     }
-}
-
-/// Save peers' URLs by name (atomically).
-fn write_peer_urls(path: &std::path::Path, urls: &BTreeMap<String, String>) -> Result<(), String> {
-    let bytes = serde_json::to_vec(urls).map_err(|e| e.to_string())?;
-    meridian_datadir::write_atomic(path, &bytes).map_err(|e| e.to_string())
 }
 
 /// At most this many received messages share one journal sync.
@@ -1445,14 +1432,15 @@ mod tests {
     fn the_peers_known_are_kept_for_the_next_start() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(PEERS_FILE);
-        assert!(read_peer_urls(&path).is_empty());
+        let read = || read_json::<BTreeMap<String, String>>(&path);
+        assert!(read().is_empty());
         let urls: BTreeMap<String, String> =
             [("node-a".to_string(), "http://a:8080/geoserver".to_string())].into();
-        write_peer_urls(&path, &urls).unwrap();
-        assert_eq!(read_peer_urls(&path), urls);
+        write_json(&path, &urls).unwrap();
+        assert_eq!(read(), urls);
         // A damaged file only costs the early poll.
         std::fs::write(&path, b"{not json").unwrap();
-        assert!(read_peer_urls(&path).is_empty());
+        assert!(read().is_empty());
     }
 
     #[tokio::test]

@@ -36,10 +36,21 @@ const CHECKPOINT_BATCHES: usize = 1000;
 
 /// Positions whose files are known to be on disk.
 pub fn read_marker(path: &std::path::Path) -> BTreeMap<String, u64> {
+    read_json(path)
+}
+
+/// A small JSON file of the node's (marker, peers); the default when missing or unreadable.
+pub(crate) fn read_json<T: serde::de::DeserializeOwned + Default>(path: &Path) -> T {
     std::fs::read(path)
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
         .unwrap_or_default()
+}
+
+/// Write a small JSON file of the node's atomically and durably.
+pub(crate) fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), String> {
+    let text = serde_json::to_vec(value).map_err(|e| e.to_string())?;
+    meridian_datadir::write_atomic(path, &text).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 impl JournalingPersist {
@@ -195,8 +206,7 @@ impl Persist for JournalingPersist {
 
 /// Record that the files of every batch up to `heads` are on disk.
 pub(crate) fn write_marker(marker: &Path, heads: &BTreeMap<String, u64>) -> Result<(), String> {
-    let text = serde_json::to_vec(heads).map_err(|e| e.to_string())?;
-    meridian_datadir::write_atomic(marker, &text).map_err(|e| format!("{}: {e}", marker.display()))
+    write_json(marker, heads)
 }
 
 impl JournalingPersist {
