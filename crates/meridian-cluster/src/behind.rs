@@ -3,11 +3,13 @@
 //! takes to create them, while the catalog itself is applied in a second. So a snapshot is
 //! made durable as one file, applied, and its files are written here, on a thread, followed in
 //! order by the files of every batch applied meanwhile. Replicated batches are written here
-//! too: a replica serves a change once it is journaled, and its files follow. When the queue
-//! is empty, and at least every second or `sync_after` batches while it is not, the files are
-//! synced and the applied marker moves; the snapshot file goes once no snapshot's files are
-//! still queued. A crash before that is repaired at the next start: the snapshot file is
-//! applied again, then the journal redone.
+//! too: a replica serves a change once it is journaled, and its files follow. A second after
+//! the first batch written since the last sync (sooner after `sync_after` batches, and when
+//! the node settles), the files are synced and the applied marker moves; the snapshot file
+//! goes once no snapshot's files are still queued. A crash before that is repaired at the next
+//! start: the snapshot file is applied again, then the journal redone. Syncing on a timer
+//! rather than whenever the queue runs empty keeps a filesystem-wide sync per replicated
+//! write off a lightly loaded node (and off the other nodes sharing its disk).
 
 use crate::persist::write_marker;
 use meridian_catalog::{Catalog, Effect, Object};
@@ -23,7 +25,8 @@ use std::time::{Duration, Instant};
 /// holds its version of the catalog).
 const MAX_QUEUED: usize = 10_000;
 
-/// The files are synced and the marker moved at least this often while batches are queued.
+/// Files written behind are synced, and the marker moved, at most this long after the first
+/// batch written since the last sync.
 const SYNC_EVERY: Duration = Duration::from_secs(1);
 
 /// Files of one applied batch (or snapshot), to write in order.
@@ -48,12 +51,16 @@ pub(crate) struct Backlog {
     /// A file could not be written since the last snapshot: the marker stays where it is, so
     /// the next start applies the snapshot and redoes the journal.
     failed: bool,
+    /// Written but not synced yet: how many batches, since when, and the journal heads the
+    /// marker may record once they are synced.
+    unsynced: Option<Unsynced>,
 }
 
-/// The writer thread's own count of what it wrote since it last synced.
-struct SyncState {
-    written: usize,
+/// Batches whose files are written but not synced.
+struct Unsynced {
+    batches: usize,
     since: Instant,
+    heads: BTreeMap<String, u64>,
 }
 
 /// Where a node records which journaled batches have their files on disk (the applied
@@ -152,17 +159,36 @@ impl Behind {
         let (tx, rx) = mpsc::channel::<Job>();
         let marker = progress.marker.clone();
         let snapshot_file = snapshot_file(&marker);
-        let (t_dd, t_backlog, t_snapshot) = (dd.clone(), backlog.clone(), snapshot_file.clone());
+        let (t_dd, t_backlog, t_marker, t_snapshot) = (
+            dd.clone(),
+            backlog.clone(),
+            marker.clone(),
+            snapshot_file.clone(),
+        );
         let spawned = std::thread::Builder::new()
             .name("meridian-files".into())
             .spawn(move || {
                 lower_priority();
-                let mut state = SyncState {
-                    written: 0,
-                    since: Instant::now(),
-                };
-                for job in rx {
-                    write_job(&t_dd, &t_backlog, &marker, &t_snapshot, &mut state, job);
+                loop {
+                    // Wait for the next batch, or until written files are due for a sync.
+                    let due_in = lock(&t_backlog.0)
+                        .unsynced
+                        .as_ref()
+                        .map(|u| SYNC_EVERY.saturating_sub(u.since.elapsed()));
+                    let next = match due_in {
+                        None => rx.recv().map_err(|_| mpsc::RecvTimeoutError::Disconnected),
+                        Some(left) => rx.recv_timeout(left),
+                    };
+                    match next {
+                        Ok(job) => write_job(&t_dd, &t_backlog, &t_marker, &t_snapshot, job),
+                        Err(mpsc::RecvTimeoutError::Timeout) => {
+                            sync_written(&mut lock(&t_dd), &t_backlog.0, &t_marker, &t_snapshot)
+                        }
+                        Err(mpsc::RecvTimeoutError::Disconnected) => {
+                            sync_written(&mut lock(&t_dd), &t_backlog.0, &t_marker, &t_snapshot);
+                            return;
+                        }
+                    }
                 }
             });
         let tx = match spawned {
@@ -281,6 +307,20 @@ impl Behind {
             };
         }
     }
+
+    /// The caller synced the data directory (locked) and wrote a marker covering everything
+    /// written so far: what was written behind needs no sync of its own, and a snapshot whose
+    /// files are all written loses its file.
+    pub(crate) fn covered(&self) -> Result<(), String> {
+        let (was_unsynced, snapshots_left) = {
+            let mut g = lock(&self.backlog.0);
+            (g.unsynced.take().is_some(), g.snapshots)
+        };
+        if was_unsynced && snapshots_left == 0 {
+            snapshot_written(&self.snapshot_file)?;
+        }
+        Ok(())
+    }
 }
 
 /// The nice value of the files thread: creating files costs the kernel far more CPU than
@@ -306,7 +346,6 @@ fn write_job(
     backlog: &(Mutex<Backlog>, Condvar),
     marker: &Path,
     snapshot: &Path,
-    state: &mut SyncState,
     job: Job,
 ) {
     let mut d = lock(dd);
@@ -314,38 +353,55 @@ fn write_job(
         tracing::error!(error = %e, "writing files behind the journal failed; the next start redoes them");
         lock(&backlog.0).failed = true;
     }
-    state.written += 1;
     let (m, cv) = backlog;
-    let (last, failed, snapshots_left) = {
+    let due = {
         let mut g = lock(m);
         if job.snapshot {
             g.snapshots = g.snapshots.saturating_sub(1);
         }
-        (g.queued == 1, g.failed, g.snapshots)
+        let u = g.unsynced.get_or_insert_with(|| Unsynced {
+            batches: 0,
+            since: Instant::now(),
+            heads: BTreeMap::new(),
+        });
+        u.batches += 1;
+        u.heads = job.heads;
+        u.batches >= job.sync_after.max(1) || u.since.elapsed() >= SYNC_EVERY
     };
-    let due = last || state.written >= job.sync_after.max(1) || state.since.elapsed() >= SYNC_EVERY;
-    if due && !failed {
-        // Everything queued up to this batch is written: make it durable, then say so.
-        let done = d
-            .sync()
-            .map_err(|e| e.to_string())
-            .and_then(|_| write_marker(marker, &job.heads))
-            .and_then(|_| {
-                if snapshots_left == 0 {
-                    snapshot_written(snapshot)
-                } else {
-                    Ok(())
-                }
-            });
-        if let Err(e) = done {
-            tracing::error!(error = %e, "syncing files written behind the journal failed");
-            lock(m).failed = true;
-        }
-        state.written = 0;
-        state.since = Instant::now();
+    if due {
+        sync_written(&mut d, m, marker, snapshot);
     }
     drop(d);
     let mut g = lock(m);
     g.queued = g.queued.saturating_sub(1);
     cv.notify_all();
+}
+
+/// Sync the files written behind since the last sync, then record in the marker that the
+/// journal heads of the last one are covered; remove the snapshot file once no snapshot's
+/// files are queued. Called with the data directory locked, so no batch is written meanwhile.
+fn sync_written(d: &mut DataDir, backlog: &Mutex<Backlog>, marker: &Path, snapshot: &Path) {
+    let (unsynced, failed, snapshots_left) = {
+        let mut g = lock(backlog);
+        (g.unsynced.take(), g.failed, g.snapshots)
+    };
+    let Some(unsynced) = unsynced else { return };
+    if failed {
+        return;
+    }
+    let done = d
+        .sync()
+        .map_err(|e| e.to_string())
+        .and_then(|_| write_marker(marker, &unsynced.heads))
+        .and_then(|_| {
+            if snapshots_left == 0 {
+                snapshot_written(snapshot)
+            } else {
+                Ok(())
+            }
+        });
+    if let Err(e) = done {
+        tracing::error!(error = %e, "syncing files written behind the journal failed");
+        lock(backlog).failed = true;
+    }
 }

@@ -24,9 +24,10 @@ pub struct JournalingPersist {
     hlc: Arc<Hlc>,
     marker: PathBuf,
     stamps: Arc<Mutex<Stamps>>,
-    /// Journaled batches whose files are written but not yet covered by the marker.
+    /// Journaled batches whose files are written but not yet covered by the marker, and when
+    /// the first of them was.
     unsynced: usize,
-    last_checkpoint: Instant,
+    first_unsynced: Option<Instant>,
 }
 
 /// A checkpoint is taken at least this often while batches arrive (and by the node's timer).
@@ -71,7 +72,7 @@ impl JournalingPersist {
             marker: progress.marker().to_path_buf(),
             stamps,
             unsynced: 0,
-            last_checkpoint: Instant::now(),
+            first_unsynced: None,
         }
     }
 
@@ -169,8 +170,9 @@ impl Persist for JournalingPersist {
         // Files written behind are synced, and the marker moved, by the files thread.
         if !queued {
             self.unsynced += 1;
-            let due = self.unsynced >= self.sync_after()
-                || self.last_checkpoint.elapsed() >= CHECKPOINT_EVERY;
+            let first = *self.first_unsynced.get_or_insert_with(Instant::now);
+            // The node's timer checkpoints a quiet node every second; this catches a busy one.
+            let due = self.unsynced >= self.sync_after() || first.elapsed() >= CHECKPOINT_EVERY;
             if due {
                 self.checkpoint_now()?;
             }
@@ -247,13 +249,18 @@ impl JournalingPersist {
     /// Flush the files written since the last checkpoint, then record that the journal's
     /// heads are covered by files on disk.
     fn checkpoint_now(&mut self) -> Result<(), PersistError> {
-        self.files.dd().sync()?;
+        // The data directory stays locked throughout: the files thread does not sync (and
+        // move the marker back to its older heads) in between.
+        let mut dd = self.files.dd();
+        dd.sync()?;
         if !self.files.failed() {
             let heads = self.lock().heads();
             write_marker(&self.marker, &heads).map_err(PersistError)?;
+            self.files.covered().map_err(PersistError)?;
         }
+        drop(dd);
         self.unsynced = 0;
-        self.last_checkpoint = Instant::now();
+        self.first_unsynced = None;
         Ok(())
     }
 }
@@ -380,6 +387,36 @@ pub(crate) mod tests {
         assert_eq!(read_marker(&marker).get("peer"), Some(&2));
         let reloaded = meridian_datadir::load(&root).unwrap();
         assert!(reloaded.problems.is_empty(), "{:?}", reloaded.problems);
+    }
+
+    #[test]
+    fn files_written_behind_are_synced_and_marked_on_a_timer_without_more_batches() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().to_path_buf();
+        meridian_datadir::init_if_empty(&root).unwrap();
+        let (service, _journal, marker) = journaling_service(&root);
+        for seq in 1..=3 {
+            let source = Source::Remote(Provenance {
+                origin: "peer".into(),
+                seq,
+                hlc: seq,
+            });
+            service
+                .apply_from(vec![workspace(seq as usize)], source)
+                .unwrap();
+        }
+        // Synced on the files thread's timer (not per batch), with nothing else asking.
+        let t0 = Instant::now();
+        let mut covered = false;
+        while !covered && t0.elapsed() < Duration::from_secs(5) {
+            covered = read_marker(&marker).get("peer") == Some(&3);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(
+            covered,
+            "the marker never covered the batches written behind"
+        );
+        assert!(root.join("workspaces/w3/workspace.xml").is_file());
     }
 
     #[test]
