@@ -534,7 +534,7 @@ fn bump_sequence(work: &mut Catalog, effects: &mut Vec<Effect>) {
     };
     let mut g2 = (*g).clone();
     let next = work.update_sequence() + 1;
-    g2.edit_xml(|x| x.set_child_text("updateSequence", next.to_string()));
+    g2.set_child_text("updateSequence", &next.to_string());
     let g2 = Arc::new(g2);
     work.put(g2.clone());
     effects.retain(|e| !matches!(e, Effect::Saved { object, .. } if object.kind == Kind::Global));

@@ -103,6 +103,20 @@ impl Object {
         self.id = Object::id_in(self.kind, self.xml.root());
     }
 
+    /// Set the text of the root's child `name` (as [`Element::set_child_text`]) without
+    /// unpacking the rest of the XML: the update sequence bumped on every batch.
+    pub fn set_child_text(&mut self, name: &str, text: &str) {
+        self.xml = self.xml.with_child_text(name, text);
+        self.id = Object::id_in(self.kind, self.xml.root());
+    }
+
+    /// Whether two objects are the same but for global's `updateSequence` (compared packed).
+    pub fn same_but_update_sequence(&self, other: &Object) -> bool {
+        self.kind == other.kind
+            && self.body == other.body
+            && self.xml.same_except(&other.xml, "updateSequence")
+    }
+
     /// Change the object's XML in place.
     pub fn edit_xml<R>(&mut self, f: impl FnOnce(&mut Element) -> R) -> R {
         let mut e = self.element();

@@ -26,7 +26,7 @@ pub struct DataDir {
 
 /// Whether two global settings objects differ only by their update sequence.
 fn same_but_sequence(a: &Object, b: &Object) -> bool {
-    a.xml_without_update_sequence() == b.xml_without_update_sequence()
+    a.same_but_update_sequence(b)
 }
 
 impl DataDir {

@@ -370,6 +370,67 @@ impl Packed {
     }
 }
 
+impl Packed {
+    /// This tree with the root's first child named `name` holding `text` instead of its
+    /// children and text (appended when absent), as [`Element::set_child_text`] would edit
+    /// it, without unpacking the other children (a counter in a large object).
+    pub fn with_child_text(&self, name: &str, text: &str) -> Packed {
+        let root = self.root();
+        if !root.has_children() {
+            // No children region to splice into: edit the tree.
+            let mut e = root.to_element();
+            e.set_child_text(name, text);
+            return Packed::new(&e);
+        }
+        let header = root.parts().children;
+        let mut out = Vec::with_capacity(self.len() + text.len() + 8);
+        out.extend_from_slice(&self.0[..header]);
+        let mut replaced = false;
+        let put_child = |out: &mut Vec<u8>, old: Option<Node<'_>>| {
+            let mut e = old
+                .map(|o| o.to_element())
+                .unwrap_or_else(|| Element::new(name));
+            e.text = Some(Text::from(text));
+            e.children.clear();
+            let packed = Packed::new(&e);
+            put_varint(out, packed.len());
+            out.extend_from_slice(&packed.0);
+        };
+        for child in root.children() {
+            if !replaced && child.name() == name {
+                put_child(&mut out, Some(child));
+                replaced = true;
+            } else {
+                put_varint(&mut out, child.buf.len());
+                out.extend_from_slice(child.buf);
+            }
+        }
+        if !replaced {
+            put_child(&mut out, None);
+        }
+        Packed(out.into_boxed_slice())
+    }
+
+    /// Whether two trees are the same but for the root's children named `skip` (an object
+    /// compared without its counter), without unpacking either.
+    pub fn same_except(&self, other: &Packed, skip: &str) -> bool {
+        let (a, b) = (self.root(), other.root());
+        let (ha, hb) = (a.parts().children, b.parts().children);
+        if self.0.get(..ha) != other.0.get(..hb) {
+            return false;
+        }
+        let mut ca = a.children().filter(|c| c.name() != skip);
+        let mut cb = b.children().filter(|c| c.name() != skip);
+        loop {
+            match (ca.next(), cb.next()) {
+                (None, None) => return true,
+                (Some(x), Some(y)) if x.buf == y.buf => {}
+                _ => return false,
+            }
+        }
+    }
+}
+
 impl From<&Element> for Packed {
     fn from(e: &Element) -> Self {
         Packed::new(e)
@@ -614,6 +675,42 @@ mod tests {
     use crate::parse;
 
     const DOC: &str = "<dataStore>\n  <id>X-1</id>\n  <connectionParameters>\n    <entry key=\"url\">file:data/sf</entry>\n    <entry key=\"a&amp;b\" other=\"2\">x</entry>\n  </connectionParameters>\n  <empty/>\n  <blank></blank>\n  <nativeCRS class=\"projected\">PROJCS[&quot;a&quot;, \n  GEOGCS[]]</nativeCRS>\n  <ünïcode>ß</ünïcode>\n</dataStore>";
+
+    #[test]
+    fn a_child_text_set_on_the_packed_tree_is_what_the_tree_edit_packs() {
+        let xml = "<global><settings><id>s</id></settings><updateSequence a=\"1\">41</updateSequence><featureTypeCacheSize>0</featureTypeCacheSize></global>";
+        let tree = crate::parse(xml).unwrap();
+        let packed = Packed::new(&tree);
+        for (name, text) in [
+            ("updateSequence", "42"),
+            ("settings", "x"),
+            ("missing", "7"),
+        ] {
+            let mut edited = tree.clone();
+            edited.set_child_text(name, text);
+            assert_eq!(
+                packed.with_child_text(name, text),
+                Packed::new(&edited),
+                "{name}"
+            );
+        }
+        let leaf = Packed::new(&crate::parse("<a>t</a>").unwrap());
+        let mut e = crate::parse("<a>t</a>").unwrap();
+        e.set_child_text("b", "1");
+        assert_eq!(leaf.with_child_text("b", "1"), Packed::new(&e));
+    }
+
+    #[test]
+    fn trees_compare_equal_but_for_a_skipped_child() {
+        let p = |x: &str| Packed::new(&crate::parse(x).unwrap());
+        let a = p("<g><x>1</x><seq>1</seq><y>2</y></g>");
+        assert!(a.same_except(&p("<g><x>1</x><seq>9</seq><y>2</y></g>"), "seq"));
+        assert!(a.same_except(&p("<g><x>1</x><y>2</y></g>"), "seq"));
+        assert!(!a.same_except(&p("<g><x>1</x><seq>1</seq><y>3</y></g>"), "seq"));
+        assert!(!a.same_except(&p("<g><x>1</x><seq>1</seq><y>2</y><z/></g>"), "seq"));
+        assert!(!a.same_except(&p("<h><x>1</x><seq>1</seq><y>2</y></h>"), "seq"));
+        assert!(!a.same_except(&p("<g k=\"v\"><x>1</x><seq>1</seq><y>2</y></g>"), "seq"));
+    }
 
     #[test]
     fn a_packed_tree_reads_writes_and_serializes_as_the_element() {
