@@ -96,6 +96,40 @@ pub trait Persist: Send {
     fn settle(&mut self) -> Result<(), PersistError> {
         self.checkpoint()
     }
+
+    /// Group commit of concurrent local batches: record one batch of a group without making
+    /// it durable yet. [`Persist::commit_staged`] then makes the whole group durable at once,
+    /// [`Persist::finish_staged`] is called for each batch in order, and
+    /// [`Persist::end_group`] closes the group. The default persists at once.
+    fn stage(
+        &mut self,
+        before: &Catalog,
+        after: &Catalog,
+        batch: &Batch<'_>,
+    ) -> Result<Option<Provenance>, PersistError> {
+        self.persist(before, after, batch)
+    }
+
+    /// Make every batch staged since the group began durable (one sync).
+    fn commit_staged(&mut self) -> Result<(), PersistError> {
+        Ok(())
+    }
+
+    /// After the commit, what a staged batch still needs (its files), in stage order.
+    fn finish_staged(
+        &mut self,
+        _after: &Catalog,
+        _batch: &Batch<'_>,
+        _provenance: Option<&Provenance>,
+    ) -> Result<(), PersistError> {
+        Ok(())
+    }
+
+    /// Close the group: the first `keep` staged batches stand, the others (after a failed
+    /// commit or files) are taken back.
+    fn end_group(&mut self, _keep: usize) -> Result<(), PersistError> {
+        Ok(())
+    }
 }
 
 /// A persister that keeps nothing (tests, in-memory catalogs).
@@ -134,6 +168,9 @@ pub type Listener = Box<dyn Fn(&Applied) + Send + Sync>;
 pub struct CatalogService {
     state: RwLock<Arc<Catalog>>,
     writer: Mutex<Box<dyn Persist>>,
+    /// Local batches waiting for the writer: whoever takes the writer next applies them all
+    /// as one group, under one sync (see [`CatalogService::apply`]).
+    waiting: Mutex<Vec<Waiting>>,
     listeners: RwLock<Vec<Listener>>,
     write_gate: RwLock<Option<String>>,
     version: std::sync::atomic::AtomicU64,
@@ -149,6 +186,7 @@ impl CatalogService {
         CatalogService {
             state: RwLock::new(Arc::new(catalog)),
             writer: Mutex::new(persist),
+            waiting: Mutex::new(Vec::new()),
             listeners: RwLock::new(Vec::new()),
             write_gate: RwLock::new(None),
             version: std::sync::atomic::AtomicU64::new(0),
@@ -370,13 +408,157 @@ impl CatalogService {
 
     /// Validate, persist and apply a local batch of changes, all or nothing. The update
     /// sequence in `global.xml` is bumped once per batch.
+    ///
+    /// Concurrent local batches are committed in groups: a batch waits for the writer in a
+    /// queue, and whoever takes the writer applies every queued batch in turn (each validated
+    /// on the state the previous ones left, each its own sequence number and answer), makes
+    /// them durable with one sync, writes their files, then makes them visible and notifies
+    /// listeners in order. A batch refused by validation does not hold the others back; one
+    /// that cannot be saved takes back those after it (they were validated on top of it).
     pub fn apply(&self, changes: Vec<Change>) -> Result<Applied, ApplyError> {
         self.apply_from(changes, Source::Local)
     }
 
     /// Validate, persist and apply a batch from `source`.
     pub fn apply_from(&self, changes: Vec<Change>, source: Source) -> Result<Applied, ApplyError> {
+        if source == Source::Local && !changes.is_empty() {
+            return self.apply_grouped(changes);
+        }
         self.apply_with(changes, source, |_, c| c)
+    }
+
+    /// Local batches waiting for the writer (tests of group commit).
+    #[cfg(test)]
+    pub(crate) fn waiting_len(&self) -> usize {
+        lock(&self.waiting).len()
+    }
+
+    fn apply_grouped(&self, changes: Vec<Change>) -> Result<Applied, ApplyError> {
+        if let Some(reason) = self.write_gate() {
+            return Err(ApplyError::ReadOnly(reason));
+        }
+        let answer: Answer = Arc::default();
+        lock(&self.waiting).push(Waiting {
+            changes,
+            answer: answer.clone(),
+        });
+        let mut writer = lock(&self.writer);
+        // Whoever held the writer before may have applied this batch with its own group.
+        if let Some(done) = lock(&answer).take() {
+            return done;
+        }
+        let group = std::mem::take(&mut *lock(&self.waiting));
+        self.commit_group(&mut **writer, group);
+        drop(writer);
+        let done = lock(&answer).take();
+        done.unwrap_or_else(|| {
+            Err(ApplyError::Persist(PersistError(
+                "the batch was lost from its commit group".into(),
+            )))
+        })
+    }
+
+    /// Apply a group of waiting local batches under the writer (see [`CatalogService::apply`]).
+    fn commit_group(&self, writer: &mut dyn Persist, group: Vec<Waiting>) {
+        let before = self.snapshot();
+        let mut work: Catalog = (*before).clone();
+        let mut staged: Vec<Staged> = Vec::with_capacity(group.len());
+        for Waiting { changes, answer } in group {
+            let mut next = work.clone();
+            let mut effects = Vec::new();
+            let mut applied_changes = Vec::with_capacity(changes.len());
+            let checked = changes.into_iter().try_for_each(|c| {
+                check(&next, &c)?;
+                apply_unchecked(&mut next, &c, &mut effects);
+                applied_changes.push(c);
+                Ok::<(), ValidationError>(())
+            });
+            if let Err(e) = checked {
+                *lock(&answer) = Some(Err(e.into()));
+                continue;
+            }
+            bump_sequence(&mut next, &mut effects);
+            let batch = Batch {
+                changes: &applied_changes,
+                effects: &effects,
+                source: &Source::Local,
+            };
+            match writer.stage(&work, &next, &batch) {
+                Ok(provenance) => {
+                    work = next;
+                    staged.push(Staged {
+                        answer,
+                        applied: Applied {
+                            changes: applied_changes,
+                            update_sequence: work.update_sequence(),
+                            provenance,
+                            source: Source::Local,
+                        },
+                        effects,
+                        after: work.clone(),
+                    });
+                }
+                Err(e) => *lock(&answer) = Some(Err(e.into())),
+            }
+        }
+        if staged.is_empty() {
+            return;
+        }
+        // Durable together, then each batch's files in order; the first failure takes back
+        // that batch and every one after it.
+        let mut keep = staged.len();
+        let mut failure = writer.commit_staged().err().map(|e| (0, e));
+        if failure.is_none() {
+            for (i, s) in staged.iter().enumerate() {
+                let batch = Batch {
+                    changes: &s.applied.changes,
+                    effects: &s.effects,
+                    source: &Source::Local,
+                };
+                if let Err(e) =
+                    writer.finish_staged(&s.after, &batch, s.applied.provenance.as_ref())
+                {
+                    failure = Some((i, e));
+                    break;
+                }
+            }
+        }
+        if let Some((i, _)) = &failure {
+            keep = *i;
+        }
+        if let Err(e) = writer.end_group(keep) {
+            tracing::warn!(error = %e, "closing a commit group");
+        }
+        let mut staged = staged.into_iter();
+        let kept: Vec<Staged> = staged.by_ref().take(keep).collect();
+        if let Some((_, e)) = failure {
+            for s in staged {
+                *lock(&s.answer) = Some(Err(ApplyError::Persist(PersistError(e.0.clone()))));
+            }
+        }
+        let Some(last) = kept.last() else { return };
+        self.version
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        {
+            let mut g = match self.state.write() {
+                Ok(g) => g,
+                Err(p) => p.into_inner(),
+            };
+            *g = Arc::new(last.after.clone());
+            if let Some(p) = &last.applied.provenance {
+                self.note_positions(&BTreeMap::from([(p.origin.clone(), p.seq)]));
+            }
+        }
+        let listeners = match self.listeners.read() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        for s in kept {
+            for l in listeners.iter() {
+                l(&s.applied);
+            }
+            *lock(&s.answer) = Some(Ok(s.applied));
+        }
     }
 
     /// Like [`CatalogService::apply_from`], with `prepare` rewriting the batch against the
@@ -455,6 +637,30 @@ impl CatalogService {
         drop(listeners);
         drop(writer);
         Ok(applied)
+    }
+}
+
+/// Where a waiting local batch's result is left for it.
+type Answer = Arc<Mutex<Option<Result<Applied, ApplyError>>>>;
+
+/// A local batch waiting for the writer.
+struct Waiting {
+    changes: Vec<Change>,
+    answer: Answer,
+}
+
+/// A batch of a commit group, staged with the persister.
+struct Staged {
+    answer: Answer,
+    applied: Applied,
+    effects: Vec<Effect>,
+    after: Catalog,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    match m.lock() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
     }
 }
 

@@ -362,3 +362,207 @@ fn the_state_and_its_positions_are_read_together_and_waited_for() {
     );
     assert!(t.elapsed() >= std::time::Duration::from_millis(50));
 }
+
+/// A persister that numbers local batches as a journal would, holds the first commit until
+/// told, and fails a commit or a batch's files when asked.
+#[derive(Default)]
+struct Grouping {
+    seq: u64,
+    /// Workspace names of the batches that stood, in the order they were staged.
+    staged: Vec<String>,
+    /// Those of the group being committed.
+    group: Vec<String>,
+    commits: usize,
+    fail_commit: bool,
+    fail_files_of: Option<String>,
+    kept: Vec<usize>,
+    /// Sequences the listeners were told of, in order.
+    notified: Vec<u64>,
+}
+
+struct GroupingPersist {
+    log: Arc<Mutex<Grouping>>,
+    gate: Option<std::sync::mpsc::Receiver<()>>,
+}
+
+fn ws_name(batch: &Batch<'_>) -> String {
+    match batch.changes.first() {
+        Some(Change::Add { object }) => object.name().to_string(),
+        _ => String::new(),
+    }
+}
+
+impl Persist for GroupingPersist {
+    fn persist(
+        &mut self,
+        _: &Catalog,
+        _: &Catalog,
+        _: &Batch<'_>,
+    ) -> Result<Option<Provenance>, PersistError> {
+        Ok(None)
+    }
+
+    fn stage(
+        &mut self,
+        _: &Catalog,
+        _: &Catalog,
+        batch: &Batch<'_>,
+    ) -> Result<Option<Provenance>, PersistError> {
+        let mut g = self.log.lock().unwrap();
+        g.seq += 1;
+        g.group.push(ws_name(batch));
+        Ok(Some(Provenance {
+            origin: "me".into(),
+            seq: g.seq,
+            hlc: g.seq,
+        }))
+    }
+
+    fn commit_staged(&mut self) -> Result<(), PersistError> {
+        if let Some(gate) = self.gate.take() {
+            gate.recv().unwrap();
+        }
+        let mut g = self.log.lock().unwrap();
+        g.commits += 1;
+        if g.fail_commit {
+            return Err(PersistError("disk on fire".into()));
+        }
+        Ok(())
+    }
+
+    fn finish_staged(
+        &mut self,
+        _: &Catalog,
+        batch: &Batch<'_>,
+        _: Option<&Provenance>,
+    ) -> Result<(), PersistError> {
+        if self.log.lock().unwrap().fail_files_of.as_deref() == Some(&ws_name(batch)) {
+            return Err(PersistError("no space left".into()));
+        }
+        Ok(())
+    }
+
+    fn end_group(&mut self, keep: usize) -> Result<(), PersistError> {
+        let mut g = self.log.lock().unwrap();
+        g.kept.push(keep);
+        let mut group = std::mem::take(&mut g.group);
+        g.seq -= (group.len() - keep.min(group.len())) as u64;
+        group.truncate(keep);
+        g.staged.extend(group);
+        Ok(())
+    }
+}
+
+fn workspace_named(name: &str) -> Change {
+    add(obj(
+        Kind::Workspace,
+        &format!("<workspace><id>id-{name}</id><name>{name}</name></workspace>"),
+    ))
+}
+
+/// Every batch's name and result, the persister's log, the service.
+type GroupRun = (
+    Vec<(String, Result<Applied, ApplyError>)>,
+    Arc<Mutex<Grouping>>,
+    Arc<CatalogService>,
+);
+
+/// `first` is applied alone and held at its commit while `then` queue up behind it; they
+/// are then committed as one group. Returns every batch's result (`first`'s first), the
+/// persister's log and the service.
+fn group_of(then: &[&str], setup: impl FnOnce(&mut Grouping)) -> GroupRun {
+    let log = Arc::new(Mutex::new(Grouping::default()));
+    let (open, gate) = std::sync::mpsc::channel();
+    let svc = Arc::new(CatalogService::new(
+        Catalog::from_loaded(vec![global()], None),
+        Box::new(GroupingPersist {
+            log: log.clone(),
+            gate: Some(gate),
+        }),
+    ));
+    let told = log.clone();
+    svc.subscribe(Box::new(move |a| {
+        if let Some(p) = &a.provenance {
+            told.lock().unwrap().notified.push(p.seq);
+        }
+    }));
+    let first = {
+        let svc = svc.clone();
+        std::thread::spawn(move || svc.apply(vec![workspace_named("first")]))
+    };
+    while log.lock().unwrap().group.is_empty() {
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    let waiting: Vec<_> = then
+        .iter()
+        .map(|n| {
+            let (svc, n) = (svc.clone(), n.to_string());
+            std::thread::spawn(move || (n.clone(), svc.apply(vec![workspace_named(&n)])))
+        })
+        .collect();
+    while svc.waiting_len() < then.len() {
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    setup(&mut log.lock().unwrap());
+    open.send(()).unwrap();
+    let mut results = vec![("first".to_string(), first.join().unwrap())];
+    results.extend(waiting.into_iter().map(|t| t.join().unwrap()));
+    (results, log, svc)
+}
+
+#[test]
+fn concurrent_local_batches_share_one_commit_and_keep_their_own_sequences_and_answers() {
+    let (results, log, svc) = group_of(&["b", "c", "d", "b"], |_| {});
+    let log = log.lock().unwrap();
+    // One commit for the first batch, one for the four that waited behind it.
+    assert_eq!(log.commits, 2);
+    // The second "b" is refused alone; the others are applied with their own sequences.
+    assert!(results[0].1.is_ok());
+    let refused: Vec<_> = results.iter().filter(|(_, r)| r.is_err()).collect();
+    assert_eq!(refused.len(), 1, "{results:?}");
+    assert!(matches!(refused[0].1, Err(ApplyError::Invalid(_))));
+    let mut seqs: Vec<u64> = results
+        .iter()
+        .filter_map(|(_, r)| r.as_ref().ok())
+        .map(|a| a.provenance.as_ref().unwrap().seq)
+        .collect();
+    seqs.sort();
+    assert_eq!(seqs, vec![1, 2, 3, 4]);
+    // Listeners (replication) hear of every batch once, in sequence order.
+    assert_eq!(log.notified, vec![1, 2, 3, 4]);
+    let cat = svc.snapshot();
+    for n in ["first", "b", "c", "d"] {
+        assert!(cat.find(Kind::Workspace, None, n).is_some(), "{n}");
+    }
+    // One update sequence per batch, and the position of the last one is visible.
+    assert_eq!(cat.update_sequence(), 7 + 4);
+    assert_eq!(svc.position("me"), 4);
+}
+
+#[test]
+fn a_failed_group_commit_refuses_every_batch_of_the_group_and_changes_nothing() {
+    let (results, log, svc) = group_of(&["b", "c", "d"], |g| g.fail_commit = true);
+    // The first batch's commit fails too (the flag is set before it is let through).
+    assert!(results
+        .iter()
+        .all(|(_, r)| matches!(r, Err(ApplyError::Persist(_)))));
+    assert_eq!(log.lock().unwrap().kept.last(), Some(&0));
+    assert!(svc.snapshot().find(Kind::Workspace, None, "c").is_none());
+}
+
+#[test]
+fn a_batch_whose_files_fail_takes_back_the_batches_staged_after_it() {
+    let (results, log, svc) = group_of(&["b", "c", "d"], |g| g.fail_files_of = Some("c".into()));
+    let log = log.lock().unwrap();
+    let order = log.staged.clone();
+    let cat = svc.snapshot();
+    // "c" failed: what was staged before it in its group stands, it and what followed do not.
+    let c_failed = results.iter().find(|(n, _)| n == "c").unwrap();
+    assert!(matches!(c_failed.1, Err(ApplyError::Persist(_))));
+    for (n, r) in &results[1..] {
+        let kept = order.contains(n);
+        assert_eq!(r.is_ok(), kept, "{n}: {r:?} (kept {order:?})");
+        assert_eq!(cat.find(Kind::Workspace, None, n).is_some(), kept, "{n}");
+    }
+    assert!(!order.contains(&"c".to_string()));
+}

@@ -50,6 +50,9 @@ pub struct Journal {
     deferred: bool,
     /// Lines written since the last fdatasync.
     unsynced: bool,
+    /// The first record appended by [`Journal::append_staged`] and not synced yet: it and
+    /// the origin's later records are not served to peers until they are durable.
+    staged_from: Option<(String, u64)>,
     len: u64,
     retention: usize,
 }
@@ -114,12 +117,17 @@ impl Journal {
             based,
             deferred: false,
             unsynced: false,
+            staged_from: None,
             len: good_len,
             retention: usize::MAX,
         })
     }
 
     fn write_line(&mut self, line: &Line) -> Result<(), JournalError> {
+        self.write_line_syncing(line, !self.deferred)
+    }
+
+    fn write_line_syncing(&mut self, line: &Line, sync: bool) -> Result<(), JournalError> {
         let err = |e: String| JournalError {
             path: self.path.display().to_string(),
             reason: e,
@@ -129,10 +137,10 @@ impl Journal {
         self.file
             .write_all(text.as_bytes())
             .map_err(|e| err(e.to_string()))?;
-        if self.deferred {
-            self.unsynced = true;
-        } else {
+        if sync {
             self.file.sync_data().map_err(|e| err(e.to_string()))?;
+        } else {
+            self.unsynced = true;
         }
         self.len += text.len() as u64;
         Ok(())
@@ -158,6 +166,7 @@ impl Journal {
             reason: e.to_string(),
         })?;
         self.unsynced = false;
+        self.staged_from = None;
         Ok(())
     }
 
@@ -172,6 +181,31 @@ impl Journal {
 
     /// Append a record durably. Its sequence must follow the origin's head.
     pub fn append(&mut self, r: Record) -> Result<(), JournalError> {
+        self.append_line(r, !self.deferred)?;
+        self.compact_if_due()
+    }
+
+    /// Append a record of a group of local batches without syncing (nor compacting): the
+    /// group's [`Journal::sync`] makes them all durable at once, and until then peers are not
+    /// served them. [`Journal::undo_last`] takes them back, last first, if the group fails.
+    pub fn append_staged(&mut self, r: Record) -> Result<(), JournalError> {
+        let at = (r.provenance.origin.clone(), r.provenance.seq);
+        self.append_line(r, false)?;
+        self.staged_from.get_or_insert(at);
+        Ok(())
+    }
+
+    /// Drop records beyond twice the retention, when there are (after a group's records are
+    /// synced or taken back, as compaction rewrites the file).
+    pub fn compact_if_due(&mut self) -> Result<(), JournalError> {
+        let limit = self.retention.saturating_mul(2);
+        if self.records.values().any(|v| v.len() > limit) {
+            self.compact()?;
+        }
+        Ok(())
+    }
+
+    fn append_line(&mut self, r: Record, sync: bool) -> Result<(), JournalError> {
         let head = self.head(&r.provenance.origin);
         if r.provenance.seq != head + 1 {
             return Err(JournalError {
@@ -184,7 +218,7 @@ impl Journal {
         }
         let before = self.len;
         let line = Line::Batch(r);
-        if let Err(e) = self.write_line(&line) {
+        if let Err(e) = self.write_line_syncing(&line, sync) {
             let _ = self.file.set_len(before);
             self.len = before;
             return Err(e);
@@ -192,9 +226,6 @@ impl Journal {
         if let Line::Batch(r) = line {
             let v = self.records.entry(r.provenance.origin.clone()).or_default();
             v.push(Arc::new(r));
-            if v.len() > self.retention.saturating_mul(2) {
-                self.compact()?;
-            }
         }
         Ok(())
     }
@@ -265,6 +296,13 @@ impl Journal {
         if self.file.set_len(len_before).is_ok() {
             self.len = len_before;
         }
+        if self
+            .staged_from
+            .as_ref()
+            .is_some_and(|(o, s)| o == origin && *s >= seq)
+        {
+            self.staged_from = None;
+        }
     }
 
     /// Current byte length (for [`Journal::undo_last`]).
@@ -323,9 +361,13 @@ impl Journal {
             return None;
         }
         let v = self.records.get(origin).map(Vec::as_slice).unwrap_or(&[]);
+        let durable_until = match &self.staged_from {
+            Some((o, s)) if o == origin => *s,
+            _ => u64::MAX,
+        };
         Some(
             v.iter()
-                .filter(|r| r.provenance.seq > after)
+                .filter(|r| r.provenance.seq > after && r.provenance.seq < durable_until)
                 .take(limit)
                 .cloned()
                 .collect(),
@@ -365,6 +407,36 @@ mod tests {
         let j = Journal::open(&path).unwrap();
         assert_eq!(j.head("p"), 51);
         assert_eq!(j.since("p", 0, 100).unwrap().len(), 51);
+    }
+
+    #[test]
+    fn staged_records_are_served_to_peers_only_once_synced_and_can_be_taken_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.log");
+        let mut j = Journal::open(&path).unwrap();
+        j.append(rec("me", 1)).unwrap();
+        let len = j.len();
+        j.append_staged(rec("me", 2)).unwrap();
+        j.append_staged(rec("me", 3)).unwrap();
+        // Numbered (the next batch follows them), not served before they are durable.
+        assert_eq!(j.head("me"), 3);
+        assert_eq!(j.since("me", 0, 10).unwrap().len(), 1);
+        j.sync().unwrap();
+        assert_eq!(j.since("me", 0, 10).unwrap().len(), 3);
+        // A failed group takes its records back, last first.
+        let len3 = j.len();
+        j.append_staged(rec("me", 4)).unwrap();
+        let len4 = j.len();
+        j.append_staged(rec("me", 5)).unwrap();
+        j.undo_last("me", 5, len4);
+        j.undo_last("me", 4, len3);
+        assert_eq!(j.head("me"), 3);
+        j.append(rec("me", 4)).unwrap();
+        assert_eq!(j.since("me", 0, 10).unwrap().len(), 4);
+        drop(j);
+        let j = Journal::open(&path).unwrap();
+        assert_eq!(j.head("me"), 4);
+        assert!(len < len3);
     }
 
     #[test]

@@ -28,6 +28,8 @@ pub struct JournalingPersist {
     /// the first of them was.
     unsynced: usize,
     first_unsynced: Option<Instant>,
+    /// Local batches of the current commit group: (journal length before, sequence).
+    staged: Vec<(u64, u64)>,
 }
 
 /// A checkpoint is taken at least this often while batches arrive (and by the node's timer).
@@ -73,6 +75,7 @@ impl JournalingPersist {
             stamps,
             unsynced: 0,
             first_unsynced: None,
+            staged: Vec::new(),
         }
     }
 
@@ -167,25 +170,85 @@ impl Persist for JournalingPersist {
                 return Err(e);
             }
         };
-        // Files written behind are synced, and the marker moved, by the files thread.
         if !queued {
-            self.unsynced += 1;
-            let first = *self.first_unsynced.get_or_insert_with(Instant::now);
-            // The node's timer checkpoints a quiet node every second; this catches a busy one.
-            let due = self.unsynced >= self.sync_after() || first.elapsed() >= CHECKPOINT_EVERY;
-            if due {
-                self.checkpoint_now()?;
-            }
+            self.count_in_line_batches(1);
+            self.checkpoint_if_due()?;
         }
-        // Stamps are recorded under the writer lock, with the batch, so reconciliation of a
-        // replicated batch always sees every local write before it.
-        match self.stamps.lock() {
-            Ok(mut s) => s.record(batch.changes, &(prov.hlc, prov.origin.clone())),
-            Err(p) => p
-                .into_inner()
-                .record(batch.changes, &(prov.hlc, prov.origin.clone())),
-        }
+        self.record_stamps(batch, &prov);
         Ok(Some(prov))
+    }
+
+    fn stage(
+        &mut self,
+        before: &Catalog,
+        after: &Catalog,
+        batch: &Batch<'_>,
+    ) -> Result<Option<Provenance>, PersistError> {
+        if batch.source != &Source::Local || batch.changes.is_empty() {
+            return self.persist(before, after, batch);
+        }
+        let mut j = self.lock();
+        let prov = Provenance {
+            origin: self.me.clone(),
+            seq: j.head(&self.me) + 1,
+            hlc: self.hlc.now(),
+        };
+        let len_before = j.len();
+        j.append_staged(Record {
+            provenance: prov.clone(),
+            changes: batch.changes.to_vec(),
+        })
+        .map_err(|e| PersistError(e.to_string()))?;
+        drop(j);
+        self.staged.push((len_before, prov.seq));
+        Ok(Some(prov))
+    }
+
+    fn commit_staged(&mut self) -> Result<(), PersistError> {
+        if self.staged.is_empty() {
+            return Ok(());
+        }
+        self.lock().sync().map_err(|e| PersistError(e.to_string()))
+    }
+
+    fn finish_staged(
+        &mut self,
+        after: &Catalog,
+        batch: &Batch<'_>,
+        provenance: Option<&Provenance>,
+    ) -> Result<(), PersistError> {
+        let Some(prov) = provenance else {
+            return Ok(());
+        };
+        // Counted, but not checkpointed, until the group ends: the journal's heads already
+        // name the later batches of the group, whose files are not written yet.
+        let behind = self.files.busy().then(|| {
+            let mut heads = self.lock().heads();
+            heads.insert(prov.origin.clone(), prov.seq);
+            heads
+        });
+        if !self.write_files_at(after, batch.effects, false, behind)? {
+            self.count_in_line_batches(1);
+        }
+        self.record_stamps(batch, prov);
+        Ok(())
+    }
+
+    fn end_group(&mut self, keep: usize) -> Result<(), PersistError> {
+        let taken_back = self.staged.split_off(keep.min(self.staged.len()));
+        self.staged.clear();
+        {
+            let mut j = self.lock();
+            for (len_before, seq) in taken_back.into_iter().rev() {
+                j.undo_last(&self.me, seq, len_before);
+            }
+            j.compact_if_due()
+                .map_err(|e| PersistError(e.to_string()))?;
+        }
+        if !self.files.busy() {
+            self.checkpoint_if_due()?;
+        }
+        Ok(())
     }
 
     fn checkpoint(&mut self) -> Result<(), PersistError> {
@@ -212,6 +275,38 @@ pub(crate) fn write_marker(marker: &Path, heads: &BTreeMap<String, u64>) -> Resu
 }
 
 impl JournalingPersist {
+    /// Count batches whose files were written in line, not yet covered by the marker.
+    fn count_in_line_batches(&mut self, n: usize) {
+        self.unsynced += n;
+        self.first_unsynced.get_or_insert_with(Instant::now);
+    }
+
+    /// Checkpoint when enough in-line batches wait, or the first of them waited a second (the
+    /// node's timer checkpoints a quiet node every second; this catches a busy one). Files
+    /// written behind are synced, and the marker moved, by the files thread.
+    fn checkpoint_if_due(&mut self) -> Result<(), PersistError> {
+        let due = self.unsynced > 0
+            && (self.unsynced >= self.sync_after()
+                || self
+                    .first_unsynced
+                    .is_some_and(|t| t.elapsed() >= CHECKPOINT_EVERY));
+        if due {
+            self.checkpoint_now()?;
+        }
+        Ok(())
+    }
+
+    /// Stamps are recorded under the writer lock, with the batch, so reconciliation of a
+    /// replicated batch always sees every local write before it.
+    fn record_stamps(&self, batch: &Batch<'_>, prov: &Provenance) {
+        match self.stamps.lock() {
+            Ok(mut s) => s.record(batch.changes, &(prov.hlc, prov.origin.clone())),
+            Err(p) => p
+                .into_inner()
+                .record(batch.changes, &(prov.hlc, prov.origin.clone())),
+        }
+    }
+
     /// Batches journaled between two syncs of the files at most: half the journal's
     /// retention (so it never drops a record the marker does not cover), at most 1000.
     fn sync_after(&self) -> usize {
@@ -226,8 +321,21 @@ impl JournalingPersist {
         effects: &[Effect],
         behind: bool,
     ) -> Result<bool, PersistError> {
+        self.write_files_at(after, effects, behind, None)
+    }
+
+    /// The same, with the heads the marker may name once these files are written behind
+    /// (default: the journal's; a batch of a commit group names its own sequence, as the
+    /// journal already holds the group's later batches).
+    fn write_files_at(
+        &mut self,
+        after: &Catalog,
+        effects: &[Effect],
+        behind: bool,
+        heads: Option<BTreeMap<String, u64>>,
+    ) -> Result<bool, PersistError> {
         if behind || self.files.busy() {
-            let heads = self.lock().heads();
+            let heads = heads.unwrap_or_else(|| self.lock().heads());
             let sync_after = self.sync_after();
             if self.files.queue(after, effects, heads, false, sync_after) {
                 return Ok(true);
@@ -387,6 +495,61 @@ pub(crate) mod tests {
         assert_eq!(read_marker(&marker).get("peer"), Some(&2));
         let reloaded = meridian_datadir::load(&root).unwrap();
         assert!(reloaded.problems.is_empty(), "{:?}", reloaded.problems);
+    }
+
+    #[test]
+    fn concurrent_local_writes_are_journaled_in_groups_each_with_its_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().to_path_buf();
+        meridian_datadir::init_if_empty(&root).unwrap();
+        let (service, journal, marker) = journaling_service(&root);
+        let service = Arc::new(service);
+        let threads: Vec<_> = (0..8)
+            .map(|t| {
+                let service = service.clone();
+                std::thread::spawn(move || {
+                    (0..20)
+                        .map(|i| {
+                            let n = 100 + t * 20 + i;
+                            let a = service.apply(vec![workspace(n), namespace(n)]).unwrap();
+                            a.provenance.unwrap().seq
+                        })
+                        .collect::<Vec<u64>>()
+                })
+            })
+            .collect();
+        let mut seqs: Vec<u64> = threads
+            .into_iter()
+            .flat_map(|t| t.join().unwrap())
+            .collect();
+        seqs.sort();
+        assert_eq!(seqs, (1..=160).collect::<Vec<u64>>());
+        {
+            let j = journal.lock().unwrap();
+            assert_eq!(j.head("me"), 160);
+            assert_eq!(j.since("me", 0, 1000).unwrap().len(), 160);
+        }
+        service.settle().unwrap();
+        assert_eq!(read_marker(&marker).get("me"), Some(&160));
+        let reloaded = meridian_datadir::load(&root).unwrap();
+        assert!(reloaded.problems.is_empty(), "{:?}", reloaded.problems);
+        for n in 100..260 {
+            assert!(reloaded
+                .catalog
+                .get(&format!("WorkspaceInfoImpl-t{n}"))
+                .is_some());
+        }
+        drop(journal);
+        drop(service);
+        // The journal reopens with every record, in sequence order.
+        let j = Journal::open(&root.join("cluster/journal.log")).unwrap();
+        let back: Vec<u64> = j
+            .since("me", 0, 1000)
+            .unwrap()
+            .iter()
+            .map(|r| r.provenance.seq)
+            .collect();
+        assert_eq!(back, (1..=160).collect::<Vec<u64>>());
     }
 
     #[test]
