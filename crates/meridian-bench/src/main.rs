@@ -217,6 +217,13 @@ fn main() -> ExitCode {
                 r.target_ms(),
                 verdict(r.waited.p99)
             );
+            println!(
+                "propagation ({}, {replicas} replicas), wait asked before the write: {}; target p99 < {:.2} ms: {}",
+                kind.name(),
+                r.parked,
+                r.target_ms(),
+                verdict(r.parked.p99)
+            );
             Ok(())
         }),
         Cmd::Throughput {

@@ -1,8 +1,10 @@
 //! Propagation latency: from the 2xx of a REST write on the primary to the object being
 //! visible through REST on each replica, next to the broker's raw publish-to-receive time.
-//! Measured twice: by polling each replica for the object (every 0.25 ms), and by asking
-//! each replica to answer once it serves the write's position (`/rest/cluster/wait`), then
-//! checking that the object answers.
+//! Measured three times: by polling each replica for the object (every 0.25 ms); by asking
+//! each replica, once the 2xx is in, to answer when it serves the write's position
+//! (`/rest/cluster/wait`); and by asking it before the write (the next position is known), so
+//! that no probe request is parsed and dispatched while the change travels. Each time the
+//! object must then answer 200.
 
 use crate::cluster::{BrokerKind, Cluster};
 use crate::node::client;
@@ -26,6 +28,9 @@ pub struct Report {
     pub all: Summary,
     /// Write 2xx to visible, all replicas together, found by waiting for the position.
     pub waited: Summary,
+    /// The same, with the wait asked before the write (0 when the replica served it before
+    /// the 2xx reached the client).
+    pub parked: Summary,
 }
 
 impl Report {
@@ -118,9 +123,11 @@ enum Probe {
     Poll,
     /// GET `/rest/cluster/wait` for the write's position, then the object (must be 200).
     Wait,
+    /// The same, asked before the write is sent.
+    Parked,
 }
 
-/// One replica's answer to a probe: milliseconds from the 2xx to visible.
+/// One replica's answer to a probe: when it served the write.
 fn probe(
     c: &reqwest::blocking::Client,
     base: &str,
@@ -128,7 +135,7 @@ fn probe(
     position: Option<&str>,
     how: Probe,
     t0: Instant,
-) -> Result<f64, BenchError> {
+) -> Result<Instant, BenchError> {
     let url = format!("{base}/rest/workspaces/{name}.json");
     let get = |url: &str| {
         c.get(url)
@@ -136,7 +143,7 @@ fn probe(
             .send()
             .map_err(|e| BenchError::Http(e.to_string()))
     };
-    if how == Probe::Wait {
+    if how != Probe::Poll {
         let position = position.ok_or_else(|| {
             BenchError::Node("the primary's answer has no X-Meridian-Position".into())
         })?;
@@ -145,7 +152,7 @@ fn probe(
         ))?
         .json()
         .map_err(|e| BenchError::Http(e.to_string()))?;
-        let ms = t0.elapsed().as_secs_f64() * 1000.0;
+        let served = Instant::now();
         if waited["reached"] != true {
             return Err(BenchError::Node(format!(
                 "{name} not applied on {base} after 30 s"
@@ -157,11 +164,11 @@ fn probe(
                 "{base} reached {position} but {name} answers {status}"
             )));
         }
-        return Ok(ms);
+        return Ok(served);
     }
     loop {
         if get(&url)?.status().as_u16() == 200 {
-            return Ok(t0.elapsed().as_secs_f64() * 1000.0);
+            return Ok(Instant::now());
         }
         // Poll gently: on a small machine a busy poller would starve the node.
         std::thread::sleep(Duration::from_micros(250));
@@ -174,7 +181,7 @@ fn probe(
 }
 
 /// A write to measure: the workspace's name, the write's position, how to probe, and the
-/// time of the 2xx.
+/// time of the 2xx (of the probe's start, for a parked wait).
 type Job = (String, Option<String>, Probe, Instant);
 
 /// Start a primary and `replicas` replicas on `kind`, then measure `n` writes by polling and
@@ -192,7 +199,7 @@ pub fn run(
     // One prober thread per replica: given a write, it reports the delay until the replica
     // serves it.
     let mut to_probers = Vec::new();
-    let (done_tx, done_rx) = mpsc::channel::<(usize, Result<f64, BenchError>)>();
+    let (done_tx, done_rx) = mpsc::channel::<(usize, Result<Instant, BenchError>)>();
     for (r, node) in cluster.nodes.iter().enumerate().skip(1) {
         let (tx, rx) = mpsc::channel::<Job>();
         to_probers.push(tx);
@@ -212,25 +219,47 @@ pub fn run(
     let primary = cluster.nodes[0].base.clone();
     let mut per: Vec<Vec<f64>> = vec![Vec::new(); replicas];
     let mut waited = Vec::new();
+    let mut parked = Vec::new();
     let warmup = 10;
-    for (phase, how) in [Probe::Poll, Probe::Wait].into_iter().enumerate() {
+    // The primary's last position: a parked wait asks for the one after it.
+    let mut last: Option<String> = None;
+    for (phase, how) in [Probe::Poll, Probe::Wait, Probe::Parked]
+        .into_iter()
+        .enumerate()
+    {
         for i in 0..n + warmup {
             let name = format!("prop{phase}x{i}");
+            let send = |position: Option<String>, t0: Instant| {
+                to_probers.iter().try_for_each(|tx| {
+                    tx.send((name.clone(), position.clone(), how, t0))
+                        .map_err(|_| BenchError::Node("a prober stopped".into()))
+                })
+            };
+            if how == Probe::Parked {
+                send(last.as_deref().and_then(next_position), Instant::now())?;
+                // Let the waits arrive and park before the write is sent.
+                std::thread::sleep(Duration::from_millis(2));
+            }
             let position = post_workspace(&c, &primary, &name)?;
             let t0 = Instant::now();
-            for tx in &to_probers {
-                tx.send((name.clone(), position.clone(), how, t0))
-                    .map_err(|_| BenchError::Node("a prober stopped".into()))?;
+            if how != Probe::Parked {
+                send(position.clone(), t0)?;
+            } else if position.as_deref() != last.as_deref().and_then(next_position).as_deref() {
+                return Err(BenchError::Node(format!(
+                    "the primary answered position {position:?} after {last:?}: another writer?"
+                )));
             }
+            last = position;
             for _ in 0..replicas {
                 let (r, res) = done_rx
                     .recv()
                     .map_err(|_| BenchError::Node("a prober stopped".into()))?;
-                let ms = res?;
+                let ms = res?.saturating_duration_since(t0).as_secs_f64() * 1000.0;
                 if i >= warmup {
                     match how {
                         Probe::Poll => per[r - 1].push(ms),
                         Probe::Wait => waited.push(ms),
+                        Probe::Parked => parked.push(ms),
                     }
                 }
             }
@@ -245,5 +274,12 @@ pub fn run(
         replicas: per.into_iter().map(Summary::of).collect(),
         all,
         waited: Summary::of(waited),
+        parked: Summary::of(parked),
     })
+}
+
+/// The position after `origin:seq`.
+fn next_position(position: &str) -> Option<String> {
+    let (origin, seq) = position.rsplit_once(':')?;
+    Some(format!("{origin}:{}", seq.parse::<u64>().ok()? + 1))
 }
