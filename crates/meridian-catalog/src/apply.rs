@@ -1,6 +1,7 @@
 //! The single apply path: validate a batch on a working copy, persist it, then publish it.
 
 use crate::catalog::Catalog;
+use crate::group::Waiting;
 use crate::validate::{check, ValidationError};
 use crate::{Applied, Change, Kind, Object};
 use std::collections::BTreeMap;
@@ -166,14 +167,14 @@ pub type Listener = Box<dyn Fn(&Applied) + Send + Sync>;
 
 /// The catalog together with its persister: the one place changes are applied.
 pub struct CatalogService {
-    state: RwLock<Arc<Catalog>>,
-    writer: Mutex<Box<dyn Persist>>,
+    pub(crate) state: RwLock<Arc<Catalog>>,
+    pub(crate) writer: Mutex<Box<dyn Persist>>,
     /// Local batches waiting for the writer: whoever takes the writer next applies them all
     /// as one group, under one sync (see [`CatalogService::apply`]).
-    waiting: Mutex<Vec<Waiting>>,
-    listeners: RwLock<Vec<Listener>>,
+    pub(crate) waiting: Mutex<Vec<Waiting>>,
+    pub(crate) listeners: RwLock<Vec<Listener>>,
     write_gate: RwLock<Option<String>>,
-    version: std::sync::atomic::AtomicU64,
+    pub(crate) version: std::sync::atomic::AtomicU64,
     /// Per origin, the last sequence the visible state reflects (see
     /// [`CatalogService::wait_for_position`]).
     positions: Mutex<BTreeMap<String, u64>>,
@@ -427,140 +428,6 @@ impl CatalogService {
         self.apply_with(changes, source, |_, c| c)
     }
 
-    /// Local batches waiting for the writer (tests of group commit).
-    #[cfg(test)]
-    pub(crate) fn waiting_len(&self) -> usize {
-        lock(&self.waiting).len()
-    }
-
-    fn apply_grouped(&self, changes: Vec<Change>) -> Result<Applied, ApplyError> {
-        if let Some(reason) = self.write_gate() {
-            return Err(ApplyError::ReadOnly(reason));
-        }
-        let answer: Answer = Arc::default();
-        lock(&self.waiting).push(Waiting {
-            changes,
-            answer: answer.clone(),
-        });
-        let mut writer = lock(&self.writer);
-        // Whoever held the writer before may have applied this batch with its own group.
-        if let Some(done) = lock(&answer).take() {
-            return done;
-        }
-        let group = std::mem::take(&mut *lock(&self.waiting));
-        self.commit_group(&mut **writer, group);
-        drop(writer);
-        let done = lock(&answer).take();
-        done.unwrap_or_else(|| {
-            Err(ApplyError::Persist(PersistError(
-                "the batch was lost from its commit group".into(),
-            )))
-        })
-    }
-
-    /// Apply a group of waiting local batches under the writer (see [`CatalogService::apply`]).
-    fn commit_group(&self, writer: &mut dyn Persist, group: Vec<Waiting>) {
-        let before = self.snapshot();
-        let mut work: Catalog = (*before).clone();
-        let mut staged: Vec<Staged> = Vec::with_capacity(group.len());
-        for Waiting { changes, answer } in group {
-            let mut next = work.clone();
-            let mut effects = Vec::new();
-            let mut applied_changes = Vec::with_capacity(changes.len());
-            let checked = changes.into_iter().try_for_each(|c| {
-                check(&next, &c)?;
-                apply_unchecked(&mut next, &c, &mut effects);
-                applied_changes.push(c);
-                Ok::<(), ValidationError>(())
-            });
-            if let Err(e) = checked {
-                *lock(&answer) = Some(Err(e.into()));
-                continue;
-            }
-            bump_sequence(&mut next, &mut effects);
-            let batch = Batch {
-                changes: &applied_changes,
-                effects: &effects,
-                source: &Source::Local,
-            };
-            match writer.stage(&work, &next, &batch) {
-                Ok(provenance) => {
-                    work = next;
-                    staged.push(Staged {
-                        answer,
-                        applied: Applied {
-                            changes: applied_changes,
-                            update_sequence: work.update_sequence(),
-                            provenance,
-                            source: Source::Local,
-                        },
-                        effects,
-                        after: work.clone(),
-                    });
-                }
-                Err(e) => *lock(&answer) = Some(Err(e.into())),
-            }
-        }
-        if staged.is_empty() {
-            return;
-        }
-        // Durable together, then each batch's files in order; the first failure takes back
-        // that batch and every one after it.
-        let mut keep = staged.len();
-        let mut failure = writer.commit_staged().err().map(|e| (0, e));
-        if failure.is_none() {
-            for (i, s) in staged.iter().enumerate() {
-                let batch = Batch {
-                    changes: &s.applied.changes,
-                    effects: &s.effects,
-                    source: &Source::Local,
-                };
-                if let Err(e) =
-                    writer.finish_staged(&s.after, &batch, s.applied.provenance.as_ref())
-                {
-                    failure = Some((i, e));
-                    break;
-                }
-            }
-        }
-        if let Some((i, _)) = &failure {
-            keep = *i;
-        }
-        if let Err(e) = writer.end_group(keep) {
-            tracing::warn!(error = %e, "closing a commit group");
-        }
-        let mut staged = staged.into_iter();
-        let kept: Vec<Staged> = staged.by_ref().take(keep).collect();
-        if let Some((_, e)) = failure {
-            for s in staged {
-                *lock(&s.answer) = Some(Err(ApplyError::Persist(PersistError(e.0.clone()))));
-            }
-        }
-        let Some(last) = kept.last() else { return };
-        self.version
-            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        {
-            let mut g = match self.state.write() {
-                Ok(g) => g,
-                Err(p) => p.into_inner(),
-            };
-            *g = Arc::new(last.after.clone());
-            if let Some(p) = &last.applied.provenance {
-                self.note_positions(&BTreeMap::from([(p.origin.clone(), p.seq)]));
-            }
-        }
-        let listeners = match self.listeners.read() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
-        for s in kept {
-            for l in listeners.iter() {
-                l(&s.applied);
-            }
-            *lock(&s.answer) = Some(Ok(s.applied));
-        }
-    }
-
     /// Like [`CatalogService::apply_from`], with `prepare` rewriting the batch against the
     /// current state under the writer lock (replication reconciles concurrent writes here, so
     /// no local write slips in between).
@@ -640,30 +507,6 @@ impl CatalogService {
     }
 }
 
-/// Where a waiting local batch's result is left for it.
-type Answer = Arc<Mutex<Option<Result<Applied, ApplyError>>>>;
-
-/// A local batch waiting for the writer.
-struct Waiting {
-    changes: Vec<Change>,
-    answer: Answer,
-}
-
-/// A batch of a commit group, staged with the persister.
-struct Staged {
-    answer: Answer,
-    applied: Applied,
-    effects: Vec<Effect>,
-    after: Catalog,
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    match m.lock() {
-        Ok(g) => g,
-        Err(p) => p.into_inner(),
-    }
-}
-
 /// The changes that turn `old` into `new`: removals (children first), then additions and
 /// modifications (parents first), then the default workspace.
 pub fn diff(old: &Catalog, new: &Catalog) -> Vec<Change> {
@@ -734,7 +577,7 @@ fn kind_rank(k: Kind) -> u8 {
     }
 }
 
-fn bump_sequence(work: &mut Catalog, effects: &mut Vec<Effect>) {
+pub(crate) fn bump_sequence(work: &mut Catalog, effects: &mut Vec<Effect>) {
     let Some(g) = work.global().cloned() else {
         return;
     };

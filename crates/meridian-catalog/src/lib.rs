@@ -10,6 +10,7 @@ mod apply;
 mod cascade;
 mod catalog;
 mod change;
+mod group;
 mod ids;
 mod kind;
 mod names;

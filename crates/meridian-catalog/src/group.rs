@@ -1,0 +1,184 @@
+//! Group commit of concurrent local batches (see [`CatalogService::apply`]): batches waiting
+//! for the writer are applied by whoever takes it next, each validated on the state the
+//! previous ones left and answered on its own, made durable with one commit of the persister,
+//! then made visible and announced in order.
+
+use crate::apply::{apply_unchecked, bump_sequence, Batch, Effect, Persist, PersistError, Source};
+use crate::catalog::Catalog;
+use crate::validate::{check, ValidationError};
+use crate::{Applied, ApplyError, CatalogService, Change};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+/// Where a waiting local batch's result is left for it.
+type Answer = Arc<Mutex<Option<Result<Applied, ApplyError>>>>;
+
+/// A local batch waiting for the writer.
+pub(crate) struct Waiting {
+    changes: Vec<Change>,
+    answer: Answer,
+}
+
+/// A batch of a commit group, staged with the persister.
+struct Staged {
+    answer: Answer,
+    applied: Applied,
+    effects: Vec<Effect>,
+    after: Catalog,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    match m.lock() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
+    }
+}
+
+impl CatalogService {
+    /// Local batches waiting for the writer (tests of group commit).
+    #[cfg(test)]
+    pub(crate) fn waiting_len(&self) -> usize {
+        lock(&self.waiting).len()
+    }
+
+    pub(crate) fn apply_grouped(&self, changes: Vec<Change>) -> Result<Applied, ApplyError> {
+        if let Some(reason) = self.write_gate() {
+            return Err(ApplyError::ReadOnly(reason));
+        }
+        let answer: Answer = Arc::default();
+        lock(&self.waiting).push(Waiting {
+            changes,
+            answer: answer.clone(),
+        });
+        let mut writer = lock(&self.writer);
+        // Whoever held the writer before may have applied this batch with its own group.
+        if let Some(done) = lock(&answer).take() {
+            return done;
+        }
+        let group = std::mem::take(&mut *lock(&self.waiting));
+        self.commit_group(&mut **writer, group);
+        drop(writer);
+        let done = lock(&answer).take();
+        done.unwrap_or_else(|| {
+            Err(ApplyError::Persist(PersistError(
+                "the batch was lost from its commit group".into(),
+            )))
+        })
+    }
+
+    /// Apply a group of waiting local batches under the writer (see [`CatalogService::apply`]).
+    fn commit_group(&self, writer: &mut dyn Persist, group: Vec<Waiting>) {
+        let staged = self.stage_group(writer, group);
+        if staged.is_empty() {
+            return;
+        }
+        let kept = make_durable(writer, staged);
+        self.make_visible(kept);
+    }
+
+    /// Validate each batch on the state the previous ones left and stage it with the
+    /// persister; a refused batch is answered at once and leaves the state as it was.
+    fn stage_group(&self, writer: &mut dyn Persist, group: Vec<Waiting>) -> Vec<Staged> {
+        let mut work: Catalog = (*self.snapshot()).clone();
+        let mut staged = Vec::with_capacity(group.len());
+        for Waiting { changes, answer } in group {
+            let mut next = work.clone();
+            let mut effects = Vec::new();
+            let mut applied_changes = Vec::with_capacity(changes.len());
+            let checked = changes.into_iter().try_for_each(|c| {
+                check(&next, &c)?;
+                apply_unchecked(&mut next, &c, &mut effects);
+                applied_changes.push(c);
+                Ok::<(), ValidationError>(())
+            });
+            if let Err(e) = checked {
+                *lock(&answer) = Some(Err(e.into()));
+                continue;
+            }
+            bump_sequence(&mut next, &mut effects);
+            let batch = Batch {
+                changes: &applied_changes,
+                effects: &effects,
+                source: &Source::Local,
+            };
+            match writer.stage(&work, &next, &batch) {
+                Ok(provenance) => {
+                    work = next;
+                    staged.push(Staged {
+                        answer,
+                        applied: Applied {
+                            changes: applied_changes,
+                            update_sequence: work.update_sequence(),
+                            provenance,
+                            source: Source::Local,
+                        },
+                        effects,
+                        after: work.clone(),
+                    });
+                }
+                Err(e) => *lock(&answer) = Some(Err(e.into())),
+            }
+        }
+        staged
+    }
+
+    /// Swap in the state the last kept batch left, move the position, then tell listeners of
+    /// each batch in order and answer it (still under the writer).
+    fn make_visible(&self, kept: Vec<Staged>) {
+        let Some(last) = kept.last() else { return };
+        self.version
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        {
+            let mut g = match self.state.write() {
+                Ok(g) => g,
+                Err(p) => p.into_inner(),
+            };
+            *g = Arc::new(last.after.clone());
+            if let Some(p) = &last.applied.provenance {
+                self.note_positions(&BTreeMap::from([(p.origin.clone(), p.seq)]));
+            }
+        }
+        let listeners = match self.listeners.read() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        for s in kept {
+            for l in listeners.iter() {
+                l(&s.applied);
+            }
+            *lock(&s.answer) = Some(Ok(s.applied));
+        }
+    }
+}
+
+/// Commit the staged batches (one sync), then finish each in order; the first failure takes
+/// back that batch and every one after it (they were validated on top of it), answering them
+/// with the error. Returns the batches that stand.
+fn make_durable(writer: &mut dyn Persist, staged: Vec<Staged>) -> Vec<Staged> {
+    let mut failure = writer.commit_staged().err().map(|e| (0, e));
+    if failure.is_none() {
+        for (i, s) in staged.iter().enumerate() {
+            let batch = Batch {
+                changes: &s.applied.changes,
+                effects: &s.effects,
+                source: &Source::Local,
+            };
+            if let Err(e) = writer.finish_staged(&s.after, &batch, s.applied.provenance.as_ref()) {
+                failure = Some((i, e));
+                break;
+            }
+        }
+    }
+    let keep = failure.as_ref().map_or(staged.len(), |(i, _)| *i);
+    if let Err(e) = writer.end_group(keep) {
+        tracing::warn!(error = %e, "closing a commit group");
+    }
+    let mut staged = staged.into_iter();
+    let kept: Vec<Staged> = staged.by_ref().take(keep).collect();
+    if let Some((_, e)) = failure {
+        for s in staged {
+            *lock(&s.answer) = Some(Err(ApplyError::Persist(PersistError(e.0.clone()))));
+        }
+    }
+    kept
+}
