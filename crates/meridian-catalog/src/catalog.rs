@@ -210,6 +210,11 @@ impl Catalog {
 
     /// The object map's copy of an id (no new allocation when the object exists).
     fn shared(&self, id: &str) -> Id {
+        if id.is_empty() {
+            // The global scope: no object has the empty id, so no lookup.
+            static EMPTY: std::sync::OnceLock<Id> = std::sync::OnceLock::new();
+            return EMPTY.get_or_init(|| Id::from("")).clone();
+        }
         match self.objects.get_key_value(id) {
             Some((k, _)) => k.clone(),
             None => Id::from(id),
@@ -411,13 +416,24 @@ impl Catalog {
 
     /// Insert or replace an object (indexes kept in step).
     pub(crate) fn put(&mut self, o: Arc<Object>) {
-        if let Some(old) = self.objects.get(o.id()).cloned() {
-            self.unindex(&old);
-        }
         let key = self.name_key(&o);
-        self.by_name.insert(key, o.shared_id().clone());
-        for target in o.references() {
-            self.referrers.add(target, o.shared_id());
+        let references = o.references();
+        match self.objects.get(o.id()).cloned() {
+            // Same name and references (an edit, the update sequence of every batch): the
+            // indexes stand. Every change to a persistent map copies the path to the entry.
+            Some(old)
+                if old.references() == references
+                    && self.name_key(&old) == key
+                    && self.by_name.get(&key).map(|i| &**i) == Some(o.id()) => {}
+            old => {
+                if let Some(old) = old {
+                    self.unindex(&old);
+                }
+                self.by_name.insert(key, o.shared_id().clone());
+                for target in references {
+                    self.referrers.add(target, o.shared_id());
+                }
+            }
         }
         self.objects.insert(o.shared_id().clone(), o);
     }
