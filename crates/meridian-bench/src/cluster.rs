@@ -208,6 +208,37 @@ impl Cluster {
         Ok(self.applied_in(&status(&self.nodes[i])?))
     }
 
+    /// The catalog changes (objects added, modified, removed) in the primary's journal records
+    /// after `after`, read back from its events endpoint; `None` when the journal no longer
+    /// holds them all (beyond its retention).
+    pub fn object_changes(&self, after: u64) -> Result<Option<u64>, BenchError> {
+        let c = client()?;
+        let (mut at, mut count) = (after, 0u64);
+        loop {
+            let r = c
+                .get(format!(
+                    "{}/rest/cluster/events.json?origin={}&after={at}&limit=5000",
+                    self.nodes[0].base, self.names[0]
+                ))
+                .basic_auth("admin", Some("geoserver"))
+                .send()
+                .map_err(|e| BenchError::Http(e.to_string()))?;
+            if r.status().as_u16() == 410 {
+                return Ok(None);
+            }
+            let records: Vec<serde_json::Value> =
+                r.json().map_err(|e| BenchError::Http(e.to_string()))?;
+            let Some(last) = records.last() else {
+                return Ok(Some(count));
+            };
+            at = last["seq"].as_u64().unwrap_or(u64::MAX);
+            count += records
+                .iter()
+                .map(|r| r["changes"].as_array().map_or(0, |c| c.len() as u64))
+                .sum::<u64>();
+        }
+    }
+
     /// The primary's changes applied, from a node's status.
     fn applied_in(&self, status: &serde_json::Value) -> u64 {
         status["origins"][self.names[0].as_str()]["applied"]

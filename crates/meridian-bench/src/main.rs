@@ -244,6 +244,12 @@ fn main() -> ExitCode {
                 r.converged_in.as_secs_f64(),
                 r.converged_changes_per_s
             );
+            if let Some(n) = r.object_changes {
+                println!(
+                    "those writes were {n} catalog changes (objects added, modified, removed) = {:.0} object changes/s converged",
+                    n as f64 / r.converged_in.as_secs_f64()
+                );
+            }
             println!(
                 "files of every change on every node's disk after {:.2} s = {:.0} changes/s",
                 r.files_in.as_secs_f64(),

@@ -24,8 +24,12 @@ pub struct Report {
     pub converged_changes_per_s: f64,
     /// Cluster: changes per second until every node had also written their files.
     pub files_changes_per_s: f64,
-    /// Changes the writes produced on the primary.
+    /// Changes the writes produced on the primary (journal records: one per REST write).
     pub changes: u64,
+    /// Catalog changes in those records (a workspace creation adds a workspace and its
+    /// namespace: two, as GeoServer's clustering would send two events); `None` when the
+    /// primary's journal no longer holds them all.
+    pub object_changes: Option<u64>,
     /// First write to the last replica converged.
     pub converged_in: Duration,
     /// First write to the last node's files written.
@@ -70,6 +74,7 @@ pub fn run(
     cluster.wait_files_written(Duration::from_secs(600))?;
     let files_in = t0.elapsed();
     let changes = cluster.applied(0)? - before;
+    let object_changes = cluster.object_changes(before)?;
     let (mut replica_catchups, mut replica_duplicates) = (0, 0);
     for n in &cluster.nodes[1..] {
         let s = crate::cluster::status(n)?;
@@ -84,6 +89,7 @@ pub fn run(
         converged_changes_per_s: changes as f64 / converged_in.as_secs_f64(),
         files_changes_per_s: changes as f64 / files_in.as_secs_f64(),
         changes,
+        object_changes,
         converged_in,
         files_in,
         replica_catchups,
