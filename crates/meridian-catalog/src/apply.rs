@@ -1,7 +1,7 @@
 //! The single apply path: validate a batch on a working copy, persist it, then publish it.
 
 use crate::catalog::Catalog;
-use crate::group::Waiting;
+use crate::group::Queue;
 use crate::validate::{check, ValidationError};
 use crate::{Applied, Change, Kind, Object};
 use std::collections::BTreeMap;
@@ -169,9 +169,10 @@ pub type Listener = Box<dyn Fn(&Applied) + Send + Sync>;
 pub struct CatalogService {
     pub(crate) state: RwLock<Arc<Catalog>>,
     pub(crate) writer: Mutex<Box<dyn Persist>>,
-    /// Local batches waiting for the writer: whoever takes the writer next applies them all
-    /// as one group, under one sync (see [`CatalogService::apply`]).
-    pub(crate) waiting: Mutex<Vec<Waiting>>,
+    /// Local batches waiting to be committed, and whether one of their threads is committing
+    /// a group (see [`CatalogService::apply`]); `committed` wakes the waiters after a group.
+    pub(crate) queue: Mutex<Queue>,
+    pub(crate) committed: Condvar,
     pub(crate) listeners: RwLock<Vec<Listener>>,
     write_gate: RwLock<Option<String>>,
     pub(crate) version: std::sync::atomic::AtomicU64,
@@ -187,7 +188,8 @@ impl CatalogService {
         CatalogService {
             state: RwLock::new(Arc::new(catalog)),
             writer: Mutex::new(persist),
-            waiting: Mutex::new(Vec::new()),
+            queue: Mutex::new(Queue::default()),
+            committed: Condvar::new(),
             listeners: RwLock::new(Vec::new()),
             write_gate: RwLock::new(None),
             version: std::sync::atomic::AtomicU64::new(0),

@@ -1,7 +1,9 @@
-//! Group commit of concurrent local batches (see [`CatalogService::apply`]): batches waiting
-//! for the writer are applied by whoever takes it next, each validated on the state the
-//! previous ones left and answered on its own, made durable with one commit of the persister,
-//! then made visible and announced in order.
+//! Group commit of concurrent local batches (see [`CatalogService::apply`]): batches wait in
+//! a queue; one of their threads at a time leads, takes every queued batch and commits them as
+//! a group under the writer, each validated on the state the previous ones left and answered
+//! on its own, made durable with one commit of the persister, then made visible and announced
+//! in order. The others sleep until a group is done: those answered return together, and one
+//! of the rest leads the next group (no convoy through the writer lock).
 
 use crate::apply::{apply_unchecked, bump_sequence, Batch, Effect, Persist, PersistError, Source};
 use crate::catalog::Catalog;
@@ -14,9 +16,26 @@ use std::sync::{Arc, Mutex};
 type Answer = Arc<Mutex<Option<Result<Applied, ApplyError>>>>;
 
 /// A local batch waiting for the writer.
-pub(crate) struct Waiting {
+struct Waiting {
     changes: Vec<Change>,
     answer: Answer,
+}
+
+/// The batches waiting, and whether a thread is leading a group.
+#[derive(Default)]
+pub(crate) struct Queue {
+    waiting: Vec<Waiting>,
+    leading: bool,
+}
+
+/// Held by the thread leading a group: when it is done (or panics), the next may lead.
+struct Leading<'a>(&'a CatalogService);
+
+impl Drop for Leading<'_> {
+    fn drop(&mut self) {
+        lock(&self.0.queue).leading = false;
+        self.0.committed.notify_all();
+    }
 }
 
 /// A batch of a commit group, staged with the persister.
@@ -38,7 +57,7 @@ impl CatalogService {
     /// Local batches waiting for the writer (tests of group commit).
     #[cfg(test)]
     pub(crate) fn waiting_len(&self) -> usize {
-        lock(&self.waiting).len()
+        lock(&self.queue).waiting.len()
     }
 
     pub(crate) fn apply_grouped(&self, changes: Vec<Change>) -> Result<Applied, ApplyError> {
@@ -46,24 +65,36 @@ impl CatalogService {
             return Err(ApplyError::ReadOnly(reason));
         }
         let answer: Answer = Arc::default();
-        lock(&self.waiting).push(Waiting {
+        let mut queue = lock(&self.queue);
+        queue.waiting.push(Waiting {
             changes,
             answer: answer.clone(),
         });
-        let mut writer = lock(&self.writer);
-        // Whoever held the writer before may have applied this batch with its own group.
-        if let Some(done) = lock(&answer).take() {
-            return done;
+        loop {
+            if let Some(done) = lock(&answer).take() {
+                return done;
+            }
+            if !queue.leading {
+                queue.leading = true;
+                let group = std::mem::take(&mut queue.waiting);
+                drop(queue);
+                let leading = Leading(self);
+                let mut writer = lock(&self.writer);
+                self.commit_group(&mut **writer, group);
+                drop(writer);
+                drop(leading);
+                // The group held this batch: its answer is in.
+                return lock(&answer).take().unwrap_or_else(|| {
+                    Err(ApplyError::Persist(PersistError(
+                        "the batch was lost from its commit group".into(),
+                    )))
+                });
+            }
+            queue = match self.committed.wait(queue) {
+                Ok(g) => g,
+                Err(p) => p.into_inner(),
+            };
         }
-        let group = std::mem::take(&mut *lock(&self.waiting));
-        self.commit_group(&mut **writer, group);
-        drop(writer);
-        let done = lock(&answer).take();
-        done.unwrap_or_else(|| {
-            Err(ApplyError::Persist(PersistError(
-                "the batch was lost from its commit group".into(),
-            )))
-        })
     }
 
     /// Apply a group of waiting local batches under the writer (see [`CatalogService::apply`]).
