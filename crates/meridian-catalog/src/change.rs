@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// One self-contained mutation of the catalog. It carries the object's full state (ids minted by
 /// the origin, references by id, style bodies) so that a replica applies it without asking back.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Change {
     /// Add a new object.
@@ -30,6 +30,49 @@ pub enum Change {
         /// The workspace id.
         id: String,
     },
+}
+
+/// The wire form of a change read back: every variant's fields, flat, so that reading does not
+/// buffer the whole change first as serde does for an internally tagged enum (a replica reads
+/// every change of every batch it receives).
+#[derive(Deserialize)]
+struct ChangeWire {
+    op: Op,
+    object: Option<Object>,
+    kind: Option<Kind>,
+    id: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Op {
+    Add,
+    Modify,
+    Remove,
+    SetDefaultWorkspace,
+}
+
+impl<'de> Deserialize<'de> for Change {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let w = ChangeWire::deserialize(d)?;
+        let missing = |f: &'static str| D::Error::missing_field(f);
+        Ok(match w.op {
+            Op::Add => Change::Add {
+                object: w.object.ok_or_else(|| missing("object"))?,
+            },
+            Op::Modify => Change::Modify {
+                object: w.object.ok_or_else(|| missing("object"))?,
+            },
+            Op::Remove => Change::Remove {
+                kind: w.kind.ok_or_else(|| missing("kind"))?,
+                id: w.id.ok_or_else(|| missing("id"))?,
+            },
+            Op::SetDefaultWorkspace => Change::SetDefaultWorkspace {
+                id: w.id.ok_or_else(|| missing("id"))?,
+            },
+        })
+    }
 }
 
 impl Change {

@@ -156,7 +156,41 @@ pub fn decode(payload: &[u8], secret: &str) -> Result<Message, WireError> {
             return Err(WireError::Unauthenticated);
         }
     }
+    // Most messages are batches: read those straight into their fields; anything else (or a
+    // batch the fast form does not take) goes through the tagged enum.
+    if let Ok(c) = serde_json::from_slice::<ChangesWire>(body) {
+        return Ok(Message::Changes {
+            group: c.group,
+            record: Record {
+                provenance: meridian_catalog::Provenance {
+                    origin: c.origin,
+                    seq: c.seq,
+                    hlc: c.hlc,
+                },
+                changes: c.changes,
+            },
+        });
+    }
     serde_json::from_slice(body).map_err(|e| WireError::Malformed(e.to_string()))
+}
+
+/// A `changes` message read without the buffering serde does for an internally tagged enum
+/// with a flattened record.
+#[derive(Deserialize)]
+struct ChangesWire {
+    #[serde(rename = "type")]
+    _type: ChangesTag,
+    group: String,
+    origin: String,
+    seq: u64,
+    hlc: u64,
+    changes: Vec<meridian_catalog::Change>,
+}
+
+#[derive(Deserialize)]
+enum ChangesTag {
+    #[serde(rename = "changes")]
+    Changes,
 }
 
 /// An HTTP token for peer requests: HMAC of the path with the secret.
@@ -210,5 +244,69 @@ mod tests {
             decode(b"MERIDIAN/1 -\n{\"type\":\"nope\"}", ""),
             Err(WireError::Malformed(_))
         ));
+    }
+
+    fn object(kind: meridian_catalog::Kind, xml: &str) -> meridian_catalog::Object {
+        meridian_catalog::Object::new(kind, meridian_xml::parse(xml).unwrap())
+    }
+
+    #[test]
+    fn batches_read_by_the_fast_form_are_what_the_tagged_enum_reads() {
+        use meridian_catalog::{Change, Kind};
+        let changes = vec![
+            Change::Add {
+                object: object(
+                    Kind::Workspace,
+                    "<workspace><id>w1</id><name>a &amp; b</name></workspace>",
+                ),
+            },
+            Change::Modify {
+                object: object(Kind::Style, "<style><id>s1</id><name>line</name></style>"),
+            },
+            Change::Remove {
+                kind: Kind::Layer,
+                id: "l1".into(),
+            },
+            Change::SetDefaultWorkspace { id: "w1".into() },
+        ];
+        let m = Message::Changes {
+            group: "g".into(),
+            record: Record {
+                provenance: Provenance {
+                    origin: "a".into(),
+                    seq: 4,
+                    hlc: 11,
+                },
+                changes,
+            },
+        };
+        let wire = encode(&m, "k");
+        assert_eq!(decode(&wire, "k").unwrap(), m);
+        // The body as the tagged enum reads it (the slow path) is the same message.
+        let body = &wire[wire.iter().position(|b| *b == b'\n').unwrap() + 1..];
+        assert_eq!(serde_json::from_slice::<Message>(body).unwrap(), m);
+        // Fields in another order, and unknown ones, are read the same.
+        let reordered = br#"MERIDIAN/1 -
+{"changes":[{"id":"w1","op":"set_default_workspace","extra":1}],"seq":5,"hlc":1,"origin":"a","group":"g","type":"changes","more":true}"#;
+        match decode(reordered, "").unwrap() {
+            Message::Changes { record, group } => {
+                assert_eq!((group.as_str(), record.provenance.seq), ("g", 5));
+                assert_eq!(
+                    record.changes,
+                    vec![Change::SetDefaultWorkspace { id: "w1".into() }]
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        // A change missing what its operation needs is refused, whichever path reads it.
+        let broken = br#"MERIDIAN/1 -
+{"type":"changes","group":"g","origin":"a","seq":1,"hlc":1,"changes":[{"op":"add"}]}"#;
+        assert!(matches!(decode(broken, ""), Err(WireError::Malformed(_))));
+        // Other messages still go through the tagged enum.
+        let leave = Message::Leave {
+            group: "g".into(),
+            origin: "b".into(),
+        };
+        assert_eq!(decode(&encode(&leave, ""), "").unwrap(), leave);
     }
 }

@@ -11,13 +11,42 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// One journaled batch.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Record {
     /// Origin, sequence and clock.
     #[serde(flatten)]
     pub provenance: Provenance,
     /// The changes, as applied.
     pub changes: Vec<Change>,
+}
+
+/// A record as written (provenance flattened), read without buffering it first as serde does
+/// for a flattened struct.
+#[derive(Deserialize)]
+struct RecordWire {
+    origin: String,
+    seq: u64,
+    hlc: u64,
+    changes: Vec<Change>,
+}
+
+impl From<RecordWire> for Record {
+    fn from(w: RecordWire) -> Record {
+        Record {
+            provenance: Provenance {
+                origin: w.origin,
+                seq: w.seq,
+                hlc: w.hlc,
+            },
+            changes: w.changes,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Record {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        RecordWire::deserialize(d).map(Record::from)
+    }
 }
 
 /// A line of the journal file.
@@ -28,6 +57,38 @@ enum Line {
     Batch(Record),
     /// Positions taken over from a snapshot: records up to these are not held here.
     Base { heads: BTreeMap<String, u64> },
+}
+
+/// Read a journal line: a batch straight into its fields (without the buffering serde does
+/// for an internally tagged enum), anything else through [`Line`].
+fn read_line(line: &str) -> Result<Line, serde_json::Error> {
+    if let Ok(r) = serde_json::from_str::<BatchLineWire>(line) {
+        return Ok(Line::Batch(Record {
+            provenance: Provenance {
+                origin: r.origin,
+                seq: r.seq,
+                hlc: r.hlc,
+            },
+            changes: r.changes,
+        }));
+    }
+    serde_json::from_str::<Line>(line)
+}
+
+#[derive(Deserialize)]
+struct BatchLineWire {
+    #[serde(rename = "t")]
+    _t: BatchTag,
+    origin: String,
+    seq: u64,
+    hlc: u64,
+    changes: Vec<Change>,
+}
+
+#[derive(Deserialize)]
+enum BatchTag {
+    #[serde(rename = "batch")]
+    Batch,
 }
 
 /// Journal errors.
@@ -81,7 +142,7 @@ impl Journal {
                 if n == 0 || !line.ends_with('\n') {
                     break;
                 }
-                match serde_json::from_str::<Line>(&line) {
+                match read_line(&line) {
                     Ok(Line::Batch(r)) => {
                         records
                             .entry(r.provenance.origin.clone())
