@@ -180,6 +180,8 @@ pub struct CatalogService {
     /// [`CatalogService::wait_for_position`]).
     positions: Mutex<BTreeMap<String, u64>>,
     reached: Condvar,
+    /// Called whenever positions move (async waiters are woken through these).
+    position_observers: RwLock<Vec<Box<dyn Fn() + Send + Sync>>>,
 }
 
 impl CatalogService {
@@ -195,6 +197,7 @@ impl CatalogService {
             version: std::sync::atomic::AtomicU64::new(0),
             positions: Mutex::new(BTreeMap::new()),
             reached: Condvar::new(),
+            position_observers: RwLock::new(Vec::new()),
         }
     }
 
@@ -211,6 +214,22 @@ impl CatalogService {
         }
         drop(g);
         self.reached.notify_all();
+        let observers = match self.position_observers.read() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        for o in observers.iter() {
+            o();
+        }
+    }
+
+    /// Call `f` whenever the positions the visible state reflects move (it must be quick: it
+    /// runs under the state's lock). For waiting without a thread, e.g. on an async runtime.
+    pub fn on_positions(&self, f: Box<dyn Fn() + Send + Sync>) {
+        match self.position_observers.write() {
+            Ok(mut g) => g.push(f),
+            Err(p) => p.into_inner().push(f),
+        }
     }
 
     /// The current state and the positions (origin → last sequence) it reflects, read

@@ -114,6 +114,8 @@ pub struct Cluster {
     pub stamps: Arc<Mutex<Stamps>>,
     /// The applied marker and the files still written behind the journal.
     pub files: FilesProgress,
+    /// Woken whenever the positions the served catalog reflects move (`/rest/cluster/wait`).
+    pub positions_moved: Arc<tokio::sync::Notify>,
     failures: Mutex<BTreeMap<(String, u64), u32>>,
     outbox: mpsc::UnboundedSender<Message>,
     outbox_rx: Mutex<Option<mpsc::UnboundedReceiver<Message>>>,
@@ -167,6 +169,7 @@ impl Cluster {
             drift: Mutex::new(None),
             stamps,
             files: files.clone(),
+            positions_moved: Arc::new(tokio::sync::Notify::new()),
             failures: Mutex::new(BTreeMap::new()),
             outbox: tx,
             outbox_rx: Mutex::new(Some(rx)),
@@ -179,6 +182,9 @@ impl Cluster {
             digest_cache: Mutex::new((None, String::new(), DigestCache::default())),
         });
         c.update_gate();
+        let moved = c.positions_moved.clone();
+        c.service
+            .on_positions(Box::new(move || moved.notify_waiters()));
         let weak = Arc::downgrade(&c);
         c.service.subscribe(Box::new(move |applied| {
             let Some(c) = weak.upgrade() else { return };

@@ -34,6 +34,31 @@ fn json_resp(v: &serde_json::Value) -> Resp {
     }
 }
 
+/// The origin, sequence and timeout a `/rest/cluster/wait` request asks for.
+fn wait_request(req: &Req) -> RestResult<(String, u64, std::time::Duration)> {
+    let position = req.q("position").ok_or_else(|| {
+        RestError::BadRequest("position is required (<origin>:<sequence>)".into())
+    })?;
+    let (origin, seq) = position
+        .rsplit_once(':')
+        .and_then(|(o, s)| Some((o, s.parse::<u64>().ok()?)))
+        .filter(|(o, _)| !o.is_empty())
+        .ok_or_else(|| {
+            RestError::BadRequest(format!("position '{position}' is not <origin>:<sequence>"))
+        })?;
+    let timeout: u64 = match req.q("timeout") {
+        None => WAIT_DEFAULT_MS,
+        Some(t) => t.parse().map_err(|_| {
+            RestError::BadRequest(format!("timeout '{t}' is not a number of milliseconds"))
+        })?,
+    };
+    Ok((
+        origin.to_string(),
+        seq,
+        std::time::Duration::from_millis(timeout.min(WAIT_MAX_MS)),
+    ))
+}
+
 impl ClusterRest {
     fn properties(&self, req: &Req) -> RestResult<Resp> {
         let cfg = self
@@ -166,35 +191,32 @@ impl ClusterRest {
     }
 
     /// Wait until this node serves the write at `position` (`<origin>:<sequence>`, the
-    /// `X-Meridian-Position` header of the write's answer), at most `timeout` ms.
-    fn wait(&self, req: &Req) -> RestResult<Resp> {
-        let position = req.q("position").ok_or_else(|| {
-            RestError::BadRequest("position is required (<origin>:<sequence>)".into())
-        })?;
-        let (origin, seq) = position
-            .rsplit_once(':')
-            .and_then(|(o, s)| Some((o, s.parse::<u64>().ok()?)))
-            .filter(|(o, _)| !o.is_empty())
-            .ok_or_else(|| {
-                RestError::BadRequest(format!("position '{position}' is not <origin>:<sequence>"))
-            })?;
-        let timeout: u64 = match req.q("timeout") {
-            None => WAIT_DEFAULT_MS,
-            Some(t) => t.parse().map_err(|_| {
-                RestError::BadRequest(format!("timeout '{t}' is not a number of milliseconds"))
-            })?,
-        };
-        let at = self.0.service.wait_for_position(
-            origin,
-            seq,
-            std::time::Duration::from_millis(timeout.min(WAIT_MAX_MS)),
-        );
-        Ok(json_resp(&json!({
-            "origin": origin,
-            "sequence": seq,
-            "applied": at,
-            "reached": at >= seq,
-        })))
+    /// `X-Meridian-Position` header of the write's answer), at most `timeout` ms: answered on
+    /// the runtime (see [`RestExtension::handle_async`]), so waiting clients hold no thread.
+    fn wait(&self, req: &Req) -> meridian_rest::AsyncResp {
+        let asked = wait_request(req);
+        let service = self.0.service.clone();
+        let moved = self.0.positions_moved.clone();
+        Box::pin(async move {
+            let (origin, seq, timeout) = asked?;
+            let deadline = tokio::time::Instant::now() + timeout;
+            loop {
+                // Registered before the position is read, so a move in between is not missed.
+                let notified = moved.notified();
+                tokio::pin!(notified);
+                notified.as_mut().enable();
+                let at = service.position(&origin);
+                if at >= seq || tokio::time::Instant::now() >= deadline {
+                    return Ok(json_resp(&json!({
+                        "origin": origin,
+                        "sequence": seq,
+                        "applied": at,
+                        "reached": at >= seq,
+                    })));
+                }
+                let _ = tokio::time::timeout_at(deadline, notified).await;
+            }
+        })
     }
 
     fn events(&self, req: &Req) -> RestResult<Resp> {
@@ -252,7 +274,6 @@ impl RestExtension for ClusterRest {
                 }
             }
             ("GET", ["cluster", "events"]) => self.events(req),
-            ("GET", ["cluster", "wait"]) => self.wait(req),
             ("GET", ["cluster", "snapshot"]) => self
                 .0
                 .snapshot_json()
@@ -270,6 +291,14 @@ impl RestExtension for ClusterRest {
             _ => return None,
         };
         Some(r)
+    }
+
+    fn handle_async(&self, req: &Req) -> Option<meridian_rest::AsyncResp> {
+        let wait = req.method == "GET"
+            && req.segs.len() == 2
+            && req.segs[0] == "cluster"
+            && req.segs[1] == "wait";
+        wait.then(|| self.wait(req))
     }
 
     fn peer_allowed(&self, method: &str, path_and_query: &str, token: &str) -> bool {

@@ -18,12 +18,22 @@ pub trait RestExtension: Send + Sync {
     /// Handle the request when it is this extension's; `None` passes it on.
     fn handle(&self, req: &Req) -> Option<RestResult<Resp>>;
 
+    /// A request answered asynchronously, without holding a thread (a long poll), when it is
+    /// this extension's; asked before [`RestExtension::handle`]. The default takes none.
+    fn handle_async(&self, _req: &Req) -> Option<AsyncResp> {
+        None
+    }
+
     /// Whether a request carrying this peer token (header `X-Meridian-Token`) is a trusted
     /// peer and may skip Basic authentication.
     fn peer_allowed(&self, _method: &str, _path_and_query: &str, _token: &str) -> bool {
         false
     }
 }
+
+/// The answer of [`RestExtension::handle_async`].
+pub type AsyncResp =
+    std::pin::Pin<Box<dyn std::future::Future<Output = RestResult<Resp>> + Send + 'static>>;
 
 /// State shared by the REST API.
 pub struct RestState {

@@ -13,7 +13,7 @@ mod router;
 mod server;
 
 pub use api::about::GEOSERVER_VERSION;
-pub use ctx::{Reloader, RestExtension, RestState};
+pub use ctx::{AsyncResp, Reloader, RestExtension, RestState};
 pub use error::{RestError, RestResult};
 pub use json::{from_json, to_json};
 pub use req::{render, Format, Req, Resp};

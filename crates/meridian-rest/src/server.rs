@@ -74,6 +74,27 @@ fn error_response(e: &RestError) -> Response {
     resp
 }
 
+/// Dispatch a request on a blocking thread (handlers take the writer lock and fsync); the
+/// handler's answer and the position of the write it made, if any.
+async fn run_blocking(
+    st: Arc<RestState>,
+    req: Req,
+) -> Result<(crate::RestResult<Resp>, Option<(String, u64)>), tokio::task::JoinError> {
+    tokio::task::spawn_blocking(move || {
+        let c = Ctx {
+            st: &st,
+            cat: st.catalog.snapshot(),
+        };
+        clear_position();
+        let r = dispatch(&c, &req).map_err(|e| match e {
+            RestError::NotFound(_) if c.quiet_global() => RestError::QuietNotFound,
+            e => e,
+        });
+        (r, take_position())
+    })
+    .await
+}
+
 async fn handle(State(st): State<Arc<RestState>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let method = parts.method.as_str().to_uppercase();
@@ -161,20 +182,12 @@ async fn handle(State(st): State<Arc<RestState>>, request: Request) -> Response 
         body: bytes.to_vec(),
         base: format!("http://{host}/geoserver"),
     };
-    let st2 = st.clone();
-    let result = tokio::task::spawn_blocking(move || {
-        let c = Ctx {
-            st: &st2,
-            cat: st2.catalog.snapshot(),
-        };
-        clear_position();
-        let r = dispatch(&c, &req).map_err(|e| match e {
-            RestError::NotFound(_) if c.quiet_global() => RestError::QuietNotFound,
-            e => e,
-        });
-        (r, take_position())
-    })
-    .await;
+    // A long poll is answered on the runtime, without a blocking thread per waiting client.
+    let pending = st.extensions.iter().find_map(|e| e.handle_async(&req));
+    let result = match pending {
+        Some(answer) => Ok((answer.await, None)),
+        None => run_blocking(st.clone(), req).await,
+    };
     let (result, position) = match result {
         Ok((r, p)) => (r, p),
         Err(e) => (

@@ -1153,6 +1153,47 @@ fn a_client_reads_its_own_write_on_a_replica_by_waiting_for_its_position() {
         assert_eq!(waited["reached"], true, "{waited}");
         expect(b.get(&format!("/workspaces/w{i}.json")), 200);
     }
+    // Many clients waiting at once hold no thread: 600 waits for the next write (more than
+    // the 512 blocking threads of the node's runtime) and the replica still serves reads;
+    // then one write answers them all.
+    let next = format!(
+        "node-a:{}",
+        status(&a)["origins"]["node-a"]["applied"].as_u64().unwrap() + 1
+    );
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let client = reqwest::Client::new();
+    let waits: Vec<_> = (0..600)
+        .map(|_| {
+            let req = client
+                .get(b.url(&format!("/cluster/wait.json?position={next}&timeout=30000")))
+                .basic_auth("admin", Some("geoserver"));
+            rt.spawn(async move { req.send().await?.json::<serde_json::Value>().await })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(500));
+    let read_started = std::time::Instant::now();
+    expect(b.get("/workspaces.json"), 200);
+    assert!(
+        read_started.elapsed() < Duration::from_secs(5),
+        "a read waited {:?} behind the parked waits",
+        read_started.elapsed()
+    );
+    expect(
+        a.post_xml("/workspaces", "<workspace><name>many</name></workspace>"),
+        201,
+    );
+    let answers = rt.block_on(async {
+        let mut v = Vec::new();
+        for w in waits {
+            v.push(w.await.unwrap().unwrap());
+        }
+        v
+    });
+    assert!(
+        answers.iter().all(|w| w["reached"] == true),
+        "{:?}",
+        answers.first()
+    );
     // A position not reached: the answer says so once the timeout has passed.
     let started = std::time::Instant::now();
     let waited = b.json("/cluster/wait.json?position=node-a:1000000&timeout=200");
