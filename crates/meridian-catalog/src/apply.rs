@@ -167,15 +167,15 @@ pub type Listener = Box<dyn Fn(&Applied) + Send + Sync>;
 
 /// The catalog together with its persister: the one place changes are applied.
 pub struct CatalogService {
-    pub(crate) state: RwLock<Arc<Catalog>>,
+    state: RwLock<Arc<Catalog>>,
     pub(crate) writer: Mutex<Box<dyn Persist>>,
     /// Local batches waiting to be committed, and whether one of their threads is committing
     /// a group (see [`CatalogService::apply`]); `committed` wakes the waiters after a group.
     pub(crate) queue: Mutex<Queue>,
     pub(crate) committed: Condvar,
-    pub(crate) listeners: RwLock<Vec<Listener>>,
+    listeners: RwLock<Vec<Listener>>,
     write_gate: RwLock<Option<String>>,
-    pub(crate) version: std::sync::atomic::AtomicU64,
+    version: std::sync::atomic::AtomicU64,
     /// Per origin, the last sequence the visible state reflects (see
     /// [`CatalogService::wait_for_position`]).
     positions: Mutex<BTreeMap<String, u64>>,
@@ -470,23 +470,7 @@ impl CatalogService {
         let before = self.snapshot();
         let changes = prepare(&before, changes);
         let mut work: Catalog = (*before).clone();
-        let mut effects = Vec::new();
-        let mut applied_changes = Vec::with_capacity(changes.len());
-        for c in changes {
-            let c = match &source {
-                Source::Local | Source::System | Source::Snapshot(_) => c,
-                Source::Remote(_) => match lenient(&work, c) {
-                    Some(c) => c,
-                    None => continue,
-                },
-            };
-            check(&work, &c)?;
-            apply_unchecked(&mut work, &c, &mut effects);
-            applied_changes.push(c);
-        }
-        if !applied_changes.is_empty() {
-            bump_sequence(&mut work, &mut effects);
-        }
+        let (applied_changes, effects) = apply_changes(&mut work, changes, &source)?;
         let batch = Batch {
             changes: &applied_changes,
             effects: &effects,
@@ -499,32 +483,38 @@ impl CatalogService {
             provenance,
             source,
         };
+        self.swap_in(work, applied.provenance.as_ref());
+        self.notify(&applied);
+        drop(writer);
+        Ok(applied)
+    }
+
+    /// Make `catalog` the visible state, with the position of the batch it ends with. Under
+    /// the writer lock; the positions move with the state, under its lock, so a reader of both
+    /// (`snapshot_with_positions`) never sees one without the other.
+    pub(crate) fn swap_in(&self, catalog: Catalog, last: Option<&Provenance>) {
         self.version
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        {
-            // The positions move with the state, under its lock: a reader of both
-            // (`snapshot_with_positions`) never sees one without the other.
-            let mut g = match self.state.write() {
-                Ok(g) => g,
-                Err(p) => p.into_inner(),
-            };
-            *g = Arc::new(work);
-            if let Some(p) = &applied.provenance {
-                self.note_positions(&BTreeMap::from([(p.origin.clone(), p.seq)]));
-            }
+        let mut g = match self.state.write() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        *g = Arc::new(catalog);
+        if let Some(p) = last {
+            self.note_positions(&BTreeMap::from([(p.origin.clone(), p.seq)]));
         }
-        // Still under the writer lock: listeners see batches in the order they were applied
-        // (replication publishes them in sequence order).
+    }
+
+    /// Tell the listeners of an applied batch. Still under the writer lock: listeners see
+    /// batches in the order they were applied (replication publishes them in sequence order).
+    pub(crate) fn notify(&self, applied: &Applied) {
         let listeners = match self.listeners.read() {
             Ok(g) => g,
             Err(p) => p.into_inner(),
         };
         for l in listeners.iter() {
-            l(&applied);
+            l(applied);
         }
-        drop(listeners);
-        drop(writer);
-        Ok(applied)
     }
 }
 
@@ -598,7 +588,7 @@ fn kind_rank(k: Kind) -> u8 {
     }
 }
 
-pub(crate) fn bump_sequence(work: &mut Catalog, effects: &mut Vec<Effect>) {
+fn bump_sequence(work: &mut Catalog, effects: &mut Vec<Effect>) {
     let Some(g) = work.global().cloned() else {
         return;
     };
@@ -612,6 +602,34 @@ pub(crate) fn bump_sequence(work: &mut Catalog, effects: &mut Vec<Effect>) {
         object: g2,
         previous: Some(g),
     });
+}
+
+/// Validate and apply `changes` from `source` to `work` in turn (a replicated change made
+/// lenient first, see [`lenient`]), then bump the update sequence once when anything was
+/// applied: the changes as applied and their effects.
+pub(crate) fn apply_changes(
+    work: &mut Catalog,
+    changes: Vec<Change>,
+    source: &Source,
+) -> Result<(Vec<Change>, Vec<Effect>), ValidationError> {
+    let mut effects = Vec::new();
+    let mut applied = Vec::with_capacity(changes.len());
+    for c in changes {
+        let c = match source {
+            Source::Local | Source::System | Source::Snapshot(_) => c,
+            Source::Remote(_) => match lenient(work, c) {
+                Some(c) => c,
+                None => continue,
+            },
+        };
+        check(work, &c)?;
+        apply_unchecked(work, &c, &mut effects);
+        applied.push(c);
+    }
+    if !applied.is_empty() {
+        bump_sequence(work, &mut effects);
+    }
+    Ok((applied, effects))
 }
 
 /// Rewrite a replicated change so that applying it twice, or after a partial apply, is harmless.

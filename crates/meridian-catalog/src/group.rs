@@ -5,11 +5,9 @@
 //! in order. The others sleep until a group is done: those answered return together, and one
 //! of the rest leads the next group (no convoy through the writer lock).
 
-use crate::apply::{apply_unchecked, bump_sequence, Batch, Effect, Persist, PersistError, Source};
+use crate::apply::{apply_changes, Batch, Effect, Persist, PersistError, Source};
 use crate::catalog::Catalog;
-use crate::validate::{check, ValidationError};
 use crate::{Applied, ApplyError, CatalogService, Change};
-use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 /// Where a waiting local batch's result is left for it.
@@ -114,19 +112,14 @@ impl CatalogService {
         let mut staged = Vec::with_capacity(group.len());
         for Waiting { changes, answer } in group {
             let mut next = work.clone();
-            let mut effects = Vec::new();
-            let mut applied_changes = Vec::with_capacity(changes.len());
-            let checked = changes.into_iter().try_for_each(|c| {
-                check(&next, &c)?;
-                apply_unchecked(&mut next, &c, &mut effects);
-                applied_changes.push(c);
-                Ok::<(), ValidationError>(())
-            });
-            if let Err(e) = checked {
-                *lock(&answer) = Some(Err(e.into()));
-                continue;
-            }
-            bump_sequence(&mut next, &mut effects);
+            let (applied_changes, effects) = match apply_changes(&mut next, changes, &Source::Local)
+            {
+                Ok(applied) => applied,
+                Err(e) => {
+                    *lock(&answer) = Some(Err(e.into()));
+                    continue;
+                }
+            };
             let batch = Batch {
                 changes: &applied_changes,
                 effects: &effects,
@@ -157,26 +150,9 @@ impl CatalogService {
     /// each batch in order and answer it (still under the writer).
     fn make_visible(&self, kept: Vec<Staged>) {
         let Some(last) = kept.last() else { return };
-        self.version
-            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        {
-            let mut g = match self.state.write() {
-                Ok(g) => g,
-                Err(p) => p.into_inner(),
-            };
-            *g = Arc::new(last.after.clone());
-            if let Some(p) = &last.applied.provenance {
-                self.note_positions(&BTreeMap::from([(p.origin.clone(), p.seq)]));
-            }
-        }
-        let listeners = match self.listeners.read() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
+        self.swap_in(last.after.clone(), last.applied.provenance.as_ref());
         for s in kept {
-            for l in listeners.iter() {
-                l(&s.applied);
-            }
+            self.notify(&s.applied);
             *lock(&s.answer) = Some(Ok(s.applied));
         }
     }
