@@ -161,14 +161,7 @@ pub fn decode(payload: &[u8], secret: &str) -> Result<Message, WireError> {
     if let Ok(c) = serde_json::from_slice::<ChangesWire>(body) {
         return Ok(Message::Changes {
             group: c.group,
-            record: Record {
-                provenance: meridian_catalog::Provenance {
-                    origin: c.origin,
-                    seq: c.seq,
-                    hlc: c.hlc,
-                },
-                changes: c.changes,
-            },
+            record: Record::from_fields(c.origin, c.seq, c.hlc, c.changes),
         });
     }
     serde_json::from_slice(body).map_err(|e| WireError::Malformed(e.to_string()))

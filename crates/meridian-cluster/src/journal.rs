@@ -30,22 +30,20 @@ struct RecordWire {
     changes: Vec<Change>,
 }
 
-impl From<RecordWire> for Record {
-    fn from(w: RecordWire) -> Record {
+impl Record {
+    /// A record from the fields it is written with (the wire forms read them flat).
+    pub(crate) fn from_fields(origin: String, seq: u64, hlc: u64, changes: Vec<Change>) -> Record {
         Record {
-            provenance: Provenance {
-                origin: w.origin,
-                seq: w.seq,
-                hlc: w.hlc,
-            },
-            changes: w.changes,
+            provenance: Provenance { origin, seq, hlc },
+            changes,
         }
     }
 }
 
 impl<'de> Deserialize<'de> for Record {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        RecordWire::deserialize(d).map(Record::from)
+        let w = RecordWire::deserialize(d)?;
+        Ok(Record::from_fields(w.origin, w.seq, w.hlc, w.changes))
     }
 }
 
@@ -63,14 +61,9 @@ enum Line {
 /// for an internally tagged enum), anything else through [`Line`].
 fn read_line(line: &str) -> Result<Line, serde_json::Error> {
     if let Ok(r) = serde_json::from_str::<BatchLineWire>(line) {
-        return Ok(Line::Batch(Record {
-            provenance: Provenance {
-                origin: r.origin,
-                seq: r.seq,
-                hlc: r.hlc,
-            },
-            changes: r.changes,
-        }));
+        return Ok(Line::Batch(Record::from_fields(
+            r.origin, r.seq, r.hlc, r.changes,
+        )));
     }
     serde_json::from_str::<Line>(line)
 }

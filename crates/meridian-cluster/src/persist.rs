@@ -171,7 +171,7 @@ impl Persist for JournalingPersist {
             }
         };
         if !queued {
-            self.count_in_line_batches(1);
+            self.count_in_line_batch();
             self.checkpoint_if_due()?;
         }
         self.record_stamps(batch, &prov);
@@ -228,7 +228,7 @@ impl Persist for JournalingPersist {
             heads
         });
         if !self.write_files_at(after, batch.effects, false, behind)? {
-            self.count_in_line_batches(1);
+            self.count_in_line_batch();
         }
         self.record_stamps(batch, prov);
         Ok(())
@@ -275,9 +275,9 @@ pub(crate) fn write_marker(marker: &Path, heads: &BTreeMap<String, u64>) -> Resu
 }
 
 impl JournalingPersist {
-    /// Count batches whose files were written in line, not yet covered by the marker.
-    fn count_in_line_batches(&mut self, n: usize) {
-        self.unsynced += n;
+    /// Count a batch whose files were written in line, not yet covered by the marker.
+    fn count_in_line_batch(&mut self) {
+        self.unsynced += 1;
         self.first_unsynced.get_or_insert_with(Instant::now);
     }
 

@@ -294,11 +294,8 @@ impl RestExtension for ClusterRest {
     }
 
     fn handle_async(&self, req: &Req) -> Option<meridian_rest::AsyncResp> {
-        let wait = req.method == "GET"
-            && req.segs.len() == 2
-            && req.segs[0] == "cluster"
-            && req.segs[1] == "wait";
-        wait.then(|| self.wait(req))
+        let segs: Vec<&str> = req.segs.iter().map(String::as_str).collect();
+        (req.method == "GET" && segs == ["cluster", "wait"]).then(|| self.wait(req))
     }
 
     fn peer_allowed(&self, method: &str, path_and_query: &str, token: &str) -> bool {

@@ -419,15 +419,9 @@ impl Packed {
         if self.0.get(..ha) != other.0.get(..hb) {
             return false;
         }
-        let mut ca = a.children().filter(|c| c.name() != skip);
-        let mut cb = b.children().filter(|c| c.name() != skip);
-        loop {
-            match (ca.next(), cb.next()) {
-                (None, None) => return true,
-                (Some(x), Some(y)) if x.buf == y.buf => {}
-                _ => return false,
-            }
-        }
+        let kept_a = a.children().filter(|c| c.name() != skip).map(|c| c.buf);
+        let kept_b = b.children().filter(|c| c.name() != skip).map(|c| c.buf);
+        kept_a.eq(kept_b)
     }
 }
 
