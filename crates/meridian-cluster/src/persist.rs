@@ -409,6 +409,14 @@ pub(crate) mod tests {
         (service, journal, progress)
     }
 
+    /// A fresh data directory with GeoServer's defaults (removed when the guard drops).
+    fn new_data_dir() -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().to_path_buf();
+        meridian_datadir::init_if_empty(&root).unwrap();
+        (dir, root)
+    }
+
     fn add(kind: Kind, xml: &str) -> Change {
         Change::Add {
             object: Object::new(kind, meridian_xml::parse(xml).unwrap()),
@@ -428,9 +436,7 @@ pub(crate) mod tests {
 
     #[test]
     fn the_marker_moves_only_at_checkpoints_and_then_covers_every_journaled_batch() {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().to_path_buf();
-        meridian_datadir::init_if_empty(&root).unwrap();
+        let (_dir, root) = new_data_dir();
         let (service, journal, marker) = journaling_service(&root);
         for i in 0..3 {
             service.apply(vec![workspace(i)]).unwrap();
@@ -455,9 +461,7 @@ pub(crate) mod tests {
 
     #[test]
     fn a_replicated_batch_is_served_once_journaled_and_its_files_follow() {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().to_path_buf();
-        meridian_datadir::init_if_empty(&root).unwrap();
+        let (_dir, root) = new_data_dir();
         let (service, journal, progress) = journaling_service_with_progress(&root);
         let marker = progress.marker().to_path_buf();
         let remote = |seq: u64| {
@@ -499,9 +503,7 @@ pub(crate) mod tests {
 
     #[test]
     fn concurrent_local_writes_are_journaled_in_groups_each_with_its_files() {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().to_path_buf();
-        meridian_datadir::init_if_empty(&root).unwrap();
+        let (_dir, root) = new_data_dir();
         let (service, journal, marker) = journaling_service(&root);
         let service = Arc::new(service);
         let threads: Vec<_> = (0..8)
@@ -554,9 +556,7 @@ pub(crate) mod tests {
 
     #[test]
     fn files_written_behind_are_synced_and_marked_on_a_timer_without_more_batches() {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().to_path_buf();
-        meridian_datadir::init_if_empty(&root).unwrap();
+        let (_dir, root) = new_data_dir();
         let (service, _journal, marker) = journaling_service(&root);
         for seq in 1..=3 {
             let source = Source::Remote(Provenance {
@@ -584,9 +584,7 @@ pub(crate) mod tests {
 
     #[test]
     fn a_snapshot_is_one_durable_file_until_its_files_are_written_behind() {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().to_path_buf();
-        meridian_datadir::init_if_empty(&root).unwrap();
+        let (_dir, root) = new_data_dir();
         let (service, _journal, marker) = journaling_service(&root);
         let base = (*service.snapshot()).clone();
         // The snapshot: the loaded catalog plus 200 workspaces, as a peer would send it.
