@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 /// A file that could not be loaded; the rest of the directory still loads.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,18 +87,22 @@ pub fn load_with_readers(root: &Path, readers: usize) -> Result<Loaded, DataDirE
 const READERS_PER_CORE: usize = 8;
 
 fn load_with(root: &Path) -> Result<Loaded, DataDirError> {
+    let started = Instant::now();
     let mut w = Walker::new(root);
     w.load_root_files();
     w.load_styles(&root.join("styles"), None, None);
     w.load_groups(&root.join("layergroups"), None);
     let default_ws = w.load_workspaces();
+    let walked = started.elapsed();
     let (objects, locations, mut problems) = w.resolve();
+    let resolved = started.elapsed();
     // Two independent indexes over the same objects: build them side by side.
     let (mut catalog, locations) = rayon::join(
         || Catalog::from_loaded(objects, default_ws),
         || Locations::new(locations),
     );
     catalog.default_to_first_workspace();
+    let indexed = started.elapsed();
     for (from, to) in catalog.dangling_references() {
         let path = locations
             .get(from.as_str())
@@ -108,6 +113,13 @@ fn load_with(root: &Path) -> Result<Loaded, DataDirError> {
             reason: format!("reference to missing object {to}"),
         });
     }
+    tracing::debug!(
+        walk_ms = walked.as_millis(),
+        resolve_ms = (resolved - walked).as_millis(),
+        index_ms = (indexed - resolved).as_millis(),
+        check_ms = (started.elapsed() - indexed).as_millis(),
+        "data directory load phases"
+    );
     Ok(Loaded {
         catalog,
         locations,
@@ -438,17 +450,12 @@ fn read_small(p: &Path) -> io::Result<Vec<u8>> {
 /// Read an open file to its end.
 fn read_all(mut f: fs::File) -> io::Result<Vec<u8>> {
     use std::io::Read;
-    // Catalog files are small: one allocation for most.
+    // Catalog files are small: one allocation for most. Read through `Take`, whose
+    // `read_to_end` reads into the vector's spare capacity (no zeroed scratch buffer) and,
+    // unlike `File`'s, asks for no size first.
     let mut buf = Vec::with_capacity(4096);
-    let mut chunk = [0u8; 8192];
-    loop {
-        match f.read(&mut chunk) {
-            Ok(0) => return Ok(buf),
-            Ok(n) => buf.extend_from_slice(chunk.get(..n).unwrap_or_default()),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
+    f.by_ref().take(u64::MAX).read_to_end(&mut buf)?;
+    Ok(buf)
 }
 
 fn parse_file(p: &Path, bytes: &[u8]) -> Result<Packed, ResourceRead> {

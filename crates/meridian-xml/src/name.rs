@@ -20,7 +20,8 @@ fn global() -> &'static Mutex<HashSet<Arc<str>>> {
 
 thread_local! {
     /// This thread's view of the interned names (no locking on the parsing hot path).
-    static LOCAL: RefCell<HashSet<Arc<str>>> = RefCell::new(HashSet::new());
+    static LOCAL: RefCell<HashSet<Arc<str>, foldhash::fast::RandomState>> =
+        RefCell::new(HashSet::default());
 }
 
 /// Names longer than this are not interned (they are unusual, and input could be hostile).

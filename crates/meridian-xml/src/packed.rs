@@ -40,8 +40,11 @@ fn table() -> &'static Table {
 }
 
 thread_local! {
-    /// This thread's copy of name → id (no locking while packing).
-    static LOCAL: std::cell::RefCell<HashMap<Name, u32>> = Default::default();
+    /// This thread's copy of name → id (no locking while packing). Every element and
+    /// attribute name of every parsed file is looked up here: foldhash, not SipHash (the
+    /// map holds at most [`TABLE_SIZE`] names of at most [`MAX_TABLED`] bytes).
+    static LOCAL: std::cell::RefCell<HashMap<Name, u32, foldhash::fast::RandomState>> =
+        Default::default();
 }
 
 /// The table id of a name, numbering it when new; `None` when it is packed inline.
@@ -153,10 +156,41 @@ pub(crate) struct Packer {
     root: Option<Vec<u8>>,
 }
 
+/// Frames whose buffers grew beyond this are not kept for the next document.
+const KEEP_FRAME_BYTES: usize = 64 * 1024;
+
+thread_local! {
+    /// This thread's packer between documents: its frames keep their buffers, so parsing
+    /// many small files (a data directory) does not grow them again for each file.
+    static SPARE: std::cell::Cell<Option<Packer>> = const { std::cell::Cell::new(None) };
+}
+
 impl Packer {
     /// The packed root, once the document is complete.
     pub(crate) fn finish(self) -> Option<Packed> {
         self.root.map(|b| Packed(b.into_boxed_slice()))
+    }
+
+    /// Run `f` with this thread's spare packer (a fresh one when it is in use or none is
+    /// kept), then keep the packer's frames for the next call.
+    pub(crate) fn with_spare<T>(f: impl FnOnce(&mut Packer) -> T) -> T {
+        let mut p = SPARE.take().unwrap_or_default();
+        p.depth = 0;
+        p.root = None;
+        let out = f(&mut p);
+        p.root = None;
+        p.frames.retain(|f| {
+            f.name.capacity() + f.attrs.capacity() + f.text.capacity() + f.children.capacity()
+                <= KEEP_FRAME_BYTES
+        });
+        SPARE.set(Some(p));
+        out
+    }
+
+    /// The packed root of the document just read, leaving the packer ready for another.
+    pub(crate) fn take_root(&mut self) -> Option<Packed> {
+        self.depth = 0;
+        self.root.take().map(|b| Packed(b.into_boxed_slice()))
     }
 
     /// Open an element; its attributes and text go to the frame returned.
@@ -250,8 +284,13 @@ impl Packer {
 }
 
 impl crate::parse::Build for Packer {
-    fn open(&mut self, s: &quick_xml::events::BytesStart<'_>, empty: bool) -> Result<(), XmlError> {
-        let f = self.begin(crate::parse::element_name(s)?)?;
+    fn open(
+        &mut self,
+        name: &str,
+        s: &quick_xml::events::BytesStart<'_>,
+        empty: bool,
+    ) -> Result<(), XmlError> {
+        let f = self.begin(name)?;
         crate::parse::for_each_attr(s, |k, v| f.add_attr(k, &v))?;
         if empty {
             self.end(KeepText::Never)?;
@@ -776,6 +815,29 @@ mod tests {
             crate::parse_packed(deep.as_bytes()),
             Err(XmlError::TooDeep(_))
         ));
+    }
+
+    #[test]
+    fn the_reused_packer_forgets_failed_and_large_documents() {
+        // One thread's packer is reused from document to document; what an earlier one left
+        // (an error half-way, a large text) must not show in the next.
+        let big = format!("<big><t>{}</t></big>", "x".repeat(100_000));
+        let multibyte = "\u{feff}<é a=\"ö\">€ <b>ü</b> &amp; ä</é>";
+        for _ in 0..2 {
+            for bad in ["<a><b>half", "<a></b>", "<a>&nope;</a>"] {
+                assert!(crate::parse_packed(bad.as_bytes()).is_err(), "{bad}");
+            }
+            let p = crate::parse_packed(big.as_bytes()).unwrap();
+            assert_eq!(p.root().child_text("t").map(str::len), Some(100_000));
+            for d in [DOC, multibyte, "<a/>"] {
+                let packed = crate::parse_packed(d.as_bytes()).unwrap();
+                assert_eq!(packed.root().to_element(), parse(d).unwrap(), "{d}");
+            }
+        }
+        let e = crate::parse_packed(multibyte.as_bytes()).unwrap();
+        assert_eq!(e.root().name(), "é");
+        assert_eq!(e.root().attr_value("a"), Some("ö"));
+        assert_eq!(e.root().child_text("b"), Some("ü"));
     }
 
     #[test]

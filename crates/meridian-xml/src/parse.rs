@@ -4,6 +4,7 @@ use crate::packed::Packer;
 use crate::{Element, Packed, XmlError};
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::Reader;
+use std::borrow::Cow;
 
 /// Deepest nesting accepted; GeoServer's files stay far below it.
 const MAX_DEPTH: usize = 256;
@@ -16,9 +17,11 @@ pub fn parse_bytes(bytes: &[u8]) -> Result<Element, XmlError> {
 /// Parse a UTF-8 byte buffer straight into a packed tree (the same tree [`parse_bytes`]
 /// returns, without building it first).
 pub fn parse_packed(bytes: &[u8]) -> Result<Packed, XmlError> {
-    let mut p = Packer::default();
-    read(utf8(bytes)?, &mut p)?;
-    p.finish().ok_or(XmlError::Empty)
+    let text = utf8(bytes)?;
+    Packer::with_spare(|p| {
+        read(text, p)?;
+        p.take_root().ok_or(XmlError::Empty)
+    })
 }
 
 fn utf8(bytes: &[u8]) -> Result<&str, XmlError> {
@@ -36,7 +39,7 @@ pub fn parse(text: &str) -> Result<Element, XmlError> {
 /// What the reader tells a tree under construction.
 pub(crate) trait Build {
     /// An element opens (`empty`: it is also closed, `<e/>`).
-    fn open(&mut self, s: &BytesStart<'_>, empty: bool) -> Result<(), XmlError>;
+    fn open(&mut self, name: &str, s: &BytesStart<'_>, empty: bool) -> Result<(), XmlError>;
     /// Text inside the innermost open element.
     fn text(&mut self, t: &str);
     /// The innermost open element closes.
@@ -67,8 +70,8 @@ impl TreeBuilder {
 }
 
 impl Build for TreeBuilder {
-    fn open(&mut self, s: &BytesStart<'_>, empty: bool) -> Result<(), XmlError> {
-        let mut e = Element::new(element_name(s)?);
+    fn open(&mut self, name: &str, s: &BytesStart<'_>, empty: bool) -> Result<(), XmlError> {
+        let mut e = Element::new(name);
         for_each_attr(s, |k, v| e.attrs.push((k.to_string(), v)))?;
         if empty {
             self.attach(e)
@@ -131,14 +134,17 @@ fn read(text: &str, b: &mut impl Build) -> Result<(), XmlError> {
                 if b.depth() >= MAX_DEPTH {
                     return Err(XmlError::TooDeep(MAX_DEPTH));
                 }
-                b.open(&s, false)?;
+                b.open(element_name(text, &s)?, &s, false)?;
             }
-            Event::Empty(s) => b.open(&s, true)?,
+            Event::Empty(s) => b.open(element_name(text, &s)?, &s, true)?,
             Event::End(_) => b.close()?,
             Event::Text(t) => {
-                let s = t
-                    .decode()
-                    .map_err(|e| XmlError::Malformed(format!("bad text: {e}")))?;
+                let s = match borrowed(text, &t) {
+                    Some(s) => Cow::Borrowed(s),
+                    None => t
+                        .decode()
+                        .map_err(|e| XmlError::Malformed(format!("bad text: {e}")))?,
+                };
                 if b.depth() > 0 {
                     b.text(&s);
                 } else if !s.trim().is_empty() {
@@ -198,10 +204,22 @@ fn read(text: &str, b: &mut impl Build) -> Result<(), XmlError> {
     Ok(())
 }
 
-/// An element's name.
-pub(crate) fn element_name<'a>(s: &'a BytesStart<'_>) -> Result<&'a str, XmlError> {
-    std::str::from_utf8(s.name().into_inner())
-        .map_err(|e| XmlError::Malformed(format!("bad element name: {e}")))
+/// An element's name, from the document `src` it was read from.
+fn element_name<'a>(src: &'a str, s: &'a BytesStart<'_>) -> Result<&'a str, XmlError> {
+    let name = s.name().into_inner();
+    match borrowed(src, name) {
+        Some(n) => Ok(n),
+        None => std::str::from_utf8(name)
+            .map_err(|e| XmlError::Malformed(format!("bad element name: {e}"))),
+    }
+}
+
+/// The part of `src` that `bytes` is, when the reader handed out a slice of the document
+/// (already checked as UTF-8 with the whole of it): no second check of each text and name.
+/// `None` for bytes held elsewhere (distinct live buffers never overlap).
+fn borrowed<'a>(src: &'a str, bytes: &[u8]) -> Option<&'a str> {
+    let offset = (bytes.as_ptr() as usize).checked_sub(src.as_ptr() as usize)?;
+    src.get(offset..offset.checked_add(bytes.len())?)
 }
 
 /// Each attribute of an element, name and normalized value, in document order.
