@@ -160,11 +160,8 @@ impl Object {
 
     /// Style ids a layer uses: its default style first, then the alternates.
     pub fn layer_styles(&self) -> Vec<&str> {
-        let mut v: Vec<&str> = self.ref_id("defaultStyle").into_iter().collect();
-        if let Some(styles) = self.xml().get("styles") {
-            v.extend(styles.all("style").filter_map(node_ref));
-        }
-        v
+        let [default, styles] = self.xml().first_of(["defaultStyle", "styles"]);
+        layer_styles_of(default, styles)
     }
 
     /// Members of a layer group (`publishables/published`, or the 2.2-era `layers/layer`).
@@ -199,28 +196,38 @@ impl Object {
     /// Style ids named by a layer group (empty `<style/>` entries are skipped), plus the root
     /// layer style.
     pub fn group_styles(&self) -> Vec<&str> {
-        let mut v: Vec<&str> = self
-            .xml()
-            .get("styles")
-            .map(|s| s.all("style").filter_map(node_ref).collect())
-            .unwrap_or_default();
-        v.extend(self.ref_id("rootLayerStyle"));
-        v
+        let [styles, root_style] = self.xml().first_of(["styles", "rootLayerStyle"]);
+        group_styles_of(styles, root_style)
     }
 
     /// Every id this object references: workspace, namespace, store, resource, styles, group
-    /// members, root layer.
+    /// members, root layer. The fields are found in one pass over the object's children (this
+    /// runs for every object at load and on every change).
     pub fn references(&self) -> Vec<&str> {
-        let mut v: Vec<&str> = ["workspace", "namespace", "store", "resource", "rootLayer"]
-            .iter()
-            .filter_map(|f| self.ref_id(f))
+        let [workspace, namespace, store, resource, root_layer, default_style, styles, root_style, publishables, layers] =
+            self.xml().first_of([
+                "workspace",
+                "namespace",
+                "store",
+                "resource",
+                "rootLayer",
+                "defaultStyle",
+                "styles",
+                "rootLayerStyle",
+                "publishables",
+                "layers",
+            ]);
+        let mut v: Vec<&str> = [workspace, namespace, store, resource, root_layer]
+            .into_iter()
+            .flatten()
+            .filter_map(node_ref)
             .collect();
         match self.kind {
-            Kind::Layer => v.extend(self.layer_styles()),
+            Kind::Layer => v.extend(layer_styles_of(default_style, styles)),
             Kind::LayerGroup => {
-                v.extend(self.group_styles());
-                let members = self.xml().get("publishables").map(|p| ("published", p));
-                let members = members.or(self.xml().get("layers").map(|p| ("layer", p)));
+                v.extend(group_styles_of(styles, root_style));
+                let members = publishables.map(|p| ("published", p));
+                let members = members.or(layers.map(|p| ("layer", p)));
                 if let Some((name, m)) = members {
                     v.extend(m.all(name).filter_map(node_ref));
                 }
@@ -273,6 +280,24 @@ impl Object {
             .find(|(k, _)| k == key)
             .map(|(_, v)| v)
     }
+}
+
+/// A layer's style ids from its `defaultStyle` and `styles` fields.
+fn layer_styles_of<'a>(default: Option<Node<'a>>, styles: Option<Node<'a>>) -> Vec<&'a str> {
+    let mut v: Vec<&str> = default.and_then(node_ref).into_iter().collect();
+    if let Some(styles) = styles {
+        v.extend(styles.all("style").filter_map(node_ref));
+    }
+    v
+}
+
+/// A layer group's style ids from its `styles` and `rootLayerStyle` fields.
+fn group_styles_of<'a>(styles: Option<Node<'a>>, root_style: Option<Node<'a>>) -> Vec<&'a str> {
+    let mut v: Vec<&str> = styles
+        .map(|s| s.all("style").filter_map(node_ref).collect())
+        .unwrap_or_default();
+    v.extend(root_style.and_then(node_ref));
+    v
 }
 
 /// The id inside a packed reference element.

@@ -366,6 +366,20 @@ impl<'a> Cursor<'a> {
         std::str::from_utf8(self.bytes(n)?).ok()
     }
 
+    /// Step over a length-prefixed string without reading it.
+    fn skip_str(&mut self) -> Option<()> {
+        let n = self.varint()?;
+        self.bytes(n).map(drop)
+    }
+
+    /// Step over a packed name without looking it up.
+    fn skip_name(&mut self) -> Option<()> {
+        match self.varint()? {
+            0 => self.skip_str(),
+            _ => Some(()),
+        }
+    }
+
     fn name(&mut self) -> Option<&'a str> {
         match self.varint()? {
             0 => self.str(),
@@ -421,7 +435,7 @@ impl Packed {
             e.set_child_text(name, text);
             return Packed::new(&e);
         }
-        let header = root.parts().children;
+        let header = root.children_start();
         let mut out = Vec::with_capacity(self.len() + text.len() + 8);
         out.extend_from_slice(&self.0[..header]);
         let mut replaced = false;
@@ -454,7 +468,7 @@ impl Packed {
     /// compared without its counter), without unpacking either.
     pub fn same_except(&self, other: &Packed, skip: &str) -> bool {
         let (a, b) = (self.root(), other.root());
-        let (ha, hb) = (a.parts().children, b.parts().children);
+        let (ha, hb) = (a.children_start(), b.children_start());
         if self.0.get(..ha) != other.0.get(..hb) {
             return false;
         }
@@ -551,24 +565,70 @@ impl<'a> Node<'a> {
         self.attrs().find(|(k, _)| *k == key).map(|(_, v)| v)
     }
 
+    /// Where the children start: the header stepped over without decoding its strings
+    /// (the end of the data when the header is inconsistent).
+    fn children_start(&self) -> usize {
+        let mut c = Cursor {
+            buf: self.buf,
+            pos: 0,
+        };
+        let skipped = (|| {
+            c.skip_name()?;
+            let flags = *c.bytes(1)?.first()?;
+            if flags & HAS_ATTRS != 0 {
+                for _ in 0..c.varint()? {
+                    c.skip_name()?;
+                    c.skip_str()?;
+                }
+            }
+            if flags & HAS_TEXT != 0 {
+                c.skip_str()?;
+            }
+            Some(c.pos)
+        })();
+        skipped.unwrap_or(self.buf.len())
+    }
+
     /// Child elements in document order.
     pub fn children(&self) -> Children<'a> {
         Children {
             c: Cursor {
                 buf: self.buf,
-                pos: self.parts().children,
+                pos: self.children_start(),
             },
         }
     }
 
     /// Whether the element has child elements.
     pub fn has_children(&self) -> bool {
-        self.parts().children < self.buf.len()
+        self.children_start() < self.buf.len()
     }
 
     /// The first child with this name.
     pub fn get(&self, name: &str) -> Option<Node<'a>> {
         self.children().find(|c| c.name() == name)
+    }
+
+    /// The first child of each of these names, in one pass over the children (an object's
+    /// references are several fields of one element).
+    pub fn first_of<const N: usize>(&self, names: [&str; N]) -> [Option<Node<'a>>; N] {
+        let mut found = [None; N];
+        let mut missing = N;
+        for child in self.children() {
+            let name = child.name();
+            let hit = names
+                .iter()
+                .zip(found.iter_mut())
+                .find(|(n, f)| f.is_none() && **n == name);
+            if let Some((_, f)) = hit {
+                *f = Some(child);
+                missing -= 1;
+                if missing == 0 {
+                    break;
+                }
+            }
+        }
+        found
     }
 
     /// All children with this name.
@@ -815,6 +875,22 @@ mod tests {
             crate::parse_packed(deep.as_bytes()),
             Err(XmlError::TooDeep(_))
         ));
+    }
+
+    #[test]
+    fn first_of_finds_the_first_child_of_each_name_in_one_pass() {
+        let p = crate::parse_packed(
+            b"<l a=\"1\"><x>1</x><y>2</y><x>3</x><z  ><id>9</id></z><w b='2' /></l>",
+        )
+        .unwrap();
+        let [x, z, missing, w] = p.root().first_of(["x", "z", "nope", "w"]);
+        assert_eq!(x.and_then(|n| n.text()), Some("1"));
+        assert_eq!(z.and_then(|n| n.child_text("id")), Some("9"));
+        assert!(missing.is_none());
+        assert_eq!(w.and_then(|n| n.attr_value("b")), Some("2"));
+        assert_eq!(p.root().attr_value("a"), Some("1"));
+        assert_eq!(p.root().get("x").and_then(|n| n.text()), Some("1"));
+        assert_eq!(p.root().all("x").count(), 2);
     }
 
     #[test]

@@ -227,6 +227,10 @@ pub(crate) fn for_each_attr(
     s: &BytesStart<'_>,
     mut f: impl FnMut(&str, String),
 ) -> Result<(), XmlError> {
+    // Most elements have none: skip setting up the attribute reader for them.
+    if s.attributes_raw().iter().all(u8::is_ascii_whitespace) {
+        return Ok(());
+    }
     for a in s.attributes() {
         let a = a.map_err(|e| XmlError::Malformed(format!("bad attribute: {e}")))?;
         let key = std::str::from_utf8(a.key.as_ref())
