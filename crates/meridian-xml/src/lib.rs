@@ -283,6 +283,30 @@ mod tests {
     }
 
     #[test]
+    fn blank_text_is_whitespace_as_trim_sees_it() {
+        for blank in ["", " \n\t\r", "\u{a0} \u{2003}"] {
+            assert!(crate::parse::is_blank(blank), "{blank:?}");
+        }
+        for text in [" x ", "é", "\u{a0}x"] {
+            assert!(!crate::parse::is_blank(text), "{text:?}");
+        }
+        // Indentation between children is dropped, other text between them kept, by both
+        // parsers alike.
+        for doc in ["<a>\n  <b/>\n</a>", "<a>\u{a0}<b/></a>", "<a>t<b/></a>"] {
+            let tree = parse(doc).unwrap();
+            assert_eq!(
+                crate::parse_packed(doc.as_bytes())
+                    .unwrap()
+                    .root()
+                    .to_element(),
+                tree
+            );
+        }
+        assert_eq!(parse("<a>\n  <b/>\n</a>").unwrap().text, None);
+        assert!(parse("<a>t<b/></a>").unwrap().text.is_some());
+    }
+
+    #[test]
     fn malformed_is_an_error_not_a_panic() {
         assert!(parse("<a><b></a>").is_err());
         assert!(parse("").is_err());

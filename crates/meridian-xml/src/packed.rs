@@ -244,7 +244,9 @@ impl Packer {
         let has_children = !f.children.is_empty();
         let text = match keep {
             KeepText::Never => None,
-            KeepText::AsParsed => (!has_children || !f.text.trim().is_empty()).then_some(&f.text),
+            KeepText::AsParsed => {
+                (!has_children || !crate::parse::is_blank(&f.text)).then_some(&f.text)
+            }
             KeepText::Always => Some(&f.text),
         };
         let mut flags = 0;

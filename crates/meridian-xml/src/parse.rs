@@ -94,7 +94,7 @@ impl Build for TreeBuilder {
         // Trees may stay in memory: keep no spare capacity.
         e.children.shrink_to_fit();
         text.shrink_to_fit();
-        if e.children.is_empty() || !text.trim().is_empty() {
+        if e.children.is_empty() || !is_blank(&text) {
             // A leaf keeps its text (even empty); mixed content keeps it so nothing is lost.
             e.text = Some(crate::Text::from(text));
         }
@@ -202,6 +202,13 @@ fn read(text: &str, b: &mut impl Build) -> Result<(), XmlError> {
         )));
     }
     Ok(())
+}
+
+/// Whether a text is only whitespace, as `str::trim` sees it. The indentation between child
+/// elements, collected for every element that has children, is ASCII: checked byte by byte
+/// before falling back to `trim`, which decodes characters.
+pub(crate) fn is_blank(text: &str) -> bool {
+    text.bytes().all(|b| b.is_ascii_whitespace()) || text.trim().is_empty()
 }
 
 /// An element's name, from the document `src` it was read from.
