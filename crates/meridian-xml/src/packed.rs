@@ -207,18 +207,13 @@ thread_local! {
 }
 
 impl Packer {
-    /// The packed root, once the document is complete.
-    pub(crate) fn finish(self) -> Option<Packed> {
-        self.root.map(|b| Packed(b.into_boxed_slice()))
-    }
-
     /// Run `f` with this thread's spare packer (a fresh one when it is in use or none is
-    /// kept), then keep the packer's frames for the next call.
+    /// kept), then keep the packer's frames for the next call. A packer is kept only once
+    /// reset, whatever `f` left in it (a document that failed half-way).
     pub(crate) fn with_spare<T>(f: impl FnOnce(&mut Packer) -> T) -> T {
         let mut p = SPARE.take().unwrap_or_default();
-        p.depth = 0;
-        p.root = None;
         let out = f(&mut p);
+        p.depth = 0;
         p.root = None;
         p.frames.retain(|f| {
             f.name.capacity() + f.attrs.capacity() + f.text.capacity() + f.children.capacity()
@@ -228,9 +223,8 @@ impl Packer {
         out
     }
 
-    /// The packed root of the document just read, leaving the packer ready for another.
+    /// The packed root, once the document is complete.
     pub(crate) fn take_root(&mut self) -> Option<Packed> {
-        self.depth = 0;
         self.root.take().map(|b| Packed(b.into_boxed_slice()))
     }
 
@@ -443,7 +437,7 @@ impl Packed {
     /// Pack a tree.
     pub fn new(e: &Element) -> Packed {
         let mut p = Packer::default();
-        match p.feed(e).map(|()| p.finish()) {
+        match p.feed(e).map(|()| p.take_root()) {
             Ok(Some(packed)) => packed,
             // A fresh packer takes exactly one root, so feeding it a tree cannot fail.
             _ => Packed(Box::default()),

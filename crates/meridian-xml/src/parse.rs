@@ -147,7 +147,7 @@ fn read(text: &str, b: &mut impl Build) -> Result<(), XmlError> {
                 };
                 if b.depth() > 0 {
                     b.text(&s);
-                } else if !s.trim().is_empty() {
+                } else if !is_blank(&s) {
                     return Err(XmlError::Malformed("text outside the root element".into()));
                 }
             }
