@@ -158,12 +158,7 @@ fn probe(
                 "{name} not applied on {base} after 30 s"
             )));
         }
-        let status = get(&url)?.status().as_u16();
-        if status != 200 {
-            return Err(BenchError::Node(format!(
-                "{base} reached {position} but {name} answers {status}"
-            )));
-        }
+        // The object itself is checked once every replica has answered (see `verify`).
         return Ok(served);
     }
     loop {
@@ -180,9 +175,35 @@ fn probe(
     }
 }
 
+/// That a replica which reached a write's position serves its workspace. Asked only once
+/// every replica has answered its wait, so that these GETs do not compete for the cores with
+/// the replicas still applying the write.
+fn verify(c: &reqwest::blocking::Client, base: &str, name: &str) -> Result<Instant, BenchError> {
+    let status = c
+        .get(format!("{base}/rest/workspaces/{name}.json"))
+        .basic_auth("admin", Some("geoserver"))
+        .send()
+        .map_err(|e| BenchError::Http(e.to_string()))?
+        .status()
+        .as_u16();
+    if status != 200 {
+        return Err(BenchError::Node(format!(
+            "{base} reached the write's position but {name} answers {status}"
+        )));
+    }
+    Ok(Instant::now())
+}
+
 /// A write to measure: the workspace's name, the write's position, how to probe, and the
 /// time of the 2xx (of the probe's start, for a parked wait).
 type Job = (String, Option<String>, Probe, Instant);
+
+/// What a prober thread is asked: to probe for a write, or to check that a waited-for write
+/// is served.
+enum Task {
+    Probe(Job),
+    Verify(String),
+}
 
 /// Start a primary and `replicas` replicas on `kind`, then measure `n` writes by polling and
 /// `n` by waiting.
@@ -201,14 +222,19 @@ pub fn run(
     let mut to_probers = Vec::new();
     let (done_tx, done_rx) = mpsc::channel::<(usize, Result<Instant, BenchError>)>();
     for (r, node) in cluster.nodes.iter().enumerate().skip(1) {
-        let (tx, rx) = mpsc::channel::<Job>();
+        let (tx, rx) = mpsc::channel::<Task>();
         to_probers.push(tx);
         let done = done_tx.clone();
         let base = node.base.clone();
         std::thread::spawn(move || {
             let Ok(c) = client() else { return };
-            for (name, position, how, t0) in rx {
-                let res = probe(&c, &base, &name, position.as_deref(), how, t0);
+            for task in rx {
+                let res = match task {
+                    Task::Probe((name, position, how, t0)) => {
+                        probe(&c, &base, &name, position.as_deref(), how, t0)
+                    }
+                    Task::Verify(name) => verify(&c, &base, &name),
+                };
                 if done.send((r, res)).is_err() {
                     return;
                 }
@@ -231,7 +257,7 @@ pub fn run(
             let name = format!("prop{phase}x{i}");
             let send = |position: Option<String>, t0: Instant| {
                 to_probers.iter().try_for_each(|tx| {
-                    tx.send((name.clone(), position.clone(), how, t0))
+                    tx.send(Task::Probe((name.clone(), position.clone(), how, t0)))
                         .map_err(|_| BenchError::Node("a prober stopped".into()))
                 })
             };
@@ -261,6 +287,18 @@ pub fn run(
                         Probe::Wait => waited.push(ms),
                         Probe::Parked => parked.push(ms),
                     }
+                }
+            }
+            if how != Probe::Poll {
+                for tx in &to_probers {
+                    tx.send(Task::Verify(name.clone()))
+                        .map_err(|_| BenchError::Node("a prober stopped".into()))?;
+                }
+                for _ in 0..replicas {
+                    let (_, res) = done_rx
+                        .recv()
+                        .map_err(|_| BenchError::Node("a prober stopped".into()))?;
+                    res?;
                 }
             }
             // Writes spaced out like an administrator's, not a burst.
