@@ -199,6 +199,11 @@ fn main() -> ExitCode {
         } => BrokerKind::parse(&broker).and_then(|kind| {
             let r = propagation::run(&binary(meridian)?, kind, replicas, writes)?;
             println!("raw broker round trip ({}): {}", kind.name(), r.raw);
+            println!(
+                "raw broker round trip ({}, persistent session as replicas have; not the target's base): {}",
+                kind.name(),
+                r.raw_persistent
+            );
             for (i, s) in r.replicas.iter().enumerate() {
                 println!("write 2xx -> visible on replica {i} (polled): {s}");
             }

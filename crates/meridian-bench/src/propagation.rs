@@ -22,6 +22,9 @@ pub struct Report {
     pub kind: BrokerKind,
     /// Raw QoS 1 publish-to-receive time on the same broker.
     pub raw: Summary,
+    /// The same with the subscriber on a persistent session, as replicas subscribe (a broker
+    /// may store a message for such a subscriber before it delivers it).
+    pub raw_persistent: Summary,
     /// Write 2xx to visible, per replica, found by polling.
     pub replicas: Vec<Summary>,
     /// All replicas together, found by polling.
@@ -41,14 +44,17 @@ impl Report {
 }
 
 /// Raw round trip: `n` QoS 1 messages of about the size of a change, one at a time, from one
-/// client to another through the broker on `port`.
-pub fn raw_round_trip(port: u16, n: usize) -> Result<Summary, BenchError> {
+/// client to another through the broker on `port`; with `persistent`, the subscriber keeps
+/// its session (clean session off), as replicas do.
+pub fn raw_round_trip(port: u16, n: usize, persistent: bool) -> Result<Summary, BenchError> {
     let id = std::process::id();
-    let topic = format!("meridian-bench/{id}/rtt");
+    let kind = if persistent { "persistent" } else { "clean" };
+    let topic = format!("meridian-bench/{id}/rtt-{kind}");
     let mqtt = |e: rumqttc::ClientError| BenchError::Node(format!("mqtt: {e}"));
 
-    let mut so = MqttOptions::new(format!("bench-sub-{id}"), "127.0.0.1", port);
+    let mut so = MqttOptions::new(format!("bench-sub-{kind}-{id}"), "127.0.0.1", port);
     so.set_keep_alive(Duration::from_secs(30));
+    so.set_clean_session(!persistent);
     let (sub, mut sub_conn) = Client::new(so, 100);
     let (got_tx, got_rx) = mpsc::channel::<Option<Instant>>();
     std::thread::spawn(move || {
@@ -77,7 +83,7 @@ pub fn raw_round_trip(port: u16, n: usize) -> Result<Summary, BenchError> {
         }
     }
 
-    let mut po = MqttOptions::new(format!("bench-pub-{id}"), "127.0.0.1", port);
+    let mut po = MqttOptions::new(format!("bench-pub-{kind}-{id}"), "127.0.0.1", port);
     po.set_keep_alive(Duration::from_secs(30));
     let (publisher, mut pub_conn) = Client::new(po, 100);
     std::thread::spawn(move || {
@@ -215,7 +221,8 @@ pub fn run(
 ) -> Result<Report, BenchError> {
     let tmp = crate::node::work_dir()?;
     let cluster = Cluster::start(binary, tmp.path(), kind, replicas, None, Vec::new())?;
-    let raw = raw_round_trip(cluster.broker_port, n)?;
+    let raw = raw_round_trip(cluster.broker_port, n, false)?;
+    let raw_persistent = raw_round_trip(cluster.broker_port, n, true)?;
 
     // One prober thread per replica: given a write, it reports the delay until the replica
     // serves it.
@@ -309,6 +316,7 @@ pub fn run(
     Ok(Report {
         kind,
         raw,
+        raw_persistent,
         replicas: per.into_iter().map(Summary::of).collect(),
         all,
         waited: Summary::of(waited),
