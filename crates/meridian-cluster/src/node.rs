@@ -480,7 +480,7 @@ impl Cluster {
             // One fdatasync for the page instead of one per record.
             lock(&self.journal).defer_sync();
             let outcome = self.apply_page(origin, peer_url, after, records).await;
-            if let Err(e) = lock(&self.journal).end_deferred() {
+            if let Err(e) = tokio::task::block_in_place(|| lock(&self.journal).end_deferred()) {
                 tracing::warn!(error = %e, "journal sync after a catch-up page failed");
             }
             match outcome {
@@ -1150,7 +1150,10 @@ async fn applier(
             c.on_message(payload).await;
         }
         c.queued_changes.store(0, Ordering::Relaxed);
-        if let Err(e) = lock(&c.journal).end_deferred() {
+        // The fdatasync hands this worker's queued tasks to another thread (block_in_place):
+        // run on the worker itself, it held up tasks queued there, such as answers to
+        // `/rest/cluster/wait` (on a journaled ext4, waited p99 2.6 -> 1.2-1.5 ms).
+        if let Err(e) = tokio::task::block_in_place(|| lock(&c.journal).end_deferred()) {
             tracing::warn!(error = %e, "journal sync after a group of messages failed");
         }
         for (_, publish) in group {
