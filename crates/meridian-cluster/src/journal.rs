@@ -6,7 +6,8 @@ use meridian_catalog::{Change, Provenance};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -68,6 +69,29 @@ fn read_line(line: &str) -> Result<Line, serde_json::Error> {
     serde_json::from_str::<Line>(line)
 }
 
+/// A batch line serialized from a borrowed record, for compaction when it cannot copy a line
+/// kept: the same fields, in the same order, as [`Line::Batch`].
+#[derive(Serialize)]
+struct BatchLineRef<'a> {
+    t: &'static str,
+    origin: &'a str,
+    seq: u64,
+    hlc: u64,
+    changes: &'a [Change],
+}
+
+impl<'a> BatchLineRef<'a> {
+    fn of(r: &'a Record) -> Self {
+        BatchLineRef {
+            t: "batch",
+            origin: &r.provenance.origin,
+            seq: r.provenance.seq,
+            hlc: r.provenance.hlc,
+            changes: &r.changes,
+        }
+    }
+}
+
 #[derive(Deserialize)]
 struct BatchLineWire {
     #[serde(rename = "t")]
@@ -92,11 +116,19 @@ pub struct JournalError {
     reason: String,
 }
 
+/// A record held in memory, and where its line is in the file: compaction copies the lines
+/// it keeps instead of serializing their records again.
+struct Entry {
+    record: Arc<Record>,
+    at: u64,
+    len: u64,
+}
+
 /// The journal of one node.
 pub struct Journal {
     path: PathBuf,
     file: File,
-    records: BTreeMap<String, Vec<Arc<Record>>>,
+    records: BTreeMap<String, Vec<Entry>>,
     base: BTreeMap<String, u64>,
     /// A base line was written (a snapshot was taken), even one with no positions.
     based: bool,
@@ -121,7 +153,7 @@ impl Journal {
         if let Some(d) = path.parent() {
             std::fs::create_dir_all(d).map_err(err)?;
         }
-        let mut records: BTreeMap<String, Vec<Arc<Record>>> = BTreeMap::new();
+        let mut records: BTreeMap<String, Vec<Entry>> = BTreeMap::new();
         let mut base = BTreeMap::new();
         let mut based = false;
         let mut good_len = 0u64;
@@ -140,7 +172,11 @@ impl Journal {
                         records
                             .entry(r.provenance.origin.clone())
                             .or_default()
-                            .push(Arc::new(r));
+                            .push(Entry {
+                                record: Arc::new(r),
+                                at: good_len,
+                                len: n as u64,
+                            });
                     }
                     Ok(Line::Base { heads }) => {
                         based = true;
@@ -149,7 +185,7 @@ impl Journal {
                             records
                                 .entry(o)
                                 .or_default()
-                                .retain(|r| r.provenance.seq > s);
+                                .retain(|e| e.record.provenance.seq > s);
                         }
                     }
                     Err(_) => break,
@@ -279,7 +315,11 @@ impl Journal {
         }
         if let Line::Batch(r) = line {
             let v = self.records.entry(r.provenance.origin.clone()).or_default();
-            v.push(Arc::new(r));
+            v.push(Entry {
+                record: Arc::new(r),
+                at: before,
+                len: self.len - before,
+            });
         }
         Ok(())
     }
@@ -296,7 +336,9 @@ impl Journal {
     }
 
     /// Drop records beyond the retention: rewrite the file with a base line and what is kept.
-    fn compact(&mut self) -> Result<(), JournalError> {
+    /// Returns how many lines kept had to be serialized again (not copied).
+    fn compact(&mut self) -> Result<usize, JournalError> {
+        let started = std::time::Instant::now();
         let err = |e: std::io::Error| JournalError {
             path: self.path.display().to_string(),
             reason: e.to_string(),
@@ -304,28 +346,77 @@ impl Journal {
         for (origin, v) in self.records.iter_mut() {
             if v.len() > self.retention {
                 let cut = v.len() - self.retention;
-                let last_dropped = v[cut - 1].provenance.seq;
+                let last_dropped = v[cut - 1].record.provenance.seq;
                 v.drain(..cut);
                 self.base.insert(origin.clone(), last_dropped);
             }
         }
-        let mut text = serde_json::to_string(&Line::Base {
+        let mut base = serde_json::to_vec(&Line::Base {
             heads: self.base.clone(),
         })
         .map_err(|e| err(std::io::Error::other(e)))?;
-        text.push('\n');
-        let mut all: Vec<&Arc<Record>> = self.records.values().flatten().collect();
-        all.sort_by_key(|r| r.provenance.hlc);
-        for r in all {
-            let line = serde_json::to_string(&Line::Batch((**r).clone()))
-                .map_err(|e| err(std::io::Error::other(e)))?;
-            text.push_str(&line);
-            text.push('\n');
+        base.push(b'\n');
+        // The lines kept are copied from the file in the order they were written (each
+        // origin's in sequence order), run by run of adjacent lines, by the kernel
+        // (copy_file_range): nothing is serialized again. A run whose ends do not read back
+        // as lines is written anew from its records. Their places in the new file are noted
+        // once it replaced the old one.
+        let mut all: Vec<&Entry> = self.records.values().flatten().collect();
+        all.sort_by_key(|e| e.at);
+        let mut runs: Vec<&[&Entry]> = Vec::new();
+        let mut rest = &all[..];
+        while !rest.is_empty() {
+            let n = 1 + rest
+                .windows(2)
+                .take_while(|w| w[0].at + w[0].len == w[1].at)
+                .count();
+            runs.push(&rest[..n]);
+            rest = &rest[n..];
         }
+        let old = File::open(&self.path).map_err(err)?;
         let tmp = self.path.with_extension("log.compact");
+        let mut spans = Vec::with_capacity(all.len());
+        let mut rewritten = 0;
+        let mut len = base.len() as u64;
         {
             let mut f = File::create(&tmp).map_err(err)?;
-            f.write_all(text.as_bytes()).map_err(err)?;
+            f.write_all(&base).map_err(err)?;
+            for run in runs {
+                let (first, last) = (run[0], run[run.len() - 1]);
+                let end = last.at + last.len;
+                let mut head = [0u8; 12];
+                let mut tail = [0u8; 1];
+                let lines = old.read_exact_at(&mut head, first.at).is_ok()
+                    && &head == br#"{"t":"batch""#
+                    && old.read_exact_at(&mut tail, end - 1).is_ok()
+                    && tail == [b'\n'];
+                let copied = lines && {
+                    let mut from = &old;
+                    std::io::Seek::seek(&mut from, std::io::SeekFrom::Start(first.at))
+                        .and_then(|_| std::io::copy(&mut from.take(end - first.at), &mut f))
+                        .map_err(err)?
+                        == end - first.at
+                };
+                if copied {
+                    for e in run {
+                        spans.push((len + e.at - first.at, e.len));
+                    }
+                    len += end - first.at;
+                } else {
+                    // Nothing of a short copy stays: the run is written again from its start.
+                    f.set_len(len).map_err(err)?;
+                    std::io::Seek::seek(&mut f, std::io::SeekFrom::Start(len)).map_err(err)?;
+                    for e in run {
+                        rewritten += 1;
+                        let mut line = serde_json::to_vec(&BatchLineRef::of(&e.record))
+                            .map_err(|e| err(std::io::Error::other(e)))?;
+                        line.push(b'\n');
+                        f.write_all(&line).map_err(err)?;
+                        spans.push((len, line.len() as u64));
+                        len += line.len() as u64;
+                    }
+                }
+            }
             f.sync_all().map_err(err)?;
         }
         std::fs::rename(&tmp, &self.path).map_err(err)?;
@@ -336,14 +427,27 @@ impl Journal {
             .append(true)
             .open(&self.path)
             .map_err(err)?;
-        self.len = text.len() as u64;
-        Ok(())
+        self.len = len;
+        let mut all: Vec<&mut Entry> = self.records.values_mut().flatten().collect();
+        all.sort_by_key(|e| e.at);
+        for (e, (at, len)) in all.into_iter().zip(spans) {
+            e.at = at;
+            e.len = len;
+        }
+        tracing::debug!(
+            kept = self.records.values().map(Vec::len).sum::<usize>(),
+            bytes = self.len,
+            rewritten,
+            ms = started.elapsed().as_millis(),
+            "journal compacted"
+        );
+        Ok(rewritten)
     }
 
     /// Take the last record back (its files could not be written).
     pub fn undo_last(&mut self, origin: &str, seq: u64, len_before: u64) {
         if let Some(v) = self.records.get_mut(origin) {
-            if v.last().is_some_and(|r| r.provenance.seq == seq) {
+            if v.last().is_some_and(|e| e.record.provenance.seq == seq) {
                 v.pop();
             }
         }
@@ -380,7 +484,7 @@ impl Journal {
             self.records
                 .entry(o.clone())
                 .or_default()
-                .retain(|r| r.provenance.seq > s);
+                .retain(|e| e.record.provenance.seq > s);
             self.base.insert(o, s);
         }
         Ok(())
@@ -392,7 +496,7 @@ impl Journal {
             .records
             .get(origin)
             .and_then(|v| v.last())
-            .map(|r| r.provenance.seq);
+            .map(|e| e.record.provenance.seq);
         rec.or_else(|| self.base.get(origin).copied()).unwrap_or(0)
     }
 
@@ -400,8 +504,8 @@ impl Journal {
     pub fn heads(&self) -> BTreeMap<String, u64> {
         let mut m: BTreeMap<String, u64> = self.base.clone();
         for (o, v) in &self.records {
-            if let Some(r) = v.last() {
-                m.insert(o.clone(), r.provenance.seq);
+            if let Some(e) = v.last() {
+                m.insert(o.clone(), e.record.provenance.seq);
             }
         }
         m
@@ -421,6 +525,7 @@ impl Journal {
         };
         Some(
             v.iter()
+                .map(|e| &e.record)
                 .filter(|r| r.provenance.seq > after && r.provenance.seq < durable_until)
                 .take(limit)
                 .cloned()
@@ -441,6 +546,107 @@ mod tests {
                 hlc: seq,
             },
             changes: vec![],
+        }
+    }
+
+    fn workspace(origin: &str, seq: u64, name: &str) -> Record {
+        let xml =
+            format!("<workspace><id>WorkspaceInfoImpl-{name}</id><name>{name}</name></workspace>");
+        let object = meridian_catalog::Object::new(
+            meridian_catalog::Kind::Workspace,
+            meridian_xml::parse(&xml).unwrap(),
+        );
+        Record {
+            changes: vec![Change::Add { object }],
+            ..rec(origin, seq)
+        }
+    }
+
+    #[test]
+    fn compaction_writes_each_record_kept_as_it_was_appended() {
+        // Quotes and escaped markup in the XML are escaped again in the JSON line.
+        let r = workspace("p", 7, "a\"b&lt;c&gt;");
+        assert_eq!(
+            serde_json::to_string(&BatchLineRef::of(&r)).unwrap(),
+            serde_json::to_string(&Line::Batch(r.clone())).unwrap()
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.log");
+        let mut j = Journal::open(&path).unwrap();
+        j.set_retention(2);
+        let all: Vec<Record> = (1..=5)
+            .map(|s| workspace("p", s, &format!("ws{s}")))
+            .collect();
+        for r in &all {
+            j.append(r.clone()).unwrap();
+        }
+        drop(j);
+        let j = Journal::open(&path).unwrap();
+        let kept: Vec<Record> = j
+            .since("p", 3, 10)
+            .unwrap()
+            .iter()
+            .map(|r| (**r).clone())
+            .collect();
+        assert_eq!(
+            kept,
+            all[3..].to_vec(),
+            "compacted at the 5th: the last 2 kept"
+        );
+        assert!(j.since("p", 2, 10).is_none());
+    }
+
+    #[test]
+    fn compaction_copies_the_lines_kept_of_every_origin_again_and_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.log");
+        let mut j = Journal::open(&path).unwrap();
+        j.set_retention(3);
+        let mut written: BTreeMap<&str, Vec<Record>> = BTreeMap::new();
+        for s in 1..=20u64 {
+            for origin in ["p", "q"] {
+                // Origins interleave, and q writes half as often.
+                if origin == "q" && s % 2 == 0 {
+                    continue;
+                }
+                let seq = j.head(origin) + 1;
+                let r = workspace(origin, seq, &format!("{origin}{seq}"));
+                j.append(r.clone()).unwrap();
+                written.entry(origin).or_default().push(r);
+            }
+            if s == 9 {
+                // A staged record taken back leaves nothing for compaction to copy.
+                let len = j.len();
+                j.append_staged(workspace("p", j.head("p") + 1, "gone"))
+                    .unwrap();
+                j.undo_last("p", j.head("p"), len);
+            }
+        }
+        let kept = |j: &Journal, origin: &str| -> Vec<Record> {
+            let after = j.head(origin) - j.records[origin].len() as u64;
+            let v = j.since(origin, after, 100).unwrap();
+            v.iter().map(|r| (**r).clone()).collect()
+        };
+        for origin in ["p", "q"] {
+            let n = kept(&j, origin).len();
+            assert!((3..=6).contains(&n), "{origin}: {n} kept");
+            assert_eq!(
+                kept(&j, origin)[..],
+                written[origin][written[origin].len() - n..]
+            );
+        }
+        // Every line kept was copied; one that no longer reads back where it was noted is
+        // written from its record.
+        assert_eq!(j.compact().unwrap(), 0);
+        j.records.get_mut("q").unwrap()[0].at = 0;
+        assert_eq!(j.compact().unwrap(), 1);
+        drop(j);
+        let j = Journal::open(&path).unwrap();
+        for origin in ["p", "q"] {
+            let got = kept(&j, origin);
+            assert_eq!(got.len(), 3);
+            assert_eq!(got[..], written[origin][written[origin].len() - 3..]);
+            assert!(j.since(origin, j.head(origin) - 4, 10).is_none());
         }
     }
 
