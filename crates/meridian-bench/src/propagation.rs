@@ -8,7 +8,7 @@
 
 use crate::cluster::{BrokerKind, Cluster};
 use crate::node::client;
-use crate::writes::post_workspace;
+use crate::writes::{post_workspace, writer};
 use crate::{BenchError, Summary};
 use rumqttc::{Client, Event, MqttOptions, Packet, QoS};
 use std::path::Path;
@@ -248,7 +248,7 @@ pub fn run(
             }
         });
     }
-    let c = client()?;
+    let (rt, writes) = writer()?;
     let primary = cluster.nodes[0].base.clone();
     let mut per: Vec<Vec<f64>> = vec![Vec::new(); replicas];
     let mut waited = Vec::new();
@@ -273,7 +273,7 @@ pub fn run(
                 // Let the waits arrive and park before the write is sent.
                 std::thread::sleep(Duration::from_millis(2));
             }
-            let position = post_workspace(&c, &primary, &name)?;
+            let position = rt.block_on(post_workspace(&writes, &primary, &name))?;
             let t0 = Instant::now();
             if how != Probe::Parked {
                 send(position.clone(), t0)?;

@@ -1,14 +1,27 @@
-//! REST writes driven from several client threads.
+//! REST writes: workspace creations from concurrent clients.
 
 use crate::BenchError;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// A current-thread runtime and an async HTTP client for one thread's writes.
+pub fn writer() -> Result<(tokio::runtime::Runtime, reqwest::Client), BenchError> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| BenchError::Http(format!("client runtime: {e}")))?;
+    let c = reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .map_err(|e| BenchError::Http(e.to_string()))?;
+    Ok((rt, c))
+}
+
 /// POST a workspace named `name` to the node at `base`; the status must be 201. Returns the
 /// write's position (`X-Meridian-Position`), when the node journaled it.
-pub fn post_workspace(
-    c: &reqwest::blocking::Client,
+pub async fn post_workspace(
+    c: &reqwest::Client,
     base: &str,
     name: &str,
 ) -> Result<Option<String>, BenchError> {
@@ -18,17 +31,24 @@ pub fn post_workspace(
         .header("Content-Type", "text/xml")
         .body(format!("<workspace><name>{name}</name></workspace>"))
         .send()
+        .await
         .map_err(|e| BenchError::Http(e.to_string()))?;
-    if r.status().as_u16() == 201 {
-        Ok(r.headers()
-            .get("x-meridian-position")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string))
+    let status = r.status().as_u16();
+    let position = r
+        .headers()
+        .get("x-meridian-position")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    // The body is read in full so the connection is reused.
+    let body = r
+        .text()
+        .await
+        .map_err(|e| BenchError::Http(e.to_string()))?;
+    if status == 201 {
+        Ok(position)
     } else {
         Err(BenchError::Http(format!(
-            "POST workspace {name} answered {}: {}",
-            r.status(),
-            r.text().unwrap_or_default()
+            "POST workspace {name} answered {status}: {body}"
         )))
     }
 }
@@ -44,15 +64,8 @@ pub fn create_workspaces(
     total: usize,
     clients: usize,
 ) -> Result<Duration, BenchError> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| BenchError::Http(format!("client runtime: {e}")))?;
+    let (rt, c) = writer()?;
     rt.block_on(async {
-        let c = reqwest::Client::builder()
-            .timeout(Duration::from_secs(60))
-            .build()
-            .map_err(|e| BenchError::Http(e.to_string()))?;
         let next = Arc::new(AtomicUsize::new(0));
         let t0 = Instant::now();
         let mut writers = tokio::task::JoinSet::new();
@@ -65,7 +78,7 @@ pub fn create_workspaces(
                     if i >= total {
                         return Ok(());
                     }
-                    post_workspace_async(&c, &base, &format!("{prefix}{i}")).await?;
+                    post_workspace(&c, &base, &format!("{prefix}{i}")).await?;
                 }
             });
         }
@@ -74,33 +87,4 @@ pub fn create_workspaces(
         }
         Ok(t0.elapsed())
     })
-}
-
-/// [`post_workspace`] on the async client.
-async fn post_workspace_async(
-    c: &reqwest::Client,
-    base: &str,
-    name: &str,
-) -> Result<(), BenchError> {
-    let r = c
-        .post(format!("{base}/rest/workspaces"))
-        .basic_auth("admin", Some("geoserver"))
-        .header("Content-Type", "text/xml")
-        .body(format!("<workspace><name>{name}</name></workspace>"))
-        .send()
-        .await
-        .map_err(|e| BenchError::Http(e.to_string()))?;
-    let status = r.status().as_u16();
-    // The body is read in full so the connection is reused.
-    let body = r
-        .text()
-        .await
-        .map_err(|e| BenchError::Http(e.to_string()))?;
-    if status == 201 {
-        Ok(())
-    } else {
-        Err(BenchError::Http(format!(
-            "POST workspace {name} answered {status}: {body}"
-        )))
-    }
 }
