@@ -361,9 +361,9 @@ impl Journal {
         // (copy_file_range): nothing is serialized again. A run whose ends do not read back
         // as lines is written anew from its records. Their places in the new file are noted
         // once it replaced the old one.
-        let mut all: Vec<&Entry> = self.records.values().flatten().collect();
+        let mut all: Vec<&mut Entry> = self.records.values_mut().flatten().collect();
         all.sort_by_key(|e| e.at);
-        let mut runs: Vec<&[&Entry]> = Vec::new();
+        let mut runs: Vec<&[&mut Entry]> = Vec::new();
         let mut rest = &all[..];
         while !rest.is_empty() {
             let n = 1 + rest
@@ -382,7 +382,7 @@ impl Journal {
             let mut f = File::create(&tmp).map_err(err)?;
             f.write_all(&base).map_err(err)?;
             for run in runs {
-                let (first, last) = (run[0], run[run.len() - 1]);
+                let (first, last) = (&*run[0], &*run[run.len() - 1]);
                 let end = last.at + last.len;
                 let mut head = [0u8; 12];
                 let mut tail = [0u8; 1];
@@ -428,8 +428,6 @@ impl Journal {
             .open(&self.path)
             .map_err(err)?;
         self.len = len;
-        let mut all: Vec<&mut Entry> = self.records.values_mut().flatten().collect();
-        all.sort_by_key(|e| e.at);
         for (e, (at, len)) in all.into_iter().zip(spans) {
             e.at = at;
             e.len = len;
