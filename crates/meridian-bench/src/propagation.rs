@@ -7,7 +7,7 @@
 //! object must then answer 200.
 
 use crate::cluster::{BrokerKind, Cluster};
-use crate::node::client;
+use crate::node::{client, get_status};
 use crate::writes::{post_workspace, writer};
 use crate::{BenchError, Summary};
 use rumqttc::{Client, Event, MqttOptions, Packet, QoS};
@@ -185,13 +185,7 @@ fn probe(
 /// every replica has answered its wait, so that these GETs do not compete for the cores with
 /// the replicas still applying the write.
 fn verify(c: &reqwest::blocking::Client, base: &str, name: &str) -> Result<Instant, BenchError> {
-    let status = c
-        .get(format!("{base}/rest/workspaces/{name}.json"))
-        .basic_auth("admin", Some("geoserver"))
-        .send()
-        .map_err(|e| BenchError::Http(e.to_string()))?
-        .status()
-        .as_u16();
+    let status = get_status(c, base, &format!("/rest/workspaces/{name}.json"))?;
     if status != 200 {
         return Err(BenchError::Node(format!(
             "{base} reached the write's position but {name} answers {status}"
