@@ -3,7 +3,8 @@
 //! takes to create them, while the catalog itself is applied in a second. So a snapshot is
 //! made durable as one file, applied, and its files are written here, on a thread, followed in
 //! order by the files of every batch applied meanwhile. Replicated batches are written here
-//! too: a replica serves a change once it is journaled, and its files follow. A second after
+//! too: a replica serves a change once it is journaled, and its files follow; batches that
+//! move and remove no file share a job while they wait (see [`Behind::queue`]). A second after
 //! the first batch written since the last sync (sooner after `sync_after` batches, and when
 //! the node settles), the files are synced and the applied marker moves; the snapshot file
 //! goes once no snapshot's files are still queued. A crash before that is repaired at the next
@@ -15,9 +16,8 @@ use crate::persist::write_marker;
 use meridian_catalog::{Catalog, Effect, Object};
 use meridian_datadir::DataDir;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -29,12 +29,18 @@ const MAX_QUEUED: usize = 10_000;
 /// batch written since the last sync.
 const SYNC_EVERY: Duration = Duration::from_secs(1);
 
-/// Files of one applied batch (or snapshot), to write in order.
+/// Files of one applied batch (or snapshot), to write in order; or of several consecutive
+/// batches that move and remove no file, merged while they waited (see [`Behind::queue`]).
 struct Job {
+    /// The catalog as the last of its batches left it.
     after: Catalog,
     effects: Vec<Effect>,
-    /// Journal heads once this batch was journaled: what the marker may say once its files
-    /// are on disk.
+    /// How many batches (the merged ones included).
+    batches: usize,
+    /// Whether every batch merged so far moves and removes no file.
+    mergeable: bool,
+    /// Journal heads once its last batch was journaled: what the marker may say once its
+    /// files are on disk.
     heads: BTreeMap<String, u64>,
     /// The files of a snapshot (counted in [`Backlog::snapshots`] until written).
     snapshot: bool,
@@ -45,6 +51,7 @@ struct Job {
 
 #[derive(Default)]
 pub(crate) struct Backlog {
+    /// Batches whose files are not written yet (waiting, or being written).
     queued: usize,
     /// Snapshots kept whose files are not all written: the snapshot file must stay.
     snapshots: usize,
@@ -54,6 +61,25 @@ pub(crate) struct Backlog {
     /// Written but not synced yet: how many batches, since when, and the journal heads the
     /// marker may record once they are synced.
     unsynced: Option<Unsynced>,
+}
+
+/// What waits for one files thread, in apply order.
+#[derive(Default)]
+struct Jobs {
+    waiting: VecDeque<Job>,
+    /// The queue is closed: the thread writes what is left, syncs and ends.
+    closed: bool,
+    /// The thread has ended (or died): batches are written in line.
+    ended: bool,
+}
+
+/// Held by the files thread: marks its queue ended when the thread returns or unwinds.
+struct Ending(Arc<(Mutex<Jobs>, Condvar)>);
+
+impl Drop for Ending {
+    fn drop(&mut self) {
+        lock(&self.0 .0).ended = true;
+    }
 }
 
 /// Batches whose files are written but not synced.
@@ -102,7 +128,8 @@ impl FilesProgress {
 pub(crate) struct Behind {
     dd: Arc<Mutex<DataDir>>,
     backlog: Arc<(Mutex<Backlog>, Condvar)>,
-    tx: Option<mpsc::Sender<Job>>,
+    /// The files thread's queue; `None` when it could not start (files are written in line).
+    jobs: Option<Arc<(Mutex<Jobs>, Condvar)>>,
     snapshot_file: PathBuf,
 }
 
@@ -156,10 +183,11 @@ impl Behind {
         let dd = Arc::new(Mutex::new(dd));
         let backlog = progress.backlog.clone();
         lock(&backlog.0).failed = false;
-        let (tx, rx) = mpsc::channel::<Job>();
+        let jobs: Arc<(Mutex<Jobs>, Condvar)> = Arc::default();
         let marker = progress.marker.clone();
         let snapshot_file = snapshot_file(&marker);
-        let (t_dd, t_backlog, t_marker, t_snapshot) = (
+        let (t_jobs, t_dd, t_backlog, t_marker, t_snapshot) = (
+            jobs.clone(),
             dd.clone(),
             backlog.clone(),
             marker.clone(),
@@ -168,31 +196,23 @@ impl Behind {
         let spawned = std::thread::Builder::new()
             .name("meridian-files".into())
             .spawn(move || {
+                let _ending = Ending(t_jobs.clone());
                 lower_priority();
                 loop {
-                    // Wait for the next batch, or until written files are due for a sync.
-                    let due_in = lock(&t_backlog.0)
-                        .unsynced
-                        .as_ref()
-                        .map(|u| SYNC_EVERY.saturating_sub(u.since.elapsed()));
-                    let next = match due_in {
-                        None => rx.recv().map_err(|_| mpsc::RecvTimeoutError::Disconnected),
-                        Some(left) => rx.recv_timeout(left),
-                    };
-                    match next {
-                        Ok(job) => write_job(&t_dd, &t_backlog, &t_marker, &t_snapshot, job),
-                        Err(mpsc::RecvTimeoutError::Timeout) => {
+                    match next_job(&t_jobs, &t_backlog.0) {
+                        Next::Job(job) => write_job(&t_dd, &t_backlog, &t_marker, &t_snapshot, job),
+                        Next::SyncDue => {
                             sync_written(&mut lock(&t_dd), &t_backlog.0, &t_marker, &t_snapshot)
                         }
-                        Err(mpsc::RecvTimeoutError::Disconnected) => {
+                        Next::Closed => {
                             sync_written(&mut lock(&t_dd), &t_backlog.0, &t_marker, &t_snapshot);
                             return;
                         }
                     }
                 }
             });
-        let tx = match spawned {
-            Ok(_) => Some(tx),
+        let jobs = match spawned {
+            Ok(_) => Some(jobs),
             Err(e) => {
                 tracing::error!(error = %e, "no thread for writing files behind; writing them in line");
                 None
@@ -201,7 +221,7 @@ impl Behind {
         Behind {
             dd,
             backlog,
-            tx,
+            jobs,
             snapshot_file,
         }
     }
@@ -248,6 +268,12 @@ impl Behind {
 
     /// Queue a batch's files (a kept snapshot's with `snapshot`); `false` when there is no
     /// writer thread (write them in line).
+    ///
+    /// A batch that moves and removes no file joins the job still waiting before it when that
+    /// one is the same kind of batch: the job then holds only the later catalog state, so the
+    /// versions of a busy replica's catalog are freed as soon as they are replaced (each
+    /// version waiting would keep the parts of the catalog it changed), and the files thread
+    /// takes the data directory once for the lot.
     pub(crate) fn queue(
         &self,
         after: &Catalog,
@@ -256,7 +282,9 @@ impl Behind {
         snapshot: bool,
         sync_after: usize,
     ) -> bool {
-        let Some(tx) = &self.tx else { return false };
+        let Some(jobs) = &self.jobs else {
+            return false;
+        };
         {
             let (m, cv) = &*self.backlog;
             let mut g = lock(m);
@@ -268,17 +296,35 @@ impl Behind {
             }
             g.queued += 1;
         }
-        let job = Job {
-            after: after.clone(),
-            effects: effects.to_vec(),
-            heads,
-            snapshot,
-            sync_after,
-        };
-        if tx.send(job).is_err() {
-            lock(&self.backlog.0).queued -= 1;
+        let mergeable = !snapshot && meridian_datadir::moves_no_file(effects);
+        let (m, cv) = &**jobs;
+        let mut g = lock(m);
+        if g.ended {
+            drop(g);
+            let mut b = lock(&self.backlog.0);
+            b.queued = b.queued.saturating_sub(1);
             return false;
         }
+        match g.waiting.back_mut() {
+            // At most `sync_after` batches a job, so the marker moves as often as before.
+            Some(last) if mergeable && last.mergeable && last.batches < sync_after => {
+                last.after = after.clone();
+                last.effects.extend_from_slice(effects);
+                last.batches += 1;
+                last.heads = heads;
+                last.sync_after = sync_after;
+            }
+            _ => g.waiting.push_back(Job {
+                after: after.clone(),
+                effects: effects.to_vec(),
+                batches: 1,
+                mergeable,
+                heads,
+                snapshot,
+                sync_after,
+            }),
+        }
+        cv.notify_one();
         true
     }
 
@@ -289,6 +335,14 @@ impl Behind {
             g.snapshots = g.snapshots.saturating_sub(1);
         }
         snapshot_written(&self.snapshot_file)
+    }
+
+    /// How many batches each waiting job holds, in order (tests of merging).
+    #[cfg(test)]
+    fn waiting(&self) -> Vec<usize> {
+        self.jobs.as_ref().map_or_else(Vec::new, |j| {
+            lock(&j.0).waiting.iter().map(|job| job.batches).collect()
+        })
     }
 
     /// Whether a file written behind failed (the marker must not move past it).
@@ -335,6 +389,56 @@ fn lower_priority() {
     }
 }
 
+impl Drop for Behind {
+    /// Close the queue: the files thread writes what waits, syncs and ends.
+    fn drop(&mut self) {
+        if let Some(jobs) = &self.jobs {
+            let (m, cv) = &**jobs;
+            lock(m).closed = true;
+            cv.notify_one();
+        }
+    }
+}
+
+/// What the files thread does next.
+enum Next {
+    Job(Job),
+    /// Files written earlier are due for a sync.
+    SyncDue,
+    /// The queue is closed and empty.
+    Closed,
+}
+
+/// Wait for the next job, or until written files are due for a sync (only the files thread
+/// leaves files unsynced, so what it reads of that before waiting stays true meanwhile).
+fn next_job(jobs: &(Mutex<Jobs>, Condvar), backlog: &Mutex<Backlog>) -> Next {
+    let (m, cv) = jobs;
+    let mut g = lock(m);
+    loop {
+        if let Some(job) = g.waiting.pop_front() {
+            return Next::Job(job);
+        }
+        if g.closed {
+            return Next::Closed;
+        }
+        let due_in = lock(backlog)
+            .unsynced
+            .as_ref()
+            .map(|u| SYNC_EVERY.saturating_sub(u.since.elapsed()));
+        g = match due_in {
+            Some(left) if left.is_zero() => return Next::SyncDue,
+            Some(left) => match cv.wait_timeout(g, left) {
+                Ok((g, _)) => g,
+                Err(p) => p.into_inner().0,
+            },
+            None => match cv.wait(g) {
+                Ok(g) => g,
+                Err(p) => p.into_inner(),
+            },
+        };
+    }
+}
+
 /// Remove the snapshot file once its files are on disk (missing is fine).
 fn snapshot_written(snapshot: &Path) -> Result<(), String> {
     meridian_datadir::remove_file_durable(snapshot)
@@ -364,7 +468,7 @@ fn write_job(
             since: Instant::now(),
             heads: BTreeMap::new(),
         });
-        u.batches += 1;
+        u.batches += job.batches;
         u.heads = job.heads;
         u.batches >= job.sync_after.max(1) || u.since.elapsed() >= SYNC_EVERY
     };
@@ -373,7 +477,7 @@ fn write_job(
     }
     drop(d);
     let mut g = lock(m);
-    g.queued = g.queued.saturating_sub(1);
+    g.queued = g.queued.saturating_sub(job.batches);
     cv.notify_all();
 }
 
@@ -403,5 +507,149 @@ fn sync_written(d: &mut DataDir, backlog: &Mutex<Backlog>, marker: &Path, snapsh
     if let Err(e) = done {
         tracing::error!(error = %e, "syncing files written behind the journal failed");
         lock(backlog).failed = true;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use meridian_catalog::{
+        Batch, CatalogService, Change, Kind, Persist, PersistError, Provenance,
+    };
+
+    type Written = Arc<Mutex<Vec<(Catalog, Vec<Effect>)>>>;
+
+    /// Keeps each batch's catalog state and effects, to hand them to the files thread later.
+    struct Recorder(Written);
+
+    impl Persist for Recorder {
+        fn persist(
+            &mut self,
+            _before: &Catalog,
+            after: &Catalog,
+            batch: &Batch<'_>,
+        ) -> Result<Option<Provenance>, PersistError> {
+            lock(&self.0).push((after.clone(), batch.effects.to_vec()));
+            Ok(None)
+        }
+    }
+
+    fn object(kind: Kind, xml: &str) -> Object {
+        Object::new(kind, meridian_xml::parse(xml).unwrap())
+    }
+
+    fn workspace(i: usize, name: &str) -> Object {
+        object(
+            Kind::Workspace,
+            &format!("<workspace><id>ws-{i}</id><name>{name}</name></workspace>"),
+        )
+    }
+
+    fn namespace(i: usize, prefix: &str) -> Object {
+        object(
+            Kind::Namespace,
+            &format!("<namespace><id>ns-{i}</id><prefix>{prefix}</prefix><uri>http://t/{i}</uri></namespace>"),
+        )
+    }
+
+    fn add_pair(i: usize) -> Vec<Change> {
+        vec![
+            Change::Add {
+                object: workspace(i, &format!("w{i}")),
+            },
+            Change::Add {
+                object: namespace(i, &format!("w{i}")),
+            },
+        ]
+    }
+
+    /// (kind, id, name) of every workspace and namespace, sorted.
+    fn names(cat: &Catalog) -> Vec<(Kind, String, String)> {
+        let mut v: Vec<_> = cat
+            .objects()
+            .filter(|o| matches!(o.kind, Kind::Workspace | Kind::Namespace))
+            .map(|o| (o.kind, o.id().to_string(), o.name().to_string()))
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn batches_waiting_for_their_files_share_a_job_unless_one_moves_or_removes_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().to_path_buf();
+        meridian_datadir::init_if_empty(&root).unwrap();
+        let loaded = meridian_datadir::load(&root).unwrap();
+        let written: Written = Arc::default();
+        let service = CatalogService::new(loaded.catalog, Box::new(Recorder(written.clone())));
+        for i in 0..5 {
+            service.apply(add_pair(i)).unwrap();
+        }
+        // An edit in place (a new namespace URI), then a rename: its files move.
+        let mut ns2 = namespace(2, "w2");
+        ns2.set_child_text("uri", "http://t/edited");
+        service.apply(vec![Change::Modify { object: ns2 }]).unwrap();
+        service
+            .apply(vec![Change::Modify {
+                object: workspace(3, "renamed"),
+            }])
+            .unwrap();
+        for i in 5..9 {
+            service.apply(add_pair(i)).unwrap();
+        }
+        service
+            .apply(vec![
+                Change::Remove {
+                    kind: Kind::Namespace,
+                    id: "ns-1".into(),
+                },
+                Change::Remove {
+                    kind: Kind::Workspace,
+                    id: "ws-1".into(),
+                },
+            ])
+            .unwrap();
+        // The name freed by the removal is taken again by another workspace.
+        service
+            .apply(vec![
+                Change::Add {
+                    object: workspace(9, "w1"),
+                },
+                Change::Add {
+                    object: namespace(9, "w1"),
+                },
+            ])
+            .unwrap();
+        let batches = std::mem::take(&mut *lock(&written));
+        assert_eq!(batches.len(), 13);
+
+        let progress = FilesProgress::new(root.join("cluster/applied.json"));
+        let behind = Behind::new(DataDir::new(root.clone(), loaded.locations), &progress);
+        // The files thread waits for the data directory meanwhile: at most the first job is
+        // taken, and the rest wait, merged where they can be.
+        let held = behind.dd();
+        for (seq, (after, effects)) in batches.iter().enumerate() {
+            let heads = BTreeMap::from([("peer".to_string(), seq as u64 + 1)]);
+            assert!(behind.queue(after, effects, heads, false, 1000));
+        }
+        let waiting = behind.waiting();
+        // The six first batches (adds and the edit) are one job, or were taken as one; then
+        // the rename alone, the four adds after it, the removal alone, the add after it.
+        assert!(
+            waiting == [6, 1, 4, 1, 1] || waiting.ends_with(&[1, 4, 1, 1]) && waiting.len() <= 5,
+            "{waiting:?}"
+        );
+        assert_eq!(progress.pending(), 13);
+        drop(held);
+        behind.wait_idle();
+        assert!(!behind.failed());
+
+        let reloaded = meridian_datadir::load(&root).unwrap();
+        assert!(reloaded.problems.is_empty(), "{:?}", reloaded.problems);
+        assert_eq!(names(&reloaded.catalog), names(&service.snapshot()));
+        let ns2 = reloaded.catalog.get("ns-2").unwrap();
+        assert_eq!(ns2.xml().child_text("uri"), Some("http://t/edited"));
+        assert!(!root.join("workspaces/w3").exists());
+        drop(behind);
     }
 }

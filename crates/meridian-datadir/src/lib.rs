@@ -13,7 +13,7 @@ pub use defaults::{default_styles, init_if_empty};
 pub use layout::resource_file_name;
 pub use load::{load, load_with_readers, LoadProblem, Loaded};
 pub use locations::{Locations, RelPath};
-pub use persist::DataDir;
+pub use persist::{moves_no_file, DataDir};
 
 /// Errors of the data directory as a whole (single files that fail are [`LoadProblem`]s).
 #[derive(Debug, thiserror::Error)]

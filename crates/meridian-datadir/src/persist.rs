@@ -81,7 +81,8 @@ impl DataDir {
         self.locations.get(id)?.parent().map(Path::to_path_buf)
     }
 
-    /// Where a new object goes, following GeoServer's layout.
+    /// Where a new object goes, following GeoServer's layout (the catalog is read only for
+    /// a workspace that has no location yet).
     fn new_location(&self, cat: &Catalog, o: &Object) -> Result<PathBuf, String> {
         let ws_dir = |id: Option<&str>| -> Result<PathBuf, String> {
             let id = id.ok_or("object has no workspace")?;
@@ -142,11 +143,7 @@ impl DataDir {
 
     fn save(&mut self, cat: &Catalog, o: &Object, previous: Option<&Object>) -> Result<(), String> {
         let id = o.shared_id().clone();
-        let moved = previous.is_some_and(|p| {
-            p.name() != o.name()
-                || p.workspace() != o.workspace()
-                || p.ref_id("store") != o.ref_id("store")
-        });
+        let moved = moves(o, previous);
         let target = match (self.locations.get(&id).map(Path::to_path_buf), moved) {
             (Some(loc), false) => loc,
             (current, _) => {
@@ -344,4 +341,24 @@ impl DataDir {
         }
         Ok(())
     }
+}
+
+/// Whether saving `o` over `previous` moves its file: a new name, workspace or store.
+fn moves(o: &Object, previous: Option<&Object>) -> bool {
+    previous.is_some_and(|p| {
+        p.name() != o.name()
+            || p.workspace() != o.workspace()
+            || p.ref_id("store") != o.ref_id("store")
+    })
+}
+
+/// Whether these effects neither remove nor move a file. The files of such batches land in
+/// the same places when written with any later state of the catalog that also came about
+/// without removals or moves, so batches written behind can share one catalog state.
+pub fn moves_no_file(effects: &[Effect]) -> bool {
+    effects.iter().all(|e| match e {
+        Effect::Saved { object, previous } => !moves(object, previous.as_deref()),
+        Effect::Removed { .. } => false,
+        Effect::DefaultWorkspace { .. } => true,
+    })
 }
