@@ -4,8 +4,12 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
 
 static SEQ: AtomicU64 = AtomicU64::new(0);
+
+/// This process's id, for temporary file names (asked of the kernel once).
+static PID: OnceLock<u32> = OnceLock::new();
 
 /// Write `bytes` to `path` so that a crash leaves either the old or the new content, never a
 /// truncated file. Parent directories are created.
@@ -21,18 +25,26 @@ pub fn write_replacing(path: &Path, bytes: &[u8], durable: bool) -> io::Result<(
     let dir = path
         .parent()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no parent"))?;
-    fs::create_dir_all(dir)?;
     let name = path
         .file_name()
         .and_then(|n| n.to_str())
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no file name"))?;
+    let pid = *PID.get_or_init(std::process::id);
     let tmp = dir.join(format!(
-        ".{name}.{}.{}.tmp",
-        std::process::id(),
+        ".{name}.{pid}.{}.tmp",
         SEQ.fetch_add(1, Ordering::Relaxed)
     ));
+    let create = || OpenOptions::new().write(true).create_new(true).open(&tmp);
+    // The directory usually exists (an edit, the second file of a new directory): it is
+    // created only when the file cannot be, which saves a mkdir and a stat per file.
+    let mut f = match create() {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            fs::create_dir_all(dir)?;
+            create()?
+        }
+        opened => opened?,
+    };
     let result = (|| {
-        let mut f = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
         f.write_all(bytes)?;
         if durable {
             f.sync_all()?;
