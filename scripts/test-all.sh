@@ -35,6 +35,7 @@ bench=./target/debug/meridian-bench
 $bench startup --layers 500 --runs 1
 $bench propagation --writes 5 --replicas 2
 $bench propagation --broker activemq --writes 5 --replicas 1
+$bench propagation --writes 5 --replicas 1 --durable false
 $bench throughput --writes 20 --clients 4 --replicas 2
 $bench catchup --changes 30 --clients 4
 $bench bootstrap --layers 500

@@ -52,6 +52,10 @@ enum Cmd {
         /// Writes measured.
         #[arg(long, default_value_t = 500)]
         writes: usize,
+        /// The nodes' `durable` setting: `false` gives them clean broker sessions (what a
+        /// node misses comes from its peers' journals).
+        #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+        durable: bool,
         /// The meridian binary (default: next to this one).
         #[arg(long)]
         meridian: Option<PathBuf>,
@@ -195,12 +199,21 @@ fn main() -> ExitCode {
             broker,
             replicas,
             writes,
+            durable,
             meridian,
         } => BrokerKind::parse(&broker).and_then(|kind| {
-            let r = propagation::run(&binary(meridian)?, kind, replicas, writes)?;
+            let r = propagation::run(&binary(meridian)?, kind, replicas, writes, durable)?;
+            println!(
+                "nodes' broker sessions: {}",
+                if durable {
+                    "persistent (durable=true)"
+                } else {
+                    "clean (durable=false)"
+                }
+            );
             println!("raw broker round trip ({}): {}", kind.name(), r.raw);
             println!(
-                "raw broker round trip ({}, persistent session as replicas have; not the target's base): {}",
+                "raw broker round trip ({}, persistent session, as nodes with durable=true have; not the target's base): {}",
                 kind.name(),
                 r.raw_persistent
             );

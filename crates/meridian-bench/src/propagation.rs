@@ -206,15 +206,17 @@ enum Task {
 }
 
 /// Start a primary and `replicas` replicas on `kind`, then measure `n` writes by polling and
-/// `n` by waiting.
+/// `n` by waiting; `durable` is the nodes' `durable` setting (their broker sessions).
 pub fn run(
     binary: &Path,
     kind: BrokerKind,
     replicas: usize,
     n: usize,
+    durable: bool,
 ) -> Result<Report, BenchError> {
     let tmp = crate::node::work_dir()?;
-    let cluster = Cluster::start(binary, tmp.path(), kind, replicas, None, Vec::new())?;
+    let env = vec![("durable", durable.to_string())];
+    let cluster = Cluster::start(binary, tmp.path(), kind, replicas, None, env)?;
     let raw = raw_round_trip(cluster.broker_port, n, false)?;
     let raw_persistent = raw_round_trip(cluster.broker_port, n, true)?;
 

@@ -277,6 +277,14 @@ impl ClusterConfig {
             .max(1)
     }
 
+    /// Whether the node's session on the broker outlives its connection (`durable`, GeoServer's
+    /// key, default true): the broker then keeps what is published while the node is away.
+    /// With `false` the node connects with a clean session and gets what it missed from its
+    /// peers' journals over HTTP only; the broker keeps no backlog for it.
+    pub fn durable(&self) -> bool {
+        self.get("durable").trim().is_empty() || self.flag("durable")
+    }
+
     /// Base delay between broker reconnection attempts.
     pub fn retry_wait_ms(&self) -> u64 {
         self.get("connection.maxwait")
@@ -308,6 +316,12 @@ mod tests {
         assert!(a.instance().starts_with("meridian-"));
         assert_eq!(a.group(), "geoserver-cluster");
         assert!(a.is_primary() && a.is_replica() && !a.read_only() && a.embedded_broker());
+        assert!(a.durable());
+        let mut b = ClusterConfig::load(&d).unwrap();
+        for (value, durable) in [("false", false), ("disabled", false), ("TRUE", true)] {
+            b.set("durable", value);
+            assert_eq!(b.durable(), durable, "durable={value}");
+        }
         let b = ClusterConfig::load(&d).unwrap();
         assert_eq!(a.instance(), b.instance());
         let text = std::fs::read_to_string(d.join("cluster/cluster.properties")).unwrap();

@@ -877,6 +877,19 @@ pub(crate) fn redo(
     Ok(())
 }
 
+/// The MQTT options of a node's connection: its client id, and a persistent session unless
+/// the configuration says `durable=false` (acknowledgements are sent once changes are
+/// journaled).
+fn mqtt_options(group: &str, me: &str, host: &str, port: u16, durable: bool) -> MqttOptions {
+    let client_id = format!("meridian-{group}-{me}");
+    let mut opts = MqttOptions::new(client_id, host, port);
+    opts.set_keep_alive(Duration::from_secs(5));
+    opts.set_clean_session(!durable);
+    opts.set_manual_acks(true);
+    opts.set_max_packet_size(8 * 1024 * 1024, 8 * 1024 * 1024);
+    opts
+}
+
 async fn mqtt_loop(
     c: Arc<Cluster>,
     spec: BrokerSpec,
@@ -911,12 +924,8 @@ async fn mqtt_loop(
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
         let (host, port) = addrs[idx % addrs.len()].clone();
-        let client_id = format!("meridian-{}-{}", c.group, c.me);
-        let mut opts = MqttOptions::new(client_id, host.clone(), port);
-        opts.set_keep_alive(Duration::from_secs(5));
-        opts.set_clean_session(false);
-        opts.set_manual_acks(true);
-        opts.set_max_packet_size(8 * 1024 * 1024, 8 * 1024 * 1024);
+        let durable = c.config.read().map(|g| g.durable()).unwrap_or(true);
+        let mut opts = mqtt_options(&c.group, &c.me, &host, port, durable);
         let (user, password) = credentials(&c);
         if !user.is_empty() {
             opts.set_credentials(user, password);
@@ -1435,6 +1444,14 @@ mod tests {
 
     fn object(kind: Kind, xml: &str) -> Object {
         Object::new(kind, meridian_xml::parse(xml).unwrap())
+    }
+
+    #[test]
+    fn a_node_keeps_its_broker_session_unless_not_durable() {
+        let durable = mqtt_options("g", "a", "127.0.0.1", 1883, true);
+        assert!(!durable.clean_session());
+        assert_eq!(durable.client_id(), "meridian-g-a");
+        assert!(mqtt_options("g", "a", "127.0.0.1", 1883, false).clean_session());
     }
 
     #[test]

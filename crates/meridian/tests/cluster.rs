@@ -297,6 +297,74 @@ fn a_replica_killed_with_kill_9_catches_up_and_a_new_node_joins() {
 }
 
 #[test]
+fn a_replica_without_a_durable_session_gets_what_it_missed_from_its_peers() {
+    let c = Cluster::new("nondurable");
+    let (_ta, da) = tmpdir();
+    let (_tb, db) = tmpdir();
+    let a = c.start(&da, "node-a", true, true);
+    let start_b = || {
+        let mut env = c.env("node-b", false, false);
+        env.push(("durable".into(), "false".into()));
+        let refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        Node::start_env(db.clone(), None, &refs)
+    };
+    let mut b = start_b();
+    wait_for(
+        "replica connected",
+        &[&a, &b],
+        Duration::from_secs(20),
+        || status(&b)["broker"]["connected"] == true,
+    );
+    expect(
+        a.post_xml("/workspaces", "<workspace><name>w0</name></workspace>"),
+        201,
+    );
+    wait_for(
+        "first write replicated",
+        &[&a, &b],
+        Duration::from_secs(20),
+        || b.get("/workspaces/w0.json").status() == 200,
+    );
+    b.child.kill().unwrap();
+    b.child.wait().unwrap();
+    for i in 1..=20 {
+        expect(
+            a.post_xml(
+                "/workspaces",
+                &format!("<workspace><name>w{i}</name></workspace>"),
+            ),
+            201,
+        );
+    }
+    let b = start_b();
+    wait_for(
+        "replica caught up from the primary's journal",
+        &[&a, &b],
+        Duration::from_secs(30),
+        || {
+            names(&b, "/workspaces.json", "workspaces", "workspace").len() == 21
+                && same_digest(&[&a, &b])
+        },
+    );
+    let counters = &status(&b)["counters"];
+    assert!(counters["catchups"].as_u64().unwrap() >= 1, "{counters}");
+    // A clean session: the broker kept nothing for the node while it was away, so nothing
+    // it missed was delivered again on top of the catch-up.
+    assert_eq!(counters["duplicates"], 0, "{counters}");
+    // Replication goes on over the new session.
+    expect(
+        a.post_xml("/workspaces", "<workspace><name>after</name></workspace>"),
+        201,
+    );
+    wait_for(
+        "a later write replicated",
+        &[&a, &b],
+        Duration::from_secs(20),
+        || b.get("/workspaces/after.json").status() == 200,
+    );
+}
+
+#[test]
 fn every_write_a_killed_primary_acknowledged_reaches_the_replica() {
     let c = Cluster::new("primarykill");
     let (_ta, da) = tmpdir();
