@@ -235,16 +235,14 @@ fn changes_on_a_primary_reach_every_replica_and_replicas_refuse_writes() {
     assert_eq!(st["roles"]["primary"], false);
 }
 
-#[test]
-fn a_replica_killed_with_kill_9_catches_up_and_a_new_node_joins() {
-    let c = Cluster::new("catchup");
-    let (_ta, da) = tmpdir();
-    let (_tb, db) = tmpdir();
-    let a = c.start(&da, "node-a", true, true);
-    let mut b = c.start(&db, "node-b", false, false);
+/// Replicate one write to the replica `start` starts, kill it with SIGKILL, make 20 more writes
+/// on `a`, start it again on its directory and wait until it holds all 21 workspaces and the
+/// same digest as `a`; returns the restarted replica.
+fn miss_twenty_writes(a: &Node, start: impl Fn() -> Node) -> Node {
+    let mut b = start();
     wait_for(
         "replica connected",
-        &[&a, &b],
+        &[a, &b],
         Duration::from_secs(20),
         || status(&b)["broker"]["connected"] == true,
     );
@@ -254,7 +252,7 @@ fn a_replica_killed_with_kill_9_catches_up_and_a_new_node_joins() {
     );
     wait_for(
         "first write replicated",
-        &[&a, &b],
+        &[a, &b],
         Duration::from_secs(20),
         || b.get("/workspaces/w0.json").status() == 200,
     );
@@ -269,16 +267,26 @@ fn a_replica_killed_with_kill_9_catches_up_and_a_new_node_joins() {
             201,
         );
     }
-    let b = c.start(&db, "node-b", false, false);
+    let b = start();
     wait_for(
         "replica caught up",
-        &[&a, &b],
+        &[a, &b],
         Duration::from_secs(30),
         || {
             names(&b, "/workspaces.json", "workspaces", "workspace").len() == 21
-                && same_digest(&[&a, &b])
+                && same_digest(&[a, &b])
         },
     );
+    b
+}
+
+#[test]
+fn a_replica_killed_with_kill_9_catches_up_and_a_new_node_joins() {
+    let c = Cluster::new("catchup");
+    let (_ta, da) = tmpdir();
+    let (_tb, db) = tmpdir();
+    let a = c.start(&da, "node-a", true, true);
+    let _b = miss_twenty_writes(&a, || c.start(&db, "node-b", false, false));
     // A brand-new node with an empty data directory joins and ends identical.
     let (_td, dd) = tmpdir();
     let d = c.start(&dd, "node-d", false, false);
@@ -302,50 +310,12 @@ fn a_replica_without_a_durable_session_gets_what_it_missed_from_its_peers() {
     let (_ta, da) = tmpdir();
     let (_tb, db) = tmpdir();
     let a = c.start(&da, "node-a", true, true);
-    let start_b = || {
+    let b = miss_twenty_writes(&a, || {
         let mut env = c.env("node-b", false, false);
         env.push(("durable".into(), "false".into()));
         let refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         Node::start_env(db.clone(), None, &refs)
-    };
-    let mut b = start_b();
-    wait_for(
-        "replica connected",
-        &[&a, &b],
-        Duration::from_secs(20),
-        || status(&b)["broker"]["connected"] == true,
-    );
-    expect(
-        a.post_xml("/workspaces", "<workspace><name>w0</name></workspace>"),
-        201,
-    );
-    wait_for(
-        "first write replicated",
-        &[&a, &b],
-        Duration::from_secs(20),
-        || b.get("/workspaces/w0.json").status() == 200,
-    );
-    b.child.kill().unwrap();
-    b.child.wait().unwrap();
-    for i in 1..=20 {
-        expect(
-            a.post_xml(
-                "/workspaces",
-                &format!("<workspace><name>w{i}</name></workspace>"),
-            ),
-            201,
-        );
-    }
-    let b = start_b();
-    wait_for(
-        "replica caught up from the primary's journal",
-        &[&a, &b],
-        Duration::from_secs(30),
-        || {
-            names(&b, "/workspaces.json", "workspaces", "workspace").len() == 21
-                && same_digest(&[&a, &b])
-        },
-    );
+    });
     let counters = &status(&b)["counters"];
     assert!(counters["catchups"].as_u64().unwrap() >= 1, "{counters}");
     // A clean session: the broker kept nothing for the node while it was away, so nothing
