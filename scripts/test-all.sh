@@ -32,6 +32,7 @@ cargo test --workspace --quiet
 
 echo "== Benchmarks run (tiny size; figures come from the release commands in BENCHMARKS.md)"
 bench=./target/debug/meridian-bench
+$bench stalls --seconds 0.2
 $bench startup --layers 500 --runs 1
 $bench propagation --writes 5 --replicas 2
 $bench propagation --broker activemq --writes 5 --replicas 1

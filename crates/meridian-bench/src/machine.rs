@@ -71,3 +71,59 @@ fn probe_filesystem() -> std::io::Result<(f64, f64)> {
     let sync_us = t.elapsed().as_secs_f64() * 1e6 / f64::from(syncs);
     Ok((create_us, sync_us))
 }
+
+/// Sleeps of 1 ms that overran, found by [`stalls`].
+#[derive(Debug, Clone)]
+pub struct Stalls {
+    /// Sleeps made.
+    pub sleeps: usize,
+    /// (seconds since the start, milliseconds the sleep took) of each sleep that overran.
+    pub over: Vec<(f64, f64)>,
+}
+
+impl std::fmt::Display for Stalls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let max = self.over.iter().map(|o| o.1).fold(0.0, f64::max);
+        let mut gaps: Vec<f64> = self.over.windows(2).map(|w| w[1].0 - w[0].0).collect();
+        gaps.sort_by(f64::total_cmp);
+        write!(
+            f,
+            "{} sleeps of 1 ms, {} overran",
+            self.sleeps,
+            self.over.len()
+        )?;
+        if !self.over.is_empty() {
+            write!(f, " (max {max:.1} ms")?;
+            if let Some(g) = gaps.get(gaps.len() / 2) {
+                write!(f, ", median {g:.2} s apart")?;
+            }
+            write!(f, "):")?;
+            for (at, ms) in self.over.iter().take(20) {
+                write!(f, " {ms:.1} ms at {at:.2} s;")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Sleep 1 ms over and over for `seconds` and note every sleep that took longer than
+/// `over_ms`: how often and how long this machine holds a ready thread back when nothing else
+/// runs (a VM's host taking its cores, say). Such stalls, not the nodes, make the rare
+/// maxima of latency figures.
+pub fn stalls(seconds: f64, over_ms: f64) -> Stalls {
+    let start = std::time::Instant::now();
+    let mut report = Stalls {
+        sleeps: 0,
+        over: Vec::new(),
+    };
+    while start.elapsed().as_secs_f64() < seconds {
+        let t = std::time::Instant::now();
+        std::thread::sleep(std::time::Duration::from_millis(1));
+        let ms = t.elapsed().as_secs_f64() * 1000.0;
+        report.sleeps += 1;
+        if ms > over_ms {
+            report.over.push((start.elapsed().as_secs_f64(), ms));
+        }
+    }
+    report
+}

@@ -17,6 +17,16 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
+    /// How often and how long this machine stalls a thread that only sleeps (run it on an
+    /// idle machine: it explains rare latency maxima).
+    Stalls {
+        /// How long to watch.
+        #[arg(long, default_value_t = 30.0)]
+        seconds: f64,
+        /// A 1 ms sleep that takes longer than this many milliseconds counts.
+        #[arg(long, default_value_t = 4.0)]
+        over_ms: f64,
+    },
     /// Write a GeoServer data directory with N layers into an empty directory.
     Generate {
         /// Number of layers (and feature types).
@@ -147,10 +157,17 @@ fn binary(given: Option<PathBuf>) -> Result<PathBuf, meridian_bench::BenchError>
 fn main() -> ExitCode {
     let cli = Cli::parse();
     println!("machine: {}", machine::describe());
-    if !matches!(cli.command, Cmd::Generate { .. }) {
+    if !matches!(cli.command, Cmd::Generate { .. } | Cmd::Stalls { .. }) {
         println!("filesystem: {}", machine::filesystem());
     }
     let result = match cli.command {
+        Cmd::Stalls { seconds, over_ms } => {
+            println!(
+                "stalls over {over_ms} ms: {}",
+                machine::stalls(seconds, over_ms)
+            );
+            Ok(())
+        }
         Cmd::Generate { layers, out } => {
             let t = Instant::now();
             generate(&out, Shape::new(layers)).map(|c| {
