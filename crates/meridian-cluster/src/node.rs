@@ -105,6 +105,8 @@ pub struct Cluster {
     pub peers: Mutex<BTreeMap<String, Peer>>,
     /// Connected to the broker.
     pub connected: AtomicBool,
+    /// Whether the current (or last) broker connection has a persistent session (`durable`).
+    pub durable_session: AtomicBool,
     /// The broker address in use.
     pub broker: Mutex<String>,
     /// Drift detected and not yet repaired.
@@ -165,6 +167,7 @@ impl Cluster {
             counters: Counters::default(),
             peers: Mutex::new(BTreeMap::new()),
             connected: AtomicBool::new(false),
+            durable_session: AtomicBool::new(true),
             broker: Mutex::new(String::new()),
             drift: Mutex::new(None),
             stamps,
@@ -925,6 +928,7 @@ async fn mqtt_loop(
         }
         let (host, port) = addrs[idx % addrs.len()].clone();
         let durable = c.config.read().map(|g| g.durable()).unwrap_or(true);
+        c.durable_session.store(durable, Ordering::Relaxed);
         let mut opts = mqtt_options(&c.group, &c.me, &host, port, durable);
         let (user, password) = credentials(&c);
         if !user.is_empty() {

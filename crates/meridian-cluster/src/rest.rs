@@ -169,6 +169,7 @@ impl ClusterRest {
             "broker": {
                 "url": c.broker.lock().map(|b| b.clone()).unwrap_or_default(),
                 "connected": c.connected.load(Ordering::Relaxed),
+                "durableSession": c.durable_session.load(Ordering::Relaxed),
                 "embedded": cfg.as_ref().map(|c| c.embedded_broker() && c.get("brokerURL").is_empty()).unwrap_or(false),
             },
             "authenticated": cfg.as_ref().map(|c| !c.secret().is_empty()).unwrap_or(false),

@@ -316,6 +316,8 @@ fn a_replica_without_a_durable_session_gets_what_it_missed_from_its_peers() {
         let refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         Node::start_env(db.clone(), None, &refs)
     });
+    assert_eq!(status(&b)["broker"]["durableSession"], false);
+    assert_eq!(status(&a)["broker"]["durableSession"], true);
     let counters = &status(&b)["counters"];
     assert!(counters["catchups"].as_u64().unwrap() >= 1, "{counters}");
     // A clean session: the broker kept nothing for the node while it was away, so nothing
