@@ -81,8 +81,8 @@ impl DataDir {
         self.locations.get(id)?.parent().map(Path::to_path_buf)
     }
 
-    /// Where a new object goes, following GeoServer's layout (the catalog is read only for
-    /// a workspace that has no location yet).
+    /// Where a new object goes, following GeoServer's layout (the catalog is read only to
+    /// find a namespace's workspace, and a workspace that has no location yet).
     fn new_location(&self, cat: &Catalog, o: &Object) -> Result<PathBuf, String> {
         let ws_dir = |id: Option<&str>| -> Result<PathBuf, String> {
             let id = id.ok_or("object has no workspace")?;
