@@ -57,8 +57,22 @@ impl Cluster {
     }
 
     fn start(&self, dir: &Path, instance: &str, embedded: bool, primary: bool) -> Node {
+        self.start_with(dir, instance, embedded, primary, &[])
+    }
+
+    /// Like [`Cluster::start`], with `extra` settings after the cluster's own.
+    fn start_with(
+        &self,
+        dir: &Path,
+        instance: &str,
+        embedded: bool,
+        primary: bool,
+        extra: &[(&str, &str)],
+    ) -> Node {
         let env = self.env(instance, embedded, primary);
-        let refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let mut refs: Vec<(&str, &str)> =
+            env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        refs.extend_from_slice(extra);
         Node::start_env(dir.to_path_buf(), None, &refs)
     }
 }
@@ -311,10 +325,7 @@ fn a_replica_without_a_durable_session_gets_what_it_missed_from_its_peers() {
     let (_tb, db) = tmpdir();
     let a = c.start(&da, "node-a", true, true);
     let b = miss_twenty_writes(&a, || {
-        let mut env = c.env("node-b", false, false);
-        env.push(("durable".into(), "false".into()));
-        let refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        Node::start_env(db.clone(), None, &refs)
+        c.start_with(&db, "node-b", false, false, &[("durable", "false")])
     });
     assert_eq!(status(&b)["broker"]["durableSession"], false);
     assert_eq!(status(&a)["broker"]["durableSession"], true);
@@ -768,10 +779,16 @@ fn a_replica_behind_the_journal_retention_takes_a_snapshot() {
     let c = Cluster::new("retention");
     let (_ta, da) = tmpdir();
     let (_tb, db) = tmpdir();
-    let mut env = c.env("node-a", true, true);
-    env.push(("MERIDIAN_CLUSTER_JOURNAL_RETENTION".into(), "3".into()));
-    let refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let a = Node::start_env(da.clone(), None, &refs);
+    let start_a = || {
+        c.start_with(
+            &da,
+            "node-a",
+            true,
+            true,
+            &[("MERIDIAN_CLUSTER_JOURNAL_RETENTION", "3")],
+        )
+    };
+    let a = start_a();
     let mut b = c.start(&db, "node-b", false, false);
     expect(
         a.post_xml("/workspaces", "<workspace><name>first</name></workspace>"),
@@ -805,7 +822,7 @@ fn a_replica_behind_the_journal_retention_takes_a_snapshot() {
     let mut a = a;
     a.child.kill().unwrap();
     a.child.wait().unwrap();
-    let a = Node::start_env(da.clone(), None, &refs);
+    let a = start_a();
     let b = c.start(&db, "node-b", false, false);
     wait_for(
         "replica restored from a snapshot",
@@ -1024,13 +1041,13 @@ fn a_replica_off_the_broker_syncs_from_peers_and_one_cut_from_peers_from_the_bro
     let a = c.start(&da, "node-a", true, true);
     let b = c.start(&db, "node-b", false, false);
     // node-c advertises a URL nobody can reach: peers cannot serve it catch-ups, nor it them.
-    let mut env = c.env("node-c", false, false);
-    env.push((
-        "MERIDIAN_CLUSTER_NODE_URL".into(),
-        "http://127.0.0.1:9/geoserver".into(),
-    ));
-    let refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let cc = Node::start_env(dc.clone(), None, &refs);
+    let cc = c.start_with(
+        &dc,
+        "node-c",
+        false,
+        false,
+        &[("MERIDIAN_CLUSTER_NODE_URL", "http://127.0.0.1:9/geoserver")],
+    );
     wait_for("connected", &[&a, &b, &cc], Duration::from_secs(20), || {
         status(&b)["broker"]["connected"] == true && status(&cc)["broker"]["connected"] == true
     });
@@ -1091,10 +1108,13 @@ fn leaving_nodes_are_forgotten() {
     let (_ta, da) = tmpdir();
     let (_tb, db) = tmpdir();
     let (_tc, dc) = tmpdir();
-    let mut env = c.env("node-a", true, true);
-    env.push(("MERIDIAN_CLUSTER_PEER_EXPIRY".into(), "6000".into()));
-    let refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let a = Node::start_env(da.clone(), None, &refs);
+    let a = c.start_with(
+        &da,
+        "node-a",
+        true,
+        true,
+        &[("MERIDIAN_CLUSTER_PEER_EXPIRY", "6000")],
+    );
     let mut b = c.start(&db, "node-b", false, false);
     let mut cc = c.start(&dc, "node-c", false, false);
     let peers = |n: &Node| -> Vec<String> {
