@@ -94,7 +94,8 @@ impl std::fmt::Display for Stalls {
         )?;
         if !self.over.is_empty() {
             write!(f, " (max {max:.1} ms")?;
-            if let Some(g) = gaps.get(gaps.len() / 2) {
+            if !gaps.is_empty() {
+                let g = crate::percentile(&gaps, 50.0);
                 write!(f, ", median {g:.2} s apart")?;
             }
             write!(f, "):")?;
