@@ -39,6 +39,24 @@ pub fn split_path(path: &str) -> RestResult<(Vec<String>, Option<String>)> {
     Ok((segs, ext))
 }
 
+/// Whether a request only reads one object of the catalog snapshot: a GET of a workspace,
+/// namespace, store, layer or layer group. Such a request touches neither the disk nor a
+/// data source and takes microseconds, so it is answered on the runtime's worker instead of
+/// being handed to a blocking thread. Listings (whose cost grows with the catalog), feature
+/// types (which read their store's live attributes), styles (SLD files) and writes are not.
+pub fn reads_one_object(req: &Req) -> bool {
+    if req.method != "GET" {
+        return false;
+    }
+    let s: Vec<&str> = req.segs.iter().map(String::as_str).collect();
+    match s.as_slice() {
+        ["workspaces", _] | ["namespaces", _] | ["layers", _] | ["layers", _, "styles"] => true,
+        ["layergroups", _] | ["workspaces", _, "layers" | "layergroups", _] => true,
+        ["workspaces", _, coll, _] => stores::store_kind(coll).is_some(),
+        _ => false,
+    }
+}
+
 /// Dispatch a request to its handler.
 pub fn dispatch(c: &Ctx, req: &Req) -> RestResult<Resp> {
     for ext in &c.st.extensions {
@@ -142,5 +160,56 @@ mod tests {
         assert_eq!(s.last().map(String::as_str), Some("file.shp"));
         assert!(split_path("/workspaces/%2e%2e/x").is_err());
         assert!(split_path("/workspaces/a%2Fb").is_err());
+    }
+
+    fn request(method: &str, path: &str) -> Req {
+        let (segs, ext) = split_path(path).unwrap();
+        Req {
+            method: method.into(),
+            segs,
+            ext,
+            query: Default::default(),
+            accept: String::new(),
+            content_type: String::new(),
+            body: Vec::new(),
+            base: "http://localhost/geoserver".into(),
+        }
+    }
+
+    #[test]
+    fn only_reads_of_one_catalog_object_are_answered_in_place() {
+        for path in [
+            "/workspaces/sf.json",
+            "/namespaces/sf.xml",
+            "/layers/sf:roads",
+            "/layers/sf:roads/styles.json",
+            "/layergroups/base.json",
+            "/workspaces/sf/layers/roads.json",
+            "/workspaces/sf/layergroups/g",
+            "/workspaces/sf/datastores/shapes.json",
+            "/workspaces/sf/coveragestores/dem.xml",
+        ] {
+            assert!(reads_one_object(&request("GET", path)), "{path}");
+        }
+        for (method, path) in [
+            ("PUT", "/workspaces/sf"),
+            ("DELETE", "/layers/sf:roads"),
+            ("POST", "/workspaces/sf/datastores"),
+            // Listings grow with the catalog.
+            ("GET", "/workspaces.json"),
+            ("GET", "/layers"),
+            ("GET", "/workspaces/sf/datastores.json"),
+            // A feature type reads its store's attributes; a style may read its SLD file.
+            ("GET", "/workspaces/sf/featuretypes/roads.json"),
+            (
+                "GET",
+                "/workspaces/sf/datastores/shapes/featuretypes/roads.json",
+            ),
+            ("GET", "/styles/line.sld"),
+            ("GET", "/workspaces/sf/settings.json"),
+            ("GET", "/workspaces/sf/unknown/x"),
+        ] {
+            assert!(!reads_one_object(&request(method, path)), "{method} {path}");
+        }
     }
 }

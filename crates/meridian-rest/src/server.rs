@@ -1,10 +1,10 @@
 //! The axum side: authentication, body limits, and handing requests to the dispatcher on a
-//! blocking thread (the apply path fsyncs).
+//! blocking thread (the apply path fsyncs), or in place for reads of one object.
 
 use crate::ctx::{clear_position, take_position, Ctx, RestState};
 use crate::error::RestError;
 use crate::req::{Req, Resp};
-use crate::router::{dispatch, split_path};
+use crate::router::{dispatch, reads_one_object, split_path};
 use axum::body::{to_bytes, Body};
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -74,25 +74,31 @@ fn error_response(e: &RestError) -> Response {
     resp
 }
 
-/// Dispatch a request on a blocking thread (handlers take the writer lock and fsync); the
-/// handler's answer and the position of the write it made, if any.
-async fn run_blocking(
+/// Dispatch a request on a blocking thread (handlers take the writer lock and fsync), or in
+/// place when it only reads one object (see [`reads_one_object`]); the handler's answer and
+/// the position of the write it made, if any.
+async fn run_handler(
     st: Arc<RestState>,
     req: Req,
 ) -> Result<(crate::RestResult<Resp>, Option<(String, u64)>), tokio::task::JoinError> {
-    tokio::task::spawn_blocking(move || {
-        let c = Ctx {
-            st: &st,
-            cat: st.catalog.snapshot(),
-        };
-        clear_position();
-        let r = dispatch(&c, &req).map_err(|e| match e {
-            RestError::NotFound(_) if c.quiet_global() => RestError::QuietNotFound,
-            e => e,
-        });
-        (r, take_position())
-    })
-    .await
+    if reads_one_object(&req) {
+        return Ok(run_dispatch(&st, &req));
+    }
+    tokio::task::spawn_blocking(move || run_dispatch(&st, &req)).await
+}
+
+/// Run the dispatcher on the current thread against the catalog's current snapshot.
+fn run_dispatch(st: &RestState, req: &Req) -> (crate::RestResult<Resp>, Option<(String, u64)>) {
+    let c = Ctx {
+        st,
+        cat: st.catalog.snapshot(),
+    };
+    clear_position();
+    let r = dispatch(&c, req).map_err(|e| match e {
+        RestError::NotFound(_) if c.quiet_global() => RestError::QuietNotFound,
+        e => e,
+    });
+    (r, take_position())
 }
 
 async fn handle(State(st): State<Arc<RestState>>, request: Request) -> Response {
@@ -186,7 +192,7 @@ async fn handle(State(st): State<Arc<RestState>>, request: Request) -> Response 
     let pending = st.extensions.iter().find_map(|e| e.handle_async(&req));
     let result = match pending {
         Some(answer) => Ok((answer.await, None)),
-        None => run_blocking(st.clone(), req).await,
+        None => run_handler(st.clone(), req).await,
     };
     let (result, position) = match result {
         Ok((r, p)) => (r, p),
