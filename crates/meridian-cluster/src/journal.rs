@@ -1,6 +1,7 @@
 //! The durable journal: every batch this node applied, local or replicated, numbered per origin.
 //! One JSON line per record, fsynced before the batch's files are written; a torn last line is
-//! dropped when the journal is opened.
+//! dropped when the journal is opened. The file is grown ahead of the appends with zeros (see
+//! [`PREALLOCATE`]); reading stops at the first zero byte that starts a line.
 
 use meridian_catalog::{Change, Provenance};
 use serde::{Deserialize, Serialize};
@@ -10,6 +11,9 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+/// How much the journal file grows at a time, written as zeros ahead of the appends.
+const PREALLOCATE: u64 = 1 << 20;
 
 /// One journaled batch.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -140,6 +144,9 @@ pub struct Journal {
     /// the origin's later records are not served to peers until they are durable.
     staged_from: Option<(String, u64)>,
     len: u64,
+    /// Bytes of the file already written (zeros past `len`): appends inside them change no
+    /// file metadata, so their fdatasync needs no filesystem-journal commit.
+    allocated: u64,
     retention: usize,
 }
 
@@ -163,6 +170,10 @@ impl Journal {
             let mut line = String::new();
             loop {
                 line.clear();
+                // The zeros written ahead of the appends: the end of what was written.
+                if reader.fill_buf().map_err(err)?.first() == Some(&0) {
+                    break;
+                }
                 let n = reader.read_line(&mut line).map_err(err)?;
                 if n == 0 || !line.ends_with('\n') {
                     break;
@@ -195,11 +206,13 @@ impl Journal {
         }
         let file = OpenOptions::new()
             .create(true)
-            .append(true)
+            .truncate(false)
+            .write(true)
             .open(path)
             .map_err(err)?;
         file.set_len(good_len).map_err(err)?;
         Ok(Journal {
+            allocated: good_len,
             path: path.to_path_buf(),
             file,
             records,
@@ -218,21 +231,42 @@ impl Journal {
     }
 
     fn write_line_syncing(&mut self, line: &Line, sync: bool) -> Result<(), JournalError> {
-        let err = |e: String| JournalError {
+        self.write_text(line, sync).map_err(|reason| JournalError {
             path: self.path.display().to_string(),
-            reason: e,
-        };
-        let mut text = serde_json::to_string(line).map_err(|e| err(e.to_string()))?;
+            reason,
+        })
+    }
+
+    fn write_text(&mut self, line: &Line, sync: bool) -> Result<(), String> {
+        let mut text = serde_json::to_string(line).map_err(|e| e.to_string())?;
         text.push('\n');
+        let end = self.len + text.len() as u64;
+        if end > self.allocated {
+            self.preallocate(end)
+                .map_err(|e| format!("growing the file: {e}"))?;
+        }
         self.file
-            .write_all(text.as_bytes())
-            .map_err(|e| err(e.to_string()))?;
+            .write_all_at(text.as_bytes(), self.len)
+            .map_err(|e| e.to_string())?;
         if sync {
-            self.file.sync_data().map_err(|e| err(e.to_string()))?;
+            self.file.sync_data().map_err(|e| e.to_string())?;
         } else {
             self.unsynced = true;
         }
-        self.len += text.len() as u64;
+        self.len = end;
+        Ok(())
+    }
+
+    /// Write zeros from the allocated end to at least `end` (a [`PREALLOCATE`] at a time) and
+    /// make them durable with the file's new size, so that the appends which then overwrite
+    /// them change no metadata and their fdatasync needs no commit of the filesystem's own
+    /// journal (which would carry every other file changed since the last one with it).
+    fn preallocate(&mut self, end: u64) -> std::io::Result<()> {
+        let grow = (end - self.allocated).max(PREALLOCATE);
+        let zeros = vec![0u8; usize::try_from(grow).map_err(std::io::Error::other)?];
+        self.file.write_all_at(&zeros, self.allocated)?;
+        self.file.sync_all()?;
+        self.allocated += grow;
         Ok(())
     }
 
@@ -311,6 +345,7 @@ impl Journal {
         if let Err(e) = self.write_line_syncing(&line, sync) {
             let _ = self.file.set_len(before);
             self.len = before;
+            self.allocated = before;
             return Err(e);
         }
         if let Line::Batch(r) = line {
@@ -424,10 +459,11 @@ impl Journal {
             File::open(d).and_then(|d| d.sync_all()).map_err(err)?;
         }
         self.file = OpenOptions::new()
-            .append(true)
+            .write(true)
             .open(&self.path)
             .map_err(err)?;
         self.len = len;
+        self.allocated = len;
         for (e, (at, len)) in all.into_iter().zip(spans) {
             e.at = at;
             e.len = len;
@@ -451,6 +487,7 @@ impl Journal {
         }
         if self.file.set_len(len_before).is_ok() {
             self.len = len_before;
+            self.allocated = len_before;
         }
         if self
             .staged_from
@@ -710,6 +747,45 @@ mod tests {
     }
 
     #[test]
+    fn the_zeros_written_ahead_change_no_record_and_are_grown_again_after_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("journal.log");
+        let mut j = Journal::open(&p).unwrap();
+        j.append(rec("a", 1)).unwrap();
+        let end = j.len();
+        let on_disk = std::fs::metadata(&p).unwrap().len();
+        assert_eq!(
+            on_disk, PREALLOCATE,
+            "the file is grown ahead of the appends"
+        );
+        let bytes = std::fs::read(&p).unwrap();
+        assert!(bytes[end as usize..].iter().all(|b| *b == 0));
+        // A whole line appended after the zeros (never by the journal) is not read as a record:
+        // reading stops where the journal stopped writing.
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&p)
+            .unwrap()
+            .write_all(b"{\"t\":\"base\",\"heads\":{\"a\":9}}\n")
+            .unwrap();
+        drop(j);
+        let mut j = Journal::open(&p).unwrap();
+        assert_eq!(j.head("a"), 1);
+        assert_eq!(j.len(), end);
+        // Appends bigger than the zeros ahead grow the file by as much as they need.
+        let big = workspace("a", 2, &"w".repeat(PREALLOCATE as usize + 10));
+        j.append(big).unwrap();
+        j.append(rec("a", 3)).unwrap();
+        assert!(std::fs::metadata(&p).unwrap().len() >= j.len());
+        let len = j.len();
+        drop(j);
+        let j = Journal::open(&p).unwrap();
+        assert_eq!(j.head("a"), 3);
+        assert_eq!(j.len(), len);
+        assert_eq!(j.since("a", 1, 10).unwrap().len(), 2);
+    }
+
+    #[test]
     fn appends_survive_reopen_and_a_torn_tail_is_dropped() {
         let d = std::env::temp_dir().join(format!("meridian-journal-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&d);
@@ -719,12 +795,14 @@ mod tests {
         j.append(rec("a", 2)).unwrap();
         j.append(rec("b", 1)).unwrap();
         assert!(j.append(rec("a", 4)).is_err(), "gaps are refused");
+        let end = j.len();
         drop(j);
+        // A crash in the middle of an append: part of a line over the zeros written ahead.
         std::fs::OpenOptions::new()
-            .append(true)
+            .write(true)
             .open(&p)
             .unwrap()
-            .write_all(b"{\"t\":\"batch\",\"ori")
+            .write_all_at(b"{\"t\":\"batch\",\"ori", end)
             .unwrap();
         let mut j = Journal::open(&p).unwrap();
         assert_eq!(j.head("a"), 2);
