@@ -7,6 +7,12 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd); . "$here/common.sh"
 cmd=$1; D=$(mkdir -p "$2" && cd "$2" && pwd)
 
+# KahaDB attributes. By default a topic message is dispatched to its subscribers while it is
+# stored, not after: Meridian's journals, not the broker, are the copy of record, so waiting
+# for KahaDB before delivering only adds latency for persistent (durable=true) sessions.
+# ACTIVEMQ_KAHADB_ATTRS= (empty) runs ActiveMQ's stock behaviour.
+kahadb_attrs=${ACTIVEMQ_KAHADB_ATTRS-concurrentStoreAndDispatchTopics=\"true\"}
+
 launch() {
   local port=$1 store=$2
   need_packages activemq libmqtt-client-java
@@ -30,7 +36,7 @@ L4J
   <broker xmlns="http://activemq.apache.org/schema/core" brokerName="meridian-test" useJmx="false" persistent="true"
           dataDirectory="$D/data" offlineDurableSubscriberTimeout="86400000" offlineDurableSubscriberTaskSchedule="3600000">
     <persistenceAdapter>
-      <kahaDB directory="$store" lockKeepAlivePeriod="2000">
+      <kahaDB directory="$store" lockKeepAlivePeriod="2000" $kahadb_attrs>
         <locker><shared-file-locker lockAcquireSleepInterval="1000"/></locker>
       </kahaDB>
     </persistenceAdapter>

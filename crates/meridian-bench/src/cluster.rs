@@ -52,6 +52,11 @@ impl ExternalBroker {
         let script = repo_script("brokers/activemq.sh");
         let d = dir.display().to_string();
         run_script(&script, &["start", &d, &port.to_string()])?;
+        // How it stores messages decides its latency to persistent sessions: say which.
+        let conf = std::fs::read_to_string(dir.join("conf/activemq.xml")).unwrap_or_default();
+        if let Some(store) = conf.lines().find(|l| l.contains("<kahaDB")) {
+            println!("activemq store: {}", store.trim());
+        }
         Ok(ExternalBroker {
             script,
             dir: dir.to_path_buf(),
