@@ -15,7 +15,9 @@ mount)
   if [ "$(id -u)" != 0 ]; then echo "benchfs.sh: mounting needs root" >&2; exit 2; fi
   if [ ! -e "$image" ]; then
     truncate -s "$size" "$image"
-    mkfs.ext4 -q -F "$image"
+    # One inode per 4 KB: a 50,000-write cluster benchmark creates 600,000 files and
+    # directories, more than mkfs's default of one per 16 KB gives an 8 GB image.
+    mkfs.ext4 -q -F -i 4096 "$image"
   fi
   mkdir -p "$dir"
   if ! mountpoint -q "$dir"; then mount -o loop "$image" "$dir"; fi
