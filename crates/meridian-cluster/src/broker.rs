@@ -1,8 +1,11 @@
 //! The embedded MQTT broker (rumqttd) that lets a small cluster run with nothing else installed.
 //! It is only a fan-out accelerator: reliability comes from the journals and catch-up.
 
+use rustix::process::{PidfdFlags, PidfdGetfdFlags};
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::os::fd::OwnedFd;
+use std::time::{Duration, Instant};
 
 /// Start the broker on `listen` in its own threads and return the address it listens on
 /// (port 0 picks a free port). Fails when the address cannot be bound.
@@ -55,8 +58,68 @@ pub fn start_embedded(listen: SocketAddr) -> Result<SocketAddr, String> {
             }
         })
         .map_err(|e| e.to_string())?;
+    match no_delay_on_listener(listen, Duration::from_secs(2)) {
+        Ok(()) => {}
+        Err(e) => {
+            tracing::warn!(%listen, error = %e, "embedded broker: could not turn off Nagle's algorithm; deliveries after a ping may wait for a delayed ACK (up to 40 ms)")
+        }
+    }
     tracing::info!(%listen, "embedded MQTT broker started");
     Ok(listen)
+}
+
+/// Set `TCP_NODELAY` on this process's socket listening on `listen`, once the broker's thread
+/// has bound it (waiting at most `limit`); the connections it accepts inherit the option.
+///
+/// rumqttd writes each packet as it comes and never sets the option itself, so a PUBLISH
+/// that follows a small packet not yet acknowledged (a PINGRESP: the client has nothing to
+/// send back and delays its ACK) waits for that ACK, up to 40 ms on Linux; under load, a
+/// PUBLISH waits for the subscriber's PUBACK of the one before. The socket is reached
+/// through a duplicate of its descriptor (`pidfd_getfd` on this process), which shares the
+/// option with the broker's own.
+fn no_delay_on_listener(listen: SocketAddr, limit: Duration) -> std::io::Result<()> {
+    let deadline = Instant::now() + limit;
+    loop {
+        let found = own_socket(|fd| {
+            let bound = rustix::net::getsockname(fd)
+                .ok()
+                .and_then(|a| SocketAddr::try_from(a).ok());
+            bound == Some(listen) && rustix::net::sockopt::socket_acceptconn(fd).unwrap_or(false)
+        })?;
+        if let Some(fd) = found {
+            return Ok(rustix::net::sockopt::set_tcp_nodelay(&fd, true)?);
+        }
+        if Instant::now() >= deadline {
+            return Err(std::io::Error::other(format!(
+                "no socket listening on {listen} after {} ms",
+                limit.as_millis()
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// A duplicate of the first socket descriptor of this process for which `pick` holds.
+fn own_socket(pick: impl Fn(&OwnedFd) -> bool) -> std::io::Result<Option<OwnedFd>> {
+    let me = rustix::process::pidfd_open(rustix::process::getpid(), PidfdFlags::empty())?;
+    for entry in std::fs::read_dir("/proc/self/fd")?.flatten() {
+        let Some(n) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        let is_socket = std::fs::read_link(entry.path())
+            .is_ok_and(|target| target.to_string_lossy().starts_with("socket:"));
+        // A descriptor closed meanwhile fails to be duplicated, and is skipped.
+        if let Ok(fd) = rustix::process::pidfd_getfd(&me, n, PidfdGetfdFlags::empty()) {
+            if is_socket && pick(&fd) {
+                return Ok(Some(fd));
+            }
+        }
+    }
+    Ok(None)
 }
 
 /// Where and how to reach the broker(s).
@@ -162,6 +225,40 @@ pub fn parse_broker_url(url: &str) -> Vec<(String, u16)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_embedded_broker_sends_without_waiting_for_acks_of_small_packets() {
+        let listen = start_embedded("127.0.0.1:0".parse().unwrap()).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let client = loop {
+            match std::net::TcpStream::connect(listen) {
+                Ok(c) => break c,
+                Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(5)),
+                Err(e) => panic!("the broker does not listen: {e}"),
+            }
+        };
+        let me = client.local_addr().unwrap();
+        // The broker's side of this connection: in this process, peer = the client's address.
+        let accepted = loop {
+            let found = own_socket(|fd| {
+                rustix::net::getpeername(fd)
+                    .ok()
+                    .flatten()
+                    .and_then(|a| SocketAddr::try_from(a).ok())
+                    == Some(me)
+            })
+            .unwrap();
+            match found {
+                Some(fd) => break fd,
+                None if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(5)),
+                None => panic!("the broker did not accept the connection"),
+            }
+        };
+        assert!(
+            rustix::net::sockopt::tcp_nodelay(&accepted).unwrap(),
+            "Nagle's algorithm is on for the broker's connections"
+        );
+    }
 
     #[test]
     fn broker_urls() {
