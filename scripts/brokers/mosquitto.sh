@@ -28,6 +28,7 @@ autosave_interval 1
 max_queued_messages 100000
 max_inflight_messages 100
 max_packet_size 268435455
+set_tcp_nodelay true
 persistent_client_expiration 14d
 log_dest file $D/mosquitto.log
 CONF
