@@ -112,11 +112,15 @@ fn own_socket(pick: impl Fn(&OwnedFd) -> bool) -> std::io::Result<Option<OwnedFd
         };
         let is_socket = std::fs::read_link(entry.path())
             .is_ok_and(|target| target.to_string_lossy().starts_with("socket:"));
+        if !is_socket {
+            continue;
+        }
         // A descriptor closed meanwhile fails to be duplicated, and is skipped.
-        if let Ok(fd) = rustix::process::pidfd_getfd(&me, n, PidfdGetfdFlags::empty()) {
-            if is_socket && pick(&fd) {
-                return Ok(Some(fd));
-            }
+        let Ok(fd) = rustix::process::pidfd_getfd(&me, n, PidfdGetfdFlags::empty()) else {
+            continue;
+        };
+        if pick(&fd) {
+            return Ok(Some(fd));
         }
     }
     Ok(None)
