@@ -86,6 +86,8 @@ pub struct Cluster {
     group: String,
     binary: PathBuf,
     extra_env: Vec<(&'static str, String)>,
+    /// Directories made on the filesystems of `MERIDIAN_BENCH_NODE_DIRS`, removed on drop.
+    _own_filesystems: Vec<tempfile::TempDir>,
     _external: Option<ExternalBroker>,
 }
 
@@ -119,18 +121,37 @@ impl Cluster {
             group: format!("bench-{}", std::process::id()),
             binary: binary.to_path_buf(),
             extra_env,
+            _own_filesystems: Vec::new(),
             _external: external,
         };
-        let pdir = primary_dir
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|| scratch.join("primary"));
+        let pdir = match primary_dir {
+            Some(d) => d.to_path_buf(),
+            None => c.node_dir(0, "primary")?,
+        };
         c.add("primary", &pdir, true)?;
         for i in 0..replicas {
-            let dir = scratch.join(format!("replica{i}"));
-            c.add(&format!("replica{i}"), &dir, false)?;
+            let name = format!("replica{i}");
+            let dir = c.node_dir(i + 1, &name)?;
+            c.add(&name, &dir, false)?;
         }
         c.wait_connected(Duration::from_secs(120))?;
         Ok(c)
+    }
+
+    /// The data directory of the `k`th node: under the scratch directory, or, when
+    /// `MERIDIAN_BENCH_NODE_DIRS` lists directories (`:`-separated, e.g. one mounted filesystem
+    /// per node, as nodes are deployed), in the `k`th of them (round robin).
+    fn node_dir(&mut self, k: usize, name: &str) -> Result<PathBuf, BenchError> {
+        let roots = std::env::var("MERIDIAN_BENCH_NODE_DIRS").unwrap_or_default();
+        let roots: Vec<&str> = roots.split(':').filter(|r| !r.is_empty()).collect();
+        if roots.is_empty() {
+            return Ok(self.scratch.join(name));
+        }
+        let root = roots[k % roots.len()];
+        let dir = tempfile::tempdir_in(root).map_err(|e| BenchError::Io(root.to_string(), e))?;
+        let path = dir.path().join(name);
+        self._own_filesystems.push(dir);
+        Ok(path)
     }
 
     /// Environment of a node of this cluster.

@@ -644,9 +644,18 @@ impl Cluster {
                 digest,
                 ..
             } => {
-                let primaries_changed = {
+                let interval = Duration::from_millis(
+                    self.config.read().map(|g| g.heartbeat_ms()).unwrap_or(2000),
+                );
+                let (primaries_changed, earlier) = {
                     let mut peers = lock(&self.peers);
-                    let before = peers.get(&origin).map(|p| (p.roles, p.url.clone()));
+                    let previous = peers.get(&origin);
+                    let before = previous.map(|p| (p.roles, p.url.clone()));
+                    // The heads of the peer's previous heartbeat, if it came lately: changes
+                    // it had then have had a heartbeat's time to arrive.
+                    let earlier = previous
+                        .filter(|p| p.seen.is_some_and(|t| t.elapsed() < interval * 3))
+                        .map(|p| p.heads.clone());
                     peers.insert(
                         origin.clone(),
                         Peer {
@@ -658,14 +667,15 @@ impl Cluster {
                             seen: Some(Instant::now()),
                         },
                     );
-                    before != Some((roles, url.clone()))
+                    (before != Some((roles, url.clone())), earlier)
                 };
                 if primaries_changed {
                     self.update_gate();
                     self.save_peers();
                 }
                 if replica {
-                    self.after_heartbeat(&origin, &url, &heads, &digest).await;
+                    self.after_heartbeat(&origin, &url, &heads, earlier.as_ref(), &digest)
+                        .await;
                 }
             }
             Message::Leave { origin, .. } => {
@@ -678,11 +688,15 @@ impl Cluster {
         }
     }
 
+    /// What a replica does with a peer's heartbeat: bootstrap from it, catch up from it, or
+    /// repair drift. `earlier` holds the heads of the peer's previous heartbeat when that came
+    /// within the last few intervals.
     async fn after_heartbeat(
         self: &Arc<Self>,
         peer: &str,
         url: &str,
         heads: &BTreeMap<String, u64>,
+        earlier: Option<&BTreeMap<String, u64>>,
         digest: &str,
     ) {
         let (mine, new_node) = {
@@ -707,12 +721,15 @@ impl Cluster {
         }
         // Changes already received and queued here are not fetched again: a peer's head that
         // far ahead is only the queue (a node coming back to a kept session is further).
+        // Nor are changes still on their way: under load the broker holds those beyond the
+        // unacknowledged window, so what counts is the head of the peer's previous heartbeat,
+        // one interval old (a lost last change is fetched one heartbeat later; a lost change
+        // before others shows as a gap at once). Without a recent previous heartbeat (just
+        // started, or back after a break) the current heads count.
         let queued = self.queued_changes.load(Ordering::Relaxed) as u64;
-        for (origin, seq) in heads {
-            if origin != &self.me && *seq > mine.get(origin).copied().unwrap_or(0) + queued {
-                if let Err(e) = self.catch_up(origin, url).await {
-                    tracing::warn!(%origin, peer = %url, error = %e, "catch-up failed");
-                }
+        for origin in origins_behind(&self.me, &mine, earlier.unwrap_or(heads), queued) {
+            if let Err(e) = self.catch_up(&origin, url).await {
+                tracing::warn!(%origin, peer = %url, error = %e, "catch-up failed");
             }
         }
         // Same positions, different content: drift. One of the two repairs itself from the
@@ -1439,6 +1456,23 @@ pub async fn leave(config: &ClusterConfig) -> Result<(), String> {
     Err(last_err)
 }
 
+/// The origins (other than `me`) of which `theirs` holds changes beyond this node's heads and
+/// the `queued` changes received but not applied yet.
+fn origins_behind(
+    me: &str,
+    mine: &BTreeMap<String, u64>,
+    theirs: &BTreeMap<String, u64>,
+    queued: u64,
+) -> Vec<String> {
+    theirs
+        .iter()
+        .filter(|(origin, seq)| {
+            origin.as_str() != me && **seq > mine.get(*origin).copied().unwrap_or(0) + queued
+        })
+        .map(|(origin, _)| origin.clone())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -1456,6 +1490,23 @@ mod tests {
         assert!(!durable.clean_session());
         assert_eq!(durable.client_id(), "meridian-g-a");
         assert!(mqtt_options("g", "a", "127.0.0.1", 1883, false).clean_session());
+    }
+
+    #[test]
+    fn only_changes_beyond_those_received_count_as_missed() {
+        let heads = |a: u64, b: u64| -> BTreeMap<String, u64> {
+            [("a".to_string(), a), ("me".to_string(), b)].into()
+        };
+        let mine = heads(100, 50);
+        // Changes queued here, or of this node itself, are not missed.
+        assert!(origins_behind("me", &mine, &heads(100, 90), 0).is_empty());
+        assert!(origins_behind("me", &mine, &heads(110, 50), 10).is_empty());
+        // Beyond what arrived and what is queued: fetched.
+        assert_eq!(origins_behind("me", &mine, &heads(111, 50), 10), ["a"]);
+        assert_eq!(
+            origins_behind("me", &BTreeMap::new(), &heads(1, 0), 0),
+            ["a"]
+        );
     }
 
     #[test]
