@@ -906,9 +906,18 @@ fn mqtt_options(group: &str, me: &str, host: &str, port: u16, durable: bool) -> 
     opts.set_keep_alive(Duration::from_secs(5));
     opts.set_clean_session(!durable);
     opts.set_manual_acks(true);
+    // rumqttc stops sending anything, acknowledgements included, while this many of its
+    // publishes are unacknowledged; rumqttd stops acknowledging a client's publishes (and its
+    // pings) while that many of its deliveries to it are unacknowledged. With rumqttc's
+    // default of 100, a primary under load (its own changes come back to it) deadlocked both
+    // ways until the keep-alive dropped the connection, again and again.
+    opts.set_inflight(MAX_UNACKED_PUBLISHES);
     opts.set_max_packet_size(8 * 1024 * 1024, 8 * 1024 * 1024);
     opts
 }
+
+/// Publishes a node may have sent and not had acknowledged (see [`mqtt_options`]).
+const MAX_UNACKED_PUBLISHES: u16 = 10_000;
 
 async fn mqtt_loop(
     c: Arc<Cluster>,
@@ -1027,11 +1036,15 @@ async fn mqtt_loop(
                         .min(spec.max_delay_ms);
                     tracing::warn!(broker = %format!("{host}:{port}"), error = %e, "broker unreachable; retrying in {wait} ms");
                     tokio::time::sleep(Duration::from_millis(wait)).await;
-                    if addrs.len() > 1 {
-                        // Fail over to the next broker; the catch-up fills what was missed.
-                        idx += 1;
-                        break;
-                    }
+                    // Fail over to the next broker, if there are several; the catch-up fills
+                    // what was missed.
+                    idx += 1;
+                    // And connect with a new client: rumqttc's own reconnection sends the
+                    // unacknowledged publishes again first, and under load their packet ids
+                    // collided with new ones, which stopped all publishing until a timeout of
+                    // two keep-alives, twice in a row (a primary published nothing for 20 s).
+                    // Peers fetch what the old client held from the journal.
+                    break;
                 }
             }
         }
@@ -1507,6 +1520,53 @@ mod tests {
             origins_behind("me", &BTreeMap::new(), &heads(1, 0), 0),
             ["a"]
         );
+    }
+
+    /// A node receives its own changes back and acknowledges them only once its applier got to
+    /// them; meanwhile it goes on publishing. The broker then stops acknowledging its publishes
+    /// (rumqttd: while 500 deliveries to it are unacknowledged); the client must still be able
+    /// to send its acknowledgements, or both sides wait for each other for good.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_node_publishing_while_behind_on_its_own_changes_does_not_deadlock() {
+        let listen = crate::broker::start_embedded("127.0.0.1:0".parse().unwrap()).unwrap();
+        let opts = mqtt_options("g", "a", "127.0.0.1", listen.port(), true);
+        let (client, mut events) = AsyncClient::new(opts, 1000);
+        let (received_tx, mut received) = mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            while let Ok(ev) = events.poll().await {
+                if let Event::Incoming(Packet::Publish(p)) = ev {
+                    let _ = received_tx.send(p);
+                }
+            }
+        });
+        client.subscribe("t/#", QoS::AtLeastOnce).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        const SENT: usize = 3000;
+        let sending = {
+            let client = client.clone();
+            tokio::spawn(async move {
+                for i in 0..SENT {
+                    client
+                        .publish("t/changes", QoS::AtLeastOnce, false, i.to_string())
+                        .await
+                        .unwrap();
+                }
+            })
+        };
+        // The applier is behind: nothing is acknowledged until every publish was handed over.
+        tokio::time::timeout(Duration::from_secs(10), sending)
+            .await
+            .expect("publishing stopped while the node's own changes were unacknowledged")
+            .unwrap();
+        let mut got = 0;
+        while got < SENT {
+            let p = tokio::time::timeout(Duration::from_secs(10), received.recv())
+                .await
+                .expect("deliveries stopped: the broker and the client wait for each other")
+                .unwrap();
+            client.ack(&p).await.unwrap();
+            got += 1;
+        }
     }
 
     #[test]
