@@ -9,6 +9,7 @@ pub mod machine;
 pub mod mapserver;
 pub mod node;
 pub mod propagation;
+pub mod rawget;
 pub mod reads;
 pub mod startup;
 pub mod throughput;

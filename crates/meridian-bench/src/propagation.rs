@@ -7,7 +7,7 @@
 //! object must then answer 200.
 
 use crate::cluster::{BrokerKind, Cluster};
-use crate::node::{client, get_status};
+use crate::rawget::RawGet;
 use crate::writes::{post_workspace, writer};
 use crate::{BenchError, Summary};
 use rumqttc::{Client, Event, MqttOptions, Packet, QoS};
@@ -135,30 +135,25 @@ enum Probe {
 
 /// One replica's answer to a probe: when it served the write.
 fn probe(
-    c: &reqwest::blocking::Client,
+    raw: &mut RawGet,
     base: &str,
     name: &str,
     position: Option<&str>,
     how: Probe,
     t0: Instant,
 ) -> Result<Instant, BenchError> {
-    let url = format!("{base}/rest/workspaces/{name}.json");
-    let get = |url: &str| {
-        c.get(url)
-            .basic_auth("admin", Some("geoserver"))
-            .send()
-            .map_err(|e| BenchError::Http(e.to_string()))
-    };
     if how != Probe::Poll {
         let position = position.ok_or_else(|| {
             BenchError::Node("the primary's answer has no X-Meridian-Position".into())
         })?;
-        let waited: serde_json::Value = get(&format!(
-            "{base}/rest/cluster/wait.json?position={position}&timeout=30000"
-        ))?
-        .json()
-        .map_err(|e| BenchError::Http(e.to_string()))?;
+        let mut body = Vec::new();
+        raw.get(
+            &format!("/rest/cluster/wait.json?position={position}&timeout=30000"),
+            &mut body,
+        )?;
         let served = Instant::now();
+        let waited: serde_json::Value =
+            serde_json::from_slice(&body).map_err(|e| BenchError::Http(e.to_string()))?;
         if waited["reached"] != true {
             return Err(BenchError::Node(format!(
                 "{name} not applied on {base} after 30 s"
@@ -167,8 +162,9 @@ fn probe(
         // The object itself is checked once every replica has answered (see `verify`).
         return Ok(served);
     }
+    let path = format!("/rest/workspaces/{name}.json");
     loop {
-        if get(&url)?.status().as_u16() == 200 {
+        if raw.status(&path)? == 200 {
             return Ok(Instant::now());
         }
         // Poll gently: on a small machine a busy poller would starve the node.
@@ -184,8 +180,8 @@ fn probe(
 /// That a replica which reached a write's position serves its workspace. Asked only once
 /// every replica has answered its wait, so that these GETs do not compete for the cores with
 /// the replicas still applying the write.
-fn verify(c: &reqwest::blocking::Client, base: &str, name: &str) -> Result<Instant, BenchError> {
-    let status = get_status(c, base, &format!("/rest/workspaces/{name}.json"))?;
+fn verify(raw: &mut RawGet, base: &str, name: &str) -> Result<Instant, BenchError> {
+    let status = raw.status(&format!("/rest/workspaces/{name}.json"))?;
     if status != 200 {
         return Err(BenchError::Node(format!(
             "{base} reached the write's position but {name} answers {status}"
@@ -230,13 +226,15 @@ pub fn run(
         let done = done_tx.clone();
         let base = node.base.clone();
         std::thread::spawn(move || {
-            let Ok(c) = client() else { return };
+            let Ok(mut raw) = RawGet::new(&base) else {
+                return;
+            };
             for task in rx {
                 let res = match task {
                     Task::Probe((name, position, how, t0)) => {
-                        probe(&c, &base, &name, position.as_deref(), how, t0)
+                        probe(&mut raw, &base, &name, position.as_deref(), how, t0)
                     }
-                    Task::Verify(name) => verify(&c, &base, &name),
+                    Task::Verify(name) => verify(&mut raw, &base, &name),
                 };
                 if done.send((r, res)).is_err() {
                     return;

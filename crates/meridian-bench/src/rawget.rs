@@ -1,0 +1,163 @@
+//! A minimal HTTP/1.1 GET over one kept-alive loopback connection, for polling a node as
+//! cheaply as possible: the blocking `reqwest` client hands every request to a runtime
+//! thread of its own and back, which on 2 shared cores adds its own latency and load to
+//! what a poll measures.
+
+use crate::BenchError;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+
+/// One connection to a node's HTTP address, authenticated as the default administrator.
+pub struct RawGet {
+    addr: String,
+    prefix: String,
+    stream: Option<BufReader<TcpStream>>,
+}
+
+impl RawGet {
+    /// For a node whose base URL is `http://host:port/prefix`.
+    pub fn new(base: &str) -> Result<Self, BenchError> {
+        let rest = base
+            .strip_prefix("http://")
+            .ok_or_else(|| BenchError::Http(format!("{base}: not an http:// URL")))?;
+        let (addr, prefix) = match rest.find('/') {
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => (rest, ""),
+        };
+        Ok(RawGet {
+            addr: addr.to_string(),
+            prefix: prefix.trim_end_matches('/').to_string(),
+            stream: None,
+        })
+    }
+
+    /// The status of `GET prefix + path` (the body is read and dropped).
+    pub fn status(&mut self, path: &str) -> Result<u16, BenchError> {
+        self.get(path, &mut std::io::sink())
+    }
+
+    /// `GET prefix + path`: its status, the body written to `body`. A connection the node
+    /// closed is opened again once.
+    pub fn get(&mut self, path: &str, body: &mut impl Write) -> Result<u16, BenchError> {
+        match self.try_get(path, body) {
+            Ok(s) => Ok(s),
+            Err(_) => {
+                self.stream = None;
+                self.try_get(path, body)
+                    .map_err(|e| BenchError::Http(format!("GET {path}: {e}")))
+            }
+        }
+    }
+
+    fn try_get(&mut self, path: &str, body: &mut impl Write) -> std::io::Result<u16> {
+        if self.stream.is_none() {
+            let s = TcpStream::connect(&self.addr)?;
+            s.set_nodelay(true)?;
+            self.stream = Some(BufReader::new(s));
+        }
+        let Some(reader) = self.stream.as_mut() else {
+            return Err(std::io::Error::other("no connection"));
+        };
+        // admin:geoserver
+        let request = format!(
+            "GET {}{path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Basic YWRtaW46Z2Vvc2VydmVy\r\n\r\n",
+            self.prefix, self.addr
+        );
+        reader.get_mut().write_all(request.as_bytes())?;
+        let bad = |what: &str| std::io::Error::other(format!("bad response: {what}"));
+        let mut line = String::new();
+        reader.read_line(&mut line)?;
+        let status: u16 = line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| bad(line.trim()))?;
+        let (mut length, mut chunked) = (0usize, false);
+        loop {
+            line.clear();
+            if reader.read_line(&mut line)? == 0 {
+                return Err(bad("headers cut short"));
+            }
+            let header = line.trim_end();
+            if header.is_empty() {
+                break;
+            }
+            if let Some((name, value)) = header.split_once(':') {
+                let value = value.trim();
+                if name.eq_ignore_ascii_case("content-length") {
+                    length = value.parse().map_err(|_| bad(header))?;
+                } else if name.eq_ignore_ascii_case("transfer-encoding") {
+                    chunked = value.eq_ignore_ascii_case("chunked");
+                }
+            }
+        }
+        if chunked {
+            loop {
+                line.clear();
+                reader.read_line(&mut line)?;
+                let size = usize::from_str_radix(line.trim(), 16).map_err(|_| bad("chunk size"))?;
+                copy(reader, size, body)?;
+                copy(reader, 2, &mut std::io::sink())?;
+                if size == 0 {
+                    break;
+                }
+            }
+        } else {
+            copy(reader, length, body)?;
+        }
+        Ok(status)
+    }
+}
+
+/// Copy exactly `n` bytes from `reader` to `to`.
+fn copy(reader: &mut BufReader<TcpStream>, n: usize, to: &mut impl Write) -> std::io::Result<()> {
+    let copied = std::io::copy(&mut reader.take(n as u64), to)?;
+    if copied as usize == n {
+        Ok(())
+    } else {
+        Err(std::io::Error::other("body cut short"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use std::net::TcpListener;
+
+    #[test]
+    fn reads_sized_and_chunked_answers_on_one_connection() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = std::thread::spawn(move || {
+            let (s, _) = listener.accept().unwrap();
+            let mut reader = BufReader::new(s);
+            let mut requests = Vec::new();
+            for answer in [
+                "HTTP/1.1 404 Not Found\r\ncontent-length: 9\r\n\r\nno such x",
+                "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\n{\"a\r\n2\r\n\":\r\n2\r\n1}\r\n0\r\n\r\n",
+            ] {
+                let mut request = String::new();
+                loop {
+                    let mut line = String::new();
+                    reader.read_line(&mut line).unwrap();
+                    request.push_str(&line);
+                    if line == "\r\n" {
+                        break;
+                    }
+                }
+                requests.push(request);
+                reader.get_mut().write_all(answer.as_bytes()).unwrap();
+            }
+            requests
+        });
+        let mut raw = RawGet::new(&format!("http://{addr}/geoserver")).unwrap();
+        assert_eq!(raw.status("/rest/workspaces/x.json").unwrap(), 404);
+        let mut body = Vec::new();
+        assert_eq!(raw.get("/rest/cluster/wait.json", &mut body).unwrap(), 200);
+        assert_eq!(body, b"{\"a\":1}");
+        let requests = server.join().unwrap();
+        assert!(requests[0].starts_with("GET /geoserver/rest/workspaces/x.json HTTP/1.1\r\n"));
+        assert!(requests[1].contains("Authorization: Basic YWRtaW46Z2Vvc2VydmVy\r\n"));
+    }
+}
