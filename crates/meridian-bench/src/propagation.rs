@@ -225,10 +225,8 @@ pub fn run(
         to_probers.push(tx);
         let done = done_tx.clone();
         let base = node.base.clone();
+        let mut raw = RawGet::new(&base)?;
         std::thread::spawn(move || {
-            let Ok(mut raw) = RawGet::new(&base) else {
-                return;
-            };
             for task in rx {
                 let res = match task {
                     Task::Probe((name, position, how, t0)) => {

@@ -208,6 +208,11 @@ impl Cluster {
         Ok(c)
     }
 
+    /// Time between heartbeats, from the configuration.
+    fn heartbeat_interval(&self) -> Duration {
+        Duration::from_millis(self.config.read().map(|g| g.heartbeat_ms()).unwrap_or(2000))
+    }
+
     /// Current roles from the configuration.
     pub fn roles(&self) -> Roles {
         let cfg = match self.config.read() {
@@ -644,9 +649,7 @@ impl Cluster {
                 digest,
                 ..
             } => {
-                let interval = Duration::from_millis(
-                    self.config.read().map(|g| g.heartbeat_ms()).unwrap_or(2000),
-                );
+                let interval = self.heartbeat_interval();
                 let (primaries_changed, earlier) = {
                     let mut peers = lock(&self.peers);
                     let previous = peers.get(&origin);
@@ -1095,7 +1098,7 @@ async fn heartbeat(c: Arc<Cluster>, inbox: mpsc::UnboundedSender<Received>) {
         tokio::spawn(async move { c.poll_urls(known, &inbox).await });
     }
     loop {
-        let ms = { c.config.read().map(|g| g.heartbeat_ms()).unwrap_or(2000) };
+        let interval = c.heartbeat_interval();
         let (heads, digest) = c.heads_and_digest();
         let msg = Message::Heartbeat {
             group: c.group.clone(),
@@ -1120,7 +1123,7 @@ async fn heartbeat(c: Arc<Cluster>, inbox: mpsc::UnboundedSender<Received>) {
             // Off the broker: ask the peers we know over HTTP, so catch-up goes on.
             c.poll_peers(&inbox).await;
         }
-        tokio::time::sleep(Duration::from_millis(ms)).await;
+        tokio::time::sleep(interval).await;
     }
 }
 
