@@ -162,6 +162,11 @@ impl Cluster {
             ("toggleMaster", primary.to_string()),
             ("MERIDIAN_CLUSTER_HEARTBEAT_INTERVAL", "500".to_string()),
         ];
+        // `MERIDIAN_BENCH_PRIMARY_ONLY=1`: the primary applies no remote changes
+        // (`toggleSlave=false`, as GeoServer recommends for a primary with replicas).
+        if primary && std::env::var("MERIDIAN_BENCH_PRIMARY_ONLY").is_ok_and(|v| v == "1") {
+            env.push(("toggleSlave", "false".to_string()));
+        }
         let embedded_here = self.kind == BrokerKind::Embedded && primary;
         if embedded_here {
             env.push(("embeddedBroker", "enabled".into()));

@@ -35,6 +35,9 @@ pub struct Counters {
     pub deferred: AtomicU64,
     /// Messages rejected (malformed, unauthenticated, foreign group).
     pub rejected: AtomicU64,
+    /// Changes received that this node does not apply: its own, or any while it is no
+    /// replica (it then subscribes to none, so this stays 0 unless the broker sent them).
+    pub ignored: AtomicU64,
     /// Catch-ups run.
     pub catchups: AtomicU64,
     /// Snapshots taken over.
@@ -619,7 +622,11 @@ impl Cluster {
             tracing::warn!(group = msg.group(), "message of another group rejected");
             return;
         }
+        let changes = matches!(msg, Message::Changes { .. } | Message::ChangesRef { .. });
         if msg.origin() == self.me {
+            if changes {
+                self.counters.ignored.fetch_add(1, Ordering::Relaxed);
+            }
             return;
         }
         let replica = self.roles().replica;
@@ -687,7 +694,11 @@ impl Cluster {
                 self.update_gate();
                 self.save_peers();
             }
-            _ => {}
+            _ => {
+                if changes {
+                    self.counters.ignored.fetch_add(1, Ordering::Relaxed);
+                }
+            }
         }
     }
 
@@ -922,13 +933,25 @@ fn mqtt_options(group: &str, me: &str, host: &str, port: u16, durable: bool) -> 
 /// Publishes a node may have sent and not had acknowledged (see [`mqtt_options`]).
 const MAX_UNACKED_PUBLISHES: u16 = 10_000;
 
+/// What a node subscribes to under `base`: everything when it applies remote changes, else
+/// only presence (heartbeats, and leaves, which `meridian cluster leave` sends there).
+/// GeoServer's replica switch left the consumer on the topic, receiving every change only to
+/// drop it; on a primary that also meant its own changes coming back to it.
+fn subscription(base: &str, replica: bool) -> String {
+    if replica {
+        format!("{base}/#")
+    } else {
+        format!("{base}/heartbeat")
+    }
+}
+
 async fn mqtt_loop(
     c: Arc<Cluster>,
     spec: BrokerSpec,
     inbox: Inbox,
     client_tx: tokio::sync::watch::Sender<Option<AsyncClient>>,
 ) {
-    let topic = format!("{}/#", c.topic_base());
+    let base = c.topic_base();
     let addrs = spec.addrs;
     let mut attempt: u32 = 0;
     let mut idx = 0usize;
@@ -956,8 +979,12 @@ async fn mqtt_loop(
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
         let (host, port) = addrs[idx % addrs.len()].clone();
-        let durable = c.config.read().map(|g| g.durable()).unwrap_or(true);
+        // A node that applies no remote changes needs only presence: it subscribes to no
+        // changes, and on a clean session (the broker forgets any it held for it).
+        let replica = c.roles().replica;
+        let durable = replica && c.config.read().map(|g| g.durable()).unwrap_or(true);
         c.durable_session.store(durable, Ordering::Relaxed);
+        let subscription = subscription(&base, replica);
         let mut opts = mqtt_options(&c.group, &c.me, &host, port, durable);
         let (user, password) = credentials(&c);
         if !user.is_empty() {
@@ -987,15 +1014,25 @@ async fn mqtt_loop(
         net.set_tcp_nodelay(true);
         events.set_network_options(net);
         *lock(&c.broker) = format!("{}://{host}:{port}", if spec.tls { "ssl" } else { "tcp" });
-        // Watch `connection`: when it is disabled, ask the event loop to disconnect (polling
-        // is never cancelled, so no packet is lost half-read).
+        // Watch `connection` and the replica role: when the one is disabled or the other
+        // changes, ask the event loop to disconnect (polling is never cancelled, so no packet
+        // is lost half-read); a changed role connects again at once, subscribed for it.
+        let role_changed = Arc::new(AtomicBool::new(false));
         let watcher = {
-            let (c, client) = (c.clone(), client.clone());
+            let (c, client, role_changed) = (c.clone(), client.clone(), role_changed.clone());
             tokio::spawn(async move {
-                while enabled(&c) {
+                while enabled(&c) && c.roles().replica == replica {
                     tokio::time::sleep(Duration::from_millis(300)).await;
                 }
-                tracing::info!("disconnecting from the broker (connection=disabled)");
+                if enabled(&c) {
+                    tracing::info!(
+                        replica = !replica,
+                        "connecting again to the broker for the new role"
+                    );
+                    role_changed.store(true, Ordering::Relaxed);
+                } else {
+                    tracing::info!("disconnecting from the broker (connection=disabled)");
+                }
                 let _ = client.disconnect().await;
             })
         };
@@ -1012,7 +1049,10 @@ async fn mqtt_loop(
                     c.connected.store(true, Ordering::Relaxed);
                     tracing::info!(broker = %format!("{host}:{port}"), "connected to the broker");
                     // Always subscribe again: some brokers do not report kept sessions.
-                    if let Err(e) = client.subscribe(topic.clone(), QoS::AtLeastOnce).await {
+                    if let Err(e) = client
+                        .subscribe(subscription.clone(), QoS::AtLeastOnce)
+                        .await
+                    {
                         tracing::warn!(error = %e, "subscribe failed");
                     }
                     let _ = client_tx.send(Some(client.clone()));
@@ -1029,6 +1069,11 @@ async fn mqtt_loop(
                     let _ = queue.send((payload, Some(p)));
                 }
                 Ok(_) => {}
+                Err(_) if role_changed.load(Ordering::Relaxed) => {
+                    c.connected.store(false, Ordering::Relaxed);
+                    let _ = client_tx.send(None);
+                    break;
+                }
                 Err(e) => {
                     c.connected.store(false, Ordering::Relaxed);
                     let _ = client_tx.send(None);

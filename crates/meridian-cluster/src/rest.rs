@@ -185,6 +185,7 @@ impl ClusterRest {
                 "duplicates": n(&c.counters.duplicates),
                 "deferred": n(&c.counters.deferred),
                 "rejected": n(&c.counters.rejected),
+                "ignored": n(&c.counters.ignored),
                 "catchups": n(&c.counters.catchups),
                 "snapshots": n(&c.counters.snapshots),
             },

@@ -132,6 +132,13 @@ fn same_digest(nodes: &[&Node]) -> bool {
 
 const SLD: &str = "<StyledLayerDescriptor version=\"1.0.0\" xmlns=\"http://www.opengis.net/sld\"><NamedLayer><Name>s</Name><UserStyle><Name>s</Name><FeatureTypeStyle><Rule><LineSymbolizer/></Rule></FeatureTypeStyle></UserStyle></NamedLayer></StyledLayerDescriptor>";
 
+/// Whether `n` has heard a heartbeat of `peer`.
+fn knows(n: &Node, peer: &str) -> bool {
+    status(n)["peers"]
+        .as_array()
+        .is_some_and(|ps| ps.iter().any(|p| p["name"] == peer))
+}
+
 fn write_config(a: &Node) {
     expect(
         a.post_xml("/workspaces", "<workspace><name>acme</name></workspace>"),
@@ -224,7 +231,11 @@ fn changes_on_a_primary_reach_every_replica_and_replicas_refuse_writes() {
     let sa = disk_state(&da);
     assert_eq!(sa, disk_state(&db));
     assert_eq!(sa, disk_state(&dc));
-    // A pure replica refuses writes, names the primary, and changes nothing.
+    // A pure replica refuses writes, names the primary (once it heard of it), and changes
+    // nothing.
+    wait_for("B knows A", &[&a, &b], Duration::from_secs(20), || {
+        knows(&b, "node-a")
+    });
     let body = expect(
         b.post_xml("/workspaces", "<workspace><name>nope</name></workspace>"),
         403,
@@ -859,9 +870,7 @@ fn connection_toggles_through_rest_and_big_styles_travel_by_reference() {
     });
     // B must know A (from its heartbeat) to catch up over HTTP while disconnected.
     wait_for("B knows A", &[&a, &b], Duration::from_secs(20), || {
-        status(&b)["peers"]
-            .as_array()
-            .is_some_and(|ps| ps.iter().any(|p| p["name"] == "node-a"))
+        knows(&b, "node-a")
     });
     expect(
         b.post_xml(
@@ -930,6 +939,98 @@ fn connection_toggles_through_rest_and_big_styles_travel_by_reference() {
         || b.get("/styles/big2.json").status() == 200,
     );
     assert_eq!(b.text("/styles/big2.sld"), sld2);
+}
+
+/// A node with `toggleSlave=false` is sent no changes by the broker, its own included; a
+/// replica switched to it at runtime stops receiving them, and switched back catches up.
+#[test]
+fn a_node_that_applies_no_remote_changes_receives_none_and_a_replica_switched_back_catches_up() {
+    let c = Cluster::new("noslave");
+    let (_ta, da) = tmpdir();
+    let (_tb, db) = tmpdir();
+    let a = c.start_with(&da, "node-a", true, true, &[("toggleSlave", "false")]);
+    let b = c.start(&db, "node-b", false, false);
+    wait_for("B connected", &[&a, &b], Duration::from_secs(20), || {
+        status(&b)["broker"]["connected"] == true
+    });
+    let create = |name: &str| {
+        expect(
+            a.post_xml(
+                "/workspaces",
+                &format!("<workspace><name>{name}</name></workspace>"),
+            ),
+            201,
+        );
+    };
+    for i in 0..5 {
+        create(&format!("w{i}"));
+    }
+    wait_for("replicated", &[&a, &b], Duration::from_secs(20), || {
+        b.get("/workspaces/w4.json").status() == 200
+    });
+    // What B has from A's heartbeats: A's own position, once it names `seq`.
+    let a_head_seen_by_b = |seq: u64| {
+        status(&b)["peers"].as_array().is_some_and(|ps| {
+            ps.iter()
+                .any(|p| p["name"] == "node-a" && p["heads"]["node-a"].as_u64() >= Some(seq))
+        })
+    };
+    let st = status(&a);
+    assert_eq!(
+        st["counters"]["ignored"], 0,
+        "A was sent its own changes: {st}"
+    );
+    assert_eq!(st["counters"]["published"], 5, "{st}");
+    assert_eq!(st["broker"]["durableSession"], false, "{st}");
+    // B stops applying remote changes: it connects again, subscribed to presence only.
+    expect(
+        b.post_xml(
+            "/cluster",
+            "<properties><property name=\"toggleSlave\" value=\"false\"/></properties>",
+        ),
+        201,
+    );
+    wait_for(
+        "B off the changes",
+        &[&a, &b],
+        Duration::from_secs(20),
+        || {
+            let st = status(&b);
+            // Connected again: on a clean session now.
+            st["broker"]["durableSession"] == false && st["broker"]["connected"] == true
+        },
+    );
+    create("w5");
+    // A heartbeat of A naming w5 has reached B; the change itself was not sent to it.
+    let head = status(&a)["origins"]["node-a"]["applied"].as_u64().unwrap();
+    wait_for(
+        "A's heartbeat at B",
+        &[&a, &b],
+        Duration::from_secs(20),
+        || a_head_seen_by_b(head),
+    );
+    expect(b.get("/workspaces/w5.json"), 404);
+    let st = status(&b);
+    assert_eq!(st["counters"]["ignored"], 0, "B was sent changes: {st}");
+    // A replica again: it catches up on what it was not sent.
+    expect(
+        b.post_xml(
+            "/cluster",
+            "<properties><property name=\"toggleSlave\" value=\"true\"/></properties>",
+        ),
+        201,
+    );
+    wait_for("B caught up", &[&a, &b], Duration::from_secs(30), || {
+        b.get("/workspaces/w5.json").status() == 200 && same_digest(&[&a, &b])
+    });
+    create("w6");
+    wait_for(
+        "B replicates again",
+        &[&a, &b],
+        Duration::from_secs(20),
+        || b.get("/workspaces/w6.json").status() == 200,
+    );
+    assert_eq!(status(&b)["broker"]["durableSession"], true);
 }
 
 #[test]
@@ -1064,7 +1165,10 @@ fn a_replica_off_the_broker_syncs_from_peers_and_one_cut_from_peers_from_the_bro
                 && cc.get("/workspaces/p0.json").status() == 200
         },
     );
-    // B loses the broker but still reaches its peers over HTTP.
+    // B loses the broker but still reaches its peers over HTTP (those it heard of).
+    wait_for("B knows A", &[&a, &b], Duration::from_secs(20), || {
+        knows(&b, "node-a")
+    });
     expect(
         b.post_xml(
             "/cluster",
