@@ -294,6 +294,13 @@ fn main() -> ExitCode {
                 "replicas: {} HTTP catch-ups, {} duplicate deliveries",
                 r.replica_catchups, r.replica_duplicates
             );
+            let us = |v: Option<f64>| v.map_or("?".to_string(), |v| format!("{v:.0} µs"));
+            println!(
+                "CPU time: single node {} per write; primary {} and each replica {} (mean) per change",
+                us(r.single_cpu_us),
+                us(r.primary_cpu_us),
+                us(r.replica_cpu_us)
+            );
             Ok(())
         }),
         Cmd::Catchup {

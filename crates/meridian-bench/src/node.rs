@@ -153,6 +153,13 @@ impl Node {
         }
     }
 
+    /// CPU time the process has used so far (user and system, all its threads), from
+    /// /proc (in the kernel's 1/100 s ticks); `None` when /proc does not tell.
+    pub fn cpu_time(&self) -> Option<Duration> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).ok()?;
+        cpu_ticks(&stat).map(|t| Duration::from_millis(t * 10))
+    }
+
     /// Resident and peak resident memory in MB, from /proc.
     pub fn memory_mb(&self) -> (f64, f64) {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
@@ -168,6 +175,16 @@ impl Node {
         };
         (field("VmRSS:"), field("VmHWM:"))
     }
+}
+
+/// utime + stime of a `/proc/<pid>/stat` line: the 12th and 13th fields after the command
+/// name (in parentheses, and it may hold spaces and parentheses itself).
+fn cpu_ticks(stat: &str) -> Option<u64> {
+    let rest = stat.rsplit_once(')')?.1;
+    let mut fields = rest.split_whitespace().skip(11);
+    let utime: u64 = fields.next()?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some(utime + stime)
 }
 
 impl Drop for Node {
@@ -197,4 +214,22 @@ pub fn get_status(
         .send()
         .map(|r| r.status().as_u16())
         .map_err(|e| BenchError::Http(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cpu_ticks;
+
+    #[test]
+    fn cpu_ticks_are_user_plus_system_whatever_the_command_name() {
+        let line = "4242 (tokio (rt) w) S 1 4242 4242 0 -1 4194560 1200 0 0 0 731 219 0 0 20 0 9 0 100 0 0";
+        assert_eq!(cpu_ticks(line), Some(731 + 219));
+        assert_eq!(cpu_ticks("garbage"), None);
+    }
+
+    #[test]
+    fn a_running_process_reports_its_cpu_time() {
+        let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+        assert!(cpu_ticks(&stat).is_some(), "{stat}");
+    }
 }

@@ -39,6 +39,19 @@ pub struct Report {
     pub replica_catchups: u64,
     /// Batches the replicas received again (summed).
     pub replica_duplicates: u64,
+    /// CPU time per write of the single node, in µs (see [`Node::cpu_time`]).
+    pub single_cpu_us: Option<f64>,
+    /// CPU time per change of the primary (its embedded broker included) from the first
+    /// write until every node's files were written, in µs.
+    pub primary_cpu_us: Option<f64>,
+    /// The same for the replicas, the mean of them.
+    pub replica_cpu_us: Option<f64>,
+}
+
+/// CPU time used between two readings, per `n` items, in µs.
+fn per_item_us(before: Option<Duration>, after: Option<Duration>, n: u64) -> Option<f64> {
+    let used = after?.checked_sub(before?)?;
+    (n > 0).then(|| used.as_secs_f64() * 1e6 / n as f64)
 }
 
 /// Measure `writes` workspace creations from `clients` threads, on one node and then on a
@@ -55,8 +68,11 @@ pub fn run(
         let log = tmp.path().join("single.log");
         let mut node = Node::start(binary, &tmp.path().join("single"), &[], &log)?;
         node.wait_ready(Duration::from_secs(60))?;
-        create_workspaces(&node.base, "single", writes, clients)?
+        let cpu = node.cpu_time();
+        let took = create_workspaces(&node.base, "single", writes, clients)?;
+        (took, per_item_us(cpu, node.cpu_time(), writes as u64))
     };
+    let (single, single_cpu_us) = single;
 
     let cluster = Cluster::start(
         binary,
@@ -67,6 +83,7 @@ pub fn run(
         Vec::new(),
     )?;
     let before = cluster.applied(0)?;
+    let cpu: Vec<Option<Duration>> = cluster.nodes.iter().map(Node::cpu_time).collect();
     let t0 = Instant::now();
     let accepted = create_workspaces(&cluster.nodes[0].base, "tp", writes, clients)?;
     cluster.wait_converged(Duration::from_secs(600))?;
@@ -74,6 +91,18 @@ pub fn run(
     cluster.wait_files_written(Duration::from_secs(600))?;
     let files_in = t0.elapsed();
     let changes = cluster.applied(0)? - before;
+    let cpu_us: Vec<Option<f64>> = cluster
+        .nodes
+        .iter()
+        .zip(&cpu)
+        .map(|(n, b)| per_item_us(*b, n.cpu_time(), changes))
+        .collect();
+    let replica_cpu_us = cpu_us[1..]
+        .iter()
+        .copied()
+        .collect::<Option<Vec<f64>>>()
+        .filter(|v| !v.is_empty())
+        .map(|v| v.iter().sum::<f64>() / v.len() as f64);
     let object_changes = cluster.object_changes(before)?;
     let (mut replica_catchups, mut replica_duplicates) = (0, 0);
     for n in &cluster.nodes[1..] {
@@ -94,5 +123,8 @@ pub fn run(
         files_in,
         replica_catchups,
         replica_duplicates,
+        single_cpu_us,
+        primary_cpu_us: cpu_us.first().copied().flatten(),
+        replica_cpu_us,
     })
 }
