@@ -139,6 +139,17 @@ fn knows(n: &Node, peer: &str) -> bool {
         .is_some_and(|ps| ps.iter().any(|p| p["name"] == peer))
 }
 
+/// Set one cluster property of `n` through REST, as the cluster page of GeoServer does.
+fn set_property(n: &Node, key: &str, value: &str) {
+    expect(
+        n.post_xml(
+            "/cluster",
+            &format!("<properties><property name=\"{key}\" value=\"{value}\"/></properties>"),
+        ),
+        201,
+    );
+}
+
 fn write_config(a: &Node) {
     expect(
         a.post_xml("/workspaces", "<workspace><name>acme</name></workspace>"),
@@ -872,13 +883,7 @@ fn connection_toggles_through_rest_and_big_styles_travel_by_reference() {
     wait_for("B knows A", &[&a, &b], Duration::from_secs(20), || {
         knows(&b, "node-a")
     });
-    expect(
-        b.post_xml(
-            "/cluster",
-            "<properties><property name=\"connection\" value=\"disabled\"/></properties>",
-        ),
-        201,
-    );
+    set_property(&b, "connection", "disabled");
     wait_for("disconnected", &[&b], Duration::from_secs(20), || {
         status(&b)["broker"]["connected"] == false
     });
@@ -907,13 +912,7 @@ fn connection_toggles_through_rest_and_big_styles_travel_by_reference() {
         || b.get("/styles/big.json").status() == 200,
     );
     assert_eq!(status(&b)["broker"]["connected"], false);
-    expect(
-        b.post_xml(
-            "/cluster",
-            "<properties><property name=\"connection\" value=\"enabled\"/></properties>",
-        ),
-        201,
-    );
+    set_property(&b, "connection", "enabled");
     wait_for(
         "reconnected and caught up",
         &[&a, &b],
@@ -983,13 +982,7 @@ fn a_node_that_applies_no_remote_changes_receives_none_and_a_replica_switched_ba
     assert_eq!(st["counters"]["published"], 5, "{st}");
     assert_eq!(st["broker"]["durableSession"], false, "{st}");
     // B stops applying remote changes: it connects again, subscribed to presence only.
-    expect(
-        b.post_xml(
-            "/cluster",
-            "<properties><property name=\"toggleSlave\" value=\"false\"/></properties>",
-        ),
-        201,
-    );
+    set_property(&b, "toggleSlave", "false");
     wait_for(
         "B off the changes",
         &[&a, &b],
@@ -1013,13 +1006,7 @@ fn a_node_that_applies_no_remote_changes_receives_none_and_a_replica_switched_ba
     let st = status(&b);
     assert_eq!(st["counters"]["ignored"], 0, "B was sent changes: {st}");
     // A replica again: it catches up on what it was not sent.
-    expect(
-        b.post_xml(
-            "/cluster",
-            "<properties><property name=\"toggleSlave\" value=\"true\"/></properties>",
-        ),
-        201,
-    );
+    set_property(&b, "toggleSlave", "true");
     wait_for("B caught up", &[&a, &b], Duration::from_secs(30), || {
         b.get("/workspaces/w5.json").status() == 200 && same_digest(&[&a, &b])
     });
@@ -1169,13 +1156,7 @@ fn a_replica_off_the_broker_syncs_from_peers_and_one_cut_from_peers_from_the_bro
     wait_for("B knows A", &[&a, &b], Duration::from_secs(20), || {
         knows(&b, "node-a")
     });
-    expect(
-        b.post_xml(
-            "/cluster",
-            "<properties><property name=\"connection\" value=\"disabled\"/></properties>",
-        ),
-        201,
-    );
+    set_property(&b, "connection", "disabled");
     wait_for("B off the broker", &[&b], Duration::from_secs(20), || {
         status(&b)["broker"]["connected"] == false
     });
