@@ -18,6 +18,9 @@ pub fn start_embedded(listen: SocketAddr) -> Result<SocketAddr, String> {
     let connections = rumqttd::ConnectionSettings {
         connection_timeout_ms: 60_000,
         max_payload_size: 4 * 1024 * 1024,
+        // Despite its name: how many packets a connection reads from its socket at a time.
+        // (Deliveries awaiting a client's acknowledgement are capped at 100 in rumqttd's
+        // router, a constant.)
         max_inflight_count: 500,
         auth: None,
         external_auth: None,
