@@ -1572,8 +1572,9 @@ mod tests {
 
     /// A node receives its own changes back and acknowledges them only once its applier got to
     /// them; meanwhile it goes on publishing. The broker then stops acknowledging its publishes
-    /// (rumqttd: while 100 deliveries to it, its fixed limit, are unacknowledged); the client must still be able
-    /// to send its acknowledgements, or both sides wait for each other for good.
+    /// (rumqttd: while 100 deliveries to it, its fixed limit, are unacknowledged); the client
+    /// must still be able to send its acknowledgements, or both sides wait for each other for
+    /// good.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_node_publishing_while_behind_on_its_own_changes_does_not_deadlock() {
         let listen = crate::broker::start_embedded("127.0.0.1:0".parse().unwrap()).unwrap();
