@@ -10,6 +10,7 @@ pub mod mapserver;
 pub mod node;
 pub mod propagation;
 pub mod rawget;
+pub mod rawpost;
 pub mod reads;
 pub mod startup;
 pub mod throughput;

@@ -17,16 +17,10 @@ pub struct RawGet {
 impl RawGet {
     /// For a node whose base URL is `http://host:port/prefix`.
     pub fn new(base: &str) -> Result<Self, BenchError> {
-        let rest = base
-            .strip_prefix("http://")
-            .ok_or_else(|| BenchError::Http(format!("{base}: not an http:// URL")))?;
-        let (addr, prefix) = match rest.find('/') {
-            Some(i) => (&rest[..i], &rest[i..]),
-            None => (rest, ""),
-        };
+        let (addr, prefix) = split_base(base)?;
         Ok(RawGet {
-            addr: addr.to_string(),
-            prefix: prefix.trim_end_matches('/').to_string(),
+            addr,
+            prefix,
             stream: None,
         })
     }
@@ -64,33 +58,24 @@ impl RawGet {
             self.prefix, self.addr
         );
         reader.get_mut().write_all(request.as_bytes())?;
-        let bad = |what: &str| std::io::Error::other(format!("bad response: {what}"));
         let mut line = String::new();
         reader.read_line(&mut line)?;
-        let status: u16 = line
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| bad(line.trim()))?;
-        let (mut length, mut chunked) = (0usize, false);
+        let mut head = Head::from_status_line(&line)?;
         loop {
             line.clear();
             if reader.read_line(&mut line)? == 0 {
                 return Err(bad("headers cut short"));
             }
-            let header = line.trim_end();
-            if header.is_empty() {
+            if !head.header(&line)? {
                 break;
             }
-            if let Some((name, value)) = header.split_once(':') {
-                let value = value.trim();
-                if name.eq_ignore_ascii_case("content-length") {
-                    length = value.parse().map_err(|_| bad(header))?;
-                } else if name.eq_ignore_ascii_case("transfer-encoding") {
-                    chunked = value.eq_ignore_ascii_case("chunked");
-                }
-            }
         }
+        let Head {
+            status,
+            length,
+            chunked,
+            ..
+        } = head;
         if chunked {
             loop {
                 line.clear();
@@ -107,6 +92,71 @@ impl RawGet {
         }
         Ok(status)
     }
+}
+
+/// `http://host:port/prefix` → (`host:port`, `/prefix` without a trailing slash).
+pub(crate) fn split_base(base: &str) -> Result<(String, String), BenchError> {
+    let rest = base
+        .strip_prefix("http://")
+        .ok_or_else(|| BenchError::Http(format!("{base}: not an http:// URL")))?;
+    let (addr, prefix) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, ""),
+    };
+    Ok((addr.to_string(), prefix.trim_end_matches('/').to_string()))
+}
+
+/// What the status line and the headers of an answer say about it.
+pub(crate) struct Head {
+    /// The status code.
+    pub status: u16,
+    /// `Content-Length` (0 when absent).
+    pub length: usize,
+    /// `Transfer-Encoding: chunked`.
+    pub chunked: bool,
+    /// `X-Meridian-Position`, the position of the write the answer is for.
+    pub position: Option<String>,
+}
+
+impl Head {
+    /// From the status line (`HTTP/1.1 201 Created`).
+    pub(crate) fn from_status_line(line: &str) -> std::io::Result<Head> {
+        let status = line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| bad(line.trim()))?;
+        Ok(Head {
+            status,
+            length: 0,
+            chunked: false,
+            position: None,
+        })
+    }
+
+    /// Take one header line; false for the empty line that ends the headers.
+    pub(crate) fn header(&mut self, line: &str) -> std::io::Result<bool> {
+        let header = line.trim_end();
+        if header.is_empty() {
+            return Ok(false);
+        }
+        if let Some((name, value)) = header.split_once(':') {
+            let value = value.trim();
+            if name.eq_ignore_ascii_case("content-length") {
+                self.length = value.parse().map_err(|_| bad(header))?;
+            } else if name.eq_ignore_ascii_case("transfer-encoding") {
+                self.chunked = value.eq_ignore_ascii_case("chunked");
+            } else if name.eq_ignore_ascii_case("x-meridian-position") {
+                self.position = Some(value.to_string());
+            }
+        }
+        Ok(true)
+    }
+}
+
+/// An answer that is not HTTP as expected.
+pub(crate) fn bad(what: &str) -> std::io::Error {
+    std::io::Error::other(format!("bad response: {what}"))
 }
 
 /// Copy exactly `n` bytes from `reader` to `to`.
