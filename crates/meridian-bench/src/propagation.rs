@@ -8,7 +8,7 @@
 
 use crate::cluster::{BrokerKind, Cluster};
 use crate::rawget::RawGet;
-use crate::writes::{post_workspace, writer};
+use crate::rawpost::RawPost;
 use crate::{BenchError, Summary};
 use rumqttc::{Client, Event, MqttOptions, Packet, QoS};
 use std::path::Path;
@@ -240,8 +240,13 @@ pub fn run(
             }
         });
     }
-    let (rt, writes) = writer()?;
+    // The writer sends its POSTs itself (`rawpost`), so the 2xx is taken as it arrives.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| BenchError::Http(format!("client runtime: {e}")))?;
     let primary = cluster.nodes[0].base.clone();
+    let mut writes = RawPost::new(&primary)?;
     let mut per: Vec<Vec<f64>> = vec![Vec::new(); replicas];
     let mut waited = Vec::new();
     let mut parked = Vec::new();
@@ -265,7 +270,15 @@ pub fn run(
                 // Let the waits arrive and park before the write is sent.
                 std::thread::sleep(Duration::from_millis(2));
             }
-            let position = rt.block_on(post_workspace(&writes, &primary, &name))?;
+            let xml = format!("<workspace><name>{name}</name></workspace>");
+            let answer = rt.block_on(writes.post_xml("/rest/workspaces", &xml))?;
+            if answer.status != 201 {
+                return Err(BenchError::Http(format!(
+                    "POST workspace {name} answered {}: {}",
+                    answer.status, answer.body
+                )));
+            }
+            let position = answer.position;
             let t0 = Instant::now();
             if how != Probe::Parked {
                 send(position.clone(), t0)?;

@@ -6,54 +6,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// A current-thread runtime and an async HTTP client for one thread's writes.
-pub fn writer() -> Result<(tokio::runtime::Runtime, reqwest::Client), BenchError> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| BenchError::Http(format!("client runtime: {e}")))?;
-    let c = reqwest::Client::builder()
-        .timeout(Duration::from_secs(60))
-        .build()
-        .map_err(|e| BenchError::Http(e.to_string()))?;
-    Ok((rt, c))
-}
-
-/// POST a workspace named `name` to the node at `base`; the status must be 201. Returns the
-/// write's position (`X-Meridian-Position`), when the node journaled it.
-pub async fn post_workspace(
-    c: &reqwest::Client,
-    base: &str,
-    name: &str,
-) -> Result<Option<String>, BenchError> {
-    let r = c
-        .post(format!("{base}/rest/workspaces"))
-        .basic_auth("admin", Some("geoserver"))
-        .header("Content-Type", "text/xml")
-        .body(format!("<workspace><name>{name}</name></workspace>"))
-        .send()
-        .await
-        .map_err(|e| BenchError::Http(e.to_string()))?;
-    let status = r.status().as_u16();
-    let position = r
-        .headers()
-        .get("x-meridian-position")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    // The body is read in full so the connection is reused.
-    let body = r
-        .text()
-        .await
-        .map_err(|e| BenchError::Http(e.to_string()))?;
-    if status == 201 {
-        Ok(position)
-    } else {
-        Err(BenchError::Http(format!(
-            "POST workspace {name} answered {status}: {body}"
-        )))
-    }
-}
-
 /// Create workspaces `{prefix}0` … `{prefix}{total-1}` from `clients` concurrent clients;
 /// returns the wall time until the last 2xx. The clients are tasks on one thread, each with
 /// a connection of its own (`rawpost`): on 2 shared cores what the clients cost is taken
