@@ -1,6 +1,8 @@
-//! Closed-loop HTTP load: a number of client threads repeating GETs for a while.
+//! Closed-loop HTTP load: a number of client threads repeating GETs for a while, each over
+//! a kept-alive connection of its own (`rawget`: a blocking `reqwest` client hands every
+//! request to a runtime thread of its own and back, load taken from the servers measured).
 
-use crate::node::client;
+use crate::rawget::{split_url, RawGet};
 use crate::{BenchError, Summary};
 use std::time::{Duration, Instant};
 
@@ -17,20 +19,23 @@ pub fn get_loop(
         let hs: Vec<_> = (0..clients.max(1))
             .map(|t| {
                 s.spawn(move || -> Result<Vec<f64>, BenchError> {
-                    let c = client()?;
+                    let mut conn: Option<(String, RawGet)> = None;
                     let mut ms = Vec::new();
                     let mut i = t * 1_000_003;
                     while t0.elapsed() < duration {
                         let u = url(i);
                         i += 1;
+                        let (server, path) = split_url(&u)?;
+                        let c = match &mut conn {
+                            Some((s, c)) if *s == server => c,
+                            _ => {
+                                let c = RawGet::new(&server)?;
+                                let c = if admin { c } else { c.anonymous() };
+                                &mut conn.insert((server, c)).1
+                            }
+                        };
                         let start = Instant::now();
-                        let mut req = c.get(&u);
-                        if admin {
-                            req = req.basic_auth("admin", Some("geoserver"));
-                        }
-                        let r = req.send().map_err(|e| BenchError::Http(e.to_string()))?;
-                        let status = r.status().as_u16();
-                        r.bytes().map_err(|e| BenchError::Http(e.to_string()))?;
+                        let status = c.get(path, &mut std::io::sink())?;
                         if status != 200 {
                             return Err(BenchError::Http(format!(
                                 "GET {u} answered {status} under load"

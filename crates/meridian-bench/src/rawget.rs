@@ -7,10 +7,12 @@ use crate::BenchError;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 
-/// One connection to a node's HTTP address, authenticated as the default administrator.
+/// One connection to a server's HTTP address, authenticated as Meridian's default
+/// administrator unless made [`RawGet::anonymous`].
 pub struct RawGet {
     addr: String,
     prefix: String,
+    auth: bool,
     stream: Option<BufReader<TcpStream>>,
 }
 
@@ -21,8 +23,15 @@ impl RawGet {
         Ok(RawGet {
             addr,
             prefix,
+            auth: true,
             stream: None,
         })
+    }
+
+    /// The same, sending no credentials (OGC requests, other servers).
+    pub fn anonymous(mut self) -> Self {
+        self.auth = false;
+        self
     }
 
     /// The status of `GET prefix + path` (the body is read and dropped).
@@ -53,8 +62,13 @@ impl RawGet {
             return Err(std::io::Error::other("no connection"));
         };
         // admin:geoserver
+        let auth = if self.auth {
+            "Authorization: Basic YWRtaW46Z2Vvc2VydmVy\r\n"
+        } else {
+            ""
+        };
         let request = format!(
-            "GET {}{path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Basic YWRtaW46Z2Vvc2VydmVy\r\n\r\n",
+            "GET {}{path} HTTP/1.1\r\nHost: {}\r\n{auth}\r\n",
             self.prefix, self.addr
         );
         reader.get_mut().write_all(request.as_bytes())?;
@@ -74,8 +88,14 @@ impl RawGet {
             status,
             length,
             chunked,
+            close,
             ..
         } = head;
+        let length = if matches!(status, 204 | 304) {
+            Some(0)
+        } else {
+            length
+        };
         if chunked {
             loop {
                 line.clear();
@@ -87,8 +107,15 @@ impl RawGet {
                     break;
                 }
             }
-        } else {
+        } else if let Some(length) = length {
             copy(reader, length, body)?;
+        } else {
+            // Neither sized nor chunked: the body runs until the server closes.
+            std::io::copy(reader, body)?;
+            self.stream = None;
+        }
+        if close {
+            self.stream = None;
         }
         Ok(status)
     }
@@ -106,14 +133,26 @@ pub(crate) fn split_base(base: &str) -> Result<(String, String), BenchError> {
     Ok((addr.to_string(), prefix.trim_end_matches('/').to_string()))
 }
 
+/// `http://host:port/path?query` → (`http://host:port`, `/path?query`).
+pub(crate) fn split_url(url: &str) -> Result<(String, &str), BenchError> {
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or_else(|| BenchError::Http(format!("{url}: not an http:// URL")))?;
+    let at = rest.find('/').unwrap_or(rest.len());
+    let path = if at == rest.len() { "/" } else { &rest[at..] };
+    Ok((format!("http://{}", &rest[..at]), path))
+}
+
 /// What the status line and the headers of an answer say about it.
 pub(crate) struct Head {
     /// The status code.
     pub status: u16,
-    /// `Content-Length` (0 when absent).
-    pub length: usize,
+    /// `Content-Length`.
+    pub length: Option<usize>,
     /// `Transfer-Encoding: chunked`.
     pub chunked: bool,
+    /// `Connection: close`, or HTTP/1.0: the server closes the connection after this one.
+    pub close: bool,
     /// `X-Meridian-Position`, the position of the write the answer is for.
     pub position: Option<String>,
 }
@@ -128,8 +167,9 @@ impl Head {
             .ok_or_else(|| bad(line.trim()))?;
         Ok(Head {
             status,
-            length: 0,
+            length: None,
             chunked: false,
+            close: line.starts_with("HTTP/1.0"),
             position: None,
         })
     }
@@ -143,7 +183,9 @@ impl Head {
         if let Some((name, value)) = header.split_once(':') {
             let value = value.trim();
             if name.eq_ignore_ascii_case("content-length") {
-                self.length = value.parse().map_err(|_| bad(header))?;
+                self.length = Some(value.parse().map_err(|_| bad(header))?);
+            } else if name.eq_ignore_ascii_case("connection") {
+                self.close = value.eq_ignore_ascii_case("close");
             } else if name.eq_ignore_ascii_case("transfer-encoding") {
                 self.chunked = value.eq_ignore_ascii_case("chunked");
             } else if name.eq_ignore_ascii_case("x-meridian-position") {
@@ -209,5 +251,48 @@ mod tests {
         let requests = server.join().unwrap();
         assert!(requests[0].starts_with("GET /geoserver/rest/workspaces/x.json HTTP/1.1\r\n"));
         assert!(requests[1].contains("Authorization: Basic YWRtaW46Z2Vvc2VydmVy\r\n"));
+    }
+
+    #[test]
+    fn an_anonymous_client_follows_closes_and_bodies_that_run_to_the_close() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = std::thread::spawn(move || {
+            let mut requests = Vec::new();
+            for answer in [
+                "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nup to the close",
+                "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok",
+            ] {
+                // One connection per answer: the server closes after each.
+                let (s, _) = listener.accept().unwrap();
+                let mut reader = BufReader::new(s);
+                let mut request = String::new();
+                loop {
+                    let mut line = String::new();
+                    reader.read_line(&mut line).unwrap();
+                    request.push_str(&line);
+                    if line == "\r\n" {
+                        break;
+                    }
+                }
+                requests.push(request);
+                reader.get_mut().write_all(answer.as_bytes()).unwrap();
+            }
+            requests
+        });
+        let url = format!("http://{addr}/wfs?request=GetFeature");
+        let (base, path) = split_url(&url).unwrap();
+        assert_eq!(path, "/wfs?request=GetFeature");
+        let mut raw = RawGet::new(&base).unwrap().anonymous();
+        let mut body = Vec::new();
+        assert_eq!(raw.get(path, &mut body).unwrap(), 200);
+        assert_eq!(body, b"up to the close");
+        body.clear();
+        assert_eq!(raw.get(path, &mut body).unwrap(), 200);
+        assert_eq!(body, b"ok");
+        let requests = server.join().unwrap();
+        assert!(requests[0].starts_with("GET /wfs?request=GetFeature HTTP/1.1\r\n"));
+        assert!(!requests[0].contains("Authorization"), "{}", requests[0]);
+        assert!(requests[1].starts_with("GET /wfs?request=GetFeature HTTP/1.1\r\n"));
     }
 }

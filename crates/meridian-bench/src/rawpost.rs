@@ -99,8 +99,12 @@ impl RawPost {
                 }
             }
         } else {
-            body.resize(head.length, 0);
+            // Write answers always carry their length (a body up to the close is not expected).
+            body.resize(head.length.unwrap_or(0), 0);
             reader.read_exact(body).await?;
+        }
+        if head.close {
+            self.stream = None;
         }
         Ok(Answer {
             status: head.status,
