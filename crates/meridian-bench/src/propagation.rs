@@ -9,6 +9,7 @@
 use crate::cluster::{BrokerKind, Cluster};
 use crate::rawget::RawGet;
 use crate::rawpost::RawPost;
+use crate::writes::{client_runtime, post_workspace};
 use crate::{BenchError, Summary};
 use rumqttc::{Client, Event, MqttOptions, Packet, QoS};
 use std::path::Path;
@@ -241,10 +242,7 @@ pub fn run(
         });
     }
     // The writer sends its POSTs itself (`rawpost`), so the 2xx is taken as it arrives.
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| BenchError::Http(format!("client runtime: {e}")))?;
+    let rt = client_runtime()?;
     let primary = cluster.nodes[0].base.clone();
     let mut writes = RawPost::new(&primary)?;
     let mut per: Vec<Vec<f64>> = vec![Vec::new(); replicas];
@@ -270,15 +268,7 @@ pub fn run(
                 // Let the waits arrive and park before the write is sent.
                 std::thread::sleep(Duration::from_millis(2));
             }
-            let xml = format!("<workspace><name>{name}</name></workspace>");
-            let answer = rt.block_on(writes.post_xml("/rest/workspaces", &xml))?;
-            if answer.status != 201 {
-                return Err(BenchError::Http(format!(
-                    "POST workspace {name} answered {}: {}",
-                    answer.status, answer.body
-                )));
-            }
-            let position = answer.position;
+            let position = rt.block_on(post_workspace(&mut writes, &name))?;
             let t0 = Instant::now();
             if how != Probe::Parked {
                 send(position.clone(), t0)?;

@@ -217,6 +217,19 @@ mod tests {
     use super::*;
     use std::net::TcpListener;
 
+    /// A request's line and headers, as the server side of a test reads them.
+    fn read_head(reader: &mut BufReader<TcpStream>) -> String {
+        let mut request = String::new();
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            request.push_str(&line);
+            if line == "\r\n" {
+                return request;
+            }
+        }
+    }
+
     #[test]
     fn reads_sized_and_chunked_answers_on_one_connection() {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -229,16 +242,7 @@ mod tests {
                 "HTTP/1.1 404 Not Found\r\ncontent-length: 9\r\n\r\nno such x",
                 "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\n{\"a\r\n2\r\n\":\r\n2\r\n1}\r\n0\r\n\r\n",
             ] {
-                let mut request = String::new();
-                loop {
-                    let mut line = String::new();
-                    reader.read_line(&mut line).unwrap();
-                    request.push_str(&line);
-                    if line == "\r\n" {
-                        break;
-                    }
-                }
-                requests.push(request);
+                requests.push(read_head(&mut reader));
                 reader.get_mut().write_all(answer.as_bytes()).unwrap();
             }
             requests
@@ -266,16 +270,7 @@ mod tests {
                 // One connection per answer: the server closes after each.
                 let (s, _) = listener.accept().unwrap();
                 let mut reader = BufReader::new(s);
-                let mut request = String::new();
-                loop {
-                    let mut line = String::new();
-                    reader.read_line(&mut line).unwrap();
-                    request.push_str(&line);
-                    if line == "\r\n" {
-                        break;
-                    }
-                }
-                requests.push(request);
+                requests.push(read_head(&mut reader));
                 reader.get_mut().write_all(answer.as_bytes()).unwrap();
             }
             requests

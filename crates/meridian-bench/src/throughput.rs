@@ -64,7 +64,7 @@ pub fn run(
 ) -> Result<Report, BenchError> {
     let tmp = crate::node::work_dir()?;
 
-    let single = {
+    let (single, single_cpu_us) = {
         let log = tmp.path().join("single.log");
         let mut node = Node::start(binary, &tmp.path().join("single"), &[], &log)?;
         node.wait_ready(Duration::from_secs(60))?;
@@ -72,7 +72,6 @@ pub fn run(
         let took = create_workspaces(&node.base, "single", writes, clients)?;
         (took, per_item_us(cpu, node.cpu_time(), writes as u64))
     };
-    let (single, single_cpu_us) = single;
 
     let cluster = Cluster::start(
         binary,

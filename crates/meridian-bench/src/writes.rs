@@ -6,6 +6,29 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// A current-thread runtime for a thread's writes.
+pub fn client_runtime() -> Result<tokio::runtime::Runtime, BenchError> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| BenchError::Http(format!("client runtime: {e}")))
+}
+
+/// POST a workspace named `name` over `conn`; the status must be 201. Returns the write's
+/// position (`X-Meridian-Position`), when the node journaled it.
+pub async fn post_workspace(conn: &mut RawPost, name: &str) -> Result<Option<String>, BenchError> {
+    let xml = format!("<workspace><name>{name}</name></workspace>");
+    let a = conn.post_xml("/rest/workspaces", &xml).await?;
+    if a.status == 201 {
+        Ok(a.position)
+    } else {
+        Err(BenchError::Http(format!(
+            "POST workspace {name} answered {}: {}",
+            a.status, a.body
+        )))
+    }
+}
+
 /// Create workspaces `{prefix}0` … `{prefix}{total-1}` from `clients` concurrent clients;
 /// returns the wall time until the last 2xx. The clients are tasks on one thread, each with
 /// a connection of its own (`rawpost`): on 2 shared cores what the clients cost is taken
@@ -17,10 +40,7 @@ pub fn create_workspaces(
     total: usize,
     clients: usize,
 ) -> Result<Duration, BenchError> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| BenchError::Http(format!("client runtime: {e}")))?;
+    let rt = client_runtime()?;
     rt.block_on(async {
         let next = Arc::new(AtomicUsize::new(0));
         let t0 = Instant::now();
@@ -34,15 +54,7 @@ pub fn create_workspaces(
                     if i >= total {
                         return Ok(());
                     }
-                    let name = format!("{prefix}{i}");
-                    let xml = format!("<workspace><name>{name}</name></workspace>");
-                    let a = conn.post_xml("/rest/workspaces", &xml).await?;
-                    if a.status != 201 {
-                        return Err(BenchError::Http(format!(
-                            "POST workspace {name} answered {}: {}",
-                            a.status, a.body
-                        )));
-                    }
+                    post_workspace(&mut conn, &format!("{prefix}{i}")).await?;
                 }
             });
         }

@@ -623,15 +623,16 @@ impl Cluster {
             return;
         }
         let changes = matches!(msg, Message::Changes { .. } | Message::ChangesRef { .. });
-        if msg.origin() == self.me {
+        let replica = self.roles().replica;
+        // A node's own messages, and changes reaching a node that is no replica, are dropped.
+        if msg.origin() == self.me || (changes && !replica) {
             if changes {
                 self.counters.ignored.fetch_add(1, Ordering::Relaxed);
             }
             return;
         }
-        let replica = self.roles().replica;
         match msg {
-            Message::Changes { record, .. } if replica => {
+            Message::Changes { record, .. } => {
                 tracing::debug!(origin = %record.provenance.origin, seq = record.provenance.seq, "change received");
                 self.hlc.observe(record.provenance.hlc);
                 let origin = record.provenance.origin.clone();
@@ -643,7 +644,7 @@ impl Cluster {
                     self.catch_up_from_any(&origin).await;
                 }
             }
-            Message::ChangesRef { origin, url, .. } if replica => {
+            Message::ChangesRef { origin, url, .. } => {
                 if let Err(e) = self.catch_up(&origin, &url).await {
                     tracing::warn!(%origin, error = %e, "catch-up failed");
                 }
@@ -693,11 +694,6 @@ impl Cluster {
                 lock(&self.peers).remove(&origin);
                 self.update_gate();
                 self.save_peers();
-            }
-            _ => {
-                if changes {
-                    self.counters.ignored.fetch_add(1, Ordering::Relaxed);
-                }
             }
         }
     }
@@ -1069,14 +1065,13 @@ async fn mqtt_loop(
                     let _ = queue.send((payload, Some(p)));
                 }
                 Ok(_) => {}
-                Err(_) if role_changed.load(Ordering::Relaxed) => {
-                    c.connected.store(false, Ordering::Relaxed);
-                    let _ = client_tx.send(None);
-                    break;
-                }
                 Err(e) => {
                     c.connected.store(false, Ordering::Relaxed);
                     let _ = client_tx.send(None);
+                    if role_changed.load(Ordering::Relaxed) {
+                        // Disconnected on purpose: connect again at once, for the new role.
+                        break;
+                    }
                     attempt = attempt.saturating_add(1);
                     let wait = spec
                         .initial_delay_ms

@@ -132,11 +132,18 @@ fn same_digest(nodes: &[&Node]) -> bool {
 
 const SLD: &str = "<StyledLayerDescriptor version=\"1.0.0\" xmlns=\"http://www.opengis.net/sld\"><NamedLayer><Name>s</Name><UserStyle><Name>s</Name><FeatureTypeStyle><Rule><LineSymbolizer/></Rule></FeatureTypeStyle></UserStyle></NamedLayer></StyledLayerDescriptor>";
 
-/// Whether `n` has heard a heartbeat of `peer`.
-fn knows(n: &Node, peer: &str) -> bool {
+/// What `n` knows of `peer` from its heartbeats, if it has heard one.
+fn peer(n: &Node, name: &str) -> Option<serde_json::Value> {
     status(n)["peers"]
-        .as_array()
-        .is_some_and(|ps| ps.iter().any(|p| p["name"] == peer))
+        .as_array()?
+        .iter()
+        .find(|p| p["name"] == name)
+        .cloned()
+}
+
+/// Whether `n` has heard a heartbeat of `name`.
+fn knows(n: &Node, name: &str) -> bool {
+    peer(n, name).is_some()
 }
 
 /// Set one cluster property of `n` through REST, as the cluster page of GeoServer does.
@@ -967,13 +974,6 @@ fn a_node_that_applies_no_remote_changes_receives_none_and_a_replica_switched_ba
     wait_for("replicated", &[&a, &b], Duration::from_secs(20), || {
         b.get("/workspaces/w4.json").status() == 200
     });
-    // What B has from A's heartbeats: A's own position, once it names `seq`.
-    let a_head_seen_by_b = |seq: u64| {
-        status(&b)["peers"].as_array().is_some_and(|ps| {
-            ps.iter()
-                .any(|p| p["name"] == "node-a" && p["heads"]["node-a"].as_u64() >= Some(seq))
-        })
-    };
     let st = status(&a);
     assert_eq!(
         st["counters"]["ignored"], 0,
@@ -1000,7 +1000,7 @@ fn a_node_that_applies_no_remote_changes_receives_none_and_a_replica_switched_ba
         "A's heartbeat at B",
         &[&a, &b],
         Duration::from_secs(20),
-        || a_head_seen_by_b(head),
+        || peer(&b, "node-a").is_some_and(|p| p["heads"]["node-a"].as_u64() >= Some(head)),
     );
     expect(b.get("/workspaces/w5.json"), 404);
     let st = status(&b);
