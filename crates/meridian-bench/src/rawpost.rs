@@ -1,7 +1,7 @@
 //! A minimal async HTTP/1.1 POST over one kept-alive loopback connection, for the write
 //! benchmarks' clients: on 2 shared cores, what the clients cost is taken from the nodes they
-//! measure, and `reqwest` (hyper's client, its pool and header maps) cost about 23 µs a
-//! write against the node's 190.
+//! measure, and `reqwest` (hyper's client, its pool and header maps) cost about 22 µs a
+//! write against the node's 170–190.
 
 use crate::rawget::{bad, split_base, Head};
 use crate::BenchError;
