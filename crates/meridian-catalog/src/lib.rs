@@ -29,7 +29,7 @@ pub use ids::new_id;
 pub use kind::{Kind, SERVICE_ROOTS};
 pub use names::{check_name, NameError};
 pub use object::{connection_parameters, node_ref, ref_of, reference, Id, Object, Published};
-pub use validate::ValidationError;
+pub use validate::{check_catalog, ValidationError};
 
 #[cfg(test)]
 mod tests;

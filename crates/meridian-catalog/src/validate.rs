@@ -153,6 +153,32 @@ fn check_object(cat: &Catalog, o: &Object) -> Result<(), ValidationError> {
         }
         check_name(o.name()).map_err(|source| ValidationError::BadName { kind, source })?;
     }
+    if o.kind == Kind::Style {
+        // The body's file lives next to the style's configuration: a plain file name only.
+        if let Some(file) = o.style_filename() {
+            check_name(file).map_err(|source| ValidationError::BadName {
+                kind: "style file",
+                source,
+            })?;
+        }
+    }
+    if o.kind == Kind::Service {
+        // The root element names the service's file (`wms.xml`).
+        let root = o.xml().name();
+        let plain = root
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && root
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+            && !root.contains("..");
+        if !plain {
+            return Err(ValidationError::Rule(format!(
+                "a service's root element must be a plain XML name (such as <wms>), not <{root}>"
+            )));
+        }
+    }
     if o.kind == Kind::Workspace && o.name() == "default" {
         return Err(ValidationError::Rule(
             "'default' is reserved and cannot be a workspace name".into(),
@@ -287,4 +313,13 @@ fn bad_ref(o: &Object, target: &'static str, id: &str) -> ValidationError {
         target,
         id: id.to_string(),
     }
+}
+
+/// Check every object of a catalog built from outside (a peer's snapshot) against the rules a
+/// REST write passes: names, file names, references, duplicates.
+pub fn check_catalog(cat: &Catalog) -> Result<(), ValidationError> {
+    for o in cat.objects() {
+        check_object(cat, o)?;
+    }
+    Ok(())
 }

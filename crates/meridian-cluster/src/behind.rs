@@ -251,7 +251,7 @@ impl Behind {
         let bytes = serde_json::to_vec(&pending).map_err(|e| e.to_string())?;
         // Counted before the file exists, so a sync of earlier batches never removes it.
         lock(&self.backlog.0).snapshots += 1;
-        let written = meridian_datadir::write_atomic(&self.snapshot_file, &bytes)
+        let written = meridian_datadir::write_private(&self.snapshot_file, &bytes)
             .map_err(|e| format!("{}: {e}", self.snapshot_file.display()));
         let mut g = lock(&self.backlog.0);
         match written {

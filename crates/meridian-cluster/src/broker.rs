@@ -1,6 +1,7 @@
 //! The embedded MQTT broker (rumqttd) that lets a small cluster run with nothing else installed.
 //! It is only a fan-out accelerator: reliability comes from the journals and catch-up.
 
+use crate::keys::{constant_time_eq, ClusterKeys, BROKER_USER};
 use rustix::process::{PidfdFlags, PidfdGetfdFlags};
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -9,13 +10,22 @@ use std::time::{Duration, Instant};
 
 /// Start the broker on `listen` in its own threads and return the address it listens on
 /// (port 0 picks a free port). Fails when the address cannot be bound.
-pub fn start_embedded(listen: SocketAddr) -> Result<SocketAddr, String> {
+///
+/// Only cluster members connect: a client logs in as [`BROKER_USER`] with the password
+/// [`ClusterKeys::broker_password`] derives for its client id, so without the secret nothing
+/// can publish, subscribe, or take a node's client id.
+/// `refused` is told the client id of each login refused.
+pub fn start_embedded(
+    listen: SocketAddr,
+    keys: &ClusterKeys,
+    refused: impl Fn(String) + Send + Sync + 'static,
+) -> Result<SocketAddr, String> {
     // rumqttd reports bind errors only in its own threads; check the address first.
     let probe = std::net::TcpListener::bind(listen)
         .map_err(|e| format!("embedded broker cannot listen on {listen}: {e}"))?;
     let listen = probe.local_addr().map_err(|e| e.to_string())?;
     drop(probe);
-    let connections = rumqttd::ConnectionSettings {
+    let mut connections = rumqttd::ConnectionSettings {
         connection_timeout_ms: 60_000,
         max_payload_size: 4 * 1024 * 1024,
         // Despite its name: how many packets a connection reads from its socket at a time.
@@ -26,6 +36,18 @@ pub fn start_embedded(listen: SocketAddr) -> Result<SocketAddr, String> {
         external_auth: None,
         dynamic_filters: true,
     };
+    let keys = keys.clone();
+    connections.set_auth_handler(move |client_id: String, user: String, password: String| {
+        let ok = user == BROKER_USER
+            && constant_time_eq(
+                keys.broker_password(&client_id).as_bytes(),
+                password.as_bytes(),
+            );
+        if !ok {
+            refused(client_id);
+        }
+        async move { ok }
+    });
     let server = rumqttd::ServerSettings {
         name: "v4-1".into(),
         listen,
@@ -235,7 +257,8 @@ mod tests {
 
     #[test]
     fn the_embedded_broker_sends_without_waiting_for_acks_of_small_packets() {
-        let listen = start_embedded("127.0.0.1:0".parse().unwrap()).unwrap();
+        let keys = ClusterKeys::new("s").unwrap();
+        let listen = start_embedded("127.0.0.1:0".parse().unwrap(), &keys, |_| {}).unwrap();
         let deadline = Instant::now() + Duration::from_secs(5);
         let client = loop {
             match std::net::TcpStream::connect(listen) {
@@ -265,6 +288,49 @@ mod tests {
             rustix::net::sockopt::tcp_nodelay(&accepted).unwrap(),
             "Nagle's algorithm is on for the broker's connections"
         );
+    }
+
+    /// Whether a client logging in with `login` is let in.
+    async fn connects(listen: SocketAddr, id: &str, login: Option<(&str, String)>) -> bool {
+        let mut opts = rumqttc::MqttOptions::new(id, listen.ip().to_string(), listen.port());
+        if let Some((u, p)) = login {
+            opts.set_credentials(u, p);
+        }
+        let (_client, mut events) = rumqttc::AsyncClient::new(opts, 10);
+        let outcome = tokio::time::timeout(Duration::from_secs(10), async {
+            loop {
+                match events.poll().await {
+                    Ok(rumqttc::Event::Incoming(rumqttc::Packet::ConnAck(a))) => {
+                        return a.code == rumqttc::ConnectReturnCode::Success
+                    }
+                    Ok(_) => {}
+                    Err(_) => return false,
+                }
+            }
+        })
+        .await;
+        outcome.unwrap_or(false)
+    }
+
+    #[tokio::test]
+    async fn only_holders_of_the_secret_log_in_to_the_embedded_broker_each_with_its_own_id() {
+        let keys = ClusterKeys::new("the cluster's secret").unwrap();
+        let refusals = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let r2 = refusals.clone();
+        let listen = start_embedded("127.0.0.1:0".parse().unwrap(), &keys, move |id| {
+            r2.lock().unwrap().push(id)
+        })
+        .unwrap();
+        let id = "meridian-g-a";
+        assert!(connects(listen, id, Some((BROKER_USER, keys.broker_password(id)))).await);
+        // No login, a guess, another secret, or node a's password for another client id.
+        let other = ClusterKeys::new("another secret").unwrap();
+        assert!(!connects(listen, "outsider", None).await);
+        assert!(!connects(listen, id, Some((BROKER_USER, "meridian".into()))).await);
+        assert!(!connects(listen, id, Some((BROKER_USER, other.broker_password(id)))).await);
+        assert!(!connects(listen, "meridian-g-b", Some((BROKER_USER, keys.broker_password(id)))).await);
+        assert!(!connects(listen, id, Some(("admin", keys.broker_password(id)))).await);
+        assert_eq!(refusals.lock().unwrap().len(), 4, "{:?}", refusals.lock().unwrap());
     }
 
     #[test]

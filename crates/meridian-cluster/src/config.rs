@@ -2,6 +2,8 @@
 //! environment overrides and the aliases the GeoServer documentation uses.
 
 use std::collections::BTreeMap;
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 /// GeoServer's keys and defaults (`instanceName` and `CLUSTER_CONFIG_DIR` are filled in).
@@ -26,6 +28,7 @@ pub const MERIDIAN_DEFAULTS: &[(&str, &str)] = &[
     ("embeddedBroker.listen", "127.0.0.1:1883"),
     ("node.url", ""),
     ("secret", ""),
+    ("peer.token.validity", "60000"),
     ("heartbeat.interval", "2000"),
     ("journal.retention", "10000"),
     ("peer.expiry", "600000"),
@@ -170,6 +173,12 @@ impl ClusterConfig {
             let r: u64 = rand::random();
             props.insert("instanceName".into(), format!("meridian-{r:016x}"));
         }
+        // A cluster is authenticated by default: a node given no secret makes one and keeps
+        // it (peers join with `meridian cluster secret` of this node).
+        if props.get("secret").is_none_or(|v| v.is_empty()) {
+            props.insert("secret".into(), crate::keys::generate_secret());
+            tracing::info!(file = %file.display(), "no cluster secret configured: generated one; put the same `secret` on every node of the cluster (`meridian cluster secret` prints it)");
+        }
         props.insert("CLUSTER_CONFIG_DIR".into(), dir.display().to_string());
         let c = ClusterConfig { props, file };
         c.save()?;
@@ -188,8 +197,17 @@ impl ClusterConfig {
         if let Some(d) = self.file.parent() {
             std::fs::create_dir_all(d).map_err(io)?;
         }
+        // The file holds the secret and the broker password: readable by the node's user only.
         let tmp = self.file.with_extension("properties.tmp");
-        std::fs::write(&tmp, text).map_err(io)?;
+        let _ = std::fs::remove_file(&tmp);
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)
+            .map_err(io)?;
+        f.write_all(text.as_bytes()).map_err(io)?;
+        drop(f);
         std::fs::rename(&tmp, &self.file).map_err(io)
     }
 
@@ -253,9 +271,17 @@ impl ClusterConfig {
     pub fn embedded_broker(&self) -> bool {
         self.flag("embeddedBroker")
     }
-    /// The shared secret for message authentication (empty: none).
+    /// The cluster's shared secret (never empty once loaded: one is generated).
     pub fn secret(&self) -> &str {
         self.get("secret")
+    }
+    /// How long a peer's HTTP token is valid, in milliseconds (it bounds how long a captured
+    /// one could be replayed, and how far the nodes' clocks may differ).
+    pub fn peer_token_validity_ms(&self) -> u64 {
+        self.get("peer.token.validity")
+            .parse()
+            .unwrap_or(60_000)
+            .clamp(1000, 3_600_000)
     }
     /// Milliseconds between heartbeats.
     pub fn heartbeat_ms(&self) -> u64 {
@@ -324,8 +350,15 @@ mod tests {
         }
         let b = ClusterConfig::load(&d).unwrap();
         assert_eq!(a.instance(), b.instance());
-        let text = std::fs::read_to_string(d.join("cluster/cluster.properties")).unwrap();
+        let file = d.join("cluster/cluster.properties");
+        let text = std::fs::read_to_string(&file).unwrap();
         assert!(text.contains("topicName=VirtualTopic.geoserver"));
+        // A secret was generated, kept across loads, and the file is the node user's only.
+        assert_eq!(a.secret().len(), 64);
+        assert_eq!(a.secret(), b.secret());
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{mode:o}");
         assert!(text.contains("embeddedBroker.listen=127.0.0.1\\:1883"));
         let _ = std::fs::remove_dir_all(&d);
     }

@@ -1,13 +1,12 @@
 //! The wire format: `MERIDIAN/1 <mac>\n<json body>`. The body is a documented JSON document
 //! (never native object serialization); the MAC is HMAC-SHA256 over the body bytes with the
-//! cluster's shared secret, hex, or `-` when no secret is configured.
+//! message key derived from the cluster's shared secret ([`ClusterKeys`]), hex. Every message
+//! carries one: there is no unauthenticated form.
 
 use crate::journal::Record;
-use hmac::{KeyInit, Mac};
+use crate::keys::ClusterKeys;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-
-type HmacSha256 = hmac::Hmac<sha2::Sha256>;
 
 const MAGIC: &str = "MERIDIAN/1";
 
@@ -105,35 +104,17 @@ pub enum WireError {
     Malformed(String),
 }
 
-fn mac_hex(secret: &str, body: &[u8]) -> String {
-    let mut m = match HmacSha256::new_from_slice(secret.as_bytes()) {
-        Ok(m) => m,
-        Err(_) => return String::new(),
-    };
-    m.update(body);
-    m.finalize()
-        .into_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 /// Encode a message for the wire.
-pub fn encode(msg: &Message, secret: &str) -> Vec<u8> {
+pub fn encode(msg: &Message, keys: &ClusterKeys) -> Vec<u8> {
     let body = serde_json::to_vec(msg).unwrap_or_default();
-    let mac = if secret.is_empty() {
-        "-".to_string()
-    } else {
-        mac_hex(secret, &body)
-    };
+    let mac = keys.message_mac(&body);
     let mut out = format!("{MAGIC} {mac}\n").into_bytes();
     out.extend_from_slice(&body);
     out
 }
 
-/// Decode and authenticate a message. With a secret configured, only messages carrying the
-/// right MAC are accepted.
-pub fn decode(payload: &[u8], secret: &str) -> Result<Message, WireError> {
+/// Decode and authenticate a message: only messages carrying the right MAC are read at all.
+pub fn decode(payload: &[u8], keys: &ClusterKeys) -> Result<Message, WireError> {
     let nl = payload
         .iter()
         .position(|b| *b == b'\n')
@@ -144,17 +125,8 @@ pub fn decode(payload: &[u8], secret: &str) -> Result<Message, WireError> {
         return Err(WireError::Framing);
     }
     let body = &payload[nl + 1..];
-    if !secret.is_empty() {
-        let expected = mac_hex(secret, body);
-        let ok = expected.len() == mac.len()
-            && expected
-                .bytes()
-                .zip(mac.bytes())
-                .fold(0u8, |a, (x, y)| a | (x ^ y))
-                == 0;
-        if !ok {
-            return Err(WireError::Unauthenticated);
-        }
+    if !keys.message_mac_ok(body, mac) {
+        return Err(WireError::Unauthenticated);
     }
     // Most messages are batches: read those straight into their fields; anything else (or a
     // batch the fast form does not take) goes through the tagged enum.
@@ -186,18 +158,6 @@ enum ChangesTag {
     Changes,
 }
 
-/// An HTTP token for peer requests: HMAC of the path with the secret.
-pub fn http_token(secret: &str, path_and_query: &str) -> String {
-    mac_hex(
-        if secret.is_empty() {
-            "meridian"
-        } else {
-            secret
-        },
-        path_and_query.as_bytes(),
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -217,24 +177,41 @@ mod tests {
         }
     }
 
+    fn keys(secret: &str) -> ClusterKeys {
+        ClusterKeys::new(secret).unwrap()
+    }
+
+    /// A message framed as sent, with `mac` in place of the MAC.
+    fn framed(mac: &str, body: &[u8]) -> Vec<u8> {
+        let mut v = format!("MERIDIAN/1 {mac}\n").into_bytes();
+        v.extend_from_slice(body);
+        v
+    }
+
     #[test]
     fn round_trip_and_authentication() {
         let m = msg();
-        assert_eq!(decode(&encode(&m, ""), "").unwrap(), m);
-        let signed = encode(&m, "s3cret");
-        assert_eq!(decode(&signed, "s3cret").unwrap(), m);
-        assert_eq!(decode(&signed, "other"), Err(WireError::Unauthenticated));
+        let k = keys("s3cret");
+        let signed = encode(&m, &k);
+        assert_eq!(decode(&signed, &k).unwrap(), m);
         assert_eq!(
-            decode(&encode(&m, ""), "s3cret"),
+            decode(&signed, &keys("other")),
+            Err(WireError::Unauthenticated)
+        );
+        // The unsigned form of earlier versions (`-`) is refused.
+        let body = &signed[signed.iter().position(|b| *b == b'\n').unwrap() + 1..];
+        assert_eq!(
+            decode(&framed("-", body), &k),
             Err(WireError::Unauthenticated)
         );
         let mut forged = signed.clone();
         let n = forged.len();
         forged[n - 2] = b'7';
-        assert!(decode(&forged, "s3cret").is_err());
-        assert_eq!(decode(b"garbage", ""), Err(WireError::Framing));
+        assert!(decode(&forged, &k).is_err());
+        assert_eq!(decode(b"garbage", &k), Err(WireError::Framing));
+        let nope = br#"{"type":"nope"}"#;
         assert!(matches!(
-            decode(b"MERIDIAN/1 -\n{\"type\":\"nope\"}", ""),
+            decode(&framed(&k.message_mac(nope), nope), &k),
             Err(WireError::Malformed(_))
         ));
     }
@@ -273,15 +250,15 @@ mod tests {
                 changes,
             },
         };
-        let wire = encode(&m, "k");
-        assert_eq!(decode(&wire, "k").unwrap(), m);
+        let k = keys("k");
+        let wire = encode(&m, &k);
+        assert_eq!(decode(&wire, &k).unwrap(), m);
         // The body as the tagged enum reads it (the slow path) is the same message.
         let body = &wire[wire.iter().position(|b| *b == b'\n').unwrap() + 1..];
         assert_eq!(serde_json::from_slice::<Message>(body).unwrap(), m);
         // Fields in another order, and unknown ones, are read the same.
-        let reordered = br#"MERIDIAN/1 -
-{"changes":[{"id":"w1","op":"set_default_workspace","extra":1}],"seq":5,"hlc":1,"origin":"a","group":"g","type":"changes","more":true}"#;
-        match decode(reordered, "").unwrap() {
+        let reordered = br#"{"changes":[{"id":"w1","op":"set_default_workspace","extra":1}],"seq":5,"hlc":1,"origin":"a","group":"g","type":"changes","more":true}"#;
+        match decode(&framed(&k.message_mac(reordered), reordered), &k).unwrap() {
             Message::Changes { record, group } => {
                 assert_eq!((group.as_str(), record.provenance.seq), ("g", 5));
                 assert_eq!(
@@ -292,14 +269,16 @@ mod tests {
             other => panic!("{other:?}"),
         }
         // A change missing what its operation needs is refused, whichever path reads it.
-        let broken = br#"MERIDIAN/1 -
-{"type":"changes","group":"g","origin":"a","seq":1,"hlc":1,"changes":[{"op":"add"}]}"#;
-        assert!(matches!(decode(broken, ""), Err(WireError::Malformed(_))));
+        let broken = br#"{"type":"changes","group":"g","origin":"a","seq":1,"hlc":1,"changes":[{"op":"add"}]}"#;
+        assert!(matches!(
+            decode(&framed(&k.message_mac(broken), broken), &k),
+            Err(WireError::Malformed(_))
+        ));
         // Other messages still go through the tagged enum.
         let leave = Message::Leave {
             group: "g".into(),
             origin: "b".into(),
         };
-        assert_eq!(decode(&encode(&leave, ""), "").unwrap(), leave);
+        assert_eq!(decode(&encode(&leave, &k), &k).unwrap(), leave);
     }
 }

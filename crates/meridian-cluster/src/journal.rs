@@ -7,6 +7,7 @@ use meridian_catalog::{Change, Provenance};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
@@ -204,11 +205,16 @@ impl Journal {
                 good_len += n as u64;
             }
         }
+        // The journal holds every change, store connection settings included: the node's
+        // user only (a journal of an earlier version is narrowed too).
         let file = OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
+            .mode(0o600)
             .open(path)
+            .map_err(err)?;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))
             .map_err(err)?;
         file.set_len(good_len).map_err(err)?;
         Ok(Journal {
@@ -414,7 +420,13 @@ impl Journal {
         let mut rewritten = 0;
         let mut len = base.len() as u64;
         {
-            let mut f = File::create(&tmp).map_err(err)?;
+            let mut f = OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(&tmp)
+                .map_err(err)?;
             f.write_all(&base).map_err(err)?;
             for run in runs {
                 let (first, last) = (&*run[0], &*run[run.len() - 1]);

@@ -5,6 +5,7 @@
 //! * [`journal`]: the durable per-origin journal every applied batch goes to.
 //! * [`persist`]: journal first, then files, then the applied marker (redo on start).
 //! * [`behind`]: files written on a thread behind the journal (replicated batches, snapshots).
+//! * [`keys`]: the keys derived from the shared secret (messages, peer HTTP, broker, sealing).
 //! * [`envelope`]: the versioned, authenticated wire format.
 //! * [`node`]: publishing, ordered exactly-once apply, catch-up, snapshots, heartbeats.
 //! * [`rest`]: `/rest/cluster`, its status, and the peer endpoints.
@@ -17,6 +18,7 @@ pub mod digest;
 pub mod envelope;
 pub mod hlc;
 pub mod journal;
+pub mod keys;
 pub mod node;
 pub mod persist;
 pub mod rest;

@@ -6,7 +6,8 @@ use crate::broker::{parse_broker_spec, start_embedded, BrokerSpec};
 use crate::config::ClusterConfig;
 use crate::conflict::Stamps;
 use crate::digest::DigestCache;
-use crate::envelope::{decode, encode, http_token, Message, Roles};
+use crate::envelope::{decode, encode, Message, Roles, WireError};
+use crate::keys::{ClusterKeys, TokenError, BROKER_USER};
 use crate::hlc::Hlc;
 use crate::journal::{Journal, Record};
 use crate::persist::{read_json, read_marker, write_json};
@@ -33,7 +34,8 @@ pub struct Counters {
     pub duplicates: AtomicU64,
     /// Batches that could not apply yet (retried through catch-up).
     pub deferred: AtomicU64,
-    /// Messages rejected (malformed, unauthenticated, foreign group).
+    /// Messages rejected (malformed, unauthenticated, foreign group); by reason in
+    /// [`Cluster::rejections`].
     pub rejected: AtomicU64,
     /// Changes received that this node does not apply: its own, or any while it is no
     /// replica (it then subscribes to none, so this stays 0 unless the broker sent them).
@@ -130,6 +132,11 @@ pub struct Cluster {
     /// The broker client while connected (set once the node starts).
     client: std::sync::OnceLock<tokio::sync::watch::Receiver<Option<AsyncClient>>>,
     http: reqwest::Client,
+    /// The keys derived from the secret the node started with.
+    keys: ClusterKeys,
+    /// What was refused from peers and the broker, by reason, and when each reason was last
+    /// logged.
+    rejections: Mutex<BTreeMap<&'static str, (u64, Option<Instant>)>>,
     digest_cache: Mutex<(Option<Arc<Catalog>>, String, DigestCache)>,
 }
 
@@ -159,6 +166,7 @@ impl Cluster {
         let (tx, rx) = mpsc::unbounded_channel();
         let me = config.instance().to_string();
         let group = config.group().to_string();
+        let keys = ClusterKeys::new(config.secret()).map_err(|e| e.to_string())?;
         let c = Arc::new(Cluster {
             config: RwLock::new(config),
             me,
@@ -186,6 +194,8 @@ impl Cluster {
                 .build()
                 .map_err(|e| e.to_string())?,
             digest_cache: Mutex::new((None, String::new(), DigestCache::default())),
+            keys,
+            rejections: Mutex::new(BTreeMap::new()),
         });
         c.update_gate();
         let moved = c.positions_moved.clone();
@@ -229,11 +239,43 @@ impl Cluster {
         }
     }
 
-    fn secret(&self) -> String {
-        match self.config.read() {
-            Ok(g) => g.secret().to_string(),
-            Err(p) => p.into_inner().secret().to_string(),
-        }
+    /// The keys derived from the cluster's secret.
+    pub fn keys(&self) -> &ClusterKeys {
+        &self.keys
+    }
+
+    /// Count something refused from a peer or the broker under `reason`, and say why in the
+    /// log (once per reason every 10 s, with the count, so a flood does not flood the log).
+    pub fn reject(&self, reason: &'static str, detail: &str) {
+        self.counters.rejected.fetch_add(1, Ordering::Relaxed);
+        let count = {
+            let mut r = lock(&self.rejections);
+            let e = r.entry(reason).or_insert((0, None));
+            e.0 += 1;
+            if e.1.is_some_and(|t| t.elapsed() < Duration::from_secs(10)) {
+                return;
+            }
+            e.1 = Some(Instant::now());
+            e.0
+        };
+        let hint = match reason {
+            "unauthenticated" | "peer_token_mismatch" | "answer_unsigned" => {
+                "; a peer holds another secret: put the same `secret` in cluster.properties on every node (`meridian cluster secret --data-dir DIR` prints this node's)"
+            }
+            "peer_token_expired" => {
+                "; the nodes' clocks differ by more than peer.token.validity, or a captured request was replayed"
+            }
+            _ => "",
+        };
+        tracing::warn!(reason, count, "refused from the cluster: {detail}{hint}");
+    }
+
+    /// What was refused, by reason (the status shows it).
+    pub fn rejections(&self) -> BTreeMap<&'static str, u64> {
+        lock(&self.rejections)
+            .iter()
+            .map(|(k, (n, _))| (*k, *n))
+            .collect()
     }
 
     fn topic_base(&self) -> String {
@@ -298,7 +340,7 @@ impl Cluster {
     /// The wire form of an outgoing message: a batch larger than [`MAX_INLINE`] travels as a
     /// reference that replicas fetch from this node over HTTP.
     fn encode_outgoing(&self, msg: &Message) -> Vec<u8> {
-        let payload = encode(msg, &self.secret());
+        let payload = encode(msg, &self.keys);
         match msg {
             Message::Changes { group, record } if payload.len() > MAX_INLINE => encode(
                 &Message::ChangesRef {
@@ -307,7 +349,7 @@ impl Cluster {
                     seq: record.provenance.seq,
                     url: self.url.clone(),
                 },
-                &self.secret(),
+                &self.keys,
             ),
             _ => payload,
         }
@@ -389,7 +431,16 @@ impl Cluster {
             let addr: std::net::SocketAddr = listen
                 .parse()
                 .map_err(|e| format!("embeddedBroker.listen '{listen}': {e}"))?;
-            let addr = match start_embedded(addr) {
+            let weak = Arc::downgrade(self);
+            let refused = move |client_id: String| {
+                if let Some(c) = weak.upgrade() {
+                    c.reject(
+                        "broker_login",
+                        &format!("embedded broker: login of client '{client_id}' refused"),
+                    );
+                }
+            };
+            let addr = match start_embedded(addr, &self.keys, refused) {
                 Ok(a) => a,
                 Err(e) => {
                     // Keep serving; whatever broker holds the address may still be joined.
@@ -433,31 +484,51 @@ impl Cluster {
         Ok(())
     }
 
-    fn token(&self, path_and_query: &str) -> String {
-        http_token(&self.secret(), path_and_query)
+    /// Whether a peer's request token is valid for this request now; a refusal is counted
+    /// by reason.
+    pub fn token_ok(&self, method: &str, path_and_query: &str, token: &str) -> bool {
+        let validity = self
+            .config
+            .read()
+            .map(|g| g.peer_token_validity_ms())
+            .unwrap_or(60_000);
+        match self
+            .keys
+            .check_peer_token(method, path_and_query, token, now_ms(), validity)
+        {
+            Ok(()) => true,
+            Err(e) => {
+                let reason = match e {
+                    TokenError::Malformed => "peer_token_malformed",
+                    TokenError::Expired => "peer_token_expired",
+                    TokenError::Mismatch => "peer_token_mismatch",
+                };
+                self.reject(reason, &format!("HTTP {method} {path_and_query}: {e}"));
+                false
+            }
+        }
     }
 
-    /// Whether a peer request token is valid.
-    pub fn token_ok(&self, path_and_query: &str, token: &str) -> bool {
-        let want = self.token(path_and_query);
-        want.len() == token.len()
-            && want
-                .bytes()
-                .zip(token.bytes())
-                .fold(0u8, |a, (x, y)| a | (x ^ y))
-                == 0
-    }
-
+    /// GET `pq` from the peer at `base` with a fresh token, and read its answer as JSON once
+    /// its signature shows it comes from a holder of the secret. `None` when the peer no
+    /// longer holds what was asked (410).
     async fn get_json<T: serde::de::DeserializeOwned>(
         &self,
         base: &str,
         pq: &str,
     ) -> Result<Option<T>, String> {
-        let url = format!("{}{pq}", base.trim_end_matches("/geoserver"));
+        let url = reqwest::Url::parse(&format!("{}{pq}", base.trim_end_matches("/geoserver")))
+            .map_err(|e| format!("{base}{pq}: {e}"))?;
+        // The token covers the path and query as they go on the wire (percent-encoded).
+        let sent_pq = match url.query() {
+            Some(q) => format!("{}?{q}", url.path()),
+            None => url.path().to_string(),
+        };
+        let token = self.keys.peer_token("GET", &sent_pq, now_ms());
         let r = self
             .http
-            .get(&url)
-            .header("X-Meridian-Token", self.token(pq))
+            .get(url.clone())
+            .header("X-Meridian-Token", &token)
             .send()
             .await
             .map_err(|e| format!("{url}: {e}"))?;
@@ -467,8 +538,20 @@ impl Cluster {
         if !r.status().is_success() {
             return Err(format!("{url}: HTTP {}", r.status()));
         }
-        r.json::<T>()
-            .await
+        let signature = r
+            .headers()
+            .get(meridian_rest::PEER_SIGNATURE_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let body = r.bytes().await.map_err(|e| format!("{url}: {e}"))?;
+        if !signature.is_some_and(|s| self.keys.answer_signature_ok(&token, &body, &s)) {
+            self.reject(
+                "answer_unsigned",
+                &format!("{url}: the answer is not signed with this cluster's secret"),
+            );
+            return Err(format!("{url}: answer not signed with the cluster's secret"));
+        }
+        serde_json::from_slice::<T>(&body)
             .map(Some)
             .map_err(|e| format!("{url}: {e}"))
     }
@@ -580,7 +663,8 @@ impl Cluster {
             .await?
             .ok_or("peer has no snapshot")?;
         let fetched = started.elapsed();
-        let cat = Catalog::from_loaded(snap.objects, snap.default_workspace);
+        let cat = checked_snapshot(snap.objects, snap.default_workspace)
+            .map_err(|e| format!("snapshot of {peer_url} refused: {e}"))?;
         {
             let mut st = lock(&self.stamps);
             st.removed.extend(snap.stamps.removed);
@@ -609,17 +693,23 @@ impl Cluster {
     }
 
     async fn on_message(self: &Arc<Self>, payload: &[u8]) {
-        let msg = match decode(payload, &self.secret()) {
+        let msg = match decode(payload, &self.keys) {
             Ok(m) => m,
             Err(e) => {
-                self.counters.rejected.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(error = %e, "cluster message rejected");
+                let reason = match e {
+                    WireError::Framing => "framing",
+                    WireError::Unauthenticated => "unauthenticated",
+                    WireError::Malformed(_) => "malformed",
+                };
+                self.reject(reason, &format!("broker message: {e}"));
                 return;
             }
         };
         if msg.group() != self.group {
-            self.counters.rejected.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(group = msg.group(), "message of another group rejected");
+            self.reject(
+                "foreign_group",
+                &format!("a message of group '{}'", msg.group()),
+            );
             return;
         }
         let changes = matches!(msg, Message::Changes { .. } | Message::ChangesRef { .. });
@@ -644,9 +734,18 @@ impl Cluster {
                     self.catch_up_from_any(&origin).await;
                 }
             }
-            Message::ChangesRef { origin, url, .. } => {
-                if let Err(e) = self.catch_up(&origin, &url).await {
-                    tracing::warn!(%origin, error = %e, "catch-up failed");
+            Message::ChangesRef { origin, .. } => {
+                // The batch is fetched from where the origin said it is in its authenticated
+                // heartbeats, never from the URL the message names.
+                let known = lock(&self.peers).get(&origin).map(|p| p.url.clone());
+                match known {
+                    Some(url) => {
+                        if let Err(e) = self.catch_up(&origin, &url).await {
+                            tracing::warn!(%origin, error = %e, "catch-up failed");
+                            self.catch_up_from_any(&origin).await;
+                        }
+                    }
+                    None => self.catch_up_from_any(&origin).await,
                 }
             }
             Message::Heartbeat {
@@ -657,6 +756,10 @@ impl Cluster {
                 digest,
                 ..
             } => {
+                if let Err(e) = check_peer_url(&url) {
+                    self.reject("bad_url", &format!("heartbeat of {origin}: {e}"));
+                    return;
+                }
                 let interval = self.heartbeat_interval();
                 let (primaries_changed, earlier) = {
                     let mut peers = lock(&self.peers);
@@ -794,6 +897,24 @@ impl Cluster {
     }
 }
 
+/// The catalog of a peer's snapshot, once it passes the rules a REST write passes: every
+/// object valid, each id once, the default workspace one of its workspaces.
+pub fn checked_snapshot(
+    objects: Vec<Object>,
+    default_workspace: Option<String>,
+) -> Result<Catalog, String> {
+    let n = objects.len();
+    let cat = Catalog::from_loaded(objects, default_workspace.clone());
+    if cat.objects().count() != n {
+        return Err("an object id appears more than once".into());
+    }
+    if default_workspace.is_some() && cat.default_workspace().is_none() {
+        return Err("its default workspace is not one of its workspaces".into());
+    }
+    meridian_catalog::check_catalog(&cat).map_err(|e| e.to_string())?;
+    Ok(cat)
+}
+
 /// The TLS transport from `broker.tls.ca` (PEM, required), and `broker.tls.cert` plus
 /// `broker.tls.key` (PEM, optional client certificate).
 fn tls_transport(cfg: &ClusterConfig) -> Result<rumqttc::Transport, String> {
@@ -911,8 +1032,7 @@ pub(crate) fn redo(
 /// the configuration says `durable=false` (acknowledgements are sent once changes are
 /// journaled).
 fn mqtt_options(group: &str, me: &str, host: &str, port: u16, durable: bool) -> MqttOptions {
-    let client_id = format!("meridian-{group}-{me}");
-    let mut opts = MqttOptions::new(client_id, host, port);
+    let mut opts = MqttOptions::new(client_id(group, me), host, port);
     opts.set_keep_alive(Duration::from_secs(5));
     opts.set_clean_session(!durable);
     opts.set_manual_acks(true);
@@ -924,6 +1044,42 @@ fn mqtt_options(group: &str, me: &str, host: &str, port: u16, durable: bool) -> 
     opts.set_inflight(MAX_UNACKED_PUBLISHES);
     opts.set_max_packet_size(8 * 1024 * 1024, 8 * 1024 * 1024);
     opts
+}
+
+/// A node's MQTT client id.
+pub fn client_id(group: &str, me: &str) -> String {
+    format!("meridian-{group}-{me}")
+}
+
+/// The credentials a node logs in to its broker with: `broker.username` and
+/// `broker.password` when set (an external broker's own users), else the ones the embedded
+/// broker requires, derived from the secret and bound to the client id.
+fn broker_credentials(cfg: &ClusterConfig, keys: &ClusterKeys, client_id: &str) -> (String, String) {
+    let user = cfg.get("broker.username");
+    if user.is_empty() {
+        (BROKER_USER.to_string(), keys.broker_password(client_id))
+    } else {
+        (user.to_string(), cfg.get("broker.password").to_string())
+    }
+}
+
+/// Check a peer's advertised URL before it is ever asked: `http(s)://host[:port]/path`, with
+/// no credentials, query or fragment.
+pub fn check_peer_url(url: &str) -> Result<(), String> {
+    let u = reqwest::Url::parse(url).map_err(|e| format!("URL '{url}': {e}"))?;
+    if !matches!(u.scheme(), "http" | "https") {
+        return Err(format!("URL '{url}' is not http or https"));
+    }
+    if u.host_str().is_none_or(str::is_empty) {
+        return Err(format!("URL '{url}' has no host"));
+    }
+    if !u.username().is_empty() || u.password().is_some() {
+        return Err(format!("URL '{url}' carries credentials"));
+    }
+    if u.query().is_some() || u.fragment().is_some() {
+        return Err(format!("URL '{url}' has a query or fragment"));
+    }
+    Ok(())
 }
 
 /// Publishes a node may have sent and not had acknowledged (see [`mqtt_options`]).
@@ -960,12 +1116,7 @@ async fn mqtt_loop(
     let credentials = |c: &Cluster| {
         c.config
             .read()
-            .map(|g| {
-                (
-                    g.get("broker.username").to_string(),
-                    g.get("broker.password").to_string(),
-                )
-            })
+            .map(|g| broker_credentials(&g, &c.keys, &client_id(&c.group, &c.me)))
             .unwrap_or_default()
     };
     loop {
@@ -983,9 +1134,7 @@ async fn mqtt_loop(
         let subscription = subscription(&base, replica);
         let mut opts = mqtt_options(&c.group, &c.me, &host, port, durable);
         let (user, password) = credentials(&c);
-        if !user.is_empty() {
-            opts.set_credentials(user, password);
-        }
+        opts.set_credentials(user, password);
         if spec.tls {
             match c
                 .config
@@ -1198,7 +1347,7 @@ impl Cluster {
                 heads,
                 digest: st["digest"].as_str().unwrap_or_default().to_string(),
             };
-            let _ = inbox.send((encode(&msg, &self.secret()), None));
+            let _ = inbox.send((encode(&msg, &self.keys), None));
         }
     }
 }
@@ -1467,22 +1616,22 @@ pub async fn leave(config: &ClusterConfig) -> Result<(), String> {
         topic_level(config.get("topicName")),
         topic_level(&group)
     );
+    let keys = ClusterKeys::new(config.secret()).map_err(|e| e.to_string())?;
     let msg = encode(
         &Message::Leave {
             group: group.clone(),
             origin: me.clone(),
         },
-        config.secret(),
+        &keys,
     );
     let mut last_err = String::from("no broker answered");
     for (host, port) in spec.addrs {
-        let mut opts = MqttOptions::new(format!("meridian-{group}-{me}"), host.clone(), port);
+        let id = client_id(&group, &me);
+        let (u, p) = broker_credentials(config, &keys, &id);
+        let mut opts = MqttOptions::new(id, host.clone(), port);
         opts.set_clean_session(true);
         opts.set_keep_alive(Duration::from_secs(5));
-        let (u, p) = (config.get("broker.username"), config.get("broker.password"));
-        if !u.is_empty() {
-            opts.set_credentials(u, p);
-        }
+        opts.set_credentials(u, p);
         let (client, mut events) = AsyncClient::new(opts, 10);
         let outcome = tokio::time::timeout(Duration::from_secs(10), async {
             loop {
@@ -1572,8 +1721,11 @@ mod tests {
     /// good.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_node_publishing_while_behind_on_its_own_changes_does_not_deadlock() {
-        let listen = crate::broker::start_embedded("127.0.0.1:0".parse().unwrap()).unwrap();
-        let opts = mqtt_options("g", "a", "127.0.0.1", listen.port(), true);
+        let keys = ClusterKeys::new("s").unwrap();
+        let listen =
+            crate::broker::start_embedded("127.0.0.1:0".parse().unwrap(), &keys, |_| {}).unwrap();
+        let mut opts = mqtt_options("g", "a", "127.0.0.1", listen.port(), true);
+        opts.set_credentials(BROKER_USER, keys.broker_password(&client_id("g", "a")));
         let (client, mut events) = AsyncClient::new(opts, 1000);
         let (received_tx, mut received) = mpsc::unbounded_channel();
         tokio::spawn(async move {

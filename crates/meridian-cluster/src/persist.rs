@@ -50,10 +50,10 @@ pub(crate) fn read_json<T: serde::de::DeserializeOwned + Default>(path: &Path) -
         .unwrap_or_default()
 }
 
-/// Write a small JSON file of the node's atomically and durably.
+/// Write a small JSON file of the node's atomically and durably, readable by its user only.
 pub(crate) fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), String> {
     let text = serde_json::to_vec(value).map_err(|e| e.to_string())?;
-    meridian_datadir::write_atomic(path, &text).map_err(|e| format!("{}: {e}", path.display()))
+    meridian_datadir::write_private(path, &text).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 impl JournalingPersist {

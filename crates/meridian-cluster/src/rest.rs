@@ -100,8 +100,9 @@ impl ClusterRest {
                 .write()
                 .map_err(|_| RestError::Internal("configuration lock poisoned".into()))?;
             for (k, v) in &pairs {
-                if (k == "instanceName" || k == "group" || k == "CLUSTER_CONFIG_DIR")
-                    && cfg.get(k) != v
+                // The secret's keys are in use by the broker and every peer connection.
+                let fixed = ["instanceName", "group", "CLUSTER_CONFIG_DIR", "secret"];
+                if fixed.contains(&k.as_str()) && cfg.get(k) != v && !(is_secret(k) && v == MASK)
                 {
                     return Err(RestError::BadRequest(format!("{k} cannot be changed while the node runs; edit cluster.properties and restart")));
                 }
@@ -173,6 +174,7 @@ impl ClusterRest {
                 "embedded": cfg.as_ref().map(|c| c.embedded_broker() && c.get("brokerURL").is_empty()).unwrap_or(false),
             },
             "authenticated": cfg.as_ref().map(|c| !c.secret().is_empty()).unwrap_or(false),
+            "rejected": c.rejections(),
             "digest": digest,
             "origins": origins,
             "peers": peers,
@@ -309,6 +311,10 @@ impl RestExtension for ClusterRest {
             ]
             .iter()
             .any(|p| path_and_query.starts_with(p))
-            && self.0.token_ok(path_and_query, token)
+            && self.0.token_ok(method, path_and_query, token)
+    }
+
+    fn peer_answer_signature(&self, token: &str, body: &[u8]) -> Option<String> {
+        Some(self.0.keys().answer_signature(token, body))
     }
 }

@@ -2,6 +2,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
@@ -22,6 +23,17 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
 /// fsynced too; without, durability is left to a later [`sync_filesystem`] (the journal of a
 /// clustered node holds the change until then).
 pub fn write_replacing(path: &Path, bytes: &[u8], durable: bool) -> io::Result<()> {
+    write_with_mode(path, bytes, durable, 0o666)
+}
+
+/// [`write_atomic`] for a file that holds secrets: created readable and writable by the
+/// node's user only (mode 0600), whatever the umask.
+pub fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    write_with_mode(path, bytes, true, 0o600)
+}
+
+/// [`write_replacing`] creating the file with `mode` (before the umask).
+pub fn write_with_mode(path: &Path, bytes: &[u8], durable: bool, mode: u32) -> io::Result<()> {
     let dir = path
         .parent()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no parent"))?;
@@ -34,7 +46,13 @@ pub fn write_replacing(path: &Path, bytes: &[u8], durable: bool) -> io::Result<(
         ".{name}.{pid}.{}.tmp",
         SEQ.fetch_add(1, Ordering::Relaxed)
     ));
-    let create = || OpenOptions::new().write(true).create_new(true).open(&tmp);
+    let create = || {
+        OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .open(&tmp)
+    };
     // The directory usually exists (an edit, the second file of a new directory): it is
     // created only when the file cannot be, which saves a mkdir and a stat per file.
     let mut f = match create() {

@@ -8,7 +8,10 @@ mod load;
 mod locations;
 mod persist;
 
-pub use atomic::{remove_file_durable, sync_filesystem, write_atomic, write_replacing};
+pub use atomic::{
+    remove_file_durable, sync_filesystem, write_atomic, write_private, write_replacing,
+    write_with_mode,
+};
 pub use defaults::{default_styles, init_if_empty};
 pub use layout::resource_file_name;
 pub use load::{load, load_with_readers, LoadProblem, Loaded};

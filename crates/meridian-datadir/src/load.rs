@@ -296,8 +296,13 @@ impl<'a> Walker<'a> {
                 continue;
             }
             if let Some(f) = o.style_filename() {
-                let body = dir.join(f);
-                if let Ok(bytes) = fs::read(&body) {
+                // Only a plain file name next to the style is read: never a path elsewhere.
+                if meridian_catalog::check_name(f).is_err() {
+                    self.problem(
+                        &p,
+                        format!("style file name '{f}' is not a plain file name; its body is not read"),
+                    );
+                } else if let Ok(bytes) = fs::read(dir.join(f)) {
                     o.body = Some(String::from_utf8_lossy(&bytes).into_owned());
                 }
             }

@@ -1,6 +1,6 @@
 //! Writing applied changes to the data directory, one object file at a time.
 
-use crate::atomic::{remove_file, sync_dir, sync_filesystem, write_replacing};
+use crate::atomic::{remove_file, sync_dir, sync_filesystem, write_replacing, write_with_mode};
 use crate::layout::{resource_file_name, store_file_name, style_file_name};
 use crate::locations::Locations;
 use meridian_catalog::{Batch, Catalog, Effect, Kind, Object, Persist, PersistError, Provenance};
@@ -75,6 +75,36 @@ impl DataDir {
     /// The file of an object, relative to the root, if known.
     pub fn location(&self, id: &str) -> Option<&Path> {
         self.locations.get(id)
+    }
+
+    /// The absolute path of `rel`, refused unless it is made of plain names only (no root,
+    /// no `..`, no `.`): whatever asked for it, nothing is written or removed outside the data
+    /// directory.
+    fn inside(&self, rel: &Path) -> Result<PathBuf, String> {
+        let plain = rel.components().next().is_some()
+            && rel
+                .components()
+                .all(|c| matches!(c, std::path::Component::Normal(_)));
+        if plain {
+            Ok(self.root.join(rel))
+        } else {
+            Err(format!(
+                "refused: '{}' is not a path inside the data directory",
+                rel.display()
+            ))
+        }
+    }
+
+    /// The path of a style's body file `file` next to its configuration file `cfg_rel`:
+    /// `file` must be a plain file name.
+    fn style_body_path(&self, cfg_rel: &Path, file: &str) -> Result<PathBuf, String> {
+        let name = Path::new(file);
+        if name.components().count() != 1 || file.contains(['/', '\\']) {
+            return Err(format!(
+                "refused: style file name '{file}' is not a plain file name"
+            ));
+        }
+        self.inside(&cfg_rel.with_file_name(name))
     }
 
     fn dir_of(&self, id: &str) -> Option<PathBuf> {
@@ -157,11 +187,13 @@ impl DataDir {
                 new
             }
         };
-        let abs = self.root.join(&target);
+        let abs = self.inside(&target)?;
         if o.kind == Kind::Style {
-            self.save_style_body(o, previous, &abs)?;
+            self.save_style_body(o, previous, &target)?;
         }
-        write_replacing(&abs, o.xml().to_xml().as_bytes(), self.durable_each)
+        // A store's file holds its connection parameters (passwords): the node's user only.
+        let mode = if o.kind.is_store() { 0o600 } else { 0o666 };
+        write_with_mode(&abs, o.xml().to_xml().as_bytes(), self.durable_each, mode)
             .map_err(|e| format!("{}: {e}", abs.display()))?;
         self.locations.insert(id, target);
         Ok(())
@@ -171,11 +203,8 @@ impl DataDir {
         &self,
         o: &Object,
         previous: Option<&Object>,
-        cfg: &Path,
+        cfg_rel: &Path,
     ) -> Result<(), String> {
-        let Some(dir) = cfg.parent() else {
-            return Ok(());
-        };
         let (Some(body), Some(file)) = (&o.body, o.style_filename()) else {
             return Ok(());
         };
@@ -184,7 +213,7 @@ impl DataDir {
                 && p.style_filename() == Some(file)
                 && p.workspace() == o.workspace()
         });
-        let path = dir.join(file);
+        let path = self.style_body_path(cfg_rel, file)?;
         if unchanged && path.exists() {
             return Ok(());
         }
@@ -192,7 +221,7 @@ impl DataDir {
             .map_err(|e| format!("{}: {e}", path.display()))?;
         if let Some(old) = previous.and_then(Object::style_filename) {
             if let Some(old_cfg) = self.locations.get(o.id()) {
-                let old_path = self.root.join(old_cfg).with_file_name(old);
+                let old_path = self.style_body_path(old_cfg, old)?;
                 if old_path != path {
                     remove_file(&old_path, self.durable_each).map_err(|e| e.to_string())?;
                 }
@@ -213,7 +242,11 @@ impl DataDir {
         } else {
             (old.to_path_buf(), new.to_path_buf())
         };
-        let (abs_from, abs_to) = (self.root.join(&from), self.root.join(&to));
+        let bad = |e: String| io::Error::new(io::ErrorKind::PermissionDenied, e);
+        let (abs_from, abs_to) = (
+            self.inside(&from).map_err(bad)?,
+            self.inside(&to).map_err(bad)?,
+        );
         if abs_to.exists() && owns_dir {
             return Err(io::Error::new(
                 io::ErrorKind::AlreadyExists,
@@ -239,12 +272,15 @@ impl DataDir {
         let Some(loc) = self.locations.remove(o.id()) else {
             return Ok(());
         };
-        let abs = self.root.join(&loc);
+        let abs = self.inside(&loc)?;
         let owns_dir = o.kind == Kind::Workspace || o.kind.is_store() || o.kind.is_resource();
         if o.kind == Kind::Style {
-            if let Some(f) = o.style_filename() {
-                remove_file(&abs.with_file_name(f), self.durable_each)
-                    .map_err(|e| e.to_string())?;
+            // A body file that is not a plain name next to the style is never touched.
+            if let Some(body) = o
+                .style_filename()
+                .and_then(|f| self.style_body_path(&loc, f).ok())
+            {
+                remove_file(&body, self.durable_each).map_err(|e| e.to_string())?;
             }
         }
         let result = if owns_dir {
@@ -271,7 +307,7 @@ impl DataDir {
             .get(g.id())
             .map(Path::to_path_buf)
             .unwrap_or_else(|| PathBuf::from("global.xml"));
-        let abs = self.root.join(&rel);
+        let abs = self.inside(&rel)?;
         write_replacing(&abs, g.xml().to_xml().as_bytes(), self.durable_each)
             .map_err(|e| format!("{}: {e}", abs.display()))?;
         self.locations.insert(g.shared_id().clone(), rel);

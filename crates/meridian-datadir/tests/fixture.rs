@@ -285,3 +285,77 @@ fn stores_and_resources_behind_symbolic_links_load() {
     assert!(l.problems.is_empty(), "{:#?}", l.problems);
     assert_eq!(l.catalog.count(Kind::FeatureType), 19);
 }
+
+/// The persister itself refuses paths that leave the data directory, whatever asks for them
+/// (here effects handed to it straight, as no validated change could be).
+#[test]
+fn the_persister_writes_and_removes_nothing_outside_the_data_directory() {
+    use meridian_catalog::{Catalog, Effect};
+    use std::sync::Arc;
+    let outer = tempfile::tempdir().unwrap();
+    let root = outer.path().join("data");
+    meridian_testkit::copy_dir(&fixture(), &root).unwrap();
+    let l = load(&root).unwrap();
+    let loaded = l.catalog;
+    let mut dd = DataDir::new(root.clone(), l.locations);
+    let cat = Catalog::new();
+    let outside = outer.path().join("outside.txt");
+    fs::write(&outside, "keep me").unwrap();
+    let object = |kind: Kind, xml: &str, body: Option<&str>| {
+        let mut o = Object::new(kind, meridian_xml::parse(xml).unwrap());
+        o.body = body.map(str::to_string);
+        Arc::new(o)
+    };
+    let attempts = [
+        // A style body written through its file name: relative and absolute.
+        object(
+            Kind::Style,
+            "<style><id>s1</id><name>s1</name><filename>../pwned.txt</filename></style>",
+            Some("pwned"),
+        ),
+        object(
+            Kind::Style,
+            &format!(
+                "<style><id>s2</id><name>s2</name><filename>{}</filename></style>",
+                outer.path().join("pwned.txt").display()
+            ),
+            Some("pwned"),
+        ),
+        // A style whose name climbs out.
+        object(
+            Kind::Style,
+            "<style><id>s3</id><name>../../pwned</name></style>",
+            None,
+        ),
+    ];
+    for o in attempts {
+        let saved = dd.write_effects(
+            &cat,
+            &[Effect::Saved {
+                object: o.clone(),
+                previous: None,
+            }],
+        );
+        assert!(saved.is_err(), "{:?} was written", o.xml().to_xml());
+    }
+    assert!(!outer.path().join("pwned.txt").exists());
+    assert!(!outer.path().join("pwned.xml").exists());
+    // Removing a style whose body file names a file outside leaves that file alone (styles
+    // the data directory holds, with their file name changed in memory).
+    for (name, file) in [
+        ("burg", outside.display().to_string()),
+        ("capitals", "../../outside.txt".to_string()),
+    ] {
+        let mut victim = (**loaded.find(Kind::Style, None, name).unwrap()).clone();
+        victim.edit_xml(|x| x.set_child_text("filename", &file));
+        dd.write_effects(
+            &cat,
+            &[Effect::Removed {
+                object: Arc::new(victim),
+            }],
+        )
+        .unwrap();
+        assert!(!root.join(format!("styles/{name}.xml")).exists());
+    }
+    assert_eq!(fs::read_to_string(&outside).unwrap(), "keep me");
+}

@@ -29,6 +29,12 @@ pub trait RestExtension: Send + Sync {
     fn peer_allowed(&self, _method: &str, _path_and_query: &str, _token: &str) -> bool {
         false
     }
+
+    /// The signature of an answer to a peer's request that carried `token` (response header
+    /// `X-Meridian-Signature`), so the peer knows it comes from a holder of the secret.
+    fn peer_answer_signature(&self, _token: &str, _body: &[u8]) -> Option<String> {
+        None
+    }
 }
 
 /// The answer of [`RestExtension::handle_async`].

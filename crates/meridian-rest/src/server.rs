@@ -38,6 +38,9 @@ fn credentials(headers: &HeaderMap) -> Option<(String, String)> {
     Some((u.to_string(), p.to_string()))
 }
 
+/// The response header signing an answer to a cluster peer.
+pub const PEER_SIGNATURE_HEADER: &str = "x-meridian-signature";
+
 /// The response header naming a write's position: `<origin>:<sequence>`.
 pub const POSITION_HEADER: &str = "x-meridian-position";
 
@@ -108,17 +111,19 @@ async fn handle(State(st): State<Arc<RestState>>, request: Request) -> Response 
     let sub = full_path.strip_prefix("/geoserver/rest").unwrap_or("");
     let creds = credentials(&parts.headers);
     let path_and_query = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("");
-    let peer = parts
+    let token = parts
         .headers
         .get("x-meridian-token")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|t| {
-            st.extensions
-                .iter()
-                .any(|e| e.peer_allowed(&method, path_and_query, t))
-        });
+        .and_then(|v| v.to_str().ok());
+    // The extension that vouched for the peer signs its answer.
+    let peer = token.and_then(|t| {
+        st.extensions
+            .iter()
+            .find(|e| e.peer_allowed(&method, path_and_query, t))
+            .map(|e| (e.clone(), t.to_string()))
+    });
     let access = match st.security.read() {
-        _ if peer => Access::Allowed(Some("cluster-peer".into())),
+        _ if peer.is_some() => Access::Allowed(Some("cluster-peer".into())),
         Ok(sec) => sec.check_rest(
             &method,
             &format!("/rest{}", if sub.is_empty() { "" } else { sub }),
@@ -204,7 +209,14 @@ async fn handle(State(st): State<Arc<RestState>>, request: Request) -> Response 
     match result {
         Ok(r) => {
             tracing::info!(%method, path = %full_path, status = r.status, user = user.as_deref().unwrap_or("anonymous"), "rest");
+            let signature = peer
+                .as_ref()
+                .and_then(|(e, t)| e.peer_answer_signature(t, &r.body))
+                .and_then(|s| HeaderValue::from_str(&s).ok());
             let mut resp = to_response(r);
+            if let Some(s) = signature {
+                resp.headers_mut().insert(PEER_SIGNATURE_HEADER, s);
+            }
             // Where the write stands in its origin's stream: another node can be asked to
             // wait for it (`/rest/cluster/wait`), so a client reads its own writes anywhere.
             let value = position

@@ -52,6 +52,13 @@ enum ClusterCommand {
         #[arg(long, value_name = "DIR")]
         data_dir: Option<PathBuf>,
     },
+    /// Print the node's cluster secret (generating it if the node has none yet): every node of a
+    /// cluster needs the same `secret` in its cluster.properties.
+    Secret {
+        /// The node's data directory (default: $GEOSERVER_DATA_DIR, else ./data).
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+    },
     /// Print a node's view of the cluster as a table.
     Status {
         /// The node's base URL.
@@ -86,6 +93,9 @@ fn main() -> ExitCode {
         Command::Cluster {
             command: ClusterCommand::Leave { data_dir: d },
         } => node::leave(data_dir(d)),
+        Command::Cluster {
+            command: ClusterCommand::Secret { data_dir: d },
+        } => node::secret(data_dir(d)),
         Command::Cluster {
             command:
                 ClusterCommand::Status {

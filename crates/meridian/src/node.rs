@@ -244,6 +244,14 @@ pub fn leave(dir: PathBuf) -> Result<(), NodeError> {
     Ok(())
 }
 
+/// `meridian cluster secret`: print the node's cluster secret (generated and kept if it had
+/// none), for joining other nodes to it.
+pub fn secret(dir: PathBuf) -> Result<(), NodeError> {
+    let cfg = ClusterConfig::load(&dir).map_err(|e| NodeError::Cluster(e.to_string()))?;
+    println!("{}", cfg.secret());
+    Ok(())
+}
+
 /// Load a data directory and report problems.
 pub fn check(dir: PathBuf) -> Result<(), NodeError> {
     let loaded =
