@@ -159,6 +159,8 @@ impl Cluster {
         let mut env = vec![
             ("instanceName", name.to_string()),
             ("group", self.group.clone()),
+            // The nodes of a cluster share a secret.
+            ("secret", format!("secret-of-{}", self.group)),
             ("toggleMaster", primary.to_string()),
             ("MERIDIAN_CLUSTER_HEARTBEAT_INTERVAL", "500".to_string()),
         ];

@@ -328,9 +328,21 @@ mod tests {
         assert!(!connects(listen, "outsider", None).await);
         assert!(!connects(listen, id, Some((BROKER_USER, "meridian".into()))).await);
         assert!(!connects(listen, id, Some((BROKER_USER, other.broker_password(id)))).await);
-        assert!(!connects(listen, "meridian-g-b", Some((BROKER_USER, keys.broker_password(id)))).await);
+        assert!(
+            !connects(
+                listen,
+                "meridian-g-b",
+                Some((BROKER_USER, keys.broker_password(id)))
+            )
+            .await
+        );
         assert!(!connects(listen, id, Some(("admin", keys.broker_password(id)))).await);
-        assert_eq!(refusals.lock().unwrap().len(), 4, "{:?}", refusals.lock().unwrap());
+        assert_eq!(
+            refusals.lock().unwrap().len(),
+            4,
+            "{:?}",
+            refusals.lock().unwrap()
+        );
     }
 
     #[test]

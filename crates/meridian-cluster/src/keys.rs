@@ -151,7 +151,10 @@ impl ClusterKeys {
     /// checks it, so an answer from anything without the secret, or an answer to another
     /// request, is refused.
     pub fn answer_signature(&self, token: &str, body: &[u8]) -> String {
-        hex(&mac(&self.http, &[b"answer ", token.as_bytes(), b" ", body]))
+        hex(&mac(
+            &self.http,
+            &[b"answer ", token.as_bytes(), b" ", body],
+        ))
     }
 
     /// Whether `signature` signs `body` as the answer to the request that carried `token`.

@@ -7,9 +7,9 @@ use crate::config::ClusterConfig;
 use crate::conflict::Stamps;
 use crate::digest::DigestCache;
 use crate::envelope::{decode, encode, Message, Roles, WireError};
-use crate::keys::{ClusterKeys, TokenError, BROKER_USER};
 use crate::hlc::Hlc;
 use crate::journal::{Journal, Record};
+use crate::keys::{ClusterKeys, TokenError, BROKER_USER};
 use crate::persist::{read_json, read_marker, write_json};
 use meridian_catalog::{Catalog, CatalogService, Object, Source};
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, Publish, QoS};
@@ -549,7 +549,9 @@ impl Cluster {
                 "answer_unsigned",
                 &format!("{url}: the answer is not signed with this cluster's secret"),
             );
-            return Err(format!("{url}: answer not signed with the cluster's secret"));
+            return Err(format!(
+                "{url}: answer not signed with the cluster's secret"
+            ));
         }
         serde_json::from_slice::<T>(&body)
             .map(Some)
@@ -1054,7 +1056,11 @@ pub fn client_id(group: &str, me: &str) -> String {
 /// The credentials a node logs in to its broker with: `broker.username` and
 /// `broker.password` when set (an external broker's own users), else the ones the embedded
 /// broker requires, derived from the secret and bound to the client id.
-fn broker_credentials(cfg: &ClusterConfig, keys: &ClusterKeys, client_id: &str) -> (String, String) {
+fn broker_credentials(
+    cfg: &ClusterConfig,
+    keys: &ClusterKeys,
+    client_id: &str,
+) -> (String, String) {
     let user = cfg.get("broker.username");
     if user.is_empty() {
         (BROKER_USER.to_string(), keys.broker_password(client_id))

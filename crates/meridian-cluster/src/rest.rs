@@ -102,8 +102,7 @@ impl ClusterRest {
             for (k, v) in &pairs {
                 // The secret's keys are in use by the broker and every peer connection.
                 let fixed = ["instanceName", "group", "CLUSTER_CONFIG_DIR", "secret"];
-                if fixed.contains(&k.as_str()) && cfg.get(k) != v && !(is_secret(k) && v == MASK)
-                {
+                if fixed.contains(&k.as_str()) && cfg.get(k) != v && !(is_secret(k) && v == MASK) {
                     return Err(RestError::BadRequest(format!("{k} cannot be changed while the node runs; edit cluster.properties and restart")));
                 }
                 if is_secret(k) && v == MASK {

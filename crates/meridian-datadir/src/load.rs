@@ -300,7 +300,9 @@ impl<'a> Walker<'a> {
                 if meridian_catalog::check_name(f).is_err() {
                     self.problem(
                         &p,
-                        format!("style file name '{f}' is not a plain file name; its body is not read"),
+                        format!(
+                            "style file name '{f}' is not a plain file name; its body is not read"
+                        ),
                     );
                 } else if let Ok(bytes) = fs::read(dir.join(f)) {
                     o.body = Some(String::from_utf8_lossy(&bytes).into_owned());

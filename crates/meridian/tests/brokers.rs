@@ -116,12 +116,22 @@ impl Drop for Broker {
 }
 
 fn start_node(dir: &Path, instance: &str, group: &str, broker_url: &str, primary: bool) -> Node {
+    // RabbitMQ checks every login against its own users (the others here accept any): the
+    // nodes log in as its guest user instead of with the credentials derived from the secret.
+    let login = if group.starts_with("rabbitmq") {
+        "guest"
+    } else {
+        ""
+    };
     Node::start_env(
         dir.to_path_buf(),
         None,
         &[
             ("instanceName", instance),
             ("group", group),
+            ("secret", &format!("secret-of-{group}")),
+            ("MERIDIAN_CLUSTER_BROKER_USERNAME", login),
+            ("MERIDIAN_CLUSTER_BROKER_PASSWORD", login),
             ("brokerURL", broker_url),
             ("embeddedBroker", "disabled"),
             ("toggleMaster", if primary { "true" } else { "false" }),
@@ -430,6 +440,7 @@ fn tls_broker_with_a_client_certificate() {
             &[
                 ("instanceName", name),
                 ("group", &group),
+                ("secret", "tls-secret"),
                 ("brokerURL", &url),
                 ("embeddedBroker", "disabled"),
                 ("toggleMaster", primary),

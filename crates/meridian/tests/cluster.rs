@@ -2,80 +2,11 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
+use common::cluster::{free_port, inject, tmpdir, Cluster};
 use common::{expect, fixture, status, wait_for, Node};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-struct Cluster {
-    group: String,
-    broker_port: u16,
-    secret: String,
-}
-
-impl Cluster {
-    fn new(name: &str) -> Cluster {
-        Cluster {
-            group: format!("{name}-{}", std::process::id()),
-            broker_port: free_port(),
-            secret: String::new(),
-        }
-    }
-
-    fn env(&self, instance: &str, embedded: bool, primary: bool) -> Vec<(String, String)> {
-        let mut e = vec![
-            ("instanceName".to_string(), instance.to_string()),
-            ("group".into(), self.group.clone()),
-            ("MERIDIAN_CLUSTER_HEARTBEAT_INTERVAL".into(), "300".into()),
-            ("MERIDIAN_CLUSTER_CONNECTION_MAXWAIT".into(), "500".into()),
-            ("toggleMaster".into(), primary.to_string()),
-            ("secret".into(), self.secret.clone()),
-        ];
-        if embedded {
-            e.push((
-                "MERIDIAN_CLUSTER_EMBEDDEDBROKER_LISTEN".into(),
-                format!("127.0.0.1:{}", self.broker_port),
-            ));
-            e.push(("embeddedBroker".into(), "enabled".into()));
-            e.push(("brokerURL".into(), String::new()));
-        } else {
-            e.push(("embeddedBroker".into(), "disabled".into()));
-            e.push((
-                "brokerURL".into(),
-                format!("tcp://127.0.0.1:{}", self.broker_port),
-            ));
-        }
-        e
-    }
-
-    fn start(&self, dir: &Path, instance: &str, embedded: bool, primary: bool) -> Node {
-        self.start_with(dir, instance, embedded, primary, &[])
-    }
-
-    /// Like [`Cluster::start`], with `extra` settings after the cluster's own.
-    fn start_with(
-        &self,
-        dir: &Path,
-        instance: &str,
-        embedded: bool,
-        primary: bool,
-        extra: &[(&str, &str)],
-    ) -> Node {
-        let env = self.env(instance, embedded, primary);
-        let mut refs: Vec<(&str, &str)> =
-            env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        refs.extend_from_slice(extra);
-        Node::start_env(dir.to_path_buf(), None, &refs)
-    }
-}
 
 fn names(n: &Node, path: &str, root: &str, item: &str) -> Vec<String> {
     let v = n.json(path);
@@ -190,12 +121,6 @@ fn write_config(a: &Node) {
         ),
         200,
     );
-}
-
-fn tmpdir() -> (tempfile::TempDir, PathBuf) {
-    let t = tempfile::tempdir().unwrap();
-    let d = t.path().join("data");
-    (t, d)
 }
 
 #[test]
@@ -428,41 +353,9 @@ fn every_write_a_killed_primary_acknowledged_reaches_the_replica() {
     );
 }
 
-/// Publish raw payloads on the cluster's topic, as an attacker or a misconfigured node would.
-fn inject(broker_port: u16, topic: &str, payloads: Vec<Vec<u8>>) {
-    let mut opts = rumqttc::MqttOptions::new(
-        format!("intruder-{}", std::process::id()),
-        "127.0.0.1",
-        broker_port,
-    );
-    opts.set_keep_alive(Duration::from_secs(5));
-    let (client, mut conn) = rumqttc::Client::new(opts, 100);
-    let n = payloads.len();
-    for p in payloads {
-        client
-            .publish(topic, rumqttc::QoS::AtLeastOnce, false, p)
-            .unwrap();
-    }
-    let mut acks = 0;
-    for ev in conn.iter() {
-        match ev {
-            Ok(rumqttc::Event::Incoming(rumqttc::Packet::PubAck(_))) => {
-                acks += 1;
-                if acks == n {
-                    break;
-                }
-            }
-            Ok(_) => {}
-            Err(e) => panic!("intruder: {e}"),
-        }
-    }
-    client.disconnect().ok();
-}
-
 #[test]
 fn forged_malformed_and_foreign_messages_are_rejected_and_replication_goes_on() {
-    let mut c = Cluster::new("wire");
-    c.secret = "correct horse battery staple".into();
+    let c = Cluster::new("wire");
     let (_ta, da) = tmpdir();
     let (_tb, db) = tmpdir();
     let a = c.start(&da, "node-a", true, true);
@@ -481,37 +374,70 @@ fn forged_malformed_and_foreign_messages_are_rejected_and_replication_goes_on() 
         b.get("/workspaces/real.json").status() == 200
     });
     let before = status(&b)["counters"]["rejected"].as_u64().unwrap();
-    let topic = format!("VirtualTopic_geoserver/{}/changes", c.group);
+    let topic = c.changes_topic();
     let forged_body = format!(
-        r#"{{"type":"changes","group":"{}","origin":"node-a","seq":99,"hlc":1,"changes":[{{"op":"add","object":{{"kind":"Workspace","xml":{{"name":"workspace","children":[{{"name":"id","text":"WorkspaceInfoImpl-evil"}},{{"name":"name","text":"evil"}}]}}}}}}]}}"#,
+        r#"{{"type":"changes","group":"{}","origin":"node-a","seq":2,"hlc":1,"changes":[{{"op":"add","object":{{"kind":"Workspace","xml":{{"name":"workspace","children":[{{"name":"id","text":"WorkspaceInfoImpl-evil"}},{{"name":"name","text":"evil"}}]}}}}}}]}}"#,
         c.group
     );
-    let foreign = meridian_cluster::envelope::encode(
-        &meridian_cluster::envelope::Message::Heartbeat {
-            group: "another-group".into(),
-            origin: "x".into(),
-            url: "http://127.0.0.1:1/geoserver".into(),
-            roles: Default::default(),
-            heads: Default::default(),
-            digest: String::new(),
-        },
-        &c.secret,
-    );
+    let heartbeat = |group: &str| meridian_cluster::envelope::Message::Heartbeat {
+        group: group.into(),
+        origin: "x".into(),
+        url: "http://127.0.0.1:1/geoserver".into(),
+        roles: Default::default(),
+        heads: Default::default(),
+        digest: String::new(),
+    };
+    let foreign = meridian_cluster::envelope::encode(&heartbeat("another-group"), &c.keys());
+    let other_secret = meridian_cluster::keys::ClusterKeys::new("another secret").unwrap();
+    let messages = vec![
+        // Unsigned, as earlier versions sent without a secret; a made-up MAC; another
+        // cluster's secret; garbage; a truncated body; another group's heartbeat.
+        format!("MERIDIAN/1 -\n{forged_body}").into_bytes(),
+        format!("MERIDIAN/1 {}\n{forged_body}", "0".repeat(64)).into_bytes(),
+        format!(
+            "MERIDIAN/1 {}\n{forged_body}",
+            other_secret.message_mac(forged_body.as_bytes())
+        )
+        .into_bytes(),
+        b"\x00\x01 not a message at all".to_vec(),
+        b"MERIDIAN/1 -\n{\"type\":".to_vec(),
+        foreign,
+    ];
+    // An outsider cannot even log in to the embedded broker, with no login or a guessed one.
+    for login in [
+        None,
+        Some(("meridian", "meridian")),
+        Some(("admin", "geoserver")),
+    ] {
+        let r = inject(c.broker_port, &topic, messages.clone(), "intruder", login);
+        assert!(r.is_err(), "an outsider published with {login:?}");
+    }
+    expect(b.get("/workspaces/evil.json"), 404);
+    // Whoever can publish (an open external broker, a broken member) gets nothing applied.
+    let (user, password) = c.broker_login("member");
     inject(
         c.broker_port,
         &topic,
-        vec![
-            format!("MERIDIAN/1 -\n{forged_body}").into_bytes(),
-            format!("MERIDIAN/1 {}\n{forged_body}", "0".repeat(64)).into_bytes(),
-            b"\x00\x01 not a message at all".to_vec(),
-            b"MERIDIAN/1 -\n{\"type\":".to_vec(),
-            foreign,
-        ],
-    );
+        messages,
+        "member",
+        Some((&user, &password)),
+    )
+    .unwrap();
     wait_for("messages rejected", &[&b], Duration::from_secs(20), || {
-        status(&b)["counters"]["rejected"].as_u64().unwrap() >= before + 5
+        status(&b)["counters"]["rejected"].as_u64().unwrap() >= before + 6
     });
+    let reasons = &status(&b)["rejected"];
+    assert!(
+        reasons["unauthenticated"].as_u64().unwrap() >= 3,
+        "{reasons}"
+    );
+    assert!(reasons["foreign_group"].as_u64().unwrap() >= 1, "{reasons}");
     expect(b.get("/workspaces/evil.json"), 404);
+    // The refusals are explained in the log, with how to fix them.
+    assert!(
+        b.log_contains("put the same `secret` in cluster.properties on every node"),
+        "no hint in the replica's log"
+    );
     // Replication goes on after the garbage.
     expect(
         a.post_xml("/workspaces", "<workspace><name>after</name></workspace>"),
@@ -524,6 +450,8 @@ fn forged_malformed_and_foreign_messages_are_rejected_and_replication_goes_on() 
         || b.get("/workspaces/after.json").status() == 200,
     );
     assert_eq!(status(&b)["authenticated"], true);
+    // The intruders' logins were counted on the broker's node.
+    assert!(status(&a)["rejected"]["broker_login"].as_u64().unwrap() >= 2);
 }
 
 #[test]
@@ -1121,8 +1049,7 @@ fn a_geoserver_cluster_properties_file_works_as_it_is() {
 
 #[test]
 fn a_replica_off_the_broker_syncs_from_peers_and_one_cut_from_peers_from_the_broker() {
-    let mut c = Cluster::new("partition");
-    c.secret = "s".into();
+    let c = Cluster::new("partition");
     let (_ta, da) = tmpdir();
     let (_tb, db) = tmpdir();
     let (_tc, dc) = tmpdir();

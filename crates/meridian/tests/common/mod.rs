@@ -2,6 +2,8 @@
 //! Starting real `meridian` processes for tests, and a small HTTP client for them.
 #![allow(dead_code)]
 
+pub mod cluster;
+
 use reqwest::blocking::{Client, Response};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -102,6 +104,11 @@ impl Node {
                 .build()
                 .unwrap(),
         }
+    }
+
+    /// Whether any line the node logged so far contains `text`.
+    pub fn log_contains(&self, text: &str) -> bool {
+        self.log.lock().unwrap().iter().any(|l| l.contains(text))
     }
 
     /// `http://127.0.0.1:port/geoserver/rest`
