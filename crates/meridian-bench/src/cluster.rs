@@ -154,13 +154,18 @@ impl Cluster {
         Ok(path)
     }
 
+    /// The secret the nodes of this cluster share.
+    pub fn secret(&self) -> String {
+        format!("secret-of-{}", self.group)
+    }
+
     /// Environment of a node of this cluster.
     pub fn env(&self, name: &str, primary: bool) -> Vec<(&'static str, String)> {
         let mut env = vec![
             ("instanceName", name.to_string()),
             ("group", self.group.clone()),
             // The nodes of a cluster share a secret.
-            ("secret", format!("secret-of-{}", self.group)),
+            ("secret", self.secret()),
             ("toggleMaster", primary.to_string()),
             ("MERIDIAN_CLUSTER_HEARTBEAT_INTERVAL", "500".to_string()),
         ];

@@ -46,8 +46,20 @@ impl Report {
 
 /// Raw round trip: `n` QoS 1 messages of about the size of a change, one at a time, from one
 /// client to another through the broker on `port`; with `persistent`, the subscriber keeps
-/// its session (clean session off), as replicas do.
-pub fn raw_round_trip(port: u16, n: usize, persistent: bool) -> Result<Summary, BenchError> {
+/// its session (clean session off), as replicas do. Both clients log in as cluster members of
+/// `secret` would (the embedded broker admits nobody else).
+pub fn raw_round_trip(
+    port: u16,
+    n: usize,
+    persistent: bool,
+    secret: &str,
+) -> Result<Summary, BenchError> {
+    let keys = meridian_cluster::keys::ClusterKeys::new(secret)
+        .map_err(|e| BenchError::Node(e.to_string()))?;
+    let login = |opts: &mut MqttOptions| {
+        let password = keys.broker_password(opts.client_id().as_str());
+        opts.set_credentials(meridian_cluster::keys::BROKER_USER, password);
+    };
     let id = std::process::id();
     let kind = if persistent { "persistent" } else { "clean" };
     let topic = format!("meridian-bench/{id}/rtt-{kind}");
@@ -56,6 +68,7 @@ pub fn raw_round_trip(port: u16, n: usize, persistent: bool) -> Result<Summary, 
     let mut so = MqttOptions::new(format!("bench-sub-{kind}-{id}"), "127.0.0.1", port);
     so.set_keep_alive(Duration::from_secs(30));
     so.set_clean_session(!persistent);
+    login(&mut so);
     let (sub, mut sub_conn) = Client::new(so, 100);
     let (got_tx, got_rx) = mpsc::channel::<Option<Instant>>();
     std::thread::spawn(move || {
@@ -86,6 +99,7 @@ pub fn raw_round_trip(port: u16, n: usize, persistent: bool) -> Result<Summary, 
 
     let mut po = MqttOptions::new(format!("bench-pub-{kind}-{id}"), "127.0.0.1", port);
     po.set_keep_alive(Duration::from_secs(30));
+    login(&mut po);
     let (publisher, mut pub_conn) = Client::new(po, 100);
     std::thread::spawn(move || {
         for ev in pub_conn.iter() {
@@ -214,8 +228,8 @@ pub fn run(
     let tmp = crate::node::work_dir()?;
     let env = vec![("durable", durable.to_string())];
     let cluster = Cluster::start(binary, tmp.path(), kind, replicas, None, env)?;
-    let raw = raw_round_trip(cluster.broker_port, n, false)?;
-    let raw_persistent = raw_round_trip(cluster.broker_port, n, true)?;
+    let raw = raw_round_trip(cluster.broker_port, n, false, &cluster.secret())?;
+    let raw_persistent = raw_round_trip(cluster.broker_port, n, true, &cluster.secret())?;
 
     // One prober thread per replica: given a write, it reports the delay until the replica
     // serves it.

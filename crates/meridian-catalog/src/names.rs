@@ -13,16 +13,20 @@ pub enum NameError {
     #[error("the name '{0}' may not start with a dot")]
     Dot(String),
     /// Longer than the limit.
-    #[error("the name is longer than 255 characters")]
+    #[error("the name is longer than {MAX_NAME_BYTES} bytes")]
     TooLong,
 }
+
+/// The longest name: it becomes a file name with a suffix (`.xml`), and a temporary one with
+/// more (`.<name>.xml.<pid>.<n>.tmp`), within the 255 bytes filesystems allow.
+pub const MAX_NAME_BYTES: usize = 200;
 
 /// Check a name that will be used as a directory or file name and in REST URLs.
 pub fn check_name(name: &str) -> Result<(), NameError> {
     if name.trim().is_empty() {
         return Err(NameError::Empty);
     }
-    if name.len() > 255 {
+    if name.len() > MAX_NAME_BYTES {
         return Err(NameError::TooLong);
     }
     if name.starts_with('.') {
@@ -57,5 +61,7 @@ mod tests {
         assert!(check_name("ws:name").is_err());
         assert!(check_name("").is_err());
         assert!(check_name("a\u{0}b").is_err());
+        assert!(check_name(&"a".repeat(MAX_NAME_BYTES)).is_ok());
+        assert_eq!(check_name(&"a".repeat(253)), Err(NameError::TooLong));
     }
 }

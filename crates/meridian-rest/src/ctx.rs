@@ -57,6 +57,8 @@ pub struct RestState {
     pub max_upload: usize,
     /// Extensions (cluster endpoints).
     pub extensions: Vec<Arc<dyn RestExtension>>,
+    /// Failed logins per client address.
+    pub logins: crate::LoginThrottle,
 }
 
 /// One request's view: the shared state and a catalog snapshot.

@@ -23,7 +23,7 @@ pub enum RestError {
     /// 405.
     #[error("{0}")]
     MethodNotAllowed(String),
-    /// 409: duplicate workspace.
+    /// 409: a duplicate (an object of that name or id exists).
     #[error("{0}")]
     Conflict(String),
     /// 413.
@@ -32,7 +32,10 @@ pub enum RestError {
     /// 415.
     #[error("{0}")]
     UnsupportedMediaType(String),
-    /// 500: GeoServer answers duplicates of stores, resources and groups this way.
+    /// 429: too many failed logins from this address; retry after this many seconds.
+    #[error("too many failed logins from this address; try again in {0} s")]
+    TooManyLogins(u64),
+    /// 500: the server failed.
     #[error("{0}")]
     Internal(String),
 }
@@ -49,6 +52,7 @@ impl RestError {
             RestError::Conflict(_) => 409,
             RestError::TooLarge(_) => 413,
             RestError::UnsupportedMediaType(_) => 415,
+            RestError::TooManyLogins(_) => 429,
             RestError::Internal(_) => 500,
         }
     }
@@ -75,8 +79,9 @@ impl From<ValidationError> for RestError {
                 ..
             } => RestError::Conflict(v.to_string()),
             ValidationError::Duplicate { kind: "style", .. } => RestError::Forbidden(v.to_string()),
+            // GeoServer answers 500 here; a duplicate is the caller's mistake: 409.
             ValidationError::Duplicate { .. } | ValidationError::DuplicateId(_) => {
-                RestError::Internal(v.to_string())
+                RestError::Conflict(v.to_string())
             }
             ValidationError::InUse { .. } => RestError::Forbidden(v.to_string()),
             _ => RestError::BadRequest(v.to_string()),

@@ -11,6 +11,7 @@ mod links;
 mod req;
 mod router;
 mod server;
+mod throttle;
 
 pub use api::about::GEOSERVER_VERSION;
 pub use ctx::{AsyncResp, Reloader, RestExtension, RestState};
@@ -18,3 +19,4 @@ pub use error::{RestError, RestResult};
 pub use json::{from_json, to_json};
 pub use req::{render, Format, Req, Resp};
 pub use server::{rest_router, PEER_SIGNATURE_HEADER, POSITION_HEADER};
+pub use throttle::LoginThrottle;

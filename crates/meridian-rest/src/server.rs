@@ -68,6 +68,11 @@ fn error_response(e: &RestError) -> Response {
         resp.headers_mut()
             .insert(header::CONNECTION, HeaderValue::from_static("close"));
     }
+    if let RestError::TooManyLogins(wait) = e {
+        if let Ok(v) = HeaderValue::from_str(&wait.to_string()) {
+            resp.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+    }
     if matches!(e, RestError::Unauthorized) {
         resp.headers_mut().insert(
             header::WWW_AUTHENTICATE,
@@ -122,6 +127,16 @@ async fn handle(State(st): State<Arc<RestState>>, request: Request) -> Response 
             .find(|e| e.peer_allowed(&method, path_and_query, t))
             .map(|e| (e.clone(), t.to_string()))
     });
+    // A client that failed too many logins lately is not let near the password check.
+    let client = parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
+    if let (Some(ip), Some(_), None) = (client, &creds, &peer) {
+        if let Err(wait) = st.logins.check(ip) {
+            return error_response(&RestError::TooManyLogins(wait));
+        }
+    }
     let access = match st.security.read() {
         _ if peer.is_some() => Access::Allowed(Some("cluster-peer".into())),
         Ok(sec) => sec.check_rest(
@@ -134,6 +149,9 @@ async fn handle(State(st): State<Arc<RestState>>, request: Request) -> Response 
     let user = match access {
         Access::Allowed(u) => u,
         Access::Unauthenticated => {
+            if let (Some(ip), Some(_)) = (client, &creds) {
+                st.logins.failed(ip);
+            }
             tracing::info!(%method, path = %full_path, "401 authentication required");
             return error_response(&RestError::Unauthorized);
         }

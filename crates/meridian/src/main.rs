@@ -1,5 +1,7 @@
 //! `meridian`: a GeoServer-compatible geospatial server.
 
+mod http;
+mod memory;
 mod node;
 mod status;
 
@@ -29,6 +31,41 @@ enum Command {
         /// Address to listen on.
         #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:8080")]
         bind: SocketAddr,
+        /// Seconds a request head may take to arrive, counted from when a connection waits
+        /// for one (kept-alive connections idle that long close too).
+        #[arg(
+            long,
+            value_name = "SECONDS",
+            env = "MERIDIAN_HEADER_READ_TIMEOUT",
+            default_value_t = 30
+        )]
+        header_read_timeout: u64,
+        /// Seconds without traffic after which a connection is closed.
+        #[arg(
+            long,
+            value_name = "SECONDS",
+            env = "MERIDIAN_IDLE_TIMEOUT",
+            default_value_t = 120
+        )]
+        idle_timeout: u64,
+        /// Connections held open at most (also bounded by the descriptor limit); at the cap
+        /// the longest-idle connection makes room for a new one.
+        #[arg(
+            long,
+            value_name = "N",
+            env = "MERIDIAN_MAX_CONNECTIONS",
+            default_value_t = 100_000
+        )]
+        max_connections: usize,
+        /// Failed logins from one client address within a minute before its logins are
+        /// refused (429) for the rest of that minute.
+        #[arg(
+            long,
+            value_name = "N",
+            env = "MERIDIAN_MAX_FAILED_LOGINS",
+            default_value_t = 20
+        )]
+        max_failed_logins: u32,
     },
     /// Cluster tools.
     Cluster {
@@ -88,7 +125,21 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let result = match cli.command {
-        Command::Serve { data_dir: d, bind } => node::serve(data_dir(d), bind),
+        Command::Serve {
+            data_dir: d,
+            bind,
+            header_read_timeout,
+            idle_timeout,
+            max_connections,
+            max_failed_logins,
+        } => {
+            let limits = http::HttpLimits {
+                header_read_timeout: std::time::Duration::from_secs(header_read_timeout.max(1)),
+                idle_timeout: std::time::Duration::from_secs(idle_timeout.max(1)),
+                max_connections: http::connection_cap(max_connections),
+            };
+            node::serve(data_dir(d), bind, limits, max_failed_logins)
+        }
         Command::Check { data_dir: d } => node::check(data_dir(d)),
         Command::Cluster {
             command: ClusterCommand::Leave { data_dir: d },

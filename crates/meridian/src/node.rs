@@ -47,21 +47,11 @@ fn load_catalog(dir: &Path) -> Result<(Catalog, DataDir), NodeError> {
     for p in &loaded.problems {
         tracing::warn!(path = %p.path.display(), "{}", p.reason);
     }
-    release_free_memory();
+    crate::memory::release_free_memory();
     Ok((
         loaded.catalog,
         DataDir::new(dir.to_path_buf(), loaded.locations),
     ))
-}
-
-/// Hand the memory that loading used only for a while (file buffers, walk lists) back to the
-/// system: reading on several threads leaves it spread over the allocator's per-thread arenas.
-fn release_free_memory() {
-    // SAFETY: malloc_trim only walks the allocator's own free lists; it has no preconditions.
-    #[cfg(target_env = "gnu")]
-    unsafe {
-        libc::malloc_trim(0);
-    }
 }
 
 /// Everything the persister of a clustered node shares across reloads.
@@ -88,7 +78,12 @@ impl ClusterParts {
 }
 
 /// Prepare, load and serve.
-pub fn serve(dir: PathBuf, bind: SocketAddr) -> Result<(), NodeError> {
+pub fn serve(
+    dir: PathBuf,
+    bind: SocketAddr,
+    limits: crate::http::HttpLimits,
+    max_failed_logins: u32,
+) -> Result<(), NodeError> {
     let err = |e: String| NodeError::DataDir(dir.display().to_string(), e);
     if init_if_empty(&dir).map_err(|e| err(e.to_string()))? {
         tracing::info!(dir = %dir.display(), "created a new data directory");
@@ -128,9 +123,7 @@ pub fn serve(dir: PathBuf, bind: SocketAddr) -> Result<(), NodeError> {
         .map_err(|e| NodeError::Runtime(e.to_string()))?;
     rt.block_on(async move {
         let shutdown = shutdown_signal()?;
-        let listener = tokio::net::TcpListener::bind(bind)
-            .await
-            .map_err(|e| NodeError::Bind(bind, e.to_string()))?;
+        let listener = crate::http::listen(bind).map_err(|e| NodeError::Bind(bind, e.to_string()))?;
         let local = listener.local_addr().map_err(|e| NodeError::Runtime(e.to_string()))?;
         let url = match cluster_cfg.get("node.url") {
             "" => format!("http://{local}/geoserver"),
@@ -186,6 +179,7 @@ pub fn serve(dir: PathBuf, bind: SocketAddr) -> Result<(), NodeError> {
             reload,
             max_body: 16 * 1024 * 1024,
             max_upload: 1024 * 1024 * 1024,
+            logins: meridian_rest::LoginThrottle::new(max_failed_logins, std::time::Duration::from_secs(60)),
             extensions: vec![Arc::new(ClusterRest(cluster))],
         });
         let app = Router::new()
@@ -200,11 +194,11 @@ pub fn serve(dir: PathBuf, bind: SocketAddr) -> Result<(), NodeError> {
             )
             .merge(rest_router(state))
             .merge(ogc_router(ogc));
-        tracing::info!(address = %local, "listening on http://{local}/geoserver");
-        axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .map_err(|e| NodeError::Runtime(e.to_string()))?;
+        tracing::info!(address = %local, max_connections = limits.max_connections, "listening on http://{local}/geoserver");
+        // On a worker of the runtime, not the thread blocked on it: accepting from there
+        // waited for wake-ups, and the listen queue overflowed (1 s client retries).
+        let serving = tokio::spawn(crate::http::serve(listener, app, limits, shutdown));
+        serving.await.map_err(|e| NodeError::Runtime(e.to_string()))?;
         // Files still written behind go to disk first, so a stopped node leaves a whole data
         // directory.
         if let Err(e) = on_exit.settle() {

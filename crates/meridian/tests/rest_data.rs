@@ -54,13 +54,13 @@ fn datastores_in_every_parameter_syntax() {
     assert!(shp.contains("Directory of spatial files"), "{shp}");
     let list = n.json("/workspaces/w/datastores.json");
     assert_eq!(list["dataStores"]["dataStore"].as_array().unwrap().len(), 3);
-    // Duplicate store: GeoServer answers 500.
+    // Duplicate store: 409 (GeoServer answers 500).
     expect(
         n.post_xml(
             "/workspaces/w/datastores",
             "<dataStore><name>pg</name></dataStore>",
         ),
-        500,
+        409,
     );
     // Body workspace differing from the URL: 403.
     expect(
@@ -148,7 +148,7 @@ fn publishing_shapefiles_reads_attributes_crs_and_bounds() {
         .dir
         .join("workspaces/w/sfdir/archsites/layer.xml")
         .is_file());
-    // A type that is not in the store: 400; duplicate: 500.
+    // A type that is not in the store: 400; duplicate: 409.
     expect(
         n.post_xml(
             "/workspaces/w/datastores/sfdir/featuretypes",
@@ -161,7 +161,7 @@ fn publishing_shapefiles_reads_attributes_crs_and_bounds() {
             "/workspaces/w/datastores/sfdir/featuretypes",
             "<featureType><name>archsites</name></featureType>",
         ),
-        500,
+        409,
     );
     // gsconfig sends nativeCRS as an EPSG code.
     expect(n.post_xml("/workspaces/w/datastores/sfdir/featuretypes.xml", "<featureType><name>roads</name><nativeName>roads</nativeName><title>r</title><enabled>true</enabled><srs>EPSG:26713</srs><nativeCRS>EPSG:26713</nativeCRS></featureType>"), 201);

@@ -184,7 +184,7 @@ fn layer_groups_global_and_workspace() {
     // Single member: published is an object, not an array.
     expect(n.post_xml("/layergroups", "<layerGroup><name>one</name><publishables><published type=\"layer\"><name>sf:roads</name></published></publishables></layerGroup>"), 201);
     assert!(n.json("/layergroups/one.json")["layerGroup"]["publishables"]["published"].is_object());
-    // Errors: empty 400, unknown member 400, duplicate 500, rename 403.
+    // Errors: empty 400, unknown member 400, duplicate 409, rename 403.
     expect(
         n.post_xml(
             "/layergroups",
@@ -193,7 +193,7 @@ fn layer_groups_global_and_workspace() {
         400,
     );
     expect(n.post_xml("/layergroups", "<layerGroup><name>bad</name><publishables><published type=\"layer\"><name>sf:nope</name></published></publishables></layerGroup>"), 400);
-    expect(n.post_xml("/layergroups", "<layerGroup><name>g1</name><publishables><published type=\"layer\"><name>sf:roads</name></published></publishables></layerGroup>"), 500);
+    expect(n.post_xml("/layergroups", "<layerGroup><name>g1</name><publishables><published type=\"layer\"><name>sf:roads</name></published></publishables></layerGroup>"), 409);
     expect(
         n.put_xml(
             "/layergroups/g1",

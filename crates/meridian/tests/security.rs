@@ -412,3 +412,27 @@ fn style_file_names_cannot_read_write_or_delete_files_elsewhere() {
     assert!(n.log_contains("is not a plain file name"));
     assert_eq!(std::fs::read_to_string(&secret_file).unwrap(), "top secret");
 }
+
+#[test]
+fn duplicates_answer_409_and_over_long_names_400() {
+    let n = Node::empty();
+    expect(
+        n.post_xml("/workspaces", "<workspace><name>w</name></workspace>"),
+        201,
+    );
+    let store = "<dataStore><name>s</name><connectionParameters><entry key=\"dbtype\">geopkg</entry></connectionParameters></dataStore>";
+    expect(n.post_xml("/workspaces/w/datastores", store), 201);
+    expect(n.post_xml("/workspaces/w/datastores", store), 409);
+    let long = "x".repeat(253);
+    let r = n.post_xml(
+        "/workspaces",
+        &format!("<workspace><name>{long}</name></workspace>"),
+    );
+    assert_eq!(r.status(), 400);
+    assert!(r.text().unwrap().contains("longer than"));
+    let r = n.post_xml(
+        "/styles",
+        &format!("<style><name>{long}</name><filename>a.sld</filename></style>"),
+    );
+    assert_eq!(r.status(), 400);
+}

@@ -43,7 +43,7 @@ pub fn collection(c: &Ctx, req: &Req, ws_name: Option<&str>) -> RestResult<Resp>
                 .find(Kind::LayerGroup, ws.as_ref().map(|w| w.id()), &name)
                 .is_some()
             {
-                return Err(RestError::Internal(format!(
+                return Err(RestError::Conflict(format!(
                     "Layer group named '{name}' already exists"
                 )));
             }

@@ -229,7 +229,7 @@ pub fn publish_element(
     meridian_catalog::check_name(&name).map_err(|e| RestError::BadRequest(e.to_string()))?;
     let ns = c.namespace_of(ws)?;
     if c.cat.find(kind, Some(ns.id()), &name).is_some() {
-        return Err(RestError::Internal(format!(
+        return Err(RestError::Conflict(format!(
             "Resource named '{name}' already exists in namespace: '{}'",
             ns.name()
         )));
