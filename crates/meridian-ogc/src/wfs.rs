@@ -558,6 +558,14 @@ async fn get_feature(
         count = count.min(l.max_features);
     }
     let offset = num("STARTINDEX")?.unwrap_or(0);
+    // Stores take offsets as signed 64-bit numbers (SQL OFFSET).
+    if i64::try_from(offset).is_err() {
+        return Err(err(
+            "InvalidParameterValue",
+            "startindex",
+            format!("STARTINDEX must be below 2^63, got {offset}"),
+        ));
+    }
     let hits = p
         .get("RESULTTYPE")
         .is_some_and(|r| r.eq_ignore_ascii_case("hits"));

@@ -257,6 +257,7 @@ fn wfs_capabilities_describe_and_getfeature() {
         ("request=GetFeature&typeNames=nope:nope", "InvalidParameterValue"),
         ("request=GetFeature", "MissingParameterValue"),
         ("request=GetFeature&typeNames=sf:roads&count=abc", "InvalidParameterValue"),
+        ("request=GetFeature&typeNames=sf:roads&startIndex=9223372036854775808", "InvalidParameterValue"),
         ("request=GetFeature&typeNames=sf:roads&bbox=1,2", "InvalidParameterValue"),
         ("request=GetFeature&typeNames=sf:roads&filter=%3CFilter%3E%3CBeyond%2F%3E%3C%2FFilter%3E", "InvalidParameterValue"),
         ("request=Transaction", "OperationNotSupported"),
