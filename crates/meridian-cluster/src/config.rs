@@ -2,8 +2,6 @@
 //! environment overrides and the aliases the GeoServer documentation uses.
 
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 /// GeoServer's keys and defaults (`instanceName` and `CLUSTER_CONFIG_DIR` are filled in).
@@ -192,23 +190,9 @@ impl ClusterConfig {
         for (k, v) in &self.props {
             text.push_str(&format!("{}={}\n", escape(k, true), escape(v, false)));
         }
-        let io =
-            |e: std::io::Error| ConfigError::Io(self.file.display().to_string(), e.to_string());
-        if let Some(d) = self.file.parent() {
-            std::fs::create_dir_all(d).map_err(io)?;
-        }
         // The file holds the secret and the broker password: readable by the node's user only.
-        let tmp = self.file.with_extension("properties.tmp");
-        let _ = std::fs::remove_file(&tmp);
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)
-            .map_err(io)?;
-        f.write_all(text.as_bytes()).map_err(io)?;
-        drop(f);
-        std::fs::rename(&tmp, &self.file).map_err(io)
+        meridian_datadir::write_private(&self.file, text.as_bytes())
+            .map_err(|e| ConfigError::Io(self.file.display().to_string(), e.to_string()))
     }
 
     /// A value.

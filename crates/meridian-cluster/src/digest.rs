@@ -32,11 +32,7 @@ fn finish(sum: u128, default_workspace: Option<&str>) -> String {
     if let Some(d) = default_workspace {
         h.update(d.as_bytes());
     }
-    h.finalize()
-        .iter()
-        .take(16)
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::keys::hex(&h.finalize()[..16])
 }
 
 /// What the last digest was computed from: the catalog (a persistent map: keeping it costs

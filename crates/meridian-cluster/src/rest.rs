@@ -100,13 +100,13 @@ impl ClusterRest {
                 .write()
                 .map_err(|_| RestError::Internal("configuration lock poisoned".into()))?;
             for (k, v) in &pairs {
-                // The secret's keys are in use by the broker and every peer connection.
-                let fixed = ["instanceName", "group", "CLUSTER_CONFIG_DIR", "secret"];
-                if fixed.contains(&k.as_str()) && cfg.get(k) != v && !(is_secret(k) && v == MASK) {
-                    return Err(RestError::BadRequest(format!("{k} cannot be changed while the node runs; edit cluster.properties and restart")));
-                }
                 if is_secret(k) && v == MASK {
                     continue; // the masked value read back: unchanged
+                }
+                // The secret's keys are in use by the broker and every peer connection.
+                let fixed = ["instanceName", "group", "CLUSTER_CONFIG_DIR", "secret"];
+                if fixed.contains(&k.as_str()) && cfg.get(k) != v {
+                    return Err(RestError::BadRequest(format!("{k} cannot be changed while the node runs; edit cluster.properties and restart")));
                 }
                 cfg.set(k, v);
             }

@@ -89,15 +89,10 @@ fn nodes_with_their_own_generated_secrets_do_not_replicate_until_they_share_one(
     let c = Cluster::new("default-secret");
     let (_ta, da) = tmpdir();
     let (_tb, db) = tmpdir();
-    // Started with no secret at all: each node makes its own.
-    let start = |dir: &Path, name: &str, embedded: bool, primary: bool| {
-        let mut env = c.env(name, embedded, primary);
-        env.retain(|(k, _)| k != "secret");
-        let refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        Node::start_env(dir.to_path_buf(), None, &refs)
-    };
-    let a = start(&da, "node-a", true, true);
-    let mut b = start(&db, "node-b", false, false);
+    // Started with no secret at all (an empty value overrides nothing): each node makes its own.
+    let no_secret = [("secret", "")];
+    let a = c.start_with(&da, "node-a", true, true, &no_secret);
+    let mut b = c.start_with(&db, "node-b", false, false, &no_secret);
     let props = da.join("cluster/cluster.properties");
     let text = std::fs::read_to_string(&props).unwrap();
     let secret_line = text.lines().find(|l| l.starts_with("secret=")).unwrap();
@@ -136,11 +131,7 @@ fn nodes_with_their_own_generated_secrets_do_not_replicate_until_they_share_one(
     }
     b.child.kill().unwrap();
     b.child.wait().unwrap();
-    let mut env = c.env("node-b", false, false);
-    env.retain(|(k, _)| k != "secret");
-    env.push(("secret".into(), printed.trim().to_string()));
-    let refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let b = Node::start_env(db.clone(), None, &refs);
+    let b = c.start_with(&db, "node-b", false, false, &[("secret", printed.trim())]);
     wait_for("B joined", &[&a, &b], Duration::from_secs(30), || {
         b.get("/workspaces/lonely.json").status() == 200
     });
