@@ -16,6 +16,7 @@ mod kind;
 mod names;
 mod object;
 mod referrers;
+pub mod secrets;
 mod validate;
 
 pub use apply::{

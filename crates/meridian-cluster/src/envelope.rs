@@ -1,11 +1,14 @@
 //! The wire format: `MERIDIAN/1 <mac>\n<json body>`. The body is a documented JSON document
 //! (never native object serialization); the MAC is HMAC-SHA256 over the body bytes with the
 //! message key derived from the cluster's shared secret ([`ClusterKeys`]), hex. Every message
-//! carries one: there is no unauthenticated form.
+//! carries one: there is no unauthenticated form. Connection secrets inside a batch travel
+//! sealed ([`crate::seal`]).
 
 use crate::journal::Record;
 use crate::keys::ClusterKeys;
+use crate::seal::Sealer;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 const MAGIC: &str = "MERIDIAN/1";
@@ -102,11 +105,29 @@ pub enum WireError {
     /// The body does not parse.
     #[error("malformed body: {0}")]
     Malformed(String),
+    /// A sealed secret does not open.
+    #[error("{0}")]
+    Sealed(String),
 }
 
-/// Encode a message for the wire.
+/// Encode a message for the wire: connection secrets in a batch are sealed ([`Sealer`]).
 pub fn encode(msg: &Message, keys: &ClusterKeys) -> Vec<u8> {
-    let body = serde_json::to_vec(msg).unwrap_or_default();
+    let body = match msg {
+        Message::Changes { group, record } => {
+            match Sealer::new(keys).seal_changes(&record.changes) {
+                Cow::Borrowed(_) => serde_json::to_vec(msg),
+                Cow::Owned(changes) => serde_json::to_vec(&Message::Changes {
+                    group: group.clone(),
+                    record: Record {
+                        provenance: record.provenance.clone(),
+                        changes,
+                    },
+                }),
+            }
+        }
+        _ => serde_json::to_vec(msg),
+    }
+    .unwrap_or_default();
     let mac = keys.message_mac(&body);
     let mut out = format!("{MAGIC} {mac}\n").into_bytes();
     out.extend_from_slice(&body);
@@ -114,7 +135,19 @@ pub fn encode(msg: &Message, keys: &ClusterKeys) -> Vec<u8> {
 }
 
 /// Decode and authenticate a message: only messages carrying the right MAC are read at all.
+/// Sealed secrets of a batch are opened.
 pub fn decode(payload: &[u8], keys: &ClusterKeys) -> Result<Message, WireError> {
+    let mut msg = decode_sealed(payload, keys)?;
+    if let Message::Changes { record, .. } = &mut msg {
+        Sealer::new(keys)
+            .open_changes(&mut record.changes)
+            .map_err(|e| WireError::Sealed(e.to_string()))?;
+    }
+    Ok(msg)
+}
+
+/// [`decode`] without opening sealed secrets.
+fn decode_sealed(payload: &[u8], keys: &ClusterKeys) -> Result<Message, WireError> {
     let nl = payload
         .iter()
         .position(|b| *b == b'\n')

@@ -3,6 +3,7 @@
 //! dropped when the journal is opened. The file is grown ahead of the appends with zeros (see
 //! [`PREALLOCATE`]); reading stops at the first zero byte that starts a line.
 
+use crate::seal::Sealer;
 use meridian_catalog::{Change, Provenance};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -149,11 +150,26 @@ pub struct Journal {
     /// file metadata, so their fdatasync needs no filesystem-journal commit.
     allocated: u64,
     retention: usize,
+    /// Seals the connection secrets of appended records.
+    sealer: Option<Sealer>,
 }
 
 impl Journal {
-    /// Open (or create) the journal at `path`, dropping a torn last line.
+    /// Open (or create) the journal at `path`, dropping a torn last line. Records are kept
+    /// as they are given (tests); a node opens its journal with [`Journal::open_sealed`].
     pub fn open(path: &Path) -> Result<Self, JournalError> {
+        Journal::open_with(path, None)
+    }
+
+    /// Open (or create) the journal at `path`; every record appended from now on has its
+    /// connection secrets sealed, in memory as in the file, so that the lines written and the
+    /// records served to peers carry none in clear. Whoever applies a record opens it
+    /// ([`Sealer::open_changes`]).
+    pub fn open_sealed(path: &Path, sealer: Sealer) -> Result<Self, JournalError> {
+        Journal::open_with(path, Some(sealer))
+    }
+
+    fn open_with(path: &Path, sealer: Option<Sealer>) -> Result<Self, JournalError> {
         let err = |e: std::io::Error| JournalError {
             path: path.display().to_string(),
             reason: e.to_string(),
@@ -229,6 +245,7 @@ impl Journal {
             staged_from: None,
             len: good_len,
             retention: usize::MAX,
+            sealer,
         })
     }
 
@@ -346,6 +363,10 @@ impl Journal {
                 ),
             });
         }
+        let r = match &self.sealer {
+            Some(s) => s.seal_record(r),
+            None => r,
+        };
         let before = self.len;
         let line = Line::Batch(r);
         if let Err(e) = self.write_line_syncing(&line, sync) {

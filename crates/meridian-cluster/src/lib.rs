@@ -6,6 +6,7 @@
 //! * [`persist`]: journal first, then files, then the applied marker (redo on start).
 //! * [`behind`]: files written on a thread behind the journal (replicated batches, snapshots).
 //! * [`keys`]: the keys derived from the shared secret (messages, peer HTTP, broker, sealing).
+//! * [`seal`]: connection secrets sealed (AEAD) on the wire, in peer answers and in the journal.
 //! * [`envelope`]: the versioned, authenticated wire format.
 //! * [`node`]: publishing, ordered exactly-once apply, catch-up, snapshots, heartbeats.
 //! * [`rest`]: `/rest/cluster`, its status, and the peer endpoints.
@@ -22,6 +23,7 @@ pub mod keys;
 pub mod node;
 pub mod persist;
 pub mod rest;
+pub mod seal;
 
 pub use config::ClusterConfig;
 pub use node::Cluster;

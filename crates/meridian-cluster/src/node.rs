@@ -11,9 +11,11 @@ use crate::hlc::Hlc;
 use crate::journal::{Journal, Record};
 use crate::keys::{ClusterKeys, TokenError, BROKER_USER};
 use crate::persist::{read_json, read_marker, write_json};
+use crate::seal::Sealer;
 use meridian_catalog::{Catalog, CatalogService, Object, Source};
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, Publish, QoS};
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -159,14 +161,14 @@ impl Cluster {
         files: &FilesProgress,
         url: String,
     ) -> Result<Arc<Cluster>, String> {
-        redo(&service, &journal, files.marker())?;
+        let keys = ClusterKeys::new(config.secret()).map_err(|e| e.to_string())?;
+        redo(&service, &journal, files.marker(), &Sealer::new(&keys))?;
         // What the loaded files and the redo hold, for clients waiting on a position.
         service.note_positions(&lock(&journal).heads());
         *lock(&stamps) = rebuild_stamps(&journal);
         let (tx, rx) = mpsc::unbounded_channel();
         let me = config.instance().to_string();
         let group = config.group().to_string();
-        let keys = ClusterKeys::new(config.secret()).map_err(|e| e.to_string())?;
         let c = Arc::new(Cluster {
             config: RwLock::new(config),
             me,
@@ -393,7 +395,7 @@ impl Cluster {
         struct SnapshotRef<'a> {
             heads: BTreeMap<String, u64>,
             default_workspace: Option<String>,
-            objects: Vec<&'a Object>,
+            objects: Vec<Cow<'a, Object>>,
             stamps: Stamps,
         }
         // The heads are exactly those the catalog reflects.
@@ -402,7 +404,8 @@ impl Cluster {
         serde_json::to_vec(&SnapshotRef {
             heads,
             default_workspace: cat.default_workspace().map(|w| w.id().to_string()),
-            objects: cat.objects().map(|o| &**o).collect(),
+            // Connection secrets leave the node sealed.
+            objects: Sealer::new(&self.keys).seal_objects(cat.objects().map(|o| &**o)),
             stamps,
         })
     }
@@ -566,10 +569,17 @@ impl Cluster {
             let pq = format!(
                 "/geoserver/rest/cluster/events.json?origin={origin}&after={after}&limit=500"
             );
-            let Some(records) = self.get_json::<Vec<Record>>(peer_url, &pq).await? else {
+            let Some(mut records) = self.get_json::<Vec<Record>>(peer_url, &pq).await? else {
                 tracing::info!(%origin, peer = %peer_url, "peer no longer holds the records needed; taking a snapshot");
                 return self.take_snapshot(peer_url).await;
             };
+            let sealer = Sealer::new(&self.keys);
+            for r in records.iter_mut() {
+                if let Err(e) = sealer.open_changes(&mut r.changes) {
+                    self.reject("sealed", &format!("records of {peer_url}: {e}"));
+                    return Err(format!("records of {peer_url} refused: {e}"));
+                }
+            }
             if records.is_empty() {
                 return Ok(());
             }
@@ -665,7 +675,12 @@ impl Cluster {
             .await?
             .ok_or("peer has no snapshot")?;
         let fetched = started.elapsed();
-        let cat = checked_snapshot(snap.objects, snap.default_workspace)
+        let mut objects = snap.objects;
+        if let Err(e) = Sealer::new(&self.keys).open_objects(&mut objects) {
+            self.reject("sealed", &format!("snapshot of {peer_url}: {e}"));
+            return Err(format!("snapshot of {peer_url} refused: {e}"));
+        }
+        let cat = checked_snapshot(objects, snap.default_workspace)
             .map_err(|e| format!("snapshot of {peer_url} refused: {e}"))?;
         {
             let mut st = lock(&self.stamps);
@@ -702,6 +717,7 @@ impl Cluster {
                     WireError::Framing => "framing",
                     WireError::Unauthenticated => "unauthenticated",
                     WireError::Malformed(_) => "malformed",
+                    WireError::Sealed(_) => "sealed",
                 };
                 self.reject(reason, &format!("broker message: {e}"));
                 return;
@@ -988,6 +1004,7 @@ pub(crate) fn redo(
     service: &CatalogService,
     journal: &Mutex<Journal>,
     marker: &std::path::Path,
+    sealer: &Sealer,
 ) -> Result<(), String> {
     let mut done = read_marker(marker);
     if let Some(snap) = crate::behind::read_pending(marker)? {
@@ -1018,8 +1035,15 @@ pub(crate) fn redo(
     };
     for r in pending {
         tracing::info!(origin = %r.provenance.origin, seq = r.provenance.seq, "re-applying a journaled batch");
+        let mut changes = r.changes.clone();
+        sealer.open_changes(&mut changes).map_err(|e| {
+            format!(
+                "redo of {}#{}: {e} (was the cluster secret changed?)",
+                r.provenance.origin, r.provenance.seq
+            )
+        })?;
         service
-            .apply_from(r.changes.clone(), Source::Remote(r.provenance.clone()))
+            .apply_from(changes, Source::Remote(r.provenance.clone()))
             .map_err(|e| {
                 format!(
                     "redo of {}#{} failed: {e}",
@@ -1873,7 +1897,13 @@ mod tests {
         }
         // The start: load, redo.
         let (service, journal, marker) = journaling_service(&root);
-        redo(&service, &journal, &marker).unwrap();
+        redo(
+            &service,
+            &journal,
+            &marker,
+            &Sealer::new(&ClusterKeys::new("t").unwrap()),
+        )
+        .unwrap();
         let cat = service.snapshot();
         assert!(cat.get("ws-snap").is_some() && cat.get("ws-after").is_some());
         let deadline = Instant::now() + Duration::from_secs(30);

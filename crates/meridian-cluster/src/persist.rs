@@ -489,7 +489,13 @@ pub(crate) mod tests {
         std::fs::remove_file(root.join("workspaces/w1")).unwrap();
         drop(service);
         let (service, journal, marker) = journaling_service(&root);
-        crate::node::redo(&service, &journal, &marker).unwrap();
+        crate::node::redo(
+            &service,
+            &journal,
+            &marker,
+            &crate::seal::Sealer::new(&crate::keys::ClusterKeys::new("t").unwrap()),
+        )
+        .unwrap();
         service
             .apply_from(vec![workspace(2), namespace(2)], remote(2))
             .unwrap();

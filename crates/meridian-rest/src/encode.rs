@@ -19,7 +19,10 @@ const SINGLE_REFS: &[&str] = &[
 
 /// The REST representation of an object.
 pub fn encode(cat: &Catalog, o: &Object, req: &Req) -> Element {
-    let mut e = o.element();
+    // Connection secrets are never answered in clear: a write that sends the mask back keeps
+    // them (see the stores' PUT).
+    let masked = meridian_catalog::secrets::masked(o);
+    let mut e = masked.as_ref().unwrap_or(o).element();
     e.remove("id");
     for c in e.children.iter_mut() {
         if SINGLE_REFS.contains(&c.name.as_str()) {

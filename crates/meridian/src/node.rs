@@ -8,7 +8,9 @@ use meridian_cluster::behind::FilesProgress;
 use meridian_cluster::conflict::Stamps;
 use meridian_cluster::hlc::Hlc;
 use meridian_cluster::journal::Journal;
+use meridian_cluster::keys::ClusterKeys;
 use meridian_cluster::persist::JournalingPersist;
+use meridian_cluster::seal::Sealer;
 use meridian_cluster::{Cluster, ClusterConfig, ClusterRest};
 use meridian_datadir::{default_styles, init_if_empty, load, DataDir};
 use meridian_ogc::{ogc_router, OgcState};
@@ -91,8 +93,10 @@ pub fn serve(
     write_defaults_if_missing(&dir).map_err(|e| NodeError::Security(e.to_string()))?;
     let cluster_cfg = ClusterConfig::load(&dir).map_err(|e| NodeError::Cluster(e.to_string()))?;
     let journal_path = dir.join("cluster").join("journal.log");
-    let mut journal =
-        Journal::open(&journal_path).map_err(|e| NodeError::Cluster(e.to_string()))?;
+    let keys =
+        ClusterKeys::new(cluster_cfg.secret()).map_err(|e| NodeError::Cluster(e.to_string()))?;
+    let mut journal = Journal::open_sealed(&journal_path, Sealer::new(&keys))
+        .map_err(|e| NodeError::Cluster(e.to_string()))?;
     journal.set_retention(cluster_cfg.journal_retention());
     let parts = ClusterParts {
         journal: Arc::new(Mutex::new(journal)),

@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
-use common::cluster::{inject, tmpdir, Cluster};
+use common::cluster::{gather, inject, tmpdir, Cluster};
 use common::{expect, status, wait_for, Node};
 use meridian_catalog::{Change, Kind, Object, Provenance};
 use meridian_cluster::envelope::{encode, Message};
@@ -426,4 +426,105 @@ fn duplicates_answer_409_and_over_long_names_400() {
         &format!("<style><name>{long}</name><filename>a.sld</filename></style>"),
     );
     assert_eq!(r.status(), 400);
+}
+
+#[test]
+fn store_passwords_are_sealed_on_the_wire_in_peer_answers_and_the_journal_and_masked_in_rest() {
+    const PASSWORD: &str = "hunter2-do-not-leak";
+    let c = Cluster::new("sealed");
+    let (_ta, da) = tmpdir();
+    let (_tb, db) = tmpdir();
+    let (a, b) = pair(&c, &da, &db);
+    // A broker user listening on the changes topic (here one the broker lets in).
+    let (user, password) = c.broker_login("listener");
+    let (port, topic) = (c.broker_port, c.changes_topic());
+    let spy = std::thread::spawn(move || {
+        gather(
+            port,
+            &topic,
+            "listener",
+            (&user, &password),
+            Duration::from_secs(20),
+            |got| got.iter().any(|p| contains(p, b"vault")),
+        )
+        .unwrap()
+    });
+    std::thread::sleep(Duration::from_millis(1500));
+    expect(
+        a.post_xml(
+            "/workspaces/real/datastores",
+            &format!(
+                "<dataStore><name>vault</name><enabled>false</enabled><connectionParameters><entry key=\"dbtype\">postgis</entry><entry key=\"host\">127.0.0.1</entry><entry key=\"user\">gis</entry><entry key=\"passwd\">{PASSWORD}</entry></connectionParameters></dataStore>"
+            ),
+        ),
+        201,
+    );
+    let on_b = db.join("workspaces/real/vault/datastore.xml");
+    wait_for(
+        "store replicated",
+        &[&a, &b],
+        Duration::from_secs(20),
+        || std::fs::read_to_string(&on_b).is_ok_and(|x| x.contains(PASSWORD)),
+    );
+    // On the wire: the batch went by, its password sealed.
+    let seen = spy.join().unwrap();
+    assert!(
+        seen.iter().any(|p| contains(p, b"vault")),
+        "the batch was not seen"
+    );
+    assert!(seen.iter().all(|p| !contains(p, PASSWORD.as_bytes())));
+    assert!(seen.iter().any(|p| contains(p, b"sealed1:")));
+    // In the journals.
+    for d in [&da, &db] {
+        let j = std::fs::read(d.join("cluster/journal.log")).unwrap();
+        assert!(contains(&j, b"vault"));
+        assert!(!contains(&j, PASSWORD.as_bytes()), "{}", d.display());
+    }
+    // In peer answers.
+    let keys = c.keys();
+    for pq in [
+        "/geoserver/rest/cluster/snapshot.json".to_string(),
+        "/geoserver/rest/cluster/events.json?origin=node-a&after=0".to_string(),
+    ] {
+        let token = keys.peer_token("GET", &pq, meridian_cluster::node::now_ms());
+        let r = a
+            .anon()
+            .get(format!("http://127.0.0.1:{}{pq}", a.port))
+            .header("X-Meridian-Token", token)
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let body = r.bytes().unwrap();
+        assert!(contains(&body, b"vault"), "{pq}");
+        assert!(!contains(&body, PASSWORD.as_bytes()), "{pq}");
+    }
+    // REST shows a mask, in XML and JSON, and a client writing back what it read keeps the
+    // password.
+    let xml = expect(a.get("/workspaces/real/datastores/vault.xml"), 200);
+    assert!(!xml.contains(PASSWORD) && xml.contains("********"), "{xml}");
+    let json = expect(a.get("/workspaces/real/datastores/vault.json"), 200);
+    assert!(!json.contains(PASSWORD) && json.contains("********"));
+    let edited = xml
+        .replace("<user>gis</user>", "<user>gis2</user>")
+        .replace(
+            "<entry key=\"user\">gis</entry>",
+            "<entry key=\"user\">gis2</entry>",
+        );
+    expect(a.put_xml("/workspaces/real/datastores/vault", &edited), 200);
+    let on_a = da.join("workspaces/real/vault/datastore.xml");
+    wait_for(
+        "edit replicated",
+        &[&a, &b],
+        Duration::from_secs(20),
+        || std::fs::read_to_string(&on_b).is_ok_and(|x| x.contains("gis2")),
+    );
+    for f in [&on_a, &on_b] {
+        let x = std::fs::read_to_string(f).unwrap();
+        assert!(x.contains(PASSWORD) && !x.contains("********"), "{x}");
+        assert_eq!(mode(f), 0o600);
+    }
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
 }

@@ -143,6 +143,7 @@ pub fn new_store(c: &Ctx, ws: &Object, kind: Kind, mut body: Element) -> RestRes
         body.remove(f);
     }
     normalize_params(&mut body);
+    meridian_catalog::secrets::unmask(&mut body, None);
     if kind == Kind::DataStore {
         let ns_uri = c
             .namespace_of(ws)?
@@ -215,6 +216,8 @@ pub fn item(c: &Ctx, req: &Req, ws_name: &str, kind: Kind, name: &str) -> RestRe
                 body.remove(f);
             }
             normalize_params(&mut body);
+            // A client that read the store and writes it back sends the masks it was shown.
+            meridian_catalog::secrets::unmask(&mut body, Some(&store));
             let mut updated = (*store).clone();
             updated.edit_xml(|x| x.merge_from(&body));
             c.apply(vec![Change::Modify { object: updated }])?;
