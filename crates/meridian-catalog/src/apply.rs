@@ -74,6 +74,15 @@ pub struct Batch<'a> {
 #[error("{0}")]
 pub struct PersistError(pub String);
 
+impl PersistError {
+    /// Whether the write failed because the disk or the user's quota is full. Persisters
+    /// report I/O errors as their text, which ends in the OS error number (`os error 28`,
+    /// ENOSPC; `os error 122`, EDQUOT).
+    pub fn is_storage_full(&self) -> bool {
+        self.0.contains("(os error 28)") || self.0.contains("(os error 122)")
+    }
+}
+
 /// Where applied batches are stored (the data directory). Called with the state before and
 /// after the batch, under the writer lock, before the new state becomes visible.
 pub trait Persist: Send {

@@ -141,7 +141,53 @@ fn cmp(v: &Value, lit: &str) -> Option<std::cmp::Ordering> {
     }
 }
 
+/// Whether a literal reads as a number that is not finite (`NaN`, `inf`, `1e999`).
+fn non_finite(lit: &str) -> bool {
+    lit.trim().parse::<f64>().is_ok_and(|n| !n.is_finite())
+}
+
 impl Filter {
+    /// Refuse numbers no store can compare with: a non-finite bound of a range or of an
+    /// ordering comparison, or a non-finite coordinate. The message says which.
+    pub fn check_numbers(&self) -> Result<(), String> {
+        match self {
+            Filter::Between(p, lo, hi) => {
+                for b in [lo, hi] {
+                    if non_finite(b) {
+                        return Err(format!(
+                            "the range of '{p}' has the bound '{b}', which is not a finite number"
+                        ));
+                    }
+                }
+                Ok(())
+            }
+            Filter::Cmp(p, c, lit) if *c != Compare::Eq && *c != Compare::Ne && non_finite(lit) => {
+                Err(format!(
+                    "'{p}' is compared with '{lit}', which is not a finite number"
+                ))
+            }
+            Filter::BBox(r) => {
+                let (a, b) = (r.min(), r.max());
+                if [a.x, a.y, b.x, b.y].iter().all(|v| v.is_finite()) {
+                    Ok(())
+                } else {
+                    Err("the bounding box has a coordinate that is not a finite number".into())
+                }
+            }
+            Filter::Spatial(_, g) => {
+                use geo::CoordsIter;
+                if g.coords_iter().all(|c| c.x.is_finite() && c.y.is_finite()) {
+                    Ok(())
+                } else {
+                    Err("a geometry has a coordinate that is not a finite number".into())
+                }
+            }
+            Filter::And(v) | Filter::Or(v) => v.iter().try_for_each(Filter::check_numbers),
+            Filter::Not(x) => x.check_numbers(),
+            _ => Ok(()),
+        }
+    }
+
     /// All of these filters: `All` for none, the filter itself for one, `And` otherwise.
     pub fn all_of(mut filters: Vec<Filter>) -> Filter {
         match filters.len() {

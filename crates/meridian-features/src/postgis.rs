@@ -45,7 +45,9 @@ fn to_sql(f: &Filter, geom: &str, srid: i32, pk: &str, id_prefix: &str) -> Optio
             literal(pat)
         ),
         Filter::Between(p, lo, hi) => match (lo.parse::<f64>(), hi.parse::<f64>()) {
-            (Ok(a), Ok(b)) => format!("{}::float8 BETWEEN {a} AND {b}", ident(p)),
+            (Ok(a), Ok(b)) if a.is_finite() && b.is_finite() => {
+                format!("{}::float8 BETWEEN {a} AND {b}", ident(p))
+            }
             _ => format!(
                 "{}::text BETWEEN {} AND {}",
                 ident(p),

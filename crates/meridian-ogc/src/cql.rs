@@ -356,6 +356,7 @@ pub fn parse_cql(text: &str, env: Envelope<'_>) -> Result<Filter, String> {
     if p.i < p.t.len() {
         return Err(format!("unexpected {:?} after the filter", p.t[p.i]));
     }
+    f.check_numbers()?;
     Ok(f)
 }
 

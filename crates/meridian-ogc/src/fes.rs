@@ -49,6 +49,9 @@ pub fn parse_filter(
         .iter()
         .map(|c| op(c, envelope, geometry_env, 0))
         .collect::<Result<_, _>>()?;
+    for p in &parts {
+        p.check_numbers()?;
+    }
     // Several ResourceIds side by side form one id filter.
     Ok(match parts.len() {
         0 => return Err("empty Filter".into()),
@@ -195,7 +198,9 @@ fn numbers(text: &str) -> Result<Vec<f64>, String> {
     text.split_whitespace()
         .map(|x| {
             x.parse::<f64>()
-                .map_err(|_| format!("bad coordinate '{x}'"))
+                .ok()
+                .filter(|n| n.is_finite())
+                .ok_or_else(|| format!("bad coordinate '{x}'"))
         })
         .collect()
 }

@@ -251,7 +251,14 @@ pub async fn items(
     if let Some(b) = params.get("bbox") {
         let v: Result<Vec<f64>, _> = b.split(',').map(|x| x.trim().parse::<f64>()).collect();
         let v = match v {
-            Ok(v) if v.len() == 4 && v[0] <= v[2] && v[1] <= v[3] => v,
+            Ok(v)
+                if v.len() == 4
+                    && v.iter().all(|x| x.is_finite())
+                    && v[0] <= v[2]
+                    && v[1] <= v[3] =>
+            {
+                v
+            }
             _ => {
                 return problem(
                     StatusCode::BAD_REQUEST,

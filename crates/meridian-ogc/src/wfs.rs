@@ -620,9 +620,9 @@ async fn get_feature(
         }
         let v: Vec<f64> = parts[..4]
             .iter()
-            .map(|x| x.trim().parse::<f64>())
-            .collect::<Result<_, _>>()
-            .map_err(|_| err("InvalidParameterValue", "bbox", format!("bad BBOX '{b}'")))?;
+            .map(|x| x.trim().parse::<f64>().ok().filter(|n| n.is_finite()))
+            .collect::<Option<_>>()
+            .ok_or_else(|| err("InvalidParameterValue", "bbox", format!("bad BBOX '{b}'")))?;
         let r = envelope([v[0], v[1], v[2], v[3]], parts.get(4).copied())
             .map_err(|e| err("InvalidParameterValue", "bbox", e))?;
         filters.push(Filter::BBox(r));

@@ -35,6 +35,9 @@ pub enum RestError {
     /// 429: too many failed logins from this address; retry after this many seconds.
     #[error("too many failed logins from this address; try again in {0} s")]
     TooManyLogins(u64),
+    /// 507: the data directory's disk (or the user's quota) is full; nothing was changed.
+    #[error("{0}")]
+    InsufficientStorage(String),
     /// 500: the server failed.
     #[error("{0}")]
     Internal(String),
@@ -53,6 +56,7 @@ impl RestError {
             RestError::TooLarge(_) => 413,
             RestError::UnsupportedMediaType(_) => 415,
             RestError::TooManyLogins(_) => 429,
+            RestError::InsufficientStorage(_) => 507,
             RestError::Internal(_) => 500,
         }
     }
@@ -63,6 +67,9 @@ impl From<ApplyError> for RestError {
         match e {
             ApplyError::Invalid(v) => v.into(),
             ApplyError::ReadOnly(msg) => RestError::Forbidden(msg),
+            ApplyError::Persist(p) if p.is_storage_full() => RestError::InsufficientStorage(
+                format!("the data directory's disk is full; nothing was changed: {p}"),
+            ),
             ApplyError::Persist(p) => {
                 RestError::Internal(format!("could not save the configuration: {p}"))
             }
@@ -91,3 +98,16 @@ impl From<ValidationError> for RestError {
 
 /// Result of a REST handler.
 pub type RestResult<T> = Result<T, RestError>;
+
+impl RestError {
+    /// An I/O failure of the server's own files: 507 when the disk or quota is full, 500
+    /// otherwise, with `what` saying what was being done.
+    pub fn io(what: &str, e: &std::io::Error) -> RestError {
+        match e.kind() {
+            std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => {
+                RestError::InsufficientStorage(format!("{what}: the disk is full ({e})"))
+            }
+            _ => RestError::Internal(format!("{what}: {e}")),
+        }
+    }
+}

@@ -528,3 +528,77 @@ fn store_passwords_are_sealed_on_the_wire_in_peer_answers_and_the_journal_and_ma
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
 }
+
+/// A small tmpfs mounted for one test, unmounted when dropped.
+struct SmallDisk(std::path::PathBuf);
+
+impl SmallDisk {
+    fn mount(at: &Path, size: &str) -> SmallDisk {
+        std::fs::create_dir_all(at).unwrap();
+        let ok = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(at)
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(
+            ok,
+            "this test mounts a tmpfs: it needs root (as CI runs it)"
+        );
+        SmallDisk(at.to_path_buf())
+    }
+
+    /// Fill what is left with a file; returns its path.
+    fn fill(&self) -> std::path::PathBuf {
+        let p = self.0.join("filler");
+        let mut f = std::fs::File::create(&p).unwrap();
+        let block = vec![7u8; 64 * 1024];
+        while f.write_all(&block).is_ok() {}
+        let small = [7u8; 512];
+        while f.write_all(&small).is_ok() {}
+        while f.write_all(&[7u8]).is_ok() {}
+        p
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.0)
+            .status();
+    }
+}
+
+#[test]
+fn a_full_disk_answers_507_and_changes_nothing() {
+    let (_t, root) = tmpdir();
+    let disk = SmallDisk::mount(&root, "16m");
+    let n = Node::start(root.join("data"), None);
+    expect(
+        n.post_xml("/workspaces", "<workspace><name>before</name></workspace>"),
+        201,
+    );
+    let filler = disk.fill();
+    let r = n.post_xml(
+        "/workspaces",
+        "<workspace><name>fullness</name></workspace>",
+    );
+    assert_eq!(r.status(), 507);
+    assert!(r.text().unwrap().contains("disk is full"));
+    expect(n.get("/workspaces/fullness.json"), 404);
+    expect(n.get("/workspaces/before.json"), 200);
+    // Space again: the same write succeeds, and the node kept everything.
+    std::fs::remove_file(filler).unwrap();
+    expect(
+        n.post_xml(
+            "/workspaces",
+            "<workspace><name>fullness</name></workspace>",
+        ),
+        201,
+    );
+    expect(n.get("/workspaces/before.json"), 200);
+    drop(n);
+    let again = Node::start(root.join("data"), None);
+    expect(again.get("/workspaces/fullness.json"), 200);
+    expect(again.get("/workspaces/before.json"), 200);
+}
