@@ -55,6 +55,8 @@ pub struct RestState {
     pub max_body: usize,
     /// Largest accepted data upload (`file.shp`, `file.gpkg`).
     pub max_upload: usize,
+    /// What one upload may unpack to.
+    pub upload_limits: crate::UploadLimits,
     /// Extensions (cluster endpoints).
     pub extensions: Vec<Arc<dyn RestExtension>>,
     /// Failed logins per client address.

@@ -29,6 +29,9 @@ pub enum RestError {
     /// 413.
     #[error("request body larger than {0} bytes")]
     TooLarge(usize),
+    /// 413: an upload unpacks to more than its limits allow.
+    #[error("{0}")]
+    UnpacksTooLarge(String),
     /// 415.
     #[error("{0}")]
     UnsupportedMediaType(String),
@@ -53,7 +56,7 @@ impl RestError {
             RestError::NotFound(_) | RestError::QuietNotFound => 404,
             RestError::MethodNotAllowed(_) => 405,
             RestError::Conflict(_) => 409,
-            RestError::TooLarge(_) => 413,
+            RestError::TooLarge(_) | RestError::UnpacksTooLarge(_) => 413,
             RestError::UnsupportedMediaType(_) => 415,
             RestError::TooManyLogins(_) => 429,
             RestError::InsufficientStorage(_) => 507,

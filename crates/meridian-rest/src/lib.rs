@@ -14,6 +14,7 @@ mod server;
 mod throttle;
 
 pub use api::about::GEOSERVER_VERSION;
+pub use api::upload::{UploadLimits, RATIO_FLOOR};
 pub use ctx::{AsyncResp, Reloader, RestExtension, RestState};
 pub use error::{RestError, RestResult};
 pub use json::{from_json, to_json};

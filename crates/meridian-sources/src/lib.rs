@@ -5,6 +5,7 @@
 mod crs;
 mod gpkg;
 pub mod postgis;
+pub mod sandbox;
 mod shp;
 mod store;
 
@@ -27,6 +28,9 @@ pub enum SourceError {
     /// The data is malformed.
     #[error("{0}")]
     Format(String),
+    /// The file lies outside `GEOSERVER_FILESYSTEM_SANDBOX`.
+    #[error("'{0}' is outside the filesystem sandbox (GEOSERVER_FILESYSTEM_SANDBOX)")]
+    OutsideSandbox(String),
 }
 
 /// The JTS binding GeoServer gives a geometry column of an SQL geometry type (GeoPackage and

@@ -57,6 +57,17 @@ impl StoreParams {
     }
 
     fn source(&self) -> Result<Source, SourceError> {
+        let s = self.source_unchecked()?;
+        match &s {
+            Source::ShapeDir(p) | Source::ShapeFile(p) | Source::GeoPackage(p) => {
+                crate::sandbox::check(p)?
+            }
+            Source::PostGis(_) => {}
+        }
+        Ok(s)
+    }
+
+    fn source_unchecked(&self) -> Result<Source, SourceError> {
         let dbtype = self.get("dbtype").unwrap_or("").to_lowercase();
         if dbtype == "geopkg" || dbtype == "geopackage" {
             let db = self.get("database").ok_or_else(|| {

@@ -66,6 +66,24 @@ enum Command {
             default_value_t = 20
         )]
         max_failed_logins: u32,
+        /// Largest total size, in bytes, the files of one data upload may unpack to (413
+        /// beyond).
+        #[arg(
+            long,
+            value_name = "BYTES",
+            env = "MERIDIAN_MAX_UPLOAD_UNPACKED",
+            default_value_t = 2 * 1024 * 1024 * 1024
+        )]
+        max_upload_unpacked: u64,
+        /// Largest ratio of a zip entry's unpacked size to its compressed size in a data
+        /// upload (entries up to 16 MiB excepted; 413 beyond).
+        #[arg(
+            long,
+            value_name = "N",
+            env = "MERIDIAN_MAX_UPLOAD_RATIO",
+            default_value_t = 100
+        )]
+        max_upload_ratio: u64,
     },
     /// Cluster tools.
     Cluster {
@@ -132,13 +150,19 @@ fn main() -> ExitCode {
             idle_timeout,
             max_connections,
             max_failed_logins,
+            max_upload_unpacked,
+            max_upload_ratio,
         } => {
             let limits = http::HttpLimits {
                 header_read_timeout: std::time::Duration::from_secs(header_read_timeout.max(1)),
                 idle_timeout: std::time::Duration::from_secs(idle_timeout.max(1)),
                 max_connections: http::connection_cap(max_connections),
             };
-            node::serve(data_dir(d), bind, limits, max_failed_logins)
+            let uploads = meridian_rest::UploadLimits {
+                max_unpacked: max_upload_unpacked,
+                max_ratio: max_upload_ratio.max(1),
+            };
+            node::serve(data_dir(d), bind, limits, max_failed_logins, uploads)
         }
         Command::Check { data_dir: d } => node::check(data_dir(d)),
         Command::Cluster {

@@ -38,6 +38,9 @@ pub enum NodeError {
     /// Runtime failure.
     #[error("{0}")]
     Runtime(String),
+    /// `GEOSERVER_FILESYSTEM_SANDBOX` names no directory.
+    #[error("GEOSERVER_FILESYSTEM_SANDBOX names '{0}', which is not a directory")]
+    Sandbox(String),
     /// `check` found problems.
     #[error("{0} file(s) did not load")]
     Problems(usize),
@@ -85,7 +88,17 @@ pub fn serve(
     bind: SocketAddr,
     limits: crate::http::HttpLimits,
     max_failed_logins: u32,
+    upload_limits: meridian_rest::UploadLimits,
 ) -> Result<(), NodeError> {
+    if let Some(raw) =
+        std::env::var_os(meridian_sources::sandbox::SANDBOX_VAR).filter(|v| !v.is_empty())
+    {
+        if !std::path::Path::new(&raw).is_dir() {
+            return Err(NodeError::Sandbox(
+                std::path::PathBuf::from(raw).display().to_string(),
+            ));
+        }
+    }
     let err = |e: String| NodeError::DataDir(dir.display().to_string(), e);
     if init_if_empty(&dir).map_err(|e| err(e.to_string()))? {
         tracing::info!(dir = %dir.display(), "created a new data directory");
@@ -183,6 +196,7 @@ pub fn serve(
             reload,
             max_body: 16 * 1024 * 1024,
             max_upload: 1024 * 1024 * 1024,
+            upload_limits,
             logins: meridian_rest::LoginThrottle::new(max_failed_logins, std::time::Duration::from_secs(60)),
             extensions: vec![Arc::new(ClusterRest(cluster))],
         });

@@ -129,6 +129,34 @@ fn derive_type(params: &[(String, String)]) -> Option<&'static str> {
     }
 }
 
+/// With a filesystem sandbox set, refuse a store whose files (`url`, `database`, any
+/// `file:` parameter, a coverage store's `<url>`) lie outside it. The message names the path
+/// and the rule, nothing about the file.
+pub fn check_store_files(c: &Ctx, store: &Object) -> RestResult<()> {
+    if meridian_sources::sandbox::sandbox().is_none() {
+        return Ok(());
+    }
+    let sp = crate::api::resources::store_params(c, store);
+    let mut paths: Vec<String> = sp
+        .params
+        .iter()
+        .filter(|(k, v)| {
+            v.starts_with("file:")
+                || (["url", "database", "file"].contains(&k.to_ascii_lowercase().as_str())
+                    && !v.contains("://"))
+        })
+        .map(|(_, v)| v.clone())
+        .collect();
+    if store.kind == Kind::CoverageStore {
+        paths.extend(store.xml().child_text("url").map(str::to_string));
+    }
+    for p in paths {
+        meridian_sources::sandbox::check(&sp.resolve_path(&p))
+            .map_err(|e| RestError::BadRequest(e.to_string()))?;
+    }
+    Ok(())
+}
+
 /// A new store object from a REST body.
 pub fn new_store(c: &Ctx, ws: &Object, kind: Kind, mut body: Element) -> RestResult<Object> {
     strip_links(&mut body);
@@ -199,7 +227,9 @@ pub fn new_store(c: &Ctx, ws: &Object, kind: Kind, mut body: Element) -> RestRes
         body.children.push(Element::with_text("__default", "false"));
     }
     xml.children.extend(body.children);
-    Ok(Object::new(kind, xml))
+    let store = Object::new(kind, xml);
+    check_store_files(c, &store)?;
+    Ok(store)
 }
 
 /// `/workspaces/{ws}/{datastores|coveragestores}/{store}`
@@ -220,6 +250,7 @@ pub fn item(c: &Ctx, req: &Req, ws_name: &str, kind: Kind, name: &str) -> RestRe
             meridian_catalog::secrets::unmask(&mut body, Some(&store));
             let mut updated = (*store).clone();
             updated.edit_xml(|x| x.merge_from(&body));
+            check_store_files(c, &updated)?;
             c.apply(vec![Change::Modify { object: updated }])?;
             Ok(Resp::ok())
         }
