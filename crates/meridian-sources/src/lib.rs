@@ -4,6 +4,7 @@
 
 mod crs;
 mod gpkg;
+pub mod pg_tls;
 pub mod postgis;
 pub mod sandbox;
 mod shp;

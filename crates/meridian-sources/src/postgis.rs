@@ -1,13 +1,14 @@
 //! PostGIS stores: GeoServer's connection parameters, a small connection pool, and schemas.
 
 use crate::crs::wkt_for_epsg;
+use crate::pg_tls::SslMode;
 use crate::{Attribute, Bounds, Schema, SourceError, StoreParams};
 use std::collections::HashMap;
 use std::ops::{Deref, DerefMut};
 use std::sync::Mutex;
 
-/// Connection settings from GeoServer's parameter names.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// Connection settings from GeoServer's parameter names (shown without the password).
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct PgParams {
     /// `host`
     pub host: String,
@@ -23,6 +24,21 @@ pub struct PgParams {
     pub password: String,
     /// `max connections` (pool size)
     pub max_connections: usize,
+    /// `SSL mode` (GeoServer's key; libpq's `sslmode` too)
+    pub ssl_mode: crate::pg_tls::SslMode,
+}
+
+impl std::fmt::Debug for PgParams {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgParams")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("database", &self.database)
+            .field("schema", &self.schema)
+            .field("user", &self.user)
+            .field("ssl_mode", &self.ssl_mode)
+            .finish_non_exhaustive()
+    }
 }
 
 impl PgParams {
@@ -56,6 +72,11 @@ impl PgParams {
                 .and_then(|m| m.parse().ok())
                 .unwrap_or(10)
                 .clamp(1, 100),
+            ssl_mode: crate::pg_tls::SslMode::parse(
+                &get("SSL mode")
+                    .or_else(|| get("sslmode"))
+                    .unwrap_or_default(),
+            )?,
         })
     }
 
@@ -122,9 +143,42 @@ pub fn connect(p: &PgParams) -> Result<PgConn, SourceError> {
     });
     let client = match pooled {
         Some(c) if !c.is_closed() => c,
-        _ => p.config().connect(postgres::NoTls).map_err(|e| {
-            SourceError::Io(format!("PostGIS {}:{}/{}: {e}", p.host, p.port, p.database))
-        })?,
+        _ => {
+            let failed = |e: postgres::Error| {
+                let why = match e.as_db_error() {
+                    Some(d) => d.message().to_string(),
+                    None => {
+                        // "error performing TLS handshake: invalid peer certificate: …"
+                        let mut s = e.to_string();
+                        let mut cause = std::error::Error::source(&e);
+                        while let Some(c) = cause {
+                            s = format!("{s}: {c}");
+                            cause = c.source();
+                        }
+                        s
+                    }
+                };
+                SourceError::Io(format!(
+                    "PostGIS {}:{}/{}: {why}",
+                    p.host, p.port, p.database
+                ))
+            };
+            let mut config = p.config();
+            match p.ssl_mode {
+                SslMode::Disable => config.connect(postgres::NoTls).map_err(failed)?,
+                mode => {
+                    config.ssl_mode(if mode == SslMode::Prefer {
+                        postgres::config::SslMode::Prefer
+                    } else {
+                        postgres::config::SslMode::Require
+                    });
+                    let tls = tokio_postgres_rustls::MakeRustlsConnect::new(
+                        crate::pg_tls::client_config(mode)?,
+                    );
+                    config.connect(tls).map_err(failed)?
+                }
+            }
+        }
     };
     Ok(PgConn {
         key: p.clone(),

@@ -34,6 +34,15 @@ fn run(args: &[&str]) {
 
 impl Pg {
     fn start() -> Pg {
+        Pg::start_with("start")
+    }
+
+    /// A server that lets TCP clients in over TLS only; `dir/ca.crt` signed its certificate.
+    fn start_tls() -> Pg {
+        Pg::start_with("start-tls")
+    }
+
+    fn start_with(how: &str) -> Pg {
         let tmp = tempfile::tempdir().unwrap();
         std::fs::set_permissions(
             tmp.path(),
@@ -46,7 +55,7 @@ impl Pg {
             .local_addr()
             .unwrap()
             .port();
-        run(&["start", dir.to_str().unwrap(), &port.to_string()]);
+        run(&[how, dir.to_str().unwrap(), &port.to_string()]);
         Pg {
             dir,
             port,
@@ -246,4 +255,121 @@ fn postgis_layers_serve_the_same_features_as_the_shapefiles() {
         .unwrap();
     assert_eq!(items["numberMatched"], 825);
     assert_eq!(items["features"].as_array().unwrap().len(), 3);
+}
+
+/// The number of `pg:roads` features a node serves, or the error it answers.
+fn roads_through(n: &Node, store: &str) -> Result<usize, String> {
+    let r = n
+        .anon()
+        .get(format!(
+            "http://127.0.0.1:{}/geoserver/wfs?service=WFS&version=2.0.0&request=GetFeature&typeNames=pg:{store}&outputFormat=application/json",
+            n.port
+        ))
+        .send()
+        .unwrap();
+    let status = r.status();
+    let body = r.text().unwrap();
+    if status != 200 {
+        return Err(body);
+    }
+    let v: Value = serde_json::from_str(&body).map_err(|_| body.clone())?;
+    Ok(v["features"].as_array().map_or(0, Vec::len))
+}
+
+/// A PostGIS store `name` on `host` with `mode`, and a layer of its `roads` table named
+/// `name` too.
+fn tls_store(n: &Node, pg: &Pg, name: &str, host: &str, mode: &str) {
+    expect(
+        n.post_xml(
+            "/workspaces/pg/datastores",
+            &format!(
+                "<dataStore><name>{name}</name><connectionParameters><entry key=\"dbtype\">postgis</entry><entry key=\"host\">{host}</entry><entry key=\"port\">{}</entry><entry key=\"database\">gis</entry><entry key=\"user\">postgres</entry><entry key=\"SSL mode\">{mode}</entry></connectionParameters></dataStore>",
+                pg.port
+            ),
+        ),
+        201,
+    );
+    expect(
+        n.post_xml(
+            &format!("/workspaces/pg/datastores/{name}/featuretypes"),
+            &format!(
+                "<featureType><name>{name}</name><nativeName>roads</nativeName></featureType>"
+            ),
+        ),
+        201,
+    );
+}
+
+#[test]
+fn postgis_connections_honour_the_stores_ssl_mode() {
+    let pg = Pg::start_tls();
+    pg.load(&fixture().join("data/sf/roads.shp"), "roads", 26713);
+    let ca = pg.dir.join("ca.crt");
+    let tn = tempfile::tempdir().unwrap();
+    let n = Node::start_env(
+        tn.path().join("data"),
+        None,
+        &[
+            ("MERIDIAN_CLUSTER_EMBEDDEDBROKER_LISTEN", "127.0.0.1:0"),
+            ("PGSSLROOTCERT", ca.to_str().unwrap()),
+        ],
+    );
+    expect(
+        n.post_xml("/workspaces", "<workspace><name>pg</name></workspace>"),
+        201,
+    );
+    for (name, host, mode) in [
+        ("plain", "127.0.0.1", "DISABLE"),
+        ("prefer", "127.0.0.1", "PREFER"),
+        ("require", "127.0.0.1", "REQUIRE"),
+        ("verifyca", "127.0.0.1", "VERIFY_CA"),
+        ("verifyfull", "127.0.0.1", "VERIFY_FULL"),
+        ("byname", "localhost", "VERIFY_FULL"),
+    ] {
+        tls_store(&n, &pg, name, host, mode);
+    }
+    // The server refuses TCP without TLS: only the DISABLE store fails.
+    let err = roads_through(&n, "plain").unwrap_err();
+    assert!(
+        err.contains("no encryption") || err.contains("pg_hba"),
+        "{err}"
+    );
+    for store in ["prefer", "require", "verifyca", "verifyfull", "byname"] {
+        assert_eq!(roads_through(&n, store), Ok(825), "{store}");
+    }
+    // A node that does not trust the server's CA still encrypts where the mode does not
+    // verify, and refuses where it does.
+    let to = tempfile::tempdir().unwrap();
+    let other = Node::start_env(
+        to.path().join("data"),
+        None,
+        &[("MERIDIAN_CLUSTER_EMBEDDEDBROKER_LISTEN", "127.0.0.1:0")],
+    );
+    expect(
+        other.post_xml("/workspaces", "<workspace><name>pg</name></workspace>"),
+        201,
+    );
+    for (name, mode) in [
+        ("require", "REQUIRE"),
+        ("verifyca", "VERIFY_CA"),
+        ("verifyfull", "VERIFY_FULL"),
+    ] {
+        tls_store(&other, &pg, name, "127.0.0.1", mode);
+    }
+    assert_eq!(roads_through(&other, "require"), Ok(825));
+    for store in ["verifyca", "verifyfull"] {
+        let err = roads_through(&other, store).unwrap_err();
+        assert!(err.to_lowercase().contains("certificate"), "{store}: {err}");
+    }
+    // An unknown mode is the caller's mistake.
+    let r = n.post_xml(
+        "/workspaces/pg/datastores",
+        &format!(
+            "<dataStore><name>odd</name><connectionParameters><entry key=\"dbtype\">postgis</entry><entry key=\"host\">127.0.0.1</entry><entry key=\"port\">{}</entry><entry key=\"database\">gis</entry><entry key=\"SSL mode\">SOMETIMES</entry></connectionParameters></dataStore>",
+            pg.port
+        ),
+    );
+    assert_eq!(r.status(), 201, "GeoServer stores the parameter as given");
+    let r = n.get("/workspaces/pg/datastores/odd/featuretypes.json?list=available");
+    assert!(r.status().is_client_error() || r.status().is_server_error());
 }
