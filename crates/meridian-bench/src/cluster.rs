@@ -164,11 +164,15 @@ impl Cluster {
         let mut env = vec![
             ("instanceName", name.to_string()),
             ("group", self.group.clone()),
-            // The nodes of a cluster share a secret.
-            ("secret", self.secret()),
             ("toggleMaster", primary.to_string()),
             ("MERIDIAN_CLUSTER_HEARTBEAT_INTERVAL", "500".to_string()),
         ];
+        // The nodes of a cluster share a secret. `MERIDIAN_BENCH_NO_SECRET=1` gives none, to
+        // measure builds from before the authenticated default (3f83753 and earlier) as they
+        // ran by default; builds since then would not replicate without one.
+        if !std::env::var("MERIDIAN_BENCH_NO_SECRET").is_ok_and(|v| v == "1") {
+            env.push(("secret", self.secret()));
+        }
         // `MERIDIAN_BENCH_PRIMARY_ONLY=1`: the primary applies no remote changes
         // (`toggleSlave=false`, as GeoServer recommends for a primary with replicas).
         if primary && std::env::var("MERIDIAN_BENCH_PRIMARY_ONLY").is_ok_and(|v| v == "1") {

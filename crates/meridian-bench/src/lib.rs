@@ -4,6 +4,7 @@
 pub mod catchup;
 pub mod cluster;
 pub mod generate;
+pub mod idle;
 pub mod load;
 pub mod machine;
 pub mod mapserver;
@@ -12,6 +13,7 @@ pub mod propagation;
 pub mod rawget;
 pub mod rawpost;
 pub mod reads;
+pub mod sealing;
 pub mod startup;
 pub mod throughput;
 pub mod writes;

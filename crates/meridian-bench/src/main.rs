@@ -27,6 +27,35 @@ enum Cmd {
         #[arg(long, default_value_t = 4.0)]
         over_ms: f64,
     },
+    /// An administrator's GET while connections with unfinished requests crowd the node
+    /// (raise the descriptor limit first: `ulimit -n 65536`).
+    Idle {
+        /// Connections held.
+        #[arg(long, default_value_t = 20_000)]
+        connections: usize,
+        /// GETs timed, idle and under the crowd.
+        #[arg(long, default_value_t = 50)]
+        gets: usize,
+        /// The meridian binary (default: next to this one).
+        #[arg(long)]
+        meridian: Option<PathBuf>,
+    },
+    /// (For `idle`.) Hold connections with unfinished requests until standard input closes.
+    #[command(hide = true)]
+    Hold {
+        /// host:port.
+        #[arg(long)]
+        addr: String,
+        /// Connections.
+        #[arg(long)]
+        connections: usize,
+    },
+    /// What authenticating and sealing a replicated batch costs (encode + decode, in process).
+    Sealing {
+        /// Rounds per batch.
+        #[arg(long, default_value_t = 100_000)]
+        iterations: usize,
+    },
     /// Write a GeoServer data directory with N layers into an empty directory.
     Generate {
         /// Number of layers (and feature types).
@@ -156,11 +185,27 @@ fn binary(given: Option<PathBuf>) -> Result<PathBuf, meridian_bench::BenchError>
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    println!("machine: {}", machine::describe());
-    if !matches!(cli.command, Cmd::Generate { .. } | Cmd::Stalls { .. }) {
+    if !matches!(cli.command, Cmd::Hold { .. }) {
+        println!("machine: {}", machine::describe());
+    }
+    if !matches!(
+        cli.command,
+        Cmd::Generate { .. } | Cmd::Stalls { .. } | Cmd::Hold { .. } | Cmd::Sealing { .. }
+    ) {
         println!("filesystem: {}", machine::filesystem());
     }
     let result = match cli.command {
+        Cmd::Idle {
+            connections,
+            gets,
+            meridian,
+        } => meridian_bench::idle::run(meridian.as_deref(), connections, gets.max(1))
+            .map(|s| print!("{s}")),
+        Cmd::Hold { addr, connections } => meridian_bench::idle::hold(&addr, connections),
+        Cmd::Sealing { iterations } => {
+            print!("{}", meridian_bench::sealing::run(iterations.max(1)));
+            Ok(())
+        }
         Cmd::Stalls { seconds, over_ms } => {
             println!(
                 "stalls over {over_ms} ms: {}",
