@@ -29,6 +29,24 @@ pub async fn post_workspace(conn: &mut RawPost, name: &str) -> Result<Option<Str
     }
 }
 
+/// Create PostGIS store `s{i}`, with a password, in workspace `{prefix}w`.
+async fn post_store(conn: &mut RawPost, prefix: &str, i: usize) -> Result<(), BenchError> {
+    let xml = format!(
+        "<dataStore><name>s{i}</name><enabled>false</enabled><connectionParameters><entry key=\"dbtype\">postgis</entry><entry key=\"host\">db.example</entry><entry key=\"port\">5432</entry><entry key=\"database\">gis</entry><entry key=\"user\">gis</entry><entry key=\"passwd\">password-{i}</entry></connectionParameters></dataStore>"
+    );
+    let a = conn
+        .post_xml(&format!("/rest/workspaces/{prefix}w/datastores"), &xml)
+        .await?;
+    if a.status == 201 {
+        Ok(())
+    } else {
+        Err(BenchError::Http(format!(
+            "POST store s{i} answered {}: {}",
+            a.status, a.body
+        )))
+    }
+}
+
 /// Create workspaces `{prefix}0` … `{prefix}{total-1}` from `clients` concurrent clients;
 /// returns the wall time until the last 2xx. The clients are tasks on one thread, each with
 /// a connection of its own (`rawpost`): on 2 shared cores what the clients cost is taken
@@ -41,7 +59,14 @@ pub fn create_workspaces(
     clients: usize,
 ) -> Result<Duration, BenchError> {
     let rt = client_runtime()?;
+    // `MERIDIAN_BENCH_WRITE=store`: each write is a PostGIS store with a password (sealed on
+    // the wire and in the journal) in one workspace, instead of a workspace.
+    let stores = std::env::var("MERIDIAN_BENCH_WRITE").is_ok_and(|v| v == "store");
     rt.block_on(async {
+        if stores {
+            let mut conn = RawPost::new(base)?;
+            post_workspace(&mut conn, &format!("{prefix}w")).await?;
+        }
         let next = Arc::new(AtomicUsize::new(0));
         let t0 = Instant::now();
         let mut writers = tokio::task::JoinSet::new();
@@ -54,7 +79,11 @@ pub fn create_workspaces(
                     if i >= total {
                         return Ok(());
                     }
-                    post_workspace(&mut conn, &format!("{prefix}{i}")).await?;
+                    if stores {
+                        post_store(&mut conn, &prefix, i).await?;
+                    } else {
+                        post_workspace(&mut conn, &format!("{prefix}{i}")).await?;
+                    }
                 }
             });
         }

@@ -125,11 +125,11 @@ fn a_zip_bomb_is_refused_in_bounded_memory_and_leaves_nothing_behind() {
     workspace(&n);
     let before = tree(&n.dir.join("data"));
     let baseline = peak_mib(&n);
-    // Three entries of 800 MiB of zeros: about 2.4 MiB zipped.
+    // Three entries of 400 MiB of zeros: about 1.2 MiB zipped.
     let bomb = zeros_zip(&[
-        ("bomb.shp", 800 << 20),
-        ("bomb.shx", 800 << 20),
-        ("bomb.dbf", 800 << 20),
+        ("bomb.shp", 400 << 20),
+        ("bomb.shx", 400 << 20),
+        ("bomb.dbf", 400 << 20),
     ]);
     assert!(bomb.len() < 10 << 20);
     let (status, body) = put(&n, "/workspaces/w/datastores/bomb/file.shp", bomb);
