@@ -17,8 +17,8 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
 fi
 
-if [ ! -f ../shared/fixtures/geoserver-release-datadir/global.xml ] && [ -z "${MERIDIAN_FIXTURE_DATADIR:-}" ]; then
-  echo "test-all: GeoServer's release data directory is missing (expected ../shared/fixtures/geoserver-release-datadir)" >&2
+if [ ! -f tests/fixtures/geoserver-release/global.xml ] && [ -z "${MERIDIAN_FIXTURE_DATADIR:-}" ]; then
+  echo "test-all: GeoServer's release data directory is missing (expected tests/fixtures/geoserver-release)" >&2
   exit 1
 fi
 
@@ -41,7 +41,7 @@ $bench throughput --writes 20 --clients 4 --replicas 2
 $bench catchup --changes 30 --clients 4
 $bench bootstrap --layers 500
 $bench reads --layers 500 --clients 1,4 --seconds 0.3
-$bench mapserver --seconds 0.3 --clients 2 --fixture "${MERIDIAN_FIXTURE_DATADIR:-../shared/fixtures/geoserver-release-datadir}"
+$bench mapserver --seconds 0.3 --clients 2 --fixture "${MERIDIAN_FIXTURE_DATADIR:-tests/fixtures/geoserver-release}"
 
 echo "== Python client libraries against a live node"
 venv=target/py-venv

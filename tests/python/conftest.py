@@ -14,7 +14,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def fixture_dir() -> Path:
-    p = Path(os.environ.get("MERIDIAN_FIXTURE_DATADIR", REPO.parent / "shared/fixtures/geoserver-release-datadir"))
+    p = Path(os.environ.get("MERIDIAN_FIXTURE_DATADIR", REPO / "tests/fixtures/geoserver-release"))
     if not (p / "global.xml").is_file():
         pytest.fail(f"GeoServer's release data directory is missing at {p}")
     return p

@@ -162,7 +162,7 @@ enum Cmd {
     /// WFS and OGC API feature serving, Meridian against MapServer 8 on the same files.
     Mapserver {
         /// GeoServer's release data directory (copied, never written).
-        #[arg(long, default_value = "../shared/fixtures/geoserver-release-datadir")]
+        #[arg(long, default_value = "tests/fixtures/geoserver-release")]
         fixture: PathBuf,
         /// Concurrent clients per row.
         #[arg(long, default_value_t = 4)]

@@ -3,19 +3,19 @@
 
 use std::path::{Path, PathBuf};
 
-/// GeoServer's release data directory: `MERIDIAN_FIXTURE_DATADIR`, else `shared/` beside the
-/// repository. Panics with a clear message when it is missing, so a test fails instead of
-/// silently skipping.
+/// GeoServer's release data directory: `MERIDIAN_FIXTURE_DATADIR`, else the repository's own
+/// copy in `tests/fixtures/geoserver-release`. Panics with a clear message when it is missing,
+/// so a test fails instead of silently skipping.
 pub fn fixture_datadir() -> PathBuf {
     let p = match std::env::var("MERIDIAN_FIXTURE_DATADIR") {
         Ok(p) => PathBuf::from(p),
         Err(_) => Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../../shared/fixtures/geoserver-release-datadir"),
+            .join("../../tests/fixtures/geoserver-release"),
     };
     assert!(
         p.join("global.xml").is_file(),
-        "GeoServer's release data directory is missing at {} (shared/ must sit beside the \
-         repository, or set MERIDIAN_FIXTURE_DATADIR)",
+        "GeoServer's release data directory is missing at {} (the repository's \
+         tests/fixtures/geoserver-release, or MERIDIAN_FIXTURE_DATADIR)",
         p.display()
     );
     p
