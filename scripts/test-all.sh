@@ -33,6 +33,8 @@ cargo test --workspace --quiet
 echo "== Benchmarks run (tiny size; figures come from the release commands in BENCHMARKS.md)"
 bench=./target/debug/meridian-bench
 $bench stalls --seconds 0.2
+$bench sealing --iterations 100
+$bench idle --connections 200 --gets 2
 $bench startup --layers 500 --runs 1
 $bench propagation --writes 5 --replicas 2
 $bench propagation --broker activemq --writes 5 --replicas 1

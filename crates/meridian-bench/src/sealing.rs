@@ -3,8 +3,8 @@
 
 use meridian_catalog::{Change, Kind, Object, Provenance};
 use meridian_cluster::envelope::{decode, encode, Message};
-use meridian_cluster::journal::Record;
 use meridian_cluster::keys::ClusterKeys;
+use meridian_store::Record;
 use std::time::Instant;
 
 fn batch(object: Object) -> Message {

@@ -213,20 +213,14 @@ impl CatalogService {
     /// Record that the visible state reflects `heads` (the positions a node started from,
     /// those of a snapshot), and wake whoever waits for them.
     pub fn note_positions(&self, heads: &BTreeMap<String, u64>) {
-        let mut g = match self.positions.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
+        let mut g = crate::sync::lock(&self.positions);
         for (origin, seq) in heads {
             let e = g.entry(origin.clone()).or_insert(0);
             *e = (*e).max(*seq);
         }
         drop(g);
         self.reached.notify_all();
-        let observers = match self.position_observers.read() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
+        let observers = crate::sync::read(&self.position_observers);
         for o in observers.iter() {
             o();
         }
@@ -244,23 +238,17 @@ impl CatalogService {
     /// The current state and the positions (origin → last sequence) it reflects, read
     /// together: a digest of this state belongs to exactly these positions.
     pub fn snapshot_with_positions(&self) -> (Arc<Catalog>, BTreeMap<String, u64>) {
-        let g = match self.state.read() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
-        let positions = match self.positions.lock() {
-            Ok(p) => p.clone(),
-            Err(p) => p.into_inner().clone(),
-        };
+        let g = crate::sync::read(&self.state);
+        let positions = crate::sync::lock(&self.positions).clone();
         (g.clone(), positions)
     }
 
     /// The last sequence of `origin` the visible state reflects (0 when none).
     pub fn position(&self, origin: &str) -> u64 {
-        match self.positions.lock() {
-            Ok(g) => g.get(origin).copied().unwrap_or(0),
-            Err(p) => p.into_inner().get(origin).copied().unwrap_or(0),
-        }
+        crate::sync::lock(&self.positions)
+            .get(origin)
+            .copied()
+            .unwrap_or(0)
     }
 
     /// Wait at most `timeout` until the visible state reflects batch `seq` of `origin` (read
@@ -268,10 +256,7 @@ impl CatalogService {
     /// Returns the position reached.
     pub fn wait_for_position(&self, origin: &str, seq: u64, timeout: Duration) -> u64 {
         let deadline = Instant::now() + timeout;
-        let mut g = match self.positions.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
+        let mut g = crate::sync::lock(&self.positions);
         loop {
             let at = g.get(origin).copied().unwrap_or(0);
             let left = deadline.saturating_duration_since(Instant::now());
@@ -292,10 +277,7 @@ impl CatalogService {
 
     /// The current state; readers never block writers for long.
     pub fn snapshot(&self) -> Arc<Catalog> {
-        match self.state.read() {
-            Ok(g) => g.clone(),
-            Err(p) => p.into_inner().clone(),
-        }
+        crate::sync::read(&self.state).clone()
     }
 
     /// A number that changes whenever the state is replaced (cache key for derived values).
@@ -314,10 +296,7 @@ impl CatalogService {
     /// Replace the whole state and its persister (reload from disk). Nothing is written but
     /// what the old persister deferred (its checkpoint).
     pub fn replace(&self, catalog: Catalog, persist: Box<dyn Persist>) {
-        let mut w = match self.writer.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
+        let mut w = crate::sync::lock(&self.writer);
         if let Err(e) = w.settle() {
             tracing::warn!(error = %e, "settling files before replacing the persister failed");
         }
@@ -338,10 +317,7 @@ impl CatalogService {
         new: Catalog,
         heads: std::collections::BTreeMap<String, u64>,
     ) -> Result<Applied, ApplyError> {
-        let mut writer = match self.writer.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
+        let mut writer = crate::sync::lock(&self.writer);
         let before = self.snapshot();
         let mut effects = Vec::new();
         let mut removed: Vec<Arc<Object>> = before
@@ -382,10 +358,7 @@ impl CatalogService {
         self.version
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         {
-            let mut g = match self.state.write() {
-                Ok(g) => g,
-                Err(p) => p.into_inner(),
-            };
+            let mut g = crate::sync::write(&self.state);
             *g = Arc::new(new);
             self.note_positions(&heads);
         }
@@ -402,10 +375,7 @@ impl CatalogService {
 
     /// Swap the persister (after a reload found files in new places), keeping the state.
     pub fn replace_persister(&self, persist: Box<dyn Persist>) {
-        let mut w = match self.writer.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
+        let mut w = crate::sync::lock(&self.writer);
         if let Err(e) = w.settle() {
             tracing::warn!(error = %e, "settling files before replacing the persister failed");
         }
@@ -431,10 +401,7 @@ impl CatalogService {
 
     /// Why local writes are closed, if they are.
     pub fn write_gate(&self) -> Option<String> {
-        match self.write_gate.read() {
-            Ok(g) => g.clone(),
-            Err(p) => p.into_inner().clone(),
-        }
+        crate::sync::read(&self.write_gate).clone()
     }
 
     /// Validate, persist and apply a local batch of changes, all or nothing. The update
@@ -472,10 +439,7 @@ impl CatalogService {
                 return Err(ApplyError::ReadOnly(reason));
             }
         }
-        let mut writer = match self.writer.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
+        let mut writer = crate::sync::lock(&self.writer);
         let before = self.snapshot();
         let changes = prepare(&before, changes);
         let mut work: Catalog = (*before).clone();
@@ -504,10 +468,7 @@ impl CatalogService {
     pub(crate) fn swap_in(&self, catalog: Catalog, last: Option<&Provenance>) {
         self.version
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let mut g = match self.state.write() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
+        let mut g = crate::sync::write(&self.state);
         *g = Arc::new(catalog);
         if let Some(p) = last {
             self.note_positions(&BTreeMap::from([(p.origin.clone(), p.seq)]));
@@ -517,10 +478,7 @@ impl CatalogService {
     /// Tell the listeners of an applied batch. Still under the writer lock: listeners see
     /// batches in the order they were applied (replication publishes them in sequence order).
     pub(crate) fn notify(&self, applied: &Applied) {
-        let listeners = match self.listeners.read() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
+        let listeners = crate::sync::read(&self.listeners);
         for l in listeners.iter() {
             l(applied);
         }

@@ -7,6 +7,7 @@
 
 use crate::apply::{apply_changes, Batch, Effect, Persist, PersistError, Source};
 use crate::catalog::Catalog;
+use crate::sync::lock;
 use crate::{Applied, ApplyError, CatalogService, Change};
 use std::sync::{Arc, Mutex};
 
@@ -42,13 +43,6 @@ struct Staged {
     applied: Applied,
     effects: Vec<Effect>,
     after: Catalog,
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    match m.lock() {
-        Ok(g) => g,
-        Err(p) => p.into_inner(),
-    }
 }
 
 impl CatalogService {

@@ -17,6 +17,7 @@ mod names;
 mod object;
 mod referrers;
 pub mod secrets;
+pub mod sync;
 mod validate;
 
 pub use apply::{

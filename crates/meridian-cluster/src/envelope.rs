@@ -4,9 +4,9 @@
 //! carries one: there is no unauthenticated form. Connection secrets inside a batch travel
 //! sealed ([`crate::seal`]).
 
-use crate::journal::Record;
 use crate::keys::ClusterKeys;
 use crate::seal::Sealer;
+use meridian_store::Record;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::collections::BTreeMap;

@@ -1,18 +1,17 @@
 //! A clustered node at run time: publishing local batches, applying remote ones in order and
 //! exactly once, catching up over HTTP on gaps, bootstrapping from a snapshot, heartbeats.
 
-use crate::behind::FilesProgress;
 use crate::broker::{parse_broker_spec, start_embedded, BrokerSpec};
 use crate::config::ClusterConfig;
-use crate::conflict::Stamps;
 use crate::digest::DigestCache;
 use crate::envelope::{decode, encode, Message, Roles, WireError};
-use crate::hlc::Hlc;
-use crate::journal::{Journal, Record};
 use crate::keys::{ClusterKeys, TokenError, BROKER_USER};
-use crate::persist::{read_json, read_marker, write_json};
 use crate::seal::Sealer;
+use meridian_catalog::sync::lock;
 use meridian_catalog::{Catalog, CatalogService, Object, Source};
+use meridian_store::conflict::Stamps;
+use meridian_store::files::{read_json, write_json};
+use meridian_store::{Record, Store};
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, Publish, QoS};
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
@@ -100,10 +99,8 @@ pub struct Cluster {
     pub group: String,
     /// The catalog.
     pub service: Arc<CatalogService>,
-    /// The journal.
-    pub journal: Arc<Mutex<Journal>>,
-    /// The clock.
-    pub hlc: Arc<Hlc>,
+    /// The node's durable state: journal, clock, stamps, files progress.
+    pub store: Store,
     /// Advertised HTTP base (`http://host:port/geoserver`).
     pub url: String,
     /// Counters.
@@ -118,11 +115,6 @@ pub struct Cluster {
     pub broker: Mutex<String>,
     /// Drift detected and not yet repaired.
     pub drift: Mutex<Option<String>>,
-    /// Write stamps and tombstones (several primaries converge with them), shared with the
-    /// persister.
-    pub stamps: Arc<Mutex<Stamps>>,
-    /// The applied marker and the files still written behind the journal.
-    pub files: FilesProgress,
     /// Woken whenever the positions the served catalog reflects move (`/rest/cluster/wait`).
     pub positions_moved: Arc<tokio::sync::Notify>,
     failures: Mutex<BTreeMap<(String, u64), u32>>,
@@ -142,30 +134,16 @@ pub struct Cluster {
     digest_cache: Mutex<(Option<Arc<Catalog>>, String, DigestCache)>,
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    match m.lock() {
-        Ok(g) => g,
-        Err(p) => p.into_inner(),
-    }
-}
-
 impl Cluster {
-    /// Set up the node: redo what the journal holds beyond the files, close local writes on
+    /// Set up the node over its recovered store ([`Store::recover`]): close local writes on
     /// replicas, and publish every local batch after commit.
     pub fn new(
         config: ClusterConfig,
         service: Arc<CatalogService>,
-        journal: Arc<Mutex<Journal>>,
-        hlc: Arc<Hlc>,
-        stamps: Arc<Mutex<Stamps>>,
-        files: &FilesProgress,
+        store: Store,
         url: String,
     ) -> Result<Arc<Cluster>, String> {
         let keys = ClusterKeys::new(config.secret()).map_err(|e| e.to_string())?;
-        redo(&service, &journal, files.marker(), &Sealer::new(&keys))?;
-        // What the loaded files and the redo hold, for clients waiting on a position.
-        service.note_positions(&lock(&journal).heads());
-        *lock(&stamps) = rebuild_stamps(&journal);
         let (tx, rx) = mpsc::unbounded_channel();
         let me = config.instance().to_string();
         let group = config.group().to_string();
@@ -174,8 +152,7 @@ impl Cluster {
             me,
             group,
             service,
-            journal,
-            hlc,
+            store,
             url,
             counters: Counters::default(),
             peers: Mutex::new(BTreeMap::new()),
@@ -183,8 +160,6 @@ impl Cluster {
             durable_session: AtomicBool::new(true),
             broker: Mutex::new(String::new()),
             drift: Mutex::new(None),
-            stamps,
-            files: files.clone(),
             positions_moved: Arc::new(tokio::sync::Notify::new()),
             failures: Mutex::new(BTreeMap::new()),
             outbox: tx,
@@ -230,10 +205,7 @@ impl Cluster {
 
     /// Current roles from the configuration.
     pub fn roles(&self) -> Roles {
-        let cfg = match self.config.read() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
+        let cfg = meridian_catalog::sync::read(&self.config);
         Roles {
             primary: cfg.is_primary(),
             replica: cfg.is_replica(),
@@ -281,10 +253,7 @@ impl Cluster {
     }
 
     fn topic_base(&self) -> String {
-        let cfg = match self.config.read() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
+        let cfg = meridian_catalog::sync::read(&self.config);
         format!(
             "{}/{}",
             topic_level(cfg.get("topicName")),
@@ -383,7 +352,7 @@ impl Cluster {
 
     /// Heads of the journal.
     pub fn heads(&self) -> BTreeMap<String, u64> {
-        lock(&self.journal).heads()
+        self.store.heads()
     }
 
     /// A snapshot of this node.
@@ -400,7 +369,7 @@ impl Cluster {
         }
         // The heads are exactly those the catalog reflects.
         let (cat, heads) = self.service.snapshot_with_positions();
-        let stamps = lock(&self.stamps).clone();
+        let stamps = lock(self.store.stamps()).clone();
         serde_json::to_vec(&SnapshotRef {
             heads,
             default_workspace: cat.default_workspace().map(|w| w.id().to_string()),
@@ -414,10 +383,7 @@ impl Cluster {
     /// serves its own configuration whether or not the broker is reachable.
     pub fn start(self: &Arc<Self>) -> Result<(), String> {
         let (embedded, listen, url, enabled) = {
-            let cfg = match self.config.read() {
-                Ok(g) => g,
-                Err(p) => p.into_inner(),
-            };
+            let cfg = meridian_catalog::sync::read(&self.config);
             (
                 cfg.embedded_broker() && cfg.get("brokerURL").trim().is_empty(),
                 cfg.get("embeddedBroker.listen").to_string(),
@@ -565,7 +531,7 @@ impl Cluster {
     async fn catch_up(self: &Arc<Self>, origin: &str, peer_url: &str) -> Result<(), String> {
         self.counters.catchups.fetch_add(1, Ordering::Relaxed);
         loop {
-            let after = lock(&self.journal).head(origin);
+            let after = self.store.head(origin);
             let pq = format!(
                 "/geoserver/rest/cluster/events.json?origin={origin}&after={after}&limit=500"
             );
@@ -584,9 +550,9 @@ impl Cluster {
                 return Ok(());
             }
             // One fdatasync for the page instead of one per record.
-            lock(&self.journal).defer_sync();
+            self.store.defer_sync();
             let outcome = self.apply_page(origin, peer_url, after, records).await;
-            if let Err(e) = tokio::task::block_in_place(|| lock(&self.journal).end_deferred()) {
+            if let Err(e) = tokio::task::block_in_place(|| self.store.end_deferred()) {
                 tracing::warn!(error = %e, "journal sync after a catch-up page failed");
             }
             match outcome {
@@ -633,7 +599,7 @@ impl Cluster {
 
     /// Apply one record if it is the next of its origin.
     async fn apply_record(self: &Arc<Self>, r: Record) -> Outcome {
-        let head = lock(&self.journal).head(&r.provenance.origin);
+        let head = self.store.head(&r.provenance.origin);
         if r.provenance.seq <= head {
             self.counters.duplicates.fetch_add(1, Ordering::Relaxed);
             return Outcome::Duplicate;
@@ -644,7 +610,7 @@ impl Cluster {
         let svc = self.service.clone();
         let prov = r.provenance.clone();
         let stamp = (prov.hlc, prov.origin.clone());
-        let stamps = self.stamps.clone();
+        let stamps = self.store.stamps().clone();
         // Applied on this task (a replicated batch's files are written behind, so this is
         // short): handing it to a blocking thread and back cost more than the apply itself.
         let res = tokio::task::block_in_place(move || {
@@ -683,7 +649,7 @@ impl Cluster {
         let cat = checked_snapshot(objects, snap.default_workspace)
             .map_err(|e| format!("snapshot of {peer_url} refused: {e}"))?;
         {
-            let mut st = lock(&self.stamps);
+            let mut st = lock(self.store.stamps());
             st.removed.extend(snap.stamps.removed);
             for (k, v) in snap.stamps.last {
                 let newer = st.last.get(&k).is_none_or(|s| *s < v);
@@ -742,7 +708,7 @@ impl Cluster {
         match msg {
             Message::Changes { record, .. } => {
                 tracing::debug!(origin = %record.provenance.origin, seq = record.provenance.seq, "change received");
-                self.hlc.observe(record.provenance.hlc);
+                self.store.hlc().observe(record.provenance.hlc);
                 let origin = record.provenance.origin.clone();
                 if matches!(
                     self.apply_record(record).await,
@@ -830,10 +796,7 @@ impl Cluster {
         earlier: Option<&BTreeMap<String, u64>>,
         digest: &str,
     ) {
-        let (mine, new_node) = {
-            let j = lock(&self.journal);
-            (j.heads(), j.is_empty())
-        };
+        let (mine, new_node) = self.store.heads_and_new();
         let me_primary = self.roles().primary;
         let peer_primary = lock(&self.peers)
             .get(peer)
@@ -888,7 +851,7 @@ impl Cluster {
     /// Whether the peer at `url` has applied every batch of this node (a snapshot from it then
     /// loses nothing of ours).
     fn peer_has_all_mine(&self, url: &str) -> bool {
-        let mine = lock(&self.journal).head(&self.me);
+        let mine = self.store.head(&self.me);
         mine == 0
             || lock(&self.peers)
                 .values()
@@ -898,7 +861,7 @@ impl Cluster {
     async fn catch_up_from_any(self: &Arc<Self>, origin: &str) {
         let candidates: Vec<String> = {
             let peers = lock(&self.peers);
-            let mine = lock(&self.journal).head(origin);
+            let mine = self.store.head(origin);
             let mut v: Vec<&Peer> = peers
                 .values()
                 .filter(|p| p.heads.get(origin).copied().unwrap_or(0) > mine)
@@ -970,22 +933,6 @@ fn topic_level(s: &str) -> String {
     s.replace(['#', '+', '.', '/'], "_")
 }
 
-/// Stamps from every journaled batch, in clock order.
-fn rebuild_stamps(journal: &Mutex<Journal>) -> Stamps {
-    let j = lock(journal);
-    let mut all: Vec<Arc<Record>> = j
-        .heads()
-        .keys()
-        .flat_map(|o| j.since(o, 0, usize::MAX).unwrap_or_default())
-        .collect();
-    all.sort_by_key(|r| r.provenance.hlc);
-    let mut s = Stamps::default();
-    for r in all {
-        s.record(&r.changes, &(r.provenance.hlc, r.provenance.origin.clone()));
-    }
-    s
-}
-
 /// What became of a replicated batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Outcome {
@@ -997,61 +944,6 @@ enum Outcome {
     Gap,
     /// It does not apply to this node's catalog.
     Failed,
-}
-
-/// Re-apply journaled batches whose files the marker does not cover (a crash in between).
-pub(crate) fn redo(
-    service: &CatalogService,
-    journal: &Mutex<Journal>,
-    marker: &std::path::Path,
-    sealer: &Sealer,
-) -> Result<(), String> {
-    let mut done = read_marker(marker);
-    if let Some(snap) = crate::behind::read_pending(marker)? {
-        // A snapshot whose files were not all written: take it again (its files are written
-        // behind once more), then redo what the journal holds after it.
-        tracing::info!("re-applying a snapshot whose files were not all written");
-        let cat = Catalog::from_loaded(snap.objects, snap.default_workspace);
-        service
-            .apply_snapshot(cat, snap.heads.clone())
-            .map_err(|e| format!("re-applying the pending snapshot failed: {e}"))?;
-        for (origin, seq) in snap.heads {
-            let d = done.entry(origin).or_insert(0);
-            *d = (*d).max(seq);
-        }
-    }
-    let pending: Vec<Arc<Record>> = {
-        let j = lock(journal);
-        let mut v: Vec<Arc<Record>> = j
-            .heads()
-            .keys()
-            .flat_map(|o| {
-                j.since(o, done.get(o).copied().unwrap_or(0), usize::MAX)
-                    .unwrap_or_default()
-            })
-            .collect();
-        v.sort_by_key(|r| r.provenance.hlc);
-        v
-    };
-    for r in pending {
-        tracing::info!(origin = %r.provenance.origin, seq = r.provenance.seq, "re-applying a journaled batch");
-        let mut changes = r.changes.clone();
-        sealer.open_changes(&mut changes).map_err(|e| {
-            format!(
-                "redo of {}#{}: {e} (was the cluster secret changed?)",
-                r.provenance.origin, r.provenance.seq
-            )
-        })?;
-        service
-            .apply_from(changes, Source::Remote(r.provenance.clone()))
-            .map_err(|e| {
-                format!(
-                    "redo of {}#{} failed: {e}",
-                    r.provenance.origin, r.provenance.seq
-                )
-            })?;
-    }
-    Ok(())
 }
 
 /// The MQTT options of a node's connection: its client id, and a persistent session unless
@@ -1307,7 +1199,7 @@ async fn heartbeat(c: Arc<Cluster>, inbox: mpsc::UnboundedSender<Received>) {
     // a broker holding a long backlog of its messages learns how far behind it is now (and
     // catches up in pages or takes a snapshot) instead of after the backlog.
     let known: Vec<String> =
-        read_json::<BTreeMap<String, String>>(&c.files.marker().with_file_name(PEERS_FILE))
+        read_json::<BTreeMap<String, String>>(&c.store.files().marker().with_file_name(PEERS_FILE))
             .into_values()
             .filter(|u| u != &c.url)
             .collect();
@@ -1407,7 +1299,7 @@ async fn applier(
                 Err(_) => break,
             }
         }
-        lock(&c.journal).defer_sync();
+        c.store.defer_sync();
         for (i, (payload, _)) in group.iter().enumerate() {
             // What is received and not handled yet, for a heartbeat among them.
             c.queued_changes
@@ -1418,7 +1310,7 @@ async fn applier(
         // The fdatasync hands this worker's queued tasks to another thread (block_in_place):
         // run on the worker itself, it held up tasks queued there, such as answers to
         // `/rest/cluster/wait` (on a journaled ext4, waited p99 2.6 -> 1.2-1.5 ms).
-        if let Err(e) = tokio::task::block_in_place(|| lock(&c.journal).end_deferred()) {
+        if let Err(e) = tokio::task::block_in_place(|| c.store.end_deferred()) {
             tracing::warn!(error = %e, "journal sync after a group of messages failed");
         }
         for (_, publish) in group {
@@ -1475,7 +1367,7 @@ impl Cluster {
             .values()
             .map(|p| (p.name.clone(), p.url.clone()))
             .collect();
-        let path = self.files.marker().with_file_name(PEERS_FILE);
+        let path = self.store.files().marker().with_file_name(PEERS_FILE);
         if let Err(e) = write_json(&path, &urls) {
             tracing::debug!(path = %path.display(), error = %e, "could not save the peers");
         }
@@ -1602,13 +1494,13 @@ impl Cluster {
             "meridian_cluster_files_pending",
             "gauge",
             "Applied batches whose data-directory files are still written behind the journal",
-            vec![(String::new(), self.files.pending() as u64)],
+            vec![(String::new(), self.store.files().pending() as u64)],
         );
         metric(
             "meridian_cluster_files_failed",
             "gauge",
             "1 when a data-directory file written behind the journal failed (see the log)",
-            vec![(String::new(), u64::from(self.files.failed()))],
+            vec![(String::new(), u64::from(self.store.files().failed()))],
         );
         let summary = self.service.snapshot().summary();
         metric(
@@ -1712,12 +1604,6 @@ fn origins_behind(
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::persist::tests::journaling_service;
-    use meridian_catalog::Kind;
-
-    fn object(kind: Kind, xml: &str) -> Object {
-        Object::new(kind, meridian_xml::parse(xml).unwrap())
-    }
 
     #[test]
     fn a_node_keeps_its_broker_session_unless_not_durable() {
@@ -1843,76 +1729,5 @@ mod tests {
             vec![b'c', 2]
         );
         assert!(next_received(&mut prx, &mut crx).await.is_none());
-    }
-
-    /// A node whose files of a snapshot were not all written when it stopped.
-    #[test]
-    fn a_pending_snapshot_is_taken_again_at_start_then_the_journal_redone() {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().to_path_buf();
-        meridian_datadir::init_if_empty(&root).unwrap();
-        let marker = root.join("cluster/applied.json");
-        let journal_path = root.join("cluster/journal.log");
-        let loaded = meridian_datadir::load(&root).unwrap();
-        // Before the stop: the snapshot file (a workspace the files never got), a journal
-        // based on it, and one journaled batch after it.
-        let mut objects: Vec<Object> = loaded.catalog.objects().map(|o| (**o).clone()).collect();
-        objects.push(object(
-            Kind::Workspace,
-            "<workspace><id>ws-snap</id><name>snap</name></workspace>",
-        ));
-        objects.push(object(
-            Kind::Namespace,
-            "<namespace><id>ns-snap</id><prefix>snap</prefix><uri>http://snap</uri></namespace>",
-        ));
-        let heads: BTreeMap<String, u64> = [("peer".to_string(), 5)].into();
-        let pending = serde_json::json!({
-            "heads": heads,
-            "default_workspace": null,
-            "objects": objects,
-        });
-        std::fs::create_dir_all(root.join("cluster")).unwrap();
-        std::fs::write(
-            crate::behind::snapshot_file(&marker),
-            serde_json::to_vec(&pending).unwrap(),
-        )
-        .unwrap();
-        {
-            let mut j = Journal::open(&journal_path).unwrap();
-            j.set_base(heads.clone()).unwrap();
-            j.append(Record {
-                provenance: meridian_catalog::Provenance {
-                    origin: "peer".into(),
-                    seq: 6,
-                    hlc: 1,
-                },
-                changes: vec![meridian_catalog::Change::Add {
-                    object: object(
-                        Kind::Workspace,
-                        "<workspace><id>ws-after</id><name>after</name></workspace>",
-                    ),
-                }],
-            })
-            .unwrap();
-        }
-        // The start: load, redo.
-        let (service, journal, marker) = journaling_service(&root);
-        redo(
-            &service,
-            &journal,
-            &marker,
-            &Sealer::new(&ClusterKeys::new("t").unwrap()),
-        )
-        .unwrap();
-        let cat = service.snapshot();
-        assert!(cat.get("ws-snap").is_some() && cat.get("ws-after").is_some());
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while crate::behind::read_pending(&marker).unwrap().is_some() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        assert!(crate::behind::read_pending(&marker).unwrap().is_none());
-        assert!(root.join("workspaces/snap/namespace.xml").is_file());
-        assert!(root.join("workspaces/after/workspace.xml").is_file());
-        assert_eq!(read_marker(&marker).get("peer"), Some(&6));
     }
 }

@@ -178,8 +178,8 @@ impl ClusterRest {
             "origins": origins,
             "peers": peers,
             "drift": c.drift.lock().map(|d| d.clone()).unwrap_or_default(),
-            "filesPending": c.files.pending(),
-            "filesFailed": c.files.failed(),
+            "filesPending": c.store.files().pending(),
+            "filesFailed": c.store.files().failed(),
             "counters": {
                 "published": n(&c.counters.published),
                 "applied": n(&c.counters.applied),
@@ -236,15 +236,10 @@ impl ClusterRest {
             .unwrap_or("500")
             .parse()
             .map_err(|_| RestError::BadRequest("limit must be a number".into()))?;
-        let records = self
-            .0
-            .journal
-            .lock()
-            .map_err(|_| RestError::Internal("journal lock poisoned".into()))?
-            .since(origin, after, limit.min(5000));
+        let records = self.0.store.since(origin, after, limit.min(5000));
         match records {
             Some(r) => {
-                let v: Vec<&crate::journal::Record> = r.iter().map(|a| a.as_ref()).collect();
+                let v: Vec<&meridian_store::Record> = r.iter().map(|a| a.as_ref()).collect();
                 Ok(json_resp(
                     &serde_json::to_value(v).map_err(|e| RestError::Internal(e.to_string()))?,
                 ))

@@ -9,12 +9,12 @@
 //! Opening is lenient about values that are not sealed (a journal written by an earlier
 //! version): the message or answer around them is authenticated, so they are no forgery.
 
-use crate::journal::Record;
 use crate::keys::ClusterKeys;
 use base64::Engine;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use meridian_catalog::{secrets, Change, Object};
+use meridian_store::{Record, RecordSealer};
 use std::borrow::Cow;
 
 /// The prefix of a sealed value.
@@ -195,6 +195,16 @@ impl Sealer {
             }
         }
         Ok(())
+    }
+}
+
+impl RecordSealer for Sealer {
+    fn seal(&self, r: Record) -> Record {
+        self.seal_record(r)
+    }
+
+    fn open(&self, changes: &mut [Change]) -> Result<(), String> {
+        self.open_changes(changes).map_err(|e| e.to_string())
     }
 }
 

@@ -28,10 +28,7 @@ impl LoginThrottle {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<IpAddr, (u32, Instant)>> {
-        match self.failures.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        }
+        meridian_catalog::sync::lock(&self.failures)
     }
 
     /// `Err(seconds to wait)` while `ip` is refused.

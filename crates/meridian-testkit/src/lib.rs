@@ -9,8 +9,9 @@ use std::path::{Path, PathBuf};
 pub fn fixture_datadir() -> PathBuf {
     let p = match std::env::var("MERIDIAN_FIXTURE_DATADIR") {
         Ok(p) => PathBuf::from(p),
-        Err(_) => Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../tests/fixtures/geoserver-release"),
+        Err(_) => {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/geoserver-release")
+        }
     };
     assert!(
         p.join("global.xml").is_file(),

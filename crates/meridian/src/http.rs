@@ -8,6 +8,7 @@ use axum::Router;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
+use meridian_catalog::sync::lock;
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -113,13 +114,6 @@ struct Registry {
     conns: Mutex<HashMap<u64, Arc<Conn>>>,
     next: AtomicU64,
     peak: AtomicUsize,
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    match m.lock() {
-        Ok(g) => g,
-        Err(p) => p.into_inner(),
-    }
 }
 
 impl Registry {

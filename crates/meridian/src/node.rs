@@ -4,21 +4,17 @@
 use axum::routing::get;
 use axum::Router;
 use meridian_catalog::{diff, Catalog, CatalogService, Change, Source};
-use meridian_cluster::behind::FilesProgress;
-use meridian_cluster::conflict::Stamps;
-use meridian_cluster::hlc::Hlc;
-use meridian_cluster::journal::Journal;
 use meridian_cluster::keys::ClusterKeys;
-use meridian_cluster::persist::JournalingPersist;
 use meridian_cluster::seal::Sealer;
 use meridian_cluster::{Cluster, ClusterConfig, ClusterRest};
 use meridian_datadir::{default_styles, init_if_empty, load, DataDir};
 use meridian_ogc::{ogc_router, OgcState};
 use meridian_rest::{rest_router, RestState};
 use meridian_security::{write_defaults_if_missing, Security};
+use meridian_store::Store;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 
 /// Why a node could not start.
 #[derive(Debug, thiserror::Error)]
@@ -59,29 +55,6 @@ fn load_catalog(dir: &Path) -> Result<(Catalog, DataDir), NodeError> {
     ))
 }
 
-/// Everything the persister of a clustered node shares across reloads.
-#[derive(Clone)]
-struct ClusterParts {
-    journal: Arc<Mutex<Journal>>,
-    hlc: Arc<Hlc>,
-    stamps: Arc<Mutex<Stamps>>,
-    me: String,
-    files: FilesProgress,
-}
-
-impl ClusterParts {
-    fn persister(&self, dd: DataDir) -> Box<JournalingPersist> {
-        Box::new(JournalingPersist::new(
-            dd,
-            self.journal.clone(),
-            self.me.clone(),
-            self.hlc.clone(),
-            &self.files,
-            self.stamps.clone(),
-        ))
-    }
-}
-
 /// Prepare, load and serve.
 pub fn serve(
     dir: PathBuf,
@@ -105,23 +78,20 @@ pub fn serve(
     }
     write_defaults_if_missing(&dir).map_err(|e| NodeError::Security(e.to_string()))?;
     let cluster_cfg = ClusterConfig::load(&dir).map_err(|e| NodeError::Cluster(e.to_string()))?;
-    let journal_path = dir.join("cluster").join("journal.log");
     let keys =
         ClusterKeys::new(cluster_cfg.secret()).map_err(|e| NodeError::Cluster(e.to_string()))?;
-    let mut journal = Journal::open_sealed(&journal_path, Sealer::new(&keys))
-        .map_err(|e| NodeError::Cluster(e.to_string()))?;
-    journal.set_retention(cluster_cfg.journal_retention());
-    let parts = ClusterParts {
-        journal: Arc::new(Mutex::new(journal)),
-        hlc: Arc::new(Hlc::default()),
-        stamps: Arc::new(Mutex::new(Stamps::default())),
-        me: cluster_cfg.instance().to_string(),
-        files: FilesProgress::new(dir.join("cluster").join("applied.json")),
-    };
+    // Every node, clustered or alone, keeps its durable state the same way.
+    let store = Store::open(
+        &dir,
+        cluster_cfg.instance(),
+        cluster_cfg.journal_retention(),
+        Some(Arc::new(Sealer::new(&keys))),
+    )
+    .map_err(|e| NodeError::Cluster(e.to_string()))?;
     let started = std::time::Instant::now();
     let (catalog, datadir) = load_catalog(&dir)?;
     let load_ms = started.elapsed().as_millis();
-    let service = Arc::new(CatalogService::new(catalog, parts.persister(datadir)));
+    let service = Arc::new(CatalogService::new(catalog, store.persister(datadir)));
     let styles: Vec<Change> = default_styles(&service.snapshot())
         .into_iter()
         .map(|object| Change::Add { object })
@@ -146,21 +116,15 @@ pub fn serve(
             "" => format!("http://{local}/geoserver"),
             u => u.trim_end_matches('/').to_string(),
         };
-        let cluster = Cluster::new(
-            cluster_cfg,
-            service.clone(),
-            parts.journal.clone(),
-            parts.hlc.clone(),
-            parts.stamps.clone(),
-            &parts.files,
-            url,
-        )
+        // Redo what the journal holds beyond the files (a crash in between).
+        store.recover(&service).map_err(|e| NodeError::Cluster(e.to_string()))?;
+        let cluster = Cluster::new(cluster_cfg, service.clone(), store.clone(), url)
             .map_err(NodeError::Cluster)?;
         cluster.start().map_err(NodeError::Cluster)?;
         let summary = service.snapshot().summary();
         tracing::info!(dir = %dir.display(), instance = %cluster.me, group = %cluster.group, ?summary, load_ms, ready_ms = started.elapsed().as_millis(), "catalog loaded");
         let reload = {
-            let (service, security, dir, parts) = (service.clone(), security.clone(), dir.clone(), parts.clone());
+            let (service, security, dir, store) = (service.clone(), security.clone(), dir.clone(), store.clone());
             Box::new(move || -> Result<(), String> {
                 // Files still being written behind (a snapshot) must be on disk before the
                 // directory is read, or the reload would see a partial catalog.
@@ -170,14 +134,14 @@ pub fn serve(
                 // Only what differs from memory is applied, so a reload on a primary
                 // publishes just those changes, never the whole catalog.
                 let changes = diff(&service.snapshot(), &catalog);
-                service.replace_persister(parts.persister(datadir.clone()));
+                service.replace_persister(store.persister(datadir.clone()));
                 let n = changes.len();
                 let local = service.write_gate().is_none();
                 let applied = local && service.apply_from(changes, Source::Local).is_ok();
                 if !applied {
                     // A replica (or a reload the apply path refuses): take the files as they
                     // are; heartbeats compare digests and repair drift from the cluster.
-                    service.replace(catalog, parts.persister(datadir));
+                    service.replace(catalog, store.persister(datadir));
                 }
                 if let Ok(mut s) = security.write() {
                     *s = sec;

@@ -8,7 +8,7 @@ use common::cluster::{gather, inject, tmpdir, Cluster};
 use common::{expect, status, wait_for, Node};
 use meridian_catalog::{Change, Kind, Object, Provenance};
 use meridian_cluster::envelope::{encode, Message};
-use meridian_cluster::journal::Record;
+use meridian_store::Record;
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::os::unix::fs::PermissionsExt;

@@ -3,7 +3,6 @@
 //! dropped when the journal is opened. The file is grown ahead of the appends with zeros (see
 //! [`PREALLOCATE`]); reading stops at the first zero byte that starts a line.
 
-use crate::seal::Sealer;
 use meridian_catalog::{Change, Provenance};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -16,6 +15,16 @@ use std::sync::Arc;
 
 /// How much the journal file grows at a time, written as zeros ahead of the appends.
 const PREALLOCATE: u64 = 1 << 20;
+
+/// Seals the connection secrets of records before they are journaled (so that the journal
+/// file and the records served to peers carry none in clear), and opens them again before
+/// they are applied. The clustering crate implements it with the cluster's keys.
+pub trait RecordSealer: Send + Sync {
+    /// The record with its secrets sealed (the same record when it holds none).
+    fn seal(&self, r: Record) -> Record;
+    /// Open the sealed secrets of `changes` in place.
+    fn open(&self, changes: &mut [Change]) -> Result<(), String>;
+}
 
 /// One journaled batch.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -39,7 +48,7 @@ struct RecordWire {
 
 impl Record {
     /// A record from the fields it is written with (the wire forms read them flat).
-    pub(crate) fn from_fields(origin: String, seq: u64, hlc: u64, changes: Vec<Change>) -> Record {
+    pub fn from_fields(origin: String, seq: u64, hlc: u64, changes: Vec<Change>) -> Record {
         Record {
             provenance: Provenance { origin, seq, hlc },
             changes,
@@ -151,7 +160,7 @@ pub struct Journal {
     allocated: u64,
     retention: usize,
     /// Seals the connection secrets of appended records.
-    sealer: Option<Sealer>,
+    sealer: Option<Arc<dyn RecordSealer>>,
 }
 
 impl Journal {
@@ -164,12 +173,12 @@ impl Journal {
     /// Open (or create) the journal at `path`; every record appended from now on has its
     /// connection secrets sealed, in memory as in the file, so that the lines written and the
     /// records served to peers carry none in clear. Whoever applies a record opens it
-    /// ([`Sealer::open_changes`]).
-    pub fn open_sealed(path: &Path, sealer: Sealer) -> Result<Self, JournalError> {
+    /// ([`RecordSealer::open`]).
+    pub fn open_sealed(path: &Path, sealer: Arc<dyn RecordSealer>) -> Result<Self, JournalError> {
         Journal::open_with(path, Some(sealer))
     }
 
-    fn open_with(path: &Path, sealer: Option<Sealer>) -> Result<Self, JournalError> {
+    fn open_with(path: &Path, sealer: Option<Arc<dyn RecordSealer>>) -> Result<Self, JournalError> {
         let err = |e: std::io::Error| JournalError {
             path: path.display().to_string(),
             reason: e.to_string(),
@@ -364,7 +373,7 @@ impl Journal {
             });
         }
         let r = match &self.sealer {
-            Some(s) => s.seal_record(r),
+            Some(s) => s.seal(r),
             None => r,
         };
         let before = self.len;

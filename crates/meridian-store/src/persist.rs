@@ -1,4 +1,4 @@
-//! The persister of a clustered node: the journal first (fdatasync), then the data-directory
+//! The persister of every node: the journal first (fdatasync), then the data-directory
 //! files (replaced atomically, not fsynced one by one; a local batch's before its 2xx, a
 //! replicated batch's behind, on the files thread), and at checkpoints one syncfs followed
 //! by the applied marker. At startup, journaled batches the marker does not cover are applied
@@ -7,12 +7,13 @@
 
 use crate::behind::{Behind, FilesProgress};
 use crate::conflict::Stamps;
+use crate::files::write_marker;
 use crate::hlc::Hlc;
 use crate::journal::{Journal, Record};
 use meridian_catalog::{Batch, Catalog, Effect, Persist, PersistError, Provenance, Source};
 use meridian_datadir::DataDir;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -36,25 +37,6 @@ pub struct JournalingPersist {
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 /// At most this many batches wait for a checkpoint (fewer when the journal keeps fewer).
 const CHECKPOINT_BATCHES: usize = 1000;
-
-/// Positions whose files are known to be on disk.
-pub fn read_marker(path: &std::path::Path) -> BTreeMap<String, u64> {
-    read_json(path)
-}
-
-/// A small JSON file of the node's (marker, peers); the default when missing or unreadable.
-pub(crate) fn read_json<T: serde::de::DeserializeOwned + Default>(path: &Path) -> T {
-    std::fs::read(path)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or_default()
-}
-
-/// Write a small JSON file of the node's atomically and durably, readable by its user only.
-pub(crate) fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), String> {
-    let text = serde_json::to_vec(value).map_err(|e| e.to_string())?;
-    meridian_datadir::write_private(path, &text).map_err(|e| format!("{}: {e}", path.display()))
-}
 
 impl JournalingPersist {
     /// Wrap a data directory.
@@ -80,10 +62,7 @@ impl JournalingPersist {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Journal> {
-        match self.journal.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        }
+        meridian_catalog::sync::lock(&self.journal)
     }
 }
 
@@ -269,11 +248,6 @@ impl Persist for JournalingPersist {
     }
 }
 
-/// Record that the files of every batch up to `heads` are on disk.
-pub(crate) fn write_marker(marker: &Path, heads: &BTreeMap<String, u64>) -> Result<(), String> {
-    write_json(marker, heads)
-}
-
 impl JournalingPersist {
     /// Count a batch whose files were written in line, not yet covered by the marker.
     fn count_in_line_batch(&mut self) {
@@ -377,7 +351,9 @@ impl JournalingPersist {
 pub(crate) mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use crate::files::read_marker;
     use meridian_catalog::{CatalogService, Change, Kind, Object};
+    use std::path::Path;
 
     /// The catalog service of a node over `root`, with its journaling persister, as
     /// `meridian serve` builds it: (service, journal, applied marker).
@@ -489,13 +465,7 @@ pub(crate) mod tests {
         std::fs::remove_file(root.join("workspaces/w1")).unwrap();
         drop(service);
         let (service, journal, marker) = journaling_service(&root);
-        crate::node::redo(
-            &service,
-            &journal,
-            &marker,
-            &crate::seal::Sealer::new(&crate::keys::ClusterKeys::new("t").unwrap()),
-        )
-        .unwrap();
+        crate::redo::redo(&service, &journal, &marker, None).unwrap();
         service
             .apply_from(vec![workspace(2), namespace(2)], remote(2))
             .unwrap();

@@ -12,7 +12,8 @@
 //! rather than whenever the queue runs empty keeps a filesystem-wide sync per replicated
 //! write off a lightly loaded node (and off the other nodes sharing its disk).
 
-use crate::persist::write_marker;
+use crate::files::write_marker;
+use meridian_catalog::sync::lock;
 use meridian_catalog::{Catalog, Effect, Object};
 use meridian_datadir::DataDir;
 use serde::{Deserialize, Serialize};
@@ -166,13 +167,6 @@ pub fn read_pending(marker: &Path) -> Result<Option<PendingSnapshot>, String> {
             .map_err(|e| format!("{}: {e}", path.display())),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(format!("{}: {e}", path.display())),
-    }
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    match m.lock() {
-        Ok(g) => g,
-        Err(p) => p.into_inner(),
     }
 }
 
