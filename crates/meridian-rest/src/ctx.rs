@@ -63,27 +63,34 @@ pub struct RestState {
     pub logins: crate::LoginThrottle,
 }
 
+/// The position (origin, sequence) of the last batch a request applied, kept in the request's
+/// own state and answered in `X-Meridian-Position`.
+pub(crate) type Position = std::cell::RefCell<Option<(String, u64)>>;
+
 /// One request's view: the shared state and a catalog snapshot.
 pub struct Ctx<'a> {
     /// Shared state.
     pub st: &'a RestState,
-    /// The catalog as of the start of the request.
+    /// The catalog as of the start of the request (or of [`Ctx::refreshed`]).
     pub cat: Arc<Catalog>,
+    /// The request's position, shared by its refreshed views.
+    position: &'a Position,
 }
 
-thread_local! {
-    /// The position (origin, sequence) of the last batch this thread's request applied.
-    static POSITION: std::cell::RefCell<Option<(String, u64)>> = const { std::cell::RefCell::new(None) };
-}
+impl<'a> Ctx<'a> {
+    /// A request's view of the current catalog, noting the batches it applies in `position`.
+    pub(crate) fn new(st: &'a RestState, position: &'a Position) -> Ctx<'a> {
+        Ctx {
+            st,
+            cat: st.catalog.snapshot(),
+            position,
+        }
+    }
 
-/// Forget the position of an earlier request on this thread.
-pub(crate) fn clear_position() {
-    POSITION.with(|p| p.borrow_mut().take());
-}
-
-/// The position of the last batch applied by this thread's request, if it was journaled.
-pub(crate) fn take_position() -> Option<(String, u64)> {
-    POSITION.with(|p| p.borrow_mut().take())
+    /// The same request's view of the catalog as it is now (after its own writes).
+    pub fn refreshed(&self) -> Ctx<'a> {
+        Ctx::new(self.st, self.position)
+    }
 }
 
 impl Ctx<'_> {
@@ -92,7 +99,7 @@ impl Ctx<'_> {
         if !changes.is_empty() {
             let applied = self.st.catalog.apply(changes)?;
             if let Some(p) = applied.provenance {
-                POSITION.with(|cell| *cell.borrow_mut() = Some((p.origin, p.seq)));
+                *self.position.borrow_mut() = Some((p.origin, p.seq));
             }
         }
         Ok(())

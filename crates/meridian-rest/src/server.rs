@@ -1,7 +1,7 @@
 //! The axum side: authentication, body limits, and handing requests to the dispatcher on a
 //! blocking thread (the apply path fsyncs), or in place for reads of one object.
 
-use crate::ctx::{clear_position, take_position, Ctx, RestState};
+use crate::ctx::{Ctx, Position, RestState};
 use crate::error::RestError;
 use crate::req::{Req, Resp};
 use crate::router::{dispatch, reads_one_object, split_path};
@@ -97,16 +97,13 @@ async fn run_handler(
 
 /// Run the dispatcher on the current thread against the catalog's current snapshot.
 fn run_dispatch(st: &RestState, req: &Req) -> (crate::RestResult<Resp>, Option<(String, u64)>) {
-    let c = Ctx {
-        st,
-        cat: st.catalog.snapshot(),
-    };
-    clear_position();
+    let position = Position::default();
+    let c = Ctx::new(st, &position);
     let r = dispatch(&c, req).map_err(|e| match e {
         RestError::NotFound(_) if c.quiet_global() => RestError::QuietNotFound,
         e => e,
     });
-    (r, take_position())
+    (r, position.take())
 }
 
 async fn handle(State(st): State<Arc<RestState>>, request: Request) -> Response {

@@ -279,10 +279,7 @@ fn configure(
     store_name: &str,
     types: &[String],
 ) -> RestResult<Resp> {
-    let fresh = || Ctx {
-        st: c.st,
-        cat: c.st.catalog.snapshot(),
-    };
+    let fresh = || c.refreshed();
     let c2 = fresh();
     let store = c2
         .cat
@@ -293,11 +290,10 @@ fn configure(
     if configure != "none" {
         let ns = c2.namespace_of(ws)?;
         for t in types {
-            let cat = c.st.catalog.snapshot();
-            if cat.find(Kind::FeatureType, Some(ns.id()), t).is_some() {
+            let now = c.refreshed();
+            if now.cat.find(Kind::FeatureType, Some(ns.id()), t).is_some() {
                 continue;
             }
-            let now = Ctx { st: c.st, cat };
             let body = Element::new("featureType").child(Element::with_text("name", t.clone()));
             publish_element(&now, req, ws, &store, Kind::FeatureType, body)?;
             if configure != "all" {
