@@ -64,8 +64,9 @@ pub fn inside(path: &Path, root: &Path) -> bool {
 /// Refuse a path outside the sandbox, when one is set. The message names the path and the
 /// rule only: nothing about whether the file exists.
 pub fn check(path: &Path) -> Result<(), crate::SourceError> {
+    // The root is resolved once, when first read.
     match sandbox() {
-        Some(root) if !inside(path, root) => Err(crate::SourceError::OutsideSandbox(
+        Some(root) if !resolve(path).starts_with(root) => Err(crate::SourceError::OutsideSandbox(
             path.display().to_string(),
         )),
         _ => Ok(()),

@@ -79,11 +79,6 @@ impl Store {
         Ok(())
     }
 
-    /// This node's name (the origin of its own batches).
-    pub fn me(&self) -> &str {
-        &self.me
-    }
-
     /// The last sequence journaled per origin.
     pub fn heads(&self) -> BTreeMap<String, u64> {
         lock(&self.journal).heads()
@@ -131,13 +126,5 @@ impl Store {
     /// Progress of the files written behind the journal, and the applied marker.
     pub fn files(&self) -> &FilesProgress {
         &self.files
-    }
-
-    /// Open the sealed secrets of records fetched from a peer, as the journal sealed them.
-    pub fn open_changes(&self, changes: &mut [meridian_catalog::Change]) -> Result<(), String> {
-        match &self.sealer {
-            Some(s) => s.open(changes),
-            None => Ok(()),
-        }
     }
 }

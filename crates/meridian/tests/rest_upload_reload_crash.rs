@@ -2,37 +2,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
-use common::{expect, fixture, Node};
-use std::io::Write;
-
-fn zip_of(files: &[(&str, Vec<u8>)]) -> Vec<u8> {
-    let mut buf = std::io::Cursor::new(Vec::new());
-    {
-        let mut z = zip::ZipWriter::new(&mut buf);
-        for (name, bytes) in files {
-            z.start_file(*name, zip::write::SimpleFileOptions::default())
-                .unwrap();
-            z.write_all(bytes).unwrap();
-        }
-        z.finish().unwrap();
-    }
-    buf.into_inner()
-}
-
-fn roads_zip(prefix: &str) -> Vec<u8> {
-    let dir = fixture().join("data/sf");
-    let files: Vec<(String, Vec<u8>)> = ["shp", "shx", "dbf", "prj"]
-        .iter()
-        .map(|e| {
-            (
-                format!("{prefix}roads.{e}"),
-                std::fs::read(dir.join(format!("roads.{e}"))).unwrap(),
-            )
-        })
-        .collect();
-    let refs: Vec<(&str, Vec<u8>)> = files.iter().map(|(n, b)| (n.as_str(), b.clone())).collect();
-    zip_of(&refs)
-}
+use common::{expect, fixture, roads_zip, zip_of, Node};
 
 #[test]
 fn zipped_shapefile_upload_creates_store_type_and_layer() {

@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
-use common::{expect, fixture, Node};
+use common::{expect, roads_files, roads_zip, zip_of, Node};
 use std::io::Write;
 use std::path::Path;
 
@@ -34,21 +34,6 @@ fn zeros_zip(entries: &[(&str, u64)]) -> Vec<u8> {
     buf.into_inner()
 }
 
-/// A zip of the given files, stored.
-fn zip_of(files: &[(&str, Vec<u8>)]) -> Vec<u8> {
-    let mut buf = std::io::Cursor::new(Vec::new());
-    {
-        let mut z = zip::ZipWriter::new(&mut buf);
-        for (name, bytes) in files {
-            z.start_file(*name, zip::write::SimpleFileOptions::default())
-                .unwrap();
-            z.write_all(bytes).unwrap();
-        }
-        z.finish().unwrap();
-    }
-    buf.into_inner()
-}
-
 /// Pseudo-random bytes (they do not compress).
 fn noise(n: usize, seed: u64) -> Vec<u8> {
     let mut x = seed | 1;
@@ -60,25 +45,6 @@ fn noise(n: usize, seed: u64) -> Vec<u8> {
             x as u8
         })
         .collect()
-}
-
-fn roads() -> Vec<(String, Vec<u8>)> {
-    let dir = fixture().join("data/sf");
-    ["shp", "shx", "dbf", "prj"]
-        .iter()
-        .map(|e| {
-            (
-                format!("roads.{e}"),
-                std::fs::read(dir.join(format!("roads.{e}"))).unwrap(),
-            )
-        })
-        .collect()
-}
-
-fn roads_zip() -> Vec<u8> {
-    let files = roads();
-    let refs: Vec<(&str, Vec<u8>)> = files.iter().map(|(n, b)| (n.as_str(), b.clone())).collect();
-    zip_of(&refs)
 }
 
 /// Every path below `dir`, sorted (what an upload may have left behind).
@@ -110,6 +76,19 @@ fn put(n: &Node, path: &str, body: Vec<u8>) -> (u16, String) {
     let r = n.send("PUT", path, "application/zip", body);
     let s = r.status().as_u16();
     (s, r.text().unwrap())
+}
+
+/// WFS GetFeature of layer `w:roads` as GeoJSON, anonymously: (status, body).
+fn roads_wfs(n: &Node) -> (u16, String) {
+    let r = n
+        .anon()
+        .get(format!(
+            "http://127.0.0.1:{}/geoserver/wfs?service=WFS&version=2.0.0&request=GetFeature&typeNames=w:roads&outputFormat=application/json",
+            n.port
+        ))
+        .send()
+        .unwrap();
+    (r.status().as_u16(), r.text().unwrap())
 }
 
 fn workspace(n: &Node) {
@@ -171,7 +150,7 @@ fn an_upload_over_the_total_cap_is_refused_and_leaves_nothing_behind() {
     assert_eq!(tree(&n.dir.join("data")), before);
     expect(n.get("/workspaces/w/datastores/big.json"), 404);
     // Within the cap, the same node takes a real shapefile.
-    let (status, body) = put(&n, "/workspaces/w/datastores/ok/file.shp", roads_zip());
+    let (status, body) = put(&n, "/workspaces/w/datastores/ok/file.shp", roads_zip(""));
     assert_eq!(status, 201, "{body}");
 }
 
@@ -189,7 +168,7 @@ fn data_that_does_not_read_leaves_no_store_and_an_existing_store_keeps_its_files
     assert_eq!(tree(&n.dir.join("data")), before, "files were left behind");
     expect(n.get("/workspaces/w/datastores/junk.json"), 404);
     // A store holding good data, then a bad upload over it: its files and layer stay.
-    let (status, body) = put(&n, "/workspaces/w/datastores/up/file.shp", roads_zip());
+    let (status, body) = put(&n, "/workspaces/w/datastores/up/file.shp", roads_zip(""));
     assert_eq!(status, 201, "{body}");
     let kept = tree(&n.dir.join("data"));
     let shp = std::fs::read(n.dir.join("data/w/up/roads.shp")).unwrap();
@@ -204,16 +183,9 @@ fn data_that_does_not_read_leaves_no_store_and_an_existing_store_keeps_its_files
         std::fs::read(n.dir.join("data/w/up/roads.shp")).unwrap(),
         shp
     );
-    let wfs = n
-        .anon()
-        .get(format!(
-            "http://127.0.0.1:{}/geoserver/wfs?service=WFS&version=2.0.0&request=GetFeature&typeNames=w:roads&outputFormat=application/json",
-            n.port
-        ))
-        .send()
-        .unwrap();
-    assert_eq!(wfs.status(), 200);
-    assert!(wfs.text().unwrap().contains("FeatureCollection"));
+    let (status, body) = roads_wfs(&n);
+    assert_eq!(status, 200);
+    assert!(body.contains("FeatureCollection"));
 }
 
 #[test]
@@ -242,12 +214,12 @@ fn the_filesystem_sandbox_confines_stores_uploads_and_external_files() {
     let t = tempfile::tempdir().unwrap();
     let sandbox = t.path().join("sandbox");
     std::fs::create_dir_all(sandbox.join("shared")).unwrap();
-    for (name, bytes) in roads() {
+    for (name, bytes) in roads_files("") {
         std::fs::write(sandbox.join("shared").join(name), bytes).unwrap();
     }
     let outside = t.path().join("outside");
     std::fs::create_dir_all(&outside).unwrap();
-    for (name, bytes) in roads() {
+    for (name, bytes) in roads_files("") {
         std::fs::write(outside.join(name), bytes).unwrap();
     }
     let n = Node::start_env(
@@ -291,19 +263,11 @@ fn the_filesystem_sandbox_confines_stores_uploads_and_external_files() {
             .into_bytes(),
     );
     assert_eq!(status, 201, "{body}");
-    let (status, body) = put(&n, "/workspaces/w/datastores/up/file.shp", roads_zip());
+    let (status, body) = put(&n, "/workspaces/w/datastores/up/file.shp", roads_zip(""));
     assert_eq!(status, 201, "{body}");
     assert!(sandbox.join("w/up/roads.shp").is_file());
     assert!(!n.dir.join("data/w").exists());
-    let wfs = n
-        .anon()
-        .get(format!(
-            "http://127.0.0.1:{}/geoserver/wfs?service=WFS&version=2.0.0&request=GetFeature&typeNames=w:roads&outputFormat=application/json&count=1",
-            n.port
-        ))
-        .send()
-        .unwrap();
-    assert_eq!(wfs.status(), 200);
+    assert_eq!(roads_wfs(&n).0, 200);
     // A store that points outside the sandbox by any other road (a data directory edited
     // by hand, replication) does not read.
     let ds = n.dir.join("workspaces/w/inside/datastore.xml");
@@ -317,15 +281,7 @@ fn the_filesystem_sandbox_confines_stores_uploads_and_external_files() {
     )
     .unwrap();
     expect(n.send("POST", "/reload", "text/plain", Vec::new()), 200);
-    let r = n
-        .anon()
-        .get(format!(
-            "http://127.0.0.1:{}/geoserver/wfs?service=WFS&version=2.0.0&request=GetFeature&typeNames=w:roads&outputFormat=application/json&count=1",
-            n.port
-        ))
-        .send()
-        .unwrap();
-    let body = r.text().unwrap();
+    let (_, body) = roads_wfs(&n);
     assert!(!body.contains("FeatureCollection"), "{body}");
     assert!(body.contains("sandbox"), "{body}");
 }

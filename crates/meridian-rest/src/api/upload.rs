@@ -167,7 +167,6 @@ pub fn upload(
         Change::Add { object } | Change::Modify { object } => object.clone(),
         _ => return Err(RestError::Internal("unexpected store change".into())),
     };
-    check_store_files(c, &candidate)?;
     // The data must read before anything is configured. The message is the same whatever
     // the reason, so that it tells nothing of files elsewhere on the server.
     let unreadable = |e: meridian_sources::SourceError| {
@@ -184,13 +183,9 @@ pub fn upload(
     };
     let params = store_params(c, &candidate);
     let types = list_types(&params).map_err(unreadable)?;
-    let configure_all = req
-        .q("configure")
-        .is_some_and(|v| v.eq_ignore_ascii_case("all"));
-    for t in types
-        .iter()
-        .take(if configure_all { usize::MAX } else { 1 })
-    {
+    let configure = req.q("configure").unwrap_or("first").to_ascii_lowercase();
+    let configured = if configure == "all" { usize::MAX } else { 1 };
+    for t in types.iter().take(configured) {
         meridian_sources::describe(&params, t).map_err(unreadable)?;
     }
     let before: BTreeSet<String> = existing
@@ -204,7 +199,7 @@ pub fn upload(
         })
         .unwrap_or_default();
     c.apply(vec![store_change])?;
-    let result = configure(c, req, &ws, store_name, &types);
+    let result = publish(c, req, &ws, store_name, &types, &configure);
     match result {
         Ok(resp) => {
             if let Some(s) = staged {
@@ -258,6 +253,8 @@ fn store_change(
             }
             upd.children.push(cp);
             s.edit_xml(|x| x.merge_from(&upd));
+            // A new store is checked by `new_store`; a changed one here.
+            check_store_files(c, &s)?;
             Change::Modify { object: s }
         }
         None => {
@@ -271,13 +268,15 @@ fn store_change(
     })
 }
 
-/// Publish the uploaded types as `configure` asks, and answer the store.
-fn configure(
+/// Publish the uploaded types as `configure` (`first`, `all` or `none`) asks, and answer the
+/// store.
+fn publish(
     c: &Ctx,
     req: &Req,
     ws: &Object,
     store_name: &str,
     types: &[String],
+    configure: &str,
 ) -> RestResult<Resp> {
     let fresh = || c.refreshed();
     let c2 = fresh();
@@ -286,7 +285,6 @@ fn configure(
         .find(Kind::DataStore, Some(ws.id()), store_name)
         .cloned()
         .ok_or_else(|| RestError::Internal("the store vanished".into()))?;
-    let configure = req.q("configure").unwrap_or("first").to_ascii_lowercase();
     if configure != "none" {
         let ns = c2.namespace_of(ws)?;
         for t in types {

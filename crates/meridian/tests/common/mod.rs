@@ -16,6 +16,43 @@ pub fn fixture() -> PathBuf {
     meridian_testkit::fixture_datadir()
 }
 
+/// A zip of the given files, as a client uploads them.
+pub fn zip_of(files: &[(&str, Vec<u8>)]) -> Vec<u8> {
+    use std::io::Write;
+    let mut buf = std::io::Cursor::new(Vec::new());
+    {
+        let mut z = zip::ZipWriter::new(&mut buf);
+        for (name, bytes) in files {
+            z.start_file(*name, zip::write::SimpleFileOptions::default())
+                .unwrap();
+            z.write_all(bytes).unwrap();
+        }
+        z.finish().unwrap();
+    }
+    buf.into_inner()
+}
+
+/// The fixture's `sf/roads` shapefile (.shp, .shx, .dbf, .prj), each named `{prefix}roads.*`.
+pub fn roads_files(prefix: &str) -> Vec<(String, Vec<u8>)> {
+    let dir = fixture().join("data/sf");
+    ["shp", "shx", "dbf", "prj"]
+        .iter()
+        .map(|e| {
+            (
+                format!("{prefix}roads.{e}"),
+                std::fs::read(dir.join(format!("roads.{e}"))).unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// [`roads_files`] zipped.
+pub fn roads_zip(prefix: &str) -> Vec<u8> {
+    let files = roads_files(prefix);
+    let refs: Vec<(&str, Vec<u8>)> = files.iter().map(|(n, b)| (n.as_str(), b.clone())).collect();
+    zip_of(&refs)
+}
+
 /// Copy a directory tree.
 pub fn copy_dir(from: &Path, to: &Path) {
     meridian_testkit::copy_dir(from, to).unwrap();
