@@ -71,15 +71,59 @@ pub struct Batch<'a> {
 
 /// An error from the persister; the batch is not applied in memory when it fails.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct PersistError(pub String);
+pub enum PersistError {
+    /// A file (or the journal) could not be written, moved, synced or removed.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What the system said.
+        source: std::io::Error,
+    },
+    /// The persister refuses the write: a path outside the data directory, an object with
+    /// no place in it.
+    #[error("refused: {0}")]
+    Refused(String),
+    /// Anything else, said in words.
+    #[error("{0}")]
+    Other(String),
+}
 
 impl PersistError {
-    /// Whether the write failed because the disk or the user's quota is full. Persisters
-    /// report I/O errors as their text, which ends in the OS error number (`os error 28`,
-    /// ENOSPC; `os error 122`, EDQUOT).
+    /// An I/O failure on `path`.
+    pub fn io(path: impl Into<std::path::PathBuf>, source: std::io::Error) -> Self {
+        PersistError::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// Whether the write failed because the disk or the user's quota is full.
     pub fn is_storage_full(&self) -> bool {
-        self.0.contains("(os error 28)") || self.0.contains("(os error 122)")
+        match self {
+            PersistError::Io { source, .. } => {
+                matches!(
+                    source.kind(),
+                    std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+                ) || matches!(source.raw_os_error(), Some(28 | 122))
+            }
+            _ => false,
+        }
+    }
+
+    /// The same failure again, for each batch of a group that shares it.
+    pub fn shared(&self) -> PersistError {
+        match self {
+            PersistError::Io { path, source } => PersistError::Io {
+                path: path.clone(),
+                source: match source.raw_os_error() {
+                    Some(code) => std::io::Error::from_raw_os_error(code),
+                    None => std::io::Error::new(source.kind(), source.to_string()),
+                },
+            },
+            PersistError::Refused(m) => PersistError::Refused(m.clone()),
+            PersistError::Other(m) => PersistError::Other(m.clone()),
+        }
     }
 }
 

@@ -77,7 +77,7 @@ impl CatalogService {
                 drop(leading);
                 // The group held this batch: its answer is in.
                 return lock(&answer).take().unwrap_or_else(|| {
-                    Err(ApplyError::Persist(PersistError(
+                    Err(ApplyError::Persist(PersistError::Other(
                         "the batch was lost from its commit group".into(),
                     )))
                 });
@@ -178,7 +178,7 @@ fn make_durable(writer: &mut dyn Persist, staged: Vec<Staged>) -> Vec<Staged> {
     let kept: Vec<Staged> = staged.by_ref().take(keep).collect();
     if let Some((_, e)) = failure {
         for s in staged {
-            *lock(&s.answer) = Some(Err(ApplyError::Persist(PersistError(e.0.clone()))));
+            *lock(&s.answer) = Some(Err(ApplyError::Persist(e.shared())));
         }
     }
     kept

@@ -178,7 +178,7 @@ impl Persist for Failing {
         _: &Catalog,
         _: &Batch<'_>,
     ) -> Result<Option<Provenance>, PersistError> {
-        Err(PersistError("disk full".into()))
+        Err(PersistError::Other("disk full".into()))
     }
 }
 
@@ -425,7 +425,7 @@ impl Persist for GroupingPersist {
         let mut g = self.log.lock().unwrap();
         g.commits += 1;
         if g.fail_commit {
-            return Err(PersistError("disk on fire".into()));
+            return Err(PersistError::Other("disk on fire".into()));
         }
         Ok(())
     }
@@ -437,7 +437,7 @@ impl Persist for GroupingPersist {
         _: Option<&Provenance>,
     ) -> Result<(), PersistError> {
         if self.log.lock().unwrap().fail_files_of.as_deref() == Some(&ws_name(batch)) {
-            return Err(PersistError("no space left".into()));
+            return Err(PersistError::Other("no space left".into()));
         }
         Ok(())
     }

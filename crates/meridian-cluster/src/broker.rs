@@ -8,6 +8,31 @@ use std::net::SocketAddr;
 use std::os::fd::OwnedFd;
 use std::time::{Duration, Instant};
 
+/// Why the broker settings cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum BrokerError {
+    /// The embedded broker cannot bind its address.
+    #[error("embedded broker cannot listen on {addr}: {source}")]
+    Listen {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// Why binding failed.
+        source: std::io::Error,
+    },
+    /// The broker's thread could not start.
+    #[error("embedded broker: {0}")]
+    Thread(std::io::Error),
+    /// `embeddedBroker.listen` is no socket address.
+    #[error("embeddedBroker.listen '{0}' is not host:port")]
+    ListenAddress(String),
+    /// `brokerURL` does not parse.
+    #[error("brokerURL{0}")]
+    Url(String),
+    /// TLS to the broker is asked for without what it needs.
+    #[error("broker TLS: {0}")]
+    Tls(String),
+}
+
 /// Start the broker on `listen` in its own threads and return the address it listens on
 /// (port 0 picks a free port). Fails when the address cannot be bound.
 ///
@@ -19,11 +44,14 @@ pub fn start_embedded(
     listen: SocketAddr,
     keys: &ClusterKeys,
     refused: impl Fn(String) + Send + Sync + 'static,
-) -> Result<SocketAddr, String> {
+) -> Result<SocketAddr, BrokerError> {
     // rumqttd reports bind errors only in its own threads; check the address first.
-    let probe = std::net::TcpListener::bind(listen)
-        .map_err(|e| format!("embedded broker cannot listen on {listen}: {e}"))?;
-    let listen = probe.local_addr().map_err(|e| e.to_string())?;
+    let bind_error = |source| BrokerError::Listen {
+        addr: listen,
+        source,
+    };
+    let probe = std::net::TcpListener::bind(listen).map_err(bind_error)?;
+    let listen = probe.local_addr().map_err(bind_error)?;
     drop(probe);
     let mut connections = rumqttd::ConnectionSettings {
         connection_timeout_ms: 60_000,
@@ -82,7 +110,7 @@ pub fn start_embedded(
                 tracing::error!(error = %e, "embedded broker stopped");
             }
         })
-        .map_err(|e| e.to_string())?;
+        .map_err(BrokerError::Thread)?;
     match no_delay_on_listener(listen, Duration::from_secs(2)) {
         Ok(()) => {}
         Err(e) => {
@@ -169,7 +197,7 @@ pub struct BrokerSpec {
 /// Parse a `brokerURL`: `tcp://h:p`, `mqtt://h:p`, `h:p`, a comma-separated list of those, or
 /// ActiveMQ's `failover:(tcp://a:1,tcp://b:2)?randomize=false&initialReconnectDelay=100&maxReconnectDelay=5000`
 /// (also `failover://(...)`); `ssl://` and `mqtts://` connect with TLS.
-pub fn parse_broker_spec(url: &str, default_max_delay_ms: u64) -> Result<BrokerSpec, String> {
+pub fn parse_broker_spec(url: &str, default_max_delay_ms: u64) -> Result<BrokerSpec, BrokerError> {
     let u = url.trim();
     let (list, options, failover) = match u.strip_prefix("failover:") {
         Some(r) => {
@@ -201,12 +229,12 @@ pub fn parse_broker_spec(url: &str, default_max_delay_ms: u64) -> Result<BrokerS
             "initialReconnectDelay" => {
                 spec.initial_delay_ms = v
                     .parse()
-                    .map_err(|_| format!("brokerURL: bad initialReconnectDelay '{v}'"))?
+                    .map_err(|_| BrokerError::Url(format!(": bad initialReconnectDelay '{v}'")))?
             }
             "maxReconnectDelay" => {
                 spec.max_delay_ms = v
                     .parse()
-                    .map_err(|_| format!("brokerURL: bad maxReconnectDelay '{v}'"))?
+                    .map_err(|_| BrokerError::Url(format!(": bad maxReconnectDelay '{v}'")))?
             }
             _ => {} // ActiveMQ client options without meaning for MQTT (jms.useAsyncSend, ...)
         }
@@ -218,27 +246,29 @@ pub fn parse_broker_spec(url: &str, default_max_delay_ms: u64) -> Result<BrokerS
             "tcp" | "mqtt" | "nio" => plain = true,
             "ssl" | "mqtts" | "tls" => spec.tls = true,
             other => {
-                return Err(format!(
-                    "brokerURL '{part}': unknown scheme '{other}' (use tcp:// or mqtt://)"
-                ))
+                return Err(BrokerError::Url(format!(
+                    " '{part}': unknown scheme '{other}' (use tcp:// or mqtt://)"
+                )))
             }
         }
         let (h, port) = rest
             .rsplit_once(':')
-            .ok_or_else(|| format!("brokerURL '{part}': expected host:port"))?;
+            .ok_or_else(|| BrokerError::Url(format!(" '{part}': expected host:port")))?;
         let port = port
             .parse::<u16>()
-            .map_err(|_| format!("brokerURL '{part}': bad port '{port}'"))?;
+            .map_err(|_| BrokerError::Url(format!(" '{part}': bad port '{port}'")))?;
         spec.addrs
             .push((h.trim_matches(['[', ']']).to_string(), port));
     }
     if plain && spec.tls {
-        return Err(format!("brokerURL '{url}' mixes TLS and plain brokers"));
+        return Err(BrokerError::Url(format!(
+            " '{url}' mixes TLS and plain brokers"
+        )));
     }
     if spec.addrs.is_empty() {
-        return Err(format!(
-            "brokerURL '{url}' names no broker (expected tcp://host:port)"
-        ));
+        return Err(BrokerError::Url(format!(
+            " '{url}' names no broker (expected tcp://host:port)"
+        )));
     }
     spec.max_delay_ms = spec.max_delay_ms.max(spec.initial_delay_ms);
     Ok(spec)
@@ -370,9 +400,11 @@ mod tests {
         assert!(parse_broker_spec("ssl://a:8883", 1).unwrap().tls);
         assert!(parse_broker_spec("mqtts://a:8883,tcp://b:1883", 1)
             .unwrap_err()
+            .to_string()
             .contains("mixes"));
         assert!(parse_broker_spec("amqp://a:1", 1)
             .unwrap_err()
+            .to_string()
             .contains("scheme"));
         assert!(parse_broker_spec("tcp://a:notaport", 1).is_err());
         // GeoServer's own spelling, as kartoza's images write it.

@@ -8,18 +8,26 @@
 //! * [`keys`]: the keys derived from the shared secret (messages, peer HTTP, broker, sealing).
 //! * [`seal`]: connection secrets sealed (AEAD) on the wire, in peer answers and in the journal.
 //! * [`envelope`]: the versioned, authenticated wire format.
-//! * [`node`]: publishing, ordered exactly-once apply, catch-up, snapshots, heartbeats.
+//! * [`node`]: the node at run time, a module per concern (transport, replication, repair,
+//!   heartbeats, peers).
+//! * [`status`]: the node's status, computed once; [`metrics`]: the same as Prometheus metrics.
 //! * [`rest`]: `/rest/cluster`, its status, and the peer endpoints.
+//! * [`error`]: what fails, as types.
 
 pub mod broker;
 pub mod config;
 pub mod digest;
 pub mod envelope;
+pub mod error;
 pub mod keys;
+pub mod metrics;
 pub mod node;
 pub mod rest;
 pub mod seal;
+pub mod status;
 
 pub use config::ClusterConfig;
+pub use error::ClusterError;
 pub use node::Cluster;
 pub use rest::ClusterRest;
+pub use status::ClusterStatus;

@@ -3,10 +3,9 @@
 //! `/rest/cluster/events` and `/rest/cluster/snapshot`.
 
 use crate::node::Cluster;
-use meridian_rest::{render, Format, Req, Resp, RestError, RestExtension, RestResult};
+use meridian_rest::{render, Req, Resp, RestError, RestExtension, RestResult};
 use meridian_xml::Element;
 use serde_json::json;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 /// How long `/rest/cluster/wait` waits when not told, and at most.
@@ -32,6 +31,17 @@ fn json_resp(v: &serde_json::Value) -> Resp {
         body: v.to_string().into_bytes(),
         location: None,
     }
+}
+
+/// A JSON answer from serialized bytes.
+fn json_body(body: Result<Vec<u8>, serde_json::Error>) -> RestResult<Resp> {
+    body.map(|body| Resp {
+        status: 200,
+        content_type: "application/json".into(),
+        body,
+        location: None,
+    })
+    .map_err(|e| RestError::Internal(e.to_string()))
 }
 
 /// The origin, sequence and timeout a `/rest/cluster/wait` request asks for.
@@ -61,11 +71,7 @@ fn wait_request(req: &Req) -> RestResult<(String, u64, std::time::Duration)> {
 
 impl ClusterRest {
     fn properties(&self, req: &Req) -> RestResult<Resp> {
-        let cfg = self
-            .0
-            .config
-            .read()
-            .map_err(|_| RestError::Internal("configuration lock poisoned".into()))?;
+        let cfg = meridian_catalog::sync::read(self.0.config());
         let mut e = Element::new("properties");
         for (k, v) in cfg.all() {
             let value = if is_secret(k) && !v.is_empty() {
@@ -94,11 +100,7 @@ impl ClusterRest {
             pairs.push((k.to_string(), v.to_string()));
         }
         {
-            let mut cfg = self
-                .0
-                .config
-                .write()
-                .map_err(|_| RestError::Internal("configuration lock poisoned".into()))?;
+            let mut cfg = meridian_catalog::sync::write(self.0.config());
             for (k, v) in &pairs {
                 if is_secret(k) && v == MASK {
                     continue; // the masked value read back: unchanged
@@ -117,89 +119,13 @@ impl ClusterRest {
         Ok(Resp::created("", Some(format!("{}/cluster", req.rest()))))
     }
 
-    fn status(&self) -> serde_json::Value {
-        let c = &self.0;
-        let (heads, digest) = c.heads_and_digest();
-        let peers: Vec<serde_json::Value> = c
-            .peers
-            .lock()
-            .map(|p| {
-                p.values()
-                    .map(|p| {
-                        json!({
-                            "name": p.name, "url": p.url, "roles": p.roles, "digest": p.digest,
-                            "heads": p.heads,
-                            "lastSeenMs": p.seen.map(|s| s.elapsed().as_millis() as u64),
-                        })
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        // Lag per origin: the highest head any peer reports minus ours.
-        let mut origins: std::collections::BTreeMap<String, serde_json::Value> =
-            std::collections::BTreeMap::new();
-        let best = c
-            .peers
-            .lock()
-            .map(|p| {
-                let mut m: std::collections::BTreeMap<String, u64> =
-                    std::collections::BTreeMap::new();
-                for peer in p.values() {
-                    for (o, s) in &peer.heads {
-                        let e = m.entry(o.clone()).or_insert(0);
-                        *e = (*e).max(*s);
-                    }
-                }
-                m
-            })
-            .unwrap_or_default();
-        for o in heads.keys().chain(best.keys()) {
-            let mine = heads.get(o).copied().unwrap_or(0);
-            let top = best.get(o).copied().unwrap_or(0).max(mine);
-            origins.insert(o.clone(), json!({"applied": mine, "lag": top - mine}));
-        }
-        let n = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
-        let cfg = c.config.read().map(|g| g.clone()).ok();
-        json!({
-            "instanceName": c.me,
-            "group": c.group,
-            "url": c.url,
-            "roles": c.roles(),
-            "readOnly": c.roles().read_only,
-            "broker": {
-                "url": c.broker.lock().map(|b| b.clone()).unwrap_or_default(),
-                "connected": c.connected.load(Ordering::Relaxed),
-                "durableSession": c.durable_session.load(Ordering::Relaxed),
-                "embedded": cfg.as_ref().map(|c| c.embedded_broker() && c.get("brokerURL").is_empty()).unwrap_or(false),
-            },
-            "authenticated": cfg.as_ref().map(|c| !c.secret().is_empty()).unwrap_or(false),
-            "rejected": c.rejections(),
-            "digest": digest,
-            "origins": origins,
-            "peers": peers,
-            "drift": c.drift.lock().map(|d| d.clone()).unwrap_or_default(),
-            "filesPending": c.store.files().pending(),
-            "filesFailed": c.store.files().failed(),
-            "counters": {
-                "published": n(&c.counters.published),
-                "applied": n(&c.counters.applied),
-                "duplicates": n(&c.counters.duplicates),
-                "deferred": n(&c.counters.deferred),
-                "rejected": n(&c.counters.rejected),
-                "ignored": n(&c.counters.ignored),
-                "catchups": n(&c.counters.catchups),
-                "snapshots": n(&c.counters.snapshots),
-            },
-        })
-    }
-
     /// Wait until this node serves the write at `position` (`<origin>:<sequence>`, the
     /// `X-Meridian-Position` header of the write's answer), at most `timeout` ms: answered on
     /// the runtime (see [`RestExtension::handle_async`]), so waiting clients hold no thread.
     fn wait(&self, req: &Req) -> meridian_rest::AsyncResp {
         let asked = wait_request(req);
-        let service = self.0.service.clone();
-        let moved = self.0.positions_moved.clone();
+        let service = self.0.service().clone();
+        let moved = self.0.positions_moved();
         Box::pin(async move {
             let (origin, seq, timeout) = asked?;
             let deadline = tokio::time::Instant::now() + timeout;
@@ -236,7 +162,7 @@ impl ClusterRest {
             .unwrap_or("500")
             .parse()
             .map_err(|_| RestError::BadRequest("limit must be a number".into()))?;
-        let records = self.0.store.since(origin, after, limit.min(5000));
+        let records = self.0.store().since(origin, after, limit.min(5000));
         match records {
             Some(r) => {
                 let v: Vec<&meridian_store::Record> = r.iter().map(|a| a.as_ref()).collect();
@@ -258,30 +184,10 @@ impl RestExtension for ClusterRest {
         let r = match (req.method.as_str(), segs.as_slice()) {
             ("GET", ["cluster"]) => self.properties(req),
             ("POST" | "PUT", ["cluster"]) => self.update(req),
-            ("GET", ["cluster", "status"]) => {
-                let v = self.status();
-                if req.out_format() == Format::Xml {
-                    Ok(Resp {
-                        status: 200,
-                        content_type: "application/json".into(),
-                        body: v.to_string().into_bytes(),
-                        location: None,
-                    })
-                } else {
-                    Ok(json_resp(&v))
-                }
-            }
+            // JSON whatever the format asked for: the status has no XML form.
+            ("GET", ["cluster", "status"]) => json_body(serde_json::to_vec(&self.0.status())),
             ("GET", ["cluster", "events"]) => self.events(req),
-            ("GET", ["cluster", "snapshot"]) => self
-                .0
-                .snapshot_json()
-                .map(|body| Resp {
-                    status: 200,
-                    content_type: "application/json".into(),
-                    body,
-                    location: None,
-                })
-                .map_err(|e| RestError::Internal(e.to_string())),
+            ("GET", ["cluster", "snapshot"]) => json_body(self.0.snapshot_json()),
             (_, ["cluster", ..]) => Err(RestError::MethodNotAllowed(format!(
                 "{} is not allowed here",
                 req.method

@@ -203,8 +203,8 @@ impl RecordSealer for Sealer {
         self.seal_record(r)
     }
 
-    fn open(&self, changes: &mut [Change]) -> Result<(), String> {
-        self.open_changes(changes).map_err(|e| e.to_string())
+    fn open(&self, changes: &mut [Change]) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        Ok(self.open_changes(changes)?)
     }
 }
 

@@ -3,7 +3,7 @@
 use crate::atomic::{remove_file, sync_dir, sync_filesystem, write_replacing, write_with_mode};
 use crate::layout::{resource_file_name, store_file_name, style_file_name};
 use crate::locations::Locations;
-use meridian_catalog::{Batch, Catalog, Effect, Kind, Object, Persist, PersistError, Provenance};
+use meridian_catalog::{Catalog, Effect, Kind, Object, PersistError};
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -53,10 +53,9 @@ impl DataDir {
     /// writing a deferred update sequence first.
     pub fn sync(&mut self) -> Result<(), PersistError> {
         if let Some(g) = self.global_pending.take() {
-            self.write_global(&g).map_err(PersistError)?;
+            self.write_global(&g)?;
         }
-        sync_filesystem(&self.root)
-            .map_err(|e| PersistError(format!("{}: {e}", self.root.display())))
+        sync_filesystem(&self.root).map_err(|e| PersistError::io(&self.root, e))
     }
 
     fn sync_dir(&self, dir: &Path) -> io::Result<()> {
@@ -80,7 +79,7 @@ impl DataDir {
     /// The absolute path of `rel`, refused unless it is made of plain names only (no root,
     /// no `..`, no `.`): whatever asked for it, nothing is written or removed outside the data
     /// directory.
-    fn inside(&self, rel: &Path) -> Result<PathBuf, String> {
+    fn inside(&self, rel: &Path) -> Result<PathBuf, PersistError> {
         let plain = rel.components().next().is_some()
             && rel
                 .components()
@@ -88,21 +87,21 @@ impl DataDir {
         if plain {
             Ok(self.root.join(rel))
         } else {
-            Err(format!(
-                "refused: '{}' is not a path inside the data directory",
+            Err(PersistError::Refused(format!(
+                "'{}' is not a path inside the data directory",
                 rel.display()
-            ))
+            )))
         }
     }
 
     /// The path of a style's body file `file` next to its configuration file `cfg_rel`:
     /// `file` must be a plain file name.
-    fn style_body_path(&self, cfg_rel: &Path, file: &str) -> Result<PathBuf, String> {
+    fn style_body_path(&self, cfg_rel: &Path, file: &str) -> Result<PathBuf, PersistError> {
         let name = Path::new(file);
         if name.components().count() != 1 || file.contains(['/', '\\']) {
-            return Err(format!(
-                "refused: style file name '{file}' is not a plain file name"
-            ));
+            return Err(PersistError::Refused(format!(
+                "style file name '{file}' is not a plain file name"
+            )));
         }
         self.inside(&cfg_rel.with_file_name(name))
     }
@@ -113,19 +112,22 @@ impl DataDir {
 
     /// Where a new object goes, following GeoServer's layout (the catalog is read only to
     /// find a namespace's workspace, and a workspace that has no location yet).
-    fn new_location(&self, cat: &Catalog, o: &Object) -> Result<PathBuf, String> {
-        let ws_dir = |id: Option<&str>| -> Result<PathBuf, String> {
-            let id = id.ok_or("object has no workspace")?;
+    fn new_location(&self, cat: &Catalog, o: &Object) -> Result<PathBuf, PersistError> {
+        let refused = |m: String| PersistError::Refused(m);
+        let ws_dir = |id: Option<&str>| -> Result<PathBuf, PersistError> {
+            let id = id.ok_or_else(|| refused("object has no workspace".into()))?;
             if let Some(d) = self.dir_of(id) {
                 return Ok(d);
             }
-            let ws = cat.get(id).ok_or("workspace not found")?;
+            let ws = cat
+                .get(id)
+                .ok_or_else(|| refused("workspace not found".into()))?;
             Ok(Path::new("workspaces").join(ws.name()))
         };
-        let parent_dir = |id: Option<&str>, what: &str| -> Result<PathBuf, String> {
-            let id = id.ok_or(format!("object has no {what}"))?;
+        let parent_dir = |id: Option<&str>, what: &str| -> Result<PathBuf, PersistError> {
+            let id = id.ok_or_else(|| refused(format!("object has no {what}")))?;
             self.dir_of(id)
-                .ok_or(format!("the {what} {id} has no location on disk"))
+                .ok_or_else(|| refused(format!("the {what} {id} has no location on disk")))
         };
         Ok(match o.kind {
             Kind::Global => PathBuf::from("global.xml"),
@@ -167,11 +169,16 @@ impl DataDir {
                     None => PathBuf::from(file),
                 }
             }
-            _ => return Err(format!("no layout for {}", o.kind.label())),
+            _ => return Err(refused(format!("no layout for {}", o.kind.label()))),
         })
     }
 
-    fn save(&mut self, cat: &Catalog, o: &Object, previous: Option<&Object>) -> Result<(), String> {
+    fn save(
+        &mut self,
+        cat: &Catalog,
+        o: &Object,
+        previous: Option<&Object>,
+    ) -> Result<(), PersistError> {
         let id = o.shared_id().clone();
         let moved = moves(o, previous);
         let target = match (self.locations.get(&id).map(Path::to_path_buf), moved) {
@@ -180,8 +187,7 @@ impl DataDir {
                 let new = self.new_location(cat, o)?;
                 if let Some(old) = current {
                     if old != new {
-                        self.relocate(o.kind, &old, &new)
-                            .map_err(|e| e.to_string())?;
+                        self.relocate(o.kind, &old, &new)?;
                     }
                 }
                 new
@@ -194,7 +200,7 @@ impl DataDir {
         // A store's file holds its connection parameters (passwords): the node's user only.
         let mode = if o.kind.is_store() { 0o600 } else { 0o666 };
         write_with_mode(&abs, o.xml().to_xml().as_bytes(), self.durable_each, mode)
-            .map_err(|e| format!("{}: {e}", abs.display()))?;
+            .map_err(|e| PersistError::io(&abs, e))?;
         self.locations.insert(id, target);
         Ok(())
     }
@@ -204,7 +210,7 @@ impl DataDir {
         o: &Object,
         previous: Option<&Object>,
         cfg_rel: &Path,
-    ) -> Result<(), String> {
+    ) -> Result<(), PersistError> {
         let (Some(body), Some(file)) = (&o.body, o.style_filename()) else {
             return Ok(());
         };
@@ -218,12 +224,13 @@ impl DataDir {
             return Ok(());
         }
         write_replacing(&path, body.as_bytes(), self.durable_each)
-            .map_err(|e| format!("{}: {e}", path.display()))?;
+            .map_err(|e| PersistError::io(&path, e))?;
         if let Some(old) = previous.and_then(Object::style_filename) {
             if let Some(old_cfg) = self.locations.get(o.id()) {
                 let old_path = self.style_body_path(old_cfg, old)?;
                 if old_path != path {
-                    remove_file(&old_path, self.durable_each).map_err(|e| e.to_string())?;
+                    remove_file(&old_path, self.durable_each)
+                        .map_err(|e| PersistError::io(&old_path, e))?;
                 }
             }
         }
@@ -232,7 +239,7 @@ impl DataDir {
 
     /// Move an object to its new place after a rename. Workspaces, stores and resources own a
     /// directory, which moves with everything in it; other objects are single files.
-    fn relocate(&mut self, kind: Kind, old: &Path, new: &Path) -> io::Result<()> {
+    fn relocate(&mut self, kind: Kind, old: &Path, new: &Path) -> Result<(), PersistError> {
         let owns_dir = matches!(kind, Kind::Workspace) || kind.is_store() || kind.is_resource();
         let (from, to) = if owns_dir {
             match (old.parent(), new.parent()) {
@@ -242,24 +249,20 @@ impl DataDir {
         } else {
             (old.to_path_buf(), new.to_path_buf())
         };
-        let bad = |e: String| io::Error::new(io::ErrorKind::PermissionDenied, e);
-        let (abs_from, abs_to) = (
-            self.inside(&from).map_err(bad)?,
-            self.inside(&to).map_err(bad)?,
-        );
+        let (abs_from, abs_to) = (self.inside(&from)?, self.inside(&to)?);
         if abs_to.exists() && owns_dir {
-            return Err(io::Error::new(
-                io::ErrorKind::AlreadyExists,
-                format!("{} already exists", abs_to.display()),
+            return Err(PersistError::io(
+                &abs_to,
+                io::Error::new(io::ErrorKind::AlreadyExists, "already exists"),
             ));
         }
         if let Some(p) = abs_to.parent() {
-            fs::create_dir_all(p)?;
+            fs::create_dir_all(p).map_err(|e| PersistError::io(p, e))?;
         }
         if abs_from.exists() {
-            fs::rename(&abs_from, &abs_to)?;
+            fs::rename(&abs_from, &abs_to).map_err(|e| PersistError::io(&abs_to, e))?;
             if let Some(p) = abs_from.parent() {
-                self.sync_dir(p)?;
+                self.sync_dir(p).map_err(|e| PersistError::io(p, e))?;
             }
         }
         if owns_dir {
@@ -268,7 +271,7 @@ impl DataDir {
         Ok(())
     }
 
-    fn remove(&mut self, o: &Object) -> Result<(), String> {
+    fn remove(&mut self, o: &Object) -> Result<(), PersistError> {
         let Some(loc) = self.locations.remove(o.id()) else {
             return Ok(());
         };
@@ -280,7 +283,7 @@ impl DataDir {
                 .style_filename()
                 .and_then(|f| self.style_body_path(&loc, f).ok())
             {
-                remove_file(&body, self.durable_each).map_err(|e| e.to_string())?;
+                remove_file(&body, self.durable_each).map_err(|e| PersistError::io(&body, e))?;
             }
         }
         let result = if owns_dir {
@@ -292,7 +295,7 @@ impl DataDir {
         } else {
             remove_file(&abs, self.durable_each)
         };
-        result.map_err(|e| format!("{}: {e}", abs.display()))?;
+        result.map_err(|e| PersistError::io(&abs, e))?;
         if owns_dir {
             if let Some(dir) = loc.parent() {
                 self.locations.remove_under(dir);
@@ -301,7 +304,7 @@ impl DataDir {
         Ok(())
     }
 
-    fn write_global(&mut self, g: &Arc<Object>) -> Result<(), String> {
+    fn write_global(&mut self, g: &Arc<Object>) -> Result<(), PersistError> {
         let rel = self
             .locations
             .get(g.id())
@@ -309,31 +312,19 @@ impl DataDir {
             .unwrap_or_else(|| PathBuf::from("global.xml"));
         let abs = self.inside(&rel)?;
         write_replacing(&abs, g.xml().to_xml().as_bytes(), self.durable_each)
-            .map_err(|e| format!("{}: {e}", abs.display()))?;
+            .map_err(|e| PersistError::io(&abs, e))?;
         self.locations.insert(g.shared_id().clone(), rel);
         self.global_written = Some(g.clone());
         Ok(())
     }
 
-    fn save_default(&self, cat: &Catalog) -> Result<(), String> {
+    fn save_default(&self, cat: &Catalog) -> Result<(), PersistError> {
         let path = self.root.join("workspaces").join("default.xml");
         let r = match cat.default_workspace() {
             Some(ws) => write_replacing(&path, ws.xml().to_xml().as_bytes(), self.durable_each),
             None => remove_file(&path, self.durable_each),
         };
-        r.map_err(|e| format!("{}: {e}", path.display()))
-    }
-}
-
-impl Persist for DataDir {
-    fn persist(
-        &mut self,
-        _before: &Catalog,
-        after: &Catalog,
-        batch: &Batch<'_>,
-    ) -> Result<Option<Provenance>, PersistError> {
-        self.write_effects(after, batch.effects)?;
-        Ok(None)
+        r.map_err(|e| PersistError::io(&path, e))
     }
 }
 
@@ -366,14 +357,14 @@ impl DataDir {
                 Effect::Removed { object } => self.remove(object),
                 Effect::DefaultWorkspace { .. } => Ok(()),
             };
-            r.map_err(PersistError)?;
+            r?;
         }
         let default_changed = effects.iter().any(|e| {
             matches!(e, Effect::DefaultWorkspace { .. })
                 || matches!(e, Effect::Saved { object, .. } if object.kind == Kind::Workspace && after.default_workspace().is_some_and(|d| d.id() == object.id()))
         });
         if default_changed {
-            self.save_default(after).map_err(PersistError)?;
+            self.save_default(after)?;
         }
         Ok(())
     }

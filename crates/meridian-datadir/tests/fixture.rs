@@ -1,7 +1,10 @@
 //! Loading GeoServer's release data directory, and writing changes back to a copy of it.
 #![allow(clippy::unwrap_used)]
 
-use meridian_catalog::{cascade_remove, CatalogService, Change, Kind, Object};
+use meridian_catalog::{
+    cascade_remove, Batch, Catalog, CatalogService, Change, Kind, Object, Persist, PersistError,
+    Provenance,
+};
 use meridian_datadir::{load, DataDir};
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -16,11 +19,27 @@ fn copy_fixture() -> tempfile::TempDir {
     d
 }
 
+/// Writes each batch's files straight away (the files a journaling node writes, without the
+/// journal).
+struct FilesOnly(DataDir);
+
+impl Persist for FilesOnly {
+    fn persist(
+        &mut self,
+        _before: &Catalog,
+        after: &Catalog,
+        batch: &Batch<'_>,
+    ) -> Result<Option<Provenance>, PersistError> {
+        self.0.write_effects(after, batch.effects)?;
+        Ok(None)
+    }
+}
+
 fn service(root: &Path) -> CatalogService {
     let l = load(root).unwrap();
     CatalogService::new(
         l.catalog,
-        Box::new(DataDir::new(root.to_path_buf(), l.locations)),
+        Box::new(FilesOnly(DataDir::new(root.to_path_buf(), l.locations))),
     )
 }
 

@@ -13,8 +13,9 @@
 //! write off a lightly loaded node (and off the other nodes sharing its disk).
 
 use crate::files::write_marker;
+use crate::StoreError;
 use meridian_catalog::sync::lock;
-use meridian_catalog::{Catalog, Effect, Object};
+use meridian_catalog::{Catalog, Effect, Object, PersistError};
 use meridian_datadir::DataDir;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
@@ -159,14 +160,14 @@ pub fn snapshot_file(marker: &Path) -> PathBuf {
 }
 
 /// The snapshot whose files were not all written before the node stopped, if any.
-pub fn read_pending(marker: &Path) -> Result<Option<PendingSnapshot>, String> {
+pub fn read_pending(marker: &Path) -> Result<Option<PendingSnapshot>, StoreError> {
     let path = snapshot_file(marker);
     match std::fs::read(&path) {
         Ok(b) => serde_json::from_slice(&b)
             .map(Some)
-            .map_err(|e| format!("{}: {e}", path.display())),
+            .map_err(|source| StoreError::PendingSnapshot { path, source }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(format!("{}: {e}", path.display())),
+        Err(e) => Err(PersistError::io(path, e).into()),
     }
 }
 
@@ -236,17 +237,18 @@ impl Behind {
         &self,
         after: &Catalog,
         heads: &BTreeMap<String, u64>,
-    ) -> Result<(), String> {
+    ) -> Result<(), PersistError> {
         let pending = PendingRef {
             heads,
             default_workspace: after.default_workspace().map(|w| w.id()),
             objects: after.objects().map(|o| &**o).collect(),
         };
-        let bytes = serde_json::to_vec(&pending).map_err(|e| e.to_string())?;
+        let bytes = serde_json::to_vec(&pending)
+            .map_err(|e| PersistError::Other(format!("encoding the snapshot: {e}")))?;
         // Counted before the file exists, so a sync of earlier batches never removes it.
         lock(&self.backlog.0).snapshots += 1;
         let written = meridian_datadir::write_private(&self.snapshot_file, &bytes)
-            .map_err(|e| format!("{}: {e}", self.snapshot_file.display()));
+            .map_err(|e| PersistError::io(&self.snapshot_file, e));
         let mut g = lock(&self.backlog.0);
         match written {
             Ok(()) => {
@@ -323,7 +325,7 @@ impl Behind {
     }
 
     /// The snapshot's files were written in line (no writer thread): its file goes.
-    pub(crate) fn snapshot_written(&self) -> Result<(), String> {
+    pub(crate) fn snapshot_written(&self) -> Result<(), PersistError> {
         {
             let mut g = lock(&self.backlog.0);
             g.snapshots = g.snapshots.saturating_sub(1);
@@ -359,7 +361,7 @@ impl Behind {
     /// The caller synced the data directory (locked) and wrote a marker covering everything
     /// written so far: what was written behind needs no sync of its own, and a snapshot whose
     /// files are all written loses its file.
-    pub(crate) fn covered(&self) -> Result<(), String> {
+    pub(crate) fn covered(&self) -> Result<(), PersistError> {
         let (was_unsynced, snapshots_left) = {
             let mut g = lock(&self.backlog.0);
             (g.unsynced.take().is_some(), g.snapshots)
@@ -434,9 +436,8 @@ fn next_job(jobs: &(Mutex<Jobs>, Condvar), backlog: &Mutex<Backlog>) -> Next {
 }
 
 /// Remove the snapshot file once its files are on disk (missing is fine).
-fn snapshot_written(snapshot: &Path) -> Result<(), String> {
-    meridian_datadir::remove_file_durable(snapshot)
-        .map_err(|e| format!("{}: {e}", snapshot.display()))
+fn snapshot_written(snapshot: &Path) -> Result<(), PersistError> {
+    meridian_datadir::remove_file_durable(snapshot).map_err(|e| PersistError::io(snapshot, e))
 }
 
 fn write_job(
@@ -489,7 +490,6 @@ fn sync_written(d: &mut DataDir, backlog: &Mutex<Backlog>, marker: &Path, snapsh
     }
     let done = d
         .sync()
-        .map_err(|e| e.to_string())
         .and_then(|_| write_marker(marker, &unsynced.heads))
         .and_then(|_| {
             if snapshots_left == 0 {

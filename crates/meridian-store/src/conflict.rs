@@ -49,6 +49,17 @@ impl Stamps {
         }
     }
 
+    /// Take in a peer's stamps (with its snapshot): its tombstones, and each of its stamps
+    /// newer than this node's.
+    pub fn merge(&mut self, other: Stamps) {
+        self.removed.extend(other.removed);
+        for (k, v) in other.last {
+            if self.last.get(&k).is_none_or(|s| *s < v) {
+                self.last.insert(k, v);
+            }
+        }
+    }
+
     /// Reconcile a replicated batch with the local catalog; returns the changes to apply.
     pub fn reconcile(&mut self, cat: &Catalog, changes: Vec<Change>, stamp: &Stamp) -> Vec<Change> {
         let mut out: Vec<Change> = Vec::new();
@@ -130,6 +141,22 @@ impl Stamps {
 mod tests {
     use super::*;
     use meridian_catalog::{Kind, Object};
+
+    #[test]
+    fn a_peers_stamps_merge_keeping_the_newer_of_each() {
+        let stamp = |t: u64, o: &str| (t, o.to_string());
+        let mut mine = Stamps::default();
+        mine.last.insert("a".into(), stamp(5, "x"));
+        mine.last.insert("b".into(), stamp(9, "x"));
+        let mut theirs = Stamps::default();
+        theirs.last.insert("a".into(), stamp(7, "y"));
+        theirs.last.insert("b".into(), stamp(3, "y"));
+        theirs.removed.insert("gone".into());
+        mine.merge(theirs);
+        assert_eq!(mine.last["a"], stamp(7, "y"));
+        assert_eq!(mine.last["b"], stamp(9, "x"));
+        assert!(mine.removed.contains("gone"));
+    }
 
     fn ws(id: &str, name: &str, extra: &str) -> Object {
         Object::new(

@@ -2,6 +2,7 @@
 //! files are on disk) and other JSON files of the node (its peers), written atomically and
 //! readable by the node's user only.
 
+use meridian_catalog::PersistError;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -11,7 +12,7 @@ pub fn read_marker(path: &Path) -> BTreeMap<String, u64> {
 }
 
 /// Record that the files of every batch up to `heads` are on disk.
-pub fn write_marker(marker: &Path, heads: &BTreeMap<String, u64>) -> Result<(), String> {
+pub fn write_marker(marker: &Path, heads: &BTreeMap<String, u64>) -> Result<(), PersistError> {
     write_json(marker, heads)
 }
 
@@ -24,7 +25,8 @@ pub fn read_json<T: serde::de::DeserializeOwned + Default>(path: &Path) -> T {
 }
 
 /// Write a small JSON file of the node's atomically and durably, readable by its user only.
-pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), String> {
-    let text = serde_json::to_vec(value).map_err(|e| e.to_string())?;
-    meridian_datadir::write_private(path, &text).map_err(|e| format!("{}: {e}", path.display()))
+pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), PersistError> {
+    let text = serde_json::to_vec(value)
+        .map_err(|e| PersistError::Other(format!("{}: {e}", path.display())))?;
+    meridian_datadir::write_private(path, &text).map_err(|e| PersistError::io(path, e))
 }

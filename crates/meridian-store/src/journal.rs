@@ -3,7 +3,7 @@
 //! dropped when the journal is opened. The file is grown ahead of the appends with zeros (see
 //! [`PREALLOCATE`]); reading stops at the first zero byte that starts a line.
 
-use meridian_catalog::{Change, Provenance};
+use meridian_catalog::{Change, PersistError, Provenance};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
@@ -23,7 +23,7 @@ pub trait RecordSealer: Send + Sync {
     /// The record with its secrets sealed (the same record when it holds none).
     fn seal(&self, r: Record) -> Record;
     /// Open the sealed secrets of `changes` in place.
-    fn open(&self, changes: &mut [Change]) -> Result<(), String>;
+    fn open(&self, changes: &mut [Change]) -> Result<(), Box<dyn std::error::Error + Send + Sync>>;
 }
 
 /// One journaled batch.
@@ -125,10 +125,44 @@ enum BatchTag {
 
 /// Journal errors.
 #[derive(Debug, thiserror::Error)]
-#[error("journal {path}: {reason}")]
-pub struct JournalError {
-    path: String,
-    reason: String,
+pub enum JournalError {
+    /// The file could not be read, written, grown or synced.
+    #[error("journal {}: {source}", path.display())]
+    Io {
+        /// The journal file.
+        path: PathBuf,
+        /// What the system said.
+        source: std::io::Error,
+    },
+    /// A record could not be encoded.
+    #[error("journal {}: {source}", path.display())]
+    Encode {
+        /// The journal file.
+        path: PathBuf,
+        /// The encoding error.
+        source: serde_json::Error,
+    },
+    /// A record out of sequence was offered.
+    #[error("journal {}: record {origin}#{seq} does not follow head {head}", path.display())]
+    OutOfSequence {
+        /// The journal file.
+        path: PathBuf,
+        /// The record's origin.
+        origin: String,
+        /// The record's sequence.
+        seq: u64,
+        /// The origin's head in the journal.
+        head: u64,
+    },
+}
+
+impl From<JournalError> for PersistError {
+    fn from(e: JournalError) -> Self {
+        match e {
+            JournalError::Io { path, source } => PersistError::Io { path, source },
+            other => PersistError::Other(other.to_string()),
+        }
+    }
 }
 
 /// A record held in memory, and where its line is in the file: compaction copies the lines
@@ -179,9 +213,9 @@ impl Journal {
     }
 
     fn open_with(path: &Path, sealer: Option<Arc<dyn RecordSealer>>) -> Result<Self, JournalError> {
-        let err = |e: std::io::Error| JournalError {
-            path: path.display().to_string(),
-            reason: e.to_string(),
+        let err = |source: std::io::Error| JournalError::Io {
+            path: path.to_path_buf(),
+            source,
         };
         if let Some(d) = path.parent() {
             std::fs::create_dir_all(d).map_err(err)?;
@@ -263,25 +297,26 @@ impl Journal {
     }
 
     fn write_line_syncing(&mut self, line: &Line, sync: bool) -> Result<(), JournalError> {
-        self.write_text(line, sync).map_err(|reason| JournalError {
-            path: self.path.display().to_string(),
-            reason,
-        })
+        let mut text = serde_json::to_string(line).map_err(|source| JournalError::Encode {
+            path: self.path.clone(),
+            source,
+        })?;
+        text.push('\n');
+        self.write_text(&text, sync)
+            .map_err(|source| JournalError::Io {
+                path: self.path.clone(),
+                source,
+            })
     }
 
-    fn write_text(&mut self, line: &Line, sync: bool) -> Result<(), String> {
-        let mut text = serde_json::to_string(line).map_err(|e| e.to_string())?;
-        text.push('\n');
+    fn write_text(&mut self, text: &str, sync: bool) -> std::io::Result<()> {
         let end = self.len + text.len() as u64;
         if end > self.allocated {
-            self.preallocate(end)
-                .map_err(|e| format!("growing the file: {e}"))?;
+            self.preallocate(end)?;
         }
-        self.file
-            .write_all_at(text.as_bytes(), self.len)
-            .map_err(|e| e.to_string())?;
+        self.file.write_all_at(text.as_bytes(), self.len)?;
         if sync {
-            self.file.sync_data().map_err(|e| e.to_string())?;
+            self.file.sync_data()?;
         } else {
             self.unsynced = true;
         }
@@ -317,9 +352,9 @@ impl Journal {
     /// fdatasync now (a local write during a deferred catch-up page must be durable before
     /// its 2xx).
     pub fn sync(&mut self) -> Result<(), JournalError> {
-        self.file.sync_data().map_err(|e| JournalError {
-            path: self.path.display().to_string(),
-            reason: e.to_string(),
+        self.file.sync_data().map_err(|source| JournalError::Io {
+            path: self.path.clone(),
+            source,
         })?;
         self.unsynced = false;
         self.staged_from = None;
@@ -364,12 +399,11 @@ impl Journal {
     fn append_line(&mut self, r: Record, sync: bool) -> Result<(), JournalError> {
         let head = self.head(&r.provenance.origin);
         if r.provenance.seq != head + 1 {
-            return Err(JournalError {
-                path: self.path.display().to_string(),
-                reason: format!(
-                    "record {}#{} does not follow head {head}",
-                    r.provenance.origin, r.provenance.seq
-                ),
+            return Err(JournalError::OutOfSequence {
+                path: self.path.clone(),
+                origin: r.provenance.origin.clone(),
+                seq: r.provenance.seq,
+                head,
             });
         }
         let r = match &self.sealer {
@@ -410,9 +444,9 @@ impl Journal {
     /// Returns how many lines kept had to be serialized again (not copied).
     fn compact(&mut self) -> Result<usize, JournalError> {
         let started = std::time::Instant::now();
-        let err = |e: std::io::Error| JournalError {
-            path: self.path.display().to_string(),
-            reason: e.to_string(),
+        let err = |source: std::io::Error| JournalError::Io {
+            path: self.path.clone(),
+            source,
         };
         for (origin, v) in self.records.iter_mut() {
             if v.len() > self.retention {

@@ -26,7 +26,38 @@ pub enum StoreError {
     /// The journal could not be opened, written or synced.
     #[error(transparent)]
     Journal(JournalError),
-    /// Re-applying the journal (or a pending snapshot) at start failed.
-    #[error("{0}")]
-    Redo(String),
+    /// A file of the store could not be read or written.
+    #[error(transparent)]
+    Files(#[from] meridian_catalog::PersistError),
+    /// The pending snapshot's file does not parse.
+    #[error("{}: {source}", path.display())]
+    PendingSnapshot {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The parse error.
+        source: serde_json::Error,
+    },
+    /// Re-applying the pending snapshot at start failed.
+    #[error("re-applying the pending snapshot failed: {0}")]
+    Reapply(meridian_catalog::ApplyError),
+    /// Re-applying a journaled batch at start failed.
+    #[error("redo of {origin}#{seq} failed: {source}")]
+    Redo {
+        /// The batch's origin.
+        origin: String,
+        /// Its sequence.
+        seq: u64,
+        /// Why it did not apply.
+        source: meridian_catalog::ApplyError,
+    },
+    /// A journaled batch's sealed secrets do not open.
+    #[error("redo of {origin}#{seq}: {source} (was the cluster secret changed?)")]
+    Sealed {
+        /// The batch's origin.
+        origin: String,
+        /// Its sequence.
+        seq: u64,
+        /// Why it did not open.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
 }

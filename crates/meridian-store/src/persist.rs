@@ -81,13 +81,10 @@ impl Persist for JournalingPersist {
             }
             Source::Snapshot(heads) => {
                 // One file now; the snapshot's own files are written behind (see `behind`).
-                self.files
-                    .keep_snapshot(after, heads)
-                    .map_err(PersistError)?;
+                self.files.keep_snapshot(after, heads)?;
                 let heads = {
                     let mut j = self.lock();
-                    j.set_base(heads.clone())
-                        .map_err(|e| PersistError(e.to_string()))?;
+                    j.set_base(heads.clone())?;
                     j.heads()
                 };
                 let sync_after = self.sync_after();
@@ -97,7 +94,7 @@ impl Persist for JournalingPersist {
                 {
                     self.files.dd().write_effects(after, batch.effects)?;
                     self.checkpoint_now()?;
-                    self.files.snapshot_written().map_err(PersistError)?;
+                    self.files.snapshot_written()?;
                 }
                 return Ok(None);
             }
@@ -131,9 +128,9 @@ impl Persist for JournalingPersist {
                     provenance: prov.clone(),
                     changes: batch.changes.to_vec(),
                 };
-                j.append(rec).map_err(|e| PersistError(e.to_string()))?;
+                j.append(rec)?;
                 if batch.source == &Source::Local && j.is_deferred() {
-                    j.sync().map_err(|e| PersistError(e.to_string()))?;
+                    j.sync()?;
                 }
                 (len, true)
             }
@@ -176,8 +173,7 @@ impl Persist for JournalingPersist {
         j.append_staged(Record {
             provenance: prov.clone(),
             changes: batch.changes.to_vec(),
-        })
-        .map_err(|e| PersistError(e.to_string()))?;
+        })?;
         drop(j);
         self.staged.push((len_before, prov.seq));
         Ok(Some(prov))
@@ -187,7 +183,7 @@ impl Persist for JournalingPersist {
         if self.staged.is_empty() {
             return Ok(());
         }
-        self.lock().sync().map_err(|e| PersistError(e.to_string()))
+        Ok(self.lock().sync()?)
     }
 
     fn finish_staged(
@@ -221,8 +217,7 @@ impl Persist for JournalingPersist {
             for (len_before, seq) in taken_back.into_iter().rev() {
                 j.undo_last(&self.me, seq, len_before);
             }
-            j.compact_if_due()
-                .map_err(|e| PersistError(e.to_string()))?;
+            j.compact_if_due()?;
         }
         if !self.files.busy() {
             self.checkpoint_if_due()?;
@@ -240,7 +235,7 @@ impl Persist for JournalingPersist {
     fn settle(&mut self) -> Result<(), PersistError> {
         self.files.wait_idle();
         if self.files.failed() {
-            return Err(PersistError(
+            return Err(PersistError::Other(
                 "files written behind the journal failed; restart the node to redo them".into(),
             ));
         }
@@ -337,8 +332,8 @@ impl JournalingPersist {
         dd.sync()?;
         if !self.files.failed() {
             let heads = self.lock().heads();
-            write_marker(&self.marker, &heads).map_err(PersistError)?;
-            self.files.covered().map_err(PersistError)?;
+            write_marker(&self.marker, &heads)?;
+            self.files.covered()?;
         }
         drop(dd);
         self.unsynced = 0;

@@ -19,16 +19,14 @@ pub(crate) fn redo(
     sealer: Option<&dyn RecordSealer>,
 ) -> Result<(), StoreError> {
     let mut done = read_marker(marker);
-    if let Some(snap) = crate::behind::read_pending(marker).map_err(StoreError::Redo)? {
+    if let Some(snap) = crate::behind::read_pending(marker)? {
         // A snapshot whose files were not all written: take it again (its files are written
         // behind once more), then redo what the journal holds after it.
         tracing::info!("re-applying a snapshot whose files were not all written");
         let cat = Catalog::from_loaded(snap.objects, snap.default_workspace);
         service
             .apply_snapshot(cat, snap.heads.clone())
-            .map_err(|e| {
-                StoreError::Redo(format!("re-applying the pending snapshot failed: {e}"))
-            })?;
+            .map_err(StoreError::Reapply)?;
         for (origin, seq) in snap.heads {
             let d = done.entry(origin).or_insert(0);
             *d = (*d).max(seq);
@@ -51,20 +49,18 @@ pub(crate) fn redo(
         tracing::info!(origin = %r.provenance.origin, seq = r.provenance.seq, "re-applying a journaled batch");
         let mut changes = r.changes.clone();
         if let Some(s) = sealer {
-            s.open(&mut changes).map_err(|e| {
-                StoreError::Redo(format!(
-                    "redo of {}#{}: {e} (was the cluster secret changed?)",
-                    r.provenance.origin, r.provenance.seq
-                ))
+            s.open(&mut changes).map_err(|source| StoreError::Sealed {
+                origin: r.provenance.origin.clone(),
+                seq: r.provenance.seq,
+                source,
             })?;
         }
         service
             .apply_from(changes, Source::Remote(r.provenance.clone()))
-            .map_err(|e| {
-                StoreError::Redo(format!(
-                    "redo of {}#{} failed: {e}",
-                    r.provenance.origin, r.provenance.seq
-                ))
+            .map_err(|source| StoreError::Redo {
+                origin: r.provenance.origin.clone(),
+                seq: r.provenance.seq,
+                source,
             })?;
     }
     Ok(())

@@ -119,10 +119,10 @@ pub fn serve(
         // Redo what the journal holds beyond the files (a crash in between).
         store.recover(&service).map_err(|e| NodeError::Cluster(e.to_string()))?;
         let cluster = Cluster::new(cluster_cfg, service.clone(), store.clone(), url)
-            .map_err(NodeError::Cluster)?;
-        cluster.start().map_err(NodeError::Cluster)?;
+            .map_err(|e| NodeError::Cluster(e.to_string()))?;
+        cluster.start().map_err(|e| NodeError::Cluster(e.to_string()))?;
         let summary = service.snapshot().summary();
-        tracing::info!(dir = %dir.display(), instance = %cluster.me, group = %cluster.group, ?summary, load_ms, ready_ms = started.elapsed().as_millis(), "catalog loaded");
+        tracing::info!(dir = %dir.display(), instance = %cluster.me(), group = %cluster.group(), ?summary, load_ms, ready_ms = started.elapsed().as_millis(), "catalog loaded");
         let reload = {
             let (service, security, dir, store) = (service.clone(), security.clone(), dir.clone(), store.clone());
             Box::new(move || -> Result<(), String> {
@@ -171,7 +171,7 @@ pub fn serve(
                 "/geoserver/metrics",
                 get(move || {
                     let c = metrics_cluster.clone();
-                    async move { ([("content-type", "text/plain; version=0.0.4")], c.metrics_text()) }
+                    async move { ([("content-type", meridian_cluster::metrics::CONTENT_TYPE)], c.metrics_text()) }
                 }),
             )
             .merge(rest_router(state))
@@ -215,7 +215,7 @@ pub fn leave(dir: PathBuf) -> Result<(), NodeError> {
         .build()
         .map_err(|e| NodeError::Runtime(e.to_string()))?;
     rt.block_on(meridian_cluster::node::leave(&cfg))
-        .map_err(NodeError::Cluster)?;
+        .map_err(|e| NodeError::Cluster(e.to_string()))?;
     println!("{} left group {}", cfg.instance(), cfg.group());
     Ok(())
 }

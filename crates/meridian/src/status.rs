@@ -1,7 +1,8 @@
 //! `meridian cluster status`: a node's cluster status as a table.
 
 use crate::node::NodeError;
-use serde_json::Value;
+use meridian_cluster::envelope::Roles;
+use meridian_cluster::ClusterStatus;
 
 /// Fetch `<url>/rest/cluster/status.json` and print it.
 pub fn print(url: &str, user: &str, password: &str) -> Result<(), NodeError> {
@@ -21,71 +22,69 @@ pub fn print(url: &str, user: &str, password: &str) -> Result<(), NodeError> {
             r.status()
         )));
     }
-    let s: Value = r
+    let s: ClusterStatus = r
         .json()
         .map_err(|e| NodeError::Runtime(format!("{endpoint}: {e}")))?;
     print!("{}", render(&s));
     Ok(())
 }
 
-fn roles(r: &Value) -> String {
+fn roles(r: &Roles) -> String {
     let mut v = Vec::new();
-    if r["primary"] == true {
+    if r.primary {
         v.push("primary");
     }
-    if r["replica"] == true {
+    if r.replica {
         v.push("replica");
     }
-    if r["read_only"] == true {
+    if r.read_only {
         v.push("read-only");
     }
     v.join("+")
 }
 
-/// The table for a status document.
-pub fn render(s: &Value) -> String {
+/// The table for a status.
+pub fn render(s: &ClusterStatus) -> String {
     let mut out = String::new();
-    let b = &s["broker"];
+    let b = &s.broker;
     out.push_str(&format!(
         "instance  {}\ngroup     {}\nroles     {}\nbroker    {} ({})\ndigest    {}\n",
-        s["instanceName"].as_str().unwrap_or("?"),
-        s["group"].as_str().unwrap_or("?"),
-        roles(&s["roles"]),
-        b["url"].as_str().unwrap_or("?"),
-        if b["connected"] == true {
+        s.instance_name,
+        s.group,
+        roles(&s.roles),
+        b.url,
+        if b.connected {
             "connected"
         } else {
             "NOT connected"
         },
-        s["digest"].as_str().unwrap_or("?"),
+        s.digest,
     ));
-    if let Some(d) = s["drift"].as_str() {
+    if let Some(d) = &s.drift {
         out.push_str(&format!("DRIFT     {d}\n"));
     }
     out.push_str("\nORIGIN                          APPLIED      LAG\n");
-    if let Some(o) = s["origins"].as_object() {
-        for (name, v) in o {
-            out.push_str(&format!("{name:<30} {:>9} {:>8}\n", v["applied"], v["lag"]));
-        }
+    for (name, v) in &s.origins {
+        out.push_str(&format!("{name:<30} {:>9} {:>8}\n", v.applied, v.lag));
     }
     out.push_str("\nPEER                            ROLES            LAST SEEN  DIGEST                            URL\n");
-    if let Some(p) = s["peers"].as_array() {
-        for p in p {
-            out.push_str(&format!(
-                "{:<30}  {:<16} {:>7} ms  {:<32}  {}\n",
-                p["name"].as_str().unwrap_or("?"),
-                roles(&p["roles"]),
-                p["lastSeenMs"],
-                p["digest"].as_str().unwrap_or("?"),
-                p["url"].as_str().unwrap_or("?"),
-            ));
-        }
+    for p in &s.peers {
+        let seen = p
+            .last_seen_ms
+            .map_or_else(|| "null".to_string(), |m| m.to_string());
+        out.push_str(&format!(
+            "{:<30}  {:<16} {:>7} ms  {:<32}  {}\n",
+            p.name,
+            roles(&p.roles),
+            seen,
+            p.digest,
+            p.url,
+        ));
     }
-    out.push_str("\nCOUNTERS ");
-    if let Some(c) = s["counters"].as_object() {
-        let parts: Vec<String> = c.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        out.push_str(&parts.join(" "));
-    }
-    out.push('\n');
+    let c = &s.counters;
+    out.push_str(&format!(
+        "\nCOUNTERS applied={} catchups={} deferred={} duplicates={} ignored={} published={} rejected={} snapshots={}\n",
+        c.applied, c.catchups, c.deferred, c.duplicates, c.ignored, c.published, c.rejected, c.snapshots
+    ));
     out
 }

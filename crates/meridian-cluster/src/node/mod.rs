@@ -1,0 +1,252 @@
+//! A clustered node at run time, one module per concern:
+//!
+//! * [`transport`]: the MQTT connection (failover, TLS, roles' subscriptions) and publishing.
+//! * [`replication`]: remote batches applied in order and exactly once, in journal groups.
+//! * [`repair`]: catch-up over HTTP, snapshots, drift.
+//! * [`heartbeats`]: what a node announces, and what it does with its peers' announcements.
+//! * [`peers`]: the peers known, and the authenticated HTTP requests to them.
+//! * [`refusals`]: what was refused from the cluster, by reason.
+//! * [`counters`]: what the node counts for its status and metrics.
+//!
+//! [`Cluster`] holds one part per concern; each module owns its part's fields.
+
+mod counters;
+mod heartbeats;
+mod peers;
+mod refusals;
+mod repair;
+mod replication;
+mod transport;
+
+pub use counters::Counters;
+pub use peers::{check_peer_url, Peer};
+pub use repair::{checked_snapshot, Snapshot};
+pub use transport::{client_id, leave};
+
+use crate::config::ClusterConfig;
+use crate::digest::DigestCache;
+use crate::envelope::Roles;
+use crate::error::ClusterError;
+use crate::keys::ClusterKeys;
+use crate::seal::Sealer;
+use meridian_catalog::sync::{lock, read};
+use meridian_catalog::{Catalog, CatalogService, Source};
+use meridian_store::{Record, Store};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// One clustered node.
+pub struct Cluster {
+    /// Configuration (editable through REST).
+    config: RwLock<ClusterConfig>,
+    /// Instance name.
+    me: String,
+    /// Group.
+    group: String,
+    /// Advertised HTTP base (`http://host:port/geoserver`).
+    url: String,
+    /// The catalog.
+    service: Arc<CatalogService>,
+    /// The node's durable state: journal, clock, stamps, files progress.
+    store: Store,
+    /// The keys derived from the secret the node started with.
+    keys: ClusterKeys,
+    /// Seals and opens connection secrets with those keys.
+    sealer: Sealer,
+    counters: Counters,
+    refusals: refusals::Refusals,
+    transport: transport::Transport,
+    peers: peers::Peers,
+    replication: replication::Replication,
+    repair: repair::Repair,
+    /// The digest of the last catalog digested.
+    digests: Mutex<(Option<Arc<Catalog>>, String, DigestCache)>,
+}
+
+impl Cluster {
+    /// Set up the node over its recovered store ([`Store::recover`]): close local writes on
+    /// replicas, and publish every local batch after commit.
+    pub fn new(
+        config: ClusterConfig,
+        service: Arc<CatalogService>,
+        store: Store,
+        url: String,
+    ) -> Result<Arc<Cluster>, ClusterError> {
+        let keys = ClusterKeys::new(config.secret())?;
+        let me = config.instance().to_string();
+        let group = config.group().to_string();
+        let c = Arc::new(Cluster {
+            config: RwLock::new(config),
+            me,
+            group,
+            url,
+            service,
+            store,
+            sealer: Sealer::new(&keys),
+            keys,
+            counters: Counters::default(),
+            refusals: refusals::Refusals::default(),
+            transport: transport::Transport::new(),
+            peers: peers::Peers::new()?,
+            replication: replication::Replication::default(),
+            repair: repair::Repair::default(),
+            digests: Mutex::new((None, String::new(), DigestCache::default())),
+        });
+        c.update_gate();
+        let moved = c.replication.positions_moved();
+        c.service
+            .on_positions(Box::new(move || moved.notify_waiters()));
+        let weak = Arc::downgrade(&c);
+        c.service.subscribe(Box::new(move |applied| {
+            let Some(c) = weak.upgrade() else { return };
+            if applied.source != Source::Local || !c.roles().primary {
+                return;
+            }
+            if let Some(p) = &applied.provenance {
+                c.publish_record(Record {
+                    provenance: p.clone(),
+                    changes: applied.changes.clone(),
+                });
+            }
+        }));
+        Ok(c)
+    }
+
+    /// Start the broker connection, heartbeats and the applier. Returns at once; the node
+    /// serves its own configuration whether or not the broker is reachable.
+    pub fn start(self: &Arc<Self>) -> Result<(), ClusterError> {
+        let spec = self.broker_spec()?;
+        let (inbox, queues) = replication::inbox();
+        let client = self.start_transport(spec, inbox.clone())?;
+        tokio::spawn(heartbeats::heartbeat(self.clone(), inbox.presence));
+        tokio::spawn(replication::applier(self.clone(), queues, client));
+        tokio::spawn(replication::checkpointer(self.clone()));
+        Ok(())
+    }
+
+    /// Instance name.
+    pub fn me(&self) -> &str {
+        &self.me
+    }
+
+    /// Group.
+    pub fn group(&self) -> &str {
+        &self.group
+    }
+
+    /// Advertised HTTP base.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The configuration (REST reads and edits it).
+    pub fn config(&self) -> &RwLock<ClusterConfig> {
+        &self.config
+    }
+
+    /// The catalog.
+    pub fn service(&self) -> &Arc<CatalogService> {
+        &self.service
+    }
+
+    /// The node's durable state.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The keys derived from the cluster's secret.
+    pub fn keys(&self) -> &ClusterKeys {
+        &self.keys
+    }
+
+    /// Current roles from the configuration.
+    pub fn roles(&self) -> Roles {
+        let cfg = read(&self.config);
+        Roles {
+            primary: cfg.is_primary(),
+            replica: cfg.is_replica(),
+            read_only: cfg.read_only(),
+        }
+    }
+
+    /// Close or open local writes according to the roles; the message names the primaries.
+    pub fn update_gate(&self) {
+        let r = self.roles();
+        let reason = if !r.primary || r.read_only {
+            let primaries = self.peers.primaries();
+            let what = if r.read_only {
+                "read-only"
+            } else {
+                "a replica (toggleMaster=false)"
+            };
+            Some(format!(
+                "this node ({}) is {what} and refuses configuration changes; send them to a primary: {}",
+                self.me,
+                if primaries.is_empty() { "none known yet".to_string() } else { primaries.join(", ") }
+            ))
+        } else {
+            None
+        };
+        self.service.set_write_gate(reason);
+    }
+
+    /// The digest of the current catalog.
+    pub fn digest(&self) -> String {
+        self.digest_of(&self.service.snapshot())
+    }
+
+    /// This node's positions and the digest of the catalog that reflects exactly them: what
+    /// heartbeats and the status announce, and what drift is judged on (positions read apart
+    /// from the catalog could belong to an older or newer one during writes).
+    pub fn heads_and_digest(&self) -> (BTreeMap<String, u64>, String) {
+        let (cat, heads) = self.service.snapshot_with_positions();
+        (heads, self.digest_of(&cat))
+    }
+
+    /// The digest of `cat`, cached for the last catalog digested.
+    fn digest_of(&self, cat: &Arc<Catalog>) -> String {
+        let mut cache = lock(&self.digests);
+        if !cache.0.as_ref().is_some_and(|c| Arc::ptr_eq(c, cat)) {
+            let d = cache.2.digest(cat);
+            cache.0 = Some(cat.clone());
+            cache.1 = d;
+        }
+        cache.1.clone()
+    }
+
+    /// Heads of the journal.
+    pub fn heads(&self) -> BTreeMap<String, u64> {
+        self.store.heads()
+    }
+}
+
+/// Milliseconds since the epoch (tokens, status).
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+impl Cluster {
+    /// The peers known, as last heard.
+    pub fn peer_list(&self) -> Vec<Peer> {
+        self.peers.list()
+    }
+
+    /// Whether the node is connected to its broker.
+    pub fn connected(&self) -> bool {
+        self.transport.connected()
+    }
+
+    /// Whether the broker keeps this node's session while it is away.
+    pub fn durable_session(&self) -> bool {
+        self.transport.durable_session()
+    }
+
+    /// The broker in use.
+    pub fn broker_url(&self) -> String {
+        self.transport.broker_url()
+    }
+}

@@ -1,0 +1,295 @@
+//! The peers a node knows (from heartbeats, and from the file kept for the next start), and
+//! the authenticated HTTP requests it sends them.
+
+use super::replication::Received;
+use super::{now_ms, Cluster};
+use crate::envelope::{encode, Message, Roles};
+use crate::error::{ClusterError, PeerError};
+use crate::status::ClusterStatus;
+use meridian_catalog::sync::lock;
+use meridian_store::files::{read_json, write_json};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+/// The peers' URLs by name, next to the applied marker, for the next start.
+const PEERS_FILE: &str = "peers.json";
+
+/// What a node knows about a peer from its heartbeats.
+#[derive(Debug, Clone, Serialize)]
+pub struct Peer {
+    /// Instance name.
+    pub name: String,
+    /// Advertised URL.
+    pub url: String,
+    /// Roles.
+    pub roles: Roles,
+    /// Its digest.
+    pub digest: String,
+    /// Its heads.
+    pub heads: BTreeMap<String, u64>,
+    /// When its last heartbeat came.
+    #[serde(skip)]
+    pub seen: Option<Instant>,
+}
+
+/// The peers known, and the HTTP client that asks them.
+pub(super) struct Peers {
+    known: Mutex<BTreeMap<String, Peer>>,
+    http: reqwest::Client,
+}
+
+impl Peers {
+    pub(super) fn new() -> Result<Self, ClusterError> {
+        Ok(Peers {
+            known: Mutex::new(BTreeMap::new()),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .map_err(ClusterError::Http)?,
+        })
+    }
+
+    /// Every peer known, as last heard.
+    pub(super) fn list(&self) -> Vec<Peer> {
+        lock(&self.known).values().cloned().collect()
+    }
+
+    /// The writable primaries, as `name (url)`.
+    pub(super) fn primaries(&self) -> Vec<String> {
+        lock(&self.known)
+            .values()
+            .filter(|p| p.roles.primary && !p.roles.read_only)
+            .map(|p| format!("{} ({})", p.name, p.url))
+            .collect()
+    }
+
+    /// Where the peer `name` said it serves.
+    pub(super) fn url_of(&self, name: &str) -> Option<String> {
+        lock(&self.known).get(name).map(|p| p.url.clone())
+    }
+
+    /// Whether the peer `name` is a primary.
+    pub(super) fn is_primary(&self, name: &str) -> bool {
+        lock(&self.known).get(name).is_some_and(|p| p.roles.primary)
+    }
+
+    /// Every peer's URL.
+    pub(super) fn urls(&self) -> Vec<String> {
+        lock(&self.known).values().map(|p| p.url.clone()).collect()
+    }
+
+    /// Record a peer's heartbeat. Returns whether its roles or URL changed (or it is new), and
+    /// the heads of its previous heartbeat if that came within `recent`.
+    pub(super) fn heard(
+        &self,
+        peer: Peer,
+        recent: Duration,
+    ) -> (bool, Option<BTreeMap<String, u64>>) {
+        let mut known = lock(&self.known);
+        let previous = known.get(&peer.name);
+        let before = previous.map(|p| (p.roles, p.url.clone()));
+        let earlier = previous
+            .filter(|p| p.seen.is_some_and(|t| t.elapsed() < recent))
+            .map(|p| p.heads.clone());
+        let changed = before != Some((peer.roles, peer.url.clone()));
+        known.insert(peer.name.clone(), peer);
+        (changed, earlier)
+    }
+
+    /// Forget a peer that left.
+    pub(super) fn forget(&self, name: &str) {
+        lock(&self.known).remove(name);
+    }
+
+    /// Forget peers not heard for `expiry`.
+    pub(super) fn expire(&self, expiry: Duration) {
+        lock(&self.known).retain(|_, p| p.seen.is_none_or(|t| t.elapsed() < expiry));
+    }
+
+    /// The URLs of the peers holding changes of `origin` beyond `mine`: the origin itself
+    /// first, then the others.
+    pub(super) fn holding(&self, origin: &str, mine: u64) -> Vec<String> {
+        let known = lock(&self.known);
+        let mut v: Vec<&Peer> = known
+            .values()
+            .filter(|p| p.heads.get(origin).copied().unwrap_or(0) > mine)
+            .collect();
+        v.sort_by_key(|p| p.name != origin);
+        v.into_iter().map(|p| p.url.clone()).collect()
+    }
+
+    /// Whether the peer at `url` has applied `origin`'s changes up to `seq`.
+    pub(super) fn has(&self, url: &str, origin: &str, seq: u64) -> bool {
+        lock(&self.known)
+            .values()
+            .any(|p| p.url == url && p.heads.get(origin).copied().unwrap_or(0) >= seq)
+    }
+
+    /// The peers' URLs by name.
+    fn urls_by_name(&self) -> BTreeMap<String, String> {
+        lock(&self.known)
+            .values()
+            .map(|p| (p.name.clone(), p.url.clone()))
+            .collect()
+    }
+}
+
+/// Check a peer's advertised URL before it is ever asked: `http(s)://host[:port]/path`, with
+/// no credentials, query or fragment.
+pub fn check_peer_url(url: &str) -> Result<(), PeerError> {
+    let bad = |reason: &str| PeerError::BadUrl {
+        url: url.to_string(),
+        reason: reason.to_string(),
+    };
+    let u = reqwest::Url::parse(url).map_err(|e| bad(&e.to_string()))?;
+    if !matches!(u.scheme(), "http" | "https") {
+        return Err(bad("not http or https"));
+    }
+    if u.host_str().is_none_or(str::is_empty) {
+        return Err(bad("no host"));
+    }
+    if !u.username().is_empty() || u.password().is_some() {
+        return Err(bad("carries credentials"));
+    }
+    if u.query().is_some() || u.fragment().is_some() {
+        return Err(bad("has a query or fragment"));
+    }
+    Ok(())
+}
+
+impl Cluster {
+    /// Where the peers' URLs are kept between starts.
+    fn peers_file(&self) -> PathBuf {
+        self.store.files().marker().with_file_name(PEERS_FILE)
+    }
+
+    /// Remember the peers' URLs for the next start (written when a peer appears, moves or
+    /// leaves; a failure only costs that start's early poll).
+    pub(super) fn save_peers(&self) {
+        let path = self.peers_file();
+        if let Err(e) = write_json(&path, &self.peers.urls_by_name()) {
+            tracing::debug!(path = %path.display(), error = %e, "could not save the peers");
+        }
+    }
+
+    /// The URLs of the peers known before this start, but this node's own.
+    pub(super) fn peers_known_before(&self) -> Vec<String> {
+        read_json::<BTreeMap<String, String>>(&self.peers_file())
+            .into_values()
+            .filter(|u| u != &self.url)
+            .collect()
+    }
+
+    /// GET `pq` from the peer at `base` with a fresh token, and read its answer as JSON once
+    /// its signature shows it comes from a holder of the secret.
+    pub(super) async fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        base: &str,
+        pq: &str,
+    ) -> Result<T, PeerError> {
+        let full = format!("{}{pq}", base.trim_end_matches("/geoserver"));
+        let url = reqwest::Url::parse(&full).map_err(|e| PeerError::BadUrl {
+            url: full.clone(),
+            reason: e.to_string(),
+        })?;
+        let at = || url.to_string();
+        // The token covers the path and query as they go on the wire (percent-encoded).
+        let sent_pq = match url.query() {
+            Some(q) => format!("{}?{q}", url.path()),
+            None => url.path().to_string(),
+        };
+        let token = self.keys.peer_token("GET", &sent_pq, now_ms());
+        let r = self
+            .peers
+            .http
+            .get(url.clone())
+            .header("X-Meridian-Token", &token)
+            .send()
+            .await
+            .map_err(|source| PeerError::Unreachable { url: at(), source })?;
+        match r.status().as_u16() {
+            410 => return Err(PeerError::Gone { url: at() }),
+            s if !(200..300).contains(&s) => {
+                return Err(PeerError::Status {
+                    url: at(),
+                    status: s,
+                })
+            }
+            _ => {}
+        }
+        let signature = r
+            .headers()
+            .get(meridian_rest::PEER_SIGNATURE_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let body = r
+            .bytes()
+            .await
+            .map_err(|source| PeerError::Unreachable { url: at(), source })?;
+        if !signature.is_some_and(|s| self.keys.answer_signature_ok(&token, &body, &s)) {
+            self.reject(
+                "answer_unsigned",
+                &format!("{url}: the answer is not signed with this cluster's secret"),
+            );
+            return Err(PeerError::Unsigned { url: at() });
+        }
+        serde_json::from_slice::<T>(&body).map_err(|source| PeerError::Json { url: at(), source })
+    }
+
+    /// Ask the peers known over HTTP for their status, as their heartbeats.
+    pub(super) async fn poll_peers(&self, inbox: &mpsc::UnboundedSender<Received>) {
+        self.poll_urls(self.peers.urls(), inbox).await;
+    }
+
+    /// Ask nodes over HTTP for their status and hand it to the applier as their heartbeat.
+    pub(super) async fn poll_urls(
+        &self,
+        urls: Vec<String>,
+        inbox: &mpsc::UnboundedSender<Received>,
+    ) {
+        for url in urls {
+            let pq = "/geoserver/rest/cluster/status.json";
+            let Ok(st) = self.get_json::<ClusterStatus>(&url, pq).await else {
+                continue;
+            };
+            let msg = Message::Heartbeat {
+                group: st.group,
+                origin: st.instance_name,
+                url,
+                roles: st.roles,
+                heads: st
+                    .origins
+                    .into_iter()
+                    .map(|(o, s)| (o, s.applied))
+                    .collect(),
+                digest: st.digest,
+            };
+            let _ = inbox.send((encode(&msg, &self.keys), None));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn the_peers_known_are_kept_for_the_next_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(PEERS_FILE);
+        let read = || read_json::<BTreeMap<String, String>>(&path);
+        assert!(read().is_empty());
+        let urls: BTreeMap<String, String> =
+            [("node-a".to_string(), "http://a:8080/geoserver".to_string())].into();
+        write_json(&path, &urls).unwrap();
+        assert_eq!(read(), urls);
+        // A damaged file only costs the early poll.
+        std::fs::write(&path, b"{not json").unwrap();
+        assert!(read().is_empty());
+    }
+}
