@@ -2,6 +2,7 @@
 
 use crate::feature::{Feature, Value};
 use geo_types::{Coord, Geometry, LineString, Polygon};
+use meridian_xml::escape;
 use std::fmt::Write;
 
 /// How to write a collection.
@@ -22,13 +23,6 @@ pub struct GmlOptions<'a> {
     pub decimals: Option<u32>,
     /// DescribeFeatureType URL for `xsi:schemaLocation`.
     pub schema_location: String,
-}
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 fn num(v: f64, d: Option<u32>) -> String {
@@ -135,28 +129,28 @@ pub fn gml_feature_collection(
     let _ = write!(
         out,
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<wfs:FeatureCollection xmlns:wfs=\"http://www.opengis.net/wfs/2.0\" xmlns:gml=\"http://www.opengis.net/gml/3.2\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xmlns:{p}=\"{}\" numberMatched=\"{matched}\" numberReturned=\"{}\" timeStamp=\"{timestamp}\" xsi:schemaLocation=\"http://www.opengis.net/wfs/2.0 http://schemas.opengis.net/wfs/2.0/wfs.xsd http://www.opengis.net/gml/3.2 http://schemas.opengis.net/gml/3.2.1/gml.xsd {} {}\">",
-        esc(o.uri),
+        escape(o.uri),
         features.len(),
-        esc(o.uri),
-        esc(&o.schema_location)
+        escape(o.uri),
+        escape(&o.schema_location)
     );
     for f in features {
         let _ = write!(
             out,
             "<wfs:member><{p}:{t} gml:id=\"{id}\">",
             t = o.type_name,
-            id = esc(&f.id)
+            id = escape(&f.id)
         );
         if let Some(g) = &f.geometry {
             let _ = write!(out, "<{p}:{gn}>", gn = o.geometry_name);
-            geometry(g, o, &format!("{}.geom", esc(&f.id)), &mut out);
+            geometry(g, o, &format!("{}.geom", escape(&f.id)), &mut out);
             let _ = write!(out, "</{p}:{gn}>", gn = o.geometry_name);
         }
         for (k, v) in &f.properties {
             if matches!(v, Value::Null) {
                 continue;
             }
-            let _ = write!(out, "<{p}:{k}>{}</{p}:{k}>", esc(&v.as_text()));
+            let _ = write!(out, "<{p}:{k}>{}</{p}:{k}>", escape(&v.as_text()));
         }
         let _ = write!(out, "</{p}:{t}></wfs:member>", t = o.type_name);
     }

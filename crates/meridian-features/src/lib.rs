@@ -1,24 +1,32 @@
-//! Reading features from the stores the catalog names: shapefiles and GeoPackage tables,
-//! streamed with bbox and attribute filters and paging, reprojected on request, and written as
-//! GeoJSON or GML 3.2.
+//! Reading features from the stores the catalog names. Every backend implements one
+//! interface ([`FeatureStore`], [`FeatureSource`]) in a folder of its own — [`shapefile`],
+//! [`geopackage`], [`postgis`] — and [`query`] runs filters, sorting and paging over any
+//! source, leaving to it what it can do itself. Features are reprojected on request and
+//! written as GeoJSON or GML 3.2.
 
 mod feature;
 mod filter;
 mod geojson;
+pub mod geopackage;
 mod gml;
-mod gpkg;
-mod postgis;
+pub mod postgis;
 mod query;
 mod reproject;
-mod shp;
+pub mod shapefile;
+mod source;
+mod store;
+mod wkb;
 mod wkt;
 
 pub use feature::{Feature, Value};
 pub use filter::{Compare, Filter, Spatial};
 pub use geojson::{FeatureCollectionJson, FeatureJson, FeaturesJson};
 pub use gml::{gml_feature_collection, GmlOptions};
-pub use query::{query, Query, QueryResult, SortKey};
-pub use reproject::Transformer;
+pub use query::{query, query_source, Query, QueryResult, SortKey};
+pub use reproject::{transform_bbox, Transformer};
+pub use source::{scan_in_crs, FeatureChange, FeatureSource, FeatureStore, Pushdown, WriteSummary};
+pub use store::{describe, list_types, open_source, open_store};
+pub use wkb::parse_wkb;
 pub use wkt::{parse_wkt, to_wkt};
 
 /// Errors reading features.
@@ -33,4 +41,7 @@ pub enum FeatureError {
     /// A CRS Meridian cannot transform.
     #[error("unsupported CRS: {0}")]
     Crs(String),
+    /// The source takes no writes.
+    #[error("this store is read-only in Meridian")]
+    ReadOnly,
 }

@@ -2,8 +2,10 @@
 
 use crate::feature::{Feature, Value};
 use crate::filter::Filter;
-use crate::{gpkg, shp, FeatureError};
-use meridian_sources::{locate, Located, StoreParams};
+use crate::source::FeatureSource;
+use crate::store::open_source;
+use crate::FeatureError;
+use meridian_sources::StoreParams;
 use std::cmp::Ordering;
 
 /// A sort key.
@@ -68,26 +70,35 @@ fn compare(a: &Feature, b: &Feature, keys: &[SortKey]) -> Ordering {
     Ordering::Equal
 }
 
-/// Run a query on the type `native` of a store; feature ids are `<id_prefix>.<n>`. Features are
-/// streamed: only the requested page (or, when sorting, the first `offset + limit`) is held.
+/// Run a query on the type `native` of a store; feature ids are `<id_prefix>.<key>`.
 pub fn query(
     store: &StoreParams,
     native: &str,
     id_prefix: &str,
     q: &Query,
 ) -> Result<QueryResult, FeatureError> {
+    query_source(&*open_source(store, native)?, id_prefix, q)
+}
+
+/// Run a query on a source: whole, when the source runs queries itself; else its features
+/// are streamed (by the filter's bounding box) and filtered, sorted and paged here, holding
+/// only the requested page (or, when sorting, the first `offset + limit`).
+pub fn query_source(
+    source: &dyn FeatureSource,
+    id_prefix: &str,
+    q: &Query,
+) -> Result<QueryResult, FeatureError> {
+    if source.pushdown().filters {
+        return source.run(q, id_prefix);
+    }
     let end = q.offset.saturating_add(q.limit);
     let mut matched = 0usize;
     let mut page: Vec<Feature> = Vec::new();
     let sorting = !q.sort.is_empty() && q.limit > 0;
-    let located = locate(store, native)?;
-    // Every feature matches and the order is the file's: the count comes from the source's
-    // index and the scan stops once the page is full (no need to decode the rest).
-    let total = match (&q.filter, sorting, &located) {
-        (Filter::All, false, Located::Shapefile(p)) => shp::count(p),
-        (Filter::All, false, Located::GeoPackage(p, table)) if p.is_file() => {
-            Some(gpkg::count(p, table)?)
-        }
+    // Every feature matches and the order is the source's: the count comes from the source
+    // and the scan stops once the page is full (no need to decode the rest).
+    let total = match (&q.filter, sorting) {
+        (Filter::All, false) => source.count_all()?,
         _ => None,
     };
     let mut keep = |f: Feature| -> bool {
@@ -110,23 +121,7 @@ pub fn query(
         }
         true
     };
-    if let Located::PostGis(p, table) = &located {
-        // Filters, order and paging run in the database.
-        return crate::postgis::query(p, table, id_prefix, q);
-    }
-    match located {
-        Located::Shapefile(p) => shp::scan(&p, id_prefix, &mut keep)?,
-        Located::GeoPackage(p, table) => {
-            if !p.is_file() {
-                return Err(FeatureError::Data(format!(
-                    "{}: no such GeoPackage",
-                    p.display()
-                )));
-            }
-            gpkg::scan(&p, &table, id_prefix, q.filter.bbox(), &mut keep)?
-        }
-        Located::PostGis(..) => {}
-    }
+    source.scan(q.filter.bbox(), id_prefix, &mut keep)?;
     if sorting {
         page.sort_by(|a, b| compare(a, b, &q.sort));
         page = page.into_iter().skip(q.offset).take(q.limit).collect();

@@ -1,7 +1,7 @@
 //! Coordinate transformation between EPSG codes (proj4rs, definitions from crs-definitions).
 
 use crate::FeatureError;
-use geo_types::{Coord, Geometry};
+use geo_types::{Coord, Geometry, Rect};
 
 /// A transformation from one EPSG CRS to another (`None` inside = identity).
 pub struct Transformer {
@@ -107,6 +107,41 @@ impl Transformer {
             }
         }
     }
+}
+
+/// A bounding box `[minx, miny, maxx, maxy]` in EPSG:`from` as the envelope of its edges
+/// transformed to EPSG:`to` (sampled, so that curved edges stay inside).
+pub fn transform_bbox(b: [f64; 4], from: u32, to: u32) -> Result<Rect<f64>, FeatureError> {
+    let t = Transformer::new(from, to)?;
+    let (mut minx, mut miny, mut maxx, mut maxy) = (
+        f64::INFINITY,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::NEG_INFINITY,
+    );
+    for i in 0..=8 {
+        let f = i as f64 / 8.0;
+        let x = b[0] + (b[2] - b[0]) * f;
+        let y = b[1] + (b[3] - b[1]) * f;
+        for (px, py) in [(x, b[1]), (x, b[3]), (b[0], y), (b[2], y)] {
+            let c = t.coord(Coord { x: px, y: py });
+            if c.x.is_finite() && c.y.is_finite() {
+                minx = minx.min(c.x);
+                miny = miny.min(c.y);
+                maxx = maxx.max(c.x);
+                maxy = maxy.max(c.y);
+            }
+        }
+    }
+    if !minx.is_finite() {
+        return Err(FeatureError::Crs(format!(
+            "the bbox cannot be transformed from EPSG:{from} to EPSG:{to}"
+        )));
+    }
+    Ok(Rect::new(
+        Coord { x: minx, y: miny },
+        Coord { x: maxx, y: maxy },
+    ))
 }
 
 #[cfg(test)]

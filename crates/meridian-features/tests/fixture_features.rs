@@ -204,3 +204,45 @@ fn an_unfiltered_page_counts_from_the_index_like_a_full_scan() {
         assert_eq!(ids(&r), ids(&scanned), "{t}");
     }
 }
+
+/// Every backend answers through the same interface: its types, its schema, what it pushes
+/// down, and features by a bounding box given in another CRS.
+#[test]
+fn sources_answer_through_one_interface_and_read_by_a_box_in_another_crs() {
+    use meridian_features::{open_store, scan_in_crs, FeatureChange, FeatureError};
+    let sf = open_store(&store(&[("url", "file:data/sf")])).unwrap();
+    assert!(sf.type_names().unwrap().contains(&"archsites".to_string()));
+    let archsites = sf.source("archsites").unwrap();
+    assert_eq!(
+        archsites.schema().unwrap().srs.as_deref(),
+        Some("EPSG:26713")
+    );
+    assert!(archsites.pushdown().count && !archsites.pushdown().filters);
+    assert_eq!(archsites.count_all().unwrap(), Some(25));
+    // A box in WGS84 around part of the sites (EPSG:26713 natively).
+    let bbox = [-103.8, 44.35, -103.6, 44.5];
+    let mut inside = Vec::new();
+    scan_in_crs(&*archsites, bbox, 4326, 26713, "archsites", &mut |f| {
+        inside.push(f);
+        true
+    })
+    .unwrap();
+    assert!(!inside.is_empty() && inside.len() < 25, "{}", inside.len());
+    let native = meridian_features::transform_bbox(bbox, 4326, 26713).unwrap();
+    for f in &inside {
+        use geo::Intersects;
+        assert!(f.geometry.as_ref().unwrap().intersects(&native), "{}", f.id);
+    }
+    // Nothing writes yet, and says so.
+    assert!(matches!(
+        archsites.write(vec![FeatureChange::Delete(Filter::All)]),
+        Err(FeatureError::ReadOnly)
+    ));
+    let ne = open_store(&store(&[
+        ("dbtype", "geopkg"),
+        ("database", "file:data/ne/natural_earth.gpkg"),
+    ]))
+    .unwrap();
+    let first = ne.type_names().unwrap().remove(0);
+    assert!(ne.source(&first).unwrap().pushdown().bbox);
+}

@@ -1,7 +1,8 @@
 //! The feature types the services publish, as the catalog says right now.
 
 use meridian_catalog::{Catalog, Kind, Object};
-use meridian_sources::{describe, Bounds, StoreParams};
+use meridian_features::describe;
+use meridian_sources::{Bounds, StoreParams};
 use std::path::Path;
 use std::sync::Arc;
 

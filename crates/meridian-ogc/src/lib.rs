@@ -5,6 +5,7 @@ mod cql;
 mod fes;
 mod layers;
 mod oapif;
+mod ows;
 mod wfs;
 
 use axum::routing::{any, get};

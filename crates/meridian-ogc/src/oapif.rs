@@ -6,7 +6,8 @@ use axum::extract::{Path, Query as Q, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use meridian_features::{
-    query, Compare, Feature, FeatureCollectionJson, FeatureJson, Filter, Query, Transformer,
+    query, transform_bbox, Compare, Feature, FeatureCollectionJson, FeatureJson, Filter, Query,
+    Transformer,
 };
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -162,42 +163,6 @@ pub async fn collection(
     }
 }
 
-/// Transform a CRS84 bbox into the layer's CRS (envelope of the transformed edges).
-pub(crate) fn bbox_to_native(
-    b: [f64; 4],
-    from: u32,
-    epsg: u32,
-) -> Result<geo_types::Rect<f64>, String> {
-    let t = Transformer::new(from, epsg).map_err(|e| e.to_string())?;
-    let (mut minx, mut miny, mut maxx, mut maxy) = (
-        f64::INFINITY,
-        f64::INFINITY,
-        f64::NEG_INFINITY,
-        f64::NEG_INFINITY,
-    );
-    for i in 0..=8 {
-        let f = i as f64 / 8.0;
-        let x = b[0] + (b[2] - b[0]) * f;
-        let y = b[1] + (b[3] - b[1]) * f;
-        for (px, py) in [(x, b[1]), (x, b[3]), (b[0], y), (b[2], y)] {
-            let c = t.coord(geo_types::Coord { x: px, y: py });
-            if c.x.is_finite() && c.y.is_finite() {
-                minx = minx.min(c.x);
-                miny = miny.min(c.y);
-                maxx = maxx.max(c.x);
-                maxy = maxy.max(c.y);
-            }
-        }
-    }
-    if !minx.is_finite() {
-        return Err("the bbox cannot be transformed to the layer's CRS".into());
-    }
-    Ok(geo_types::Rect::new(
-        geo_types::Coord { x: minx, y: miny },
-        geo_types::Coord { x: maxx, y: maxy },
-    ))
-}
-
 fn to_crs84(l: &FeatureLayer, features: &mut [Feature]) -> Result<(), String> {
     let t = Transformer::new(l.epsg, 4326).map_err(|e| e.to_string())?;
     if !t.is_identity() {
@@ -267,9 +232,15 @@ pub async fn items(
                 )
             }
         };
-        match bbox_to_native([v[0], v[1], v[2], v[3]], 4326, l.epsg) {
+        match transform_bbox([v[0], v[1], v[2], v[3]], 4326, l.epsg) {
             Ok(r) => filters.push(Filter::BBox(r)),
-            Err(e) => return problem(StatusCode::BAD_REQUEST, "InvalidParameterValue", e),
+            Err(e) => {
+                return problem(
+                    StatusCode::BAD_REQUEST,
+                    "InvalidParameterValue",
+                    e.to_string(),
+                )
+            }
         }
     }
     // Reading a schema may block (PostGIS): off the async workers.
@@ -298,7 +269,7 @@ pub async fn items(
                         .and_then(|c| c.rsplit([':', '/']).next())
                         .and_then(|c| c.parse().ok())
                         .unwrap_or(4326);
-                    bbox_to_native(b, code, epsg)
+                    transform_bbox(b, code, epsg).map_err(|e| e.to_string())
                 };
             match crate::cql::parse_cql(v, &env) {
                 Ok(f) => filters.push(f),
@@ -377,7 +348,7 @@ pub async fn items(
         features: &r.features,
         decimals: l.num_decimals,
         matched: r.matched,
-        time_stamp: crate::wfs::timestamp(),
+        time_stamp: crate::ows::timestamp(),
         crs: None,
         links: Some(&links),
     };

@@ -186,11 +186,7 @@ pub fn render(req: &Req, e: &Element, arrays: &[&str]) -> Resp {
             location: None,
         },
         Format::Html => {
-            let xml = e
-                .to_xml()
-                .replace('&', "&amp;")
-                .replace('<', "&lt;")
-                .replace('>', "&gt;");
+            let xml = meridian_xml::escape(&e.to_xml());
             Resp {
                 status: 200,
                 content_type: "text/html".into(),

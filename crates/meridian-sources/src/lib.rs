@@ -1,18 +1,13 @@
-//! Reading what a store offers: the feature types of shapefile and GeoPackage stores, with
-//! attributes, native CRS and bounds, so that a feature type published without them (as REST
-//! clients do) is completed from the data.
+//! What a store is, below the backends that read it (`meridian-features`): its connection
+//! parameters, the filesystem sandbox its files must lie in, CRS helpers, and the schema of
+//! a feature type (attributes, native CRS, bounds) as GeoServer reports it.
 
 mod crs;
-mod gpkg;
-pub mod pg_tls;
-pub mod postgis;
 pub mod sandbox;
-mod shp;
 mod store;
 
 pub use crs::{epsg_from_wkt, is_geographic, lat_lon_bounds, wkt_for_epsg};
-pub use shp::dbf_fields;
-pub use store::{describe, list_types, locate, Located, StoreParams};
+pub use store::StoreParams;
 
 /// Errors reading a store.
 #[derive(Debug, thiserror::Error)]
@@ -36,7 +31,7 @@ pub enum SourceError {
 
 /// The JTS binding GeoServer gives a geometry column of an SQL geometry type (GeoPackage and
 /// PostGIS name them alike: `MULTIPOLYGON`, …); unknown or generic types are `Geometry`.
-pub(crate) fn jts_binding(sql_type: &str) -> String {
+pub fn jts_binding(sql_type: &str) -> String {
     let name = match sql_type.to_ascii_uppercase().as_str() {
         "POINT" => "Point",
         "LINESTRING" => "LineString",

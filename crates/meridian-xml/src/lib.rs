@@ -9,6 +9,7 @@ mod name;
 mod packed;
 mod parse;
 mod write;
+pub use write::escape;
 
 pub use name::Name;
 pub use packed::{Children, Node, Packed};

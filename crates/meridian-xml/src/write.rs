@@ -72,6 +72,13 @@ fn write(e: &impl Tree, depth: usize, out: &mut String) {
     out.push('>');
 }
 
+/// `s` escaped for XML text or a double-quoted attribute value (`<`, `>`, `&`, `"`, CR).
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    escape_into(s, false, &mut out);
+    out
+}
+
 /// Escape text for XML. XStream escapes `"` in text too; attribute values also escape newlines.
 fn escape_into(s: &str, attr: bool, out: &mut String) {
     for ch in s.chars() {

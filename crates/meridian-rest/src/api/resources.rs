@@ -8,8 +8,9 @@ use crate::error::{RestError, RestResult};
 use crate::links::{resource_collection, seg, store_collection};
 use crate::req::{render, Format, Req, Resp};
 use meridian_catalog::{cascade_remove, new_id, reference, Change, Kind, Object};
+use meridian_features::{describe, list_types, FeatureError};
 use meridian_sources::{
-    describe, is_geographic, lat_lon_bounds, list_types, wkt_for_epsg, Bounds, Schema, StoreParams,
+    is_geographic, lat_lon_bounds, wkt_for_epsg, Bounds, Schema, SourceError, StoreParams,
 };
 use meridian_xml::Element;
 use serde_json::json;
@@ -238,7 +239,7 @@ pub fn publish_element(
     let schema = if kind == Kind::FeatureType {
         match describe(&store_params(c, store), &native) {
             Ok(s) => Some(s),
-            Err(meridian_sources::SourceError::NoSuchType(t))
+            Err(FeatureError::Source(SourceError::NoSuchType(t)))
                 if body.get("attributes").is_none() =>
             {
                 return Err(RestError::BadRequest(format!(
@@ -246,7 +247,7 @@ pub fn publish_element(
                     store.name()
                 )))
             }
-            Err(meridian_sources::SourceError::NoSuchType(t)) => {
+            Err(FeatureError::Source(SourceError::NoSuchType(t))) => {
                 return Err(RestError::BadRequest(format!(
                     "'{t}' does not exist in store '{}', and creating new schemas is not supported",
                     store.name()

@@ -16,7 +16,8 @@ use crate::encode::encode;
 use crate::error::{RestError, RestResult};
 use crate::req::{render, Req, Resp};
 use meridian_catalog::{cascade_remove, Change, Kind, Object};
-use meridian_sources::list_types;
+use meridian_features::{describe, list_types, FeatureError};
+use meridian_sources::SourceError;
 use meridian_xml::Element;
 use std::collections::BTreeSet;
 use std::io::{Cursor, Read, Write};
@@ -169,10 +170,10 @@ pub fn upload(
     };
     // The data must read before anything is configured. The message is the same whatever
     // the reason, so that it tells nothing of files elsewhere on the server.
-    let unreadable = |e: meridian_sources::SourceError| {
+    let unreadable = |e: FeatureError| {
         tracing::info!(store = store_name, error = %e, "uploaded data does not read");
         match e {
-            meridian_sources::SourceError::OutsideSandbox(_) => {
+            FeatureError::Source(SourceError::OutsideSandbox(_)) => {
                 RestError::BadRequest(e.to_string())
             }
             _ => RestError::BadRequest(format!(
@@ -186,7 +187,7 @@ pub fn upload(
     let configure = req.q("configure").unwrap_or("first").to_ascii_lowercase();
     let configured = if configure == "all" { usize::MAX } else { 1 };
     for t in types.iter().take(configured) {
-        meridian_sources::describe(&params, t).map_err(unreadable)?;
+        describe(&params, t).map_err(unreadable)?;
     }
     let before: BTreeSet<String> = existing
         .as_ref()

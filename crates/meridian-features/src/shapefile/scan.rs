@@ -52,7 +52,7 @@ pub(crate) fn scan(
     let err = |e: String| FeatureError::Data(format!("{}: {e}", path.display()));
     let mut shapes = shapefile::ShapeReader::from_path(path).map_err(|e| err(e.to_string()))?;
     let dbf = path.with_extension("dbf");
-    let fields: Vec<String> = meridian_sources::dbf_fields(&dbf)?
+    let fields: Vec<String> = super::schema::dbf_fields(&dbf)?
         .into_iter()
         .map(|a| a.name)
         .collect();

@@ -1,7 +1,6 @@
 //! Shapefile schemas: `.shp` header, `.dbf` fields, `.prj`.
 
-use crate::crs::epsg_from_wkt;
-use crate::{Attribute, Bounds, Schema, SourceError};
+use meridian_sources::{epsg_from_wkt, Attribute, Bounds, Schema, SourceError};
 use std::path::Path;
 
 /// Read the schema of one shapefile.

@@ -1,7 +1,7 @@
 //! GeoPackage schemas: `gpkg_contents`, `gpkg_geometry_columns`, `gpkg_spatial_ref_sys` and the
 //! table's columns.
 
-use crate::{Attribute, Bounds, Schema, SourceError};
+use meridian_sources::{jts_binding, Attribute, Bounds, Schema, SourceError};
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use std::path::Path;
 
@@ -111,7 +111,7 @@ pub(crate) fn describe(p: &Path, table: &str) -> Result<Schema, SourceError> {
             .is_some_and(|g| g.0.eq_ignore_ascii_case(&name));
         let binding = if is_geom {
             let gt = geom.as_ref().map(|g| g.1.as_str()).unwrap_or("GEOMETRY");
-            crate::jts_binding(gt)
+            jts_binding(gt)
         } else {
             sqlite_binding(&ty).to_string()
         };

@@ -6,7 +6,7 @@
 //! certificate chains to a trusted root, `VERIFY_FULL` also that it names the host. Trusted
 //! roots are the system's, plus the PEM file `PGSSLROOTCERT` names (libpq's variable).
 
-use crate::SourceError;
+use meridian_sources::SourceError;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};

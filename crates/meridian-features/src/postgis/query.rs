@@ -1,11 +1,12 @@
 //! PostGIS: filters, sorting and paging pushed into SQL; geometries as WKB.
 
+use super::connection::{connect, ident, PgParams};
+use super::schema::{geometry_column, primary_key};
 use crate::feature::{Feature, Value};
 use crate::filter::{Compare, Filter};
-use crate::gpkg::parse_wkb;
 use crate::query::{Query, QueryResult};
+use crate::wkb::parse_wkb;
 use crate::FeatureError;
-use meridian_sources::postgis::{connect, geometry_column, ident, primary_key, PgParams};
 use postgres::types::Type;
 
 fn literal(s: &str) -> String {

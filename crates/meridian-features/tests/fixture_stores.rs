@@ -1,7 +1,8 @@
 //! Reading the stores of GeoServer's release data directory.
 #![allow(clippy::unwrap_used)]
 
-use meridian_sources::{describe, lat_lon_bounds, list_types, StoreParams};
+use meridian_features::{describe, list_types};
+use meridian_sources::{lat_lon_bounds, StoreParams};
 use std::path::PathBuf;
 
 fn data_dir() -> PathBuf {

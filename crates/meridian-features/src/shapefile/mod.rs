@@ -1,0 +1,84 @@
+//! Shapefiles: a directory of them or one file; the schema from the `.shp` header, the
+//! `.dbf` fields and the `.prj`; features streamed in file order.
+
+mod scan;
+mod schema;
+
+pub use schema::dbf_fields;
+
+use crate::source::{FeatureSource, FeatureStore, Pushdown};
+use crate::{Feature, FeatureError};
+use geo_types::Rect;
+use meridian_sources::{Schema, SourceError};
+use std::path::{Path, PathBuf};
+
+/// A shapefile store.
+pub(crate) enum ShapefileStore {
+    /// A directory: each `.shp` in it is a feature type.
+    Directory(PathBuf),
+    /// One `.shp` file: its stem is the one feature type.
+    File(PathBuf),
+}
+
+/// The type name of a shapefile: its file stem.
+fn stem(f: &Path) -> Option<&str> {
+    f.file_stem().and_then(|s| s.to_str())
+}
+
+impl FeatureStore for ShapefileStore {
+    fn type_names(&self) -> Result<Vec<String>, FeatureError> {
+        match self {
+            ShapefileStore::Directory(d) => Ok(schema::list_dir(d)?),
+            ShapefileStore::File(f) => {
+                if !f.is_file() {
+                    return Err(SourceError::Io(format!("{}: no such file", f.display())).into());
+                }
+                Ok(stem(f).map(str::to_string).into_iter().collect())
+            }
+        }
+    }
+
+    fn source(&self, name: &str) -> Result<Box<dyn FeatureSource>, FeatureError> {
+        let file = match self {
+            ShapefileStore::Directory(d) => schema::find_in_dir(d, name),
+            ShapefileStore::File(f) => (stem(f) == Some(name)).then(|| f.clone()),
+        };
+        match file {
+            Some(f) => Ok(Box::new(ShapefileSource(f))),
+            None => Err(SourceError::NoSuchType(name.to_string()).into()),
+        }
+    }
+}
+
+/// One shapefile.
+struct ShapefileSource(PathBuf);
+
+impl FeatureSource for ShapefileSource {
+    fn schema(&self) -> Result<Schema, FeatureError> {
+        Ok(schema::describe(&self.0)?)
+    }
+
+    fn pushdown(&self) -> Pushdown {
+        // The .shx index gives the count; there is no spatial index.
+        Pushdown {
+            count: true,
+            ..Pushdown::default()
+        }
+    }
+
+    fn scan(
+        &self,
+        _bbox: Option<Rect<f64>>,
+        id_prefix: &str,
+        each: &mut dyn FnMut(Feature) -> bool,
+    ) -> Result<(), FeatureError> {
+        if !self.0.is_file() {
+            return Err(SourceError::NoSuchType(stem(&self.0).unwrap_or("").to_string()).into());
+        }
+        scan::scan(&self.0, id_prefix, each)
+    }
+
+    fn count_all(&self) -> Result<Option<usize>, FeatureError> {
+        Ok(scan::count(&self.0))
+    }
+}

@@ -1,0 +1,128 @@
+//! The one interface every backend implements: a store lists its feature types and opens
+//! each as a [`FeatureSource`], which gives its schema and bounds, streams its features (by
+//! bounding box), runs what it can of a query itself, and (later) takes writes.
+//!
+//! WFS, OGC API Features and the REST configuration use only these traits; [`crate::query`]
+//! runs the rest of a query (filters, sorting, paging) over any source in memory.
+
+use crate::feature::{Feature, Value};
+use crate::filter::Filter;
+use crate::query::{Query, QueryResult};
+use crate::reproject::transform_bbox;
+use crate::FeatureError;
+use geo_types::{Geometry, Rect};
+use meridian_sources::{Bounds, Schema};
+
+/// What a source runs itself rather than leaving it to the generic query.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pushdown {
+    /// Any filter ([`FeatureSource::run`] takes whole queries).
+    pub filters: bool,
+    /// A bounding box ([`FeatureSource::scan`] reads only what may intersect it).
+    pub bbox: bool,
+    /// Sorting.
+    pub sorting: bool,
+    /// Offset and limit.
+    pub paging: bool,
+    /// Counting every feature without reading them ([`FeatureSource::count_all`]).
+    pub count: bool,
+}
+
+/// A change to features (WFS-T): what [`FeatureSource::write`] takes.
+#[derive(Debug, Clone)]
+pub enum FeatureChange {
+    /// Add a feature (its id is the source's to give).
+    Insert(Feature),
+    /// Set properties (and the geometry, if given) of the features the filter selects.
+    Update {
+        /// Which features.
+        filter: Filter,
+        /// New values.
+        properties: Vec<(String, Value)>,
+        /// A new geometry.
+        geometry: Option<Geometry<f64>>,
+    },
+    /// Remove the features the filter selects.
+    Delete(Filter),
+}
+
+/// What a write did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WriteSummary {
+    /// Ids of the inserted features.
+    pub inserted: Vec<String>,
+    /// Features updated.
+    pub updated: usize,
+    /// Features deleted.
+    pub deleted: usize,
+}
+
+/// One feature type of a store.
+pub trait FeatureSource: Send {
+    /// Its schema: attributes, native CRS, bounds.
+    fn schema(&self) -> Result<Schema, FeatureError>;
+
+    /// Its native bounds, when known.
+    fn bounds(&self) -> Result<Option<Bounds>, FeatureError> {
+        Ok(self.schema()?.bounds)
+    }
+
+    /// What it runs itself.
+    fn pushdown(&self) -> Pushdown;
+
+    /// Hand every feature that may intersect `bbox` (native CRS; every feature when `None`)
+    /// to `each`, in the source's natural order, until `each` returns false. Feature ids are
+    /// `<id_prefix>.<key>`.
+    fn scan(
+        &self,
+        bbox: Option<Rect<f64>>,
+        id_prefix: &str,
+        each: &mut dyn FnMut(Feature) -> bool,
+    ) -> Result<(), FeatureError>;
+
+    /// How many features there are, when known without reading them.
+    fn count_all(&self) -> Result<Option<usize>, FeatureError> {
+        Ok(None)
+    }
+
+    /// Run a whole query (sources whose [`Pushdown::filters`] is set).
+    fn run(&self, _q: &Query, _id_prefix: &str) -> Result<QueryResult, FeatureError> {
+        Err(FeatureError::Data(
+            "this source does not run queries itself".into(),
+        ))
+    }
+
+    /// Apply changes. No backend writes yet: each answers [`FeatureError::ReadOnly`].
+    fn write(&self, _changes: Vec<FeatureChange>) -> Result<WriteSummary, FeatureError> {
+        Err(FeatureError::ReadOnly)
+    }
+}
+
+/// A store: the feature types it offers.
+pub trait FeatureStore: Send {
+    /// The native names of its feature types.
+    fn type_names(&self) -> Result<Vec<String>, FeatureError>;
+
+    /// One feature type by native name.
+    fn source(&self, name: &str) -> Result<Box<dyn FeatureSource>, FeatureError>;
+}
+
+/// Hand `each` the features that may intersect `bbox`, given in EPSG:`crs`, of a source whose
+/// native CRS is EPSG:`native` (the box is transformed to it; features stay native).
+pub fn scan_in_crs(
+    source: &dyn FeatureSource,
+    bbox: [f64; 4],
+    crs: u32,
+    native: u32,
+    id_prefix: &str,
+    each: &mut dyn FnMut(Feature) -> bool,
+) -> Result<(), FeatureError> {
+    let native_box = transform_bbox(bbox, crs, native)?;
+    source.scan(Some(native_box), id_prefix, &mut |f: Feature| {
+        let hit = f.geometry.as_ref().is_some_and(|g| {
+            use geo::Intersects;
+            g.intersects(&native_box)
+        });
+        !hit || each(f)
+    })
+}

@@ -1,0 +1,117 @@
+//! What the OGC services share: OWS exception reports, CRS names in requests, timestamps.
+
+use axum::response::{IntoResponse, Response};
+use meridian_xml::escape;
+
+/// An OWS exception.
+pub(crate) struct OwsError {
+    /// The exception code (`InvalidParameterValue`, ...).
+    pub(crate) code: &'static str,
+    /// The parameter at fault.
+    pub(crate) locator: String,
+    /// What is wrong.
+    pub(crate) text: String,
+}
+
+/// An OWS exception with its code, locator and text.
+pub(crate) fn err(code: &'static str, locator: &str, text: impl Into<String>) -> OwsError {
+    OwsError {
+        code,
+        locator: locator.into(),
+        text: text.into(),
+    }
+}
+
+impl IntoResponse for OwsError {
+    fn into_response(self) -> Response {
+        let status = match self.code {
+            "OperationNotSupported" => 400,
+            "NoApplicableCode" => 500,
+            "NotFound" => 404,
+            _ => 400,
+        };
+        let body = format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ows:ExceptionReport xmlns:ows=\"http://www.opengis.net/ows/1.1\" version=\"2.0.0\"><ows:Exception exceptionCode=\"{}\" locator=\"{}\"><ows:ExceptionText>{}</ows:ExceptionText></ows:Exception></ows:ExceptionReport>",
+            self.code,
+            escape(&self.locator),
+            escape(&self.text)
+        );
+        (
+            axum::http::StatusCode::from_u16(status).unwrap_or(axum::http::StatusCode::BAD_REQUEST),
+            [("content-type", "application/xml")],
+            body,
+        )
+            .into_response()
+    }
+}
+
+/// UTC now as `YYYY-MM-DDThh:mm:ssZ`.
+pub fn timestamp() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0) as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// A CRS named in a request: its EPSG code and whether coordinates come latitude first.
+pub(crate) fn parse_crs(s: &str) -> Result<(u32, bool), OwsError> {
+    let t = s.trim();
+    let upper = t.to_ascii_uppercase();
+    if upper.contains("CRS84") || upper == "CRS:84" {
+        return Ok((4326, false));
+    }
+    let code: u32 = t
+        .rsplit([':', '/'])
+        .next()
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| {
+            err(
+                "InvalidParameterValue",
+                "srsName",
+                format!("unknown CRS '{s}'"),
+            )
+        })?;
+    let urn = upper.starts_with("URN:") || upper.starts_with("HTTP");
+    Ok((code, urn && meridian_sources::is_geographic(code)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crs_names_and_axis_order() {
+        assert_eq!(parse_crs("EPSG:4326").ok(), Some((4326, false)));
+        assert_eq!(
+            parse_crs("urn:ogc:def:crs:EPSG::4326").ok(),
+            Some((4326, true))
+        );
+        assert_eq!(
+            parse_crs("http://www.opengis.net/def/crs/EPSG/0/26713").ok(),
+            Some((26713, false))
+        );
+        assert_eq!(
+            parse_crs("urn:ogc:def:crs:OGC:1.3:CRS84").ok(),
+            Some((4326, false))
+        );
+        assert!(parse_crs("nonsense").is_err());
+        assert!(timestamp().ends_with('Z') && timestamp().len() == 20);
+    }
+}

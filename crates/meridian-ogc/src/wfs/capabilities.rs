@@ -1,0 +1,158 @@
+//! WFS GetCapabilities: the service's settings and the advertised feature types, in the
+//! documents of WFS 2.0.0, 1.1.0 and 1.0.0.
+
+use super::request::Params;
+use super::MAX_COUNT;
+use crate::layers::{published_layers, FeatureLayer};
+use crate::ows::OwsError;
+use crate::OgcState;
+use axum::response::{IntoResponse, Response};
+use meridian_xml::{escape, Element};
+
+/// A field of the service's settings, escaped.
+fn text(svc: Option<&Element>, name: &str, default: &str) -> String {
+    escape(svc.and_then(|s| s.child_text(name)).unwrap_or(default))
+}
+
+/// GetCapabilities, as 2.0.0, 1.1.0 or 1.0.0.
+pub(super) fn capabilities(
+    st: &OgcState,
+    ws: Option<&str>,
+    p: &Params,
+    svc: Option<&Element>,
+    endpoint: &str,
+) -> Result<Response, OwsError> {
+    let version = p
+        .get("ACCEPTVERSIONS")
+        .and_then(|v| {
+            v.split(',')
+                .find(|x| ["2.0.0", "1.1.0", "1.0.0"].contains(&x.trim()))
+        })
+        .map(|v| v.trim().to_string())
+        .or_else(|| p.get("VERSION").cloned())
+        .unwrap_or_else(|| "2.0.0".into());
+    let cat = st.catalog.snapshot();
+    let layers: Vec<FeatureLayer> = published_layers(&cat, &st.data_dir, ws)
+        .into_iter()
+        .filter(|l| l.advertised)
+        .collect();
+    let mut ns: Vec<(String, String)> = layers
+        .iter()
+        .map(|l| (l.prefix.clone(), l.uri.clone()))
+        .collect();
+    ns.sort();
+    ns.dedup();
+    let xmlns: String = ns
+        .iter()
+        .map(|(p, u)| format!(" xmlns:{p}=\"{}\"", escape(u)))
+        .collect();
+    let title = text(svc, "title", "Meridian Web Feature Service");
+    let abstract_ = text(svc, "abstrct", "");
+    let keywords: String = svc
+        .and_then(|s| s.get("keywords"))
+        .map(|k| {
+            k.children
+                .iter()
+                .filter_map(|c| c.text_trim())
+                .map(|t| format!("<ows:Keyword>{}</ows:Keyword>", escape(t)))
+                .collect()
+        })
+        .unwrap_or_default();
+    let name = |l: &FeatureLayer| {
+        if ws.is_some() {
+            l.name.clone()
+        } else {
+            l.qualified()
+        }
+    };
+    let formats = "<wfs:OutputFormats><wfs:Format>application/gml+xml; version=3.2</wfs:Format><wfs:Format>application/json</wfs:Format></wfs:OutputFormats>";
+    let body = match version.as_str() {
+        "1.0.0" => {
+            let fts: String = layers
+                .iter()
+                .map(|l| {
+                    let bb = l.lat_lon.map(|b| format!("<LatLongBoundingBox minx=\"{}\" miny=\"{}\" maxx=\"{}\" maxy=\"{}\"/>", b.minx, b.miny, b.maxx, b.maxy)).unwrap_or_default();
+                    format!("<FeatureType><Name>{}</Name><Title>{}</Title><Abstract>{}</Abstract><SRS>EPSG:{}</SRS>{bb}</FeatureType>", name(l), escape(&l.title), escape(&l.abstract_), l.epsg)
+                })
+                .collect();
+            format!("<WFS_Capabilities version=\"1.0.0\" xmlns=\"http://www.opengis.net/wfs\" xmlns:ogc=\"http://www.opengis.net/ogc\"{xmlns}><Service><Name>WFS</Name><Title>{title}</Title><Abstract>{abstract_}</Abstract><OnlineResource>{endpoint}</OnlineResource></Service><Capability><Request><GetCapabilities><DCPType><HTTP><Get onlineResource=\"{endpoint}?\"/></HTTP></DCPType></GetCapabilities><DescribeFeatureType><SchemaDescriptionLanguage><XMLSCHEMA/></SchemaDescriptionLanguage><DCPType><HTTP><Get onlineResource=\"{endpoint}?\"/></HTTP></DCPType></DescribeFeatureType><GetFeature><ResultFormat><GML2/></ResultFormat><DCPType><HTTP><Get onlineResource=\"{endpoint}?\"/></HTTP></DCPType></GetFeature></Request></Capability><FeatureTypeList>{fts}</FeatureTypeList></WFS_Capabilities>")
+        }
+        "1.1.0" => {
+            let fts: String = layers
+                .iter()
+                .map(|l| {
+                    let bb = l.lat_lon.map(|b| format!("<ows:WGS84BoundingBox><ows:LowerCorner>{} {}</ows:LowerCorner><ows:UpperCorner>{} {}</ows:UpperCorner></ows:WGS84BoundingBox>", b.minx, b.miny, b.maxx, b.maxy)).unwrap_or_default();
+                    format!("<FeatureType><Name>{}</Name><Title>{}</Title><Abstract>{}</Abstract><DefaultSRS>urn:x-ogc:def:crs:EPSG:{}</DefaultSRS>{bb}</FeatureType>", name(l), escape(&l.title), escape(&l.abstract_), l.epsg)
+                })
+                .collect();
+            format!("<wfs:WFS_Capabilities version=\"1.1.0\" xmlns=\"http://www.opengis.net/wfs\" xmlns:wfs=\"http://www.opengis.net/wfs\" xmlns:ows=\"http://www.opengis.net/ows\" xmlns:ogc=\"http://www.opengis.net/ogc\" xmlns:xlink=\"http://www.w3.org/1999/xlink\"{xmlns}><ows:ServiceIdentification><ows:Title>{title}</ows:Title><ows:Abstract>{abstract_}</ows:Abstract><ows:ServiceType>WFS</ows:ServiceType><ows:ServiceTypeVersion>1.1.0</ows:ServiceTypeVersion></ows:ServiceIdentification><ows:OperationsMetadata><ows:Operation name=\"GetCapabilities\"><ows:DCP><ows:HTTP><ows:Get xlink:href=\"{endpoint}\"/></ows:HTTP></ows:DCP></ows:Operation><ows:Operation name=\"DescribeFeatureType\"><ows:DCP><ows:HTTP><ows:Get xlink:href=\"{endpoint}\"/></ows:HTTP></ows:DCP></ows:Operation><ows:Operation name=\"GetFeature\"><ows:DCP><ows:HTTP><ows:Get xlink:href=\"{endpoint}\"/><ows:Post xlink:href=\"{endpoint}\"/></ows:HTTP></ows:DCP></ows:Operation></ows:OperationsMetadata><FeatureTypeList>{fts}</FeatureTypeList><ogc:Filter_Capabilities><ogc:Spatial_Capabilities><ogc:GeometryOperands><ogc:GeometryOperand>gml:Envelope</ogc:GeometryOperand></ogc:GeometryOperands><ogc:SpatialOperators><ogc:SpatialOperator name=\"BBOX\"/></ogc:SpatialOperators></ogc:Spatial_Capabilities><ogc:Scalar_Capabilities><ogc:LogicalOperators/><ogc:ComparisonOperators><ogc:ComparisonOperator>EqualTo</ogc:ComparisonOperator><ogc:ComparisonOperator>LessThan</ogc:ComparisonOperator><ogc:ComparisonOperator>GreaterThan</ogc:ComparisonOperator><ogc:ComparisonOperator>Like</ogc:ComparisonOperator><ogc:ComparisonOperator>Between</ogc:ComparisonOperator><ogc:ComparisonOperator>NullCheck</ogc:ComparisonOperator></ogc:ComparisonOperators></ogc:Scalar_Capabilities><ogc:Id_Capabilities><ogc:FID/></ogc:Id_Capabilities></ogc:Filter_Capabilities></wfs:WFS_Capabilities>")
+        }
+        _ => {
+            let fts: String = layers
+                .iter()
+                .map(|l| {
+                    let bb = l.lat_lon.map(|b| format!("<ows:WGS84BoundingBox><ows:LowerCorner>{} {}</ows:LowerCorner><ows:UpperCorner>{} {}</ows:UpperCorner></ows:WGS84BoundingBox>", b.minx, b.miny, b.maxx, b.maxy)).unwrap_or_default();
+                    let kw: String = l.keywords.iter().map(|k| format!("<ows:Keyword>{}</ows:Keyword>", escape(k))).collect();
+                    format!("<wfs:FeatureType><wfs:Name>{}</wfs:Name><wfs:Title>{}</wfs:Title><wfs:Abstract>{}</wfs:Abstract><ows:Keywords>{kw}</ows:Keywords><wfs:DefaultCRS>urn:ogc:def:crs:EPSG::{}</wfs:DefaultCRS>{formats}{bb}</wfs:FeatureType>", name(l), escape(&l.title), escape(&l.abstract_), l.epsg)
+                })
+                .collect();
+            let op = |n: &str, extra: &str| {
+                format!("<ows:Operation name=\"{n}\"><ows:DCP><ows:HTTP><ows:Get xlink:href=\"{endpoint}\"/><ows:Post xlink:href=\"{endpoint}\"/></ows:HTTP></ows:DCP>{extra}</ows:Operation>")
+            };
+            let gf_formats = "<ows:Parameter name=\"outputFormat\"><ows:AllowedValues><ows:Value>application/gml+xml; version=3.2</ows:Value><ows:Value>application/json</ows:Value></ows:AllowedValues></ows:Parameter><ows:Parameter name=\"resultType\"><ows:AllowedValues><ows:Value>results</ows:Value><ows:Value>hits</ows:Value></ows:AllowedValues></ows:Parameter>";
+            let constraint = |n: &str, v: &str| {
+                format!("<ows:Constraint name=\"{n}\"><ows:NoValues/><ows:DefaultValue>{v}</ows:DefaultValue></ows:Constraint>")
+            };
+            let conf = |n: &str, v: &str| {
+                format!("<fes:Constraint name=\"{n}\"><ows:NoValues/><ows:DefaultValue>{v}</ows:DefaultValue></fes:Constraint>")
+            };
+            let count_default = constraint("CountDefault", &MAX_COUNT.to_string());
+            let cmp: String = [
+                "PropertyIsEqualTo",
+                "PropertyIsNotEqualTo",
+                "PropertyIsLessThan",
+                "PropertyIsGreaterThan",
+                "PropertyIsLessThanOrEqualTo",
+                "PropertyIsGreaterThanOrEqualTo",
+                "PropertyIsLike",
+                "PropertyIsNull",
+                "PropertyIsBetween",
+            ]
+            .iter()
+            .map(|c| format!("<fes:ComparisonOperator name=\"{c}\"/>"))
+            .collect();
+            format!(
+                "<wfs:WFS_Capabilities version=\"2.0.0\" xmlns:wfs=\"http://www.opengis.net/wfs/2.0\" xmlns:ows=\"http://www.opengis.net/ows/1.1\" xmlns:fes=\"http://www.opengis.net/fes/2.0\" xmlns:gml=\"http://www.opengis.net/gml/3.2\" xmlns:xlink=\"http://www.w3.org/1999/xlink\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:schemaLocation=\"http://www.opengis.net/wfs/2.0 http://schemas.opengis.net/wfs/2.0/wfs.xsd\"{xmlns}>\
+<ows:ServiceIdentification><ows:Title>{title}</ows:Title><ows:Abstract>{abstract_}</ows:Abstract><ows:Keywords>{keywords}</ows:Keywords><ows:ServiceType>WFS</ows:ServiceType><ows:ServiceTypeVersion>2.0.0</ows:ServiceTypeVersion><ows:ServiceTypeVersion>1.1.0</ows:ServiceTypeVersion><ows:ServiceTypeVersion>1.0.0</ows:ServiceTypeVersion><ows:Fees>{fees}</ows:Fees><ows:AccessConstraints>{ac}</ows:AccessConstraints></ows:ServiceIdentification>\
+<ows:ServiceProvider><ows:ProviderName>Meridian</ows:ProviderName></ows:ServiceProvider>\
+<ows:OperationsMetadata>{gc}{dft}{gf}{c1}{c2}{c3}{c4}</ows:OperationsMetadata>\
+<wfs:FeatureTypeList>{fts}</wfs:FeatureTypeList>\
+<fes:Filter_Capabilities><fes:Conformance>{f1}{f2}{f3}{f4}{f5}{f6}{f7}{f8}{f9}</fes:Conformance><fes:Id_Capabilities><fes:ResourceIdentifier name=\"fes:ResourceId\"/></fes:Id_Capabilities><fes:Scalar_Capabilities><fes:LogicalOperators/><fes:ComparisonOperators>{cmp}</fes:ComparisonOperators></fes:Scalar_Capabilities><fes:Spatial_Capabilities><fes:GeometryOperands><fes:GeometryOperand name=\"gml:Envelope\"/><fes:GeometryOperand name=\"gml:Point\"/><fes:GeometryOperand name=\"gml:LineString\"/><fes:GeometryOperand name=\"gml:Polygon\"/></fes:GeometryOperands><fes:SpatialOperators><fes:SpatialOperator name=\"BBOX\"/><fes:SpatialOperator name=\"Intersects\"/><fes:SpatialOperator name=\"Disjoint\"/><fes:SpatialOperator name=\"Within\"/><fes:SpatialOperator name=\"Contains\"/></fes:SpatialOperators></fes:Spatial_Capabilities></fes:Filter_Capabilities>\
+</wfs:WFS_Capabilities>",
+                fees = text(svc, "fees", "NONE"),
+                ac = text(svc, "accessConstraints", "NONE"),
+                gc = op("GetCapabilities", "<ows:Parameter name=\"AcceptVersions\"><ows:AllowedValues><ows:Value>2.0.0</ows:Value><ows:Value>1.1.0</ows:Value><ows:Value>1.0.0</ows:Value></ows:AllowedValues></ows:Parameter>"),
+                dft = op("DescribeFeatureType", ""),
+                gf = op("GetFeature", gf_formats),
+                c1 = constraint("ImplementsBasicWFS", "TRUE"),
+                c2 = constraint("ImplementsResultPaging", "TRUE"),
+                c3 = constraint("KVPEncoding", "TRUE"),
+                c4 = count_default,
+                f1 = conf("ImplementsQuery", "TRUE"),
+                f2 = conf("ImplementsAdHocQuery", "TRUE"),
+                f3 = conf("ImplementsResourceId", "TRUE"),
+                f4 = conf("ImplementsMinStandardFilter", "TRUE"),
+                f5 = conf("ImplementsStandardFilter", "TRUE"),
+                f6 = conf("ImplementsMinSpatialFilter", "TRUE"),
+                f7 = conf("ImplementsSorting", "TRUE"),
+                f8 = conf("ImplementsMinimumXPath", "TRUE"),
+                f9 = conf("ImplementsSpatialFilter", "TRUE"),
+            )
+        }
+    };
+    Ok((
+        [("content-type", "application/xml")],
+        format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{body}"),
+    )
+        .into_response())
+}

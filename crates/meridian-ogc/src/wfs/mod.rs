@@ -1,0 +1,135 @@
+//! WFS 2.0.0 (GetCapabilities also as 1.1.0 and 1.0.0): KVP and POST XML, GeoJSON and GML 3.2.
+//!
+//! * [`request`]: reading a request and a GetFeature query.
+//! * [`capabilities`], [`describe`], [`get_feature`]: one operation each.
+
+mod capabilities;
+mod describe;
+mod get_feature;
+mod request;
+
+use crate::ows::err;
+use crate::OgcState;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, Method};
+use axum::response::{IntoResponse, Response};
+use meridian_catalog::Kind;
+use request::read_request;
+use std::sync::Arc;
+
+/// Largest page a request may ask for.
+const MAX_COUNT: usize = 100_000;
+
+/// The WFS settings of a workspace, or the global ones.
+fn service_object(st: &OgcState, ws: Option<&str>) -> Option<Arc<meridian_catalog::Object>> {
+    let cat = st.catalog.snapshot();
+    let ws_id = ws
+        .and_then(|w| cat.find(Kind::Workspace, None, w))
+        .map(|w| w.id().to_string());
+    ws_id
+        .and_then(|id| cat.service("wfs", Some(&id)).cloned())
+        .or_else(|| cat.service("wfs", None).cloned())
+}
+
+/// `/geoserver/wfs`, `/geoserver/ows`.
+pub async fn global(
+    State(st): State<Arc<OgcState>>,
+    method: Method,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    handle(st, None, method, q, headers, body).await
+}
+
+/// `/geoserver/{ws}/wfs`, `/geoserver/{ws}/ows`.
+pub async fn workspace(
+    State(st): State<Arc<OgcState>>,
+    Path(ws): Path<String>,
+    method: Method,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let cat = st.catalog.snapshot();
+    if cat.find(Kind::Workspace, None, &ws).is_none() {
+        return err(
+            "InvalidParameterValue",
+            "workspace",
+            format!("no workspace '{ws}'"),
+        )
+        .into_response();
+    }
+    handle(st, Some(ws), method, q, headers, body).await
+}
+
+/// Answer one WFS request.
+async fn handle(
+    st: Arc<OgcState>,
+    ws: Option<String>,
+    method: Method,
+    q: Option<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let host = headers
+        .get("host")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost")
+        .to_string();
+    let endpoint = match &ws {
+        Some(w) => format!("http://{host}/geoserver/{w}/wfs"),
+        None => format!("http://{host}/geoserver/wfs"),
+    };
+    let (p, post_query) = match read_request(q, &method, &body) {
+        Ok(r) => r,
+        Err(e) => return e.into_response(),
+    };
+    if let Some(svc) = p.get("SERVICE") {
+        if !svc.eq_ignore_ascii_case("WFS") {
+            return err(
+                "InvalidParameterValue",
+                "service",
+                format!("this endpoint serves WFS, not '{svc}'"),
+            )
+            .into_response();
+        }
+    }
+    let svc = service_object(&st, ws.as_deref());
+    if svc.as_ref().and_then(|s| s.xml().child_text("enabled")) == Some("false") {
+        return err(
+            "ServiceNotEnabled",
+            "service",
+            "the WFS service is disabled",
+        )
+        .into_response();
+    }
+    let request = p.get("REQUEST").cloned().unwrap_or_default();
+    let result = match request.to_ascii_lowercase().as_str() {
+        "getcapabilities" => {
+            let svc = svc.map(|o| o.element());
+            capabilities::capabilities(&st, ws.as_deref(), &p, svc.as_ref(), &endpoint)
+        }
+        "describefeaturetype" => {
+            tokio::task::block_in_place(|| describe::describe(&st, ws.as_deref(), &p))
+        }
+        "getfeature" => {
+            get_feature::get_feature(&st, ws.as_deref(), &p, post_query.as_ref(), &endpoint).await
+        }
+        "" => Err(err(
+            "MissingParameterValue",
+            "request",
+            "the REQUEST parameter is missing",
+        )),
+        other => Err(err(
+            "OperationNotSupported",
+            "request",
+            format!("the operation '{other}' is not supported"),
+        )),
+    };
+    match result {
+        Ok(r) => r,
+        Err(e) => e.into_response(),
+    }
+}
