@@ -1,7 +1,32 @@
-//! Test support shared by the workspace's tests: where GeoServer's release data directory is,
-//! and copying it before a test writes to it. Not part of any shipped binary.
+//! Test support shared by the workspace's tests, never part of a shipped binary:
+//!
+//! * GeoServer's release data directory ([`fixture_datadir`]) and copies of it;
+//! * [`node`]: real `meridian` processes ([`Node`], built with [`NodeBuilder`]) and an HTTP
+//!   client for them;
+//! * [`cluster`]: the settings of a test cluster and its members ([`Cluster`], [`Member`]);
+//! * [`broker`]: external brokers run by `scripts/brokers/*.sh` ([`Broker`]);
+//! * [`mqtt`]: publishing and listening on a cluster's topic as an outsider would;
+//! * free ports, temporary data directories, waiting, and comparing nodes' digests.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+pub mod broker;
+pub mod cluster;
+pub mod mqtt;
+pub mod node;
+
+pub use broker::Broker;
+pub use cluster::{Cluster, Member};
+pub use node::{
+    connected, expect, replicate_workspace, same_digest, status, wait_connected, wait_for, Node,
+    NodeBuilder,
+};
 
 use std::path::{Path, PathBuf};
+
+/// The repository's root.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
 
 /// GeoServer's release data directory: `MERIDIAN_FIXTURE_DATADIR`, else the repository's own
 /// copy in `tests/fixtures/geoserver-release`. Panics with a clear message when it is missing,
@@ -9,9 +34,7 @@ use std::path::{Path, PathBuf};
 pub fn fixture_datadir() -> PathBuf {
     let p = match std::env::var("MERIDIAN_FIXTURE_DATADIR") {
         Ok(p) => PathBuf::from(p),
-        Err(_) => {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/geoserver-release")
-        }
+        Err(_) => repo_root().join("tests/fixtures/geoserver-release"),
     };
     assert!(
         p.join("global.xml").is_file(),
@@ -35,4 +58,20 @@ pub fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// A free TCP port on loopback.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A temporary folder and the data directory inside it.
+pub fn tmpdir() -> (tempfile::TempDir, PathBuf) {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path().join("data");
+    (t, d)
 }

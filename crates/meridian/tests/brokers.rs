@@ -4,9 +4,11 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
-use common::{expect, status, wait_for, Node};
+use common::{expect, same_digest, status, wait_for, Node};
+use meridian_testkit::broker::run;
+use meridian_testkit::{free_port, Broker, Cluster};
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -19,102 +21,6 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn script(kind: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../../scripts/brokers/{kind}.sh"))
-}
-
-/// One broker process run by its script.
-struct Broker {
-    kind: &'static str,
-    dir: PathBuf,
-    port: u16,
-    extra: Vec<String>,
-    _tmp: Option<tempfile::TempDir>,
-}
-
-fn run(kind: &str, args: &[&str]) -> Result<String, String> {
-    let out = Command::new("bash")
-        .arg(script(kind))
-        .args(args)
-        .output()
-        .map_err(|e| e.to_string())?;
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    if out.status.success() {
-        Ok(text)
-    } else {
-        Err(text)
-    }
-}
-
-impl Broker {
-    fn start(kind: &'static str) -> Broker {
-        let tmp = tempfile::tempdir().unwrap();
-        let dir = tmp.path().join(kind);
-        Broker::start_in(kind, dir, free_port(), vec![], Some(tmp))
-    }
-
-    fn start_in(
-        kind: &'static str,
-        dir: PathBuf,
-        port: u16,
-        extra: Vec<String>,
-        tmp: Option<tempfile::TempDir>,
-    ) -> Broker {
-        let b = Broker {
-            kind,
-            dir,
-            port,
-            extra,
-            _tmp: tmp,
-        };
-        b.up("start");
-        b
-    }
-
-    fn up(&self, verb: &str) {
-        let port = self.port.to_string();
-        let mut args = vec![verb, self.dir.to_str().unwrap(), port.as_str()];
-        args.extend(self.extra.iter().map(String::as_str));
-        if let Err(e) = run(self.kind, &args) {
-            panic!(
-                "could not start {} with {}: {e}",
-                self.kind,
-                script(self.kind).display()
-            );
-        }
-    }
-
-    fn stop(&self) {
-        let _ = run(self.kind, &["stop", self.dir.to_str().unwrap()]);
-    }
-
-    fn kill(&self) {
-        let _ = run(self.kind, &["kill", self.dir.to_str().unwrap()]);
-    }
-
-    fn url(&self) -> String {
-        format!("tcp://127.0.0.1:{}", self.port)
-    }
-}
-
-impl Drop for Broker {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
 fn start_node(dir: &Path, instance: &str, group: &str, broker_url: &str, primary: bool) -> Node {
     // RabbitMQ checks every login against its own users (the others here accept any): the
     // nodes log in as its guest user instead of with the credentials derived from the secret.
@@ -123,22 +29,13 @@ fn start_node(dir: &Path, instance: &str, group: &str, broker_url: &str, primary
     } else {
         ""
     };
-    Node::start_env(
-        dir.to_path_buf(),
-        None,
-        &[
-            ("instanceName", instance),
-            ("group", group),
-            ("secret", &format!("secret-of-{group}")),
-            ("MERIDIAN_CLUSTER_BROKER_USERNAME", login),
-            ("MERIDIAN_CLUSTER_BROKER_PASSWORD", login),
-            ("brokerURL", broker_url),
-            ("embeddedBroker", "disabled"),
-            ("toggleMaster", if primary { "true" } else { "false" }),
-            ("MERIDIAN_CLUSTER_HEARTBEAT_INTERVAL", "300"),
-            ("MERIDIAN_CLUSTER_CONNECTION_MAXWAIT", "1000"),
-        ],
-    )
+    Cluster::on_broker(group, broker_url)
+        .member(instance)
+        .primary(primary)
+        .env("MERIDIAN_CLUSTER_BROKER_USERNAME", login)
+        .env("MERIDIAN_CLUSTER_BROKER_PASSWORD", login)
+        .env("MERIDIAN_CLUSTER_CONNECTION_MAXWAIT", "1000")
+        .start(dir)
 }
 
 fn workspaces(n: &Node) -> BTreeSet<String> {
@@ -151,14 +48,6 @@ fn workspaces(n: &Node) -> BTreeSet<String> {
                 .collect()
         })
         .unwrap_or_default()
-}
-
-fn same_digest(nodes: &[&Node]) -> bool {
-    let d: Vec<String> = nodes
-        .iter()
-        .map(|n| status(n)["digest"].as_str().unwrap().to_string())
-        .collect();
-    d.windows(2).all(|w| w[0] == w[1])
 }
 
 /// A writer creating workspaces on `rest` until stopped; returns the acknowledged names.
@@ -330,13 +219,7 @@ fn activemq_shared_store_pair_fails_over_to_the_standby() {
     let s = store.to_str().unwrap().to_string();
     let (p1, p2) = (free_port(), free_port());
     let active = Broker::start_in("activemq", tmp.path().join("b1"), p1, vec![s.clone()], None);
-    let standby = Broker {
-        kind: "activemq",
-        dir: tmp.path().join("b2"),
-        port: p2,
-        extra: vec![s.clone()],
-        _tmp: None,
-    };
+    let standby = Broker::not_started("activemq", tmp.path().join("b2"), p2, vec![s.clone()]);
     standby.up("standby");
     assert!(
         run("activemq", &["active", standby.dir.to_str().unwrap()]).is_err(),

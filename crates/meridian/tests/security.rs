@@ -4,11 +4,12 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
-use common::cluster::{gather, inject, tmpdir, Cluster};
+use common::cluster::{gather, inject, tmpdir, Cluster, ClusterKeysExt};
 use common::{expect, status, wait_for, Node};
 use meridian_catalog::{Change, Kind, Object, Provenance};
 use meridian_cluster::envelope::{encode, Message};
 use meridian_store::Record;
+use meridian_testkit::wait_connected;
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::os::unix::fs::PermissionsExt;
@@ -71,9 +72,7 @@ fn object(kind: Kind, xml: &str, body: Option<&str>) -> Object {
 fn pair(c: &Cluster, da: &Path, db: &Path) -> (Node, Node) {
     let a = c.start(da, "node-a", true, true);
     let b = c.start(db, "node-b", false, false);
-    wait_for("connected", &[&a, &b], Duration::from_secs(20), || {
-        status(&b)["broker"]["connected"] == true
-    });
+    wait_connected("connected", &[&a, &b], &b);
     expect(
         a.post_xml("/workspaces", "<workspace><name>real</name></workspace>"),
         201,

@@ -1,0 +1,169 @@
+//! A test cluster: nodes of one group and secret, replicating through the embedded broker of
+//! one of them or through an external broker.
+
+use crate::node::{Node, NodeBuilder};
+use std::path::Path;
+
+/// Where a cluster's broker is.
+#[derive(Debug, Clone)]
+enum BrokerAt {
+    /// The embedded broker of the member started with [`Member::embedded`], on this port.
+    Embedded(u16),
+    /// An external broker (`brokerURL`).
+    External(String),
+}
+
+/// Settings shared by the nodes of one test cluster.
+pub struct Cluster {
+    /// The cluster group (unique per test run).
+    pub group: String,
+    /// The embedded broker's port, on the node started with `embedded` (0 with an external
+    /// broker).
+    pub broker_port: u16,
+    /// The secret every node holds.
+    pub secret: String,
+    broker: BrokerAt,
+}
+
+impl Cluster {
+    /// A cluster named after the test, with a secret of its own, on the embedded broker of
+    /// one of its members.
+    pub fn new(name: &str) -> Cluster {
+        let port = crate::free_port();
+        Cluster {
+            group: format!("{name}-{}", std::process::id()),
+            broker_port: port,
+            // Every node of a cluster holds the same secret.
+            secret: format!("secret-of-{name}-{}", std::process::id()),
+            broker: BrokerAt::Embedded(port),
+        }
+    }
+
+    /// A cluster of group `group` on the external broker at `broker_url`.
+    pub fn on_broker(group: &str, broker_url: &str) -> Cluster {
+        Cluster {
+            group: group.to_string(),
+            broker_port: 0,
+            secret: format!("secret-of-{group}"),
+            broker: BrokerAt::External(broker_url.to_string()),
+        }
+    }
+
+    /// The changes topic of the cluster.
+    pub fn changes_topic(&self) -> String {
+        format!("VirtualTopic_geoserver/{}/changes", self.group)
+    }
+
+    /// A member named `instance` (a replica, joining the broker, until told otherwise).
+    pub fn member(&self, instance: &str) -> Member<'_> {
+        Member {
+            cluster: self,
+            instance: instance.to_string(),
+            embedded: false,
+            primary: false,
+            extra: Vec::new(),
+        }
+    }
+
+    /// A node's environment: its name and role, the group and secret, and where the broker is.
+    pub fn env(&self, instance: &str, embedded: bool, primary: bool) -> Vec<(String, String)> {
+        let mut e = vec![
+            ("instanceName".to_string(), instance.to_string()),
+            ("group".into(), self.group.clone()),
+            ("MERIDIAN_CLUSTER_HEARTBEAT_INTERVAL".into(), "300".into()),
+            ("MERIDIAN_CLUSTER_CONNECTION_MAXWAIT".into(), "500".into()),
+            ("toggleMaster".into(), primary.to_string()),
+            ("secret".into(), self.secret.clone()),
+        ];
+        match (&self.broker, embedded) {
+            (BrokerAt::Embedded(port), true) => {
+                e.push((
+                    "MERIDIAN_CLUSTER_EMBEDDEDBROKER_LISTEN".into(),
+                    format!("127.0.0.1:{port}"),
+                ));
+                e.push(("embeddedBroker".into(), "enabled".into()));
+                e.push(("brokerURL".into(), String::new()));
+            }
+            (BrokerAt::Embedded(port), false) => {
+                e.push(("embeddedBroker".into(), "disabled".into()));
+                e.push(("brokerURL".into(), format!("tcp://127.0.0.1:{port}")));
+            }
+            (BrokerAt::External(url), _) => {
+                e.push(("embeddedBroker".into(), "disabled".into()));
+                e.push(("brokerURL".into(), url.clone()));
+            }
+        }
+        e
+    }
+
+    /// Start a node; `embedded`: it runs the broker the others join.
+    pub fn start(&self, dir: &Path, instance: &str, embedded: bool, primary: bool) -> Node {
+        self.start_with(dir, instance, embedded, primary, &[])
+    }
+
+    /// Like [`Cluster::start`], with `extra` settings after the cluster's own.
+    pub fn start_with(
+        &self,
+        dir: &Path,
+        instance: &str,
+        embedded: bool,
+        primary: bool,
+        extra: &[(&str, &str)],
+    ) -> Node {
+        let mut m = self.member(instance).primary(primary).envs(extra);
+        if embedded {
+            m = m.embedded();
+        }
+        m.start(dir)
+    }
+}
+
+/// A member of a test cluster, about to start.
+pub struct Member<'a> {
+    cluster: &'a Cluster,
+    instance: String,
+    embedded: bool,
+    primary: bool,
+    extra: Vec<(String, String)>,
+}
+
+impl Member<'_> {
+    /// It runs the embedded broker the others join.
+    pub fn embedded(mut self) -> Self {
+        self.embedded = true;
+        self
+    }
+
+    /// Whether it is a primary.
+    pub fn primary(mut self, primary: bool) -> Self {
+        self.primary = primary;
+        self
+    }
+
+    /// A setting after the cluster's own (it wins).
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.extra.push((key.to_string(), value.to_string()));
+        self
+    }
+
+    /// Several settings after the cluster's own.
+    pub fn envs(mut self, vars: &[(&str, &str)]) -> Self {
+        for (k, v) in vars {
+            self = self.env(k, v);
+        }
+        self
+    }
+
+    /// The node, not started yet.
+    pub fn builder(self, dir: &Path) -> NodeBuilder {
+        let env = self
+            .cluster
+            .env(&self.instance, self.embedded, self.primary);
+        Node::builder().dir(dir).envs(&env).envs(&self.extra)
+    }
+
+    /// Start it on `dir`.
+    pub fn start(self, dir: &Path) -> Node {
+        self.builder(dir).start()
+    }
+}
