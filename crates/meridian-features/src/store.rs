@@ -62,8 +62,11 @@ impl Backend {
         ))
     }
 
-    /// The backend, once its files are found inside the filesystem sandbox.
+    /// The backend, once every file the store names is found inside the filesystem sandbox.
     fn checked(store: &StoreParams) -> Result<Backend, SourceError> {
+        for f in store.files() {
+            meridian_sources::sandbox::check(&f)?;
+        }
         let b = Backend::of(store)?;
         match &b {
             Backend::ShapeDir(p) | Backend::ShapeFile(p) | Backend::GeoPackage(p) => {

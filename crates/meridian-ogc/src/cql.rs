@@ -4,6 +4,7 @@
 //! and parentheses.
 
 use crate::fes::Envelope;
+use crate::filter_error::FilterError;
 use meridian_features::{Compare, Filter, Spatial};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -18,7 +19,7 @@ enum Tok {
     Wkt(String),
 }
 
-fn tokens(s: &str) -> Result<Vec<Tok>, String> {
+fn tokens(s: &str) -> Result<Vec<Tok>, FilterError> {
     let c: Vec<char> = s.chars().collect();
     let mut i = 0;
     let mut out = Vec::new();
@@ -141,7 +142,7 @@ fn tokens(s: &str) -> Result<Vec<Tok>, String> {
                 out.push(Tok::Ident(word));
             }
         } else {
-            return Err(format!("unexpected character '{ch}'"));
+            return Err(FilterError::Syntax(format!("unexpected character '{ch}'")));
         }
     }
     Ok(out)
@@ -174,13 +175,15 @@ impl P<'_> {
             false
         }
     }
-    fn expect(&mut self, t: Tok) -> Result<(), String> {
+    fn expect(&mut self, t: Tok) -> Result<(), FilterError> {
         match self.next() {
             Some(x) if x == t => Ok(()),
-            other => Err(format!("expected {t:?}, found {other:?}")),
+            other => Err(FilterError::Syntax(format!(
+                "expected {t:?}, found {other:?}"
+            ))),
         }
     }
-    fn literal(&mut self) -> Result<String, String> {
+    fn literal(&mut self) -> Result<String, FilterError> {
         match self.next() {
             Some(Tok::Str(s)) | Some(Tok::Num(s)) => Ok(s),
             Some(Tok::Ident(s))
@@ -188,16 +191,22 @@ impl P<'_> {
             {
                 Ok(s.to_lowercase())
             }
-            other => Err(format!("expected a literal, found {other:?}")),
+            other => Err(FilterError::Syntax(format!(
+                "expected a literal, found {other:?}"
+            ))),
         }
     }
-    fn number(&mut self) -> Result<f64, String> {
+    fn number(&mut self) -> Result<f64, FilterError> {
         match self.next() {
-            Some(Tok::Num(s)) => s.parse().map_err(|_| format!("bad number '{s}'")),
-            other => Err(format!("expected a number, found {other:?}")),
+            Some(Tok::Num(s)) => s
+                .parse()
+                .map_err(|_| FilterError::Syntax(format!("bad number '{s}'"))),
+            other => Err(FilterError::Syntax(format!(
+                "expected a number, found {other:?}"
+            ))),
         }
     }
-    fn or(&mut self, d: usize) -> Result<Filter, String> {
+    fn or(&mut self, d: usize) -> Result<Filter, FilterError> {
         let mut v = vec![self.and(d)?];
         while self.eat_kw("OR") {
             v.push(self.and(d)?);
@@ -208,7 +217,7 @@ impl P<'_> {
             Filter::Or(v)
         })
     }
-    fn and(&mut self, d: usize) -> Result<Filter, String> {
+    fn and(&mut self, d: usize) -> Result<Filter, FilterError> {
         let mut v = vec![self.not(d)?];
         while self.eat_kw("AND") {
             v.push(self.not(d)?);
@@ -219,9 +228,9 @@ impl P<'_> {
             Filter::And(v)
         })
     }
-    fn not(&mut self, d: usize) -> Result<Filter, String> {
+    fn not(&mut self, d: usize) -> Result<Filter, FilterError> {
         if d > 64 {
-            return Err("filter nested too deeply".into());
+            return Err(FilterError::TooDeep);
         }
         if self.eat_kw("NOT") {
             return Ok(Filter::Not(Box::new(self.not(d + 1)?)));
@@ -234,7 +243,7 @@ impl P<'_> {
         }
         self.predicate()
     }
-    fn list(&mut self) -> Result<Vec<String>, String> {
+    fn list(&mut self) -> Result<Vec<String>, FilterError> {
         self.expect(Tok::LParen)?;
         let mut v = vec![self.literal()?];
         while self.peek() == Some(&Tok::Comma) {
@@ -244,16 +253,24 @@ impl P<'_> {
         self.expect(Tok::RParen)?;
         Ok(v)
     }
-    fn predicate(&mut self) -> Result<Filter, String> {
+    fn predicate(&mut self) -> Result<Filter, FilterError> {
         let name = match self.next() {
             Some(Tok::Ident(n)) => n,
-            other => return Err(format!("expected a property name, found {other:?}")),
+            other => {
+                return Err(FilterError::Syntax(format!(
+                    "expected a property name, found {other:?}"
+                )))
+            }
         };
         if name.eq_ignore_ascii_case("BBOX") && self.peek() == Some(&Tok::LParen) {
             self.i += 1;
             match self.next() {
                 Some(Tok::Ident(_)) => {}
-                other => return Err(format!("BBOX needs a geometry property, found {other:?}")),
+                other => {
+                    return Err(FilterError::Syntax(format!(
+                        "BBOX needs a geometry property, found {other:?}"
+                    )))
+                }
             }
             let mut n = [0.0; 4];
             for x in n.iter_mut() {
@@ -280,12 +297,20 @@ impl P<'_> {
             self.i += 1;
             match self.next() {
                 Some(Tok::Ident(_)) => {}
-                other => return Err(format!("{name} needs a geometry property, found {other:?}")),
+                other => {
+                    return Err(FilterError::Syntax(format!(
+                        "{name} needs a geometry property, found {other:?}"
+                    )))
+                }
             }
             self.expect(Tok::Comma)?;
             let g = match self.next() {
                 Some(Tok::Wkt(w)) => meridian_features::parse_wkt(&w)?.0,
-                other => return Err(format!("{name} needs a WKT geometry, found {other:?}")),
+                other => {
+                    return Err(FilterError::Syntax(format!(
+                        "{name} needs a WKT geometry, found {other:?}"
+                    )))
+                }
             };
             self.expect(Tok::RParen)?;
             return Ok(Filter::Spatial(op, g));
@@ -325,9 +350,9 @@ impl P<'_> {
             let op = match self.next() {
                 Some(Tok::Op(o)) => o,
                 other => {
-                    return Err(format!(
+                    return Err(FilterError::Syntax(format!(
                         "expected an operator after {prop}, found {other:?}"
-                    ))
+                    )))
                 }
             };
             let c = match op.as_str() {
@@ -337,7 +362,7 @@ impl P<'_> {
                 "<=" => Compare::Le,
                 ">" => Compare::Gt,
                 ">=" => Compare::Ge,
-                o => return Err(format!("unknown operator {o}")),
+                o => return Err(FilterError::Syntax(format!("unknown operator {o}"))),
             };
             Filter::Cmp(prop, c, self.literal()?)
         };
@@ -346,7 +371,7 @@ impl P<'_> {
 }
 
 /// Parse ECQL text.
-pub fn parse_cql(text: &str, env: Envelope<'_>) -> Result<Filter, String> {
+pub fn parse_cql(text: &str, env: Envelope<'_>) -> Result<Filter, FilterError> {
     let t = tokens(text)?;
     if t.is_empty() {
         return Err("empty filter".into());
@@ -354,7 +379,10 @@ pub fn parse_cql(text: &str, env: Envelope<'_>) -> Result<Filter, String> {
     let mut p = P { t, i: 0, env };
     let f = p.or(0)?;
     if p.i < p.t.len() {
-        return Err(format!("unexpected {:?} after the filter", p.t[p.i]));
+        return Err(FilterError::Syntax(format!(
+            "unexpected {:?} after the filter",
+            p.t[p.i]
+        )));
     }
     f.check_numbers()?;
     Ok(f)
@@ -364,7 +392,7 @@ pub fn parse_cql(text: &str, env: Envelope<'_>) -> Result<Filter, String> {
 mod tests {
     use super::*;
 
-    fn env(b: [f64; 4], _: Option<&str>) -> Result<geo_types::Rect<f64>, String> {
+    fn env(b: [f64; 4], _: Option<&str>) -> Result<geo_types::Rect<f64>, FilterError> {
         Ok(geo_types::Rect::new(
             geo_types::Coord { x: b[0], y: b[1] },
             geo_types::Coord { x: b[2], y: b[3] },

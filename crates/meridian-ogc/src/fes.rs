@@ -1,5 +1,6 @@
 //! OGC Filter Encoding 2.0 (and 1.1 spellings) into Meridian's filters.
 
+use crate::filter_error::FilterError;
 use geo_types::{Coord, Geometry, LineString, Point, Polygon};
 use meridian_features::{Compare, Filter, Spatial};
 use meridian_xml::Element;
@@ -12,27 +13,29 @@ fn child<'a>(e: &'a Element, name: &str) -> Option<&'a Element> {
     e.children.iter().find(|c| local(&c.name) == name)
 }
 
-fn property(e: &Element) -> Result<String, String> {
+fn property(e: &Element) -> Result<String, FilterError> {
     let p = child(e, "ValueReference")
         .or_else(|| child(e, "PropertyName"))
         .and_then(Element::text_trim)
-        .ok_or_else(|| format!("{} needs a ValueReference", local(&e.name)))?;
+        .ok_or_else(|| FilterError::Syntax(format!("{} needs a ValueReference", local(&e.name))))?;
     // `ns:name` and XPath-ish `ns:type/ns:name`: the last step, without prefix.
     let last = p.rsplit('/').next().unwrap_or(p);
     Ok(local(last).to_string())
 }
 
-fn literal(e: &Element) -> Result<String, String> {
+fn literal(e: &Element) -> Result<String, FilterError> {
     child(e, "Literal")
         .map(|l| l.text.as_deref().map(str::to_string).unwrap_or_default())
-        .ok_or_else(|| format!("{} needs a Literal", local(&e.name)))
+        .ok_or_else(|| FilterError::Syntax(format!("{} needs a Literal", local(&e.name))))
 }
 
 /// Turns a geometry as written (axis order of its `srsName`) into the layer's CRS.
-pub type GeometryEnv<'a> = &'a dyn Fn(Geometry<f64>, Option<&str>) -> Result<Geometry<f64>, String>;
+pub type GeometryEnv<'a> =
+    &'a dyn Fn(Geometry<f64>, Option<&str>) -> Result<Geometry<f64>, FilterError>;
 
 /// Turns corner coordinates and an optional `srsName` into a box in the layer's CRS.
-pub type Envelope<'a> = &'a dyn Fn([f64; 4], Option<&str>) -> Result<geo_types::Rect<f64>, String>;
+pub type Envelope<'a> =
+    &'a dyn Fn([f64; 4], Option<&str>) -> Result<geo_types::Rect<f64>, FilterError>;
 
 /// Parse a `<fes:Filter>`. `envelope` turns corner coordinates and an optional `srsName` into
 /// a box in the layer's CRS.
@@ -40,9 +43,12 @@ pub fn parse_filter(
     e: &Element,
     envelope: Envelope<'_>,
     geometry_env: GeometryEnv<'_>,
-) -> Result<Filter, String> {
+) -> Result<Filter, FilterError> {
     if local(&e.name) != "Filter" {
-        return Err(format!("expected a Filter, got <{}>", e.name));
+        return Err(FilterError::Syntax(format!(
+            "expected a Filter, got <{}>",
+            e.name
+        )));
     }
     let parts: Vec<Filter> = e
         .children
@@ -74,12 +80,13 @@ fn op(
     envelope: Envelope<'_>,
     geometry_env: GeometryEnv<'_>,
     depth: usize,
-) -> Result<Filter, String> {
+) -> Result<Filter, FilterError> {
     if depth > 32 {
-        return Err("filter nested too deeply".into());
+        return Err(FilterError::TooDeep);
     }
-    let cmp =
-        |c: Compare| -> Result<Filter, String> { Ok(Filter::Cmp(property(e)?, c, literal(e)?)) };
+    let cmp = |c: Compare| -> Result<Filter, FilterError> {
+        Ok(Filter::Cmp(property(e)?, c, literal(e)?))
+    };
     match local(&e.name) {
         "PropertyIsEqualTo" => cmp(Compare::Eq),
         "PropertyIsNotEqualTo" => cmp(Compare::Ne),
@@ -122,7 +129,10 @@ fn op(
                 .map(|c| op(c, envelope, geometry_env, depth + 1))
                 .collect::<Result<_, _>>()?;
             if v.len() < 2 {
-                return Err(format!("{} needs two operands", local(&e.name)));
+                return Err(FilterError::Syntax(format!(
+                    "{} needs two operands",
+                    local(&e.name)
+                )));
             }
             Ok(if local(&e.name) == "And" {
                 Filter::And(v)
@@ -158,7 +168,9 @@ fn op(
                 .children
                 .iter()
                 .find(|c| !matches!(local(&c.name), "ValueReference" | "PropertyName"))
-                .ok_or_else(|| format!("{} needs a GML geometry", local(&e.name)))?;
+                .ok_or_else(|| {
+                    FilterError::Geometry(format!("{} needs a GML geometry", local(&e.name)))
+                })?;
             let srs = g.attr_value("srsName");
             let geom = if local(&g.name) == "Envelope" {
                 Geometry::Rect(envelope(envelope_corners(g)?, srs)?)
@@ -174,46 +186,50 @@ fn op(
                 env.attr_value("srsName"),
             )?))
         }
-        other => Err(format!("the filter operator {other} is not supported")),
+        other => Err(FilterError::Unsupported(format!(
+            "the filter operator {other} is not supported"
+        ))),
     }
 }
 
 /// The corners of a `gml:Envelope` as `[x1, y1, x2, y2]` in document order.
-fn envelope_corners(env: &Element) -> Result<[f64; 4], String> {
-    let corner = |n: &str| -> Result<Vec<f64>, String> {
+fn envelope_corners(env: &Element) -> Result<[f64; 4], FilterError> {
+    let corner = |n: &str| -> Result<Vec<f64>, FilterError> {
         let t = child(env, n)
             .and_then(Element::text_trim)
-            .ok_or(format!("Envelope needs {n}"))?;
+            .ok_or_else(|| FilterError::Geometry(format!("Envelope needs {n}")))?;
         numbers(t)
     };
     let (lo, hi) = (corner("lowerCorner")?, corner("upperCorner")?);
     if lo.len() < 2 || hi.len() < 2 {
-        return Err("Envelope corners need two coordinates".into());
+        return Err(FilterError::Geometry(
+            "Envelope corners need two coordinates".into(),
+        ));
     }
     Ok([lo[0], lo[1], hi[0], hi[1]])
 }
 
 /// Whitespace-separated coordinates.
-fn numbers(text: &str) -> Result<Vec<f64>, String> {
+fn numbers(text: &str) -> Result<Vec<f64>, FilterError> {
     text.split_whitespace()
         .map(|x| {
             x.parse::<f64>()
                 .ok()
                 .filter(|n| n.is_finite())
-                .ok_or_else(|| format!("bad coordinate '{x}'"))
+                .ok_or_else(|| FilterError::Geometry(format!("bad coordinate '{x}'")))
         })
         .collect()
 }
 
-fn pos_list(text: &str) -> Result<Vec<Coord<f64>>, String> {
+fn pos_list(text: &str) -> Result<Vec<Coord<f64>>, FilterError> {
     let v = numbers(text)?;
     if v.len() % 2 != 0 {
-        return Err("odd number of coordinates".into());
+        return Err(FilterError::Geometry("odd number of coordinates".into()));
     }
     Ok(v.chunks(2).map(|c| Coord { x: c[0], y: c[1] }).collect())
 }
 
-fn ring(e: &Element) -> Result<LineString<f64>, String> {
+fn ring(e: &Element) -> Result<LineString<f64>, FilterError> {
     let lr = child(e, "LinearRing").ok_or("expected a LinearRing")?;
     let t = child(lr, "posList")
         .and_then(Element::text_trim)
@@ -222,7 +238,7 @@ fn ring(e: &Element) -> Result<LineString<f64>, String> {
 }
 
 /// A GML 3.2 Point, LineString or Polygon, coordinates as written.
-fn gml_geometry(g: &Element) -> Result<Geometry<f64>, String> {
+fn gml_geometry(g: &Element) -> Result<Geometry<f64>, FilterError> {
     match local(&g.name) {
         "Point" => {
             let t = child(g, "pos")
@@ -231,7 +247,7 @@ fn gml_geometry(g: &Element) -> Result<Geometry<f64>, String> {
             let c = pos_list(t)?;
             c.first()
                 .map(|c| Geometry::Point(Point(*c)))
-                .ok_or_else(|| "empty Point".into())
+                .ok_or_else(|| FilterError::Geometry("empty Point".into()))
         }
         "LineString" => {
             let t = child(g, "posList")
@@ -249,7 +265,9 @@ fn gml_geometry(g: &Element) -> Result<Geometry<f64>, String> {
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(Geometry::Polygon(Polygon::new(ring(ext)?, holes)))
         }
-        other => Err(format!("GML {other} is not supported in filters")),
+        other => Err(FilterError::Unsupported(format!(
+            "GML {other} is not supported in filters"
+        ))),
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod cql;
 mod fes;
+mod filter_error;
 mod layers;
 mod oapif;
 mod ows;
@@ -14,6 +15,7 @@ use meridian_catalog::CatalogService;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+pub use filter_error::FilterError;
 pub use layers::{published_layers, FeatureLayer};
 
 /// What the services need.

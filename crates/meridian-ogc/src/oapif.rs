@@ -1,13 +1,14 @@
 //! OGC API - Features, Part 1 (Core, GeoJSON, OpenAPI 3.0) at `/geoserver/ogc/features/v1`.
 
+use crate::filter_error::FilterError;
 use crate::layers::{find_layer, published_layers, FeatureLayer};
 use crate::OgcState;
 use axum::extract::{Path, Query as Q, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use meridian_features::{
-    query, transform_bbox, Compare, Feature, FeatureCollectionJson, FeatureJson, Filter, Query,
-    Transformer,
+    query, transform_bbox, Compare, Feature, FeatureCollectionJson, FeatureError, FeatureJson,
+    Filter, Query, Transformer,
 };
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -163,8 +164,8 @@ pub async fn collection(
     }
 }
 
-fn to_crs84(l: &FeatureLayer, features: &mut [Feature]) -> Result<(), String> {
-    let t = Transformer::new(l.epsg, 4326).map_err(|e| e.to_string())?;
+fn to_crs84(l: &FeatureLayer, features: &mut [Feature]) -> Result<(), FeatureError> {
+    let t = Transformer::new(l.epsg, 4326)?;
     if !t.is_identity() {
         for f in features.iter_mut() {
             if let Some(g) = f.geometry.as_mut() {
@@ -263,14 +264,15 @@ pub async fn items(
         if k == "filter" {
             // CQL text (GeoServer's ECQL subset); BBOX corners in CRS84 unless a CRS is named.
             let epsg = l.epsg;
-            let env =
-                move |b: [f64; 4], crs: Option<&str>| -> Result<geo_types::Rect<f64>, String> {
-                    let code = crs
-                        .and_then(|c| c.rsplit([':', '/']).next())
-                        .and_then(|c| c.parse().ok())
-                        .unwrap_or(4326);
-                    transform_bbox(b, code, epsg).map_err(|e| e.to_string())
-                };
+            let env = move |b: [f64; 4],
+                            crs: Option<&str>|
+                  -> Result<geo_types::Rect<f64>, FilterError> {
+                let code = crs
+                    .and_then(|c| c.rsplit([':', '/']).next())
+                    .and_then(|c| c.parse().ok())
+                    .unwrap_or(4326);
+                transform_bbox(b, code, epsg).map_err(|e| FilterError::Geometry(e.to_string()))
+            };
             match crate::cql::parse_cql(v, &env) {
                 Ok(f) => filters.push(f),
                 Err(e) => {
@@ -320,7 +322,11 @@ pub async fn items(
         }
     };
     if let Err(e) = to_crs84(&l, &mut r.features) {
-        return problem(StatusCode::INTERNAL_SERVER_ERROR, "NoApplicableCode", e);
+        return problem(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "NoApplicableCode",
+            e.to_string(),
+        );
     }
     let b = base(&headers);
     let self_url = format!("{b}/collections/{id}/items");
@@ -390,7 +396,11 @@ pub async fn item(
     match res {
         Ok(Ok(mut r)) if !r.features.is_empty() => {
             if let Err(e) = to_crs84(&l, &mut r.features) {
-                return problem(StatusCode::INTERNAL_SERVER_ERROR, "NoApplicableCode", e);
+                return problem(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "NoApplicableCode",
+                    e.to_string(),
+                );
             }
             let one = FeatureJson {
                 feature: &r.features[0],

@@ -10,7 +10,8 @@ use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
 /// Reloads catalog and security from disk (`/rest/reload`).
-pub type Reloader = Box<dyn Fn() -> Result<(), String> + Send + Sync>;
+pub type Reloader =
+    Box<dyn Fn() -> Result<(), Box<dyn std::error::Error + Send + Sync>> + Send + Sync>;
 
 /// A family of REST endpoints provided by another crate (clustering), tried before the
 /// built-in ones.

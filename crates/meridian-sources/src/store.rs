@@ -48,4 +48,46 @@ impl StoreParams {
             self.data_dir.join(p)
         }
     }
+
+    /// The files the parameters name, resolved: `url`, `database` and `file` unless they are
+    /// other URLs, and any `file:` value. The filesystem sandbox applies to each of them.
+    pub fn files(&self) -> Vec<PathBuf> {
+        self.params
+            .iter()
+            .filter(|(k, v)| {
+                v.starts_with("file:")
+                    || (["url", "database", "file"].contains(&k.to_ascii_lowercase().as_str())
+                        && !v.contains("://"))
+            })
+            .map(|(_, v)| self.resolve_path(v))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_files_a_store_names_are_its_paths_not_its_urls() {
+        let sp = StoreParams::from_pairs(
+            &[
+                ("url", "file:data/sf"),
+                ("database", "data/x.gpkg"),
+                ("namespace", "http://sf"),
+                ("host", "localhost"),
+                ("extra", "file:///abs/y.shp"),
+                ("file", "https://example.org/z"),
+            ],
+            PathBuf::from("/dd"),
+        );
+        assert_eq!(
+            sp.files(),
+            vec![
+                PathBuf::from("/dd/data/sf"),
+                PathBuf::from("/dd/data/x.gpkg"),
+                PathBuf::from("/abs/y.shp"),
+            ]
+        );
+    }
 }

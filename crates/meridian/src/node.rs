@@ -125,12 +125,12 @@ pub fn serve(
         tracing::info!(dir = %dir.display(), instance = %cluster.me(), group = %cluster.group(), ?summary, load_ms, ready_ms = started.elapsed().as_millis(), "catalog loaded");
         let reload = {
             let (service, security, dir, store) = (service.clone(), security.clone(), dir.clone(), store.clone());
-            Box::new(move || -> Result<(), String> {
+            Box::new(move || -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
                 // Files still being written behind (a snapshot) must be on disk before the
                 // directory is read, or the reload would see a partial catalog.
-                service.settle().map_err(|e| e.to_string())?;
-                let (catalog, datadir) = load_catalog(&dir).map_err(|e| e.to_string())?;
-                let sec = Security::load(&dir).map_err(|e| e.to_string())?;
+                service.settle()?;
+                let (catalog, datadir) = load_catalog(&dir)?;
+                let sec = Security::load(&dir)?;
                 // Only what differs from memory is applied, so a reload on a primary
                 // publishes just those changes, never the whole catalog.
                 let changes = diff(&service.snapshot(), &catalog);

@@ -54,7 +54,7 @@ pub fn about(_c: &Ctx, req: &Req, what: &str) -> RestResult<Resp> {
 pub fn reload(c: &Ctx, req: &Req) -> RestResult<Resp> {
     match req.method.as_str() {
         "POST" | "PUT" => {
-            (c.st.reload)().map_err(RestError::Internal)?;
+            (c.st.reload)().map_err(|e| RestError::Internal(e.to_string()))?;
             Ok(Resp::ok())
         }
         _ => Err(method_not_allowed(req)),

@@ -137,22 +137,12 @@ pub fn check_store_files(c: &Ctx, store: &Object) -> RestResult<()> {
         return Ok(());
     }
     let sp = crate::api::resources::store_params(c, store);
-    let mut paths: Vec<String> = sp
-        .params
-        .iter()
-        .filter(|(k, v)| {
-            v.starts_with("file:")
-                || (["url", "database", "file"].contains(&k.to_ascii_lowercase().as_str())
-                    && !v.contains("://"))
-        })
-        .map(|(_, v)| v.clone())
-        .collect();
+    let mut paths = sp.files();
     if store.kind == Kind::CoverageStore {
-        paths.extend(store.xml().child_text("url").map(str::to_string));
+        paths.extend(store.xml().child_text("url").map(|u| sp.resolve_path(u)));
     }
     for p in paths {
-        meridian_sources::sandbox::check(&sp.resolve_path(&p))
-            .map_err(|e| RestError::BadRequest(e.to_string()))?;
+        meridian_sources::sandbox::check(&p).map_err(|e| RestError::BadRequest(e.to_string()))?;
     }
     Ok(())
 }
