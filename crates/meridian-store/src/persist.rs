@@ -103,6 +103,8 @@ impl Persist for JournalingPersist {
                 self.sync_files()?;
                 return Ok(None);
             }
+            // A local batch applied alone (a reload's diff, `apply_from(.., Local)`); REST
+            // writes come through `stage` in groups.
             Source::Local => {
                 let seq = self.lock().head(&self.me) + 1;
                 Provenance {
