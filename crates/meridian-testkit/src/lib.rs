@@ -60,13 +60,37 @@ pub fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// A free TCP port on loopback.
+/// The lowest port the kernel hands out for binds to port 0.
+fn ephemeral_low() -> u16 {
+    std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|r| r.split_whitespace().next()?.parse().ok())
+        .unwrap_or(32768)
+}
+
+/// A free TCP port on loopback, for a process the test starts later (a broker, an embedded
+/// broker's listen address). It comes from below the kernel's ephemeral range: a port taken
+/// from that range (bind to port 0, then release) could be handed again to any node binding
+/// its HTTP listener to port 0 before the broker binds it, and the broker would then fail to
+/// listen. Each port is handed out once per process; processes start at different offsets.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    const LOW: u32 = 10_000;
+    let high = u32::from(ephemeral_low()).max(LOW + 2_000);
+    let span = high - LOW;
+    let start = std::process::id().wrapping_mul(7_919) % span;
+    for _ in 0..span {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let port = LOW + (start + n) % span;
+        let Ok(port) = u16::try_from(port) else {
+            continue;
+        };
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port on loopback between {LOW} and {high}");
 }
 
 /// A temporary folder and the data directory inside it.
