@@ -30,6 +30,7 @@ pub const MERIDIAN_DEFAULTS: &[(&str, &str)] = &[
     ("heartbeat.interval", "2000"),
     ("journal.retention", "10000"),
     ("peer.expiry", "600000"),
+    ("ready.wait", "30000"),
     ("broker.username", ""),
     ("broker.password", ""),
     ("broker.tls.ca", ""),
@@ -274,6 +275,13 @@ impl ClusterConfig {
             .unwrap_or(2000)
             .clamp(100, 60_000)
     }
+
+    /// Milliseconds a restarted node waits, at most, to hear from the peers it knew before it
+    /// counts itself ready without them (`ready.wait`).
+    pub fn ready_wait_ms(&self) -> u64 {
+        self.get("ready.wait").parse().unwrap_or(30_000)
+    }
+
     /// Milliseconds after which a silent peer is forgotten.
     pub fn peer_expiry_ms(&self) -> u64 {
         self.get("peer.expiry").parse().unwrap_or(600_000).max(1000)

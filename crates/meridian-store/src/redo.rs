@@ -45,8 +45,9 @@ pub(crate) fn redo(
         v.sort_by_key(|r| r.provenance.hlc);
         v
     };
+    let (count, started) = (pending.len(), std::time::Instant::now());
     for r in pending {
-        tracing::info!(origin = %r.provenance.origin, seq = r.provenance.seq, "re-applying a journaled batch");
+        tracing::debug!(origin = %r.provenance.origin, seq = r.provenance.seq, "re-applying a journaled batch");
         let mut changes = r.changes.clone();
         if let Some(s) = sealer {
             s.open(&mut changes).map_err(|source| StoreError::Sealed {
@@ -62,6 +63,13 @@ pub(crate) fn redo(
                 seq: r.provenance.seq,
                 source,
             })?;
+    }
+    if count > 0 {
+        tracing::info!(
+            batches = count,
+            ms = started.elapsed().as_millis() as u64,
+            "re-applied the journaled batches whose files were not all written"
+        );
     }
     Ok(())
 }

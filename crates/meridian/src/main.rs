@@ -1,5 +1,6 @@
 //! `meridian`: a GeoServer-compatible geospatial server.
 
+mod health;
 mod http;
 mod memory;
 mod node;

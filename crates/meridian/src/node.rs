@@ -151,6 +151,7 @@ pub fn serve(
             })
         };
         let metrics_cluster = cluster.clone();
+        let ready_cluster = cluster.clone();
         let ogc = Arc::new(OgcState { catalog: service.clone(), data_dir: dir.clone() });
         let on_exit = service.clone();
         let state = Arc::new(RestState {
@@ -172,6 +173,15 @@ pub fn serve(
                 get(move || {
                     let c = metrics_cluster.clone();
                     async move { ([("content-type", meridian_cluster::metrics::CONTENT_TYPE)], c.metrics_text()) }
+                }),
+            )
+            // Anonymous and cheap: for load balancers and Kubernetes probes.
+            .route("/geoserver/health/live", get(|| async { "live" }))
+            .route(
+                "/geoserver/health/ready",
+                get(move || {
+                    let c = ready_cluster.clone();
+                    async move { crate::health::ready(&c) }
                 }),
             )
             .merge(rest_router(state))

@@ -7,13 +7,14 @@ use super::Cluster;
 use crate::envelope::{Message, Roles};
 use meridian_catalog::sync::read;
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 impl Cluster {
     /// Time between heartbeats, from the configuration.
-    fn heartbeat_interval(&self) -> Duration {
+    pub(super) fn heartbeat_interval(&self) -> Duration {
         Duration::from_millis(read(&self.config).heartbeat_ms())
     }
 
@@ -44,6 +45,8 @@ impl Cluster {
             },
             self.heartbeat_interval() * 3,
         );
+        // After its heads are known: readiness then compares this node's with them.
+        self.readiness.heard(&origin);
         if primaries_changed {
             self.update_gate();
             self.save_peers();
@@ -104,7 +107,14 @@ impl Cluster {
         // other's snapshot, so both end the same.
         let (mine_now, my_digest) = self.heads_and_digest();
         if &mine_now == heads && digest != my_digest {
-            self.drifted(format!("digest differs from {peer} at the same positions"));
+            let msg = format!("digest differs from {peer} at the same positions");
+            if new_node {
+                // A node that has journaled nothing yet differs from its cluster by nature
+                // until its first snapshot: no drift to warn about.
+                tracing::debug!("{msg}");
+            } else {
+                self.drifted(msg);
+            }
             // A replica repairs from a primary, never a primary from a replica; between two
             // nodes of the same role, the one whose name sorts higher.
             let repair = match (me_primary, peer_primary) {
@@ -127,12 +137,13 @@ pub(super) async fn heartbeat(c: Arc<Cluster>, inbox: mpsc::UnboundedSender<Rece
     // The peers known before this start, asked at once over HTTP: a node that comes back to
     // a broker holding a long backlog of its messages learns how far behind it is now (and
     // catches up in pages or takes a snapshot) instead of after the backlog.
-    let known = c.peers_known_before();
+    let known: Vec<String> = c.peers_known_before().into_values().collect();
     if !known.is_empty() {
         // On its own task: a peer that no longer answers must not hold heartbeats back.
         let (c, inbox) = (c.clone(), inbox.clone());
         tokio::spawn(async move { c.poll_urls(known, &inbox).await });
     }
+    let polling = Arc::new(AtomicBool::new(false));
     loop {
         let interval = c.heartbeat_interval();
         let (heads, digest) = c.heads_and_digest();
@@ -146,9 +157,14 @@ pub(super) async fn heartbeat(c: Arc<Cluster>, inbox: mpsc::UnboundedSender<Rece
         });
         let expiry = read(&c.config).peer_expiry_ms();
         c.peers.expire(Duration::from_millis(expiry));
-        if !c.transport.connected() {
-            // Off the broker: ask the peers we know over HTTP, so catch-up goes on.
-            c.poll_peers(&inbox).await;
+        if !c.transport.connected() && !polling.swap(true, Ordering::AcqRel) {
+            // Off the broker: ask the peers we know over HTTP, so catch-up goes on. On a task
+            // of its own: a silent peer never holds this node's heartbeats back.
+            let (c, inbox, polling) = (c.clone(), inbox.clone(), polling.clone());
+            tokio::spawn(async move {
+                c.poll_peers(&inbox).await;
+                polling.store(false, Ordering::Release);
+            });
         }
         tokio::time::sleep(interval).await;
     }

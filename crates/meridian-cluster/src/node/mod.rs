@@ -5,6 +5,7 @@
 //! * [`repair`]: catch-up over HTTP, snapshots, drift.
 //! * [`heartbeats`]: what a node announces, and what it does with its peers' announcements.
 //! * [`peers`]: the peers known, and the authenticated HTTP requests to them.
+//! * [`readiness`]: whether the node may take traffic.
 //! * [`refusals`]: what was refused from the cluster, by reason.
 //! * [`counters`]: what the node counts for its status and metrics.
 //!
@@ -13,6 +14,7 @@
 mod counters;
 mod heartbeats;
 mod peers;
+mod readiness;
 mod refusals;
 mod repair;
 mod replication;
@@ -20,6 +22,7 @@ mod transport;
 
 pub use counters::Counters;
 pub use peers::{check_peer_url, Peer};
+pub use readiness::NotReady;
 pub use repair::{checked_snapshot, Snapshot};
 pub use transport::{client_id, leave};
 
@@ -60,6 +63,7 @@ pub struct Cluster {
     peers: peers::Peers,
     replication: replication::Replication,
     repair: repair::Repair,
+    readiness: readiness::Readiness,
     /// The digest of the last catalog digested.
     digests: Mutex<(Option<Arc<Catalog>>, String, DigestCache)>,
 }
@@ -91,6 +95,7 @@ impl Cluster {
             peers: peers::Peers::new()?,
             replication: replication::Replication::default(),
             repair: repair::Repair::default(),
+            readiness: readiness::Readiness::new(),
             digests: Mutex::new((None, String::new(), DigestCache::default())),
         });
         c.update_gate();
@@ -117,6 +122,9 @@ impl Cluster {
     /// serves its own configuration whether or not the broker is reachable.
     pub fn start(self: &Arc<Self>) -> Result<(), ClusterError> {
         let spec = self.broker_spec()?;
+        // A restarted node is not ready before it has heard from the peers it knew.
+        self.readiness
+            .await_peers(self.peers_known_before().into_keys());
         let (inbox, queues) = replication::inbox();
         let client = self.start_transport(spec, inbox.clone())?;
         tokio::spawn(heartbeats::heartbeat(self.clone(), inbox.presence));

@@ -11,12 +11,24 @@ use meridian_store::files::{read_json, write_json};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 /// The peers' URLs by name, next to the applied marker, for the next start.
 const PEERS_FILE: &str = "peers.json";
+
+/// How long a peer may take to accept a connection.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// How long a status request may take in all (a page of records or a snapshot may take longer).
+pub(super) const STATUS_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// How long a page of records may take in all.
+pub(super) const PAGE_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// How long a snapshot may take in all.
+pub(super) const SNAPSHOT_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// What a node knows about a peer from its heartbeats.
 #[derive(Debug, Clone, Serialize)]
@@ -46,8 +58,11 @@ impl Peers {
     pub(super) fn new() -> Result<Self, ClusterError> {
         Ok(Peers {
             known: Mutex::new(BTreeMap::new()),
+            // A silent host (its packets dropped, nothing refused) costs at most the connect
+            // timeout; each request also bounds its whole time (see `Cluster::get_json`).
             http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(30))
+                .connect_timeout(CONNECT_TIMEOUT)
+                .timeout(Duration::from_secs(60))
                 .build()
                 .map_err(ClusterError::Http)?,
         })
@@ -110,15 +125,17 @@ impl Peers {
         lock(&self.known).retain(|_, p| p.seen.is_none_or(|t| t.elapsed() < expiry));
     }
 
-    /// The URLs of the peers holding changes of `origin` beyond `mine`: the origin itself
-    /// first, then the others.
-    pub(super) fn holding(&self, origin: &str, mine: u64) -> Vec<String> {
+    /// The URLs of the peers holding changes of `origin` beyond `mine`, best first: those
+    /// heard within `recent` before any that went quiet (a silent host is asked last), the
+    /// origin itself first among them, then the most recently heard.
+    pub(super) fn holding(&self, origin: &str, mine: u64, recent: Duration) -> Vec<String> {
         let known = lock(&self.known);
         let mut v: Vec<&Peer> = known
             .values()
             .filter(|p| p.heads.get(origin).copied().unwrap_or(0) > mine)
             .collect();
-        v.sort_by_key(|p| p.name != origin);
+        let age = |p: &Peer| p.seen.map_or(Duration::MAX, |t| t.elapsed());
+        v.sort_by_key(|p| (age(p) >= recent, p.name != origin, age(p)));
         v.into_iter().map(|p| p.url.clone()).collect()
     }
 
@@ -176,11 +193,11 @@ impl Cluster {
         }
     }
 
-    /// The URLs of the peers known before this start, but this node's own.
-    pub(super) fn peers_known_before(&self) -> Vec<String> {
+    /// The peers known before this start (name to URL), but this node itself.
+    pub(super) fn peers_known_before(&self) -> BTreeMap<String, String> {
         read_json::<BTreeMap<String, String>>(&self.peers_file())
-            .into_values()
-            .filter(|u| u != &self.url)
+            .into_iter()
+            .filter(|(name, url)| name != &self.me && url != &self.url)
             .collect()
     }
 
@@ -190,6 +207,7 @@ impl Cluster {
         &self,
         base: &str,
         pq: &str,
+        timeout: Duration,
     ) -> Result<T, PeerError> {
         let full = format!("{}{pq}", base.trim_end_matches("/geoserver"));
         let url = reqwest::Url::parse(&full).map_err(|e| PeerError::BadUrl {
@@ -207,6 +225,7 @@ impl Cluster {
             .peers
             .http
             .get(url.clone())
+            .timeout(timeout)
             .header("X-Meridian-Token", &token)
             .send()
             .await
@@ -241,35 +260,52 @@ impl Cluster {
     }
 
     /// Ask the peers known over HTTP for their status, as their heartbeats.
-    pub(super) async fn poll_peers(&self, inbox: &mpsc::UnboundedSender<Received>) {
+    pub(super) async fn poll_peers(self: &Arc<Self>, inbox: &mpsc::UnboundedSender<Received>) {
         self.poll_urls(self.peers.urls(), inbox).await;
     }
 
-    /// Ask nodes over HTTP for their status and hand it to the applier as their heartbeat.
+    /// Ask nodes over HTTP for their status, all at once (a silent one delays none of the
+    /// others), and hand each answer to the applier as that node's heartbeat. A peer that is
+    /// connected to the broker while this node is not cuts this node's reconnection back-off
+    /// short.
     pub(super) async fn poll_urls(
-        &self,
+        self: &Arc<Self>,
         urls: Vec<String>,
         inbox: &mpsc::UnboundedSender<Received>,
     ) {
+        let mut asking = tokio::task::JoinSet::new();
         for url in urls {
-            let pq = "/geoserver/rest/cluster/status.json";
-            let Ok(st) = self.get_json::<ClusterStatus>(&url, pq).await else {
-                continue;
-            };
-            let msg = Message::Heartbeat {
-                group: st.group,
-                origin: st.instance_name,
-                url,
-                roles: st.roles,
-                heads: st
-                    .origins
-                    .into_iter()
-                    .map(|(o, s)| (o, s.applied))
-                    .collect(),
-                digest: st.digest,
-            };
-            let _ = inbox.send((encode(&msg, &self.keys), None));
+            let (c, inbox) = (self.clone(), inbox.clone());
+            asking.spawn(async move { c.poll_one(url, &inbox).await });
         }
+        while asking.join_next().await.is_some() {}
+    }
+
+    /// Ask one node for its status, as its heartbeat.
+    async fn poll_one(&self, url: String, inbox: &mpsc::UnboundedSender<Received>) {
+        let pq = "/geoserver/rest/cluster/status.json";
+        let Ok(st) = self
+            .get_json::<ClusterStatus>(&url, pq, STATUS_TIMEOUT)
+            .await
+        else {
+            return;
+        };
+        if st.broker.connected && !self.transport.connected() {
+            self.retry_broker_now();
+        }
+        let msg = Message::Heartbeat {
+            group: st.group,
+            origin: st.instance_name,
+            url,
+            roles: st.roles,
+            heads: st
+                .origins
+                .into_iter()
+                .map(|(o, s)| (o, s.applied))
+                .collect(),
+            digest: st.digest,
+        };
+        let _ = inbox.send((encode(&msg, &self.keys), None));
     }
 }
 
@@ -277,6 +313,43 @@ impl Cluster {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn catch_up_asks_peers_heard_lately_first_and_a_silent_one_last() {
+        let peers = Peers::new().unwrap();
+        let peer = |name: &str, head: u64, ago: Duration| Peer {
+            name: name.into(),
+            url: format!("http://{name}/geoserver"),
+            roles: Roles::default(),
+            digest: String::new(),
+            heads: [("origin".to_string(), head)].into(),
+            seen: Instant::now().checked_sub(ago),
+        };
+        let recent = Duration::from_secs(6);
+        // The origin itself went silent a minute ago; two others heard lately.
+        for p in [
+            peer("origin", 10, Duration::from_secs(60)),
+            peer("b", 10, Duration::from_secs(3)),
+            peer("c", 10, Duration::from_secs(1)),
+            peer("d", 4, Duration::from_secs(1)),
+        ] {
+            peers.heard(p, recent);
+        }
+        assert_eq!(
+            peers.holding("origin", 5, recent),
+            [
+                "http://c/geoserver",
+                "http://b/geoserver",
+                "http://origin/geoserver"
+            ]
+        );
+        // Heard lately, the origin goes first.
+        peers.heard(peer("origin", 10, Duration::ZERO), recent);
+        assert_eq!(
+            peers.holding("origin", 5, recent)[0],
+            "http://origin/geoserver"
+        );
+    }
 
     #[test]
     fn the_peers_known_are_kept_for_the_next_start() {

@@ -1,6 +1,7 @@
 //! Repair: catching up over HTTP on what the broker did not bring, taking a peer's snapshot
 //! (bootstrap, records no longer held, a batch that keeps failing), and drift.
 
+use super::peers::{PAGE_TIMEOUT, SNAPSHOT_TIMEOUT};
 use super::replication::Outcome;
 use super::Cluster;
 use crate::error::{ClusterError, PeerError, SnapshotError};
@@ -112,7 +113,10 @@ impl Cluster {
             let pq = format!(
                 "/geoserver/rest/cluster/events.json?origin={origin}&after={after}&limit=500"
             );
-            let mut records = match self.get_json::<Vec<Record>>(peer_url, &pq).await {
+            let mut records = match self
+                .get_json::<Vec<Record>>(peer_url, &pq, PAGE_TIMEOUT)
+                .await
+            {
                 Ok(r) => r,
                 Err(PeerError::Gone { .. }) => {
                     tracing::info!(%origin, peer = %peer_url, "peer no longer holds the records needed; taking a snapshot");
@@ -186,8 +190,13 @@ impl Cluster {
         peer_url: &str,
     ) -> Result<(), ClusterError> {
         let started = Instant::now();
+        let _taking = self.readiness.snapshot();
         let snap: Snapshot = self
-            .get_json(peer_url, "/geoserver/rest/cluster/snapshot.json")
+            .get_json(
+                peer_url,
+                "/geoserver/rest/cluster/snapshot.json",
+                SNAPSHOT_TIMEOUT,
+            )
             .await?;
         let fetched = started.elapsed();
         let refused = |reason: SnapshotError| ClusterError::Snapshot {
@@ -227,7 +236,8 @@ impl Cluster {
 
     /// Catch up on `origin` from whichever peer holds more of it: the origin first.
     pub(super) async fn catch_up_from_any(self: &Arc<Self>, origin: &str) {
-        for url in self.peers.holding(origin, self.store.head(origin)) {
+        let recent = self.heartbeat_interval() * 3;
+        for url in self.peers.holding(origin, self.store.head(origin), recent) {
             if self.catch_up(origin, &url).await.is_ok() {
                 return;
             }

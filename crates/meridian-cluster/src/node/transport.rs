@@ -34,6 +34,8 @@ pub(super) struct Transport {
     client: OnceLock<watch::Receiver<Option<AsyncClient>>>,
     /// Messages for the publisher task (while no client takes them directly).
     outbox: mpsc::UnboundedSender<Message>,
+    /// Cuts a reconnection back-off short (a peer reached the broker).
+    retry_now: tokio::sync::Notify,
     outbox_rx: Mutex<Option<mpsc::UnboundedReceiver<Message>>>,
 }
 
@@ -46,6 +48,7 @@ impl Transport {
             broker: Mutex::new(String::new()),
             client: OnceLock::new(),
             outbox,
+            retry_now: tokio::sync::Notify::new(),
             outbox_rx: Mutex::new(Some(rx)),
         }
     }
@@ -109,6 +112,11 @@ impl Cluster {
         if sent || self.transport.outbox.send(msg).is_ok() {
             self.counters.published.inc();
         }
+    }
+
+    /// Try the broker again now, if the node is waiting out a reconnection back-off.
+    pub(super) fn retry_broker_now(&self) {
+        self.transport.retry_now.notify_waiters();
     }
 
     /// Hand a message to the publisher task.
@@ -376,6 +384,7 @@ async fn mqtt_loop(
                 Ok(Event::Incoming(Packet::ConnAck(_))) => {
                     attempt = 0;
                     state.connected.store(true, Ordering::Relaxed);
+                    c.readiness.connected();
                     tracing::info!(broker = %format!("{host}:{port}"), "connected to the broker");
                     // Always subscribe again: some brokers do not report kept sessions.
                     if let Err(e) = client
@@ -411,7 +420,15 @@ async fn mqtt_loop(
                         .saturating_mul(1 << attempt.saturating_sub(1).min(10))
                         .min(spec.max_delay_ms);
                     tracing::warn!(broker = %format!("{host}:{port}"), error = %e, "broker unreachable; retrying in {wait} ms");
-                    tokio::time::sleep(Duration::from_millis(wait)).await;
+                    // A peer seen connected to the broker (over HTTP) ends the wait at once: a
+                    // healed partition costs no back-off; a broker that is down is still
+                    // asked at most once per such sign, and once per back-off otherwise.
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_millis(wait)) => {}
+                        _ = state.retry_now.notified() => {
+                            tracing::info!("a peer reaches the broker: connecting again now");
+                        }
+                    }
                     // Fail over to the next broker, if there are several; the catch-up fills
                     // what was missed.
                     idx += 1;

@@ -4,6 +4,7 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+mod health;
 mod operations;
 mod repair;
 mod replication;
