@@ -17,6 +17,8 @@ enum BrokerAt {
 pub struct Cluster {
     /// The cluster group (unique per test run).
     pub group: String,
+    /// The address of the embedded broker's host (loopback, or a test network's host).
+    pub broker_host: String,
     /// The embedded broker's port, on the node started with `embedded` (0 with an external
     /// broker).
     pub broker_port: u16,
@@ -32,6 +34,7 @@ impl Cluster {
         let port = crate::free_port();
         Cluster {
             group: format!("{name}-{}", std::process::id()),
+            broker_host: "127.0.0.1".into(),
             broker_port: port,
             // Every node of a cluster holds the same secret.
             secret: format!("secret-of-{name}-{}", std::process::id()),
@@ -43,6 +46,7 @@ impl Cluster {
     pub fn on_broker(group: &str, broker_url: &str) -> Cluster {
         Cluster {
             group: group.to_string(),
+            broker_host: String::new(),
             broker_port: 0,
             secret: format!("secret-of-{group}"),
             broker: BrokerAt::External(broker_url.to_string()),
@@ -58,6 +62,7 @@ impl Cluster {
     pub fn member(&self, instance: &str) -> Member<'_> {
         Member {
             cluster: self,
+            host: None,
             instance: instance.to_string(),
             embedded: false,
             primary: false,
@@ -79,14 +84,17 @@ impl Cluster {
             (BrokerAt::Embedded(port), true) => {
                 e.push((
                     "MERIDIAN_CLUSTER_EMBEDDEDBROKER_LISTEN".into(),
-                    format!("127.0.0.1:{port}"),
+                    format!("{}:{port}", self.broker_host),
                 ));
                 e.push(("embeddedBroker".into(), "enabled".into()));
                 e.push(("brokerURL".into(), String::new()));
             }
             (BrokerAt::Embedded(port), false) => {
                 e.push(("embeddedBroker".into(), "disabled".into()));
-                e.push(("brokerURL".into(), format!("tcp://127.0.0.1:{port}")));
+                e.push((
+                    "brokerURL".into(),
+                    format!("tcp://{}:{port}", self.broker_host),
+                ));
             }
             (BrokerAt::External(url), _) => {
                 e.push(("embeddedBroker".into(), "disabled".into()));
@@ -121,6 +129,7 @@ impl Cluster {
 /// A member of a test cluster, about to start.
 pub struct Member<'a> {
     cluster: &'a Cluster,
+    host: Option<crate::netns::Host>,
     instance: String,
     embedded: bool,
     primary: bool,
@@ -131,6 +140,12 @@ impl Member<'_> {
     /// It runs the embedded broker the others join.
     pub fn embedded(mut self) -> Self {
         self.embedded = true;
+        self
+    }
+
+    /// On a host of a test network.
+    pub fn on(mut self, host: &crate::netns::Host) -> Self {
+        self.host = Some(host.clone());
         self
     }
 
@@ -159,7 +174,11 @@ impl Member<'_> {
         let env = self
             .cluster
             .env(&self.instance, self.embedded, self.primary);
-        Node::builder().dir(dir).envs(&env).envs(&self.extra)
+        let b = Node::builder().dir(dir).envs(&env).envs(&self.extra);
+        match &self.host {
+            Some(h) => b.on(h),
+            None => b,
+        }
     }
 
     /// Start it on `dir`.

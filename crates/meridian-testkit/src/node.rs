@@ -34,6 +34,7 @@ pub struct NodeBuilder {
     dir: Option<PathBuf>,
     fixture: bool,
     env: Vec<(String, String)>,
+    host: Option<crate::netns::Host>,
 }
 
 impl NodeBuilder {
@@ -46,6 +47,12 @@ impl NodeBuilder {
     /// Filled with a copy of GeoServer's release data directory first.
     pub fn fixture(mut self) -> Self {
         self.fixture = true;
+        self
+    }
+
+    /// On a host of a test network (its namespace; HTTP on its address, port 8080).
+    pub fn on(mut self, host: &crate::netns::Host) -> Self {
+        self.host = Some(host.clone());
         self
     }
 
@@ -77,12 +84,19 @@ impl NodeBuilder {
         if self.fixture {
             crate::copy_dir(&crate::fixture_datadir(), &dir).unwrap();
         }
-        let mut cmd = Command::new(meridian_binary());
+        let (mut cmd, bind) = match &self.host {
+            Some(h) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", &h.netns]).arg(meridian_binary());
+                (c, format!("{}:8080", h.addr))
+            }
+            None => (Command::new(meridian_binary()), "127.0.0.1:0".to_string()),
+        };
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
         let mut child = cmd
-            .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
+            .args(["serve", "--bind", &bind, "--data-dir"])
             .arg(&dir)
             .env("RUST_LOG", "info,rumqttd=warn")
             .env("NO_COLOR", "1")
@@ -96,15 +110,20 @@ impl NodeBuilder {
         let log2 = log.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(p) = line.find("listening on http://127.0.0.1:") {
-                    let rest = &line[p + "listening on http://127.0.0.1:".len()..];
-                    let port: String = rest.chars().take_while(char::is_ascii_digit).collect();
-                    let _ = tx.send(port.parse::<u16>().unwrap_or(0));
+                if let Some(p) = line.find("listening on http://") {
+                    let rest = &line[p + "listening on http://".len()..];
+                    let addr: String = rest
+                        .chars()
+                        .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ':')
+                        .collect();
+                    if let Some((host, port)) = addr.rsplit_once(':') {
+                        let _ = tx.send((host.to_string(), port.parse::<u16>().unwrap_or(0)));
+                    }
                 }
                 log2.lock().unwrap().push(line);
             }
         });
-        let port = match rx.recv_timeout(Duration::from_secs(60)) {
+        let (host, port) = match rx.recv_timeout(Duration::from_secs(60)) {
             Ok(p) => p,
             Err(_) => {
                 let _ = child.kill();
@@ -113,6 +132,7 @@ impl NodeBuilder {
         };
         Node {
             child,
+            host,
             port,
             dir,
             log,
@@ -129,6 +149,8 @@ impl NodeBuilder {
 pub struct Node {
     /// The process.
     pub child: Child,
+    /// Its HTTP address.
+    pub host: String,
     /// Its HTTP port.
     pub port: u16,
     /// Its data directory.
@@ -174,9 +196,14 @@ impl Node {
         self.log.lock().unwrap().iter().any(|l| l.contains(text))
     }
 
-    /// `http://127.0.0.1:port/geoserver/rest`
+    /// `http://host:port/geoserver`
+    pub fn base(&self) -> String {
+        format!("http://{}:{}/geoserver", self.host, self.port)
+    }
+
+    /// `http://host:port/geoserver/rest`
     pub fn rest(&self) -> String {
-        format!("http://127.0.0.1:{}/geoserver/rest", self.port)
+        format!("{}/rest", self.base())
     }
 
     /// A REST URL.

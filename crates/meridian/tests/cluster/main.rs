@@ -5,6 +5,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 mod health;
+mod network;
 mod operations;
 mod repair;
 mod replication;
