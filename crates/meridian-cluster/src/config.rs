@@ -31,6 +31,7 @@ pub const MERIDIAN_DEFAULTS: &[(&str, &str)] = &[
     ("journal.retention", "10000"),
     ("peer.expiry", "600000"),
     ("ready.wait", "30000"),
+    ("discovery", "none"),
     ("broker.username", ""),
     ("broker.password", ""),
     ("broker.tls.ca", ""),
@@ -274,6 +275,11 @@ impl ClusterConfig {
             .parse()
             .unwrap_or(2000)
             .clamp(100, 60_000)
+    }
+
+    /// How the node finds its peers (`discovery`: `none`, `static:<url,...>`).
+    pub fn discovery(&self) -> &str {
+        self.get("discovery").trim()
     }
 
     /// Milliseconds a restarted node waits, at most, to hear from the peers it knew before it

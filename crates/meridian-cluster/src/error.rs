@@ -12,6 +12,9 @@ pub enum ClusterError {
     /// The broker settings are wrong, or the embedded broker cannot listen.
     #[error(transparent)]
     Broker(#[from] crate::broker::BrokerError),
+    /// `discovery` names no usable mode.
+    #[error("{0}")]
+    Discovery(String),
     /// `start` was called twice.
     #[error("cluster already started")]
     AlreadyStarted,

@@ -84,6 +84,9 @@ pub struct PeerStatus {
     pub heads: BTreeMap<String, u64>,
     /// Milliseconds since its last heartbeat.
     pub last_seen_ms: Option<u64>,
+    /// How it was first found: `heartbeat` (through the broker), `static`, `known` (a peer
+    /// before this node restarted).
+    pub found: crate::node::Found,
 }
 
 /// The counters' values.
@@ -147,6 +150,7 @@ impl Cluster {
             .into_iter()
             .map(|p| PeerStatus {
                 last_seen_ms: p.seen.map(|s| s.elapsed().as_millis() as u64),
+                found: p.found,
                 name: p.name,
                 url: p.url,
                 roles: p.roles,

@@ -42,6 +42,7 @@ impl Cluster {
                 digest: digest.clone(),
                 heads: heads.clone(),
                 seen: Some(Instant::now()),
+                found: Default::default(),
             },
             self.heartbeat_interval() * 3,
         );
@@ -138,6 +139,9 @@ pub(super) async fn heartbeat(c: Arc<Cluster>, inbox: mpsc::UnboundedSender<Rece
     // a broker holding a long backlog of its messages learns how far behind it is now (and
     // catches up in pages or takes a snapshot) instead of after the backlog.
     let known: Vec<String> = c.peers_known_before().into_values().collect();
+    for u in &known {
+        c.peers.found_at(u, super::discovery::Found::Known);
+    }
     if !known.is_empty() {
         // On its own task: a peer that no longer answers must not hold heartbeats back.
         let (c, inbox) = (c.clone(), inbox.clone());

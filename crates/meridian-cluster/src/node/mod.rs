@@ -3,6 +3,7 @@
 //! * [`transport`]: the MQTT connection (failover, TLS, roles' subscriptions) and publishing.
 //! * [`replication`]: remote batches applied in order and exactly once, in journal groups.
 //! * [`repair`]: catch-up over HTTP, snapshots, drift.
+//! * [`discovery`]: finding peers beyond the broker (`discovery=static:...`).
 //! * [`heartbeats`]: what a node announces, and what it does with its peers' announcements.
 //! * [`peers`]: the peers known, and the authenticated HTTP requests to them.
 //! * [`readiness`]: whether the node may take traffic.
@@ -12,6 +13,7 @@
 //! [`Cluster`] holds one part per concern; each module owns its part's fields.
 
 mod counters;
+mod discovery;
 mod heartbeats;
 mod peers;
 mod readiness;
@@ -21,6 +23,7 @@ mod replication;
 mod transport;
 
 pub use counters::Counters;
+pub use discovery::Found;
 pub use peers::{check_peer_url, Peer};
 pub use readiness::NotReady;
 pub use repair::{checked_snapshot, Snapshot};
@@ -121,12 +124,18 @@ impl Cluster {
     /// Start the broker connection, heartbeats and the applier. Returns at once; the node
     /// serves its own configuration whether or not the broker is reachable.
     pub fn start(self: &Arc<Self>) -> Result<(), ClusterError> {
+        let mode = discovery::Mode::parse(read(&self.config).discovery())?;
         let spec = self.broker_spec()?;
         // A restarted node is not ready before it has heard from the peers it knew.
         self.readiness
             .await_peers(self.peers_known_before().into_keys());
         let (inbox, queues) = replication::inbox();
         let client = self.start_transport(spec, inbox.clone())?;
+        tokio::spawn(discovery::discover(
+            self.clone(),
+            mode,
+            inbox.presence.clone(),
+        ));
         tokio::spawn(heartbeats::heartbeat(self.clone(), inbox.presence));
         tokio::spawn(replication::applier(self.clone(), queues, client));
         tokio::spawn(replication::checkpointer(self.clone()));

@@ -1,6 +1,7 @@
 //! The peers a node knows (from heartbeats, and from the file kept for the next start), and
 //! the authenticated HTTP requests it sends them.
 
+use super::discovery::Found;
 use super::replication::Received;
 use super::{now_ms, Cluster};
 use crate::envelope::{encode, Message, Roles};
@@ -46,11 +47,15 @@ pub struct Peer {
     /// When its last heartbeat came.
     #[serde(skip)]
     pub seen: Option<Instant>,
+    /// How it was first found.
+    pub found: Found,
 }
 
 /// The peers known, and the HTTP client that asks them.
 pub(super) struct Peers {
     known: Mutex<BTreeMap<String, Peer>>,
+    /// How peers at these URLs were found, before they were heard.
+    found: Mutex<BTreeMap<String, Found>>,
     http: reqwest::Client,
 }
 
@@ -58,6 +63,7 @@ impl Peers {
     pub(super) fn new() -> Result<Self, ClusterError> {
         Ok(Peers {
             known: Mutex::new(BTreeMap::new()),
+            found: Mutex::new(BTreeMap::new()),
             // A silent host (its packets dropped, nothing refused) costs at most the connect
             // timeout; each request also bounds its whole time (see `Cluster::get_json`).
             http: reqwest::Client::builder()
@@ -97,6 +103,21 @@ impl Peers {
         lock(&self.known).values().map(|p| p.url.clone()).collect()
     }
 
+    /// Peers at `url` were found by `how` (kept if found otherwise first).
+    pub(super) fn found_at(&self, url: &str, how: Found) {
+        lock(&self.found)
+            .entry(url.trim_end_matches('/').to_string())
+            .or_insert(how);
+    }
+
+    /// Whether the peer at `url` was heard within `recent`.
+    pub(super) fn heard_lately(&self, url: &str, recent: Duration) -> bool {
+        let url = url.trim_end_matches('/');
+        lock(&self.known).values().any(|p| {
+            p.url.trim_end_matches('/') == url && p.seen.is_some_and(|t| t.elapsed() < recent)
+        })
+    }
+
     /// Record a peer's heartbeat. Returns whether its roles or URL changed (or it is new), and
     /// the heads of its previous heartbeat if that came within `recent`.
     pub(super) fn heard(
@@ -104,8 +125,16 @@ impl Peers {
         peer: Peer,
         recent: Duration,
     ) -> (bool, Option<BTreeMap<String, u64>>) {
+        let mut peer = peer;
         let mut known = lock(&self.known);
         let previous = known.get(&peer.name);
+        peer.found = match previous {
+            Some(p) => p.found,
+            None => lock(&self.found)
+                .get(peer.url.trim_end_matches('/'))
+                .copied()
+                .unwrap_or_default(),
+        };
         let before = previous.map(|p| (p.roles, p.url.clone()));
         let earlier = previous
             .filter(|p| p.seen.is_some_and(|t| t.elapsed() < recent))
@@ -324,6 +353,7 @@ mod tests {
             digest: String::new(),
             heads: [("origin".to_string(), head)].into(),
             seen: Instant::now().checked_sub(ago),
+            found: Found::Heartbeat,
         };
         let recent = Duration::from_secs(6);
         // The origin itself went silent a minute ago; two others heard lately.

@@ -43,3 +43,67 @@ fn nodes_on_two_hosts_replicate_through_the_first_ones_broker() {
     net.heal(0);
     replicate_workspace("replicated after the link came back", &a, &b, "healed");
 }
+
+/// Three nodes on three hosts, each with its own embedded broker and nothing shared but the
+/// secret and `discovery=static:` naming the others, find each other and converge.
+#[test]
+fn nodes_named_to_each_other_find_each_other_and_converge() {
+    let net = Network::new(3);
+    let c = Cluster::new("static");
+    let url = |i: usize| format!("http://{}:8080/geoserver", net.hosts[i].addr);
+    let all: Vec<String> = (0..3).map(url).collect();
+    let discovery = format!("static:{}", all.join(","));
+    let dirs: Vec<_> = (0..3).map(|_| tmpdir()).collect();
+    let nodes: Vec<Node> = (0..3)
+        .map(|i| {
+            c.member(&format!("node-{i}"))
+                .embedded()
+                .primary(i == 0)
+                .on(&net.hosts[i])
+                .env("node.url", &url(i))
+                .env(
+                    "MERIDIAN_CLUSTER_EMBEDDEDBROKER_LISTEN",
+                    &format!("{}:1883", net.hosts[i].addr),
+                )
+                .env("discovery", &discovery)
+                .start(&dirs[i].1)
+        })
+        .collect();
+    let refs: Vec<&Node> = nodes.iter().collect();
+    let t0 = std::time::Instant::now();
+    wait_for(
+        "every node knows the two others",
+        &refs,
+        Duration::from_secs(10),
+        || {
+            nodes
+                .iter()
+                .all(|n| status(n)["peers"].as_array().is_some_and(|p| p.len() == 2))
+        },
+    );
+    for n in &nodes {
+        for p in status(n)["peers"].as_array().unwrap() {
+            assert_eq!(p["found"], "static", "{p}");
+        }
+    }
+    for i in 0..5 {
+        expect(
+            nodes[0].post_xml(
+                "/workspaces",
+                &format!("<workspace><name>found{i}</name></workspace>"),
+            ),
+            201,
+        );
+    }
+    wait_for("converged", &refs, Duration::from_secs(10), || {
+        nodes[1..]
+            .iter()
+            .all(|n| n.get("/workspaces/found4.json").status() == 200)
+            && same_digest(&refs)
+    });
+    assert!(
+        t0.elapsed() < Duration::from_secs(20),
+        "found and converged in {:?}",
+        t0.elapsed()
+    );
+}
