@@ -24,6 +24,7 @@ pub const GEOSERVER_DEFAULTS: &[(&str, &str)] = &[
 /// Meridian's own keys and defaults.
 pub const MERIDIAN_DEFAULTS: &[(&str, &str)] = &[
     ("embeddedBroker.listen", "127.0.0.1:1883"),
+    ("embeddedBroker.advertise", ""),
     ("node.url", ""),
     ("secret", ""),
     ("peer.token.validity", "60000"),

@@ -68,6 +68,10 @@ pub enum Message {
         heads: BTreeMap<String, u64>,
         /// Digest of its replicated catalog.
         digest: String,
+        /// Where peers reach its embedded broker (`host:port`), when every node runs its own
+        /// (discovery on): peers subscribe there for its messages.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        broker: Option<String>,
     },
 }
 

@@ -56,6 +56,10 @@ pub struct BrokerStatus {
     pub durable_session: bool,
     /// Whether it is the node's embedded broker.
     pub embedded: bool,
+    /// Where peers reach this node's own broker, when every node runs its own.
+    pub advertised: Option<String>,
+    /// The links to peers' brokers (peer name to `host:port`), when every node runs its own.
+    pub links: BTreeMap<String, String>,
 }
 
 /// How far a node is with one origin's changes.
@@ -178,6 +182,8 @@ impl Cluster {
                 connected: self.connected(),
                 durable_session: self.durable_session(),
                 embedded,
+                advertised: self.mesh_address(),
+                links: self.peer_links(),
             },
             authenticated,
             rejected: self

@@ -19,6 +19,7 @@ impl Cluster {
     }
 
     /// A peer's heartbeat: remember it, and as a replica act on it.
+    #[allow(clippy::too_many_arguments)]
     pub(super) async fn on_heartbeat(
         self: &Arc<Self>,
         origin: String,
@@ -26,11 +27,16 @@ impl Cluster {
         roles: Roles,
         heads: BTreeMap<String, u64>,
         digest: String,
+        broker: Option<String>,
         replica: bool,
     ) {
         if let Err(e) = check_peer_url(&url) {
             self.reject("bad_url", &format!("heartbeat of {origin}: {e}"));
             return;
+        }
+        // Every node running its own broker: receive this peer's messages from its broker.
+        if let Some(addr) = &broker {
+            self.link_peer(&origin, addr);
         }
         // The heads of the peer's previous heartbeat, if it came lately: changes it had then
         // have had a heartbeat's time to arrive.
@@ -62,6 +68,7 @@ impl Cluster {
     pub(super) fn on_leave(&self, origin: &str) {
         tracing::info!(peer = %origin, "peer left the cluster");
         self.peers.forget(origin);
+        self.unlink_peer(origin);
         self.update_gate();
         self.save_peers();
     }
@@ -158,9 +165,12 @@ pub(super) async fn heartbeat(c: Arc<Cluster>, inbox: mpsc::UnboundedSender<Rece
             roles: c.roles(),
             heads,
             digest,
+            broker: c.mesh_address(),
         });
         let expiry = read(&c.config).peer_expiry_ms();
-        c.peers.expire(Duration::from_millis(expiry));
+        for gone in c.peers.expire(Duration::from_millis(expiry)) {
+            c.unlink_peer(&gone);
+        }
         if !c.transport.connected() && !polling.swap(true, Ordering::AcqRel) {
             // Off the broker: ask the peers we know over HTTP, so catch-up goes on. On a task
             // of its own: a silent peer never holds this node's heartbeats back.

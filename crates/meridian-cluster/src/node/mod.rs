@@ -130,14 +130,14 @@ impl Cluster {
         self.readiness
             .await_peers(self.peers_known_before().into_keys());
         let (inbox, queues) = replication::inbox();
-        let client = self.start_transport(spec, inbox.clone())?;
+        self.start_transport(spec, inbox.clone())?;
         tokio::spawn(discovery::discover(
             self.clone(),
             mode,
             inbox.presence.clone(),
         ));
         tokio::spawn(heartbeats::heartbeat(self.clone(), inbox.presence));
-        tokio::spawn(replication::applier(self.clone(), queues, client));
+        tokio::spawn(replication::applier(self.clone(), queues));
         tokio::spawn(replication::checkpointer(self.clone()));
         Ok(())
     }

@@ -149,9 +149,17 @@ impl Peers {
         lock(&self.known).remove(name);
     }
 
-    /// Forget peers not heard for `expiry`.
-    pub(super) fn expire(&self, expiry: Duration) {
-        lock(&self.known).retain(|_, p| p.seen.is_none_or(|t| t.elapsed() < expiry));
+    /// Forget peers not heard for `expiry`; returns their names.
+    pub(super) fn expire(&self, expiry: Duration) -> Vec<String> {
+        let mut gone = Vec::new();
+        lock(&self.known).retain(|name, p| {
+            let keep = p.seen.is_none_or(|t| t.elapsed() < expiry);
+            if !keep {
+                gone.push(name.clone());
+            }
+            keep
+        });
+        gone
     }
 
     /// The URLs of the peers holding changes of `origin` beyond `mine`, best first: those
@@ -333,6 +341,7 @@ impl Cluster {
                 .map(|(o, s)| (o, s.applied))
                 .collect(),
             digest: st.digest,
+            broker: st.broker.advertised,
         };
         let _ = inbox.send((encode(&msg, &self.keys), None));
     }

@@ -11,14 +11,22 @@ use rumqttc::{AsyncClient, Publish, QoS};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{mpsc, watch, Notify};
+use tokio::sync::{mpsc, Notify};
 
 /// At most this many received messages share one journal sync.
 const GROUP_MAX: usize = 256;
 
-/// A message as received: its payload, and the broker packet to acknowledge (none for what a
-/// node learnt over HTTP).
-pub(super) type Received = (Vec<u8>, Option<Publish>);
+/// A message as received: its payload, and the broker packet to acknowledge with the client
+/// that delivered it (none for what a node learnt over HTTP).
+pub(super) type Received = (Vec<u8>, Option<Delivery>);
+
+/// A broker delivery to acknowledge once handled: through the connection that brought it.
+pub(super) struct Delivery {
+    /// The packet.
+    pub(super) publish: Publish,
+    /// The client of the connection it came on.
+    pub(super) client: AsyncClient,
+}
 
 /// Where received messages wait for the applier: changes (and whatever is acknowledged), and
 /// presence (heartbeats sent at most once), which the applier takes first.
@@ -207,9 +215,10 @@ impl Cluster {
                 roles,
                 heads,
                 digest,
+                broker,
                 ..
             } => {
-                self.on_heartbeat(origin, url, roles, heads, digest, replica)
+                self.on_heartbeat(origin, url, roles, heads, digest, broker, replica)
                     .await
             }
             Message::Leave { origin, .. } => self.on_leave(&origin),
@@ -218,11 +227,7 @@ impl Cluster {
 }
 
 /// Apply what arrives, in groups sharing one journal sync, and acknowledge each group after it.
-pub(super) async fn applier(
-    c: Arc<Cluster>,
-    queues: Queues,
-    client: watch::Receiver<Option<AsyncClient>>,
-) {
+pub(super) async fn applier(c: Arc<Cluster>, queues: Queues) {
     let Queues {
         changes: mut inbox,
         mut presence,
@@ -261,12 +266,10 @@ pub(super) async fn applier(
         if let Err(e) = tokio::task::block_in_place(|| c.store.end_deferred()) {
             tracing::warn!(error = %e, "journal sync after a group of messages failed");
         }
-        for (_, publish) in group {
-            if let Some(p) = publish {
-                let current = client.borrow().clone();
-                if let Some(cl) = current {
-                    let _ = cl.ack(&p).await;
-                }
+        for (_, delivery) in group {
+            if let Some(d) = delivery {
+                // A connection gone since: its broker delivers the message again.
+                let _ = d.client.ack(&d.publish).await;
             }
         }
     }

@@ -1,7 +1,7 @@
 //! The MQTT transport: which broker (embedded or named, with failover and TLS), the
 //! connection and its subscriptions for the node's roles, and publishing.
 
-use super::replication::{is_presence, Inbox};
+use super::replication::{is_presence, Delivery, Inbox};
 use super::Cluster;
 use crate::broker::{parse_broker_spec, start_embedded, BrokerError, BrokerSpec};
 use crate::config::ClusterConfig;
@@ -11,6 +11,7 @@ use crate::keys::{ClusterKeys, BROKER_USER};
 use meridian_catalog::sync::{lock, read};
 use meridian_store::Record;
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
@@ -36,6 +37,13 @@ pub(super) struct Transport {
     outbox: mpsc::UnboundedSender<Message>,
     /// Cuts a reconnection back-off short (a peer reached the broker).
     retry_now: tokio::sync::Notify,
+    /// Where peers reach this node's own embedded broker, when every node runs its own
+    /// (discovery on): it publishes there, and subscribes to each peer's.
+    mesh: OnceLock<String>,
+    /// Where received messages go (set at start; peer links deliver there too).
+    inbox: OnceLock<Inbox>,
+    /// The receive-only links to peers' brokers, by peer name.
+    links: Mutex<BTreeMap<String, Link>>,
     outbox_rx: Mutex<Option<mpsc::UnboundedReceiver<Message>>>,
 }
 
@@ -49,6 +57,9 @@ impl Transport {
             client: OnceLock::new(),
             outbox,
             retry_now: tokio::sync::Notify::new(),
+            mesh: OnceLock::new(),
+            inbox: OnceLock::new(),
+            links: Mutex::new(BTreeMap::new()),
             outbox_rx: Mutex::new(Some(rx)),
         }
     }
@@ -66,6 +77,20 @@ impl Transport {
     /// The broker in use, as `tcp://host:port` or `ssl://host:port`.
     pub(super) fn broker_url(&self) -> String {
         lock(&self.broker).clone()
+    }
+}
+
+/// A link to a peer's broker.
+struct Link {
+    /// `host:port`.
+    addr: String,
+    /// Its connection task.
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Link {
+    fn drop(&mut self) {
+        self.task.abort();
     }
 }
 
@@ -145,15 +170,20 @@ impl Cluster {
     /// The brokers to connect to: the embedded one (started here) unless `brokerURL` names
     /// others.
     pub(super) fn broker_spec(self: &Arc<Self>) -> Result<BrokerSpec, ClusterError> {
-        let (embedded, listen, url, max_wait) = {
+        let (embedded, listen, url, max_wait, discovery, advertise) = {
             let cfg = read(&self.config);
             (
                 cfg.embedded_broker() && cfg.get("brokerURL").trim().is_empty(),
                 cfg.get("embeddedBroker.listen").to_string(),
                 cfg.get("brokerURL").to_string(),
                 cfg.retry_wait_ms(),
+                !cfg.discovery().is_empty() && !cfg.discovery().eq_ignore_ascii_case("none"),
+                cfg.get("embeddedBroker.advertise").trim().to_string(),
             )
         };
+        // With discovery and the embedded broker, every node runs its own: no single one
+        // carries the cluster.
+        let mesh = embedded && discovery;
         let mut spec = if embedded {
             let addr: std::net::SocketAddr = listen
                 .parse()
@@ -175,6 +205,11 @@ impl Cluster {
                     addr
                 }
             };
+            if mesh {
+                let advertised = self.mesh_address_for(addr, &advertise);
+                tracing::info!(listen = %addr, advertised = %advertised, "every node runs its own broker: peers subscribe here, this node subscribes to theirs");
+                let _ = self.transport.mesh.set(advertised);
+            }
             BrokerSpec {
                 addrs: vec![(addr.ip().to_string(), addr.port())],
                 randomize: false,
@@ -197,18 +232,143 @@ impl Cluster {
         self: &Arc<Self>,
         spec: BrokerSpec,
         inbox: Inbox,
-    ) -> Result<watch::Receiver<Option<AsyncClient>>, ClusterError> {
+    ) -> Result<(), ClusterError> {
         let outbox = lock(&self.transport.outbox_rx)
             .take()
             .ok_or(ClusterError::AlreadyStarted)?;
+        let _ = self.transport.inbox.set(inbox.clone());
         let (client_tx, client_rx) = watch::channel::<Option<AsyncClient>>(None);
         let _ = self.transport.client.set(client_rx.clone());
         if !read(&self.config).connection_enabled() {
             tracing::warn!("cluster connection disabled (connection=disabled): not joining the broker until enabled");
         }
         tokio::spawn(mqtt_loop(self.clone(), spec, inbox, client_tx));
-        tokio::spawn(publisher(self.clone(), outbox, client_rx.clone()));
-        Ok(client_rx)
+        tokio::spawn(publisher(self.clone(), outbox, client_rx));
+        Ok(())
+    }
+
+    /// Where peers reach this node's broker: `embeddedBroker.advertise`, else the host of
+    /// `node.url` with the port the broker listens on.
+    fn mesh_address_for(&self, listen: std::net::SocketAddr, advertise: &str) -> String {
+        if !advertise.is_empty() {
+            return advertise.to_string();
+        }
+        let host = reqwest::Url::parse(&self.url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_string))
+            .unwrap_or_else(|| listen.ip().to_string());
+        format!("{host}:{}", listen.port())
+    }
+
+    /// Where peers reach this node's own broker, when every node runs its own.
+    pub fn mesh_address(&self) -> Option<String> {
+        self.transport.mesh.get().cloned()
+    }
+
+    /// Subscribe to the broker of peer `name` at `addr` (when every node runs its own), or
+    /// move the link there; nothing when it is already there.
+    pub(super) fn link_peer(self: &Arc<Self>, name: &str, addr: &str) {
+        if self.transport.mesh.get().is_none() || name == self.me {
+            return;
+        }
+        let Some(inbox) = self.transport.inbox.get().cloned() else {
+            return;
+        };
+        let mut links = lock(&self.transport.links);
+        if links.get(name).is_some_and(|l| l.addr == addr) {
+            return;
+        }
+        let Some((host, port)) = addr
+            .rsplit_once(':')
+            .and_then(|(h, p)| Some((h.trim_matches(['[', ']']).to_string(), p.parse().ok()?)))
+        else {
+            self.reject(
+                "bad_broker",
+                &format!("peer {name} announces broker '{addr}'"),
+            );
+            return;
+        };
+        tracing::info!(peer = %name, broker = %addr, "subscribing to the peer's broker");
+        let task = tokio::spawn(peer_link(self.clone(), name.to_string(), host, port, inbox));
+        links.insert(
+            name.to_string(),
+            Link {
+                addr: addr.to_string(),
+                task,
+            },
+        );
+    }
+
+    /// Drop the link to a peer's broker (it left, or was forgotten).
+    pub(super) fn unlink_peer(&self, name: &str) {
+        lock(&self.transport.links).remove(name);
+    }
+
+    /// The links to peers' brokers: peer name to `host:port`.
+    pub fn peer_links(&self) -> BTreeMap<String, String> {
+        lock(&self.transport.links)
+            .iter()
+            .map(|(k, l)| (k.clone(), l.addr.clone()))
+            .collect()
+    }
+}
+
+/// A receive-only link to one peer's broker: subscribed for this node's roles, on a session
+/// the broker keeps (as the home connection's), reconnecting with a back-off; what arrives
+/// is queued for the applier and acknowledged through this link.
+async fn peer_link(c: Arc<Cluster>, peer: String, host: String, port: u16, inbox: Inbox) {
+    let base = c.topic_base();
+    let mut attempt: u32 = 0;
+    loop {
+        let replica = c.roles().replica;
+        let durable = replica && read(&c.config).durable();
+        let mut opts = mqtt_options(&c.group, &c.me, &host, port, durable);
+        let (user, password) =
+            broker_credentials(&read(&c.config), &c.keys, &client_id(&c.group, &c.me));
+        opts.set_credentials(user, password);
+        let (client, mut events) = AsyncClient::new(opts, 1000);
+        let mut net = rumqttc::NetworkOptions::new();
+        net.set_tcp_nodelay(true);
+        net.set_connection_timeout(2);
+        events.set_network_options(net);
+        loop {
+            match events.poll().await {
+                Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                    attempt = 0;
+                    tracing::info!(%peer, broker = %format!("{host}:{port}"), "connected to the peer's broker");
+                    if let Err(e) = client
+                        .subscribe(subscription(&base, replica), QoS::AtLeastOnce)
+                        .await
+                    {
+                        tracing::warn!(%peer, error = %e, "subscribe failed");
+                    }
+                }
+                Ok(Event::Incoming(Packet::Publish(p))) => {
+                    let queue = if is_presence(&p) {
+                        &inbox.presence
+                    } else {
+                        &inbox.changes
+                    };
+                    let _ = queue.send((
+                        p.payload.to_vec(),
+                        Some(Delivery {
+                            publish: p,
+                            client: client.clone(),
+                        }),
+                    ));
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    attempt = attempt.saturating_add(1);
+                    let wait = 250u64
+                        .saturating_mul(1 << attempt.saturating_sub(1).min(10))
+                        .min(read(&c.config).retry_wait_ms());
+                    tracing::debug!(%peer, error = %e, "the peer's broker is unreachable; retrying in {wait} ms");
+                    tokio::time::sleep(Duration::from_millis(wait)).await;
+                    break;
+                }
+            }
+        }
     }
 }
 
@@ -308,6 +468,7 @@ async fn mqtt_loop(
     client_tx: watch::Sender<Option<AsyncClient>>,
 ) {
     let base = c.topic_base();
+    let mesh = c.transport.mesh.get().is_some();
     let addrs = spec.addrs;
     let mut attempt: u32 = 0;
     let mut idx = 0usize;
@@ -386,12 +547,16 @@ async fn mqtt_loop(
                     state.connected.store(true, Ordering::Relaxed);
                     c.readiness.connected();
                     tracing::info!(broker = %format!("{host}:{port}"), "connected to the broker");
-                    // Always subscribe again: some brokers do not report kept sessions.
-                    if let Err(e) = client
-                        .subscribe(subscription.clone(), QoS::AtLeastOnce)
-                        .await
-                    {
-                        tracing::warn!(error = %e, "subscribe failed");
+                    // Always subscribe again: some brokers do not report kept sessions. With a
+                    // broker on every node, this one carries only this node's own messages:
+                    // what it receives comes through its links to the peers' brokers.
+                    if !mesh {
+                        if let Err(e) = client
+                            .subscribe(subscription.clone(), QoS::AtLeastOnce)
+                            .await
+                        {
+                            tracing::warn!(error = %e, "subscribe failed");
+                        }
                     }
                     let _ = client_tx.send(Some(client.clone()));
                 }
@@ -404,7 +569,13 @@ async fn mqtt_loop(
                     } else {
                         &inbox.changes
                     };
-                    let _ = queue.send((payload, Some(p)));
+                    let _ = queue.send((
+                        payload,
+                        Some(Delivery {
+                            publish: p,
+                            client: client.clone(),
+                        }),
+                    ));
                 }
                 Ok(_) => {}
                 Err(e) => {

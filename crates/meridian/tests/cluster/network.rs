@@ -107,3 +107,83 @@ fn nodes_named_to_each_other_find_each_other_and_converge() {
         t0.elapsed()
     );
 }
+
+/// Three nodes on three hosts that find each other (`discovery=static:`) each run their own
+/// broker and subscribe to the others'. Killing the first with kill -9 leaves the other two
+/// replicating live: each write on the second is served by the third within a second, most
+/// within milliseconds (no waiting for a poll or a catch-up).
+#[test]
+fn with_a_broker_on_every_node_the_first_one_killed_stops_nothing() {
+    let net = Network::new(3);
+    let c = Cluster::new("mesh");
+    let url = |i: usize| format!("http://{}:8080/geoserver", net.hosts[i].addr);
+    let discovery = format!("static:{}", (0..3).map(url).collect::<Vec<_>>().join(","));
+    let dirs: Vec<_> = (0..3).map(|_| tmpdir()).collect();
+    let mut nodes: Vec<Option<Node>> = (0..3)
+        .map(|i| {
+            Some(
+                c.member(&format!("node-{i}"))
+                    .embedded()
+                    .primary(true)
+                    .on(&net.hosts[i])
+                    .env("node.url", &url(i))
+                    .env(
+                        "MERIDIAN_CLUSTER_EMBEDDEDBROKER_LISTEN",
+                        &format!("{}:1883", net.hosts[i].addr),
+                    )
+                    .env("discovery", &discovery)
+                    .start(&dirs[i].1),
+            )
+        })
+        .collect();
+    {
+        let refs: Vec<&Node> = nodes.iter().flatten().collect();
+        wait_for(
+            "every node subscribed to the two others' brokers",
+            &refs,
+            Duration::from_secs(10),
+            || {
+                refs.iter().all(|n| {
+                    status(n)["broker"]["links"]
+                        .as_object()
+                        .is_some_and(|l| l.len() == 2)
+                })
+            },
+        );
+        let s = status(refs[2]);
+        assert_eq!(
+            s["broker"]["advertised"],
+            format!("{}:1883", net.hosts[2].addr),
+            "{s}"
+        );
+        replicate_workspace("first write", refs[0], refs[2], "before");
+    }
+    // The first node dies, its broker with it.
+    drop(nodes[0].take());
+    let (b, cc) = (nodes[1].as_ref().unwrap(), nodes[2].as_ref().unwrap());
+    let mut took = Vec::new();
+    for i in 0..20 {
+        let name = format!("after{i}");
+        expect(
+            b.post_xml(
+                "/workspaces",
+                &format!("<workspace><name>{name}</name></workspace>"),
+            ),
+            201,
+        );
+        let t0 = std::time::Instant::now();
+        while cc.get(&format!("/workspaces/{name}.json")).status() != 200 {
+            assert!(
+                t0.elapsed() < Duration::from_secs(1),
+                "write {i} not served by the third node within a second"
+            );
+        }
+        took.push(t0.elapsed());
+    }
+    took.sort();
+    let p95 = took[took.len() * 95 / 100 - 1];
+    assert!(
+        p95 < Duration::from_millis(100),
+        "writes reached the third node live? p95 {p95:?} ({took:?})"
+    );
+}

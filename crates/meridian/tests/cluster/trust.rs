@@ -30,6 +30,7 @@ fn forged_malformed_and_foreign_messages_are_rejected_and_replication_goes_on() 
         roles: Default::default(),
         heads: Default::default(),
         digest: String::new(),
+        broker: None,
     };
     let foreign = meridian_cluster::envelope::encode(&heartbeat("another-group"), &c.keys());
     let other_secret = meridian_cluster::keys::ClusterKeys::new("another secret").unwrap();
