@@ -105,6 +105,42 @@ impl Network {
         ip(&["-n", &h.netns, "link", "set", &h.link, "down"]);
     }
 
+    /// Cut host `i` off the other hosts (each side's packets to the other are dropped by a
+    /// blackhole route) while the test still reaches every host through the bridge.
+    pub fn cut(&self, i: usize) {
+        self.cut_routes(i, "add");
+    }
+
+    /// Undo [`Network::cut`].
+    pub fn uncut(&self, i: usize) {
+        self.cut_routes(i, "del");
+    }
+
+    fn cut_routes(&self, i: usize, verb: &str) {
+        let me = &self.hosts[i];
+        for (j, other) in self.hosts.iter().enumerate() {
+            if j == i {
+                continue;
+            }
+            ip(&[
+                "-n",
+                &me.netns,
+                "route",
+                verb,
+                "blackhole",
+                &format!("{}/32", other.addr),
+            ]);
+            ip(&[
+                "-n",
+                &other.netns,
+                "route",
+                verb,
+                "blackhole",
+                &format!("{}/32", me.addr),
+            ]);
+        }
+    }
+
     /// Bring host `i`'s link back.
     pub fn heal(&self, i: usize) {
         let h = &self.hosts[i];

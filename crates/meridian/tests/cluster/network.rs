@@ -108,6 +108,139 @@ fn nodes_named_to_each_other_find_each_other_and_converge() {
     );
 }
 
+/// `n` nodes, all primaries, one per host of `net`, that find each other (`discovery=static:`)
+/// and each run their own broker; returns when each is subscribed to every other's broker.
+fn mesh(net: &Network, c: &Cluster, dirs: &[(tempfile::TempDir, std::path::PathBuf)]) -> Vec<Node> {
+    let n = net.hosts.len();
+    let url = |i: usize| format!("http://{}:8080/geoserver", net.hosts[i].addr);
+    let discovery = format!("static:{}", (0..n).map(url).collect::<Vec<_>>().join(","));
+    let nodes: Vec<Node> = (0..n)
+        .map(|i| {
+            c.member(&format!("node-{i}"))
+                .embedded()
+                .primary(true)
+                .on(&net.hosts[i])
+                .env("node.url", &url(i))
+                .env(
+                    "MERIDIAN_CLUSTER_EMBEDDEDBROKER_LISTEN",
+                    &format!("{}:1883", net.hosts[i].addr),
+                )
+                .env("discovery", &discovery)
+                .start(&dirs[i].1)
+        })
+        .collect();
+    let refs: Vec<&Node> = nodes.iter().collect();
+    wait_for(
+        "every node subscribed to the others' brokers",
+        &refs,
+        Duration::from_secs(10),
+        || {
+            refs.iter().all(|x| {
+                status(x)["broker"]["links"]
+                    .as_object()
+                    .is_some_and(|l| l.len() == n - 1)
+            })
+        },
+    );
+    nodes
+}
+
+/// Write workspace `name` on `from` and wait until `to` serves it: how long that took (it
+/// must be within a second).
+fn served_within_a_second(from: &Node, to: &Node, name: &str) -> Duration {
+    expect(
+        from.post_xml(
+            "/workspaces",
+            &format!("<workspace><name>{name}</name></workspace>"),
+        ),
+        201,
+    );
+    let t0 = std::time::Instant::now();
+    while to.get(&format!("/workspaces/{name}.json")).status() != 200 {
+        assert!(
+            t0.elapsed() < Duration::from_secs(1),
+            "{name} not served by the other node within a second"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    t0.elapsed()
+}
+
+/// The first host blackholed (its link down: packets to it vanish, nothing is refused) while
+/// the second writes: the third serves each write within a second, all through the
+/// partition; when the link comes back, the first catches up.
+#[test]
+fn a_blackholed_node_holds_up_none_of_the_others() {
+    let net = Network::new(3);
+    let c = Cluster::new("blackhole");
+    let dirs: Vec<_> = (0..3).map(|_| tmpdir()).collect();
+    let nodes = mesh(&net, &c, &dirs);
+    net.blackhole(0);
+    let t0 = std::time::Instant::now();
+    let mut i = 0;
+    // Writes for longer than a peer request's longest wait and the broker's keep-alive.
+    while t0.elapsed() < Duration::from_secs(8) {
+        served_within_a_second(&nodes[1], &nodes[2], &format!("dark{i}"));
+        i += 1;
+    }
+    net.heal(0);
+    let refs: Vec<&Node> = nodes.iter().collect();
+    wait_for(
+        "the first node caught up",
+        &refs,
+        Duration::from_secs(10),
+        || {
+            nodes[0]
+                .get(&format!("/workspaces/dark{}.json", i - 1))
+                .status()
+                == 200
+                && same_digest(&refs)
+        },
+    );
+}
+
+/// One node cut off the others while both sides write; once healed, every node converges
+/// within 3 s (several primaries: each change is kept, as the documented rule says).
+#[test]
+fn a_partition_heals_and_every_node_converges_within_three_seconds() {
+    let net = Network::new(3);
+    let c = Cluster::new("heal");
+    let dirs: Vec<_> = (0..3).map(|_| tmpdir()).collect();
+    let nodes = mesh(&net, &c, &dirs);
+    net.cut(2);
+    for i in 0..5 {
+        served_within_a_second(&nodes[0], &nodes[1], &format!("main{i}"));
+        expect(
+            nodes[2].post_xml(
+                "/workspaces",
+                &format!("<workspace><name>island{i}</name></workspace>"),
+            ),
+            201,
+        );
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        nodes[0].get("/workspaces/island4.json").status(),
+        404,
+        "the cut let a change through"
+    );
+    net.uncut(2);
+    let healed = std::time::Instant::now();
+    let refs: Vec<&Node> = nodes.iter().collect();
+    wait_for(
+        "converged after the heal",
+        &refs,
+        Duration::from_secs(3),
+        || {
+            refs.iter().all(|n| {
+                n.get("/workspaces/main4.json").status() == 200
+                    && n.get("/workspaces/island4.json").status() == 200
+            }) && same_digest(&refs)
+        },
+    );
+    assert!(healed.elapsed() < Duration::from_secs(3));
+}
+
 /// Three nodes on three hosts that find each other (`discovery=static:`) each run their own
 /// broker and subscribe to the others'. Killing the first with kill -9 leaves the other two
 /// replicating live: each write on the second is served by the third within a second, most
