@@ -21,9 +21,12 @@ pub const GEOSERVER_DEFAULTS: &[(&str, &str)] = &[
     ("durable", "true"),
 ];
 
+/// Where the embedded broker listens unless told otherwise.
+pub const DEFAULT_EMBEDDED_LISTEN: &str = "127.0.0.1:1883";
+
 /// Meridian's own keys and defaults.
 pub const MERIDIAN_DEFAULTS: &[(&str, &str)] = &[
-    ("embeddedBroker.listen", "127.0.0.1:1883"),
+    ("embeddedBroker.listen", DEFAULT_EMBEDDED_LISTEN),
     ("embeddedBroker.advertise", ""),
     ("node.url", ""),
     ("secret", ""),

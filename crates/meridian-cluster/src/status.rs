@@ -56,6 +56,8 @@ pub struct BrokerStatus {
     pub durable_session: bool,
     /// Whether it is the node's embedded broker.
     pub embedded: bool,
+    /// Where the node's embedded broker listens, when it runs one.
+    pub listen: Option<String>,
     /// Where peers reach this node's own broker, when every node runs its own.
     pub advertised: Option<String>,
     /// The links to peers' brokers (peer name to `host:port`), when every node runs its own.
@@ -162,11 +164,13 @@ impl Cluster {
                 heads: p.heads,
             })
             .collect();
-        let (embedded, authenticated) = {
+        let (embedded, authenticated, listen) = {
             let cfg = read(self.config());
+            let embedded = cfg.embedded_broker() && cfg.get("brokerURL").is_empty();
             (
-                cfg.embedded_broker() && cfg.get("brokerURL").is_empty(),
+                embedded,
                 !cfg.secret().is_empty(),
+                embedded.then(|| cfg.get("embeddedBroker.listen").to_string()),
             )
         };
         let c = self.counters();
@@ -182,6 +186,7 @@ impl Cluster {
                 connected: self.connected(),
                 durable_session: self.durable_session(),
                 embedded,
+                listen,
                 advertised: self.mesh_address(),
                 links: self.peer_links(),
             },

@@ -77,7 +77,8 @@ pub fn serve(
         tracing::info!(dir = %dir.display(), "created a new data directory");
     }
     write_defaults_if_missing(&dir).map_err(|e| NodeError::Security(e.to_string()))?;
-    let cluster_cfg = ClusterConfig::load(&dir).map_err(|e| NodeError::Cluster(e.to_string()))?;
+    let mut cluster_cfg =
+        ClusterConfig::load(&dir).map_err(|e| NodeError::Cluster(e.to_string()))?;
     let keys =
         ClusterKeys::new(cluster_cfg.secret()).map_err(|e| NodeError::Cluster(e.to_string()))?;
     // Every node, clustered or alone, keeps its durable state the same way.
@@ -112,6 +113,18 @@ pub fn serve(
         let shutdown = shutdown_signal()?;
         let listener = crate::http::listen(bind).map_err(|e| NodeError::Bind(bind, e.to_string()))?;
         let local = listener.local_addr().map_err(|e| NodeError::Runtime(e.to_string()))?;
+        // With discovery on, peers must reach this node's embedded broker: by default it
+        // listens where HTTP does (not on loopback), for this run.
+        let discovery = cluster_cfg.discovery();
+        if !discovery.is_empty()
+            && !discovery.eq_ignore_ascii_case("none")
+            && cluster_cfg.get("embeddedBroker.listen") == meridian_cluster::config::DEFAULT_EMBEDDED_LISTEN
+            && !local.ip().is_loopback()
+        {
+            let listen = format!("{}:1883", local.ip());
+            tracing::info!(%listen, "discovery is on: the embedded broker listens where HTTP does");
+            cluster_cfg.set("embeddedBroker.listen", &listen);
+        }
         let url = match cluster_cfg.get("node.url") {
             "" => format!("http://{local}/geoserver"),
             u => u.trim_end_matches('/').to_string(),

@@ -121,14 +121,20 @@ fn mesh(net: &Network, c: &Cluster, dirs: &[(tempfile::TempDir, std::path::PathB
                 .primary(true)
                 .on(&net.hosts[i])
                 .env("node.url", &url(i))
-                .env(
-                    "MERIDIAN_CLUSTER_EMBEDDEDBROKER_LISTEN",
-                    &format!("{}:1883", net.hosts[i].addr),
-                )
+                // The embedded broker listens where HTTP does, as discovery makes it.
+                .env("MERIDIAN_CLUSTER_EMBEDDEDBROKER_LISTEN", "127.0.0.1:1883")
                 .env("discovery", &discovery)
                 .start(&dirs[i].1)
         })
         .collect();
+    for (i, x) in nodes.iter().enumerate() {
+        let s = status(x);
+        assert_eq!(
+            s["broker"]["listen"],
+            format!("{}:1883", net.hosts[i].addr),
+            "{s}"
+        );
+    }
     let refs: Vec<&Node> = nodes.iter().collect();
     wait_for(
         "every node subscribed to the others' brokers",
