@@ -60,8 +60,18 @@ pub struct BrokerStatus {
     pub listen: Option<String>,
     /// Where peers reach this node's own broker, when every node runs its own.
     pub advertised: Option<String>,
-    /// The links to peers' brokers (peer name to `host:port`), when every node runs its own.
-    pub links: BTreeMap<String, String>,
+    /// The links to peers' brokers, by peer name, when every node runs its own.
+    pub links: BTreeMap<String, LinkStatus>,
+}
+
+/// A link to a peer's broker.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LinkStatus {
+    /// The peer's broker, `host:port`.
+    pub broker: String,
+    /// Whether the link is connected now.
+    pub connected: bool,
 }
 
 /// How far a node is with one origin's changes.

@@ -24,6 +24,8 @@ pub struct Cluster {
     pub broker_port: u16,
     /// The secret every node holds.
     pub secret: String,
+    /// The longest reconnection back-off of its nodes, in milliseconds.
+    pub reconnect_max_ms: u64,
     broker: BrokerAt,
 }
 
@@ -38,6 +40,7 @@ impl Cluster {
             broker_port: port,
             // Every node of a cluster holds the same secret.
             secret: format!("secret-of-{name}-{}", std::process::id()),
+            reconnect_max_ms: 500,
             broker: BrokerAt::Embedded(port),
         }
     }
@@ -49,6 +52,7 @@ impl Cluster {
             broker_host: String::new(),
             broker_port: 0,
             secret: format!("secret-of-{group}"),
+            reconnect_max_ms: 500,
             broker: BrokerAt::External(broker_url.to_string()),
         }
     }
@@ -76,7 +80,10 @@ impl Cluster {
             ("instanceName".to_string(), instance.to_string()),
             ("group".into(), self.group.clone()),
             ("MERIDIAN_CLUSTER_HEARTBEAT_INTERVAL".into(), "300".into()),
-            ("MERIDIAN_CLUSTER_CONNECTION_MAXWAIT".into(), "500".into()),
+            (
+                "MERIDIAN_CLUSTER_CONNECTION_MAXWAIT".into(),
+                self.reconnect_max_ms.to_string(),
+            ),
             ("toggleMaster".into(), primary.to_string()),
             ("secret".into(), self.secret.clone()),
         ];

@@ -330,6 +330,7 @@ impl Cluster {
         if st.broker.connected && !self.transport.connected() {
             self.retry_broker_now();
         }
+        self.nudge_link(&st.instance_name);
         let msg = Message::Heartbeat {
             group: st.group,
             origin: st.instance_name,

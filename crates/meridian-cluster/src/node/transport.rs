@@ -86,6 +86,10 @@ struct Link {
     addr: String,
     /// Its connection task.
     task: tokio::task::JoinHandle<()>,
+    /// Ends the link's reconnection back-off early (the peer answered over HTTP).
+    retry: Arc<tokio::sync::Notify>,
+    /// Whether it is connected now.
+    connected: Arc<AtomicBool>,
 }
 
 impl Drop for Link {
@@ -289,14 +293,32 @@ impl Cluster {
             return;
         };
         tracing::info!(peer = %name, broker = %addr, "subscribing to the peer's broker");
-        let task = tokio::spawn(peer_link(self.clone(), name.to_string(), host, port, inbox));
+        let retry = Arc::new(tokio::sync::Notify::new());
+        let connected = Arc::new(AtomicBool::new(false));
+        let task = tokio::spawn(peer_link(
+            self.clone(),
+            name.to_string(),
+            (host, port),
+            inbox,
+            (retry.clone(), connected.clone()),
+        ));
         links.insert(
             name.to_string(),
             Link {
                 addr: addr.to_string(),
                 task,
+                retry,
+                connected,
             },
         );
+    }
+
+    /// The peer `name` answered over HTTP: if its link waits out a back-off, try now (a healed
+    /// partition costs no back-off).
+    pub(super) fn nudge_link(&self, name: &str) {
+        if let Some(l) = lock(&self.transport.links).get(name) {
+            l.retry.notify_waiters();
+        }
     }
 
     /// Drop the link to a peer's broker (it left, or was forgotten).
@@ -304,11 +326,19 @@ impl Cluster {
         lock(&self.transport.links).remove(name);
     }
 
-    /// The links to peers' brokers: peer name to `host:port`.
-    pub fn peer_links(&self) -> BTreeMap<String, String> {
+    /// The links to peers' brokers, by peer name.
+    pub fn peer_links(&self) -> BTreeMap<String, crate::status::LinkStatus> {
         lock(&self.transport.links)
             .iter()
-            .map(|(k, l)| (k.clone(), l.addr.clone()))
+            .map(|(k, l)| {
+                (
+                    k.clone(),
+                    crate::status::LinkStatus {
+                        broker: l.addr.clone(),
+                        connected: l.connected.load(Ordering::Relaxed),
+                    },
+                )
+            })
             .collect()
     }
 }
@@ -316,7 +346,13 @@ impl Cluster {
 /// A receive-only link to one peer's broker: subscribed for this node's roles, on a session
 /// the broker keeps (as the home connection's), reconnecting with a back-off; what arrives
 /// is queued for the applier and acknowledged through this link.
-async fn peer_link(c: Arc<Cluster>, peer: String, host: String, port: u16, inbox: Inbox) {
+async fn peer_link(
+    c: Arc<Cluster>,
+    peer: String,
+    (host, port): (String, u16),
+    inbox: Inbox,
+    (retry, connected): (Arc<tokio::sync::Notify>, Arc<AtomicBool>),
+) {
     let base = c.topic_base();
     let mut attempt: u32 = 0;
     loop {
@@ -335,6 +371,7 @@ async fn peer_link(c: Arc<Cluster>, peer: String, host: String, port: u16, inbox
             match events.poll().await {
                 Ok(Event::Incoming(Packet::ConnAck(_))) => {
                     attempt = 0;
+                    connected.store(true, Ordering::Relaxed);
                     tracing::info!(%peer, broker = %format!("{host}:{port}"), "connected to the peer's broker");
                     if let Err(e) = client
                         .subscribe(subscription(&base, replica), QoS::AtLeastOnce)
@@ -359,12 +396,16 @@ async fn peer_link(c: Arc<Cluster>, peer: String, host: String, port: u16, inbox
                 }
                 Ok(_) => {}
                 Err(e) => {
+                    connected.store(false, Ordering::Relaxed);
                     attempt = attempt.saturating_add(1);
                     let wait = 250u64
                         .saturating_mul(1 << attempt.saturating_sub(1).min(10))
                         .min(read(&c.config).retry_wait_ms());
                     tracing::debug!(%peer, error = %e, "the peer's broker is unreachable; retrying in {wait} ms");
-                    tokio::time::sleep(Duration::from_millis(wait)).await;
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_millis(wait)) => {}
+                        _ = retry.notified() => {}
+                    }
                     break;
                 }
             }

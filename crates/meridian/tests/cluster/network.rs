@@ -247,6 +247,36 @@ fn a_partition_heals_and_every_node_converges_within_three_seconds() {
     assert!(healed.elapsed() < Duration::from_secs(3));
 }
 
+/// After a long partition the links to peers' brokers wait out a long back-off; a peer that
+/// answers over HTTP again ends it: within 2 s of the heal every link is connected again.
+#[test]
+fn after_a_heal_the_links_to_peers_brokers_reconnect_at_once() {
+    let net = Network::new(3);
+    let mut c = Cluster::new("relink");
+    c.reconnect_max_ms = 10_000;
+    let dirs: Vec<_> = (0..3).map(|_| tmpdir()).collect();
+    let nodes = mesh(&net, &c, &dirs);
+    let links_up = |n: &Node| {
+        status(n)["broker"]["links"]
+            .as_object()
+            .is_some_and(|l| l.values().all(|v| v["connected"] == true))
+    };
+    net.cut(2);
+    let refs: Vec<&Node> = nodes.iter().collect();
+    wait_for("links cut", &refs, Duration::from_secs(10), || {
+        !links_up(&nodes[2])
+    });
+    // Long enough for the back-off to reach several seconds.
+    std::thread::sleep(Duration::from_secs(8));
+    net.uncut(2);
+    wait_for(
+        "every link connected again within 2 s of the heal",
+        &refs,
+        Duration::from_secs(2),
+        || nodes.iter().all(&links_up),
+    );
+}
+
 /// Three nodes on three hosts that find each other (`discovery=static:`) each run their own
 /// broker and subscribe to the others'. Killing the first with kill -9 leaves the other two
 /// replicating live: each write on the second is served by the third within a second, most
