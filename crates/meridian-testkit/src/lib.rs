@@ -6,12 +6,14 @@
 //! * [`cluster`]: the settings of a test cluster and its members ([`Cluster`], [`Member`]);
 //! * [`broker`]: external brokers run by `scripts/brokers/*.sh` ([`Broker`]);
 //! * [`mqtt`]: publishing and listening on a cluster's topic as an outsider would;
-//! * [`netns`]: small networks of network namespaces on a bridge, for multi-host tests;
+//! * [`netns`]: small networks of network namespaces on a bridge, for multi-host tests, and
+//!   [`dns`]: a DNS server of the test's own for them;
 //! * free ports, temporary data directories, waiting, and comparing nodes' digests.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod broker;
 pub mod cluster;
+pub mod dns;
 pub mod mqtt;
 pub mod netns;
 pub mod node;

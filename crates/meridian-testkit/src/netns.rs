@@ -141,6 +141,21 @@ impl Network {
         }
     }
 
+    /// Make every host resolve names through the DNS server at `server` (port 53): written
+    /// as the hosts' own `/etc/netns/<host>/resolv.conf`, which `ip netns exec` puts in place
+    /// of `/etc/resolv.conf`; removed with the network.
+    pub fn use_dns(&self, server: Ipv4Addr) {
+        for h in &self.hosts {
+            let dir = std::path::Path::new("/etc/netns").join(&h.netns);
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(
+                dir.join("resolv.conf"),
+                format!("nameserver {server}\noptions timeout:1 attempts:1\n"),
+            )
+            .unwrap();
+        }
+    }
+
     /// Bring host `i`'s link back.
     pub fn heal(&self, i: usize) {
         let h = &self.hosts[i];
@@ -163,6 +178,7 @@ impl Drop for Network {
         for h in &self.hosts {
             kill_all_in(&h.netns);
             ip_quiet(&["netns", "del", &h.netns]);
+            let _ = std::fs::remove_dir_all(std::path::Path::new("/etc/netns").join(&h.netns));
         }
         ip_quiet(&["link", "del", &self.bridge]);
     }
@@ -197,6 +213,7 @@ fn remove_leftovers() {
             if pid != me && !std::path::Path::new(&format!("/proc/{pid}")).exists() {
                 kill_all_in(name);
                 ip_quiet(&["netns", "del", name]);
+                let _ = std::fs::remove_dir_all(std::path::Path::new("/etc/netns").join(name));
             }
         }
     }

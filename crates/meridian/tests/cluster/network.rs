@@ -356,3 +356,53 @@ fn with_a_broker_on_every_node_the_first_one_killed_stops_nothing() {
         "writes reached the third node live? p95 {p95:?} ({took:?})"
     );
 }
+
+/// `discovery=dns:<name>`: every address of the name (a DNS server of the test's own, as a
+/// Kubernetes headless service would answer) is a peer; the nodes find each other, subscribe to
+/// each other's brokers and converge.
+#[test]
+fn nodes_found_through_a_dns_name_find_each_other_and_converge() {
+    let net = Network::new(3);
+    let addrs: Vec<std::net::Ipv4Addr> = net.hosts.iter().map(|h| h.addr).collect();
+    let _dns = meridian_testkit::dns::DnsServer::start(
+        (net.gateway, 53).into(),
+        "meridian.test",
+        addrs.clone(),
+    );
+    net.use_dns(net.gateway);
+    let c = Cluster::new("dns");
+    let dirs: Vec<_> = (0..3).map(|_| tmpdir()).collect();
+    let nodes: Vec<Node> = (0..3)
+        .map(|i| {
+            c.member(&format!("node-{i}"))
+                .embedded()
+                .primary(i == 0)
+                .on(&net.hosts[i])
+                .env("node.url", &format!("http://{}:8080/geoserver", addrs[i]))
+                .env("MERIDIAN_CLUSTER_EMBEDDEDBROKER_LISTEN", "127.0.0.1:1883")
+                .env("discovery", "dns:meridian.test")
+                .start(&dirs[i].1)
+        })
+        .collect();
+    let refs: Vec<&Node> = nodes.iter().collect();
+    wait_for(
+        "every node found the two others by DNS and linked to their brokers",
+        &refs,
+        Duration::from_secs(10),
+        || {
+            nodes.iter().all(|n| {
+                let s = status(n);
+                s["peers"]
+                    .as_array()
+                    .is_some_and(|p| p.len() == 2 && p.iter().all(|x| x["found"] == "dns"))
+                    && s["broker"]["links"]
+                        .as_object()
+                        .is_some_and(|l| l.len() == 2)
+            })
+        },
+    );
+    replicate_workspace("replicated", &nodes[0], &nodes[2], "resolved");
+    wait_for("converged", &refs, Duration::from_secs(10), || {
+        same_digest(&refs)
+    });
+}
