@@ -1,7 +1,6 @@
 //! Starting and talking to a `meridian` process under test.
 
 use crate::BenchError;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -46,12 +45,10 @@ pub fn run_script(script: &Path, args: &[&str]) -> Result<(), BenchError> {
     }
 }
 
-/// A free loopback port (bound, read and released).
+/// A free loopback port, outside the range the kernel hands out itself
+/// ([`meridian_testkit::try_free_port`]).
 pub fn free_port() -> Result<u16, BenchError> {
-    let l = TcpListener::bind("127.0.0.1:0").map_err(|e| BenchError::Node(e.to_string()))?;
-    l.local_addr()
-        .map(|a| a.port())
-        .map_err(|e| BenchError::Node(e.to_string()))
+    meridian_testkit::try_free_port().map_err(|e| BenchError::Node(e.to_string()))
 }
 
 /// The `meridian` binary next to this benchmark's executable (same cargo profile), unless given.

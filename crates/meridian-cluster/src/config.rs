@@ -21,6 +21,12 @@ pub const GEOSERVER_DEFAULTS: &[(&str, &str)] = &[
     ("durable", "true"),
 ];
 
+/// Whether a `discovery` value names a way to find peers: anything but empty or `none`.
+pub fn discovery_named(value: &str) -> bool {
+    let v = value.trim();
+    !v.is_empty() && !v.eq_ignore_ascii_case("none")
+}
+
 /// Where the embedded broker listens unless told otherwise.
 pub const DEFAULT_EMBEDDED_LISTEN: &str = "127.0.0.1:1883";
 
@@ -281,9 +287,14 @@ impl ClusterConfig {
             .clamp(100, 60_000)
     }
 
-    /// How the node finds its peers (`discovery`: `none`, `static:<url,...>`).
+    /// How the node finds its peers (`discovery`: `none`, `static:<url,...>`, `dns:<name>`).
     pub fn discovery(&self) -> &str {
         self.get("discovery").trim()
+    }
+
+    /// Whether `discovery` names a way to find peers (anything but empty or `none`).
+    pub fn discovery_on(&self) -> bool {
+        discovery_named(self.discovery())
     }
 
     /// Milliseconds a restarted node waits, at most, to hear from the peers it knew before it

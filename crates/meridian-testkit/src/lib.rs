@@ -78,6 +78,11 @@ fn ephemeral_low() -> u16 {
 /// its HTTP listener to port 0 before the broker binds it, and the broker would then fail to
 /// listen. Each port is handed out once per process; processes start at different offsets.
 pub fn free_port() -> u16 {
+    try_free_port().unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// [`free_port`], as an error when none is free (for programs, such as the benchmarks).
+pub fn try_free_port() -> std::io::Result<u16> {
     use std::sync::atomic::{AtomicU32, Ordering};
     static NEXT: AtomicU32 = AtomicU32::new(0);
     const LOW: u32 = 10_000;
@@ -91,10 +96,13 @@ pub fn free_port() -> u16 {
             continue;
         };
         if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            return port;
+            return Ok(port);
         }
     }
-    panic!("no free port on loopback between {LOW} and {high}");
+    Err(std::io::Error::new(
+        std::io::ErrorKind::AddrInUse,
+        format!("no free port on loopback between {LOW} and {high}"),
+    ))
 }
 
 /// A temporary folder and the data directory inside it.

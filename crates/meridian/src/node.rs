@@ -115,9 +115,7 @@ pub fn serve(
         let local = listener.local_addr().map_err(|e| NodeError::Runtime(e.to_string()))?;
         // With discovery on, peers must reach this node's embedded broker: by default it
         // listens where HTTP does (not on loopback), for this run.
-        let discovery = cluster_cfg.discovery();
-        if !discovery.is_empty()
-            && !discovery.eq_ignore_ascii_case("none")
+        if cluster_cfg.discovery_on()
             && cluster_cfg.get("embeddedBroker.listen") == meridian_cluster::config::DEFAULT_EMBEDDED_LISTEN
             && !local.ip().is_loopback()
         {

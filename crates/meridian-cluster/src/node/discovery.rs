@@ -44,7 +44,7 @@ impl Mode {
     /// The mode `discovery` names; a wrong value is an error at start.
     pub(super) fn parse(value: &str) -> Result<Mode, ClusterError> {
         let v = value.trim();
-        if v.is_empty() || v.eq_ignore_ascii_case("none") {
+        if !crate::config::discovery_named(v) {
             return Ok(Mode::None);
         }
         if let Some(list) = v.strip_prefix("static:") {

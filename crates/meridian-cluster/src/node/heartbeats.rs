@@ -141,11 +141,15 @@ impl Cluster {
 
 /// Announce this node every interval, forget peers not heard for `peer.expiry`, and, off the
 /// broker, ask the peers over HTTP instead.
-pub(super) async fn heartbeat(c: Arc<Cluster>, inbox: mpsc::UnboundedSender<Received>) {
-    // The peers known before this start, asked at once over HTTP: a node that comes back to
-    // a broker holding a long backlog of its messages learns how far behind it is now (and
-    // catches up in pages or takes a snapshot) instead of after the backlog.
-    let known: Vec<String> = c.peers_known_before().into_values().collect();
+///
+/// `known`: the URLs of the peers known before this start, asked at once over HTTP: a node
+/// that comes back to a broker holding a long backlog of its messages learns how far behind
+/// it is now (and catches up in pages or takes a snapshot) instead of after the backlog.
+pub(super) async fn heartbeat(
+    c: Arc<Cluster>,
+    inbox: mpsc::UnboundedSender<Received>,
+    known: Vec<String>,
+) {
     for u in &known {
         c.peers.found_at(u, super::discovery::Found::Known);
     }

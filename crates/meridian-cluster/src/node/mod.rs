@@ -125,10 +125,11 @@ impl Cluster {
     /// serves its own configuration whether or not the broker is reachable.
     pub fn start(self: &Arc<Self>) -> Result<(), ClusterError> {
         let mode = discovery::Mode::parse(read(&self.config).discovery())?;
-        let spec = self.broker_spec()?;
-        // A restarted node is not ready before it has heard from the peers it knew.
-        self.readiness
-            .await_peers(self.peers_known_before().into_keys());
+        let spec = self.broker_spec(mode != discovery::Mode::None)?;
+        // A restarted node is not ready before it has heard from the peers it knew; it asks
+        // them at once (heartbeats).
+        let known = self.peers_known_before();
+        self.readiness.await_peers(known.keys().cloned());
         let (inbox, queues) = replication::inbox();
         self.start_transport(spec, inbox.clone())?;
         tokio::spawn(discovery::discover(
@@ -136,7 +137,11 @@ impl Cluster {
             mode,
             inbox.presence.clone(),
         ));
-        tokio::spawn(heartbeats::heartbeat(self.clone(), inbox.presence));
+        tokio::spawn(heartbeats::heartbeat(
+            self.clone(),
+            inbox.presence,
+            known.into_values().collect(),
+        ));
         tokio::spawn(replication::applier(self.clone(), queues));
         tokio::spawn(replication::checkpointer(self.clone()));
         Ok(())

@@ -173,20 +173,22 @@ impl Cluster {
 
     /// The brokers to connect to: the embedded one (started here) unless `brokerURL` names
     /// others.
-    pub(super) fn broker_spec(self: &Arc<Self>) -> Result<BrokerSpec, ClusterError> {
-        let (embedded, listen, url, max_wait, discovery, advertise) = {
+    /// With `discovery` on and the embedded broker, every node runs its own: no single one
+    /// carries the cluster.
+    pub(super) fn broker_spec(
+        self: &Arc<Self>,
+        discovery: bool,
+    ) -> Result<BrokerSpec, ClusterError> {
+        let (embedded, listen, url, max_wait, advertise) = {
             let cfg = read(&self.config);
             (
                 cfg.embedded_broker() && cfg.get("brokerURL").trim().is_empty(),
                 cfg.get("embeddedBroker.listen").to_string(),
                 cfg.get("brokerURL").to_string(),
                 cfg.retry_wait_ms(),
-                !cfg.discovery().is_empty() && !cfg.discovery().eq_ignore_ascii_case("none"),
                 cfg.get("embeddedBroker.advertise").trim().to_string(),
             )
         };
-        // With discovery and the embedded broker, every node runs its own: no single one
-        // carries the cluster.
         let mesh = embedded && discovery;
         let mut spec = if embedded {
             let addr: std::net::SocketAddr = listen

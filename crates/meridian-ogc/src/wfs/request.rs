@@ -188,35 +188,34 @@ pub(super) fn feature_request(
     let transform = Transformer::new(l.epsg, out_epsg)
         .map_err(|e| err("InvalidParameterValue", "srsName", e.to_string()))?;
     let epsg = l.epsg;
-    let geometry_error = |e: String| FilterError::Geometry(e);
     let envelope =
         move |b: [f64; 4], crs: Option<&str>| -> Result<geo_types::Rect<f64>, FilterError> {
             // Without a CRS, WFS 2.0 means the type's default CRS in URN form: latitude first
             // for geographic CRSs (as GDAL sends its FES envelopes).
             let (code, latlon) = match crs {
-                Some(c) => parse_crs(c).map_err(|e| geometry_error(e.text))?,
+                Some(c) => parse_crs(c).map_err(|e| FilterError::Geometry(e.text))?,
                 None => (epsg, meridian_sources::is_geographic(epsg)),
             };
             let b = if latlon { [b[1], b[0], b[3], b[2]] } else { b };
             if b[0] > b[2] || b[1] > b[3] {
-                return Err(geometry_error(
+                return Err(FilterError::Geometry(
                     "the bbox's lower corner is above its upper corner".into(),
                 ));
             }
-            transform_bbox(b, code, epsg).map_err(|e| geometry_error(e.to_string()))
+            transform_bbox(b, code, epsg).map_err(|e| FilterError::Geometry(e.to_string()))
         };
     let geometry_env = move |mut g: geo_types::Geometry<f64>,
                              crs: Option<&str>|
           -> Result<geo_types::Geometry<f64>, FilterError> {
         let (code, latlon) = match crs {
-            Some(c) => parse_crs(c).map_err(|e| geometry_error(e.text))?,
+            Some(c) => parse_crs(c).map_err(|e| FilterError::Geometry(e.text))?,
             None => (epsg, meridian_sources::is_geographic(epsg)),
         };
         if latlon {
             use geo::MapCoordsInPlace;
             g.map_coords_in_place(|c| geo_types::Coord { x: c.y, y: c.x });
         }
-        let t = Transformer::new(code, epsg).map_err(|e| geometry_error(e.to_string()))?;
+        let t = Transformer::new(code, epsg).map_err(|e| FilterError::Geometry(e.to_string()))?;
         t.geometry(&mut g);
         Ok(g)
     };
@@ -268,7 +267,7 @@ pub(super) fn feature_request(
     if let Some(c) = p.get("CQL_FILTER") {
         // ECQL's BBOX without a CRS is in the layer's CRS, x before y.
         let cql_env = |b: [f64; 4], crs: Option<&str>| match crs {
-            None => transform_bbox(b, epsg, epsg).map_err(|e| geometry_error(e.to_string())),
+            None => transform_bbox(b, epsg, epsg).map_err(|e| FilterError::Geometry(e.to_string())),
             Some(_) => envelope(b, crs),
         };
         let f = crate::cql::parse_cql(c, &cql_env).map_err(|e| {

@@ -50,25 +50,8 @@ fn nodes_on_two_hosts_replicate_through_the_first_ones_broker() {
 fn nodes_named_to_each_other_find_each_other_and_converge() {
     let net = Network::new(3);
     let c = Cluster::new("static");
-    let url = |i: usize| format!("http://{}:8080/geoserver", net.hosts[i].addr);
-    let all: Vec<String> = (0..3).map(url).collect();
-    let discovery = format!("static:{}", all.join(","));
     let dirs: Vec<_> = (0..3).map(|_| tmpdir()).collect();
-    let nodes: Vec<Node> = (0..3)
-        .map(|i| {
-            c.member(&format!("node-{i}"))
-                .embedded()
-                .primary(i == 0)
-                .on(&net.hosts[i])
-                .env("node.url", &url(i))
-                .env(
-                    "MERIDIAN_CLUSTER_EMBEDDEDBROKER_LISTEN",
-                    &format!("{}:1883", net.hosts[i].addr),
-                )
-                .env("discovery", &discovery)
-                .start(&dirs[i].1)
-        })
-        .collect();
+    let nodes = start_on_hosts(&net, &c, &dirs, &static_discovery(&net), |i| i == 0);
     let refs: Vec<&Node> = nodes.iter().collect();
     let t0 = std::time::Instant::now();
     wait_for(
@@ -108,46 +91,69 @@ fn nodes_named_to_each_other_find_each_other_and_converge() {
     );
 }
 
-/// `n` nodes, all primaries, one per host of `net`, that find each other (`discovery=static:`)
-/// and each run their own broker; returns when each is subscribed to every other's broker.
-fn mesh(net: &Network, c: &Cluster, dirs: &[(tempfile::TempDir, std::path::PathBuf)]) -> Vec<Node> {
-    let n = net.hosts.len();
-    let url = |i: usize| format!("http://{}:8080/geoserver", net.hosts[i].addr);
-    let discovery = format!("static:{}", (0..n).map(url).collect::<Vec<_>>().join(","));
-    let nodes: Vec<Node> = (0..n)
-        .map(|i| {
+/// `discovery=static:` naming every host of `net`.
+fn static_discovery(net: &Network) -> String {
+    let urls: Vec<String> = net.hosts.iter().map(|h| host_url(h.addr)).collect();
+    format!("static:{}", urls.join(","))
+}
+
+/// A node's `node.url` on the host at `addr`.
+fn host_url(addr: std::net::Ipv4Addr) -> String {
+    format!("http://{addr}:8080/geoserver")
+}
+
+/// One node per host of `net` (`node-<i>`, primary where `primary(i)`), finding the others by
+/// `discovery`, each with its own embedded broker left to listen where discovery puts it.
+fn start_on_hosts(
+    net: &Network,
+    c: &Cluster,
+    dirs: &[(tempfile::TempDir, std::path::PathBuf)],
+    discovery: &str,
+    primary: impl Fn(usize) -> bool,
+) -> Vec<Node> {
+    net.hosts
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
             c.member(&format!("node-{i}"))
                 .embedded()
-                .primary(true)
-                .on(&net.hosts[i])
-                .env("node.url", &url(i))
-                // The embedded broker listens where HTTP does, as discovery makes it.
+                .primary(primary(i))
+                .on(h)
+                .env("node.url", &host_url(h.addr))
+                // The default: with discovery on, the broker listens where HTTP does.
                 .env("MERIDIAN_CLUSTER_EMBEDDEDBROKER_LISTEN", "127.0.0.1:1883")
-                .env("discovery", &discovery)
+                .env("discovery", discovery)
                 .start(&dirs[i].1)
         })
-        .collect();
-    for (i, x) in nodes.iter().enumerate() {
-        let s = status(x);
-        assert_eq!(
-            s["broker"]["listen"],
-            format!("{}:1883", net.hosts[i].addr),
-            "{s}"
-        );
-    }
-    let refs: Vec<&Node> = nodes.iter().collect();
+        .collect()
+}
+
+/// Wait until every node is subscribed to every other's broker.
+fn wait_linked(nodes: &[&Node]) {
     wait_for(
         "every node subscribed to the others' brokers",
-        &refs,
+        nodes,
         Duration::from_secs(10),
         || {
-            refs.iter().all(|x| {
+            nodes.iter().all(|x| {
                 status(x)["broker"]["links"]
                     .as_object()
-                    .is_some_and(|l| l.len() == n - 1)
+                    .is_some_and(|l| l.len() == nodes.len() - 1)
             })
         },
     );
+}
+
+/// One node per host of `net`, all primaries, that find each other (`discovery=static:`) and
+/// each run their own broker where HTTP listens; returns when each is subscribed to every
+/// other's broker.
+fn mesh(net: &Network, c: &Cluster, dirs: &[(tempfile::TempDir, std::path::PathBuf)]) -> Vec<Node> {
+    let nodes = start_on_hosts(net, c, dirs, &static_discovery(net), |_| true);
+    for (x, h) in nodes.iter().zip(&net.hosts) {
+        let s = status(x);
+        assert_eq!(s["broker"]["listen"], format!("{}:1883", h.addr), "{s}");
+    }
+    wait_linked(&nodes.iter().collect::<Vec<_>>());
     nodes
 }
 
@@ -285,70 +291,20 @@ fn after_a_heal_the_links_to_peers_brokers_reconnect_at_once() {
 fn with_a_broker_on_every_node_the_first_one_killed_stops_nothing() {
     let net = Network::new(3);
     let c = Cluster::new("mesh");
-    let url = |i: usize| format!("http://{}:8080/geoserver", net.hosts[i].addr);
-    let discovery = format!("static:{}", (0..3).map(url).collect::<Vec<_>>().join(","));
     let dirs: Vec<_> = (0..3).map(|_| tmpdir()).collect();
-    let mut nodes: Vec<Option<Node>> = (0..3)
-        .map(|i| {
-            Some(
-                c.member(&format!("node-{i}"))
-                    .embedded()
-                    .primary(true)
-                    .on(&net.hosts[i])
-                    .env("node.url", &url(i))
-                    .env(
-                        "MERIDIAN_CLUSTER_EMBEDDEDBROKER_LISTEN",
-                        &format!("{}:1883", net.hosts[i].addr),
-                    )
-                    .env("discovery", &discovery)
-                    .start(&dirs[i].1),
-            )
-        })
-        .collect();
-    {
-        let refs: Vec<&Node> = nodes.iter().flatten().collect();
-        wait_for(
-            "every node subscribed to the two others' brokers",
-            &refs,
-            Duration::from_secs(10),
-            || {
-                refs.iter().all(|n| {
-                    status(n)["broker"]["links"]
-                        .as_object()
-                        .is_some_and(|l| l.len() == 2)
-                })
-            },
-        );
-        let s = status(refs[2]);
-        assert_eq!(
-            s["broker"]["advertised"],
-            format!("{}:1883", net.hosts[2].addr),
-            "{s}"
-        );
-        replicate_workspace("first write", refs[0], refs[2], "before");
-    }
+    let mut nodes = mesh(&net, &c, &dirs);
+    let s = status(&nodes[2]);
+    assert_eq!(
+        s["broker"]["advertised"],
+        format!("{}:1883", net.hosts[2].addr),
+        "{s}"
+    );
+    replicate_workspace("first write", &nodes[0], &nodes[2], "before");
     // The first node dies, its broker with it.
-    drop(nodes[0].take());
-    let (b, cc) = (nodes[1].as_ref().unwrap(), nodes[2].as_ref().unwrap());
-    let mut took = Vec::new();
-    for i in 0..20 {
-        let name = format!("after{i}");
-        expect(
-            b.post_xml(
-                "/workspaces",
-                &format!("<workspace><name>{name}</name></workspace>"),
-            ),
-            201,
-        );
-        let t0 = std::time::Instant::now();
-        while cc.get(&format!("/workspaces/{name}.json")).status() != 200 {
-            assert!(
-                t0.elapsed() < Duration::from_secs(1),
-                "write {i} not served by the third node within a second"
-            );
-        }
-        took.push(t0.elapsed());
-    }
+    drop(nodes.remove(0));
+    let mut took: Vec<Duration> = (0..20)
+        .map(|i| served_within_a_second(&nodes[0], &nodes[1], &format!("after{i}")))
+        .collect();
     took.sort();
     let p95 = took[took.len() * 95 / 100 - 1];
     assert!(
@@ -372,18 +328,7 @@ fn nodes_found_through_a_dns_name_find_each_other_and_converge() {
     net.use_dns(net.gateway);
     let c = Cluster::new("dns");
     let dirs: Vec<_> = (0..3).map(|_| tmpdir()).collect();
-    let nodes: Vec<Node> = (0..3)
-        .map(|i| {
-            c.member(&format!("node-{i}"))
-                .embedded()
-                .primary(i == 0)
-                .on(&net.hosts[i])
-                .env("node.url", &format!("http://{}:8080/geoserver", addrs[i]))
-                .env("MERIDIAN_CLUSTER_EMBEDDEDBROKER_LISTEN", "127.0.0.1:1883")
-                .env("discovery", "dns:meridian.test")
-                .start(&dirs[i].1)
-        })
-        .collect();
+    let nodes = start_on_hosts(&net, &c, &dirs, "dns:meridian.test", |i| i == 0);
     let refs: Vec<&Node> = nodes.iter().collect();
     wait_for(
         "every node found the two others by DNS and linked to their brokers",
