@@ -41,7 +41,11 @@ pub const MERIDIAN_DEFAULTS: &[(&str, &str)] = &[
     ("journal.retention", "10000"),
     ("peer.expiry", "600000"),
     ("ready.wait", "30000"),
-    ("discovery", "none"),
+    ("discovery", "multicast"),
+    ("multicast.group", "239.255.60.60"),
+    ("multicast.port", "6060"),
+    ("multicast.interface", ""),
+    ("multicast.ttl", "1"),
     ("broker.username", ""),
     ("broker.password", ""),
     ("broker.tls.ca", ""),
@@ -287,7 +291,8 @@ impl ClusterConfig {
             .clamp(100, 60_000)
     }
 
-    /// How the node finds its peers (`discovery`: `none`, `static:<url,...>`, `dns:<name>`).
+    /// How the node finds its peers (`discovery`: `multicast`, `none`, `static:<url,...>`,
+    /// `dns:<name>`).
     pub fn discovery(&self) -> &str {
         self.get("discovery").trim()
     }

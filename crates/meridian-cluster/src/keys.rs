@@ -46,6 +46,7 @@ pub struct ClusterKeys {
     http: [u8; 32],
     broker: [u8; 32],
     seal: [u8; 32],
+    announce: [u8; 32],
 }
 
 impl std::fmt::Debug for ClusterKeys {
@@ -94,6 +95,7 @@ impl ClusterKeys {
             http: derive("http"),
             broker: derive("broker"),
             seal: derive("seal"),
+            announce: derive("announce"),
         })
     }
 
@@ -169,6 +171,17 @@ impl ClusterKeys {
     /// client id, so a connection can only take the id its password was made for.
     pub fn broker_password(&self, client_id: &str) -> String {
         hex(&mac(&self.broker, &[client_id.as_bytes()]))
+    }
+
+    /// The MAC of a discovery announcement (hex): only holders of the secret can announce a
+    /// node others will ask.
+    pub fn announce_mac(&self, body: &[u8]) -> String {
+        hex(&mac(&self.announce, &[body]))
+    }
+
+    /// Whether `mac_hex` is the MAC of announcement `body`.
+    pub fn announce_mac_ok(&self, body: &[u8], mac_hex: &[u8]) -> bool {
+        constant_time_eq(self.announce_mac(body).as_bytes(), mac_hex)
     }
 
     /// The key that encrypts connection secrets (passwords of stores) on the wire, in peer

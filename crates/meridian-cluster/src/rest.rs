@@ -100,7 +100,9 @@ impl ClusterRest {
             pairs.push((k.to_string(), v.to_string()));
         }
         {
-            let mut cfg = meridian_catalog::sync::write(self.0.config());
+            let mut guard = meridian_catalog::sync::write(self.0.config());
+            // Changed on a copy: a value the node could not start with changes nothing.
+            let mut cfg = guard.clone();
             for (k, v) in &pairs {
                 if is_secret(k) && v == MASK {
                     continue; // the masked value read back: unchanged
@@ -112,7 +114,9 @@ impl ClusterRest {
                 }
                 cfg.set(k, v);
             }
+            crate::node::check_discovery(&cfg).map_err(|e| RestError::BadRequest(e.to_string()))?;
             cfg.save().map_err(|e| RestError::Internal(e.to_string()))?;
+            *guard = cfg;
         }
         // Roles and read-only take effect now.
         self.0.update_gate();

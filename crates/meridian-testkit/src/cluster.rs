@@ -86,6 +86,9 @@ impl Cluster {
             ),
             ("toggleMaster".into(), primary.to_string()),
             ("secret".into(), self.secret.clone()),
+            // Test clusters share a host: each finds its peers as its test says (an empty
+            // `discovery` leaves the default, multicast).
+            ("discovery".into(), "none".into()),
         ];
         match (&self.broker, embedded) {
             (BrokerAt::Embedded(port), true) => {

@@ -16,6 +16,17 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
+/// The local address packets to `group` would leave from (no packet is sent).
+fn route_source(group: &str) -> Option<std::net::IpAddr> {
+    let group: std::net::Ipv4Addr = group.trim().parse().ok()?;
+    let s = std::net::UdpSocket::bind((std::net::Ipv4Addr::UNSPECIFIED, 0)).ok()?;
+    s.connect((group, 9)).ok()?;
+    s.local_addr()
+        .ok()
+        .map(|a| a.ip())
+        .filter(|ip| !ip.is_unspecified())
+}
+
 /// Why a node could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum NodeError {
@@ -124,6 +135,15 @@ pub fn serve(
             cluster_cfg.set("embeddedBroker.listen", &listen);
         }
         let url = match cluster_cfg.get("node.url") {
+            "" if local.ip().is_unspecified() => {
+                // Listening on every address: peers are told the one the route to the LAN
+                // (the multicast group) leaves from.
+                let ip = route_source(cluster_cfg.get("multicast.group")).unwrap_or(local.ip());
+                if ip.is_unspecified() {
+                    tracing::warn!("HTTP listens on every address and none routes to the LAN: set node.url so peers can reach this node");
+                }
+                format!("http://{}/geoserver", std::net::SocketAddr::new(ip, local.port()))
+            }
             "" => format!("http://{local}/geoserver"),
             u => u.trim_end_matches('/').to_string(),
         };

@@ -3,7 +3,8 @@
 //! * [`transport`]: the MQTT connection (failover, TLS, roles' subscriptions) and publishing.
 //! * [`replication`]: remote batches applied in order and exactly once, in journal groups.
 //! * [`repair`]: catch-up over HTTP, snapshots, drift.
-//! * [`discovery`]: finding peers beyond the broker (`discovery=static:...`).
+//! * [`discovery`]: finding peers beyond the broker (`multicast`, `static:`, `dns:`), with
+//!   [`multicast`]: the signed announcements and their socket.
 //! * [`heartbeats`]: what a node announces, and what it does with its peers' announcements.
 //! * [`peers`]: the peers known, and the authenticated HTTP requests to them.
 //! * [`readiness`]: whether the node may take traffic.
@@ -15,6 +16,7 @@
 mod counters;
 mod discovery;
 mod heartbeats;
+mod multicast;
 mod peers;
 mod readiness;
 mod refusals;
@@ -24,6 +26,11 @@ mod transport;
 
 pub use counters::Counters;
 pub use discovery::Found;
+
+/// Whether `cfg`'s `discovery` and `multicast.*` are values a node can start with.
+pub fn check_discovery(cfg: &ClusterConfig) -> Result<(), ClusterError> {
+    discovery::Mode::check(cfg)
+}
 pub use peers::{check_peer_url, Peer};
 pub use readiness::NotReady;
 pub use repair::{checked_snapshot, Snapshot};
@@ -124,7 +131,7 @@ impl Cluster {
     /// Start the broker connection, heartbeats and the applier. Returns at once; the node
     /// serves its own configuration whether or not the broker is reachable.
     pub fn start(self: &Arc<Self>) -> Result<(), ClusterError> {
-        let mode = discovery::Mode::parse(read(&self.config).discovery())?;
+        let mode = discovery::Mode::from_config(&read(&self.config))?;
         let spec = self.broker_spec(mode != discovery::Mode::None)?;
         // A restarted node is not ready before it has heard from the peers it knew; it asks
         // them at once (heartbeats).

@@ -102,7 +102,7 @@ fn host_url(addr: std::net::Ipv4Addr) -> String {
     format!("http://{addr}:8080/geoserver")
 }
 
-/// One node per host of `net` (`node-<i>`, primary where `primary(i)`), finding the others by
+/// One node per host of `net` with a directory in `dirs` (`node-<i>`, primary where `primary(i)`), finding the others by
 /// `discovery`, each with its own embedded broker left to listen where discovery puts it.
 fn start_on_hosts(
     net: &Network,
@@ -113,14 +113,16 @@ fn start_on_hosts(
 ) -> Vec<Node> {
     net.hosts
         .iter()
+        .take(dirs.len())
         .enumerate()
         .map(|(i, h)| {
             c.member(&format!("node-{i}"))
                 .embedded()
                 .primary(primary(i))
                 .on(h)
-                .env("node.url", &host_url(h.addr))
-                // The default: with discovery on, the broker listens where HTTP does.
+                // No node.url: it is where HTTP binds. The default: with discovery on, the
+                // broker listens where HTTP does. An empty `discovery` is the default,
+                // multicast.
                 .env("MERIDIAN_CLUSTER_EMBEDDEDBROKER_LISTEN", "127.0.0.1:1883")
                 .env("discovery", discovery)
                 .start(&dirs[i].1)
@@ -144,11 +146,11 @@ fn wait_linked(nodes: &[&Node]) {
     );
 }
 
-/// One node per host of `net`, all primaries, that find each other (`discovery=static:`) and
-/// each run their own broker where HTTP listens; returns when each is subscribed to every
-/// other's broker.
+/// One node per host of `net`, all primaries, with the defaults: they find each other by
+/// multicast and each run their own broker where HTTP listens; returns when each is
+/// subscribed to every other's broker.
 fn mesh(net: &Network, c: &Cluster, dirs: &[(tempfile::TempDir, std::path::PathBuf)]) -> Vec<Node> {
-    let nodes = start_on_hosts(net, c, dirs, &static_discovery(net), |_| true);
+    let nodes = start_on_hosts(net, c, dirs, "", |_| true);
     for (x, h) in nodes.iter().zip(&net.hosts) {
         let s = status(x);
         assert_eq!(s["broker"]["listen"], format!("{}:1883", h.addr), "{s}");
@@ -350,4 +352,79 @@ fn nodes_found_through_a_dns_name_find_each_other_and_converge() {
     wait_for("converged", &refs, Duration::from_secs(10), || {
         same_digest(&refs)
     });
+}
+
+/// The default, multicast: three nodes with empty data directories and nothing but the secret
+/// find each other and converge within 10 s. A fourth node on the same network, of the same
+/// group but another secret, is found by none of them (its announcements are dropped) and
+/// finds none.
+#[test]
+fn nodes_with_only_a_shared_secret_find_each_other_by_multicast() {
+    let net = Network::new(4);
+    let c = Cluster::new("multicast");
+    let dirs: Vec<_> = (0..4).map(|_| tmpdir()).collect();
+    let t0 = std::time::Instant::now();
+    let nodes = start_on_hosts(&net, &c, &dirs[..3], "", |i| i == 0);
+    let stranger = c
+        .member("stranger")
+        .embedded()
+        .on(&net.hosts[3])
+        .env("MERIDIAN_CLUSTER_EMBEDDEDBROKER_LISTEN", "127.0.0.1:1883")
+        .env("discovery", "")
+        .env("secret", "another-secret-altogether")
+        .start(&dirs[3].1);
+    let refs: Vec<&Node> = nodes.iter().collect();
+    wait_for(
+        "every node found the two others by multicast and linked to their brokers",
+        &refs,
+        Duration::from_secs(10),
+        || {
+            nodes.iter().all(|n| {
+                let s = status(n);
+                s["peers"]
+                    .as_array()
+                    .is_some_and(|p| p.len() == 2 && p.iter().all(|x| x["found"] == "multicast"))
+                    && s["broker"]["links"]
+                        .as_object()
+                        .is_some_and(|l| l.len() == 2)
+            })
+        },
+    );
+    for i in 0..5 {
+        expect(
+            nodes[0].post_xml(
+                "/workspaces",
+                &format!("<workspace><name>mc{i}</name></workspace>"),
+            ),
+            201,
+        );
+    }
+    wait_for("converged", &refs, Duration::from_secs(10), || {
+        nodes[1..]
+            .iter()
+            .all(|n| n.get("/workspaces/mc4.json").status() == 200)
+            && same_digest(&refs)
+    });
+    assert!(
+        t0.elapsed() < Duration::from_secs(10),
+        "found each other and converged in {:?}",
+        t0.elapsed()
+    );
+    for n in &nodes {
+        let s = status(n);
+        assert_eq!(s["peers"].as_array().map(Vec::len), Some(2), "{s}");
+        assert!(
+            n.log_contains("multicast discovery: announcing"),
+            "the log says where it announces"
+        );
+    }
+    // Several announcement intervals later, the stranger has still found nobody.
+    std::thread::sleep(Duration::from_millis(1500));
+    let s = status(&stranger);
+    assert_eq!(
+        s["peers"].as_array().map(Vec::len),
+        Some(0),
+        "a node of another secret finds nobody: {s}"
+    );
+    assert_eq!(stranger.get("/workspaces/mc4.json").status(), 404);
 }

@@ -57,6 +57,25 @@ fn cluster_endpoint_roles_metrics_and_status_command() {
         ),
         400,
     );
+    // A discovery setting the node could not start with is refused, and nothing is saved.
+    let r = a.post_xml(
+        "/cluster",
+        "<properties><property name=\"toggleSlave\" value=\"false\"/><property name=\"multicast.group\" value=\"10.1.2.3\"/></properties>",
+    );
+    assert_eq!(r.status(), 400);
+    assert!(r.text().unwrap().contains("multicast.group"));
+    let saved = std::fs::read_to_string(da.join("cluster/cluster.properties")).unwrap();
+    assert!(
+        saved.contains("multicast.group=239.255.60.60") && saved.contains("toggleSlave=true"),
+        "{saved}"
+    );
+    expect(
+        a.post_xml(
+            "/cluster",
+            "<properties><property name=\"discovery\" value=\"carrier-pigeon\"/></properties>",
+        ),
+        400,
+    );
     // Prometheus metrics.
     let m = a
         .anon()
