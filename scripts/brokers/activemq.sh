@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # ActiveMQ Classic 5.17 (Debian) as a plain process, with its MQTT connector working.
-# usage: activemq.sh start DIR MQTT_PORT [SHARED_KAHADB_DIR]   (waits until the broker is active)
-#        activemq.sh standby DIR MQTT_PORT SHARED_KAHADB_DIR    (starts; waits only for the process)
-#        activemq.sh stop DIR | kill DIR
+# usage: activemq.sh start DIR MQTT_PORT [STORE]   (waits until the broker is active)
+#        activemq.sh standby DIR MQTT_PORT STORE    (starts; waits only for the process)
+#        activemq.sh active DIR | stop DIR | kill DIR
+# STORE: a KahaDB directory (a shared-file lock: the pair shares the directory), or a JDBC URL
+# jdbc:postgresql://HOST:PORT/DB?user=U (ActiveMQ's JDBC store on PostgreSQL with a lease
+# locker: the pair shares the database). Default: KahaDB in DIR/data/kahadb.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd); . "$here/common.sh"
 cmd=$1; D=$(mkdir -p "$2" && cd "$2" && pwd)
@@ -29,6 +32,27 @@ log4j.appender.out.File=${activemq.data}/activemq.log
 log4j.appender.out.layout=org.apache.log4j.PatternLayout
 log4j.appender.out.layout.ConversionPattern=%d %-5p %m (%c)%n
 L4J
+  local persistence datasource=""
+  case "$store" in
+  jdbc:postgresql:*)
+    # The JDBC store: messages, durable subscriptions and the lock in one PostgreSQL database.
+    # The lease locker: the lease lasts lockAcquireSleepInterval (3 s); the broker holding it
+    # renews it every lockKeepAlivePeriod (1 s, shorter, or the lease lapses under it). A
+    # standby tries every 3 s and takes the lease once it has expired (its holder was killed
+    # or cut off). Each broker holds it under its own id (the brokers share their name).
+    need_packages libpostgresql-jdbc-java
+    ln -sf /usr/share/java/postgresql.jar "$D/lib/"
+    persistence="      <jdbcPersistenceAdapter dataSource=\"#store\" createTablesOnStartup=\"true\" lockKeepAlivePeriod=\"1000\">
+        <locker><lease-database-locker lockAcquireSleepInterval=\"3000\" leaseHolderId=\"broker-$port\"/></locker>
+      </jdbcPersistenceAdapter>"
+    datasource="  <bean id=\"store\" class=\"org.postgresql.ds.PGSimpleDataSource\">
+    <property name=\"url\" value=\"${store//&/&amp;}\"/>
+  </bean>" ;;
+  *)
+    persistence="      <kahaDB directory=\"$store\" lockKeepAlivePeriod=\"2000\" $kahadb_attrs>
+        <locker><shared-file-locker lockAcquireSleepInterval=\"1000\"/></locker>
+      </kahaDB>" ;;
+  esac
   cat > "$D/conf/activemq.xml" <<XML
 <beans xmlns="http://www.springframework.org/schema/beans" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"
   xsi:schemaLocation="http://www.springframework.org/schema/beans http://www.springframework.org/schema/beans/spring-beans-2.0.xsd
@@ -36,14 +60,13 @@ L4J
   <broker xmlns="http://activemq.apache.org/schema/core" brokerName="meridian-test" useJmx="false" persistent="true"
           dataDirectory="$D/data" offlineDurableSubscriberTimeout="86400000" offlineDurableSubscriberTaskSchedule="3600000">
     <persistenceAdapter>
-      <kahaDB directory="$store" lockKeepAlivePeriod="2000" $kahadb_attrs>
-        <locker><shared-file-locker lockAcquireSleepInterval="1000"/></locker>
-      </kahaDB>
+$persistence
     </persistenceAdapter>
     <transportConnectors>
       <transportConnector name="mqtt" uri="mqtt://127.0.0.1:$port?transport.tcpNoDelay=true"/>
     </transportConnectors>
   </broker>
+$datasource
 </beans>
 XML
   rm -f "$D/data/activemq.log"

@@ -1,6 +1,7 @@
 //! Clusters on real external brokers (ActiveMQ, Mosquitto, RabbitMQ, NATS), started from
 //! Debian's packages by the scripts in `scripts/brokers/`, and the fault matrix: restarts,
-//! kill -9, failover between independent brokers, an ActiveMQ shared-store pair.
+//! kill -9, failover between independent brokers, ActiveMQ primary/standby pairs on a shared
+//! KahaDB directory and on a shared PostgreSQL database (JDBC store, lease locker).
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -267,6 +268,134 @@ fn activemq_shared_store_pair_fails_over_to_the_standby() {
         &[&a, &b],
         Duration::from_secs(30),
         || b.get("/workspaces/on-standby.json").status() == 200,
+    );
+}
+
+/// A primary/standby ActiveMQ pair started by `scripts/brokers/activemq-pair.sh`, stopped
+/// (brokers and PostgreSQL) when dropped.
+struct Pair {
+    dir: std::path::PathBuf,
+    url: String,
+    _tmp: tempfile::TempDir,
+}
+
+impl Pair {
+    /// The pair on ActiveMQ's JDBC store in a PostgreSQL of its own, with a lease locker.
+    fn jdbc() -> Pair {
+        let tmp = tempfile::tempdir().unwrap();
+        // PostgreSQL runs as its own user, which must reach its directory.
+        std::fs::set_permissions(
+            tmp.path(),
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .unwrap();
+        let dir = tmp.path().join("pair");
+        let ports = [free_port(), free_port(), free_port()].map(|p| p.to_string());
+        let out = run(
+            "activemq-pair",
+            &[
+                "start",
+                dir.to_str().unwrap(),
+                &ports[0],
+                &ports[1],
+                "jdbc",
+                &ports[2],
+            ],
+        )
+        .unwrap_or_else(|e| panic!("the ActiveMQ JDBC pair did not start: {e}"));
+        let url = out.lines().last().unwrap_or_default().trim().to_string();
+        assert!(url.starts_with("failover:("), "{out}");
+        Pair {
+            dir,
+            url,
+            _tmp: tmp,
+        }
+    }
+
+    /// Which broker serves: 1, 2, or none.
+    fn active(&self) -> Option<String> {
+        run("activemq-pair", &["active", self.dir.to_str().unwrap()])
+            .ok()
+            .map(|s| s.trim().to_string())
+    }
+
+    /// The URL of broker `n` (as the nodes' status gives it).
+    fn broker_url(&self, n: usize) -> String {
+        let inner = &self.url["failover:(".len()..self.url.find(')').unwrap()];
+        inner.split(',').nth(n - 1).unwrap().to_string()
+    }
+}
+
+impl Drop for Pair {
+    fn drop(&mut self) {
+        let _ = run("activemq-pair", &["stop", self.dir.to_str().unwrap()]);
+    }
+}
+
+/// ActiveMQ's JDBC store on PostgreSQL with a lease locker, as the clustering module's
+/// documentation describes a broker pair on a shared database: the serving broker is killed
+/// with kill -9 during a stream of writes; the standby takes the lease, the nodes fail over
+/// to it, every acknowledged write reaches every node, and replication goes on through it.
+#[test]
+fn activemq_jdbc_pair_on_postgresql_fails_over_and_loses_nothing() {
+    let _serial = serial();
+    let pair = Pair::jdbc();
+    assert_eq!(
+        pair.active().as_deref(),
+        Some("1"),
+        "the first broker serves"
+    );
+    let group = format!("jdbc-pair-{}", std::process::id());
+    let (ta, tb) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = start_node(&ta.path().join("a"), "node-a", &group, &pair.url, true);
+    let b = start_node(&tb.path().join("b"), "node-b", &group, &pair.url, false);
+    wait_for(
+        "nodes on the first broker",
+        &[&a, &b],
+        Duration::from_secs(30),
+        || {
+            [&a, &b].iter().all(|n| {
+                let s = status(n);
+                s["broker"]["connected"] == true && s["broker"]["url"] == pair.broker_url(1)
+            })
+        },
+    );
+    let stop = Arc::new(AtomicBool::new(false));
+    let w = writer(a.rest(), "jdbc", stop.clone());
+    std::thread::sleep(Duration::from_millis(800));
+    run("activemq-pair", &["kill", pair.dir.to_str().unwrap(), "1"]).unwrap();
+    wait_for(
+        "the standby took the lease and the nodes moved to it",
+        &[&a, &b],
+        Duration::from_secs(30),
+        || {
+            pair.active().as_deref() == Some("2")
+                && [&a, &b].iter().all(|n| {
+                    let s = status(n);
+                    s["broker"]["connected"] == true && s["broker"]["url"] == pair.broker_url(2)
+                })
+        },
+    );
+    // Writes go on through the standby for a while.
+    std::thread::sleep(Duration::from_millis(800));
+    stop.store(true, Ordering::Relaxed);
+    let acked: BTreeSet<String> = w.join().unwrap().into_iter().collect();
+    assert!(acked.len() > 20, "too few writes: {}", acked.len());
+    wait_for(
+        "every acknowledged write on both nodes",
+        &[&a, &b],
+        Duration::from_secs(60),
+        || acked.is_subset(&workspaces(&b)) && same_digest(&[&a, &b]),
+    );
+    expect(
+        a.post_xml("/workspaces", "<workspace><name>after</name></workspace>"),
+        201,
+    );
+    wait_for(
+        "replicated through the standby",
+        &[&a, &b],
+        Duration::from_secs(10),
+        || b.get("/workspaces/after.json").status() == 200,
     );
 }
 
