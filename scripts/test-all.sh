@@ -39,7 +39,9 @@ $bench startup --layers 500 --runs 1
 $bench propagation --writes 5 --replicas 2
 $bench propagation --broker activemq --writes 5 --replicas 1
 $bench propagation --writes 5 --replicas 1 --durable false
+$bench propagation --broker mesh --writes 5 --replicas 2
 $bench throughput --writes 20 --clients 4 --replicas 2
+$bench throughput --broker mesh --writes 20 --clients 4 --replicas 2
 $bench catchup --changes 30 --clients 4
 $bench bootstrap --layers 500
 $bench reads --layers 500 --clients 1,4 --seconds 0.3

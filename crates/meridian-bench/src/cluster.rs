@@ -1,6 +1,7 @@
 //! A cluster of real `meridian` processes for the multi-node benchmarks: one primary and
-//! replicas, replicating through the primary's embedded broker or an external ActiveMQ started
-//! by `scripts/brokers/activemq.sh` on loopback.
+//! replicas, replicating through the primary's embedded broker, an external ActiveMQ started
+//! by `scripts/brokers/activemq.sh` on loopback, or a broker on every node (each node's own
+//! embedded broker, the others subscribed to it: the default with discovery on).
 
 use crate::node::{client, free_port, repo_script, run_script, Node};
 use crate::BenchError;
@@ -14,16 +15,20 @@ pub enum BrokerKind {
     Embedded,
     /// ActiveMQ Classic (Debian package) as a plain process, MQTT connector on a free port.
     ActiveMq,
+    /// Every node's own embedded broker; every node subscribes to every other's (the nodes
+    /// name each other with `discovery=static:`, as multicast would find them on a LAN).
+    Mesh,
 }
 
 impl BrokerKind {
-    /// Parse `embedded` or `activemq`.
+    /// Parse `embedded`, `activemq` or `mesh`.
     pub fn parse(s: &str) -> Result<BrokerKind, BenchError> {
         match s {
             "embedded" => Ok(BrokerKind::Embedded),
             "activemq" => Ok(BrokerKind::ActiveMq),
+            "mesh" => Ok(BrokerKind::Mesh),
             other => Err(BenchError::Node(format!(
-                "unknown broker {other:?}; use embedded or activemq"
+                "unknown broker {other:?}; use embedded, activemq or mesh"
             ))),
         }
     }
@@ -33,6 +38,7 @@ impl BrokerKind {
         match self {
             BrokerKind::Embedded => "embedded",
             BrokerKind::ActiveMq => "activemq",
+            BrokerKind::Mesh => "mesh",
         }
     }
 }
@@ -81,11 +87,14 @@ pub struct Cluster {
     pub scratch: PathBuf,
     /// The broker the nodes use.
     pub kind: BrokerKind,
-    /// The broker's MQTT port on 127.0.0.1.
+    /// The broker's MQTT port on 127.0.0.1 (with a broker on every node: the primary's).
     pub broker_port: u16,
     group: String,
     binary: PathBuf,
     extra_env: Vec<(&'static str, String)>,
+    /// With a broker on every node: the HTTP port of each node, chosen before any starts (each
+    /// names all the others).
+    mesh_ports: Vec<u16>,
     /// Directories made on the filesystems of `MERIDIAN_BENCH_NODE_DIRS`, removed on drop.
     _own_filesystems: Vec<tempfile::TempDir>,
     _external: Option<ExternalBroker>,
@@ -105,7 +114,7 @@ impl Cluster {
         std::fs::create_dir_all(scratch)
             .map_err(|e| BenchError::Io(scratch.display().to_string(), e))?;
         let (external, broker_port) = match kind {
-            BrokerKind::Embedded => (None, free_port()?),
+            BrokerKind::Embedded | BrokerKind::Mesh => (None, free_port()?),
             BrokerKind::ActiveMq => {
                 let b = ExternalBroker::activemq(&scratch.join("activemq"))?;
                 let p = b.port;
@@ -121,6 +130,12 @@ impl Cluster {
             group: format!("bench-{}", std::process::id()),
             binary: binary.to_path_buf(),
             extra_env,
+            mesh_ports: match kind {
+                BrokerKind::Mesh => (0..=replicas)
+                    .map(|_| free_port())
+                    .collect::<Result<_, _>>()?,
+                _ => Vec::new(),
+            },
             _own_filesystems: Vec::new(),
             _external: external,
         };
@@ -129,12 +144,28 @@ impl Cluster {
             None => c.node_dir(0, "primary")?,
         };
         c.add("primary", &pdir, true)?;
+        if kind == BrokerKind::Mesh {
+            // The primary's own broker carries its changes (the raw round trip is measured on it).
+            c.broker_port = c.nodes[0].broker_port;
+        }
         for i in 0..replicas {
             let name = format!("replica{i}");
             let dir = c.node_dir(i + 1, &name)?;
             c.add(&name, &dir, false)?;
         }
         c.wait_connected(Duration::from_secs(120))?;
+        if kind == BrokerKind::Mesh {
+            let mut links = 0;
+            for n in &c.nodes {
+                links += status(n)?["broker"]["links"]
+                    .as_object()
+                    .map_or(0, |l| l.len());
+            }
+            println!(
+                "a broker on every node: {} nodes, {links} links connected (each node subscribed to every other's broker)",
+                c.nodes.len()
+            );
+        }
         Ok(c)
     }
 
@@ -178,6 +209,21 @@ impl Cluster {
         if primary && std::env::var("MERIDIAN_BENCH_PRIMARY_ONLY").is_ok_and(|v| v == "1") {
             env.push(("toggleSlave", "false".to_string()));
         }
+        if self.kind == BrokerKind::Mesh {
+            // Its own broker (on the free port the node is given), and the others named.
+            let urls: Vec<String> = self
+                .mesh_ports
+                .iter()
+                .map(|p| format!("http://127.0.0.1:{p}/geoserver"))
+                .collect();
+            env.push(("embeddedBroker", "enabled".into()));
+            env.push(("brokerURL", String::new()));
+            env.push(("discovery", format!("static:{}", urls.join(","))));
+            env.extend(self.extra_env.iter().cloned());
+            return env;
+        }
+        // One broker for all.
+        env.push(("discovery", "none".into()));
         let embedded_here = self.kind == BrokerKind::Embedded && primary;
         if embedded_here {
             env.push(("embeddedBroker", "enabled".into()));
@@ -198,7 +244,10 @@ impl Cluster {
     pub fn add(&mut self, name: &str, dir: &Path, primary: bool) -> Result<usize, BenchError> {
         let env = self.env(name, primary);
         let log = self.scratch.join(format!("{name}.log"));
-        let mut node = Node::start(&self.binary, dir, &env, &log)?;
+        let mut node = match self.mesh_ports.get(self.nodes.len()) {
+            Some(port) => Node::start_on(&self.binary, dir, &env, &log, *port)?,
+            None => Node::start(&self.binary, dir, &env, &log)?,
+        };
         node.wait_ready(Duration::from_secs(600)).map_err(|e| {
             BenchError::Node(format!(
                 "{name}: {e}; log: {}",
@@ -231,7 +280,13 @@ impl Cluster {
                         .as_array()
                         .map(|p| p.iter().any(|p| p["name"] == self.names[0].as_str()))
                         .unwrap_or(false);
-                ok &= connected && knows;
+                // With a broker on every node: subscribed to every other's.
+                let linked = self.kind != BrokerKind::Mesh
+                    || s["broker"]["links"].as_object().is_some_and(|l| {
+                        l.len() + 1 == self.mesh_ports.len()
+                            && l.values().all(|x| x["connected"] == true)
+                    });
+                ok &= connected && knows && linked;
             }
             if ok {
                 return Ok(());

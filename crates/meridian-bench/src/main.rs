@@ -82,7 +82,8 @@ enum Cmd {
     },
     /// Write-to-visible latency on replicas, next to the broker's raw round trip.
     Propagation {
-        /// `embedded` or `activemq`.
+        /// `embedded` (the primary's, the replicas connect to it), `activemq`, or `mesh` (a
+        /// broker on every node).
         #[arg(long, default_value = "embedded")]
         broker: String,
         /// Replicas.
@@ -101,6 +102,10 @@ enum Cmd {
     },
     /// REST writes per second on one node, and changes per second with replicas converged.
     Throughput {
+        /// `embedded` (the primary's, the replicas connect to it), `activemq`, or `mesh` (a
+        /// broker on every node).
+        #[arg(long, default_value = "embedded")]
+        broker: String,
         /// Replicas.
         #[arg(long, default_value_t = 3)]
         replicas: usize,
@@ -307,12 +312,14 @@ fn main() -> ExitCode {
             Ok(())
         }),
         Cmd::Throughput {
+            broker,
             replicas,
             writes,
             clients,
             meridian,
         } => binary(meridian).and_then(|b| {
-            let r = throughput::run(&b, replicas, writes, clients)?;
+            let kind = BrokerKind::parse(&broker)?;
+            let r = throughput::run(&b, kind, replicas, writes, clients)?;
             println!(
                 "single node: {:.0} REST writes/s ({writes} workspace creations, {clients} clients)",
                 r.single_per_s

@@ -74,6 +74,8 @@ pub struct Node {
     pub child: Child,
     /// Base URL, e.g. `http://127.0.0.1:8080/geoserver`.
     pub base: String,
+    /// The port its embedded broker is told to listen on (when it runs one).
+    pub broker_port: u16,
     started: Instant,
 }
 
@@ -86,7 +88,17 @@ impl Node {
         env: &[(&str, String)],
         log: &Path,
     ) -> Result<Node, BenchError> {
-        let port = free_port()?;
+        Node::start_on(binary, data_dir, env, log, free_port()?)
+    }
+
+    /// [`Node::start`] with HTTP on `port`.
+    pub fn start_on(
+        binary: &Path,
+        data_dir: &Path,
+        env: &[(&str, String)],
+        log: &Path,
+        port: u16,
+    ) -> Result<Node, BenchError> {
         let broker = free_port()?;
         let out =
             std::fs::File::create(log).map_err(|e| BenchError::Io(log.display().to_string(), e))?;
@@ -120,6 +132,7 @@ impl Node {
         Ok(Node {
             child,
             base: format!("http://127.0.0.1:{port}/geoserver"),
+            broker_port: broker,
             started,
         })
     }

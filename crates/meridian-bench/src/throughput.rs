@@ -55,9 +55,10 @@ fn per_item_us(before: Option<Duration>, after: Option<Duration>, n: u64) -> Opt
 }
 
 /// Measure `writes` workspace creations from `clients` threads, on one node and then on a
-/// primary with `replicas` replicas (embedded broker).
+/// primary with `replicas` replicas (through the brokers `kind` says).
 pub fn run(
     binary: &Path,
+    kind: BrokerKind,
     replicas: usize,
     writes: usize,
     clients: usize,
@@ -76,7 +77,7 @@ pub fn run(
     let cluster = Cluster::start(
         binary,
         &tmp.path().join("cluster"),
-        BrokerKind::Embedded,
+        kind,
         replicas,
         None,
         Vec::new(),

@@ -255,9 +255,22 @@ pub fn leave(dir: PathBuf) -> Result<(), NodeError> {
         .enable_all()
         .build()
         .map_err(|e| NodeError::Runtime(e.to_string()))?;
-    rt.block_on(meridian_cluster::node::leave(&cfg))
+    let left = rt
+        .block_on(meridian_cluster::node::leave(&cfg, &dir))
         .map_err(|e| NodeError::Cluster(e.to_string()))?;
-    println!("{} left group {}", cfg.instance(), cfg.group());
+    println!(
+        "{} left group {} (told through {})",
+        cfg.instance(),
+        cfg.group(),
+        if left.brokers.is_empty() {
+            "no broker: no peer known".to_string()
+        } else {
+            left.brokers.join(", ")
+        }
+    );
+    for m in &left.missed {
+        eprintln!("not reached, forgets this node after peer.expiry: {m}");
+    }
     Ok(())
 }
 

@@ -5,6 +5,7 @@
 //! * [`repair`]: catch-up over HTTP, snapshots, drift.
 //! * [`discovery`]: finding peers beyond the broker (`multicast`, `static:`, `dns:`), with
 //!   [`multicast`]: the signed announcements and their socket.
+//! * [`leave`]: `meridian cluster leave`, with one broker or a broker on every node.
 //! * [`heartbeats`]: what a node announces, and what it does with its peers' announcements.
 //! * [`peers`]: the peers known, and the authenticated HTTP requests to them.
 //! * [`readiness`]: whether the node may take traffic.
@@ -16,6 +17,7 @@
 mod counters;
 mod discovery;
 mod heartbeats;
+mod leave;
 mod multicast;
 mod peers;
 mod readiness;
@@ -31,10 +33,11 @@ pub use discovery::Found;
 pub fn check_discovery(cfg: &ClusterConfig) -> Result<(), ClusterError> {
     discovery::Mode::check(cfg)
 }
+pub use leave::{leave, Left};
 pub use peers::{check_peer_url, Peer};
 pub use readiness::NotReady;
 pub use repair::{checked_snapshot, Snapshot};
-pub use transport::{client_id, leave};
+pub use transport::client_id;
 
 use crate::config::ClusterConfig;
 use crate::digest::DigestCache;

@@ -6,6 +6,7 @@ use super::replication::Received;
 use super::{now_ms, Cluster};
 use crate::envelope::{encode, Message, Roles};
 use crate::error::{ClusterError, PeerError};
+use crate::keys::ClusterKeys;
 use crate::status::ClusterStatus;
 use meridian_catalog::sync::lock;
 use meridian_store::files::{read_json, write_json};
@@ -64,13 +65,7 @@ impl Peers {
         Ok(Peers {
             known: Mutex::new(BTreeMap::new()),
             found: Mutex::new(BTreeMap::new()),
-            // A silent host (its packets dropped, nothing refused) costs at most the connect
-            // timeout; each request also bounds its whole time (see `Cluster::get_json`).
-            http: reqwest::Client::builder()
-                .connect_timeout(CONNECT_TIMEOUT)
-                .timeout(Duration::from_secs(60))
-                .build()
-                .map_err(ClusterError::Http)?,
+            http: peer_client()?,
         })
     }
 
@@ -215,6 +210,74 @@ pub fn check_peer_url(url: &str) -> Result<(), PeerError> {
     Ok(())
 }
 
+/// The HTTP client for peers: a silent host (its packets dropped, nothing refused) costs at
+/// most the connect timeout; each request also bounds its whole time.
+pub(super) fn peer_client() -> Result<reqwest::Client, ClusterError> {
+    reqwest::Client::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .timeout(Duration::from_secs(60))
+        .build()
+        .map_err(ClusterError::Http)
+}
+
+/// GET `pq` from the peer at `base` with a fresh token made with `keys`, within `timeout`,
+/// and read its answer as JSON once its signature shows it comes from a holder of the secret.
+pub(super) async fn signed_get_json<T: serde::de::DeserializeOwned>(
+    http: &reqwest::Client,
+    keys: &ClusterKeys,
+    base: &str,
+    pq: &str,
+    timeout: Duration,
+) -> Result<T, PeerError> {
+    let full = format!("{}{pq}", base.trim_end_matches("/geoserver"));
+    let url = reqwest::Url::parse(&full).map_err(|e| PeerError::BadUrl {
+        url: full.clone(),
+        reason: e.to_string(),
+    })?;
+    let at = || url.to_string();
+    // The token covers the path and query as they go on the wire (percent-encoded).
+    let sent_pq = match url.query() {
+        Some(q) => format!("{}?{q}", url.path()),
+        None => url.path().to_string(),
+    };
+    let token = keys.peer_token("GET", &sent_pq, now_ms());
+    let r = http
+        .get(url.clone())
+        .timeout(timeout)
+        .header("X-Meridian-Token", &token)
+        .send()
+        .await
+        .map_err(|source| PeerError::Unreachable { url: at(), source })?;
+    match r.status().as_u16() {
+        410 => return Err(PeerError::Gone { url: at() }),
+        s if !(200..300).contains(&s) => {
+            return Err(PeerError::Status {
+                url: at(),
+                status: s,
+            })
+        }
+        _ => {}
+    }
+    let signature = r
+        .headers()
+        .get(meridian_rest::PEER_SIGNATURE_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let body = r
+        .bytes()
+        .await
+        .map_err(|source| PeerError::Unreachable { url: at(), source })?;
+    if !signature.is_some_and(|s| keys.answer_signature_ok(&token, &body, &s)) {
+        return Err(PeerError::Unsigned { url: at() });
+    }
+    serde_json::from_slice::<T>(&body).map_err(|source| PeerError::Json { url: at(), source })
+}
+
+/// The peers' URLs by name as a node in `data_dir` last knew them (`cluster/peers.json`).
+pub(super) fn peers_known_in(data_dir: &std::path::Path) -> BTreeMap<String, String> {
+    read_json::<BTreeMap<String, String>>(&data_dir.join("cluster").join(PEERS_FILE))
+}
+
 impl Cluster {
     /// Where the peers' URLs are kept between starts.
     fn peers_file(&self) -> PathBuf {
@@ -239,61 +302,22 @@ impl Cluster {
     }
 
     /// GET `pq` from the peer at `base` with a fresh token, and read its answer as JSON once
-    /// its signature shows it comes from a holder of the secret.
+    /// its signature shows it comes from a holder of the secret (an unsigned answer is
+    /// counted as a refusal).
     pub(super) async fn get_json<T: serde::de::DeserializeOwned>(
         &self,
         base: &str,
         pq: &str,
         timeout: Duration,
     ) -> Result<T, PeerError> {
-        let full = format!("{}{pq}", base.trim_end_matches("/geoserver"));
-        let url = reqwest::Url::parse(&full).map_err(|e| PeerError::BadUrl {
-            url: full.clone(),
-            reason: e.to_string(),
-        })?;
-        let at = || url.to_string();
-        // The token covers the path and query as they go on the wire (percent-encoded).
-        let sent_pq = match url.query() {
-            Some(q) => format!("{}?{q}", url.path()),
-            None => url.path().to_string(),
-        };
-        let token = self.keys.peer_token("GET", &sent_pq, now_ms());
-        let r = self
-            .peers
-            .http
-            .get(url.clone())
-            .timeout(timeout)
-            .header("X-Meridian-Token", &token)
-            .send()
-            .await
-            .map_err(|source| PeerError::Unreachable { url: at(), source })?;
-        match r.status().as_u16() {
-            410 => return Err(PeerError::Gone { url: at() }),
-            s if !(200..300).contains(&s) => {
-                return Err(PeerError::Status {
-                    url: at(),
-                    status: s,
-                })
-            }
-            _ => {}
-        }
-        let signature = r
-            .headers()
-            .get(meridian_rest::PEER_SIGNATURE_HEADER)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        let body = r
-            .bytes()
-            .await
-            .map_err(|source| PeerError::Unreachable { url: at(), source })?;
-        if !signature.is_some_and(|s| self.keys.answer_signature_ok(&token, &body, &s)) {
+        let r = signed_get_json(&self.peers.http, &self.keys, base, pq, timeout).await;
+        if let Err(PeerError::Unsigned { url }) = &r {
             self.reject(
                 "answer_unsigned",
                 &format!("{url}: the answer is not signed with this cluster's secret"),
             );
-            return Err(PeerError::Unsigned { url: at() });
         }
-        serde_json::from_slice::<T>(&body).map_err(|source| PeerError::Json { url: at(), source })
+        r
     }
 
     /// Ask the peers known over HTTP for their status, as their heartbeats.

@@ -104,7 +104,7 @@ fn topic_level(s: &str) -> String {
 }
 
 /// The topics of a group live under `<topicName>/<group>`.
-fn topic_base(cfg: &ClusterConfig, group: &str) -> String {
+pub(super) fn topic_base(cfg: &ClusterConfig, group: &str) -> String {
     format!(
         "{}/{}",
         topic_level(cfg.get("topicName")),
@@ -477,7 +477,7 @@ pub fn client_id(group: &str, me: &str) -> String {
 /// The credentials a node logs in to its broker with: `broker.username` and
 /// `broker.password` when set (an external broker's own users), else the ones the embedded
 /// broker requires, derived from the secret and bound to the client id.
-fn broker_credentials(
+pub(super) fn broker_credentials(
     cfg: &ClusterConfig,
     keys: &ClusterKeys,
     client_id: &str,
@@ -682,64 +682,6 @@ async fn publisher(
             }
         }
     }
-}
-
-/// Leave the cluster for good: drop this node's persistent session on the broker (a clean
-/// session with the same client id) and tell the peers to forget it. Run with the node stopped.
-pub async fn leave(config: &ClusterConfig) -> Result<(), ClusterError> {
-    let url = config.get("brokerURL");
-    let spec = if url.trim().is_empty() {
-        let listen = config.get("embeddedBroker.listen");
-        parse_broker_spec(&format!("tcp://{listen}"), 1000)?
-    } else {
-        parse_broker_spec(url, 1000)?
-    };
-    let group = config.group().to_string();
-    let me = config.instance().to_string();
-    let topic = format!("{}/heartbeat", topic_base(config, &group));
-    let keys = ClusterKeys::new(config.secret())?;
-    let msg = encode(
-        &Message::Leave {
-            group: group.clone(),
-            origin: me.clone(),
-        },
-        &keys,
-    );
-    let mut last_err = String::from("no broker answered");
-    for (host, port) in spec.addrs {
-        let id = client_id(&group, &me);
-        let (u, p) = broker_credentials(config, &keys, &id);
-        let mut opts = MqttOptions::new(id, host.clone(), port);
-        opts.set_clean_session(true);
-        opts.set_keep_alive(Duration::from_secs(5));
-        opts.set_credentials(u, p);
-        let (client, mut events) = AsyncClient::new(opts, 10);
-        let outcome = tokio::time::timeout(Duration::from_secs(10), async {
-            loop {
-                match events.poll().await {
-                    Ok(Event::Incoming(Packet::ConnAck(_))) => {
-                        client
-                            .publish(topic.clone(), QoS::AtLeastOnce, false, msg.clone())
-                            .await
-                            .map_err(|e| e.to_string())?;
-                    }
-                    Ok(Event::Incoming(Packet::PubAck(_))) => {
-                        let _ = client.disconnect().await;
-                    }
-                    Ok(Event::Outgoing(rumqttc::Outgoing::Disconnect)) => return Ok(()),
-                    Ok(_) => {}
-                    Err(e) => return Err(e.to_string()),
-                }
-            }
-        })
-        .await;
-        match outcome {
-            Ok(Ok(())) => return Ok(()),
-            Ok(Err(e)) => last_err = format!("{host}:{port}: {e}"),
-            Err(_) => last_err = format!("{host}:{port}: timed out"),
-        }
-    }
-    Err(ClusterError::Leave(last_err))
 }
 
 #[cfg(test)]

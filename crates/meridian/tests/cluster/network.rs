@@ -428,3 +428,62 @@ fn nodes_with_only_a_shared_secret_find_each_other_by_multicast() {
     );
     assert_eq!(stranger.get("/workspaces/mc4.json").status(), 404);
 }
+
+/// With a broker on every node, `meridian cluster leave` of a stopped node goes through its
+/// peers' brokers (its own is down with it): the others forget it at once, well before
+/// `peer.expiry`, and drop their links to its broker.
+#[test]
+fn a_node_that_leaves_is_forgotten_at_once_with_a_broker_on_every_node() {
+    let net = Network::new(3);
+    let c = Cluster::new("meshleave");
+    let dirs: Vec<_> = (0..3).map(|_| tmpdir()).collect();
+    let mut nodes = mesh(&net, &c, &dirs);
+    let gone = nodes.pop().unwrap();
+    let names = |n: &Node| -> Vec<String> {
+        status(n)["peers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    unsafe { libc::kill(gone.child.id() as libc::pid_t, libc::SIGTERM) };
+    let mut gone = gone;
+    gone.wait_exit(Duration::from_secs(20)).unwrap();
+    let out = std::process::Command::new("ip")
+        .args(["netns", "exec", &net.hosts[2].netns])
+        .arg(env!("CARGO_BIN_EXE_meridian"))
+        .args([
+            "cluster",
+            "leave",
+            "--data-dir",
+            dirs[2].1.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let said =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("node-2 left group"), "{said}");
+    for h in &net.hosts[..2] {
+        assert!(
+            said.contains(&format!("{}:1883", h.addr)),
+            "told through every peer's broker: {said}"
+        );
+    }
+    let refs: Vec<&Node> = nodes.iter().collect();
+    wait_for(
+        "the others forgot node-2",
+        &refs,
+        Duration::from_secs(3),
+        || {
+            nodes.iter().all(|n| {
+                let s = status(n);
+                names(n).iter().all(|p| p != "node-2")
+                    && s["broker"]["links"]
+                        .as_object()
+                        .is_some_and(|l| !l.contains_key("node-2"))
+            })
+        },
+    );
+}
