@@ -5,7 +5,7 @@
 //! written as GeoJSON or GML 3.2.
 
 mod feature;
-mod filter;
+pub mod filter;
 mod geojson;
 pub mod geopackage;
 mod gml;
@@ -19,7 +19,7 @@ mod wkb;
 mod wkt;
 
 pub use feature::{Feature, Value};
-pub use filter::{Compare, Filter, Spatial};
+pub use filter::{Compare, Filter, FilterError, Spatial};
 pub use geojson::{FeatureCollectionJson, FeatureJson, FeaturesJson};
 pub use gml::{gml_feature_collection, GmlOptions};
 pub use query::{query, query_source, Query, QueryResult, SortKey};

@@ -1,9 +1,6 @@
 //! OGC services over the catalog: OGC API - Features and WFS 2.0. Every request reads the
 //! current catalog snapshot, so what REST or replication changed is served at once.
 
-mod cql;
-mod fes;
-mod filter_error;
 mod layers;
 mod oapif;
 mod ows;
@@ -15,8 +12,8 @@ use meridian_catalog::CatalogService;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-pub use filter_error::FilterError;
 pub use layers::{published_layers, FeatureLayer};
+pub use meridian_features::FilterError;
 
 /// What the services need.
 pub struct OgcState {

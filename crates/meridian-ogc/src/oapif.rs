@@ -1,11 +1,11 @@
 //! OGC API - Features, Part 1 (Core, GeoJSON, OpenAPI 3.0) at `/geoserver/ogc/features/v1`.
 
-use crate::filter_error::FilterError;
 use crate::layers::{find_layer, published_layers, FeatureLayer};
 use crate::OgcState;
 use axum::extract::{Path, Query as Q, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use meridian_features::FilterError;
 use meridian_features::{
     query, transform_bbox, Compare, Feature, FeatureCollectionJson, FeatureError, FeatureJson,
     Filter, Query, Transformer,
@@ -273,7 +273,7 @@ pub async fn items(
                     .unwrap_or(4326);
                 transform_bbox(b, code, epsg).map_err(|e| FilterError::Geometry(e.to_string()))
             };
-            match crate::cql::parse_cql(v, &env) {
+            match meridian_features::filter::cql::parse_cql(v, &env) {
                 Ok(f) => filters.push(f),
                 Err(e) => {
                     return problem(

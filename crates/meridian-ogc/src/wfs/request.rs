@@ -2,12 +2,12 @@
 //! GetFeature request as a query (filters, sorting, paging) with its output CRS.
 
 use super::MAX_COUNT;
-use crate::fes::parse_filter;
-use crate::filter_error::FilterError;
 use crate::layers::{find_layer, FeatureLayer};
 use crate::ows::{err, parse_crs, OwsError};
 use crate::OgcState;
 use axum::http::Method;
+use meridian_features::filter::fes::parse_filter;
+use meridian_features::FilterError;
 use meridian_features::{transform_bbox, Filter, Query, SortKey, Transformer};
 use meridian_xml::Element;
 use std::collections::HashMap;
@@ -270,7 +270,7 @@ pub(super) fn feature_request(
             None => transform_bbox(b, epsg, epsg).map_err(|e| FilterError::Geometry(e.to_string())),
             Some(_) => envelope(b, crs),
         };
-        let f = crate::cql::parse_cql(c, &cql_env).map_err(|e| {
+        let f = meridian_features::filter::cql::parse_cql(c, &cql_env).map_err(|e| {
             err(
                 "InvalidParameterValue",
                 "cql_filter",

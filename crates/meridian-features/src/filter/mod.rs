@@ -1,4 +1,11 @@
-//! Filters evaluated against features (FES and CQL parsers compile into these).
+//! Filters evaluated against features, and their two encodings: OGC Filter Encoding XML
+//! ([`fes`], as WFS and SLD rules carry it) and CQL/ECQL text ([`cql`]) compile into these.
+
+pub mod cql;
+mod error;
+pub mod fes;
+
+pub use error::FilterError;
 
 use crate::feature::{Feature, Value};
 use geo_types::{Geometry, Rect};

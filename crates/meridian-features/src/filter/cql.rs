@@ -3,9 +3,9 @@
 //! `IN ('id', ...)` on feature ids, `BBOX(geom, x1, y1, x2, y2[, 'crs'])`, `AND`, `OR`, `NOT`
 //! and parentheses.
 
-use crate::fes::Envelope;
-use crate::filter_error::FilterError;
-use meridian_features::{Compare, Filter, Spatial};
+use super::error::FilterError;
+use super::fes::Envelope;
+use super::{Compare, Filter, Spatial};
 
 #[derive(Debug, Clone, PartialEq)]
 enum Tok {
@@ -305,7 +305,7 @@ impl P<'_> {
             }
             self.expect(Tok::Comma)?;
             let g = match self.next() {
-                Some(Tok::Wkt(w)) => meridian_features::parse_wkt(&w)?.0,
+                Some(Tok::Wkt(w)) => crate::parse_wkt(&w)?.0,
                 other => {
                     return Err(FilterError::Syntax(format!(
                         "{name} needs a WKT geometry, found {other:?}"

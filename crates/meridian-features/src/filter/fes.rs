@@ -1,8 +1,8 @@
 //! OGC Filter Encoding 2.0 (and 1.1 spellings) into Meridian's filters.
 
-use crate::filter_error::FilterError;
+use super::error::FilterError;
+use super::{Compare, Filter, Spatial};
 use geo_types::{Coord, Geometry, LineString, Point, Polygon};
-use meridian_features::{Compare, Filter, Spatial};
 use meridian_xml::Element;
 
 fn local(n: &str) -> &str {
