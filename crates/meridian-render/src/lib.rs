@@ -1,0 +1,20 @@
+//! Maps drawn from SLD styles. [`sld`] reads an SLD 1.0 / SE 1.1 document into a style
+//! (rules, filters, scale ranges, symbolizers); [`Map`] draws features through a style onto an
+//! antialiased canvas (tiny-skia) in the map's CRS and pixel grid; [`encode`] writes the image.
+//! Features come from any [`meridian_features::FeatureSource`], streamed once per
+//! feature-type style, never held as a layer.
+
+mod color;
+pub mod encode;
+mod error;
+mod expr;
+mod map;
+mod marks;
+mod scale;
+pub mod sld;
+mod symbolize;
+
+pub use color::Color;
+pub use error::RenderError;
+pub use map::{Map, MapExtent, Scan};
+pub use scale::scale_denominator;

@@ -1,0 +1,150 @@
+//! A map being drawn: the canvas, its extent in the map's CRS, its scale, and the passes of a
+//! style over streamed features.
+
+use crate::color::Color;
+use crate::error::RenderError;
+use crate::sld::{Style, Symbolizer};
+use crate::symbolize::{Images, Painter};
+use meridian_features::Feature;
+use std::path::PathBuf;
+use tiny_skia::Pixmap;
+
+/// Streams features to the function it is given (which answers whether to go on).
+pub type Scan<'a, E> = dyn FnMut(&mut dyn FnMut(Feature) -> bool) -> Result<(), E> + 'a;
+
+/// The map's box in its CRS (x east, y north) and its size in pixels.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MapExtent {
+    /// West.
+    pub min_x: f64,
+    /// South.
+    pub min_y: f64,
+    /// East.
+    pub max_x: f64,
+    /// North.
+    pub max_y: f64,
+    /// Pixels across.
+    pub width: u32,
+    /// Pixels down.
+    pub height: u32,
+}
+
+impl MapExtent {
+    /// Pixel position of a map coordinate (fractional, y down).
+    pub fn to_pixel(&self, x: f64, y: f64) -> (f32, f32) {
+        let px = (x - self.min_x) / (self.max_x - self.min_x) * f64::from(self.width);
+        let py = (self.max_y - y) / (self.max_y - self.min_y) * f64::from(self.height);
+        (px as f32, py as f32)
+    }
+
+    /// Map units per pixel across.
+    pub fn resolution(&self) -> f64 {
+        (self.max_x - self.min_x) / f64::from(self.width.max(1))
+    }
+}
+
+/// A map: a canvas, its extent, its scale denominator.
+pub struct Map {
+    pixmap: Pixmap,
+    extent: MapExtent,
+    scale: f64,
+    antialias: bool,
+    images: Images,
+}
+
+impl Map {
+    /// An empty map filled with `background` (transparent when `None`).
+    pub fn new(
+        extent: MapExtent,
+        background: Option<Color>,
+        scale: f64,
+        antialias: bool,
+    ) -> Result<Map, RenderError> {
+        if !(extent.max_x > extent.min_x && extent.max_y > extent.min_y) {
+            return Err(RenderError::Image("the map's box is empty".into()));
+        }
+        let mut pixmap = Pixmap::new(extent.width, extent.height).ok_or_else(|| {
+            RenderError::Image(format!(
+                "cannot make an image of {}×{} pixels",
+                extent.width, extent.height
+            ))
+        })?;
+        if let Some(bg) = background {
+            pixmap.fill(bg.skia());
+        }
+        Ok(Map {
+            pixmap,
+            extent,
+            scale,
+            antialias,
+            images: Images::default(),
+        })
+    }
+
+    /// Where external graphics of the next style are found (its folder in the data
+    /// directory); names that leave it are refused.
+    pub fn set_style_dir(&mut self, dir: Option<PathBuf>) {
+        self.images.set_dir(dir);
+    }
+
+    /// The scale denominator.
+    pub fn scale(&self) -> f64 {
+        self.scale
+    }
+
+    /// The extent.
+    pub fn extent(&self) -> &MapExtent {
+        &self.extent
+    }
+
+    /// The image.
+    pub fn pixmap(&self) -> &Pixmap {
+        &self.pixmap
+    }
+
+    /// Draw features through `style`: `scan` hands features, already in the map's CRS, to
+    /// the function it is given, once per feature-type style (each pass on top of the last).
+    pub fn draw<E>(&mut self, style: &Style, scan: &mut Scan<'_, E>) -> Result<(), E> {
+        let scale = self.scale;
+        for fts in &style.feature_type_styles {
+            let rules: Vec<_> = fts.rules.iter().filter(|r| r.in_scale(scale)).collect();
+            let drawing = rules.iter().any(|r| {
+                r.symbolizers
+                    .iter()
+                    .any(|s| !matches!(s, Symbolizer::Text(_)))
+            });
+            if !drawing {
+                continue;
+            }
+            let mut painter = Painter {
+                pixmap: &mut self.pixmap,
+                extent: &self.extent,
+                antialias: self.antialias,
+                images: &mut self.images,
+            };
+            scan(&mut |f: Feature| {
+                let mut taken = false;
+                for r in rules.iter().filter(|r| !r.else_filter) {
+                    if r.takes(&f) {
+                        taken = true;
+                        for s in &r.symbolizers {
+                            painter.symbolize(s, &f);
+                        }
+                        if fts.first_rule_only {
+                            break;
+                        }
+                    }
+                }
+                if !taken {
+                    for r in rules.iter().filter(|r| r.else_filter) {
+                        for s in &r.symbolizers {
+                            painter.symbolize(s, &f);
+                        }
+                    }
+                }
+                true
+            })?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,253 @@
+//! A style as SLD 1.0 and SE 1.1 describe it: user styles of feature-type styles of rules,
+//! each rule with an optional filter, a scale range and its symbolizers. [`parse`] reads a
+//! document; what Meridian does not draw is listed in [`Style::skipped`] so the caller can say
+//! so once.
+
+mod parse;
+
+pub use parse::parse;
+
+use crate::color::Color;
+use crate::expr::Expr;
+use meridian_features::{Feature, Filter};
+
+/// A named style of an SLD document (its first or default `UserStyle`).
+#[derive(Debug, Clone, Default)]
+pub struct Style {
+    /// `Name` of the user style.
+    pub name: String,
+    /// `Title`.
+    pub title: String,
+    /// Feature-type styles, drawn one after the other (each on top of the previous).
+    pub feature_type_styles: Vec<FeatureTypeStyle>,
+    /// What the document holds that is not drawn (element names), for one log line.
+    pub skipped: Vec<String>,
+}
+
+/// One pass over the features.
+#[derive(Debug, Clone, Default)]
+pub struct FeatureTypeStyle {
+    /// Rules in order.
+    pub rules: Vec<Rule>,
+    /// GeoServer's `ruleEvaluation=first`: only the first matching rule draws a feature.
+    pub first_rule_only: bool,
+}
+
+/// A rule: which features, at which scales, drawn how.
+#[derive(Debug, Clone, Default)]
+pub struct Rule {
+    /// `Name`.
+    pub name: String,
+    /// `Title` (legends).
+    pub title: String,
+    /// The filter; `None` takes every feature.
+    pub filter: Option<Filter>,
+    /// `ElseFilter`: features no other rule of the pass took.
+    pub else_filter: bool,
+    /// Drawn when the scale denominator is at least this.
+    pub min_scale: Option<f64>,
+    /// Drawn when the scale denominator is below this.
+    pub max_scale: Option<f64>,
+    /// Symbolizers in order.
+    pub symbolizers: Vec<Symbolizer>,
+}
+
+impl Rule {
+    /// Whether the rule applies at `scale` (min inclusive, max exclusive, as GeoServer).
+    pub fn in_scale(&self, scale: f64) -> bool {
+        self.min_scale.is_none_or(|m| scale >= m) && self.max_scale.is_none_or(|m| scale < m)
+    }
+
+    /// Whether the rule's filter takes `f` (an else-rule is decided by the caller).
+    pub fn takes(&self, f: &Feature) -> bool {
+        self.filter.as_ref().is_none_or(|flt| flt.matches(f))
+    }
+}
+
+/// How to draw.
+#[derive(Debug, Clone)]
+pub enum Symbolizer {
+    /// Areas: fill and outline.
+    Polygon(PolygonSymbolizer),
+    /// Lines.
+    Line(LineSymbolizer),
+    /// A graphic at each point (or at the centre of lines and areas).
+    Point(PointSymbolizer),
+    /// Labels (drawn by a later step; read so rules and legends see them).
+    Text(TextSymbolizer),
+}
+
+/// Fill and stroke of areas.
+#[derive(Debug, Clone, Default)]
+pub struct PolygonSymbolizer {
+    /// `None`: no fill.
+    pub fill: Option<Fill>,
+    /// `None`: no outline.
+    pub stroke: Option<Stroke>,
+    /// Geometry property to draw (default: the feature's geometry).
+    pub geometry: Option<String>,
+}
+
+/// A stroke along lines.
+#[derive(Debug, Clone, Default)]
+pub struct LineSymbolizer {
+    /// The stroke.
+    pub stroke: Stroke,
+    /// Pixels to the left (positive) or right of the line.
+    pub perpendicular_offset: f64,
+    /// Geometry property to draw.
+    pub geometry: Option<String>,
+}
+
+/// A graphic at points.
+#[derive(Debug, Clone, Default)]
+pub struct PointSymbolizer {
+    /// The graphic.
+    pub graphic: Graphic,
+    /// Geometry property to draw.
+    pub geometry: Option<String>,
+}
+
+/// A label (read, not drawn yet).
+#[derive(Debug, Clone, Default)]
+pub struct TextSymbolizer {
+    /// The label text.
+    pub label: Option<Expr>,
+}
+
+/// An area fill.
+#[derive(Debug, Clone)]
+pub struct Fill {
+    /// `fill` (default grey #808080).
+    pub color: Expr,
+    /// `fill-opacity` (default 1).
+    pub opacity: Expr,
+    /// A graphic repeated over the area instead of a color.
+    pub graphic: Option<Box<Graphic>>,
+}
+
+impl Default for Fill {
+    fn default() -> Self {
+        Fill {
+            color: Expr::Literal("#808080".into()),
+            opacity: Expr::Literal("1".into()),
+            graphic: None,
+        }
+    }
+}
+
+/// A stroke.
+#[derive(Debug, Clone)]
+pub struct Stroke {
+    /// `stroke` (default black).
+    pub color: Expr,
+    /// `stroke-width` in pixels (default 1).
+    pub width: Expr,
+    /// `stroke-opacity` (default 1).
+    pub opacity: Expr,
+    /// `stroke-dasharray` in pixels (empty: solid).
+    pub dash: Vec<f32>,
+    /// `stroke-dashoffset`.
+    pub dash_offset: f32,
+    /// `stroke-linecap`: butt (default), round, square.
+    pub cap: LineCap,
+    /// `stroke-linejoin`: miter (default), round, bevel.
+    pub join: LineJoin,
+    /// A graphic repeated along the line instead of a color.
+    pub graphic: Option<Box<Graphic>>,
+}
+
+impl Default for Stroke {
+    fn default() -> Self {
+        Stroke {
+            color: Expr::Literal("#000000".into()),
+            width: Expr::Literal("1".into()),
+            opacity: Expr::Literal("1".into()),
+            dash: Vec::new(),
+            dash_offset: 0.0,
+            cap: LineCap::Butt,
+            join: LineJoin::Miter,
+            graphic: None,
+        }
+    }
+}
+
+/// Line ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LineCap {
+    /// Flat at the end point.
+    #[default]
+    Butt,
+    /// Round.
+    Round,
+    /// Square, past the end point.
+    Square,
+}
+
+/// Line corners.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LineJoin {
+    /// Sharp.
+    #[default]
+    Miter,
+    /// Round.
+    Round,
+    /// Cut.
+    Bevel,
+}
+
+/// A graphic: a mark or an image, sized, rotated, with an opacity.
+#[derive(Debug, Clone)]
+pub struct Graphic {
+    /// What to draw: the first one Meridian can draw is used.
+    pub symbols: Vec<GraphicSymbol>,
+    /// Size in pixels (height); `None`: 16 for marks as GeoServer draws them, an image's own
+    /// height.
+    pub size: Option<Expr>,
+    /// Rotation in degrees, clockwise.
+    pub rotation: Expr,
+    /// Opacity.
+    pub opacity: Expr,
+}
+
+impl Default for Graphic {
+    fn default() -> Self {
+        Graphic {
+            symbols: Vec::new(),
+            size: None,
+            rotation: Expr::Literal("0".into()),
+            opacity: Expr::Literal("1".into()),
+        }
+    }
+}
+
+/// One symbol of a graphic.
+#[derive(Debug, Clone)]
+pub enum GraphicSymbol {
+    /// A well-known mark (`square`, `circle`, `triangle`, `star`, `cross`, `x`, `shape://...`).
+    Mark {
+        /// Its well-known name.
+        name: String,
+        /// Its fill (`None`: none).
+        fill: Option<Fill>,
+        /// Its outline (`None`: none).
+        stroke: Option<Stroke>,
+    },
+    /// An image by URL (`OnlineResource`), relative to the style's folder.
+    External {
+        /// The reference as written.
+        href: String,
+        /// Its MIME type.
+        format: String,
+    },
+}
+
+impl Style {
+    /// The colour of a literal expression, when it is one (legends, tests).
+    pub fn literal_color(e: &Expr) -> Option<Color> {
+        match e {
+            Expr::Literal(s) => Color::parse(s),
+            _ => None,
+        }
+    }
+}
