@@ -35,6 +35,10 @@ pub struct FeatureLayer {
     pub max_features: usize,
     /// Decimal places of output coordinates.
     pub num_decimals: Option<u32>,
+    /// Ids of the layer's styles: its default first, then the alternates.
+    pub styles: Vec<String>,
+    /// Native bounds (in `epsg`), when the catalog has them.
+    pub native_bounds: Option<Bounds>,
 }
 
 impl FeatureLayer {
@@ -130,6 +134,15 @@ fn layer_for(cat: &Catalog, layer: &Object, data_dir: &Path) -> Option<FeatureLa
             .child_text("numDecimals")
             .and_then(|m| m.parse().ok())
             .filter(|n: &u32| *n > 0),
+        styles: layer
+            .layer_styles()
+            .into_iter()
+            .map(str::to_string)
+            .collect(),
+        native_bounds: res
+            .xml()
+            .get("nativeBoundingBox")
+            .and_then(|b| Bounds::from_xml(&b.to_element())),
     })
 }
 

@@ -1,10 +1,11 @@
-//! OGC services over the catalog: OGC API - Features and WFS 2.0. Every request reads the
+//! OGC services over the catalog: OGC API - Features, WFS 2.0 and WMS 1.1.1/1.3.0. Every request reads the
 //! current catalog snapshot, so what REST or replication changed is served at once.
 
 mod layers;
 mod oapif;
 mod ows;
 mod wfs;
+mod wms;
 
 use axum::routing::{any, get};
 use axum::Router;
@@ -50,8 +51,39 @@ pub fn ogc_router(state: Arc<OgcState>) -> Router {
             get(oapif::item),
         )
         .route("/geoserver/wfs", any(wfs::global))
-        .route("/geoserver/ows", any(wfs::global))
+        .route("/geoserver/ows", any(ows_global))
         .route("/geoserver/{ws}/wfs", any(wfs::workspace))
-        .route("/geoserver/{ws}/ows", any(wfs::workspace))
+        .route("/geoserver/{ws}/ows", any(ows_workspace))
+        .route("/geoserver/wms", get(wms::global))
+        .route("/geoserver/{ws}/wms", get(wms::workspace))
         .with_state(state)
+}
+
+/// `/geoserver/ows`: WMS when the query says `service=WMS`, else WFS.
+async fn ows_global(
+    state: axum::extract::State<Arc<OgcState>>,
+    method: axum::http::Method,
+    q: axum::extract::RawQuery,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> axum::response::Response {
+    if wms::asks_for_wms(q.0.as_deref()) {
+        return wms::global(state, q, headers).await;
+    }
+    wfs::global(state, method, q, headers, body).await
+}
+
+/// `/geoserver/{ws}/ows`: WMS when the query says `service=WMS`, else WFS.
+async fn ows_workspace(
+    state: axum::extract::State<Arc<OgcState>>,
+    ws: axum::extract::Path<String>,
+    method: axum::http::Method,
+    q: axum::extract::RawQuery,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> axum::response::Response {
+    if wms::asks_for_wms(q.0.as_deref()) {
+        return wms::workspace(state, ws, q, headers).await;
+    }
+    wfs::workspace(state, ws, method, q, headers, body).await
 }

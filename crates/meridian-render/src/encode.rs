@@ -35,3 +35,75 @@ pub fn png(pixmap: &Pixmap) -> Result<Vec<u8>, RenderError> {
     }
     Ok(out)
 }
+
+/// The map as an 8-bit paletted PNG (`image/png8`): its own colours when it has at most 256,
+/// else a palette of 256 made by NeuQuant; transparency in a `tRNS` chunk.
+pub fn png8(pixmap: &Pixmap) -> Result<Vec<u8>, RenderError> {
+    let (w, h) = (pixmap.width(), pixmap.height());
+    let rgba: Vec<u8> = pixmap
+        .pixels()
+        .iter()
+        .flat_map(|p| {
+            let c = p.demultiply();
+            [c.red(), c.green(), c.blue(), c.alpha()]
+        })
+        .collect();
+    // Exact when the map has few colours (most vector maps without antialiasing do).
+    let mut exact: std::collections::HashMap<[u8; 4], u8> = std::collections::HashMap::new();
+    let mut palette: Vec<[u8; 4]> = Vec::new();
+    let mut fits = true;
+    for px in rgba.chunks_exact(4) {
+        let k = [px[0], px[1], px[2], px[3]];
+        if let std::collections::hash_map::Entry::Vacant(slot) = exact.entry(k) {
+            if palette.len() == 256 {
+                fits = false;
+                break;
+            }
+            slot.insert(palette.len() as u8);
+            palette.push(k);
+        }
+    }
+    let indices: Vec<u8> = if fits {
+        rgba.chunks_exact(4)
+            .map(|px| {
+                exact
+                    .get(&[px[0], px[1], px[2], px[3]])
+                    .copied()
+                    .unwrap_or(0)
+            })
+            .collect()
+    } else {
+        let nq = color_quant::NeuQuant::new(10, 256, &rgba);
+        palette = nq
+            .color_map_rgba()
+            .chunks_exact(4)
+            .map(|c| [c[0], c[1], c[2], c[3]])
+            .collect();
+        rgba.chunks_exact(4)
+            .map(|px| nq.index_of(px) as u8)
+            .collect()
+    };
+    let mut out = Vec::new();
+    {
+        let mut enc = png::Encoder::new(&mut out, w, h);
+        enc.set_color(png::ColorType::Indexed);
+        enc.set_depth(png::BitDepth::Eight);
+        enc.set_compression(png::Compression::Fast);
+        enc.set_palette(
+            palette
+                .iter()
+                .flat_map(|c| [c[0], c[1], c[2]])
+                .collect::<Vec<u8>>(),
+        );
+        if palette.iter().any(|c| c[3] != 255) {
+            enc.set_trns(palette.iter().map(|c| c[3]).collect::<Vec<u8>>());
+        }
+        let mut writer = enc
+            .write_header()
+            .map_err(|e| RenderError::Encode(e.to_string()))?;
+        writer
+            .write_image_data(&indices)
+            .map_err(|e| RenderError::Encode(e.to_string()))?;
+    }
+    Ok(out)
+}

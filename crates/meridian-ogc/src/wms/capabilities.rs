@@ -1,0 +1,257 @@
+//! GetCapabilities, 1.1.1 and 1.3.0: the service's metadata from `wms.xml`, the operations and
+//! formats, and a root layer holding every advertised layer with its CRS, bounds and styles.
+
+use super::error::Version;
+use super::request::Format;
+use crate::layers::{published_layers, FeatureLayer};
+use crate::OgcState;
+use axum::response::{IntoResponse, Response};
+use meridian_catalog::Catalog;
+use meridian_xml::{escape, Element};
+use std::fmt::Write;
+
+/// CRSs every layer is offered in, besides its own.
+const COMMON_CRS: &[u32] = &[4326, 3857, 900_913];
+
+fn service_text(svc: Option<&Element>, key: &str, default: &str) -> String {
+    svc.and_then(|s| s.child_text(key))
+        .filter(|t| !t.trim().is_empty())
+        .unwrap_or(default)
+        .to_string()
+}
+
+/// The capabilities document of `version`.
+pub(super) fn capabilities(
+    st: &OgcState,
+    ws: Option<&str>,
+    version: Version,
+    svc: Option<&Element>,
+    endpoint: &str,
+) -> Response {
+    let cat = st.catalog.snapshot();
+    let layers: Vec<FeatureLayer> = published_layers(&cat, &st.data_dir, ws)
+        .into_iter()
+        .filter(|l| l.advertised)
+        .collect();
+    let update_sequence = cat
+        .global()
+        .and_then(|g| g.xml().child_text("updateSequence").map(str::to_string))
+        .unwrap_or_else(|| "0".into());
+    let title = service_text(svc, "title", "Meridian Web Map Service");
+    let abstract_ = service_text(svc, "abstrct", "");
+    let keywords: Vec<String> = svc
+        .and_then(|s| s.get("keywords"))
+        .map(|k| {
+            k.children
+                .iter()
+                .filter_map(|c| {
+                    c.text_trim()
+                        .map(|t| t.split("\\@").next().unwrap_or(t).to_string())
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let fees = service_text(svc, "fees", "NONE");
+    let access = service_text(svc, "accessConstraints", "NONE");
+    let v13 = version == Version::V130;
+    let crs_tag = if v13 { "CRS" } else { "SRS" };
+    let href = escape(&format!("{endpoint}?"));
+    let mut x = String::with_capacity(4096 + layers.len() * 1024);
+    x.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    if v13 {
+        let _ = write!(
+            x,
+            "<WMS_Capabilities version=\"1.3.0\" updateSequence=\"{}\" xmlns=\"http://www.opengis.net/wms\" xmlns:xlink=\"http://www.w3.org/1999/xlink\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:schemaLocation=\"http://www.opengis.net/wms http://schemas.opengis.net/wms/1.3.0/capabilities_1_3_0.xsd\">",
+            escape(&update_sequence)
+        );
+    } else {
+        x.push_str("<!DOCTYPE WMT_MS_Capabilities SYSTEM \"http://schemas.opengis.net/wms/1.1.1/WMS_MS_Capabilities.dtd\">\n");
+        let _ = write!(
+            x,
+            "<WMT_MS_Capabilities version=\"1.1.1\" updateSequence=\"{}\" xmlns:xlink=\"http://www.w3.org/1999/xlink\">",
+            escape(&update_sequence)
+        );
+    }
+    let _ = write!(
+        x,
+        "<Service><Name>{}</Name><Title>{}</Title><Abstract>{}</Abstract><KeywordList>",
+        if v13 { "WMS" } else { "OGC:WMS" },
+        escape(&title),
+        escape(&abstract_)
+    );
+    for k in &keywords {
+        let _ = write!(x, "<Keyword>{}</Keyword>", escape(k));
+    }
+    let _ = write!(
+        x,
+        "</KeywordList><OnlineResource xlink:type=\"simple\" xlink:href=\"{href}\"/><Fees>{}</Fees><AccessConstraints>{}</AccessConstraints>",
+        escape(&fees),
+        escape(&access)
+    );
+    if v13 {
+        let _ = write!(
+            x,
+            "<MaxWidth>{0}</MaxWidth><MaxHeight>{0}</MaxHeight>",
+            super::request::MAX_SIDE
+        );
+    }
+    x.push_str("</Service><Capability><Request>");
+    let caps_format = if v13 {
+        "text/xml"
+    } else {
+        "application/vnd.ogc.wms_xml"
+    };
+    let dcp = format!(
+        "<DCPType><HTTP><Get><OnlineResource xlink:type=\"simple\" xlink:href=\"{href}\"/></Get></HTTP></DCPType>"
+    );
+    let _ = write!(
+        x,
+        "<GetCapabilities><Format>{caps_format}</Format>{dcp}</GetCapabilities><GetMap>"
+    );
+    for f in Format::ADVERTISED {
+        let _ = write!(x, "<Format>{}</Format>", escape(f));
+    }
+    let _ = write!(x, "{dcp}</GetMap></Request><Exception>");
+    let exceptions: &[&str] = if v13 {
+        &["XML", "INIMAGE", "BLANK"]
+    } else {
+        &[
+            "application/vnd.ogc.se_xml",
+            "application/vnd.ogc.se_inimage",
+            "application/vnd.ogc.se_blank",
+        ]
+    };
+    for e in exceptions {
+        let _ = write!(x, "<Format>{e}</Format>");
+    }
+    x.push_str("</Exception>");
+    // The root layer: every CRS the layers are offered in, and the union of their bounds.
+    let _ = write!(
+        x,
+        "<Layer><Title>{}</Title><Abstract>{}</Abstract>",
+        escape(&title),
+        escape(&abstract_)
+    );
+    let mut codes: Vec<u32> = COMMON_CRS.to_vec();
+    for l in &layers {
+        if !codes.contains(&l.epsg) {
+            codes.push(l.epsg);
+        }
+    }
+    for c in &codes {
+        let _ = write!(x, "<{crs_tag}>EPSG:{c}</{crs_tag}>");
+    }
+    if v13 {
+        let _ = write!(x, "<CRS>CRS:84</CRS>");
+    }
+    let all = layers
+        .iter()
+        .filter_map(|l| l.lat_lon)
+        .reduce(|a, b| meridian_sources::Bounds {
+            minx: a.minx.min(b.minx),
+            miny: a.miny.min(b.miny),
+            maxx: a.maxx.max(b.maxx),
+            maxy: a.maxy.max(b.maxy),
+        })
+        .unwrap_or(meridian_sources::Bounds {
+            minx: -180.0,
+            miny: -90.0,
+            maxx: 180.0,
+            maxy: 90.0,
+        });
+    geographic_box(&mut x, v13, &all);
+    for l in &layers {
+        layer(&mut x, &cat, l, v13, crs_tag, endpoint);
+    }
+    x.push_str("</Layer></Capability>");
+    x.push_str(if v13 {
+        "</WMS_Capabilities>"
+    } else {
+        "</WMT_MS_Capabilities>"
+    });
+    let content_type = if v13 {
+        "text/xml"
+    } else {
+        "application/vnd.ogc.wms_xml"
+    };
+    ([("content-type", content_type)], x).into_response()
+}
+
+fn geographic_box(x: &mut String, v13: bool, b: &meridian_sources::Bounds) {
+    if v13 {
+        let _ = write!(
+            x,
+            "<EX_GeographicBoundingBox><westBoundLongitude>{}</westBoundLongitude><eastBoundLongitude>{}</eastBoundLongitude><southBoundLatitude>{}</southBoundLatitude><northBoundLatitude>{}</northBoundLatitude></EX_GeographicBoundingBox><BoundingBox CRS=\"CRS:84\" minx=\"{}\" miny=\"{}\" maxx=\"{}\" maxy=\"{}\"/>",
+            b.minx, b.maxx, b.miny, b.maxy, b.minx, b.miny, b.maxx, b.maxy
+        );
+    } else {
+        let _ = write!(
+            x,
+            "<LatLonBoundingBox minx=\"{}\" miny=\"{}\" maxx=\"{}\" maxy=\"{}\"/>",
+            b.minx, b.miny, b.maxx, b.maxy
+        );
+    }
+}
+
+fn layer(
+    x: &mut String,
+    cat: &Catalog,
+    l: &FeatureLayer,
+    v13: bool,
+    crs_tag: &str,
+    endpoint: &str,
+) {
+    let _ = write!(
+        x,
+        "<Layer queryable=\"1\" opaque=\"0\"><Name>{}</Name><Title>{}</Title><Abstract>{}</Abstract><KeywordList>",
+        escape(&l.qualified()),
+        escape(&l.title),
+        escape(&l.abstract_)
+    );
+    for k in &l.keywords {
+        let _ = write!(x, "<Keyword>{}</Keyword>", escape(k));
+    }
+    let _ = write!(x, "</KeywordList><{crs_tag}>EPSG:{}</{crs_tag}>", l.epsg);
+    if v13 {
+        x.push_str("<CRS>CRS:84</CRS>");
+    }
+    if let Some(b) = &l.lat_lon {
+        geographic_box(x, v13, b);
+        // The box in EPSG:4326 too; 1.3.0 writes it latitude first.
+        let (a, b2, c, d) = if v13 {
+            (b.miny, b.minx, b.maxy, b.maxx)
+        } else {
+            (b.minx, b.miny, b.maxx, b.maxy)
+        };
+        let _ = write!(x, "<BoundingBox {crs_tag}=\"EPSG:4326\" minx=\"{a}\" miny=\"{b2}\" maxx=\"{c}\" maxy=\"{d}\"/>");
+    }
+    if let Some(n) = &l.native_bounds {
+        if l.epsg != 4326 {
+            let lat_first = v13 && meridian_sources::is_geographic(l.epsg);
+            let (a, b2, c, d) = if lat_first {
+                (n.miny, n.minx, n.maxy, n.maxx)
+            } else {
+                (n.minx, n.miny, n.maxx, n.maxy)
+            };
+            let _ = write!(x, "<BoundingBox {crs_tag}=\"EPSG:{}\" minx=\"{a}\" miny=\"{b2}\" maxx=\"{c}\" maxy=\"{d}\"/>", l.epsg);
+        }
+    }
+    for id in &l.styles {
+        let Some(s) = cat.get(id) else { continue };
+        // The style's name as its title (reading every style's SLD would cost each request).
+        let title = s.name().to_string();
+        let legend = format!(
+            "{endpoint}?service=WMS&request=GetLegendGraphic&format=image%2Fpng&width=20&height=20&layer={}&style={}",
+            l.qualified(),
+            s.name()
+        );
+        let _ = write!(
+            x,
+            "<Style><Name>{}</Name><Title>{}</Title><LegendURL width=\"20\" height=\"20\"><Format>image/png</Format><OnlineResource xlink:type=\"simple\" xlink:href=\"{}\"/></LegendURL></Style>",
+            escape(s.name()),
+            escape(&title),
+            escape(&legend)
+        );
+    }
+    x.push_str("</Layer>");
+}

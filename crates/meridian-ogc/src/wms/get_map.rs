@@ -1,0 +1,233 @@
+//! GetMap: the named layers drawn bottom first through their styles, features read from each
+//! store by the map's box (in the layer's CRS) and reprojected to the map's, within the
+//! service's memory and time limits.
+
+use super::error::{wms_err, WmsError};
+use super::request::{Exceptions, Format, GetMap, Params};
+use super::styles::{layer_style, StyleSource};
+use crate::layers::{find_layer, FeatureLayer};
+use crate::OgcState;
+use axum::response::{IntoResponse, Response};
+use meridian_features::{open_source, transform_bbox, Feature, FeatureError, Transformer};
+use meridian_render::{encode, scale_denominator, Map, MapExtent};
+use meridian_xml::Element;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// What bounds one request, from `wms.xml`.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Limits {
+    /// Bytes the image may take (`maxRequestMemory`, KB; 0 = only the side limit).
+    pub memory: u64,
+    /// Time drawing may take (`maxRenderingTime`, s; 0 = none).
+    pub time: Option<Duration>,
+}
+
+impl Limits {
+    pub(super) fn of(svc: Option<&Element>) -> Limits {
+        let num = |k: &str| {
+            svc.and_then(|s| s.child_text(k))
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        Limits {
+            memory: num("maxRequestMemory") * 1024,
+            time: Some(num("maxRenderingTime"))
+                .filter(|s| *s > 0)
+                .map(Duration::from_secs),
+        }
+    }
+}
+
+/// One layer to draw: where its features are and the style to draw them with.
+struct Drawn {
+    layer: FeatureLayer,
+    style: StyleSource,
+}
+
+/// Answer a GetMap request. Once the request reads, a failure is answered as `EXCEPTIONS`
+/// asks: a report, or an image of the size asked for.
+pub(super) async fn get_map(
+    st: &Arc<OgcState>,
+    ws: Option<&str>,
+    p: &Params,
+    svc: Option<&Element>,
+) -> Result<Response, WmsError> {
+    let req = GetMap::read(p)?;
+    match draw_map(st, ws, &req, Limits::of(svc)).await {
+        Ok(map) => image(&req, map),
+        Err(e) if req.exceptions != Exceptions::Xml => {
+            tracing::debug!(error = %e.text, "GetMap failed; answered with an image as EXCEPTIONS asks");
+            image(&req, blank_map(&req)?)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The map of a request that reads.
+async fn draw_map(
+    st: &Arc<OgcState>,
+    ws: Option<&str>,
+    req: &GetMap,
+    limits: Limits,
+) -> Result<Map, WmsError> {
+    let v = req.version;
+    let bytes = u64::from(req.width) * u64::from(req.height) * 4;
+    if limits.memory > 0 && bytes > limits.memory {
+        return Err(wms_err(
+            v,
+            "InvalidParameterValue",
+            "width",
+            format!(
+                "a {}×{} map needs {} KB, more than this server's limit of {} KB (maxRequestMemory): ask for a smaller image",
+                req.width,
+                req.height,
+                bytes / 1024,
+                limits.memory / 1024
+            ),
+        ));
+    }
+    let cat = st.catalog.snapshot();
+    let mut drawn = Vec::new();
+    for (i, name) in req.layers.iter().enumerate() {
+        let layer = find_layer(&cat, &st.data_dir, ws, name).ok_or_else(|| {
+            wms_err(
+                v,
+                "LayerNotDefined",
+                "layers",
+                format!("no layer named '{name}'"),
+            )
+        })?;
+        let asked = req.styles.get(i).map(String::as_str).unwrap_or("");
+        let style = layer_style(&cat, &st.data_dir, &layer, asked)
+            .map_err(|m| wms_err(v, "StyleNotDefined", "styles", m))?;
+        drawn.push(Drawn { layer, style });
+    }
+    let req = req.clone();
+    tokio::task::spawn_blocking(move || render(&req, &drawn, limits))
+        .await
+        .map_err(|e| wms_err(v, "NoApplicableCode", "", format!("drawing failed: {e}")))?
+}
+
+/// An empty map of the request's size and background.
+fn blank_map(req: &GetMap) -> Result<Map, WmsError> {
+    Map::new(extent(req), background(req), 1.0, true)
+        .map_err(|e| wms_err(req.version, "NoApplicableCode", "", e.to_string()))
+}
+
+fn extent(req: &GetMap) -> MapExtent {
+    MapExtent {
+        min_x: req.bbox[0],
+        min_y: req.bbox[1],
+        max_x: req.bbox[2],
+        max_y: req.bbox[3],
+        width: req.width,
+        height: req.height,
+    }
+}
+
+fn background(req: &GetMap) -> Option<meridian_render::Color> {
+    (!req.transparent).then_some(req.bgcolor)
+}
+
+/// The encoded image.
+fn image(req: &GetMap, map: Map) -> Result<Response, WmsError> {
+    let bytes = match req.format {
+        Format::Png => encode::png(map.pixmap()),
+        Format::Png8 => encode::png8(map.pixmap()),
+    }
+    .map_err(|e| wms_err(req.version, "NoApplicableCode", "", e.to_string()))?;
+    Ok(([("content-type", req.format.mime())], bytes).into_response())
+}
+
+/// Why drawing stopped.
+enum Stop {
+    Feature(FeatureError),
+    Time,
+}
+
+/// Draw every layer.
+fn render(req: &GetMap, drawn: &[Drawn], limits: Limits) -> Result<Map, WmsError> {
+    let v = req.version;
+    let geographic = meridian_sources::is_geographic(req.epsg);
+    let scale = scale_denominator(req.bbox[2] - req.bbox[0], geographic, req.width, req.dpi);
+    let mut map = Map::new(extent(req), background(req), scale, req.antialias)
+        .map_err(|e| wms_err(v, "NoApplicableCode", "", e.to_string()))?;
+    let deadline = limits.time.map(|t| Instant::now() + t);
+    for d in drawn {
+        let style = d.style.parsed();
+        map.set_style_dir(d.style.dir.clone());
+        let source = open_source(&d.layer.store, &d.layer.native).map_err(|e| {
+            wms_err(
+                v,
+                "NoApplicableCode",
+                "layers",
+                format!("{}: {e}", d.layer.qualified()),
+            )
+        })?;
+        let to_map = Transformer::new(d.layer.epsg, req.epsg).map_err(|e| {
+            wms_err(
+                v,
+                "InvalidCRS",
+                "crs",
+                format!("{}: {e}", d.layer.qualified()),
+            )
+        })?;
+        // The map's box in the layer's CRS, a little larger so symbols that straddle the edge
+        // are drawn (GeoServer's default buffer is a few pixels).
+        let pad_x = (req.bbox[2] - req.bbox[0]) / f64::from(req.width) * 8.0;
+        let pad_y = (req.bbox[3] - req.bbox[1]) / f64::from(req.height) * 8.0;
+        let padded = [
+            req.bbox[0] - pad_x,
+            req.bbox[1] - pad_y,
+            req.bbox[2] + pad_x,
+            req.bbox[3] + pad_y,
+        ];
+        let native_box = transform_bbox(padded, req.epsg, d.layer.epsg)
+            .ok()
+            .filter(|r| r.min().x.is_finite() && r.max().x.is_finite() && r.width() > 0.0);
+        let mut timed_out = false;
+        let prefix = d.layer.name.clone();
+        let result = map.draw(&style, &mut |each: &mut dyn FnMut(Feature) -> bool| {
+            source
+                .scan(native_box, &prefix, &mut |mut f: Feature| {
+                    if deadline.is_some_and(|t| Instant::now() > t) {
+                        timed_out = true;
+                        return false;
+                    }
+                    if let Some(g) = f.geometry.as_mut() {
+                        to_map.geometry(g);
+                    }
+                    each(f)
+                })
+                .map_err(Stop::Feature)?;
+            if timed_out {
+                return Err(Stop::Time);
+            }
+            Ok(())
+        });
+        match result {
+            Ok(()) => {}
+            Err(Stop::Time) => {
+                return Err(wms_err(
+                    v,
+                    "NoApplicableCode",
+                    "",
+                    format!(
+                        "drawing took longer than this server's limit of {} s (maxRenderingTime): ask for a smaller area or fewer layers",
+                        limits.time.map(|t| t.as_secs()).unwrap_or(0)
+                    ),
+                ))
+            }
+            Err(Stop::Feature(e)) => {
+                return Err(wms_err(
+                    v,
+                    "NoApplicableCode",
+                    "layers",
+                    format!("{}: {e}", d.layer.qualified()),
+                ))
+            }
+        }
+    }
+    Ok(map)
+}

@@ -1,0 +1,140 @@
+//! WMS 1.1.1 and 1.3.0: GetCapabilities and GetMap (PNG), KVP.
+//!
+//! * [`request`]: reading a request and a GetMap request.
+//! * [`capabilities`], [`get_map`]: one operation each; [`styles`]: the style a layer is drawn
+//!   with; [`error`]: service exception reports.
+
+mod capabilities;
+mod error;
+mod get_map;
+mod request;
+mod styles;
+
+use crate::OgcState;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use error::{wms_err, Version};
+use meridian_catalog::Kind;
+use std::sync::Arc;
+
+/// The WMS settings of a workspace, or the global ones.
+fn service_object(st: &OgcState, ws: Option<&str>) -> Option<Arc<meridian_catalog::Object>> {
+    let cat = st.catalog.snapshot();
+    let ws_id = ws
+        .and_then(|w| cat.find(Kind::Workspace, None, w))
+        .map(|w| w.id().to_string());
+    ws_id
+        .and_then(|id| cat.service("wms", Some(&id)).cloned())
+        .or_else(|| cat.service("wms", None).cloned())
+}
+
+/// `/geoserver/wms` (and `/geoserver/ows` with `service=WMS`).
+pub async fn global(
+    State(st): State<Arc<OgcState>>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    handle(st, None, q, headers).await
+}
+
+/// `/geoserver/{ws}/wms`: the workspace's layers only.
+pub async fn workspace(
+    State(st): State<Arc<OgcState>>,
+    Path(ws): Path<String>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let p = request::kvp(q.as_deref());
+    let version = Version::of(p.get("VERSION").map(String::as_str));
+    if st
+        .catalog
+        .snapshot()
+        .find(Kind::Workspace, None, &ws)
+        .is_none()
+    {
+        return wms_err(
+            version,
+            "InvalidParameterValue",
+            "workspace",
+            format!("no workspace '{ws}'"),
+        )
+        .into_response();
+    }
+    handle(st, Some(ws), q, headers).await
+}
+
+/// Whether a query string asks for WMS (`service=WMS`), for the shared `/ows` endpoint.
+pub fn asks_for_wms(q: Option<&str>) -> bool {
+    request::kvp(q)
+        .get("SERVICE")
+        .is_some_and(|s| s.eq_ignore_ascii_case("WMS"))
+}
+
+async fn handle(
+    st: Arc<OgcState>,
+    ws: Option<String>,
+    q: Option<String>,
+    headers: HeaderMap,
+) -> Response {
+    let p = request::kvp(q.as_deref());
+    let version = Version::of(
+        p.get("VERSION")
+            .or_else(|| p.get("WMTVER"))
+            .map(String::as_str),
+    );
+    let host = headers
+        .get("host")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost")
+        .to_string();
+    let endpoint = match &ws {
+        Some(w) => format!("http://{host}/geoserver/{w}/wms"),
+        None => format!("http://{host}/geoserver/wms"),
+    };
+    if let Some(svc) = p.get("SERVICE") {
+        if !svc.eq_ignore_ascii_case("WMS") {
+            return wms_err(
+                version,
+                "InvalidParameterValue",
+                "service",
+                format!("this endpoint serves WMS, not '{svc}'"),
+            )
+            .into_response();
+        }
+    }
+    let svc = service_object(&st, ws.as_deref()).map(|o| o.element());
+    if svc.as_ref().and_then(|s| s.child_text("enabled")) == Some("false") {
+        return wms_err(
+            version,
+            "ServiceNotEnabled",
+            "service",
+            "the WMS service is disabled",
+        )
+        .into_response();
+    }
+    let request = p.get("REQUEST").cloned().unwrap_or_default();
+    match request.to_ascii_lowercase().as_str() {
+        "getcapabilities" | "capabilities" => {
+            capabilities::capabilities(&st, ws.as_deref(), version, svc.as_ref(), &endpoint)
+        }
+        "getmap" | "map" => match get_map::get_map(&st, ws.as_deref(), &p, svc.as_ref()).await {
+            Ok(r) => r,
+            Err(e) => e.into_response(),
+        },
+        "" => wms_err(
+            version,
+            "MissingParameterValue",
+            "request",
+            "the REQUEST parameter is missing",
+        )
+        .into_response(),
+        other => wms_err(
+            version,
+            "OperationNotSupported",
+            "request",
+            format!("the operation '{other}' is not supported"),
+        )
+        .into_response(),
+    }
+}

@@ -1,0 +1,321 @@
+//! WMS 1.1.1 and 1.3.0 over GeoServer's release data directory, against a real node: the
+//! capabilities, maps drawn through the layers' SLD styles (pixels checked), reprojection,
+//! formats, backgrounds, the limits and the exceptions.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+use common::{expect, Node};
+
+fn wms(n: &Node, q: &str) -> reqwest::blocking::Response {
+    n.anon()
+        .get(format!("http://127.0.0.1:{}/geoserver/wms?{q}", n.port))
+        .send()
+        .unwrap()
+}
+
+/// A decoded PNG: width, height, RGBA pixels, and its colour type.
+struct Image {
+    w: u32,
+    h: u32,
+    rgba: Vec<u8>,
+    color: png::ColorType,
+}
+
+impl Image {
+    fn at(&self, x: u32, y: u32) -> [u8; 4] {
+        let i = ((y * self.w + x) * 4) as usize;
+        [
+            self.rgba[i],
+            self.rgba[i + 1],
+            self.rgba[i + 2],
+            self.rgba[i + 3],
+        ]
+    }
+}
+
+fn decode(bytes: &[u8]) -> Image {
+    let mut d = png::Decoder::new(std::io::Cursor::new(bytes));
+    d.set_transformations(png::Transformations::EXPAND);
+    let mut r = d.read_info().unwrap();
+    let color = r.info().color_type;
+    let mut buf = vec![0; r.output_buffer_size().unwrap()];
+    let f = r.next_frame(&mut buf).unwrap();
+    let data = &buf[..f.buffer_size()];
+    let rgba = match f.color_type {
+        png::ColorType::Rgba => data.to_vec(),
+        png::ColorType::Rgb => data
+            .chunks(3)
+            .flat_map(|c| [c[0], c[1], c[2], 255])
+            .collect(),
+        other => panic!("unexpected {other:?}"),
+    };
+    Image {
+        w: f.width,
+        h: f.height,
+        rgba,
+        color,
+    }
+}
+
+/// GET a map and decode it (asserting a PNG came back); also saved for a person to look at.
+fn map(n: &Node, q: &str, name: &str) -> Image {
+    let r = wms(n, q);
+    let status = r.status();
+    let ct = r.headers()["content-type"].to_str().unwrap().to_string();
+    let body = r.bytes().unwrap();
+    assert_eq!(status, 200, "{q}: {}", String::from_utf8_lossy(&body));
+    assert!(
+        ct.starts_with("image/png"),
+        "{q}: {ct}: {}",
+        String::from_utf8_lossy(&body)
+    );
+    std::fs::write(
+        std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(name),
+        &body,
+    )
+    .unwrap();
+    decode(&body)
+}
+
+/// Population classes of popshade at 70 % over white.
+fn blended(c: [u8; 3]) -> [u8; 3] {
+    c.map(|v| (f64::from(v) * 0.7 + 255.0 * 0.3).round() as u8)
+}
+
+fn near(p: [u8; 4], c: [u8; 3]) -> bool {
+    p[..3]
+        .iter()
+        .zip(c)
+        .all(|(a, b)| (i32::from(*a) - i32::from(b)).abs() <= 3)
+}
+
+const STATES_130: &str = "SERVICE=WMS&VERSION=1.3.0&REQUEST=GetMap&LAYERS=topp:states&STYLES=&CRS=EPSG:4326&BBOX=24,-125,50,-66&WIDTH=768&HEIGHT=339&FORMAT=image/png";
+
+#[test]
+fn capabilities_list_layers_styles_and_bounds_in_both_versions() {
+    let n = Node::with_fixture();
+    let r = wms(&n, "SERVICE=WMS&VERSION=1.3.0&REQUEST=GetCapabilities");
+    assert_eq!(r.status(), 200);
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/xml"));
+    let x = r.text().unwrap();
+    assert!(x.contains("<WMS_Capabilities version=\"1.3.0\""), "{x}");
+    assert!(x.contains("updateSequence=\""));
+    assert!(
+        x.contains("<Title>GeoServer Web Map Service</Title>"),
+        "service title from wms.xml"
+    );
+    assert!(x.contains("<Name>topp:states</Name>"));
+    assert!(
+        x.contains("<Name>population</Name>"),
+        "the default style of topp:states"
+    );
+    assert!(x.contains("<westBoundLongitude>"));
+    assert!(x.contains("<Format>image/png8</Format>"));
+    assert!(x.contains("<Format>INIMAGE</Format>"));
+    // 1.3.0 writes EPSG:4326 boxes latitude first.
+    assert!(
+        x.contains("<BoundingBox CRS=\"EPSG:4326\" minx=\"24."),
+        "{x}"
+    );
+    let v11 = wms(&n, "SERVICE=WMS&VERSION=1.1.1&REQUEST=GetCapabilities")
+        .text()
+        .unwrap();
+    assert!(v11.contains("<WMT_MS_Capabilities version=\"1.1.1\""));
+    assert!(v11.contains("<SRS>EPSG:4326</SRS>") && v11.contains("<LatLonBoundingBox"));
+    assert!(
+        v11.contains("<BoundingBox SRS=\"EPSG:4326\" minx=\"-124."),
+        "{v11}"
+    );
+    // A workspace's own service lists only its layers.
+    let topp = n
+        .anon()
+        .get(format!(
+            "http://127.0.0.1:{}/geoserver/topp/wms?service=WMS&request=GetCapabilities",
+            n.port
+        ))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(topp.contains("<Name>topp:states</Name>") && !topp.contains("<Name>sf:roads</Name>"));
+    // /ows with service=WMS is the WMS.
+    let ows = n
+        .anon()
+        .get(format!(
+            "http://127.0.0.1:{}/geoserver/ows?service=WMS&version=1.3.0&request=GetCapabilities",
+            n.port
+        ))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(ows.contains("<WMS_Capabilities"));
+}
+
+#[test]
+fn a_map_is_drawn_through_the_layers_style_with_the_versions_axis_order() {
+    let n = Node::with_fixture();
+    let m = map(&n, STATES_130, "wms-states-130.png");
+    assert_eq!((m.w, m.h), (768, 339));
+    let px = |lon: f64, lat: f64| {
+        let x = ((lon + 125.0) / 59.0 * 768.0) as u32;
+        let y = ((50.0 - lat) / 26.0 * 339.0) as u32;
+        m.at(x, y)
+    };
+    assert!(
+        near(px(-99.0, 31.5), blended([0x4d, 0x4d, 0xff])),
+        "Texas: {:?}",
+        px(-99.0, 31.5)
+    );
+    assert!(
+        near(px(-107.5, 43.0), blended([0x4d, 0xff, 0x4d])),
+        "Wyoming: {:?}",
+        px(-107.5, 43.0)
+    );
+    assert_eq!(px(-90.0, 25.0), [255, 255, 255, 255], "the sea stays white");
+    // 1.1.1 with x/y order draws the same map.
+    let v11 = map(
+        &n,
+        "SERVICE=WMS&VERSION=1.1.1&REQUEST=GetMap&LAYERS=topp:states&STYLES=&SRS=EPSG:4326&BBOX=-125,24,-66,50&WIDTH=768&HEIGHT=339&FORMAT=image/png",
+        "wms-states-111.png",
+    );
+    assert_eq!(v11.rgba, m.rgba);
+}
+
+#[test]
+fn maps_reproject_take_other_styles_backgrounds_and_formats() {
+    let n = Node::with_fixture();
+    // Web Mercator: the same states, Texas where its mercator coordinates say.
+    let m = map(
+        &n,
+        "SERVICE=WMS&VERSION=1.3.0&REQUEST=GetMap&LAYERS=topp:states&STYLES=&CRS=EPSG:3857&BBOX=-13914936,2764607,-7347086,6446275&WIDTH=800&HEIGHT=449&FORMAT=image/png",
+        "wms-states-3857.png",
+    );
+    // Texas centre (-99, 31.5) in EPSG:3857: x -11020635, y 3695955.
+    let x = ((-11_020_635.0 + 13_914_936.0) / 6_567_850.0 * 800.0) as u32;
+    let y = ((6_446_275.0 - 3_695_955.0) / 3_681_668.0 * 449.0) as u32;
+    assert!(
+        near(m.at(x, y), blended([0x4d, 0x4d, 0xff])),
+        "Texas in 3857: {:?}",
+        m.at(x, y)
+    );
+    // Another style by name: polygon (grey fill).
+    let g = map(
+        &n,
+        &STATES_130.replace("STYLES=", "STYLES=polygon"),
+        "wms-states-polygon.png",
+    );
+    let tx = g.at(
+        ((-99.0 + 125.0) / 59.0 * 768.0) as u32,
+        ((50.0 - 31.5) / 26.0 * 339.0) as u32,
+    );
+    assert!(near(tx, [0xaa, 0xaa, 0xaa]), "polygon style: {tx:?}");
+    // Transparent: the sea is see-through.
+    let t = map(
+        &n,
+        &format!("{STATES_130}&TRANSPARENT=TRUE"),
+        "wms-states-transparent.png",
+    );
+    assert_eq!(t.at(540, 320)[3], 0, "{:?}", t.at(540, 320));
+    // A background colour.
+    let b = map(
+        &n,
+        &format!("{STATES_130}&BGCOLOR=0x000000"),
+        "wms-states-black.png",
+    );
+    assert_eq!(b.at(540, 320), [0, 0, 0, 255]);
+    // 8-bit paletted.
+    let p8 = map(
+        &n,
+        &STATES_130.replace("image/png", "image/png8"),
+        "wms-states-png8.png",
+    );
+    assert_eq!(p8.color, png::ColorType::Indexed);
+    assert!(near(
+        p8.at(
+            ((-99.0 + 125.0) / 59.0 * 768.0) as u32,
+            ((50.0 - 31.5) / 26.0 * 339.0) as u32
+        ),
+        blended([0x4d, 0x4d, 0xff])
+    ));
+}
+
+#[test]
+fn mistakes_get_service_exceptions_and_limits_hold() {
+    let n = Node::with_fixture();
+    let report = |q: &str, code: &str| {
+        let r = wms(&n, q);
+        assert_eq!(r.status(), 400, "{q}");
+        let t = r.text().unwrap();
+        assert!(
+            t.contains("ServiceExceptionReport") && t.contains(&format!("code=\"{code}\"")),
+            "{q}: {t}"
+        );
+        t
+    };
+    report(
+        &STATES_130.replace("topp:states", "topp:nope"),
+        "LayerNotDefined",
+    );
+    report(
+        &STATES_130.replace("STYLES=", "STYLES=nope"),
+        "StyleNotDefined",
+    );
+    report(
+        &STATES_130.replace("CRS=EPSG:4326", "CRS=EPSG:123456789"),
+        "InvalidCRS",
+    );
+    report(
+        &STATES_130.replace("image/png", "image/tiff"),
+        "InvalidFormat",
+    );
+    // Over maxRequestMemory (65536 KB in the release wms.xml): 8000×8000×4 bytes.
+    let t = report(
+        &STATES_130.replace("WIDTH=768&HEIGHT=339", "WIDTH=8000&HEIGHT=8000"),
+        "InvalidParameterValue",
+    );
+    assert!(t.contains("maxRequestMemory"), "{t}");
+    // 1.1.1 reports in its own format.
+    let r = wms(&n, "SERVICE=WMS&VERSION=1.1.1&REQUEST=GetMap&LAYERS=x&SRS=EPSG:4326&BBOX=0,0,1,1&WIDTH=1&HEIGHT=1");
+    assert_eq!(r.headers()["content-type"], "application/vnd.ogc.se_xml");
+    // EXCEPTIONS=BLANK answers a blank image of the size asked for.
+    let b = map(
+        &n,
+        &format!(
+            "{}&EXCEPTIONS=BLANK",
+            STATES_130.replace("topp:states", "topp:nope")
+        ),
+        "wms-blank.png",
+    );
+    assert_eq!((b.w, b.h), (768, 339));
+    // An unknown operation.
+    report(
+        "SERVICE=WMS&VERSION=1.3.0&REQUEST=GetSomething",
+        "OperationNotSupported",
+    );
+}
+
+/// A style changed through REST shows in the next map: nothing parsed before survives.
+#[test]
+fn a_changed_style_shows_in_the_next_map() {
+    let n = Node::with_fixture();
+    let before = map(&n, STATES_130, "wms-before.png");
+    let red = r#"<StyledLayerDescriptor version="1.0.0" xmlns="http://www.opengis.net/sld"><NamedLayer><Name>x</Name><UserStyle><Name>population</Name><FeatureTypeStyle><Rule><PolygonSymbolizer><Fill><CssParameter name="fill">#FF0000</CssParameter></Fill></PolygonSymbolizer></Rule></FeatureTypeStyle></UserStyle></NamedLayer></StyledLayerDescriptor>"#;
+    let r = n.send(
+        "PUT",
+        "/styles/population",
+        "application/vnd.ogc.sld+xml",
+        red,
+    );
+    expect(r, 200);
+    let after = map(&n, STATES_130, "wms-after.png");
+    let (x, y) = (
+        ((-99.0 + 125.0) / 59.0 * 768.0) as u32,
+        ((50.0 - 31.5) / 26.0 * 339.0) as u32,
+    );
+    assert_ne!(before.at(x, y), after.at(x, y));
+    assert_eq!(after.at(x, y), [255, 0, 0, 255]);
+}
