@@ -5,6 +5,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 mod health;
+mod maps;
 mod network;
 mod operations;
 mod repair;

@@ -1,0 +1,61 @@
+//! Maps in a cluster: a style changed on the primary changes the replica's next map.
+
+use super::*;
+
+/// The colour of one pixel of a PNG map (its RGB).
+fn pixel(png_bytes: &[u8], x: u32, y: u32) -> [u8; 3] {
+    let mut d = png::Decoder::new(std::io::Cursor::new(png_bytes));
+    d.set_transformations(png::Transformations::EXPAND);
+    let mut r = d.read_info().unwrap();
+    let mut buf = vec![0; r.output_buffer_size().unwrap()];
+    let f = r.next_frame(&mut buf).unwrap();
+    let bpp = f.color_type.samples();
+    let i = ((y * f.width + x) as usize) * bpp;
+    [buf[i], buf[i + 1], buf[i + 2]]
+}
+
+fn texas(n: &Node) -> [u8; 3] {
+    let r = n
+        .anon()
+        .get(format!(
+            "http://127.0.0.1:{}/geoserver/wms?service=WMS&version=1.1.1&request=GetMap&layers=topp:states&styles=&srs=EPSG:4326&bbox=-125,24,-66,50&width=590&height=260&format=image/png",
+            n.port
+        ))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // Texas at (-99, 31.5).
+    pixel(&r.bytes().unwrap(), 260, 185)
+}
+
+#[test]
+fn a_style_changed_on_the_primary_changes_the_replicas_next_map() {
+    let c = Cluster::new("maps");
+    let (_ta, da) = tmpdir();
+    let (_tb, db) = tmpdir();
+    // Both hold the release data directory: data files never travel through the cluster.
+    for d in [&da, &db] {
+        meridian_testkit::copy_dir(&meridian_testkit::fixture_datadir(), d).unwrap();
+    }
+    let a = c.start(&da, "node-a", true, true);
+    let b = c.start(&db, "node-b", false, false);
+    wait_connected("replica connected", &[&a, &b], &b);
+    let before = texas(&b);
+    assert_ne!(before, [255, 0, 0]);
+    let red = r#"<StyledLayerDescriptor version="1.0.0" xmlns="http://www.opengis.net/sld"><NamedLayer><Name>x</Name><UserStyle><Name>population</Name><FeatureTypeStyle><Rule><PolygonSymbolizer><Fill><CssParameter name="fill">#FF0000</CssParameter></Fill></PolygonSymbolizer></Rule></FeatureTypeStyle></UserStyle></NamedLayer></StyledLayerDescriptor>"#;
+    expect(
+        a.send(
+            "PUT",
+            "/styles/population",
+            "application/vnd.ogc.sld+xml",
+            red,
+        ),
+        200,
+    );
+    wait_for(
+        "the replica draws with the new style",
+        &[&a, &b],
+        Duration::from_secs(10),
+        || texas(&b) == [255, 0, 0],
+    );
+}
