@@ -146,6 +146,11 @@ fn layer_for(cat: &Catalog, layer: &Object, data_dir: &Path) -> Option<FeatureLa
     })
 }
 
+/// The feature type of layer `id`, when it is one and is enabled.
+pub fn layer_by_id(cat: &Catalog, data_dir: &Path, id: &str) -> Option<FeatureLayer> {
+    layer_for(cat, cat.get(id)?, data_dir)
+}
+
 /// Every enabled feature type with a layer, sorted by qualified name; `ws` limits to one
 /// workspace.
 pub fn published_layers(

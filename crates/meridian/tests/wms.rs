@@ -319,3 +319,32 @@ fn a_changed_style_shows_in_the_next_map() {
     assert_ne!(before.at(x, y), after.at(x, y));
     assert_eq!(after.at(x, y), [255, 0, 0, 255]);
 }
+
+/// A layer group is a layer: listed, and drawn member by member, bottom first.
+#[test]
+fn layer_groups_are_listed_and_drawn() {
+    let n = Node::with_fixture();
+    let caps = wms(&n, "SERVICE=WMS&VERSION=1.3.0&REQUEST=GetCapabilities").text().unwrap();
+    for g in ["spearfish", "tasmania", "tiger-ny", "ne:world"] {
+        assert!(caps.contains(&format!("<Name>{g}</Name>")), "{g}");
+    }
+    let m = map(
+        &n,
+        "SERVICE=WMS&VERSION=1.1.1&REQUEST=GetMap&LAYERS=spearfish&STYLES=&SRS=EPSG:26713&BBOX=589425.93,4913959.22,609518.67,4928082.95&WIDTH=800&HEIGHT=562&FORMAT=image/png",
+        "wms-spearfish.png",
+    );
+    let count = |pred: &dyn Fn([u8; 4]) -> bool| {
+        (0..m.h).flat_map(|y| (0..m.w).map(move |x| (x, y))).filter(|&(x, y)| pred(m.at(x, y))).count()
+    };
+    // Streams are blue, roads #AA3333, restricted areas red: each member is drawn.
+    let streams = count(&|p| p[2] > 150 && p[0] < 80 && p[1] < 80);
+    let roads = count(&|p| near(p, [0xaa, 0x33, 0x33]));
+    let restricted = count(&|p| p[0] > 200 && p[1] < 120 && p[2] < 120);
+    assert!(streams > 1000 && roads > 1000 && restricted > 1000, "{streams} {roads} {restricted}");
+    // The same group within its workspace's service, by a qualified name.
+    map(
+        &n,
+        "SERVICE=WMS&VERSION=1.3.0&REQUEST=GetMap&LAYERS=ne:world&STYLES=&CRS=CRS:84&BBOX=-180,-90,180,90&WIDTH=512&HEIGHT=256&FORMAT=image/png",
+        "wms-world.png",
+    );
+}

@@ -163,6 +163,9 @@ pub(super) fn capabilities(
     for l in &layers {
         layer(&mut x, &cat, l, v13, crs_tag, endpoint);
     }
+    for g in cat.list(meridian_catalog::Kind::LayerGroup) {
+        group(&mut x, &cat, g, ws, v13, crs_tag);
+    }
     x.push_str("</Layer></Capability>");
     x.push_str(if v13 {
         "</WMS_Capabilities>"
@@ -252,6 +255,52 @@ fn layer(
             escape(&title),
             escape(&legend)
         );
+    }
+    x.push_str("</Layer>");
+}
+
+/// A layer group as one named layer (CONTAINER groups, which have no name of their own, and
+/// EO groups are left out).
+fn group(x: &mut String, cat: &Catalog, g: &meridian_catalog::Object, ws: Option<&str>, v13: bool, crs_tag: &str) {
+    let mode = g.group_mode();
+    if matches!(mode, "CONTAINER" | "EO") || !g.enabled() || g.xml().child_text("advertised") == Some("false") {
+        return;
+    }
+    let ws_name = g.workspace().and_then(|id| cat.get(id)).map(|w| w.name().to_string());
+    if ws.is_some() && ws_name.as_deref() != ws {
+        return;
+    }
+    let name = match (&ws_name, ws) {
+        (Some(w), None) => format!("{w}:{}", g.name()),
+        _ => g.name().to_string(),
+    };
+    let title = g.xml().child_text("title").unwrap_or(g.name()).to_string();
+    let abstract_ = g.xml().child_text("abstractTxt").unwrap_or("").to_string();
+    let _ = write!(
+        x,
+        "<Layer queryable=\"1\" opaque=\"0\"><Name>{}</Name><Title>{}</Title><Abstract>{}</Abstract>",
+        escape(&name),
+        escape(&title),
+        escape(&abstract_)
+    );
+    let bounds = g.xml().get("bounds").map(|b| b.to_element());
+    let num = |k: &str| bounds.as_ref().and_then(|b| b.child_text(k)).and_then(|v| v.trim().parse::<f64>().ok());
+    let code = bounds
+        .as_ref()
+        .and_then(|b| b.child_text("crs"))
+        .and_then(|c| c.rsplit(':').next())
+        .and_then(|c| c.parse::<u32>().ok());
+    if let (Some(minx), Some(miny), Some(maxx), Some(maxy), Some(code)) =
+        (num("minx"), num("miny"), num("maxx"), num("maxy"), code)
+    {
+        let _ = write!(x, "<{crs_tag}>EPSG:{code}</{crs_tag}>");
+        let native = meridian_sources::Bounds { minx, miny, maxx, maxy };
+        if let Some(ll) = meridian_sources::lat_lon_bounds(code, native) {
+            geographic_box(x, v13, &ll);
+        }
+        let lat_first = v13 && meridian_sources::is_geographic(code);
+        let (a, b, c, d) = if lat_first { (miny, minx, maxy, maxx) } else { (minx, miny, maxx, maxy) };
+        let _ = write!(x, "<BoundingBox {crs_tag}=\"EPSG:{code}\" minx=\"{a}\" miny=\"{b}\" maxx=\"{c}\" maxy=\"{d}\"/>");
     }
     x.push_str("</Layer>");
 }

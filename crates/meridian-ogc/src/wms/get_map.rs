@@ -4,7 +4,8 @@
 
 use super::error::{wms_err, WmsError};
 use super::request::{Exceptions, Format, GetMap, Params};
-use super::styles::{layer_style, StyleSource};
+use super::groups::{find_group, group_layers};
+use super::styles::{layer_style, style_by_id, StyleSource};
 use crate::layers::{find_layer, FeatureLayer};
 use crate::OgcState;
 use axum::response::{IntoResponse, Response};
@@ -90,18 +91,33 @@ async fn draw_map(
     let cat = st.catalog.snapshot();
     let mut drawn = Vec::new();
     for (i, name) in req.layers.iter().enumerate() {
-        let layer = find_layer(&cat, &st.data_dir, ws, name).ok_or_else(|| {
+        let asked = req.styles.get(i).map(String::as_str).unwrap_or("");
+        if let Some(layer) = find_layer(&cat, &st.data_dir, ws, name) {
+            let style = layer_style(&cat, &st.data_dir, &layer, asked)
+                .map_err(|m| wms_err(v, "StyleNotDefined", "styles", m))?;
+            drawn.push(Drawn { layer, style });
+            continue;
+        }
+        let group = find_group(&cat, ws, name).ok_or_else(|| {
             wms_err(
                 v,
                 "LayerNotDefined",
                 "layers",
-                format!("no layer named '{name}'"),
+                format!("no layer or layer group named '{name}'"),
             )
         })?;
-        let asked = req.styles.get(i).map(String::as_str).unwrap_or("");
-        let style = layer_style(&cat, &st.data_dir, &layer, asked)
+        let mut skipped = Vec::new();
+        for (layer, style_id) in group_layers(&cat, &st.data_dir, group, &mut skipped) {
+            let style = match style_id {
+                Some(id) => style_by_id(&cat, &st.data_dir, &id),
+                None => layer_style(&cat, &st.data_dir, &layer, ""),
+            }
             .map_err(|m| wms_err(v, "StyleNotDefined", "styles", m))?;
-        drawn.push(Drawn { layer, style });
+            drawn.push(Drawn { layer, style });
+        }
+        if !skipped.is_empty() {
+            tracing::debug!(group = %name, members = ?skipped, "group members that are not feature layers are not drawn yet");
+        }
     }
     let req = req.clone();
     tokio::task::spawn_blocking(move || render(&req, &drawn, limits))

@@ -2,11 +2,12 @@
 //!
 //! * [`request`]: reading a request and a GetMap request.
 //! * [`capabilities`], [`get_map`]: one operation each; [`styles`]: the style a layer is drawn
-//!   with; [`error`]: service exception reports.
+//!   with; [`groups`]: layer groups as layers; [`error`]: service exception reports.
 
 mod capabilities;
 mod error;
 mod get_map;
+mod groups;
 mod request;
 mod styles;
 

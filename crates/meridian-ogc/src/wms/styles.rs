@@ -135,3 +135,9 @@ pub(crate) fn layer_style(
     let o = found.ok_or_else(|| format!("no style named '{asked}'"))?;
     source(cat, data_dir, o)
 }
+
+/// The style with catalog id `id`.
+pub(crate) fn style_by_id(cat: &Catalog, data_dir: &Path, id: &str) -> Result<StyleSource, String> {
+    let o = cat.get(id).ok_or_else(|| format!("the style {id} is missing"))?;
+    source(cat, data_dir, o)
+}

@@ -1,0 +1,74 @@
+//! Layer groups as WMS layers: a group names its members bottom first (layers and nested
+//! groups), each with the group's style for it or its own default.
+
+use crate::layers::{layer_by_id, FeatureLayer};
+use meridian_catalog::{node_ref, Catalog, Kind, Object};
+use std::path::Path;
+use std::sync::Arc;
+
+/// Groups nest at most this deep.
+const MAX_DEPTH: usize = 8;
+
+/// A group by `name` (`ws:name`, or a name within `ws`, or a global group).
+pub(crate) fn find_group<'a>(cat: &'a Catalog, ws: Option<&str>, name: &str) -> Option<&'a Arc<Object>> {
+    let (w, n) = match name.split_once(':') {
+        Some((w, n)) => (Some(w), n),
+        None => (ws, name),
+    };
+    match w {
+        Some(w) => {
+            if ws.is_some_and(|x| x != w) {
+                return None;
+            }
+            let ws_obj = cat.find(Kind::Workspace, None, w)?;
+            cat.find(Kind::LayerGroup, Some(ws_obj.id()), n)
+        }
+        None => cat.find(Kind::LayerGroup, None, n),
+    }
+}
+
+/// The feature layers a group draws, bottom first, each with the style id the group gives
+/// it (`None`: the layer's default). Members that are not feature types (coverages, for now)
+/// are left out; `skipped` gets their ids.
+pub(crate) fn group_layers(
+    cat: &Catalog,
+    data_dir: &Path,
+    group: &Object,
+    skipped: &mut Vec<String>,
+) -> Vec<(FeatureLayer, Option<String>)> {
+    let mut out = Vec::new();
+    expand(cat, data_dir, group, 0, &mut out, skipped);
+    out
+}
+
+fn expand(
+    cat: &Catalog,
+    data_dir: &Path,
+    group: &Object,
+    depth: usize,
+    out: &mut Vec<(FeatureLayer, Option<String>)>,
+    skipped: &mut Vec<String>,
+) {
+    if depth > MAX_DEPTH {
+        return;
+    }
+    // Styles line up with members, an empty `<style/>` meaning the member's default.
+    let styles: Vec<Option<String>> = group
+        .xml()
+        .get("styles")
+        .map(|s| s.all("style").map(|e| node_ref(e).map(str::to_string)).collect())
+        .unwrap_or_default();
+    for (i, m) in group.group_members().into_iter().enumerate() {
+        match m.kind {
+            Kind::LayerGroup => {
+                if let Some(g) = cat.get(&m.id) {
+                    expand(cat, data_dir, g, depth + 1, out, skipped);
+                }
+            }
+            _ => match layer_by_id(cat, data_dir, &m.id) {
+                Some(l) => out.push((l, styles.get(i).cloned().flatten())),
+                None => skipped.push(m.id.clone()),
+            },
+        }
+    }
+}
