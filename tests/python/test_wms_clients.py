@@ -69,3 +69,21 @@ def test_gdal_wms_driver_translates_a_map(fixture_node, tmp_path):
     assert r.returncode == 0, r.stderr
     values = [int(v) for v in r.stdout.split()]
     assert near(values, TEXAS_BLUE), values
+
+
+def test_owslib_get_feature_info(fixture_node):
+    for version in ("1.1.1", "1.3.0"):
+        wms = WebMapService(f"{fixture_node.base}/wms", version=version)
+        assert "text/plain" in wms.getOperationByName("GetFeatureInfo").formatOptions
+        r = wms.getfeatureinfo(
+            layers=["topp:states"],
+            styles=[""],
+            srs="EPSG:4326",
+            bbox=(-125, 24, -66, 50),
+            size=(590, 260),
+            format="image/png",
+            query_layers=["topp:states"],
+            info_format="text/plain",
+            xy=(260, 185),
+        )
+        assert "STATE_NAME = Texas" in r.read().decode(), version

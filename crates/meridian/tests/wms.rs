@@ -324,7 +324,9 @@ fn a_changed_style_shows_in_the_next_map() {
 #[test]
 fn layer_groups_are_listed_and_drawn() {
     let n = Node::with_fixture();
-    let caps = wms(&n, "SERVICE=WMS&VERSION=1.3.0&REQUEST=GetCapabilities").text().unwrap();
+    let caps = wms(&n, "SERVICE=WMS&VERSION=1.3.0&REQUEST=GetCapabilities")
+        .text()
+        .unwrap();
     for g in ["spearfish", "tasmania", "tiger-ny", "ne:world"] {
         assert!(caps.contains(&format!("<Name>{g}</Name>")), "{g}");
     }
@@ -334,17 +336,73 @@ fn layer_groups_are_listed_and_drawn() {
         "wms-spearfish.png",
     );
     let count = |pred: &dyn Fn([u8; 4]) -> bool| {
-        (0..m.h).flat_map(|y| (0..m.w).map(move |x| (x, y))).filter(|&(x, y)| pred(m.at(x, y))).count()
+        (0..m.h)
+            .flat_map(|y| (0..m.w).map(move |x| (x, y)))
+            .filter(|&(x, y)| pred(m.at(x, y)))
+            .count()
     };
     // Streams are blue, roads #AA3333, restricted areas red: each member is drawn.
     let streams = count(&|p| p[2] > 150 && p[0] < 80 && p[1] < 80);
     let roads = count(&|p| near(p, [0xaa, 0x33, 0x33]));
     let restricted = count(&|p| p[0] > 200 && p[1] < 120 && p[2] < 120);
-    assert!(streams > 1000 && roads > 1000 && restricted > 1000, "{streams} {roads} {restricted}");
+    assert!(
+        streams > 1000 && roads > 1000 && restricted > 1000,
+        "{streams} {roads} {restricted}"
+    );
     // The same group within its workspace's service, by a qualified name.
     map(
         &n,
         "SERVICE=WMS&VERSION=1.3.0&REQUEST=GetMap&LAYERS=ne:world&STYLES=&CRS=CRS:84&BBOX=-180,-90,180,90&WIDTH=512&HEIGHT=256&FORMAT=image/png",
         "wms-world.png",
     );
+}
+
+/// GetFeatureInfo: what is under a pixel, in every format.
+#[test]
+fn feature_info_tells_what_is_under_a_pixel() {
+    let n = Node::with_fixture();
+    // Texas at (-99, 31.5) on the 768×339 map: pixel (338, 240).
+    let base = STATES_130.replace("REQUEST=GetMap", "REQUEST=GetFeatureInfo")
+        + "&QUERY_LAYERS=topp:states&I=338&J=240";
+    let t = wms(&n, &format!("{base}&INFO_FORMAT=text/plain"))
+        .text()
+        .unwrap();
+    assert!(t.contains("STATE_NAME = Texas"), "{t}");
+    let h = wms(&n, &format!("{base}&INFO_FORMAT=text/html"))
+        .text()
+        .unwrap();
+    assert!(h.contains("<td>Texas</td>") && h.contains("<table"), "{h}");
+    let j: serde_json::Value = wms(&n, &format!("{base}&INFO_FORMAT=application/json"))
+        .json()
+        .unwrap();
+    assert_eq!(j["features"].as_array().unwrap().len(), 1);
+    assert_eq!(j["features"][0]["properties"]["STATE_ABBR"], "TX");
+    let g = wms(&n, &format!("{base}&INFO_FORMAT=application/vnd.ogc.gml"))
+        .text()
+        .unwrap();
+    assert!(
+        g.contains("Texas") && g.contains("FeatureCollection"),
+        "{g}"
+    );
+    // 1.1.1 takes X and Y.
+    let v11 = "SERVICE=WMS&VERSION=1.1.1&REQUEST=GetFeatureInfo&LAYERS=topp:states&QUERY_LAYERS=topp:states&STYLES=&SRS=EPSG:4326&BBOX=-125,24,-66,50&WIDTH=768&HEIGHT=339&X=338&Y=240&INFO_FORMAT=text/plain";
+    assert!(wms(&n, v11).text().unwrap().contains("Texas"));
+    // The sea: nothing.
+    let sea = base.replace("I=338&J=240", "I=460&J=320");
+    assert!(wms(&n, &format!("{sea}&INFO_FORMAT=application/json"))
+        .json::<serde_json::Value>()
+        .unwrap()["features"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    // A wide buffer over several points, up to FEATURE_COUNT of them.
+    let pts = "SERVICE=WMS&VERSION=1.1.1&REQUEST=GetFeatureInfo&LAYERS=sf:bugsites&QUERY_LAYERS=sf:bugsites&STYLES=&SRS=EPSG:26713&BBOX=589425.93,4913959.22,609518.67,4928082.95&WIDTH=800&HEIGHT=562&X=100&Y=450&INFO_FORMAT=application/json&BUFFER=60";
+    let few: serde_json::Value = wms(&n, &format!("{pts}&FEATURE_COUNT=3")).json().unwrap();
+    assert_eq!(few["features"].as_array().unwrap().len(), 3, "{few}");
+    // Mistakes.
+    let r = wms(&n, &base.replace("I=338", "I=9999"));
+    assert_eq!(r.status(), 400);
+    assert!(r.text().unwrap().contains("InvalidPoint"));
+    let r = wms(&n, &format!("{base}&INFO_FORMAT=application/pdf"));
+    assert_eq!(r.status(), 400);
 }

@@ -111,7 +111,11 @@ pub(super) fn capabilities(
     for f in Format::ADVERTISED {
         let _ = write!(x, "<Format>{}</Format>", escape(f));
     }
-    let _ = write!(x, "{dcp}</GetMap></Request><Exception>");
+    let _ = write!(x, "{dcp}</GetMap><GetFeatureInfo>");
+    for f in super::feature_info::INFO_FORMATS {
+        let _ = write!(x, "<Format>{f}</Format>");
+    }
+    let _ = write!(x, "{dcp}</GetFeatureInfo></Request><Exception>");
     let exceptions: &[&str] = if v13 {
         &["XML", "INIMAGE", "BLANK"]
     } else {
@@ -261,12 +265,25 @@ fn layer(
 
 /// A layer group as one named layer (CONTAINER groups, which have no name of their own, and
 /// EO groups are left out).
-fn group(x: &mut String, cat: &Catalog, g: &meridian_catalog::Object, ws: Option<&str>, v13: bool, crs_tag: &str) {
+fn group(
+    x: &mut String,
+    cat: &Catalog,
+    g: &meridian_catalog::Object,
+    ws: Option<&str>,
+    v13: bool,
+    crs_tag: &str,
+) {
     let mode = g.group_mode();
-    if matches!(mode, "CONTAINER" | "EO") || !g.enabled() || g.xml().child_text("advertised") == Some("false") {
+    if matches!(mode, "CONTAINER" | "EO")
+        || !g.enabled()
+        || g.xml().child_text("advertised") == Some("false")
+    {
         return;
     }
-    let ws_name = g.workspace().and_then(|id| cat.get(id)).map(|w| w.name().to_string());
+    let ws_name = g
+        .workspace()
+        .and_then(|id| cat.get(id))
+        .map(|w| w.name().to_string());
     if ws.is_some() && ws_name.as_deref() != ws {
         return;
     }
@@ -284,7 +301,12 @@ fn group(x: &mut String, cat: &Catalog, g: &meridian_catalog::Object, ws: Option
         escape(&abstract_)
     );
     let bounds = g.xml().get("bounds").map(|b| b.to_element());
-    let num = |k: &str| bounds.as_ref().and_then(|b| b.child_text(k)).and_then(|v| v.trim().parse::<f64>().ok());
+    let num = |k: &str| {
+        bounds
+            .as_ref()
+            .and_then(|b| b.child_text(k))
+            .and_then(|v| v.trim().parse::<f64>().ok())
+    };
     let code = bounds
         .as_ref()
         .and_then(|b| b.child_text("crs"))
@@ -294,12 +316,21 @@ fn group(x: &mut String, cat: &Catalog, g: &meridian_catalog::Object, ws: Option
         (num("minx"), num("miny"), num("maxx"), num("maxy"), code)
     {
         let _ = write!(x, "<{crs_tag}>EPSG:{code}</{crs_tag}>");
-        let native = meridian_sources::Bounds { minx, miny, maxx, maxy };
+        let native = meridian_sources::Bounds {
+            minx,
+            miny,
+            maxx,
+            maxy,
+        };
         if let Some(ll) = meridian_sources::lat_lon_bounds(code, native) {
             geographic_box(x, v13, &ll);
         }
         let lat_first = v13 && meridian_sources::is_geographic(code);
-        let (a, b, c, d) = if lat_first { (miny, minx, maxy, maxx) } else { (minx, miny, maxx, maxy) };
+        let (a, b, c, d) = if lat_first {
+            (miny, minx, maxy, maxx)
+        } else {
+            (minx, miny, maxx, maxy)
+        };
         let _ = write!(x, "<BoundingBox {crs_tag}=\"EPSG:{code}\" minx=\"{a}\" miny=\"{b}\" maxx=\"{c}\" maxy=\"{d}\"/>");
     }
     x.push_str("</Layer>");

@@ -3,8 +3,8 @@
 //! service's memory and time limits.
 
 use super::error::{wms_err, WmsError};
-use super::request::{Exceptions, Format, GetMap, Params};
 use super::groups::{find_group, group_layers};
+use super::request::{Exceptions, Format, GetMap, Params};
 use super::styles::{layer_style, style_by_id, StyleSource};
 use crate::layers::{find_layer, FeatureLayer};
 use crate::OgcState;

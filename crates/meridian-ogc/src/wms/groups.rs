@@ -10,7 +10,11 @@ use std::sync::Arc;
 const MAX_DEPTH: usize = 8;
 
 /// A group by `name` (`ws:name`, or a name within `ws`, or a global group).
-pub(crate) fn find_group<'a>(cat: &'a Catalog, ws: Option<&str>, name: &str) -> Option<&'a Arc<Object>> {
+pub(crate) fn find_group<'a>(
+    cat: &'a Catalog,
+    ws: Option<&str>,
+    name: &str,
+) -> Option<&'a Arc<Object>> {
     let (w, n) = match name.split_once(':') {
         Some((w, n)) => (Some(w), n),
         None => (ws, name),
@@ -56,7 +60,11 @@ fn expand(
     let styles: Vec<Option<String>> = group
         .xml()
         .get("styles")
-        .map(|s| s.all("style").map(|e| node_ref(e).map(str::to_string)).collect())
+        .map(|s| {
+            s.all("style")
+                .map(|e| node_ref(e).map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default();
     for (i, m) in group.group_members().into_iter().enumerate() {
         match m.kind {

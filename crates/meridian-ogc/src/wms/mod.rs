@@ -1,11 +1,12 @@
-//! WMS 1.1.1 and 1.3.0: GetCapabilities and GetMap (PNG), KVP.
+//! WMS 1.1.1 and 1.3.0: GetCapabilities, GetMap (PNG) and GetFeatureInfo, KVP.
 //!
 //! * [`request`]: reading a request and a GetMap request.
-//! * [`capabilities`], [`get_map`]: one operation each; [`styles`]: the style a layer is drawn
+//! * [`capabilities`], [`get_map`], [`feature_info`]: one operation each; [`styles`]: the style a layer is drawn
 //!   with; [`groups`]: layer groups as layers; [`error`]: service exception reports.
 
 mod capabilities;
 mod error;
+mod feature_info;
 mod get_map;
 mod groups;
 mod request;
@@ -123,6 +124,12 @@ async fn handle(
             Ok(r) => r,
             Err(e) => e.into_response(),
         },
+        "getfeatureinfo" | "feature_info" => {
+            match feature_info::feature_info(&st, ws.as_deref(), &p).await {
+                Ok(r) => r,
+                Err(e) => e.into_response(),
+            }
+        }
         "" => wms_err(
             version,
             "MissingParameterValue",

@@ -138,6 +138,8 @@ pub(crate) fn layer_style(
 
 /// The style with catalog id `id`.
 pub(crate) fn style_by_id(cat: &Catalog, data_dir: &Path, id: &str) -> Result<StyleSource, String> {
-    let o = cat.get(id).ok_or_else(|| format!("the style {id} is missing"))?;
+    let o = cat
+        .get(id)
+        .ok_or_else(|| format!("the style {id} is missing"))?;
     source(cat, data_dir, o)
 }

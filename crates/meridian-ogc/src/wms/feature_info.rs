@@ -1,0 +1,321 @@
+//! GetFeatureInfo: the features of the query layers under a pixel (within `BUFFER` pixels),
+//! as plain text, HTML, GeoJSON or GML, at most `FEATURE_COUNT` per layer.
+
+use super::error::{wms_err, Version, WmsError};
+use super::groups::{find_group, group_layers};
+use super::request::{GetMap, Params};
+use crate::layers::{find_layer, FeatureLayer};
+use crate::OgcState;
+use axum::response::{IntoResponse, Response};
+use geo::Intersects;
+use meridian_features::{open_source, transform_bbox, Feature, Transformer, Value};
+use meridian_xml::escape;
+use std::fmt::Write;
+use std::sync::Arc;
+
+/// The formats of the answer.
+pub(super) const INFO_FORMATS: &[&str] = &[
+    "text/plain",
+    "text/html",
+    "application/json",
+    "application/vnd.ogc.gml",
+];
+
+/// Pixels around the one asked for, unless `BUFFER` says otherwise.
+const DEFAULT_BUFFER: u32 = 3;
+
+/// The most features a layer answers with.
+const MAX_FEATURE_COUNT: usize = 1000;
+
+/// Answer a GetFeatureInfo request.
+pub(super) async fn feature_info(
+    st: &Arc<OgcState>,
+    ws: Option<&str>,
+    p: &Params,
+) -> Result<Response, WmsError> {
+    let map = GetMap::read(p)?;
+    let v = map.version;
+    let e = |code, loc: &str, text: String| wms_err(v, code, loc, text);
+    let names: Vec<String> = p
+        .get("QUERY_LAYERS")
+        .map(|l| {
+            l.split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    if names.is_empty() {
+        return Err(e(
+            "LayerNotDefined",
+            "query_layers",
+            "QUERY_LAYERS is missing".into(),
+        ));
+    }
+    let (ki, kj) = if v == Version::V130 {
+        ("I", "J")
+    } else {
+        ("X", "Y")
+    };
+    let pixel = |k: &str, max: u32| -> Result<u32, WmsError> {
+        let raw = p.get(k).ok_or_else(|| {
+            e(
+                "MissingParameterValue",
+                &k.to_ascii_lowercase(),
+                format!("{k} is missing"),
+            )
+        })?;
+        raw.trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|n| *n < max)
+            .ok_or_else(|| {
+                e(
+                    if v == Version::V130 {
+                        "InvalidPoint"
+                    } else {
+                        "InvalidParameterValue"
+                    },
+                    &k.to_ascii_lowercase(),
+                    format!(
+                        "{k} '{raw}' is not a pixel of the {}×{} map",
+                        map.width, map.height
+                    ),
+                )
+            })
+    };
+    let (i, j) = (pixel(ki, map.width)?, pixel(kj, map.height)?);
+    let format = p
+        .get("INFO_FORMAT")
+        .map(|f| f.trim().to_ascii_lowercase())
+        .unwrap_or_else(|| "text/plain".into());
+    if !INFO_FORMATS.contains(&format.as_str()) {
+        return Err(e(
+            "InvalidFormat",
+            "info_format",
+            format!(
+                "INFO_FORMAT '{format}' is not supported: use one of {}",
+                INFO_FORMATS.join(", ")
+            ),
+        ));
+    }
+    let count = match p.get("FEATURE_COUNT") {
+        None => 1,
+        Some(c) => c
+            .trim()
+            .parse::<usize>()
+            .ok()
+            .filter(|n| *n >= 1)
+            .ok_or_else(|| {
+                e(
+                    "InvalidParameterValue",
+                    "feature_count",
+                    format!("FEATURE_COUNT '{c}' is not a positive number"),
+                )
+            })?
+            .min(MAX_FEATURE_COUNT),
+    };
+    let buffer = match p.get("BUFFER") {
+        None => DEFAULT_BUFFER,
+        Some(b) => b
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|n| *n <= 100)
+            .ok_or_else(|| {
+                e(
+                    "InvalidParameterValue",
+                    "buffer",
+                    format!("BUFFER '{b}' is not a number of pixels up to 100"),
+                )
+            })?,
+    };
+    let cat = st.catalog.snapshot();
+    let mut layers: Vec<FeatureLayer> = Vec::new();
+    for name in &names {
+        if let Some(l) = find_layer(&cat, &st.data_dir, ws, name) {
+            layers.push(l);
+        } else if let Some(g) = find_group(&cat, ws, name) {
+            layers.extend(
+                group_layers(&cat, &st.data_dir, g, &mut Vec::new())
+                    .into_iter()
+                    .map(|(l, _)| l),
+            );
+        } else {
+            return Err(e(
+                "LayerNotDefined",
+                "query_layers",
+                format!("no layer named '{name}'"),
+            ));
+        }
+    }
+    // The pixel's square, widened by the buffer, in the map's CRS.
+    let (rx, ry) = (
+        (map.bbox[2] - map.bbox[0]) / f64::from(map.width),
+        (map.bbox[3] - map.bbox[1]) / f64::from(map.height),
+    );
+    let b = f64::from(buffer);
+    let search = [
+        map.bbox[0] + (f64::from(i) - b) * rx,
+        map.bbox[3] - (f64::from(j) + 1.0 + b) * ry,
+        map.bbox[0] + (f64::from(i) + 1.0 + b) * rx,
+        map.bbox[3] - (f64::from(j) - b) * ry,
+    ];
+    let epsg = map.epsg;
+    let found = tokio::task::spawn_blocking(
+        move || -> Result<Vec<(FeatureLayer, Vec<Feature>)>, WmsError> {
+            let mut out = Vec::new();
+            for l in layers {
+                let source = open_source(&l.store, &l.native).map_err(|err| {
+                    wms_err(
+                        v,
+                        "NoApplicableCode",
+                        "query_layers",
+                        format!("{}: {err}", l.qualified()),
+                    )
+                })?;
+                let to_map = Transformer::new(l.epsg, epsg)
+                    .map_err(|err| wms_err(v, "InvalidCRS", "crs", err.to_string()))?;
+                let native = transform_bbox(search, epsg, l.epsg).ok();
+                let rect = geo_types::Rect::new(
+                    geo_types::coord! { x: search[0], y: search[1] },
+                    geo_types::coord! { x: search[2], y: search[3] },
+                );
+                let mut hits = Vec::new();
+                source
+                    .scan(native, &l.name, &mut |mut f: Feature| {
+                        if let Some(g) = f.geometry.as_mut() {
+                            to_map.geometry(g);
+                            if g.intersects(&rect) {
+                                hits.push(f);
+                            }
+                        }
+                        hits.len() < count
+                    })
+                    .map_err(|err| {
+                        wms_err(
+                            v,
+                            "NoApplicableCode",
+                            "query_layers",
+                            format!("{}: {err}", l.qualified()),
+                        )
+                    })?;
+                out.push((l, hits));
+            }
+            Ok(out)
+        },
+    )
+    .await
+    .map_err(|err| wms_err(v, "NoApplicableCode", "", err.to_string()))??;
+    Ok(match format.as_str() {
+        "text/html" => {
+            ([("content-type", "text/html; charset=UTF-8")], html(&found)).into_response()
+        }
+        "application/json" => {
+            ([("content-type", "application/json")], json(&found, epsg)).into_response()
+        }
+        "application/vnd.ogc.gml" => (
+            [("content-type", "application/vnd.ogc.gml")],
+            gml(&found, epsg),
+        )
+            .into_response(),
+        _ => (
+            [("content-type", "text/plain; charset=UTF-8")],
+            plain(&found),
+        )
+            .into_response(),
+    })
+}
+
+fn text(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        other => other.as_text(),
+    }
+}
+
+/// GeoServer's plain text: a block per layer with hits, `name = value` lines.
+fn plain(found: &[(FeatureLayer, Vec<Feature>)]) -> String {
+    let mut out = String::new();
+    for (l, fs) in found.iter().filter(|(_, fs)| !fs.is_empty()) {
+        let _ = writeln!(out, "Results for FeatureType '{}:{}':", l.uri, l.name);
+        for f in fs {
+            out.push_str("--------------------------------------------\n");
+            for (k, v) in &f.properties {
+                let _ = writeln!(out, "{k} = {}", text(v));
+            }
+        }
+        out.push_str("--------------------------------------------\n");
+    }
+    if out.is_empty() {
+        out.push_str("no features were found\n");
+    }
+    out
+}
+
+/// An HTML table per layer with hits.
+fn html(found: &[(FeatureLayer, Vec<Feature>)]) -> String {
+    let mut out = String::from("<!DOCTYPE html>\n<html><head><meta charset=\"UTF-8\"><title>Feature info</title></head><body>\n");
+    for (l, fs) in found.iter().filter(|(_, fs)| !fs.is_empty()) {
+        let _ = write!(out, "<table class=\"featureInfo\"><caption class=\"featureInfo\">{}</caption><tr><th>fid</th>", escape(&l.name));
+        for (k, _) in &fs[0].properties {
+            let _ = write!(out, "<th>{}</th>", escape(k));
+        }
+        out.push_str("</tr>");
+        for f in fs {
+            let _ = write!(out, "<tr><td>{}</td>", escape(&f.id));
+            for (_, v) in &f.properties {
+                let _ = write!(out, "<td>{}</td>", escape(&text(v)));
+            }
+            out.push_str("</tr>");
+        }
+        out.push_str("</table><br/>\n");
+    }
+    out.push_str("</body></html>\n");
+    out
+}
+
+/// One GeoJSON collection of every hit, geometries in the map's CRS.
+fn json(found: &[(FeatureLayer, Vec<Feature>)], epsg: u32) -> String {
+    let all: Vec<Feature> = found
+        .iter()
+        .flat_map(|(_, fs)| fs.iter().cloned())
+        .collect();
+    let body = meridian_features::FeatureCollectionJson {
+        features: &all,
+        decimals: None,
+        matched: all.len(),
+        time_stamp: crate::ows::timestamp(),
+        crs: Some(
+            serde_json::json!({"type": "name", "properties": {"name": format!("urn:ogc:def:crs:EPSG::{epsg}")}}),
+        ),
+        links: None,
+    };
+    serde_json::to_string(&body).unwrap_or_else(|_| "{}".into())
+}
+
+/// The hits of the first layer with any as a GML 3.2 feature collection, geometries in the
+/// map's CRS.
+fn gml(found: &[(FeatureLayer, Vec<Feature>)], epsg: u32) -> String {
+    let Some((l, fs)) = found
+        .iter()
+        .find(|(_, fs)| !fs.is_empty())
+        .or(found.first())
+    else {
+        return String::new();
+    };
+    let (geometry_name, _) = l.attributes();
+    let srs = format!("urn:ogc:def:crs:EPSG::{epsg}");
+    let schema_location = String::new();
+    let o = meridian_features::GmlOptions {
+        prefix: &l.prefix,
+        uri: &l.uri,
+        type_name: &l.name,
+        geometry_name: &geometry_name,
+        srs_name: &srs,
+        swap_xy: meridian_sources::is_geographic(epsg),
+        decimals: None,
+        schema_location,
+    };
+    meridian_features::gml_feature_collection(fs, fs.len(), &o, &crate::ows::timestamp())
+}
