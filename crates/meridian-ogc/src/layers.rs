@@ -39,6 +39,8 @@ pub struct FeatureLayer {
     pub styles: Vec<String>,
     /// Native bounds (in `epsg`), when the catalog has them.
     pub native_bounds: Option<Bounds>,
+    /// The feature type's own `cqlFilter` (every service shows only what it selects).
+    pub cql_filter: Option<String>,
 }
 
 impl FeatureLayer {
@@ -143,6 +145,7 @@ fn layer_for(cat: &Catalog, layer: &Object, data_dir: &Path) -> Option<FeatureLa
             .xml()
             .get("nativeBoundingBox")
             .and_then(|b| Bounds::from_xml(&b.to_element())),
+        cql_filter: res.xml().child_text("cqlFilter").map(str::to_string),
     })
 }
 

@@ -107,3 +107,38 @@ pub fn png8(pixmap: &Pixmap) -> Result<Vec<u8>, RenderError> {
     }
     Ok(out)
 }
+
+/// The map as JPEG at `quality` (1–100), composed over `matte` where it is not opaque (JPEG
+/// has no transparency).
+pub fn jpeg(pixmap: &Pixmap, quality: u8, matte: crate::Color) -> Result<Vec<u8>, RenderError> {
+    let (w, h) = (pixmap.width(), pixmap.height());
+    let (w16, h16) = match (u16::try_from(w), u16::try_from(h)) {
+        (Ok(a), Ok(b)) => (a, b),
+        _ => {
+            return Err(RenderError::Encode(
+                "JPEG images are at most 65535 pixels a side".into(),
+            ))
+        }
+    };
+    let over = |c: u8, a: u8, m: u8| -> u8 {
+        // Premultiplied colour over the matte.
+        (u16::from(c) + (u16::from(m) * (255 - u16::from(a)) + 127) / 255).min(255) as u8
+    };
+    let rgb: Vec<u8> = pixmap
+        .pixels()
+        .iter()
+        .flat_map(|p| {
+            let a = p.alpha();
+            [
+                over(p.red(), a, matte.r),
+                over(p.green(), a, matte.g),
+                over(p.blue(), a, matte.b),
+            ]
+        })
+        .collect();
+    let mut out = Vec::new();
+    let enc = jpeg_encoder::Encoder::new(&mut out, quality.clamp(1, 100));
+    enc.encode(&rgb, w16, h16, jpeg_encoder::ColorType::Rgb)
+        .map_err(|e| RenderError::Encode(e.to_string()))?;
+    Ok(out)
+}

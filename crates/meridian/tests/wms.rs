@@ -406,3 +406,68 @@ fn feature_info_tells_what_is_under_a_pixel() {
     let r = wms(&n, &format!("{base}&INFO_FORMAT=application/pdf"));
     assert_eq!(r.status(), 400);
 }
+
+/// CQL_FILTER and FEATUREID choose what is drawn; JPEG is offered.
+#[test]
+fn filters_choose_the_features_drawn_and_jpeg_is_offered() {
+    let n = Node::with_fixture();
+    let (tx, ty) = (
+        ((-99.0 + 125.0) / 59.0 * 768.0) as u32,
+        ((50.0 - 31.5) / 26.0 * 339.0) as u32,
+    );
+    let (wx, wy) = (
+        ((-107.5 + 125.0) / 59.0 * 768.0) as u32,
+        ((50.0 - 43.0) / 26.0 * 339.0) as u32,
+    );
+    let only_tx = map(
+        &n,
+        &format!("{STATES_130}&CQL_FILTER=STATE_ABBR%3D%27TX%27"),
+        "wms-cql.png",
+    );
+    assert!(near(only_tx.at(tx, ty), blended([0x4d, 0x4d, 0xff])));
+    assert_eq!(
+        only_tx.at(wx, wy),
+        [255, 255, 255, 255],
+        "Wyoming is filtered out"
+    );
+    // Every feature but the ones named.
+    let big = map(
+        &n,
+        &format!("{STATES_130}&CQL_FILTER=PERSONS%3E4000000"),
+        "wms-cql-big.png",
+    );
+    assert!(near(big.at(tx, ty), blended([0x4d, 0x4d, 0xff])));
+    assert_eq!(big.at(wx, wy), [255, 255, 255, 255]);
+    // FEATUREID: Wyoming alone.
+    let wy_id: serde_json::Value = n
+        .anon()
+        .get(format!("http://127.0.0.1:{}/geoserver/ogc/features/v1/collections/topp:states/items?STATE_ABBR=WY&f=json", n.port))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let id = wy_id["features"][0]["id"].as_str().unwrap().to_string();
+    let one = map(
+        &n,
+        &format!("{STATES_130}&FEATUREID={id}"),
+        "wms-featureid.png",
+    );
+    assert_eq!(one.at(tx, ty), [255, 255, 255, 255]);
+    assert!(near(one.at(wx, wy), blended([0x4d, 0xff, 0x4d])));
+    // GetFeatureInfo takes the same filter: Texas filtered out answers nothing.
+    let fi = STATES_130.replace("REQUEST=GetMap", "REQUEST=GetFeatureInfo")
+        + &format!("&QUERY_LAYERS=topp:states&I={tx}&J={ty}&INFO_FORMAT=text/plain");
+    assert!(wms(&n, &fi).text().unwrap().contains("Texas"));
+    let none = wms(&n, &format!("{fi}&CQL_FILTER=STATE_ABBR%3D%27WY%27"))
+        .text()
+        .unwrap();
+    assert!(!none.contains("Texas"), "{none}");
+    // A CQL filter that does not read.
+    let r = wms(&n, &format!("{STATES_130}&CQL_FILTER=PERSONS%3E%3E"));
+    assert_eq!(r.status(), 400);
+    assert!(r.text().unwrap().contains("CQL_FILTER"));
+    // JPEG.
+    let r = wms(&n, &STATES_130.replace("image/png", "image/jpeg"));
+    assert_eq!(r.headers()["content-type"], "image/jpeg");
+    assert_eq!(&r.bytes().unwrap()[..2], &[0xff, 0xd8]);
+}

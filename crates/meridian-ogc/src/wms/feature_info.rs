@@ -2,13 +2,14 @@
 //! as plain text, HTML, GeoJSON or GML, at most `FEATURE_COUNT` per layer.
 
 use super::error::{wms_err, Version, WmsError};
+use super::get_map::layer_filter;
 use super::groups::{find_group, group_layers};
 use super::request::{GetMap, Params};
 use crate::layers::{find_layer, FeatureLayer};
 use crate::OgcState;
 use axum::response::{IntoResponse, Response};
 use geo::Intersects;
-use meridian_features::{open_source, transform_bbox, Feature, Transformer, Value};
+use meridian_features::{open_source, transform_bbox, Feature, Filter, Transformer, Value};
 use meridian_xml::escape;
 use std::fmt::Write;
 use std::sync::Arc;
@@ -131,22 +132,36 @@ pub(super) async fn feature_info(
             })?,
     };
     let cat = st.catalog.snapshot();
-    let mut layers: Vec<FeatureLayer> = Vec::new();
+    let mut layers: Vec<(FeatureLayer, Option<Filter>)> = Vec::new();
     for name in &names {
-        if let Some(l) = find_layer(&cat, &st.data_dir, ws, name) {
-            layers.push(l);
+        // The CQL filter given for this layer in LAYERS order (or the one for all).
+        let cql = match map.cql.len() {
+            0 => None,
+            1 => map.cql.first(),
+            _ => map
+                .layers
+                .iter()
+                .position(|l| l == name)
+                .and_then(|i| map.cql.get(i)),
+        }
+        .map(String::as_str);
+        let found: Vec<FeatureLayer> = if let Some(l) = find_layer(&cat, &st.data_dir, ws, name) {
+            vec![l]
         } else if let Some(g) = find_group(&cat, ws, name) {
-            layers.extend(
-                group_layers(&cat, &st.data_dir, g, &mut Vec::new())
-                    .into_iter()
-                    .map(|(l, _)| l),
-            );
+            group_layers(&cat, &st.data_dir, g, &mut Vec::new())
+                .into_iter()
+                .map(|(l, _)| l)
+                .collect()
         } else {
             return Err(e(
                 "LayerNotDefined",
                 "query_layers",
                 format!("no layer named '{name}'"),
             ));
+        };
+        for l in found {
+            let filter = layer_filter(&l, cql, &map.feature_ids, v)?;
+            layers.push((l, filter));
         }
     }
     // The pixel's square, widened by the buffer, in the map's CRS.
@@ -165,7 +180,7 @@ pub(super) async fn feature_info(
     let found = tokio::task::spawn_blocking(
         move || -> Result<Vec<(FeatureLayer, Vec<Feature>)>, WmsError> {
             let mut out = Vec::new();
-            for l in layers {
+            for (l, filter) in layers {
                 let source = open_source(&l.store, &l.native).map_err(|err| {
                     wms_err(
                         v,
@@ -184,6 +199,9 @@ pub(super) async fn feature_info(
                 let mut hits = Vec::new();
                 source
                     .scan(native, &l.name, &mut |mut f: Feature| {
+                        if filter.as_ref().is_some_and(|flt| !flt.matches(&f)) {
+                            return true;
+                        }
                         if let Some(g) = f.geometry.as_mut() {
                             to_map.geometry(g);
                             if g.intersects(&rect) {

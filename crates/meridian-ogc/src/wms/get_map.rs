@@ -9,7 +9,10 @@ use super::styles::{layer_style, style_by_id, StyleSource};
 use crate::layers::{find_layer, FeatureLayer};
 use crate::OgcState;
 use axum::response::{IntoResponse, Response};
-use meridian_features::{open_source, transform_bbox, Feature, FeatureError, Transformer};
+use meridian_features::filter::cql::parse_cql;
+use meridian_features::{
+    open_source, transform_bbox, Feature, FeatureError, Filter, FilterError, Transformer,
+};
 use meridian_render::{encode, scale_denominator, Map, MapExtent};
 use meridian_xml::Element;
 use std::sync::Arc;
@@ -40,10 +43,68 @@ impl Limits {
     }
 }
 
-/// One layer to draw: where its features are and the style to draw them with.
+/// One layer to draw: where its features are, which of them, and the style to draw them
+/// with.
 struct Drawn {
     layer: FeatureLayer,
     style: StyleSource,
+    filter: Option<Filter>,
+}
+
+/// The features of `layer` a request draws: the layer's own `cqlFilter`, the request's
+/// `CQL_FILTER` for it, and `FEATUREID`, all in the layer's CRS.
+pub(super) fn layer_filter(
+    layer: &FeatureLayer,
+    cql: Option<&str>,
+    feature_ids: &[String],
+    v: super::error::Version,
+) -> Result<Option<Filter>, WmsError> {
+    let epsg = layer.epsg;
+    // A BBOX in CQL without a CRS is in the layer's CRS; with one, it is transformed.
+    let env = |b: [f64; 4], crs: Option<&str>| -> Result<geo_types::Rect<f64>, FilterError> {
+        let from = match crs {
+            None => epsg,
+            Some(c) => crate::ows::parse_crs(c)
+                .map(|(code, _)| code)
+                .map_err(|e| FilterError::Geometry(e.text))?,
+        };
+        transform_bbox(b, from, epsg).map_err(|e| FilterError::Geometry(e.to_string()))
+    };
+    let mut parts = Vec::new();
+    if let Some(own) = layer.cql_filter.as_deref().filter(|c| !c.trim().is_empty()) {
+        let f = parse_cql(own, &env).map_err(|e| {
+            wms_err(
+                v,
+                "NoApplicableCode",
+                "layers",
+                format!(
+                    "the layer {}'s own cqlFilter does not read: {e}",
+                    layer.qualified()
+                ),
+            )
+        })?;
+        parts.push(f);
+    }
+    if let Some(c) =
+        cql.filter(|c| !c.trim().is_empty() && !c.trim().eq_ignore_ascii_case("INCLUDE"))
+    {
+        let f = parse_cql(c, &env).map_err(|e| {
+            wms_err(
+                v,
+                "InvalidParameterValue",
+                "cql_filter",
+                format!("bad CQL_FILTER for {}: {e}", layer.qualified()),
+            )
+        })?;
+        parts.push(f);
+    }
+    if !feature_ids.is_empty() {
+        parts.push(Filter::Ids(feature_ids.to_vec()));
+    }
+    Ok(match parts.len() {
+        0 => None,
+        _ => Some(Filter::all_of(parts)),
+    })
 }
 
 /// Answer a GetMap request. Once the request reads, a failure is answered as `EXCEPTIONS`
@@ -92,10 +153,21 @@ async fn draw_map(
     let mut drawn = Vec::new();
     for (i, name) in req.layers.iter().enumerate() {
         let asked = req.styles.get(i).map(String::as_str).unwrap_or("");
+        let cql = match req.cql.len() {
+            0 => None,
+            1 => req.cql.first(),
+            _ => req.cql.get(i),
+        }
+        .map(String::as_str);
         if let Some(layer) = find_layer(&cat, &st.data_dir, ws, name) {
             let style = layer_style(&cat, &st.data_dir, &layer, asked)
                 .map_err(|m| wms_err(v, "StyleNotDefined", "styles", m))?;
-            drawn.push(Drawn { layer, style });
+            let filter = layer_filter(&layer, cql, &req.feature_ids, v)?;
+            drawn.push(Drawn {
+                layer,
+                style,
+                filter,
+            });
             continue;
         }
         let group = find_group(&cat, ws, name).ok_or_else(|| {
@@ -113,7 +185,12 @@ async fn draw_map(
                 None => layer_style(&cat, &st.data_dir, &layer, ""),
             }
             .map_err(|m| wms_err(v, "StyleNotDefined", "styles", m))?;
-            drawn.push(Drawn { layer, style });
+            let filter = layer_filter(&layer, cql, &req.feature_ids, v)?;
+            drawn.push(Drawn {
+                layer,
+                style,
+                filter,
+            });
         }
         if !skipped.is_empty() {
             tracing::debug!(group = %name, members = ?skipped, "group members that are not feature layers are not drawn yet");
@@ -151,6 +228,8 @@ fn image(req: &GetMap, map: Map) -> Result<Response, WmsError> {
     let bytes = match req.format {
         Format::Png => encode::png(map.pixmap()),
         Format::Png8 => encode::png8(map.pixmap()),
+        // GeoServer's default JPEG quality setting (jpegCompression 25 → quality 75).
+        Format::Jpeg => encode::jpeg(map.pixmap(), 75, req.bgcolor),
     }
     .map_err(|e| wms_err(req.version, "NoApplicableCode", "", e.to_string()))?;
     Ok(([("content-type", req.format.mime())], bytes).into_response())
@@ -210,6 +289,9 @@ fn render(req: &GetMap, drawn: &[Drawn], limits: Limits) -> Result<Map, WmsError
                     if deadline.is_some_and(|t| Instant::now() > t) {
                         timed_out = true;
                         return false;
+                    }
+                    if d.filter.as_ref().is_some_and(|flt| !flt.matches(&f)) {
+                        return true;
                     }
                     if let Some(g) = f.geometry.as_mut() {
                         to_map.geometry(g);

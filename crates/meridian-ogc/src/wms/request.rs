@@ -22,18 +22,25 @@ pub(crate) enum Format {
     Png,
     /// `image/png8`, `image/png; mode=8bit`: a palette of at most 256 colours.
     Png8,
+    /// `image/jpeg`: opaque.
+    Jpeg,
 }
 
 impl Format {
     /// The formats a client may ask for, as the capabilities list them.
-    pub(crate) const ADVERTISED: &'static [&'static str] =
-        &["image/png", "image/png8", "image/png; mode=8bit"];
+    pub(crate) const ADVERTISED: &'static [&'static str] = &[
+        "image/png",
+        "image/png8",
+        "image/png; mode=8bit",
+        "image/jpeg",
+    ];
 
     fn parse(v: &str) -> Option<Format> {
         let t = v.trim().to_ascii_lowercase().replace(' ', "");
         match t.as_str() {
             "image/png" | "png" => Some(Format::Png),
             "image/png8" | "png8" | "image/png;mode=8bit" => Some(Format::Png8),
+            "image/jpeg" | "jpeg" | "image/jpg" => Some(Format::Jpeg),
             _ => None,
         }
     }
@@ -43,6 +50,7 @@ impl Format {
         match self {
             Format::Png => "image/png",
             Format::Png8 => "image/png; mode=8bit",
+            Format::Jpeg => "image/jpeg",
         }
     }
 }
@@ -87,6 +95,10 @@ pub(crate) struct GetMap {
     pub dpi: Option<f64>,
     /// `format_options=antialias:none` turns antialiasing off.
     pub antialias: bool,
+    /// `CQL_FILTER`: one ECQL filter per layer (or one for all), in each layer's CRS.
+    pub cql: Vec<String>,
+    /// `FEATUREID`: only these features (ids as WFS gives them).
+    pub feature_ids: Vec<String>,
 }
 
 /// The largest side of a map, in pixels.
@@ -285,8 +297,30 @@ impl GetMap {
         let antialias = !fo
             .get("antialias")
             .is_some_and(|a| a.eq_ignore_ascii_case("none"));
+        let cql: Vec<String> = p
+            .get("CQL_FILTER")
+            .map(|c| c.split(';').map(|x| x.trim().to_string()).collect())
+            .unwrap_or_default();
+        if cql.len() > 1 && cql.len() != layers.len() {
+            return Err(e(
+                "InvalidParameterValue",
+                "cql_filter",
+                format!("{} CQL filters for {} layers: give one per layer (separated by ;), or one for all", cql.len(), layers.len()),
+            ));
+        }
+        let feature_ids = p
+            .get("FEATUREID")
+            .map(|f| {
+                f.split(',')
+                    .map(|x| x.trim().to_string())
+                    .filter(|x| !x.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
         Ok(GetMap {
             version,
+            cql,
+            feature_ids,
             layers,
             styles,
             epsg,
