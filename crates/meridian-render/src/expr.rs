@@ -16,6 +16,90 @@ pub enum Expr {
     Recode(Box<Expr>, Vec<(Expr, Expr)>),
     /// Text made of parts in order (a label with literal text around properties).
     Concat(Vec<Expr>),
+    /// One of GeoServer's functions Meridian knows ([`FUNCTIONS`]).
+    Function(String, Vec<Expr>),
+}
+
+/// The functions Meridian evaluates (names as GeoServer spells them).
+pub const FUNCTIONS: &[&str] = &[
+    "if_then_else",
+    "equalTo",
+    "notEqualTo",
+    "lessThan",
+    "lessEqualThan",
+    "greaterThan",
+    "greaterEqualThan",
+    "and",
+    "or",
+    "not",
+    "isNull",
+    "language",
+    "Concatenate",
+    "strConcat",
+    "strToUpperCase",
+    "strToLowerCase",
+    "strTrim",
+    "strLength",
+];
+
+fn boolean(b: bool) -> Option<String> {
+    Some(if b { "true" } else { "false" }.to_string())
+}
+
+fn truthy(v: Option<String>) -> bool {
+    v.is_some_and(|s| s.trim().eq_ignore_ascii_case("true"))
+}
+
+/// Compare as numbers when both are numbers, else as text.
+fn order(a: &str, b: &str) -> std::cmp::Ordering {
+    match (num(a), num(b)) {
+        (Some(x), Some(y)) => x.partial_cmp(&y).unwrap_or(std::cmp::Ordering::Equal),
+        _ => a.cmp(b),
+    }
+}
+
+fn function(name: &str, args: &[Expr], f: &Feature) -> Option<String> {
+    use std::cmp::Ordering::{Greater, Less};
+    let arg = |i: usize| args.get(i).and_then(|a| a.eval(f));
+    let cmp = |ok: &dyn Fn(std::cmp::Ordering) -> bool| -> Option<String> {
+        let (a, b) = (arg(0)?, arg(1)?);
+        boolean(ok(order(&a, &b)))
+    };
+    match name {
+        "if_then_else" => {
+            if truthy(arg(0)) {
+                arg(1)
+            } else {
+                arg(2)
+            }
+        }
+        "equalTo" => boolean(match (arg(0), arg(1)) {
+            (Some(a), Some(b)) => same(&a, &b),
+            (None, None) => true,
+            _ => false,
+        }),
+        "notEqualTo" => boolean(!match (arg(0), arg(1)) {
+            (Some(a), Some(b)) => same(&a, &b),
+            (None, None) => true,
+            _ => false,
+        }),
+        "lessThan" => cmp(&|o| o == Less),
+        "lessEqualThan" => cmp(&|o| o != Greater),
+        "greaterThan" => cmp(&|o| o == Greater),
+        "greaterEqualThan" => cmp(&|o| o != Less),
+        "and" => boolean(truthy(arg(0)) && truthy(arg(1))),
+        "or" => boolean(truthy(arg(0)) || truthy(arg(1))),
+        "not" => boolean(!truthy(arg(0))),
+        "isNull" => boolean(arg(0).is_none()),
+        // The request's language: none asked, so the default texts are used.
+        "language" => Some(String::new()),
+        "Concatenate" | "strConcat" => Some(args.iter().filter_map(|a| a.eval(f)).collect()),
+        "strToUpperCase" => arg(0).map(|s| s.to_uppercase()),
+        "strToLowerCase" => arg(0).map(|s| s.to_lowercase()),
+        "strTrim" => arg(0).map(|s| s.trim().to_string()),
+        "strLength" => arg(0).map(|s| s.chars().count().to_string()),
+        _ => None,
+    }
 }
 
 impl Expr {
@@ -46,6 +130,7 @@ impl Expr {
                     .and_then(|(_, to)| to.eval(f))
             }
             Expr::Concat(parts) => Some(parts.iter().filter_map(|p| p.eval(f)).collect()),
+            Expr::Function(name, args) => function(name, args, f),
         }
     }
 
@@ -123,5 +208,45 @@ mod tests {
             ],
         );
         assert_eq!(recode.eval(&f).as_deref(), Some("#FF0000"));
+    }
+
+    #[test]
+    fn geoserver_functions_used_by_the_release_styles() {
+        let f = feature();
+        let lit = |s: &str| Expr::Literal(s.into());
+        let prop = |s: &str| Expr::Property(s.into());
+        let func = |n: &str, a: Vec<Expr>| Expr::Function(n.into(), a);
+        // countries.sld: if_then_else(lessThan(NAME_LEN, 8), Recode(language(), '', NAME, ...), ABBREV)
+        let short = func("lessThan", vec![lit("5"), lit("8")]);
+        let label = func(
+            "if_then_else",
+            vec![
+                short,
+                Expr::Recode(
+                    Box::new(func("language", vec![])),
+                    vec![(lit(""), prop("NAME")), (lit("it"), lit("Texas-it"))],
+                ),
+                lit("TX"),
+            ],
+        );
+        assert_eq!(label.eval(&f).as_deref(), Some("Texas"));
+        assert_eq!(
+            func("equalTo", vec![prop("PERSONS"), lit("3000000.0")])
+                .eval(&f)
+                .as_deref(),
+            Some("true")
+        );
+        assert_eq!(
+            func("greaterThan", vec![prop("PERSONS"), lit("4000000")])
+                .eval(&f)
+                .as_deref(),
+            Some("false")
+        );
+        assert_eq!(
+            func("strToUpperCase", vec![prop("NAME")])
+                .eval(&f)
+                .as_deref(),
+            Some("TEXAS")
+        );
     }
 }

@@ -8,11 +8,13 @@ mod color;
 pub mod encode;
 mod error;
 mod expr;
+mod labels;
 mod map;
 mod marks;
 mod scale;
 pub mod sld;
 mod symbolize;
+mod text;
 
 pub use color::Color;
 pub use error::RenderError;

@@ -3,7 +3,7 @@
 
 use crate::color::Color;
 use crate::error::RenderError;
-use crate::sld::{Style, Symbolizer};
+use crate::sld::Style;
 use crate::symbolize::{Images, Painter};
 use meridian_features::Feature;
 use std::path::PathBuf;
@@ -50,6 +50,7 @@ pub struct Map {
     scale: f64,
     antialias: bool,
     images: Images,
+    labels: Vec<crate::labels::Label>,
 }
 
 impl Map {
@@ -78,6 +79,7 @@ impl Map {
             scale,
             antialias,
             images: Images::default(),
+            labels: Vec::new(),
         })
     }
 
@@ -102,18 +104,20 @@ impl Map {
         &self.pixmap
     }
 
+    /// Place and draw the labels gathered so far, on top of everything drawn (call once the
+    /// last layer is drawn).
+    pub fn draw_labels(&mut self) {
+        let labels = std::mem::take(&mut self.labels);
+        crate::labels::draw_labels(&mut self.pixmap, labels, self.antialias);
+    }
+
     /// Draw features through `style`: `scan` hands features, already in the map's CRS, to
     /// the function it is given, once per feature-type style (each pass on top of the last).
     pub fn draw<E>(&mut self, style: &Style, scan: &mut Scan<'_, E>) -> Result<(), E> {
         let scale = self.scale;
         for fts in &style.feature_type_styles {
             let rules: Vec<_> = fts.rules.iter().filter(|r| r.in_scale(scale)).collect();
-            let drawing = rules.iter().any(|r| {
-                r.symbolizers
-                    .iter()
-                    .any(|s| !matches!(s, Symbolizer::Text(_)))
-            });
-            if !drawing {
+            if rules.iter().all(|r| r.symbolizers.is_empty()) {
                 continue;
             }
             let mut painter = Painter {
@@ -121,6 +125,7 @@ impl Map {
                 extent: &self.extent,
                 antialias: self.antialias,
                 images: &mut self.images,
+                labels: &mut self.labels,
             };
             scan(&mut |f: Feature| {
                 let mut taken = false;

@@ -3,9 +3,12 @@
 
 use crate::color::Color;
 use crate::expr::Expr;
+use crate::labels::{Anchor, Label};
 use crate::map::MapExtent;
 use crate::marks::{mark_path, stroke_only};
-use crate::sld::{Fill, Graphic, GraphicSymbol, LineCap, LineJoin, Stroke, Symbolizer};
+use crate::sld::{
+    Fill, Graphic, GraphicSymbol, LineCap, LineJoin, Placement, Stroke, Symbolizer, TextSymbolizer,
+};
 use geo_types::{Coord, Geometry, LineString, Polygon};
 use meridian_features::Feature;
 use std::collections::HashMap;
@@ -98,6 +101,7 @@ pub(crate) struct Painter<'a> {
     pub extent: &'a MapExtent,
     pub antialias: bool,
     pub images: &'a mut Images,
+    pub labels: &'a mut Vec<crate::labels::Label>,
 }
 
 fn color_of(color: &Expr, opacity: &Expr, f: &Feature) -> Option<Color> {
@@ -147,8 +151,75 @@ impl Painter<'_> {
                     self.graphic_at(&p.graphic, f, x, y);
                 }
             }
-            Symbolizer::Text(_) => {}
+            Symbolizer::Text(t) => {
+                if let Some(l) = self.label(t, f) {
+                    self.labels.push(l);
+                }
+            }
         }
+    }
+
+    /// The label `t` gives `f`, to be placed once every layer is drawn.
+    fn label(&self, t: &TextSymbolizer, f: &Feature) -> Option<Label> {
+        let text = t.label.as_ref()?.eval(f)?;
+        let text = text.trim().to_string();
+        if text.is_empty() {
+            return None;
+        }
+        let g = f.geometry.as_ref()?;
+        let size = t.size.number(f).unwrap_or(10.0).clamp(1.0, 400.0) as f32;
+        let face = crate::text::face(&t.families, t.bold, t.italic)?;
+        let fill = color_of(&t.fill.color, &t.fill.opacity, f).unwrap_or(Color::BLACK);
+        let halo = t.halo.as_ref().map(|(r, hf)| {
+            (
+                r.number(f).unwrap_or(1.0).clamp(0.0, 50.0) as f32,
+                color_of(&hf.color, &hf.opacity, f).unwrap_or(Color::WHITE),
+            )
+        });
+        let is_point = matches!(g, Geometry::Point(_) | Geometry::MultiPoint(_));
+        let anchor = match &t.placement {
+            Placement::Line { offset } => {
+                let line = longest_line(g)?;
+                let points: Vec<(f32, f32)> = line
+                    .0
+                    .iter()
+                    .map(|c| self.extent.to_pixel(c.x, c.y))
+                    .collect();
+                Anchor::Line {
+                    points,
+                    offset: *offset as f32,
+                }
+            }
+            Placement::Point {
+                anchor,
+                displacement,
+                rotation,
+            } => {
+                let c = label_point(g)?;
+                let (x, y) = self.extent.to_pixel(c.x, c.y);
+                let a = anchor.unwrap_or(if is_point { (0.0, 0.5) } else { (0.5, 0.5) });
+                Anchor::Point {
+                    x,
+                    y,
+                    anchor: (a.0 as f32, a.1 as f32),
+                    displacement: (displacement.0 as f32, displacement.1 as f32),
+                    rotation: rotation.number(f).unwrap_or(0.0) as f32,
+                }
+            }
+        };
+        Some(Label {
+            text,
+            face,
+            size,
+            fill,
+            halo,
+            anchor,
+            priority: t.priority.as_ref().and_then(|p| p.number(f)).unwrap_or(0.0),
+            group: t.options.group,
+            space_around: t.options.space_around as f32,
+            max_displacement: t.options.max_displacement as f32,
+            overlap: t.options.overlap,
+        })
     }
 
     fn ring(&self, b: &mut PathBuilder, ls: &LineString<f64>) {
@@ -297,11 +368,13 @@ impl Painter<'_> {
         let size = graphic_size(g, f, &mut *self.images)?;
         let side = size.ceil().clamp(1.0, 512.0) as u32;
         let mut tile = Pixmap::new(side, side)?;
+        let mut no_labels = Vec::new();
         let mut p = Painter {
             pixmap: &mut tile,
             extent: self.extent,
             antialias: self.antialias,
             images: &mut *self.images,
+            labels: &mut no_labels,
         };
         let c = side as f32 / 2.0;
         p.graphic_at(g, f, c, c);
@@ -337,12 +410,14 @@ impl Painter<'_> {
                     // `shape://` marks are strokes: with no stroke given, GeoServer draws them
                     // in the fill's colour (or black).
                     let stroke = stroke.clone().or_else(|| {
-                        stroke_only(name).then(|| Stroke {
-                            color: fill
-                                .as_ref()
-                                .map(|f| f.color.clone())
-                                .unwrap_or(Expr::Literal("#000000".into())),
-                            ..Stroke::default()
+                        stroke_only(name).then(|| {
+                            Box::new(Stroke {
+                                color: fill
+                                    .as_ref()
+                                    .map(|f| f.color.clone())
+                                    .unwrap_or(Expr::Literal("#000000".into())),
+                                ..Stroke::default()
+                            })
                         })
                     });
                     if let Some(stroke) = stroke {
@@ -476,4 +551,50 @@ fn ring_centre(r: &LineString<f64>) -> Option<Coord<f64>> {
         x: cx / (3.0 * a),
         y: cy / (3.0 * a),
     })
+}
+
+/// The longest line of a geometry (an area's outer ring).
+fn longest_line(g: &Geometry<f64>) -> Option<LineString<f64>> {
+    use geo_types::MultiLineString;
+    let lines: Vec<LineString<f64>> = match g {
+        Geometry::LineString(l) => vec![l.clone()],
+        Geometry::MultiLineString(MultiLineString(ls)) => ls.clone(),
+        Geometry::Polygon(p) => vec![p.exterior().clone()],
+        Geometry::MultiPolygon(m) => m.0.iter().map(|p| p.exterior().clone()).collect(),
+        _ => return None,
+    };
+    let len = |l: &LineString<f64>| -> f64 {
+        l.0.windows(2)
+            .map(|w| ((w[1].x - w[0].x).powi(2) + (w[1].y - w[0].y).powi(2)).sqrt())
+            .sum()
+    };
+    lines.into_iter().max_by(|a, b| {
+        len(a)
+            .partial_cmp(&len(b))
+            .unwrap_or(std::cmp::Ordering::Equal)
+    })
+}
+
+/// Where a point-placed label goes: the point, a line's middle vertex, the centre of the
+/// largest area.
+fn label_point(g: &Geometry<f64>) -> Option<Coord<f64>> {
+    match g {
+        Geometry::MultiPolygon(m) => {
+            let area = |p: &Polygon<f64>| -> f64 {
+                p.exterior()
+                    .0
+                    .windows(2)
+                    .map(|w| w[0].x * w[1].y - w[1].x * w[0].y)
+                    .sum::<f64>()
+                    .abs()
+            };
+            let biggest = m.0.iter().max_by(|a, b| {
+                area(a)
+                    .partial_cmp(&area(b))
+                    .unwrap_or(std::cmp::Ordering::Equal)
+            })?;
+            ring_centre(biggest.exterior())
+        }
+        other => anchor_points(other).into_iter().next(),
+    }
 }

@@ -166,14 +166,14 @@ fn a_map_is_drawn_through_the_layers_style_with_the_versions_axis_order() {
         m.at(x, y)
     };
     assert!(
-        near(px(-99.0, 31.5), blended([0x4d, 0x4d, 0xff])),
+        near(px(-102.0, 31.0), blended([0x4d, 0x4d, 0xff])),
         "Texas: {:?}",
-        px(-99.0, 31.5)
+        px(-102.0, 31.0)
     );
     assert!(
-        near(px(-107.5, 43.0), blended([0x4d, 0xff, 0x4d])),
+        near(px(-110.0, 42.0), blended([0x4d, 0xff, 0x4d])),
         "Wyoming: {:?}",
-        px(-107.5, 43.0)
+        px(-110.0, 42.0)
     );
     assert_eq!(px(-90.0, 25.0), [255, 255, 255, 255], "the sea stays white");
     // 1.1.1 with x/y order draws the same map.
@@ -194,9 +194,9 @@ fn maps_reproject_take_other_styles_backgrounds_and_formats() {
         "SERVICE=WMS&VERSION=1.3.0&REQUEST=GetMap&LAYERS=topp:states&STYLES=&CRS=EPSG:3857&BBOX=-13914936,2764607,-7347086,6446275&WIDTH=800&HEIGHT=449&FORMAT=image/png",
         "wms-states-3857.png",
     );
-    // Texas centre (-99, 31.5) in EPSG:3857: x -11020635, y 3695955.
-    let x = ((-11_020_635.0 + 13_914_936.0) / 6_567_850.0 * 800.0) as u32;
-    let y = ((6_446_275.0 - 3_695_955.0) / 3_681_668.0 * 449.0) as u32;
+    // West Texas (-102, 31) in EPSG:3857: x -11354588, y 3632749 (off its label).
+    let x = ((-11_354_588.0 + 13_914_936.0) / 6_567_850.0 * 800.0) as u32;
+    let y = ((6_446_275.0 - 3_632_749.0) / 3_681_668.0 * 449.0) as u32;
     assert!(
         near(m.at(x, y), blended([0x4d, 0x4d, 0xff])),
         "Texas in 3857: {:?}",
@@ -209,8 +209,8 @@ fn maps_reproject_take_other_styles_backgrounds_and_formats() {
         "wms-states-polygon.png",
     );
     let tx = g.at(
-        ((-99.0 + 125.0) / 59.0 * 768.0) as u32,
-        ((50.0 - 31.5) / 26.0 * 339.0) as u32,
+        ((-102.0 + 125.0) / 59.0 * 768.0) as u32,
+        ((50.0 - 31.0) / 26.0 * 339.0) as u32,
     );
     assert!(near(tx, [0xaa, 0xaa, 0xaa]), "polygon style: {tx:?}");
     // Transparent: the sea is see-through.
@@ -236,8 +236,8 @@ fn maps_reproject_take_other_styles_backgrounds_and_formats() {
     assert_eq!(p8.color, png::ColorType::Indexed);
     assert!(near(
         p8.at(
-            ((-99.0 + 125.0) / 59.0 * 768.0) as u32,
-            ((50.0 - 31.5) / 26.0 * 339.0) as u32
+            ((-102.0 + 125.0) / 59.0 * 768.0) as u32,
+            ((50.0 - 31.0) / 26.0 * 339.0) as u32
         ),
         blended([0x4d, 0x4d, 0xff])
     ));
@@ -313,8 +313,8 @@ fn a_changed_style_shows_in_the_next_map() {
     expect(r, 200);
     let after = map(&n, STATES_130, "wms-after.png");
     let (x, y) = (
-        ((-99.0 + 125.0) / 59.0 * 768.0) as u32,
-        ((50.0 - 31.5) / 26.0 * 339.0) as u32,
+        ((-102.0 + 125.0) / 59.0 * 768.0) as u32,
+        ((50.0 - 31.0) / 26.0 * 339.0) as u32,
     );
     assert_ne!(before.at(x, y), after.at(x, y));
     assert_eq!(after.at(x, y), [255, 0, 0, 255]);
@@ -412,12 +412,12 @@ fn feature_info_tells_what_is_under_a_pixel() {
 fn filters_choose_the_features_drawn_and_jpeg_is_offered() {
     let n = Node::with_fixture();
     let (tx, ty) = (
-        ((-99.0 + 125.0) / 59.0 * 768.0) as u32,
-        ((50.0 - 31.5) / 26.0 * 339.0) as u32,
+        ((-102.0 + 125.0) / 59.0 * 768.0) as u32,
+        ((50.0 - 31.0) / 26.0 * 339.0) as u32,
     );
     let (wx, wy) = (
-        ((-107.5 + 125.0) / 59.0 * 768.0) as u32,
-        ((50.0 - 43.0) / 26.0 * 339.0) as u32,
+        ((-110.0 + 125.0) / 59.0 * 768.0) as u32,
+        ((50.0 - 42.0) / 26.0 * 339.0) as u32,
     );
     let only_tx = map(
         &n,

@@ -327,5 +327,6 @@ fn render(req: &GetMap, drawn: &[Drawn], limits: Limits) -> Result<Map, WmsError
             }
         }
     }
+    map.draw_labels();
     Ok(map)
 }

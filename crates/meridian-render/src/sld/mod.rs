@@ -74,7 +74,7 @@ pub enum Symbolizer {
     /// A graphic at each point (or at the centre of lines and areas).
     Point(PointSymbolizer),
     /// Labels (drawn by a later step; read so rules and legends see them).
-    Text(TextSymbolizer),
+    Text(Box<TextSymbolizer>),
 }
 
 /// Fill and stroke of areas.
@@ -108,11 +108,95 @@ pub struct PointSymbolizer {
     pub geometry: Option<String>,
 }
 
-/// A label (read, not drawn yet).
-#[derive(Debug, Clone, Default)]
+/// A label.
+#[derive(Debug, Clone)]
 pub struct TextSymbolizer {
     /// The label text.
     pub label: Option<Expr>,
+    /// Font families in order of preference.
+    pub families: Vec<String>,
+    /// `font-size` in pixels (default 10).
+    pub size: Expr,
+    /// `font-weight: bold`.
+    pub bold: bool,
+    /// `font-style: italic` or `oblique`.
+    pub italic: bool,
+    /// The text's colour (default black).
+    pub fill: Fill,
+    /// A halo: radius in pixels and its fill (default white).
+    pub halo: Option<(Expr, Fill)>,
+    /// Where the label goes.
+    pub placement: Placement,
+    /// Which labels win a conflict: the higher first (default: document order).
+    pub priority: Option<Expr>,
+    /// GeoServer's vendor options that change placement.
+    pub options: LabelOptions,
+}
+
+impl Default for TextSymbolizer {
+    fn default() -> Self {
+        TextSymbolizer {
+            label: None,
+            families: Vec::new(),
+            size: Expr::Literal("10".into()),
+            bold: false,
+            italic: false,
+            fill: Fill {
+                color: Expr::Literal("#000000".into()),
+                ..Fill::default()
+            },
+            halo: None,
+            placement: Placement::default(),
+            priority: None,
+            options: LabelOptions::default(),
+        }
+    }
+}
+
+/// Where a label goes.
+#[derive(Debug, Clone)]
+pub enum Placement {
+    /// At the point (a line's middle, an area's centre): which point of the label sits there
+    /// (0–1 across, 0–1 up), moved by a displacement in pixels, turned clockwise.
+    Point {
+        /// `AnchorPoint` (x, y); `None`: (0, 0.5) at points, the label's centre on lines and
+        /// areas, as GeoServer places them.
+        anchor: Option<(f64, f64)>,
+        /// `Displacement` (x right, y up) in pixels.
+        displacement: (f64, f64),
+        /// `Rotation` in degrees.
+        rotation: Expr,
+    },
+    /// Along a line, at its middle.
+    Line {
+        /// Pixels away from the line (positive: left of it, as the line goes).
+        offset: f64,
+    },
+}
+
+impl Default for Placement {
+    fn default() -> Self {
+        Placement::Point {
+            anchor: None,
+            displacement: (0.0, 0.0),
+            rotation: Expr::Literal("0".into()),
+        }
+    }
+}
+
+/// GeoServer's label vendor options Meridian follows.
+#[derive(Debug, Clone, Default)]
+pub struct LabelOptions {
+    /// `group`: labels of the same text are placed once.
+    pub group: bool,
+    /// `spaceAround`: pixels kept free around the label (negative lets labels overlap).
+    pub space_around: f64,
+    /// `maxDisplacement`: how far a point label may move to find room.
+    pub max_displacement: f64,
+    /// `followLine`: a line label follows the line (placed along its middle segment here).
+    pub follow_line: bool,
+    /// `conflictResolution=false`: placed whatever it overlaps.
+    pub overlap: bool,
 }
 
 /// An area fill.
@@ -229,9 +313,9 @@ pub enum GraphicSymbol {
         /// Its well-known name.
         name: String,
         /// Its fill (`None`: none).
-        fill: Option<Fill>,
+        fill: Option<Box<Fill>>,
         /// Its outline (`None`: none).
-        stroke: Option<Stroke>,
+        stroke: Option<Box<Stroke>>,
     },
     /// An image by URL (`OnlineResource`), relative to the style's folder.
     External {

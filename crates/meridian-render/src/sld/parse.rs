@@ -2,7 +2,7 @@
 //! prefixes).
 
 use super::{
-    FeatureTypeStyle, Fill, Graphic, GraphicSymbol, LineCap, LineJoin, LineSymbolizer,
+    FeatureTypeStyle, Fill, Graphic, GraphicSymbol, LineCap, LineJoin, LineSymbolizer, Placement,
     PointSymbolizer, PolygonSymbolizer, Rule, Stroke, Style, Symbolizer, TextSymbolizer,
 };
 use crate::error::RenderError;
@@ -79,6 +79,16 @@ impl Reader {
                         .map(|p| (p[0].clone(), p[1].clone()))
                         .collect();
                     Some(Expr::Recode(Box::new(input.clone()), pairs))
+                } else if let Some(known) = crate::expr::FUNCTIONS
+                    .iter()
+                    .find(|k| k.eq_ignore_ascii_case(name))
+                {
+                    let args: Vec<Expr> = e
+                        .children
+                        .iter()
+                        .filter_map(|c| self.expr_element(c))
+                        .collect();
+                    Some(Expr::Function(known.to_string(), args))
                 } else {
                     self.skip(&format!("function {name}"));
                     None
@@ -193,8 +203,8 @@ impl Reader {
                             _ => None,
                         })
                         .unwrap_or_else(|| "square".into()),
-                    fill: child(c, "Fill").map(|f| self.fill(f)),
-                    stroke: child(c, "Stroke").map(|s| self.stroke(s)),
+                    fill: child(c, "Fill").map(|f| Box::new(self.fill(f))),
+                    stroke: child(c, "Stroke").map(|s| Box::new(self.stroke(s))),
                 }),
                 "ExternalGraphic" => {
                     let href = child(c, "OnlineResource")
@@ -222,6 +232,107 @@ impl Reader {
             }
         }
         g
+    }
+
+    fn number(&mut self, e: Option<&Element>) -> Option<f64> {
+        match self.value(e?)? {
+            Expr::Literal(t) => t.trim().parse().ok(),
+            _ => None,
+        }
+    }
+
+    fn text_symbolizer(&mut self, c: &Element) -> TextSymbolizer {
+        let mut t = TextSymbolizer {
+            label: child(c, "Label").and_then(|l| self.value(l)),
+            ..TextSymbolizer::default()
+        };
+        if let Some(font) = child(c, "Font") {
+            for (name, x) in self.params(font) {
+                let lit = match &x {
+                    Expr::Literal(s) => s.trim().to_ascii_lowercase(),
+                    _ => String::new(),
+                };
+                match name.as_str() {
+                    "font-family" => {
+                        if let Expr::Literal(f) = x {
+                            t.families.push(f.trim().to_string());
+                        }
+                    }
+                    "font-size" => t.size = x,
+                    "font-weight" => t.bold = lit == "bold",
+                    "font-style" => t.italic = lit == "italic" || lit == "oblique",
+                    _ => {}
+                }
+            }
+        }
+        if let Some(f) = child(c, "Fill") {
+            let given = self.params(f).iter().any(|(n, _)| n == "fill");
+            t.fill = self.fill(f);
+            if !given {
+                t.fill.color = Expr::Literal("#000000".into());
+            }
+        }
+        if let Some(h) = child(c, "Halo") {
+            let radius = child(h, "Radius")
+                .and_then(|r| self.value(r))
+                .unwrap_or(Expr::Literal("1".into()));
+            let mut fill = Fill {
+                color: Expr::Literal("#FFFFFF".into()),
+                ..Fill::default()
+            };
+            if let Some(f) = child(h, "Fill") {
+                let given = self.params(f).iter().any(|(n, _)| n == "fill");
+                let read = self.fill(f);
+                if given {
+                    fill.color = read.color;
+                }
+                fill.opacity = read.opacity;
+            }
+            t.halo = Some((radius, fill));
+        }
+        if let Some(lp) = child(c, "LabelPlacement") {
+            if let Some(pp) = child(lp, "PointPlacement") {
+                let anchor = child(pp, "AnchorPoint");
+                let disp = child(pp, "Displacement");
+                t.placement = Placement::Point {
+                    anchor: anchor.map(|a| {
+                        (
+                            self.number(child(a, "AnchorPointX")).unwrap_or(0.0),
+                            self.number(child(a, "AnchorPointY")).unwrap_or(0.5),
+                        )
+                    }),
+                    displacement: (
+                        self.number(disp.and_then(|d| child(d, "DisplacementX")))
+                            .unwrap_or(0.0),
+                        self.number(disp.and_then(|d| child(d, "DisplacementY")))
+                            .unwrap_or(0.0),
+                    ),
+                    rotation: child(pp, "Rotation")
+                        .and_then(|r| self.value(r))
+                        .unwrap_or(Expr::Literal("0".into())),
+                };
+            } else if let Some(line) = child(lp, "LinePlacement") {
+                t.placement = Placement::Line {
+                    offset: self
+                        .number(child(line, "PerpendicularOffset"))
+                        .unwrap_or(0.0),
+                };
+            }
+        }
+        t.priority = child(c, "Priority").and_then(|p| self.value(p));
+        for v in children(c, "VendorOption") {
+            let val = v.text_trim().unwrap_or("");
+            let yes = matches!(val.to_ascii_lowercase().as_str(), "true" | "yes" | "1");
+            match v.attr_value("name").unwrap_or("") {
+                "group" => t.options.group = yes,
+                "spaceAround" => t.options.space_around = val.parse().unwrap_or(0.0),
+                "maxDisplacement" => t.options.max_displacement = val.parse().unwrap_or(0.0),
+                "followLine" => t.options.follow_line = yes,
+                "conflictResolution" => t.options.overlap = !yes && !val.is_empty(),
+                other => self.skip(&format!("label option {other}")),
+            }
+        }
+        t
     }
 
     fn geometry(&mut self, e: &Element) -> Option<String> {
@@ -284,10 +395,8 @@ impl Reader {
                     geometry: self.geometry(c),
                 })),
                 "TextSymbolizer" => {
-                    let label = child(c, "Label").and_then(|l| self.value(l));
-                    self.skip("TextSymbolizer");
-                    r.symbolizers
-                        .push(Symbolizer::Text(TextSymbolizer { label }));
+                    let t = self.text_symbolizer(c);
+                    r.symbolizers.push(Symbolizer::Text(Box::new(t)));
                 }
                 "RasterSymbolizer" => self.skip("RasterSymbolizer"),
                 _ => {}

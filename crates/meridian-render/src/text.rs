@@ -1,0 +1,171 @@
+//! Text as paths: fonts from the system (fontdb), shaped by rustybuzz, outlines from the
+//! font into tiny-skia paths. A family that is not installed falls back to DejaVu's serif or
+//! sans face, then to any face.
+
+use rustybuzz::ttf_parser;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+use tiny_skia::{Path, PathBuilder};
+
+/// The bytes of one font file and the face's index in it.
+pub(crate) struct FaceData {
+    data: Vec<u8>,
+    index: u32,
+}
+
+struct Fonts {
+    db: fontdb::Database,
+    loaded: Mutex<HashMap<fontdb::ID, Arc<FaceData>>>,
+}
+
+fn fonts() -> &'static Fonts {
+    static FONTS: OnceLock<Fonts> = OnceLock::new();
+    FONTS.get_or_init(|| {
+        let mut db = fontdb::Database::new();
+        db.load_system_fonts();
+        db.set_serif_family("DejaVu Serif");
+        db.set_sans_serif_family("DejaVu Sans");
+        db.set_monospace_family("DejaVu Sans Mono");
+        if db.is_empty() {
+            tracing::warn!("no fonts installed: labels and legends are drawn without text (install fonts-dejavu-core)");
+        }
+        Fonts {
+            db,
+            loaded: Mutex::new(HashMap::new()),
+        }
+    })
+}
+
+/// The face for the first of `families` that is installed (generic names `serif`,
+/// `sans-serif`, `monospace` understood), bold and italic as asked.
+pub(crate) fn face(families: &[String], bold: bool, italic: bool) -> Option<Arc<FaceData>> {
+    let f = fonts();
+    let mut wanted: Vec<fontdb::Family<'_>> = families
+        .iter()
+        .map(|n| match n.trim().to_ascii_lowercase().as_str() {
+            "serif" => fontdb::Family::Serif,
+            "sans-serif" | "sansserif" | "sans" | "dialog" => fontdb::Family::SansSerif,
+            "monospace" | "monospaced" => fontdb::Family::Monospace,
+            _ => fontdb::Family::Name(n.trim()),
+        })
+        .collect();
+    // What Java's logical fonts and common families fall back to.
+    let serifish = families.iter().any(|n| {
+        n.to_ascii_lowercase().contains("serif") && !n.to_ascii_lowercase().contains("sans")
+            || n.to_ascii_lowercase().contains("times")
+    });
+    wanted.push(if serifish {
+        fontdb::Family::Serif
+    } else {
+        fontdb::Family::SansSerif
+    });
+    let query = fontdb::Query {
+        families: &wanted,
+        weight: if bold {
+            fontdb::Weight::BOLD
+        } else {
+            fontdb::Weight::NORMAL
+        },
+        style: if italic {
+            fontdb::Style::Italic
+        } else {
+            fontdb::Style::Normal
+        },
+        stretch: fontdb::Stretch::Normal,
+    };
+    let id =
+        f.db.query(&query)
+            .or_else(|| f.db.faces().next().map(|fc| fc.id))?;
+    let mut loaded = match f.loaded.lock() {
+        Ok(l) => l,
+        Err(p) => p.into_inner(),
+    };
+    if let Some(d) = loaded.get(&id) {
+        return Some(d.clone());
+    }
+    let d = f.db.with_face_data(id, |data, index| {
+        Arc::new(FaceData {
+            data: data.to_vec(),
+            index,
+        })
+    })?;
+    loaded.insert(id, d.clone());
+    Some(d)
+}
+
+/// A line of text laid out at a size: its outline with the baseline's left end at the origin
+/// (y down), its advance width, and the font's ascent and descent at that size.
+pub(crate) struct TextLine {
+    pub path: Path,
+    pub width: f32,
+    pub ascent: f32,
+    pub descent: f32,
+}
+
+struct Sink {
+    b: PathBuilder,
+    scale: f32,
+    x: f32,
+}
+
+impl ttf_parser::OutlineBuilder for Sink {
+    fn move_to(&mut self, x: f32, y: f32) {
+        self.b.move_to(self.x + x * self.scale, -y * self.scale);
+    }
+    fn line_to(&mut self, x: f32, y: f32) {
+        self.b.line_to(self.x + x * self.scale, -y * self.scale);
+    }
+    fn quad_to(&mut self, x1: f32, y1: f32, x: f32, y: f32) {
+        self.b.quad_to(
+            self.x + x1 * self.scale,
+            -y1 * self.scale,
+            self.x + x * self.scale,
+            -y * self.scale,
+        );
+    }
+    fn curve_to(&mut self, x1: f32, y1: f32, x2: f32, y2: f32, x: f32, y: f32) {
+        self.b.cubic_to(
+            self.x + x1 * self.scale,
+            -y1 * self.scale,
+            self.x + x2 * self.scale,
+            -y2 * self.scale,
+            self.x + x * self.scale,
+            -y * self.scale,
+        );
+    }
+    fn close(&mut self) {
+        self.b.close();
+    }
+}
+
+/// Shape `text` with `face` at `size` pixels.
+pub(crate) fn layout(face: &FaceData, text: &str, size: f32) -> Option<TextLine> {
+    let font = rustybuzz::Face::from_slice(&face.data, face.index)?;
+    let upem = font.units_per_em() as f32;
+    if upem <= 0.0 || text.is_empty() || size.is_nan() || size <= 0.0 {
+        return None;
+    }
+    let scale = size / upem;
+    let mut buf = rustybuzz::UnicodeBuffer::new();
+    buf.push_str(text);
+    let glyphs = rustybuzz::shape(&font, &[], buf);
+    let mut sink = Sink {
+        b: PathBuilder::new(),
+        scale,
+        x: 0.0,
+    };
+    let mut pen = 0.0f32;
+    for (info, pos) in glyphs.glyph_infos().iter().zip(glyphs.glyph_positions()) {
+        sink.x = pen + pos.x_offset as f32 * scale;
+        let id = ttf_parser::GlyphId(u16::try_from(info.glyph_id).unwrap_or(0));
+        let _ = font.outline_glyph(id, &mut sink);
+        pen += pos.x_advance as f32 * scale;
+    }
+    let path = sink.b.finish()?;
+    Some(TextLine {
+        path,
+        width: pen,
+        ascent: font.ascender() as f32 * scale,
+        descent: -(font.descender() as f32) * scale,
+    })
+}
