@@ -9,6 +9,7 @@ pub mod encode;
 mod error;
 mod expr;
 mod labels;
+mod legend;
 mod map;
 mod marks;
 mod scale;
@@ -18,5 +19,6 @@ mod text;
 
 pub use color::Color;
 pub use error::RenderError;
+pub use legend::{legend, LegendOptions};
 pub use map::{Map, MapExtent, Scan};
 pub use scale::scale_denominator;

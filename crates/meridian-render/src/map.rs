@@ -104,6 +104,53 @@ impl Map {
         &self.pixmap
     }
 
+    /// Write `message` over the map, top left, wrapped to its width (WMS `INIMAGE`
+    /// exceptions).
+    pub fn write_message(&mut self, message: &str) {
+        let Some(face) = crate::text::face(&["sans-serif".into()], false, false) else {
+            return;
+        };
+        let size = 12.0;
+        let max_w = self.pixmap.width() as f32 - 8.0;
+        let mut lines: Vec<String> = Vec::new();
+        let mut current = String::new();
+        for word in message.split_whitespace() {
+            let candidate = if current.is_empty() {
+                word.to_string()
+            } else {
+                format!("{current} {word}")
+            };
+            let fits =
+                crate::text::layout(&face, &candidate, size).is_none_or(|l| l.width <= max_w);
+            if fits || current.is_empty() {
+                current = candidate;
+            } else {
+                lines.push(std::mem::replace(&mut current, word.to_string()));
+            }
+        }
+        if !current.is_empty() {
+            lines.push(current);
+        }
+        let mut paint = tiny_skia::Paint::default();
+        paint.set_color(tiny_skia::Color::BLACK);
+        let mut y = 4.0 + size;
+        for l in lines {
+            if let Some(t) = crate::text::layout(&face, &l, size) {
+                self.pixmap.fill_path(
+                    &t.path,
+                    &paint,
+                    tiny_skia::FillRule::Winding,
+                    tiny_skia::Transform::from_translate(4.0, y),
+                    None,
+                );
+            }
+            y += size * 1.3;
+            if y > self.pixmap.height() as f32 {
+                break;
+            }
+        }
+    }
+
     /// Place and draw the labels gathered so far, on top of everything drawn (call once the
     /// last layer is drawn).
     pub fn draw_labels(&mut self) {

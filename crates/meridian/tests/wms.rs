@@ -291,6 +291,20 @@ fn mistakes_get_service_exceptions_and_limits_hold() {
         "wms-blank.png",
     );
     assert_eq!((b.w, b.h), (768, 339));
+    // EXCEPTIONS=INIMAGE writes the message in the image.
+    let i = map(
+        &n,
+        &format!(
+            "{}&EXCEPTIONS=INIMAGE",
+            STATES_130.replace("topp:states", "topp:nope")
+        ),
+        "wms-inimage.png",
+    );
+    let ink = (0..i.w)
+        .flat_map(|x| (0..30).map(move |y| (x, y)))
+        .filter(|&(x, y)| i.at(x, y)[0] < 100)
+        .count();
+    assert!(ink > 50, "the message is written: {ink}");
     // An unknown operation.
     report(
         "SERVICE=WMS&VERSION=1.3.0&REQUEST=GetSomething",
@@ -470,4 +484,38 @@ fn filters_choose_the_features_drawn_and_jpeg_is_offered() {
     let r = wms(&n, &STATES_130.replace("image/png", "image/jpeg"));
     assert_eq!(r.headers()["content-type"], "image/jpeg");
     assert_eq!(&r.bytes().unwrap()[..2], &[0xff, 0xd8]);
+}
+
+/// GetLegendGraphic: a row per rule, its swatch drawn with the rule's symbolizers, its title.
+#[test]
+fn legends_show_each_rule() {
+    let n = Node::with_fixture();
+    let q = "SERVICE=WMS&VERSION=1.1.1&REQUEST=GetLegendGraphic&LAYER=topp:states&FORMAT=image/png&WIDTH=20&HEIGHT=20";
+    let l = map(&n, q, "wms-legend.png");
+    assert!(l.h >= 4 * 20, "four rules: {}×{}", l.w, l.h);
+    assert!(l.w > 40, "titles beside the swatches: {}", l.w);
+    assert!(
+        near(l.at(10, 10), blended([0x4d, 0xff, 0x4d])),
+        "the first rule's swatch: {:?}",
+        l.at(10, 10)
+    );
+    // Some ink in the title area of the first row.
+    let ink = (25..l.w)
+        .flat_map(|x| (0..20).map(move |y| (x, y)))
+        .filter(|&(x, y)| l.at(x, y)[0] < 100)
+        .count();
+    assert!(ink > 10, "the title is written: {ink}");
+    // A style of one rule: a lone swatch, titled only when asked.
+    let one = map(&n, &format!("{q}&STYLE=polygon"), "wms-legend-one.png");
+    assert_eq!((one.w, one.h), (20, 20));
+    let titled = map(
+        &n,
+        &format!("{q}&STYLE=polygon&LEGEND_OPTIONS=forceLabels:on"),
+        "wms-legend-titled.png",
+    );
+    assert!(titled.w > 20);
+    // A rule that is not there.
+    let r = wms(&n, &format!("{q}&RULE=nope"));
+    assert_eq!(r.status(), 400);
+    assert!(r.text().unwrap().contains("no rule named 'nope'"));
 }

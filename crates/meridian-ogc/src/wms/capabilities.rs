@@ -115,7 +115,12 @@ pub(super) fn capabilities(
     for f in super::feature_info::INFO_FORMATS {
         let _ = write!(x, "<Format>{f}</Format>");
     }
-    let _ = write!(x, "{dcp}</GetFeatureInfo></Request><Exception>");
+    let _ = write!(x, "{dcp}</GetFeatureInfo>");
+    if !v13 {
+        // 1.3.0's schema has no place for it (GeoServer lists it as an extended operation).
+        let _ = write!(x, "<GetLegendGraphic><Format>image/png</Format><Format>image/jpeg</Format>{dcp}</GetLegendGraphic>");
+    }
+    x.push_str("</Request><Exception>");
     let exceptions: &[&str] = if v13 {
         &["XML", "INIMAGE", "BLANK"]
     } else {

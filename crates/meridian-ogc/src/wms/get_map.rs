@@ -120,7 +120,11 @@ pub(super) async fn get_map(
         Ok(map) => image(&req, map),
         Err(e) if req.exceptions != Exceptions::Xml => {
             tracing::debug!(error = %e.text, "GetMap failed; answered with an image as EXCEPTIONS asks");
-            image(&req, blank_map(&req)?)
+            let mut map = blank_map(&req)?;
+            if req.exceptions == Exceptions::InImage {
+                map.write_message(&e.text);
+            }
+            image(&req, map)
         }
         Err(e) => Err(e),
     }

@@ -1,7 +1,8 @@
-//! WMS 1.1.1 and 1.3.0: GetCapabilities, GetMap (PNG) and GetFeatureInfo, KVP.
+//! WMS 1.1.1 and 1.3.0: GetCapabilities, GetMap (PNG, PNG8, JPEG), GetFeatureInfo and
+//! GetLegendGraphic, KVP.
 //!
 //! * [`request`]: reading a request and a GetMap request.
-//! * [`capabilities`], [`get_map`], [`feature_info`]: one operation each; [`styles`]: the style a layer is drawn
+//! * [`capabilities`], [`get_map`], [`feature_info`], [`legend`]: one operation each; [`styles`]: the style a layer is drawn
 //!   with; [`groups`]: layer groups as layers; [`error`]: service exception reports.
 
 mod capabilities;
@@ -9,6 +10,7 @@ mod error;
 mod feature_info;
 mod get_map;
 mod groups;
+mod legend;
 mod request;
 mod styles;
 
@@ -121,6 +123,10 @@ async fn handle(
             capabilities::capabilities(&st, ws.as_deref(), version, svc.as_ref(), &endpoint)
         }
         "getmap" | "map" => match get_map::get_map(&st, ws.as_deref(), &p, svc.as_ref()).await {
+            Ok(r) => r,
+            Err(e) => e.into_response(),
+        },
+        "getlegendgraphic" => match legend::legend_graphic(&st, ws.as_deref(), &p).await {
             Ok(r) => r,
             Err(e) => e.into_response(),
         },
