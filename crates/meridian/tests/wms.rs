@@ -519,3 +519,55 @@ fn legends_show_each_rule() {
     assert_eq!(r.status(), 400);
     assert!(r.text().unwrap().contains("no rule named 'nope'"));
 }
+
+/// SLD_BODY styles the layers it names (and names them when LAYERS does not).
+#[test]
+fn sld_body_styles_the_map() {
+    let n = Node::with_fixture();
+    let (tx, ty) = (
+        ((-102.0 + 125.0) / 59.0 * 768.0) as u32,
+        ((50.0 - 31.0) / 26.0 * 339.0) as u32,
+    );
+    let red = r#"<StyledLayerDescriptor version="1.0.0" xmlns="http://www.opengis.net/sld"><NamedLayer><Name>topp:states</Name><UserStyle><FeatureTypeStyle><Rule><PolygonSymbolizer><Fill><CssParameter name="fill">#FF0000</CssParameter></Fill></PolygonSymbolizer></Rule></FeatureTypeStyle></UserStyle></NamedLayer></StyledLayerDescriptor>"#;
+    let enc = |s: &str| form_urlencoded_byte(s);
+    let m = map(
+        &n,
+        &format!("{STATES_130}&SLD_BODY={}", enc(red)),
+        "wms-sld-body.png",
+    );
+    assert_eq!(m.at(tx, ty), [255, 0, 0, 255]);
+    // Without LAYERS: the SLD's layers.
+    let no_layers = STATES_130.replace("LAYERS=topp:states&STYLES=&", "");
+    let m = map(
+        &n,
+        &format!("{no_layers}&SLD_BODY={}", enc(red)),
+        "wms-sld-body-nolayers.png",
+    );
+    assert_eq!(m.at(tx, ty), [255, 0, 0, 255]);
+    // A named style of the catalog.
+    let named = r#"<StyledLayerDescriptor version="1.0.0" xmlns="http://www.opengis.net/sld"><NamedLayer><Name>topp:states</Name><NamedStyle><Name>polygon</Name></NamedStyle></NamedLayer></StyledLayerDescriptor>"#;
+    let m = map(
+        &n,
+        &format!("{STATES_130}&SLD_BODY={}", enc(named)),
+        "wms-sld-named.png",
+    );
+    assert!(near(m.at(tx, ty), [0xaa, 0xaa, 0xaa]), "{:?}", m.at(tx, ty));
+    // A document that does not read, and a style by URL.
+    let r = wms(&n, &format!("{STATES_130}&SLD_BODY=%3Cnot-sld"));
+    assert_eq!(r.status(), 400);
+    let r = wms(&n, &format!("{STATES_130}&SLD=http://127.0.0.1:9/x.sld"));
+    assert_eq!(r.status(), 400);
+    assert!(r.text().unwrap().contains("SLD_BODY"));
+}
+
+/// Percent-encode a query value.
+fn form_urlencoded_byte(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

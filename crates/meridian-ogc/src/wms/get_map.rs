@@ -13,6 +13,7 @@ use meridian_features::filter::cql::parse_cql;
 use meridian_features::{
     open_source, transform_bbox, Feature, FeatureError, Filter, FilterError, Transformer,
 };
+use meridian_render::sld::{self, Style};
 use meridian_render::{encode, scale_denominator, Map, MapExtent};
 use meridian_xml::Element;
 use std::sync::Arc;
@@ -47,8 +48,20 @@ impl Limits {
 /// with.
 struct Drawn {
     layer: FeatureLayer,
-    style: StyleSource,
+    style: Arc<Style>,
+    style_dir: Option<std::path::PathBuf>,
     filter: Option<Filter>,
+}
+
+impl Drawn {
+    fn new(layer: FeatureLayer, style: &StyleSource, filter: Option<Filter>) -> Drawn {
+        Drawn {
+            layer,
+            style: style.parsed(),
+            style_dir: style.dir.clone(),
+            filter,
+        }
+    }
 }
 
 /// The features of `layer` a request draws: the layer's own `cqlFilter`, the request's
@@ -154,8 +167,19 @@ async fn draw_map(
         ));
     }
     let cat = st.catalog.snapshot();
+    // SLD_BODY: its layers (when LAYERS names none) and their styles.
+    let sld = match &req.sld_body {
+        Some(body) => sld::parse_layers(body)
+            .map_err(|err| wms_err(v, "StyleNotDefined", "sld_body", format!("SLD_BODY: {err}")))?,
+        None => Vec::new(),
+    };
+    let names: Vec<String> = if req.layers.is_empty() {
+        sld.iter().map(|(n, _)| n.clone()).collect()
+    } else {
+        req.layers.clone()
+    };
     let mut drawn = Vec::new();
-    for (i, name) in req.layers.iter().enumerate() {
+    for (i, name) in names.iter().enumerate() {
         let asked = req.styles.get(i).map(String::as_str).unwrap_or("");
         let cql = match req.cql.len() {
             0 => None,
@@ -163,15 +187,30 @@ async fn draw_map(
             _ => req.cql.get(i),
         }
         .map(String::as_str);
+        // The SLD_BODY entry for this layer, by its name as written or qualified.
+        let local = |n: &str| n.rsplit(':').next().unwrap_or(n).to_string();
+        let from_sld = sld
+            .iter()
+            .find(|(n, _)| n == name || local(n) == local(name));
         if let Some(layer) = find_layer(&cat, &st.data_dir, ws, name) {
-            let style = layer_style(&cat, &st.data_dir, &layer, asked)
-                .map_err(|m| wms_err(v, "StyleNotDefined", "styles", m))?;
             let filter = layer_filter(&layer, cql, &req.feature_ids, v)?;
-            drawn.push(Drawn {
-                layer,
-                style,
-                filter,
-            });
+            match from_sld.map(|(_, s)| s) {
+                Some(sld::LayerStyle::Inline(style)) => drawn.push(Drawn {
+                    layer,
+                    style: Arc::new(style.clone()),
+                    style_dir: None,
+                    filter,
+                }),
+                named => {
+                    let asked = match named {
+                        Some(sld::LayerStyle::Named(n)) => n.as_str(),
+                        _ => asked,
+                    };
+                    let style = layer_style(&cat, &st.data_dir, &layer, asked)
+                        .map_err(|m| wms_err(v, "StyleNotDefined", "styles", m))?;
+                    drawn.push(Drawn::new(layer, &style, filter));
+                }
+            }
             continue;
         }
         let group = find_group(&cat, ws, name).ok_or_else(|| {
@@ -190,11 +229,7 @@ async fn draw_map(
             }
             .map_err(|m| wms_err(v, "StyleNotDefined", "styles", m))?;
             let filter = layer_filter(&layer, cql, &req.feature_ids, v)?;
-            drawn.push(Drawn {
-                layer,
-                style,
-                filter,
-            });
+            drawn.push(Drawn::new(layer, &style, filter));
         }
         if !skipped.is_empty() {
             tracing::debug!(group = %name, members = ?skipped, "group members that are not feature layers are not drawn yet");
@@ -254,8 +289,8 @@ fn render(req: &GetMap, drawn: &[Drawn], limits: Limits) -> Result<Map, WmsError
         .map_err(|e| wms_err(v, "NoApplicableCode", "", e.to_string()))?;
     let deadline = limits.time.map(|t| Instant::now() + t);
     for d in drawn {
-        let style = d.style.parsed();
-        map.set_style_dir(d.style.dir.clone());
+        let style = d.style.clone();
+        map.set_style_dir(d.style_dir.clone());
         let source = open_source(&d.layer.store, &d.layer.native).map_err(|e| {
             wms_err(
                 v,

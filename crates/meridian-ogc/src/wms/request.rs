@@ -99,6 +99,9 @@ pub(crate) struct GetMap {
     pub cql: Vec<String>,
     /// `FEATUREID`: only these features (ids as WFS gives them).
     pub feature_ids: Vec<String>,
+    /// `SLD_BODY`: an SLD document styling the layers (and naming them when `LAYERS` is not
+    /// given).
+    pub sld_body: Option<String>,
 }
 
 /// The largest side of a map, in pixels.
@@ -154,7 +157,16 @@ impl GetMap {
                     .collect()
             })
             .unwrap_or_default();
-        if layers.is_empty() {
+        let sld_body = p.get("SLD_BODY").filter(|b| !b.trim().is_empty()).cloned();
+        if p.get("SLD").is_some_and(|u| !u.trim().is_empty()) {
+            return Err(e(
+                "InvalidParameterValue",
+                "sld",
+                "styles by URL (SLD) are not fetched by this server: send the document in SLD_BODY"
+                    .into(),
+            ));
+        }
+        if layers.is_empty() && sld_body.is_none() {
             return Err(e(
                 "LayerNotDefined",
                 "layers",
@@ -321,6 +333,7 @@ impl GetMap {
             version,
             cql,
             feature_ids,
+            sld_body,
             layers,
             styles,
             epsg,

@@ -5,7 +5,7 @@
 
 mod parse;
 
-pub use parse::parse;
+pub use parse::{parse, parse_layers, LayerStyle};
 
 use crate::color::Color;
 use crate::expr::Expr;

@@ -446,6 +446,11 @@ pub fn parse(doc: &str) -> Result<Style, RenderError> {
         .find(|u| matches!(text(u, "IsDefault").as_str(), "1" | "true"))
         .or(user_styles.first())
         .ok_or_else(|| RenderError::Style("the SLD document has no UserStyle".into()))?;
+    user_style(chosen)
+}
+
+/// One `UserStyle` element as a style.
+fn user_style(chosen: &Element) -> Result<Style, RenderError> {
     let mut reader = Reader::default();
     let mut style = Style {
         name: text(chosen, "Name"),
@@ -463,4 +468,54 @@ pub fn parse(doc: &str) -> Result<Style, RenderError> {
     }
     style.skipped = reader.skipped;
     Ok(style)
+}
+
+/// The style an SLD document gives one named layer.
+#[derive(Debug, Clone)]
+pub enum LayerStyle {
+    /// A style written in the document.
+    Inline(Style),
+    /// A style of the catalog, by name (`NamedStyle`; empty: the layer's default).
+    Named(String),
+}
+
+/// The layers an SLD document (a WMS `SLD_BODY`) names, in order, each with its style.
+pub fn parse_layers(doc: &str) -> Result<Vec<(String, LayerStyle)>, RenderError> {
+    let root = meridian_xml::parse(doc).map_err(|e| RenderError::Style(e.to_string()))?;
+    if local(&root.name) != "StyledLayerDescriptor" {
+        return Err(RenderError::Style(format!(
+            "expected an SLD StyledLayerDescriptor, got <{}>",
+            root.name
+        )));
+    }
+    let mut out = Vec::new();
+    for l in root
+        .children
+        .iter()
+        .filter(|l| matches!(local(&l.name), "NamedLayer" | "UserLayer"))
+    {
+        let name = text(l, "Name");
+        if name.is_empty() {
+            return Err(RenderError::Style(
+                "an SLD layer has no Name: name the layer it styles".into(),
+            ));
+        }
+        let style = if let Some(u) = children(l, "UserStyle")
+            .find(|u| matches!(text(u, "IsDefault").as_str(), "1" | "true"))
+            .or_else(|| child(l, "UserStyle"))
+        {
+            LayerStyle::Inline(user_style(u)?)
+        } else {
+            LayerStyle::Named(
+                child(l, "NamedStyle")
+                    .map(|n| text(n, "Name"))
+                    .unwrap_or_default(),
+            )
+        };
+        out.push((name, style));
+    }
+    if out.is_empty() {
+        return Err(RenderError::Style("the SLD document names no layer".into()));
+    }
+    Ok(out)
 }
