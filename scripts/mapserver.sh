@@ -31,6 +31,8 @@ server.port = $port
 server.pid-file = "$D/lighttpd.pid"
 server.errorlog = "$D/lighttpd.log"
 server.max-connections = 1024
+# WMS requests carry whole SLD documents (SLD_BODY) in their URL.
+server.max-request-field-size = 262144
 fastcgi.server = ( "/mapserv" => ((
   "socket" => "$D/mapserv.sock",
   "bin-path" => "/usr/lib/cgi-bin/mapserv",

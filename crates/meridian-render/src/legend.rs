@@ -161,7 +161,7 @@ pub fn legend(style: &Style, o: &LegendOptions) -> Result<Pixmap, RenderError> {
             images: &mut images,
             labels: &mut no_labels,
         };
-        for s in &rule.symbolizers {
+        for s in rule.legend_symbolizers() {
             if matches!(s, Symbolizer::Text(_)) {
                 continue;
             }

@@ -179,7 +179,7 @@ impl Map {
                 for r in rules.iter().filter(|r| !r.else_filter) {
                     if r.takes(&f) {
                         taken = true;
-                        for s in &r.symbolizers {
+                        for s in r.map_symbolizers() {
                             painter.symbolize(s, &f);
                         }
                         if fts.first_rule_only {
@@ -189,7 +189,7 @@ impl Map {
                 }
                 if !taken {
                     for r in rules.iter().filter(|r| r.else_filter) {
-                        for s in &r.symbolizers {
+                        for s in r.map_symbolizers() {
                             painter.symbolize(s, &f);
                         }
                     }

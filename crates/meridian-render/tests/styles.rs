@@ -103,3 +103,17 @@ fn states_by_population() {
     // The Gulf of Mexico stays white.
     assert_eq!(at(&map, -90.0, 25.0), [255, 255, 255, 255]);
 }
+
+/// GeoServer's `inclusion`: a legend-only rule is not drawn on the map.
+#[test]
+fn legend_only_rules_stay_off_the_map() {
+    let text =
+        std::fs::read_to_string(fixture().join("workspaces/ne/styles/countries_mapcolor9.sld"))
+            .unwrap();
+    let st = sld::parse(&text).unwrap();
+    let rules = &st.feature_type_styles[0].rules;
+    assert_eq!(rules[0].map_symbolizers().count(), 0, "legendOnly");
+    assert_eq!(rules[0].legend_symbolizers().count(), 1);
+    assert_eq!(rules[1].map_symbolizers().count(), 1, "mapOnly");
+    assert_eq!(rules[1].legend_symbolizers().count(), 0);
+}

@@ -50,12 +50,45 @@ pub struct Rule {
     pub max_scale: Option<f64>,
     /// Symbolizers in order.
     pub symbolizers: Vec<Symbolizer>,
+    /// Where each symbolizer shows (GeoServer's `inclusion` vendor option), aligned with
+    /// `symbolizers`.
+    pub inclusion: Vec<Inclusion>,
+}
+
+/// Where a symbolizer shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Inclusion {
+    /// On maps and in legends.
+    #[default]
+    Normal,
+    /// On maps only.
+    MapOnly,
+    /// In legends only.
+    LegendOnly,
 }
 
 impl Rule {
     /// Whether the rule applies at `scale` (min inclusive, max exclusive, as GeoServer).
     pub fn in_scale(&self, scale: f64) -> bool {
         self.min_scale.is_none_or(|m| scale >= m) && self.max_scale.is_none_or(|m| scale < m)
+    }
+
+    /// The symbolizers drawn on maps.
+    pub fn map_symbolizers(&self) -> impl Iterator<Item = &Symbolizer> {
+        self.symbolizers
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| self.inclusion.get(*i) != Some(&Inclusion::LegendOnly))
+            .map(|(_, s)| s)
+    }
+
+    /// The symbolizers drawn in legends.
+    pub fn legend_symbolizers(&self) -> impl Iterator<Item = &Symbolizer> {
+        self.symbolizers
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| self.inclusion.get(*i) != Some(&Inclusion::MapOnly))
+            .map(|(_, s)| s)
     }
 
     /// Whether the rule's filter takes `f` (an else-rule is decided by the caller).

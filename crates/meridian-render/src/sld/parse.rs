@@ -2,8 +2,8 @@
 //! prefixes).
 
 use super::{
-    FeatureTypeStyle, Fill, Graphic, GraphicSymbol, LineCap, LineJoin, LineSymbolizer, Placement,
-    PointSymbolizer, PolygonSymbolizer, Rule, Stroke, Style, Symbolizer, TextSymbolizer,
+    FeatureTypeStyle, Fill, Graphic, GraphicSymbol, Inclusion, LineCap, LineJoin, LineSymbolizer,
+    Placement, PointSymbolizer, PolygonSymbolizer, Rule, Stroke, Style, Symbolizer, TextSymbolizer,
 };
 use crate::error::RenderError;
 use crate::expr::Expr;
@@ -329,6 +329,7 @@ impl Reader {
                 "maxDisplacement" => t.options.max_displacement = val.parse().unwrap_or(0.0),
                 "followLine" => t.options.follow_line = yes,
                 "conflictResolution" => t.options.overlap = !yes && !val.is_empty(),
+                "inclusion" => {}
                 other => self.skip(&format!("label option {other}")),
             }
         }
@@ -402,6 +403,28 @@ impl Reader {
                 _ => {}
             }
         }
+        // GeoServer's `inclusion`, on the rule or on each symbolizer.
+        let of = |e: &Element| -> Option<Inclusion> {
+            children(e, "VendorOption")
+                .find(|v| v.attr_value("name") == Some("inclusion"))
+                .and_then(|v| match v.text_trim()? {
+                    "mapOnly" => Some(Inclusion::MapOnly),
+                    "legendOnly" => Some(Inclusion::LegendOnly),
+                    _ => Some(Inclusion::Normal),
+                })
+        };
+        let rule_wide = of(e).unwrap_or_default();
+        r.inclusion = e
+            .children
+            .iter()
+            .filter(|c| {
+                matches!(
+                    local(&c.name),
+                    "PolygonSymbolizer" | "LineSymbolizer" | "PointSymbolizer" | "TextSymbolizer"
+                )
+            })
+            .map(|c| of(c).unwrap_or(rule_wide))
+            .collect();
         Ok(r)
     }
 
