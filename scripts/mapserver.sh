@@ -49,6 +49,9 @@ CONF
   else
     echo "lighttpd did not start"; cat "$D/stdout.log" "$D/lighttpd.log" 2>/dev/null | tail -20; exit 1
   fi ;;
-stop) stop_pid_file "$D/pid" ;;
+stop)
+  # The FastCGI processes lighttpd started go with it.
+  [ -f "$D/pid" ] && pkill -P "$(cat "$D/pid")" 2>/dev/null || true
+  stop_pid_file "$D/pid" ;;
 *) echo "usage: $0 start DIR PORT MAPFILE [PROCS] | stop DIR" >&2; exit 2 ;;
 esac

@@ -7,6 +7,7 @@ pub mod generate;
 pub mod idle;
 pub mod load;
 pub mod machine;
+pub mod maps;
 pub mod mapserver;
 pub mod node;
 pub mod propagation;

@@ -3,7 +3,7 @@
 use clap::{Parser, Subcommand};
 use meridian_bench::cluster::BrokerKind;
 use meridian_bench::generate::{generate, Shape};
-use meridian_bench::{catchup, machine, mapserver, propagation, reads, startup, throughput};
+use meridian_bench::{catchup, machine, maps, mapserver, propagation, reads, startup, throughput};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -160,6 +160,24 @@ enum Cmd {
         /// Seconds per row.
         #[arg(long, default_value_t = 5.0)]
         seconds: f64,
+        /// The meridian binary (default: next to this one).
+        #[arg(long)]
+        meridian: Option<PathBuf>,
+    },
+    /// WMS GetMap, Meridian against MapServer 8: the same layers, SLD, boxes and sizes.
+    Maps {
+        /// GeoServer's release data directory (copied, never written).
+        #[arg(long, default_value = "tests/fixtures/geoserver-release")]
+        fixture: PathBuf,
+        /// Client counts, comma-separated.
+        #[arg(long, default_value = "1,4")]
+        clients: String,
+        /// Seconds per row and server.
+        #[arg(long, default_value_t = 5.0)]
+        seconds: f64,
+        /// MapServer FastCGI processes.
+        #[arg(long, default_value_t = 4)]
+        procs: usize,
         /// The meridian binary (default: next to this one).
         #[arg(long)]
         meridian: Option<PathBuf>,
@@ -409,6 +427,42 @@ fn main() -> ExitCode {
                 );
             }
         }),
+        Cmd::Maps {
+            fixture,
+            clients,
+            seconds,
+            procs,
+            meridian,
+        } => clients
+            .split(',')
+            .map(|c| c.trim().parse::<usize>())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| meridian_bench::BenchError::Node(format!("--clients '{clients}' is not a list of numbers")))
+            .and_then(|clients| {
+                maps::run(&maps::Options {
+                    fixture,
+                    clients,
+                    duration: std::time::Duration::from_secs_f64(seconds.max(0.1)),
+                    procs,
+                    meridian,
+                })
+            })
+            .map(|(rows, memory)| {
+                println!("| map | clients | Meridian maps/s | Meridian p99 ms | MapServer maps/s | MapServer p99 ms | ratio |");
+                println!("|---|---|---|---|---|---|---|");
+                for r in &rows {
+                    println!(
+                        "| {} | {} | {:.0} | {:.1} | {:.0} | {:.1} | {:.2} |",
+                        r.what, r.clients, r.meridian.0, r.meridian.1.p99, r.mapserver.0, r.mapserver.1.p99, r.ratio()
+                    );
+                }
+                println!(
+                    "peak memory: Meridian {:.0} MB, MapServer {:.0} MB (its FastCGI processes together)",
+                    memory.meridian, memory.mapserver
+                );
+                let twice = rows.iter().filter(|r| r.ratio() >= 2.0).count();
+                println!("Meridian at least 2× MapServer on {twice} of {} rows", rows.len());
+            }),
         Cmd::Mapserver {
             fixture,
             clients,

@@ -138,8 +138,9 @@ fn cases() -> Vec<Case> {
     ]
 }
 
-/// The mapfile: the same files Meridian's catalog points at, WFS and OGC API enabled.
-fn mapfile(data: &Path) -> String {
+/// The mapfile: the same files Meridian's catalog points at, WFS, OGC API and WMS enabled;
+/// `fontset` names the fonts labels use (DejaVu, as Meridian's).
+pub(crate) fn mapfile(data: &Path, fontset: &Path) -> String {
     let layer = |name: &str, kind: &str, source: &str, id: &str| {
         format!(
             r#"  LAYER
@@ -150,6 +151,7 @@ fn mapfile(data: &Path) -> String {
     PROJECTION "init=epsg:4326" END
     METADATA
       "wfs_title" "{name}"
+      "wms_title" "{name}"
       "gml_include_items" "all"
       "gml_featureid" "{id}"
     END
@@ -179,8 +181,14 @@ fn mapfile(data: &Path) -> String {
       "wfs_enable_request" "*"
       "wfs_getfeature_formatlist" "geojson"
       "oga_enable_request" "*"
+      "wms_title" "bench"
+      "wms_onlineresource" "http://127.0.0.1/mapserv?map=bench"
+      "wms_srs" "EPSG:4326 EPSG:3857"
+      "wms_enable_request" "*"
     END
   END
+  FONTSET "{fontset}"
+  IMAGECOLOR 255 255 255
   OUTPUTFORMAT
     NAME "geojson"
     DRIVER "OGR/GEOJSON"
@@ -188,7 +196,7 @@ fn mapfile(data: &Path) -> String {
     FORMATOPTION "STORAGE=stream"
     FORMATOPTION "FORM=SIMPLE"
   END
-{}{}{}END
+{}{}{}{}END
 "#,
         layer(
             "tiger_roads",
@@ -203,16 +211,25 @@ fn mapfile(data: &Path) -> String {
             &ogr("populated_places"),
             "NAME"
         ),
+        layer(
+            "states",
+            "POLYGON",
+            &format!("    DATA \"{}\"", data.join("shapefiles/states").display()),
+            "STATE_ABBR"
+        ),
+        fontset = fontset.display(),
     )
 }
 
-struct MapServer {
+/// MapServer under lighttpd, stopped when dropped.
+pub(crate) struct MapServer {
     dir: PathBuf,
-    base: String,
+    /// `http://127.0.0.1:<port>`.
+    pub(crate) base: String,
 }
 
 impl MapServer {
-    fn start(dir: &Path, map: &Path, procs: usize) -> Result<MapServer, BenchError> {
+    pub(crate) fn start(dir: &Path, map: &Path, procs: usize) -> Result<MapServer, BenchError> {
         let port = free_port()?;
         let (d, m) = (dir.display().to_string(), map.display().to_string());
         run_script(
@@ -240,7 +257,8 @@ pub fn run(opts: &Options) -> Result<Vec<Row>, BenchError> {
     meridian_testkit::copy_dir(&opts.fixture, &data_dir)
         .map_err(|e| BenchError::Io(opts.fixture.display().to_string(), e))?;
     let map = tmp.path().join("bench.map");
-    std::fs::write(&map, mapfile(&data_dir.join("data")))
+    let fonts = write_fontset(tmp.path())?;
+    std::fs::write(&map, mapfile(&data_dir.join("data"), &fonts))
         .map_err(|e| BenchError::Io(map.display().to_string(), e))?;
     let ms = MapServer::start(&tmp.path().join("mapserver"), &map, opts.procs)?;
     let binary = meridian_binary(opts.meridian.as_deref())?;
@@ -289,4 +307,15 @@ fn check(base: &str, path: &str, kind: Count) -> Result<usize, BenchError> {
         )));
     }
     Ok(n)
+}
+
+/// A MapServer fontset naming DejaVu Sans (Debian's fonts-dejavu-core), in `dir`.
+pub(crate) fn write_fontset(dir: &Path) -> Result<PathBuf, BenchError> {
+    let path = dir.join("fonts.list");
+    std::fs::write(
+        &path,
+        "DejaVuSans /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf\nDejaVuSans-bold /usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf\n",
+    )
+    .map_err(|e| BenchError::Io(path.display().to_string(), e))?;
+    Ok(path)
 }

@@ -1,6 +1,7 @@
 //! Shapefiles: a directory of them or one file; the schema from the `.shp` header, the
 //! `.dbf` fields and the `.prj`; features streamed in file order.
 
+mod index;
 mod scan;
 mod schema;
 
@@ -59,23 +60,25 @@ impl FeatureSource for ShapefileSource {
     }
 
     fn pushdown(&self) -> Pushdown {
-        // The .shx index gives the count; there is no spatial index.
+        // The .shx gives the count; the boxes of the records, indexed on first use, pick
+        // what a box may meet.
         Pushdown {
             count: true,
+            bbox: true,
             ..Pushdown::default()
         }
     }
 
     fn scan(
         &self,
-        _bbox: Option<Rect<f64>>,
+        bbox: Option<Rect<f64>>,
         id_prefix: &str,
         each: &mut dyn FnMut(Feature) -> bool,
     ) -> Result<(), FeatureError> {
         if !self.0.is_file() {
             return Err(SourceError::NoSuchType(stem(&self.0).unwrap_or("").to_string()).into());
         }
-        scan::scan(&self.0, id_prefix, each)
+        scan::scan_box(&self.0, id_prefix, bbox, each)
     }
 
     fn count_all(&self) -> Result<Option<usize>, FeatureError> {

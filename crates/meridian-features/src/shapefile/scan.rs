@@ -41,6 +41,99 @@ pub(crate) fn count(path: &Path) -> Option<usize> {
         .and_then(|r| r.shape_count().ok())
 }
 
+/// Call `each` with the features whose box may meet `bbox` (all when `None`), in file order,
+/// until it returns false. With a box, the spatial index ([`super::index`]) picks the
+/// shapes, which are read by position (when it leaves most of the file, a plain pass is
+/// faster and is used).
+pub(crate) fn scan_box(
+    path: &Path,
+    type_name: &str,
+    bbox: Option<geo_types::Rect<f64>>,
+    mut each: impl FnMut(Feature) -> bool,
+) -> Result<(), FeatureError> {
+    let Some(r) = bbox else {
+        return scan(path, type_name, each);
+    };
+    let Some(boxes) = super::index::boxes(path) else {
+        return scan(path, type_name, each);
+    };
+    let hits: Vec<usize> = boxes
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| b.as_ref().is_some_and(|b| super::index::meets(b, &r)))
+        .map(|(i, _)| i)
+        .collect();
+    if hits.len() * 2 > boxes.len() {
+        return scan(path, type_name, each);
+    }
+    let err = |e: String| FeatureError::Data(format!("{}: {e}", path.display()));
+    let mut shapes = shapefile::ShapeReader::from_path(path).map_err(|e| err(e.to_string()))?;
+    let dbf = path.with_extension("dbf");
+    let fields: Vec<String> = super::schema::dbf_fields(&dbf)?
+        .into_iter()
+        .map(|a| a.name)
+        .collect();
+    let encoding = std::fs::read_to_string(path.with_extension("cpg"))
+        .ok()
+        .and_then(|label| shapefile::dbase::encoding::DynEncoding::from_name(label.trim()));
+    let mut records = if fields.is_empty() {
+        None
+    } else {
+        let file =
+            std::io::BufReader::new(std::fs::File::open(&dbf).map_err(|e| err(e.to_string()))?);
+        Some(
+            match &encoding {
+                Some(enc) => shapefile::dbase::ReaderBuilder::new()
+                    .with_encoding(enc.clone())
+                    .build(file),
+                None => shapefile::dbase::Reader::new(file),
+            }
+            .map_err(|e| err(e.to_string()))?,
+        )
+    };
+    let count = records
+        .as_ref()
+        .map(|r| r.header().num_records as usize)
+        .unwrap_or(0);
+    for n in hits {
+        let shape = match shapes.read_nth_shape(n) {
+            Some(s) => s.map_err(|e| err(format!("shape {}: {e}", n + 1)))?,
+            None => break,
+        };
+        let record = match records.as_mut() {
+            Some(r) if n < count => {
+                r.seek(n)
+                    .map_err(|e| err(format!("record {}: {e}", n + 1)))?;
+                match r.iter_records().next() {
+                    Some(rec) => Some(rec.map_err(|e| err(format!("record {}: {e}", n + 1)))?),
+                    None => None,
+                }
+            }
+            _ => None,
+        };
+        let geometry = geo_types::Geometry::<f64>::try_from(shape).ok();
+        let mut map: std::collections::HashMap<String, shapefile::dbase::FieldValue> =
+            record.map(Into::into).unwrap_or_default();
+        let properties = fields
+            .iter()
+            .map(|name| {
+                (
+                    name.clone(),
+                    map.remove(name).map(value).unwrap_or(Value::Null),
+                )
+            })
+            .collect();
+        if !each(Feature {
+            id: format!("{type_name}.{}", n + 1),
+            geometry,
+            properties,
+        }) {
+            break;
+        }
+    }
+    Ok(())
+}
+
 /// Call `each` with every feature of the shapefile, in file order, until it returns false.
 /// Shapes and records are read side by side; a `.dbf` with fewer records (or none, as in
 /// GeoServer's `giant_polygon`) leaves the remaining features without attributes.
@@ -103,4 +196,51 @@ pub(crate) fn scan(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// A scan by box through the index gives exactly the features a full pass gives whose
+    /// envelope meets the box, with the same ids and attributes.
+    #[test]
+    fn a_scan_by_box_reads_what_a_full_pass_would_keep() {
+        let shp = meridian_testkit::fixture_datadir().join("data/nyc/tiger_roads.shp");
+        let r = geo_types::Rect::new(
+            geo_types::coord! { x: -74.0, y: 40.70 },
+            geo_types::coord! { x: -73.99, y: 40.71 },
+        );
+        let mut all = Vec::new();
+        scan(&shp, "t", |f| {
+            use geo::BoundingRect;
+            if f.geometry
+                .as_ref()
+                .and_then(|g| g.bounding_rect())
+                .is_some_and(|b| {
+                    b.min().x <= r.max().x
+                        && b.max().x >= r.min().x
+                        && b.min().y <= r.max().y
+                        && b.max().y >= r.min().y
+                })
+            {
+                all.push(f);
+            }
+            true
+        })
+        .unwrap();
+        let mut boxed = Vec::new();
+        scan_box(&shp, "t", Some(r), |f| {
+            boxed.push(f);
+            true
+        })
+        .unwrap();
+        assert!(!all.is_empty() && all.len() < 8333 / 2, "{}", all.len());
+        assert_eq!(boxed.len(), all.len());
+        for (a, b) in all.iter().zip(&boxed) {
+            assert_eq!(a.id, b.id);
+            assert_eq!(a.properties, b.properties);
+        }
+    }
 }
