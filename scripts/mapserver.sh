@@ -50,8 +50,13 @@ CONF
     echo "lighttpd did not start"; cat "$D/stdout.log" "$D/lighttpd.log" 2>/dev/null | tail -20; exit 1
   fi ;;
 stop)
-  # The FastCGI processes lighttpd started go with it.
-  [ -f "$D/pid" ] && pkill -P "$(cat "$D/pid")" 2>/dev/null || true
-  stop_pid_file "$D/pid" ;;
+  stop_pid_file "$D/pid"
+  # The FastCGI processes of this instance (they outlive lighttpd): those whose environment
+  # names this instance's configuration.
+  for p in $(pgrep -f /usr/lib/cgi-bin/mapserv || true); do
+    if tr '\0' '\n' < "/proc/$p/environ" 2>/dev/null | grep -qx "MAPSERVER_CONFIG_FILE=$D/mapserver.conf"; then
+      kill "$p" 2>/dev/null || true
+    fi
+  done ;;
 *) echo "usage: $0 start DIR PORT MAPFILE [PROCS] | stop DIR" >&2; exit 2 ;;
 esac
