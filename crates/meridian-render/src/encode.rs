@@ -6,16 +6,24 @@ use tiny_skia::Pixmap;
 /// The map as PNG: RGBA, or RGB when every pixel is opaque (smaller, as GeoServer's opaque
 /// maps are).
 pub fn png(pixmap: &Pixmap) -> Result<Vec<u8>, RenderError> {
-    let opaque = pixmap.pixels().iter().all(|p| p.alpha() == 255);
+    let raw = pixmap.data();
+    let opaque = raw.chunks_exact(4).all(|p| p[3] == 255);
     let (w, h) = (pixmap.width(), pixmap.height());
-    let mut data = Vec::with_capacity((w * h * if opaque { 3 } else { 4 }) as usize);
-    for p in pixmap.pixels() {
-        let c = p.demultiply();
-        data.extend_from_slice(&[c.red(), c.green(), c.blue()]);
-        if !opaque {
-            data.push(c.alpha());
-        }
-    }
+    let data: Vec<u8> = if opaque {
+        // Opaque premultiplied colour is the colour itself.
+        raw.chunks_exact(4)
+            .flat_map(|p| [p[0], p[1], p[2]])
+            .collect()
+    } else {
+        pixmap
+            .pixels()
+            .iter()
+            .flat_map(|p| {
+                let c = p.demultiply();
+                [c.red(), c.green(), c.blue(), c.alpha()]
+            })
+            .collect()
+    };
     let mut out = Vec::new();
     {
         let mut enc = png::Encoder::new(&mut out, w, h);

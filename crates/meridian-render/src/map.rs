@@ -174,6 +174,25 @@ impl Map {
                 images: &mut self.images,
                 labels: &mut self.labels,
             };
+            // A pass that strokes every feature's lines alike (one rule for all, one line
+            // symbolizer of literal parameters) strokes them in batches: one pass over many
+            // lines instead of one per feature.
+            if let Some(stroke) = uniform_stroke(&rules) {
+                let mut batch = tiny_skia::PathBuilder::new();
+                let mut n = 0usize;
+                scan(&mut |f: Feature| {
+                    if let Some(g) = &f.geometry {
+                        painter.batch_lines(&mut batch, g);
+                        n += 1;
+                        if n % 4096 == 0 {
+                            painter.stroke_batch(&mut batch, stroke);
+                        }
+                    }
+                    true
+                })?;
+                painter.stroke_batch(&mut batch, stroke);
+                continue;
+            }
             scan(&mut |f: Feature| {
                 let mut taken = false;
                 for r in rules.iter().filter(|r| !r.else_filter) {
@@ -199,4 +218,20 @@ impl Map {
         }
         Ok(())
     }
+}
+
+/// The stroke of a pass whose every feature is drawn by the same literal line stroke.
+fn uniform_stroke<'a>(rules: &[&'a crate::sld::Rule]) -> Option<&'a crate::sld::Stroke> {
+    let [r] = rules else { return None };
+    if r.filter.is_some() || r.else_filter {
+        return None;
+    }
+    let mut syms = r.map_symbolizers();
+    let (Some(crate::sld::Symbolizer::Line(l)), None) = (syms.next(), syms.next()) else {
+        return None;
+    };
+    let s = &l.stroke;
+    let literal = s.color.is_literal() && s.width.is_literal() && s.opacity.is_literal();
+    (literal && s.graphic.is_none() && l.perpendicular_offset == 0.0 && l.geometry.is_none())
+        .then_some(s)
 }

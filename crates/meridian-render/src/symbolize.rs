@@ -159,6 +159,27 @@ impl Painter<'_> {
         }
     }
 
+    /// Add the lines of `g` to `batch` (drawn by [`Painter::stroke_batch`]).
+    pub fn batch_lines(&self, batch: &mut PathBuilder, g: &Geometry<f64>) {
+        if let Some(p) = self.line_path(g) {
+            batch.push_path(&p);
+        }
+    }
+
+    /// Stroke the lines gathered in `batch` in one pass (the stroke is the same for every
+    /// feature: its parameters are literals), and empty it.
+    pub fn stroke_batch(&mut self, batch: &mut PathBuilder, stroke: &Stroke) {
+        let b = std::mem::take(batch);
+        if let Some(path) = b.finish() {
+            let none = Feature {
+                id: String::new(),
+                geometry: None,
+                properties: Vec::new(),
+            };
+            self.stroke_path(&path, stroke, &none);
+        }
+    }
+
     /// The label `t` gives `f`, to be placed once every layer is drawn.
     fn label(&self, t: &TextSymbolizer, f: &Feature) -> Option<Label> {
         let text = t.label.as_ref()?.eval(f)?;
