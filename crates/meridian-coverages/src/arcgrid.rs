@@ -56,7 +56,7 @@ pub fn read(path: &Path) -> Result<Grid, CoverageError> {
         nrows.ok_or_else(|| missing("nrows"))?,
     );
     let cell = cell.ok_or_else(|| missing("cellsize"))?;
-    if w == 0 || h == 0 || w.saturating_mul(h) > MAX_CELLS || !(cell > 0.0) {
+    if w == 0 || h == 0 || w.saturating_mul(h) > MAX_CELLS || cell.is_nan() || cell <= 0.0 {
         return Err(CoverageError::format(
             path,
             "the grid's size or cell size is not usable",

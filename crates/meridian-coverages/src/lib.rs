@@ -115,8 +115,11 @@ const KEPT: usize = 32;
 
 type Key = (PathBuf, Option<SystemTime>, u64);
 
-fn cache() -> &'static Mutex<Vec<(Key, Arc<Grid>)>> {
-    static C: OnceLock<Mutex<Vec<(Key, Arc<Grid>)>>> = OnceLock::new();
+/// Grids read, by file and its modification.
+type Kept = Mutex<Vec<(Key, Arc<Grid>)>>;
+
+fn cache() -> &'static Kept {
+    static C: OnceLock<Kept> = OnceLock::new();
     C.get_or_init(|| Mutex::new(Vec::new()))
 }
 

@@ -135,11 +135,7 @@ fn jpeg_grid(path: &Path) -> Result<Grid, CoverageError> {
     let (w, h) = d
         .dimensions()
         .ok_or_else(|| CoverageError::format(path, "no image size"))?;
-    let bands = if w * h == 0 {
-        1
-    } else {
-        pixels.len() / (w * h)
-    };
+    let bands = pixels.len().checked_div(w * h).unwrap_or(1);
     Ok(Grid {
         width: w,
         height: h,
