@@ -145,7 +145,7 @@ pub fn open(store_type: &str, path: &Path) -> Result<Arc<Grid>, CoverageError> {
         "geotiff" => geotiff::read(path)?,
         "worldimage" => worldimage::read(path)?,
         "arcgrid" => arcgrid::read(path)?,
-        other => return Err(CoverageError::Unsupported(other.to_string())),
+        _ => return Err(CoverageError::Unsupported(store_type.to_string())),
     });
     let mut c = match cache().lock() {
         Ok(c) => c,

@@ -1,6 +1,7 @@
 //! OGC services over the catalog: OGC API - Features, WFS 2.0 and WMS 1.1.1/1.3.0. Every request reads the
 //! current catalog snapshot, so what REST or replication changed is served at once.
 
+mod coverages;
 mod layers;
 mod oapif;
 mod ows;
@@ -13,6 +14,7 @@ use meridian_catalog::CatalogService;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+pub use coverages::{published_coverages, CoverageLayer};
 pub use layers::{published_layers, FeatureLayer};
 pub use meridian_features::FilterError;
 

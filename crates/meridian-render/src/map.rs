@@ -104,6 +104,10 @@ impl Map {
         &self.pixmap
     }
 
+    pub(crate) fn pixmap_mut(&mut self) -> &mut Pixmap {
+        &mut self.pixmap
+    }
+
     /// Write `message` over the map, top left, wrapped to its width (WMS `INIMAGE`
     /// exceptions).
     pub fn write_message(&mut self, message: &str) {

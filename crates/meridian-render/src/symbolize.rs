@@ -156,6 +156,8 @@ impl Painter<'_> {
                     self.labels.push(l);
                 }
             }
+            // Coverages are drawn by `Map::draw_raster`, not feature by feature.
+            Symbolizer::Raster(_) => {}
         }
     }
 

@@ -571,3 +571,67 @@ fn form_urlencoded_byte(s: &str) -> String {
         })
         .collect()
 }
+
+/// Coverages draw: a GeoTIFF through its colour map (also reprojected, and under the vector
+/// layers of its group), an image with its world file as it is, an ASCII grid.
+#[test]
+fn coverages_are_drawn() {
+    let n = Node::with_fixture();
+    let caps = wms(&n, "SERVICE=WMS&VERSION=1.3.0&REQUEST=GetCapabilities")
+        .text()
+        .unwrap();
+    for c in ["sf:sfdem", "nurc:Img_Sample", "nurc:Arc_Sample"] {
+        assert!(caps.contains(&format!("<Name>{c}</Name>")), "{c}");
+    }
+    let dem = map(
+        &n,
+        "SERVICE=WMS&VERSION=1.1.1&REQUEST=GetMap&LAYERS=sf:sfdem&STYLES=&SRS=EPSG:26713&BBOX=589980,4913700,609000,4928010&WIDTH=634&HEIGHT=477&FORMAT=image/png",
+        "wms-sfdem.png",
+    );
+    // The dem style's ramp: low ground green (top right), high ground brown (bottom left).
+    let ne = dem.at(620, 20);
+    assert!(ne[1] > 200 && ne[2] < 100, "low ground: {ne:?}");
+    let sw = dem.at(30, 440);
+    assert!(
+        sw[0] > sw[1] && sw[1] > sw[2] && sw[0] < 200,
+        "high ground: {sw:?}"
+    );
+    // Every pixel of the coverage's own box is drawn, but its no-data edge (3 %).
+    let white = (0..dem.h)
+        .flat_map(|y| (0..dem.w).map(move |x| (x, y)))
+        .filter(|&(x, y)| dem.at(x, y) == [255, 255, 255, 255])
+        .count();
+    assert!(
+        white < (dem.w * dem.h / 25) as usize,
+        "{white} white pixels"
+    );
+    // The same, reprojected to EPSG:4326, in its group under the vector layers.
+    let group = map(
+        &n,
+        "SERVICE=WMS&VERSION=1.1.1&REQUEST=GetMap&LAYERS=spearfish&STYLES=&SRS=EPSG:4326&BBOX=-103.877,44.371,-103.622,44.502&WIDTH=800&HEIGHT=411&FORMAT=image/png",
+        "wms-spearfish-dem.png",
+    );
+    let g = group.at(760, 30);
+    assert!(g[1] > 200 && g[2] < 100, "the dem under the group: {g:?}");
+    // An image with a .meta: the Gulf of Mexico is dark blue.
+    let img = map(
+        &n,
+        "SERVICE=WMS&VERSION=1.1.1&REQUEST=GetMap&LAYERS=nurc:Img_Sample&STYLES=&SRS=EPSG:4326&BBOX=-130.85,20.7,-62,54.1&WIDTH=600&HEIGHT=291&FORMAT=image/png",
+        "wms-img-sample.png",
+    );
+    let gulf = img.at(
+        ((-90.0 + 130.85) / 68.85 * 600.0) as u32,
+        ((54.1 - 25.0) / 33.4 * 291.0) as u32,
+    );
+    assert!(gulf[2] > gulf[0] && gulf[2] > gulf[1], "sea: {gulf:?}");
+    // An ASCII grid through its style.
+    map(
+        &n,
+        "SERVICE=WMS&VERSION=1.1.1&REQUEST=GetMap&LAYERS=nurc:Arc_Sample&STYLES=&SRS=EPSG:4326&BBOX=-180,-90,180,90&WIDTH=720&HEIGHT=360&FORMAT=image/png",
+        "wms-arc-sample.png",
+    );
+    // A mosaic is not read yet: the exception says so.
+    let r = wms(&n, "SERVICE=WMS&VERSION=1.1.1&REQUEST=GetMap&LAYERS=nurc:mosaic&STYLES=&SRS=EPSG:4326&BBOX=-180,-90,180,90&WIDTH=72&HEIGHT=36&FORMAT=image/png");
+    assert_eq!(r.status(), 500);
+    assert!(r.text().unwrap().contains("ImageMosaic"));
+}

@@ -33,6 +33,11 @@ pub(super) fn capabilities(
         .into_iter()
         .filter(|l| l.advertised)
         .collect();
+    let coverages: Vec<crate::coverages::CoverageLayer> =
+        crate::coverages::published_coverages(&cat, &st.data_dir, ws)
+            .into_iter()
+            .filter(|c| c.advertised)
+            .collect();
     let update_sequence = cat
         .global()
         .and_then(|g| g.xml().child_text("updateSequence").map(str::to_string))
@@ -142,9 +147,13 @@ pub(super) fn capabilities(
         escape(&abstract_)
     );
     let mut codes: Vec<u32> = COMMON_CRS.to_vec();
-    for l in &layers {
-        if !codes.contains(&l.epsg) {
-            codes.push(l.epsg);
+    for e in layers
+        .iter()
+        .map(|l| l.epsg)
+        .chain(coverages.iter().map(|c| c.epsg))
+    {
+        if !codes.contains(&e) {
+            codes.push(e);
         }
     }
     for c in &codes {
@@ -171,6 +180,9 @@ pub(super) fn capabilities(
     geographic_box(&mut x, v13, &all);
     for l in &layers {
         layer(&mut x, &cat, l, v13, crs_tag, endpoint);
+    }
+    for c in &coverages {
+        coverage(&mut x, &cat, c, v13, crs_tag, endpoint);
     }
     for g in cat.list(meridian_catalog::Kind::LayerGroup) {
         group(&mut x, &cat, g, ws, v13, crs_tag);
@@ -337,6 +349,55 @@ fn group(
             (minx, miny, maxx, maxy)
         };
         let _ = write!(x, "<BoundingBox {crs_tag}=\"EPSG:{code}\" minx=\"{a}\" miny=\"{b}\" maxx=\"{c}\" maxy=\"{d}\"/>");
+    }
+    x.push_str("</Layer>");
+}
+
+/// A coverage as a layer (not queryable yet).
+fn coverage(
+    x: &mut String,
+    cat: &Catalog,
+    c: &crate::coverages::CoverageLayer,
+    v13: bool,
+    crs_tag: &str,
+    endpoint: &str,
+) {
+    let _ = write!(
+        x,
+        "<Layer queryable=\"0\" opaque=\"1\"><Name>{}</Name><Title>{}</Title><Abstract>{}</Abstract><{crs_tag}>EPSG:{}</{crs_tag}>",
+        escape(&c.qualified()),
+        escape(&c.title),
+        escape(&c.abstract_),
+        c.epsg
+    );
+    if v13 {
+        x.push_str("<CRS>CRS:84</CRS>");
+    }
+    if let Some(b) = &c.lat_lon {
+        geographic_box(x, v13, b);
+    }
+    if let Some(n) = &c.native_bounds {
+        let lat_first = v13 && meridian_sources::is_geographic(c.epsg);
+        let (a, b2, cc, d) = if lat_first {
+            (n.miny, n.minx, n.maxy, n.maxx)
+        } else {
+            (n.minx, n.miny, n.maxx, n.maxy)
+        };
+        let _ = write!(x, "<BoundingBox {crs_tag}=\"EPSG:{}\" minx=\"{a}\" miny=\"{b2}\" maxx=\"{cc}\" maxy=\"{d}\"/>", c.epsg);
+    }
+    for id in &c.styles {
+        let Some(s) = cat.get(id) else { continue };
+        let legend = format!(
+            "{endpoint}?service=WMS&request=GetLegendGraphic&format=image%2Fpng&width=20&height=20&layer={}&style={}",
+            c.qualified(),
+            s.name()
+        );
+        let _ = write!(
+            x,
+            "<Style><Name>{0}</Name><Title>{0}</Title><LegendURL width=\"20\" height=\"20\"><Format>image/png</Format><OnlineResource xlink:type=\"simple\" xlink:href=\"{1}\"/></LegendURL></Style>",
+            escape(s.name()),
+            escape(&legend)
+        );
     }
     x.push_str("</Layer>");
 }

@@ -148,9 +148,13 @@ pub(super) async fn feature_info(
         let found: Vec<FeatureLayer> = if let Some(l) = find_layer(&cat, &st.data_dir, ws, name) {
             vec![l]
         } else if let Some(g) = find_group(&cat, ws, name) {
+            // Coverages in a group answer nothing (their values: a later step).
             group_layers(&cat, &st.data_dir, g, &mut Vec::new())
                 .into_iter()
-                .map(|(l, _)| l)
+                .filter_map(|(l, _)| match l {
+                    super::layer::WmsLayer::Features(f) => Some(f),
+                    super::layer::WmsLayer::Coverage(_) => None,
+                })
                 .collect()
         } else {
             return Err(e(

@@ -4,9 +4,11 @@
 
 use super::error::{wms_err, WmsError};
 use super::groups::{find_group, group_layers};
+use super::layer::{find_wms_layer, WmsLayer};
 use super::request::{Exceptions, Format, GetMap, Params};
 use super::styles::{layer_style, style_by_id, StyleSource};
-use crate::layers::{find_layer, FeatureLayer};
+use crate::coverages::CoverageLayer;
+use crate::layers::FeatureLayer;
 use crate::OgcState;
 use axum::response::{IntoResponse, Response};
 use meridian_features::filter::cql::parse_cql;
@@ -47,14 +49,14 @@ impl Limits {
 /// One layer to draw: where its features are, which of them, and the style to draw them
 /// with.
 struct Drawn {
-    layer: FeatureLayer,
+    layer: WmsLayer,
     style: Arc<Style>,
     style_dir: Option<std::path::PathBuf>,
     filter: Option<Filter>,
 }
 
 impl Drawn {
-    fn new(layer: FeatureLayer, style: &StyleSource, filter: Option<Filter>) -> Drawn {
+    fn new(layer: WmsLayer, style: &StyleSource, filter: Option<Filter>) -> Drawn {
         Drawn {
             layer,
             style: style.parsed(),
@@ -192,8 +194,11 @@ async fn draw_map(
         let from_sld = sld
             .iter()
             .find(|(n, _)| n == name || local(n) == local(name));
-        if let Some(layer) = find_layer(&cat, &st.data_dir, ws, name) {
-            let filter = layer_filter(&layer, cql, &req.feature_ids, v)?;
+        if let Some(layer) = find_wms_layer(&cat, &st.data_dir, ws, name) {
+            let filter = match &layer {
+                WmsLayer::Features(l) => layer_filter(l, cql, &req.feature_ids, v)?,
+                WmsLayer::Coverage(_) => None,
+            };
             match from_sld.map(|(_, s)| s) {
                 Some(sld::LayerStyle::Inline(style)) => drawn.push(Drawn {
                     layer,
@@ -228,11 +233,14 @@ async fn draw_map(
                 None => layer_style(&cat, &st.data_dir, &layer, ""),
             }
             .map_err(|m| wms_err(v, "StyleNotDefined", "styles", m))?;
-            let filter = layer_filter(&layer, cql, &req.feature_ids, v)?;
+            let filter = match &layer {
+                WmsLayer::Features(l) => layer_filter(l, cql, &req.feature_ids, v)?,
+                WmsLayer::Coverage(_) => None,
+            };
             drawn.push(Drawn::new(layer, &style, filter));
         }
         if !skipped.is_empty() {
-            tracing::debug!(group = %name, members = ?skipped, "group members that are not feature layers are not drawn yet");
+            tracing::debug!(group = %name, members = ?skipped, "group members Meridian does not draw (coverage stores of another type)");
         }
     }
     let req = req.clone();
@@ -291,20 +299,27 @@ fn render(req: &GetMap, drawn: &[Drawn], limits: Limits) -> Result<Map, WmsError
     for d in drawn {
         let style = d.style.clone();
         map.set_style_dir(d.style_dir.clone());
-        let source = open_source(&d.layer.store, &d.layer.native).map_err(|e| {
+        let layer = match &d.layer {
+            WmsLayer::Features(l) => l,
+            WmsLayer::Coverage(c) => {
+                draw_coverage(&mut map, req, c, &style)?;
+                continue;
+            }
+        };
+        let source = open_source(&layer.store, &layer.native).map_err(|e| {
             wms_err(
                 v,
                 "NoApplicableCode",
                 "layers",
-                format!("{}: {e}", d.layer.qualified()),
+                format!("{}: {e}", layer.qualified()),
             )
         })?;
-        let to_map = Transformer::new(d.layer.epsg, req.epsg).map_err(|e| {
+        let to_map = Transformer::new(layer.epsg, req.epsg).map_err(|e| {
             wms_err(
                 v,
                 "InvalidCRS",
                 "crs",
-                format!("{}: {e}", d.layer.qualified()),
+                format!("{}: {e}", layer.qualified()),
             )
         })?;
         // The map's box in the layer's CRS, a little larger so symbols that straddle the edge
@@ -317,11 +332,11 @@ fn render(req: &GetMap, drawn: &[Drawn], limits: Limits) -> Result<Map, WmsError
             req.bbox[2] + pad_x,
             req.bbox[3] + pad_y,
         ];
-        let native_box = transform_bbox(padded, req.epsg, d.layer.epsg)
+        let native_box = transform_bbox(padded, req.epsg, layer.epsg)
             .ok()
             .filter(|r| r.min().x.is_finite() && r.max().x.is_finite() && r.width() > 0.0);
         let mut timed_out = false;
-        let prefix = d.layer.name.clone();
+        let prefix = layer.name.clone();
         let result = map.draw(&style, &mut |each: &mut dyn FnMut(Feature) -> bool| {
             source
                 .scan(native_box, &prefix, &mut |mut f: Feature| {
@@ -361,11 +376,95 @@ fn render(req: &GetMap, drawn: &[Drawn], limits: Limits) -> Result<Map, WmsError
                     v,
                     "NoApplicableCode",
                     "layers",
-                    format!("{}: {e}", d.layer.qualified()),
+                    format!("{}: {e}", layer.qualified()),
                 ))
             }
         }
     }
     map.draw_labels();
     Ok(map)
+}
+
+/// A grid as the renderer reads it.
+struct GridSource(Arc<meridian_coverages::Grid>, (f32, f32));
+
+impl meridian_render::RasterSource for GridSource {
+    fn bands(&self) -> usize {
+        self.0.bands
+    }
+    fn colour(&self) -> bool {
+        self.0.colour
+    }
+    fn sample(&self, col: f64, row: f64) -> Option<[f32; 4]> {
+        let g = &self.0;
+        if col < 0.0 || row < 0.0 {
+            return None;
+        }
+        let (c, r) = (col as usize, row as usize);
+        let mut v = [0f32; 4];
+        for (b, slot) in v.iter_mut().enumerate().take(g.bands.min(4)) {
+            *slot = g.value(c, r, b)?;
+        }
+        if !g.colour && g.is_nodata(v[0]) {
+            return None;
+        }
+        Some(v)
+    }
+    fn range(&self) -> (f32, f32) {
+        self.1
+    }
+}
+
+/// Band 1's smallest and largest values (no data left out).
+fn value_range(g: &meridian_coverages::Grid) -> (f32, f32) {
+    let mut lo = f32::INFINITY;
+    let mut hi = f32::NEG_INFINITY;
+    for v in g.data.iter().step_by(g.bands.max(1)) {
+        if !g.is_nodata(*v) {
+            lo = lo.min(*v);
+            hi = hi.max(*v);
+        }
+    }
+    if lo > hi {
+        (0.0, 255.0)
+    } else {
+        (lo, hi)
+    }
+}
+
+/// Draw a coverage: its grid read (kept in memory while the file is unchanged), each map
+/// pixel looked up through the transform from the map's CRS to the grid's.
+fn draw_coverage(
+    map: &mut Map,
+    req: &GetMap,
+    c: &CoverageLayer,
+    style: &Style,
+) -> Result<(), WmsError> {
+    let v = req.version;
+    let grid = meridian_coverages::open(&c.store_type, &c.path).map_err(|e| {
+        wms_err(
+            v,
+            "NoApplicableCode",
+            "layers",
+            format!("{}: {e}", c.qualified()),
+        )
+    })?;
+    let grid_epsg = grid.epsg.unwrap_or(c.epsg);
+    let to_grid = Transformer::new(req.epsg, grid_epsg)
+        .map_err(|e| wms_err(v, "InvalidCRS", "crs", format!("{}: {e}", c.qualified())))?;
+    let range = if grid.colour {
+        (0.0, 255.0)
+    } else {
+        value_range(&grid)
+    };
+    let source = GridSource(grid.clone(), range);
+    let locate = |x: f64, y: f64| -> Option<(f64, f64)> {
+        let p = to_grid.coord(geo_types::coord! { x: x, y: y });
+        if !(p.x.is_finite() && p.y.is_finite()) {
+            return None;
+        }
+        grid.pixel_of(p.x, p.y)
+    };
+    map.draw_raster(style, &source, &locate);
+    Ok(())
 }

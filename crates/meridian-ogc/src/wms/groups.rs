@@ -1,7 +1,7 @@
 //! Layer groups as WMS layers: a group names its members bottom first (layers and nested
 //! groups), each with the group's style for it or its own default.
 
-use crate::layers::{layer_by_id, FeatureLayer};
+use super::layer::{wms_layer_by_id, WmsLayer};
 use meridian_catalog::{node_ref, Catalog, Kind, Object};
 use std::path::Path;
 use std::sync::Arc;
@@ -31,15 +31,15 @@ pub(crate) fn find_group<'a>(
     }
 }
 
-/// The feature layers a group draws, bottom first, each with the style id the group gives
-/// it (`None`: the layer's default). Members that are not feature types (coverages, for now)
-/// are left out; `skipped` gets their ids.
+/// The layers a group draws, bottom first, each with the style id the group gives it
+/// (`None`: the layer's default). Members that are neither feature types nor coverages
+/// Meridian reads are left out; `skipped` gets their ids.
 pub(crate) fn group_layers(
     cat: &Catalog,
     data_dir: &Path,
     group: &Object,
     skipped: &mut Vec<String>,
-) -> Vec<(FeatureLayer, Option<String>)> {
+) -> Vec<(WmsLayer, Option<String>)> {
     let mut out = Vec::new();
     expand(cat, data_dir, group, 0, &mut out, skipped);
     out
@@ -50,7 +50,7 @@ fn expand(
     data_dir: &Path,
     group: &Object,
     depth: usize,
-    out: &mut Vec<(FeatureLayer, Option<String>)>,
+    out: &mut Vec<(WmsLayer, Option<String>)>,
     skipped: &mut Vec<String>,
 ) {
     if depth > MAX_DEPTH {
@@ -73,7 +73,7 @@ fn expand(
                     expand(cat, data_dir, g, depth + 1, out, skipped);
                 }
             }
-            _ => match layer_by_id(cat, data_dir, &m.id) {
+            _ => match wms_layer_by_id(cat, data_dir, &m.id) {
                 Some(l) => out.push((l, styles.get(i).cloned().flatten())),
                 None => skipped.push(m.id.clone()),
             },

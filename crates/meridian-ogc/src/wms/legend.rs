@@ -1,9 +1,9 @@
 //! GetLegendGraphic: a layer's style (or the one named) as a legend image, a row per rule.
 
 use super::error::{wms_err, Version, WmsError};
+use super::layer::find_wms_layer;
 use super::request::Params;
 use super::styles::layer_style;
-use crate::layers::find_layer;
 use crate::OgcState;
 use axum::response::{IntoResponse, Response};
 use meridian_render::{encode, legend, Color, LegendOptions};
@@ -31,7 +31,7 @@ pub(super) async fn legend_graphic(
         .get("LAYER")
         .ok_or_else(|| e("MissingParameterValue", "layer", "LAYER is missing".into()))?;
     let cat = st.catalog.snapshot();
-    let layer = find_layer(&cat, &st.data_dir, ws, name).ok_or_else(|| {
+    let layer = find_wms_layer(&cat, &st.data_dir, ws, name).ok_or_else(|| {
         e(
             "LayerNotDefined",
             "layer",

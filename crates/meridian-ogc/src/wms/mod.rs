@@ -10,6 +10,7 @@ mod error;
 mod feature_info;
 mod get_map;
 mod groups;
+mod layer;
 mod legend;
 mod request;
 mod styles;

@@ -2,7 +2,7 @@
 //! name) or the layer's default, read from the catalog as it is now. Parsed styles are kept by
 //! style id and body, so a style changed by REST or replication is read again at once.
 
-use crate::layers::FeatureLayer;
+use super::layer::WmsLayer;
 use meridian_catalog::{Catalog, Kind, Object};
 use meridian_render::sld::{self, Style};
 use std::collections::hash_map::DefaultHasher;
@@ -96,13 +96,13 @@ fn source(cat: &Catalog, data_dir: &Path, o: &Object) -> Result<StyleSource, Str
 pub(crate) fn layer_style(
     cat: &Catalog,
     data_dir: &Path,
-    layer: &FeatureLayer,
+    layer: &WmsLayer,
     asked: &str,
 ) -> Result<StyleSource, String> {
     let asked = asked.trim();
     if asked.is_empty() {
         let id = layer
-            .styles
+            .styles()
             .first()
             .ok_or_else(|| format!("the layer '{}' has no default style", layer.qualified()))?;
         let o = cat
@@ -116,7 +116,7 @@ pub(crate) fn layer_style(
         None => (None, asked),
     };
     let own = layer
-        .styles
+        .styles()
         .iter()
         .filter_map(|id| cat.get(id))
         .find(|o| o.name() == name);
@@ -127,7 +127,7 @@ pub(crate) fn layer_style(
         match ws {
             Some(_) => ws_id.and_then(|id| cat.find(Kind::Style, Some(&id), name)),
             None => cat.find(Kind::Style, None, name).or_else(|| {
-                cat.find(Kind::Workspace, None, &layer.prefix)
+                cat.find(Kind::Workspace, None, layer.prefix())
                     .and_then(|w| cat.find(Kind::Style, Some(w.id()), name))
             }),
         }

@@ -108,6 +108,99 @@ pub enum Symbolizer {
     Point(PointSymbolizer),
     /// Labels (drawn by a later step; read so rules and legends see them).
     Text(Box<TextSymbolizer>),
+    /// Coverages: values through a colour map, or images as they are.
+    Raster(Box<RasterSymbolizer>),
+}
+
+/// How a coverage is drawn.
+#[derive(Debug, Clone)]
+pub struct RasterSymbolizer {
+    /// `Opacity` (default 1).
+    pub opacity: f64,
+    /// `ColorMap`: values to colours; `None` draws images as they are and stretches
+    /// measurements to grey.
+    pub color_map: Option<ColorMap>,
+    /// `ChannelSelection/GrayChannel/SourceChannelName` (1-based): the band a colour map reads.
+    pub gray_channel: Option<usize>,
+}
+
+impl Default for RasterSymbolizer {
+    fn default() -> Self {
+        RasterSymbolizer {
+            opacity: 1.0,
+            color_map: None,
+            gray_channel: None,
+        }
+    }
+}
+
+/// A colour map.
+#[derive(Debug, Clone, Default)]
+pub struct ColorMap {
+    /// How values between entries are coloured.
+    pub kind: ColorMapKind,
+    /// Entries by increasing quantity.
+    pub entries: Vec<ColorMapEntry>,
+}
+
+/// How a colour map colours values between its entries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ColorMapKind {
+    /// Blend between the entries around the value.
+    #[default]
+    Ramp,
+    /// The colour of the first entry above the value.
+    Intervals,
+    /// Only values equal to an entry's quantity.
+    Values,
+}
+
+/// One colour map entry.
+#[derive(Debug, Clone)]
+pub struct ColorMapEntry {
+    /// Its colour.
+    pub color: Color,
+    /// Its value.
+    pub quantity: f64,
+    /// Its opacity.
+    pub opacity: f64,
+    /// Its label (legends).
+    pub label: String,
+}
+
+impl ColorMap {
+    /// The colour of `v` (`None`: not drawn).
+    pub fn color_of(&self, v: f64) -> Option<Color> {
+        let e = &self.entries;
+        let first = e.first()?;
+        let c = |x: &ColorMapEntry| Some(x.color.with_opacity(x.opacity));
+        match self.kind {
+            ColorMapKind::Values => e.iter().find(|x| x.quantity == v).and_then(c),
+            ColorMapKind::Intervals => e.iter().find(|x| v < x.quantity).and_then(c),
+            ColorMapKind::Ramp => {
+                if v <= first.quantity {
+                    return c(first);
+                }
+                let Some(i) = e.iter().position(|x| v < x.quantity) else {
+                    return e.last().and_then(c);
+                };
+                let (a, b) = (&e[i - 1], &e[i]);
+                let t = ((v - a.quantity) / (b.quantity - a.quantity)).clamp(0.0, 1.0);
+                let mix =
+                    |p: u8, q: u8| (f64::from(p) + (f64::from(q) - f64::from(p)) * t).round() as u8;
+                let op = a.opacity + (b.opacity - a.opacity) * t;
+                Some(
+                    Color {
+                        r: mix(a.color.r, b.color.r),
+                        g: mix(a.color.g, b.color.g),
+                        b: mix(a.color.b, b.color.b),
+                        a: 255,
+                    }
+                    .with_opacity(op),
+                )
+            }
+        }
+    }
 }
 
 /// Fill and stroke of areas.

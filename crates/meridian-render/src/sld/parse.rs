@@ -2,9 +2,11 @@
 //! prefixes).
 
 use super::{
-    FeatureTypeStyle, Fill, Graphic, GraphicSymbol, Inclusion, LineCap, LineJoin, LineSymbolizer,
-    Placement, PointSymbolizer, PolygonSymbolizer, Rule, Stroke, Style, Symbolizer, TextSymbolizer,
+    ColorMap, ColorMapEntry, ColorMapKind, FeatureTypeStyle, Fill, Graphic, GraphicSymbol,
+    Inclusion, LineCap, LineJoin, LineSymbolizer, Placement, PointSymbolizer, PolygonSymbolizer,
+    RasterSymbolizer, Rule, Stroke, Style, Symbolizer, TextSymbolizer,
 };
+use crate::color::Color;
 use crate::error::RenderError;
 use crate::expr::Expr;
 use meridian_features::filter::fes::parse_filter;
@@ -241,6 +243,53 @@ impl Reader {
         }
     }
 
+    fn raster_symbolizer(&mut self, c: &Element) -> RasterSymbolizer {
+        let mut r = RasterSymbolizer::default();
+        if let Some(o) = self.number(child(c, "Opacity")) {
+            r.opacity = o.clamp(0.0, 1.0);
+        }
+        r.gray_channel = child(c, "ChannelSelection")
+            .and_then(|cs| child(cs, "GrayChannel"))
+            .and_then(|g| child(g, "SourceChannelName"))
+            .and_then(Element::text_trim)
+            .and_then(|t| t.parse::<usize>().ok())
+            .filter(|n| *n >= 1);
+        if let Some(cm) = child(c, "ColorMap") {
+            let kind = match cm.attr_value("type").unwrap_or("ramp") {
+                "intervals" => ColorMapKind::Intervals,
+                "values" => ColorMapKind::Values,
+                _ => ColorMapKind::Ramp,
+            };
+            let mut entries: Vec<ColorMapEntry> = children(cm, "ColorMapEntry")
+                .filter_map(|e| {
+                    Some(ColorMapEntry {
+                        color: Color::parse(e.attr_value("color")?)?,
+                        quantity: e
+                            .attr_value("quantity")
+                            .and_then(|q| q.trim().parse().ok())?,
+                        opacity: e
+                            .attr_value("opacity")
+                            .and_then(|o| o.trim().parse().ok())
+                            .unwrap_or(1.0),
+                        label: e.attr_value("label").unwrap_or("").to_string(),
+                    })
+                })
+                .collect();
+            entries.sort_by(|a, b| {
+                a.quantity
+                    .partial_cmp(&b.quantity)
+                    .unwrap_or(std::cmp::Ordering::Equal)
+            });
+            r.color_map = Some(ColorMap { kind, entries });
+        }
+        for other in ["ContrastEnhancement", "ShadedRelief", "ImageOutline"] {
+            if child(c, other).is_some() {
+                self.skip(other);
+            }
+        }
+        r
+    }
+
     fn text_symbolizer(&mut self, c: &Element) -> TextSymbolizer {
         let mut t = TextSymbolizer {
             label: child(c, "Label").and_then(|l| self.value(l)),
@@ -399,7 +448,10 @@ impl Reader {
                     let t = self.text_symbolizer(c);
                     r.symbolizers.push(Symbolizer::Text(Box::new(t)));
                 }
-                "RasterSymbolizer" => self.skip("RasterSymbolizer"),
+                "RasterSymbolizer" => {
+                    let sym = self.raster_symbolizer(c);
+                    r.symbolizers.push(Symbolizer::Raster(Box::new(sym)));
+                }
                 _ => {}
             }
         }
@@ -420,7 +472,11 @@ impl Reader {
             .filter(|c| {
                 matches!(
                     local(&c.name),
-                    "PolygonSymbolizer" | "LineSymbolizer" | "PointSymbolizer" | "TextSymbolizer"
+                    "PolygonSymbolizer"
+                        | "LineSymbolizer"
+                        | "PointSymbolizer"
+                        | "TextSymbolizer"
+                        | "RasterSymbolizer"
                 )
             })
             .map(|c| of(c).unwrap_or(rule_wide))
