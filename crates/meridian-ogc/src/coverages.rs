@@ -11,6 +11,8 @@ use std::sync::Arc;
 pub struct CoverageLayer {
     /// Workspace (namespace prefix).
     pub prefix: String,
+    /// Namespace URI.
+    pub uri: String,
     /// Published name.
     pub name: String,
     /// Title.
@@ -63,6 +65,7 @@ fn coverage_for(cat: &Catalog, layer: &Object, data_dir: &Path) -> Option<Covera
     };
     Some(CoverageLayer {
         prefix: ns.name().to_string(),
+        uri: ns.xml().child_text("uri").unwrap_or("").to_string(),
         name: cat.layer_name(layer).to_string(),
         title: res
             .xml()

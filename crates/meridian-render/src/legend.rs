@@ -92,6 +92,17 @@ pub fn legend(style: &Style, o: &LegendOptions) -> Result<Pixmap, RenderError> {
         .filter(|r| o.scale.is_none_or(|s| r.in_scale(s)))
         .filter(|r| o.rule.as_ref().is_none_or(|n| &r.name == n))
         .collect();
+    // A coverage's colour map: a row per entry, its colour and its label (or quantity).
+    if let Some(cm) = rules
+        .iter()
+        .flat_map(|r| r.legend_symbolizers())
+        .find_map(|s| match s {
+            Symbolizer::Raster(r) => r.color_map.as_ref(),
+            _ => None,
+        })
+    {
+        return color_map_legend(cm, o);
+    }
     if rules.is_empty() {
         return Err(RenderError::Style(match &o.rule {
             Some(n) => format!("the style has no rule named '{n}'"),
@@ -196,6 +207,63 @@ pub fn legend(style: &Style, o: &LegendOptions) -> Result<Pixmap, RenderError> {
             );
         }
         y += rh + gap;
+    }
+    Ok(img)
+}
+
+/// The legend of a colour map: a swatch and a label per entry.
+fn color_map_legend(cm: &crate::sld::ColorMap, o: &LegendOptions) -> Result<Pixmap, RenderError> {
+    if cm.entries.is_empty() {
+        return Err(RenderError::Style("the colour map has no entry".into()));
+    }
+    let (w, h) = (o.width.clamp(1, 512), o.height.clamp(1, 512));
+    let face = crate::text::face(&o.font, o.bold, false);
+    let lines: Vec<Option<crate::text::TextLine>> = cm
+        .entries
+        .iter()
+        .map(|e| {
+            let label = if e.label.is_empty() {
+                format!("{}", e.quantity)
+            } else {
+                e.label.clone()
+            };
+            face.as_ref()
+                .and_then(|f| crate::text::layout(f, &label, o.font_size))
+        })
+        .collect();
+    let text_w = lines
+        .iter()
+        .filter_map(|l| l.as_ref().map(|t| t.width.ceil() as u32))
+        .max()
+        .unwrap_or(0);
+    let total_w = if text_w > 0 { w + 5 + text_w + 2 } else { w };
+    let n = cm.entries.len() as u32;
+    let mut img = Pixmap::new(total_w.min(4096), (h * n).min(8192))
+        .ok_or_else(|| RenderError::Image("legend too large".into()))?;
+    if let Some(bg) = o.background {
+        img.fill(bg.skia());
+    }
+    for (i, (e, line)) in cm.entries.iter().zip(&lines).enumerate() {
+        let y = (i as u32 * h) as f32;
+        let mut paint = Paint::default();
+        paint.set_color(e.color.with_opacity(e.opacity).skia());
+        if let Some(r) = tiny_skia::Rect::from_xywh(1.0, y + 1.0, w as f32 - 2.0, h as f32 - 2.0) {
+            img.fill_rect(r, &paint, Transform::identity(), None);
+        }
+        if let Some(t) = line {
+            let mut p = Paint::default();
+            p.set_color(o.font_color.skia());
+            p.anti_alias = o.antialias;
+            let th = t.ascent + t.descent;
+            let baseline = y + (h as f32 - th) / 2.0 + t.ascent;
+            img.fill_path(
+                &t.path,
+                &p,
+                FillRule::Winding,
+                Transform::from_translate((w + 5) as f32, baseline),
+                None,
+            );
+        }
     }
     Ok(img)
 }

@@ -514,6 +514,18 @@ fn legends_show_each_rule() {
         "wms-legend-titled.png",
     );
     assert!(titled.w > 20);
+    // A coverage's colour map: a row per entry.
+    let dem = map(
+        &n,
+        &q.replace("topp:states", "sf:sfdem"),
+        "wms-legend-dem.png",
+    );
+    assert_eq!(dem.h, 6 * 20);
+    assert!(
+        near(dem.at(10, 30), [0x00, 0xff, 0x00]),
+        "{:?}",
+        dem.at(10, 30)
+    );
     // A rule that is not there.
     let r = wms(&n, &format!("{q}&RULE=nope"));
     assert_eq!(r.status(), 400);
@@ -634,4 +646,20 @@ fn coverages_are_drawn() {
     let r = wms(&n, "SERVICE=WMS&VERSION=1.1.1&REQUEST=GetMap&LAYERS=nurc:mosaic&STYLES=&SRS=EPSG:4326&BBOX=-180,-90,180,90&WIDTH=72&HEIGHT=36&FORMAT=image/png");
     assert_eq!(r.status(), 500);
     assert!(r.text().unwrap().contains("ImageMosaic"));
+}
+
+/// GetFeatureInfo on a coverage answers the grid's value under the pixel.
+#[test]
+fn feature_info_reads_coverage_values() {
+    let n = Node::with_fixture();
+    let q = "SERVICE=WMS&VERSION=1.1.1&REQUEST=GetFeatureInfo&LAYERS=sf:sfdem&QUERY_LAYERS=sf:sfdem&STYLES=&SRS=EPSG:26713&BBOX=589980,4913700,609000,4928010&WIDTH=634&HEIGHT=477&X=300&Y=200&INFO_FORMAT=application/json";
+    let j: serde_json::Value = wms(&n, q).json().unwrap();
+    let v = j["features"][0]["properties"]["GRAY_INDEX"]
+        .as_f64()
+        .unwrap();
+    assert!((1000.0..2000.0).contains(&v), "{j}");
+    let t = wms(&n, &q.replace("application/json", "text/plain"))
+        .text()
+        .unwrap();
+    assert!(t.contains("GRAY_INDEX = "), "{t}");
 }

@@ -22,6 +22,16 @@ pub(super) const INFO_FORMATS: &[&str] = &[
     "application/vnd.ogc.gml",
 ];
 
+/// What one layer answers: its names, and the features (or, for a coverage, one feature of its
+/// band values at the pixel).
+struct Hits {
+    prefix: String,
+    uri: String,
+    name: String,
+    geometry_name: String,
+    features: Vec<Feature>,
+}
+
 /// Pixels around the one asked for, unless `BUFFER` says otherwise.
 const DEFAULT_BUFFER: u32 = 3;
 
@@ -133,6 +143,7 @@ pub(super) async fn feature_info(
     };
     let cat = st.catalog.snapshot();
     let mut layers: Vec<(FeatureLayer, Option<Filter>)> = Vec::new();
+    let mut coverages: Vec<crate::coverages::CoverageLayer> = Vec::new();
     for name in &names {
         // The CQL filter given for this layer in LAYERS order (or the one for all).
         let cql = match map.cql.len() {
@@ -147,15 +158,18 @@ pub(super) async fn feature_info(
         .map(String::as_str);
         let found: Vec<FeatureLayer> = if let Some(l) = find_layer(&cat, &st.data_dir, ws, name) {
             vec![l]
+        } else if let Some(c) = crate::coverages::find_coverage(&cat, &st.data_dir, ws, name) {
+            coverages.push(c);
+            Vec::new()
         } else if let Some(g) = find_group(&cat, ws, name) {
-            // Coverages in a group answer nothing (their values: a later step).
-            group_layers(&cat, &st.data_dir, g, &mut Vec::new())
-                .into_iter()
-                .filter_map(|(l, _)| match l {
-                    super::layer::WmsLayer::Features(f) => Some(f),
-                    super::layer::WmsLayer::Coverage(_) => None,
-                })
-                .collect()
+            let mut features = Vec::new();
+            for (l, _) in group_layers(&cat, &st.data_dir, g, &mut Vec::new()) {
+                match l {
+                    super::layer::WmsLayer::Features(f) => features.push(f),
+                    super::layer::WmsLayer::Coverage(c) => coverages.push(c),
+                }
+            }
+            features
         } else {
             return Err(e(
                 "LayerNotDefined",
@@ -181,11 +195,39 @@ pub(super) async fn feature_info(
         map.bbox[3] - (f64::from(j) - b) * ry,
     ];
     let epsg = map.epsg;
-    let found = tokio::task::spawn_blocking(
-        move || -> Result<Vec<(FeatureLayer, Vec<Feature>)>, WmsError> {
-            let mut out = Vec::new();
-            for (l, filter) in layers {
-                let source = open_source(&l.store, &l.native).map_err(|err| {
+    let found = tokio::task::spawn_blocking(move || -> Result<Vec<Hits>, WmsError> {
+        let mut out = Vec::new();
+        for (l, filter) in layers {
+            let source = open_source(&l.store, &l.native).map_err(|err| {
+                wms_err(
+                    v,
+                    "NoApplicableCode",
+                    "query_layers",
+                    format!("{}: {err}", l.qualified()),
+                )
+            })?;
+            let to_map = Transformer::new(l.epsg, epsg)
+                .map_err(|err| wms_err(v, "InvalidCRS", "crs", err.to_string()))?;
+            let native = transform_bbox(search, epsg, l.epsg).ok();
+            let rect = geo_types::Rect::new(
+                geo_types::coord! { x: search[0], y: search[1] },
+                geo_types::coord! { x: search[2], y: search[3] },
+            );
+            let mut hits = Vec::new();
+            source
+                .scan(native, &l.name, &mut |mut f: Feature| {
+                    if filter.as_ref().is_some_and(|flt| !flt.matches(&f)) {
+                        return true;
+                    }
+                    if let Some(g) = f.geometry.as_mut() {
+                        to_map.geometry(g);
+                        if g.intersects(&rect) {
+                            hits.push(f);
+                        }
+                    }
+                    hits.len() < count
+                })
+                .map_err(|err| {
                     wms_err(
                         v,
                         "NoApplicableCode",
@@ -193,40 +235,71 @@ pub(super) async fn feature_info(
                         format!("{}: {err}", l.qualified()),
                     )
                 })?;
-                let to_map = Transformer::new(l.epsg, epsg)
-                    .map_err(|err| wms_err(v, "InvalidCRS", "crs", err.to_string()))?;
-                let native = transform_bbox(search, epsg, l.epsg).ok();
-                let rect = geo_types::Rect::new(
-                    geo_types::coord! { x: search[0], y: search[1] },
-                    geo_types::coord! { x: search[2], y: search[3] },
-                );
-                let mut hits = Vec::new();
-                source
-                    .scan(native, &l.name, &mut |mut f: Feature| {
-                        if filter.as_ref().is_some_and(|flt| !flt.matches(&f)) {
-                            return true;
-                        }
-                        if let Some(g) = f.geometry.as_mut() {
-                            to_map.geometry(g);
-                            if g.intersects(&rect) {
-                                hits.push(f);
-                            }
-                        }
-                        hits.len() < count
-                    })
-                    .map_err(|err| {
-                        wms_err(
-                            v,
-                            "NoApplicableCode",
-                            "query_layers",
-                            format!("{}: {err}", l.qualified()),
-                        )
-                    })?;
-                out.push((l, hits));
+            out.push(Hits {
+                prefix: l.prefix.clone(),
+                uri: l.uri.clone(),
+                name: l.name.clone(),
+                geometry_name: l.attributes().0,
+                features: hits,
+            });
+        }
+        // Coverages: the band values of the grid cell under the pixel's centre.
+        let centre = ((search[0] + search[2]) / 2.0, (search[1] + search[3]) / 2.0);
+        for c in coverages {
+            let grid = meridian_coverages::open(&c.store_type, &c.path).map_err(|err| {
+                wms_err(
+                    v,
+                    "NoApplicableCode",
+                    "query_layers",
+                    format!("{}: {err}", c.qualified()),
+                )
+            })?;
+            let to_grid = Transformer::new(epsg, grid.epsg.unwrap_or(c.epsg))
+                .map_err(|err| wms_err(v, "InvalidCRS", "crs", err.to_string()))?;
+            let p = to_grid.coord(geo_types::coord! { x: centre.0, y: centre.1 });
+            let mut features = Vec::new();
+            if let Some((col, row)) = grid.pixel_of(p.x, p.y) {
+                if col >= 0.0 && row >= 0.0 {
+                    let names: &[&str] = match grid.bands {
+                        1 => &["GRAY_INDEX"],
+                        3 => &["RED_BAND", "GREEN_BAND", "BLUE_BAND"],
+                        4 => &["RED_BAND", "GREEN_BAND", "BLUE_BAND", "ALPHA_BAND"],
+                        _ => &["BAND_1", "BAND_2"],
+                    };
+                    let values: Vec<(String, Value)> = names
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(b, n)| {
+                            let x = grid.value(col as usize, row as usize, b)?;
+                            let val = if !grid.colour && grid.is_nodata(x) {
+                                Value::Null
+                            } else {
+                                Value::Float(f64::from(x))
+                            };
+                            Some((n.to_string(), val))
+                        })
+                        .collect();
+                    if !values.is_empty() {
+                        features.push(Feature {
+                            id: c.name.clone(),
+                            geometry: Some(geo_types::Geometry::Point(geo_types::Point::new(
+                                centre.0, centre.1,
+                            ))),
+                            properties: values,
+                        });
+                    }
+                }
             }
-            Ok(out)
-        },
-    )
+            out.push(Hits {
+                prefix: c.prefix.clone(),
+                uri: c.uri.clone(),
+                name: c.name.clone(),
+                geometry_name: "the_geom".into(),
+                features,
+            });
+        }
+        Ok(out)
+    })
     .await
     .map_err(|err| wms_err(v, "NoApplicableCode", "", err.to_string()))??;
     Ok(match format.as_str() {
@@ -257,9 +330,10 @@ fn text(v: &Value) -> String {
 }
 
 /// GeoServer's plain text: a block per layer with hits, `name = value` lines.
-fn plain(found: &[(FeatureLayer, Vec<Feature>)]) -> String {
+fn plain(found: &[Hits]) -> String {
     let mut out = String::new();
-    for (l, fs) in found.iter().filter(|(_, fs)| !fs.is_empty()) {
+    for l in found.iter().filter(|h| !h.features.is_empty()) {
+        let fs = &l.features;
         let _ = writeln!(out, "Results for FeatureType '{}:{}':", l.uri, l.name);
         for f in fs {
             out.push_str("--------------------------------------------\n");
@@ -276,9 +350,10 @@ fn plain(found: &[(FeatureLayer, Vec<Feature>)]) -> String {
 }
 
 /// An HTML table per layer with hits.
-fn html(found: &[(FeatureLayer, Vec<Feature>)]) -> String {
+fn html(found: &[Hits]) -> String {
     let mut out = String::from("<!DOCTYPE html>\n<html><head><meta charset=\"UTF-8\"><title>Feature info</title></head><body>\n");
-    for (l, fs) in found.iter().filter(|(_, fs)| !fs.is_empty()) {
+    for l in found.iter().filter(|h| !h.features.is_empty()) {
+        let fs = &l.features;
         let _ = write!(out, "<table class=\"featureInfo\"><caption class=\"featureInfo\">{}</caption><tr><th>fid</th>", escape(&l.name));
         for (k, _) in &fs[0].properties {
             let _ = write!(out, "<th>{}</th>", escape(k));
@@ -298,10 +373,10 @@ fn html(found: &[(FeatureLayer, Vec<Feature>)]) -> String {
 }
 
 /// One GeoJSON collection of every hit, geometries in the map's CRS.
-fn json(found: &[(FeatureLayer, Vec<Feature>)], epsg: u32) -> String {
+fn json(found: &[Hits], epsg: u32) -> String {
     let all: Vec<Feature> = found
         .iter()
-        .flat_map(|(_, fs)| fs.iter().cloned())
+        .flat_map(|h| h.features.iter().cloned())
         .collect();
     let body = meridian_features::FeatureCollectionJson {
         features: &all,
@@ -318,15 +393,16 @@ fn json(found: &[(FeatureLayer, Vec<Feature>)], epsg: u32) -> String {
 
 /// The hits of the first layer with any as a GML 3.2 feature collection, geometries in the
 /// map's CRS.
-fn gml(found: &[(FeatureLayer, Vec<Feature>)], epsg: u32) -> String {
-    let Some((l, fs)) = found
+fn gml(found: &[Hits], epsg: u32) -> String {
+    let Some(l) = found
         .iter()
-        .find(|(_, fs)| !fs.is_empty())
+        .find(|h| !h.features.is_empty())
         .or(found.first())
     else {
         return String::new();
     };
-    let (geometry_name, _) = l.attributes();
+    let fs = &l.features;
+    let geometry_name = l.geometry_name.clone();
     let srs = format!("urn:ogc:def:crs:EPSG::{epsg}");
     let schema_location = String::new();
     let o = meridian_features::GmlOptions {
