@@ -72,3 +72,31 @@ def test_publish_from_directory_store(node, sf_dir_copy):
         raise AssertionError("publishing a missing table must fail")
     except GeoserverException as e:
         assert e.status == 400
+
+
+def test_create_coveragestore_uploads_a_geotiff_that_draws(node):
+    from conftest import fixture_dir
+
+    geo = client(node)
+    geo.create_workspace("demo")
+    r = geo.create_coveragestore(str(fixture_dir() / "data/sf/sfdem.tif"), workspace="demo", layer_name="dem")
+    assert r, r
+    layer = geo.get_layer("dem", workspace="demo")
+    assert layer["layer"]["resource"]["name"] == "demo:dem"
+    # The new layer draws through WMS.
+    m = requests.get(
+        f"{node.base}/wms",
+        params={
+            "service": "WMS",
+            "version": "1.1.1",
+            "request": "GetMap",
+            "layers": "demo:dem",
+            "styles": "",
+            "srs": "EPSG:26713",
+            "bbox": "589980,4913700,609000,4928010",
+            "width": "100",
+            "height": "75",
+            "format": "image/png",
+        },
+    )
+    assert m.status_code == 200 and m.headers["content-type"] == "image/png", m.text[:300]

@@ -60,3 +60,19 @@ def test_workspace_stores_publish_style_group_delete(node, sf_shapefile, sf_dir_
     cat.delete(cat.get_workspace("gs"), recurse=True)
     assert cat.get_workspace("gs") is None
     assert not (node.data_dir / "workspaces/gs").exists()
+
+
+def test_create_coveragestore_by_upload_and_by_path(node):
+    from conftest import fixture_dir
+
+    cat = Catalog(f"{node.base}/rest", username="admin", password="geoserver")
+    cat.create_workspace("demo", "http://demo")
+    tif = str(fixture_dir() / "data/sf/sfdem.tif")
+    res = cat.create_coveragestore("dem", workspace="demo", path=tif, upload_data=True)
+    assert res.name == "dem"
+    assert cat.get_layer("demo:dem") is not None
+    # By path: the store, then a coverage read from its file.
+    res = cat.create_coveragestore("dem_ext", workspace="demo", path=tif, layer_name="dem_ext", source_name="dem_ext")
+    assert res.name == "dem_ext"
+    cov = cat.get_resource("dem_ext", workspace="demo")
+    assert cov.projection == "EPSG:26713", cov.projection

@@ -1,7 +1,9 @@
 //! Mapping `/rest/...` paths to handlers. Paths are matched as segment slices, which keeps
 //! GeoServer's quirks (extensions, trailing slashes, `ws:name`, dots in names) in one place.
 
-use crate::api::{about, groups, layers, resources, settings, stores, styles, upload, workspaces};
+use crate::api::{
+    about, coverage_upload, groups, layers, resources, settings, stores, styles, upload, workspaces,
+};
 use crate::ctx::Ctx;
 use crate::error::{RestError, RestResult};
 use crate::req::{Req, Resp, EXTENSIONS};
@@ -117,11 +119,9 @@ pub fn dispatch(c: &Ctx, req: &Req) -> RestResult<Resp> {
             let (method, format) = up.split_once('.').unwrap_or((up, ""));
             upload::upload(c, req, ws, st, method, format)
         }
-        ["workspaces", _, "coveragestores", _, up] if up.contains('.') => {
-            Err(RestError::UnsupportedMediaType(
-                "coverage uploads are not supported yet; create the coverage store with its URL"
-                    .into(),
-            ))
+        ["workspaces", ws, "coveragestores", st, up] if up.contains('.') => {
+            let (method, format) = up.split_once('.').unwrap_or((up, ""));
+            coverage_upload::upload(c, req, ws, st, method, format)
         }
         ["namespaces"] => workspaces::namespaces(c, req),
         ["namespaces", p] => workspaces::namespace(c, req, p),

@@ -663,3 +663,61 @@ fn feature_info_reads_coverage_values() {
         .unwrap();
     assert!(t.contains("GRAY_INDEX = "), "{t}");
 }
+
+/// A GeoTIFF uploaded through REST (`file.geotiff`) or named on the server
+/// (`external.geotiff`) becomes a store, a coverage and a layer that draws; a file that does
+/// not read configures nothing.
+#[test]
+fn coverages_uploaded_through_rest_draw() {
+    let n = Node::with_fixture();
+    let tif = std::fs::read(meridian_testkit::fixture_datadir().join("data/sf/sfdem.tif")).unwrap();
+    let r = n.send(
+        "PUT",
+        "/workspaces/sf/coveragestores/dem2/file.geotiff?coverageName=dem2",
+        "image/tiff",
+        tif,
+    );
+    assert_eq!(r.status(), 201, "{}", r.text().unwrap());
+    let cov = n.json("/workspaces/sf/coveragestores/dem2/coverages/dem2.json");
+    assert_eq!(cov["coverage"]["srs"], "EPSG:26713", "{cov}");
+    let layer = n.json("/layers/sf:dem2.json");
+    assert_eq!(layer["layer"]["defaultStyle"]["name"], "raster", "{layer}");
+    let m = map(
+        &n,
+        "SERVICE=WMS&VERSION=1.1.1&REQUEST=GetMap&LAYERS=sf:dem2&STYLES=dem&SRS=EPSG:26713&BBOX=589980,4913700,609000,4928010&WIDTH=317&HEIGHT=238&FORMAT=image/png",
+        "wms-uploaded-dem.png",
+    );
+    let ne = m.at(310, 10);
+    assert!(ne[1] > 200 && ne[2] < 100, "{ne:?}");
+    // Named on the server.
+    let path = meridian_testkit::fixture_datadir().join("coverages/arc_sample/precip30min.asc");
+    let r = n.send(
+        "PUT",
+        "/workspaces/nurc/coveragestores/rain2/external.arcgrid",
+        "text/plain",
+        path.to_str().unwrap(),
+    );
+    assert_eq!(r.status(), 201, "{}", r.text().unwrap());
+    assert_eq!(n.get("/layers/nurc:rain2.json").status(), 200);
+    // Not a GeoTIFF: refused, nothing left behind.
+    let r = n.send(
+        "PUT",
+        "/workspaces/sf/coveragestores/junk/file.geotiff",
+        "image/tiff",
+        b"II*\0not a tiff".to_vec(),
+    );
+    assert_eq!(r.status(), 400);
+    assert_eq!(
+        n.get("/workspaces/sf/coveragestores/junk.json").status(),
+        404
+    );
+    assert!(!n.dir.join("data/sf/junk").exists(), "no file is kept");
+    // A format Meridian does not read.
+    let r = n.send(
+        "PUT",
+        "/workspaces/sf/coveragestores/x/file.netcdf",
+        "application/x-netcdf",
+        b"CDF".to_vec(),
+    );
+    assert_eq!(r.status(), 400);
+}

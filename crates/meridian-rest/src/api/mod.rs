@@ -1,6 +1,7 @@
 //! REST handlers, one module per resource family.
 
 pub mod about;
+pub mod coverage_upload;
 pub mod groups;
 pub mod layers;
 pub mod resources;

@@ -261,6 +261,38 @@ pub fn publish_element(
     } else {
         None
     };
+    // A coverage's CRS and bounds come from its grid when the body does not give them.
+    let grid = if kind == Kind::Coverage && body.get("nativeBoundingBox").is_none() {
+        let params = store_params(c, store);
+        let url = store.xml().child_text("url").unwrap_or("").to_string();
+        let store_type = store.xml().child_text("type").unwrap_or("").to_string();
+        match meridian_coverages::open(&store_type, &params.resolve_path(&url)) {
+            Ok(g) => Some(g),
+            Err(e) => {
+                tracing::info!(store = store.name(), error = %e, "publishing a coverage without reading its grid");
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let schema = schema.or_else(|| {
+        grid.as_ref().map(|g| {
+            let b = g.bounds();
+            Schema {
+                srs: g.epsg.map(|e| format!("EPSG:{e}")),
+                native_wkt: g.epsg.and_then(wkt_for_epsg).map(str::to_string),
+                bounds: Some(Bounds {
+                    minx: b[0],
+                    miny: b[1],
+                    maxx: b[2],
+                    maxy: b[3],
+                }),
+                name: String::new(),
+                attributes: Vec::new(),
+            }
+        })
+    });
     let text = |k: &str| body.child_text(k).map(str::to_string);
     let srs = text("srs")
         .or_else(|| schema.as_ref().and_then(|s| s.srs.clone()))

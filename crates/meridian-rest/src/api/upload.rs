@@ -46,7 +46,7 @@ impl Default for UploadLimits {
 pub const RATIO_FLOOR: u64 = 16 * 1024 * 1024;
 
 /// The folder uploads of workspace `ws` go to: inside the sandbox when one is set.
-fn upload_root(c: &Ctx, ws: &str) -> PathBuf {
+pub(super) fn upload_root(c: &Ctx, ws: &str) -> PathBuf {
     match meridian_sources::sandbox::sandbox() {
         Some(s) => s.join(ws),
         None => c.st.data_dir.join("data").join(ws),
@@ -54,7 +54,7 @@ fn upload_root(c: &Ctx, ws: &str) -> PathBuf {
 }
 
 /// The `file:` URL a store uses for `path` (relative to the data directory when inside it).
-fn file_url(c: &Ctx, path: &Path) -> String {
+pub(super) fn file_url(c: &Ctx, path: &Path) -> String {
     match path.strip_prefix(&c.st.data_dir) {
         Ok(rel) => format!("file:{}", rel.to_string_lossy()),
         Err(_) => format!("file:{}", path.display()),
@@ -344,7 +344,7 @@ fn undo_configuration(
     }
 }
 
-fn safe_file_name(name: &str) -> RestResult<String> {
+pub(super) fn safe_file_name(name: &str) -> RestResult<String> {
     let n = Path::new(name)
         .file_name()
         .and_then(|n| n.to_str())
@@ -358,7 +358,7 @@ fn safe_file_name(name: &str) -> RestResult<String> {
 }
 
 /// The first (by name) regular file of `dir` with extension `ext`.
-fn find_ext(dir: &Path, ext: &str) -> Option<String> {
+pub(super) fn find_ext(dir: &Path, ext: &str) -> Option<String> {
     let mut v: Vec<String> = std::fs::read_dir(dir)
         .ok()?
         .filter_map(Result::ok)
@@ -372,7 +372,7 @@ fn find_ext(dir: &Path, ext: &str) -> Option<String> {
 
 /// Unpack a zip into `dir`, flattening folders, refusing entries that escape it, and
 /// streaming each entry through a fixed buffer within `limits`.
-fn unzip(bytes: &[u8], dir: &Path, limits: UploadLimits) -> RestResult<()> {
+pub(super) fn unzip(bytes: &[u8], dir: &Path, limits: UploadLimits) -> RestResult<()> {
     let mut z = zip::ZipArchive::new(Cursor::new(bytes))
         .map_err(|e| RestError::BadRequest(format!("not a valid zip: {e}")))?;
     let mut total = 0u64;
@@ -444,11 +444,11 @@ fn unzip(bytes: &[u8], dir: &Path, limits: UploadLimits) -> RestResult<()> {
 /// Dropped before [`Staging::commit`], it takes everything back: files moved in are removed
 /// and those they replaced restored, the hidden folder is removed, and so is every folder
 /// the upload created.
-struct Staging {
+pub(super) struct Staging {
     /// The hidden folder the upload is unpacked into.
-    dir: PathBuf,
+    pub(super) dir: PathBuf,
     /// The store's data folder.
-    target: PathBuf,
+    pub(super) target: PathBuf,
     /// Folders this upload created, outermost first.
     created: Vec<PathBuf>,
     /// Files moved into the target, with where the file each replaced was kept.
@@ -478,7 +478,7 @@ fn create_dirs(path: &Path, created: &mut Vec<PathBuf>) -> std::io::Result<()> {
 }
 
 impl Staging {
-    fn new(root: &Path, target: PathBuf) -> std::io::Result<Staging> {
+    pub(super) fn new(root: &Path, target: PathBuf) -> std::io::Result<Staging> {
         let mut s = Staging {
             dir: root.join(format!(".upload-{:016x}", rand::random::<u64>())),
             target,
@@ -492,7 +492,7 @@ impl Staging {
     }
 
     /// Move the unpacked files into the target, keeping the files they replace.
-    fn place(&mut self) -> std::io::Result<()> {
+    pub(super) fn place(&mut self) -> std::io::Result<()> {
         create_dirs(&self.target, &mut self.created)?;
         let kept = self.dir.join(".replaced");
         let mut names: Vec<String> = std::fs::read_dir(&self.dir)?
@@ -518,7 +518,7 @@ impl Staging {
     }
 
     /// The upload is configured: keep its files, drop the replaced ones.
-    fn commit(mut self) {
+    pub(super) fn commit(mut self) {
         self.done = true;
         let _ = std::fs::remove_dir_all(&self.dir);
     }
