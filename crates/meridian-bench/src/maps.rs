@@ -72,6 +72,7 @@ fn sld(layer: &str, style: &str) -> String {
 
 const ROADS: &str = "<Rule><LineSymbolizer><Stroke><CssParameter name=\"stroke\">#666666</CssParameter><CssParameter name=\"stroke-width\">3</CssParameter></Stroke></LineSymbolizer></Rule>";
 const COUNTRIES: &str = "<Rule><PolygonSymbolizer><Fill><CssParameter name=\"fill\">#E6E2C8</CssParameter></Fill><Stroke><CssParameter name=\"stroke\">#888888</CssParameter></Stroke></PolygonSymbolizer><TextSymbolizer><Label><ogc:PropertyName>NAME</ogc:PropertyName></Label><Font><CssParameter name=\"font-family\">DejaVuSans</CssParameter><CssParameter name=\"font-size\">10</CssParameter></Font><Fill><CssParameter name=\"fill\">#000000</CssParameter></Fill></TextSymbolizer></Rule>";
+const DEM: &str = "<Rule><RasterSymbolizer><Opacity>1.0</Opacity><ColorMap><ColorMapEntry color=\"#AAFFAA\" quantity=\"0\"/><ColorMapEntry color=\"#00FF00\" quantity=\"1000\"/><ColorMapEntry color=\"#FFFF00\" quantity=\"1200\"/><ColorMapEntry color=\"#FF7F00\" quantity=\"1400\"/><ColorMapEntry color=\"#BF7F3F\" quantity=\"1600\"/><ColorMapEntry color=\"#000000\" quantity=\"2000\"/></ColorMap></RasterSymbolizer></Rule>";
 const STATES: &str = "<Rule><ogc:Filter><ogc:PropertyIsLessThan><ogc:PropertyName>PERSONS</ogc:PropertyName><ogc:Literal>2000000</ogc:Literal></ogc:PropertyIsLessThan></ogc:Filter><PolygonSymbolizer><Fill><CssParameter name=\"fill\">#4DFF4D</CssParameter><CssParameter name=\"fill-opacity\">0.7</CssParameter></Fill></PolygonSymbolizer></Rule><Rule><ogc:Filter><ogc:PropertyIsGreaterThanOrEqualTo><ogc:PropertyName>PERSONS</ogc:PropertyName><ogc:Literal>2000000</ogc:Literal></ogc:PropertyIsGreaterThanOrEqualTo></ogc:Filter><PolygonSymbolizer><Fill><CssParameter name=\"fill\">#4D4DFF</CssParameter><CssParameter name=\"fill-opacity\">0.7</CssParameter></Fill></PolygonSymbolizer></Rule>";
 
 /// A 256-pixel web mercator tile's box at `z`, column `x`, row `y`.
@@ -156,6 +157,15 @@ fn cases(m: String, s: String) -> Vec<Case> {
             "countries",
             COUNTRIES,
             Box::new(|_| "SRS=EPSG:4326&BBOX=-180,-90,180,90&WIDTH=1024&HEIGHT=512".into()),
+        ),
+        both(
+            "634×477, sf:sfdem through its colour map (the dem style)",
+            "sf:sfdem",
+            "sfdem",
+            DEM,
+            Box::new(|_| {
+                "SRS=EPSG:26713&BBOX=589980,4913700,609000,4928010&WIDTH=634&HEIGHT=477".into()
+            }),
         ),
         both(
             "768×450, topp:states reprojected to EPSG:3857",

@@ -196,7 +196,7 @@ pub(crate) fn mapfile(data: &Path, fontset: &Path) -> String {
     FORMATOPTION "STORAGE=stream"
     FORMATOPTION "FORM=SIMPLE"
   END
-{}{}{}{}END
+{}{}{}{}{}END
 "#,
         layer(
             "tiger_roads",
@@ -216,6 +216,10 @@ pub(crate) fn mapfile(data: &Path, fontset: &Path) -> String {
             "POLYGON",
             &format!("    DATA \"{}\"", data.join("shapefiles/states").display()),
             "STATE_ABBR"
+        ),
+        format!(
+            "  LAYER\n    NAME \"sfdem\"\n    TYPE RASTER\n    STATUS ON\n    DATA \"{}\"\n    PROJECTION \"init=epsg:26713\" END\n    METADATA \"wms_title\" \"sfdem\" END\n  END\n",
+            data.join("sf/sfdem.tif").display()
         ),
         fontset = fontset.display(),
     )
