@@ -160,6 +160,10 @@ pub(crate) fn mapfile(data: &Path, fontset: &Path) -> String {
         )
     };
     let nyc = data.join("nyc/tiger_roads");
+    let dem = format!(
+        "  LAYER\n    NAME \"sfdem\"\n    TYPE RASTER\n    STATUS ON\n    DATA \"{}\"\n    PROJECTION \"init=epsg:26713\" END\n    METADATA \"wms_title\" \"sfdem\" END\n  END\n",
+        data.join("sf/sfdem.tif").display()
+    );
     let gpkg = data.join("ne/natural_earth.gpkg");
     let ogr = |l: &str| {
         format!(
@@ -217,10 +221,7 @@ pub(crate) fn mapfile(data: &Path, fontset: &Path) -> String {
             &format!("    DATA \"{}\"", data.join("shapefiles/states").display()),
             "STATE_ABBR"
         ),
-        format!(
-            "  LAYER\n    NAME \"sfdem\"\n    TYPE RASTER\n    STATUS ON\n    DATA \"{}\"\n    PROJECTION \"init=epsg:26713\" END\n    METADATA \"wms_title\" \"sfdem\" END\n  END\n",
-            data.join("sf/sfdem.tif").display()
-        ),
+        dem,
         fontset = fontset.display(),
     )
 }
