@@ -80,6 +80,17 @@ pub trait FeatureSource: Send {
         each: &mut dyn FnMut(Feature) -> bool,
     ) -> Result<(), FeatureError>;
 
+    /// Like [`FeatureSource::scan`], for a caller that reads geometries only: a source may
+    /// leave the attributes out (features then have no properties).
+    fn scan_geometries(
+        &self,
+        bbox: Option<Rect<f64>>,
+        id_prefix: &str,
+        each: &mut dyn FnMut(Feature) -> bool,
+    ) -> Result<(), FeatureError> {
+        self.scan(bbox, id_prefix, each)
+    }
+
     /// How many features there are, when known without reading them.
     fn count_all(&self) -> Result<Option<usize>, FeatureError> {
         Ok(None)

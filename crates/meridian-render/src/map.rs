@@ -188,7 +188,7 @@ impl Map {
                     if let Some(g) = &f.geometry {
                         painter.batch_lines(&mut batch, g);
                         n += 1;
-                        if n % 4096 == 0 {
+                        if n % 512 == 0 {
                             painter.stroke_batch(&mut batch, stroke);
                         }
                     }

@@ -117,3 +117,25 @@ fn legend_only_rules_stay_off_the_map() {
     assert_eq!(rules[1].map_symbolizers().count(), 1, "mapOnly");
     assert_eq!(rules[1].legend_symbolizers().count(), 0);
 }
+
+/// A style that reads no attribute lets sources skip them; one with filters, labels or
+/// property-driven parameters does not.
+#[test]
+fn styles_say_whether_they_read_attributes() {
+    let read = |f: &str| {
+        sld::parse(&std::fs::read_to_string(fixture().join("styles").join(f)).unwrap()).unwrap()
+    };
+    assert!(!read("default_line.sld").reads_properties());
+    assert!(!read("default_polygon.sld").reads_properties());
+    assert!(
+        read("popshade.sld").reads_properties(),
+        "filters and labels"
+    );
+    assert!(read("tiger_roads.sld").reads_properties(), "labels");
+    let recode = sld::parse(
+        &std::fs::read_to_string(fixture().join("workspaces/ne/styles/countries_mapcolor9.sld"))
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(recode.reads_properties(), "a Recode of a property");
+}

@@ -78,7 +78,19 @@ impl FeatureSource for ShapefileSource {
         if !self.0.is_file() {
             return Err(SourceError::NoSuchType(stem(&self.0).unwrap_or("").to_string()).into());
         }
-        scan::scan_box(&self.0, id_prefix, bbox, each)
+        scan::scan_box(&self.0, id_prefix, bbox, true, each)
+    }
+
+    fn scan_geometries(
+        &self,
+        bbox: Option<Rect<f64>>,
+        id_prefix: &str,
+        each: &mut dyn FnMut(Feature) -> bool,
+    ) -> Result<(), FeatureError> {
+        if !self.0.is_file() {
+            return Err(SourceError::NoSuchType(stem(&self.0).unwrap_or("").to_string()).into());
+        }
+        scan::scan_box(&self.0, id_prefix, bbox, false, each)
     }
 
     fn count_all(&self) -> Result<Option<usize>, FeatureError> {

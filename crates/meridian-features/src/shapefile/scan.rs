@@ -49,13 +49,14 @@ pub(crate) fn scan_box(
     path: &Path,
     type_name: &str,
     bbox: Option<geo_types::Rect<f64>>,
+    attributes: bool,
     mut each: impl FnMut(Feature) -> bool,
 ) -> Result<(), FeatureError> {
     let Some(r) = bbox else {
-        return scan(path, type_name, each);
+        return scan_all(path, type_name, attributes, each);
     };
     let Some(boxes) = super::index::boxes(path) else {
-        return scan(path, type_name, each);
+        return scan_all(path, type_name, attributes, each);
     };
     let hits: Vec<usize> = boxes
         .iter()
@@ -64,15 +65,19 @@ pub(crate) fn scan_box(
         .map(|(i, _)| i)
         .collect();
     if hits.len() * 2 > boxes.len() {
-        return scan(path, type_name, each);
+        return scan_all(path, type_name, attributes, each);
     }
     let err = |e: String| FeatureError::Data(format!("{}: {e}", path.display()));
     let mut shapes = shapefile::ShapeReader::from_path(path).map_err(|e| err(e.to_string()))?;
     let dbf = path.with_extension("dbf");
-    let fields: Vec<String> = super::schema::dbf_fields(&dbf)?
-        .into_iter()
-        .map(|a| a.name)
-        .collect();
+    let fields: Vec<String> = if attributes {
+        super::schema::dbf_fields(&dbf)?
+            .into_iter()
+            .map(|a| a.name)
+            .collect()
+    } else {
+        Vec::new()
+    };
     let encoding = std::fs::read_to_string(path.with_extension("cpg"))
         .ok()
         .and_then(|label| shapefile::dbase::encoding::DynEncoding::from_name(label.trim()));
@@ -137,18 +142,33 @@ pub(crate) fn scan_box(
 /// Call `each` with every feature of the shapefile, in file order, until it returns false.
 /// Shapes and records are read side by side; a `.dbf` with fewer records (or none, as in
 /// GeoServer's `giant_polygon`) leaves the remaining features without attributes.
+#[cfg(test)]
 pub(crate) fn scan(
     path: &Path,
     type_name: &str,
+    each: impl FnMut(Feature) -> bool,
+) -> Result<(), FeatureError> {
+    scan_all(path, type_name, true, each)
+}
+
+/// [`scan`], leaving the `.dbf` unread unless `attributes`.
+pub(crate) fn scan_all(
+    path: &Path,
+    type_name: &str,
+    attributes: bool,
     mut each: impl FnMut(Feature) -> bool,
 ) -> Result<(), FeatureError> {
     let err = |e: String| FeatureError::Data(format!("{}: {e}", path.display()));
     let mut shapes = shapefile::ShapeReader::from_path(path).map_err(|e| err(e.to_string()))?;
     let dbf = path.with_extension("dbf");
-    let fields: Vec<String> = super::schema::dbf_fields(&dbf)?
-        .into_iter()
-        .map(|a| a.name)
-        .collect();
+    let fields: Vec<String> = if attributes {
+        super::schema::dbf_fields(&dbf)?
+            .into_iter()
+            .map(|a| a.name)
+            .collect()
+    } else {
+        Vec::new()
+    };
     // The .cpg names the encoding of the text fields (UTF-8 when absent or unknown).
     let encoding = std::fs::read_to_string(path.with_extension("cpg"))
         .ok()
@@ -164,6 +184,7 @@ pub(crate) fn scan(
         }
     };
     let mut records = match open() {
+        _ if !attributes => None,
         Ok(r) => Some(r),
         Err(_) if fields.is_empty() => None,
         Err(e) => return Err(err(e)),
@@ -231,7 +252,7 @@ mod tests {
         })
         .unwrap();
         let mut boxed = Vec::new();
-        scan_box(&shp, "t", Some(r), |f| {
+        scan_box(&shp, "t", Some(r), true, |f| {
             boxed.push(f);
             true
         })

@@ -337,22 +337,30 @@ fn render(req: &GetMap, drawn: &[Drawn], limits: Limits) -> Result<Map, WmsError
             .filter(|r| r.min().x.is_finite() && r.max().x.is_finite() && r.width() > 0.0);
         let mut timed_out = false;
         let prefix = layer.name.clone();
+        // Attributes are read only when the style or a filter needs them.
+        let geometries_only = d.filter.is_none() && !style.reads_properties();
         let result = map.draw(&style, &mut |each: &mut dyn FnMut(Feature) -> bool| {
-            source
-                .scan(native_box, &prefix, &mut |mut f: Feature| {
-                    if deadline.is_some_and(|t| Instant::now() > t) {
-                        timed_out = true;
-                        return false;
-                    }
-                    if d.filter.as_ref().is_some_and(|flt| !flt.matches(&f)) {
-                        return true;
-                    }
-                    if let Some(g) = f.geometry.as_mut() {
-                        to_map.geometry(g);
-                    }
-                    each(f)
-                })
-                .map_err(Stop::Feature)?;
+            let scan = |b, p: &str, e: &mut dyn FnMut(Feature) -> bool| {
+                if geometries_only {
+                    source.scan_geometries(b, p, e)
+                } else {
+                    source.scan(b, p, e)
+                }
+            };
+            scan(native_box, &prefix, &mut |mut f: Feature| {
+                if deadline.is_some_and(|t| Instant::now() > t) {
+                    timed_out = true;
+                    return false;
+                }
+                if d.filter.as_ref().is_some_and(|flt| !flt.matches(&f)) {
+                    return true;
+                }
+                if let Some(g) = f.geometry.as_mut() {
+                    to_map.geometry(g);
+                }
+                each(f)
+            })
+            .map_err(Stop::Feature)?;
             if timed_out {
                 return Err(Stop::Time);
             }

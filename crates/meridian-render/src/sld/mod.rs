@@ -453,6 +453,51 @@ pub enum GraphicSymbol {
 }
 
 impl Style {
+    /// Whether drawing reads any property of the features (a filter, a label, or a parameter
+    /// that is not a literal); when not, sources may leave attributes unread.
+    pub fn reads_properties(&self) -> bool {
+        fn fill(f: &Fill) -> bool {
+            !f.color.is_literal()
+                || !f.opacity.is_literal()
+                || f.graphic.as_deref().is_some_and(graphic)
+        }
+        fn stroke(s: &Stroke) -> bool {
+            !s.color.is_literal()
+                || !s.width.is_literal()
+                || !s.opacity.is_literal()
+                || s.graphic.as_deref().is_some_and(graphic)
+        }
+        fn graphic(g: &Graphic) -> bool {
+            g.size.as_ref().is_some_and(|e| !e.is_literal())
+                || !g.rotation.is_literal()
+                || !g.opacity.is_literal()
+                || g.symbols.iter().any(|s| match s {
+                    GraphicSymbol::Mark {
+                        fill: f,
+                        stroke: st,
+                        ..
+                    } => f.as_deref().is_some_and(fill) || st.as_deref().is_some_and(stroke),
+                    GraphicSymbol::External { .. } => false,
+                })
+        }
+        self.feature_type_styles
+            .iter()
+            .flat_map(|f| f.rules.iter())
+            .any(|r| {
+                r.filter.is_some()
+                    || r.symbolizers.iter().any(|s| match s {
+                        Symbolizer::Polygon(p) => {
+                            p.fill.as_ref().is_some_and(fill)
+                                || p.stroke.as_ref().is_some_and(stroke)
+                        }
+                        Symbolizer::Line(l) => stroke(&l.stroke),
+                        Symbolizer::Point(p) => graphic(&p.graphic),
+                        Symbolizer::Text(_) => true,
+                        Symbolizer::Raster(_) => false,
+                    })
+            })
+    }
+
     /// The colour of a literal expression, when it is one (legends, tests).
     pub fn literal_color(e: &Expr) -> Option<Color> {
         match e {
