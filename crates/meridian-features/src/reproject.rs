@@ -6,6 +6,46 @@ use geo_types::{Coord, Geometry, Rect};
 /// A transformation from one EPSG CRS to another (`None` inside = identity).
 pub struct Transformer {
     inner: Option<(proj4rs::Proj, proj4rs::Proj, bool, bool)>,
+    /// WGS84 longitude/latitude to or from web mercator, done by formula (the commonest pair
+    /// of map requests).
+    mercator: Option<Mercator>,
+}
+
+/// The spherical web mercator and WGS84: both on the same datum, so the formula is exact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mercator {
+    Forward,
+    Inverse,
+}
+
+/// The sphere's radius of EPSG:3857.
+const R: f64 = 6_378_137.0;
+
+impl Mercator {
+    fn apply(self, c: Coord<f64>) -> Coord<f64> {
+        match self {
+            Mercator::Forward => {
+                // As proj clamps: beyond the poles the projection has no value.
+                if c.y.abs() >= 90.0 {
+                    return Coord {
+                        x: f64::NAN,
+                        y: f64::NAN,
+                    };
+                }
+                Coord {
+                    x: c.x.to_radians() * R,
+                    y: (std::f64::consts::FRAC_PI_4 + c.y.to_radians() / 2.0)
+                        .tan()
+                        .ln()
+                        * R,
+                }
+            }
+            Mercator::Inverse => Coord {
+                x: (c.x / R).to_degrees(),
+                y: (2.0 * (c.y / R).exp().atan() - std::f64::consts::FRAC_PI_2).to_degrees(),
+            },
+        }
+    }
 }
 
 fn proj(code: u32) -> Result<(proj4rs::Proj, bool), FeatureError> {
@@ -29,12 +69,21 @@ impl Transformer {
     /// From `from` to `to` (EPSG codes). Equal codes give the identity.
     pub fn new(from: u32, to: u32) -> Result<Self, FeatureError> {
         if from == to {
-            return Ok(Transformer { inner: None });
+            return Ok(Transformer {
+                inner: None,
+                mercator: None,
+            });
         }
+        let mercator = match (from, to) {
+            (4326, 3857) => Some(Mercator::Forward),
+            (3857, 4326) => Some(Mercator::Inverse),
+            _ => None,
+        };
         let (a, ga) = proj(from)?;
         let (b, gb) = proj(to)?;
         Ok(Transformer {
             inner: Some((a, b, ga, gb)),
+            mercator,
         })
     }
 
@@ -45,6 +94,9 @@ impl Transformer {
 
     /// Transform one coordinate (x = easting/longitude).
     pub fn coord(&self, c: Coord<f64>) -> Coord<f64> {
+        if let Some(m) = self.mercator {
+            return m.apply(c);
+        }
         let Some((a, b, ga, gb)) = &self.inner else {
             return c;
         };
@@ -161,5 +213,30 @@ mod tests {
         );
         assert!(Transformer::new(4326, 4326).unwrap().is_identity());
         assert!(Transformer::new(1, 4326).is_err());
+    }
+}
+
+#[cfg(test)]
+mod mercator_tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// The formula for web mercator gives what proj gives.
+    #[test]
+    fn web_mercator_by_formula_matches_proj() {
+        let fast = Transformer::new(4326, 3857).unwrap();
+        let back = Transformer::new(3857, 4326).unwrap();
+        let mut slow = Transformer::new(4326, 3857).unwrap();
+        slow.mercator = None;
+        for (x, y) in [(-99.0, 31.5), (0.0, 0.0), (179.9, 85.0), (-73.98, 40.75)] {
+            let c = Coord { x, y };
+            let (a, b) = (fast.coord(c), slow.coord(c));
+            assert!(
+                (a.x - b.x).abs() < 1e-6 && (a.y - b.y).abs() < 1e-6,
+                "{a:?} {b:?}"
+            );
+            let r = back.coord(a);
+            assert!((r.x - x).abs() < 1e-9 && (r.y - y).abs() < 1e-9, "{r:?}");
+        }
     }
 }

@@ -7,10 +7,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 use tiny_skia::{Path, PathBuilder};
 
-/// The bytes of one font file and the face's index in it.
+/// One face, parsed once: its font file's bytes are kept for the life of the process (a
+/// few fonts at most: those the styles name, and their fallbacks).
 pub(crate) struct FaceData {
-    data: Vec<u8>,
-    index: u32,
+    face: rustybuzz::Face<'static>,
 }
 
 struct Fonts {
@@ -84,11 +84,9 @@ pub(crate) fn face(families: &[String], bold: bool, italic: bool) -> Option<Arc<
         return Some(d.clone());
     }
     let d = f.db.with_face_data(id, |data, index| {
-        Arc::new(FaceData {
-            data: data.to_vec(),
-            index,
-        })
-    })?;
+        let bytes: &'static [u8] = Box::leak(data.to_vec().into_boxed_slice());
+        rustybuzz::Face::from_slice(bytes, index).map(|face| Arc::new(FaceData { face }))
+    })??;
     loaded.insert(id, d.clone());
     Some(d)
 }
@@ -140,7 +138,7 @@ impl ttf_parser::OutlineBuilder for Sink {
 
 /// Shape `text` with `face` at `size` pixels.
 pub(crate) fn layout(face: &FaceData, text: &str, size: f32) -> Option<TextLine> {
-    let font = rustybuzz::Face::from_slice(&face.data, face.index)?;
+    let font = &face.face;
     let upem = font.units_per_em() as f32;
     if upem <= 0.0 || text.is_empty() || size.is_nan() || size <= 0.0 {
         return None;
@@ -148,7 +146,7 @@ pub(crate) fn layout(face: &FaceData, text: &str, size: f32) -> Option<TextLine>
     let scale = size / upem;
     let mut buf = rustybuzz::UnicodeBuffer::new();
     buf.push_str(text);
-    let glyphs = rustybuzz::shape(&font, &[], buf);
+    let glyphs = rustybuzz::shape(font, &[], buf);
     let mut sink = Sink {
         b: PathBuilder::new(),
         scale,
