@@ -65,6 +65,9 @@ impl Map {
         } else {
             source.range()
         };
+        let lut = sym.color_map.as_ref().and_then(Lut::new);
+        let band = sym.gray_channel.map_or(0, |c| c - 1).min(3);
+        let opacity = sym.opacity;
         let pixels = self.pixmap_mut().pixels_mut();
         for py in 0..h {
             let (j, fy) = (py / STEP, (py % STEP) as f64 / STEP as f64);
@@ -91,14 +94,27 @@ impl Map {
                 let Some(v) = source.sample(col, row) else {
                     continue;
                 };
-                let Some(c) = colour_of(&sym, source, &v, stretch) else {
-                    continue;
+                let c = match &lut {
+                    Some(l) => l.get(f64::from(v[band])),
+                    None => colour_of(&sym, source, &v, stretch),
                 };
-                let c = c.with_opacity(sym.opacity);
+                let Some(c) = c else { continue };
+                let c = if opacity < 1.0 {
+                    c.with_opacity(opacity)
+                } else {
+                    c
+                };
                 if c.a == 0 {
                     continue;
                 }
                 let dst = &mut pixels[py * w + px];
+                if c.a == 255 {
+                    if let Some(p) = tiny_skia::PremultipliedColorU8::from_rgba(c.r, c.g, c.b, 255)
+                    {
+                        *dst = p;
+                    }
+                    continue;
+                }
                 let a = u32::from(c.a);
                 let blend = |s: u8, d: u8| -> u8 {
                     ((u32::from(s) * a + u32::from(d) * (255 - a) + 127) / 255) as u8
@@ -162,4 +178,47 @@ fn colour_of(
             a: v[3].clamp(0.0, 255.0) as u8,
         },
     })
+}
+
+/// A colour map sampled into a table: 4096 steps between its first and last quantity (ramps
+/// and intervals; a values map is looked up as it is).
+struct Lut {
+    lo: f64,
+    step: f64,
+    colours: Vec<Option<Color>>,
+    map: crate::sld::ColorMap,
+}
+
+impl Lut {
+    const STEPS: usize = 4096;
+
+    fn new(cm: &crate::sld::ColorMap) -> Option<Lut> {
+        if cm.kind == crate::sld::ColorMapKind::Values {
+            return None;
+        }
+        let (lo, hi) = (cm.entries.first()?.quantity, cm.entries.last()?.quantity);
+        if hi.partial_cmp(&lo) != Some(std::cmp::Ordering::Greater) {
+            return None;
+        }
+        let step = (hi - lo) / Self::STEPS as f64;
+        let colours = (0..=Self::STEPS)
+            .map(|i| cm.color_of(lo + (i as f64 + 0.5) * step))
+            .collect();
+        Some(Lut {
+            lo,
+            step,
+            colours,
+            map: cm.clone(),
+        })
+    }
+
+    /// The colour of `v`: from the table inside the map's range, exactly outside it.
+    fn get(&self, v: f64) -> Option<Color> {
+        let i = (v - self.lo) / self.step;
+        if i >= 0.0 && i < Self::STEPS as f64 {
+            self.colours[i as usize]
+        } else {
+            self.map.color_of(v)
+        }
+    }
 }
