@@ -4,7 +4,7 @@
 //! room; `group` places a text once. A halo is the text's outline stroked under it.
 
 use crate::color::Color;
-use crate::text::{layout, FaceData};
+use crate::text::{layout_cached, FaceData};
 use std::sync::Arc;
 use tiny_skia::{FillRule, Paint, Pixmap, Rect, Stroke, Transform};
 
@@ -56,7 +56,7 @@ pub(crate) fn draw_labels(pixmap: &mut Pixmap, mut labels: Vec<Label>, antialias
         if l.group && grouped.contains(&l.text) {
             continue;
         }
-        let Some(line) = layout(&l.face, &l.text, l.size) else {
+        let Some(line) = layout_cached(&l.face, &l.text, l.size) else {
             continue;
         };
         let height = line.ascent + line.descent;

@@ -167,3 +167,38 @@ pub(crate) fn layout(face: &FaceData, text: &str, size: f32) -> Option<TextLine>
         descent: -(font.descender() as f32) * scale,
     })
 }
+
+/// Lines laid out lately, by face, text and size (labels repeat from map to map).
+type Laid = HashMap<(usize, String, u32), Arc<TextLine>>;
+
+/// Lines kept at most; the cache starts over when full.
+const LAID_KEPT: usize = 20_000;
+
+fn laid() -> &'static Mutex<Laid> {
+    static LAID: OnceLock<Mutex<Laid>> = OnceLock::new();
+    LAID.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+/// [`layout`], kept for the next time the same text is set in the same face and size.
+pub(crate) fn layout_cached(face: &Arc<FaceData>, text: &str, size: f32) -> Option<Arc<TextLine>> {
+    let key = (Arc::as_ptr(face) as usize, text.to_string(), size.to_bits());
+    {
+        let l = match laid().lock() {
+            Ok(l) => l,
+            Err(p) => p.into_inner(),
+        };
+        if let Some(t) = l.get(&key) {
+            return Some(t.clone());
+        }
+    }
+    let line = Arc::new(layout(face, text, size)?);
+    let mut l = match laid().lock() {
+        Ok(l) => l,
+        Err(p) => p.into_inner(),
+    };
+    if l.len() >= LAID_KEPT {
+        l.clear();
+    }
+    l.insert(key, line.clone());
+    Some(line)
+}
