@@ -57,11 +57,17 @@ pub struct Feature {
 }
 
 impl Feature {
-    /// A property by name.
+    /// A property by name; when no name matches exactly, one that differs only in case (as
+    /// GeoServer resolves `min_zoom` against a GeoPackage's `MIN_ZOOM` in the release styles).
     pub fn get(&self, name: &str) -> Option<&Value> {
         self.properties
             .iter()
             .find(|(k, _)| k == name)
+            .or_else(|| {
+                self.properties
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            })
             .map(|(_, v)| v)
     }
 }

@@ -103,6 +103,25 @@ fn function(name: &str, args: &[Expr], f: &Feature) -> Option<String> {
 }
 
 impl Expr {
+    /// A literal as written, or GeoServer's embedded expression `${...}` (CQL: function calls,
+    /// property names, quoted strings, numbers) when it is one Meridian reads.
+    pub fn from_text(text: &str) -> Expr {
+        let t = text.trim();
+        if let Some(inner) = t.strip_prefix("${").and_then(|r| r.strip_suffix('}')) {
+            let mut p = CqlExpr {
+                s: inner.as_bytes(),
+                i: 0,
+            };
+            if let Some(e) = p.expr() {
+                p.ws();
+                if p.i == p.s.len() {
+                    return e;
+                }
+            }
+        }
+        Expr::Literal(t.to_string())
+    }
+
     /// The value for `f` (`None` when a property is missing or the arithmetic fails).
     pub fn eval(&self, f: &Feature) -> Option<String> {
         match self {
@@ -142,6 +161,95 @@ impl Expr {
     /// Whether it is the same for every feature.
     pub fn is_literal(&self) -> bool {
         matches!(self, Expr::Literal(_))
+    }
+}
+
+/// A small reader of CQL expressions (what `${...}` holds in GeoServer's styles).
+struct CqlExpr<'a> {
+    s: &'a [u8],
+    i: usize,
+}
+
+impl CqlExpr<'_> {
+    fn ws(&mut self) {
+        while self.s.get(self.i).is_some_and(|c| c.is_ascii_whitespace()) {
+            self.i += 1;
+        }
+    }
+
+    fn expr(&mut self) -> Option<Expr> {
+        self.ws();
+        match *self.s.get(self.i)? {
+            b'\'' => {
+                let start = self.i + 1;
+                let end = start + self.s[start..].iter().position(|c| *c == b'\'')?;
+                self.i = end + 1;
+                Some(Expr::Literal(
+                    String::from_utf8_lossy(&self.s[start..end]).into_owned(),
+                ))
+            }
+            c if c.is_ascii_digit() || c == b'-' || c == b'.' => {
+                let start = self.i;
+                self.i += 1;
+                while self
+                    .s
+                    .get(self.i)
+                    .is_some_and(|c| c.is_ascii_digit() || *c == b'.' || *c == b'e' || *c == b'E')
+                {
+                    self.i += 1;
+                }
+                let t = std::str::from_utf8(&self.s[start..self.i]).ok()?;
+                t.parse::<f64>().ok()?;
+                Some(Expr::Literal(t.to_string()))
+            }
+            c if c.is_ascii_alphabetic() || c == b'_' => {
+                let start = self.i;
+                while self
+                    .s
+                    .get(self.i)
+                    .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_' || *c == b':')
+                {
+                    self.i += 1;
+                }
+                let name = std::str::from_utf8(&self.s[start..self.i])
+                    .ok()?
+                    .to_string();
+                self.ws();
+                if self.s.get(self.i) != Some(&b'(') {
+                    return Some(Expr::Property(name));
+                }
+                self.i += 1;
+                let mut args = Vec::new();
+                loop {
+                    self.ws();
+                    if self.s.get(self.i) == Some(&b')') {
+                        self.i += 1;
+                        break;
+                    }
+                    args.push(self.expr()?);
+                    self.ws();
+                    match self.s.get(self.i)? {
+                        b',' => self.i += 1,
+                        b')' => {
+                            self.i += 1;
+                            break;
+                        }
+                        _ => return None,
+                    }
+                }
+                if name.eq_ignore_ascii_case("recode") {
+                    let (input, rest) = args.split_first()?;
+                    let pairs = rest
+                        .chunks_exact(2)
+                        .map(|p| (p[0].clone(), p[1].clone()))
+                        .collect();
+                    return Some(Expr::Recode(Box::new(input.clone()), pairs));
+                }
+                let known = FUNCTIONS.iter().find(|k| k.eq_ignore_ascii_case(&name))?;
+                Some(Expr::Function(known.to_string(), args))
+            }
+            _ => None,
+        }
     }
 }
 
@@ -244,6 +352,24 @@ mod tests {
         );
         assert_eq!(
             func("strToUpperCase", vec![prop("NAME")])
+                .eval(&f)
+                .as_deref(),
+            Some("TEXAS")
+        );
+    }
+
+    #[test]
+    fn embedded_cql_expressions_read() {
+        let f = feature();
+        let e = Expr::from_text("${if_then_else(equalTo(NAME,'Texas'),'star','circle')}");
+        assert_eq!(e.eval(&f).as_deref(), Some("star"));
+        assert_eq!(Expr::from_text("circle"), Expr::Literal("circle".into()));
+        assert_eq!(
+            Expr::from_text("${nope(}"),
+            Expr::Literal("${nope(}".into())
+        );
+        assert_eq!(
+            Expr::from_text("${strToUpperCase(NAME)}")
                 .eval(&f)
                 .as_deref(),
             Some("TEXAS")

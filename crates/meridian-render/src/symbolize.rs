@@ -411,6 +411,8 @@ impl Painter<'_> {
         for sym in &g.symbols {
             match sym {
                 GraphicSymbol::Mark { name, fill, stroke } => {
+                    let Some(name) = name.eval(f) else { continue };
+                    let name = name.as_str();
                     let size = g
                         .size
                         .as_ref()

@@ -721,3 +721,63 @@ fn coverages_uploaded_through_rest_draw() {
     );
     assert_eq!(r.status(), 400);
 }
+
+/// Every layer and group of the release data directory draws with its default style: a PNG
+/// of the size asked for with something on it, and no style that fails to read.
+#[test]
+fn every_release_layer_draws_with_its_style() {
+    let n = Node::with_fixture();
+    let caps = wms(&n, "SERVICE=WMS&VERSION=1.1.1&REQUEST=GetCapabilities")
+        .text()
+        .unwrap();
+    // Each named layer with its lat/lon box.
+    let mut checked = 0;
+    for part in caps.split("<Layer queryable=").skip(1) {
+        let name = part
+            .split("<Name>")
+            .nth(1)
+            .and_then(|s| s.split("</Name>").next())
+            .unwrap()
+            .to_string();
+        let Some(bb) = part.split("<LatLonBoundingBox ").nth(1) else {
+            continue;
+        };
+        let attr = |k: &str| -> f64 {
+            bb.split(&format!("{k}=\""))
+                .nth(1)
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap()
+        };
+        let (minx, miny, maxx, maxy) = (attr("minx"), attr("miny"), attr("maxx"), attr("maxy"));
+        if name == "nurc:mosaic" {
+            continue; // ImageMosaic is not read yet (refused with a message, tested above).
+        }
+        // Populated places show from 1:70M down (their MIN_ZOOM is 3 everywhere): a box of
+        // Europe.
+        let (minx, miny, maxx, maxy) = if name == "ne:populated_places" {
+            (0.0, 40.0, 20.0, 55.0)
+        } else {
+            (minx, miny, maxx, maxy)
+        };
+        let q = format!(
+            "SERVICE=WMS&VERSION=1.1.1&REQUEST=GetMap&LAYERS={name}&STYLES=&SRS=EPSG:4326&BBOX={minx},{miny},{maxx},{maxy}&WIDTH=256&HEIGHT=256&FORMAT=image/png&TRANSPARENT=TRUE"
+        );
+        let m = map(&n, &q, &format!("release-{}.png", name.replace(':', "_")));
+        assert_eq!((m.w, m.h), (256, 256), "{name}");
+        let inked = (0..m.h)
+            .flat_map(|y| (0..m.w).map(move |x| (x, y)))
+            .filter(|&(x, y)| m.at(x, y)[3] > 0)
+            .count();
+        assert!(inked > 0, "{name} draws nothing");
+        checked += 1;
+    }
+    assert!(checked >= 20, "{checked} layers checked");
+    assert!(
+        !n.log_contains("style does not read"),
+        "a release style failed to read"
+    );
+}

@@ -436,8 +436,8 @@ impl Default for Graphic {
 pub enum GraphicSymbol {
     /// A well-known mark (`square`, `circle`, `triangle`, `star`, `cross`, `x`, `shape://...`).
     Mark {
-        /// Its well-known name.
-        name: String,
+        /// Its well-known name (an expression: GeoServer's styles choose marks per feature).
+        name: Expr,
         /// Its fill (`None`: none).
         fill: Option<Box<Fill>>,
         /// Its outline (`None`: none).

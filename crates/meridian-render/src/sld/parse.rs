@@ -200,11 +200,11 @@ impl Reader {
                 "Mark" => g.symbols.push(GraphicSymbol::Mark {
                     name: child(c, "WellKnownName")
                         .and_then(|w| self.value(w))
-                        .and_then(|x| match x {
-                            Expr::Literal(s) => Some(s),
-                            _ => None,
+                        .map(|x| match x {
+                            Expr::Literal(t) => Expr::from_text(&t),
+                            other => other,
                         })
-                        .unwrap_or_else(|| "square".into()),
+                        .unwrap_or_else(|| Expr::Literal("square".into())),
                     fill: child(c, "Fill").map(|f| Box::new(self.fill(f))),
                     stroke: child(c, "Stroke").map(|s| Box::new(self.stroke(s))),
                 }),
