@@ -111,6 +111,7 @@ impl Expr {
             let mut p = CqlExpr {
                 s: inner.as_bytes(),
                 i: 0,
+                depth: 0,
             };
             if let Some(e) = p.expr() {
                 p.ws();
@@ -168,7 +169,11 @@ impl Expr {
 struct CqlExpr<'a> {
     s: &'a [u8],
     i: usize,
+    depth: usize,
 }
+
+/// How deep `${...}` expressions may nest (a document cannot exhaust the stack).
+const MAX_NESTING: usize = 32;
 
 impl CqlExpr<'_> {
     fn ws(&mut self) {
@@ -178,6 +183,16 @@ impl CqlExpr<'_> {
     }
 
     fn expr(&mut self) -> Option<Expr> {
+        if self.depth >= MAX_NESTING {
+            return None;
+        }
+        self.depth += 1;
+        let e = self.expr_inner();
+        self.depth -= 1;
+        e
+    }
+
+    fn expr_inner(&mut self) -> Option<Expr> {
         self.ws();
         match *self.s.get(self.i)? {
             b'\'' => {
