@@ -45,6 +45,21 @@ impl IntoResponse for OwsError {
     }
 }
 
+/// The settings of service `name` (`wfs`, `wms`) for workspace `ws`, else the global ones.
+pub(crate) fn service_settings(
+    st: &crate::OgcState,
+    ws: Option<&str>,
+    name: &str,
+) -> Option<std::sync::Arc<meridian_catalog::Object>> {
+    let cat = st.catalog.snapshot();
+    let ws_id = ws
+        .and_then(|w| cat.find(meridian_catalog::Kind::Workspace, None, w))
+        .map(|w| w.id().to_string());
+    ws_id
+        .and_then(|id| cat.service(name, Some(&id)).cloned())
+        .or_else(|| cat.service(name, None).cloned())
+}
+
 /// UTC now as `YYYY-MM-DDThh:mm:ssZ`.
 pub fn timestamp() -> String {
     let secs = std::time::SystemTime::now()

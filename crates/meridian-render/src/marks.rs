@@ -18,6 +18,25 @@ pub fn stroke_only(name: &str) -> bool {
     )
 }
 
+/// The outline of a `cross` mark `size` pixels wide: arms a third of the size thick.
+fn cross(size: f32) -> [(f32, f32); 12] {
+    let (h, t) = (size / 2.0, size / 6.0);
+    [
+        (-t, -h),
+        (t, -h),
+        (t, -t),
+        (h, -t),
+        (h, t),
+        (t, t),
+        (t, h),
+        (-t, h),
+        (-t, t),
+        (-h, t),
+        (-h, -t),
+        (-t, -t),
+    ]
+}
+
 /// The path of mark `name` at `size` pixels; `None` for a name Meridian does not know.
 pub fn mark_path(name: &str, size: f32) -> Option<Path> {
     let h = size / 2.0;
@@ -52,47 +71,14 @@ pub fn mark_path(name: &str, size: f32) -> Option<Path> {
             }
             poly(&mut b, &pts);
         }
-        "cross" => {
-            let t = size / 6.0;
-            poly(
-                &mut b,
-                &[
-                    (-t, -h),
-                    (t, -h),
-                    (t, -t),
-                    (h, -t),
-                    (h, t),
-                    (t, t),
-                    (t, h),
-                    (-t, h),
-                    (-t, t),
-                    (-h, t),
-                    (-h, -t),
-                    (-t, -t),
-                ],
-            );
-        }
+        "cross" => poly(&mut b, &cross(size)),
         "x" => {
             // The cross turned by 45 degrees.
-            let t = size / 6.0;
             let c = std::f32::consts::FRAC_1_SQRT_2;
-            let pts: Vec<(f32, f32)> = [
-                (-t, -h),
-                (t, -h),
-                (t, -t),
-                (h, -t),
-                (h, t),
-                (t, t),
-                (t, h),
-                (-t, h),
-                (-t, t),
-                (-h, t),
-                (-h, -t),
-                (-t, -t),
-            ]
-            .iter()
-            .map(|&(x, y)| ((x - y) * c, (x + y) * c))
-            .collect();
+            let pts: Vec<(f32, f32)> = cross(size)
+                .iter()
+                .map(|&(x, y)| ((x - y) * c, (x + y) * c))
+                .collect();
             poly(&mut b, &pts);
         }
         "arrow" | "shape://carrow" => poly(&mut b, &[(h, 0.0), (-h, -h * 0.5), (-h, h * 0.5)]),

@@ -60,7 +60,9 @@ impl Map {
                 lattice.push(at((i * STEP) as f64 + 0.5, (j * STEP) as f64 + 0.5));
             }
         }
-        let stretch = if source.colour() {
+        // Only measurements drawn without a colour map are stretched (the range is a pass
+        // over the grid).
+        let stretch = if source.colour() || sym.color_map.is_some() {
             (0.0, 255.0)
         } else {
             source.range()

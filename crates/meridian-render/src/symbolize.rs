@@ -246,14 +246,8 @@ impl Painter<'_> {
     }
 
     fn ring(&self, b: &mut PathBuilder, ls: &LineString<f64>) {
-        let mut it = ls.0.iter();
-        if let Some(c) = it.next() {
-            let (x, y) = self.extent.to_pixel(c.x, c.y);
-            b.move_to(x, y);
-            for c in it {
-                let (x, y) = self.extent.to_pixel(c.x, c.y);
-                b.line_to(x, y);
-            }
+        if !ls.0.is_empty() {
+            self.open_line(b, ls);
             b.close();
         }
     }
@@ -325,21 +319,26 @@ impl Painter<'_> {
         p
     }
 
+    /// A paint that repeats `tile` (graphic fills and strokes).
+    fn tiled<'t>(&self, tile: &'t Pixmap, opacity: f32) -> Paint<'t> {
+        Paint {
+            anti_alias: self.antialias,
+            shader: Pattern::new(
+                tile.as_ref(),
+                SpreadMode::Repeat,
+                tiny_skia::FilterQuality::Nearest,
+                opacity,
+                Transform::identity(),
+            ),
+            ..Paint::default()
+        }
+    }
+
     fn fill_path(&mut self, path: &Path, fill: &Fill, f: &Feature) {
         if let Some(g) = &fill.graphic {
             let opacity = fill.opacity.number(f).unwrap_or(1.0) as f32;
             if let Some(tile) = self.graphic_tile(g, f) {
-                let paint = Paint {
-                    anti_alias: self.antialias,
-                    shader: Pattern::new(
-                        tile.as_ref(),
-                        SpreadMode::Repeat,
-                        tiny_skia::FilterQuality::Nearest,
-                        opacity,
-                        Transform::identity(),
-                    ),
-                    ..Paint::default()
-                };
+                let paint = self.tiled(&tile, opacity);
                 self.pixmap
                     .fill_path(path, &paint, FillRule::EvenOdd, Transform::identity(), None);
             }
@@ -361,17 +360,7 @@ impl Painter<'_> {
             // width (GeoServer places it along the line; this covers hatched and dotted
             // lines of constant look).
             if let Some(tile) = self.graphic_tile(g, f) {
-                let paint = Paint {
-                    anti_alias: self.antialias,
-                    shader: Pattern::new(
-                        tile.as_ref(),
-                        SpreadMode::Repeat,
-                        tiny_skia::FilterQuality::Nearest,
-                        1.0,
-                        Transform::identity(),
-                    ),
-                    ..Paint::default()
-                };
+                let paint = self.tiled(&tile, 1.0);
                 let mut s = s;
                 s.width = s.width.max(tile.height() as f32);
                 self.pixmap

@@ -69,33 +69,7 @@ pub(crate) fn scan_box(
     }
     let err = |e: String| FeatureError::Data(format!("{}: {e}", path.display()));
     let mut shapes = shapefile::ShapeReader::from_path(path).map_err(|e| err(e.to_string()))?;
-    let dbf = path.with_extension("dbf");
-    let fields: Vec<String> = if attributes {
-        super::schema::dbf_fields(&dbf)?
-            .into_iter()
-            .map(|a| a.name)
-            .collect()
-    } else {
-        Vec::new()
-    };
-    let encoding = std::fs::read_to_string(path.with_extension("cpg"))
-        .ok()
-        .and_then(|label| shapefile::dbase::encoding::DynEncoding::from_name(label.trim()));
-    let mut records = if fields.is_empty() {
-        None
-    } else {
-        let file =
-            std::io::BufReader::new(std::fs::File::open(&dbf).map_err(|e| err(e.to_string()))?);
-        Some(
-            match &encoding {
-                Some(enc) => shapefile::dbase::ReaderBuilder::new()
-                    .with_encoding(enc.clone())
-                    .build(file),
-                None => shapefile::dbase::Reader::new(file),
-            }
-            .map_err(|e| err(e.to_string()))?,
-        )
-    };
+    let (fields, mut records) = open_records(path, attributes)?;
     let count = records
         .as_ref()
         .map(|r| r.header().num_records as usize)
@@ -116,23 +90,7 @@ pub(crate) fn scan_box(
             }
             _ => None,
         };
-        let geometry = geo_types::Geometry::<f64>::try_from(shape).ok();
-        let mut map: std::collections::HashMap<String, shapefile::dbase::FieldValue> =
-            record.map(Into::into).unwrap_or_default();
-        let properties = fields
-            .iter()
-            .map(|name| {
-                (
-                    name.clone(),
-                    map.remove(name).map(value).unwrap_or(Value::Null),
-                )
-            })
-            .collect();
-        if !each(Feature {
-            id: format!("{type_name}.{}", n + 1),
-            geometry,
-            properties,
-        }) {
+        if !each(feature(type_name, n, shape, record, &fields)) {
             break;
         }
     }
@@ -160,20 +118,41 @@ pub(crate) fn scan_all(
 ) -> Result<(), FeatureError> {
     let err = |e: String| FeatureError::Data(format!("{}: {e}", path.display()));
     let mut shapes = shapefile::ShapeReader::from_path(path).map_err(|e| err(e.to_string()))?;
+    let (fields, mut records) = open_records(path, attributes)?;
+    let mut record_iter = records.as_mut().map(|r| r.iter_records());
+    for (n, shape) in shapes.iter_shapes().enumerate() {
+        let shape = shape.map_err(|e| err(format!("shape {}: {e}", n + 1)))?;
+        let record = match record_iter.as_mut().and_then(|it| it.next()) {
+            Some(r) => Some(r.map_err(|e| err(format!("record {}: {e}", n + 1)))?),
+            None => None,
+        };
+        if !each(feature(type_name, n, shape, record, &fields)) {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// A shapefile's attribute table: its field names and a reader of its records, in the
+/// encoding its `.cpg` names (UTF-8 when absent or unknown). Nothing is opened unless
+/// `attributes`; a `.dbf` that does not open is an error only when the schema has fields
+/// (GeoServer's `giant_polygon` has none and no readable table).
+fn open_records(
+    path: &Path,
+    attributes: bool,
+) -> Result<(Vec<String>, Option<Records>), FeatureError> {
+    if !attributes {
+        return Ok((Vec::new(), None));
+    }
     let dbf = path.with_extension("dbf");
-    let fields: Vec<String> = if attributes {
-        super::schema::dbf_fields(&dbf)?
-            .into_iter()
-            .map(|a| a.name)
-            .collect()
-    } else {
-        Vec::new()
-    };
-    // The .cpg names the encoding of the text fields (UTF-8 when absent or unknown).
+    let fields: Vec<String> = super::schema::dbf_fields(&dbf)?
+        .into_iter()
+        .map(|a| a.name)
+        .collect();
     let encoding = std::fs::read_to_string(path.with_extension("cpg"))
         .ok()
         .and_then(|label| shapefile::dbase::encoding::DynEncoding::from_name(label.trim()));
-    let open = || -> Result<_, String> {
+    let open = || -> Result<Records, String> {
         let file = std::io::BufReader::new(std::fs::File::open(&dbf).map_err(|e| e.to_string())?);
         match &encoding {
             Some(enc) => shapefile::dbase::ReaderBuilder::new()
@@ -183,23 +162,30 @@ pub(crate) fn scan_all(
             None => shapefile::dbase::Reader::new(file).map_err(|e| e.to_string()),
         }
     };
-    let mut records = match open() {
-        _ if !attributes => None,
-        Ok(r) => Some(r),
-        Err(_) if fields.is_empty() => None,
-        Err(e) => return Err(err(e)),
-    };
-    let mut record_iter = records.as_mut().map(|r| r.iter_records());
-    for (n, shape) in shapes.iter_shapes().enumerate() {
-        let shape = shape.map_err(|e| err(format!("shape {}: {e}", n + 1)))?;
-        let record = match record_iter.as_mut().and_then(|it| it.next()) {
-            Some(r) => Some(r.map_err(|e| err(format!("record {}: {e}", n + 1)))?),
-            None => None,
-        };
-        let geometry = geo_types::Geometry::<f64>::try_from(shape).ok();
-        let mut map: std::collections::HashMap<String, shapefile::dbase::FieldValue> =
-            record.map(Into::into).unwrap_or_default();
-        let properties = fields
+    match open() {
+        Ok(r) => Ok((fields, Some(r))),
+        Err(_) if fields.is_empty() => Ok((fields, None)),
+        Err(e) => Err(FeatureError::Data(format!("{}: {e}", path.display()))),
+    }
+}
+
+/// A reader of a `.dbf`.
+type Records = shapefile::dbase::Reader<std::io::BufReader<std::fs::File>>;
+
+/// Feature `n` (0-based) of a shapefile from its shape and record.
+fn feature(
+    type_name: &str,
+    n: usize,
+    shape: shapefile::Shape,
+    record: Option<shapefile::dbase::Record>,
+    fields: &[String],
+) -> Feature {
+    let mut map: std::collections::HashMap<String, shapefile::dbase::FieldValue> =
+        record.map(Into::into).unwrap_or_default();
+    Feature {
+        id: format!("{type_name}.{}", n + 1),
+        geometry: geo_types::Geometry::<f64>::try_from(shape).ok(),
+        properties: fields
             .iter()
             .map(|name| {
                 (
@@ -207,16 +193,8 @@ pub(crate) fn scan_all(
                     map.remove(name).map(value).unwrap_or(Value::Null),
                 )
             })
-            .collect();
-        if !each(Feature {
-            id: format!("{type_name}.{}", n + 1),
-            geometry,
-            properties,
-        }) {
-            break;
-        }
+            .collect(),
     }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -21,17 +21,6 @@ use std::sync::Arc;
 /// Largest page a request may ask for.
 const MAX_COUNT: usize = 100_000;
 
-/// The WFS settings of a workspace, or the global ones.
-fn service_object(st: &OgcState, ws: Option<&str>) -> Option<Arc<meridian_catalog::Object>> {
-    let cat = st.catalog.snapshot();
-    let ws_id = ws
-        .and_then(|w| cat.find(Kind::Workspace, None, w))
-        .map(|w| w.id().to_string());
-    ws_id
-        .and_then(|id| cat.service("wfs", Some(&id)).cloned())
-        .or_else(|| cat.service("wfs", None).cloned())
-}
-
 /// `/geoserver/wfs`, `/geoserver/ows`.
 pub async fn global(
     State(st): State<Arc<OgcState>>,
@@ -96,7 +85,7 @@ async fn handle(
             .into_response();
         }
     }
-    let svc = service_object(&st, ws.as_deref());
+    let svc = crate::ows::service_settings(&st, ws.as_deref(), "wfs");
     if svc.as_ref().and_then(|s| s.xml().child_text("enabled")) == Some("false") {
         return err(
             "ServiceNotEnabled",

@@ -146,16 +146,7 @@ pub(super) async fn feature_info(
     let mut coverages: Vec<crate::coverages::CoverageLayer> = Vec::new();
     for name in &names {
         // The CQL filter given for this layer in LAYERS order (or the one for all).
-        let cql = match map.cql.len() {
-            0 => None,
-            1 => map.cql.first(),
-            _ => map
-                .layers
-                .iter()
-                .position(|l| l == name)
-                .and_then(|i| map.cql.get(i)),
-        }
-        .map(String::as_str);
+        let cql = map.cql_for(map.layers.iter().position(|l| l == name));
         let found: Vec<FeatureLayer> = if let Some(l) = find_layer(&cat, &st.data_dir, ws, name) {
             vec![l]
         } else if let Some(c) = crate::coverages::find_coverage(&cat, &st.data_dir, ws, name) {

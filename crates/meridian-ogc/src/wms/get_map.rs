@@ -183,12 +183,7 @@ async fn draw_map(
     let mut drawn = Vec::new();
     for (i, name) in names.iter().enumerate() {
         let asked = req.styles.get(i).map(String::as_str).unwrap_or("");
-        let cql = match req.cql.len() {
-            0 => None,
-            1 => req.cql.first(),
-            _ => req.cql.get(i),
-        }
-        .map(String::as_str);
+        let cql = req.cql_for(Some(i));
         // The SLD_BODY entry for this layer, by its name as written or qualified.
         let local = |n: &str| n.rsplit(':').next().unwrap_or(n).to_string();
         let from_sld = sld
@@ -394,7 +389,7 @@ fn render(req: &GetMap, drawn: &[Drawn], limits: Limits) -> Result<Map, WmsError
 }
 
 /// A grid as the renderer reads it.
-struct GridSource(Arc<meridian_coverages::Grid>, (f32, f32));
+struct GridSource(Arc<meridian_coverages::Grid>);
 
 impl meridian_render::RasterSource for GridSource {
     fn bands(&self) -> usize {
@@ -419,7 +414,11 @@ impl meridian_render::RasterSource for GridSource {
         Some(v)
     }
     fn range(&self) -> (f32, f32) {
-        self.1
+        if self.0.colour {
+            (0.0, 255.0)
+        } else {
+            value_range(&self.0)
+        }
     }
 }
 
@@ -460,12 +459,7 @@ fn draw_coverage(
     let grid_epsg = grid.epsg.unwrap_or(c.epsg);
     let to_grid = Transformer::new(req.epsg, grid_epsg)
         .map_err(|e| wms_err(v, "InvalidCRS", "crs", format!("{}: {e}", c.qualified())))?;
-    let range = if grid.colour {
-        (0.0, 255.0)
-    } else {
-        value_range(&grid)
-    };
-    let source = GridSource(grid.clone(), range);
+    let source = GridSource(grid.clone());
     let locate = |x: f64, y: f64| -> Option<(f64, f64)> {
         let p = to_grid.coord(geo_types::coord! { x: x, y: y });
         if !(p.x.is_finite() && p.y.is_finite()) {

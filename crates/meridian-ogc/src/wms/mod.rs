@@ -23,17 +23,6 @@ use error::{wms_err, Version};
 use meridian_catalog::Kind;
 use std::sync::Arc;
 
-/// The WMS settings of a workspace, or the global ones.
-fn service_object(st: &OgcState, ws: Option<&str>) -> Option<Arc<meridian_catalog::Object>> {
-    let cat = st.catalog.snapshot();
-    let ws_id = ws
-        .and_then(|w| cat.find(Kind::Workspace, None, w))
-        .map(|w| w.id().to_string());
-    ws_id
-        .and_then(|id| cat.service("wms", Some(&id)).cloned())
-        .or_else(|| cat.service("wms", None).cloned())
-}
-
 /// `/geoserver/wms` (and `/geoserver/ows` with `service=WMS`).
 pub async fn global(
     State(st): State<Arc<OgcState>>,
@@ -108,7 +97,7 @@ async fn handle(
             .into_response();
         }
     }
-    let svc = service_object(&st, ws.as_deref()).map(|o| o.element());
+    let svc = crate::ows::service_settings(&st, ws.as_deref(), "wms").map(|o| o.element());
     if svc.as_ref().and_then(|s| s.child_text("enabled")) == Some("false") {
         return wms_err(
             version,

@@ -135,6 +135,17 @@ fn format_options(v: &str) -> HashMap<String, String> {
 }
 
 impl GetMap {
+    /// The `CQL_FILTER` of the layer at `index` in `LAYERS` (the one filter given for all, when
+    /// there is one).
+    pub(crate) fn cql_for(&self, index: Option<usize>) -> Option<&str> {
+        match self.cql.len() {
+            0 => None,
+            1 => self.cql.first(),
+            _ => index.and_then(|i| self.cql.get(i)),
+        }
+        .map(String::as_str)
+    }
+
     /// Read a GetMap request from its parameters.
     pub(crate) fn read(p: &Params) -> Result<GetMap, WmsError> {
         let version = Version::of(

@@ -44,10 +44,7 @@ impl StyleSource {
         let mut h = DefaultHasher::new();
         self.body.hash(&mut h);
         let hash = h.finish();
-        let mut cache = match parsed_styles().lock() {
-            Ok(c) => c,
-            Err(p) => p.into_inner(),
-        };
+        let mut cache = meridian_catalog::sync::lock(parsed_styles());
         if let Some((k, s)) = cache.get(&self.id) {
             if *k == hash {
                 return s.clone();
