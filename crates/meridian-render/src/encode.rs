@@ -7,23 +7,10 @@ use tiny_skia::Pixmap;
 /// maps are).
 pub fn png(pixmap: &Pixmap) -> Result<Vec<u8>, RenderError> {
     let raw = pixmap.data();
-    let opaque = raw.chunks_exact(4).all(|p| p[3] == 255);
+    // Without an early exit the test vectorises; most maps are opaque and read it all anyway.
+    let opaque = raw.chunks_exact(4).fold(255u8, |a, p| a & p[3]) == 255;
     let (w, h) = (pixmap.width(), pixmap.height());
-    let data: Vec<u8> = if opaque {
-        // Opaque premultiplied colour is the colour itself.
-        raw.chunks_exact(4)
-            .flat_map(|p| [p[0], p[1], p[2]])
-            .collect()
-    } else {
-        pixmap
-            .pixels()
-            .iter()
-            .flat_map(|p| {
-                let c = p.demultiply();
-                [c.red(), c.green(), c.blue(), c.alpha()]
-            })
-            .collect()
-    };
+    let err = |e: png::EncodingError| RenderError::Encode(e.to_string());
     let mut out = Vec::new();
     {
         let mut enc = png::Encoder::new(&mut out, w, h);
@@ -34,12 +21,30 @@ pub fn png(pixmap: &Pixmap) -> Result<Vec<u8>, RenderError> {
         });
         enc.set_depth(png::BitDepth::Eight);
         enc.set_compression(png::Compression::Fast);
-        let mut writer = enc
-            .write_header()
-            .map_err(|e| RenderError::Encode(e.to_string()))?;
-        writer
-            .write_image_data(&data)
-            .map_err(|e| RenderError::Encode(e.to_string()))?;
+        let mut writer = enc.write_header().map_err(err)?;
+        let mut stream = writer.stream_writer().map_err(err)?;
+        // Row by row: no second copy of the image.
+        let mut row = Vec::with_capacity(w as usize * 4);
+        for line in raw.chunks_exact(w as usize * 4) {
+            row.clear();
+            if opaque {
+                // Opaque premultiplied colour is the colour itself.
+                row.resize(w as usize * 3, 0);
+                for (o, p) in row.chunks_exact_mut(3).zip(line.chunks_exact(4)) {
+                    o.copy_from_slice(&p[..3]);
+                }
+            } else {
+                for p in line.chunks_exact(4) {
+                    let c = tiny_skia::PremultipliedColorU8::from_rgba(p[0], p[1], p[2], p[3])
+                        .map(|c| c.demultiply())
+                        .unwrap_or(tiny_skia::ColorU8::from_rgba(0, 0, 0, 0));
+                    row.extend_from_slice(&[c.red(), c.green(), c.blue(), c.alpha()]);
+                }
+            }
+            std::io::Write::write_all(&mut stream, &row)
+                .map_err(|e| RenderError::Encode(e.to_string()))?;
+        }
+        stream.finish().map_err(err)?;
     }
     Ok(out)
 }

@@ -4,6 +4,7 @@
 //! room; `group` places a text once. A halo is the text's outline stroked under it.
 
 use crate::color::Color;
+use crate::rasterize::{Rasterizer, Rule};
 use crate::text::{layout_cached, FaceData};
 use std::sync::Arc;
 use tiny_skia::{FillRule, Paint, Pixmap, Rect, Stroke, Transform};
@@ -42,7 +43,12 @@ pub(crate) struct Label {
 }
 
 /// Place and draw `labels` (in the order given, but higher priorities first).
-pub(crate) fn draw_labels(pixmap: &mut Pixmap, mut labels: Vec<Label>, antialias: bool) {
+pub(crate) fn draw_labels(
+    pixmap: &mut Pixmap,
+    mut labels: Vec<Label>,
+    antialias: bool,
+    raster: &mut Rasterizer,
+) {
     // Stable: equal priorities keep the order the features came in.
     labels.sort_by(|a, b| {
         b.priority
@@ -133,20 +139,28 @@ pub(crate) fn draw_labels(pixmap: &mut Pixmap, mut labels: Vec<Label>, antialias
                 continue;
             }
             if let Some((radius, color)) = l.halo {
-                let mut paint = Paint::default();
-                paint.set_color(color.skia());
-                paint.anti_alias = antialias;
                 let stroke = Stroke {
                     width: radius * 2.0,
                     line_join: tiny_skia::LineJoin::Round,
                     ..Stroke::default()
                 };
-                pixmap.stroke_path(&line.path, &paint, &stroke, t, None);
+                if antialias && stroke.width > 0.0 {
+                    raster.stroke_at(pixmap, &line.path, &stroke, color, t);
+                } else {
+                    let mut paint = Paint::default();
+                    paint.set_color(color.skia());
+                    paint.anti_alias = antialias;
+                    pixmap.stroke_path(&line.path, &paint, &stroke, t, None);
+                }
             }
-            let mut paint = Paint::default();
-            paint.set_color(l.fill.skia());
-            paint.anti_alias = antialias;
-            pixmap.fill_path(&line.path, &paint, FillRule::Winding, t, None);
+            if antialias {
+                raster.fill_at(pixmap, &line.path, l.fill, Rule::NonZero, t);
+            } else {
+                let mut paint = Paint::default();
+                paint.set_color(l.fill.skia());
+                paint.anti_alias = antialias;
+                pixmap.fill_path(&line.path, &paint, FillRule::Winding, t, None);
+            }
             placed.push(area);
             if l.group {
                 grouped.insert(l.text.clone());
@@ -221,7 +235,12 @@ mod tests {
     #[test]
     fn labels_never_overlap_and_the_higher_priority_wins() {
         let mut one = Pixmap::new(200, 100).unwrap();
-        draw_labels(&mut one, vec![label("Texas", 100.0, 50.0, 0.0)], true);
+        draw_labels(
+            &mut one,
+            vec![label("Texas", 100.0, 50.0, 0.0)],
+            true,
+            &mut Rasterizer::default(),
+        );
         let alone = inked(&one);
         assert!(alone > 50, "the label is drawn: {alone}");
         // A second label on the same spot is left out.
@@ -233,6 +252,7 @@ mod tests {
                 label("Texas", 104.0, 52.0, 0.0),
             ],
             true,
+            &mut Rasterizer::default(),
         );
         assert_eq!(inked(&two), alone);
         // The higher priority is placed first, whatever the order.
@@ -244,13 +264,24 @@ mod tests {
                 label("WWWW", 100.0, 50.0, 5.0),
             ],
             true,
+            &mut Rasterizer::default(),
         );
         let mut w = Pixmap::new(200, 100).unwrap();
-        draw_labels(&mut w, vec![label("WWWW", 100.0, 50.0, 0.0)], true);
+        draw_labels(
+            &mut w,
+            vec![label("WWWW", 100.0, 50.0, 0.0)],
+            true,
+            &mut Rasterizer::default(),
+        );
         assert_eq!(inked(&p), inked(&w));
         // A label that would leave the image is not drawn.
         let mut edge = Pixmap::new(200, 100).unwrap();
-        draw_labels(&mut edge, vec![label("Texas", 2.0, 50.0, 0.0)], true);
+        draw_labels(
+            &mut edge,
+            vec![label("Texas", 2.0, 50.0, 0.0)],
+            true,
+            &mut Rasterizer::default(),
+        );
         assert_eq!(inked(&edge), 0);
     }
 
@@ -264,7 +295,12 @@ mod tests {
             ..label("Main St", 0.0, 0.0, 0.0)
         };
         let mut p = Pixmap::new(200, 200).unwrap();
-        draw_labels(&mut p, vec![line(vec![(20.0, 20.0), (180.0, 180.0)])], true);
+        draw_labels(
+            &mut p,
+            vec![line(vec![(20.0, 20.0), (180.0, 180.0)])],
+            true,
+            &mut Rasterizer::default(),
+        );
         // Ink along the diagonal, none in the far corners.
         assert!(inked(&p) > 50);
         assert!(p.pixel(100, 100).is_some());
@@ -277,6 +313,7 @@ mod tests {
             &mut short,
             vec![line(vec![(90.0, 90.0), (100.0, 100.0)])],
             true,
+            &mut Rasterizer::default(),
         );
         assert_eq!(inked(&short), 0);
     }

@@ -165,12 +165,14 @@ pub fn legend(style: &Style, o: &LegendOptions) -> Result<Pixmap, RenderError> {
             height: h,
         };
         let mut no_labels = Vec::new();
+        let mut raster = crate::rasterize::Rasterizer::default();
         let mut painter = Painter {
             pixmap: &mut swatch,
             extent: &extent,
             antialias: o.antialias,
             images: &mut images,
             labels: &mut no_labels,
+            raster: &mut raster,
         };
         for s in rule.legend_symbolizers() {
             if matches!(s, Symbolizer::Text(_)) {

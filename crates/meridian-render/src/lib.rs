@@ -13,6 +13,7 @@ mod legend;
 mod map;
 mod marks;
 mod raster;
+mod rasterize;
 mod scale;
 pub mod sld;
 mod symbolize;

@@ -3,6 +3,7 @@
 
 use crate::color::Color;
 use crate::error::RenderError;
+use crate::rasterize::Rasterizer;
 use crate::sld::Style;
 use crate::symbolize::{Images, Painter};
 use meridian_features::Feature;
@@ -51,6 +52,7 @@ pub struct Map {
     antialias: bool,
     images: Images,
     labels: Vec<crate::labels::Label>,
+    raster: Rasterizer,
 }
 
 impl Map {
@@ -80,6 +82,7 @@ impl Map {
             antialias,
             images: Images::default(),
             labels: Vec::new(),
+            raster: Rasterizer::default(),
         })
     }
 
@@ -159,7 +162,7 @@ impl Map {
     /// last layer is drawn).
     pub fn draw_labels(&mut self) {
         let labels = std::mem::take(&mut self.labels);
-        crate::labels::draw_labels(&mut self.pixmap, labels, self.antialias);
+        crate::labels::draw_labels(&mut self.pixmap, labels, self.antialias, &mut self.raster);
     }
 
     /// Draw features through `style`: `scan` hands features, already in the map's CRS, to
@@ -177,6 +180,7 @@ impl Map {
                 antialias: self.antialias,
                 images: &mut self.images,
                 labels: &mut self.labels,
+                raster: &mut self.raster,
             };
             // A pass that strokes every feature's lines alike (one rule for all, one line
             // symbolizer of literal parameters) strokes them in batches: one pass over many
@@ -188,13 +192,13 @@ impl Map {
                     if let Some(g) = &f.geometry {
                         painter.batch_lines(&mut batch, g);
                         n += 1;
-                        if n % 512 == 0 {
-                            painter.stroke_batch(&mut batch, stroke);
+                        if n % 64 == 0 {
+                            painter.stroke_batch(&mut batch, stroke, false);
                         }
                     }
                     true
                 })?;
-                painter.stroke_batch(&mut batch, stroke);
+                painter.stroke_batch(&mut batch, stroke, true);
                 continue;
             }
             scan(&mut |f: Feature| {

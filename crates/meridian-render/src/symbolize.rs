@@ -6,6 +6,7 @@ use crate::expr::Expr;
 use crate::labels::{Anchor, Label};
 use crate::map::MapExtent;
 use crate::marks::{mark_path, stroke_only};
+use crate::rasterize::{Rasterizer, Rule};
 use crate::sld::{
     Fill, Graphic, GraphicSymbol, LineCap, LineJoin, Placement, Stroke, Symbolizer, TextSymbolizer,
 };
@@ -102,6 +103,7 @@ pub(crate) struct Painter<'a> {
     pub antialias: bool,
     pub images: &'a mut Images,
     pub labels: &'a mut Vec<crate::labels::Label>,
+    pub raster: &'a mut Rasterizer,
 }
 
 fn color_of(color: &Expr, opacity: &Expr, f: &Feature) -> Option<Color> {
@@ -168,17 +170,33 @@ impl Painter<'_> {
         }
     }
 
-    /// Stroke the lines gathered in `batch` in one pass (the stroke is the same for every
-    /// feature: its parameters are literals), and empty it.
-    pub fn stroke_batch(&mut self, batch: &mut PathBuilder, stroke: &Stroke) {
-        let b = std::mem::take(batch);
-        if let Some(path) = b.finish() {
-            let none = Feature {
-                id: String::new(),
-                geometry: None,
-                properties: Vec::new(),
-            };
-            self.stroke_path(&path, stroke, &none);
+    /// Stroke the lines gathered in `batch` (the stroke is the same for every feature: its
+    /// parameters are literals), and empty it. Antialiased, the outlines gather in the
+    /// rasterizer and are drawn at once when `last`.
+    pub fn stroke_batch(&mut self, batch: &mut PathBuilder, stroke: &Stroke, last: bool) {
+        let none = Feature {
+            id: String::new(),
+            geometry: None,
+            properties: Vec::new(),
+        };
+        let path = std::mem::take(batch).finish();
+        let (Some(s), Some(c)) = (
+            skia_stroke(stroke, &none),
+            color_of(&stroke.color, &stroke.opacity, &none),
+        ) else {
+            return;
+        };
+        if !(self.antialias && s.width > 0.0) {
+            if let Some(path) = path {
+                self.stroke_path(&path, stroke, &none);
+            }
+            return;
+        }
+        if let Some(path) = path {
+            self.raster.add_stroke(self.pixmap, &path, &s);
+        }
+        if last {
+            self.raster.composite(self.pixmap, c, Rule::NonZero);
         }
     }
 
@@ -345,6 +363,10 @@ impl Painter<'_> {
             return;
         }
         if let Some(c) = color_of(&fill.color, &fill.opacity, f) {
+            if self.antialias {
+                self.raster.fill(self.pixmap, path, c, Rule::EvenOdd);
+                return;
+            }
             let paint = self.paint(c);
             self.pixmap
                 .fill_path(path, &paint, FillRule::EvenOdd, Transform::identity(), None);
@@ -369,6 +391,11 @@ impl Painter<'_> {
             return;
         }
         if let Some(c) = color_of(&stroke.color, &stroke.opacity, f) {
+            // A zero width is a hairline, which tiny-skia draws.
+            if self.antialias && s.width > 0.0 {
+                self.raster.stroke(self.pixmap, path, &s, c);
+                return;
+            }
             let paint = self.paint(c);
             self.pixmap
                 .stroke_path(path, &paint, &s, Transform::identity(), None);
@@ -381,12 +408,14 @@ impl Painter<'_> {
         let side = size.ceil().clamp(1.0, 512.0) as u32;
         let mut tile = Pixmap::new(side, side)?;
         let mut no_labels = Vec::new();
+        let mut raster = Rasterizer::default();
         let mut p = Painter {
             pixmap: &mut tile,
             extent: self.extent,
             antialias: self.antialias,
             images: &mut *self.images,
             labels: &mut no_labels,
+            raster: &mut raster,
         };
         let c = side as f32 / 2.0;
         p.graphic_at(g, f, c, c);
@@ -415,9 +444,19 @@ impl Painter<'_> {
                     if !stroke_only(name) {
                         if let Some(fill) = fill {
                             if let Some(c) = color_of(&fill.color, &fill.opacity, f) {
-                                let paint = self.paint(c.with_opacity(opacity));
-                                self.pixmap
-                                    .fill_path(&path, &paint, FillRule::Winding, t, None);
+                                let c = c.with_opacity(opacity);
+                                if self.antialias {
+                                    self.raster.fill_at(self.pixmap, &path, c, Rule::NonZero, t);
+                                } else {
+                                    let paint = self.paint(c);
+                                    self.pixmap.fill_path(
+                                        &path,
+                                        &paint,
+                                        FillRule::Winding,
+                                        t,
+                                        None,
+                                    );
+                                }
                             }
                         }
                     }
@@ -439,8 +478,13 @@ impl Painter<'_> {
                             color_of(&stroke.color, &stroke.opacity, f),
                             skia_stroke(&stroke, f),
                         ) {
-                            let paint = self.paint(c.with_opacity(opacity));
-                            self.pixmap.stroke_path(&path, &paint, &s, t, None);
+                            let c = c.with_opacity(opacity);
+                            if self.antialias && s.width > 0.0 {
+                                self.raster.stroke_at(self.pixmap, &path, &s, c, t);
+                            } else {
+                                let paint = self.paint(c);
+                                self.pixmap.stroke_path(&path, &paint, &s, t, None);
+                            }
                         }
                     }
                     return;

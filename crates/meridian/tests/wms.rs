@@ -272,7 +272,7 @@ fn mistakes_get_service_exceptions_and_limits_hold() {
         &STATES_130.replace("image/png", "image/tiff"),
         "InvalidFormat",
     );
-    // Over maxRequestMemory (65536 KB in the release wms.xml): 8000×8000×4 bytes.
+    // Over maxRequestMemory (65536 KB in the release wms.xml): 8000×8000×8 bytes.
     let t = report(
         &STATES_130.replace("WIDTH=768&HEIGHT=339", "WIDTH=8000&HEIGHT=8000"),
         "InvalidParameterValue",

@@ -153,7 +153,8 @@ async fn draw_map(
     limits: Limits,
 ) -> Result<Map, WmsError> {
     let v = req.version;
-    let bytes = u64::from(req.width) * u64::from(req.height) * 4;
+    // The canvas (4 bytes a pixel) and the rasterizer's coverage cells (4 more).
+    let bytes = u64::from(req.width) * u64::from(req.height) * 8;
     if limits.memory > 0 && bytes > limits.memory {
         return Err(wms_err(
             v,
