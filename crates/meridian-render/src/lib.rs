@@ -4,6 +4,7 @@
 //! Features come from any [`meridian_features::FeatureSource`], streamed once per
 //! feature-type style, never held as a layer.
 
+mod along;
 mod color;
 pub mod encode;
 mod error;

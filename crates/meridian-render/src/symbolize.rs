@@ -18,38 +18,72 @@ use tiny_skia::{
     FillRule, Paint, Path, PathBuilder, Pattern, Pixmap, PixmapPaint, SpreadMode, Transform,
 };
 
+/// A graphic stroke places at most this many graphics on one feature.
+const MAX_STATIONS: usize = 20_000;
+
 /// Marks are drawn 16 pixels high unless the style gives a size (as GeoServer does).
 const DEFAULT_MARK_SIZE: f64 = 16.0;
+
+/// An external graphic as read: a PNG, or an SVG drawn at each size asked.
+enum Picture {
+    Raster(Pixmap),
+    Vector(Box<resvg::usvg::Tree>),
+}
 
 /// Images a style refers to, decoded once per map.
 #[derive(Default)]
 pub(crate) struct Images {
     dir: Option<PathBuf>,
-    cache: HashMap<String, Option<Pixmap>>,
+    cache: HashMap<String, Option<Picture>>,
+    /// SVGs drawn, by file and height in pixels.
+    drawn: HashMap<(String, u32), Pixmap>,
 }
+
+/// SVG files larger than this are not read (these are symbols).
+const SVG_MAX_BYTES: usize = 1 << 20;
 
 impl Images {
     pub(crate) fn set_dir(&mut self, dir: Option<PathBuf>) {
         if self.dir != dir {
             self.cache.clear();
+            self.drawn.clear();
         }
         self.dir = dir;
     }
 
-    /// The image at `href`: a plain relative path inside the style's folder (no `..`, no
-    /// absolute path, no URL scheme but `file:` to a relative name).
-    fn get(&mut self, href: &str) -> Option<&Pixmap> {
+    /// The image at `href` (a plain relative path inside the style's folder: no `..`, no
+    /// absolute path, no URL scheme but `file:` to a relative name), `size` pixels high when
+    /// given: a PNG as it is (the caller scales it), an SVG drawn at that size.
+    fn get(&mut self, href: &str, size: Option<f64>) -> Option<&Pixmap> {
         if !self.cache.contains_key(href) {
             let loaded = self.load(href);
             if loaded.is_none() {
-                tracing::debug!(%href, "external graphic not drawn (not a PNG inside the style's folder)");
+                tracing::debug!(%href, "external graphic not drawn (not a PNG or SVG inside the style's folder)");
             }
             self.cache.insert(href.to_string(), loaded);
         }
-        self.cache.get(href).and_then(Option::as_ref)
+        match self.cache.get(href)?.as_ref()? {
+            Picture::Raster(p) => Some(p),
+            Picture::Vector(tree) => {
+                let natural = tree.size();
+                let h = size
+                    .unwrap_or(f64::from(natural.height()))
+                    .clamp(1.0, 512.0)
+                    .round() as u32;
+                let key = (href.to_string(), h);
+                if !self.drawn.contains_key(&key) {
+                    let k = h as f32 / natural.height();
+                    let w = (natural.width() * k).ceil().clamp(1.0, 2048.0) as u32;
+                    let mut p = Pixmap::new(w, h)?;
+                    resvg::render(tree, Transform::from_scale(k, k), &mut p.as_mut());
+                    self.drawn.insert(key.clone(), p);
+                }
+                self.drawn.get(&key)
+            }
+        }
     }
 
-    fn load(&self, href: &str) -> Option<Pixmap> {
+    fn load(&self, href: &str) -> Option<Picture> {
         let rel = href.strip_prefix("file:").unwrap_or(href);
         let rel = FsPath::new(rel);
         let plain = rel.components().next().is_some()
@@ -59,7 +93,16 @@ impl Images {
         }
         let path = self.dir.as_ref()?.join(rel);
         let bytes = std::fs::read(path).ok()?;
-        decode_png(&bytes)
+        if bytes.starts_with(b"\x89PNG") {
+            return decode_png(&bytes).map(Picture::Raster);
+        }
+        if bytes.len() > SVG_MAX_BYTES {
+            return None;
+        }
+        // Nothing outside the file is fetched: no resources folder, no fonts.
+        let tree = resvg::usvg::Tree::from_data(&bytes, &resvg::usvg::Options::default()).ok()?;
+        (tree.size().height() > 0.0 && tree.size().width() > 0.0)
+            .then(|| Picture::Vector(Box::new(tree)))
     }
 }
 
@@ -140,9 +183,16 @@ impl Painter<'_> {
                 let Some(g) = geometry(&l.geometry) else {
                     return;
                 };
-                if let Some(path) = self.line_path(g) {
-                    self.stroke_path(&path, &l.stroke, f);
+                let Some(mut path) = self.line_path(g) else {
+                    return;
+                };
+                if l.perpendicular_offset != 0.0 {
+                    match crate::along::offset(&path, l.perpendicular_offset as f32) {
+                        Some(moved) => path = moved,
+                        None => return,
+                    }
                 }
+                self.stroke_path(&path, &l.stroke, f);
             }
             Symbolizer::Point(p) => {
                 let Some(g) = geometry(&p.geometry) else {
@@ -150,7 +200,7 @@ impl Painter<'_> {
                 };
                 for c in anchor_points(g) {
                     let (x, y) = self.extent.to_pixel(c.x, c.y);
-                    self.graphic_at(&p.graphic, f, x, y);
+                    self.graphic_at(&p.graphic, f, x, y, 0.0);
                 }
             }
             Symbolizer::Text(t) => {
@@ -378,16 +428,7 @@ impl Painter<'_> {
             return;
         };
         if let Some(g) = &stroke.graphic {
-            // A basic graphic stroke: the graphic repeated as a pattern along the line's
-            // width (GeoServer places it along the line; this covers hatched and dotted
-            // lines of constant look).
-            if let Some(tile) = self.graphic_tile(g, f) {
-                let paint = self.tiled(&tile, 1.0);
-                let mut s = s;
-                s.width = s.width.max(tile.height() as f32);
-                self.pixmap
-                    .stroke_path(path, &paint, &s, Transform::identity(), None);
-            }
+            self.graphic_stroke(path, g, stroke, f);
             return;
         }
         if let Some(c) = color_of(&stroke.color, &stroke.opacity, f) {
@@ -399,6 +440,26 @@ impl Painter<'_> {
             let paint = self.paint(c);
             self.pixmap
                 .stroke_path(path, &paint, &s, Transform::identity(), None);
+        }
+    }
+
+    /// A graphic stroke: the graphic repeated along the line, turned with it, as GeoServer
+    /// draws one: end to end, or one per cycle of the stroke's dash array, the first half a
+    /// graphic in.
+    fn graphic_stroke(&mut self, path: &Path, g: &Graphic, stroke: &Stroke, f: &Feature) {
+        let Some(size) = graphic_size(g, f, &mut *self.images) else {
+            return;
+        };
+        let size = size.clamp(1.0, 512.0) as f32;
+        let cycle: f32 = stroke.dash.iter().sum();
+        let step = if cycle > 0.0 { cycle } else { size };
+        let first = size / 2.0 + stroke.dash_offset.max(0.0);
+        let (w, h) = (self.pixmap.width() as f32, self.pixmap.height() as f32);
+        for (x, y, angle) in crate::along::stations(path, first, step, MAX_STATIONS) {
+            if x < -size || y < -size || x > w + size || y > h + size {
+                continue;
+            }
+            self.graphic_at(g, f, x, y, angle);
         }
     }
 
@@ -418,13 +479,13 @@ impl Painter<'_> {
             raster: &mut raster,
         };
         let c = side as f32 / 2.0;
-        p.graphic_at(g, f, c, c);
+        p.graphic_at(g, f, c, c, 0.0);
         Some(tile)
     }
 
     /// Draw a graphic centred at pixel `(x, y)`.
-    fn graphic_at(&mut self, g: &Graphic, f: &Feature, x: f32, y: f32) {
-        let rotation = g.rotation.number(f).unwrap_or(0.0) as f32;
+    fn graphic_at(&mut self, g: &Graphic, f: &Feature, x: f32, y: f32, turn: f32) {
+        let rotation = g.rotation.number(f).unwrap_or(0.0) as f32 + turn;
         let opacity = g.opacity.number(f).unwrap_or(1.0).clamp(0.0, 1.0);
         for sym in &g.symbols {
             match sym {
@@ -491,7 +552,7 @@ impl Painter<'_> {
                 }
                 GraphicSymbol::External { href, .. } => {
                     let size = g.size.as_ref().and_then(|s| s.number(f));
-                    let Some(img) = self.images.get(href) else {
+                    let Some(img) = self.images.get(href, size) else {
                         continue;
                     };
                     let (w, h) = (img.width() as f32, img.height() as f32);
@@ -523,7 +584,7 @@ fn graphic_size(g: &Graphic, f: &Feature, images: &mut Images) -> Option<f64> {
         match sym {
             GraphicSymbol::Mark { .. } => return Some(DEFAULT_MARK_SIZE),
             GraphicSymbol::External { href, .. } => {
-                if let Some(img) = images.get(href) {
+                if let Some(img) = images.get(href, None) {
                     return Some(f64::from(img.height()));
                 }
             }

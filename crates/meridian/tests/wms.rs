@@ -572,6 +572,97 @@ fn sld_body_styles_the_map() {
     assert!(r.text().unwrap().contains("SLD_BODY"));
 }
 
+#[test]
+fn svg_graphics_draw_and_hostile_svgs_do_no_harm() {
+    let n = Node::with_fixture();
+    let q = "SERVICE=WMS&VERSION=1.1.1&REQUEST=GetMap&LAYERS=sf:bugsites&STYLES=burg&SRS=EPSG:26713&BBOX=590000,4914000,609000,4928000&WIDTH=600&HEIGHT=440&FORMAT=image/png";
+    let m = map(&n, q, "wms-svg-burg.png");
+    // burg02.svg: a red flag on a black pole, 20 pixels high, at every bug site.
+    let red = (0..m.h)
+        .flat_map(|y| (0..m.w).map(move |x| (x, y)))
+        .filter(|&(x, y)| {
+            let p = m.at(x, y);
+            p[0] > 200 && p[1] < 60 && p[2] < 60
+        })
+        .count();
+    assert!(red > 200, "{red} red pixels");
+    // Files in the style folder are input too: entity expansion, a reference to a file
+    // outside, an absurd size. Each map still comes back, without the graphic.
+    let svg = n.dir.join("styles/burg02.svg");
+    let laughs = {
+        let mut d = String::from("<?xml version=\"1.0\"?><!DOCTYPE svg [<!ENTITY a0 \"lol\">");
+        for i in 1..12 {
+            let p = format!("&a{};", i - 1).repeat(10);
+            d.push_str(&format!("<!ENTITY a{i} \"{p}\">"));
+        }
+        d + "]><svg xmlns=\"http://www.w3.org/2000/svg\" width=\"20\" height=\"20\"><text>&a11;</text></svg>"
+    };
+    for (what, body) in [
+        ("entities", laughs),
+        ("outside", "<svg xmlns=\"http://www.w3.org/2000/svg\" xmlns:xlink=\"http://www.w3.org/1999/xlink\" width=\"20\" height=\"20\"><image xlink:href=\"/etc/passwd\" width=\"20\" height=\"20\"/><image xlink:href=\"../../global.xml\" width=\"20\" height=\"20\"/></svg>".to_string()),
+        ("huge", "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"100000000\" height=\"100000000\"><rect width=\"100000000\" height=\"100000000\" fill=\"red\"/></svg>".to_string()),
+        ("garbage", "\u{0}\u{1}not svg".to_string()),
+    ] {
+        std::fs::write(&svg, body).unwrap();
+        let started = std::time::Instant::now();
+        let m = map(&n, q, &format!("wms-svg-{what}.png"));
+        assert_eq!((m.w, m.h), (600, 440), "{what}");
+        assert!(started.elapsed().as_secs() < 10, "{what}: {:?}", started.elapsed());
+    }
+}
+
+#[test]
+fn lines_offset_sideways_and_graphic_strokes_repeat_along_them() {
+    let n = Node::with_fixture();
+    // Colorado alone, 100 pixels a degree: its north border (41° N) on row 100.
+    let q = "SERVICE=WMS&VERSION=1.1.1&REQUEST=GetMap&LAYERS=topp:states&SRS=EPSG:4326&BBOX=-110,36,-101,42&WIDTH=900&HEIGHT=600&FORMAT=image/png&CQL_FILTER=STATE_NAME=%27Colorado%27";
+    let sld = |body: &str| {
+        form_urlencoded_byte(&format!(
+            r#"<StyledLayerDescriptor version="1.0.0" xmlns="http://www.opengis.net/sld" xmlns:ogc="http://www.opengis.net/ogc"><NamedLayer><Name>topp:states</Name><UserStyle><FeatureTypeStyle><Rule>{body}</Rule></FeatureTypeStyle></UserStyle></NamedLayer></StyledLayerDescriptor>"#
+        ))
+    };
+    let offset = sld(
+        r##"<LineSymbolizer><Stroke><CssParameter name="stroke">#000000</CssParameter></Stroke></LineSymbolizer><LineSymbolizer><Stroke><CssParameter name="stroke">#FF0000</CssParameter><CssParameter name="stroke-width">2</CssParameter></Stroke><PerpendicularOffset>-5</PerpendicularOffset></LineSymbolizer>"##,
+    );
+    let m = map(&n, &format!("{q}&SLD_BODY={offset}"), "wms-offset.png");
+    let red = |p: [u8; 4]| p[0] > 200 && p[1] < 80 && p[2] < 80;
+    let dark = |p: [u8; 4]| p[0] < 140 && p[1] < 140 && p[2] < 140;
+    // Along the north border: black on the line (between rows 99 and 100), red 5 pixels to
+    // one side only (the outer ring turns clockwise, so its right is inside the state:
+    // south, down the image).
+    for x in [300, 450, 600] {
+        // One pixel of ink between the two rows.
+        let ink = |y: u32| 255 - u32::from(m.at(x, y)[1]);
+        assert!(ink(99) + ink(100) > 200, "{x}: {:?}", m.at(x, 100));
+        assert!(red(m.at(x, 105)), "{x}: {:?}", m.at(x, 105));
+        assert!(!red(m.at(x, 95)), "{x}: {:?}", m.at(x, 95));
+    }
+    // The west border (109.05° W, column 95): red 5 pixels east, inside.
+    assert!(red(m.at(100, 300)), "{:?}", m.at(100, 300));
+    // A graphic stroke: vertical ticks across the line, one every 20 pixels, turned with it.
+    let ticks = sld(
+        r##"<LineSymbolizer><Stroke><GraphicStroke><Graphic><Mark><WellKnownName>shape://vertline</WellKnownName><Stroke><CssParameter name="stroke">#000000</CssParameter><CssParameter name="stroke-width">2</CssParameter></Stroke></Mark><Size>12</Size></Graphic></GraphicStroke><CssParameter name="stroke-dasharray">12 8</CssParameter></Stroke></LineSymbolizer>"##,
+    );
+    let m = map(
+        &n,
+        &format!("{q}&SLD_BODY={ticks}"),
+        "wms-graphic-stroke.png",
+    );
+    // Across the north border, 4 pixels off the line: dark only where a tick crosses.
+    let inked: Vec<u32> = (200..700).filter(|&x| dark(m.at(x, 96))).collect();
+    assert!(
+        inked.len() > 25 && inked.len() < 120,
+        "{} inked: {inked:?}",
+        inked.len()
+    );
+    // Ticks come every 20 pixels (one per dash cycle): gaps between inked runs.
+    let runs = inked.windows(2).filter(|w| w[1] - w[0] > 5).count();
+    assert!((20..=30).contains(&runs), "{runs} runs");
+    // Along the west border the ticks are turned: horizontal, so column 91 (4 pixels
+    // off the line) is crossed by them.
+    assert!((150..450).any(|y| dark(m.at(91, y))));
+}
+
 /// Percent-encode a query value.
 fn form_urlencoded_byte(s: &str) -> String {
     s.bytes()
