@@ -1,11 +1,14 @@
 //! Coverages: gridded data read whole into memory from the files a coverage store names —
 //! GeoTIFF ([`geotiff`]), images with a world file ([`worldimage`]) and ESRI ASCII grids
-//! ([`arcgrid`]) — with the affine transform from pixels to the grid's CRS. Grids are kept
-//! while their file is unchanged.
+//! ([`arcgrid`]) — with the affine transform from pixels to the grid's CRS, and mosaics of
+//! such files ([`mosaic`]). Grids and mosaic indexes are kept while their file is unchanged.
 
 pub mod arcgrid;
 pub mod geotiff;
+pub mod mosaic;
 pub mod worldimage;
+
+pub use mosaic::{Granule, Mosaic};
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -31,7 +34,7 @@ pub enum CoverageError {
         reason: String,
     },
     /// The store's type is not one Meridian reads.
-    #[error("coverage stores of type '{0}' are not read (GeoTIFF, WorldImage and ArcGrid are)")]
+    #[error("coverage stores of type '{0}' are not read (GeoTIFF, WorldImage, ArcGrid and ImageMosaic are)")]
     Unsupported(String),
     /// Outside the filesystem sandbox.
     #[error(transparent)]
@@ -157,6 +160,67 @@ pub fn open(store_type: &str, path: &Path) -> Result<Arc<Grid>, CoverageError> {
     }
     c.push((key, grid.clone()));
     Ok(grid)
+}
+
+/// A coverage store's data: one grid, or a mosaic of them.
+#[derive(Debug, Clone)]
+pub enum Coverage {
+    /// A single file.
+    Grid(Arc<Grid>),
+    /// An ImageMosaic's index (granules read when needed).
+    Mosaic(Arc<Mosaic>),
+}
+
+impl Coverage {
+    /// The CRS the data says it is in.
+    pub fn epsg(&self) -> Option<u32> {
+        match self {
+            Coverage::Grid(g) => g.epsg,
+            Coverage::Mosaic(m) => m.epsg,
+        }
+    }
+
+    /// The grids with data in `bbox` (in the coverage's CRS): the grid, or the granules whose
+    /// footprint meets the box, read.
+    pub fn grids_in(&self, bbox: [f64; 4]) -> Result<Vec<Arc<Grid>>, CoverageError> {
+        match self {
+            Coverage::Grid(g) => Ok(vec![g.clone()]),
+            Coverage::Mosaic(m) => m.granules_in(bbox).map(mosaic::open_granule).collect(),
+        }
+    }
+}
+
+/// Read a coverage store of `store_type` at `path`: a single grid, or an ImageMosaic's index.
+pub fn open_coverage(store_type: &str, path: &Path) -> Result<Coverage, CoverageError> {
+    if !store_type.eq_ignore_ascii_case("imagemosaic") {
+        return open(store_type, path).map(Coverage::Grid);
+    }
+    meridian_sources::sandbox::check(path)?;
+    let meta = std::fs::metadata(path).map_err(|source| CoverageError::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
+    let key = (path.to_path_buf(), meta.modified().ok(), meta.len());
+    static MOSAICS: OnceLock<Mutex<Vec<(Key, Arc<Mosaic>)>>> = OnceLock::new();
+    let kept = MOSAICS.get_or_init(|| Mutex::new(Vec::new()));
+    let lock = || match kept.lock() {
+        Ok(c) => c,
+        Err(p) => p.into_inner(),
+    };
+    if let Some((_, m)) = lock().iter().find(|(k, _)| *k == key) {
+        return Ok(Coverage::Mosaic(m.clone()));
+    }
+    let m = Arc::new(mosaic::read(path)?);
+    for g in &m.granules {
+        meridian_sources::sandbox::check(&g.path)?;
+    }
+    let mut c = lock();
+    c.retain(|(k, _)| k.0 != key.0);
+    if c.len() >= 8 {
+        c.remove(0);
+    }
+    c.push((key, m.clone()));
+    Ok(Coverage::Mosaic(m))
 }
 
 /// The CRS of a `.prj` beside `path`, when there is one Meridian recognises.

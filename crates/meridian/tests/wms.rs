@@ -733,10 +733,30 @@ fn coverages_are_drawn() {
         "SERVICE=WMS&VERSION=1.1.1&REQUEST=GetMap&LAYERS=nurc:Arc_Sample&STYLES=&SRS=EPSG:4326&BBOX=-180,-90,180,90&WIDTH=720&HEIGHT=360&FORMAT=image/png",
         "wms-arc-sample.png",
     );
-    // A mosaic is not read yet: the exception says so.
-    let r = wms(&n, "SERVICE=WMS&VERSION=1.1.1&REQUEST=GetMap&LAYERS=nurc:mosaic&STYLES=&SRS=EPSG:4326&BBOX=-180,-90,180,90&WIDTH=72&HEIGHT=36&FORMAT=image/png");
-    assert_eq!(r.status(), 500);
-    assert!(r.text().unwrap().contains("ImageMosaic"));
+    // The ImageMosaic: 25 granules of 50×50 pixels, each drawn where it lies; with a
+    // transparent background every pixel of the mosaic's box is inked.
+    let m = map(
+        &n,
+        "SERVICE=WMS&VERSION=1.1.1&REQUEST=GetMap&LAYERS=nurc:mosaic&STYLES=&SRS=EPSG:4326&BBOX=6.38,36.5,20.8,46.57&WIDTH=600&HEIGHT=419&FORMAT=image/png&TRANSPARENT=true",
+        "wms-mosaic.png",
+    );
+    let empty = (0..m.h)
+        .flat_map(|y| (0..m.w).map(move |x| (x, y)))
+        .filter(|&(x, y)| m.at(x, y)[3] == 0)
+        .count();
+    assert!(empty < (m.w * m.h / 100) as usize, "{empty} empty pixels");
+    // Zoomed on one granule's corner, reprojected: only granules there are read.
+    map(
+        &n,
+        "SERVICE=WMS&VERSION=1.1.1&REQUEST=GetMap&LAYERS=nurc:mosaic&STYLES=&SRS=EPSG:3857&BBOX=1100000,4800000,1300000,5000000&WIDTH=256&HEIGHT=256&FORMAT=image/png",
+        "wms-mosaic-3857.png",
+    );
+    // Feature info reads the granule under the pixel.
+    let j: serde_json::Value = wms(&n, "SERVICE=WMS&VERSION=1.1.1&REQUEST=GetFeatureInfo&LAYERS=nurc:mosaic&QUERY_LAYERS=nurc:mosaic&STYLES=&SRS=EPSG:4326&BBOX=6.38,36.5,20.8,46.57&WIDTH=600&HEIGHT=419&X=300&Y=200&INFO_FORMAT=application/json").json().unwrap();
+    assert!(
+        j["features"][0]["properties"]["RED_BAND"].is_number(),
+        "{j}"
+    );
 }
 
 /// GetFeatureInfo on a coverage answers the grid's value under the pixel.
@@ -844,9 +864,6 @@ fn every_release_layer_draws_with_its_style() {
                 .unwrap()
         };
         let (minx, miny, maxx, maxy) = (attr("minx"), attr("miny"), attr("maxx"), attr("maxy"));
-        if name == "nurc:mosaic" {
-            continue; // ImageMosaic is not read yet (refused with a message, tested above).
-        }
         // Populated places show from 1:70M down (their MIN_ZOOM is 3 everywhere): a box of
         // Europe.
         let (minx, miny, maxx, maxy) = if name == "ne:populated_places" {

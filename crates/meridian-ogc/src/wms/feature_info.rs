@@ -237,20 +237,29 @@ pub(super) async fn feature_info(
         // Coverages: the band values of the grid cell under the pixel's centre.
         let centre = ((search[0] + search[2]) / 2.0, (search[1] + search[3]) / 2.0);
         for c in coverages {
-            let grid = meridian_coverages::open(&c.store_type, &c.path).map_err(|err| {
+            let failed = |err: meridian_coverages::CoverageError| {
                 wms_err(
                     v,
                     "NoApplicableCode",
                     "query_layers",
                     format!("{}: {err}", c.qualified()),
                 )
-            })?;
-            let to_grid = Transformer::new(epsg, grid.epsg.unwrap_or(c.epsg))
+            };
+            let coverage =
+                meridian_coverages::open_coverage(&c.store_type, &c.path).map_err(failed)?;
+            let to_grid = Transformer::new(epsg, coverage.epsg().unwrap_or(c.epsg))
                 .map_err(|err| wms_err(v, "InvalidCRS", "crs", err.to_string()))?;
             let p = to_grid.coord(geo_types::coord! { x: centre.0, y: centre.1 });
             let mut features = Vec::new();
-            if let Some((col, row)) = grid.pixel_of(p.x, p.y) {
-                if col >= 0.0 && row >= 0.0 {
+            // The grid holding the point (a mosaic's granule there).
+            let inside = |g: &meridian_coverages::Grid| {
+                g.pixel_of(p.x, p.y).is_some_and(|(col, row)| {
+                    col >= 0.0 && row >= 0.0 && col < g.width as f64 && row < g.height as f64
+                })
+            };
+            let grids = coverage.grids_in([p.x, p.y, p.x, p.y]).map_err(failed)?;
+            if let Some(grid) = grids.into_iter().find(|g| inside(g)) {
+                if let Some((col, row)) = grid.pixel_of(p.x, p.y) {
                     let names: &[&str] = match grid.bands {
                         1 => &["GRAY_INDEX"],
                         3 => &["RED_BAND", "GREEN_BAND", "BLUE_BAND"],

@@ -389,19 +389,18 @@ fn render(req: &GetMap, drawn: &[Drawn], limits: Limits) -> Result<Map, WmsError
     Ok(map)
 }
 
-/// A grid as the renderer reads it.
-struct GridSource(Arc<meridian_coverages::Grid>);
+/// Grids as the renderer reads them: positions are coordinates in the grids' CRS, each
+/// looked up in the grid that holds it (one grid, or a mosaic's granules).
+struct GridsSource {
+    grids: Vec<Arc<meridian_coverages::Grid>>,
+    /// The grid the last position fell in (neighbouring pixels mostly share one).
+    last: std::cell::Cell<usize>,
+}
 
-impl meridian_render::RasterSource for GridSource {
-    fn bands(&self) -> usize {
-        self.0.bands
-    }
-    fn colour(&self) -> bool {
-        self.0.colour
-    }
-    fn sample(&self, col: f64, row: f64) -> Option<[f32; 4]> {
-        let g = &self.0;
-        if col < 0.0 || row < 0.0 {
+impl GridsSource {
+    fn value_at(g: &meridian_coverages::Grid, x: f64, y: f64) -> Option<Option<[f32; 4]>> {
+        let (col, row) = g.pixel_of(x, y)?;
+        if !(col >= 0.0 && row >= 0.0 && col < g.width as f64 && row < g.height as f64) {
             return None;
         }
         let (c, r) = (col as usize, row as usize);
@@ -409,17 +408,45 @@ impl meridian_render::RasterSource for GridSource {
         for (b, slot) in v.iter_mut().enumerate().take(g.bands.min(4)) {
             *slot = g.value(c, r, b)?;
         }
-        if !g.colour && g.is_nodata(v[0]) {
-            return None;
+        // Inside this grid: no data here is an answer (not a reason to look elsewhere).
+        Some((g.colour || !g.is_nodata(v[0])).then_some(v))
+    }
+}
+
+impl meridian_render::RasterSource for GridsSource {
+    fn bands(&self) -> usize {
+        self.grids.first().map_or(1, |g| g.bands)
+    }
+    fn colour(&self) -> bool {
+        self.grids.first().is_some_and(|g| g.colour)
+    }
+    fn sample(&self, x: f64, y: f64) -> Option<[f32; 4]> {
+        let last = self.last.get();
+        if let Some(g) = self.grids.get(last) {
+            if let Some(v) = Self::value_at(g, x, y) {
+                return v;
+            }
         }
-        Some(v)
+        for (i, g) in self.grids.iter().enumerate() {
+            if i == last {
+                continue;
+            }
+            if let Some(v) = Self::value_at(g, x, y) {
+                self.last.set(i);
+                return v;
+            }
+        }
+        None
     }
     fn range(&self) -> (f32, f32) {
-        if self.0.colour {
-            (0.0, 255.0)
-        } else {
-            value_range(&self.0)
+        if self.colour() {
+            return (0.0, 255.0);
         }
+        self.grids
+            .iter()
+            .map(|g| value_range(g))
+            .reduce(|a, b| (a.0.min(b.0), a.1.max(b.1)))
+            .unwrap_or((0.0, 255.0))
     }
 }
 
@@ -440,8 +467,9 @@ fn value_range(g: &meridian_coverages::Grid) -> (f32, f32) {
     }
 }
 
-/// Draw a coverage: its grid read (kept in memory while the file is unchanged), each map
-/// pixel looked up through the transform from the map's CRS to the grid's.
+/// Draw a coverage: its grid read (kept in memory while the file is unchanged), or the
+/// granules of a mosaic that meet the map, each map pixel looked up through the transform from
+/// the map's CRS to the coverage's.
 fn draw_coverage(
     map: &mut Map,
     req: &GetMap,
@@ -449,25 +477,67 @@ fn draw_coverage(
     style: &Style,
 ) -> Result<(), WmsError> {
     let v = req.version;
-    let grid = meridian_coverages::open(&c.store_type, &c.path).map_err(|e| {
+    let failed = |e: meridian_coverages::CoverageError| {
         wms_err(
             v,
             "NoApplicableCode",
             "layers",
             format!("{}: {e}", c.qualified()),
         )
-    })?;
-    let grid_epsg = grid.epsg.unwrap_or(c.epsg);
-    let to_grid = Transformer::new(req.epsg, grid_epsg)
+    };
+    let coverage = meridian_coverages::open_coverage(&c.store_type, &c.path).map_err(failed)?;
+    let to_grid = Transformer::new(req.epsg, coverage.epsg().unwrap_or(c.epsg))
         .map_err(|e| wms_err(v, "InvalidCRS", "crs", format!("{}: {e}", c.qualified())))?;
-    let source = GridSource(grid.clone());
+    let grids = coverage
+        .grids_in(box_in(&to_grid, req.bbox))
+        .map_err(failed)?;
+    if grids.is_empty() {
+        return Ok(());
+    }
+    let source = GridsSource {
+        grids,
+        last: std::cell::Cell::new(0),
+    };
     let locate = |x: f64, y: f64| -> Option<(f64, f64)> {
         let p = to_grid.coord(geo_types::coord! { x: x, y: y });
-        if !(p.x.is_finite() && p.y.is_finite()) {
-            return None;
-        }
-        grid.pixel_of(p.x, p.y)
+        (p.x.is_finite() && p.y.is_finite()).then_some((p.x, p.y))
     };
     map.draw_raster(style, &source, &locate);
     Ok(())
+}
+
+/// The box `bbox` covers in another CRS: its corners and edge points carried over (all of
+/// the other CRS's plane when none carries over).
+fn box_in(t: &Transformer, bbox: [f64; 4]) -> [f64; 4] {
+    let mut out = [
+        f64::INFINITY,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::NEG_INFINITY,
+    ];
+    for i in 0..=8 {
+        for j in 0..=8 {
+            let x = bbox[0] + (bbox[2] - bbox[0]) * f64::from(i) / 8.0;
+            let y = bbox[1] + (bbox[3] - bbox[1]) * f64::from(j) / 8.0;
+            let p = t.coord(geo_types::coord! { x: x, y: y });
+            if p.x.is_finite() && p.y.is_finite() {
+                out = [
+                    out[0].min(p.x),
+                    out[1].min(p.y),
+                    out[2].max(p.x),
+                    out[3].max(p.y),
+                ];
+            }
+        }
+    }
+    if out[0] > out[2] {
+        [
+            f64::NEG_INFINITY,
+            f64::NEG_INFINITY,
+            f64::INFINITY,
+            f64::INFINITY,
+        ]
+    } else {
+        out
+    }
 }
