@@ -121,6 +121,9 @@ type Key = (PathBuf, Option<SystemTime>, u64);
 /// Grids read, by file and its modification.
 type Kept = Mutex<Vec<(Key, Arc<Grid>)>>;
 
+/// Mosaic indexes read, by file and its modification.
+type KeptMosaics = Mutex<Vec<(Key, Arc<Mosaic>)>>;
+
 fn cache() -> &'static Kept {
     static C: OnceLock<Kept> = OnceLock::new();
     C.get_or_init(|| Mutex::new(Vec::new()))
@@ -201,7 +204,7 @@ pub fn open_coverage(store_type: &str, path: &Path) -> Result<Coverage, Coverage
         source,
     })?;
     let key = (path.to_path_buf(), meta.modified().ok(), meta.len());
-    static MOSAICS: OnceLock<Mutex<Vec<(Key, Arc<Mosaic>)>>> = OnceLock::new();
+    static MOSAICS: OnceLock<KeptMosaics> = OnceLock::new();
     let kept = MOSAICS.get_or_init(|| Mutex::new(Vec::new()));
     let lock = || match kept.lock() {
         Ok(c) => c,
