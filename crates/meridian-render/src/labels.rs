@@ -40,6 +40,16 @@ pub(crate) struct Label {
     pub space_around: f32,
     pub max_displacement: f32,
     pub overlap: bool,
+    /// Along a line: glyph by glyph through its bends (`followLine`), turning at most
+    /// `max_angle_delta` degrees from one glyph to the next.
+    pub follow_line: bool,
+    pub max_angle_delta: f32,
+}
+
+/// Where a label may go: the whole line of text by one transform, or glyph by glyph.
+enum Spot {
+    Whole(Transform),
+    Glyphs(Vec<(usize, Transform)>),
 }
 
 /// Place and draw `labels` (in the order given, but higher priorities first).
@@ -66,7 +76,7 @@ pub(crate) fn draw_labels(
             continue;
         };
         let height = line.ascent + line.descent;
-        let candidates: Vec<Transform> = match &l.anchor {
+        let candidates: Vec<Spot> = match &l.anchor {
             Anchor::Point {
                 x,
                 y,
@@ -94,80 +104,190 @@ pub(crate) fn draw_labels(
                     let t = Transform::from_translate(-ax, -ay)
                         .post_rotate(*rotation)
                         .post_translate(x + displacement.0 + ox, y - displacement.1 + oy);
-                    v.push(t);
+                    v.push(Spot::Whole(t));
                 }
                 v
+            }
+            Anchor::Line { points, offset } if l.follow_line => {
+                follow(points, &line, *offset, l.max_angle_delta)
+                    .map(Spot::Glyphs)
+                    .into_iter()
+                    .collect()
             }
             Anchor::Line { points, offset } => match along(points, line.width) {
                 Some((mx, my, angle)) => {
                     let (s, c) = angle.to_radians().sin_cos();
                     // Left of the line's direction is (s, -c) in pixels (y down).
                     let (px, py) = (mx + s * offset, my - c * offset);
-                    vec![
+                    vec![Spot::Whole(
                         Transform::from_translate(-line.width / 2.0, height / 2.0 - line.descent)
                             .post_rotate(angle)
                             .post_translate(px, py),
-                    ]
+                    )]
                 }
                 None => Vec::new(),
             },
         };
-        for t in candidates {
-            let Some(bounds) = line.path.clone().transform(t).map(|p| p.bounds()) else {
-                continue;
+        let pad = l.space_around.max(0.0);
+        let padded = |path: &tiny_skia::Path, t: Transform| {
+            let b = path.clone().transform(t)?.bounds();
+            Rect::from_ltrb(
+                b.left() - pad,
+                b.top() - pad,
+                b.right() + pad,
+                b.bottom() + pad,
+            )
+        };
+        for spot in candidates {
+            // The boxes the label takes (one per glyph when it follows a line).
+            let areas: Option<Vec<Rect>> = match &spot {
+                Spot::Whole(t) => padded(&line.path, *t).map(|r| vec![r]),
+                Spot::Glyphs(g) => g
+                    .iter()
+                    .filter_map(|(i, t)| {
+                        let path = line.glyphs[*i].path.as_ref()?;
+                        Some(padded(path, *t))
+                    })
+                    .collect(),
             };
-            let pad = l.space_around.max(0.0);
-            let Some(area) = Rect::from_ltrb(
-                bounds.left() - pad,
-                bounds.top() - pad,
-                bounds.right() + pad,
-                bounds.bottom() + pad,
-            ) else {
-                continue;
-            };
-            let inside = bounds.left() >= 0.0
-                && bounds.top() >= 0.0
-                && bounds.right() <= w
-                && bounds.bottom() <= h;
-            if !inside {
+            let Some(areas) = areas else { continue };
+            let inside = areas.iter().all(|a| {
+                a.left() + pad >= 0.0
+                    && a.top() + pad >= 0.0
+                    && a.right() - pad <= w
+                    && a.bottom() - pad <= h
+            });
+            if !inside || areas.is_empty() {
                 continue;
             }
             if !l.overlap
                 && l.space_around >= 0.0
-                && placed.iter().any(|p| p.intersect(&area).is_some())
+                && areas
+                    .iter()
+                    .any(|a| placed.iter().any(|p| p.intersect(a).is_some()))
             {
                 continue;
             }
+            let pieces: Vec<(&tiny_skia::Path, Transform)> = match &spot {
+                Spot::Whole(t) => vec![(&line.path, *t)],
+                Spot::Glyphs(g) => g
+                    .iter()
+                    .filter_map(|(i, t)| Some((line.glyphs[*i].path.as_ref()?, *t)))
+                    .collect(),
+            };
             if let Some((radius, color)) = l.halo {
                 let stroke = Stroke {
                     width: radius * 2.0,
                     line_join: tiny_skia::LineJoin::Round,
                     ..Stroke::default()
                 };
-                if antialias && stroke.width > 0.0 {
-                    raster.stroke_at(pixmap, &line.path, &stroke, color, t);
-                } else {
-                    let mut paint = Paint::default();
-                    paint.set_color(color.skia());
-                    paint.anti_alias = antialias;
-                    pixmap.stroke_path(&line.path, &paint, &stroke, t, None);
+                for (path, t) in &pieces {
+                    if antialias && stroke.width > 0.0 {
+                        raster.stroke_at(pixmap, path, &stroke, color, *t);
+                    } else {
+                        let mut paint = Paint::default();
+                        paint.set_color(color.skia());
+                        paint.anti_alias = antialias;
+                        pixmap.stroke_path(path, &paint, &stroke, *t, None);
+                    }
                 }
             }
-            if antialias {
-                raster.fill_at(pixmap, &line.path, l.fill, Rule::NonZero, t);
-            } else {
-                let mut paint = Paint::default();
-                paint.set_color(l.fill.skia());
-                paint.anti_alias = antialias;
-                pixmap.fill_path(&line.path, &paint, FillRule::Winding, t, None);
+            for (path, t) in &pieces {
+                if antialias {
+                    raster.fill_at(pixmap, path, l.fill, Rule::NonZero, *t);
+                } else {
+                    let mut paint = Paint::default();
+                    paint.set_color(l.fill.skia());
+                    paint.anti_alias = antialias;
+                    pixmap.fill_path(path, &paint, FillRule::Winding, *t, None);
+                }
             }
-            placed.push(area);
+            placed.extend(areas);
             if l.group {
                 grouped.insert(l.text.clone());
             }
             break;
         }
     }
+}
+
+/// The point `at` pixels along a polyline and the direction there (degrees).
+fn point_along(points: &[(f32, f32)], at: f32) -> Option<(f32, f32, f32)> {
+    let mut left = at;
+    let mut last = None;
+    for w in points.windows(2) {
+        let d = ((w[1].0 - w[0].0).powi(2) + (w[1].1 - w[0].1).powi(2)).sqrt();
+        if d <= 0.0 {
+            continue;
+        }
+        let angle = (w[1].1 - w[0].1).atan2(w[1].0 - w[0].0).to_degrees();
+        if left <= d {
+            let f = left / d;
+            return Some((
+                w[0].0 + (w[1].0 - w[0].0) * f,
+                w[0].1 + (w[1].1 - w[0].1) * f,
+                angle,
+            ));
+        }
+        left -= d;
+        last = Some((w[1].0, w[1].1, angle));
+    }
+    last
+}
+
+/// A label's glyphs placed one by one along the middle of a line, each upright on the line
+/// where its centre falls, reading left to right; none when the line is too short or bends
+/// more than `max_delta` degrees between two glyphs.
+fn follow(
+    points: &[(f32, f32)],
+    line: &crate::text::TextLine,
+    offset: f32,
+    max_delta: f32,
+) -> Option<Vec<(usize, Transform)>> {
+    let seg = |a: (f32, f32), b: (f32, f32)| ((b.0 - a.0).powi(2) + (b.1 - a.1).powi(2)).sqrt();
+    let total: f32 = points.windows(2).map(|w| seg(w[0], w[1])).sum();
+    if total < line.width || total <= 0.0 {
+        return None;
+    }
+    let start = (total - line.width) / 2.0;
+    // Read left to right: walk the line the other way when the label's stretch runs
+    // leftwards.
+    let reversed: Vec<(f32, f32)>;
+    let points = {
+        let a = point_along(points, start)?;
+        let b = point_along(points, start + line.width)?;
+        if b.0 < a.0 {
+            reversed = points.iter().rev().copied().collect();
+            &reversed[..]
+        } else {
+            points
+        }
+    };
+    let height = line.ascent + line.descent;
+    let mut out = Vec::with_capacity(line.glyphs.len());
+    let mut previous: Option<f32> = None;
+    for (i, g) in line.glyphs.iter().enumerate() {
+        let (x, y, angle) = point_along(points, start + g.x + g.advance / 2.0)?;
+        if let Some(p) = previous {
+            let mut d = (angle - p).abs() % 360.0;
+            if d > 180.0 {
+                d = 360.0 - d;
+            }
+            if d > max_delta {
+                return None;
+            }
+        }
+        previous = Some(angle);
+        let (s, c) = angle.to_radians().sin_cos();
+        let (px, py) = (x + s * offset, y - c * offset);
+        out.push((
+            i,
+            Transform::from_translate(-g.advance / 2.0, height / 2.0 - line.descent)
+                .post_rotate(angle)
+                .post_translate(px, py),
+        ));
+    }
+    Some(out)
 }
 
 /// The middle of a polyline at least `width` long: the point half way along it and the
@@ -225,6 +345,8 @@ mod tests {
             space_around: 0.0,
             max_displacement: 0.0,
             overlap: false,
+            follow_line: false,
+            max_angle_delta: 22.5,
         }
     }
 
@@ -316,5 +438,64 @@ mod tests {
             &mut Rasterizer::default(),
         );
         assert_eq!(inked(&short), 0);
+    }
+
+    #[test]
+    fn a_label_that_follows_a_line_bends_with_it_and_refuses_sharp_turns() {
+        let follow = |points: Vec<(f32, f32)>| Label {
+            anchor: Anchor::Line {
+                points,
+                offset: 0.0,
+            },
+            follow_line: true,
+            ..label("Broadway Avenue", 0.0, 0.0, 0.0)
+        };
+        // An arc: a quarter of a circle of radius 150 px, its top at (200, 30).
+        let arc: Vec<(f32, f32)> = (0..=40)
+            .map(|i| {
+                let a = (45.0 + 90.0 * i as f32 / 40.0).to_radians();
+                (200.0 - 150.0 * a.cos(), 180.0 - 150.0 * a.sin())
+            })
+            .collect();
+        let mut p = Pixmap::new(400, 200).unwrap();
+        draw_labels(
+            &mut p,
+            vec![follow(arc.clone())],
+            true,
+            &mut Rasterizer::default(),
+        );
+        assert!(inked(&p) > 100);
+        // The ends of the text sit lower than its middle, as the arc does (by about 12 px
+        // 60 px from the top).
+        let ink_height = |x0: u32, x1: u32| {
+            let ys: Vec<u32> = (x0..x1)
+                .flat_map(|x| (0..200).map(move |y| (x, y)))
+                .filter(|&(x, y)| p.pixel(x, y).unwrap().alpha() > 128)
+                .map(|(_, y)| y)
+                .collect();
+            ys.iter().sum::<u32>() / ys.len().max(1) as u32
+        };
+        let (left, middle) = (ink_height(140, 160), ink_height(190, 210));
+        p.save_png(std::env::temp_dir().join("meridian-follow-line.png")).unwrap();
+        assert!(left > middle + 3, "left {left}, middle {middle}");
+        // The same arc drawn right to left still reads left to right (same ink).
+        let mut back = Pixmap::new(400, 200).unwrap();
+        let reversed: Vec<_> = arc.iter().rev().copied().collect();
+        draw_labels(
+            &mut back,
+            vec![follow(reversed)],
+            true,
+            &mut Rasterizer::default(),
+        );
+        assert!((inked(&back) as i64 - inked(&p) as i64).abs() < inked(&p) as i64 / 20);
+        // A right angle under the text: not placed.
+        let mut corner = Pixmap::new(400, 200).unwrap();
+        draw_labels(
+            &mut corner,
+            vec![follow(vec![(20.0, 150.0), (200.0, 150.0), (200.0, 0.0)])],
+            true,
+            &mut Rasterizer::default(),
+        );
+        assert_eq!(inked(&corner), 0);
     }
 }

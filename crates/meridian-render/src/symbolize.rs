@@ -310,6 +310,8 @@ impl Painter<'_> {
             space_around: t.options.space_around as f32,
             max_displacement: t.options.max_displacement as f32,
             overlap: t.options.overlap,
+            follow_line: t.options.follow_line,
+            max_angle_delta: t.options.max_angle_delta.clamp(0.0, 180.0) as f32,
         })
     }
 

@@ -98,6 +98,16 @@ pub(crate) struct TextLine {
     pub width: f32,
     pub ascent: f32,
     pub descent: f32,
+    /// Each glyph on its own (labels that follow a line place them one by one).
+    pub glyphs: Vec<Glyph>,
+}
+
+/// One glyph of a line: its outline with its own baseline origin at (0, 0) (none for a
+/// space), where the line puts it, and how far it advances.
+pub(crate) struct Glyph {
+    pub path: Option<Path>,
+    pub x: f32,
+    pub advance: f32,
 }
 
 struct Sink {
@@ -153,11 +163,24 @@ pub(crate) fn layout(face: &FaceData, text: &str, size: f32) -> Option<TextLine>
         x: 0.0,
     };
     let mut pen = 0.0f32;
+    let mut each = Vec::with_capacity(glyphs.len());
     for (info, pos) in glyphs.glyph_infos().iter().zip(glyphs.glyph_positions()) {
         sink.x = pen + pos.x_offset as f32 * scale;
         let id = ttf_parser::GlyphId(u16::try_from(info.glyph_id).unwrap_or(0));
         let _ = font.outline_glyph(id, &mut sink);
-        pen += pos.x_advance as f32 * scale;
+        let mut one = Sink {
+            b: PathBuilder::new(),
+            scale,
+            x: pos.x_offset as f32 * scale,
+        };
+        let _ = font.outline_glyph(id, &mut one);
+        let advance = pos.x_advance as f32 * scale;
+        each.push(Glyph {
+            path: one.b.finish(),
+            x: pen,
+            advance,
+        });
+        pen += advance;
     }
     let path = sink.b.finish()?;
     Some(TextLine {
@@ -165,6 +188,7 @@ pub(crate) fn layout(face: &FaceData, text: &str, size: f32) -> Option<TextLine>
         width: pen,
         ascent: font.ascender() as f32 * scale,
         descent: -(font.descender() as f32) * scale,
+        glyphs: each,
     })
 }
 

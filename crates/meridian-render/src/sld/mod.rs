@@ -310,8 +310,11 @@ impl Default for Placement {
     }
 }
 
+/// GeoServer's default `maxAngleDelta`.
+pub const DEFAULT_ANGLE_DELTA: f64 = 22.5;
+
 /// GeoServer's label vendor options Meridian follows.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct LabelOptions {
     /// `group`: labels of the same text are placed once.
     pub group: bool,
@@ -319,10 +322,26 @@ pub struct LabelOptions {
     pub space_around: f64,
     /// `maxDisplacement`: how far a point label may move to find room.
     pub max_displacement: f64,
-    /// `followLine`: a line label follows the line (placed along its middle segment here).
+    /// `followLine`: a line label follows the line's bends, glyph by glyph.
     pub follow_line: bool,
+    /// `maxAngleDelta`: the sharpest turn (degrees) between two glyphs of a label that
+    /// follows a line (GeoServer's default 22.5).
+    pub max_angle_delta: f64,
     /// `conflictResolution=false`: placed whatever it overlaps.
     pub overlap: bool,
+}
+
+impl Default for LabelOptions {
+    fn default() -> Self {
+        LabelOptions {
+            group: false,
+            space_around: 0.0,
+            max_displacement: 0.0,
+            follow_line: false,
+            max_angle_delta: DEFAULT_ANGLE_DELTA,
+            overlap: false,
+        }
+    }
 }
 
 /// An area fill.

@@ -4,7 +4,7 @@
 use super::{
     ColorMap, ColorMapEntry, ColorMapKind, FeatureTypeStyle, Fill, Graphic, GraphicSymbol,
     Inclusion, LineCap, LineJoin, LineSymbolizer, Placement, PointSymbolizer, PolygonSymbolizer,
-    RasterSymbolizer, Rule, Stroke, Style, Symbolizer, TextSymbolizer,
+    RasterSymbolizer, Rule, Stroke, Style, Symbolizer, TextSymbolizer, DEFAULT_ANGLE_DELTA,
 };
 use crate::color::Color;
 use crate::error::RenderError;
@@ -377,6 +377,9 @@ impl Reader {
                 "spaceAround" => t.options.space_around = val.parse().unwrap_or(0.0),
                 "maxDisplacement" => t.options.max_displacement = val.parse().unwrap_or(0.0),
                 "followLine" => t.options.follow_line = yes,
+                "maxAngleDelta" => {
+                    t.options.max_angle_delta = val.parse().unwrap_or(DEFAULT_ANGLE_DELTA)
+                }
                 "conflictResolution" => t.options.overlap = !yes && !val.is_empty(),
                 "inclusion" => {}
                 other => self.skip(&format!("label option {other}")),
