@@ -44,6 +44,9 @@ pub(crate) struct Label {
     /// `max_angle_delta` degrees from one glyph to the next.
     pub follow_line: bool,
     pub max_angle_delta: f32,
+    /// `autoWrap` (pixels, 0 = none) and `charSpacing` (pixels).
+    pub wrap: f32,
+    pub spacing: f32,
 }
 
 /// Where a label may go: the whole line of text by one transform, or glyph by glyph.
@@ -72,7 +75,7 @@ pub(crate) fn draw_labels(
         if l.group && grouped.contains(&l.text) {
             continue;
         }
-        let Some(line) = layout_cached(&l.face, &l.text, l.size) else {
+        let Some(line) = layout_cached(&l.face, &l.text, l.size, l.wrap, l.spacing) else {
             continue;
         };
         let height = line.ascent + line.descent;
@@ -347,6 +350,8 @@ mod tests {
             overlap: false,
             follow_line: false,
             max_angle_delta: 22.5,
+            wrap: 0.0,
+            spacing: 0.0,
         }
     }
 
@@ -476,7 +481,8 @@ mod tests {
             ys.iter().sum::<u32>() / ys.len().max(1) as u32
         };
         let (left, middle) = (ink_height(140, 160), ink_height(190, 210));
-        p.save_png(std::env::temp_dir().join("meridian-follow-line.png")).unwrap();
+        p.save_png(std::env::temp_dir().join("meridian-follow-line.png"))
+            .unwrap();
         assert!(left > middle + 3, "left {left}, middle {middle}");
         // The same arc drawn right to left still reads left to right (same ink).
         let mut back = Pixmap::new(400, 200).unwrap();
@@ -497,5 +503,37 @@ mod tests {
             &mut Rasterizer::default(),
         );
         assert_eq!(inked(&corner), 0);
+    }
+
+    #[test]
+    fn auto_wrap_breaks_long_labels_into_centred_lines_and_char_spacing_widens_them() {
+        let extent = |p: &Pixmap| {
+            let ink: Vec<(u32, u32)> = (0..p.width())
+                .flat_map(|x| (0..p.height()).map(move |y| (x, y)))
+                .filter(|&(x, y)| p.pixel(x, y).unwrap().alpha() > 128)
+                .collect();
+            let xs = ink.iter().map(|i| i.0);
+            let ys = ink.iter().map(|i| i.1);
+            (
+                xs.clone().max().unwrap() - xs.min().unwrap(),
+                ys.clone().max().unwrap() - ys.min().unwrap(),
+            )
+        };
+        let draw = |wrap: f32, spacing: f32| {
+            let mut p = Pixmap::new(400, 200).unwrap();
+            let l = Label {
+                wrap,
+                spacing,
+                ..label("United States of America", 200.0, 100.0, 0.0)
+            };
+            draw_labels(&mut p, vec![l], true, &mut Rasterizer::default());
+            extent(&p)
+        };
+        let (one_w, one_h) = draw(0.0, 0.0);
+        let (w, h) = draw(100.0, 0.0);
+        assert!(w <= 100 && w < one_w / 2 + 20, "{w} vs {one_w}");
+        assert!(h > one_h * 2, "{h} vs {one_h}: several lines");
+        let (spaced, _) = draw(0.0, 2.0);
+        assert!(spaced >= one_w + 40, "{spaced} vs {one_w}");
     }
 }

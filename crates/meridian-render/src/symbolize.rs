@@ -312,6 +312,8 @@ impl Painter<'_> {
             overlap: t.options.overlap,
             follow_line: t.options.follow_line,
             max_angle_delta: t.options.max_angle_delta.clamp(0.0, 180.0) as f32,
+            wrap: t.options.auto_wrap.clamp(0.0, 10_000.0) as f32,
+            spacing: t.options.char_spacing.clamp(-50.0, 200.0) as f32,
         })
     }
 

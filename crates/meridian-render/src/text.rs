@@ -148,6 +148,11 @@ impl ttf_parser::OutlineBuilder for Sink {
 
 /// Shape `text` with `face` at `size` pixels.
 pub(crate) fn layout(face: &FaceData, text: &str, size: f32) -> Option<TextLine> {
+    layout_spaced(face, text, size, 0.0)
+}
+
+/// Shape `text` on one line, `spacing` pixels added after each glyph (`charSpacing`).
+fn layout_spaced(face: &FaceData, text: &str, size: f32, spacing: f32) -> Option<TextLine> {
     let font = &face.face;
     let upem = font.units_per_em() as f32;
     if upem <= 0.0 || text.is_empty() || size.is_nan() || size <= 0.0 {
@@ -174,7 +179,7 @@ pub(crate) fn layout(face: &FaceData, text: &str, size: f32) -> Option<TextLine>
             x: pos.x_offset as f32 * scale,
         };
         let _ = font.outline_glyph(id, &mut one);
-        let advance = pos.x_advance as f32 * scale;
+        let advance = pos.x_advance as f32 * scale + spacing;
         each.push(Glyph {
             path: one.b.finish(),
             x: pen,
@@ -192,8 +197,68 @@ pub(crate) fn layout(face: &FaceData, text: &str, size: f32) -> Option<TextLine>
     })
 }
 
-/// Lines laid out lately, by face, text and size (labels repeat from map to map).
-type Laid = HashMap<(usize, String, u32), Arc<TextLine>>;
+/// `text` on as many lines as it takes to keep each within `wrap` pixels (`autoWrap`; words
+/// are not broken, 0 = one line), each line centred on the widest; the first line's baseline
+/// at y 0.
+fn layout_block(
+    face: &FaceData,
+    text: &str,
+    size: f32,
+    wrap: f32,
+    spacing: f32,
+) -> Option<TextLine> {
+    if wrap <= 0.0 || !text.contains(char::is_whitespace) {
+        return layout_spaced(face, text, size, spacing);
+    }
+    let mut lines: Vec<String> = Vec::new();
+    let mut current = String::new();
+    for word in text.split_whitespace() {
+        let candidate = if current.is_empty() {
+            word.to_string()
+        } else {
+            format!("{current} {word}")
+        };
+        let fits = layout_spaced(face, &candidate, size, spacing).is_none_or(|l| l.width <= wrap);
+        if !fits && !current.is_empty() {
+            lines.push(std::mem::replace(&mut current, word.to_string()));
+        } else {
+            current = candidate;
+        }
+    }
+    if !current.is_empty() {
+        lines.push(current);
+    }
+    if lines.len() <= 1 {
+        return layout_spaced(face, text, size, spacing);
+    }
+    let laid: Vec<TextLine> = lines
+        .iter()
+        .filter_map(|l| layout_spaced(face, l, size, spacing))
+        .collect();
+    let first = laid.first()?;
+    let (ascent, descent) = (first.ascent, first.descent);
+    let step = ascent + descent;
+    let width = laid.iter().map(|l| l.width).fold(0.0f32, f32::max);
+    let mut b = PathBuilder::new();
+    for (i, l) in laid.iter().enumerate() {
+        let t = tiny_skia::Transform::from_translate((width - l.width) / 2.0, i as f32 * step);
+        if let Some(p) = l.path.clone().transform(t) {
+            b.push_path(&p);
+        }
+    }
+    Some(TextLine {
+        path: b.finish()?,
+        width,
+        ascent,
+        descent: descent + (laid.len() - 1) as f32 * step,
+        // Lines of several rows are not set along a line.
+        glyphs: Vec::new(),
+    })
+}
+
+/// Lines laid out lately, by face, text, size, wrap and spacing (labels repeat from map to
+/// map).
+type Laid = HashMap<(usize, String, u32, u32, u32), Arc<TextLine>>;
 
 /// Lines kept at most; the cache starts over when full.
 const LAID_KEPT: usize = 20_000;
@@ -203,9 +268,22 @@ fn laid() -> &'static Mutex<Laid> {
     LAID.get_or_init(|| Mutex::new(HashMap::new()))
 }
 
-/// [`layout`], kept for the next time the same text is set in the same face and size.
-pub(crate) fn layout_cached(face: &Arc<FaceData>, text: &str, size: f32) -> Option<Arc<TextLine>> {
-    let key = (Arc::as_ptr(face) as usize, text.to_string(), size.to_bits());
+/// A label's text laid out (wrapped at `wrap` pixels, `spacing` between glyphs), kept for
+/// the next time the same text is set alike.
+pub(crate) fn layout_cached(
+    face: &Arc<FaceData>,
+    text: &str,
+    size: f32,
+    wrap: f32,
+    spacing: f32,
+) -> Option<Arc<TextLine>> {
+    let key = (
+        Arc::as_ptr(face) as usize,
+        text.to_string(),
+        size.to_bits(),
+        wrap.to_bits(),
+        spacing.to_bits(),
+    );
     {
         let l = match laid().lock() {
             Ok(l) => l,
@@ -215,7 +293,7 @@ pub(crate) fn layout_cached(face: &Arc<FaceData>, text: &str, size: f32) -> Opti
             return Some(t.clone());
         }
     }
-    let line = Arc::new(layout(face, text, size)?);
+    let line = Arc::new(layout_block(face, text, size, wrap, spacing)?);
     let mut l = match laid().lock() {
         Ok(l) => l,
         Err(p) => p.into_inner(),

@@ -14,6 +14,7 @@
 pub mod broker;
 pub mod cluster;
 pub mod dns;
+pub mod images;
 pub mod mqtt;
 pub mod netns;
 pub mod node;

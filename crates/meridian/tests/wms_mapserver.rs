@@ -153,25 +153,6 @@ fn encode(s: &str) -> String {
         .collect()
 }
 
-/// RGB pixels of a PNG.
-fn rgb(bytes: &[u8]) -> (u32, u32, Vec<u8>) {
-    let mut d = png::Decoder::new(std::io::Cursor::new(bytes));
-    d.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
-    let mut r = d.read_info().unwrap();
-    let mut buf = vec![0; r.output_buffer_size().unwrap()];
-    let f = r.next_frame(&mut buf).unwrap();
-    let n = f.color_type.samples();
-    let data = &buf[..f.buffer_size()];
-    let px = data
-        .chunks(n)
-        .flat_map(|c| match n {
-            4 | 3 => [c[0], c[1], c[2]],
-            _ => [c[0], c[0], c[0]],
-        })
-        .collect();
-    (f.width, f.height, px)
-}
-
 fn get(url: &str) -> Vec<u8> {
     let r = reqwest::blocking::Client::new().get(url).send().unwrap();
     let ct = r
@@ -198,55 +179,21 @@ fn compare(n: &Node, ms: &MapServer, name: &str, layer: &str, style: &Path, quer
     let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
     std::fs::write(tmp.join(format!("cmp-{name}-meridian.png")), &mine).unwrap();
     std::fs::write(tmp.join(format!("cmp-{name}-mapserver.png")), &theirs).unwrap();
-    let (w1, h1, a) = rgb(&mine);
-    let (w2, h2, b) = rgb(&theirs);
-    assert_eq!((w1, h1), (w2, h2), "{name}: sizes");
-    let pixels = (w1 * h1) as usize;
-    let (w, h) = (w1 as i64, h1 as i64);
-    let px = |img: &[u8], x: i64, y: i64| -> [u8; 3] {
-        let i = ((y * w + x) * 3) as usize;
-        [img[i], img[i + 1], img[i + 2]]
-    };
-    let close = |p: [u8; 3], q: [u8; 3]| p.iter().zip(q).all(|(x, y)| x.abs_diff(y) <= 48);
-    let mut far = 0usize;
-    let mut sum = 0u64;
-    for y in 0..h {
-        for x in 0..w {
-            let (pa, pb) = (px(&a, x, y), px(&b, x, y));
-            sum += pa
-                .iter()
-                .zip(pb)
-                .map(|(p, q)| u64::from(p.abs_diff(q)))
-                .sum::<u64>();
-            let near = |img: &[u8], p: [u8; 3]| {
-                (-1..=1).any(|dy| {
-                    (-1..=1).any(|dx| {
-                        let (nx, ny) = (x + dx, y + dy);
-                        nx >= 0 && ny >= 0 && nx < w && ny < h && close(px(img, nx, ny), p)
-                    })
-                })
-            };
-            if !near(&b, pa) || !near(&a, pb) {
-                far += 1;
-            }
-        }
-    }
-    let far_share = far as f64 / pixels as f64;
-    let mean = sum as f64 / (pixels * 3) as f64;
-    // The maps must not be empty either (a blank pair would compare equal).
-    let inked = a.chunks(3).filter(|p| p.iter().any(|v| *v < 230)).count() as f64 / pixels as f64;
+    let d = meridian_testkit::images::compare(&mine, &theirs);
     eprintln!(
-        "{name}: {:.2} % of pixels differ, mean difference {mean:.2}, {:.1} % inked",
-        far_share * 100.0,
-        inked * 100.0
+        "{name}: {:.2} % of pixels differ, mean difference {:.2}, {:.1} % inked",
+        d.far * 100.0,
+        d.mean,
+        d.inked * 100.0
     );
-    assert!(inked > 0.05, "{name}: the map is nearly empty");
+    // The maps must not be empty either (a blank pair would compare equal).
+    assert!(d.inked > 0.05, "{name}: the map is nearly empty");
     assert!(
-        far_share < 0.03,
+        d.far < 0.03,
         "{name}: {:.2} % of pixels differ",
-        far_share * 100.0
+        d.far * 100.0
     );
-    assert!(mean < 8.0, "{name}: mean difference {mean:.2}");
+    assert!(d.mean < 8.0, "{name}: mean difference {:.2}", d.mean);
 }
 
 #[test]

@@ -329,6 +329,10 @@ pub struct LabelOptions {
     pub max_angle_delta: f64,
     /// `conflictResolution=false`: placed whatever it overlaps.
     pub overlap: bool,
+    /// `autoWrap`: lines longer than this many pixels wrap at spaces (0 = never).
+    pub auto_wrap: f64,
+    /// `charSpacing`: pixels added between characters.
+    pub char_spacing: f64,
 }
 
 impl Default for LabelOptions {
@@ -340,6 +344,8 @@ impl Default for LabelOptions {
             follow_line: false,
             max_angle_delta: DEFAULT_ANGLE_DELTA,
             overlap: false,
+            auto_wrap: 0.0,
+            char_spacing: 0.0,
         }
     }
 }

@@ -377,6 +377,8 @@ impl Reader {
                 "spaceAround" => t.options.space_around = val.parse().unwrap_or(0.0),
                 "maxDisplacement" => t.options.max_displacement = val.parse().unwrap_or(0.0),
                 "followLine" => t.options.follow_line = yes,
+                "autoWrap" => t.options.auto_wrap = val.parse().unwrap_or(0.0),
+                "charSpacing" => t.options.char_spacing = val.parse().unwrap_or(0.0),
                 "maxAngleDelta" => {
                     t.options.max_angle_delta = val.parse().unwrap_or(DEFAULT_ANGLE_DELTA)
                 }
