@@ -121,6 +121,9 @@ type Key = (PathBuf, Option<SystemTime>, u64);
 /// Grids read, by file and its modification.
 type Kept = Mutex<Vec<(Key, Arc<Grid>)>>;
 
+/// GeoTIFF headers read, by file and its modification.
+type KeptInfos = Mutex<Vec<(Key, Arc<geotiff::TiffInfo>)>>;
+
 /// Mosaic indexes read, by file and its modification.
 type KeptMosaics = Mutex<Vec<(Key, Arc<Mosaic>)>>;
 
@@ -165,36 +168,100 @@ pub fn open(store_type: &str, path: &Path) -> Result<Arc<Grid>, CoverageError> {
     Ok(grid)
 }
 
-/// A coverage store's data: one grid, or a mosaic of them.
+/// A coverage store's data: one grid, a large GeoTIFF read by window, or a mosaic.
 #[derive(Debug, Clone)]
 pub enum Coverage {
-    /// A single file.
+    /// A single file, read whole (kept while unchanged).
     Grid(Arc<Grid>),
+    /// A GeoTIFF too large to read whole: its headers; windows are read per map.
+    Tiff(Arc<geotiff::TiffInfo>),
     /// An ImageMosaic's index (granules read when needed).
     Mosaic(Arc<Mosaic>),
 }
+
+/// GeoTIFFs of at most this many values are read whole and kept; larger ones by window.
+pub const WHOLE_MAX_SAMPLES: usize = 1 << 22;
 
 impl Coverage {
     /// The CRS the data says it is in.
     pub fn epsg(&self) -> Option<u32> {
         match self {
             Coverage::Grid(g) => g.epsg,
+            Coverage::Tiff(t) => t.epsg,
             Coverage::Mosaic(m) => m.epsg,
         }
     }
 
-    /// The grids with data in `bbox` (in the coverage's CRS): the grid, or the granules whose
-    /// footprint meets the box, read.
-    pub fn grids_in(&self, bbox: [f64; 4]) -> Result<Vec<Arc<Grid>>, CoverageError> {
+    /// The data's box in its CRS.
+    pub fn bounds(&self) -> Option<[f64; 4]> {
+        match self {
+            Coverage::Grid(g) => Some(g.bounds()),
+            Coverage::Tiff(t) => Some(t.bounds()),
+            Coverage::Mosaic(m) => m.bounds(),
+        }
+    }
+
+    /// The grids with data in `bbox` (in the coverage's CRS) for a map whose pixels are
+    /// `resolution` units wide (0: the finest): the grid, the window of a large GeoTIFF at
+    /// the overview nearest that resolution, or the granules whose footprint meets the box.
+    pub fn grids_in(
+        &self,
+        bbox: [f64; 4],
+        resolution: f64,
+    ) -> Result<Vec<Arc<Grid>>, CoverageError> {
         match self {
             Coverage::Grid(g) => Ok(vec![g.clone()]),
-            Coverage::Mosaic(m) => m.granules_in(bbox).map(mosaic::open_granule).collect(),
+            Coverage::Tiff(t) => Ok(geotiff::read_window(t, bbox, resolution)?
+                .map(Arc::new)
+                .into_iter()
+                .collect()),
+            Coverage::Mosaic(m) => {
+                let mut out = Vec::new();
+                for g in m.granules_in(bbox) {
+                    out.extend(mosaic::open_granule(g)?.grids_in(bbox, resolution)?);
+                }
+                Ok(out)
+            }
         }
     }
 }
 
+/// A GeoTIFF's headers, kept while the file is unchanged.
+fn tiff_info(path: &Path) -> Result<Arc<geotiff::TiffInfo>, CoverageError> {
+    let meta = std::fs::metadata(path).map_err(|source| CoverageError::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
+    let key = (path.to_path_buf(), meta.modified().ok(), meta.len());
+    static INFOS: OnceLock<KeptInfos> = OnceLock::new();
+    let kept = INFOS.get_or_init(|| Mutex::new(Vec::new()));
+    let lock = || match kept.lock() {
+        Ok(c) => c,
+        Err(p) => p.into_inner(),
+    };
+    if let Some((_, i)) = lock().iter().find(|(k, _)| *k == key) {
+        return Ok(i.clone());
+    }
+    let info = Arc::new(geotiff::info(path)?);
+    let mut c = lock();
+    c.retain(|(k, _)| k.0 != key.0);
+    if c.len() >= 64 {
+        c.remove(0);
+    }
+    c.push((key, info.clone()));
+    Ok(info)
+}
+
 /// Read a coverage store of `store_type` at `path`: a single grid, or an ImageMosaic's index.
 pub fn open_coverage(store_type: &str, path: &Path) -> Result<Coverage, CoverageError> {
+    if store_type.eq_ignore_ascii_case("geotiff") {
+        meridian_sources::sandbox::check(path)?;
+        let info = tiff_info(path)?;
+        if info.samples() > WHOLE_MAX_SAMPLES {
+            return Ok(Coverage::Tiff(info));
+        }
+        return open(store_type, path).map(Coverage::Grid);
+    }
     if !store_type.eq_ignore_ascii_case("imagemosaic") {
         return open(store_type, path).map(Coverage::Grid);
     }

@@ -3,9 +3,8 @@
 //! default `location`; `AbsolutePath`, default false). Granules are GeoTIFFs or images with a
 //! world file, read as single grids when a map needs them.
 
-use crate::{CoverageError, Grid};
+use crate::CoverageError;
 use std::path::{Component, Path, PathBuf};
-use std::sync::Arc;
 
 /// One granule: its file and its footprint's box in the mosaic's CRS.
 #[derive(Debug, Clone)]
@@ -160,9 +159,9 @@ fn shape_bounds(shape: &shapefile::Shape) -> Option<[f64; 4]> {
     (v.iter().all(|x| x.is_finite()) && v[0] <= v[2] && v[1] <= v[3]).then_some(v)
 }
 
-/// A granule's grid (kept like every grid while its file is unchanged): GeoTIFF by its
+/// A granule's data (kept like every coverage while its file is unchanged): GeoTIFF by its
 /// extension, else an image with a world file.
-pub fn open_granule(g: &Granule) -> Result<Arc<Grid>, CoverageError> {
+pub fn open_granule(g: &Granule) -> Result<crate::Coverage, CoverageError> {
     let ext = g
         .path
         .extension()
@@ -173,7 +172,7 @@ pub fn open_granule(g: &Granule) -> Result<Arc<Grid>, CoverageError> {
     } else {
         "WorldImage"
     };
-    crate::open(kind, &g.path)
+    crate::open_coverage(kind, &g.path)
 }
 
 #[cfg(test)]
@@ -194,8 +193,8 @@ mod tests {
         );
         let g = &m.granules[0];
         assert!(g.path.ends_with("global_mosaic_0.png"), "{:?}", g.path);
-        let grid = open_granule(g).unwrap();
-        assert_eq!((grid.width, grid.height), (50, 50));
+        let grids = open_granule(g).unwrap().grids_in(g.bounds, 0.0).unwrap();
+        assert_eq!((grids[0].width, grids[0].height), (50, 50));
         assert_eq!(m.granules_in([6.0, 36.0, 7.0, 37.0]).count(), 1);
     }
 

@@ -833,6 +833,106 @@ fn coverages_uploaded_through_rest_draw() {
     assert_eq!(r.status(), 400);
 }
 
+/// The node's peak resident memory so far, in MB.
+fn peak_mb(n: &Node) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", n.child.id())).unwrap();
+    let kb: f64 = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .unwrap()
+        .parse()
+        .unwrap();
+    kb / 1024.0
+}
+
+/// A GeoTIFF too large to read whole (sfdem enlarged 8 times: 5,072 × 3,816 values, tiled and
+/// compressed, with overviews made by GDAL) draws from its overviews and only the tiles a map
+/// needs, in a small fraction of the memory the whole grid would take; feature info reads the
+/// full resolution under the pixel.
+#[test]
+fn a_large_geotiff_draws_from_overviews_in_bounded_memory() {
+    let n = Node::with_fixture();
+    let big = n.dir.join("data/sf/bigdem.tif");
+    let src = n.dir.join("data/sf/sfdem.tif");
+    let run = |cmd: &mut std::process::Command| {
+        let out = cmd.output().expect(
+            "GDAL's tools (Debian's gdal-bin) are needed: bash scripts/test-all.sh installs them",
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(std::process::Command::new("gdal_translate").args([
+        "-q",
+        "-outsize",
+        "800%",
+        "800%",
+        "-co",
+        "TILED=YES",
+        "-co",
+        "COMPRESS=DEFLATE",
+        src.to_str().unwrap(),
+        big.to_str().unwrap(),
+    ]));
+    run(std::process::Command::new("gdaladdo").args([
+        "-q",
+        "-r",
+        "average",
+        big.to_str().unwrap(),
+        "2",
+        "4",
+        "8",
+        "16",
+    ]));
+    let r = n.send(
+        "PUT",
+        "/workspaces/sf/coveragestores/bigdem/external.geotiff?coverageName=bigdem",
+        "text/plain",
+        big.to_str().unwrap(),
+    );
+    assert_eq!(r.status(), 201, "{}", r.text().unwrap());
+    let before = peak_mb(&n);
+    let whole = "SERVICE=WMS&VERSION=1.1.1&REQUEST=GetMap&STYLES=dem&SRS=EPSG:26713&BBOX=589980,4913700,609000,4928010&WIDTH=634&HEIGHT=477&FORMAT=image/png";
+    let m = map(&n, &format!("{whole}&LAYERS=sf:bigdem"), "wms-bigdem.png");
+    let small = map(
+        &n,
+        &format!("{whole}&LAYERS=sf:sfdem"),
+        "wms-bigdem-sfdem.png",
+    );
+    // The same picture as the small file's.
+    let differing = (0..m.h)
+        .flat_map(|y| (0..m.w).map(move |x| (x, y)))
+        .filter(|&(x, y)| {
+            let (a, b) = (m.at(x, y), small.at(x, y));
+            a.iter().zip(b).any(|(p, q)| p.abs_diff(q) > 40)
+        })
+        .count();
+    assert!(
+        differing < (m.w * m.h / 50) as usize,
+        "{differing} pixels differ from sfdem's map"
+    );
+    // Zoomed in: full resolution tiles of one corner.
+    map(
+        &n,
+        "SERVICE=WMS&VERSION=1.1.1&REQUEST=GetMap&LAYERS=sf:bigdem&STYLES=dem&SRS=EPSG:26713&BBOX=590000,4926000,591000,4927000&WIDTH=512&HEIGHT=512&FORMAT=image/png",
+        "wms-bigdem-zoom.png",
+    );
+    let grown = peak_mb(&n) - before;
+    // Read whole, the grid alone is 5,072 × 3,816 × 4 bytes = 77 MB (and as much again
+    // while decoding).
+    assert!(grown < 40.0, "peak memory grew {grown:.0} MB");
+    let info = |layer: &str| -> f64 {
+        let j: serde_json::Value = wms(&n, &format!("SERVICE=WMS&VERSION=1.1.1&REQUEST=GetFeatureInfo&LAYERS={layer}&QUERY_LAYERS={layer}&STYLES=&SRS=EPSG:26713&BBOX=589980,4913700,609000,4928010&WIDTH=634&HEIGHT=477&X=300&Y=200&INFO_FORMAT=application/json")).json().unwrap();
+        j["features"][0]["properties"]["GRAY_INDEX"]
+            .as_f64()
+            .unwrap()
+    };
+    assert!((info("sf:bigdem") - info("sf:sfdem")).abs() < 5.0);
+}
+
 /// Every layer and group of the release data directory draws with its default style: a PNG
 /// of the size asked for with something on it, and no style that fails to read.
 #[test]

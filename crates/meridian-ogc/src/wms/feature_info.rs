@@ -257,7 +257,9 @@ pub(super) async fn feature_info(
                     col >= 0.0 && row >= 0.0 && col < g.width as f64 && row < g.height as f64
                 })
             };
-            let grids = coverage.grids_in([p.x, p.y, p.x, p.y]).map_err(failed)?;
+            let grids = coverage
+                .grids_in([p.x, p.y, p.x, p.y], 0.0)
+                .map_err(failed)?;
             if let Some(grid) = grids.into_iter().find(|g| inside(g)) {
                 if let Some((col, row)) = grid.pixel_of(p.x, p.y) {
                     let names: &[&str] = match grid.bands {

@@ -488,9 +488,16 @@ fn draw_coverage(
     let coverage = meridian_coverages::open_coverage(&c.store_type, &c.path).map_err(failed)?;
     let to_grid = Transformer::new(req.epsg, coverage.epsg().unwrap_or(c.epsg))
         .map_err(|e| wms_err(v, "InvalidCRS", "crs", format!("{}: {e}", c.qualified())))?;
-    let grids = coverage
-        .grids_in(box_in(&to_grid, req.bbox))
-        .map_err(failed)?;
+    // The map's box in the coverage's CRS, and how wide a map pixel is there.
+    let b = box_in(&to_grid, req.bbox);
+    let resolution =
+        ((b[2] - b[0]) / f64::from(req.width)).min((b[3] - b[1]) / f64::from(req.height));
+    let resolution = if resolution.is_finite() {
+        resolution
+    } else {
+        0.0
+    };
+    let grids = coverage.grids_in(b, resolution).map_err(failed)?;
     if grids.is_empty() {
         return Ok(());
     }

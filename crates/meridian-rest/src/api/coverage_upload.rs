@@ -100,7 +100,7 @@ pub fn upload(
                     ))
                 })?;
             // Read before it is placed: what does not read is not kept.
-            let grid = meridian_coverages::open(store_type, &s.dir.join(&main));
+            let grid = meridian_coverages::open_coverage(store_type, &s.dir.join(&main));
             if let Err(e) = grid {
                 tracing::info!(store = store_name, error = %e, "uploaded coverage does not read");
                 return Err(RestError::BadRequest(format!(
@@ -144,15 +144,15 @@ pub fn upload(
         }
     };
     // The same message whatever the reason, so that it tells nothing of files elsewhere.
-    let grid = meridian_coverages::open(store_type, &path).map_err(|e| {
+    let grid = meridian_coverages::open_coverage(store_type, &path).map_err(|e| {
         tracing::info!(store = store_name, error = %e, "coverage does not read");
         match e {
             meridian_coverages::CoverageError::Source(s) => RestError::BadRequest(s.to_string()),
             _ => RestError::BadRequest(format!("'{location}' does not read as {store_type}")),
         }
     })?;
-    let epsg = grid.epsg.unwrap_or(4326);
-    let b = grid.bounds();
+    let epsg = grid.epsg().unwrap_or(4326);
+    let b = grid.bounds().unwrap_or([-180.0, -90.0, 180.0, 90.0]);
     let store_body = Element::new("coverageStore")
         .child(Element::with_text("name", store_name))
         .child(Element::with_text("type", store_type))

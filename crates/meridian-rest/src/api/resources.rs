@@ -266,7 +266,7 @@ pub fn publish_element(
         let params = store_params(c, store);
         let url = store.xml().child_text("url").unwrap_or("").to_string();
         let store_type = store.xml().child_text("type").unwrap_or("").to_string();
-        match meridian_coverages::open(&store_type, &params.resolve_path(&url)) {
+        match meridian_coverages::open_coverage(&store_type, &params.resolve_path(&url)) {
             Ok(g) => Some(g),
             Err(e) => {
                 tracing::info!(store = store.name(), error = %e, "publishing a coverage without reading its grid");
@@ -278,11 +278,11 @@ pub fn publish_element(
     };
     let schema = schema.or_else(|| {
         grid.as_ref().map(|g| {
-            let b = g.bounds();
+            let epsg = g.epsg();
             Schema {
-                srs: g.epsg.map(|e| format!("EPSG:{e}")),
-                native_wkt: g.epsg.and_then(wkt_for_epsg).map(str::to_string),
-                bounds: Some(Bounds {
+                srs: epsg.map(|e| format!("EPSG:{e}")),
+                native_wkt: epsg.and_then(wkt_for_epsg).map(str::to_string),
+                bounds: g.bounds().map(|b| Bounds {
                     minx: b[0],
                     miny: b[1],
                     maxx: b[2],
