@@ -663,6 +663,123 @@ fn lines_offset_sideways_and_graphic_strokes_repeat_along_them() {
     assert!((150..450).any(|y| dark(m.at(91, y))));
 }
 
+/// A loopback HTTP server answering GETs from `routes` (path → status, body), every request
+/// line it was sent recorded.
+fn style_server(
+    routes: Vec<(&'static str, u16, String)>,
+) -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{BufRead, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = std::io::BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            if reader.read_line(&mut line).is_err() {
+                continue;
+            }
+            loop {
+                let mut h = String::new();
+                if reader.read_line(&mut h).is_err() || h.trim().is_empty() {
+                    break;
+                }
+            }
+            log.lock().unwrap().push(line.trim().to_string());
+            let path = line.split_whitespace().nth(1).unwrap_or("").to_string();
+            let (status, body) = routes
+                .iter()
+                .find(|(p, _, _)| *p == path)
+                .map(|(_, s, b)| (*s, b.clone()))
+                .unwrap_or((404, String::new()));
+            let extra = if status == 302 {
+                format!("Location: http://127.0.0.1:{port}/secret\r\n")
+            } else {
+                String::new()
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status} X\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    (port, seen)
+}
+
+/// `SLD=<url>` is fetched only from the prefixes wms.xml lists: under one, the map takes the
+/// style; elsewhere (another path, a redirect, a look-alike host) nothing is fetched or
+/// followed, and the answer says why.
+#[test]
+fn styles_by_url_come_only_from_allowed_prefixes() {
+    let n = Node::with_fixture();
+    let red = r#"<StyledLayerDescriptor version="1.0.0" xmlns="http://www.opengis.net/sld"><NamedLayer><Name>topp:states</Name><UserStyle><FeatureTypeStyle><Rule><PolygonSymbolizer><Fill><CssParameter name="fill">#FF0000</CssParameter></Fill></PolygonSymbolizer></Rule></FeatureTypeStyle></UserStyle></NamedLayer></StyledLayerDescriptor>"#;
+    let (port, seen) = style_server(vec![
+        ("/styles/red.sld", 200, red.to_string()),
+        ("/styles/moved.sld", 302, String::new()),
+        ("/styles/huge.sld", 200, "x".repeat(2 << 20)),
+        ("/secret", 200, red.to_string()),
+    ]);
+    let (tx, ty) = (
+        ((-102.0 + 125.0) / 59.0 * 768.0) as u32,
+        ((50.0 - 31.0) / 26.0 * 339.0) as u32,
+    );
+    let url = |path: &str| form_urlencoded_byte(&format!("http://127.0.0.1:{port}{path}"));
+    // Not allowed yet: refused before any request leaves.
+    let r = wms(&n, &format!("{STATES_130}&SLD={}", url("/styles/red.sld")));
+    assert_eq!(r.status(), 400);
+    assert!(r.text().unwrap().contains("sldUrlPrefixes"));
+    assert!(seen.lock().unwrap().is_empty());
+    // The administrator allows the folder.
+    let r = n.put_xml(
+        "/services/wms/settings",
+        &format!("<wms><metadata><entry key=\"sldUrlPrefixes\">http://127.0.0.1:{port}/styles/</entry></metadata></wms>"),
+    );
+    assert!(r.status().is_success(), "{}", r.text().unwrap());
+    let m = map(
+        &n,
+        &format!("{STATES_130}&SLD={}", url("/styles/red.sld")),
+        "wms-sld-url.png",
+    );
+    assert_eq!(m.at(tx, ty), [255, 0, 0, 255]);
+    // Outside the folder, through a redirect, too large, or a host that only starts alike.
+    for (path, why) in [
+        ("/secret", "sldUrlPrefixes"),
+        ("/styles/moved.sld", "302"),
+        ("/styles/huge.sld", "larger than"),
+    ] {
+        let r = wms(&n, &format!("{STATES_130}&SLD={}", url(path)));
+        assert_eq!(r.status(), 400, "{path}");
+        assert!(r.text().unwrap().contains(why), "{path}");
+    }
+    let r = wms(
+        &n,
+        &format!(
+            "{STATES_130}&SLD={}",
+            form_urlencoded_byte(&format!(
+                "http://127.0.0.1:{port}@127.0.0.2:{port}/styles/red.sld"
+            ))
+        ),
+    );
+    assert_eq!(r.status(), 400);
+    let asked = seen.lock().unwrap().clone();
+    assert!(
+        !asked.iter().any(|l| l.contains("/secret")),
+        "the redirect was followed: {asked:?}"
+    );
+    // With dynamic styling disabled (wms.xml), neither SLD nor SLD_BODY is taken.
+    let r = n.put_xml(
+        "/services/wms/settings",
+        "<wms><dynamicStylingDisabled>true</dynamicStylingDisabled></wms>",
+    );
+    assert!(r.status().is_success());
+    let r = wms(&n, &format!("{STATES_130}&SLD={}", url("/styles/red.sld")));
+    assert_eq!(r.status(), 400);
+    assert!(r.text().unwrap().contains("dynamicStylingDisabled"));
+}
+
 /// Percent-encode a query value.
 fn form_urlencoded_byte(s: &str) -> String {
     s.bytes()

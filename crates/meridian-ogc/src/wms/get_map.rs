@@ -131,7 +131,20 @@ pub(super) async fn get_map(
     svc: Option<&Element>,
 ) -> Result<Response, WmsError> {
     let req = GetMap::read(p)?;
-    match draw_map(st, ws, &req, Limits::of(svc)).await {
+    // GeoServer's switch for styles sent with the request.
+    let dynamic_off = svc
+        .and_then(|s| s.child_text("dynamicStylingDisabled"))
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    if dynamic_off && (req.sld_body.is_some() || req.sld_url.is_some()) {
+        return Err(wms_err(
+            req.version,
+            "StyleNotDefined",
+            "sld_body",
+            "styles sent with the request (SLD_BODY, SLD) are disabled on this server (wms.xml: dynamicStylingDisabled)",
+        ));
+    }
+    let prefixes = super::sld_url::allowed(svc);
+    match draw_map(st, ws, &req, Limits::of(svc), &prefixes).await {
         Ok(map) => image(&req, map),
         Err(e) if req.exceptions != Exceptions::Xml => {
             tracing::debug!(error = %e.text, "GetMap failed; answered with an image as EXCEPTIONS asks");
@@ -151,6 +164,7 @@ async fn draw_map(
     ws: Option<&str>,
     req: &GetMap,
     limits: Limits,
+    sld_prefixes: &[reqwest::Url],
 ) -> Result<Map, WmsError> {
     let v = req.version;
     // The canvas (4 bytes a pixel) and the rasterizer's coverage cells (4 more).
@@ -170,10 +184,26 @@ async fn draw_map(
         ));
     }
     let cat = st.catalog.snapshot();
-    // SLD_BODY: its layers (when LAYERS names none) and their styles.
-    let sld = match &req.sld_body {
-        Some(body) => sld::parse_layers(body)
-            .map_err(|err| wms_err(v, "StyleNotDefined", "sld_body", format!("SLD_BODY: {err}")))?,
+    // SLD_BODY, or the document SLD names: its layers (when LAYERS names none) and their
+    // styles.
+    let fetched;
+    let (doc, param) = match (&req.sld_body, &req.sld_url) {
+        (Some(body), _) => (Some(body.as_str()), "SLD_BODY"),
+        (None, Some(url)) => {
+            fetched = super::sld_url::fetch(url, sld_prefixes, v).await?;
+            (Some(fetched.as_str()), "SLD")
+        }
+        (None, None) => (None, ""),
+    };
+    let sld = match doc {
+        Some(body) => sld::parse_layers(body).map_err(|err| {
+            wms_err(
+                v,
+                "StyleNotDefined",
+                &param.to_ascii_lowercase(),
+                format!("{param}: {err}"),
+            )
+        })?,
         None => Vec::new(),
     };
     let names: Vec<String> = if req.layers.is_empty() {

@@ -13,6 +13,7 @@ mod groups;
 mod layer;
 mod legend;
 mod request;
+mod sld_url;
 mod styles;
 
 use crate::OgcState;

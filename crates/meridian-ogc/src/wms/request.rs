@@ -102,6 +102,9 @@ pub(crate) struct GetMap {
     /// `SLD_BODY`: an SLD document styling the layers (and naming them when `LAYERS` is not
     /// given).
     pub sld_body: Option<String>,
+    /// `SLD`: a style document's URL (fetched only from the prefixes `wms.xml` allows; an
+    /// `SLD_BODY` wins).
+    pub sld_url: Option<String>,
 }
 
 /// The largest side of a map, in pixels.
@@ -169,15 +172,18 @@ impl GetMap {
             })
             .unwrap_or_default();
         let sld_body = p.get("SLD_BODY").filter(|b| !b.trim().is_empty()).cloned();
-        if p.get("SLD").is_some_and(|u| !u.trim().is_empty()) {
+        let sld_url = p
+            .get("SLD")
+            .map(|u| u.trim().to_string())
+            .filter(|u| !u.is_empty() && sld_body.is_none());
+        if sld_url.as_ref().is_some_and(|u| u.len() > 2048) {
             return Err(e(
                 "InvalidParameterValue",
                 "sld",
-                "styles by URL (SLD) are not fetched by this server: send the document in SLD_BODY"
-                    .into(),
+                "SLD: the URL is longer than 2048 characters".into(),
             ));
         }
-        if layers.is_empty() && sld_body.is_none() {
+        if layers.is_empty() && sld_body.is_none() && sld_url.is_none() {
             return Err(e(
                 "LayerNotDefined",
                 "layers",
@@ -345,6 +351,7 @@ impl GetMap {
             cql,
             feature_ids,
             sld_body,
+            sld_url,
             layers,
             styles,
             epsg,
