@@ -780,6 +780,55 @@ fn styles_by_url_come_only_from_allowed_prefixes() {
     assert!(r.text().unwrap().contains("dynamicStylingDisabled"));
 }
 
+/// A symbol straddling a map's edge is drawn on both sides: features are read around the map
+/// as far as the style's symbols reach (or as far as `BUFFER` says), so tiles meet without
+/// cut symbols.
+#[test]
+fn symbols_across_the_edge_are_drawn_on_both_tiles() {
+    let n = Node::with_fixture();
+    let j: serde_json::Value = n
+        .anon()
+        .get(format!(
+            "{}/ogc/features/v1/collections/sf:bugsites/items?limit=1",
+            n.base()
+        ))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let c = &j["features"][0]["geometry"]["coordinates"];
+    let (x0, y0) = (c[0].as_f64().unwrap(), c[1].as_f64().unwrap());
+    // 256-pixel tiles of 0.01°: the point lies 15 pixels left of the second tile.
+    let px = 0.01 / 256.0;
+    let big_red = form_urlencoded_byte(
+        r##"<StyledLayerDescriptor version="1.0.0" xmlns="http://www.opengis.net/sld"><NamedLayer><Name>sf:bugsites</Name><UserStyle><FeatureTypeStyle><Rule><PointSymbolizer><Graphic><Mark><WellKnownName>circle</WellKnownName><Fill><CssParameter name="fill">#FF0000</CssParameter></Fill></Mark><Size>40</Size></Graphic></PointSymbolizer></Rule></FeatureTypeStyle></UserStyle></NamedLayer></StyledLayerDescriptor>"##,
+    );
+    let tile = |min_x: f64, extra: &str| {
+        let q = format!(
+            "SERVICE=WMS&VERSION=1.1.1&REQUEST=GetMap&LAYERS=sf:bugsites&STYLES=&SRS=EPSG:4326&BBOX={},{},{},{}&WIDTH=256&HEIGHT=256&FORMAT=image/png&SLD_BODY={big_red}{extra}",
+            min_x,
+            y0 - 128.0 * px,
+            min_x + 256.0 * px,
+            y0 + 128.0 * px
+        );
+        map(&n, &q, "wms-seam.png")
+    };
+    let red = |p: [u8; 4]| p[0] > 200 && p[1] < 60;
+    let a = tile(x0 - 241.0 * px, "");
+    assert!(red(a.at(241, 128)), "the point's own tile");
+    assert!(red(a.at(255, 128)), "reaching the edge");
+    let b = tile(x0 + 15.0 * px, "");
+    assert!(
+        red(b.at(0, 128)),
+        "the neighbour draws the rest of the symbol"
+    );
+    // BUFFER=0 reads only what lies inside the map.
+    let none = tile(x0 + 15.0 * px, "&BUFFER=0");
+    assert!(!red(none.at(0, 128)));
+    let r = wms(&n, "SERVICE=WMS&VERSION=1.1.1&REQUEST=GetMap&LAYERS=sf:bugsites&STYLES=&SRS=EPSG:4326&BBOX=0,0,1,1&WIDTH=2&HEIGHT=2&FORMAT=image/png&BUFFER=lots");
+    assert_eq!(r.status(), 400);
+}
+
 /// Percent-encode a query value.
 fn form_urlencoded_byte(s: &str) -> String {
     s.bytes()

@@ -28,6 +28,9 @@ pub(super) struct Limits {
     pub memory: u64,
     /// Time drawing may take (`maxRenderingTime`, s; 0 = none).
     pub time: Option<Duration>,
+    /// The largest margin (pixels) of features read around a map when the styles do not
+    /// tell (`maxBuffer`, GeoServer's default 25).
+    pub max_buffer: f64,
 }
 
 impl Limits {
@@ -42,6 +45,11 @@ impl Limits {
             time: Some(num("maxRenderingTime"))
                 .filter(|s| *s > 0)
                 .map(Duration::from_secs),
+            max_buffer: svc
+                .and_then(|s| s.child_text("maxBuffer"))
+                .and_then(|v| v.trim().parse::<f64>().ok())
+                .filter(|b| *b > 0.0 && *b <= 1024.0)
+                .unwrap_or(25.0),
         }
     }
 }
@@ -348,10 +356,19 @@ fn render(req: &GetMap, drawn: &[Drawn], limits: Limits) -> Result<Map, WmsError
                 format!("{}: {e}", layer.qualified()),
             )
         })?;
-        // The map's box in the layer's CRS, a little larger so symbols that straddle the edge
-        // are drawn (GeoServer's default buffer is a few pixels).
-        let pad_x = (req.bbox[2] - req.bbox[0]) / f64::from(req.width) * 8.0;
-        let pad_y = (req.bbox[3] - req.bbox[1]) / f64::from(req.height) * 8.0;
+        // The map's box in the layer's CRS, larger by the request's BUFFER, else by how far
+        // the style's symbols reach (at most wms.xml's maxBuffer), so that symbols straddling
+        // the edge are drawn and tiles meet without seams.
+        let pixels = match req.buffer {
+            Some(b) => f64::from(b),
+            None => d
+                .style
+                .symbol_reach()
+                .map_or(limits.max_buffer, |r| r.ceil().min(limits.max_buffer))
+                .max(2.0),
+        };
+        let pad_x = (req.bbox[2] - req.bbox[0]) / f64::from(req.width) * pixels;
+        let pad_y = (req.bbox[3] - req.bbox[1]) / f64::from(req.height) * pixels;
         let padded = [
             req.bbox[0] - pad_x,
             req.bbox[1] - pad_y,

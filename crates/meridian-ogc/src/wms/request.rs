@@ -93,6 +93,9 @@ pub(crate) struct GetMap {
     pub exceptions: Exceptions,
     /// `format_options=dpi:...`.
     pub dpi: Option<f64>,
+    /// `BUFFER`: pixels around the map whose features are drawn too (symbols that straddle
+    /// the edge; tiles meet without seams). `None`: estimated from the styles.
+    pub buffer: Option<u32>,
     /// `format_options=antialias:none` turns antialiasing off.
     pub antialias: bool,
     /// `CQL_FILTER`: one ECQL filter per layer (or one for all), in each layer's CRS.
@@ -315,6 +318,22 @@ impl GetMap {
                 )
             })?,
         };
+        let buffer = match p.get("BUFFER") {
+            None => None,
+            Some(b) => Some(
+                b.trim()
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|n| *n <= 1024)
+                    .ok_or_else(|| {
+                        e(
+                            "InvalidParameterValue",
+                            "buffer",
+                            format!("BUFFER '{b}' is not a number of pixels up to 1024"),
+                        )
+                    })?,
+            ),
+        };
         let fo = p
             .get("FORMAT_OPTIONS")
             .map(|v| format_options(v))
@@ -363,6 +382,7 @@ impl GetMap {
             bgcolor,
             exceptions,
             dpi,
+            buffer,
             antialias,
         })
     }

@@ -478,6 +478,61 @@ pub enum GraphicSymbol {
 }
 
 impl Style {
+    /// How many pixels beyond its geometry a feature's symbols may reach (half a stroke, a
+    /// line's offset, half a point graphic), for the margin of features read around a map;
+    /// `None` when a size depends on the feature (the caller then takes its largest margin).
+    /// Labels are left out: they are placed inside the map.
+    pub fn symbol_reach(&self) -> Option<f64> {
+        let none = meridian_features::Feature {
+            id: String::new(),
+            geometry: None,
+            properties: Vec::new(),
+        };
+        let num = |e: &crate::expr::Expr| -> Option<f64> {
+            e.is_literal().then(|| e.number(&none)).flatten()
+        };
+        fn graphic_size(
+            g: &Graphic,
+            num: &dyn Fn(&crate::expr::Expr) -> Option<f64>,
+        ) -> Option<f64> {
+            match &g.size {
+                Some(e) => num(e),
+                None => g.symbols.iter().find_map(|s| match s {
+                    GraphicSymbol::Mark { .. } => Some(16.0),
+                    // An image's own size is known only once it is read.
+                    GraphicSymbol::External { .. } => None,
+                }),
+            }
+        }
+        let graphic = |g: &Graphic| -> Option<f64> {
+            // Turned, a square's corner reaches √2 of its half side.
+            Some(graphic_size(g, &num)? / 2.0 * std::f64::consts::SQRT_2 + 1.0)
+        };
+        let stroke = |s: &Stroke| -> Option<f64> {
+            let w = num(&s.width)? / 2.0;
+            match &s.graphic {
+                Some(g) => Some(w.max(graphic(g)?)),
+                None => Some(w),
+            }
+        };
+        let mut reach = 0.0f64;
+        for r in self.feature_type_styles.iter().flat_map(|f| f.rules.iter()) {
+            for s in &r.symbolizers {
+                let here = match s {
+                    Symbolizer::Point(p) => graphic(&p.graphic)?,
+                    Symbolizer::Line(l) => stroke(&l.stroke)? + l.perpendicular_offset.abs(),
+                    Symbolizer::Polygon(p) => match &p.stroke {
+                        Some(s) => stroke(s)?,
+                        None => 0.0,
+                    },
+                    Symbolizer::Text(_) | Symbolizer::Raster(_) => 0.0,
+                };
+                reach = reach.max(here);
+            }
+        }
+        Some(reach)
+    }
+
     /// Whether drawing reads any property of the features (a filter, a label, or a parameter
     /// that is not a literal); when not, sources may leave attributes unread.
     pub fn reads_properties(&self) -> bool {
