@@ -28,6 +28,7 @@ pub(crate) enum Anchor {
 }
 
 /// A label waiting to be placed.
+#[derive(Clone)]
 pub(crate) struct Label {
     pub text: String,
     pub face: Arc<FaceData>,
@@ -58,10 +59,11 @@ enum Spot {
 /// Place and draw `labels` (in the order given, but higher priorities first).
 pub(crate) fn draw_labels(
     pixmap: &mut Pixmap,
-    mut labels: Vec<Label>,
+    labels: Vec<Label>,
     antialias: bool,
     raster: &mut Rasterizer,
 ) {
+    let mut labels = merge_grouped_lines(labels);
     // Stable: equal priorities keep the order the features came in.
     labels.sort_by(|a, b| {
         b.priority
@@ -212,6 +214,107 @@ pub(crate) fn draw_labels(
             break;
         }
     }
+}
+
+/// Grouped line labels of one text become one label on each chain of their lines joined end
+/// to end (a street's segments, one feature each, read as the street), longest chain first:
+/// GeoServer's `group` on lines. Other labels pass unchanged.
+fn merge_grouped_lines(labels: Vec<Label>) -> Vec<Label> {
+    use std::collections::HashMap;
+    let mut out = Vec::with_capacity(labels.len());
+    let mut groups: HashMap<String, Vec<Label>> = HashMap::new();
+    let mut order: Vec<String> = Vec::new();
+    for l in labels {
+        if l.group && matches!(l.anchor, Anchor::Line { .. }) {
+            let e = groups.entry(l.text.clone()).or_default();
+            if e.is_empty() {
+                order.push(l.text.clone());
+            }
+            e.push(l);
+        } else {
+            out.push(l);
+        }
+    }
+    for text in order {
+        let Some(members) = groups.remove(&text) else {
+            continue;
+        };
+        let lines: Vec<Vec<(f32, f32)>> = members
+            .iter()
+            .filter_map(|l| match &l.anchor {
+                Anchor::Line { points, .. } if points.len() >= 2 => Some(points.clone()),
+                _ => None,
+            })
+            .collect();
+        let mut chains = chain(lines);
+        let len = |p: &[(f32, f32)]| -> f32 {
+            p.windows(2)
+                .map(|w| ((w[1].0 - w[0].0).powi(2) + (w[1].1 - w[0].1).powi(2)).sqrt())
+                .sum()
+        };
+        chains.sort_by(|a, b| {
+            len(b)
+                .partial_cmp(&len(a))
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
+        let Some(first) = members.into_iter().next() else {
+            continue;
+        };
+        let offset = match &first.anchor {
+            Anchor::Line { offset, .. } => *offset,
+            Anchor::Point { .. } => 0.0,
+        };
+        // One label per group, tried on each chain from the longest (the placement loop
+        // takes the first that fits and skips the rest of the group).
+        for points in chains {
+            out.push(Label {
+                anchor: Anchor::Line { points, offset },
+                ..first.clone()
+            });
+        }
+    }
+    out
+}
+
+/// Polylines joined where one ends at another's start or end (within half a pixel).
+fn chain(mut lines: Vec<Vec<(f32, f32)>>) -> Vec<Vec<(f32, f32)>> {
+    use std::collections::HashMap;
+    let key = |p: (f32, f32)| ((p.0 * 2.0).round() as i64, (p.1 * 2.0).round() as i64);
+    // Endpoints → lines ending there.
+    let mut ends: HashMap<(i64, i64), Vec<usize>> = HashMap::new();
+    for (i, l) in lines.iter().enumerate() {
+        if let (Some(a), Some(b)) = (l.first(), l.last()) {
+            ends.entry(key(*a)).or_default().push(i);
+            ends.entry(key(*b)).or_default().push(i);
+        }
+    }
+    let mut used = vec![false; lines.len()];
+    let mut out = Vec::new();
+    for start in 0..lines.len() {
+        if used[start] {
+            continue;
+        }
+        used[start] = true;
+        let mut current = std::mem::take(&mut lines[start]);
+        // Grow at the end, then at the start.
+        for _ in 0..2 {
+            while let Some(&tail) = current.last() {
+                let next = ends
+                    .get(&key(tail))
+                    .and_then(|v| v.iter().copied().find(|&j| !used[j]));
+                let Some(j) = next else { break };
+                used[j] = true;
+                let mut other = std::mem::take(&mut lines[j]);
+                if other.first().map(|p| key(*p)) != Some(key(tail)) {
+                    other.reverse();
+                }
+                current.extend(other.into_iter().skip(1));
+            }
+            current.reverse();
+        }
+        out.push(current);
+    }
+    out
 }
 
 /// The point `at` pixels along a polyline and the direction there (degrees).
@@ -535,5 +638,39 @@ mod tests {
         assert!(h > one_h * 2, "{h} vs {one_h}: several lines");
         let (spaced, _) = draw(0.0, 2.0);
         assert!(spaced >= one_w + 40, "{spaced} vs {one_w}");
+    }
+
+    #[test]
+    fn grouped_line_labels_join_the_segments_of_one_street() {
+        let part = |points: Vec<(f32, f32)>, group: bool| Label {
+            anchor: Anchor::Line {
+                points,
+                offset: 0.0,
+            },
+            group,
+            ..label("Main St", 0.0, 0.0, 0.0)
+        };
+        // Three pieces of 40 pixels, the middle one drawn backwards: each too short for the
+        // text, together long enough.
+        let pieces = |group: bool| {
+            vec![
+                part(vec![(20.0, 50.0), (60.0, 50.0)], group),
+                part(vec![(100.0, 50.0), (60.0, 50.0)], group),
+                part(vec![(100.0, 50.0), (140.0, 50.0)], group),
+            ]
+        };
+        let mut alone = Pixmap::new(200, 100).unwrap();
+        draw_labels(&mut alone, pieces(false), true, &mut Rasterizer::default());
+        assert_eq!(inked(&alone), 0);
+        let mut grouped = Pixmap::new(200, 100).unwrap();
+        draw_labels(&mut grouped, pieces(true), true, &mut Rasterizer::default());
+        assert!(inked(&grouped) > 50);
+        let chains = chain(vec![
+            vec![(0.0, 0.0), (1.0, 0.0)],
+            vec![(2.0, 0.0), (1.0, 0.0)],
+            vec![(5.0, 5.0), (6.0, 6.0)],
+        ]);
+        assert_eq!(chains.len(), 2);
+        assert_eq!(chains[0].len(), 3);
     }
 }
