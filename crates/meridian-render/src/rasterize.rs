@@ -459,7 +459,7 @@ thread_local! {
 }
 
 /// Cells larger than this are not kept for the next map.
-const SPARE_MAX: usize = 4 << 20;
+const SPARE_MAX: usize = 1 << 20;
 
 impl Drop for Rasterizer {
     fn drop(&mut self) {

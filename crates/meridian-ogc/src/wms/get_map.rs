@@ -436,18 +436,20 @@ fn render(req: &GetMap, drawn: &[Drawn], limits: Limits) -> Result<Map, WmsError
     Ok(map)
 }
 
-/// Grids as the renderer reads them: positions are coordinates in the grids' CRS, each
-/// looked up in the grid that holds it (one grid, or a mosaic's granules).
-struct GridsSource {
-    grids: Vec<Arc<meridian_coverages::Grid>>,
-    /// The grid the last position fell in (neighbouring pixels mostly share one).
-    last: std::cell::Cell<usize>,
-}
+/// One grid as the renderer reads it: positions are the grid's pixels (the common case, and
+/// the fastest: no transform per sample).
+struct GridSource(Arc<meridian_coverages::Grid>);
 
-impl GridsSource {
-    fn value_at(g: &meridian_coverages::Grid, x: f64, y: f64) -> Option<Option<[f32; 4]>> {
-        let (col, row) = g.pixel_of(x, y)?;
-        if !(col >= 0.0 && row >= 0.0 && col < g.width as f64 && row < g.height as f64) {
+impl meridian_render::RasterSource for GridSource {
+    fn bands(&self) -> usize {
+        self.0.bands
+    }
+    fn colour(&self) -> bool {
+        self.0.colour
+    }
+    fn sample(&self, col: f64, row: f64) -> Option<[f32; 4]> {
+        let g = &self.0;
+        if col < 0.0 || row < 0.0 {
             return None;
         }
         let (c, r) = (col as usize, row as usize);
@@ -455,9 +457,90 @@ impl GridsSource {
         for (b, slot) in v.iter_mut().enumerate().take(g.bands.min(4)) {
             *slot = g.value(c, r, b)?;
         }
-        // Inside this grid: no data here is an answer (not a reason to look elsewhere).
-        Some((g.colour || !g.is_nodata(v[0])).then_some(v))
+        if !g.colour && g.is_nodata(v[0]) {
+            return None;
+        }
+        Some(v)
     }
+    fn range(&self) -> (f32, f32) {
+        if self.0.colour {
+            (0.0, 255.0)
+        } else {
+            value_range(&self.0)
+        }
+    }
+}
+
+/// Grids as the renderer reads them: positions are coordinates in the grids' CRS, each
+/// looked up in the grid that holds it (one grid, or a mosaic's granules).
+struct GridsSource {
+    grids: Vec<Arc<meridian_coverages::Grid>>,
+    /// Per grid, coordinates to pixels: col = i0 + i1·x + i2·y, row = i3 + i4·x + i5·y.
+    inverse: Vec<[f64; 6]>,
+    /// The grid the last position fell in (neighbouring pixels mostly share one).
+    last: std::cell::Cell<usize>,
+}
+
+impl GridsSource {
+    fn new(grids: Vec<Arc<meridian_coverages::Grid>>) -> GridsSource {
+        let inverse = grids
+            .iter()
+            .map(|g| {
+                let [a, b, c, d, e, f] = g.transform;
+                let det = b * f - c * e;
+                if det == 0.0 || !det.is_finite() {
+                    // A degenerate grid holds no position.
+                    return [f64::NAN; 6];
+                }
+                [
+                    (c * d - f * a) / det,
+                    f / det,
+                    -c / det,
+                    (e * a - b * d) / det,
+                    -e / det,
+                    b / det,
+                ]
+            })
+            .collect();
+        GridsSource {
+            grids,
+            inverse,
+            last: std::cell::Cell::new(0),
+        }
+    }
+
+    /// What grid `i` holds at `(x, y)`.
+    #[inline(always)]
+    fn lookup(&self, i: usize, x: f64, y: f64) -> Lookup {
+        let (Some(g), Some(t)) = (self.grids.get(i), self.inverse.get(i)) else {
+            return Lookup::Outside;
+        };
+        let col = t[0] + t[1] * x + t[2] * y;
+        let row = t[3] + t[4] * x + t[5] * y;
+        if !(col >= 0.0 && row >= 0.0 && col < g.width as f64 && row < g.height as f64) {
+            return Lookup::Outside;
+        }
+        let bands = g.bands.min(4);
+        let at = ((row as usize) * g.width + col as usize) * g.bands;
+        let Some(px) = g.data.get(at..at + bands) else {
+            return Lookup::Outside;
+        };
+        let mut v = [0f32; 4];
+        v[..bands].copy_from_slice(px);
+        // Inside this grid: no data here is an answer (not a reason to look elsewhere).
+        if !g.colour && g.is_nodata(v[0]) {
+            Lookup::NoData
+        } else {
+            Lookup::Value(v)
+        }
+    }
+}
+
+/// What one grid holds at a position.
+enum Lookup {
+    Outside,
+    NoData,
+    Value([f32; 4]),
 }
 
 impl meridian_render::RasterSource for GridsSource {
@@ -469,18 +552,20 @@ impl meridian_render::RasterSource for GridsSource {
     }
     fn sample(&self, x: f64, y: f64) -> Option<[f32; 4]> {
         let last = self.last.get();
-        if let Some(g) = self.grids.get(last) {
-            if let Some(v) = Self::value_at(g, x, y) {
-                return v;
-            }
+        match self.lookup(last, x, y) {
+            Lookup::Value(v) => return Some(v),
+            Lookup::NoData => return None,
+            Lookup::Outside if self.grids.len() == 1 => return None,
+            Lookup::Outside => {}
         }
-        for (i, g) in self.grids.iter().enumerate() {
-            if i == last {
-                continue;
-            }
-            if let Some(v) = Self::value_at(g, x, y) {
-                self.last.set(i);
-                return v;
+        for i in (0..self.grids.len()).filter(|i| *i != last) {
+            match self.lookup(i, x, y) {
+                Lookup::Value(v) => {
+                    self.last.set(i);
+                    return Some(v);
+                }
+                Lookup::NoData => return None,
+                Lookup::Outside => {}
             }
         }
         None
@@ -548,15 +633,17 @@ fn draw_coverage(
     if grids.is_empty() {
         return Ok(());
     }
-    let source = GridsSource {
-        grids,
-        last: std::cell::Cell::new(0),
-    };
-    let locate = |x: f64, y: f64| -> Option<(f64, f64)> {
+    let to_crs = |x: f64, y: f64| -> Option<(f64, f64)> {
         let p = to_grid.coord(geo_types::coord! { x: x, y: y });
         (p.x.is_finite() && p.y.is_finite()).then_some((p.x, p.y))
     };
-    map.draw_raster(style, &source, &locate);
+    if let [grid] = &grids[..] {
+        let grid = grid.clone();
+        let locate = |x: f64, y: f64| to_crs(x, y).and_then(|(x, y)| grid.pixel_of(x, y));
+        map.draw_raster(style, &GridSource(grid.clone()), &locate);
+    } else {
+        map.draw_raster(style, &GridsSource::new(grids), &to_crs);
+    }
     Ok(())
 }
 
