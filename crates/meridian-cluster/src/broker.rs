@@ -257,8 +257,12 @@ pub fn parse_broker_spec(url: &str, default_max_delay_ms: u64) -> Result<BrokerS
         let port = port
             .parse::<u16>()
             .map_err(|_| BrokerError::Url(format!(" '{part}': bad port '{port}'")))?;
-        spec.addrs
-            .push((h.trim_matches(['[', ']']).to_string(), port));
+        let host = h.trim_matches(['[', ']']);
+        let bracketed = h.starts_with('[') == h.ends_with(']');
+        if host.is_empty() || !bracketed || host.contains(char::is_whitespace) {
+            return Err(BrokerError::Url(format!(" '{part}': bad host '{h}'")));
+        }
+        spec.addrs.push((host.to_string(), port));
     }
     if plain && spec.tls {
         return Err(BrokerError::Url(format!(
@@ -407,6 +411,12 @@ mod tests {
             .to_string()
             .contains("scheme"));
         assert!(parse_broker_spec("tcp://a:notaport", 1).is_err());
+        assert!(parse_broker_spec("tcp://[::1", 1).is_err());
+        assert!(parse_broker_spec("tcp://:1883", 1).is_err());
+        assert_eq!(
+            parse_broker_spec("tcp://[::1]:1883", 1).unwrap().addrs[0].0,
+            "::1"
+        );
         // GeoServer's own spelling, as kartoza's images write it.
         assert_eq!(
             parse_broker_url("failover://(tcp://broker:61616)?jms.useAsyncSend=true"),

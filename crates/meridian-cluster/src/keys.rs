@@ -47,6 +47,7 @@ pub struct ClusterKeys {
     broker: [u8; 32],
     seal: [u8; 32],
     announce: [u8; 32],
+    web: [u8; 32],
 }
 
 impl std::fmt::Debug for ClusterKeys {
@@ -96,6 +97,7 @@ impl ClusterKeys {
             broker: derive("broker"),
             seal: derive("seal"),
             announce: derive("announce"),
+            web: derive("web"),
         })
     }
 
@@ -182,6 +184,12 @@ impl ClusterKeys {
     /// Whether `mac_hex` is the MAC of announcement `body`.
     pub fn announce_mac_ok(&self, body: &[u8], mac_hex: &[u8]) -> bool {
         constant_time_eq(self.announce_mac(body).as_bytes(), mac_hex)
+    }
+
+    /// The key that signs the web interface's sessions and form tokens: the same on every
+    /// node of the cluster, so a session holds whichever node a request lands on.
+    pub fn web_key(&self) -> &[u8; 32] {
+        &self.web
     }
 
     /// The key that encrypts connection secrets (passwords of stores) on the wire, in peer

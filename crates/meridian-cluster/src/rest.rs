@@ -115,6 +115,12 @@ impl ClusterRest {
                 cfg.set(k, v);
             }
             crate::node::check_discovery(&cfg).map_err(|e| RestError::BadRequest(e.to_string()))?;
+            // A broker address the node could not connect with is refused, not saved.
+            let url = cfg.get("brokerURL").to_string();
+            if !url.trim().is_empty() {
+                crate::broker::parse_broker_spec(&url, 1000)
+                    .map_err(|e| RestError::BadRequest(format!("brokerURL '{url}': {e}")))?;
+            }
             cfg.save().map_err(|e| RestError::Internal(e.to_string()))?;
             *guard = cfg;
         }

@@ -19,5 +19,5 @@ pub use ctx::{AsyncResp, Reloader, RestExtension, RestState};
 pub use error::{RestError, RestResult};
 pub use json::{from_json, to_json};
 pub use req::{render, Format, Req, Resp};
-pub use server::{rest_router, PEER_SIGNATURE_HEADER, POSITION_HEADER};
+pub use server::{execute_as, rest_router, PEER_SIGNATURE_HEADER, POSITION_HEADER};
 pub use throttle::LoginThrottle;

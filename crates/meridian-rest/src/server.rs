@@ -106,6 +106,51 @@ fn run_dispatch(st: &RestState, req: &Req) -> (crate::RestResult<Resp>, Option<(
     (r, position.take())
 }
 
+/// Run a REST request on behalf of `user`, already authenticated by other means (the web
+/// interface's signed session): the same access rules, handlers and apply path as a request
+/// over HTTP, so a change made there validates, journals and replicates alike. `path` is the
+/// part after `/rest` (`/workspaces.json`), with its query.
+pub async fn execute_as(
+    st: &Arc<RestState>,
+    user: &str,
+    method: &str,
+    path: &str,
+    content_type: &str,
+    body: Vec<u8>,
+) -> crate::RestResult<Resp> {
+    let (sub, q) = path.split_once('?').unwrap_or((path, ""));
+    let access = match st.security.read() {
+        Ok(sec) => sec.check_rest_as(method, &format!("/rest{sub}"), user),
+        Err(_) => Access::Unauthenticated,
+    };
+    match access {
+        Access::Allowed(_) => {}
+        Access::Unauthenticated => return Err(RestError::Unauthorized),
+        Access::Forbidden(msg) => return Err(RestError::Forbidden(msg)),
+    }
+    let (segs, ext) = split_path(sub)?;
+    let req = Req {
+        method: method.to_uppercase(),
+        segs,
+        ext,
+        query: form_urlencoded::parse(q.as_bytes()).into_owned().collect(),
+        accept: "application/json".into(),
+        content_type: content_type.to_ascii_lowercase(),
+        body,
+        base: "http://localhost/geoserver".into(),
+    };
+    let pending = st.extensions.iter().find_map(|e| e.handle_async(&req));
+    let result = match pending {
+        Some(answer) => answer.await,
+        None => match run_handler(st.clone(), req).await {
+            Ok((r, _)) => r,
+            Err(e) => Err(RestError::Internal(format!("request handler failed: {e}"))),
+        },
+    };
+    tracing::info!(%method, path = %sub, user, status = result.as_ref().map_or_else(|e| e.status(), |r| r.status), "web");
+    result
+}
+
 async fn handle(State(st): State<Arc<RestState>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let method = parts.method.as_str().to_uppercase();

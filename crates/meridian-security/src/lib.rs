@@ -71,6 +71,24 @@ impl Security {
             },
             None => None,
         };
+        self.check_rest_for(method, path, user)
+    }
+
+    /// Whether `name` and `password` are a user's (the web interface's login form).
+    pub fn authenticate(&self, name: &str, password: &str) -> bool {
+        self.realm.authenticate(name, password).is_some()
+    }
+
+    /// Check a REST request for a user already authenticated (by a signed session): the same
+    /// rules as [`Security::check_rest`]. A user no longer known is unauthenticated.
+    pub fn check_rest_as(&self, method: &str, path: &str, user: &str) -> Access {
+        match self.realm.user(user) {
+            Some(u) => self.check_rest_for(method, path, Some(u)),
+            None => Access::Unauthenticated,
+        }
+    }
+
+    fn check_rest_for(&self, method: &str, path: &str, user: Option<&users::User>) -> Access {
         let roles: Vec<String> = match &user {
             Some(u) => self.realm.roles_of(u),
             None => vec!["ROLE_ANONYMOUS".to_string()],

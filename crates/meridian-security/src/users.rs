@@ -136,6 +136,11 @@ impl Realm {
         Ok(r)
     }
 
+    /// The enabled user of this name.
+    pub fn user(&self, name: &str) -> Option<&User> {
+        self.users.get(name).filter(|u| u.enabled)
+    }
+
     /// The enabled user whose password matches.
     pub fn authenticate(&self, name: &str, password: &str) -> Option<&User> {
         let u = self.users.get(name).filter(|u| u.enabled)?;

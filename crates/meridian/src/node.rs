@@ -181,6 +181,7 @@ pub fn serve(
                 Ok(())
             })
         };
+        let web_key = *cluster.keys().web_key();
         let metrics_cluster = cluster.clone();
         let ready_cluster = cluster.clone();
         let ogc = Arc::new(OgcState { catalog: service.clone(), data_dir: dir.clone() });
@@ -215,6 +216,11 @@ pub fn serve(
                     async move { crate::health::ready(&c) }
                 }),
             )
+            .merge(meridian_web::web_router(Arc::new(meridian_web::WebState {
+                rest: state.clone(),
+                key: web_key,
+                started,
+            })))
             .merge(rest_router(state))
             .merge(ogc_router(ogc));
         tracing::info!(address = %local, max_connections = limits.max_connections, "listening on http://{local}/geoserver");

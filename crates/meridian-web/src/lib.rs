@@ -1,0 +1,192 @@
+//! The admin web interface at `/geoserver/web/`: server-rendered pages (maud templates compiled
+//! into the binary, one stylesheet embedded, no script needed), a form login checked against the
+//! same users as REST, and a stateless signed session every node of the cluster accepts.
+//! Every change a page makes is a REST request run for the signed-in user
+//! ([`meridian_rest::execute_as`]): the same access rules, validation and apply path, so it
+//! journals and replicates like any other write.
+
+mod layout;
+mod pages;
+pub mod session;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::Router;
+use meridian_rest::RestState;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// What the pages need.
+pub struct WebState {
+    /// The REST side: catalog, users, login throttle, cluster extension.
+    pub rest: Arc<RestState>,
+    /// The key sessions and form tokens are signed with (the same on every node).
+    pub key: [u8; 32],
+    /// When the node started.
+    pub started: Instant,
+}
+
+/// The interface's routes.
+pub fn web_router(state: Arc<WebState>) -> Router {
+    Router::new()
+        .route("/geoserver/web", get(root))
+        .route("/geoserver/web/", get(root))
+        .route("/geoserver/web/assets/web.css", get(css))
+        .route(
+            "/geoserver/web/login",
+            get(pages::login::form).post(pages::login::submit),
+        )
+        .route(
+            "/geoserver/web/logout",
+            axum::routing::post(pages::login::logout),
+        )
+        .route("/geoserver/web/status", get(pages::status::page))
+        .route(
+            "/geoserver/web/cluster",
+            get(pages::cluster::page).post(pages::cluster::save),
+        )
+        .route(
+            "/geoserver/web/workspaces",
+            get(pages::workspaces::list).post(pages::workspaces::create),
+        )
+        .route(
+            "/geoserver/web/workspaces/{name}/delete",
+            get(pages::workspaces::confirm_delete).post(pages::workspaces::delete),
+        )
+        .with_state(state)
+}
+
+async fn root(State(st): State<Arc<WebState>>, headers: HeaderMap) -> Response {
+    match signed_in(&st, &headers) {
+        Some(_) => Redirect::to("/geoserver/web/status").into_response(),
+        None => Redirect::to("/geoserver/web/login").into_response(),
+    }
+}
+
+async fn css() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "max-age=3600"),
+        ],
+        include_str!("../assets/web.css"),
+    )
+        .into_response()
+}
+
+/// The signed-in user and the session value, from the request's cookie.
+pub(crate) struct Signed {
+    pub user: String,
+    pub session: String,
+    pub csrf: String,
+}
+
+pub(crate) fn signed_in(st: &WebState, headers: &HeaderMap) -> Option<Signed> {
+    let cookies = headers.get(header::COOKIE)?.to_str().ok()?;
+    let value = session::from_cookies(cookies)?;
+    let user = session::verify(&st.key, value)?;
+    Some(Signed {
+        user,
+        session: value.to_string(),
+        csrf: session::csrf(&st.key, value),
+    })
+}
+
+/// The user of a page request, or the login page to go to.
+pub(crate) fn require(
+    st: &WebState,
+    headers: &HeaderMap,
+    here: &str,
+) -> Result<Signed, Box<Response>> {
+    signed_in(st, headers).ok_or_else(|| {
+        let next: String = form_urlencoded::byte_serialize(here.as_bytes()).collect();
+        Box::new(Redirect::to(&format!("/geoserver/web/login?next={next}")).into_response())
+    })
+}
+
+/// A posted form's fields, once its token is checked against the session.
+pub(crate) fn posted(
+    st: &WebState,
+    headers: &HeaderMap,
+    body: &Bytes,
+    here: &str,
+) -> Result<(Signed, HashMap<String, String>), Box<Response>> {
+    let who = require(st, headers, here)?;
+    let fields: HashMap<String, String> = form_urlencoded::parse(body).into_owned().collect();
+    let token = fields.get("_csrf").map(String::as_str).unwrap_or("");
+    if !session::csrf_ok(&st.key, &who.session, token) {
+        tracing::info!(user = %who.user, path = here, "web form refused: missing or stale token");
+        return Err(Box::new(plain(
+            StatusCode::FORBIDDEN,
+            "This form's security token is missing or stale: reload the page and try again.",
+        )));
+    }
+    Ok((who, fields))
+}
+
+pub(crate) fn plain(status: StatusCode, text: &str) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        text.to_string(),
+    )
+        .into_response()
+}
+
+pub(crate) fn html(markup: maud::Markup) -> Response {
+    let mut r = Html(markup.into_string()).into_response();
+    // Pages hold per-session tokens: never cached, never framed by another site.
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r.headers_mut()
+        .insert("x-frame-options", HeaderValue::from_static("DENY"));
+    r.headers_mut().insert(
+        "content-security-policy",
+        HeaderValue::from_static(
+            "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
+        ),
+    );
+    r
+}
+
+/// Send an XML body to a REST path for `user`: `Ok` on success, else the status and message
+/// to show.
+pub(crate) async fn send_xml(
+    st: &WebState,
+    user: &str,
+    method: &str,
+    path: &str,
+    body: String,
+) -> Result<(), (StatusCode, String)> {
+    match meridian_rest::execute_as(
+        &st.rest,
+        user,
+        method,
+        path,
+        "application/xml",
+        body.into_bytes(),
+    )
+    .await
+    {
+        Ok(r) if r.status < 300 => Ok(()),
+        Ok(r) => Err((
+            StatusCode::from_u16(r.status).unwrap_or(StatusCode::BAD_REQUEST),
+            body_text(&r),
+        )),
+        Err(e) => Err((
+            StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST),
+            e.to_string(),
+        )),
+    }
+}
+
+/// A REST answer's body as text.
+pub(crate) fn body_text(r: &meridian_rest::Resp) -> String {
+    String::from_utf8_lossy(&r.body).to_string()
+}
+
+pub(crate) type Name = Path<String>;

@@ -1,0 +1,6 @@
+//! One module per page.
+
+pub mod cluster;
+pub mod login;
+pub mod status;
+pub mod workspaces;
