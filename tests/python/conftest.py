@@ -21,7 +21,7 @@ def fixture_dir() -> Path:
 
 
 class Node:
-    def __init__(self, data_dir: Path):
+    def __init__(self, data_dir: Path, env: dict | None = None):
         binary = os.environ.get("MERIDIAN_BIN", str(REPO / "target/debug/meridian"))
         if not os.path.isfile(binary):
             pytest.fail(f"meridian binary not found at {binary}; build it first (cargo build)")
@@ -32,7 +32,7 @@ class Node:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
-            env={**os.environ, "NO_COLOR": "1", "RUST_LOG": "info", "MERIDIAN_CLUSTER_EMBEDDEDBROKER_LISTEN": "127.0.0.1:0"},
+            env={**os.environ, "NO_COLOR": "1", "RUST_LOG": "info", "MERIDIAN_CLUSTER_EMBEDDEDBROKER_LISTEN": "127.0.0.1:0", **(env or {})},
         )
         port = []
         ready = threading.Event()

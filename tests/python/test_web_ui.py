@@ -1,14 +1,19 @@
 """The admin web interface in a real browser: Debian's chromium, driven by Playwright for Python
 (its own browsers are never downloaded). Screenshots of each page go to target/web-screenshots."""
 import base64
+import http.client
+import http.server
+import itertools
 import json
 import shutil
+import tempfile
+import threading
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, Node, fixture_dir
 
 SHOTS = REPO / "target/web-screenshots"
 
@@ -109,14 +114,98 @@ def test_the_cluster_page_turns_read_only_on_and_off(browser, fixture_node):
     assert page.is_checked("#readOnly")
     status, body = rest(fixture_node, "/cluster.xml")
     assert b'name="readOnly" value="enabled"' in body
-    # A write through the interface is now refused by the server, and says so.
+    # The catalog pages say so and disable their controls; the server refuses anyway.
     page.goto(fixture_node.base + "/web/workspaces")
-    page.fill("#name", "duringreadonly")
-    page.click("text=Create")
-    assert page.locator("#name-error").is_visible()
+    assert "read-only" in page.locator("#read-only-note").inner_text()
+    assert page.is_disabled("text=Create")
+    shot(page, "workspaces-read-only")
+    token = page.locator("input[name=_csrf]").first.get_attribute("value")
+    r = page.request.post(
+        fixture_node.base + "/web/workspaces",
+        form={"action": "create", "name": "duringreadonly", "_csrf": token},
+    )
+    assert r.status >= 400
     assert rest(fixture_node, "/workspaces/duringreadonly.json")[0] == 404
     page.goto(fixture_node.base + "/web/cluster")
     page.uncheck("#readOnly")
     page.click("text=Save")
     page.wait_for_url("**/web/cluster?saved=1")
     assert b'name="readOnly" value="disabled"' in rest(fixture_node, "/cluster.xml")[1]
+
+
+class RoundRobin:
+    """A tiny HTTP proxy sending each request to the next backend in turn (no stickiness)."""
+
+    def __init__(self, ports):
+        turn = itertools.cycle(ports)
+        self.hits = {p: 0 for p in ports}
+        hits = self.hits
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def forward(self):
+                port = next(turn)
+                hits[port] += 1
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
+                c.request(self.command, self.path, body=body, headers=headers)
+                r = c.getresponse()
+                data = r.read()
+                self.send_response(r.status)
+                for k, v in r.getheaders():
+                    if k.lower() not in ("transfer-encoding", "connection", "content-length"):
+                        self.send_header(k, v)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                c.close()
+
+            do_GET = forward
+            do_POST = forward
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+
+
+def test_a_session_holds_behind_a_round_robin_balancer(browser):
+    secret = "browser-test-cluster-secret-0123456789"
+    tmp = Path(tempfile.mkdtemp(prefix="meridian-web-"))
+    nodes = []
+    for i in range(2):
+        shutil.copytree(fixture_dir(), tmp / f"n{i}")
+        for p in (tmp / f"n{i}").rglob("*"):
+            p.chmod(p.stat().st_mode | 0o200)
+        nodes.append(Node(tmp / f"n{i}", env={"MERIDIAN_CLUSTER_SECRET": secret}))
+    lb = RoundRobin([n.port for n in nodes])
+    try:
+        base = f"http://127.0.0.1:{lb.port}/geoserver"
+        page = browser.new_page()
+        page.goto(base + "/web/login")
+        page.fill("#username", "admin")
+        page.fill("#password", "geoserver")
+        page.click("button[type=submit]")
+        page.wait_for_url("**/web/status")
+        for _ in range(6):
+            for section in ("/web/workspaces", "/web/status", "/web/cluster"):
+                page.goto(base + section)
+                assert "/web/login" not in page.url, section
+        # A form served by one node is posted to the other: its token holds there too.
+        page.goto(base + "/web/workspaces")
+        page.fill("#name", "balanced")
+        page.click("text=Create")
+        assert "/web/login" not in page.url
+        made = [rest(n, "/workspaces/balanced.json")[0] for n in nodes]
+        assert 200 in made, made
+        assert all(h >= 5 for h in lb.hits.values()), lb.hits
+    finally:
+        lb.stop()
+        for n in nodes:
+            n.stop()
+        shutil.rmtree(tmp, ignore_errors=True)

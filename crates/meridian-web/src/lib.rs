@@ -184,6 +184,53 @@ pub(crate) async fn send_xml(
     }
 }
 
+/// Why this node refuses catalog changes, naming where to make them, or `None` when it takes
+/// them (from the cluster status: read-only, or not a primary).
+pub(crate) async fn refused_writes(st: &WebState, user: &str) -> Option<String> {
+    let r = meridian_rest::execute_as(&st.rest, user, "GET", "/cluster/status", "", Vec::new())
+        .await
+        .ok()?;
+    let s: serde_json::Value = serde_json::from_slice(&r.body).ok()?;
+    let flag = |v: &serde_json::Value, k: &str| v.get(k).and_then(|b| b.as_bool()).unwrap_or(false);
+    let roles = s.get("roles").cloned().unwrap_or_default();
+    let read_only = flag(&s, "readOnly") || flag(&roles, "read_only");
+    let primary = flag(&roles, "primary");
+    if primary && !read_only {
+        return None;
+    }
+    let primaries: Vec<String> = s
+        .get("peers")
+        .and_then(|p| p.as_array())
+        .map(|peers| {
+            peers
+                .iter()
+                .filter(|p| {
+                    let r = p.get("roles").cloned().unwrap_or_default();
+                    flag(&r, "primary") && !flag(&r, "read_only")
+                })
+                .filter_map(|p| {
+                    let name = p.get("name")?.as_str()?;
+                    let url = p.get("url").and_then(|u| u.as_str()).unwrap_or("");
+                    Some(format!("{name} ({url})"))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let why = if read_only {
+        "This node is read-only"
+    } else {
+        "This node is a replica only"
+    };
+    Some(if primaries.is_empty() {
+        format!("{why}: it refuses catalog changes, and no primary is known to it right now.")
+    } else {
+        format!(
+            "{why}: it refuses catalog changes. Make them on a primary: {}.",
+            primaries.join(", ")
+        )
+    })
+}
+
 /// A REST answer's body as text.
 pub(crate) fn body_text(r: &meridian_rest::Resp) -> String {
     String::from_utf8_lossy(&r.body).to_string()

@@ -48,6 +48,8 @@ async fn list_page(
         "workspaces",
         "workspace",
     );
+    let refused = crate::refused_writes(st, user).await;
+    let locked = refused.is_some();
     let default = get_json(st, user, "/workspaces/default.json").await;
     let default = default
         .get("workspace")
@@ -57,6 +59,7 @@ async fn list_page(
         .to_string();
     let body = html! {
         h1 { "Workspaces" }
+        @if let Some(why) = &refused { p class="notice" role="note" id="read-only-note" { (why) } }
         @if let Some(d) = done { p class="done" role="status" { (d) } }
         table {
             thead { tr { th { "Name" } th { "Default" } th { "" } } }
@@ -67,10 +70,12 @@ async fn list_page(
                         td {
                             @if *name == default { "default" } @else {
                                 form method="post" action=(HERE) {
-                                    input type="hidden" name="_csrf" value=(csrf);
-                                    input type="hidden" name="action" value="default";
-                                    input type="hidden" name="name" value=(name);
-                                    button type="submit" { "Make default" }
+                                    fieldset disabled[locked] {
+                                        input type="hidden" name="_csrf" value=(csrf);
+                                        input type="hidden" name="action" value="default";
+                                        input type="hidden" name="name" value=(name);
+                                        button type="submit" { "Make default" }
+                                    }
                                 }
                             }
                         }
@@ -80,6 +85,7 @@ async fn list_page(
             }
         }
         form class="card" method="post" action=(HERE) {
+            fieldset disabled[locked] {
             h2 { "New workspace" }
             input type="hidden" name="_csrf" value=(csrf);
             input type="hidden" name="action" value="create";
@@ -95,6 +101,7 @@ async fn list_page(
                 label for="default" { "Make it the default workspace" }
             }
             button type="submit" { "Create" }
+            }
         }
     };
     layout::page("Workspaces", "workspaces", Some((user, csrf)), body)
@@ -228,8 +235,10 @@ pub async fn confirm_delete(
             }
         }
     };
+    let refused = crate::refused_writes(&st, &who.user).await;
     let body = html! {
         h1 { "Delete workspace " (name) }
+        @if let Some(why) = &refused { p class="notice" role="note" id="read-only-note" { (why) } }
         @if data.is_empty() && cov.is_empty() && styles.is_empty() && groups.is_empty() {
             p { "The workspace is empty: only it and its namespace are removed." }
         } @else {
@@ -240,8 +249,10 @@ pub async fn confirm_delete(
             (listing("Layer groups", &groups))
         }
         form method="post" action=(here) {
-            input type="hidden" name="_csrf" value=(who.csrf);
-            button class="danger" type="submit" { "Delete " (name) " and all it holds" }
+            fieldset disabled[refused.is_some()] {
+                input type="hidden" name="_csrf" value=(who.csrf);
+                button class="danger" type="submit" { "Delete " (name) " and all it holds" }
+            }
         }
         p { a href=(HERE) { "Keep it" } }
     };
