@@ -87,6 +87,26 @@ def test_log_in_with_the_keyboard_and_manage_workspaces(browser, fixture_node):
     assert page.input_value("#name") == "browserws"
     shot(page, "workspaces-error")
 
+    # A shapefile store from the release data: tested, saved, and a layer published from it.
+    page.click("text=Stores")
+    page.wait_for_url("**/web/stores")
+    page.select_option("#workspace", "browserws")
+    page.fill("#name", "roads2")
+    page.check("#kind-shapefile")
+    page.fill("#shapefile_url", "file:data/sf/nothere.shp")
+    page.click("text=Test connection")
+    assert page.locator("#test-result").inner_text().startswith("Cannot connect")
+    page.fill("#shapefile_url", "file:data/sf/roads.shp")
+    page.click("text=Test connection")
+    assert "roads" in page.locator("#test-result").inner_text()
+    shot(page, "stores-tested")
+    page.click("button[name=save]")
+    page.wait_for_url("**/web/stores/browserws/roads2")
+    page.click("text=Publish roads")
+    page.wait_for_url("**/web/stores/browserws/roads2")
+    assert rest(fixture_node, "/layers/browserws:roads.json")[0] == 200
+    shot(page, "store")
+
     # What a recursive delete removes is shown before it is done.
     page.goto(fixture_node.base + "/web/workspaces/sf/delete")
     assert "archsites" in page.content()

@@ -7,6 +7,7 @@ const SECTIONS: &[(&str, &str)] = &[
     ("status", "Server status"),
     ("cluster", "Cluster"),
     ("workspaces", "Workspaces"),
+    ("stores", "Stores"),
 ];
 
 /// A whole page: `current` is the section shown, `user` and `csrf` the session's.

@@ -50,6 +50,14 @@ pub fn web_router(state: Arc<WebState>) -> Router {
             get(pages::cluster::page).post(pages::cluster::save),
         )
         .route(
+            "/geoserver/web/stores",
+            get(pages::stores::list).post(pages::stores::create),
+        )
+        .route(
+            "/geoserver/web/stores/{ws}/{store}",
+            get(pages::stores::store).post(pages::stores::publish),
+        )
+        .route(
             "/geoserver/web/workspaces",
             get(pages::workspaces::list).post(pages::workspaces::create),
         )

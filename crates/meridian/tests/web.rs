@@ -152,6 +152,24 @@ fn login_sessions_and_forms_follow_the_rest_rules() {
     assert!(r.status().is_client_error());
     let html = r.text().unwrap();
     assert!(html.contains("id=\"name-error\""), "{html}");
+    // "Test connection" opens a store through the same sources as the services, and says
+    // why one does not open.
+    let r = post(
+        &n,
+        &c,
+        "/stores",
+        &[
+            ("_csrf", &token),
+            ("test", "1"),
+            ("workspace", "webws"),
+            ("name", "x"),
+            ("kind", "shapefile"),
+            ("shapefile_url", "file:data/nowhere/roads.shp"),
+        ],
+    );
+    let html = r.text().unwrap();
+    assert!(html.contains("Cannot connect"), "{html}");
+    assert_eq!(n.get("/workspaces/webws/datastores/x.json").status(), 404);
     // The default, then the delete page lists what a recursive delete removes.
     let r = post(
         &n,

@@ -3,4 +3,5 @@
 pub mod cluster;
 pub mod login;
 pub mod status;
+pub mod stores;
 pub mod workspaces;
