@@ -107,6 +107,15 @@ def test_log_in_with_the_keyboard_and_manage_workspaces(browser, fixture_node):
     assert rest(fixture_node, "/layers/browserws:roads.json")[0] == 200
     shot(page, "store")
 
+    # The preview map draws the new layer, and a release layer, through this node's WMS.
+    for layer, name in (("browserws:roads", "preview-roads"), ("topp:states", "preview-states")):
+        page.goto(fixture_node.base + "/web/layers")
+        with page.expect_response(lambda r: "/wms?" in r.url and r.status == 200) as wms:
+            page.click(f"tr:has(td:text-is('{layer}')) >> text=Preview")
+        assert wms.value.headers["content-type"].startswith("image/png")
+        page.wait_for_selector("#map[data-drawn=true]", timeout=15000)
+        shot(page, name)
+
     # What a recursive delete removes is shown before it is done.
     page.goto(fixture_node.base + "/web/workspaces/sf/delete")
     assert "archsites" in page.content()

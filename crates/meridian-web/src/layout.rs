@@ -8,6 +8,7 @@ const SECTIONS: &[(&str, &str)] = &[
     ("cluster", "Cluster"),
     ("workspaces", "Workspaces"),
     ("stores", "Stores"),
+    ("layers", "Layers"),
 ];
 
 /// A whole page: `current` is the section shown, `user` and `csrf` the session's.

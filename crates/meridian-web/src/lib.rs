@@ -36,6 +36,11 @@ pub fn web_router(state: Arc<WebState>) -> Router {
         .route("/geoserver/web", get(root))
         .route("/geoserver/web/", get(root))
         .route("/geoserver/web/assets/web.css", get(css))
+        .route("/geoserver/web/assets/ol.js", get(ol_js))
+        .route("/geoserver/web/assets/ol.css", get(ol_css))
+        .route("/geoserver/web/assets/preview.js", get(preview_js))
+        .route("/geoserver/web/layers", get(pages::layers::list))
+        .route("/geoserver/web/preview", get(pages::layers::preview))
         .route(
             "/geoserver/web/login",
             get(pages::login::form).post(pages::login::submit),
@@ -84,6 +89,38 @@ async fn css() -> Response {
         include_str!("../assets/web.css"),
     )
         .into_response()
+}
+
+fn asset(content_type: &'static str, body: &'static [u8]) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "max-age=86400"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+async fn ol_js() -> Response {
+    asset(
+        "text/javascript; charset=utf-8",
+        include_bytes!("../assets/vendor/ol-10.11.0/ol.js"),
+    )
+}
+
+async fn ol_css() -> Response {
+    asset(
+        "text/css; charset=utf-8",
+        include_bytes!("../assets/vendor/ol-10.11.0/ol.css"),
+    )
+}
+
+async fn preview_js() -> Response {
+    asset(
+        "text/javascript; charset=utf-8",
+        include_bytes!("../assets/preview.js"),
+    )
 }
 
 /// The signed-in user and the session value, from the request's cookie.

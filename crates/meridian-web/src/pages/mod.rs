@@ -1,6 +1,7 @@
 //! One module per page.
 
 pub mod cluster;
+pub mod layers;
 pub mod login;
 pub mod status;
 pub mod stores;

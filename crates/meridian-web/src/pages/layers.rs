@@ -1,0 +1,108 @@
+//! Layers: every published layer with a link to its preview, and the preview itself (an
+//! OpenLayers map, vendored, drawing the layer through this node's WMS).
+
+use crate::{html, layout, require, WebState};
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use maud::html;
+use meridian_rest::execute_as;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+const HERE: &str = "/geoserver/web/layers";
+
+async fn get_json(st: &WebState, user: &str, path: &str) -> serde_json::Value {
+    match execute_as(&st.rest, user, "GET", path, "", Vec::new()).await {
+        Ok(r) if r.status == 200 => serde_json::from_slice(&r.body).unwrap_or_default(),
+        _ => serde_json::Value::Null,
+    }
+}
+
+fn enc(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// `GET /web/layers`
+pub async fn list(State(st): State<Arc<WebState>>, headers: HeaderMap) -> Response {
+    let who = match require(&st, &headers, HERE) {
+        Ok(w) => w,
+        Err(r) => return *r,
+    };
+    let all: Vec<String> = get_json(&st, &who.user, "/layers.json")
+        .await
+        .pointer("/layers/layer")
+        .and_then(|a| a.as_array().cloned())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|l| l.get("name").and_then(|n| n.as_str()).map(str::to_string))
+        .collect();
+    let body = html! {
+        h1 { "Layers" }
+        table {
+            thead { tr { th { "Layer" } th { "" } } }
+            tbody {
+                @for l in &all {
+                    tr {
+                        td { (l) }
+                        td { a href={ "/geoserver/web/preview?layer=" (enc(l)) } { "Preview" } }
+                    }
+                }
+            }
+        }
+    };
+    html(layout::page(
+        "Layers",
+        "layers",
+        Some((&who.user, &who.csrf)),
+        body,
+    ))
+}
+
+/// The WGS84 box of a layer's resource (feature type or coverage).
+async fn lat_lon_box(st: &WebState, user: &str, layer: &str) -> Option<[f64; 4]> {
+    let l = get_json(st, user, &format!("/layers/{}.json", enc(layer))).await;
+    let href = l.pointer("/layer/resource/href")?.as_str()?;
+    let path = href.split("/rest").nth(1)?;
+    let r = get_json(st, user, path).await;
+    let res = r.get("featureType").or_else(|| r.get("coverage"))?;
+    let b = res.get("latLonBoundingBox")?;
+    let n = |k: &str| b.get(k).and_then(|v| v.as_f64());
+    Some([n("minx")?, n("miny")?, n("maxx")?, n("maxy")?])
+}
+
+/// `GET /web/preview?layer=ws:name`
+pub async fn preview(
+    State(st): State<Arc<WebState>>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let layer = q.get("layer").cloned().unwrap_or_default();
+    let here = format!("/geoserver/web/preview?layer={}", enc(&layer));
+    let who = match require(&st, &headers, &here) {
+        Ok(w) => w,
+        Err(r) => return *r,
+    };
+    let Some(b) = lat_lon_box(&st, &who.user, &layer).await else {
+        return crate::plain(
+            StatusCode::NOT_FOUND,
+            "No such layer, or it has no bounding box.",
+        );
+    };
+    let bbox = format!("{},{},{},{}", b[0], b[1].max(-85.0), b[2], b[3].min(85.0));
+    let body = html! {
+        link rel="stylesheet" href="/geoserver/web/assets/ol.css";
+        h1 { "Preview of " (layer) }
+        div id="map" class="map" data-layer=(layer) data-bbox=(bbox) data-wms="/geoserver/wms"
+            role="img" aria-label={ "Map of " (layer) } {}
+        p class="hint" { "Drag to pan, scroll to zoom. Drawn by this node's WMS." }
+        script src="/geoserver/web/assets/ol.js" {}
+        script src="/geoserver/web/assets/preview.js" {}
+    };
+    html(layout::page(
+        "Preview",
+        "layers",
+        Some((&who.user, &who.csrf)),
+        body,
+    ))
+}
