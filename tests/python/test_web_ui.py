@@ -17,6 +17,16 @@ from conftest import REPO, Node, fixture_dir
 
 SHOTS = REPO / "target/web-screenshots"
 
+RED_LINE = """<?xml version="1.0" encoding="UTF-8"?>
+<StyledLayerDescriptor version="1.0.0" xmlns="http://www.opengis.net/sld">
+  <NamedLayer><Name>line</Name><UserStyle><Name>line</Name>
+    <FeatureTypeStyle><Rule><LineSymbolizer>
+      <Stroke><CssParameter name="stroke">#FF0000</CssParameter><CssParameter name="stroke-width">2</CssParameter></Stroke>
+    </LineSymbolizer></Rule></FeatureTypeStyle>
+  </UserStyle></NamedLayer>
+</StyledLayerDescriptor>
+"""
+
 
 def chromium_path() -> str:
     p = shutil.which("chromium") or "/usr/bin/chromium"
@@ -115,6 +125,25 @@ def test_log_in_with_the_keyboard_and_manage_workspaces(browser, fixture_node):
         assert wms.value.headers["content-type"].startswith("image/png")
         page.wait_for_selector("#map[data-drawn=true]", timeout=15000)
         shot(page, name)
+
+    # A style edited with a mistake: the refusal points at its line; fixed, it saves and the
+    # preview draws it.
+    page.goto(fixture_node.base + "/web/styles")
+    page.click("text=line")
+    page.wait_for_url("**/web/styles/line")
+    broken = RED_LINE.replace("</Stroke>", "</Strok>")
+    page.fill("#sld", broken)
+    page.click("text=Save")
+    error = page.locator("#sld-error").inner_text()
+    assert error.startswith("Line 5"), error
+    assert "Strok" in error
+    shot(page, "style-error")
+    page.fill("#sld", RED_LINE)
+    page.click("text=Save")
+    page.wait_for_url("**/web/styles/line?saved=1")
+    page.wait_for_function("document.getElementById('style-preview').naturalWidth > 0")
+    assert b"#FF0000" in rest(fixture_node, "/styles/line.sld")[1]
+    shot(page, "style-saved")
 
     # What a recursive delete removes is shown before it is done.
     page.goto(fixture_node.base + "/web/workspaces/sf/delete")

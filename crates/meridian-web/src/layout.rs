@@ -9,6 +9,7 @@ const SECTIONS: &[(&str, &str)] = &[
     ("workspaces", "Workspaces"),
     ("stores", "Stores"),
     ("layers", "Layers"),
+    ("styles", "Styles"),
 ];
 
 /// A whole page: `current` is the section shown, `user` and `csrf` the session's.

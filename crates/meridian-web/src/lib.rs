@@ -40,6 +40,11 @@ pub fn web_router(state: Arc<WebState>) -> Router {
         .route("/geoserver/web/assets/ol.css", get(ol_css))
         .route("/geoserver/web/assets/preview.js", get(preview_js))
         .route("/geoserver/web/layers", get(pages::layers::list))
+        .route("/geoserver/web/styles", get(pages::styles::list))
+        .route(
+            "/geoserver/web/styles/{name}",
+            get(pages::styles::edit).post(pages::styles::save),
+        )
         .route("/geoserver/web/preview", get(pages::layers::preview))
         .route(
             "/geoserver/web/login",

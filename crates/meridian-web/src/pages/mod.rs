@@ -5,4 +5,5 @@ pub mod layers;
 pub mod login;
 pub mod status;
 pub mod stores;
+pub mod styles;
 pub mod workspaces;

@@ -1,0 +1,252 @@
+//! Styles: the list, and an SLD editor that saves through `PUT /rest/styles/{name}`, shows
+//! what the server refused at the line it concerns, and previews the style on a layer.
+
+use crate::{html, layout, posted, refused_writes, require, WebState};
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{html, Markup};
+use meridian_rest::execute_as;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+const HERE: &str = "/geoserver/web/styles";
+
+/// Layers looked at for one that draws with a style (its preview).
+const PREVIEW_SCAN: usize = 200;
+
+fn enc(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+async fn get_json(st: &WebState, user: &str, path: &str) -> serde_json::Value {
+    match execute_as(&st.rest, user, "GET", path, "", Vec::new()).await {
+        Ok(r) if r.status == 200 => serde_json::from_slice(&r.body).unwrap_or_default(),
+        _ => serde_json::Value::Null,
+    }
+}
+
+fn names_at(v: &serde_json::Value, pointer: &str) -> Vec<String> {
+    v.pointer(pointer)
+        .and_then(|a| a.as_array().cloned())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|l| l.get("name").and_then(|n| n.as_str()).map(str::to_string))
+        .collect()
+}
+
+/// `GET /web/styles`
+pub async fn list(State(st): State<Arc<WebState>>, headers: HeaderMap) -> Response {
+    let who = match require(&st, &headers, HERE) {
+        Ok(w) => w,
+        Err(r) => return *r,
+    };
+    let all = names_at(
+        &get_json(&st, &who.user, "/styles.json").await,
+        "/styles/style",
+    );
+    let body = html! {
+        h1 { "Styles" }
+        table {
+            thead { tr { th { "Style" } } }
+            tbody { @for s in &all { tr { td { a href={ (HERE) "/" (enc(s)) } { (s) } } } } }
+        }
+    };
+    html(layout::page(
+        "Styles",
+        "styles",
+        Some((&who.user, &who.csrf)),
+        body,
+    ))
+}
+
+/// The line of `text` a refusal's "at byte N" points at, with that line.
+fn line_of(text: &str, message: &str) -> Option<(usize, String)> {
+    let after = message.split("at byte ").nth(1)?;
+    let digits: String = after.chars().take_while(char::is_ascii_digit).collect();
+    let byte: usize = digits.parse().ok()?;
+    let upto = text.get(..byte.min(text.len()))?;
+    let n = upto.matches('\n').count();
+    let line = text.lines().nth(n).unwrap_or("").trim().to_string();
+    Some((n + 1, line))
+}
+
+/// The first of the first layers that draws with `style`, for the preview.
+async fn layer_using(st: &WebState, user: &str, style: &str) -> Option<String> {
+    let layers = names_at(&get_json(st, user, "/layers.json").await, "/layers/layer");
+    for l in layers.iter().take(PREVIEW_SCAN) {
+        let j = get_json(st, user, &format!("/layers/{}.json", enc(l))).await;
+        let default = j
+            .pointer("/layer/defaultStyle/name")
+            .and_then(|n| n.as_str());
+        if default.is_some_and(|d| d == style || d.ends_with(&format!(":{style}"))) {
+            return Some(l.clone());
+        }
+    }
+    layers.first().cloned()
+}
+
+async fn editor(
+    st: &WebState,
+    user: &str,
+    csrf: &str,
+    name: &str,
+    text: Option<String>,
+    error: Option<&str>,
+    saved: bool,
+) -> Markup {
+    let text = match text {
+        Some(t) => t,
+        None => match execute_as(
+            &st.rest,
+            user,
+            "GET",
+            &format!("/styles/{}.sld", enc(name)),
+            "",
+            Vec::new(),
+        )
+        .await
+        {
+            Ok(r) => String::from_utf8_lossy(&r.body).to_string(),
+            Err(e) => format!("<!-- {e} -->"),
+        },
+    };
+    let at = error.and_then(|e| line_of(&text, e));
+    let refused = refused_writes(st, user).await;
+    let preview = layer_using(st, user, name).await;
+    let body = html! {
+        h1 { "Style " (name) }
+        @if let Some(why) = &refused { p class="notice" role="note" id="read-only-note" { (why) } }
+        @if saved { p class="done" role="status" { "Saved." } }
+        form class="card" method="post" action={ (HERE) "/" (enc(name)) } {
+            fieldset disabled[refused.is_some()] {
+                input type="hidden" name="_csrf" value=(csrf);
+                label for="sld" { "SLD" }
+                @if let Some(e) = error {
+                    div class="error" role="alert" id="sld-error" {
+                        @if let Some((n, line)) = &at {
+                            "Line " (n) ": " (e)
+                            pre { (line) }
+                        } @else { (e) }
+                    }
+                }
+                textarea id="sld" name="sld" rows="24" spellcheck="false"
+                    aria-describedby=[error.map(|_| "sld-error")] { (text) }
+                button type="submit" { "Save" }
+            }
+        }
+        @if let Some(layer) = preview {
+            @let b = bbox_of(st, user, &layer).await;
+            // The image keeps the box's shape (512 pixels across).
+            @let h = (512.0 * (b[3] - b[1]) / (b[2] - b[0]).max(1e-9)).clamp(64.0, 512.0).round();
+            h2 { "Preview on " (layer) }
+            img id="style-preview" alt={ "The style on " (layer) } width="512" height=(h)
+                src={ "/geoserver/wms?SERVICE=WMS&VERSION=1.1.1&REQUEST=GetMap&FORMAT=image/png&WIDTH=512&HEIGHT=" (h) "&SRS=EPSG:4326&LAYERS=" (enc(&layer)) "&STYLES=" (enc(name)) "&BBOX=" (b[0]) "," (b[1]) "," (b[2]) "," (b[3]) };
+        }
+    };
+    layout::page("Style", "styles", Some((user, csrf)), body)
+}
+
+/// A layer's WGS84 box (the world when unknown).
+async fn bbox_of(st: &WebState, user: &str, layer: &str) -> [f64; 4] {
+    let l = get_json(st, user, &format!("/layers/{}.json", enc(layer))).await;
+    let path = l
+        .pointer("/layer/resource/href")
+        .and_then(|h| h.as_str())
+        .and_then(|h| h.split("/rest").nth(1).map(str::to_string));
+    let Some(path) = path else {
+        return [-180.0, -90.0, 180.0, 90.0];
+    };
+    let r = get_json(st, user, &path).await;
+    let b = r
+        .get("featureType")
+        .or_else(|| r.get("coverage"))
+        .and_then(|x| x.get("latLonBoundingBox"));
+    let n = |k: &str| b.and_then(|b| b.get(k)).and_then(|v| v.as_f64());
+    match (n("minx"), n("miny"), n("maxx"), n("maxy")) {
+        (Some(a), Some(b), Some(c), Some(d)) if a < c && b < d => [a, b, c, d],
+        _ => [-180.0, -90.0, 180.0, 90.0],
+    }
+}
+
+/// `GET /web/styles/{name}`
+pub async fn edit(
+    State(st): State<Arc<WebState>>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let who = match require(&st, &headers, &format!("{HERE}/{}", enc(&name))) {
+        Ok(w) => w,
+        Err(r) => return *r,
+    };
+    let saved = q.contains_key("saved");
+    html(editor(&st, &who.user, &who.csrf, &name, None, None, saved).await)
+}
+
+/// `POST /web/styles/{name}`: save the SLD.
+pub async fn save(
+    State(st): State<Arc<WebState>>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> Response {
+    let here = format!("{HERE}/{}", enc(&name));
+    let (who, f) = match posted(&st, &headers, &body, &here) {
+        Ok(x) => x,
+        Err(r) => return *r,
+    };
+    let text = f.get("sld").cloned().unwrap_or_default();
+    let result = execute_as(
+        &st.rest,
+        &who.user,
+        "PUT",
+        &format!("/styles/{}", enc(&name)),
+        "application/vnd.ogc.sld+xml",
+        text.clone().into_bytes(),
+    )
+    .await;
+    let refusal = match result {
+        Ok(r) if r.status < 300 => return Redirect::to(&format!("{here}?saved=1")).into_response(),
+        Ok(r) => (
+            StatusCode::from_u16(r.status).unwrap_or(StatusCode::BAD_REQUEST),
+            crate::body_text(&r),
+        ),
+        Err(e) => (
+            StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST),
+            e.to_string(),
+        ),
+    };
+    let mut r = html(
+        editor(
+            &st,
+            &who.user,
+            &who.csrf,
+            &name,
+            Some(text),
+            Some(&refusal.1),
+            false,
+        )
+        .await,
+    );
+    *r.status_mut() = refusal.0;
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refusal_points_at_its_line() {
+        let text = "<a>\n  <b>\n  </c>\n</a>";
+        let at = line_of(text, "Invalid style: malformed XML: at byte 14: mismatched");
+        assert_eq!(at, Some((3, "</c>".to_string())));
+        assert_eq!(line_of(text, "no position"), None);
+        assert_eq!(
+            line_of(text, "at byte 99999"),
+            Some((4, "</a>".to_string()))
+        );
+    }
+}
