@@ -117,6 +117,25 @@ def test_log_in_with_the_keyboard_and_manage_workspaces(browser, fixture_node):
     assert rest(fixture_node, "/layers/browserws:roads.json")[0] == 200
     shot(page, "store")
 
+    # The layer's settings: a title, a filter the server refuses (shown), then one it takes,
+    # and the boxes computed from the data.
+    page.goto(fixture_node.base + "/web/layers/browserws:roads/edit")
+    page.fill("#title", "Spearfish roads")
+    page.fill("#cqlFilter", "cat = = 1")
+    page.click("text=Save")
+    assert page.locator("#layer-error").is_visible()
+    page.fill("#title", "Spearfish roads")
+    page.fill("#cqlFilter", "")
+    page.fill("#native_minx", "0")
+    page.click("text=Save")
+    page.wait_for_url("**/edit?saved=1")
+    ft = json.loads(rest(fixture_node, "/workspaces/browserws/datastores/roads2/featuretypes/roads.json")[1])
+    assert ft["featureType"]["title"] == "Spearfish roads"
+    page.click("text=Compute from data")
+    page.wait_for_url("**/edit?saved=1")
+    assert float(page.input_value("#native_minx")) > 500000
+    shot(page, "layer-edit")
+
     # The preview map draws the new layer, and a release layer, through this node's WMS.
     for layer, name in (("browserws:roads", "preview-roads"), ("topp:states", "preview-states")):
         page.goto(fixture_node.base + "/web/layers")

@@ -40,6 +40,10 @@ pub fn web_router(state: Arc<WebState>) -> Router {
         .route("/geoserver/web/assets/ol.css", get(ol_css))
         .route("/geoserver/web/assets/preview.js", get(preview_js))
         .route("/geoserver/web/layers", get(pages::layers::list))
+        .route(
+            "/geoserver/web/layers/{layer}/edit",
+            get(pages::layer_edit::edit).post(pages::layer_edit::save),
+        )
         .route("/geoserver/web/styles", get(pages::styles::list))
         .route(
             "/geoserver/web/styles/{name}",

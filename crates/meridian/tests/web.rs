@@ -298,3 +298,30 @@ fn a_session_holds_on_every_node_of_the_cluster_and_no_other() {
     assert_eq!(r.status(), 303);
     assert_eq!(b.get("/workspaces/fromb.json").status(), 200);
 }
+
+/// A layer filter that does not read as CQL is refused when it is given (REST, and so the
+/// pages), and the feature type keeps the filter it had.
+#[test]
+fn a_layer_filter_that_does_not_read_is_refused() {
+    let n = Node::with_fixture();
+    let path = "/workspaces/sf/datastores/sf/featuretypes/bugsites";
+    let r = n.send(
+        "PUT",
+        path,
+        "application/xml",
+        b"<featureType><cqlFilter>cat = = 1</cqlFilter></featureType>".to_vec(),
+    );
+    assert_eq!(r.status(), 400);
+    assert!(r.text().unwrap().contains("cqlFilter"));
+    let r = n.send(
+        "PUT",
+        path,
+        "application/xml",
+        b"<featureType><cqlFilter>cat = 1</cqlFilter></featureType>".to_vec(),
+    );
+    assert!(r.status().is_success(), "{}", r.text().unwrap());
+    assert_eq!(
+        n.json(&format!("{path}.json"))["featureType"]["cqlFilter"],
+        "cat = 1"
+    );
+}

@@ -228,6 +228,7 @@ pub fn publish_element(
         .ok_or_else(|| RestError::BadRequest(format!("{} has no <name>", kind.label())))?
         .to_string();
     meridian_catalog::check_name(&name).map_err(|e| RestError::BadRequest(e.to_string()))?;
+    check_cql_filter(&body)?;
     let ns = c.namespace_of(ws)?;
     if c.cat.find(kind, Some(ns.id()), &name).is_some() {
         return Err(RestError::Conflict(format!(
@@ -556,6 +557,7 @@ pub fn item(
                 body.remove("store");
             }
             r.resolve_field(&mut body, "namespace", Kind::Namespace)?;
+            check_cql_filter(&body)?;
             let mut updated = (*res).clone();
             updated.edit_xml(|x| x.merge_from(&body));
             if let Some(what) = req.q("recalculate") {
@@ -586,6 +588,23 @@ pub fn item(
         }
         _ => Err(method_not_allowed(req)),
     }
+}
+
+/// A resource's `cqlFilter` must read as CQL: a filter the services could not apply is
+/// refused when it is given, not when a map or a feature request meets it.
+fn check_cql_filter(body: &Element) -> RestResult<()> {
+    let Some(text) = body.child_text("cqlFilter") else {
+        return Ok(());
+    };
+    let envelope = |b: [f64; 4], _: Option<&str>| {
+        Ok(geo_types::Rect::new(
+            geo_types::coord! { x: b[0], y: b[1] },
+            geo_types::coord! { x: b[2], y: b[3] },
+        ))
+    };
+    meridian_features::filter::cql::parse_cql(text, &envelope)
+        .map(|_| ())
+        .map_err(|e| RestError::BadRequest(format!("cqlFilter '{text}': {e}")))
 }
 
 fn recalculate(c: &Ctx, res: &mut Object, what: &str) -> RestResult<()> {

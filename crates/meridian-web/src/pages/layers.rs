@@ -40,12 +40,13 @@ pub async fn list(State(st): State<Arc<WebState>>, headers: HeaderMap) -> Respon
     let body = html! {
         h1 { "Layers" }
         table {
-            thead { tr { th { "Layer" } th { "" } } }
+            thead { tr { th { "Layer" } th { "" } th { "" } } }
             tbody {
                 @for l in &all {
                     tr {
                         td { (l) }
                         td { a href={ "/geoserver/web/preview?layer=" (enc(l)) } { "Preview" } }
+                        td { a href={ "/geoserver/web/layers/" (enc(l)) "/edit" } { "Edit" } }
                     }
                 }
             }

@@ -1,0 +1,321 @@
+//! A layer's settings: title, abstract, keywords, SRS, bounding boxes (or computed from the
+//! data), enabled, advertised, the layer's filter, and its default and alternate styles. Saved
+//! as two REST requests for the signed-in user: the resource's (`PUT` on the feature type or
+//! coverage, `?recalculate=` for "compute from data") and the layer's (styles).
+
+use crate::{html, layout, posted, refused_writes, require, send_xml, WebState};
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{html, Markup};
+use meridian_rest::execute_as;
+use meridian_xml::escape;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+fn enc(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+async fn get_json(st: &WebState, user: &str, path: &str) -> Value {
+    match execute_as(&st.rest, user, "GET", path, "", Vec::new()).await {
+        Ok(r) if r.status == 200 => serde_json::from_slice(&r.body).unwrap_or_default(),
+        _ => Value::Null,
+    }
+}
+
+/// The layer's JSON, its resource's REST path and the resource's JSON object.
+async fn load(st: &WebState, user: &str, layer: &str) -> Option<(Value, String, Value)> {
+    let l = get_json(st, user, &format!("/layers/{}.json", enc(layer))).await;
+    let href = l.pointer("/layer/resource/href")?.as_str()?;
+    let path = href
+        .split("/rest")
+        .nth(1)?
+        .trim_end_matches(".json")
+        .to_string();
+    let r = get_json(st, user, &format!("{path}.json")).await;
+    let res = r.get("featureType").or_else(|| r.get("coverage"))?.clone();
+    Some((l.get("layer")?.clone(), path, res))
+}
+
+fn text(v: &Value, k: &str) -> String {
+    match v.get(k) {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        Some(Value::Bool(b)) => b.to_string(),
+        _ => String::new(),
+    }
+}
+
+fn keywords(res: &Value) -> String {
+    match res.pointer("/keywords/string") {
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+        Some(Value::String(s)) => s.clone(),
+        _ => String::new(),
+    }
+}
+
+fn style_names(v: &Value, pointer: &str) -> Vec<String> {
+    match v.pointer(pointer) {
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(|s| s.get("name").and_then(|n| n.as_str()).map(str::to_string))
+            .collect(),
+        Some(o @ Value::Object(_)) => o
+            .get("name")
+            .and_then(|n| n.as_str())
+            .map(|n| vec![n.to_string()])
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    }
+}
+
+const BOX: [&str; 4] = ["minx", "miny", "maxx", "maxy"];
+
+async fn page(
+    st: &WebState,
+    user: &str,
+    csrf: &str,
+    layer: &str,
+    error: Option<&str>,
+    saved: bool,
+) -> Option<Markup> {
+    let (l, _, res) = load(st, user, layer).await?;
+    let ws = layer.split(':').next().unwrap_or("");
+    let mut all_styles = style_names(&get_json(st, user, "/styles.json").await, "/styles/style");
+    all_styles.extend(
+        style_names(
+            &get_json(st, user, &format!("/workspaces/{}/styles.json", enc(ws))).await,
+            "/styles/style",
+        )
+        .into_iter()
+        .map(|s| format!("{ws}:{s}")),
+    );
+    let default = l
+        .pointer("/defaultStyle/name")
+        .and_then(|n| n.as_str())
+        .unwrap_or("")
+        .to_string();
+    let alternates = style_names(&l, "/styles/style");
+    let refused = refused_writes(st, user).await;
+    let enabled = res.get("enabled").and_then(Value::as_bool).unwrap_or(true);
+    let advertised = res
+        .get("advertised")
+        .and_then(Value::as_bool)
+        .unwrap_or(true);
+    let bbox = |which: &str| {
+        let b = res.get(which).cloned().unwrap_or_default();
+        BOX.map(|k| text(&b, k))
+    };
+    let (native, latlon) = (bbox("nativeBoundingBox"), bbox("latLonBoundingBox"));
+    let action = format!("/geoserver/web/layers/{}/edit", enc(layer));
+    Some(html! {
+        h1 { "Layer " (layer) }
+        @if let Some(why) = &refused { p class="notice" role="note" id="read-only-note" { (why) } }
+        @if saved { p class="done" role="status" { "Saved." } }
+        @if let Some(e) = error.filter(|e| !e.starts_with("cqlFilter")) {
+            p class="error" role="alert" id="layer-error" { (e) }
+        }
+        form class="card" method="post" action=(action) {
+            fieldset disabled[refused.is_some()] {
+                input type="hidden" name="_csrf" value=(csrf);
+                label for="title" { "Title" }
+                input type="text" id="title" name="title" value=(text(&res, "title"));
+                label for="abstract" { "Abstract" }
+                textarea id="abstract" name="abstract" rows="3" { (text(&res, "abstract")) }
+                label for="keywords" { "Keywords (comma separated)" }
+                input type="text" id="keywords" name="keywords" value=(keywords(&res));
+                label for="srs" { "SRS" }
+                input type="text" id="srs" name="srs" value=(text(&res, "srs"));
+                @for (title, prefix, values) in [("Native bounding box", "native", &native), ("Lat/lon bounding box", "latlon", &latlon)] {
+                    fieldset class="kind-fields" {
+                        legend { (title) }
+                        @for (i, k) in BOX.iter().enumerate() {
+                            label for={ (prefix) "_" (k) } { (k) }
+                            input type="text" id={ (prefix) "_" (k) } name={ (prefix) "_" (k) } value=(values[i]) inputmode="decimal";
+                        }
+                    }
+                }
+                button type="submit" name="compute" value="1" { "Compute from data" }
+                div class="check" {
+                    input type="checkbox" id="enabled" name="enabled" value="true" checked[enabled];
+                    label for="enabled" { "Enabled" }
+                }
+                div class="check" {
+                    input type="checkbox" id="advertised" name="advertised" value="true" checked[advertised];
+                    label for="advertised" { "Advertised (listed in capabilities)" }
+                }
+                label for="cqlFilter" { "Filter (CQL: only the features it takes are served)" }
+                @let filter_error = error.filter(|e| e.starts_with("cqlFilter"));
+                input type="text" id="cqlFilter" name="cqlFilter" value=(text(&res, "cqlFilter"))
+                    aria-describedby=[filter_error.map(|_| "layer-error")];
+                @if let Some(e) = filter_error { p class="error" role="alert" id="layer-error" { (e) } }
+                label for="defaultStyle" { "Default style" }
+                select id="defaultStyle" name="defaultStyle" {
+                    @for s in &all_styles { option selected[*s == default] { (s) } }
+                }
+                fieldset class="kind-fields" {
+                    legend { "Alternate styles" }
+                    @for (i, s) in all_styles.iter().enumerate() {
+                        div class="check" {
+                            input type="checkbox" id={ "alt-" (i) } name="styles" value=(s) checked[alternates.contains(s)];
+                            label for={ "alt-" (i) } { (s) }
+                        }
+                    }
+                }
+                button type="submit" { "Save" }
+            }
+        }
+        p { a href={ "/geoserver/web/preview?layer=" (enc(layer)) } { "Preview" } }
+    })
+}
+
+/// `GET /web/layers/{layer}/edit`
+pub async fn edit(
+    State(st): State<Arc<WebState>>,
+    headers: HeaderMap,
+    Path(layer): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let here = format!("/geoserver/web/layers/{}/edit", enc(&layer));
+    let who = match require(&st, &headers, &here) {
+        Ok(w) => w,
+        Err(r) => return *r,
+    };
+    match page(
+        &st,
+        &who.user,
+        &who.csrf,
+        &layer,
+        None,
+        q.contains_key("saved"),
+    )
+    .await
+    {
+        Some(body) => html(layout::page(
+            "Layer",
+            "layers",
+            Some((&who.user, &who.csrf)),
+            body,
+        )),
+        None => crate::plain(StatusCode::NOT_FOUND, "No such layer."),
+    }
+}
+
+/// `POST /web/layers/{layer}/edit`
+pub async fn save(
+    State(st): State<Arc<WebState>>,
+    headers: HeaderMap,
+    Path(layer): Path<String>,
+    body: Bytes,
+) -> Response {
+    let here = format!("/geoserver/web/layers/{}/edit", enc(&layer));
+    // Checkboxes repeat a name: read every pair, not a map.
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
+    let (who, f) = match posted(&st, &headers, &body, &here) {
+        Ok(x) => x,
+        Err(r) => return *r,
+    };
+    let Some((_, res_path, res)) = load(&st, &who.user, &layer).await else {
+        return crate::plain(StatusCode::NOT_FOUND, "No such layer.");
+    };
+    let root = if res.get("nativeCoverageName").is_some() || res_path.contains("/coverages/") {
+        "coverage"
+    } else {
+        "featureType"
+    };
+    let get = |k: &str| f.get(k).map(|s| s.trim().to_string()).unwrap_or_default();
+    let result = if f.contains_key("compute") {
+        let xml = format!(
+            "<{root}><enabled>{}</enabled></{root}>",
+            text(&res, "enabled").parse::<bool>().unwrap_or(true)
+        );
+        send_xml(
+            &st,
+            &who.user,
+            "PUT",
+            &format!("{res_path}?recalculate=nativebbox,latlonbbox"),
+            xml,
+        )
+        .await
+    } else {
+        let kw: String = get("keywords")
+            .split(',')
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .map(|k| format!("<string>{}</string>", escape(k)))
+            .collect();
+        let bbox = |prefix: &str, crs: &str| -> Result<String, String> {
+            let mut out = String::new();
+            for k in BOX {
+                let v = get(&format!("{prefix}_{k}"));
+                let n: f64 = v
+                    .parse()
+                    .map_err(|_| format!("{prefix} {k}: '{v}' is not a number"))?;
+                out.push_str(&format!("<{k}>{n}</{k}>"));
+            }
+            Ok(format!("{out}<crs>{}</crs>", escape(crs)))
+        };
+        let boxes = bbox("native", &get("srs")).and_then(|n| Ok((n, bbox("latlon", "EPSG:4326")?)));
+        match boxes {
+            Err(e) => Err((StatusCode::BAD_REQUEST, e)),
+            Ok((native, latlon)) => {
+                let xml = format!(
+                    "<{root}><title>{}</title><abstract>{}</abstract><keywords>{kw}</keywords><srs>{}</srs><nativeBoundingBox>{native}</nativeBoundingBox><latLonBoundingBox>{latlon}</latLonBoundingBox><enabled>{}</enabled><advertised>{}</advertised><cqlFilter>{}</cqlFilter></{root}>",
+                    escape(&get("title")),
+                    escape(&get("abstract")),
+                    escape(&get("srs")),
+                    f.contains_key("enabled"),
+                    f.contains_key("advertised"),
+                    escape(&get("cqlFilter")),
+                );
+                match send_xml(&st, &who.user, "PUT", &res_path, xml).await {
+                    Ok(()) => {
+                        let styles: String = pairs
+                            .iter()
+                            .filter(|(k, _)| k == "styles")
+                            .map(|(_, v)| format!("<style><name>{}</name></style>", escape(v)))
+                            .collect();
+                        let xml = format!(
+                            "<layer><defaultStyle><name>{}</name></defaultStyle><styles>{styles}</styles></layer>",
+                            escape(&get("defaultStyle"))
+                        );
+                        send_xml(
+                            &st,
+                            &who.user,
+                            "PUT",
+                            &format!("/layers/{}", enc(&layer)),
+                            xml,
+                        )
+                        .await
+                    }
+                    e => e,
+                }
+            }
+        }
+    };
+    match result {
+        Ok(()) => Redirect::to(&format!("{here}?saved=1")).into_response(),
+        Err((status, msg)) => {
+            match page(&st, &who.user, &who.csrf, &layer, Some(&msg), false).await {
+                Some(body) => {
+                    let mut r = html(layout::page(
+                        "Layer",
+                        "layers",
+                        Some((&who.user, &who.csrf)),
+                        body,
+                    ));
+                    *r.status_mut() = status;
+                    r
+                }
+                None => crate::plain(status, &msg),
+            }
+        }
+    }
+}
