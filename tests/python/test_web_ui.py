@@ -164,6 +164,22 @@ def test_log_in_with_the_keyboard_and_manage_workspaces(browser, fixture_node):
     assert b"#FF0000" in rest(fixture_node, "/styles/line.sld")[1]
     shot(page, "style-saved")
 
+    # A new style uploaded as a file; one that does not read is refused next to the field.
+    tmp = Path(tempfile.mkdtemp(prefix="meridian-sld-"))
+    (tmp / "blue.sld").write_text(RED_LINE.replace("#FF0000", "#0000FF").replace(">line<", ">blue<"))
+    (tmp / "broken.sld").write_text("<StyledLayerDescriptor><NamedLayer>")
+    page.goto(fixture_node.base + "/web/styles")
+    page.fill("#name", "broken")
+    page.set_input_files("#file", str(tmp / "broken.sld"))
+    page.click("button:has-text('Upload')")
+    page.locator("#upload-error").wait_for()
+    page.fill("#name", "blue")
+    page.set_input_files("#file", str(tmp / "blue.sld"))
+    page.click("button:has-text('Upload')")
+    page.wait_for_url("**/web/styles/blue")
+    assert b"#0000FF" in rest(fixture_node, "/styles/blue.sld")[1]
+    shutil.rmtree(tmp, ignore_errors=True)
+
     # What a recursive delete removes is shown before it is done.
     page.goto(fixture_node.base + "/web/workspaces/sf/delete")
     assert "archsites" in page.content()

@@ -44,7 +44,10 @@ pub fn web_router(state: Arc<WebState>) -> Router {
             "/geoserver/web/layers/{layer}/edit",
             get(pages::layer_edit::edit).post(pages::layer_edit::save),
         )
-        .route("/geoserver/web/styles", get(pages::styles::list))
+        .route(
+            "/geoserver/web/styles",
+            get(pages::styles::list).post(pages::styles::upload),
+        )
         .route(
             "/geoserver/web/styles/{name}",
             get(pages::styles::edit).post(pages::styles::save),

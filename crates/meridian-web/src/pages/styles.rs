@@ -36,29 +36,121 @@ fn names_at(v: &serde_json::Value, pointer: &str) -> Vec<String> {
         .collect()
 }
 
+async fn list_page(
+    st: &WebState,
+    user: &str,
+    csrf: &str,
+    error: Option<&str>,
+    name: &str,
+) -> Markup {
+    let all = names_at(&get_json(st, user, "/styles.json").await, "/styles/style");
+    let refused = refused_writes(st, user).await;
+    let body = html! {
+        h1 { "Styles" }
+        @if let Some(why) = &refused { p class="notice" role="note" id="read-only-note" { (why) } }
+        table {
+            thead { tr { th { "Style" } } }
+            tbody { @for s in &all { tr { td { a href={ (HERE) "/" (enc(s)) } { (s) } } } } }
+        }
+        form class="card" method="post" action=(HERE) enctype="multipart/form-data" {
+            fieldset disabled[refused.is_some()] {
+                h2 { "Upload a style" }
+                input type="hidden" name="_csrf" value=(csrf);
+                label for="name" { "Name" }
+                input type="text" id="name" name="name" value=(name) required;
+                label for="file" { "SLD file" }
+                input type="file" id="file" name="file" accept=".sld,.xml,application/vnd.ogc.sld+xml" required
+                    aria-describedby=[error.map(|_| "upload-error")];
+                @if let Some(e) = error { p class="error" role="alert" id="upload-error" { (e) } }
+                button type="submit" { "Upload" }
+            }
+        }
+    };
+    layout::page("Styles", "styles", Some((user, csrf)), body)
+}
+
 /// `GET /web/styles`
 pub async fn list(State(st): State<Arc<WebState>>, headers: HeaderMap) -> Response {
     let who = match require(&st, &headers, HERE) {
         Ok(w) => w,
         Err(r) => return *r,
     };
-    let all = names_at(
-        &get_json(&st, &who.user, "/styles.json").await,
-        "/styles/style",
-    );
-    let body = html! {
-        h1 { "Styles" }
-        table {
-            thead { tr { th { "Style" } } }
-            tbody { @for s in &all { tr { td { a href={ (HERE) "/" (enc(s)) } { (s) } } } } }
-        }
+    html(list_page(&st, &who.user, &who.csrf, None, "").await)
+}
+
+/// The largest style file taken.
+const MAX_UPLOAD: usize = 4 << 20;
+
+/// `POST /web/styles`: a new style from an uploaded SLD file (`POST /rest/styles?name=`).
+pub async fn upload(
+    State(st): State<Arc<WebState>>,
+    headers: HeaderMap,
+    mut form: axum::extract::Multipart,
+) -> Response {
+    let who = match require(&st, &headers, HERE) {
+        Ok(w) => w,
+        Err(r) => return *r,
     };
-    html(layout::page(
-        "Styles",
-        "styles",
-        Some((&who.user, &who.csrf)),
-        body,
-    ))
+    let (mut token, mut name, mut sld) = (String::new(), String::new(), Vec::new());
+    loop {
+        let field = match form.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) => {
+                return crate::plain(
+                    StatusCode::BAD_REQUEST,
+                    &format!("The form does not read: {e}"),
+                )
+            }
+        };
+        let key = field.name().unwrap_or("").to_string();
+        let Ok(bytes) = field.bytes().await else {
+            return crate::plain(StatusCode::BAD_REQUEST, "The form does not read.");
+        };
+        if bytes.len() > MAX_UPLOAD {
+            return crate::plain(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "The style file is larger than 4 MiB.",
+            );
+        }
+        match key.as_str() {
+            "_csrf" => token = String::from_utf8_lossy(&bytes).to_string(),
+            "name" => name = String::from_utf8_lossy(&bytes).trim().to_string(),
+            "file" => sld = bytes.to_vec(),
+            _ => {}
+        }
+    }
+    if !crate::session::csrf_ok(&st.key, &who.session, &token) {
+        return crate::plain(
+            StatusCode::FORBIDDEN,
+            "This form's security token is missing or stale: reload the page and try again.",
+        );
+    }
+    let result = execute_as(
+        &st.rest,
+        &who.user,
+        "POST",
+        &format!("/styles?name={}", enc(&name)),
+        "application/vnd.ogc.sld+xml",
+        sld,
+    )
+    .await;
+    let error = match result {
+        Ok(r) if r.status < 300 => {
+            return Redirect::to(&format!("{HERE}/{}", enc(&name))).into_response()
+        }
+        Ok(r) => (
+            StatusCode::from_u16(r.status).unwrap_or(StatusCode::BAD_REQUEST),
+            crate::body_text(&r),
+        ),
+        Err(e) => (
+            StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST),
+            e.to_string(),
+        ),
+    };
+    let mut r = html(list_page(&st, &who.user, &who.csrf, Some(&error.1), &name).await);
+    *r.status_mut() = error.0;
+    r
 }
 
 /// The line of `text` a refusal's "at byte N" points at, with that line.
