@@ -180,6 +180,24 @@ def test_log_in_with_the_keyboard_and_manage_workspaces(browser, fixture_node):
     assert b"#0000FF" in rest(fixture_node, "/styles/blue.sld")[1]
     shutil.rmtree(tmp, ignore_errors=True)
 
+    # Service settings and contact: a limit that is not a number is refused next to its
+    # form; good values land in wms.xml's settings through REST.
+    page.goto(fixture_node.base + "/web/services")
+    page.fill("#wms-maxRenderingTime", "soon")
+    page.click("text=Save WMS")
+    page.locator("#wms-error").wait_for()
+    page.fill("#wms-title", "Meridian maps")
+    page.fill("#wms-maxRenderingTime", "30")
+    page.click("text=Save WMS")
+    page.wait_for_url("**/web/services?saved=1")
+    wms = json.loads(rest(fixture_node, "/services/wms/settings.json")[1])["wms"]
+    assert wms["title"] == "Meridian maps" and int(wms["maxRenderingTime"]) == 30
+    page.fill("#contact-contactPerson", "Ada Lovelace")
+    page.click("text=Save contact")
+    page.wait_for_url("**/web/services?saved=1")
+    assert b"Ada Lovelace" in rest(fixture_node, "/settings/contact.json")[1]
+    shot(page, "services")
+
     # What a recursive delete removes is shown before it is done.
     page.goto(fixture_node.base + "/web/workspaces/sf/delete")
     assert "archsites" in page.content()

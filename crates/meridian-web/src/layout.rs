@@ -10,6 +10,7 @@ const SECTIONS: &[(&str, &str)] = &[
     ("stores", "Stores"),
     ("layers", "Layers"),
     ("styles", "Styles"),
+    ("services", "Services"),
 ];
 
 /// A whole page: `current` is the section shown, `user` and `csrf` the session's.

@@ -63,6 +63,10 @@ pub fn web_router(state: Arc<WebState>) -> Router {
         )
         .route("/geoserver/web/status", get(pages::status::page))
         .route(
+            "/geoserver/web/services",
+            get(pages::services::show).post(pages::services::save),
+        )
+        .route(
             "/geoserver/web/cluster",
             get(pages::cluster::page).post(pages::cluster::save),
         )

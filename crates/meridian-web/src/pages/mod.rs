@@ -4,6 +4,7 @@ pub mod cluster;
 pub mod layer_edit;
 pub mod layers;
 pub mod login;
+pub mod services;
 pub mod status;
 pub mod stores;
 pub mod styles;
