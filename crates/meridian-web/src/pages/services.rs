@@ -16,8 +16,11 @@ use std::sync::Arc;
 
 const HERE: &str = "/geoserver/web/services";
 
-/// Per service: its key, its title, and its numeric limits (element, label).
-const SERVICES: &[(&str, &str, &[(&str, &str)])] = &[
+/// Form fields: element and label.
+type Fields = &'static [(&'static str, &'static str)];
+
+/// Per service: its key, its title, and its numeric limits.
+const SERVICES: &[(&str, &str, Fields)] = &[
     (
         "wms",
         "WMS",
@@ -40,8 +43,8 @@ const SERVICES: &[(&str, &str, &[(&str, &str)])] = &[
     ),
 ];
 
-/// The contact fields: element and label.
-const CONTACT: &[(&str, &str)] = &[
+/// The contact fields.
+const CONTACT: Fields = &[
     ("contactPerson", "Person"),
     ("contactOrganization", "Organisation"),
     ("contactPosition", "Position"),
