@@ -11,6 +11,7 @@ mod operations;
 mod repair;
 mod replication;
 mod trust;
+mod web;
 
 use common::cluster::{free_port, inject, tmpdir, Cluster, ClusterKeysExt};
 use common::{expect, fixture, same_digest, status, wait_for, Node};
