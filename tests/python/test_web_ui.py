@@ -180,6 +180,29 @@ def test_log_in_with_the_keyboard_and_manage_workspaces(browser, fixture_node):
     assert b"#0000FF" in rest(fixture_node, "/styles/blue.sld")[1]
     shutil.rmtree(tmp, ignore_errors=True)
 
+    # A layer group: members one per line with their styles; a layer that does not exist is
+    # refused with the server's words; reordering is moving lines.
+    page.goto(fixture_node.base + "/web/groups")
+    page.fill("#name", "webgroup")
+    page.fill("#title", "States and roads")
+    page.fill("#members", "topp:states population\nnowhere:nothing")
+    page.click("button:has-text('Save')")
+    page.locator("#group-error").wait_for()
+    page.fill("#members", "topp:states population\nbrowserws:roads")
+    page.click("button:has-text('Save')")
+    page.wait_for_url("**/web/groups/webgroup?saved=1")
+    page.fill("#members", "browserws:roads\ntopp:states population")
+    page.click("button:has-text('Save')")
+    page.wait_for_url("**/web/groups/webgroup?saved=1")
+    assert page.input_value("#members").splitlines()[0] == "browserws:roads"
+    group = json.loads(rest(fixture_node, "/layergroups/webgroup.json")[1])["layerGroup"]
+    first = group["publishables"]["published"][0]["name"]
+    assert first.endswith("roads"), group
+    shot(page, "group")
+    page.click("text=Preview")
+    page.wait_for_selector("#map[data-drawn=true]", timeout=15000)
+    shot(page, "preview-group")
+
     # Service settings and contact: a limit that is not a number is refused next to its
     # form; good values land in wms.xml's settings through REST.
     page.goto(fixture_node.base + "/web/services")

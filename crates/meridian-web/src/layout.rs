@@ -9,6 +9,7 @@ const SECTIONS: &[(&str, &str)] = &[
     ("workspaces", "Workspaces"),
     ("stores", "Stores"),
     ("layers", "Layers"),
+    ("groups", "Groups"),
     ("styles", "Styles"),
     ("services", "Services"),
 ];

@@ -41,6 +41,14 @@ pub fn web_router(state: Arc<WebState>) -> Router {
         .route("/geoserver/web/assets/preview.js", get(preview_js))
         .route("/geoserver/web/layers", get(pages::layers::list))
         .route(
+            "/geoserver/web/groups",
+            get(pages::groups::list).post(pages::groups::create),
+        )
+        .route(
+            "/geoserver/web/groups/{name}",
+            get(pages::groups::edit).post(pages::groups::save),
+        )
+        .route(
             "/geoserver/web/layers/{layer}/edit",
             get(pages::layer_edit::edit).post(pages::layer_edit::save),
         )

@@ -63,6 +63,25 @@ pub async fn list(State(st): State<Arc<WebState>>, headers: HeaderMap) -> Respon
 /// The WGS84 box of a layer's resource (feature type or coverage).
 async fn lat_lon_box(st: &WebState, user: &str, layer: &str) -> Option<[f64; 4]> {
     let l = get_json(st, user, &format!("/layers/{}.json", enc(layer))).await;
+    if l.is_null() {
+        // A layer group: its bounds when they are in WGS84, else the world.
+        let g = get_json(st, user, &format!("/layergroups/{}.json", enc(layer))).await;
+        let b = g.pointer("/layerGroup/bounds")?;
+        let n = |k: &str| b.get(k).and_then(|v| v.as_f64());
+        let wgs84 = b
+            .get("crs")
+            .and_then(|c| {
+                c.as_str()
+                    .map(str::to_string)
+                    .or_else(|| c.get("$").and_then(|v| v.as_str()).map(str::to_string))
+            })
+            .is_some_and(|c| c.ends_with("4326"));
+        return Some(if wgs84 {
+            [n("minx")?, n("miny")?, n("maxx")?, n("maxy")?]
+        } else {
+            [-180.0, -85.0, 180.0, 85.0]
+        });
+    }
     let href = l.pointer("/layer/resource/href")?.as_str()?;
     let path = href.split("/rest").nth(1)?;
     let r = get_json(st, user, path).await;
