@@ -300,6 +300,19 @@ pub(crate) async fn refused_writes(st: &WebState, user: &str) -> Option<String> 
     })
 }
 
+/// A path segment or query value, percent-encoded.
+pub(crate) fn enc(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// A REST resource as JSON for `user` (`null` when it is not there or not readable).
+pub(crate) async fn get_json(st: &WebState, user: &str, path: &str) -> serde_json::Value {
+    match meridian_rest::execute_as(&st.rest, user, "GET", path, "", Vec::new()).await {
+        Ok(r) if r.status == 200 => serde_json::from_slice(&r.body).unwrap_or_default(),
+        _ => serde_json::Value::Null,
+    }
+}
+
 /// A REST answer's body as text.
 pub(crate) fn body_text(r: &meridian_rest::Resp) -> String {
     String::from_utf8_lossy(&r.body).to_string()

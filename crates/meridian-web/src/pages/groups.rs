@@ -3,13 +3,12 @@
 //! population`): ordering is moving lines, with no script. Saved through `POST /rest/layergroups`
 //! or `PUT /rest/layergroups/{name}` for the signed-in user.
 
-use crate::{html, layout, posted, refused_writes, require, send_xml, WebState};
+use crate::{enc, get_json, html, layout, posted, refused_writes, require, send_xml, WebState};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{html, Markup};
-use meridian_rest::execute_as;
 use meridian_xml::escape;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -19,17 +18,6 @@ const HERE: &str = "/geoserver/web/groups";
 
 /// The modes GeoServer offers.
 const MODES: &[&str] = &["SINGLE", "OPAQUE_CONTAINER", "NAMED", "CONTAINER", "EO"];
-
-fn enc(s: &str) -> String {
-    form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
-
-async fn get_json(st: &WebState, user: &str, path: &str) -> Value {
-    match execute_as(&st.rest, user, "GET", path, "", Vec::new()).await {
-        Ok(r) if r.status == 200 => serde_json::from_slice(&r.body).unwrap_or_default(),
-        _ => Value::Null,
-    }
-}
 
 /// A JSON list that GeoServer writes as an object when it has one item.
 fn items(v: Option<&Value>) -> Vec<Value> {

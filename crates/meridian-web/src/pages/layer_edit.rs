@@ -3,28 +3,16 @@
 //! as two REST requests for the signed-in user: the resource's (`PUT` on the feature type or
 //! coverage, `?recalculate=` for "compute from data") and the layer's (styles).
 
-use crate::{html, layout, posted, refused_writes, require, send_xml, WebState};
+use crate::{enc, get_json, html, layout, posted, refused_writes, require, send_xml, WebState};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{html, Markup};
-use meridian_rest::execute_as;
 use meridian_xml::escape;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::Arc;
-
-fn enc(s: &str) -> String {
-    form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
-
-async fn get_json(st: &WebState, user: &str, path: &str) -> Value {
-    match execute_as(&st.rest, user, "GET", path, "", Vec::new()).await {
-        Ok(r) if r.status == 200 => serde_json::from_slice(&r.body).unwrap_or_default(),
-        _ => Value::Null,
-    }
-}
 
 /// The layer's JSON, its resource's REST path and the resource's JSON object.
 async fn load(st: &WebState, user: &str, layer: &str) -> Option<(Value, String, Value)> {

@@ -1,27 +1,15 @@
 //! Layers: every published layer with a link to its preview, and the preview itself (an
 //! OpenLayers map, vendored, drawing the layer through this node's WMS).
 
-use crate::{html, layout, require, WebState};
+use crate::{enc, get_json, html, layout, require, WebState};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use maud::html;
-use meridian_rest::execute_as;
 use std::collections::HashMap;
 use std::sync::Arc;
 
 const HERE: &str = "/geoserver/web/layers";
-
-async fn get_json(st: &WebState, user: &str, path: &str) -> serde_json::Value {
-    match execute_as(&st.rest, user, "GET", path, "", Vec::new()).await {
-        Ok(r) if r.status == 200 => serde_json::from_slice(&r.body).unwrap_or_default(),
-        _ => serde_json::Value::Null,
-    }
-}
-
-fn enc(s: &str) -> String {
-    form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
 
 /// `GET /web/layers`
 pub async fn list(State(st): State<Arc<WebState>>, headers: HeaderMap) -> Response {

@@ -2,13 +2,12 @@
 //! contact information, saved through `PUT /rest/services/{svc}/settings` and
 //! `PUT /rest/settings/contact` for the signed-in user.
 
-use crate::{html, layout, posted, refused_writes, require, send_xml, WebState};
+use crate::{get_json, html, layout, posted, refused_writes, require, send_xml, WebState};
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{html, Markup};
-use meridian_rest::execute_as;
 use meridian_xml::escape;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -54,13 +53,6 @@ const CONTACT: Fields = &[
     ("addressCity", "City"),
     ("addressCountry", "Country"),
 ];
-
-async fn get_json(st: &WebState, user: &str, path: &str) -> Value {
-    match execute_as(&st.rest, user, "GET", path, "", Vec::new()).await {
-        Ok(r) if r.status == 200 => serde_json::from_slice(&r.body).unwrap_or_default(),
-        _ => Value::Null,
-    }
-}
 
 fn text(v: &Value, k: &str) -> String {
     match v.get(k) {

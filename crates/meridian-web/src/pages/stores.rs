@@ -4,7 +4,7 @@
 //! store's page with its parameters and the feature types it offers, each published as a layer
 //! with one button. Every change is a REST request for the signed-in user.
 
-use crate::{html, layout, posted, refused_writes, require, send_xml, WebState};
+use crate::{enc, get_json, html, layout, posted, refused_writes, require, send_xml, WebState};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -80,17 +80,6 @@ fn names(json: &serde_json::Value, outer: &str, inner: &str) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
-}
-
-async fn get_json(st: &WebState, user: &str, path: &str) -> serde_json::Value {
-    match execute_as(&st.rest, user, "GET", path, "", Vec::new()).await {
-        Ok(r) if r.status == 200 => serde_json::from_slice(&r.body).unwrap_or_default(),
-        _ => serde_json::Value::Null,
-    }
-}
-
-fn enc(s: &str) -> String {
-    form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
 /// What a form's "test connection" found.

@@ -1,7 +1,7 @@
 //! Styles: the list, and an SLD editor that saves through `PUT /rest/styles/{name}`, shows
 //! what the server refused at the line it concerns, and previews the style on a layer.
 
-use crate::{html, layout, posted, refused_writes, require, WebState};
+use crate::{enc, get_json, html, layout, posted, refused_writes, require, WebState};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -15,17 +15,6 @@ const HERE: &str = "/geoserver/web/styles";
 
 /// Layers looked at for one that draws with a style (its preview).
 const PREVIEW_SCAN: usize = 200;
-
-fn enc(s: &str) -> String {
-    form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
-
-async fn get_json(st: &WebState, user: &str, path: &str) -> serde_json::Value {
-    match execute_as(&st.rest, user, "GET", path, "", Vec::new()).await {
-        Ok(r) if r.status == 200 => serde_json::from_slice(&r.body).unwrap_or_default(),
-        _ => serde_json::Value::Null,
-    }
-}
 
 fn names_at(v: &serde_json::Value, pointer: &str) -> Vec<String> {
     v.pointer(pointer)

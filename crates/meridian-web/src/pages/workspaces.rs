@@ -2,7 +2,7 @@
 //! default, and deletion after a page that shows what a recursive delete removes. Every change
 //! is a REST request for the signed-in user.
 
-use crate::{body_text, html, layout, posted, require, send_xml, Name, WebState};
+use crate::{body_text, get_json, html, layout, posted, require, send_xml, Name, WebState};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -26,13 +26,6 @@ fn names(json: &serde_json::Value, outer: &str, inner: &str) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
-}
-
-async fn get_json(st: &WebState, user: &str, path: &str) -> serde_json::Value {
-    match execute_as(&st.rest, user, "GET", path, "", Vec::new()).await {
-        Ok(r) if r.status == 200 => serde_json::from_slice(&r.body).unwrap_or_default(),
-        _ => serde_json::Value::Null,
-    }
 }
 
 async fn list_page(
