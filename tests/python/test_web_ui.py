@@ -343,3 +343,52 @@ def test_a_session_holds_behind_a_round_robin_balancer(browser):
         for n in nodes:
             n.stop()
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_a_postgis_store_through_the_form(browser, fixture_node):
+    import subprocess
+
+    pg_dir = Path(tempfile.mkdtemp(prefix="meridian-pg-"))
+    port = free_port()
+    script = str(REPO / "scripts/postgis.sh")
+    started = subprocess.run(["bash", script, "start", str(pg_dir), str(port)], capture_output=True, text=True)
+    if started.returncode != 0:
+        pytest.fail("PostgreSQL with PostGIS did not start (bash scripts/test-all.sh installs it):\n" + started.stderr)
+    try:
+        shp = str(fixture_dir() / "data/sf/bugsites.shp")
+        subprocess.run(["bash", script, "load", str(pg_dir), str(port), shp, "bugs", "26713"], check=True)
+        page = browser.new_page(viewport={"width": 1100, "height": 900})
+        page.goto(fixture_node.base + "/web/login")
+        page.fill("#username", "admin")
+        page.fill("#password", "geoserver")
+        page.click("button[type=submit]")
+        page.goto(fixture_node.base + "/web/stores")
+        page.select_option("#workspace", "sf")
+        page.fill("#name", "pgbugs")
+        page.check("#kind-postgis")
+        page.fill("#postgis_host", "127.0.0.1")
+        page.fill("#postgis_port", str(port))
+        page.fill("#postgis_database", "gis")
+        page.fill("#postgis_schema", "public")
+        page.fill("#postgis_user", "postgres")
+        page.click("text=Test connection")
+        assert "bugs" in page.locator("#test-result").inner_text()
+        page.click("button[name=save]")
+        page.wait_for_url("**/web/stores/sf/pgbugs")
+        page.click("text=Publish bugs")
+        page.wait_for_url("**/web/stores/sf/pgbugs")
+        assert rest(fixture_node, "/layers/sf:bugs.json")[0] == 200
+        page.goto(fixture_node.base + "/web/preview?layer=sf:bugs")
+        page.wait_for_selector("#map[data-drawn=true]", timeout=15000)
+        shot(page, "preview-postgis")
+    finally:
+        subprocess.run(["bash", script, "stop", str(pg_dir)], capture_output=True)
+        shutil.rmtree(pg_dir, ignore_errors=True)
