@@ -221,6 +221,22 @@ def test_log_in_with_the_keyboard_and_manage_workspaces(browser, fixture_node):
     assert b"Ada Lovelace" in rest(fixture_node, "/settings/contact.json")[1]
     shot(page, "services")
 
+    # An existing workspace's namespace URI, and an existing store's settings (the URL and
+    # the description; the store keeps working).
+    page.goto(fixture_node.base + "/web/workspaces/browserws")
+    page.fill("#uri", "http://example.com/changed")
+    page.click("button:has-text('Save')")
+    page.wait_for_url("**/web/workspaces")
+    ns = json.loads(rest(fixture_node, "/namespaces/browserws.json")[1])["namespace"]
+    assert ns["uri"] == "http://example.com/changed"
+    page.goto(fixture_node.base + "/web/stores/browserws/roads2")
+    page.fill("#description", "Spearfish roads, by the web")
+    page.click("text=Save connection")
+    page.wait_for_url("**/web/stores/browserws/roads2")
+    ds = json.loads(rest(fixture_node, "/workspaces/browserws/datastores/roads2.json")[1])["dataStore"]
+    assert ds["description"] == "Spearfish roads, by the web"
+    shot(page, "store-edit")
+
     # What a recursive delete removes is shown before it is done.
     page.goto(fixture_node.base + "/web/workspaces/sf/delete")
     assert "archsites" in page.content()

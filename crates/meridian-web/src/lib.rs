@@ -91,6 +91,10 @@ pub fn web_router(state: Arc<WebState>) -> Router {
             get(pages::workspaces::list).post(pages::workspaces::create),
         )
         .route(
+            "/geoserver/web/workspaces/{name}",
+            get(pages::workspaces::edit).post(pages::workspaces::save),
+        )
+        .route(
             "/geoserver/web/workspaces/{name}/delete",
             get(pages::workspaces::confirm_delete).post(pages::workspaces::delete),
         )

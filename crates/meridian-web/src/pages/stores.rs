@@ -320,6 +320,15 @@ async fn store_page(
                 .collect()
         })
         .unwrap_or_default();
+    let enabled = info
+        .pointer("/dataStore/enabled")
+        .and_then(|v| v.as_bool())
+        .unwrap_or(true);
+    let description = info
+        .pointer("/dataStore/description")
+        .and_then(|v| v.as_str())
+        .unwrap_or("")
+        .to_string();
     let published = names(
         &get_json(st, user, &format!("{base}/featuretypes.json")).await,
         "featureTypes",
@@ -355,9 +364,29 @@ async fn store_page(
         h1 { "Store " (ws) ":" (name) }
         @if let Some(why) = &refused { p class="notice" role="note" id="read-only-note" { (why) } }
         @if let Some(e) = error { p class="error" role="alert" id="publish-error" { (e) } }
-        h2 { "Connection" }
-        table {
-            tbody { @for (k, v) in &entries { tr { th scope="row" { (k) } td { (v) } } } }
+        form class="card" method="post" action=(action) id="store-settings" {
+            fieldset disabled[refused.is_some()] {
+                h2 { "Connection" }
+                input type="hidden" name="_csrf" value=(csrf);
+                input type="hidden" name="action" value="save";
+                div class="check" {
+                    input type="checkbox" id="enabled" name="enabled" value="true" checked[enabled];
+                    label for="enabled" { "Enabled" }
+                }
+                label for="description" { "Description" }
+                input type="text" id="description" name="description" value=(description);
+                @for (i, (k, v)) in entries.iter().enumerate() {
+                    label for={ "param-" (i) } { (k) }
+                    input type="hidden" name={ "key-" (i) } value=(k);
+                    @if k.to_ascii_lowercase().contains("passw") {
+                        // The server shows a mask; sent back unchanged, it keeps the secret.
+                        input type="password" id={ "param-" (i) } name={ "value-" (i) } value=(v) autocomplete="new-password";
+                    } @else {
+                        input type="text" id={ "param-" (i) } name={ "value-" (i) } value=(v);
+                    }
+                }
+                button type="submit" { "Save connection" }
+            }
         }
         h2 { "Published" }
         @if published.is_empty() { p { "None yet." } } @else {
@@ -401,6 +430,38 @@ pub async fn publish(
         Ok(x) => x,
         Err(r) => return *r,
     };
+    if f.get("action").is_some_and(|a| a == "save") {
+        let mut entries = String::new();
+        for i in 0.. {
+            let Some(k) = f.get(&format!("key-{i}")) else {
+                break;
+            };
+            let v = f
+                .get(&format!("value-{i}"))
+                .map(String::as_str)
+                .unwrap_or("");
+            entries.push_str(&format!(
+                "<entry key=\"{}\">{}</entry>",
+                escape(k),
+                escape(v)
+            ));
+        }
+        let xml = format!(
+            "<dataStore><enabled>{}</enabled><description>{}</description><connectionParameters>{entries}</connectionParameters></dataStore>",
+            f.contains_key("enabled"),
+            escape(f.get("description").map(|s| s.trim()).unwrap_or(""))
+        );
+        let path = format!("/workspaces/{}/datastores/{}", enc(&ws), enc(&name));
+        return match send_xml(&st, &who.user, "PUT", &path, xml).await {
+            Ok(()) => Redirect::to(&here).into_response(),
+            Err((status, msg)) => {
+                let mut r =
+                    html(store_page(&st, &who.user, &who.csrf, &ws, &name, Some(&msg)).await);
+                *r.status_mut() = status;
+                r
+            }
+        };
+    }
     let t = f.get("publish").cloned().unwrap_or_default();
     let xml = format!(
         "<featureType><name>{}</name><nativeName>{}</nativeName></featureType>",

@@ -72,7 +72,10 @@ async fn list_page(
                                 }
                             }
                         }
-                        td { a href={ (HERE) "/" (name) "/delete" } { "Delete…" } }
+                        td {
+                            a href={ (HERE) "/" (name) } { "Edit…" } " · "
+                            a href={ (HERE) "/" (name) "/delete" } { "Delete…" }
+                        }
                     }
                 }
             }
@@ -289,5 +292,100 @@ pub async fn delete(
             StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST),
             &e.to_string(),
         ),
+    }
+}
+
+/// `GET /web/workspaces/{name}`: its namespace URI.
+pub async fn edit(
+    State(st): State<Arc<WebState>>,
+    headers: HeaderMap,
+    axum::extract::Path(name): Name,
+) -> Response {
+    let here = format!("{HERE}/{}", crate::enc(&name));
+    let who = match require(&st, &headers, &here) {
+        Ok(w) => w,
+        Err(r) => return *r,
+    };
+    match edit_page(&st, &who.user, &who.csrf, &name, None, None).await {
+        Some(body) => html(layout::page(
+            "Workspace",
+            "workspaces",
+            Some((&who.user, &who.csrf)),
+            body,
+        )),
+        None => crate::plain(StatusCode::NOT_FOUND, "No such workspace."),
+    }
+}
+
+async fn edit_page(
+    st: &WebState,
+    user: &str,
+    csrf: &str,
+    name: &str,
+    uri: Option<&str>,
+    error: Option<&str>,
+) -> Option<Markup> {
+    let ns = get_json(st, user, &format!("/namespaces/{}.json", crate::enc(name))).await;
+    let stored = ns.pointer("/namespace/uri")?.as_str()?.to_string();
+    let refused = crate::refused_writes(st, user).await;
+    Some(html! {
+        h1 { "Workspace " (name) }
+        @if let Some(why) = &refused { p class="notice" role="note" id="read-only-note" { (why) } }
+        form class="card" method="post" action={ (HERE) "/" (crate::enc(name)) } {
+            fieldset disabled[refused.is_some()] {
+                input type="hidden" name="_csrf" value=(csrf);
+                label for="uri" { "Namespace URI" }
+                input type="url" id="uri" name="uri" value=(uri.unwrap_or(&stored)) required
+                    aria-describedby=[error.map(|_| "uri-error")];
+                @if let Some(e) = error { p class="error" role="alert" id="uri-error" { (e) } }
+                button type="submit" { "Save" }
+            }
+        }
+        p { a href=(HERE) { "All workspaces" } }
+    })
+}
+
+/// `POST /web/workspaces/{name}`: a new namespace URI (`PUT /rest/namespaces/{name}`).
+pub async fn save(
+    State(st): State<Arc<WebState>>,
+    headers: HeaderMap,
+    axum::extract::Path(name): Name,
+    body: Bytes,
+) -> Response {
+    let here = format!("{HERE}/{}", crate::enc(&name));
+    let (who, f) = match posted(&st, &headers, &body, &here) {
+        Ok(x) => x,
+        Err(r) => return *r,
+    };
+    let uri = f
+        .get("uri")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default();
+    let xml = format!("<namespace><uri>{}</uri></namespace>", escape(&uri));
+    match send_xml(
+        &st,
+        &who.user,
+        "PUT",
+        &format!("/namespaces/{}", crate::enc(&name)),
+        xml,
+    )
+    .await
+    {
+        Ok(()) => Redirect::to(HERE).into_response(),
+        Err((status, msg)) => {
+            match edit_page(&st, &who.user, &who.csrf, &name, Some(&uri), Some(&msg)).await {
+                Some(body) => {
+                    let mut r = html(layout::page(
+                        "Workspace",
+                        "workspaces",
+                        Some((&who.user, &who.csrf)),
+                        body,
+                    ));
+                    *r.status_mut() = status;
+                    r
+                }
+                None => crate::plain(status, &msg),
+            }
+        }
     }
 }
