@@ -235,6 +235,9 @@ def test_log_in_with_the_keyboard_and_manage_workspaces(browser, fixture_node):
     page.wait_for_url("**/web/stores/browserws/roads2")
     ds = json.loads(rest(fixture_node, "/workspaces/browserws/datastores/roads2.json")[1])["dataStore"]
     assert ds["description"] == "Spearfish roads, by the web"
+    # The store followed the namespace's new URI.
+    params = {e["@key"]: e.get("$") for e in ds["connectionParameters"]["entry"]}
+    assert params["namespace"] == "http://example.com/changed", params
     shot(page, "store-edit")
 
     # What a recursive delete removes is shown before it is done.

@@ -233,3 +233,36 @@ fn sigterm_stops_the_node_gracefully() {
         .expect("node did not stop on SIGTERM");
     assert!(status.success(), "{status:?}");
 }
+
+/// A namespace's new URI reaches the `namespace` parameter of its workspace's data stores that
+/// named the old one (GeoServer keeps them consistent); other stores are left alone.
+#[test]
+fn a_new_namespace_uri_reaches_the_workspaces_stores() {
+    let n = Node::with_fixture();
+    let before = n.json("/workspaces/sf/datastores/sf.json");
+    let old = before["dataStore"]["connectionParameters"]["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["@key"] == "namespace")
+        .map(|e| e["$"].clone());
+    assert!(old.is_some(), "{before}");
+    let r = n.send(
+        "PUT",
+        "/namespaces/sf",
+        "application/xml",
+        b"<namespace><uri>http://example.com/sf2</uri></namespace>".to_vec(),
+    );
+    assert!(r.status().is_success());
+    let after = n.json("/workspaces/sf/datastores/sf.json");
+    let now = after["dataStore"]["connectionParameters"]["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["@key"] == "namespace")
+        .map(|e| e["$"].clone())
+        .unwrap();
+    assert_eq!(now, "http://example.com/sf2");
+    let topp = n.json("/workspaces/topp/datastores/states_shapefile.json");
+    assert!(!topp.to_string().contains("example.com/sf2"));
+}

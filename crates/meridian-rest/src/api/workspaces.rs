@@ -224,6 +224,38 @@ pub fn namespace(c: &Ctx, req: &Req, prefix: &str) -> RestResult<Resp> {
                     changes.insert(0, Change::Modify { object: w });
                 }
             }
+            // The workspace's data stores name the namespace's URI in their parameters: they
+            // follow it, as GeoServer keeps them consistent.
+            let (old_uri, new_uri) = (
+                ns.xml().child_text("uri").unwrap_or("").to_string(),
+                updated.xml().child_text("uri").unwrap_or("").to_string(),
+            );
+            if old_uri != new_uri {
+                if let Some(ws) = c.cat.workspace_of_namespace(&ns) {
+                    for store in c.cat.stores_in(ws.id(), Kind::DataStore) {
+                        let names_old = store.xml().get("connectionParameters").is_some_and(|p| {
+                            p.all("entry").any(|e| {
+                                e.attr_value("key") == Some("namespace")
+                                    && e.text_trim() == Some(old_uri.as_str())
+                            })
+                        });
+                        if !names_old {
+                            continue;
+                        }
+                        let mut s2 = (**store).clone();
+                        s2.edit_xml(|x| {
+                            if let Some(p) = x.get_mut("connectionParameters") {
+                                for e in p.children.iter_mut() {
+                                    if e.attr_value("key") == Some("namespace") {
+                                        e.text = Some(new_uri.as_str().into());
+                                    }
+                                }
+                            }
+                        });
+                        changes.push(Change::Modify { object: s2 });
+                    }
+                }
+            }
             c.apply(changes)?;
             Ok(Resp::ok())
         }
