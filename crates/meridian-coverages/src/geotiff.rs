@@ -91,16 +91,21 @@ fn bands_of(path: &Path, c: tiff::ColorType) -> Result<usize, CoverageError> {
     }
 }
 
-/// Read a GeoTIFF's headers: its images (full and overviews), bands and georeferencing.
-pub fn info(path: &Path) -> Result<TiffInfo, CoverageError> {
+/// A decoder on the file at `path`, with the `tiff` crate's default limits.
+fn decoder(path: &Path) -> Result<Decoder<std::io::BufReader<std::fs::File>>, CoverageError> {
     let file = std::fs::File::open(path).map_err(|source| CoverageError::Io {
         path: path.display().to_string(),
         source,
     })?;
+    Decoder::new(std::io::BufReader::new(file))
+        .map(|d| d.with_limits(Limits::default()))
+        .map_err(|e| CoverageError::format(path, e.to_string()))
+}
+
+/// Read a GeoTIFF's headers: its images (full and overviews), bands and georeferencing.
+pub fn info(path: &Path) -> Result<TiffInfo, CoverageError> {
     let err = |e: tiff::TiffError| CoverageError::format(path, e.to_string());
-    let mut d = Decoder::new(std::io::BufReader::new(file))
-        .map_err(err)?
-        .with_limits(Limits::default());
+    let mut d = decoder(path)?;
     let (w, h) = d.dimensions().map_err(err)?;
     let colour_type = d.colortype().map_err(err)?;
     let bands = bands_of(path, colour_type)?;
@@ -265,14 +270,8 @@ pub fn read_window(
             "the map needs more of this coverage than a request may hold: ask for a smaller image",
         ));
     }
-    let file = std::fs::File::open(path).map_err(|source| CoverageError::Io {
-        path: path.display().to_string(),
-        source,
-    })?;
     let err = |e: tiff::TiffError| CoverageError::format(path, e.to_string());
-    let mut d = Decoder::new(std::io::BufReader::new(file))
-        .map_err(err)?
-        .with_limits(Limits::default());
+    let mut d = decoder(path)?;
     d.seek_to_image(level.ifd).map_err(err)?;
     let (tw, th, count) = match d.get_chunk_type() {
         tiff::decoder::ChunkType::Tile => {
@@ -354,14 +353,8 @@ pub fn read_window(
 
 /// Read a GeoTIFF's first image whole.
 pub fn read(path: &Path) -> Result<Grid, CoverageError> {
-    let file = std::fs::File::open(path).map_err(|source| CoverageError::Io {
-        path: path.display().to_string(),
-        source,
-    })?;
     let err = |e: tiff::TiffError| CoverageError::format(path, e.to_string());
-    let mut d = Decoder::new(std::io::BufReader::new(file))
-        .map_err(err)?
-        .with_limits(Limits::default());
+    let mut d = decoder(path)?;
     let (w, h) = d.dimensions().map_err(err)?;
     let (width, height) = (w as usize, h as usize);
     let bands = bands_of(path, d.colortype().map_err(err)?)?;

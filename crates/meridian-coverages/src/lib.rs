@@ -11,7 +11,7 @@ pub mod worldimage;
 pub use mosaic::{Granule, Mosaic};
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 /// Why a coverage could not be read.
@@ -113,59 +113,69 @@ impl Grid {
     }
 }
 
-/// Grids kept at most.
-const KEPT: usize = 32;
-
 type Key = (PathBuf, Option<SystemTime>, u64);
 
-/// Grids read, by file and its modification.
-type Kept = Mutex<Vec<(Key, Arc<Grid>)>>;
-
-/// GeoTIFF headers read, by file and its modification.
-type KeptInfos = Mutex<Vec<(Key, Arc<geotiff::TiffInfo>)>>;
-
-/// Mosaic indexes read, by file and its modification.
-type KeptMosaics = Mutex<Vec<(Key, Arc<Mosaic>)>>;
-
-fn cache() -> &'static Kept {
-    static C: OnceLock<Kept> = OnceLock::new();
-    C.get_or_init(|| Mutex::new(Vec::new()))
+/// What was read from files, by file and its modification, at most `max` of them (the oldest
+/// read first goes); a file changed since is read again.
+struct Kept<T> {
+    entries: Mutex<Vec<(Key, Arc<T>)>>,
+    max: usize,
 }
+
+impl<T> Kept<T> {
+    const fn new(max: usize) -> Kept<T> {
+        Kept {
+            entries: Mutex::new(Vec::new()),
+            max,
+        }
+    }
+
+    /// What `read` makes of `path`, kept while the file is unchanged.
+    fn get_or_read(
+        &self,
+        path: &Path,
+        read: impl FnOnce() -> Result<T, CoverageError>,
+    ) -> Result<Arc<T>, CoverageError> {
+        let meta = std::fs::metadata(path).map_err(|source| CoverageError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let key = (path.to_path_buf(), meta.modified().ok(), meta.len());
+        let lock = || match self.entries.lock() {
+            Ok(c) => c,
+            Err(p) => p.into_inner(),
+        };
+        if let Some((_, v)) = lock().iter().find(|(k, _)| *k == key) {
+            return Ok(v.clone());
+        }
+        let v = Arc::new(read()?);
+        let mut c = lock();
+        c.retain(|(k, _)| k.0 != key.0);
+        if c.len() >= self.max {
+            c.remove(0);
+        }
+        c.push((key, v.clone()));
+        Ok(v)
+    }
+}
+
+/// Grids read whole.
+static GRIDS: Kept<Grid> = Kept::new(32);
+/// GeoTIFF headers.
+static TIFF_INFOS: Kept<geotiff::TiffInfo> = Kept::new(64);
+/// Mosaic indexes.
+static MOSAICS: Kept<Mosaic> = Kept::new(8);
 
 /// Read the grid of a coverage store of `store_type` at `path` (kept while the file is
 /// unchanged). The filesystem sandbox applies.
 pub fn open(store_type: &str, path: &Path) -> Result<Arc<Grid>, CoverageError> {
     meridian_sources::sandbox::check(path)?;
-    let meta = std::fs::metadata(path).map_err(|source| CoverageError::Io {
-        path: path.display().to_string(),
-        source,
-    })?;
-    let key = (path.to_path_buf(), meta.modified().ok(), meta.len());
-    {
-        let c = match cache().lock() {
-            Ok(c) => c,
-            Err(p) => p.into_inner(),
-        };
-        if let Some((_, g)) = c.iter().find(|(k, _)| *k == key) {
-            return Ok(g.clone());
-        }
-    }
-    let grid = Arc::new(match store_type.to_ascii_lowercase().as_str() {
-        "geotiff" => geotiff::read(path)?,
-        "worldimage" => worldimage::read(path)?,
-        "arcgrid" => arcgrid::read(path)?,
-        _ => return Err(CoverageError::Unsupported(store_type.to_string())),
-    });
-    let mut c = match cache().lock() {
-        Ok(c) => c,
-        Err(p) => p.into_inner(),
-    };
-    c.retain(|(k, _)| k.0 != key.0);
-    if c.len() >= KEPT {
-        c.remove(0);
-    }
-    c.push((key, grid.clone()));
-    Ok(grid)
+    GRIDS.get_or_read(path, || match store_type.to_ascii_lowercase().as_str() {
+        "geotiff" => geotiff::read(path),
+        "worldimage" => worldimage::read(path),
+        "arcgrid" => arcgrid::read(path),
+        _ => Err(CoverageError::Unsupported(store_type.to_string())),
+    })
 }
 
 /// A coverage store's data: one grid, a large GeoTIFF read by window, or a mosaic.
@@ -226,37 +236,11 @@ impl Coverage {
     }
 }
 
-/// A GeoTIFF's headers, kept while the file is unchanged.
-fn tiff_info(path: &Path) -> Result<Arc<geotiff::TiffInfo>, CoverageError> {
-    let meta = std::fs::metadata(path).map_err(|source| CoverageError::Io {
-        path: path.display().to_string(),
-        source,
-    })?;
-    let key = (path.to_path_buf(), meta.modified().ok(), meta.len());
-    static INFOS: OnceLock<KeptInfos> = OnceLock::new();
-    let kept = INFOS.get_or_init(|| Mutex::new(Vec::new()));
-    let lock = || match kept.lock() {
-        Ok(c) => c,
-        Err(p) => p.into_inner(),
-    };
-    if let Some((_, i)) = lock().iter().find(|(k, _)| *k == key) {
-        return Ok(i.clone());
-    }
-    let info = Arc::new(geotiff::info(path)?);
-    let mut c = lock();
-    c.retain(|(k, _)| k.0 != key.0);
-    if c.len() >= 64 {
-        c.remove(0);
-    }
-    c.push((key, info.clone()));
-    Ok(info)
-}
-
 /// Read a coverage store of `store_type` at `path`: a single grid, or an ImageMosaic's index.
 pub fn open_coverage(store_type: &str, path: &Path) -> Result<Coverage, CoverageError> {
     if store_type.eq_ignore_ascii_case("geotiff") {
         meridian_sources::sandbox::check(path)?;
-        let info = tiff_info(path)?;
+        let info = TIFF_INFOS.get_or_read(path, || geotiff::info(path))?;
         if info.samples() > WHOLE_MAX_SAMPLES {
             return Ok(Coverage::Tiff(info));
         }
@@ -266,30 +250,13 @@ pub fn open_coverage(store_type: &str, path: &Path) -> Result<Coverage, Coverage
         return open(store_type, path).map(Coverage::Grid);
     }
     meridian_sources::sandbox::check(path)?;
-    let meta = std::fs::metadata(path).map_err(|source| CoverageError::Io {
-        path: path.display().to_string(),
-        source,
+    let m = MOSAICS.get_or_read(path, || {
+        let m = mosaic::read(path)?;
+        for g in &m.granules {
+            meridian_sources::sandbox::check(&g.path)?;
+        }
+        Ok(m)
     })?;
-    let key = (path.to_path_buf(), meta.modified().ok(), meta.len());
-    static MOSAICS: OnceLock<KeptMosaics> = OnceLock::new();
-    let kept = MOSAICS.get_or_init(|| Mutex::new(Vec::new()));
-    let lock = || match kept.lock() {
-        Ok(c) => c,
-        Err(p) => p.into_inner(),
-    };
-    if let Some((_, m)) = lock().iter().find(|(k, _)| *k == key) {
-        return Ok(Coverage::Mosaic(m.clone()));
-    }
-    let m = Arc::new(mosaic::read(path)?);
-    for g in &m.granules {
-        meridian_sources::sandbox::check(&g.path)?;
-    }
-    let mut c = lock();
-    c.retain(|(k, _)| k.0 != key.0);
-    if c.len() >= 8 {
-        c.remove(0);
-    }
-    c.push((key, m.clone()));
     Ok(Coverage::Mosaic(m))
 }
 
