@@ -226,25 +226,16 @@ pub(crate) fn html(markup: maud::Markup) -> Response {
     r
 }
 
-/// Send an XML body to a REST path for `user`: `Ok` on success, else the status and message
-/// to show.
-pub(crate) async fn send_xml(
+/// Send a REST request for `user`: `Ok` on success, else the status and message to show.
+pub(crate) async fn send(
     st: &WebState,
     user: &str,
     method: &str,
     path: &str,
-    body: String,
+    content_type: &str,
+    body: Vec<u8>,
 ) -> Result<(), (StatusCode, String)> {
-    match meridian_rest::execute_as(
-        &st.rest,
-        user,
-        method,
-        path,
-        "application/xml",
-        body.into_bytes(),
-    )
-    .await
-    {
+    match meridian_rest::execute_as(&st.rest, user, method, path, content_type, body).await {
         Ok(r) if r.status < 300 => Ok(()),
         Ok(r) => Err((
             StatusCode::from_u16(r.status).unwrap_or(StatusCode::BAD_REQUEST),
@@ -255,6 +246,17 @@ pub(crate) async fn send_xml(
             e.to_string(),
         )),
     }
+}
+
+/// [`send`] with an XML body.
+pub(crate) async fn send_xml(
+    st: &WebState,
+    user: &str,
+    method: &str,
+    path: &str,
+    body: String,
+) -> Result<(), (StatusCode, String)> {
+    send(st, user, method, path, "application/xml", body.into_bytes()).await
 }
 
 /// Why this node refuses catalog changes, naming where to make them, or `None` when it takes

@@ -115,8 +115,8 @@ pub async fn upload(
             "This form's security token is missing or stale: reload the page and try again.",
         );
     }
-    let result = execute_as(
-        &st.rest,
+    let result = crate::send(
+        &st,
         &who.user,
         "POST",
         &format!("/styles?name={}", enc(&name)),
@@ -124,18 +124,8 @@ pub async fn upload(
         sld,
     )
     .await;
-    let error = match result {
-        Ok(r) if r.status < 300 => {
-            return Redirect::to(&format!("{HERE}/{}", enc(&name))).into_response()
-        }
-        Ok(r) => (
-            StatusCode::from_u16(r.status).unwrap_or(StatusCode::BAD_REQUEST),
-            crate::body_text(&r),
-        ),
-        Err(e) => (
-            StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST),
-            e.to_string(),
-        ),
+    let Err(error) = result else {
+        return Redirect::to(&format!("{HERE}/{}", enc(&name))).into_response();
     };
     let mut r = html(list_page(&st, &who.user, &who.csrf, Some(&error.1), &name).await);
     *r.status_mut() = error.0;
@@ -279,8 +269,8 @@ pub async fn save(
         Err(r) => return *r,
     };
     let text = f.get("sld").cloned().unwrap_or_default();
-    let result = execute_as(
-        &st.rest,
+    let result = crate::send(
+        &st,
         &who.user,
         "PUT",
         &format!("/styles/{}", enc(&name)),
@@ -288,16 +278,8 @@ pub async fn save(
         text.clone().into_bytes(),
     )
     .await;
-    let refusal = match result {
-        Ok(r) if r.status < 300 => return Redirect::to(&format!("{here}?saved=1")).into_response(),
-        Ok(r) => (
-            StatusCode::from_u16(r.status).unwrap_or(StatusCode::BAD_REQUEST),
-            crate::body_text(&r),
-        ),
-        Err(e) => (
-            StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST),
-            e.to_string(),
-        ),
+    let Err(refusal) = result else {
+        return Redirect::to(&format!("{here}?saved=1")).into_response();
     };
     let mut r = html(
         editor(

@@ -2,13 +2,12 @@
 //! default, and deletion after a page that shows what a recursive delete removes. Every change
 //! is a REST request for the signed-in user.
 
-use crate::{body_text, get_json, html, layout, posted, require, send_xml, Name, WebState};
+use crate::{get_json, html, layout, posted, require, send_xml, Name, WebState};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{html, Markup};
-use meridian_rest::execute_as;
 use meridian_xml::escape;
 use std::sync::Arc;
 
@@ -273,25 +272,10 @@ pub async fn delete(
         Err(r) => return *r,
     };
     let enc: String = form_urlencoded::byte_serialize(name.as_bytes()).collect();
-    match execute_as(
-        &st.rest,
-        &who.user,
-        "DELETE",
-        &format!("/workspaces/{enc}?recurse=true"),
-        "",
-        Vec::new(),
-    )
-    .await
-    {
-        Ok(r) if r.status < 300 => Redirect::to(HERE).into_response(),
-        Ok(r) => crate::plain(
-            StatusCode::from_u16(r.status).unwrap_or(StatusCode::BAD_REQUEST),
-            &body_text(&r),
-        ),
-        Err(e) => crate::plain(
-            StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST),
-            &e.to_string(),
-        ),
+    let path = format!("/workspaces/{enc}?recurse=true");
+    match crate::send(&st, &who.user, "DELETE", &path, "", Vec::new()).await {
+        Ok(()) => Redirect::to(HERE).into_response(),
+        Err((status, msg)) => crate::plain(status, &msg),
     }
 }
 
