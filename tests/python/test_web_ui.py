@@ -123,8 +123,16 @@ def test_log_in_with_the_keyboard_and_manage_workspaces(browser, fixture_node):
     page.fill("#title", "Spearfish roads")
     page.fill("#cqlFilter", "cat = = 1")
     page.click("text=Save")
-    assert page.locator("#layer-error").is_visible()
-    page.fill("#title", "Spearfish roads")
+    # Shown under the filter's field, with what was typed kept.
+    assert page.locator("#cqlFilter-error").is_visible()
+    assert page.get_attribute("#cqlFilter", "aria-describedby") == "cqlFilter-error"
+    assert page.input_value("#title") == "Spearfish roads"
+    assert page.input_value("#cqlFilter") == "cat = = 1"
+    shot(page, "layer-edit-error")
+    page.fill("#native_minx", "west")
+    page.fill("#cqlFilter", "")
+    page.click("text=Save")
+    assert "not a number" in page.locator("#native-error").inner_text()
     page.fill("#cqlFilter", "")
     page.fill("#native_minx", "0")
     page.click("text=Save")
@@ -187,7 +195,13 @@ def test_log_in_with_the_keyboard_and_manage_workspaces(browser, fixture_node):
     page.fill("#title", "States and roads")
     page.fill("#members", "topp:states population\nnowhere:nothing")
     page.click("button:has-text('Save')")
-    page.locator("#group-error").wait_for()
+    page.locator("#members-error").wait_for()
+    assert "nowhere:nothing" in page.locator("#members-error").inner_text()
+    page.fill("#name", "bad/name")
+    page.fill("#members", "topp:states population")
+    page.click("button:has-text('Save')")
+    page.locator("#name-error").wait_for()
+    page.fill("#name", "webgroup")
     page.fill("#members", "topp:states population\nbrowserws:roads")
     page.click("button:has-text('Save')")
     page.wait_for_url("**/web/groups/webgroup?saved=1")
@@ -411,3 +425,87 @@ def test_a_postgis_store_through_the_form(browser, fixture_node):
     finally:
         subprocess.run(["bash", script, "stop", str(pg_dir)], capture_output=True)
         shutil.rmtree(pg_dir, ignore_errors=True)
+
+
+def login(page, base: str):
+    page.goto(base + "/web/login")
+    page.fill("#username", "admin")
+    page.fill("#password", "geoserver")
+    page.click("button[type=submit]")
+    page.wait_for_url("**/web/status")
+
+
+def test_the_replicas_cluster_page_shows_its_primary_and_its_read_only_toggle(browser):
+    """A primary with the embedded broker and a pure replica joined to it: the replica's cluster
+    page lists the primary as a peer (refreshed in place), its catalog pages name the primary,
+    and turning read-only on there shows in its roles."""
+    from playwright.sync_api import expect
+
+    secret = "browser-test-cluster-secret-0123456789"
+    broker = free_port()
+    tmp = Path(tempfile.mkdtemp(prefix="meridian-web-"))
+    common = {
+        "MERIDIAN_CLUSTER_SECRET": secret,
+        "group": "webpair",
+        "discovery": "none",
+        "MERIDIAN_CLUSTER_HEARTBEAT_INTERVAL": "300",
+    }
+    roles = {
+        "web-a": {"toggleMaster": "true", "embeddedBroker": "enabled", "brokerURL": "",
+                  "MERIDIAN_CLUSTER_EMBEDDEDBROKER_LISTEN": f"127.0.0.1:{broker}"},
+        "web-b": {"toggleMaster": "false", "embeddedBroker": "disabled",
+                  "brokerURL": f"tcp://127.0.0.1:{broker}"},
+    }
+    nodes = {}
+    try:
+        for name, env in roles.items():
+            shutil.copytree(fixture_dir(), tmp / name)
+            for p in (tmp / name).rglob("*"):
+                p.chmod(p.stat().st_mode | 0o200)
+            nodes[name] = Node(tmp / name, env={**common, "instanceName": name, **env})
+        a, b = nodes["web-a"], nodes["web-b"]
+        page = browser.new_page(viewport={"width": 1100, "height": 900})
+        login(page, b.base)
+        page.goto(b.base + "/web/cluster")
+        # The section refreshes itself: the primary appears without reloading the page.
+        expect(page.locator("#status-peers")).to_contain_text("web-a", timeout=30000)
+        peers = page.locator("#status-peers").inner_text()
+        assert "primary, replica" in peers and "heartbeat" in peers, peers
+        expect(page.locator("#digests")).to_contain_text("all 1 peers agree", timeout=30000)
+        assert "replica" in page.locator("#status-node").inner_text()
+        shot(page, "cluster-replica")
+        # The replica's catalog pages name the primary and disable their controls.
+        page.goto(b.base + "/web/workspaces")
+        note = page.locator("#read-only-note").inner_text()
+        assert "web-a" in note, note
+        assert page.is_disabled("text=Create")
+        # A workspace made on the primary's page reaches the replica's.
+        login(page, a.base)
+        page.goto(a.base + "/web/workspaces")
+        page.fill("#name", "viaprimary")
+        page.click("text=Create")
+        page.goto(b.base + "/web/workspaces")
+        for _ in range(50):
+            if "viaprimary" in page.content():
+                break
+            page.wait_for_timeout(200)
+            page.reload()
+        assert "viaprimary" in page.content()
+        # Read-only on the replica's cluster page shows in its own roles, and on the primary's
+        # page, already open, once its live status refreshes.
+        primary = browser.new_page(viewport={"width": 1100, "height": 900})
+        login(primary, a.base)
+        primary.goto(a.base + "/web/cluster")
+        expect(primary.locator("#status-peers")).to_contain_text("web-b", timeout=30000)
+        assert "read-only" not in primary.locator("#status-peers").inner_text()
+        page.goto(b.base + "/web/cluster")
+        page.check("#readOnly")
+        page.click("text=Save")
+        page.wait_for_url("**/web/cluster?saved=1")
+        assert "read-only" in page.locator("#status-node").inner_text()
+        expect(primary.locator("#status-peers")).to_contain_text("replica, read-only", timeout=30000)
+        shot(primary, "cluster-primary-sees-read-only-replica")
+    finally:
+        for n in nodes.values():
+            n.stop()
+        shutil.rmtree(tmp, ignore_errors=True)

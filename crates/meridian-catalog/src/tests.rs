@@ -91,6 +91,42 @@ fn duplicates_and_bad_references_are_refused_and_nothing_is_applied() {
 }
 
 #[test]
+fn bounding_boxes_must_be_numbers_and_namespace_uris_must_be_uris() {
+    let svc = populated();
+    let ft = |bbox: &str| {
+        Change::Modify {
+            object: obj(Kind::FeatureType, &format!("<featureType><id>ft1</id><name>roads</name><namespace><id>ns1</id></namespace><store class=\"dataStore\"><id>ds1</id></store>{bbox}</featureType>")),
+        }
+    };
+    let err = svc
+        .apply(vec![ft("<nativeBoundingBox><minx>a</minx><maxx>1</maxx><miny>0</miny><maxy>1</maxy></nativeBoundingBox>")])
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("nativeBoundingBox minx 'a' is not a number"),
+        "{err}"
+    );
+    let err = svc
+        .apply(vec![ft(
+            "<latLonBoundingBox><minx>0</minx></latLonBoundingBox>",
+        )])
+        .unwrap_err();
+    assert!(err.to_string().contains("maxx is missing"), "{err}");
+    // GeoServer's empty envelope (max below min) and an empty element are kept as they are.
+    svc.apply(vec![ft("<nativeBoundingBox><minx>0.0</minx><maxx>-1.0</maxx><miny>0.0</miny><maxy>-1.0</maxy><crs>EPSG:4326</crs></nativeBoundingBox><latLonBoundingBox/>")])
+        .unwrap();
+    let err = svc
+        .apply(vec![Change::Modify {
+            object: obj(
+                Kind::Namespace,
+                "<namespace><id>ns1</id><prefix>topp</prefix><uri>not a uri</uri></namespace>",
+            ),
+        }])
+        .unwrap_err();
+    assert!(err.to_string().contains("not a valid URI"), "{err}");
+}
+
+#[test]
 fn removing_a_referenced_object_is_refused() {
     let svc = populated();
     let err = svc

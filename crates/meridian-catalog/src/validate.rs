@@ -184,8 +184,16 @@ fn check_object(cat: &Catalog, o: &Object) -> Result<(), ValidationError> {
             "'default' is reserved and cannot be a workspace name".into(),
         ));
     }
-    if o.kind == Kind::Namespace && o.xml().child_text("uri").is_none() {
-        return Err(ValidationError::Missing { kind, field: "uri" });
+    if o.kind == Kind::Namespace {
+        let Some(uri) = o.xml().child_text("uri") else {
+            return Err(ValidationError::Missing { kind, field: "uri" });
+        };
+        check_uri(uri)?;
+    }
+    for which in ["nativeBoundingBox", "latLonBoundingBox", "bounds"] {
+        if let Some(b) = o.xml().get(which) {
+            check_box(o, which, b)?;
+        }
     }
     if let Some(holder) = cat.name_holder(o) {
         if holder != o.id() {
@@ -282,6 +290,45 @@ fn check_object(cat: &Catalog, o: &Object) -> Result<(), ValidationError> {
         Kind::Style | Kind::Service => optional("workspace", Kind::Workspace)?,
         Kind::Settings => need("workspace", Kind::Workspace)?,
         _ => {}
+    }
+    Ok(())
+}
+
+/// A namespace URI as GeoServer takes it (`java.net.URI`): no spaces, quotes, angle brackets,
+/// braces, pipes, backslashes, carets or backquotes.
+fn check_uri(uri: &str) -> Result<(), ValidationError> {
+    match uri
+        .chars()
+        .find(|c| c.is_whitespace() || c.is_control() || "<>\"{}|\\^`".contains(*c))
+    {
+        Some(c) => Err(ValidationError::Rule(format!(
+            "uri '{uri}' is not a valid URI: it contains {c:?}"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// A bounding box has all four of minx, maxx, miny and maxy as numbers, or none of them.
+fn check_box(o: &Object, which: &str, b: meridian_xml::Node<'_>) -> Result<(), ValidationError> {
+    let values = ["minx", "maxx", "miny", "maxy"].map(|k| (k, b.child_text(k)));
+    if values.iter().all(|(_, v)| v.is_none()) {
+        return Ok(());
+    }
+    for (k, v) in values {
+        let Some(v) = v else {
+            return Err(ValidationError::Rule(format!(
+                "{} '{}': {which} needs minx, maxx, miny and maxy; {k} is missing",
+                o.kind.label(),
+                o.name()
+            )));
+        };
+        if v.parse::<f64>().is_err() {
+            return Err(ValidationError::Rule(format!(
+                "{} '{}': {which} {k} '{v}' is not a number",
+                o.kind.label(),
+                o.name()
+            )));
+        }
     }
     Ok(())
 }

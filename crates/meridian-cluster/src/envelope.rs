@@ -24,6 +24,20 @@ pub struct Roles {
     pub read_only: bool,
 }
 
+impl Roles {
+    /// The roles held, by name: `primary`, `replica`, `read-only`.
+    pub fn names(&self) -> Vec<&'static str> {
+        [
+            (self.primary, "primary"),
+            (self.replica, "replica"),
+            (self.read_only, "read-only"),
+        ]
+        .into_iter()
+        .filter_map(|(on, name)| on.then_some(name))
+        .collect()
+    }
+}
+
 /// What travels on the topic.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]

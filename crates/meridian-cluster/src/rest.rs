@@ -119,7 +119,7 @@ impl ClusterRest {
             let url = cfg.get("brokerURL").to_string();
             if !url.trim().is_empty() {
                 crate::broker::parse_broker_spec(&url, 1000)
-                    .map_err(|e| RestError::BadRequest(format!("brokerURL '{url}': {e}")))?;
+                    .map_err(|e| RestError::BadRequest(e.to_string()))?;
             }
             cfg.save().map_err(|e| RestError::Internal(e.to_string()))?;
             *guard = cfg;

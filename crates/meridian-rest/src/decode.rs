@@ -190,9 +190,17 @@ impl Resolver<'_> {
             } else {
                 Kind::LayerGroup
             };
+            // Neither: the refusal names both kinds, not only the second tried.
             let found = match self.lookup(m, first) {
                 Ok(Some(o)) => Some(o),
-                _ => self.lookup(m, second)?,
+                Ok(None) => self.lookup(m, second)?,
+                Err(_) => self.lookup(m, second).map_err(|e| match e {
+                    RestError::BadRequest(_) => RestError::BadRequest(format!(
+                        "No such layer or layer group: '{}'",
+                        m.child_text("name").or(m.text_trim()).unwrap_or("")
+                    )),
+                    other => other,
+                })?,
             };
             let Some(o) = found else { continue };
             let ty = if o.kind == Kind::LayerGroup {

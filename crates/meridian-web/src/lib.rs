@@ -7,6 +7,7 @@
 
 mod layout;
 mod pages;
+mod refusal;
 pub mod session;
 
 use axum::body::Bytes;
@@ -39,6 +40,11 @@ pub fn web_router(state: Arc<WebState>) -> Router {
         .route("/geoserver/web/assets/ol.js", get(ol_js))
         .route("/geoserver/web/assets/ol.css", get(ol_css))
         .route("/geoserver/web/assets/preview.js", get(preview_js))
+        .route("/geoserver/web/assets/cluster.js", get(cluster_js))
+        .route(
+            "/geoserver/web/cluster/status",
+            get(pages::cluster_status::fragment),
+        )
         .route("/geoserver/web/layers", get(pages::layers::list))
         .route(
             "/geoserver/web/groups",
@@ -141,6 +147,13 @@ async fn ol_css() -> Response {
     asset(
         "text/css; charset=utf-8",
         include_bytes!("../assets/vendor/ol-10.11.0/ol.css"),
+    )
+}
+
+async fn cluster_js() -> Response {
+    asset(
+        "text/javascript; charset=utf-8",
+        include_bytes!("../assets/cluster.js"),
     )
 }
 

@@ -30,17 +30,7 @@ pub fn print(url: &str, user: &str, password: &str) -> Result<(), NodeError> {
 }
 
 fn roles(r: &Roles) -> String {
-    let mut v = Vec::new();
-    if r.primary {
-        v.push("primary");
-    }
-    if r.replica {
-        v.push("replica");
-    }
-    if r.read_only {
-        v.push("read-only");
-    }
-    v.join("+")
+    r.names().join("+")
 }
 
 /// The table for a status.

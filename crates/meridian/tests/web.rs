@@ -170,6 +170,25 @@ fn login_sessions_and_forms_follow_the_rest_rules() {
     let html = r.text().unwrap();
     assert!(html.contains("Cannot connect"), "{html}");
     assert_eq!(n.get("/workspaces/webws/datastores/x.json").status(), 404);
+    // A store name already taken is refused under the name field, with the form kept.
+    let r = post(
+        &n,
+        &c,
+        "/stores",
+        &[
+            ("_csrf", &token),
+            ("save", "1"),
+            ("workspace", "sf"),
+            ("name", "sf"),
+            ("kind", "shapefile"),
+            ("shapefile_url", "file:data/sf/roads.shp"),
+        ],
+    );
+    assert_eq!(r.status(), 409);
+    let html = r.text().unwrap();
+    assert!(html.contains(r#"id="name-error""#), "{html}");
+    assert!(!html.contains(r#"id="store-error""#), "{html}");
+    assert!(html.contains(r#"value="file:data/sf/roads.shp""#), "{html}");
     // The default, then the delete page lists what a recursive delete removes.
     let r = post(
         &n,
@@ -262,6 +281,19 @@ fn the_cluster_page_saves_through_the_rest_path() {
         ],
     );
     assert!(r.status().is_client_error(), "{}", r.status());
+    // The refusal is shown under the field that caused it, with what was typed kept.
+    let html = r.text().unwrap();
+    let field = html
+        .split(r#"id="brokerURL""#)
+        .nth(1)
+        .and_then(|s| s.split("<label").next())
+        .unwrap_or_else(|| panic!("{html}"));
+    assert!(field.contains(r#"value="tcp://[::1""#), "{field}");
+    assert!(field.contains(r#"aria-invalid="true""#), "{field}");
+    assert!(field.contains(r#"id="brokerURL-error""#), "{field}");
+    assert!(!html.contains(r#"id="cluster-error""#), "{html}");
+    let props = n.get("/cluster.xml").text().unwrap();
+    assert!(!props.contains("[::1"), "{props}");
 }
 
 #[test]
@@ -323,5 +355,40 @@ fn a_layer_filter_that_does_not_read_is_refused() {
     assert_eq!(
         n.json(&format!("{path}.json"))["featureType"]["cqlFilter"],
         "cat = 1"
+    );
+}
+
+#[test]
+fn bounding_boxes_and_namespace_uris_that_do_not_read_are_refused() {
+    let n = Node::with_fixture();
+    let path = "/workspaces/sf/datastores/sf/featuretypes/bugsites";
+    for (body, words) in [
+        (
+            "<featureType><nativeBoundingBox><minx>a</minx><maxx>1</maxx><miny>0</miny><maxy>1</maxy></nativeBoundingBox></featureType>",
+            "nativeBoundingBox minx 'a' is not a number",
+        ),
+        (
+            "<featureType><latLonBoundingBox><minx>0</minx></latLonBoundingBox></featureType>",
+            "maxx is missing",
+        ),
+    ] {
+        let r = n.send("PUT", path, "application/xml", body.as_bytes().to_vec());
+        assert_eq!(r.status(), 400, "{body}");
+        let text = r.text().unwrap();
+        assert!(text.contains(words), "{text}");
+    }
+    let bbox = n.json(&format!("{path}.json"))["featureType"]["nativeBoundingBox"]["minx"].clone();
+    assert!(bbox.is_number(), "the box is unchanged: {bbox}");
+    let r = n.send(
+        "PUT",
+        "/namespaces/sf",
+        "application/xml",
+        b"<namespace><uri>not a uri</uri></namespace>".to_vec(),
+    );
+    assert_eq!(r.status(), 400);
+    assert!(r.text().unwrap().contains("not a valid URI"));
+    assert_eq!(
+        n.json("/namespaces/sf.json")["namespace"]["uri"],
+        "http://www.openplans.org/spearfish"
     );
 }

@@ -19,6 +19,27 @@ enum Tok {
     Wkt(String),
 }
 
+/// A token as the filter's author wrote it.
+fn shown(t: &Tok) -> String {
+    match t {
+        Tok::Ident(s) | Tok::Num(s) => s.clone(),
+        Tok::Str(s) => format!("'{s}'"),
+        Tok::Op(s) => format!("'{s}'"),
+        Tok::LParen => "'('".into(),
+        Tok::RParen => "')'".into(),
+        Tok::Comma => "','".into(),
+        Tok::Wkt(_) => "a WKT geometry".into(),
+    }
+}
+
+/// What was found where something else was expected.
+fn found(t: &Option<Tok>) -> String {
+    match t {
+        Some(t) => shown(t),
+        None => "the end of the filter".into(),
+    }
+}
+
 fn tokens(s: &str) -> Result<Vec<Tok>, FilterError> {
     let c: Vec<char> = s.chars().collect();
     let mut i = 0;
@@ -179,7 +200,9 @@ impl P<'_> {
         match self.next() {
             Some(x) if x == t => Ok(()),
             other => Err(FilterError::Syntax(format!(
-                "expected {t:?}, found {other:?}"
+                "expected {}, found {}",
+                shown(&t),
+                found(&other)
             ))),
         }
     }
@@ -192,7 +215,8 @@ impl P<'_> {
                 Ok(s.to_lowercase())
             }
             other => Err(FilterError::Syntax(format!(
-                "expected a literal, found {other:?}"
+                "expected a literal, found {}",
+                found(&other)
             ))),
         }
     }
@@ -202,7 +226,8 @@ impl P<'_> {
                 .parse()
                 .map_err(|_| FilterError::Syntax(format!("bad number '{s}'"))),
             other => Err(FilterError::Syntax(format!(
-                "expected a number, found {other:?}"
+                "expected a number, found {}",
+                found(&other)
             ))),
         }
     }
@@ -258,7 +283,8 @@ impl P<'_> {
             Some(Tok::Ident(n)) => n,
             other => {
                 return Err(FilterError::Syntax(format!(
-                    "expected a property name, found {other:?}"
+                    "expected a property name, found {}",
+                    found(&other)
                 )))
             }
         };
@@ -268,7 +294,8 @@ impl P<'_> {
                 Some(Tok::Ident(_)) => {}
                 other => {
                     return Err(FilterError::Syntax(format!(
-                        "BBOX needs a geometry property, found {other:?}"
+                        "BBOX needs a geometry property, found {}",
+                        found(&other)
                     )))
                 }
             }
@@ -299,7 +326,8 @@ impl P<'_> {
                 Some(Tok::Ident(_)) => {}
                 other => {
                     return Err(FilterError::Syntax(format!(
-                        "{name} needs a geometry property, found {other:?}"
+                        "{name} needs a geometry property, found {}",
+                        found(&other)
                     )))
                 }
             }
@@ -308,7 +336,8 @@ impl P<'_> {
                 Some(Tok::Wkt(w)) => crate::parse_wkt(&w)?.0,
                 other => {
                     return Err(FilterError::Syntax(format!(
-                        "{name} needs a WKT geometry, found {other:?}"
+                        "{name} needs a WKT geometry, found {}",
+                        found(&other)
                     )))
                 }
             };
@@ -351,7 +380,8 @@ impl P<'_> {
                 Some(Tok::Op(o)) => o,
                 other => {
                     return Err(FilterError::Syntax(format!(
-                        "expected an operator after {prop}, found {other:?}"
+                        "expected an operator after {prop}, found {}",
+                        found(&other)
                     )))
                 }
             };
@@ -456,5 +486,21 @@ mod tests {
         for bad in ["", "x =", "x = 'open", "(x = 1", "x ~ 1", "x = 1 y"] {
             assert!(parse_cql(bad, &env).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn errors_show_the_filter_as_written() {
+        let msg = |s: &str| parse_cql(s, &env).unwrap_err().to_string();
+        assert!(
+            msg("cat = = 1").contains("expected a literal, found '='"),
+            "{}",
+            msg("cat = = 1")
+        );
+        assert!(
+            msg("cat =").contains("found the end of the filter"),
+            "{}",
+            msg("cat =")
+        );
+        assert!(!msg("(x = 1").contains("Some("), "{}", msg("(x = 1"));
     }
 }

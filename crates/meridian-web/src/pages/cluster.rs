@@ -3,6 +3,7 @@
 //! toggles with what each one stops), saved through `POST /rest/cluster`; and the node's live
 //! status.
 
+use crate::refusal::{above, blame, described, invalid, under};
 use crate::{body_text, html, layout, posted, require, WebState};
 use axum::body::Bytes;
 use axum::extract::{Query, State};
@@ -81,68 +82,81 @@ async fn properties(st: &WebState, user: &str) -> HashMap<String, String> {
         .collect()
 }
 
-/// A JSON value as nested definition lists and tables (the live status).
-fn json_html(v: &serde_json::Value) -> Markup {
-    match v {
-        serde_json::Value::Object(m) => html! {
-            dl {
-                @for (k, v) in m {
-                    dt { (k) }
-                    dd { (json_html(v)) }
-                }
-            }
-        },
-        serde_json::Value::Array(a) if a.is_empty() => html! { "none" },
-        serde_json::Value::Array(a) => html! { ol { @for v in a { li { (json_html(v)) } } } },
-        serde_json::Value::String(s) => html! { (s) },
-        other => html! { (other.to_string()) },
-    }
-}
+/// Which words of a refusal name which field.
+const BLAME: &[(&str, &[&str])] = &[
+    ("brokerURL", &["brokerURL", "broker URL"]),
+    ("topicName", &["topicName", "topic"]),
+    ("embeddedBroker", &["embeddedBroker", "embedded broker"]),
+    ("toggleMaster", &["toggleMaster"]),
+    ("toggleSlave", &["toggleSlave"]),
+    ("readOnly", &["readOnly"]),
+    ("connection", &["connection"]),
+];
 
+/// The page; after a refusal, `sent` is the form as posted (shown again, not the saved file).
 async fn page_markup(
     st: &WebState,
     user: &str,
     csrf: &str,
-    error: Option<&str>,
+    refused: Option<(&str, &HashMap<String, String>)>,
     saved: bool,
 ) -> Markup {
     let p = properties(st, user).await;
-    let status: serde_json::Value =
-        match execute_as(&st.rest, user, "GET", "/cluster/status", "", Vec::new()).await {
-            Ok(r) => serde_json::from_slice(&r.body).unwrap_or_default(),
-            Err(_) => serde_json::Value::Null,
-        };
-    let get = |k: &str| p.get(k).cloned().unwrap_or_default();
+    let status = super::cluster_status::fetch(st, user).await;
+    let sent = refused.map(|(_, f)| f);
+    let get = |k: &str| match sent {
+        Some(f)
+            if FIELDS
+                .iter()
+                .any(|(key, _, editable)| *key == k && *editable) =>
+        {
+            f.get(k).cloned().unwrap_or_default()
+        }
+        _ => p.get(k).cloned().unwrap_or_default(),
+    };
+    let on = |k: &str, value: &str| match sent {
+        Some(f) => f.contains_key(k),
+        None => p.get(k).is_some_and(|v| v == value),
+    };
+    let r = refused.map(|(msg, _)| blame(msg, BLAME));
+    let r = r.as_ref();
     let body = html! {
         h1 { "Cluster" }
         @if saved { p class="done" role="status" { "Saved to cluster.properties." } }
-        @if let Some(e) = error { p class="error" role="alert" id="cluster-error" { (e) } }
+        (above(r, "cluster-error"))
         form class="card" method="post" action=(HERE) {
             input type="hidden" name="_csrf" value=(csrf);
             @for (key, label, editable) in FIELDS {
                 label for=(key) { (label) }
-                @if *editable {
-                    input type="text" id=(key) name=(key) value=(get(key));
+                @if *key == "brokerURL" {
+                    input type="text" id=(key) name=(key) value=(get(key))
+                        aria-invalid=[invalid(r, key).then_some("true")]
+                        aria-describedby={ "brokerURL-hint" @if invalid(r, key) { " brokerURL-error" } };
+                    (under(r, key))
+                    p class="hint" id="brokerURL-hint" { "Empty: the embedded broker. tcp://host:port, ssl://host:port, or failover:(tcp://a:61616,tcp://b:61616) to fail over in turn." }
+                } @else if *editable {
+                    input type="text" id=(key) name=(key) value=(get(key))
+                        aria-invalid=[invalid(r, key).then_some("true")]
+                        aria-describedby=[described(r, key)];
+                    (under(r, key))
                 } @else {
                     input type="text" id=(key) value=(get(key)) readonly aria-describedby={ (key) "-hint" };
                     p class="hint" id={ (key) "-hint" } { "Fixed while the node runs: edit cluster.properties and restart." }
                 }
             }
-            @for (key, label, on, _off, warning) in TOGGLES {
+            @for (key, label, value, _off, warning) in TOGGLES {
                 div class="check" {
-                    @if get(key) == *on {
-                        input type="checkbox" id=(key) name=(key) value=(on) checked aria-describedby={ (key) "-warn" };
-                    } @else {
-                        input type="checkbox" id=(key) name=(key) value=(on) aria-describedby={ (key) "-warn" };
-                    }
+                    input type="checkbox" id=(key) name=(key) value=(value) checked[on(key, value)]
+                        aria-describedby={ (key) "-warn" };
                     label for=(key) { (label) }
                     div class="warn" id={ (key) "-warn" } { (warning) }
+                    (under(r, key))
                 }
             }
             button type="submit" { "Save" }
         }
-        h2 { "Live status" }
-        section class="card" { (json_html(&status)) }
+        (super::cluster_status::section(status.as_ref()))
+        script src="/geoserver/web/assets/cluster.js" defer {}
     };
     layout::page("Cluster", "cluster", Some((user, csrf)), body)
 }
@@ -186,7 +200,8 @@ pub async fn save(State(st): State<Arc<WebState>>, headers: HeaderMap, body: Byt
     match crate::send_xml(&st, &who.user, "POST", "/cluster", xml).await {
         Ok(()) => Redirect::to(&format!("{HERE}?saved=1")).into_response(),
         Err((status, msg)) => {
-            let mut resp = html(page_markup(&st, &who.user, &who.csrf, Some(&msg), false).await);
+            let mut resp =
+                html(page_markup(&st, &who.user, &who.csrf, Some((&msg, &f)), false).await);
             *resp.status_mut() = status;
             resp
         }

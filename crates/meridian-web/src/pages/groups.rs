@@ -3,6 +3,7 @@
 //! population`): ordering is moving lines, with no script. Saved through `POST /rest/layergroups`
 //! or `PUT /rest/layergroups/{name}` for the signed-in user.
 
+use crate::refusal::{above, blame, described, invalid, under};
 use crate::{enc, get_json, html, layout, posted, refused_writes, require, send_xml, WebState};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -73,6 +74,18 @@ async fn form(
         .filter_map(|g| g.get("name").and_then(|n| n.as_str()).map(str::to_string))
         .collect();
     let value = |k: &str| values.get(k).cloned().unwrap_or_default();
+    // Which words name which field; a group being edited has no name field.
+    let blamed: &[(&str, &[&str])] = if name.is_empty() {
+        &[
+            ("name", &["name", "already exists"]),
+            ("title", &["title"]),
+            ("members", &["layer", "style"]),
+        ]
+    } else {
+        &[("title", &["title"]), ("members", &["layer", "style"])]
+    };
+    let r = error.map(|e| blame(e, blamed));
+    let r = r.as_ref();
     let mode = values
         .get("mode")
         .cloned()
@@ -86,6 +99,7 @@ async fn form(
         h1 { @if name.is_empty() { "Layer groups" } @else { "Layer group " (name) } }
         @if let Some(why) = &refused { p class="notice" role="note" id="read-only-note" { (why) } }
         @if saved { p class="done" role="status" { "Saved." } }
+        (above(r, "group-error"))
         @if name.is_empty() {
             table {
                 thead { tr { th { "Group" } } }
@@ -98,18 +112,23 @@ async fn form(
                 input type="hidden" name="_csrf" value=(csrf);
                 @if name.is_empty() {
                     label for="name" { "Name" }
-                    input type="text" id="name" name="name" value=(value("name")) required;
+                    input type="text" id="name" name="name" value=(value("name")) required
+                        aria-invalid=[invalid(r, "name").then_some("true")] aria-describedby=[described(r, "name")];
+                    (under(r, "name"))
                 }
                 label for="title" { "Title" }
-                input type="text" id="title" name="title" value=(value("title"));
+                input type="text" id="title" name="title" value=(value("title"))
+                    aria-invalid=[invalid(r, "title").then_some("true")] aria-describedby=[described(r, "title")];
+                (under(r, "title"))
                 label for="mode" { "Mode" }
                 select id="mode" name="mode" {
                     @for m in MODES { option selected[*m == mode] { (m) } }
                 }
                 label for="members" { "Layers, in drawing order (first drawn first): one per line, optionally followed by a style" }
                 textarea id="members" name="members" rows="8" spellcheck="false"
-                    aria-describedby=[error.map(|_| "group-error")] { (value("members")) }
-                @if let Some(e) = error { p class="error" role="alert" id="group-error" { (e) } }
+                    aria-invalid=[invalid(r, "members").then_some("true")]
+                    aria-describedby=[described(r, "members")] { (value("members")) }
+                (under(r, "members"))
                 button type="submit" { "Save" }
             }
         }

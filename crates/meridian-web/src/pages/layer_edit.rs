@@ -3,6 +3,7 @@
 //! as two REST requests for the signed-in user: the resource's (`PUT` on the feature type or
 //! coverage, `?recalculate=` for "compute from data") and the layer's (styles).
 
+use crate::refusal::{above, blame, described, invalid, under};
 use crate::{enc, get_json, html, layout, posted, refused_writes, require, send_xml, WebState};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -66,15 +67,65 @@ fn style_names(v: &Value, pointer: &str) -> Vec<String> {
 
 const BOX: [&str; 4] = ["minx", "miny", "maxx", "maxy"];
 
+/// Which words of a refusal name which field (the filter first: its text may hold any word).
+const BLAME: &[(&str, &[&str])] = &[
+    ("cqlFilter", &["cqlFilter"]),
+    ("native", &["nativeBoundingBox", "native "]),
+    ("latlon", &["latLonBoundingBox", "latlon "]),
+    ("srs", &["srs", "SRS", "CRS"]),
+    ("title", &["title"]),
+    ("defaultStyle", &["style"]),
+];
+
+/// The resource as the form was posted, so that a refused form shows what was typed.
+fn as_sent(mut res: Value, f: &HashMap<String, String>) -> Value {
+    let Some(o) = res.as_object_mut() else {
+        return res;
+    };
+    for k in ["title", "abstract", "srs", "cqlFilter"] {
+        o.insert(
+            k.into(),
+            Value::String(f.get(k).cloned().unwrap_or_default()),
+        );
+    }
+    o.insert(
+        "keywords".into(),
+        serde_json::json!({ "string": f.get("keywords").cloned().unwrap_or_default() }),
+    );
+    for (prefix, which) in [
+        ("native", "nativeBoundingBox"),
+        ("latlon", "latLonBoundingBox"),
+    ] {
+        let b: serde_json::Map<String, Value> = BOX
+            .iter()
+            .map(|k| {
+                let v = f.get(&format!("{prefix}_{k}")).cloned().unwrap_or_default();
+                (k.to_string(), Value::String(v))
+            })
+            .collect();
+        o.insert(which.into(), Value::Object(b));
+    }
+    for k in ["enabled", "advertised"] {
+        o.insert(k.into(), Value::Bool(f.contains_key(k)));
+    }
+    res
+}
+
 async fn page(
     st: &WebState,
     user: &str,
     csrf: &str,
     layer: &str,
-    error: Option<&str>,
+    refused_with: Option<(&str, &HashMap<String, String>)>,
     saved: bool,
 ) -> Option<Markup> {
     let (l, _, res) = load(st, user, layer).await?;
+    let res = match refused_with {
+        Some((_, f)) => as_sent(res, f),
+        None => res,
+    };
+    let r = refused_with.map(|(msg, _)| blame(msg, BLAME));
+    let r = r.as_ref();
     let ws = layer.split(':').next().unwrap_or("");
     let mut all_styles = style_names(&get_json(st, user, "/styles.json").await, "/styles/style");
     all_styles.extend(
@@ -107,27 +158,31 @@ async fn page(
         h1 { "Layer " (layer) }
         @if let Some(why) = &refused { p class="notice" role="note" id="read-only-note" { (why) } }
         @if saved { p class="done" role="status" { "Saved." } }
-        @if let Some(e) = error.filter(|e| !e.starts_with("cqlFilter")) {
-            p class="error" role="alert" id="layer-error" { (e) }
-        }
+        (above(r, "layer-error"))
         form class="card" method="post" action=(action) {
             fieldset disabled[refused.is_some()] {
                 input type="hidden" name="_csrf" value=(csrf);
                 label for="title" { "Title" }
-                input type="text" id="title" name="title" value=(text(&res, "title"));
+                input type="text" id="title" name="title" value=(text(&res, "title"))
+                    aria-invalid=[invalid(r, "title").then_some("true")] aria-describedby=[described(r, "title")];
+                (under(r, "title"))
                 label for="abstract" { "Abstract" }
                 textarea id="abstract" name="abstract" rows="3" { (text(&res, "abstract")) }
                 label for="keywords" { "Keywords (comma separated)" }
                 input type="text" id="keywords" name="keywords" value=(keywords(&res));
                 label for="srs" { "SRS" }
-                input type="text" id="srs" name="srs" value=(text(&res, "srs"));
+                input type="text" id="srs" name="srs" value=(text(&res, "srs"))
+                    aria-invalid=[invalid(r, "srs").then_some("true")] aria-describedby=[described(r, "srs")];
+                (under(r, "srs"))
                 @for (title, prefix, values) in [("Native bounding box", "native", &native), ("Lat/lon bounding box", "latlon", &latlon)] {
                     fieldset class="kind-fields" {
                         legend { (title) }
                         @for (i, k) in BOX.iter().enumerate() {
                             label for={ (prefix) "_" (k) } { (k) }
-                            input type="text" id={ (prefix) "_" (k) } name={ (prefix) "_" (k) } value=(values[i]) inputmode="decimal";
+                            input type="text" id={ (prefix) "_" (k) } name={ (prefix) "_" (k) } value=(values[i]) inputmode="decimal"
+                                aria-invalid=[invalid(r, prefix).then_some("true")] aria-describedby=[described(r, prefix)];
                         }
+                        (under(r, prefix))
                     }
                 }
                 button type="submit" name="compute" value="1" { "Compute from data" }
@@ -140,14 +195,14 @@ async fn page(
                     label for="advertised" { "Advertised (listed in capabilities)" }
                 }
                 label for="cqlFilter" { "Filter (CQL: only the features it takes are served)" }
-                @let filter_error = error.filter(|e| e.starts_with("cqlFilter"));
                 input type="text" id="cqlFilter" name="cqlFilter" value=(text(&res, "cqlFilter"))
-                    aria-describedby=[filter_error.map(|_| "layer-error")];
-                @if let Some(e) = filter_error { p class="error" role="alert" id="layer-error" { (e) } }
+                    aria-invalid=[invalid(r, "cqlFilter").then_some("true")] aria-describedby=[described(r, "cqlFilter")];
+                (under(r, "cqlFilter"))
                 label for="defaultStyle" { "Default style" }
-                select id="defaultStyle" name="defaultStyle" {
+                select id="defaultStyle" name="defaultStyle" aria-describedby=[described(r, "defaultStyle")] {
                     @for s in &all_styles { option selected[*s == default] { (s) } }
                 }
+                (under(r, "defaultStyle"))
                 fieldset class="kind-fields" {
                     legend { "Alternate styles" }
                     @for (i, s) in all_styles.iter().enumerate() {
@@ -291,7 +346,7 @@ pub async fn save(
     match result {
         Ok(()) => Redirect::to(&format!("{here}?saved=1")).into_response(),
         Err((status, msg)) => {
-            match page(&st, &who.user, &who.csrf, &layer, Some(&msg), false).await {
+            match page(&st, &who.user, &who.csrf, &layer, Some((&msg, &f)), false).await {
                 Some(body) => {
                     let mut r = html(layout::page(
                         "Layer",

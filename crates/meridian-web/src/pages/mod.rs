@@ -1,6 +1,7 @@
 //! One module per page.
 
 pub mod cluster;
+pub mod cluster_status;
 pub mod groups;
 pub mod layer_edit;
 pub mod layers;

@@ -4,6 +4,7 @@
 //! store's page with its parameters and the feature types it offers, each published as a layer
 //! with one button. Every change is a REST request for the signed-in user.
 
+use crate::refusal::{above, blame, described, invalid, under};
 use crate::{enc, get_json, html, layout, posted, refused_writes, require, send_xml, WebState};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -131,6 +132,18 @@ async fn list_page(
     let refused = refused_writes(st, user).await;
     let kind = f.get("kind").map(String::as_str).unwrap_or("shapefile");
     let value = |k: &str| f.get(k).cloned().unwrap_or_default();
+    // Which words name which field: the name, the workspace, the chosen kind's parameters.
+    let ids: Vec<(String, [&str; 1])> = fields(kind)
+        .iter()
+        .map(|(field, _, key)| (format!("{kind}_{field}"), [*key]))
+        .collect();
+    let mut blamed: Vec<(&str, &[&str])> = vec![
+        ("name", &["already exists", "name"]),
+        ("workspace", &["workspace"]),
+    ];
+    blamed.extend(ids.iter().map(|(id, words)| (id.as_str(), &words[..])));
+    let r = error.map(|e| blame(e, &blamed));
+    let r = r.as_ref();
     let body = html! {
         h1 { "Stores" }
         @if let Some(why) = &refused { p class="notice" role="note" id="read-only-note" { (why) } }
@@ -154,13 +167,16 @@ async fn list_page(
             h2 { "New vector store" }
             input type="hidden" name="_csrf" value=(csrf);
             label for="workspace" { "Workspace" }
-            select id="workspace" name="workspace" {
+            select id="workspace" name="workspace" aria-describedby=[described(r, "workspace")] {
                 @for ws in &workspaces {
                     @if value("workspace") == *ws { option selected { (ws) } } @else { option { (ws) } }
                 }
             }
+            (under(r, "workspace"))
             label for="name" { "Name" }
-            input type="text" id="name" name="name" value=(value("name")) required;
+            input type="text" id="name" name="name" value=(value("name")) required
+                aria-invalid=[invalid(r, "name").then_some("true")] aria-describedby=[described(r, "name")];
+            (under(r, "name"))
             fieldset {
                 legend { "Kind" }
                 @for (k, label, _) in KINDS {
@@ -181,14 +197,17 @@ async fn list_page(
                         @let id = format!("{k}_{field}");
                         label for=(id) { (flabel) }
                         @if *field == "passwd" {
-                            input type="password" id=(id) name=(id) autocomplete="new-password";
+                            input type="password" id=(id) name=(id) autocomplete="new-password"
+                                aria-invalid=[invalid(r, &id).then_some("true")] aria-describedby=[described(r, &id)];
                         } @else {
-                            input type="text" id=(id) name=(id) value=(value(&id));
+                            input type="text" id=(id) name=(id) value=(value(&id))
+                                aria-invalid=[invalid(r, &id).then_some("true")] aria-describedby=[described(r, &id)];
                         }
+                        (under(r, &id))
                     }
                 }
             }
-            @if let Some(e) = error { p class="error" role="alert" id="store-error" { (e) } }
+            (above(r, "store-error"))
             @match &tested {
                 Some(Tested::Offers(types)) => {
                     p class="done" role="status" id="test-result" {
@@ -360,10 +379,20 @@ async fn store_page(
     };
     let refused = refused_writes(st, user).await;
     let action = format!("{HERE}/{}/{}", enc(ws), enc(name));
+    // A refusal naming a connection parameter goes under it; any other above the page.
+    let ids: Vec<(String, [&str; 1])> = entries
+        .iter()
+        .enumerate()
+        .map(|(i, (k, _))| (format!("param-{i}"), [k.as_str()]))
+        .collect();
+    let mut blamed: Vec<(&str, &[&str])> = vec![("description", &["description"])];
+    blamed.extend(ids.iter().map(|(id, words)| (id.as_str(), &words[..])));
+    let r = error.map(|e| blame(e, &blamed));
+    let r = r.as_ref();
     let body = html! {
         h1 { "Store " (ws) ":" (name) }
         @if let Some(why) = &refused { p class="notice" role="note" id="read-only-note" { (why) } }
-        @if let Some(e) = error { p class="error" role="alert" id="publish-error" { (e) } }
+        (above(r, "publish-error"))
         form class="card" method="post" action=(action) id="store-settings" {
             fieldset disabled[refused.is_some()] {
                 h2 { "Connection" }
@@ -374,16 +403,22 @@ async fn store_page(
                     label for="enabled" { "Enabled" }
                 }
                 label for="description" { "Description" }
-                input type="text" id="description" name="description" value=(description);
+                input type="text" id="description" name="description" value=(description)
+                    aria-describedby=[described(r, "description")];
+                (under(r, "description"))
                 @for (i, (k, v)) in entries.iter().enumerate() {
-                    label for={ "param-" (i) } { (k) }
+                    @let id = format!("param-{i}");
+                    label for=(id) { (k) }
                     input type="hidden" name={ "key-" (i) } value=(k);
                     @if k.to_ascii_lowercase().contains("passw") {
                         // The server shows a mask; sent back unchanged, it keeps the secret.
-                        input type="password" id={ "param-" (i) } name={ "value-" (i) } value=(v) autocomplete="new-password";
+                        input type="password" id=(id) name={ "value-" (i) } value=(v) autocomplete="new-password"
+                            aria-invalid=[invalid(r, &id).then_some("true")] aria-describedby=[described(r, &id)];
                     } @else {
-                        input type="text" id={ "param-" (i) } name={ "value-" (i) } value=(v);
+                        input type="text" id=(id) name={ "value-" (i) } value=(v)
+                            aria-invalid=[invalid(r, &id).then_some("true")] aria-describedby=[described(r, &id)];
                     }
+                    (under(r, &id))
                 }
                 button type="submit" { "Save connection" }
             }

@@ -81,4 +81,50 @@ fn the_replicas_pages_name_the_primary_and_show_its_changes() {
         Duration::from_secs(10),
         || web_page(&b, &cookie, "/workspaces").contains("fromtheweb"),
     );
+    // The replica's cluster page shows the primary as a peer with its roles and how it was
+    // found, the digests agreeing once both are at the same positions, the primary's origin
+    // with no lag, and the batch it applied.
+    wait_for(
+        "the replica's live status agrees with the primary",
+        &[&a, &b],
+        Duration::from_secs(15),
+        || {
+            let s = web_page(&b, &cookie, "/cluster/status");
+            s.contains("all 1 peers agree") && s.contains("agrees")
+        },
+    );
+    let page = web_page(&b, &cookie, "/cluster");
+    let table = |id: &str| {
+        page.split(&format!("<table id=\"{id}\">"))
+            .nth(1)
+            .and_then(|t| t.split("</table>").next())
+            .unwrap_or_else(|| panic!("no table {id} in {page}"))
+            .to_string()
+    };
+    let peers = table("status-peers");
+    assert!(peers.contains("node-a"), "{peers}");
+    assert!(peers.contains("primary, replica"), "{peers}");
+    assert!(peers.contains("heartbeat"), "{peers}");
+    assert!(peers.contains(" s ago"), "{peers}");
+    let origins = table("status-origins");
+    assert!(origins.contains("node-a"), "{origins}");
+    assert!(
+        origins.contains("<td>0</td>") || origins.contains(">0<"),
+        "lag 0: {origins}"
+    );
+    let counters = table("status-counters");
+    let applied: u64 = counters
+        .split("<tbody><tr>")
+        .nth(1)
+        .and_then(|r| r.split("<td>").nth(2))
+        .and_then(|c| c.split('<').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("applied counter in {counters}"));
+    assert!(applied >= 1, "{counters}");
+    let node = table("status-node");
+    assert!(
+        node.contains("node-b") && node.contains("replica"),
+        "{node}"
+    );
+    assert!(node.contains("Files pending"), "{node}");
 }
