@@ -9,6 +9,7 @@ pub mod load;
 pub mod machine;
 pub mod maps;
 pub mod mapserver;
+pub mod memory;
 pub mod node;
 pub mod propagation;
 pub mod rawget;

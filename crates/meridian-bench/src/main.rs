@@ -65,6 +65,31 @@ enum Cmd {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Resident memory at ready, and its peak and after-idle level over sequential and
+    /// concurrent layer listings and snapshot fetches.
+    Memory {
+        /// Number of layers in the generated catalog.
+        #[arg(long, default_value_t = 100_000)]
+        layers: usize,
+        /// Use (or generate once into) this data directory instead of a temporary one.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Sequential listings.
+        #[arg(long, default_value_t = 20)]
+        sequential: usize,
+        /// Concurrent listings.
+        #[arg(long, default_value_t = 16)]
+        concurrent: usize,
+        /// Seconds of idleness before "after idle" is read.
+        #[arg(long, default_value_t = 5.0)]
+        idle_secs: f64,
+        /// The meridian binary (default: next to this one).
+        #[arg(long)]
+        meridian: Option<PathBuf>,
+        /// More environment for the node, KEY=VALUE (repeatable).
+        #[arg(long)]
+        env: Vec<String>,
+    },
     /// Time from process start to serving REST, and resident memory.
     Startup {
         /// Number of layers in the generated catalog.
@@ -251,6 +276,28 @@ fn main() -> ExitCode {
                 );
             })
         }
+        Cmd::Memory {
+            layers,
+            data_dir,
+            sequential,
+            concurrent,
+            idle_secs,
+            meridian,
+            env,
+        } => meridian_bench::memory::run(&meridian_bench::memory::Options {
+            layers,
+            data_dir,
+            sequential,
+            concurrent,
+            idle_secs,
+            meridian,
+            env: env
+                .iter()
+                .filter_map(|kv| kv.split_once('='))
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        })
+        .map(|s| print!("{s}")),
         Cmd::Startup {
             layers,
             data_dir,

@@ -96,6 +96,20 @@ impl Catalog {
         self.objects.values()
     }
 
+    /// The objects in id order after the one with id `after` (from the first when `None`):
+    /// a cursor that holds nothing but the last id between calls.
+    pub fn objects_after<'a>(
+        &'a self,
+        after: Option<&str>,
+    ) -> impl Iterator<Item = &'a Arc<Object>> + 'a {
+        use std::ops::Bound;
+        let from: Bound<Id> = match after {
+            Some(id) => Bound::Excluded(Id::from(id)),
+            None => Bound::Unbounded,
+        };
+        self.objects.range((from, Bound::Unbounded)).map(|(_, o)| o)
+    }
+
     /// The objects that differ from `before` to this catalog, by id. The parts both share are
     /// skipped, so for a catalog derived from `before` by a few changes this costs
     /// O(changes × log n), not a walk of the whole catalog.

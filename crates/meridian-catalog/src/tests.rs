@@ -127,6 +127,29 @@ fn bounding_boxes_must_be_numbers_and_namespace_uris_must_be_uris() {
 }
 
 #[test]
+fn a_cursor_walks_every_object_once_in_id_order() {
+    let cat = populated().snapshot();
+    let all: Vec<String> = cat.objects().map(|o| o.id().to_string()).collect();
+    let mut walked = Vec::new();
+    let mut last: Option<String> = None;
+    // Two objects at a time, resuming after the last one each time.
+    loop {
+        let step: Vec<String> = cat
+            .objects_after(last.as_deref())
+            .take(2)
+            .map(|o| o.id().to_string())
+            .collect();
+        if step.is_empty() {
+            break;
+        }
+        last = step.last().cloned();
+        walked.extend(step);
+    }
+    assert_eq!(walked, all);
+    assert!(cat.objects_after(Some("zzzz")).next().is_none());
+}
+
+#[test]
 fn removing_a_referenced_object_is_refused() {
     let svc = populated();
     let err = svc

@@ -30,6 +30,7 @@ fn json_resp(v: &serde_json::Value) -> Resp {
         content_type: "application/json".into(),
         body: v.to_string().into_bytes(),
         location: None,
+        stream: None,
     }
 }
 
@@ -40,6 +41,7 @@ fn json_body(body: Result<Vec<u8>, serde_json::Error>) -> RestResult<Resp> {
         content_type: "application/json".into(),
         body,
         location: None,
+        stream: None,
     })
     .map_err(|e| RestError::Internal(e.to_string()))
 }
@@ -197,7 +199,16 @@ impl RestExtension for ClusterRest {
             // JSON whatever the format asked for: the status has no XML form.
             ("GET", ["cluster", "status"]) => json_body(serde_json::to_vec(&self.0.status())),
             ("GET", ["cluster", "events"]) => self.events(req),
-            ("GET", ["cluster", "snapshot"]) => json_body(self.0.snapshot_json()),
+            // Written as it is produced, never whole: a snapshot is the size of the catalog.
+            ("GET", ["cluster", "snapshot"]) => Ok(Resp {
+                status: 200,
+                content_type: "application/json".into(),
+                body: Vec::new(),
+                location: None,
+                stream: Some(meridian_rest::Streamed::replayable(
+                    self.0.snapshot_chunks(),
+                )),
+            }),
             (_, ["cluster", ..]) => Err(RestError::MethodNotAllowed(format!(
                 "{} is not allowed here",
                 req.method
@@ -224,7 +235,11 @@ impl RestExtension for ClusterRest {
             && self.0.token_ok(method, path_and_query, token)
     }
 
-    fn peer_answer_signature(&self, token: &str, body: &[u8]) -> Option<String> {
-        Some(self.0.keys().answer_signature(token, body))
+    fn peer_answer_signature(
+        &self,
+        token: &str,
+        body: &mut dyn Iterator<Item = Vec<u8>>,
+    ) -> Option<String> {
+        Some(self.0.keys().answer_signature_of(token, body))
     }
 }

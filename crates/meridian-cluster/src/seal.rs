@@ -174,19 +174,6 @@ impl Sealer {
         }
     }
 
-    /// Objects (a snapshot's) with their secrets sealed, copied only where needed.
-    pub fn seal_objects<'a>(
-        &self,
-        objects: impl Iterator<Item = &'a Object>,
-    ) -> Vec<Cow<'a, Object>> {
-        objects
-            .map(|o| match self.seal_object(o) {
-                Some(s) => Cow::Owned(s),
-                None => Cow::Borrowed(o),
-            })
-            .collect()
-    }
-
     /// Objects with their secrets opened, in place.
     pub fn open_objects(&self, objects: &mut [Object]) -> Result<(), SealError> {
         for o in objects.iter_mut() {

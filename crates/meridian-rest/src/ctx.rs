@@ -1,11 +1,11 @@
 //! What every handler shares: the catalog, the data directory, security, and small helpers.
 
 use crate::error::{RestError, RestResult};
-use crate::links::{atom_link, link_ext, url_of};
-use crate::req::{render, Req, Resp};
+use crate::links::url_of;
+use crate::listing::{Entries, Listing};
+use crate::req::{Req, Resp};
 use meridian_catalog::{Catalog, CatalogService, Change, Kind, Object};
 use meridian_security::Security;
-use meridian_xml::Element;
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
@@ -32,8 +32,13 @@ pub trait RestExtension: Send + Sync {
     }
 
     /// The signature of an answer to a peer's request that carried `token` (response header
-    /// `X-Meridian-Signature`), so the peer knows it comes from a holder of the secret.
-    fn peer_answer_signature(&self, _token: &str, _body: &[u8]) -> Option<String> {
+    /// `X-Meridian-Signature`), so the peer knows it comes from a holder of the secret. The
+    /// body comes in chunks (a snapshot is never held whole).
+    fn peer_answer_signature(
+        &self,
+        _token: &str,
+        _body: &mut dyn Iterator<Item = Vec<u8>>,
+    ) -> Option<String> {
         None
     }
 }
@@ -62,6 +67,35 @@ pub struct RestState {
     pub extensions: Vec<Arc<dyn RestExtension>>,
     /// Failed logins per client address.
     pub logins: crate::LoginThrottle,
+    /// Every layer in name order, shared by the listings of one catalog snapshot.
+    pub layer_order: LayerOrder,
+    /// Called when a large streamed answer has been written (the node hands the memory it
+    /// used back to the system).
+    pub after_large_answer: Option<Arc<dyn Fn() + Send + Sync>>,
+}
+
+/// The catalog's layers sorted by name, made once per catalog snapshot and shared by the
+/// listings that read it (concurrent listings of a large catalog then hold one order, not one
+/// each).
+#[derive(Default)]
+pub struct LayerOrder(std::sync::Mutex<Option<Ordered>>);
+
+/// A catalog snapshot and its layers in name order.
+type Ordered = (Arc<Catalog>, Arc<[Arc<Object>]>);
+
+impl LayerOrder {
+    /// The layers of `cat` in name order.
+    pub fn of(&self, cat: &Arc<Catalog>) -> Arc<[Arc<Object>]> {
+        let mut kept = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((c, order)) = &*kept {
+            if Arc::ptr_eq(c, cat) {
+                return order.clone();
+            }
+        }
+        let order: Arc<[Arc<Object>]> = cat.layers_in(None).into_iter().cloned().collect();
+        *kept = Some((cat.clone(), order.clone()));
+        order
+    }
 }
 
 /// The position (origin, sequence) of the last batch a request applied, kept in the request's
@@ -152,22 +186,14 @@ pub fn not_found(req: &Req, msg: String) -> RestError {
     }
 }
 
-/// A list response: `<root><item><name/><atom:link/></item>…</root>`, arrays forced in JSON.
-/// Entries are (name, URL without extension).
-pub fn list(req: &Req, root: &str, item: &str, entries: Vec<(String, String)>) -> Resp {
-    let ext = link_ext(req);
-    let mut e = Element::new(root);
-    for (name, url) in entries {
-        e.children.push(
-            Element::new(item)
-                .child(Element::with_text("name", name))
-                .child(atom_link(format!("{url}{ext}"), true, req)),
-        );
-    }
-    render(req, &e, &[root, item])
+/// A list response: `<root><item><name/><atom:link/></item>…</root>`, arrays forced in JSON,
+/// written as it is produced ([`Listing`]). Entries are (name, URL without extension).
+pub fn list(req: &Req, root: &str, item: &str, entries: Entries) -> Resp {
+    Listing::new(req, root, item, entries).into_resp()
 }
 
-/// A list of catalog objects by name, linked to their own URLs.
+/// A list of catalog objects by name, linked to their own URLs, named from the request's
+/// catalog snapshot as the answer is written.
 pub fn list_objects(
     c: &Ctx,
     req: &Req,
@@ -175,11 +201,14 @@ pub fn list_objects(
     item: &str,
     objects: Vec<&Arc<Object>>,
 ) -> Resp {
+    let objects: Vec<Arc<Object>> = objects.into_iter().cloned().collect();
+    let cat = c.cat.clone();
+    let mut link_req = req.clone();
+    link_req.body = Vec::new();
     let entries = objects
         .into_iter()
-        .filter_map(|o| Some((o.name().to_string(), url_of(&c.cat, o, req)?)))
-        .collect();
-    list(req, root, item, entries)
+        .filter_map(move |o| Some((o.name().to_string(), url_of(&cat, &o, &link_req)?)));
+    list(req, root, item, Box::new(entries))
 }
 
 /// 201 Created with the name as body and the object's URL as Location.

@@ -15,6 +15,17 @@ pub fn to_json(root: &Element, arrays: &[&str]) -> Value {
     Value::Object(m)
 }
 
+/// One element's value as [`to_json`] writes it inside its parent (a list's item), so that a
+/// document can be written a piece at a time.
+pub fn value_of(e: &Element, arrays: &[&str]) -> Value {
+    convert(e, arrays)
+}
+
+/// The JSON key of an element name.
+pub fn key_of(xml: &str) -> String {
+    json_name(xml)
+}
+
 /// XStream escapes `_` in element names as `__` in XML, not in JSON (`__default` ↔ `_default`).
 fn json_name(xml: &str) -> String {
     xml.replace("__", "_")

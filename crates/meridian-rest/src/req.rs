@@ -4,6 +4,7 @@ use crate::error::{RestError, RestResult};
 use crate::json::{from_json, to_json};
 use meridian_xml::Element;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Representation formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,8 +45,52 @@ pub struct Req {
     pub base: String,
 }
 
+/// The chunks of a body, in order.
+pub type Chunks = Box<dyn Iterator<Item = Vec<u8>> + Send>;
+
+/// A body written as it is produced, a chunk at a time (see [`crate::listing`]). A replayable
+/// one can be produced again from the start, byte for byte (to sign it before sending it).
+pub struct Streamed {
+    chunks: Chunks,
+    replay: Option<Arc<dyn Fn() -> Chunks + Send + Sync>>,
+}
+
+impl Streamed {
+    /// A body of the chunks `chunks` yields, in order.
+    pub fn new(chunks: impl Iterator<Item = Vec<u8>> + Send + 'static) -> Streamed {
+        Streamed {
+            chunks: Box::new(chunks),
+            replay: None,
+        }
+    }
+
+    /// A body `make` produces, the same bytes each time it is called.
+    pub fn replayable(make: Arc<dyn Fn() -> Chunks + Send + Sync>) -> Streamed {
+        Streamed {
+            chunks: make(),
+            replay: Some(make),
+        }
+    }
+
+    /// The body's chunks again from the start, when it is replayable.
+    pub fn replay(&self) -> Option<Chunks> {
+        self.replay.as_ref().map(|m| m())
+    }
+
+    /// The next chunk, `None` at the end.
+    pub fn next_chunk(&mut self) -> Option<Vec<u8>> {
+        self.chunks.next()
+    }
+}
+
+impl std::fmt::Debug for Streamed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Streamed(..)")
+    }
+}
+
 /// A REST response.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Resp {
     /// HTTP status.
     pub status: u16,
@@ -55,9 +100,35 @@ pub struct Resp {
     pub body: Vec<u8>,
     /// Location header.
     pub location: Option<String>,
+    /// A body written as it is produced, after `body` (which is then empty).
+    pub stream: Option<Streamed>,
 }
 
 impl Resp {
+    /// The whole body, a streamed one read to its end (for callers in the process).
+    pub fn into_body(mut self) -> Vec<u8> {
+        if let Some(mut s) = self.stream.take() {
+            while let Some(c) = s.next_chunk() {
+                self.body.extend_from_slice(&c);
+            }
+        }
+        self.body
+    }
+
+    /// The same answer with a streamed body read into `body`.
+    pub fn collected(mut self) -> Resp {
+        if self.stream.is_some() {
+            let stream = self.stream.take();
+            let body = Resp {
+                stream,
+                ..Resp::ok()
+            }
+            .into_body();
+            self.body.extend_from_slice(&body);
+        }
+        self
+    }
+
     /// 200 with an empty body (PUT and DELETE).
     pub fn ok() -> Self {
         Resp {
@@ -65,6 +136,7 @@ impl Resp {
             content_type: "text/plain".into(),
             body: Vec::new(),
             location: None,
+            stream: None,
         }
     }
 
@@ -75,6 +147,7 @@ impl Resp {
             content_type: "text/plain".into(),
             body: body.as_bytes().to_vec(),
             location,
+            stream: None,
         }
     }
 
@@ -85,6 +158,7 @@ impl Resp {
             content_type: "text/plain".into(),
             body: body.as_bytes().to_vec(),
             location: None,
+            stream: None,
         }
     }
 }
@@ -184,6 +258,7 @@ pub fn render(req: &Req, e: &Element, arrays: &[&str]) -> Resp {
             content_type: "application/json".into(),
             body: to_json(e, arrays).to_string().into_bytes(),
             location: None,
+            stream: None,
         },
         Format::Html => {
             let xml = meridian_xml::escape(&e.to_xml());
@@ -196,6 +271,7 @@ pub fn render(req: &Req, e: &Element, arrays: &[&str]) -> Resp {
                 )
                 .into_bytes(),
                 location: None,
+                stream: None,
             }
         }
         Format::Xml | Format::Style => Resp {
@@ -203,6 +279,7 @@ pub fn render(req: &Req, e: &Element, arrays: &[&str]) -> Resp {
             content_type: "application/xml".into(),
             body: e.to_xml().into_bytes(),
             location: None,
+            stream: None,
         },
     }
 }

@@ -1,7 +1,7 @@
 //! The axum side: authentication, body limits, and handing requests to the dispatcher on a
 //! blocking thread (the apply path fsyncs), or in place for reads of one object.
 
-use crate::ctx::{Ctx, Position, RestState};
+use crate::ctx::{Ctx, Position, RestExtension, RestState};
 use crate::error::RestError;
 use crate::req::{Req, Resp};
 use crate::router::{dispatch, reads_one_object, split_path};
@@ -44,8 +44,91 @@ pub const PEER_SIGNATURE_HEADER: &str = "x-meridian-signature";
 /// The response header naming a write's position: `<origin>:<sequence>`.
 pub const POSITION_HEADER: &str = "x-meridian-position";
 
+/// Answers at least this large call [`RestState::after_large_answer`] once written.
+const LARGE_ANSWER: usize = 1 << 20;
+
+/// A streamed answer's chunks; once it ends or is dropped after [`LARGE_ANSWER`] bytes, the
+/// hook runs.
+struct Written {
+    stream: crate::req::Streamed,
+    bytes: usize,
+    hook: Option<Arc<dyn Fn() + Send + Sync>>,
+}
+
+impl Iterator for Written {
+    type Item = Result<bytes::Bytes, std::convert::Infallible>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let c = self.stream.next_chunk()?;
+        self.bytes += c.len();
+        Some(Ok(bytes::Bytes::from(c)))
+    }
+}
+
+impl Drop for Written {
+    fn drop(&mut self) {
+        if self.bytes >= LARGE_ANSWER {
+            if let Some(h) = self.hook.take() {
+                h();
+            }
+        }
+    }
+}
+
 fn to_response(r: Resp) -> Response {
-    let mut resp = Response::new(Body::from(r.body));
+    to_response_with(r, None)
+}
+
+/// An answer to a peer with its signature. A replayable streamed body is signed from a replay
+/// of its chunks (on a blocking thread: a snapshot is large) and then sent as produced; any
+/// other is signed whole.
+async fn sign_for_peer(
+    r: Resp,
+    e: Arc<dyn RestExtension>,
+    token: String,
+) -> (Resp, Option<String>) {
+    match r.stream.as_ref().and_then(|s| s.replay()) {
+        Some(mut chunks) => {
+            let prefix = r.body.clone();
+            let signed = tokio::task::spawn_blocking(move || {
+                let mut all = std::iter::once(prefix).chain(&mut chunks);
+                e.peer_answer_signature(&token, &mut all)
+            })
+            .await
+            .ok()
+            .flatten();
+            (r, signed)
+        }
+        None => {
+            let r = r.collected();
+            let signed = e.peer_answer_signature(&token, &mut std::iter::once(r.body.clone()));
+            (r, signed)
+        }
+    }
+}
+
+fn to_response_with(r: Resp, hook: Option<Arc<dyn Fn() + Send + Sync>>) -> Response {
+    let body = match r.stream {
+        // Written as it is produced: each chunk made when the connection takes the last.
+        Some(stream) => {
+            let first = (!r.body.is_empty()).then(|| Ok(bytes::Bytes::from(r.body)));
+            let chunks = first.into_iter().chain(Written {
+                stream,
+                bytes: 0,
+                hook,
+            });
+            Body::from_stream(futures_util::stream::iter(chunks))
+        }
+        None => {
+            if r.body.len() >= LARGE_ANSWER {
+                if let Some(h) = hook {
+                    h();
+                }
+            }
+            Body::from(r.body)
+        }
+    };
+    let mut resp = Response::new(body);
     *resp.status_mut() =
         StatusCode::from_u16(r.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     if let Ok(v) = HeaderValue::from_str(&r.content_type) {
@@ -148,7 +231,8 @@ pub async fn execute_as(
         },
     };
     tracing::info!(%method, path = %sub, user, status = result.as_ref().map_or_else(|e| e.status(), |r| r.status), "web");
-    result
+    // Callers in the process read the body whole.
+    result.map(Resp::collected)
 }
 
 async fn handle(State(st): State<Arc<RestState>>, request: Request) -> Response {
@@ -269,11 +353,12 @@ async fn handle(State(st): State<Arc<RestState>>, request: Request) -> Response 
     match result {
         Ok(r) => {
             tracing::info!(%method, path = %full_path, status = r.status, user = user.as_deref().unwrap_or("anonymous"), "rest");
-            let signature = peer
-                .as_ref()
-                .and_then(|(e, t)| e.peer_answer_signature(t, &r.body))
-                .and_then(|s| HeaderValue::from_str(&s).ok());
-            let mut resp = to_response(r);
+            let (r, signature) = match peer {
+                Some((e, t)) => sign_for_peer(r, e, t).await,
+                None => (r, None),
+            };
+            let signature = signature.and_then(|s| HeaderValue::from_str(&s).ok());
+            let mut resp = to_response_with(r, st.after_large_answer.clone());
             if let Some(s) = signature {
                 resp.headers_mut().insert(PEER_SIGNATURE_HEADER, s);
             }

@@ -9,7 +9,7 @@ mod name;
 mod packed;
 mod parse;
 mod write;
-pub use write::escape;
+pub use write::{escape, escape_to};
 
 pub use name::Name;
 pub use packed::{Children, Node, Packed};
@@ -259,6 +259,12 @@ impl Element {
     /// Serialize as an XML document fragment with two-space indentation, as XStream writes.
     pub fn to_xml(&self) -> String {
         write::to_string(self)
+    }
+
+    /// Append the element as [`Element::to_xml`] writes it at `depth` inside a document (each
+    /// level indented by two spaces), so a document can be written a piece at a time.
+    pub fn write_at(&self, depth: usize, out: &mut String) {
+        write::write_at(self, depth, out)
     }
 }
 

@@ -31,6 +31,10 @@ pub(crate) fn to_string(e: impl Tree) -> String {
     out
 }
 
+pub(crate) fn write_at(e: impl Tree, depth: usize, out: &mut String) {
+    write(&e, depth, out)
+}
+
 fn write(e: &impl Tree, depth: usize, out: &mut String) {
     let indent = "  ".repeat(depth);
     out.push_str(&indent);
@@ -70,6 +74,11 @@ fn write(e: &impl Tree, depth: usize, out: &mut String) {
     out.push_str("</");
     out.push_str(e.name());
     out.push('>');
+}
+
+/// Append `s` escaped for XML text (as [`escape`]).
+pub fn escape_to(s: &str, out: &mut String) {
+    escape_into(s, false, out)
 }
 
 /// `s` escaped for XML text or a double-quoted attribute value (`<`, `>`, `&`, `"`, CR).

@@ -196,6 +196,8 @@ pub fn serve(
             upload_limits,
             logins: meridian_rest::LoginThrottle::new(max_failed_logins, std::time::Duration::from_secs(60)),
             extensions: vec![Arc::new(ClusterRest(cluster))],
+            layer_order: Default::default(),
+            after_large_answer: Some(Arc::new(crate::memory::release_soon)),
         });
         let app = Router::new()
             .route("/geoserver", get(|| async { "Meridian" }))

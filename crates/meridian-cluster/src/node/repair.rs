@@ -10,10 +10,17 @@ use meridian_catalog::{Catalog, Object};
 use meridian_store::conflict::Stamps;
 use meridian_store::Record;
 use serde::{Deserialize, Serialize};
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
+
+/// About how many bytes each chunk of a snapshot answer holds.
+const SNAPSHOT_CHUNK: usize = 64 * 1024;
+
+/// Compact JSON of a value that always serializes (maps of strings and numbers).
+fn json(v: &impl Serialize) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| "null".into())
+}
 
 /// A snapshot of a node's catalog with the positions it reflects.
 #[derive(Debug, Serialize, Deserialize)]
@@ -78,26 +85,67 @@ impl Cluster {
         *lock(&self.repair.drift) = Some(msg);
     }
 
-    /// The snapshot as JSON ([`Snapshot`]'s shape), serialized straight from the shared
-    /// catalog state without copying the objects.
-    pub fn snapshot_json(&self) -> Result<Vec<u8>, serde_json::Error> {
-        /// [`Snapshot`] borrowing the catalog's objects.
-        #[derive(Serialize)]
-        struct SnapshotRef<'a> {
-            heads: BTreeMap<String, u64>,
-            default_workspace: Option<String>,
-            objects: Vec<Cow<'a, Object>>,
-            stamps: Stamps,
-        }
+    /// The snapshot as JSON ([`Snapshot`]'s shape), whole (see [`Cluster::snapshot_chunks`]).
+    pub fn snapshot_json(&self) -> Vec<u8> {
+        self.snapshot_chunks()().flatten().collect()
+    }
+
+    /// The snapshot as JSON ([`Snapshot`]'s shape), written a few objects at a time from the
+    /// catalog as of this call: each call of the returned function produces the same bytes
+    /// (objects holding secrets are sealed once, here), so the answer can be signed, then
+    /// sent, without ever being held whole.
+    pub fn snapshot_chunks(&self) -> Arc<dyn Fn() -> meridian_rest::Chunks + Send + Sync> {
         // The heads are exactly those the catalog reflects.
         let (cat, heads) = self.service.snapshot_with_positions();
         let stamps = lock(self.store.stamps()).clone();
-        serde_json::to_vec(&SnapshotRef {
-            heads,
-            default_workspace: cat.default_workspace().map(|w| w.id().to_string()),
-            // Connection secrets leave the node sealed.
-            objects: self.sealer.seal_objects(cat.objects().map(|o| &**o)),
-            stamps,
+        // Connection secrets leave the node sealed.
+        let sealed: BTreeMap<String, Object> = cat
+            .objects()
+            .filter_map(|o| Some((o.id().to_string(), self.sealer.seal_object(o)?)))
+            .collect();
+        let head = format!(
+            "{{\"heads\":{},\"default_workspace\":{},\"objects\":[",
+            json(&heads),
+            json(&cat.default_workspace().map(|w| w.id().to_string()))
+        );
+        let tail = format!("],\"stamps\":{}}}", json(&stamps));
+        let parts = Arc::new((cat, sealed, head, tail));
+        Arc::new(move || {
+            let parts = parts.clone();
+            // Where the answer is: the last object's id written (nothing else is held).
+            let mut last: Option<String> = None;
+            let (mut started, mut done) = (false, false);
+            Box::new(std::iter::from_fn(move || {
+                if done {
+                    return None;
+                }
+                let (cat, sealed, head, tail) = &*parts;
+                let mut out = Vec::with_capacity(SNAPSHOT_CHUNK + 4096);
+                if !started {
+                    out.extend_from_slice(head.as_bytes());
+                    started = true;
+                }
+                let mut objects = cat.objects_after(last.as_deref());
+                while out.len() < SNAPSHOT_CHUNK {
+                    let Some(o) = objects.next() else {
+                        out.extend_from_slice(tail.as_bytes());
+                        done = true;
+                        break;
+                    };
+                    if last.is_some() {
+                        out.push(b',');
+                    }
+                    last = Some(o.id().to_string());
+                    let o = sealed.get(o.id()).unwrap_or(o);
+                    if serde_json::to_writer(&mut out, o).is_err() {
+                        // An object that does not serialize ends the answer short: the
+                        // peer's parse (and signature check) refuses it.
+                        done = true;
+                        break;
+                    }
+                }
+                Some(out)
+            }))
         })
     }
 

@@ -19,28 +19,32 @@ pub fn collection(c: &Ctx, req: &Req, ws_name: Option<&str>) -> RestResult<Resp>
         Some(w) => Some(c.workspace(req, w)?),
         None => None,
     };
-    let items = c
-        .cat
-        .layers_in(ws.as_ref().map(|w| w.id()))
-        .iter()
-        .filter_map(|l| {
-            let name = match &ws {
-                Some(_) => c.cat.layer_name(l).to_string(),
-                None => qualified_name(&c.cat, l),
-            };
-            let href = match &ws {
-                Some(w) => format!(
-                    "{}/workspaces/{}/layers/{}",
-                    req.rest(),
-                    seg(w.name()),
-                    seg(c.cat.layer_name(l))
-                ),
-                None => url_of(&c.cat, l, req)?,
-            };
-            Some((name, href))
-        })
-        .collect();
-    Ok(list(req, "layers", "layer", items))
+    // The layers in order now; their names and links as the answer is written.
+    let layers: Arc<[Arc<Object>]> = match &ws {
+        None => c.st.layer_order.of(&c.cat),
+        Some(w) => c.cat.layers_in(Some(w.id())).into_iter().cloned().collect(),
+    };
+    let cat = c.cat.clone();
+    let mut link_req = req.clone();
+    link_req.body = Vec::new();
+    let items = (0..layers.len()).filter_map(move |i| {
+        let l = &layers[i];
+        let name = match &ws {
+            Some(_) => cat.layer_name(l).to_string(),
+            None => qualified_name(&cat, l),
+        };
+        let href = match &ws {
+            Some(w) => format!(
+                "{}/workspaces/{}/layers/{}",
+                link_req.rest(),
+                seg(w.name()),
+                seg(cat.layer_name(l))
+            ),
+            None => url_of(&cat, l, &link_req)?,
+        };
+        Some((name, href))
+    });
+    Ok(list(req, "layers", "layer", Box::new(items)))
 }
 
 /// Find a layer by `ws:name`, by name within a workspace, or by bare name.

@@ -148,6 +148,7 @@ fn available(c: &Ctx, req: &Req, store: &Object, mode: &str) -> RestResult<Resp>
             content_type: "application/json".into(),
             body: body.to_string().into_bytes(),
             location: None,
+            stream: None,
         });
     }
     let mut e = Element::new("list");

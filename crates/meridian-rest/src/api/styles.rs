@@ -266,6 +266,7 @@ pub fn item(c: &Ctx, req: &Req, ws_name: Option<&str>, name: &str) -> RestResult
                     content_type: ct.into(),
                     body: body.into_bytes(),
                     location: None,
+                    stream: None,
                 });
             }
             Ok(render(req, &encode(&c.cat, &style, req), &[]))
