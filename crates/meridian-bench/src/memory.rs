@@ -170,6 +170,33 @@ pub fn run(opts: &Options) -> Result<String, BenchError> {
     let snap = phase(&node, idle, || {
         get_from(&base, "/rest/cluster/snapshot", 1, 4).map(|_| ())
     })?;
+    // The services' documents that list every layer.
+    let documents = [
+        (
+            "WFS capabilities",
+            "/ows?service=WFS&version=2.0.0&request=GetCapabilities",
+        ),
+        (
+            "WMS capabilities",
+            "/ows?service=WMS&version=1.3.0&request=GetCapabilities",
+        ),
+        ("OGC API collections", "/ogc/features/v1/collections?f=json"),
+    ];
+    let mut services = Vec::new();
+    for (what, path) in documents {
+        let size = get_from(&base, path, 1, 1)?;
+        let p = phase(&node, idle, || {
+            get_from(&base, path, opts.concurrent, 1).map(|_| ())
+        })?;
+        services.push((
+            format!(
+                "{} concurrent {what} ({:.1} MB)",
+                opts.concurrent,
+                size as f64 / 1_048_576.0
+            ),
+            p,
+        ));
+    }
     let mut out = String::new();
     let mb = |b: u64| b as f64 / 1_048_576.0;
     let _ = writeln!(
@@ -189,7 +216,7 @@ pub fn run(opts: &Options) -> Result<String, BenchError> {
     );
     let _ = writeln!(
         out,
-        "{:<34} {:>9} {:>9} {:>12} {:>12} {:>8}",
+        "{:<50} {:>9} {:>9} {:>12} {:>12} {:>8}",
         "phase", "before", "peak", "peak-ready", "after idle", "secs"
     );
     for (name, p) in [
@@ -200,10 +227,13 @@ pub fn run(opts: &Options) -> Result<String, BenchError> {
             conc_xml,
         ),
         ("4 sequential snapshots".to_string(), snap),
-    ] {
+    ]
+    .into_iter()
+    .chain(services)
+    {
         let _ = writeln!(
             out,
-            "{name:<34} {:>6.0} MB {:>6.0} MB {:>+9.0} MB {:>9.0} MB {:>8.2}",
+            "{name:<50} {:>6.0} MB {:>6.0} MB {:>+9.0} MB {:>9.0} MB {:>8.2}",
             p.before,
             p.peak,
             p.peak - ready_rss,

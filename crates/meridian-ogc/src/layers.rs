@@ -171,6 +171,61 @@ pub fn published_layers(
     v
 }
 
+/// Every layer of a catalog snapshot in qualified-name order (`prefix:name`), made once per
+/// snapshot and shared by the documents that list them.
+#[derive(Default)]
+pub struct PublishedOrder(std::sync::Mutex<Option<Ordered>>);
+
+/// A catalog snapshot and its layers in qualified-name order.
+type Ordered = (Arc<Catalog>, Arc<[Arc<Object>]>);
+
+impl PublishedOrder {
+    /// The layers of `cat` in qualified-name order.
+    pub fn of(&self, cat: &Arc<Catalog>) -> Arc<[Arc<Object>]> {
+        let mut kept = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((c, order)) = &*kept {
+            if Arc::ptr_eq(c, cat) {
+                return order.clone();
+            }
+        }
+        let mut v: Vec<(String, Arc<Object>)> = cat
+            .list(Kind::Layer)
+            .into_iter()
+            .map(|l| (qualified_key(cat, l), l.clone()))
+            .collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        let order: Arc<[Arc<Object>]> = v.into_iter().map(|(_, l)| l).collect();
+        *kept = Some((cat.clone(), order.clone()));
+        order
+    }
+}
+
+/// `prefix:name` of a layer, from its resource's namespace.
+fn qualified_key(cat: &Catalog, layer: &Object) -> String {
+    let prefix = layer
+        .ref_id("resource")
+        .and_then(|r| cat.get(r))
+        .and_then(|r| r.ref_id("namespace"))
+        .and_then(|n| cat.get(n))
+        .map(|n| n.name())
+        .unwrap_or("");
+    format!("{prefix}:{}", cat.layer_name(layer))
+}
+
+/// The published feature types of `order` (from [`PublishedOrder::of`]), one at a time as
+/// they are asked for; `ws` limits to one workspace. The same as [`published_layers`].
+pub fn published_iter(
+    cat: Arc<Catalog>,
+    order: Arc<[Arc<Object>]>,
+    data_dir: std::path::PathBuf,
+    ws: Option<String>,
+) -> impl Iterator<Item = FeatureLayer> + Send + 'static {
+    (0..order.len()).filter_map(move |i| {
+        layer_for(&cat, &order[i], &data_dir)
+            .filter(|l| ws.as_deref().is_none_or(|w| l.prefix == w))
+    })
+}
+
 /// One feature type by `prefix:name` (or `name` within `ws`).
 pub fn find_layer(
     cat: &Arc<Catalog>,

@@ -2,6 +2,7 @@
 //! current catalog snapshot, so what REST or replication changed is served at once.
 
 mod coverages;
+mod document;
 mod layers;
 mod oapif;
 mod ows;
@@ -24,6 +25,32 @@ pub struct OgcState {
     pub catalog: Arc<CatalogService>,
     /// The data directory (relative store paths resolve against it).
     pub data_dir: PathBuf,
+    /// Every layer in qualified-name order, shared by the documents of one catalog snapshot.
+    pub order: layers::PublishedOrder,
+    /// Called when a large document has been written (the node hands the memory it used back
+    /// to the system).
+    pub after_large_answer: Option<Arc<dyn Fn() + Send + Sync>>,
+}
+
+impl OgcState {
+    /// The services over `catalog`, with stores read relative to `data_dir`.
+    pub fn new(catalog: Arc<CatalogService>, data_dir: PathBuf) -> OgcState {
+        OgcState {
+            catalog,
+            data_dir,
+            order: Default::default(),
+            after_large_answer: None,
+        }
+    }
+
+    /// An empty catalog, for unit tests.
+    #[cfg(test)]
+    pub(crate) fn for_tests() -> OgcState {
+        OgcState::new(
+            Arc::new(CatalogService::in_memory(meridian_catalog::Catalog::new())),
+            PathBuf::new(),
+        )
+    }
 }
 
 /// The OGC routes under `/geoserver`.

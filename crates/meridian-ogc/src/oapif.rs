@@ -1,6 +1,7 @@
 //! OGC API - Features, Part 1 (Core, GeoJSON, OpenAPI 3.0) at `/geoserver/ogc/features/v1`.
 
-use crate::layers::{find_layer, published_layers, FeatureLayer};
+use crate::document::Document;
+use crate::layers::{find_layer, published_iter, FeatureLayer};
 use crate::OgcState;
 use axum::extract::{Path, Query as Q, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -123,16 +124,27 @@ fn collection_json(l: &FeatureLayer, b: &str) -> Value {
 pub async fn collections(State(st): State<Arc<OgcState>>, headers: HeaderMap) -> Response {
     let b = base(&headers);
     let cat = st.catalog.snapshot();
-    let cols: Vec<Value> = published_layers(&cat, &st.data_dir, None)
-        .iter()
+    let order = st.order.of(&cat);
+    let links =
+        json!([{"href": format!("{b}/collections"), "rel": "self", "type": "application/json"}]);
+    // Each collection is written when its turn comes.
+    let items = published_iter(cat, order, st.data_dir.clone(), None)
         .filter(|l| l.advertised)
-        .map(|l| collection_json(l, &b))
-        .collect();
-    json_response(
-        StatusCode::OK,
-        "application/json",
-        json!({"links": [{"href": format!("{b}/collections"), "rel": "self", "type": "application/json"}], "collections": cols}),
-    )
+        .enumerate()
+        .map(move |(i, l)| {
+            let c = collection_json(&l, &b).to_string();
+            if i == 0 {
+                c
+            } else {
+                format!(",{c}")
+            }
+        });
+    Document {
+        head: format!("{{\"links\":{links},\"collections\":["),
+        items: Box::new(items),
+        tail: "]}".into(),
+    }
+    .response(&st, "application/json")
 }
 
 fn layer(st: &OgcState, id: &str) -> Option<FeatureLayer> {

@@ -3,7 +3,7 @@
 
 use crate::ctx::{Ctx, Position, RestExtension, RestState};
 use crate::error::RestError;
-use crate::req::{Req, Resp};
+use crate::req::{Req, Resp, Streamed};
 use crate::router::{dispatch, reads_one_object, split_path};
 use axum::body::{to_bytes, Body};
 use axum::extract::{Request, State};
@@ -50,7 +50,7 @@ const LARGE_ANSWER: usize = 1 << 20;
 /// A streamed answer's chunks; once it ends or is dropped after [`LARGE_ANSWER`] bytes, the
 /// hook runs.
 struct Written {
-    stream: crate::req::Streamed,
+    stream: Streamed,
     bytes: usize,
     hook: Option<Arc<dyn Fn() + Send + Sync>>,
 }
@@ -107,18 +107,25 @@ async fn sign_for_peer(
     }
 }
 
+/// A body written as it is produced: each chunk made when the connection has taken the last;
+/// `hook` runs once a large one has been written (or dropped).
+pub fn streamed_body(
+    first: Vec<u8>,
+    stream: Streamed,
+    hook: Option<Arc<dyn Fn() + Send + Sync>>,
+) -> Body {
+    let first = (!first.is_empty()).then(|| Ok(bytes::Bytes::from(first)));
+    let chunks = first.into_iter().chain(Written {
+        stream,
+        bytes: 0,
+        hook,
+    });
+    Body::from_stream(futures_util::stream::iter(chunks))
+}
+
 fn to_response_with(r: Resp, hook: Option<Arc<dyn Fn() + Send + Sync>>) -> Response {
     let body = match r.stream {
-        // Written as it is produced: each chunk made when the connection takes the last.
-        Some(stream) => {
-            let first = (!r.body.is_empty()).then(|| Ok(bytes::Bytes::from(r.body)));
-            let chunks = first.into_iter().chain(Written {
-                stream,
-                bytes: 0,
-                hook,
-            });
-            Body::from_stream(futures_util::stream::iter(chunks))
-        }
+        Some(stream) => streamed_body(r.body, stream, hook),
         None => {
             if r.body.len() >= LARGE_ANSWER {
                 if let Some(h) = hook {

@@ -184,7 +184,10 @@ pub fn serve(
         let web_key = *cluster.keys().web_key();
         let metrics_cluster = cluster.clone();
         let ready_cluster = cluster.clone();
-        let ogc = Arc::new(OgcState { catalog: service.clone(), data_dir: dir.clone() });
+        let ogc = Arc::new(OgcState {
+            after_large_answer: Some(Arc::new(crate::memory::release_soon)),
+            ..OgcState::new(service.clone(), dir.clone())
+        });
         let on_exit = service.clone();
         let state = Arc::new(RestState {
             catalog: service,

@@ -3,11 +3,13 @@
 
 use super::request::Params;
 use super::MAX_COUNT;
-use crate::layers::{published_layers, FeatureLayer};
+use crate::document::Document;
+use crate::layers::{published_iter, FeatureLayer};
 use crate::ows::OwsError;
 use crate::OgcState;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use meridian_xml::{escape, Element};
+use std::collections::BTreeSet;
 
 /// A field of the service's settings, escaped.
 fn text(svc: Option<&Element>, name: &str, default: &str) -> String {
@@ -32,16 +34,14 @@ pub(super) fn capabilities(
         .or_else(|| p.get("VERSION").cloned())
         .unwrap_or_else(|| "2.0.0".into());
     let cat = st.catalog.snapshot();
-    let layers: Vec<FeatureLayer> = published_layers(&cat, &st.data_dir, ws)
-        .into_iter()
-        .filter(|l| l.advertised)
-        .collect();
-    let mut ns: Vec<(String, String)> = layers
-        .iter()
-        .map(|l| (l.prefix.clone(), l.uri.clone()))
-        .collect();
-    ns.sort();
-    ns.dedup();
+    let order = st.order.of(&cat);
+    let (data_dir, only) = (st.data_dir.clone(), ws.map(str::to_string));
+    // The advertised feature types, made one at a time each time they are walked.
+    let advertised = move || {
+        published_iter(cat.clone(), order.clone(), data_dir.clone(), only.clone())
+            .filter(|l| l.advertised)
+    };
+    let ns: BTreeSet<(String, String)> = advertised().map(|l| (l.prefix, l.uri)).collect();
     let xmlns: String = ns
         .iter()
         .map(|(p, u)| format!(" xmlns:{p}=\"{}\"", escape(u)))
@@ -58,44 +58,51 @@ pub(super) fn capabilities(
                 .collect()
         })
         .unwrap_or_default();
-    let name = |l: &FeatureLayer| {
-        if ws.is_some() {
+    let by_ws = ws.is_some();
+    let name = move |l: &FeatureLayer| {
+        if by_ws {
             l.name.clone()
         } else {
             l.qualified()
         }
     };
+    // Where the feature types go in the document; each is written when its turn comes.
+    let fts = SPLIT;
+    let piece: Box<dyn Fn(&FeatureLayer) -> String + Send>;
     let formats = "<wfs:OutputFormats><wfs:Format>application/gml+xml; version=3.2</wfs:Format><wfs:Format>application/json</wfs:Format></wfs:OutputFormats>";
     let body = match version.as_str() {
         "1.0.0" => {
-            let fts: String = layers
-                .iter()
-                .map(|l| {
-                    let bb = l.lat_lon.map(|b| format!("<LatLongBoundingBox minx=\"{}\" miny=\"{}\" maxx=\"{}\" maxy=\"{}\"/>", b.minx, b.miny, b.maxx, b.maxy)).unwrap_or_default();
-                    format!("<FeatureType><Name>{}</Name><Title>{}</Title><Abstract>{}</Abstract><SRS>EPSG:{}</SRS>{bb}</FeatureType>", name(l), escape(&l.title), escape(&l.abstract_), l.epsg)
-                })
-                .collect();
+            piece = Box::new(move |l: &FeatureLayer| {
+                let bb = l
+                    .lat_lon
+                    .map(|b| {
+                        format!(
+                            "<LatLongBoundingBox minx=\"{}\" miny=\"{}\" maxx=\"{}\" maxy=\"{}\"/>",
+                            b.minx, b.miny, b.maxx, b.maxy
+                        )
+                    })
+                    .unwrap_or_default();
+                format!("<FeatureType><Name>{}</Name><Title>{}</Title><Abstract>{}</Abstract><SRS>EPSG:{}</SRS>{bb}</FeatureType>", name(l), escape(&l.title), escape(&l.abstract_), l.epsg)
+            });
             format!("<WFS_Capabilities version=\"1.0.0\" xmlns=\"http://www.opengis.net/wfs\" xmlns:ogc=\"http://www.opengis.net/ogc\"{xmlns}><Service><Name>WFS</Name><Title>{title}</Title><Abstract>{abstract_}</Abstract><OnlineResource>{endpoint}</OnlineResource></Service><Capability><Request><GetCapabilities><DCPType><HTTP><Get onlineResource=\"{endpoint}?\"/></HTTP></DCPType></GetCapabilities><DescribeFeatureType><SchemaDescriptionLanguage><XMLSCHEMA/></SchemaDescriptionLanguage><DCPType><HTTP><Get onlineResource=\"{endpoint}?\"/></HTTP></DCPType></DescribeFeatureType><GetFeature><ResultFormat><GML2/></ResultFormat><DCPType><HTTP><Get onlineResource=\"{endpoint}?\"/></HTTP></DCPType></GetFeature></Request></Capability><FeatureTypeList>{fts}</FeatureTypeList></WFS_Capabilities>")
         }
         "1.1.0" => {
-            let fts: String = layers
-                .iter()
-                .map(|l| {
-                    let bb = l.lat_lon.map(|b| format!("<ows:WGS84BoundingBox><ows:LowerCorner>{} {}</ows:LowerCorner><ows:UpperCorner>{} {}</ows:UpperCorner></ows:WGS84BoundingBox>", b.minx, b.miny, b.maxx, b.maxy)).unwrap_or_default();
-                    format!("<FeatureType><Name>{}</Name><Title>{}</Title><Abstract>{}</Abstract><DefaultSRS>urn:x-ogc:def:crs:EPSG:{}</DefaultSRS>{bb}</FeatureType>", name(l), escape(&l.title), escape(&l.abstract_), l.epsg)
-                })
-                .collect();
+            piece = Box::new(move |l: &FeatureLayer| {
+                let bb = l.lat_lon.map(|b| format!("<ows:WGS84BoundingBox><ows:LowerCorner>{} {}</ows:LowerCorner><ows:UpperCorner>{} {}</ows:UpperCorner></ows:WGS84BoundingBox>", b.minx, b.miny, b.maxx, b.maxy)).unwrap_or_default();
+                format!("<FeatureType><Name>{}</Name><Title>{}</Title><Abstract>{}</Abstract><DefaultSRS>urn:x-ogc:def:crs:EPSG:{}</DefaultSRS>{bb}</FeatureType>", name(l), escape(&l.title), escape(&l.abstract_), l.epsg)
+            });
             format!("<wfs:WFS_Capabilities version=\"1.1.0\" xmlns=\"http://www.opengis.net/wfs\" xmlns:wfs=\"http://www.opengis.net/wfs\" xmlns:ows=\"http://www.opengis.net/ows\" xmlns:ogc=\"http://www.opengis.net/ogc\" xmlns:xlink=\"http://www.w3.org/1999/xlink\"{xmlns}><ows:ServiceIdentification><ows:Title>{title}</ows:Title><ows:Abstract>{abstract_}</ows:Abstract><ows:ServiceType>WFS</ows:ServiceType><ows:ServiceTypeVersion>1.1.0</ows:ServiceTypeVersion></ows:ServiceIdentification><ows:OperationsMetadata><ows:Operation name=\"GetCapabilities\"><ows:DCP><ows:HTTP><ows:Get xlink:href=\"{endpoint}\"/></ows:HTTP></ows:DCP></ows:Operation><ows:Operation name=\"DescribeFeatureType\"><ows:DCP><ows:HTTP><ows:Get xlink:href=\"{endpoint}\"/></ows:HTTP></ows:DCP></ows:Operation><ows:Operation name=\"GetFeature\"><ows:DCP><ows:HTTP><ows:Get xlink:href=\"{endpoint}\"/><ows:Post xlink:href=\"{endpoint}\"/></ows:HTTP></ows:DCP></ows:Operation></ows:OperationsMetadata><FeatureTypeList>{fts}</FeatureTypeList><ogc:Filter_Capabilities><ogc:Spatial_Capabilities><ogc:GeometryOperands><ogc:GeometryOperand>gml:Envelope</ogc:GeometryOperand></ogc:GeometryOperands><ogc:SpatialOperators><ogc:SpatialOperator name=\"BBOX\"/></ogc:SpatialOperators></ogc:Spatial_Capabilities><ogc:Scalar_Capabilities><ogc:LogicalOperators/><ogc:ComparisonOperators><ogc:ComparisonOperator>EqualTo</ogc:ComparisonOperator><ogc:ComparisonOperator>LessThan</ogc:ComparisonOperator><ogc:ComparisonOperator>GreaterThan</ogc:ComparisonOperator><ogc:ComparisonOperator>Like</ogc:ComparisonOperator><ogc:ComparisonOperator>Between</ogc:ComparisonOperator><ogc:ComparisonOperator>NullCheck</ogc:ComparisonOperator></ogc:ComparisonOperators></ogc:Scalar_Capabilities><ogc:Id_Capabilities><ogc:FID/></ogc:Id_Capabilities></ogc:Filter_Capabilities></wfs:WFS_Capabilities>")
         }
         _ => {
-            let fts: String = layers
-                .iter()
-                .map(|l| {
-                    let bb = l.lat_lon.map(|b| format!("<ows:WGS84BoundingBox><ows:LowerCorner>{} {}</ows:LowerCorner><ows:UpperCorner>{} {}</ows:UpperCorner></ows:WGS84BoundingBox>", b.minx, b.miny, b.maxx, b.maxy)).unwrap_or_default();
-                    let kw: String = l.keywords.iter().map(|k| format!("<ows:Keyword>{}</ows:Keyword>", escape(k))).collect();
-                    format!("<wfs:FeatureType><wfs:Name>{}</wfs:Name><wfs:Title>{}</wfs:Title><wfs:Abstract>{}</wfs:Abstract><ows:Keywords>{kw}</ows:Keywords><wfs:DefaultCRS>urn:ogc:def:crs:EPSG::{}</wfs:DefaultCRS>{formats}{bb}</wfs:FeatureType>", name(l), escape(&l.title), escape(&l.abstract_), l.epsg)
-                })
-                .collect();
+            piece = Box::new(move |l: &FeatureLayer| {
+                let bb = l.lat_lon.map(|b| format!("<ows:WGS84BoundingBox><ows:LowerCorner>{} {}</ows:LowerCorner><ows:UpperCorner>{} {}</ows:UpperCorner></ows:WGS84BoundingBox>", b.minx, b.miny, b.maxx, b.maxy)).unwrap_or_default();
+                let kw: String = l
+                    .keywords
+                    .iter()
+                    .map(|k| format!("<ows:Keyword>{}</ows:Keyword>", escape(k)))
+                    .collect();
+                format!("<wfs:FeatureType><wfs:Name>{}</wfs:Name><wfs:Title>{}</wfs:Title><wfs:Abstract>{}</wfs:Abstract><ows:Keywords>{kw}</ows:Keywords><wfs:DefaultCRS>urn:ogc:def:crs:EPSG::{}</wfs:DefaultCRS>{formats}{bb}</wfs:FeatureType>", name(l), escape(&l.title), escape(&l.abstract_), l.epsg)
+            });
             let op = |n: &str, extra: &str| {
                 format!("<ows:Operation name=\"{n}\"><ows:DCP><ows:HTTP><ows:Get xlink:href=\"{endpoint}\"/><ows:Post xlink:href=\"{endpoint}\"/></ows:HTTP></ows:DCP>{extra}</ows:Operation>")
             };
@@ -150,9 +157,15 @@ pub(super) fn capabilities(
             )
         }
     };
-    Ok((
-        [("content-type", "application/xml")],
-        format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{body}"),
-    )
-        .into_response())
+    let body = format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{body}");
+    let (head, tail) = body.split_once(SPLIT).unwrap_or((&body, ""));
+    let doc = Document {
+        head: head.to_string(),
+        items: Box::new(advertised().map(move |l| piece(&l))),
+        tail: tail.to_string(),
+    };
+    Ok(doc.response(st, "application/xml"))
 }
+
+/// Marks where the feature types go in a document's text (no text of a document holds it).
+const SPLIT: &str = "\u{0}feature types\u{0}";

@@ -3,9 +3,10 @@
 
 use super::error::Version;
 use super::request::Format;
-use crate::layers::{published_layers, FeatureLayer};
+use crate::document::Document;
+use crate::layers::{published_iter, FeatureLayer};
 use crate::OgcState;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use meridian_catalog::Catalog;
 use meridian_xml::{escape, Element};
 use std::fmt::Write;
@@ -29,10 +30,16 @@ pub(super) fn capabilities(
     endpoint: &str,
 ) -> Response {
     let cat = st.catalog.snapshot();
-    let layers: Vec<FeatureLayer> = published_layers(&cat, &st.data_dir, ws)
-        .into_iter()
-        .filter(|l| l.advertised)
-        .collect();
+    let order = st.order.of(&cat);
+    let (data_dir, only) = (st.data_dir.clone(), ws.map(str::to_string));
+    // The advertised feature types, made one at a time each time they are walked.
+    let advertised = {
+        let cat = cat.clone();
+        move || {
+            published_iter(cat.clone(), order.clone(), data_dir.clone(), only.clone())
+                .filter(|l| l.advertised)
+        }
+    };
     let coverages: Vec<crate::coverages::CoverageLayer> =
         crate::coverages::published_coverages(&cat, &st.data_dir, ws)
             .into_iter()
@@ -61,7 +68,7 @@ pub(super) fn capabilities(
     let v13 = version == Version::V130;
     let crs_tag = if v13 { "CRS" } else { "SRS" };
     let href = escape(&format!("{endpoint}?"));
-    let mut x = String::with_capacity(4096 + layers.len() * 1024);
+    let mut x = String::with_capacity(8192);
     x.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     if v13 {
         let _ = write!(
@@ -146,12 +153,26 @@ pub(super) fn capabilities(
         escape(&title),
         escape(&abstract_)
     );
+    // One walk over the layers for what the root layer states of them all.
     let mut codes: Vec<u32> = COMMON_CRS.to_vec();
-    for e in layers
-        .iter()
-        .map(|l| l.epsg)
-        .chain(coverages.iter().map(|c| c.epsg))
-    {
+    let mut union: Option<meridian_sources::Bounds> = None;
+    for l in advertised() {
+        if !codes.contains(&l.epsg) {
+            codes.push(l.epsg);
+        }
+        if let Some(b) = l.lat_lon {
+            union = Some(match union {
+                None => b,
+                Some(a) => meridian_sources::Bounds {
+                    minx: a.minx.min(b.minx),
+                    miny: a.miny.min(b.miny),
+                    maxx: a.maxx.max(b.maxx),
+                    maxy: a.maxy.max(b.maxy),
+                },
+            });
+        }
+    }
+    for e in coverages.iter().map(|c| c.epsg) {
         if !codes.contains(&e) {
             codes.push(e);
         }
@@ -162,33 +183,32 @@ pub(super) fn capabilities(
     if v13 {
         let _ = write!(x, "<CRS>CRS:84</CRS>");
     }
-    let all = layers
-        .iter()
-        .filter_map(|l| l.lat_lon)
-        .reduce(|a, b| meridian_sources::Bounds {
-            minx: a.minx.min(b.minx),
-            miny: a.miny.min(b.miny),
-            maxx: a.maxx.max(b.maxx),
-            maxy: a.maxy.max(b.maxy),
-        })
-        .unwrap_or(meridian_sources::Bounds {
-            minx: -180.0,
-            miny: -90.0,
-            maxx: 180.0,
-            maxy: 90.0,
-        });
+    let all = union.unwrap_or(meridian_sources::Bounds {
+        minx: -180.0,
+        miny: -90.0,
+        maxx: 180.0,
+        maxy: 90.0,
+    });
     geographic_box(&mut x, v13, &all);
-    for l in &layers {
-        layer(&mut x, &cat, l, v13, crs_tag, endpoint);
-    }
+    // The layers, then the coverages and the groups, each written when its turn comes.
+    let endpoint_owned = endpoint.to_string();
+    let layers = {
+        let (cat, endpoint) = (cat.clone(), endpoint_owned.clone());
+        advertised().map(move |l| {
+            let mut piece = String::new();
+            layer(&mut piece, &cat, &l, v13, crs_tag, &endpoint);
+            piece
+        })
+    };
+    let mut rest = String::new();
     for c in &coverages {
-        coverage(&mut x, &cat, c, v13, crs_tag, endpoint);
+        coverage(&mut rest, &cat, c, v13, crs_tag, endpoint);
     }
     for g in cat.list(meridian_catalog::Kind::LayerGroup) {
-        group(&mut x, &cat, g, ws, v13, crs_tag);
+        group(&mut rest, &cat, g, ws, v13, crs_tag);
     }
-    x.push_str("</Layer></Capability>");
-    x.push_str(if v13 {
+    rest.push_str("</Layer></Capability>");
+    rest.push_str(if v13 {
         "</WMS_Capabilities>"
     } else {
         "</WMT_MS_Capabilities>"
@@ -198,7 +218,12 @@ pub(super) fn capabilities(
     } else {
         "application/vnd.ogc.wms_xml"
     };
-    ([("content-type", content_type)], x).into_response()
+    Document {
+        head: x,
+        items: Box::new(layers),
+        tail: rest,
+    }
+    .response(st, content_type)
 }
 
 fn geographic_box(x: &mut String, v13: bool, b: &meridian_sources::Bounds) {

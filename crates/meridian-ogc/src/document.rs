@@ -1,0 +1,84 @@
+//! Documents that list every layer (capabilities, collections), written as they are produced:
+//! a head, one piece per layer made when the connection has taken the pieces before it, and a
+//! tail. A document's memory then does not grow with the catalog.
+
+use crate::OgcState;
+use axum::response::{IntoResponse, Response};
+
+/// About how many bytes each chunk of a document holds.
+const CHUNK: usize = 64 * 1024;
+
+/// A document's pieces.
+pub struct Document {
+    /// What comes before the layers.
+    pub head: String,
+    /// One piece per layer (or group), in order.
+    pub items: Box<dyn Iterator<Item = String> + Send>,
+    /// What comes after them.
+    pub tail: String,
+}
+
+impl Document {
+    /// The document as a 200 answer of `content_type`, streamed.
+    pub fn response(self, st: &OgcState, content_type: &'static str) -> Response {
+        let mut head = Some(self.head);
+        let mut tail = Some(self.tail);
+        let mut items = self.items.fuse();
+        let chunks = std::iter::from_fn(move || {
+            let mut out = head.take().unwrap_or_default();
+            while out.len() < CHUNK {
+                match items.next() {
+                    Some(piece) => out.push_str(&piece),
+                    None => {
+                        out.push_str(&tail.take()?);
+                        break;
+                    }
+                }
+            }
+            Some(out.into_bytes())
+        })
+        .filter(|c| !c.is_empty());
+        let body = meridian_rest::streamed_body(
+            Vec::new(),
+            meridian_rest::Streamed::new(chunks),
+            st.after_large_answer.clone(),
+        );
+        ([("content-type", content_type)], body).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pieces_come_out_in_order_and_whole() {
+        let st = OgcState::for_tests();
+        let items: Vec<String> = (0..20_000).map(|i| format!("<L>{i}</L>")).collect();
+        let want = format!("<head>{}</tail>", items.concat());
+        let doc = Document {
+            head: "<head>".into(),
+            items: Box::new(items.into_iter()),
+            tail: "</tail>".into(),
+        };
+        let resp = doc.response(&st, "text/xml");
+        let body = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(axum::body::to_bytes(resp.into_body(), usize::MAX))
+            .unwrap();
+        assert_eq!(body, want.as_bytes());
+        let empty = Document {
+            head: "<h/>".into(),
+            items: Box::new(std::iter::empty()),
+            tail: String::new(),
+        }
+        .response(&st, "text/xml");
+        let body = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(axum::body::to_bytes(empty.into_body(), usize::MAX))
+            .unwrap();
+        assert_eq!(body, "<h/>".as_bytes());
+    }
+}
