@@ -46,6 +46,33 @@ impl Serialize for FeatureCollectionJson<'_> {
     }
 }
 
+impl FeatureCollectionJson<'_> {
+    /// The collection's start, up to its features' array (`returned` features): the
+    /// collection written a feature at a time is this, then each feature ([`FeatureJson`],
+    /// comma separated), then `]}` — the same bytes as the whole.
+    pub fn head(&self, returned: usize) -> Result<String, serde_json::Error> {
+        let mut out = String::from("{\"type\":\"FeatureCollection\",\"numberMatched\":");
+        out.push_str(&serde_json::to_string(&self.matched)?);
+        out.push_str(",\"numberReturned\":");
+        out.push_str(&serde_json::to_string(&returned)?);
+        out.push_str(",\"timeStamp\":");
+        out.push_str(&serde_json::to_string(&self.time_stamp)?);
+        if let Some(crs) = &self.crs {
+            out.push_str(",\"crs\":");
+            out.push_str(&serde_json::to_string(crs)?);
+        }
+        if let Some(links) = self.links {
+            out.push_str(",\"links\":");
+            out.push_str(&serde_json::to_string(links)?);
+        }
+        out.push_str(",\"features\":[");
+        Ok(out)
+    }
+}
+
+/// What ends a collection written a feature at a time (see [`FeatureCollectionJson::head`]).
+pub const JSON_TAIL: &str = "]}";
+
 /// Features as a GeoJSON array, serialized straight to the output without building a JSON tree
 /// (non-finite numbers as `null`).
 pub struct FeaturesJson<'a> {
@@ -243,6 +270,52 @@ mod tests {
         line_string, point, polygon, GeometryCollection, MultiLineString, MultiPoint, MultiPolygon,
     };
     use serde_json::json;
+
+    #[test]
+    fn a_collection_written_a_feature_at_a_time_is_the_whole() {
+        let features: Vec<Feature> = (0..3)
+            .map(|i| Feature {
+                id: format!("t.{i}"),
+                geometry: Some(point!(x: i as f64, y: 0.5).into()),
+                properties: vec![
+                    ("n".into(), Value::Int(i)),
+                    ("s".into(), Value::Text("a\"b".into())),
+                ],
+            })
+            .collect();
+        let links = [json!({"href": "x", "rel": "self"})];
+        for (crs, links) in [
+            (None, None),
+            (Some(json!({"type": "name"})), Some(&links[..])),
+        ] {
+            for n in [0, 1, 3] {
+                let fc = FeatureCollectionJson {
+                    features: &features[..n],
+                    decimals: Some(3),
+                    matched: 7,
+                    time_stamp: "2026-12-07T00:00:00Z".into(),
+                    crs: crs.clone(),
+                    links,
+                };
+                let whole = serde_json::to_string(&fc).unwrap();
+                let mut parts = fc.head(n).unwrap();
+                for (i, f) in features[..n].iter().enumerate() {
+                    if i > 0 {
+                        parts.push(',');
+                    }
+                    parts.push_str(
+                        &serde_json::to_string(&FeatureJson {
+                            feature: f,
+                            decimals: Some(3),
+                        })
+                        .unwrap(),
+                    );
+                }
+                parts.push_str(JSON_TAIL);
+                assert_eq!(parts, whole);
+            }
+        }
+    }
 
     #[test]
     fn every_geometry_and_value_is_written_as_geojson() {

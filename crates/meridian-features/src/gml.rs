@@ -124,36 +124,51 @@ pub fn gml_feature_collection(
     o: &GmlOptions<'_>,
     timestamp: &str,
 ) -> String {
+    let mut out = gml_head(matched, features.len(), o, timestamp);
+    for f in features {
+        gml_member(f, o, &mut out);
+    }
+    out.push_str(GML_TAIL);
+    out
+}
+
+/// What ends a `wfs:FeatureCollection`.
+pub const GML_TAIL: &str = "</wfs:FeatureCollection>";
+
+/// The start of a `wfs:FeatureCollection` of `returned` features out of `matched` (then each
+/// [`gml_member`], then [`GML_TAIL`]: the collection written a feature at a time).
+pub fn gml_head(matched: usize, returned: usize, o: &GmlOptions<'_>, timestamp: &str) -> String {
     let p = o.prefix;
-    let mut out = String::with_capacity(1024 + features.len() * 256);
+    let mut out = String::with_capacity(1024);
     let _ = write!(
         out,
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<wfs:FeatureCollection xmlns:wfs=\"http://www.opengis.net/wfs/2.0\" xmlns:gml=\"http://www.opengis.net/gml/3.2\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xmlns:{p}=\"{}\" numberMatched=\"{matched}\" numberReturned=\"{}\" timeStamp=\"{timestamp}\" xsi:schemaLocation=\"http://www.opengis.net/wfs/2.0 http://schemas.opengis.net/wfs/2.0/wfs.xsd http://www.opengis.net/gml/3.2 http://schemas.opengis.net/gml/3.2.1/gml.xsd {} {}\">",
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<wfs:FeatureCollection xmlns:wfs=\"http://www.opengis.net/wfs/2.0\" xmlns:gml=\"http://www.opengis.net/gml/3.2\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xmlns:{p}=\"{}\" numberMatched=\"{matched}\" numberReturned=\"{returned}\" timeStamp=\"{timestamp}\" xsi:schemaLocation=\"http://www.opengis.net/wfs/2.0 http://schemas.opengis.net/wfs/2.0/wfs.xsd http://www.opengis.net/gml/3.2 http://schemas.opengis.net/gml/3.2.1/gml.xsd {} {}\">",
         escape(o.uri),
-        features.len(),
         escape(o.uri),
         escape(&o.schema_location)
     );
-    for f in features {
-        let _ = write!(
-            out,
-            "<wfs:member><{p}:{t} gml:id=\"{id}\">",
-            t = o.type_name,
-            id = escape(&f.id)
-        );
-        if let Some(g) = &f.geometry {
-            let _ = write!(out, "<{p}:{gn}>", gn = o.geometry_name);
-            geometry(g, o, &format!("{}.geom", escape(&f.id)), &mut out);
-            let _ = write!(out, "</{p}:{gn}>", gn = o.geometry_name);
-        }
-        for (k, v) in &f.properties {
-            if matches!(v, Value::Null) {
-                continue;
-            }
-            let _ = write!(out, "<{p}:{k}>{}</{p}:{k}>", escape(&v.as_text()));
-        }
-        let _ = write!(out, "</{p}:{t}></wfs:member>", t = o.type_name);
-    }
-    out.push_str("</wfs:FeatureCollection>");
     out
+}
+
+/// One `wfs:member` of a collection, appended to `out`.
+pub fn gml_member(f: &Feature, o: &GmlOptions<'_>, out: &mut String) {
+    let p = o.prefix;
+    let _ = write!(
+        out,
+        "<wfs:member><{p}:{t} gml:id=\"{id}\">",
+        t = o.type_name,
+        id = escape(&f.id)
+    );
+    if let Some(g) = &f.geometry {
+        let _ = write!(out, "<{p}:{gn}>", gn = o.geometry_name);
+        geometry(g, o, &format!("{}.geom", escape(&f.id)), out);
+        let _ = write!(out, "</{p}:{gn}>", gn = o.geometry_name);
+    }
+    for (k, v) in &f.properties {
+        if matches!(v, Value::Null) {
+            continue;
+        }
+        let _ = write!(out, "<{p}:{k}>{}</{p}:{k}>", escape(&v.as_text()));
+    }
+    let _ = write!(out, "</{p}:{t}></wfs:member>", t = o.type_name);
 }

@@ -20,8 +20,8 @@ mod wkt;
 
 pub use feature::{Feature, Value};
 pub use filter::{Compare, Filter, FilterError, Spatial};
-pub use geojson::{FeatureCollectionJson, FeatureJson, FeaturesJson};
-pub use gml::{gml_feature_collection, GmlOptions};
+pub use geojson::{FeatureCollectionJson, FeatureJson, FeaturesJson, JSON_TAIL};
+pub use gml::{gml_feature_collection, gml_head, gml_member, GmlOptions, GML_TAIL};
 pub use query::{query, query_source, Query, QueryResult, SortKey};
 pub use reproject::{transform_bbox, Transformer};
 pub use source::{scan_in_crs, FeatureChange, FeatureSource, FeatureStore, Pushdown, WriteSummary};

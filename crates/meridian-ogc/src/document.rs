@@ -4,6 +4,7 @@
 
 use crate::OgcState;
 use axum::response::{IntoResponse, Response};
+use meridian_features::{Feature, FeatureCollectionJson, FeatureJson, JSON_TAIL};
 
 /// About how many bytes each chunk of a document holds.
 const CHUNK: usize = 64 * 1024;
@@ -44,6 +45,36 @@ impl Document {
             st.after_large_answer.clone(),
         );
         ([("content-type", content_type)], body).into_response()
+    }
+}
+
+impl Document {
+    /// A GeoJSON feature collection written a feature at a time (each feature dropped once
+    /// written): `meta` gives everything but the features (its own `features` are ignored).
+    pub fn geojson(
+        meta: &FeatureCollectionJson<'_>,
+        features: Vec<Feature>,
+    ) -> Result<Document, serde_json::Error> {
+        let head = meta.head(features.len())?;
+        let decimals = meta.decimals;
+        let items = features.into_iter().enumerate().map(move |(i, f)| {
+            let piece = serde_json::to_string(&FeatureJson {
+                feature: &f,
+                decimals,
+            })
+            // A feature serializes whatever it holds (non-finite numbers are null).
+            .unwrap_or_else(|_| "null".into());
+            if i == 0 {
+                piece
+            } else {
+                format!(",{piece}")
+            }
+        });
+        Ok(Document {
+            head,
+            items: Box::new(items),
+            tail: JSON_TAIL.into(),
+        })
     }
 }
 

@@ -362,15 +362,23 @@ pub async fn items(
     if offset > 0 {
         links.push(json!({"href": q(offset.saturating_sub(limit)), "rel": "prev", "type": "application/geo+json"}));
     }
-    let fc = FeatureCollectionJson {
-        features: &r.features,
+    let meta = FeatureCollectionJson {
+        features: &[],
         decimals: l.num_decimals,
         matched: r.matched,
         time_stamp: crate::ows::timestamp(),
         crs: None,
         links: Some(&links),
     };
-    geojson(&fc)
+    // Written a feature at a time; the page goes as it is written.
+    match Document::geojson(&meta, r.features) {
+        Ok(doc) => doc.response(&st, "application/geo+json"),
+        Err(e) => problem(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "ServerError",
+            e.to_string(),
+        ),
+    }
 }
 
 /// A 200 GeoJSON answer (a problem response if serialization fails).

@@ -3,8 +3,36 @@
 use super::request::{feature_request, FeatureRequest, Params};
 use crate::ows::{err, timestamp, OwsError};
 use crate::OgcState;
-use axum::response::{IntoResponse, Response};
-use meridian_features::{gml_feature_collection, query, FeatureCollectionJson, GmlOptions};
+use axum::response::Response;
+
+/// What a GML answer's options borrow, owned by the answer while it is written.
+struct OwnedGml {
+    prefix: String,
+    uri: String,
+    type_name: String,
+    geometry_name: String,
+    srs_name: String,
+    swap: bool,
+    decimals: Option<u32>,
+    schema_location: String,
+}
+
+impl OwnedGml {
+    fn options(&self) -> GmlOptions<'_> {
+        GmlOptions {
+            prefix: &self.prefix,
+            uri: &self.uri,
+            type_name: &self.type_name,
+            geometry_name: &self.geometry_name,
+            srs_name: &self.srs_name,
+            swap_xy: self.swap,
+            decimals: self.decimals,
+            schema_location: self.schema_location.clone(),
+        }
+    }
+}
+use crate::document::Document;
+use meridian_features::{gml_head, gml_member, query, FeatureCollectionJson, GmlOptions, GML_TAIL};
 use meridian_xml::Element;
 
 /// GetFeature: the query run on the store (off the async workers), the features
@@ -40,17 +68,18 @@ pub(super) async fn get_feature(
         .map(|f| f.to_ascii_lowercase())
         .unwrap_or_default();
     if format.contains("json") {
-        let fc = FeatureCollectionJson {
-            features: &r.features,
+        let meta = FeatureCollectionJson {
+            features: &[],
             decimals: l.num_decimals,
             matched: r.matched,
             time_stamp: timestamp(),
             crs: (out_epsg != 4326).then(|| serde_json::json!({"type": "name", "properties": {"name": format!("urn:ogc:def:crs:EPSG::{out_epsg}")}})),
             links: None,
         };
-        let body =
-            serde_json::to_string(&fc).map_err(|e| err("NoApplicableCode", "", e.to_string()))?;
-        return Ok(([("content-type", "application/json")], body).into_response());
+        // Written a feature at a time; the page goes as it is written.
+        let doc = Document::geojson(&meta, r.features)
+            .map_err(|e| err("NoApplicableCode", "", e.to_string()))?;
+        return Ok(doc.response(st, "application/json"));
     }
     if !format.is_empty() && !format.contains("gml") && !format.contains("xml") {
         return Err(err(
@@ -68,19 +97,31 @@ pub(super) async fn get_feature(
     } else {
         format!("EPSG:{out_epsg}")
     };
-    let opts = GmlOptions {
-        prefix: &l.prefix,
-        uri: &l.uri,
-        type_name: &l.name,
-        geometry_name: &geometry_name,
-        srs_name: &srs_name,
-        swap_xy: swap,
+    let schema_location = format!(
+        "{endpoint}?service=WFS&version=2.0.0&request=DescribeFeatureType&typeNames={}",
+        l.qualified()
+    );
+    let owned = OwnedGml {
+        prefix: l.prefix.clone(),
+        uri: l.uri.clone(),
+        type_name: l.name.clone(),
+        geometry_name,
+        srs_name,
+        swap,
         decimals: l.num_decimals,
-        schema_location: format!(
-            "{endpoint}?service=WFS&version=2.0.0&request=DescribeFeatureType&typeNames={}",
-            l.qualified()
-        ),
+        schema_location,
     };
-    let body = gml_feature_collection(&r.features, r.matched, &opts, &timestamp());
-    Ok(([("content-type", "application/gml+xml; version=3.2")], body).into_response())
+    // Written a feature at a time; the page goes as it is written.
+    let head = gml_head(r.matched, r.features.len(), &owned.options(), &timestamp());
+    let items = r.features.into_iter().map(move |f| {
+        let mut piece = String::new();
+        gml_member(&f, &owned.options(), &mut piece);
+        piece
+    });
+    let doc = Document {
+        head,
+        items: Box::new(items),
+        tail: GML_TAIL.into(),
+    };
+    Ok(doc.response(st, "application/gml+xml; version=3.2"))
 }
