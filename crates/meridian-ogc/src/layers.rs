@@ -1,7 +1,7 @@
 //! The feature types the services publish, as the catalog says right now.
 
 use meridian_catalog::{Catalog, Kind, Object};
-use meridian_features::describe;
+use meridian_features::{describe, transform_bbox, Filter, FilterError};
 use meridian_sources::{Bounds, StoreParams};
 use std::path::Path;
 use std::sync::Arc;
@@ -47,6 +47,25 @@ impl FeatureLayer {
     /// `prefix:name`.
     pub fn qualified(&self) -> String {
         format!("{}:{}", self.prefix, self.name)
+    }
+
+    /// The feature type's own `cqlFilter`, read (`None` when it has none): every service shows
+    /// only the features it selects. A BBOX in it without a CRS is in the layer's CRS.
+    pub fn own_filter(&self) -> Result<Option<Filter>, FilterError> {
+        let Some(text) = self.cql_filter.as_deref().filter(|c| !c.trim().is_empty()) else {
+            return Ok(None);
+        };
+        let epsg = self.epsg;
+        let env = |b: [f64; 4], crs: Option<&str>| {
+            let from = match crs {
+                None => epsg,
+                Some(c) => crate::ows::parse_crs(c)
+                    .map(|(code, _)| code)
+                    .map_err(|e| FilterError::Geometry(e.text))?,
+            };
+            transform_bbox(b, from, epsg).map_err(|e| FilterError::Geometry(e.to_string()))
+        };
+        meridian_features::filter::cql::parse_cql(text, &env).map(Some)
     }
 
     /// The geometry attribute and the other attributes (name, binding), read from the store.

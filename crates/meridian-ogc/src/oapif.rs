@@ -307,6 +307,12 @@ pub async fn items(
             );
         }
     }
+    // The collection's own filter: only what it selects is served.
+    match l.own_filter() {
+        Ok(Some(f)) => filters.push(f),
+        Ok(None) => {}
+        Err(e) => return own_filter_problem(&l, e),
+    }
     let filter = Filter::all_of(filters);
     let q = Query {
         filter,
@@ -398,6 +404,18 @@ fn geojson(value: &impl serde::Serialize) -> Response {
     }
 }
 
+/// A collection whose own `cqlFilter` does not read (a server's configuration problem).
+fn own_filter_problem(l: &FeatureLayer, e: FilterError) -> Response {
+    problem(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "NoApplicableCode",
+        format!(
+            "the collection {}'s own cqlFilter does not read: {e}",
+            l.qualified()
+        ),
+    )
+}
+
 /// `GET /collections/{id}/items/{fid}`.
 pub async fn item(
     State(st): State<Arc<OgcState>>,
@@ -406,8 +424,16 @@ pub async fn item(
     let Some(l) = layer(&st, &id) else {
         return no_collection(&id);
     };
+    let own = match l.own_filter() {
+        Ok(f) => f,
+        Err(e) => return own_filter_problem(&l, e),
+    };
     let q = Query {
-        filter: Filter::Ids(vec![fid.clone()]),
+        filter: Filter::all_of(
+            std::iter::once(Filter::Ids(vec![fid.clone()]))
+                .chain(own)
+                .collect(),
+        ),
         limit: 1,
         ..Default::default()
     };

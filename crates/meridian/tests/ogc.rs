@@ -504,3 +504,65 @@ fn axis_order_follows_version_and_crs_form() {
     let x: f64 = p.split(' ').next().unwrap().parse().unwrap();
     assert!((x - 1_386_000.0).abs() < 5_000.0, "{p}");
 }
+
+#[test]
+fn a_feature_types_own_cql_filter_is_applied_by_every_feature_service() {
+    let n = Node::with_fixture();
+    let path = "/workspaces/sf/datastores/sf/featuretypes/bugsites";
+    let r = n.put_xml(
+        path,
+        "<featureType><cqlFilter>cat = 1</cqlFilter></featureType>",
+    );
+    assert!(r.status().is_success(), "{}", r.text().unwrap());
+    // GeoServer serves the one bug site of category 1, not all 90.
+    let wfs = ogc_json(
+        &n,
+        "/ows?service=WFS&version=2.0.0&request=GetFeature&typeNames=sf:bugsites&outputFormat=application/json",
+    );
+    assert_eq!(wfs["numberMatched"], 1, "{wfs}");
+    assert_eq!(wfs["features"][0]["properties"]["cat"], 1);
+    let hits = ogc_xml(
+        &n,
+        "/ows?service=WFS&version=2.0.0&request=GetFeature&typeNames=sf:bugsites&resultType=hits",
+    );
+    assert_eq!(hits.attr_value("numberMatched"), Some("1"));
+    // The request's own filter narrows further, never widens.
+    let both = ogc_json(
+        &n,
+        "/ows?service=WFS&version=2.0.0&request=GetFeature&typeNames=sf:bugsites&outputFormat=application/json&CQL_FILTER=cat%20%3D%202",
+    );
+    assert_eq!(both["numberMatched"], 0, "{both}");
+    let items = ogc_json(
+        &n,
+        "/ogc/features/v1/collections/sf:bugsites/items?limit=100",
+    );
+    assert_eq!(items["numberMatched"], 1, "{items}");
+    let kept = items["features"][0]["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        ogc(
+            &n,
+            &format!("/ogc/features/v1/collections/sf:bugsites/items/{kept}")
+        )
+        .status(),
+        200
+    );
+    // A feature the filter leaves out is not there.
+    let other = if kept == "bugsites.1" {
+        "bugsites.2"
+    } else {
+        "bugsites.1"
+    };
+    assert_eq!(
+        ogc(
+            &n,
+            &format!("/ogc/features/v1/collections/sf:bugsites/items/{other}")
+        )
+        .status(),
+        404
+    );
+    // Removed, every feature is back.
+    let r = n.put_xml(path, "<featureType><cqlFilter></cqlFilter></featureType>");
+    assert!(r.status().is_success());
+    let all = ogc_json(&n, "/ogc/features/v1/collections/sf:bugsites/items?limit=1");
+    assert_eq!(all["numberMatched"], 90);
+}

@@ -279,6 +279,21 @@ pub(super) fn feature_request(
         })?;
         filters.push(f);
     }
+    // The layer's own filter: only what it selects is served.
+    match l.own_filter() {
+        Ok(Some(f)) => filters.push(f),
+        Ok(None) => {}
+        Err(e) => {
+            return Err(err(
+                "NoApplicableCode",
+                "",
+                format!(
+                    "the layer {}'s own cqlFilter does not read: {e}",
+                    l.qualified()
+                ),
+            ))
+        }
+    }
     let sort: Vec<SortKey> = p
         .get("SORTBY")
         .map(|s| {

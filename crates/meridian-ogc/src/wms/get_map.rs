@@ -94,20 +94,18 @@ pub(super) fn layer_filter(
         transform_bbox(b, from, epsg).map_err(|e| FilterError::Geometry(e.to_string()))
     };
     let mut parts = Vec::new();
-    if let Some(own) = layer.cql_filter.as_deref().filter(|c| !c.trim().is_empty()) {
-        let f = parse_cql(own, &env).map_err(|e| {
-            wms_err(
-                v,
-                "NoApplicableCode",
-                "layers",
-                format!(
-                    "the layer {}'s own cqlFilter does not read: {e}",
-                    layer.qualified()
-                ),
-            )
-        })?;
-        parts.push(f);
-    }
+    let own = layer.own_filter().map_err(|e| {
+        wms_err(
+            v,
+            "NoApplicableCode",
+            "layers",
+            format!(
+                "the layer {}'s own cqlFilter does not read: {e}",
+                layer.qualified()
+            ),
+        )
+    })?;
+    parts.extend(own);
     if let Some(c) =
         cql.filter(|c| !c.trim().is_empty() && !c.trim().eq_ignore_ascii_case("INCLUDE"))
     {
