@@ -82,7 +82,7 @@ impl Resolver<'_> {
                     None if kind == Kind::Layer => self
                         .ws
                         .and_then(|w| scoped(Some(w)))
-                        .or_else(|| self.unique_layer(&name)),
+                        .or_else(|| self.first_layer(&name)),
                     None => scoped(None).or_else(|| self.ws.and_then(|w| scoped(Some(w)))),
                 }
             }
@@ -101,20 +101,14 @@ impl Resolver<'_> {
         }
     }
 
-    /// A layer by bare name: in the default workspace first, then the only one so named.
-    pub fn unique_layer(&self, name: &str) -> Option<&Arc<Object>> {
-        if let Some(d) = self.cat.default_workspace() {
-            if let Some(l) = self.cat.find(Kind::Layer, Some(d.id()), name) {
-                return Some(l);
-            }
-        }
-        let all: Vec<&Arc<Object>> = self
-            .cat
-            .layers_in(None)
+    /// A layer by bare name, as GeoServer finds one: in the default workspace first, then
+    /// the first workspace (in name order) that has one so named.
+    pub fn first_layer(&self, name: &str) -> Option<&Arc<Object>> {
+        let default = self.cat.default_workspace();
+        default
             .into_iter()
-            .filter(|l| self.cat.layer_name(l) == name)
-            .collect();
-        (all.len() == 1).then(|| all[0])
+            .chain(self.cat.list(Kind::Workspace))
+            .find_map(|w| self.cat.find(Kind::Layer, Some(w.id()), name))
     }
 
     /// Replace a single reference field by an id reference; an empty one is removed.

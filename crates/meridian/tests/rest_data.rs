@@ -314,7 +314,8 @@ fn coverage_stores_and_coverages_as_configuration() {
     let cs = n.json("/workspaces/w/coveragestores/dem.json");
     assert_eq!(cs["coverageStore"]["type"], "GeoTIFF");
     assert_eq!(cs["coverageStore"]["url"], "file:data/sf/sfdem.tif");
-    expect(n.post_xml("/workspaces/w/coveragestores/dem/coverages", "<coverage><name>dem</name><srs>EPSG:26713</srs><nativeBoundingBox><minx>589980</minx><maxx>609000</maxx><miny>4913700</miny><maxy>4928010</maxy><crs>EPSG:26713</crs></nativeBoundingBox></coverage>"), 201);
+    // The new coverage's name is the answer, as GeoServer gives it.
+    assert_eq!(expect(n.post_xml("/workspaces/w/coveragestores/dem/coverages", "<coverage><name>dem</name><srs>EPSG:26713</srs><nativeBoundingBox><minx>589980</minx><maxx>609000</maxx><miny>4913700</miny><maxy>4928010</maxy><crs>EPSG:26713</crs></nativeBoundingBox></coverage>"), 201), "dem");
     let cov = n.json("/workspaces/w/coveragestores/dem/coverages/dem.json");
     assert_eq!(cov["coverage"]["srs"], "EPSG:26713");
     assert_eq!(n.json("/layers/w:dem.json")["layer"]["type"], "RASTER");
@@ -453,5 +454,65 @@ fn deleting_a_namespace_deletes_its_workspace() {
     assert_eq!(
         n.json("/workspaces/default.json")["workspace"]["name"],
         "topp"
+    );
+}
+
+#[test]
+fn layers_are_found_by_prefixed_and_bare_names_as_geoserver_finds_them() {
+    let n = Node::with_fixture();
+    // The prefixed name under its own workspace (geoserver-rest's create_layergroup asks so).
+    let l = n.json("/workspaces/topp/layers/topp:states.json");
+    assert_eq!(l["layer"]["name"], "states");
+    // Another workspace's prefix there is not this workspace's layer.
+    assert_eq!(
+        n.get("/workspaces/topp/layers/sf:states.json").status(),
+        404
+    );
+    // A bare name two workspaces hold: the first match, not a 404 (the default workspace
+    // first, then workspaces in name order).
+    let body = expect(
+        n.post_xml(
+            "/workspaces/sf/datastores/sf/featuretypes",
+            "<featureType><name>states</name><nativeName>bugsites</nativeName></featureType>",
+        ),
+        201,
+    );
+    // POSTs of resources answer the new name, as GeoServer does.
+    assert_eq!(body, "states");
+    let l = n.json("/layers/states.json");
+    assert_eq!(l["layer"]["name"], "states");
+    assert!(
+        l["layer"]["resource"]["href"]
+            .as_str()
+            .unwrap()
+            .contains("/workspaces/sf/"),
+        "{l}"
+    );
+    // A group made without styles keeps empty entries: each member draws its default style,
+    // whatever that later becomes.
+    expect(
+        n.post_xml(
+            "/layergroups",
+            "<layerGroup><name>nostyles</name><layers><layer>topp:states</layer><layer>sf:roads</layer></layers></layerGroup>",
+        ),
+        201,
+    );
+    let text = std::fs::read_to_string(n.dir.join("layergroups/nostyles.xml")).unwrap();
+    assert!(
+        text.contains("<styles>\n    <style/>\n    <style/>\n  </styles>"),
+        "{text}"
+    );
+    let r = n.put_xml(
+        "/workspaces/default",
+        "<workspace><name>topp</name></workspace>",
+    );
+    assert!(r.status().is_success());
+    let l = n.json("/layers/states.json");
+    assert!(
+        l["layer"]["resource"]["href"]
+            .as_str()
+            .unwrap()
+            .contains("/workspaces/topp/"),
+        "{l}"
     );
 }

@@ -55,6 +55,8 @@ pub fn find_layer(
     name: &str,
 ) -> RestResult<Arc<Object>> {
     let (ws, name) = match (ws_name, name.split_once(':')) {
+        // `/workspaces/topp/layers/topp:states`: the prefixed name under its own workspace.
+        (Some(w), Some((p, n))) if p == w => (Some(w.to_string()), n.to_string()),
         (Some(w), _) => (Some(w.to_string()), name.to_string()),
         (None, Some((w, n))) => (Some(w.to_string()), n.to_string()),
         (None, None) => (None, name.to_string()),
@@ -72,7 +74,7 @@ pub fn find_layer(
             cat: &c.cat,
             ws: None,
         }
-        .unique_layer(&name)
+        .first_layer(&name)
         .cloned()
         .ok_or_else(missing),
     }

@@ -485,7 +485,8 @@ pub fn publish_element(
         resource_collection(kind),
         seg(&name)
     );
-    Ok(Resp::created("", Some(loc)))
+    // GeoServer answers the new resource's name, as for the other collections.
+    Ok(Resp::created(&name, Some(loc)))
 }
 
 /// Find a resource under a store or, without one, in the workspace's namespace.
