@@ -566,3 +566,37 @@ fn a_feature_types_own_cql_filter_is_applied_by_every_feature_service() {
     let all = ogc_json(&n, "/ogc/features/v1/collections/sf:bugsites/items?limit=1");
     assert_eq!(all["numberMatched"], 90);
 }
+
+#[test]
+fn wfs_1_requests_read_their_bbox_property_names_and_gml2_boxes_as_geoserver() {
+    let n = Node::with_fixture();
+    let matched = |q: &str| -> u64 {
+        let v: Value = ogc(&n, &format!("/wfs?service=WFS&request=GetFeature&typeName=topp:states&outputFormat=application/json&{q}"))
+            .json()
+            .unwrap();
+        v["numberMatched"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{q}: {v}"))
+    };
+    // 1.0.0 is x/y: a box over the central US is lon/lat there (GeoServer finds 14 states).
+    let v10 = matched("version=1.0.0&bbox=-100,35,-90,45");
+    assert_eq!(v10, 14);
+    // 2.0.0 without a CRS is latitude first: the same box as lat/lon.
+    assert_eq!(matched("version=2.0.0&bbox=35,-100,45,-90"), v10);
+    assert_eq!(matched("version=1.0.0&bbox=-100,35,-90,45,EPSG:4326"), v10);
+    // `propertyName=*` (OWSLib's default on 1.0.0 and 1.1.0) is every property.
+    let v: Value = ogc(
+        &n,
+        "/wfs?service=WFS&version=1.1.0&request=GetFeature&typeName=topp:states&outputFormat=application/json&maxFeatures=1&propertyName=*",
+    )
+    .json()
+    .unwrap();
+    let props = v["features"][0]["properties"].as_object().unwrap();
+    assert!(props.contains_key("STATE_NAME") && props.len() > 10, "{v}");
+    // A GML 2 Box in a Filter Encoding 1.1 filter, as GDAL sends it.
+    let filter = r#"<ogc:Filter xmlns:ogc="http://www.opengis.net/ogc" xmlns:gml="http://www.opengis.net/gml"><ogc:BBOX><ogc:PropertyName>the_geom</ogc:PropertyName><gml:Box srsName="EPSG:4326"><gml:coordinates>-100,35 -90,45</gml:coordinates></gml:Box></ogc:BBOX></ogc:Filter>"#;
+    assert_eq!(
+        matched(&format!("version=1.1.0&filter={}", percent(filter))),
+        v10
+    );
+}

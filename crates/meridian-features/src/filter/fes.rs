@@ -180,10 +180,17 @@ fn op(
             Ok(Filter::Spatial(op, geom))
         }
         "BBOX" => {
-            let env = child(e, "Envelope").ok_or("BBOX needs a gml:Envelope")?;
+            // GML 3's Envelope, or GML 2's Box (Filter Encoding 1.0 and 1.1, as GDAL sends).
+            if let Some(env) = child(e, "Envelope") {
+                return Ok(Filter::BBox(envelope(
+                    envelope_corners(env)?,
+                    env.attr_value("srsName"),
+                )?));
+            }
+            let b = child(e, "Box").ok_or("BBOX needs a gml:Envelope or a gml:Box")?;
             Ok(Filter::BBox(envelope(
-                envelope_corners(env)?,
-                env.attr_value("srsName"),
+                box_corners(b)?,
+                b.attr_value("srsName"),
             )?))
         }
         other => Err(FilterError::Unsupported(format!(
@@ -207,6 +214,56 @@ fn envelope_corners(env: &Element) -> Result<[f64; 4], FilterError> {
         ));
     }
     Ok([lo[0], lo[1], hi[0], hi[1]])
+}
+
+/// The corners of a GML 2 `gml:Box` as `[x1, y1, x2, y2]`: `<gml:coordinates>` (tuples split
+/// by `ts`, default a space; coordinates by `cs`, default a comma; `decimal` default a point)
+/// or two `<gml:coord><gml:X/><gml:Y/></gml:coord>`.
+fn box_corners(b: &Element) -> Result<[f64; 4], FilterError> {
+    let v: Vec<f64> = if let Some(c) = child(b, "coordinates") {
+        let text = c.text_trim().unwrap_or("");
+        let cs = c.attr_value("cs").unwrap_or(",");
+        let ts = c.attr_value("ts").unwrap_or(" ");
+        let decimal = c.attr_value("decimal").unwrap_or(".");
+        let tuples: Vec<&str> = if ts.trim().is_empty() {
+            text.split_whitespace().collect()
+        } else {
+            text.split(ts)
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .collect()
+        };
+        let mut v = Vec::new();
+        for t in tuples {
+            for x in t.split(cs).map(str::trim).filter(|x| !x.is_empty()) {
+                let x = if decimal == "." {
+                    x.to_string()
+                } else {
+                    x.replace(decimal, ".")
+                };
+                v.extend(numbers(&x)?);
+            }
+        }
+        v
+    } else {
+        let mut v = Vec::new();
+        for c in b.children.iter().filter(|c| local(&c.name) == "coord") {
+            for axis in ["X", "Y"] {
+                let t = child(c, axis)
+                    .and_then(Element::text_trim)
+                    .ok_or_else(|| FilterError::Geometry(format!("gml:coord needs gml:{axis}")))?;
+                v.extend(numbers(t)?);
+            }
+        }
+        v
+    };
+    if v.len() != 4 {
+        return Err(FilterError::Geometry(format!(
+            "a gml:Box needs two corners of two coordinates, got {} numbers",
+            v.len()
+        )));
+    }
+    Ok([v[0], v[1], v[2], v[3]])
 }
 
 /// Whitespace-separated coordinates.
@@ -302,5 +359,41 @@ mod tests {
         );
         let x = meridian_xml::parse("<Filter><Beyond/></Filter>").unwrap();
         assert!(parse_filter(&x, &env, &|g, _| Ok(g)).is_err());
+    }
+
+    #[test]
+    fn gml2_boxes_of_filter_encoding_1_read_as_envelopes() {
+        let seen = std::cell::RefCell::new(None);
+        let env = |b: [f64; 4], srs: Option<&str>| {
+            *seen.borrow_mut() = srs.map(str::to_string);
+            Ok(geo_types::Rect::new(
+                geo_types::Coord { x: b[0], y: b[1] },
+                geo_types::Coord { x: b[2], y: b[3] },
+            ))
+        };
+        let want = Filter::BBox(geo_types::Rect::new(
+            geo_types::Coord { x: -100.0, y: 35.0 },
+            geo_types::Coord { x: -90.0, y: 45.0 },
+        ));
+        for filter in [
+            // As GDAL's WFS driver sends it on 1.0.0 and 1.1.0.
+            r#"<ogc:Filter xmlns:ogc="http://www.opengis.net/ogc" xmlns:gml="http://www.opengis.net/gml"><ogc:BBOX><ogc:PropertyName>the_geom</ogc:PropertyName><gml:Box srsName="EPSG:4326"><gml:coordinates>-100,35 -90,45</gml:coordinates></gml:Box></ogc:BBOX></ogc:Filter>"#,
+            r#"<Filter><BBOX><PropertyName>g</PropertyName><Box srsName="EPSG:4326"><coordinates cs=" " ts=";" decimal=",">-100 35;-90 45</coordinates></Box></BBOX></Filter>"#,
+            r#"<Filter><BBOX><PropertyName>g</PropertyName><Box srsName="EPSG:4326"><coord><X>-100</X><Y>35</Y></coord><coord><X>-90</X><Y>45</Y></coord></Box></BBOX></Filter>"#,
+        ] {
+            let x = meridian_xml::parse(filter).unwrap();
+            assert_eq!(
+                parse_filter(&x, &env, &|g, _| Ok(g)).unwrap(),
+                want,
+                "{filter}"
+            );
+            assert_eq!(seen.borrow().as_deref(), Some("EPSG:4326"));
+        }
+        let bad = r#"<Filter><BBOX><Box><coordinates>-100,35</coordinates></Box></BBOX></Filter>"#;
+        let x = meridian_xml::parse(bad).unwrap();
+        let e = parse_filter(&x, &env, &|g, _| Ok(g))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("two corners"), "{e}");
     }
 }

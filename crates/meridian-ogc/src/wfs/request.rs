@@ -190,12 +190,14 @@ pub(super) fn feature_request(
     let epsg = l.epsg;
     let envelope =
         move |b: [f64; 4], crs: Option<&str>| -> Result<geo_types::Rect<f64>, FilterError> {
-            // Without a CRS, WFS 2.0 means the type's default CRS in URN form: latitude first
-            // for geographic CRSs (as GDAL sends its FES envelopes).
+            // Without a CRS, WFS 2.0 and 1.1.0 mean the type's default CRS in URN form:
+            // latitude first for geographic CRSs (as GDAL sends its FES envelopes); WFS 1.0.0
+            // is always x/y.
             let (code, latlon) = match crs {
                 Some(c) => parse_crs(c).map_err(|e| FilterError::Geometry(e.text))?,
-                None => (epsg, meridian_sources::is_geographic(epsg)),
+                None => (epsg, !v1_0 && meridian_sources::is_geographic(epsg)),
             };
+            let latlon = latlon && !v1_0;
             let b = if latlon { [b[1], b[0], b[3], b[2]] } else { b };
             if b[0] > b[2] || b[1] > b[3] {
                 return Err(FilterError::Geometry(
@@ -209,9 +211,9 @@ pub(super) fn feature_request(
           -> Result<geo_types::Geometry<f64>, FilterError> {
         let (code, latlon) = match crs {
             Some(c) => parse_crs(c).map_err(|e| FilterError::Geometry(e.text))?,
-            None => (epsg, meridian_sources::is_geographic(epsg)),
+            None => (epsg, !v1_0 && meridian_sources::is_geographic(epsg)),
         };
-        if latlon {
+        if latlon && !v1_0 {
             use geo::MapCoordsInPlace;
             g.map_coords_in_place(|c| geo_types::Coord { x: c.y, y: c.x });
         }
@@ -317,18 +319,22 @@ pub(super) fn feature_request(
                 .collect()
         })
         .unwrap_or_default();
-    let properties: Option<Vec<String>> = p.get("PROPERTYNAME").map(|s| {
-        s.split(',')
-            .map(|x| {
-                x.trim()
-                    .trim_matches(['(', ')'])
-                    .rsplit(':')
-                    .next()
-                    .unwrap_or("")
-                    .to_string()
-            })
-            .collect()
-    });
+    // `*` (OWSLib's default on 1.0 and 1.1) or nothing: every property.
+    let properties: Option<Vec<String>> = p
+        .get("PROPERTYNAME")
+        .map(|s| {
+            s.split(',')
+                .map(|x| {
+                    x.trim()
+                        .trim_matches(['(', ')'])
+                        .rsplit(':')
+                        .next()
+                        .unwrap_or("")
+                        .to_string()
+                })
+                .collect::<Vec<String>>()
+        })
+        .filter(|names| !names.iter().all(|n| n.is_empty() || n == "*"));
     let filter = Filter::all_of(filters);
     Ok(FeatureRequest {
         query: Query {
