@@ -122,3 +122,13 @@ def test_gdal_wfs_pushes_filters_down(fixture_node):
     out = ogrinfo("-spat", "-10", "35", "30", "60", f"WFS:{fixture_node.base}/wfs?VERSION=2.0.0", "ne:populated_places")
     n = int(out.split("Feature Count: ")[1].split()[0])
     assert 10 < n < 243, out
+
+
+def test_gdal_wfs_1_0_0_reads_longitude_first(fixture_node):
+    """GDAL's WFS driver pinned to 1.0.0 reads GML 2 in x/y order: Texas lies between
+    longitudes -106.7 and -93.5 (it was put at latitude -105.99 when 1.0.0 got GML 3.2)."""
+    out = ogrinfo("-where", "STATE_ABBR = 'TX'", f"WFS:{fixture_node.base}/wfs?VERSION=1.0.0", "topp:states")
+    extent = out.split("Extent: ")[1].split("\n")[0]
+    (minx, miny), (maxx, maxy) = [tuple(float(v) for v in p.strip(" ()").split(",")) for p in extent.split(" - ")]
+    assert -107 < minx < -106 and -94 < maxx < -93, extent
+    assert 25 < miny < 26.5 and 36 < maxy < 37, extent

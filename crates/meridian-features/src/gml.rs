@@ -25,7 +25,7 @@ pub struct GmlOptions<'a> {
     pub schema_location: String,
 }
 
-fn num(v: f64, d: Option<u32>) -> String {
+pub(crate) fn num(v: f64, d: Option<u32>) -> String {
     match d {
         Some(d) => {
             let s = format!("{v:.*}", d as usize);
@@ -164,11 +164,16 @@ pub fn gml_member(f: &Feature, o: &GmlOptions<'_>, out: &mut String) {
         geometry(g, o, &format!("{}.geom", escape(&f.id)), out);
         let _ = write!(out, "</{p}:{gn}>", gn = o.geometry_name);
     }
+    properties(f, p, out);
+    let _ = write!(out, "</{p}:{t}></wfs:member>", t = o.type_name);
+}
+
+/// A feature's properties as `<prefix:name>value</prefix:name>` (nulls left out).
+pub(crate) fn properties(f: &Feature, p: &str, out: &mut String) {
     for (k, v) in &f.properties {
         if matches!(v, Value::Null) {
             continue;
         }
         let _ = write!(out, "<{p}:{k}>{}</{p}:{k}>", escape(&v.as_text()));
     }
-    let _ = write!(out, "</{p}:{t}></wfs:member>", t = o.type_name);
 }

@@ -495,9 +495,39 @@ fn axis_order_follows_version_and_crs_form() {
         "EPSG: form: lon first"
     );
     assert!(pos("&version=2.0.0&srsName=urn:ogc:def:crs:EPSG::4326").starts_with("41.9"));
+    // WFS 1.0.0 answers GML 2, x/y, as GeoServer does (GDAL's 1.0.0 driver reads it so).
+    let gml2 = ogc(
+        &n,
+        "/wfs?service=WFS&request=GetFeature&typeName=ne:populated_places&maxFeatures=1&version=1.0.0",
+    );
+    assert_eq!(
+        gml2.headers()["content-type"],
+        "text/xml; subtype=gml/2.1.2"
+    );
+    let doc = meridian_xml::parse(&gml2.text().unwrap()).unwrap();
+    assert_eq!(doc.name, "wfs:FeatureCollection");
+    let member = doc.get("gml:featureMember").unwrap();
+    let coords = member.children[0]
+        .children
+        .iter()
+        .find_map(|c| c.path(&["gml:Point", "gml:coordinates"]))
+        .unwrap();
     assert!(
-        pos("&version=1.0.0").starts_with("12.4"),
-        "WFS 1.0.0 is x/y"
+        coords.text_trim().unwrap().starts_with("12.4"),
+        "WFS 1.0.0 is x/y: {}",
+        coords.text_trim().unwrap()
+    );
+    // GML 2 by name on 2.0.0 too; GML 3.2 by name on 1.0.0.
+    let by_name = ogc(
+        &n,
+        "/wfs?service=WFS&request=GetFeature&typeNames=ne:populated_places&count=1&version=2.0.0&outputFormat=GML2",
+    );
+    assert_eq!(
+        by_name.headers()["content-type"],
+        "text/xml; subtype=gml/2.1.2"
+    );
+    assert!(
+        pos("&version=1.0.0&outputFormat=application/gml%2Bxml;%20version=3.2").starts_with("12.4")
     );
     // Reprojected output.
     let p = pos("&version=2.0.0&srsName=EPSG:3857");

@@ -32,7 +32,10 @@ impl OwnedGml {
     }
 }
 use crate::document::Document;
-use meridian_features::{gml_head, gml_member, query, FeatureCollectionJson, GmlOptions, GML_TAIL};
+use meridian_features::{
+    gml2_head, gml2_member, gml_head, gml_member, query, FeatureCollectionJson, GmlOptions,
+    GML2_CONTENT_TYPE, GML2_TAIL, GML_TAIL,
+};
 use meridian_xml::Element;
 
 /// GetFeature: the query run on the store (off the async workers), the features
@@ -97,10 +100,31 @@ pub(super) async fn get_feature(
     } else {
         format!("EPSG:{out_epsg}")
     };
-    let schema_location = format!(
-        "{endpoint}?service=WFS&version=2.0.0&request=DescribeFeatureType&typeNames={}",
-        l.qualified()
-    );
+    // GML 2 for WFS 1.0.0 (unless another format is asked) and whenever it is asked by name.
+    let v1_0 = p.get("VERSION").is_some_and(|v| v.starts_with("1.0"));
+    let gml2 = matches!(
+        format.replace(' ', "").as_str(),
+        "gml2" | "text/xml;subtype=gml/2.1.2" | "gml2-gzip"
+    ) || (v1_0 && format.is_empty());
+    let (srs_name, swap, schema_location) = if gml2 {
+        (
+            format!("http://www.opengis.net/gml/srs/epsg.xml#{out_epsg}"),
+            false,
+            format!(
+                "{endpoint}?service=WFS&version=1.0.0&request=DescribeFeatureType&typeName={}",
+                l.qualified()
+            ),
+        )
+    } else {
+        (
+            srs_name,
+            swap,
+            format!(
+                "{endpoint}?service=WFS&version=2.0.0&request=DescribeFeatureType&typeNames={}",
+                l.qualified()
+            ),
+        )
+    };
     let owned = OwnedGml {
         prefix: l.prefix.clone(),
         uri: l.uri.clone(),
@@ -112,16 +136,25 @@ pub(super) async fn get_feature(
         schema_location,
     };
     // Written a feature at a time; the page goes as it is written.
-    let head = gml_head(r.matched, r.features.len(), &owned.options(), &timestamp());
+    let (head, tail, content_type) = if gml2 {
+        (gml2_head(&owned.options()), GML2_TAIL, GML2_CONTENT_TYPE)
+    } else {
+        let head = gml_head(r.matched, r.features.len(), &owned.options(), &timestamp());
+        (head, GML_TAIL, "application/gml+xml; version=3.2")
+    };
     let items = r.features.into_iter().map(move |f| {
         let mut piece = String::new();
-        gml_member(&f, &owned.options(), &mut piece);
+        if gml2 {
+            gml2_member(&f, &owned.options(), &mut piece);
+        } else {
+            gml_member(&f, &owned.options(), &mut piece);
+        }
         piece
     });
     let doc = Document {
         head,
         items: Box::new(items),
-        tail: GML_TAIL.into(),
+        tail: tail.into(),
     };
-    Ok(doc.response(st, "application/gml+xml; version=3.2"))
+    Ok(doc.response(st, content_type))
 }
