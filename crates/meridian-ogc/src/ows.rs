@@ -24,18 +24,35 @@ pub(crate) fn err(code: &'static str, locator: &str, text: impl Into<String>) ->
 
 impl IntoResponse for OwsError {
     fn into_response(self) -> Response {
+        self.report_for("2.0.0")
+    }
+}
+
+impl OwsError {
+    /// The exception report of the service version asked: WFS 1.0.0's
+    /// `ServiceExceptionReport`, 1.1.0's OWS 1.0 report, else OWS 1.1 (2.0.0), as GeoServer
+    /// answers each.
+    pub(crate) fn report_for(self, version: &str) -> Response {
         let status = match self.code {
             "OperationNotSupported" => 400,
             "NoApplicableCode" => 500,
             "NotFound" => 404,
             _ => 400,
         };
-        let body = format!(
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ows:ExceptionReport xmlns:ows=\"http://www.opengis.net/ows/1.1\" version=\"2.0.0\"><ows:Exception exceptionCode=\"{}\" locator=\"{}\"><ows:ExceptionText>{}</ows:ExceptionText></ows:Exception></ows:ExceptionReport>",
-            self.code,
-            escape(&self.locator),
-            escape(&self.text)
-        );
+        let (code, locator, text) = (self.code, escape(&self.locator), escape(&self.text));
+        let body = if version.starts_with("1.0") {
+            format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ServiceExceptionReport version=\"1.2.0\" xmlns=\"http://www.opengis.net/ogc\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:schemaLocation=\"http://www.opengis.net/ogc http://schemas.opengis.net/wfs/1.0.0/OGC-exception.xsd\"><ServiceException code=\"{code}\" locator=\"{locator}\">{text}</ServiceException></ServiceExceptionReport>"
+            )
+        } else if version.starts_with("1.1") {
+            format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ows:ExceptionReport xmlns:ows=\"http://www.opengis.net/ows\" version=\"1.0.0\"><ows:Exception exceptionCode=\"{code}\" locator=\"{locator}\"><ows:ExceptionText>{text}</ows:ExceptionText></ows:Exception></ows:ExceptionReport>"
+            )
+        } else {
+            format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ows:ExceptionReport xmlns:ows=\"http://www.opengis.net/ows/1.1\" version=\"2.0.0\"><ows:Exception exceptionCode=\"{code}\" locator=\"{locator}\"><ows:ExceptionText>{text}</ows:ExceptionText></ows:Exception></ows:ExceptionReport>"
+            )
+        };
         (
             axum::http::StatusCode::from_u16(status).unwrap_or(axum::http::StatusCode::BAD_REQUEST),
             [("content-type", "application/xml")],

@@ -630,3 +630,34 @@ fn wfs_1_requests_read_their_bbox_property_names_and_gml2_boxes_as_geoserver() {
         v10
     );
 }
+
+#[test]
+fn wfs_exceptions_come_in_the_dialect_of_the_version_asked() {
+    let n = Node::with_fixture();
+    let report = |version: &str| {
+        let r = ogc(
+            &n,
+            &format!("/wfs?service=WFS&version={version}&request=GetFeature&typeName=topp:nowhere"),
+        );
+        assert!(r.status().is_client_error(), "{version}: {}", r.status());
+        meridian_xml::parse(&r.text().unwrap()).unwrap()
+    };
+    let v10 = report("1.0.0");
+    assert_eq!(v10.name, "ServiceExceptionReport");
+    let e = v10.get("ServiceException").unwrap();
+    assert!(e.attr_value("code").is_some());
+    assert!(e.text_trim().unwrap().contains("nowhere"));
+    let v11 = report("1.1.0");
+    assert_eq!(v11.name, "ows:ExceptionReport");
+    assert_eq!(
+        v11.attr_value("xmlns:ows"),
+        Some("http://www.opengis.net/ows")
+    );
+    assert_eq!(v11.attr_value("version"), Some("1.0.0"));
+    let v20 = report("2.0.0");
+    assert_eq!(
+        v20.attr_value("xmlns:ows"),
+        Some("http://www.opengis.net/ows/1.1")
+    );
+    assert_eq!(v20.attr_value("version"), Some("2.0.0"));
+}

@@ -119,6 +119,14 @@ async fn handle(
     };
     match result {
         Ok(r) => r,
-        Err(e) => e.into_response(),
+        // In the dialect of the version asked (for GetCapabilities, the first it accepts).
+        Err(e) => {
+            let version = p
+                .get("VERSION")
+                .or_else(|| p.get("ACCEPTVERSIONS"))
+                .map(|v| v.split(',').next().unwrap_or("").trim().to_string())
+                .unwrap_or_default();
+            e.report_for(&version)
+        }
     }
 }
