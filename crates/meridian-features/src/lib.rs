@@ -4,6 +4,7 @@
 //! source, leaving to it what it can do itself. Features are reprojected on request and
 //! written as GeoJSON or GML 3.2.
 
+mod csv;
 mod feature;
 pub mod filter;
 mod geojson;
@@ -19,6 +20,7 @@ mod store;
 mod wkb;
 mod wkt;
 
+pub use csv::{csv_header, csv_row, CSV_CONTENT_TYPE};
 pub use feature::{Feature, Value};
 pub use filter::{Compare, Filter, FilterError, Spatial};
 pub use geojson::{FeatureCollectionJson, FeatureJson, FeaturesJson, JSON_TAIL};

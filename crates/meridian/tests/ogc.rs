@@ -661,3 +661,31 @@ fn wfs_exceptions_come_in_the_dialect_of_the_version_asked() {
     );
     assert_eq!(v20.attr_value("version"), Some("2.0.0"));
 }
+
+#[test]
+fn getfeature_answers_csv_with_one_row_per_feature() {
+    let n = Node::with_fixture();
+    let r = ogc(
+        &n,
+        "/wfs?service=WFS&version=2.0.0&request=GetFeature&typeNames=topp:states&outputFormat=csv",
+    );
+    assert_eq!(r.status(), 200);
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    let text = r.text().unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 1 + 49, "a header and the 49 states");
+    assert!(lines[0].starts_with("FID,the_geom,"), "{}", lines[0]);
+    assert!(lines[0].contains("STATE_NAME"), "{}", lines[0]);
+    let texas = lines.iter().find(|l| l.contains(",Texas,")).unwrap();
+    assert!(
+        texas.contains("\"MULTIPOLYGON"),
+        "WKT quoted, it holds commas"
+    );
+    let caps = ogc(&n, "/wfs?service=WFS&version=2.0.0&request=GetCapabilities")
+        .text()
+        .unwrap();
+    assert!(caps.contains("<ows:Value>csv</ows:Value>"));
+}

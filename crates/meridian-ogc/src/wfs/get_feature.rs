@@ -33,8 +33,8 @@ impl OwnedGml {
 }
 use crate::document::Document;
 use meridian_features::{
-    gml2_head, gml2_member, gml_head, gml_member, query, FeatureCollectionJson, GmlOptions,
-    GML2_CONTENT_TYPE, GML2_TAIL, GML_TAIL,
+    csv_header, csv_row, gml2_head, gml2_member, gml_head, gml_member, query,
+    FeatureCollectionJson, GmlOptions, CSV_CONTENT_TYPE, GML2_CONTENT_TYPE, GML2_TAIL, GML_TAIL,
 };
 use meridian_xml::Element;
 
@@ -83,6 +83,19 @@ pub(super) async fn get_feature(
         let doc = Document::geojson(&meta, r.features)
             .map_err(|e| err("NoApplicableCode", "", e.to_string()))?;
         return Ok(doc.response(st, "application/json"));
+    }
+    if format == "csv" || format == "text/csv" {
+        // Written a feature at a time, the columns in the type's order.
+        let (geometry_name, attrs) = tokio::task::block_in_place(|| l.attributes());
+        let others: Vec<String> = attrs.into_iter().map(|(n, _)| n).collect();
+        let head = csv_header(&geometry_name, &others);
+        let items = r.features.into_iter().map(move |f| csv_row(&f, &others));
+        let doc = Document {
+            head,
+            items: Box::new(items),
+            tail: String::new(),
+        };
+        return Ok(doc.response(st, CSV_CONTENT_TYPE));
     }
     if !format.is_empty() && !format.contains("gml") && !format.contains("xml") {
         return Err(err(
