@@ -132,3 +132,25 @@ def test_gdal_wfs_1_0_0_reads_longitude_first(fixture_node):
     (minx, miny), (maxx, maxy) = [tuple(float(v) for v in p.strip(" ()").split(",")) for p in extent.split(" - ")]
     assert -107 < minx < -106 and -94 < maxx < -93, extent
     assert 25 < miny < 26.5 and 36 < maxy < 37, extent
+
+
+@pytest.mark.parametrize("version", ["1.0.0", "1.1.0"])
+def test_owslib_wfs_1_default_getfeature(fixture_node, version):
+    """OWSLib's 1.0.0 and 1.1.0 GetFeature as it sends it by default (propertyName=*, GML of
+    the version): every state, its attributes, and Texas where it is."""
+    from xml.etree import ElementTree as ET
+
+    wfs = WebFeatureService(f"{fixture_node.base}/wfs", version=version)
+    doc = ET.fromstring(wfs.getfeature(typename=["topp:states"], propertyname="*").read())
+    gml = "http://www.opengis.net/gml"
+    topp = "http://www.openplans.org/topp"
+    states = doc.findall(f".//{{{topp}}}states")
+    assert len(states) == 49
+    texas = next(s for s in states if s.findtext(f"{{{topp}}}STATE_ABBR") == "TX")
+    assert texas.findtext(f"{{{topp}}}STATE_NAME") == "Texas"
+    if version == "1.0.0":
+        text = texas.find(f".//{{{gml}}}coordinates").text.split()[0]
+        lon, lat = (float(v) for v in text.split(","))
+    else:
+        lat, lon = (float(v) for v in texas.find(f".//{{{gml}}}posList").text.split()[:2])
+    assert -107 < lon < -93 and 25 < lat < 37, (lon, lat)

@@ -168,6 +168,41 @@ pub fn gml_member(f: &Feature, o: &GmlOptions<'_>, out: &mut String) {
     let _ = write!(out, "</{p}:{t}></wfs:member>", t = o.type_name);
 }
 
+/// The content type GeoServer gives GML 3.1.1 answers (WFS 1.1.0).
+pub const GML31_CONTENT_TYPE: &str = "text/xml; subtype=gml/3.1.1";
+
+/// What ends a GML 3.1.1 collection.
+pub const GML31_TAIL: &str = "</gml:featureMembers></wfs:FeatureCollection>";
+
+/// The start of a WFS 1.1.0 `wfs:FeatureCollection` in GML 3.1.1 (then each
+/// [`gml31_member`], then [`GML31_TAIL`]).
+pub fn gml31_head(returned: usize, o: &GmlOptions<'_>, timestamp: &str) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<wfs:FeatureCollection xmlns:wfs=\"http://www.opengis.net/wfs\" xmlns:gml=\"http://www.opengis.net/gml\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xmlns:{p}=\"{uri}\" numberOfFeatures=\"{returned}\" timeStamp=\"{timestamp}\" xsi:schemaLocation=\"http://www.opengis.net/wfs http://schemas.opengis.net/wfs/1.1.0/wfs.xsd {uri} {schema}\"><gml:featureMembers>",
+        p = o.prefix,
+        uri = escape(o.uri),
+        schema = escape(&o.schema_location),
+    )
+}
+
+/// One feature of a GML 3.1.1 collection, appended to `out`.
+pub fn gml31_member(f: &Feature, o: &GmlOptions<'_>, out: &mut String) {
+    let p = o.prefix;
+    let _ = write!(
+        out,
+        "<{p}:{t} gml:id=\"{id}\">",
+        t = o.type_name,
+        id = escape(&f.id)
+    );
+    if let Some(g) = &f.geometry {
+        let _ = write!(out, "<{p}:{gn}>", gn = o.geometry_name);
+        geometry(g, o, &format!("{}.geom", escape(&f.id)), out);
+        let _ = write!(out, "</{p}:{gn}>", gn = o.geometry_name);
+    }
+    properties(f, p, out);
+    let _ = write!(out, "</{p}:{t}>", t = o.type_name);
+}
+
 /// A feature's properties as `<prefix:name>value</prefix:name>` (nulls left out).
 pub(crate) fn properties(f: &Feature, p: &str, out: &mut String) {
     for (k, v) in &f.properties {

@@ -689,3 +689,44 @@ fn getfeature_answers_csv_with_one_row_per_feature() {
         .unwrap();
     assert!(caps.contains("<ows:Value>csv</ows:Value>"));
 }
+
+#[test]
+fn wfs_1_1_0_answers_gml_3_1_1_in_its_own_namespace() {
+    let n = Node::with_fixture();
+    let r = ogc(
+        &n,
+        "/wfs?service=WFS&version=1.1.0&request=GetFeature&typeName=ne:populated_places&maxFeatures=2",
+    );
+    assert_eq!(r.headers()["content-type"], "text/xml; subtype=gml/3.1.1");
+    let doc = meridian_xml::parse(&r.text().unwrap()).unwrap();
+    assert_eq!(doc.name, "wfs:FeatureCollection");
+    assert_eq!(
+        doc.attr_value("xmlns:wfs"),
+        Some("http://www.opengis.net/wfs")
+    );
+    assert_eq!(
+        doc.attr_value("xmlns:gml"),
+        Some("http://www.opengis.net/gml")
+    );
+    assert_eq!(doc.attr_value("numberOfFeatures"), Some("2"));
+    let members = doc.get("gml:featureMembers").unwrap();
+    assert_eq!(members.children.len(), 2);
+    let point = members.children[0]
+        .children
+        .iter()
+        .find_map(|c| c.get("gml:Point"))
+        .unwrap();
+    // The URN default of 1.1.0: latitude first (Vatican City, 41.9 N 12.45 E).
+    assert_eq!(
+        point.attr_value("srsName"),
+        Some("urn:x-ogc:def:crs:EPSG:4326")
+    );
+    assert!(point.child_text("gml:pos").unwrap().starts_with("41.9"));
+    // With srsName=EPSG:4326, x/y.
+    let r = ogc(
+        &n,
+        "/wfs?service=WFS&version=1.1.0&request=GetFeature&typeName=ne:populated_places&maxFeatures=1&srsName=EPSG:4326",
+    );
+    let text = r.text().unwrap();
+    assert!(text.contains("<gml:pos>12.4"), "{text}");
+}

@@ -33,8 +33,9 @@ impl OwnedGml {
 }
 use crate::document::Document;
 use meridian_features::{
-    csv_header, csv_row, gml2_head, gml2_member, gml_head, gml_member, query,
-    FeatureCollectionJson, GmlOptions, CSV_CONTENT_TYPE, GML2_CONTENT_TYPE, GML2_TAIL, GML_TAIL,
+    csv_header, csv_row, gml2_head, gml2_member, gml31_head, gml31_member, gml_head, gml_member,
+    query, FeatureCollectionJson, GmlOptions, CSV_CONTENT_TYPE, GML2_CONTENT_TYPE, GML2_TAIL,
+    GML31_CONTENT_TYPE, GML31_TAIL, GML_TAIL,
 };
 use meridian_xml::Element;
 
@@ -113,30 +114,37 @@ pub(super) async fn get_feature(
     } else {
         format!("EPSG:{out_epsg}")
     };
-    // GML 2 for WFS 1.0.0 (unless another format is asked) and whenever it is asked by name.
-    let v1_0 = p.get("VERSION").is_some_and(|v| v.starts_with("1.0"));
-    let gml2 = matches!(
-        format.replace(' ', "").as_str(),
-        "gml2" | "text/xml;subtype=gml/2.1.2" | "gml2-gzip"
-    ) || (v1_0 && format.is_empty());
-    let (srs_name, swap, schema_location) = if gml2 {
-        (
+    // GML 2 for WFS 1.0.0 and GML 3.1.1 for 1.1.0 (unless another format is asked), and
+    // whenever one is asked by name; GML 3.2 otherwise.
+    let version = p.get("VERSION").map(String::as_str).unwrap_or("2.0.0");
+    let dialect = match format.replace(' ', "").as_str() {
+        "gml2" | "text/xml;subtype=gml/2.1.2" => Dialect::Gml2,
+        "gml3" | "text/xml;subtype=gml/3.1.1" => Dialect::Gml31,
+        "" if version.starts_with("1.0") => Dialect::Gml2,
+        "" if version.starts_with("1.1") => Dialect::Gml31,
+        _ => Dialect::Gml32,
+    };
+    let (srs_name, swap, describe) = match dialect {
+        Dialect::Gml2 => (
             format!("http://www.opengis.net/gml/srs/epsg.xml#{out_epsg}"),
             false,
-            format!(
-                "{endpoint}?service=WFS&version=1.0.0&request=DescribeFeatureType&typeName={}",
-                l.qualified()
-            ),
-        )
-    } else {
-        (
+            "version=1.0.0&request=DescribeFeatureType&typeName",
+        ),
+        // 1.1.0's URN form names the CRS as GeoServer writes it there.
+        Dialect::Gml31 => (
+            if swap {
+                format!("urn:x-ogc:def:crs:EPSG:{out_epsg}")
+            } else {
+                format!("http://www.opengis.net/gml/srs/epsg.xml#{out_epsg}")
+            },
+            swap,
+            "version=1.1.0&request=DescribeFeatureType&typeName",
+        ),
+        Dialect::Gml32 => (
             srs_name,
             swap,
-            format!(
-                "{endpoint}?service=WFS&version=2.0.0&request=DescribeFeatureType&typeNames={}",
-                l.qualified()
-            ),
-        )
+            "version=2.0.0&request=DescribeFeatureType&typeNames",
+        ),
     };
     let owned = OwnedGml {
         prefix: l.prefix.clone(),
@@ -146,21 +154,30 @@ pub(super) async fn get_feature(
         srs_name,
         swap,
         decimals: l.num_decimals,
-        schema_location,
+        schema_location: format!("{endpoint}?service=WFS&{describe}={}", l.qualified()),
     };
     // Written a feature at a time; the page goes as it is written.
-    let (head, tail, content_type) = if gml2 {
-        (gml2_head(&owned.options()), GML2_TAIL, GML2_CONTENT_TYPE)
-    } else {
-        let head = gml_head(r.matched, r.features.len(), &owned.options(), &timestamp());
-        (head, GML_TAIL, "application/gml+xml; version=3.2")
+    let returned = r.features.len();
+    let (head, tail, content_type) = match dialect {
+        Dialect::Gml2 => (gml2_head(&owned.options()), GML2_TAIL, GML2_CONTENT_TYPE),
+        Dialect::Gml31 => (
+            gml31_head(returned, &owned.options(), &timestamp()),
+            GML31_TAIL,
+            GML31_CONTENT_TYPE,
+        ),
+        Dialect::Gml32 => (
+            gml_head(r.matched, returned, &owned.options(), &timestamp()),
+            GML_TAIL,
+            "application/gml+xml; version=3.2",
+        ),
     };
     let items = r.features.into_iter().map(move |f| {
         let mut piece = String::new();
-        if gml2 {
-            gml2_member(&f, &owned.options(), &mut piece);
-        } else {
-            gml_member(&f, &owned.options(), &mut piece);
+        let o = owned.options();
+        match dialect {
+            Dialect::Gml2 => gml2_member(&f, &o, &mut piece),
+            Dialect::Gml31 => gml31_member(&f, &o, &mut piece),
+            Dialect::Gml32 => gml_member(&f, &o, &mut piece),
         }
         piece
     });
@@ -170,4 +187,15 @@ pub(super) async fn get_feature(
         tail: tail.into(),
     };
     Ok(doc.response(st, content_type))
+}
+
+/// The GML a GetFeature answers in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Dialect {
+    /// GML 2.1.2 (WFS 1.0.0).
+    Gml2,
+    /// GML 3.1.1 (WFS 1.1.0).
+    Gml31,
+    /// GML 3.2 (WFS 2.0.0).
+    Gml32,
 }
