@@ -152,10 +152,17 @@ pub fn gml_head(matched: usize, returned: usize, o: &GmlOptions<'_>, timestamp: 
 
 /// One `wfs:member` of a collection, appended to `out`.
 pub fn gml_member(f: &Feature, o: &GmlOptions<'_>, out: &mut String) {
+    out.push_str("<wfs:member>");
+    feature_element(f, o, out);
+    out.push_str("</wfs:member>");
+}
+
+/// A feature as `<prefix:type gml:id="…">` with its geometry and properties (GML 3).
+fn feature_element(f: &Feature, o: &GmlOptions<'_>, out: &mut String) {
     let p = o.prefix;
     let _ = write!(
         out,
-        "<wfs:member><{p}:{t} gml:id=\"{id}\">",
+        "<{p}:{t} gml:id=\"{id}\">",
         t = o.type_name,
         id = escape(&f.id)
     );
@@ -165,7 +172,7 @@ pub fn gml_member(f: &Feature, o: &GmlOptions<'_>, out: &mut String) {
         let _ = write!(out, "</{p}:{gn}>", gn = o.geometry_name);
     }
     properties(f, p, out);
-    let _ = write!(out, "</{p}:{t}></wfs:member>", t = o.type_name);
+    let _ = write!(out, "</{p}:{t}>", t = o.type_name);
 }
 
 /// The content type GeoServer gives GML 3.1.1 answers (WFS 1.1.0).
@@ -187,20 +194,7 @@ pub fn gml31_head(returned: usize, o: &GmlOptions<'_>, timestamp: &str) -> Strin
 
 /// One feature of a GML 3.1.1 collection, appended to `out`.
 pub fn gml31_member(f: &Feature, o: &GmlOptions<'_>, out: &mut String) {
-    let p = o.prefix;
-    let _ = write!(
-        out,
-        "<{p}:{t} gml:id=\"{id}\">",
-        t = o.type_name,
-        id = escape(&f.id)
-    );
-    if let Some(g) = &f.geometry {
-        let _ = write!(out, "<{p}:{gn}>", gn = o.geometry_name);
-        geometry(g, o, &format!("{}.geom", escape(&f.id)), out);
-        let _ = write!(out, "</{p}:{gn}>", gn = o.geometry_name);
-    }
-    properties(f, p, out);
-    let _ = write!(out, "</{p}:{t}>", t = o.type_name);
+    feature_element(f, o, out);
 }
 
 /// A feature's properties as `<prefix:name>value</prefix:name>` (nulls left out).
