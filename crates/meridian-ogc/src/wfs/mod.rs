@@ -1,4 +1,5 @@
-//! WFS 2.0.0 (GetCapabilities also as 1.1.0 and 1.0.0): KVP and POST XML, GeoJSON and GML 3.2.
+//! WFS 2.0.0, 1.1.0 and 1.0.0: KVP and POST XML; GetFeature as GeoJSON, CSV, GML 3.2, GML 3.1.1
+//! (1.1.0's default) or GML 2 (1.0.0's, x/y); exceptions in each version's report.
 //!
 //! * [`request`]: reading a request and a GetFeature query.
 //! * [`capabilities`], [`describe`], [`get_feature`]: one operation each.
