@@ -76,6 +76,10 @@ pub fn ogc_router(state: Arc<OgcState>) -> Router {
             get(oapif::items),
         )
         .route(
+            "/geoserver/ogc/features/v1/collections/{id}/queryables",
+            get(oapif::queryables),
+        )
+        .route(
             "/geoserver/ogc/features/v1/collections/{id}/items/{fid}",
             get(oapif::item),
         )

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use meridian_features::FilterError;
 use meridian_features::{
     query, transform_bbox, Compare, Feature, FeatureCollectionJson, FeatureError, FeatureJson,
-    Filter, Query, Transformer,
+    Filter, Query, SortKey, Transformer,
 };
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -64,7 +64,10 @@ pub async fn conformance() -> Response {
         json!({"conformsTo": [
             "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
             "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
-            "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson"
+            "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+            "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+            "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
+            "http://www.opengis.net/spec/ogcapi-features-8/1.0/conf/sorting"
         ]}),
     )
 }
@@ -89,8 +92,10 @@ pub async fn api(headers: HeaderMap) -> Response {
                     {"name": "collectionId", "in": "path", "required": true, "schema": {"type": "string"}},
                     {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 10}},
                     {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}},
-                    {"name": "bbox", "in": "query", "style": "form", "explode": false, "schema": {"type": "array", "items": {"type": "number"}, "minItems": 4, "maxItems": 4}}
+                    {"name": "bbox", "in": "query", "style": "form", "explode": false, "schema": {"type": "array", "items": {"type": "number"}, "minItems": 4, "maxItems": 4}},
+                    {"name": "sortby", "in": "query", "style": "form", "explode": false, "schema": {"type": "array", "items": {"type": "string", "pattern": "[+|-]?[A-Za-z_].*"}}}
                 ])),
+                "/collections/{collectionId}/queryables": p("Queryables", json!([{"name": "collectionId", "in": "path", "required": true, "schema": {"type": "string"}}])),
                 "/collections/{collectionId}/items/{featureId}": p("A feature", json!([
                     {"name": "collectionId", "in": "path", "required": true, "schema": {"type": "string"}},
                     {"name": "featureId", "in": "path", "required": true, "schema": {"type": "string"}}
@@ -111,7 +116,8 @@ fn collection_json(l: &FeatureLayer, b: &str) -> Value {
         "itemType": "feature",
         "links": [
             {"href": format!("{b}/collections/{id}"), "rel": "self", "type": "application/json"},
-            {"href": format!("{b}/collections/{id}/items"), "rel": "items", "type": "application/geo+json"}
+            {"href": format!("{b}/collections/{id}/items"), "rel": "items", "type": "application/geo+json"},
+            {"href": format!("{b}/collections/{id}/queryables"), "rel": "http://www.opengis.net/def/rel/ogc/1.0/queryables", "type": "application/schema+json"}
         ]
     });
     if let Some(bb) = l.lat_lon {
@@ -268,6 +274,7 @@ pub async fn items(
             "bbox-crs",
             "datetime",
             "filter-lang",
+            "sortby",
         ]
         .contains(&k.as_str())
         {
@@ -313,11 +320,40 @@ pub async fn items(
         Ok(None) => {}
         Err(e) => return own_filter_problem(&l, e),
     }
+    // `sortby=+NAME,-POP` (Part 8): each a queryable, ascending unless `-`.
+    let mut sort = Vec::new();
+    for key in params
+        .get("sortby")
+        .map(|s| {
+            s.split(',')
+                .map(str::trim)
+                .filter(|k| !k.is_empty())
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default()
+    {
+        let (descending, name) = match key.strip_prefix('-') {
+            Some(n) => (true, n),
+            None => (false, key.strip_prefix('+').unwrap_or(key)),
+        };
+        if !attrs.iter().any(|(a, _)| a == name) {
+            return problem(
+                StatusCode::BAD_REQUEST,
+                "InvalidParameterValue",
+                format!("sortby: '{name}' is not a queryable of {}", l.qualified()),
+            );
+        }
+        sort.push(SortKey {
+            property: name.to_string(),
+            descending,
+        });
+    }
     let filter = Filter::all_of(filters);
     let q = Query {
         filter,
         offset,
         limit,
+        sort,
         ..Default::default()
     };
     let (store, native, prefix) = (l.store.clone(), l.native.clone(), l.name.clone());
@@ -402,6 +438,72 @@ fn geojson(value: &impl serde::Serialize) -> Response {
             e.to_string(),
         ),
     }
+}
+
+/// The JSON Schema of a binding (Part 3's queryables).
+fn queryable_schema(binding: &str) -> Value {
+    let short = binding.rsplit('.').next().unwrap_or(binding);
+    if binding.starts_with("org.locationtech.jts.geom.") {
+        let format = match short {
+            "Point" => "geometry-point",
+            "MultiPoint" => "geometry-multipoint",
+            "LineString" | "LinearRing" => "geometry-linestring",
+            "MultiLineString" => "geometry-multilinestring",
+            "Polygon" => "geometry-polygon",
+            "MultiPolygon" => "geometry-multipolygon",
+            _ => "geometry-any",
+        };
+        return json!({"format": format, "x-ogc-role": "primary-geometry"});
+    }
+    match short {
+        "String" => json!({"type": "string"}),
+        "Integer" | "Long" | "Short" | "Byte" | "BigInteger" => json!({"type": "integer"}),
+        "Double" | "Float" | "BigDecimal" => json!({"type": "number"}),
+        "Boolean" => json!({"type": "boolean"}),
+        "Date" => json!({"type": "string", "format": "date"}),
+        "Timestamp" | "Time" => json!({"type": "string", "format": "date-time"}),
+        _ => json!({"type": "string"}),
+    }
+}
+
+/// `GET /collections/{id}/queryables`: what `filter`, the attribute parameters and `sortby`
+/// may name, as a JSON Schema.
+pub async fn queryables(
+    State(st): State<Arc<OgcState>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let Some(l) = layer(&st, &id) else {
+        return no_collection(&id);
+    };
+    let (geometry, attrs) = tokio::task::block_in_place(|| l.attributes());
+    let schema =
+        tokio::task::block_in_place(|| meridian_features::describe(&l.store, &l.native).ok());
+    let geometry_binding = schema
+        .as_ref()
+        .and_then(|s| s.attributes.iter().find(|a| a.name == geometry))
+        .map(|a| a.binding.clone())
+        .unwrap_or_else(|| "org.locationtech.jts.geom.Geometry".into());
+    let mut properties = serde_json::Map::new();
+    properties.insert(geometry.clone(), queryable_schema(&geometry_binding));
+    for (name, binding) in &attrs {
+        let mut p = queryable_schema(binding);
+        p["title"] = Value::String(name.clone());
+        properties.insert(name.clone(), p);
+    }
+    let b = base(&headers);
+    json_response(
+        StatusCode::OK,
+        "application/schema+json",
+        json!({
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "$id": format!("{b}/collections/{id}/queryables"),
+            "type": "object",
+            "title": l.title,
+            "properties": properties,
+            "additionalProperties": false
+        }),
+    )
 }
 
 /// A collection whose own `cqlFilter` does not read (a server's configuration problem).

@@ -730,3 +730,51 @@ fn wfs_1_1_0_answers_gml_3_1_1_in_its_own_namespace() {
     let text = r.text().unwrap();
     assert!(text.contains("<gml:pos>12.4"), "{text}");
 }
+
+#[test]
+fn ogc_api_queryables_and_sortby() {
+    let n = Node::with_fixture();
+    let q = ogc_json(&n, "/ogc/features/v1/collections/topp:states/queryables");
+    assert_eq!(q["type"], "object");
+    assert_eq!(q["properties"]["STATE_NAME"]["type"], "string");
+    assert_eq!(q["properties"]["PERSONS"]["type"], "number");
+    assert_eq!(
+        q["properties"]["the_geom"]["format"],
+        "geometry-multipolygon"
+    );
+    assert_eq!(q["additionalProperties"], false);
+    assert_eq!(
+        ogc(&n, "/ogc/features/v1/collections/topp:nowhere/queryables").status(),
+        404
+    );
+    let c = ogc_json(&n, "/ogc/features/v1/collections/topp:states");
+    assert!(c["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|l| l["href"].as_str().unwrap().ends_with("/queryables")));
+    let conf = ogc_json(&n, "/ogc/features/v1/conformance");
+    let classes = conf["conformsTo"].as_array().unwrap();
+    assert!(classes.iter().any(|c| c
+        .as_str()
+        .unwrap()
+        .ends_with("ogcapi-features-3/1.0/conf/queryables")));
+    // Sorted by population, largest first: California.
+    let v = ogc_json(
+        &n,
+        "/ogc/features/v1/collections/topp:states/items?sortby=-PERSONS&limit=2",
+    );
+    assert_eq!(v["features"][0]["properties"]["STATE_ABBR"], "CA");
+    assert_eq!(v["features"][1]["properties"]["STATE_ABBR"], "NY");
+    let v = ogc_json(
+        &n,
+        "/ogc/features/v1/collections/topp:states/items?sortby=%2BSTATE_NAME&limit=1",
+    );
+    assert_eq!(v["features"][0]["properties"]["STATE_NAME"], "Alabama");
+    let r = ogc(
+        &n,
+        "/ogc/features/v1/collections/topp:states/items?sortby=NOPE",
+    );
+    assert_eq!(r.status(), 400);
+    assert!(r.text().unwrap().contains("NOPE"));
+}
