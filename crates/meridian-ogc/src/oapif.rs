@@ -65,6 +65,7 @@ pub async fn conformance() -> Response {
             "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
             "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
             "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+            "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
             "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
             "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
             "http://www.opengis.net/spec/ogcapi-features-8/1.0/conf/sorting"
@@ -93,7 +94,9 @@ pub async fn api(headers: HeaderMap) -> Response {
                     {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 10}},
                     {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}},
                     {"name": "bbox", "in": "query", "style": "form", "explode": false, "schema": {"type": "array", "items": {"type": "number"}, "minItems": 4, "maxItems": 4}},
-                    {"name": "sortby", "in": "query", "style": "form", "explode": false, "schema": {"type": "array", "items": {"type": "string", "pattern": "[+|-]?[A-Za-z_].*"}}}
+                    {"name": "sortby", "in": "query", "style": "form", "explode": false, "schema": {"type": "array", "items": {"type": "string", "pattern": "[+|-]?[A-Za-z_].*"}}},
+                    {"name": "crs", "in": "query", "schema": {"type": "string", "format": "uri"}},
+                    {"name": "bbox-crs", "in": "query", "schema": {"type": "string", "format": "uri"}}
                 ])),
                 "/collections/{collectionId}/queryables": p("Queryables", json!([{"name": "collectionId", "in": "path", "required": true, "schema": {"type": "string"}}])),
                 "/collections/{collectionId}/items/{featureId}": p("A feature", json!([
@@ -112,7 +115,8 @@ fn collection_json(l: &FeatureLayer, b: &str) -> Value {
         "title": l.title,
         "description": l.abstract_,
         "keywords": l.keywords,
-        "crs": ["http://www.opengis.net/def/crs/OGC/1.3/CRS84"],
+        "crs": offered_crs(l),
+        "storageCrs": epsg_uri(l.epsg),
         "itemType": "feature",
         "links": [
             {"href": format!("{b}/collections/{id}"), "rel": "self", "type": "application/json"},
@@ -182,16 +186,88 @@ pub async fn collection(
     }
 }
 
-fn to_crs84(l: &FeatureLayer, features: &mut [Feature]) -> Result<(), FeatureError> {
-    let t = Transformer::new(l.epsg, 4326)?;
-    if !t.is_identity() {
-        for f in features.iter_mut() {
-            if let Some(g) = f.geometry.as_mut() {
+/// OGC's name of WGS 84 longitude first, the default of every answer.
+const CRS84: &str = "http://www.opengis.net/def/crs/OGC/1.3/CRS84";
+
+/// The URI of an EPSG code.
+fn epsg_uri(code: u32) -> String {
+    format!("http://www.opengis.net/def/crs/EPSG/0/{code}")
+}
+
+/// The CRSs a collection's features are offered in (Part 2): CRS84, its storage CRS, EPSG:4326
+/// (latitude first) and Web Mercator.
+fn offered_crs(l: &FeatureLayer) -> Vec<String> {
+    let mut v = vec![CRS84.to_string()];
+    for code in [l.epsg, 4326, 3857] {
+        let uri = epsg_uri(code);
+        if !v.contains(&uri) {
+            v.push(uri);
+        }
+    }
+    v
+}
+
+/// A CRS URI the collection offers: its EPSG code and whether its first axis is latitude.
+fn offered(l: &FeatureLayer, uri: &str) -> Option<(u32, bool)> {
+    if !offered_crs(l).iter().any(|c| c == uri) {
+        return None;
+    }
+    if uri == CRS84 {
+        return Some((4326, false));
+    }
+    let code: u32 = uri.rsplit('/').next()?.parse().ok()?;
+    Some((code, meridian_sources::is_geographic(code)))
+}
+
+/// The `crs` (or `bbox-crs`) parameter read, CRS84 when absent; a 400 when not offered.
+fn crs_param(
+    l: &FeatureLayer,
+    params: &HashMap<String, String>,
+    key: &str,
+) -> Result<(String, u32, bool), Box<Response>> {
+    let uri = params.get(key).map(String::as_str).unwrap_or(CRS84).trim();
+    match offered(l, uri) {
+        Some((code, lat_first)) => Ok((uri.to_string(), code, lat_first)),
+        None => Err(Box::new(problem(
+            StatusCode::BAD_REQUEST,
+            "InvalidParameterValue",
+            format!(
+                "{key} '{uri}' is not offered for {}; it offers {}",
+                l.qualified(),
+                offered_crs(l).join(", ")
+            ),
+        ))),
+    }
+}
+
+/// Features reprojected to `code`, latitude first when `lat_first`.
+fn to_crs(
+    l: &FeatureLayer,
+    features: &mut [Feature],
+    code: u32,
+    lat_first: bool,
+) -> Result<(), FeatureError> {
+    let t = Transformer::new(l.epsg, code)?;
+    for f in features.iter_mut() {
+        if let Some(g) = f.geometry.as_mut() {
+            if !t.is_identity() {
                 t.geometry(g);
+            }
+            if lat_first {
+                use geo::MapCoordsInPlace;
+                g.map_coords_in_place(|c| geo_types::Coord { x: c.y, y: c.x });
             }
         }
     }
     Ok(())
+}
+
+/// The `Content-Crs` header of an answer in `uri`.
+fn with_content_crs(mut r: Response, uri: &str) -> Response {
+    if let Ok(v) = axum::http::HeaderValue::from_str(&format!("<{uri}>")) {
+        r.headers_mut().insert("content-crs", v);
+    }
+    r
 }
 
 /// `GET /collections/{id}/items`.
@@ -231,6 +307,14 @@ pub async fn items(
             )
         }
     };
+    let (crs_uri, out_code, out_lat_first) = match crs_param(&l, &params, "crs") {
+        Ok(c) => c,
+        Err(r) => return *r,
+    };
+    let (_, bbox_code, bbox_lat_first) = match crs_param(&l, &params, "bbox-crs") {
+        Ok(c) => c,
+        Err(r) => return *r,
+    };
     let mut filters = Vec::new();
     if let Some(b) = params.get("bbox") {
         let v: Result<Vec<f64>, _> = b.split(',').map(|x| x.trim().parse::<f64>()).collect();
@@ -251,7 +335,13 @@ pub async fn items(
                 )
             }
         };
-        match transform_bbox([v[0], v[1], v[2], v[3]], 4326, l.epsg) {
+        // In the bbox-crs's axis order.
+        let corners = if bbox_lat_first {
+            [v[1], v[0], v[3], v[2]]
+        } else {
+            [v[0], v[1], v[2], v[3]]
+        };
+        match transform_bbox(corners, bbox_code, l.epsg) {
             Ok(r) => filters.push(Filter::BBox(r)),
             Err(e) => {
                 return problem(
@@ -375,7 +465,7 @@ pub async fn items(
             )
         }
     };
-    if let Err(e) = to_crs84(&l, &mut r.features) {
+    if let Err(e) = to_crs(&l, &mut r.features, out_code, out_lat_first) {
         return problem(
             StatusCode::INTERNAL_SERVER_ERROR,
             "NoApplicableCode",
@@ -414,7 +504,7 @@ pub async fn items(
     };
     // Written a feature at a time; the page goes as it is written.
     match Document::geojson(&meta, r.features) {
-        Ok(doc) => doc.response(&st, "application/geo+json"),
+        Ok(doc) => with_content_crs(doc.response(&st, "application/geo+json"), &crs_uri),
         Err(e) => problem(
             StatusCode::INTERNAL_SERVER_ERROR,
             "ServerError",
@@ -522,9 +612,14 @@ fn own_filter_problem(l: &FeatureLayer, e: FilterError) -> Response {
 pub async fn item(
     State(st): State<Arc<OgcState>>,
     Path((id, fid)): Path<(String, String)>,
+    Q(params): Q<HashMap<String, String>>,
 ) -> Response {
     let Some(l) = layer(&st, &id) else {
         return no_collection(&id);
+    };
+    let (crs_uri, out_code, out_lat_first) = match crs_param(&l, &params, "crs") {
+        Ok(c) => c,
+        Err(r) => return *r,
     };
     let own = match l.own_filter() {
         Ok(f) => f,
@@ -543,7 +638,7 @@ pub async fn item(
     let res = tokio::task::spawn_blocking(move || query(&store, &native, &prefix, &q)).await;
     match res {
         Ok(Ok(mut r)) if !r.features.is_empty() => {
-            if let Err(e) = to_crs84(&l, &mut r.features) {
+            if let Err(e) = to_crs(&l, &mut r.features, out_code, out_lat_first) {
                 return problem(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "NoApplicableCode",
@@ -554,7 +649,7 @@ pub async fn item(
                 feature: &r.features[0],
                 decimals: l.num_decimals,
             };
-            geojson(&one)
+            with_content_crs(geojson(&one), &crs_uri)
         }
         Ok(Ok(_)) => problem(
             StatusCode::NOT_FOUND,

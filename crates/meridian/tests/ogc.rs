@@ -778,3 +778,62 @@ fn ogc_api_queryables_and_sortby() {
     assert_eq!(r.status(), 400);
     assert!(r.text().unwrap().contains("NOPE"));
 }
+
+#[test]
+fn ogc_api_answers_in_the_crs_asked_and_says_so() {
+    let n = Node::with_fixture();
+    let c = ogc_json(&n, "/ogc/features/v1/collections/sf:archsites");
+    assert_eq!(
+        c["storageCrs"],
+        "http://www.opengis.net/def/crs/EPSG/0/26713"
+    );
+    let offered: Vec<&str> = c["crs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(offered.contains(&"http://www.opengis.net/def/crs/OGC/1.3/CRS84"));
+    assert!(offered.contains(&"http://www.opengis.net/def/crs/EPSG/0/4326"));
+    let first = |q: &str| -> (f64, f64, String) {
+        let r = ogc(
+            &n,
+            &format!(
+                "/ogc/features/v1/collections/ne:populated_places/items?limit=1&sortby=NAME{q}"
+            ),
+        );
+        assert_eq!(r.status(), 200, "{q}");
+        let crs = r.headers()["content-crs"].to_str().unwrap().to_string();
+        let v: Value = r.json().unwrap();
+        let c = &v["features"][0]["geometry"]["coordinates"];
+        (c[0].as_f64().unwrap(), c[1].as_f64().unwrap(), crs)
+    };
+    let (x, y, crs) = first("");
+    assert_eq!(crs, "<http://www.opengis.net/def/crs/OGC/1.3/CRS84>");
+    let (a, b, crs) = first("&crs=http://www.opengis.net/def/crs/EPSG/0/4326");
+    assert_eq!(crs, "<http://www.opengis.net/def/crs/EPSG/0/4326>");
+    assert_eq!((a, b), (y, x), "EPSG:4326 is latitude first");
+    let (mx, _, _) = first("&crs=http://www.opengis.net/def/crs/EPSG/0/3857");
+    assert!((mx - x * 111_319.49).abs() < 1_000.0, "{mx} for lon {x}");
+    let r = ogc(
+        &n,
+        "/ogc/features/v1/collections/ne:populated_places/items?crs=http://www.opengis.net/def/crs/EPSG/0/2000",
+    );
+    assert_eq!(r.status(), 400);
+    assert!(r.text().unwrap().contains("not offered"));
+    // A bbox in EPSG:4326 is latitude first too: the same states as the CRS84 box.
+    let count = |q: &str| -> u64 {
+        ogc_json(
+            &n,
+            &format!("/ogc/features/v1/collections/topp:states/items?limit=1&{q}"),
+        )["numberMatched"]
+            .as_u64()
+            .unwrap()
+    };
+    let lonlat = count("bbox=-100,35,-90,45");
+    assert_eq!(lonlat, 14);
+    assert_eq!(
+        count("bbox=35,-100,45,-90&bbox-crs=http://www.opengis.net/def/crs/EPSG/0/4326"),
+        lonlat
+    );
+}
