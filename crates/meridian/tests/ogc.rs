@@ -837,3 +837,44 @@ fn ogc_api_answers_in_the_crs_asked_and_says_so() {
         lonlat
     );
 }
+
+#[test]
+fn describe_feature_type_speaks_the_gml_of_the_version_asked() {
+    let n = Node::with_fixture();
+    let schema = |version: &str| {
+        let r = ogc(
+            &n,
+            &format!("/wfs?service=WFS&version={version}&request=DescribeFeatureType&typeName=topp:states"),
+        );
+        let ct = r.headers()["content-type"].to_str().unwrap().to_string();
+        (ct, meridian_xml::parse(&r.text().unwrap()).unwrap())
+    };
+    let geometry_type = |x: &meridian_xml::Element| {
+        x.to_xml()
+            .split("name=\"the_geom\" nillable=\"true\" type=\"")
+            .nth(1)
+            .and_then(|s| s.split('"').next())
+            .unwrap()
+            .to_string()
+    };
+    let (ct, x) = schema("1.0.0");
+    assert_eq!(ct, "text/xml; subtype=gml/2.1.2");
+    assert_eq!(
+        x.attr_value("xmlns:gml"),
+        Some("http://www.opengis.net/gml")
+    );
+    assert_eq!(geometry_type(&x), "gml:MultiPolygonPropertyType");
+    let (ct, x) = schema("1.1.0");
+    assert_eq!(ct, "text/xml; subtype=gml/3.1.1");
+    assert_eq!(
+        x.attr_value("xmlns:gml"),
+        Some("http://www.opengis.net/gml")
+    );
+    assert_eq!(geometry_type(&x), "gml:MultiSurfacePropertyType");
+    let (ct, x) = schema("2.0.0");
+    assert_eq!(ct, "application/gml+xml; version=3.2");
+    assert_eq!(
+        x.attr_value("xmlns:gml"),
+        Some("http://www.opengis.net/gml/3.2")
+    );
+}

@@ -7,9 +7,19 @@ use crate::OgcState;
 use axum::response::{IntoResponse, Response};
 use meridian_xml::escape;
 
-/// The XML Schema type of a GeoServer binding.
-fn xsd_type(binding: &str) -> &'static str {
-    match binding.rsplit('.').next().unwrap_or("") {
+/// The XML Schema type of a GeoServer binding (GML 2's geometry types for WFS 1.0.0).
+fn xsd_type(binding: &str, gml2: bool) -> &'static str {
+    let short = binding.rsplit('.').next().unwrap_or("");
+    if gml2 {
+        match short {
+            "LineString" => return "gml:LineStringPropertyType",
+            "MultiLineString" => return "gml:MultiLineStringPropertyType",
+            "Polygon" => return "gml:PolygonPropertyType",
+            "MultiPolygon" => return "gml:MultiPolygonPropertyType",
+            _ => {}
+        }
+    }
+    match short {
         "String" => "xsd:string",
         "Integer" | "Short" | "Byte" => "xsd:int",
         "Long" => "xsd:long",
@@ -52,6 +62,33 @@ pub(super) fn describe(st: &OgcState, ws: Option<&str>, p: &Params) -> Result<Re
             "no feature type to describe",
         ));
     };
+    // The GML of the version asked: 2.1.2 for 1.0.0, 3.1.1 for 1.1.0, 3.2 for 2.0.0.
+    let version = p.get("VERSION").map(String::as_str).unwrap_or("2.0.0");
+    let (gml2, gml_ns, gml_xsd, feature_group, content_type) = if version.starts_with("1.0") {
+        (
+            true,
+            "http://www.opengis.net/gml",
+            "http://schemas.opengis.net/gml/2.1.2/feature.xsd",
+            "gml:_Feature",
+            "text/xml; subtype=gml/2.1.2",
+        )
+    } else if version.starts_with("1.1") {
+        (
+            false,
+            "http://www.opengis.net/gml",
+            "http://schemas.opengis.net/gml/3.1.1/base/gml.xsd",
+            "gml:_Feature",
+            "text/xml; subtype=gml/3.1.1",
+        )
+    } else {
+        (
+            false,
+            "http://www.opengis.net/gml/3.2",
+            "http://schemas.opengis.net/gml/3.2.1/gml.xsd",
+            "gml:AbstractFeature",
+            "application/gml+xml; version=3.2",
+        )
+    };
     let mut types = String::new();
     for l in layers.iter().filter(|l| l.uri == first.uri) {
         let (geom, attrs) = l.attributes();
@@ -64,20 +101,20 @@ pub(super) fn describe(st: &OgcState, ws: Option<&str>, p: &Params) -> Result<Re
                     .map(|a| a.binding)
             })
             .unwrap_or_default();
-        let mut els = format!("<xsd:element maxOccurs=\"1\" minOccurs=\"0\" name=\"{geom}\" nillable=\"true\" type=\"{}\"/>", xsd_type(&geom_binding));
+        let mut els = format!("<xsd:element maxOccurs=\"1\" minOccurs=\"0\" name=\"{geom}\" nillable=\"true\" type=\"{}\"/>", xsd_type(&geom_binding, gml2));
         for (a, b) in &attrs {
-            els.push_str(&format!("<xsd:element maxOccurs=\"1\" minOccurs=\"0\" name=\"{}\" nillable=\"true\" type=\"{}\"/>", escape(a), xsd_type(b)));
+            els.push_str(&format!("<xsd:element maxOccurs=\"1\" minOccurs=\"0\" name=\"{}\" nillable=\"true\" type=\"{}\"/>", escape(a), xsd_type(b, gml2)));
         }
         types.push_str(&format!(
-            "<xsd:complexType name=\"{n}Type\"><xsd:complexContent><xsd:extension base=\"gml:AbstractFeatureType\"><xsd:sequence>{els}</xsd:sequence></xsd:extension></xsd:complexContent></xsd:complexType><xsd:element name=\"{n}\" substitutionGroup=\"gml:AbstractFeature\" type=\"{p}:{n}Type\"/>",
+            "<xsd:complexType name=\"{n}Type\"><xsd:complexContent><xsd:extension base=\"gml:AbstractFeatureType\"><xsd:sequence>{els}</xsd:sequence></xsd:extension></xsd:complexContent></xsd:complexType><xsd:element name=\"{n}\" substitutionGroup=\"{feature_group}\" type=\"{p}:{n}Type\"/>",
             n = l.name,
             p = l.prefix
         ));
     }
     let body = format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<xsd:schema xmlns:xsd=\"http://www.w3.org/2001/XMLSchema\" xmlns:gml=\"http://www.opengis.net/gml/3.2\" xmlns:{p}=\"{u}\" elementFormDefault=\"qualified\" targetNamespace=\"{u}\"><xsd:import namespace=\"http://www.opengis.net/gml/3.2\" schemaLocation=\"http://schemas.opengis.net/gml/3.2.1/gml.xsd\"/>{types}</xsd:schema>",
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<xsd:schema xmlns:xsd=\"http://www.w3.org/2001/XMLSchema\" xmlns:gml=\"{gml_ns}\" xmlns:{p}=\"{u}\" elementFormDefault=\"qualified\" targetNamespace=\"{u}\"><xsd:import namespace=\"{gml_ns}\" schemaLocation=\"{gml_xsd}\"/>{types}</xsd:schema>",
         p = first.prefix,
         u = escape(&first.uri)
     );
-    Ok(([("content-type", "application/gml+xml; version=3.2")], body).into_response())
+    Ok(([("content-type", content_type)], body).into_response())
 }
