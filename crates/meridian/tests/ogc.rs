@@ -729,6 +729,21 @@ fn wfs_1_1_0_answers_gml_3_1_1_in_its_own_namespace() {
     );
     let text = r.text().unwrap();
     assert!(text.contains("<gml:pos>12.4"), "{text}");
+    assert!(
+        text.contains("srsName=\"http://www.opengis.net/gml/srs/epsg.xml#4326\""),
+        "{text}"
+    );
+    // A projected type keeps the URN name by default (its axes are x/y either way).
+    let text = ogc(
+        &n,
+        "/wfs?service=WFS&version=1.1.0&request=GetFeature&typeName=sf:archsites&maxFeatures=1",
+    )
+    .text()
+    .unwrap();
+    assert!(
+        text.contains("srsName=\"urn:x-ogc:def:crs:EPSG:26713\""),
+        "{text}"
+    );
 }
 
 #[test]

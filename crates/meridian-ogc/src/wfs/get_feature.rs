@@ -131,11 +131,15 @@ pub(super) async fn get_feature(
             "version=1.0.0&request=DescribeFeatureType&typeName",
         ),
         // 1.1.0's URN form names the CRS as GeoServer writes it there.
+        // The URN form unless the request named the CRS as `EPSG:n` (then x/y and the
+        // `http://www.opengis.net/gml/srs/epsg.xml#n` name, as GeoServer writes them).
         Dialect::Gml31 => (
-            if swap {
-                format!("urn:x-ogc:def:crs:EPSG:{out_epsg}")
-            } else {
+            if p.get("SRSNAME")
+                .is_some_and(|s| s.to_ascii_uppercase().starts_with("EPSG:"))
+            {
                 format!("http://www.opengis.net/gml/srs/epsg.xml#{out_epsg}")
+            } else {
+                format!("urn:x-ogc:def:crs:EPSG:{out_epsg}")
             },
             swap,
             "version=1.1.0&request=DescribeFeatureType&typeName",
