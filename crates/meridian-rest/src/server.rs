@@ -5,7 +5,7 @@ use crate::ctx::{Ctx, Position, RestExtension, RestState};
 use crate::error::RestError;
 use crate::req::{Req, Resp, Streamed};
 use crate::router::{dispatch, reads_one_object, split_path};
-use axum::body::{to_bytes, Body};
+use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -242,6 +242,34 @@ pub async fn execute_as(
     result.map(Resp::collected)
 }
 
+/// How much of a body beyond its limit is read and dropped before the refusal, so that a
+/// client still sending it reads the 413 instead of a reset connection.
+const DRAIN: usize = 8 * 1024 * 1024;
+
+/// A request body of at most `limit` bytes; a larger one is refused with 413 once read (up to
+/// [`DRAIN`] bytes more, dropped; beyond that the connection closes).
+async fn read_body(body: Body, limit: usize) -> Result<Vec<u8>, RestError> {
+    use futures_util::StreamExt;
+    let mut stream = body.into_data_stream();
+    let mut out = Vec::new();
+    let mut seen = 0usize;
+    while let Some(chunk) = stream.next().await {
+        let chunk =
+            chunk.map_err(|e| RestError::BadRequest(format!("reading the request body: {e}")))?;
+        seen = seen.saturating_add(chunk.len());
+        if seen > limit.saturating_add(DRAIN) {
+            break;
+        }
+        if seen <= limit {
+            out.extend_from_slice(&chunk);
+        }
+    }
+    if seen > limit {
+        return Err(RestError::TooLarge(limit));
+    }
+    Ok(out)
+}
+
 async fn handle(State(st): State<Arc<RestState>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let method = parts.method.as_str().to_uppercase();
@@ -303,9 +331,9 @@ async fn handle(State(st): State<Arc<RestState>>, request: Request) -> Response 
     } else {
         st.max_body
     };
-    let bytes = match to_bytes(body, limit).await {
+    let bytes = match read_body(body, limit).await {
         Ok(b) => b,
-        Err(_) => return error_response(&RestError::TooLarge(limit)),
+        Err(e) => return error_response(&e),
     };
     let (segs, ext) = match split_path(sub) {
         Ok(x) => x,
