@@ -164,6 +164,33 @@ async fn preview_js() -> Response {
     )
 }
 
+/// The `name`s of the objects at `pointer` in a REST answer: an array of them, or one object
+/// (GeoServer's JSON gives a lone item without its array).
+pub(crate) fn names_at(v: &serde_json::Value, pointer: &str) -> Vec<String> {
+    let name = |o: &serde_json::Value| o.get("name").and_then(|n| n.as_str()).map(str::to_string);
+    match v.pointer(pointer) {
+        Some(serde_json::Value::Array(a)) => a.iter().filter_map(name).collect(),
+        Some(o @ serde_json::Value::Object(_)) => name(o).into_iter().collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The names of a GeoServer listing (`{"workspaces":{"workspace":[...]}}`, or an empty string
+/// when there are none).
+pub(crate) fn names(json: &serde_json::Value, outer: &str, inner: &str) -> Vec<String> {
+    names_at(json, &format!("/{outer}/{inner}"))
+}
+
+/// A JSON field as form text (strings, numbers and booleans; anything else empty).
+pub(crate) fn text(v: &serde_json::Value, k: &str) -> String {
+    match v.get(k) {
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(serde_json::Value::Number(n)) => n.to_string(),
+        Some(serde_json::Value::Bool(b)) => b.to_string(),
+        _ => String::new(),
+    }
+}
+
 /// The signed-in user and the session value, from the request's cookie.
 pub(crate) struct Signed {
     pub user: String,

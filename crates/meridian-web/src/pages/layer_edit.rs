@@ -4,7 +4,10 @@
 //! coverage, `?recalculate=` for "compute from data") and the layer's (styles).
 
 use crate::refusal::{above, blame, described, invalid, under};
-use crate::{enc, get_json, html, layout, posted, refused_writes, require, send_xml, WebState};
+use crate::{
+    enc, get_json, html, layout, names_at, posted, refused_writes, require, send_xml, text,
+    WebState,
+};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -29,15 +32,6 @@ async fn load(st: &WebState, user: &str, layer: &str) -> Option<(Value, String, 
     Some((l.get("layer")?.clone(), path, res))
 }
 
-fn text(v: &Value, k: &str) -> String {
-    match v.get(k) {
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Number(n)) => n.to_string(),
-        Some(Value::Bool(b)) => b.to_string(),
-        _ => String::new(),
-    }
-}
-
 fn keywords(res: &Value) -> String {
     match res.pointer("/keywords/string") {
         Some(Value::Array(a)) => a
@@ -47,21 +41,6 @@ fn keywords(res: &Value) -> String {
             .join(", "),
         Some(Value::String(s)) => s.clone(),
         _ => String::new(),
-    }
-}
-
-fn style_names(v: &Value, pointer: &str) -> Vec<String> {
-    match v.pointer(pointer) {
-        Some(Value::Array(a)) => a
-            .iter()
-            .filter_map(|s| s.get("name").and_then(|n| n.as_str()).map(str::to_string))
-            .collect(),
-        Some(o @ Value::Object(_)) => o
-            .get("name")
-            .and_then(|n| n.as_str())
-            .map(|n| vec![n.to_string()])
-            .unwrap_or_default(),
-        _ => Vec::new(),
     }
 }
 
@@ -127,9 +106,9 @@ async fn page(
     let r = refused_with.map(|(msg, _)| blame(msg, BLAME));
     let r = r.as_ref();
     let ws = layer.split(':').next().unwrap_or("");
-    let mut all_styles = style_names(&get_json(st, user, "/styles.json").await, "/styles/style");
+    let mut all_styles = names_at(&get_json(st, user, "/styles.json").await, "/styles/style");
     all_styles.extend(
-        style_names(
+        names_at(
             &get_json(st, user, &format!("/workspaces/{}/styles.json", enc(ws))).await,
             "/styles/style",
         )
@@ -141,7 +120,7 @@ async fn page(
         .and_then(|n| n.as_str())
         .unwrap_or("")
         .to_string();
-    let alternates = style_names(&l, "/styles/style");
+    let alternates = names_at(&l, "/styles/style");
     let refused = refused_writes(st, user).await;
     let enabled = res.get("enabled").and_then(Value::as_bool).unwrap_or(true);
     let advertised = res

@@ -2,7 +2,7 @@
 //! contact information, saved through `PUT /rest/services/{svc}/settings` and
 //! `PUT /rest/settings/contact` for the signed-in user.
 
-use crate::{get_json, html, layout, posted, refused_writes, require, send_xml, WebState};
+use crate::{get_json, html, layout, posted, refused_writes, require, send_xml, text, WebState};
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
@@ -53,15 +53,6 @@ const CONTACT: Fields = &[
     ("addressCity", "City"),
     ("addressCountry", "Country"),
 ];
-
-fn text(v: &Value, k: &str) -> String {
-    match v.get(k) {
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Number(n)) => n.to_string(),
-        Some(Value::Bool(b)) => b.to_string(),
-        _ => String::new(),
-    }
-}
 
 async fn page(
     st: &WebState,

@@ -5,7 +5,9 @@
 //! with one button. Every change is a REST request for the signed-in user.
 
 use crate::refusal::{above, blame, described, invalid, under};
-use crate::{enc, get_json, html, layout, posted, refused_writes, require, send_xml, WebState};
+use crate::{
+    enc, get_json, html, layout, names, posted, refused_writes, require, send_xml, WebState,
+};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -69,18 +71,6 @@ fn params(f: &HashMap<String, String>) -> (String, Vec<(String, String)>) {
         .find(|(k, _, _)| *k == kind)
         .map_or("Shapefile", |(_, _, t)| t);
     (t.to_string(), p)
-}
-
-fn names(json: &serde_json::Value, outer: &str, inner: &str) -> Vec<String> {
-    json.get(outer)
-        .and_then(|o| o.get(inner))
-        .and_then(|a| a.as_array())
-        .map(|a| {
-            a.iter()
-                .filter_map(|w| w.get("name").and_then(|n| n.as_str()).map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// What a form's "test connection" found.

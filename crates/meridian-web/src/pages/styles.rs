@@ -1,7 +1,7 @@
 //! Styles: the list, and an SLD editor that saves through `PUT /rest/styles/{name}`, shows
 //! what the server refused at the line it concerns, and previews the style on a layer.
 
-use crate::{enc, get_json, html, layout, posted, refused_writes, require, WebState};
+use crate::{enc, get_json, html, layout, names_at, posted, refused_writes, require, WebState};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -15,15 +15,6 @@ const HERE: &str = "/geoserver/web/styles";
 
 /// Layers looked at for one that draws with a style (its preview).
 const PREVIEW_SCAN: usize = 200;
-
-fn names_at(v: &serde_json::Value, pointer: &str) -> Vec<String> {
-    v.pointer(pointer)
-        .and_then(|a| a.as_array().cloned())
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|l| l.get("name").and_then(|n| n.as_str()).map(str::to_string))
-        .collect()
-}
 
 async fn list_page(
     st: &WebState,

@@ -2,7 +2,7 @@
 //! default, and deletion after a page that shows what a recursive delete removes. Every change
 //! is a REST request for the signed-in user.
 
-use crate::{get_json, html, layout, posted, require, send_xml, Name, WebState};
+use crate::{get_json, html, layout, names, posted, require, send_xml, Name, WebState};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -12,20 +12,6 @@ use meridian_xml::escape;
 use std::sync::Arc;
 
 const HERE: &str = "/geoserver/web/workspaces";
-
-/// Names listed under `key` in a GeoServer JSON listing (`{"workspaces":{"workspace":[...]}}`,
-/// or an empty string when there are none).
-fn names(json: &serde_json::Value, outer: &str, inner: &str) -> Vec<String> {
-    json.get(outer)
-        .and_then(|o| o.get(inner))
-        .and_then(|a| a.as_array())
-        .map(|a| {
-            a.iter()
-                .filter_map(|w| w.get("name").and_then(|n| n.as_str()).map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
-}
 
 async fn list_page(
     st: &WebState,
