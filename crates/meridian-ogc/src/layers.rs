@@ -50,11 +50,17 @@ impl FeatureLayer {
     }
 
     /// The feature type's own `cqlFilter`, read (`None` when it has none): every service shows
-    /// only the features it selects. A BBOX in it without a CRS is in the layer's CRS.
+    /// only the features it selects.
     pub fn own_filter(&self) -> Result<Option<Filter>, FilterError> {
-        let Some(text) = self.cql_filter.as_deref().filter(|c| !c.trim().is_empty()) else {
-            return Ok(None);
-        };
+        match self.cql_filter.as_deref().filter(|c| !c.trim().is_empty()) {
+            Some(text) => self.read_cql(text).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// CQL text about this layer: a BBOX without a CRS is in the layer's CRS; with one, it is
+    /// transformed into it.
+    pub fn read_cql(&self, text: &str) -> Result<Filter, FilterError> {
         let epsg = self.epsg;
         let env = |b: [f64; 4], crs: Option<&str>| {
             let from = match crs {
@@ -65,7 +71,7 @@ impl FeatureLayer {
             };
             transform_bbox(b, from, epsg).map_err(|e| FilterError::Geometry(e.to_string()))
         };
-        meridian_features::filter::cql::parse_cql(text, &env).map(Some)
+        meridian_features::filter::cql::parse_cql(text, &env)
     }
 
     /// The geometry attribute and the other attributes (name, binding), read from the store.

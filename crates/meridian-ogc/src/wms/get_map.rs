@@ -11,10 +11,7 @@ use crate::coverages::CoverageLayer;
 use crate::layers::FeatureLayer;
 use crate::OgcState;
 use axum::response::{IntoResponse, Response};
-use meridian_features::filter::cql::parse_cql;
-use meridian_features::{
-    open_source, transform_bbox, Feature, FeatureError, Filter, FilterError, Transformer,
-};
+use meridian_features::{open_source, transform_bbox, Feature, FeatureError, Filter, Transformer};
 use meridian_render::sld::{self, Style};
 use meridian_render::{encode, scale_denominator, Map, MapExtent};
 use meridian_xml::Element;
@@ -82,17 +79,6 @@ pub(super) fn layer_filter(
     feature_ids: &[String],
     v: super::error::Version,
 ) -> Result<Option<Filter>, WmsError> {
-    let epsg = layer.epsg;
-    // A BBOX in CQL without a CRS is in the layer's CRS; with one, it is transformed.
-    let env = |b: [f64; 4], crs: Option<&str>| -> Result<geo_types::Rect<f64>, FilterError> {
-        let from = match crs {
-            None => epsg,
-            Some(c) => crate::ows::parse_crs(c)
-                .map(|(code, _)| code)
-                .map_err(|e| FilterError::Geometry(e.text))?,
-        };
-        transform_bbox(b, from, epsg).map_err(|e| FilterError::Geometry(e.to_string()))
-    };
     let mut parts = Vec::new();
     let own = layer.own_filter().map_err(|e| {
         wms_err(
@@ -109,7 +95,7 @@ pub(super) fn layer_filter(
     if let Some(c) =
         cql.filter(|c| !c.trim().is_empty() && !c.trim().eq_ignore_ascii_case("INCLUDE"))
     {
-        let f = parse_cql(c, &env).map_err(|e| {
+        let f = layer.read_cql(c).map_err(|e| {
             wms_err(
                 v,
                 "InvalidParameterValue",
