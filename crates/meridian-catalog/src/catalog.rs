@@ -48,11 +48,7 @@ impl Catalog {
     /// [`Catalog::dangling_references`] to report what does not resolve.
     pub fn from_loaded(objects: Vec<Object>, default_workspace: Option<String>) -> Self {
         let mut c = Catalog::new();
-        // Resources must be present before layers so layer names index under their workspace.
-        let (layers, rest): (Vec<Object>, Vec<Object>) =
-            objects.into_iter().partition(|o| o.kind == Kind::Layer);
-        c.put_all(rest);
-        c.put_all(layers);
+        c.put_all(objects);
         c.default_workspace =
             default_workspace.filter(|id| c.get_kind(Kind::Workspace, id).is_some());
         c
@@ -371,60 +367,75 @@ impl Catalog {
         self.find(Kind::Service, ws, name)
     }
 
-    /// Insert many objects whose name keys depend only on objects already in the catalog
-    /// (none of them on another of the batch). The keys are worked out on all cores; the
-    /// maps are then filled in order.
+    /// Insert many objects (a loaded data directory, a snapshot taken over). Every object is
+    /// placed first, so a layer's name key finds its resource's workspace whatever the order;
+    /// the keys and references are then worked out on all cores, and each map is filled in
+    /// the order that leaves its nodes full ([`crate::dense`]).
     fn put_all(&mut self, objects: Vec<Object>) {
+        use crate::dense::fill_order;
         use rayon::prelude::*;
-        let prepared: Vec<(Arc<Object>, NameKey)> = objects
-            .into_par_iter()
-            .map(|o| {
-                let key = self.name_key(&o);
-                (Arc::new(o), key)
-            })
-            .collect();
-        let mut sorted: Vec<&Arc<Object>> = prepared.iter().map(|(o, _)| o).collect();
+        // On this thread: the objects stay in its allocations (see `Object::relocated`).
+        let loaded: Vec<Arc<Object>> = objects.into_iter().map(Arc::new).collect();
+        let mut sorted: Vec<&Arc<Object>> = loaded.iter().collect();
         sorted.par_sort_unstable_by(|a, b| a.id().cmp(b.id()));
         let clash = sorted.windows(2).any(|w| w[0].id() == w[1].id())
             || sorted.par_iter().any(|o| self.objects.contains_key(o.id()));
         if clash {
-            // An id twice, or one already here: index one object at a time, in order.
-            for (o, _) in prepared {
-                self.put(o);
+            // An id twice, or one already here: index one object at a time. Resources
+            // before layers, so a layer's name key finds its resource.
+            let (layers, rest): (Vec<_>, Vec<_>) =
+                loaded.iter().partition(|o| o.kind == Kind::Layer);
+            for o in rest.into_iter().chain(layers) {
+                self.put(Arc::clone(o));
             }
             return;
         }
-        // Three independent maps, filled side by side. Names in load order (when two objects
-        // claim one name, the later one holds it); ids in order, so the ordered map grows at
-        // its end, in cache.
+        for o in fill_order(sorted) {
+            self.objects.insert(o.shared_id().clone(), Arc::clone(o));
+        }
+        let this = &*self;
+        // (name key, position in load order) and (target, referrer).
+        type Keys = (Vec<(NameKey, usize)>, Vec<(Id, Id)>);
+        let (mut names, references): Keys = rayon::join(
+            || {
+                loaded
+                    .par_iter()
+                    .enumerate()
+                    .map(|(i, o)| (this.name_key(o), i))
+                    .collect()
+            },
+            || {
+                loaded
+                    .par_iter()
+                    .flat_map_iter(|o| {
+                        o.references()
+                            .into_iter()
+                            .map(|t| (this.shared(t), o.shared_id().clone()))
+                    })
+                    .collect()
+            },
+        );
+        // Of two objects claiming one name, the later in load order holds it.
+        names.par_sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
+        let mut unique: Vec<(NameKey, usize)> = Vec::with_capacity(names.len());
+        for (key, i) in names {
+            match unique.last_mut() {
+                Some(last) if last.0 == key => last.1 = i,
+                _ => unique.push((key, i)),
+            }
+        }
         let Catalog {
-            objects,
-            by_name,
-            referrers,
-            ..
+            by_name, referrers, ..
         } = self;
         rayon::join(
             || {
-                for (o, key) in &prepared {
-                    by_name.insert(key.clone(), o.shared_id().clone());
+                for (key, i) in fill_order(unique) {
+                    if let Some(o) = loaded.get(i) {
+                        by_name.insert(key, o.shared_id().clone());
+                    }
                 }
             },
-            || {
-                rayon::join(
-                    || {
-                        for (o, _) in &prepared {
-                            for target in o.references() {
-                                referrers.add(target, o.shared_id());
-                            }
-                        }
-                    },
-                    || {
-                        for o in &sorted {
-                            objects.insert(o.shared_id().clone(), Arc::clone(o));
-                        }
-                    },
-                )
-            },
+            || referrers.add_all(references),
         );
     }
 
@@ -445,7 +456,8 @@ impl Catalog {
                 }
                 self.by_name.insert(key, o.shared_id().clone());
                 for target in references {
-                    self.referrers.add(target, o.shared_id());
+                    let target = self.shared(target);
+                    self.referrers.add(&target, o.shared_id());
                 }
             }
         }

@@ -10,6 +10,7 @@ mod apply;
 mod cascade;
 mod catalog;
 mod change;
+mod dense;
 mod group;
 mod ids;
 mod kind;

@@ -87,6 +87,19 @@ impl Object {
         }
     }
 
+    /// The same object in allocations of its own, made by the calling thread. Loading parses
+    /// on many threads, each allocating from its own arena between its short-lived buffers;
+    /// moving the objects that stay into one thread's allocations, in order, lets the others'
+    /// memory go back to the system once loading is over.
+    pub fn relocated(&self) -> Object {
+        Object {
+            kind: self.kind,
+            id: Id::from(&*self.id),
+            xml: self.xml.clone(),
+            body: self.body.clone(),
+        }
+    }
+
     /// The object's XML, read-only.
     pub fn xml(&self) -> Node<'_> {
         self.xml.root()

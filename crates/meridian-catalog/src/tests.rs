@@ -368,6 +368,67 @@ fn loading_the_same_id_twice_keeps_the_later_object_and_consistent_indexes() {
     assert_eq!(cat.count(Kind::Workspace), 2);
 }
 
+#[test]
+fn a_catalog_loaded_at_once_answers_as_one_built_change_by_change() {
+    // Many feature types and layers on one store and style (a persistent referrer set, not
+    // a small one), layers listed before their resources, and two stores claiming one name.
+    let mut objects = Vec::new();
+    for i in 0..100 {
+        objects.push(obj(Kind::Layer, &format!("<layer><name>l{i}</name><id>layer{i}</id><defaultStyle><id>st1</id></defaultStyle><resource class=\"featureType\"><id>ft{i}</id></resource></layer>")));
+        objects.push(obj(Kind::FeatureType, &format!("<featureType><id>ft{i}</id><name>l{i}</name><namespace><id>ns1</id></namespace><store class=\"dataStore\"><id>ds1</id></store></featureType>")));
+    }
+    objects.push(obj(
+        Kind::DataStore,
+        "<dataStore><id>ds1</id><name>s</name><workspace><id>ws1</id></workspace></dataStore>",
+    ));
+    objects.push(obj(
+        Kind::DataStore,
+        "<dataStore><id>ds2</id><name>s</name><workspace><id>ws1</id></workspace></dataStore>",
+    ));
+    objects.push(obj(
+        Kind::Workspace,
+        "<workspace><id>ws1</id><name>topp</name></workspace>",
+    ));
+    objects.push(obj(
+        Kind::Namespace,
+        "<namespace><id>ns1</id><prefix>topp</prefix><uri>http://topp</uri></namespace>",
+    ));
+    objects.push(obj(
+        Kind::Style,
+        "<style><id>st1</id><name>line</name></style>",
+    ));
+    let at_once = Catalog::from_loaded(objects.clone(), None);
+    // The same objects one at a time, resources first (the order a loader would need).
+    let mut one_by_one = Catalog::new();
+    let (layers, rest): (Vec<Object>, Vec<Object>) =
+        objects.into_iter().partition(|o| o.kind == Kind::Layer);
+    for o in rest.into_iter().chain(layers) {
+        one_by_one.put(Arc::new(o));
+    }
+    for cat in [&at_once, &one_by_one] {
+        assert_eq!(
+            cat.find(Kind::DataStore, Some("ws1"), "s").unwrap().id(),
+            "ds2"
+        );
+        for i in [0, 57, 99] {
+            let l = cat
+                .find(Kind::Layer, Some("ws1"), &format!("l{i}"))
+                .unwrap();
+            assert_eq!(l.id(), format!("layer{i}"));
+            assert_eq!(cat.layer_of(&format!("ft{i}")).unwrap().id(), l.id());
+        }
+        assert_eq!(cat.resources_of("ds1").len(), 100);
+        assert_eq!(cat.layers_using_style("st1").len(), 100);
+        assert_eq!(cat.stores_in("ws1", Kind::DataStore).len(), 2);
+        assert!(cat.dangling_references().is_empty());
+    }
+    // Changes after loading keep the indexes in step.
+    let mut cat = at_once;
+    cat.take("layer3");
+    assert_eq!(cat.layers_using_style("st1").len(), 99);
+    assert!(cat.layer_of("ft3").is_none());
+}
+
 /// A persister that numbers local batches as a journal would.
 struct Numbering(u64);
 

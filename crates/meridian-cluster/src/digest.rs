@@ -5,9 +5,8 @@
 //! digest does not depend on order and only objects that changed since the last digest are
 //! hashed again (found by diffing the persistent catalogs, which skips what they share).
 
-use meridian_catalog::{Catalog, Id, Object, ObjectDiff};
+use meridian_catalog::{Catalog, Object, ObjectDiff};
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
 
 /// The hash of one object (first 128 bits of its SHA-256).
 fn object_hash(o: &Object) -> u128 {
@@ -36,12 +35,12 @@ fn finish(sum: u128, default_workspace: Option<&str>) -> String {
 }
 
 /// What the last digest was computed from: the catalog (a persistent map: keeping it costs
-/// only what later changes do not share), its sum, and each object's hash by id. The next
-/// digest walks only the objects that differ from it.
+/// only what later changes do not share) and its sum. The next digest walks only the objects
+/// that differ from it, hashing the old state of each again to take it out of the sum (no
+/// per-object hashes are kept: at a million objects they cost more than a hundred megabytes).
 #[derive(Default)]
 pub struct DigestCache {
     last: Option<(Catalog, u128)>,
-    hashes: HashMap<Id, u128>,
 }
 
 impl DigestCache {
@@ -51,34 +50,22 @@ impl DigestCache {
             Some((before, mut sum)) => {
                 for d in cat.changed_objects(&before) {
                     match d {
-                        ObjectDiff::Added(o) => sum = sum.wrapping_add(self.remember(o)),
-                        ObjectDiff::Removed(o) => sum = sum.wrapping_sub(self.forget(o)),
+                        ObjectDiff::Added(o) => sum = sum.wrapping_add(object_hash(o)),
+                        ObjectDiff::Removed(o) => sum = sum.wrapping_sub(object_hash(o)),
                         ObjectDiff::Replaced { old, new } => {
-                            sum = sum.wrapping_sub(self.forget(old));
-                            sum = sum.wrapping_add(self.remember(new));
+                            sum = sum.wrapping_sub(object_hash(old));
+                            sum = sum.wrapping_add(object_hash(new));
                         }
                     }
                 }
                 sum
             }
-            None => {
-                self.hashes.clear();
-                cat.objects()
-                    .fold(0u128, |s, o| s.wrapping_add(self.remember(o)))
-            }
+            None => cat
+                .objects()
+                .fold(0u128, |s, o| s.wrapping_add(object_hash(o))),
         };
         self.last = Some((cat.clone(), sum));
         finish(sum, cat.default_workspace().map(|w| w.id()))
-    }
-
-    fn remember(&mut self, o: &Object) -> u128 {
-        let h = object_hash(o);
-        self.hashes.insert(o.shared_id().clone(), h);
-        h
-    }
-
-    fn forget(&mut self, o: &Object) -> u128 {
-        self.hashes.remove(o.id()).unwrap_or_else(|| object_hash(o))
     }
 }
 

@@ -149,16 +149,17 @@ impl<'a> Walker<'a> {
             {
                 continue;
             }
-            let id = e.object.shared_id().clone();
-            if locations.contains_key(&id) {
+            if locations.contains_key(e.object.id()) {
                 problems.push(LoadProblem {
                     path: e.path.to_path_buf(),
-                    reason: format!("duplicate id {id}; skipped"),
+                    reason: format!("duplicate id {}; skipped", e.object.id()),
                 });
                 continue;
             }
-            locations.insert(id, e.path);
-            objects.push(e.object);
+            // What stays is copied here, on one thread (see `Object::relocated`).
+            let object = e.object.relocated();
+            locations.insert(object.shared_id().clone(), RelPath::from(&*e.path));
+            objects.push(object);
             if let Some(l) = loaded.get_mut(i) {
                 *l = true;
             }
