@@ -112,7 +112,7 @@ impl Kind {
     }
 
     /// The scope a name of this kind is unique in (all store kinds share one, as do resources).
-    pub(crate) fn name_scope(self) -> &'static str {
+    pub fn name_scope(self) -> &'static str {
         match self {
             k if k.is_store() => "store",
             k if k.is_resource() => "resource",

@@ -34,6 +34,43 @@ fn json_resp(v: &serde_json::Value) -> Resp {
     }
 }
 
+/// The chunks of a JSON array of records, about [`EVENT_CHUNK`] bytes each (a record is
+/// never split).
+fn record_chunks(
+    records: Arc<[Arc<meridian_store::Record>]>,
+) -> impl Iterator<Item = Vec<u8>> + Send {
+    let mut next = 0;
+    let mut done = false;
+    std::iter::from_fn(move || {
+        if done {
+            return None;
+        }
+        let mut chunk = Vec::with_capacity(EVENT_CHUNK);
+        if next == 0 {
+            chunk.push(b'[');
+        }
+        while let Some(r) = records.get(next).filter(|_| chunk.len() < EVENT_CHUNK) {
+            if next > 0 {
+                chunk.push(b',');
+            }
+            // A record is strings and numbers: writing it into memory cannot fail. Were it to,
+            // the peer reads `null`, refuses the page and asks again.
+            if serde_json::to_writer(&mut chunk, &**r).is_err() {
+                chunk.extend_from_slice(b"null");
+            }
+            next += 1;
+        }
+        if next >= records.len() {
+            chunk.push(b']');
+            done = true;
+        }
+        Some(chunk)
+    })
+}
+
+/// Bytes of a chunk of an events answer.
+const EVENT_CHUNK: usize = 64 * 1024;
+
 /// A JSON answer from serialized bytes.
 fn json_body(body: Result<Vec<u8>, serde_json::Error>) -> RestResult<Resp> {
     body.map(|body| Resp {
@@ -176,11 +213,19 @@ impl ClusterRest {
             .map_err(|_| RestError::BadRequest("limit must be a number".into()))?;
         let records = self.0.store().since(origin, after, limit.min(5000));
         match records {
+            // Written a record at a time (signed from a replay when a peer asks): a page of
+            // large batches is never built whole.
             Some(r) => {
-                let v: Vec<&meridian_store::Record> = r.iter().map(|a| a.as_ref()).collect();
-                Ok(json_resp(
-                    &serde_json::to_value(v).map_err(|e| RestError::Internal(e.to_string()))?,
-                ))
+                let records: Arc<[Arc<meridian_store::Record>]> = r.into();
+                Ok(Resp {
+                    status: 200,
+                    content_type: "application/json".into(),
+                    body: Vec::new(),
+                    location: None,
+                    stream: Some(meridian_rest::Streamed::replayable(Arc::new(move || {
+                        Box::new(record_chunks(records.clone())) as meridian_rest::Chunks
+                    }))),
+                })
             }
             None => Ok(Resp::text(
                 410,
@@ -241,5 +286,43 @@ impl RestExtension for ClusterRest {
         body: &mut dyn Iterator<Item = Vec<u8>>,
     ) -> Option<String> {
         Some(self.0.keys().answer_signature_of(token, body))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use meridian_store::Record;
+
+    #[test]
+    fn an_events_page_written_in_chunks_is_the_json_array_of_its_records() {
+        for n in [0, 1, 3, 5000] {
+            let records: Vec<Arc<Record>> = (0..n)
+                .map(|i| {
+                    Arc::new(Record::from_fields(
+                        format!("node-{i}"),
+                        i,
+                        i * 7,
+                        Vec::new(),
+                    ))
+                })
+                .collect();
+            let chunks: Vec<Vec<u8>> = record_chunks(records.clone().into()).collect();
+            assert!(
+                chunks.iter().all(|c| c.len() < 2 * EVENT_CHUNK),
+                "{n} records"
+            );
+            if n == 5000 {
+                assert!(chunks.len() > 1, "a large page comes in several chunks");
+            }
+            let whole: Vec<u8> = chunks.concat();
+            let plain: Vec<&Record> = records.iter().map(|r| &**r).collect();
+            assert_eq!(
+                serde_json::from_slice::<serde_json::Value>(&whole).unwrap(),
+                serde_json::to_value(plain).unwrap(),
+                "{n} records"
+            );
+        }
     }
 }

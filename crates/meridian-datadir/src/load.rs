@@ -36,6 +36,10 @@ pub struct Loaded {
     pub locations: Locations,
     /// Files that were skipped, and dangling references.
     pub problems: Vec<LoadProblem>,
+    /// Files that loaded, but not as written: a copy of another object's file (the same id)
+    /// loaded under a fresh id, with its own contents pointing at it. Nothing is written
+    /// back until the object is saved.
+    pub notices: Vec<LoadProblem>,
 }
 
 /// An object found on disk; whether it is loaded is decided once the whole directory is read.
@@ -45,6 +49,50 @@ struct Entry {
     /// The entry this one loads only with (its workspace, store or resource), as GeoServer
     /// skips what is inside an object it could not load.
     requires: Option<usize>,
+}
+
+/// What [`Walker::resolve`] decides: the objects, their files, what was skipped and what
+/// loaded as a copy.
+type Resolved = (
+    Vec<Object>,
+    HashMap<Id, RelPath>,
+    Vec<LoadProblem>,
+    Vec<LoadProblem>,
+);
+
+/// The id a copy of an object loads with: the kind's GeoServer prefix and a hash of the old id
+/// and the copy's path, so that every start (and every node reading the same directory)
+/// gives the copy the same id.
+fn copy_id(kind: Kind, old: &str, path: &Path) -> String {
+    let h = fnv(&[old.as_bytes(), path.as_os_str().as_encoded_bytes()]);
+    format!("{}-copy-{h:016x}", kind.id_prefix())
+}
+
+/// FNV-1a of some byte strings (each followed by a zero): stable across builds and platforms,
+/// as std's hasher is not.
+fn fnv(parts: &[&[u8]]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in parts.iter().flat_map(|p| p.iter().chain([0u8].iter())) {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+/// A hash of the name an object claims in its scope (as the catalog's name index keys it),
+/// for the kinds a copy may clash on; layers follow their resources.
+fn claimed_name(o: &Object) -> Option<u64> {
+    let scope = match o.kind {
+        Kind::Workspace | Kind::Namespace => "",
+        k if k.is_resource() => o.ref_id("namespace").unwrap_or(""),
+        Kind::Layer | Kind::Settings | Kind::Service | Kind::Global | Kind::Logging => return None,
+        _ => o.workspace().unwrap_or(""),
+    };
+    Some(fnv(&[
+        o.kind.name_scope().as_bytes(),
+        scope.as_bytes(),
+        o.name().as_bytes(),
+    ]))
 }
 
 struct Walker<'a> {
@@ -94,7 +142,7 @@ fn load_with(root: &Path) -> Result<Loaded, DataDirError> {
     w.load_groups(&root.join("layergroups"), None);
     let default_ws = w.load_workspaces();
     let walked = started.elapsed();
-    let (objects, locations, mut problems) = w.resolve();
+    let (objects, locations, mut problems, notices) = w.resolve();
     let resolved = started.elapsed();
     // Two independent indexes over the same objects: build them side by side.
     let (mut catalog, locations) = rayon::join(
@@ -124,6 +172,7 @@ fn load_with(root: &Path) -> Result<Loaded, DataDirError> {
         catalog,
         locations,
         problems,
+        notices,
     })
 }
 
@@ -136,35 +185,200 @@ impl<'a> Walker<'a> {
         }
     }
 
-    /// Decide what loads, in walk order: an object whose id is already taken is skipped, and
-    /// so is everything that requires a skipped object.
-    fn resolve(self) -> (Vec<Object>, HashMap<Id, RelPath>, Vec<LoadProblem>) {
+    /// Decide what loads, in walk order: an object is skipped when what it requires was,
+    /// and so is an object without a usable id. An object whose id is already taken is a
+    /// copy (a folder copied by hand, as into another workspace): it loads under a fresh id
+    /// made from its old id and its path (the same at every start), and what its folder
+    /// holds is pointed at it (see [`Walker::point_at_parent`]).
+    fn resolve(self) -> Resolved {
         let mut problems = self.problems;
-        let mut loaded = vec![false; self.entries.len()];
+        let mut notices = Vec::new();
+        // The catalog id of each loaded entry (a copy's fresh one); `None`: not loaded.
+        let mut ids: Vec<Option<Id>> = vec![None; self.entries.len()];
+        // Whether an entry was loaded under a fresh id.
+        let mut copied = vec![false; self.entries.len()];
+        // A workspace entry → the catalog id of its namespace.
+        let mut namespace_of: HashMap<usize, Id> = HashMap::new();
+        // The names loaded objects claim (see `claimed_name`).
+        let mut names: std::collections::HashSet<u64> = std::collections::HashSet::new();
+        let kinds: Vec<(Kind, Option<usize>)> = self
+            .entries
+            .iter()
+            .map(|e| (e.object.kind, e.requires))
+            .collect();
+        let misplaced = Self::misplaced_copies(&self.entries);
+        // The last resource loaded: its entry and name.
+        let mut last_resource: Option<(usize, String)> = None;
         let mut objects = Vec::with_capacity(self.entries.len());
-        let mut locations = HashMap::with_capacity(self.entries.len());
+        let mut locations: HashMap<Id, RelPath> = HashMap::with_capacity(self.entries.len());
         for (i, e) in self.entries.into_iter().enumerate() {
-            if e.requires
-                .is_some_and(|r| !loaded.get(r).copied().unwrap_or(false))
-            {
-                continue;
-            }
-            if locations.contains_key(e.object.id()) {
-                problems.push(LoadProblem {
-                    path: e.path.to_path_buf(),
-                    reason: format!("duplicate id {}; skipped", e.object.id()),
-                });
-                continue;
-            }
+            let parent = match e.requires {
+                Some(r) => match ids.get(r).cloned().flatten() {
+                    Some(id) => Some((r, id)),
+                    None => continue,
+                },
+                None => None,
+            };
             // What stays is copied here, on one thread (see `Object::relocated`).
-            let object = e.object.relocated();
+            let mut object = e.object.relocated();
+            let duplicate =
+                locations.contains_key(object.id()) || misplaced.get(i).copied().unwrap_or(false);
+            if duplicate {
+                let fresh = copy_id(object.kind, object.id(), &e.path);
+                if locations.contains_key(fresh.as_str()) {
+                    problems.push(LoadProblem {
+                        path: e.path.to_path_buf(),
+                        reason: format!("duplicate id {}; skipped", object.id()),
+                    });
+                    continue;
+                }
+                notices.push(LoadProblem {
+                    path: e.path.to_path_buf(),
+                    reason: format!(
+                        "another file has the id {}; loaded as a copy with the id {fresh} (written when saved)",
+                        object.id()
+                    ),
+                });
+                object.edit_xml(|x| x.set_child_text("id", fresh.as_str()));
+                copied[i] = true;
+            }
+            let parent_copied = e.requires.is_some_and(|r| copied.get(r) == Some(&true));
+            if let (Some((r, parent_id)), true) = (parent, duplicate || parent_copied) {
+                let (parent_kind, grandparent) =
+                    kinds.get(r).copied().unwrap_or((object.kind, None));
+                let namespace = match parent_kind {
+                    k if k.is_store() => grandparent.and_then(|w| namespace_of.get(&w)),
+                    _ => None,
+                };
+                // A layer is named as its resource (the entry just before it).
+                let resource_name = last_resource
+                    .as_ref()
+                    .filter(|(at, _)| *at == r)
+                    .map(|(_, n)| n.as_str());
+                Self::point_at_parent(&mut object, parent_kind, &parent_id, namespace);
+                if let (Kind::Layer, Some(n)) = (object.kind, resource_name) {
+                    if object.xml().child_text("name").is_some_and(|own| own != n) {
+                        object.edit_xml(|x| x.set_child_text("name", n));
+                    }
+                }
+            }
+            // A copy that claims a name already taken in its scope (a workspace folder copied
+            // under another folder name, its name unchanged) is refused as GeoServer refuses
+            // it; the original keeps the name.
+            let claim = claimed_name(&object);
+            if let (true, Some(c)) = (duplicate, claim) {
+                if names.contains(&c) {
+                    notices.pop();
+                    problems.push(LoadProblem {
+                        path: e.path.to_path_buf(),
+                        reason: format!(
+                            "duplicate id {} and the name {} is taken; skipped",
+                            e.object.id(),
+                            object.name()
+                        ),
+                    });
+                    continue;
+                }
+            }
+            names.extend(claim);
+            if object.kind.is_resource() {
+                last_resource = Some((i, object.name().to_string()));
+            }
+            if object.kind == Kind::Namespace {
+                if let Some(w) = e.requires {
+                    namespace_of.insert(w, object.shared_id().clone());
+                }
+            }
             locations.insert(object.shared_id().clone(), RelPath::from(&*e.path));
+            if let Some(slot) = ids.get_mut(i) {
+                *slot = Some(object.shared_id().clone());
+            }
             objects.push(object);
-            if let Some(l) = loaded.get_mut(i) {
-                *l = true;
+        }
+        (objects, locations, problems, notices)
+    }
+
+    /// Which entries are copies though they come first: an object whose id another file
+    /// also has, and which does not belong where it was found (a store or resource whose
+    /// reference names another parent than the folder's, a workspace whose name is not its
+    /// folder's), or is inside such a copy. The object that belongs keeps the id whatever
+    /// the walk order.
+    fn misplaced_copies(entries: &[Entry]) -> Vec<bool> {
+        let mut misplaced = vec![false; entries.len()];
+        for (i, e) in entries.iter().enumerate() {
+            let o = &e.object;
+            let own = match e.requires.and_then(|r| entries.get(r).map(|p| (r, p))) {
+                Some((r, p)) => {
+                    misplaced.get(r).copied().unwrap_or(false)
+                        || match p.object.kind {
+                            Kind::Workspace if o.kind != Kind::Namespace => {
+                                o.workspace().is_some_and(|w| w != p.object.id())
+                            }
+                            k if k.is_store() => {
+                                o.ref_id("store").is_some_and(|s| s != p.object.id())
+                            }
+                            k if k.is_resource() => {
+                                o.ref_id("resource").is_some_and(|s| s != p.object.id())
+                            }
+                            _ => false,
+                        }
+                }
+                None => {
+                    o.kind == Kind::Workspace
+                        && e.path
+                            .parent()
+                            .and_then(Path::file_name)
+                            .is_some_and(|folder| folder.to_str() != Some(o.name()))
+                }
+            };
+            if let Some(m) = misplaced.get_mut(i) {
+                *m = own;
             }
         }
-        (objects, locations, problems)
+        if !misplaced.contains(&true) {
+            return misplaced;
+        }
+        // Only those whose id is also another file's are copies.
+        let suspects: std::collections::HashSet<&str> = entries
+            .iter()
+            .zip(&misplaced)
+            .filter(|(_, m)| **m)
+            .map(|(e, _)| e.object.id())
+            .collect();
+        let mut seen: HashMap<&str, usize> = HashMap::new();
+        for e in entries.iter().filter(|e| suspects.contains(e.object.id())) {
+            *seen.entry(e.object.id()).or_default() += 1;
+        }
+        entries
+            .iter()
+            .zip(misplaced)
+            .map(|(e, m)| m && seen.get(e.object.id()).copied().unwrap_or(0) > 1)
+            .collect()
+    }
+
+    /// Point a copy (or what a copy's folder holds) at the object whose folder holds it: its
+    /// workspace, store or resource reference names the parent's catalog id, and a
+    /// resource's namespace is its workspace's.
+    fn point_at_parent(
+        object: &mut Object,
+        parent_kind: Kind,
+        parent: &str,
+        namespace: Option<&Id>,
+    ) {
+        let field = match parent_kind {
+            Kind::Workspace if object.kind != Kind::Namespace => "workspace",
+            k if k.is_store() => "store",
+            k if k.is_resource() => "resource",
+            _ => return,
+        };
+        object.edit_xml(|x| {
+            if let Some(r) = x.get_mut(field) {
+                r.set_child_text("id", parent);
+            }
+            if let (Some(ns), Some(r)) = (namespace, x.get_mut("namespace")) {
+                r.set_child_text("id", &**ns);
+            }
+        });
     }
 
     /// Append what another walker found (its indexes shift by this walker's length).

@@ -378,3 +378,85 @@ fn the_persister_writes_and_removes_nothing_outside_the_data_directory() {
     }
     assert_eq!(fs::read_to_string(&outside).unwrap(), "keep me");
 }
+
+#[test]
+fn a_store_folder_copied_by_hand_into_another_workspace_loads_as_a_copy_of_its_own() {
+    let d = copy_fixture();
+    let root = d.path();
+    meridian_testkit::copy_dir(
+        &root.join("workspaces/sf/sf"),
+        &root.join("workspaces/cite/sf"),
+    )
+    .unwrap();
+    let l = load(root).unwrap();
+    assert!(l.problems.is_empty(), "{:#?}", l.problems);
+    // The store, its five feature types and their layers: each reported once.
+    assert_eq!(l.notices.len(), 11, "{:#?}", l.notices);
+    assert!(
+        l.notices[0].reason.contains("loaded as a copy"),
+        "{:#?}",
+        l.notices
+    );
+    let c = &l.catalog;
+    let cite = c
+        .find(Kind::Workspace, None, "cite")
+        .unwrap()
+        .id()
+        .to_string();
+    let cite_ns = c
+        .find(Kind::Namespace, None, "cite")
+        .unwrap()
+        .id()
+        .to_string();
+    let sf = c
+        .find(Kind::Workspace, None, "sf")
+        .unwrap()
+        .id()
+        .to_string();
+    let copy = c.find(Kind::DataStore, Some(&cite), "sf").unwrap();
+    let original = c.find(Kind::DataStore, Some(&sf), "sf").unwrap();
+    assert!(
+        copy.id().starts_with("DataStoreInfoImpl-copy-"),
+        "{}",
+        copy.id()
+    );
+    assert_ne!(copy.id(), original.id());
+    assert_eq!(copy.workspace(), Some(cite.as_str()));
+    assert_eq!(c.resources_of(original.id()).len(), 5);
+    let copies = c.resources_of(copy.id());
+    assert_eq!(copies.len(), 5);
+    for ft in &copies {
+        assert_eq!(ft.ref_id("namespace"), Some(cite_ns.as_str()));
+        let layer = c.layer_of(ft.id()).unwrap();
+        assert_eq!(
+            c.find(Kind::Layer, Some(&cite), ft.name()).map(|l| l.id()),
+            Some(layer.id())
+        );
+        // The original's layer is still the original's.
+        let theirs = c.find(Kind::Layer, Some(&sf), ft.name()).unwrap();
+        assert_ne!(theirs.id(), layer.id());
+    }
+    assert!(c.dangling_references().is_empty());
+    // Every start gives the copies the same ids; nothing was written.
+    let again = load(root).unwrap();
+    let ids = |c: &Catalog| {
+        let mut v: Vec<String> = c.objects().map(|o| o.id().to_string()).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(ids(&again.catalog), ids(c));
+    let on_disk = fs::read_to_string(root.join("workspaces/cite/sf/datastore.xml")).unwrap();
+    assert!(on_disk.contains(original.id()), "{on_disk}");
+    // Saved, the copy is written with its own id, and its feature types still follow it.
+    let copy_id = copy.id().to_string();
+    let svc = service(root);
+    let mut edited = (**svc.snapshot().get(&copy_id).unwrap()).clone();
+    edited.edit_xml(|x| x.set_child_text("description", "copied by hand"));
+    svc.apply(vec![Change::Modify { object: edited }]).unwrap();
+    let on_disk = fs::read_to_string(root.join("workspaces/cite/sf/datastore.xml")).unwrap();
+    assert!(on_disk.contains(&copy_id), "{on_disk}");
+    let l = load(root).unwrap();
+    assert_eq!(l.notices.len(), 10, "{:#?}", l.notices);
+    assert_eq!(l.catalog.resources_of(&copy_id).len(), 5);
+    assert!(l.catalog.dangling_references().is_empty());
+}

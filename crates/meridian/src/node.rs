@@ -56,7 +56,7 @@ pub enum NodeError {
 fn load_catalog(dir: &Path) -> Result<(Catalog, DataDir), NodeError> {
     let loaded =
         load(dir).map_err(|e| NodeError::DataDir(dir.display().to_string(), e.to_string()))?;
-    for p in &loaded.problems {
+    for p in loaded.problems.iter().chain(&loaded.notices) {
         tracing::warn!(path = %p.path.display(), "{}", p.reason);
     }
     crate::memory::release_free_memory();
@@ -302,6 +302,10 @@ pub fn check(dir: PathBuf) -> Result<(), NodeError> {
     }
     for p in &loaded.problems {
         println!("problem: {p}");
+    }
+    // Loaded, so not a failure; worth knowing.
+    for p in &loaded.notices {
+        println!("notice: {p}");
     }
     if loaded.problems.is_empty() {
         Ok(())

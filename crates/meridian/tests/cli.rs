@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
+use meridian_catalog::Kind;
 use std::process::Command;
 
 fn meridian(args: &[&str]) -> (i32, String, String) {
@@ -44,6 +45,53 @@ fn check_reports_counts_and_problems() {
         err.starts_with("meridian: ") && err.lines().count() == 1,
         "{err}"
     );
+}
+
+#[test]
+fn check_names_a_hand_made_copy_without_failing() {
+    let fx = common::fixture();
+    let tmp = tempfile::tempdir().unwrap();
+    common::copy_dir(&fx, tmp.path());
+    common::copy_dir(
+        &tmp.path().join("workspaces/sf/sf/roads"),
+        &tmp.path().join("workspaces/sf/sf/roads-copy"),
+    );
+    // The copy's name must differ for GeoServer to take it as well.
+    let ft = tmp
+        .path()
+        .join("workspaces/sf/sf/roads-copy/featuretype.xml");
+    let xml = std::fs::read_to_string(&ft).unwrap();
+    std::fs::write(
+        &ft,
+        xml.replace("<name>roads</name>", "<name>roads2</name>"),
+    )
+    .unwrap();
+    let (code, out, _) = meridian(&["check", "--data-dir", tmp.path().to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.lines().any(|l| l.starts_with(
+            "notice: workspaces/sf/sf/roads-copy/featuretype.xml: another file has the id"
+        )),
+        "{out}"
+    );
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("layer ") && l.trim_end().ends_with(" 25")),
+        "{out}"
+    );
+    // Both layers are there under their resources' names, the original as before.
+    let l = meridian_datadir::load(tmp.path()).unwrap();
+    let sf = l
+        .catalog
+        .find(Kind::Workspace, None, "sf")
+        .unwrap()
+        .id()
+        .to_string();
+    for name in ["roads", "roads2"] {
+        let layer = l.catalog.find(Kind::Layer, Some(&sf), name).unwrap();
+        let resource = l.catalog.get(layer.ref_id("resource").unwrap()).unwrap();
+        assert_eq!(resource.name(), name);
+    }
 }
 
 #[test]
