@@ -68,6 +68,12 @@ pub async fn conformance() -> Response {
             "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
             "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
             "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
+            "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
+            "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+            "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
+            "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
+            "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
+            "http://www.opengis.net/spec/cql2/1.0/conf/cql2-json",
             "http://www.opengis.net/spec/ogcapi-features-8/1.0/conf/sorting"
         ]}),
     )
@@ -96,7 +102,10 @@ pub async fn api(headers: HeaderMap) -> Response {
                     {"name": "bbox", "in": "query", "style": "form", "explode": false, "schema": {"type": "array", "items": {"type": "number"}, "minItems": 4, "maxItems": 4}},
                     {"name": "sortby", "in": "query", "style": "form", "explode": false, "schema": {"type": "array", "items": {"type": "string", "pattern": "[+|-]?[A-Za-z_].*"}}},
                     {"name": "crs", "in": "query", "schema": {"type": "string", "format": "uri"}},
-                    {"name": "bbox-crs", "in": "query", "schema": {"type": "string", "format": "uri"}}
+                    {"name": "bbox-crs", "in": "query", "schema": {"type": "string", "format": "uri"}},
+                    {"name": "filter", "in": "query", "schema": {"type": "string"}},
+                    {"name": "filter-lang", "in": "query", "schema": {"type": "string", "enum": ["cql2-text", "cql2-json"], "default": "cql2-text"}},
+                    {"name": "filter-crs", "in": "query", "schema": {"type": "string", "format": "uri"}}
                 ])),
                 "/collections/{collectionId}/queryables": p("Queryables", json!([{"name": "collectionId", "in": "path", "required": true, "schema": {"type": "string"}}])),
                 "/collections/{collectionId}/items/{featureId}": p("A feature", json!([
@@ -270,6 +279,61 @@ fn with_content_crs(mut r: Response, uri: &str) -> Response {
     r
 }
 
+/// The `filter` parameter read in its `filter-lang` (CQL2 text, the default, which also
+/// takes GeoServer's ECQL; or CQL2 JSON), its geometries in `filter-crs` (CRS84 unless
+/// named) brought to the layer's CRS.
+fn read_filter(
+    l: &FeatureLayer,
+    params: &HashMap<String, String>,
+    text: &str,
+) -> Result<Filter, Box<Response>> {
+    let bad = |msg: String| {
+        Box::new(problem(
+            StatusCode::BAD_REQUEST,
+            "InvalidParameterValue",
+            msg,
+        ))
+    };
+    let (_, code, lat_first) = crs_param(l, params, "filter-crs")?;
+    let epsg = l.epsg;
+    let parsed = match params.get("filter-lang").map(String::as_str) {
+        None | Some("cql2-text") | Some("cql-text") | Some("ecql-text") => {
+            // Box corners in the filter CRS's axis order.
+            let env = move |b: [f64; 4],
+                            crs: Option<&str>|
+                  -> Result<geo_types::Rect<f64>, FilterError> {
+                let named = crs
+                    .and_then(|c| c.rsplit([':', '/']).next())
+                    .and_then(|c| c.parse().ok());
+                let (code, b) = match named {
+                    Some(n) => (n, b),
+                    None if lat_first => (code, [b[1], b[0], b[3], b[2]]),
+                    None => (code, b),
+                };
+                transform_bbox(b, code, epsg).map_err(|e| FilterError::Geometry(e.to_string()))
+            };
+            meridian_features::filter::cql::parse_cql(text, &env)
+        }
+        Some("cql2-json") => meridian_features::filter::cql2_json::parse_cql2_json(text),
+        Some(other) => {
+            return Err(bad(format!(
+                "filter-lang '{other}' is not supported (cql2-text or cql2-json)"
+            )))
+        }
+    };
+    let f = parsed.map_err(|e| bad(format!("bad filter: {e}")))?;
+    let t = meridian_features::Transformer::new(code, epsg).map_err(|e| bad(e.to_string()))?;
+    f.map_geometries(&|mut g| {
+        if lat_first {
+            use geo::MapCoords;
+            g = g.map_coords(|c| geo_types::Coord { x: c.y, y: c.x });
+        }
+        t.geometry(&mut g);
+        Ok(g)
+    })
+    .map_err(|e| bad(format!("bad filter: {e}")))
+}
+
 /// `GET /collections/{id}/items`.
 pub async fn items(
     State(st): State<Arc<OgcState>>,
@@ -364,6 +428,7 @@ pub async fn items(
             "bbox-crs",
             "datetime",
             "filter-lang",
+            "filter-crs",
             "sortby",
         ]
         .contains(&k.as_str())
@@ -371,26 +436,9 @@ pub async fn items(
             continue;
         }
         if k == "filter" {
-            // CQL text (GeoServer's ECQL subset); BBOX corners in CRS84 unless a CRS is named.
-            let epsg = l.epsg;
-            let env = move |b: [f64; 4],
-                            crs: Option<&str>|
-                  -> Result<geo_types::Rect<f64>, FilterError> {
-                let code = crs
-                    .and_then(|c| c.rsplit([':', '/']).next())
-                    .and_then(|c| c.parse().ok())
-                    .unwrap_or(4326);
-                transform_bbox(b, code, epsg).map_err(|e| FilterError::Geometry(e.to_string()))
-            };
-            match meridian_features::filter::cql::parse_cql(v, &env) {
+            match read_filter(&l, &params, v) {
                 Ok(f) => filters.push(f),
-                Err(e) => {
-                    return problem(
-                        StatusCode::BAD_REQUEST,
-                        "InvalidParameterValue",
-                        format!("bad filter: {e}"),
-                    )
-                }
+                Err(r) => return *r,
             }
             continue;
         }

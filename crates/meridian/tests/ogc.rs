@@ -424,6 +424,80 @@ fn cql_filters_on_wfs_and_ogc_api() {
 }
 
 #[test]
+fn ogc_api_filters_in_cql2_text_and_json_and_in_a_named_crs() {
+    let n = Node::with_fixture();
+    let matched = |q: &str| -> Value {
+        ogc_json(
+            &n,
+            &format!("/ogc/features/v1/collections/topp:states/items?limit=100&{q}"),
+        )["numberMatched"]
+            .clone()
+    };
+    let json = r#"{"op":"and","args":[{"op":"=","args":[{"property":"STATE_ABBR"},"TX"]},{"op":"s_intersects","args":[{"property":"the_geom"},{"bbox":[-100,30,-99,31]}]}]}"#;
+    assert_eq!(
+        matched(&format!("filter-lang=cql2-json&filter={}", percent(json))),
+        1
+    );
+    // The same box as a CQL2 text literal, in CRS84 and in EPSG:4326 (latitude first).
+    let text = matched(&format!(
+        "filter={}",
+        percent("S_INTERSECTS(the_geom, BBOX(-104, 30, -94, 37))")
+    ));
+    assert!(text.as_u64().unwrap() >= 4, "{text}");
+    assert_eq!(
+        matched(&format!(
+            "filter-lang=cql2-text&filter-crs={}&filter={}",
+            percent("http://www.opengis.net/def/crs/EPSG/0/4326"),
+            percent("S_INTERSECTS(the_geom, BBOX(30, -104, 37, -94))")
+        )),
+        text
+    );
+    // A point inside Texas, as a GeoJSON literal.
+    let point = r#"{"op":"s_intersects","args":[{"property":"the_geom"},{"type":"Point","coordinates":[-99.5,31.5]}]}"#;
+    let v = ogc_json(
+        &n,
+        &format!(
+            "/ogc/features/v1/collections/topp:states/items?filter-lang=cql2-json&filter={}",
+            percent(point)
+        ),
+    );
+    assert_eq!(v["features"][0]["properties"]["STATE_ABBR"], "TX");
+    // Refusals in the standard's JSON: code and description.
+    for (q, says) in [
+        ("filter-lang=cql2-json&filter=%7B", "not JSON"),
+        (
+            "filter-lang=sql&filter=x",
+            "filter-lang 'sql' is not supported",
+        ),
+        (
+            &format!(
+                "filter-lang=cql2-json&filter={}",
+                percent(r#"{"op":"t_after","args":[]}"#)
+            ),
+            "not supported",
+        ),
+    ] {
+        let r = ogc(
+            &n,
+            &format!("/ogc/features/v1/collections/topp:states/items?{q}"),
+        );
+        assert_eq!(r.status(), 400, "{q}");
+        let v: Value = r.json().unwrap();
+        assert_eq!(v["code"], "InvalidParameterValue", "{q}");
+        assert!(
+            v["description"].as_str().unwrap().contains(says),
+            "{q}: {v}"
+        );
+    }
+    let conf = ogc_json(&n, "/ogc/features/v1/conformance");
+    let classes = conf["conformsTo"].to_string();
+    assert!(
+        classes.contains("/conf/cql2-json")
+            && classes.contains("ogcapi-features-3/1.0/conf/filter")
+    );
+}
+
+#[test]
 fn spatial_filters_intersects_within_disjoint() {
     let n = Node::with_fixture();
     let hits = |layer: &str, extra: &str| -> u64 {

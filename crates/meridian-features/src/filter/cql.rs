@@ -209,6 +209,24 @@ impl P<'_> {
     fn literal(&mut self) -> Result<String, FilterError> {
         match self.next() {
             Some(Tok::Str(s)) | Some(Tok::Num(s)) => Ok(s),
+            // CQL2's typed literals: TIMESTAMP('…'), DATE('…'), read as their text.
+            Some(Tok::Ident(f))
+                if (f.eq_ignore_ascii_case("TIMESTAMP") || f.eq_ignore_ascii_case("DATE"))
+                    && self.peek() == Some(&Tok::LParen) =>
+            {
+                self.i += 1;
+                let v = match self.next() {
+                    Some(Tok::Str(s)) => s,
+                    other => {
+                        return Err(FilterError::Syntax(format!(
+                            "{f} needs a quoted value, found {}",
+                            found(&other)
+                        )))
+                    }
+                };
+                self.expect(Tok::RParen)?;
+                Ok(v)
+            }
             Some(Tok::Ident(s))
                 if s.eq_ignore_ascii_case("true") || s.eq_ignore_ascii_case("false") =>
             {
@@ -313,7 +331,9 @@ impl P<'_> {
             self.expect(Tok::RParen)?;
             return Ok(Filter::BBox((self.env)(n, crs.as_deref())?));
         }
-        let spatial = match name.to_ascii_uppercase().as_str() {
+        // ECQL's names and CQL2's (`S_INTERSECTS`).
+        let upper = name.to_ascii_uppercase();
+        let spatial = match upper.strip_prefix("S_").unwrap_or(&upper) {
             "INTERSECTS" => Some(Spatial::Intersects),
             "DISJOINT" => Some(Spatial::Disjoint),
             "WITHIN" => Some(Spatial::Within),
@@ -334,6 +354,31 @@ impl P<'_> {
             self.expect(Tok::Comma)?;
             let g = match self.next() {
                 Some(Tok::Wkt(w)) => crate::parse_wkt(&w)?.0,
+                // CQL2's box literal: BBOX(minx, miny, maxx, maxy).
+                Some(Tok::Ident(b))
+                    if b.eq_ignore_ascii_case("BBOX") && self.peek() == Some(&Tok::LParen) =>
+                {
+                    self.i += 1;
+                    let mut n = [0.0; 4];
+                    for (k, x) in n.iter_mut().enumerate() {
+                        if k > 0 {
+                            self.expect(Tok::Comma)?;
+                        }
+                        *x = self.number()?;
+                    }
+                    self.expect(Tok::RParen)?;
+                    let [x0, y0, x1, y1] = n;
+                    geo_types::Geometry::Polygon(geo_types::Polygon::new(
+                        geo_types::LineString::from(vec![
+                            (x0, y0),
+                            (x1, y0),
+                            (x1, y1),
+                            (x0, y1),
+                            (x0, y0),
+                        ]),
+                        vec![],
+                    ))
+                }
                 other => {
                     return Err(FilterError::Syntax(format!(
                         "{name} needs a WKT geometry, found {}",
@@ -427,6 +472,35 @@ mod tests {
             geo_types::Coord { x: b[0], y: b[1] },
             geo_types::Coord { x: b[2], y: b[3] },
         ))
+    }
+
+    #[test]
+    fn cql2_text_spatial_names_box_literals_and_typed_literals() {
+        let f = parse_cql(
+            "S_INTERSECTS(geom, BBOX(-100, 30, -90, 40)) AND \"updated\" >= TIMESTAMP('2020-01-01T00:00:00Z') AND d < DATE('2021-02-03')",
+            &env,
+        )
+        .unwrap();
+        let Filter::And(parts) = f else {
+            panic!("{f:?}")
+        };
+        assert!(matches!(
+            &parts[0],
+            Filter::Spatial(Spatial::Intersects, geo_types::Geometry::Polygon(p))
+                if p.exterior().0.len() == 5
+        ));
+        assert_eq!(
+            parts[1],
+            Filter::Cmp("updated".into(), Compare::Ge, "2020-01-01T00:00:00Z".into())
+        );
+        assert_eq!(
+            parts[2],
+            Filter::Cmp("d".into(), Compare::Lt, "2021-02-03".into())
+        );
+        assert!(parse_cql("d < DATE(3)", &env)
+            .unwrap_err()
+            .to_string()
+            .contains("DATE needs a quoted value"));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! ([`fes`], as WFS and SLD rules carry it) and CQL/ECQL text ([`cql`]) compile into these.
 
 pub mod cql;
+pub mod cql2_json;
 mod error;
 pub mod fes;
 
@@ -193,6 +194,24 @@ impl Filter {
             Filter::Not(x) => x.check_numbers(),
             _ => Ok(()),
         }
+    }
+
+    /// The same filter with each literal geometry passed through `f` (a geometry written in
+    /// another CRS than the layer's, as CQL2's default CRS84).
+    pub fn map_geometries(
+        self,
+        f: &dyn Fn(Geometry<f64>) -> Result<Geometry<f64>, FilterError>,
+    ) -> Result<Filter, FilterError> {
+        let all = |v: Vec<Filter>| -> Result<Vec<Filter>, FilterError> {
+            v.into_iter().map(|x| x.map_geometries(f)).collect()
+        };
+        Ok(match self {
+            Filter::Spatial(op, g) => Filter::Spatial(op, f(g)?),
+            Filter::And(v) => Filter::And(all(v)?),
+            Filter::Or(v) => Filter::Or(all(v)?),
+            Filter::Not(x) => Filter::Not(Box::new(x.map_geometries(f)?)),
+            other => other,
+        })
     }
 
     /// All of these filters: `All` for none, the filter itself for one, `And` otherwise.

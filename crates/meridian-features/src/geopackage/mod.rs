@@ -1,6 +1,7 @@
 //! GeoPackage files: feature tables listed in `gpkg_contents`, schemas from the GeoPackage
 //! tables, features read through the R-tree for bounding boxes, in key order.
 
+mod pool;
 mod scan;
 mod schema;
 

@@ -1,9 +1,10 @@
 //! Reading a GeoPackage feature table: the R-tree for bounding boxes, rows in key order.
 
+use super::pool::{self, Fact};
 use crate::feature::{Feature, Value};
 use crate::FeatureError;
 use geo_types::Geometry;
-use rusqlite::{types::ValueRef, Connection, OpenFlags, OptionalExtension};
+use rusqlite::{types::ValueRef, Connection, OptionalExtension};
 use std::path::Path;
 
 fn sql_err(p: &Path) -> impl Fn(rusqlite::Error) -> FeatureError + '_ {
@@ -14,13 +15,17 @@ fn quote(ident: &str) -> String {
     format!("\"{}\"", ident.replace('"', "\"\""))
 }
 
-/// Open read-only and find the table's geometry column and primary key.
-fn open(p: &Path, table: &str) -> Result<(Connection, String, Option<String>, bool), FeatureError> {
-    let c = Connection::open_with_flags(
-        p,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(sql_err(p))?;
+/// The table's geometry column, primary key and whether its R-tree exists, read once per
+/// file state (see [`pool`]).
+fn table_info(
+    c: &Connection,
+    p: &Path,
+    table: &str,
+) -> Result<(String, Option<String>, bool), FeatureError> {
+    let fact = format!("table:{table}");
+    if let Some(Fact::Table(geom, pk, rtree)) = pool::recall(p, &fact) {
+        return Ok((geom, pk, rtree));
+    }
     let geom: Option<String> = c
         .query_row(
             "SELECT column_name FROM gpkg_geometry_columns WHERE table_name = ?1",
@@ -49,19 +54,29 @@ fn open(p: &Path, table: &str) -> Result<(Connection, String, Option<String>, bo
         )
         .map_err(sql_err(p))?
         > 0;
-    Ok((c, geom, pk, has_rtree))
+    pool::remember(p, &fact, Fact::Table(geom.clone(), pk.clone(), has_rtree));
+    Ok((geom, pk, has_rtree))
+}
+
+/// Run `f` on a pooled connection to the file.
+fn with_file<R>(
+    p: &Path,
+    f: impl FnOnce(&Connection) -> Result<R, FeatureError>,
+) -> Result<R, FeatureError> {
+    pool::with_connection(p, f).map_err(|e| FeatureError::Data(format!("{}: {e}", p.display())))?
 }
 
 /// Call `each` with the features of a table, in primary-key order, until it returns false.
 /// With `bbox`, only features whose R-tree entry intersects it are read.
 /// Number of rows of a feature table.
 pub(crate) fn count(p: &Path, table: &str) -> Result<usize, FeatureError> {
-    let (c, ..) = open(p, table)?;
-    c.query_row(&format!("SELECT COUNT(*) FROM {}", quote(table)), [], |r| {
-        r.get::<_, i64>(0)
+    with_file(p, |c| {
+        table_info(c, p, table)?;
+        c.prepare_cached(&format!("SELECT COUNT(*) FROM {}", quote(table)))
+            .and_then(|mut st| st.query_row([], |r| r.get::<_, i64>(0)))
+            .map(|n| usize::try_from(n).unwrap_or(0))
+            .map_err(sql_err(p))
     })
-    .map(|n| usize::try_from(n).unwrap_or(0))
-    .map_err(sql_err(p))
 }
 
 pub(crate) fn scan(
@@ -69,9 +84,20 @@ pub(crate) fn scan(
     table: &str,
     id_prefix: &str,
     bbox: Option<geo_types::Rect<f64>>,
+    each: impl FnMut(Feature) -> bool,
+) -> Result<(), FeatureError> {
+    with_file(p, |c| scan_on(c, p, table, id_prefix, bbox, each))
+}
+
+fn scan_on(
+    c: &Connection,
+    p: &Path,
+    table: &str,
+    id_prefix: &str,
+    bbox: Option<geo_types::Rect<f64>>,
     mut each: impl FnMut(Feature) -> bool,
 ) -> Result<(), FeatureError> {
-    let (c, geom, pk, has_rtree) = open(p, table)?;
+    let (geom, pk, has_rtree) = table_info(c, p, table)?;
     let pk_col = pk.clone().unwrap_or_else(|| "rowid".into());
     let mut sql = format!(
         "SELECT {pk} AS __fid, * FROM {t}",
@@ -89,7 +115,7 @@ pub(crate) fn scan(
         params = vec![b.min().x, b.max().x, b.min().y, b.max().y];
     }
     sql.push_str(" ORDER BY __fid");
-    let mut st = c.prepare(&sql).map_err(sql_err(p))?;
+    let mut st = c.prepare_cached(&sql).map_err(sql_err(p))?;
     let names: Vec<String> = st.column_names().iter().map(|s| s.to_string()).collect();
     let mut rows = st
         .query(rusqlite::params_from_iter(params.iter()))

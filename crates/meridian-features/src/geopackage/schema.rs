@@ -1,22 +1,23 @@
 //! GeoPackage schemas: `gpkg_contents`, `gpkg_geometry_columns`, `gpkg_spatial_ref_sys` and the
 //! table's columns.
 
+use super::pool::{self, Fact};
 use meridian_sources::{jts_binding, Attribute, Bounds, Schema, SourceError};
-use rusqlite::{Connection, OpenFlags, OptionalExtension};
+use rusqlite::{Connection, OptionalExtension};
 use std::path::Path;
 
-fn open(p: &Path) -> Result<Connection, SourceError> {
+/// Run `f` on a pooled connection to the GeoPackage at `p`.
+fn with_file<R>(
+    p: &Path,
+    f: impl FnOnce(&Connection) -> Result<R, SourceError>,
+) -> Result<R, SourceError> {
     if !p.is_file() {
         return Err(SourceError::Io(format!(
             "{}: no such GeoPackage",
             p.display()
         )));
     }
-    Connection::open_with_flags(
-        p,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(|e| SourceError::Io(format!("{}: {e}", p.display())))
+    pool::with_connection(p, f).map_err(|e| SourceError::Io(format!("{}: {e}", p.display())))?
 }
 
 fn sql(p: &Path) -> impl Fn(rusqlite::Error) -> SourceError + '_ {
@@ -34,7 +35,10 @@ type ContentsRow = (
 
 /// Feature tables listed in `gpkg_contents`.
 pub(crate) fn list(p: &Path) -> Result<Vec<String>, SourceError> {
-    let c = open(p)?;
+    with_file(p, |c| list_on(c, p))
+}
+
+fn list_on(c: &Connection, p: &Path) -> Result<Vec<String>, SourceError> {
     let mut st = c
         .prepare(
             "SELECT table_name FROM gpkg_contents WHERE data_type = 'features' ORDER BY table_name",
@@ -46,9 +50,18 @@ pub(crate) fn list(p: &Path) -> Result<Vec<String>, SourceError> {
     rows.collect::<Result<Vec<_>, _>>().map_err(sql(p))
 }
 
-/// The schema of one feature table.
+/// The schema of one feature table (read once per file state).
 pub(crate) fn describe(p: &Path, table: &str) -> Result<Schema, SourceError> {
-    let c = open(p)?;
+    let fact = format!("schema:{table}");
+    if let Some(Fact::Schema(s)) = pool::recall(p, &fact) {
+        return Ok(*s);
+    }
+    let schema = with_file(p, |c| describe_on(c, p, table))?;
+    pool::remember(p, &fact, Fact::Schema(Box::new(schema.clone())));
+    Ok(schema)
+}
+
+fn describe_on(c: &Connection, p: &Path, table: &str) -> Result<Schema, SourceError> {
     let contents: Option<ContentsRow> = c
         .query_row(
             "SELECT min_x, min_y, max_x, max_y, srs_id FROM gpkg_contents WHERE table_name = ?1 AND data_type = 'features'",
