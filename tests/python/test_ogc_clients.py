@@ -154,3 +154,20 @@ def test_owslib_wfs_1_default_getfeature(fixture_node, version):
     else:
         lat, lon = (float(v) for v in texas.find(f".//{{{gml}}}posList").text.split()[:2])
     assert -107 < lon < -93 and 25 < lat < 37, (lon, lat)
+
+
+def test_owslib_wfs_2_stored_query_get_feature_by_id(fixture_node):
+    """OWSLib's stored-query calls: the list names GetFeatureById, and it returns the one
+    feature, alone."""
+    from xml.etree import ElementTree as ET
+
+    wfs = WebFeatureService(f"{fixture_node.base}/wfs", version="2.0.0")
+    ids = [q.id for q in wfs.storedqueries]
+    assert "urn:ogc:def:query:OGC-WFS::GetFeatureById" in ids, ids
+    resp = wfs.getfeature(
+        storedQueryID="urn:ogc:def:query:OGC-WFS::GetFeatureById",
+        storedQueryParams={"ID": "states.1"},
+    )
+    root = ET.fromstring(resp.read())
+    assert root.tag == "{http://www.openplans.org/topp}states", root.tag
+    assert root.get("{http://www.opengis.net/gml/3.2}id") == "states.1"

@@ -157,12 +157,30 @@ pub fn gml_member(f: &Feature, o: &GmlOptions<'_>, out: &mut String) {
     out.push_str("</wfs:member>");
 }
 
+/// One feature as a document of its own, its element the root (WFS 2.0's
+/// `GetFeatureById`).
+pub fn gml_feature_document(f: &Feature, o: &GmlOptions<'_>) -> String {
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let ns = format!(
+        " xmlns:gml=\"http://www.opengis.net/gml/3.2\" xmlns:{}=\"{}\"",
+        o.prefix,
+        escape(o.uri)
+    );
+    feature_element_with(f, o, &ns, &mut out);
+    out
+}
+
 /// A feature as `<prefix:type gml:id="…">` with its geometry and properties (GML 3).
 fn feature_element(f: &Feature, o: &GmlOptions<'_>, out: &mut String) {
+    feature_element_with(f, o, "", out)
+}
+
+/// [`feature_element`] with more attributes on the element (namespace declarations).
+fn feature_element_with(f: &Feature, o: &GmlOptions<'_>, attrs: &str, out: &mut String) {
     let p = o.prefix;
     let _ = write!(
         out,
-        "<{p}:{t} gml:id=\"{id}\">",
+        "<{p}:{t}{attrs} gml:id=\"{id}\">",
         t = o.type_name,
         id = escape(&f.id)
     );

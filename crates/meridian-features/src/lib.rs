@@ -25,8 +25,8 @@ pub use feature::{Feature, Value};
 pub use filter::{Compare, Filter, FilterError, Spatial};
 pub use geojson::{FeatureCollectionJson, FeatureJson, FeaturesJson, JSON_TAIL};
 pub use gml::{
-    gml31_head, gml31_member, gml_feature_collection, gml_head, gml_member, GmlOptions,
-    GML31_CONTENT_TYPE, GML31_TAIL, GML_TAIL,
+    gml31_head, gml31_member, gml_feature_collection, gml_feature_document, gml_head, gml_member,
+    GmlOptions, GML31_CONTENT_TYPE, GML31_TAIL, GML_TAIL,
 };
 pub use gml2::{gml2_head, gml2_member, GML2_CONTENT_TYPE, GML2_TAIL};
 pub use query::{query, query_source, Query, QueryResult, SortKey};

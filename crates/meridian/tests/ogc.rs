@@ -498,6 +498,57 @@ fn ogc_api_filters_in_cql2_text_and_json_and_in_a_named_crs() {
 }
 
 #[test]
+fn stored_queries_get_feature_by_id_and_truthful_metadata() {
+    let n = Node::with_fixture();
+    let base = "/wfs?service=WFS&version=2.0.0";
+    let id = "urn:ogc:def:query:OGC-WFS::GetFeatureById";
+    let r = ogc(
+        &n,
+        &format!("{base}&request=GetFeature&STOREDQUERY_ID={id}&ID=states.1"),
+    );
+    assert_eq!(r.status(), 200);
+    let body = r.text().unwrap();
+    // The feature alone, its element the root.
+    let x = meridian_xml::parse(&body).unwrap();
+    assert_eq!(x.name.as_str(), "topp:states", "{body}");
+    assert_eq!(x.attr_value("gml:id"), Some("states.1"));
+    let r = ogc(
+        &n,
+        &format!("{base}&request=GetFeature&STOREDQUERY_ID={id}&ID=states.999999"),
+    );
+    assert_eq!(r.status(), 404);
+    assert!(r.text().unwrap().contains("NotFound"));
+    let r = ogc(
+        &n,
+        &format!("{base}&request=GetFeature&STOREDQUERY_ID=urn:x:mine&ID=states.1"),
+    );
+    assert_eq!(r.status(), 400);
+    assert!(r.text().unwrap().contains("no stored query"));
+    let list = ogc(&n, &format!("{base}&request=ListStoredQueries"))
+        .text()
+        .unwrap();
+    assert!(
+        list.contains(id) && list.contains(">topp:states</wfs:ReturnFeatureType>"),
+        "{list}"
+    );
+    let desc = ogc(
+        &n,
+        &format!("{base}&request=DescribeStoredQueries&STOREDQUERY_ID={id}"),
+    )
+    .text()
+    .unwrap();
+    assert!(desc.contains("<wfs:Parameter name=\"ID\""), "{desc}");
+    let caps = ogc(&n, &format!("{base}&request=GetCapabilities"))
+        .text()
+        .unwrap();
+    assert!(caps.contains("name=\"ListStoredQueries\""));
+    assert!(
+        !caps.contains("including Transaction"),
+        "the abstract claims Transaction"
+    );
+}
+
+#[test]
 fn spatial_filters_intersects_within_disjoint() {
     let n = Node::with_fixture();
     let hits = |layer: &str, extra: &str| -> u64 {

@@ -33,9 +33,9 @@ impl OwnedGml {
 }
 use crate::document::Document;
 use meridian_features::{
-    csv_header, csv_row, gml2_head, gml2_member, gml31_head, gml31_member, gml_head, gml_member,
-    query, FeatureCollectionJson, GmlOptions, CSV_CONTENT_TYPE, GML2_CONTENT_TYPE, GML2_TAIL,
-    GML31_CONTENT_TYPE, GML31_TAIL, GML_TAIL,
+    csv_header, csv_row, gml2_head, gml2_member, gml31_head, gml31_member, gml_feature_document,
+    gml_head, gml_member, query, FeatureCollectionJson, GmlOptions, CSV_CONTENT_TYPE,
+    GML2_CONTENT_TYPE, GML2_TAIL, GML31_CONTENT_TYPE, GML31_TAIL, GML_TAIL,
 };
 use meridian_xml::Element;
 
@@ -47,6 +47,7 @@ pub(super) async fn get_feature(
     p: &Params,
     post: Option<&Element>,
     endpoint: &str,
+    by_id: bool,
 ) -> Result<Response, OwsError> {
     let FeatureRequest {
         layer: l,
@@ -60,6 +61,16 @@ pub(super) async fn get_feature(
         .await
         .map_err(|e| err("NoApplicableCode", "", e.to_string()))?
         .map_err(|e| err("NoApplicableCode", "", e.to_string()))?;
+    if by_id && r.features.is_empty() {
+        return Err(err(
+            "NotFound",
+            "ID",
+            format!(
+                "no feature '{}'",
+                p.get("RESOURCEID").map(String::as_str).unwrap_or("")
+            ),
+        ));
+    }
     if !transform.is_identity() {
         for f in r.features.iter_mut() {
             if let Some(g) = f.geometry.as_mut() {
@@ -160,6 +171,14 @@ pub(super) async fn get_feature(
         decimals: l.num_decimals,
         schema_location: format!("{endpoint}?service=WFS&{describe}={}", l.qualified()),
     };
+    // GetFeatureById answers the feature alone, not in a collection.
+    if let (true, Dialect::Gml32, Some(f)) = (by_id, dialect, r.features.first()) {
+        let body = gml_feature_document(f, &owned.options());
+        return Ok(axum::response::IntoResponse::into_response((
+            [("content-type", "application/gml+xml; version=3.2")],
+            body,
+        )));
+    }
     // Written a feature at a time; the page goes as it is written.
     let returned = r.features.len();
     let (head, tail, content_type) = match dialect {

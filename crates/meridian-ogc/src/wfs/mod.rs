@@ -8,6 +8,7 @@ mod capabilities;
 mod describe;
 mod get_feature;
 mod request;
+mod stored_query;
 
 use crate::ows::err;
 use crate::OgcState;
@@ -104,9 +105,25 @@ async fn handle(
         "describefeaturetype" => {
             tokio::task::block_in_place(|| describe::describe(&st, ws.as_deref(), &p))
         }
-        "getfeature" => {
-            get_feature::get_feature(&st, ws.as_deref(), &p, post_query.as_ref(), &endpoint).await
-        }
+        "getfeature" => match stored_query::as_ad_hoc(&p) {
+            Ok(Some(by_id)) => {
+                get_feature::get_feature(&st, ws.as_deref(), &by_id, None, &endpoint, true).await
+            }
+            Ok(None) => {
+                get_feature::get_feature(
+                    &st,
+                    ws.as_deref(),
+                    &p,
+                    post_query.as_ref(),
+                    &endpoint,
+                    false,
+                )
+                .await
+            }
+            Err(e) => Err(e),
+        },
+        "liststoredqueries" => stored_query::list(&st, ws.as_deref()),
+        "describestoredqueries" => stored_query::describe(&st, &p),
         "" => Err(err(
             "MissingParameterValue",
             "request",
