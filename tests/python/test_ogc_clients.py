@@ -2,6 +2,7 @@
 node, through WFS 2.0 and OGC API - Features; counts, attributes and geometries match the source
 files."""
 import json
+import urllib.request
 import sqlite3
 import subprocess
 
@@ -171,3 +172,17 @@ def test_owslib_wfs_2_stored_query_get_feature_by_id(fixture_node):
     root = ET.fromstring(resp.read())
     assert root.tag == "{http://www.openplans.org/topp}states", root.tag
     assert root.get("{http://www.opengis.net/gml/3.2}id") == "states.1"
+
+
+def test_gdal_reads_the_kml_answer(fixture_node, tmp_path):
+    """GDAL's KML driver reads WFS GetFeature's KML: every state, Texas where it is."""
+    url = f"{fixture_node.base}/wfs?service=WFS&version=2.0.0&request=GetFeature&typeNames=topp:states&outputFormat=KML"
+    path = tmp_path / "states.kml"
+    with urllib.request.urlopen(url, timeout=60) as r:
+        path.write_bytes(r.read())
+    out = subprocess.run(["ogrinfo", "-ro", "-al", "-so", str(path)], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "Feature Count: 49" in out.stdout, out.stdout
+    extent = out.stdout.split("Extent: ")[1].split("\n")[0]
+    (minx, miny), (maxx, maxy) = [tuple(float(v) for v in p.strip(" ()").split(",")) for p in extent.split(" - ")]
+    assert -125 < minx < -124 and -68 < maxx < -66, extent

@@ -11,6 +11,7 @@ mod geojson;
 pub mod geopackage;
 mod gml;
 mod gml2;
+mod kml;
 pub mod postgis;
 mod query;
 mod reproject;
@@ -29,6 +30,7 @@ pub use gml::{
     GmlOptions, GML31_CONTENT_TYPE, GML31_TAIL, GML_TAIL,
 };
 pub use gml2::{gml2_head, gml2_member, GML2_CONTENT_TYPE, GML2_TAIL};
+pub use kml::{kml_head, kml_placemark, KML_CONTENT_TYPE, KML_TAIL};
 pub use query::{query, query_source, Query, QueryResult, SortKey};
 pub use reproject::{transform_bbox, Transformer};
 pub use source::{scan_in_crs, FeatureChange, FeatureSource, FeatureStore, Pushdown, WriteSummary};

@@ -538,6 +538,36 @@ fn stored_queries_get_feature_by_id_and_truthful_metadata() {
     .text()
     .unwrap();
     assert!(desc.contains("<wfs:Parameter name=\"ID\""), "{desc}");
+    // KML, longitude first whatever the request's CRS.
+    let r = ogc(
+        &n,
+        &format!(
+            "{base}&request=GetFeature&typeNames=topp:states&outputFormat=KML&srsName=EPSG:3857"
+        ),
+    );
+    assert_eq!(
+        r.headers()["content-type"],
+        "application/vnd.google-earth.kml+xml"
+    );
+    let kml = r.text().unwrap();
+    assert_eq!(kml.matches("<Placemark ").count(), 49);
+    let texas = kml
+        .split("<Placemark ")
+        .find(|p| p.contains("<value>Texas</value>"))
+        .unwrap();
+    let first = texas
+        .split("<coordinates>")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap();
+    let (lon, lat) = first.split_once(',').unwrap();
+    let (lon, lat): (f64, f64) = (lon.parse().unwrap(), lat.parse().unwrap());
+    assert!(
+        (-107.0..-93.0).contains(&lon) && (25.0..37.0).contains(&lat),
+        "{first}"
+    );
     let caps = ogc(&n, &format!("{base}&request=GetCapabilities"))
         .text()
         .unwrap();

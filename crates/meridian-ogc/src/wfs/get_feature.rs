@@ -34,8 +34,9 @@ impl OwnedGml {
 use crate::document::Document;
 use meridian_features::{
     csv_header, csv_row, gml2_head, gml2_member, gml31_head, gml31_member, gml_feature_document,
-    gml_head, gml_member, query, FeatureCollectionJson, GmlOptions, CSV_CONTENT_TYPE,
-    GML2_CONTENT_TYPE, GML2_TAIL, GML31_CONTENT_TYPE, GML31_TAIL, GML_TAIL,
+    gml_head, gml_member, kml_head, kml_placemark, query, FeatureCollectionJson, GmlOptions,
+    CSV_CONTENT_TYPE, GML2_CONTENT_TYPE, GML2_TAIL, GML31_CONTENT_TYPE, GML31_TAIL, GML_TAIL,
+    KML_CONTENT_TYPE, KML_TAIL,
 };
 use meridian_xml::Element;
 
@@ -70,6 +71,26 @@ pub(super) async fn get_feature(
                 p.get("RESOURCEID").map(String::as_str).unwrap_or("")
             ),
         ));
+    }
+    let asked = p
+        .get("OUTPUTFORMAT")
+        .map(|f| f.to_ascii_lowercase().replace(' ', "+"))
+        .unwrap_or_default();
+    if asked == "kml" || asked == KML_CONTENT_TYPE {
+        // KML is longitude/latitude whatever the request's CRS.
+        let to_wgs84 = meridian_features::Transformer::new(l.epsg, 4326)
+            .map_err(|e| err("NoApplicableCode", "", e.to_string()))?;
+        for f in r.features.iter_mut() {
+            if let Some(g) = f.geometry.as_mut() {
+                to_wgs84.geometry(g);
+            }
+        }
+        let doc = Document {
+            head: kml_head(&l.qualified()),
+            items: Box::new(r.features.into_iter().map(|f| kml_placemark(&f))),
+            tail: KML_TAIL.into(),
+        };
+        return Ok(doc.response(st, KML_CONTENT_TYPE));
     }
     if !transform.is_identity() {
         for f in r.features.iter_mut() {
