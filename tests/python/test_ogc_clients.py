@@ -186,3 +186,21 @@ def test_gdal_reads_the_kml_answer(fixture_node, tmp_path):
     extent = out.stdout.split("Extent: ")[1].split("\n")[0]
     (minx, miny), (maxx, maxy) = [tuple(float(v) for v in p.strip(" ()").split(",")) for p in extent.split(" - ")]
     assert -125 < minx < -124 and -68 < maxx < -66, extent
+
+
+def test_gdal_reads_the_shape_zip_answer(fixture_node, tmp_path):
+    """GDAL reads WFS GetFeature's SHAPE-ZIP: every state, their attributes in UTF-8, the
+    CRS from the .prj."""
+    url = f"{fixture_node.base}/wfs?service=WFS&version=2.0.0&request=GetFeature&typeNames=topp:states&outputFormat=SHAPE-ZIP"
+    path = tmp_path / "states.zip"
+    with urllib.request.urlopen(url, timeout=60) as r:
+        assert r.headers["Content-Type"] == "application/zip"
+        assert 'filename="states.zip"' in r.headers["Content-Disposition"]
+        path.write_bytes(r.read())
+    out = subprocess.run(["ogrinfo", "-ro", "-al", "-so", f"/vsizip/{path}"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "Feature Count: 49" in out.stdout, out.stdout
+    assert "STATE_NAME: String" in out.stdout, out.stdout
+    assert "WGS 84" in out.stdout or "WGS_1984" in out.stdout, out.stdout
+    out = subprocess.run(["ogrinfo", "-ro", "-al", "-q", "-where", "STATE_ABBR = 'TX'", f"/vsizip/{path}"], capture_output=True, text=True, timeout=120)
+    assert "STATE_NAME (String) = Texas" in out.stdout, out.stdout

@@ -116,7 +116,7 @@ pub(super) fn capabilities(
             let op = |n: &str, extra: &str| {
                 format!("<ows:Operation name=\"{n}\"><ows:DCP><ows:HTTP><ows:Get xlink:href=\"{endpoint}\"/><ows:Post xlink:href=\"{endpoint}\"/></ows:HTTP></ows:DCP>{extra}</ows:Operation>")
             };
-            let gf_formats = "<ows:Parameter name=\"outputFormat\"><ows:AllowedValues><ows:Value>application/gml+xml; version=3.2</ows:Value><ows:Value>application/json</ows:Value><ows:Value>GML2</ows:Value><ows:Value>text/xml; subtype=gml/2.1.2</ows:Value><ows:Value>csv</ows:Value><ows:Value>KML</ows:Value></ows:AllowedValues></ows:Parameter><ows:Parameter name=\"resultType\"><ows:AllowedValues><ows:Value>results</ows:Value><ows:Value>hits</ows:Value></ows:AllowedValues></ows:Parameter>";
+            let gf_formats = "<ows:Parameter name=\"outputFormat\"><ows:AllowedValues><ows:Value>application/gml+xml; version=3.2</ows:Value><ows:Value>application/json</ows:Value><ows:Value>GML2</ows:Value><ows:Value>text/xml; subtype=gml/2.1.2</ows:Value><ows:Value>csv</ows:Value><ows:Value>KML</ows:Value><ows:Value>SHAPE-ZIP</ows:Value></ows:AllowedValues></ows:Parameter><ows:Parameter name=\"resultType\"><ows:AllowedValues><ows:Value>results</ows:Value><ows:Value>hits</ows:Value></ows:AllowedValues></ows:Parameter>";
             let constraint = |n: &str, v: &str| {
                 format!("<ows:Constraint name=\"{n}\"><ows:NoValues/><ows:DefaultValue>{v}</ows:DefaultValue></ows:Constraint>")
             };

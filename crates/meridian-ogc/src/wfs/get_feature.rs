@@ -92,6 +92,9 @@ pub(super) async fn get_feature(
         };
         return Ok(doc.response(st, KML_CONTENT_TYPE));
     }
+    if asked == "shape-zip" || asked == "application/zip" {
+        return shape_zip_answer(&l, r.features, &transform, out_epsg);
+    }
     if !transform.is_identity() {
         for f in r.features.iter_mut() {
             if let Some(g) = f.geometry.as_mut() {
@@ -232,6 +235,51 @@ pub(super) async fn get_feature(
     };
     Ok(doc.response(st, content_type))
 }
+
+/// A SHAPE-ZIP answer: the features in the request's CRS, the `.prj` the store's own WKT
+/// when they stay in the native CRS (WGS 84's when they are in EPSG:4326).
+fn shape_zip_answer(
+    l: &crate::layers::FeatureLayer,
+    mut features: Vec<meridian_features::Feature>,
+    transform: &meridian_features::Transformer,
+    out_epsg: u32,
+) -> Result<Response, OwsError> {
+    if !transform.is_identity() {
+        for f in features.iter_mut() {
+            if let Some(g) = f.geometry.as_mut() {
+                transform.geometry(g);
+            }
+        }
+    }
+    let prj = if out_epsg == 4326 {
+        Some(WGS84_PRJ.to_string())
+    } else if out_epsg == l.epsg {
+        tokio::task::block_in_place(|| meridian_features::describe(&l.store, &l.native))
+            .ok()
+            .and_then(|s| s.native_wkt)
+    } else {
+        None
+    };
+    let zip = meridian_features::shape_zip(&l.qualified(), &features, prj.as_deref())
+        .map_err(|e| err("NoApplicableCode", "", e.to_string()))?;
+    let file = format!("{}.zip", l.name.replace(['"', '\\', '/'], "_"));
+    Ok(axum::response::IntoResponse::into_response((
+        [
+            (
+                "content-type",
+                meridian_features::SHAPE_ZIP_CONTENT_TYPE.to_string(),
+            ),
+            (
+                "content-disposition",
+                format!("attachment; filename=\"{file}\""),
+            ),
+        ],
+        zip,
+    )))
+}
+
+/// The `.prj` of WGS 84 (EPSG:4326), as ESRI software writes it.
+const WGS84_PRJ: &str = "GEOGCS[\"GCS_WGS_1984\",DATUM[\"D_WGS_1984\",SPHEROID[\"WGS_1984\",6378137.0,298.257223563]],PRIMEM[\"Greenwich\",0.0],UNIT[\"Degree\",0.0174532925199433]]";
 
 /// The GML a GetFeature answers in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
