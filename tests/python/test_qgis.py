@@ -58,3 +58,48 @@ def test_qgis_renders_a_wms_layer(fixture_node):
         out = json.loads(lines[-1])
         assert out["valid"], out
         assert all(abs(a - b) <= 6 for a, b in zip(out["texas"], TEXAS_BLUE)), out
+
+
+QGIS_WFS_SCRIPT = r"""
+import json, sys
+from qgis.core import QgsApplication, QgsVectorLayer, QgsFeatureRequest
+app = QgsApplication([], False)
+app.initQgis()
+out = {}
+for version in ["1.0.0", "1.1.0", "2.0.0"]:
+    uri = f"pagingEnabled='true' srsname='EPSG:4326' typename='topp:states' url='{sys.argv[1]}' version='{version}'"
+    layer = QgsVectorLayer(uri, "states", "WFS")
+    if not layer.isValid():
+        out[version] = {"valid": False}
+        continue
+    feats = list(layer.getFeatures())
+    texas = [f for f in feats if f["STATE_ABBR"] == "TX"]
+    c = texas[0].geometry().centroid().asPoint() if texas else None
+    out[version] = {"valid": True, "count": len(feats), "texas": [c.x(), c.y()] if c else None,
+                    "fields": [f.name() for f in layer.fields()]}
+print(json.dumps(out))
+app.exitQgis()
+"""
+
+
+def test_qgis_reads_a_wfs_layer_in_each_version(fixture_node):
+    """QGIS's WFS provider opens topp:states over WFS 1.0.0, 1.1.0 and 2.0.0: every state, its
+    attributes, and Texas where it is (longitude first in QGIS's EPSG:4326 layer)."""
+    py = "/usr/bin/python3"
+    with tempfile.TemporaryDirectory() as tmp:
+        r = subprocess.run(
+            [py, "-c", QGIS_WFS_SCRIPT, f"{fixture_node.base}/wfs"],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env={**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_RUNTIME_DIR": tmp},
+        )
+        lines = [l for l in r.stdout.splitlines() if l.startswith("{")]
+        assert lines, r.stdout[-2000:] + r.stderr[-2000:]
+        out = json.loads(lines[-1])
+    for version, got in out.items():
+        assert got["valid"], (version, out)
+        assert got["count"] == 49, (version, got)
+        assert "STATE_NAME" in got["fields"], (version, got)
+        lon, lat = got["texas"]
+        assert -107 < lon < -93 and 25 < lat < 37, (version, got)
