@@ -1,28 +1,58 @@
-//! Where each object's file is, by id.
+//! Where each object's file is, by id and by path, so that moving or removing a directory
+//! touches only the objects inside it.
 
 use meridian_catalog::Id;
 use std::collections::{BTreeMap, HashMap};
+use std::ops::Bound;
 use std::path::Path;
 use std::sync::Arc;
 
-/// A file path relative to the data directory.
+/// A file path relative to the data directory, shared by both indexes.
 pub type RelPath = Arc<Path>;
 
-/// Object id → file path (relative to the data directory). One ordered map: built from the
-/// loaded objects at once its nodes are full (about 34 bytes an object besides the path,
-/// where a hash map sized for a million objects doubles to the next power of two). Moving
-/// or removing a directory (renaming or deleting a workspace or store) looks through every
-/// entry, a few milliseconds per hundred thousand objects.
+/// A path ordered by its bytes, so that everything under `dir/` is one contiguous range
+/// (comparing component by component gives the same ranges but costs several times more).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ByBytes(RelPath);
+
+impl ByBytes {
+    fn bytes(&self) -> &[u8] {
+        self.0.as_os_str().as_encoded_bytes()
+    }
+}
+
+impl Ord for ByBytes {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.bytes().cmp(other.bytes())
+    }
+}
+
+impl PartialOrd for ByBytes {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// Object id ↔ file path (relative to the data directory). Two ordered maps sharing each
+/// path's allocation; built from the loaded objects at once, their nodes are full (about 34
+/// bytes an entry each, where a hash map sized for a million objects doubles to the next
+/// power of two).
 #[derive(Debug, Clone, Default)]
 pub struct Locations {
     by_id: BTreeMap<Id, RelPath>,
+    by_path: BTreeMap<ByBytes, Id>,
 }
 
 impl Locations {
     /// Index the locations found when loading a data directory.
-    pub fn new(by_id: HashMap<Id, RelPath>) -> Self {
+    pub fn new(found: HashMap<Id, RelPath>) -> Self {
+        let by_path = found
+            .iter()
+            .map(|(i, p)| (ByBytes(p.clone()), i.clone()))
+            .collect();
         Locations {
-            by_id: by_id.into_iter().collect(),
+            by_id: found.into_iter().collect(),
+            by_path,
         }
     }
 
@@ -33,20 +63,33 @@ impl Locations {
 
     /// Record (or move) an object's file.
     pub fn insert(&mut self, id: Id, path: impl Into<RelPath>) {
-        self.by_id.insert(id, path.into());
+        let path = path.into();
+        if let Some(old) = self.by_id.insert(id.clone(), path.clone()) {
+            let old = ByBytes(old);
+            if self.by_path.get(&old) == Some(&id) {
+                self.by_path.remove(&old);
+            }
+        }
+        self.by_path.insert(ByBytes(path), id);
     }
 
     /// Forget an object; returns where its file was.
     pub fn remove(&mut self, id: &str) -> Option<RelPath> {
-        self.by_id.remove(id)
+        let old = ByBytes(self.by_id.remove(id)?);
+        if self.by_path.get(&old).map(|i| &**i) == Some(id) {
+            self.by_path.remove(&old);
+        }
+        Some(old.0)
     }
 
     /// Objects whose files are under `dir`.
     fn under(&self, dir: &Path) -> Vec<(RelPath, Id)> {
-        self.by_id
-            .iter()
-            .filter(|(_, p)| p.starts_with(dir) && ***p != *dir)
-            .map(|(i, p)| (p.clone(), i.clone()))
+        // `dir/`: the trailing separator keeps `a-b/` and `ab/` out of the range of `a/`.
+        let prefix = ByBytes(dir.join("").into());
+        self.by_path
+            .range((Bound::Included(&prefix), Bound::Unbounded))
+            .take_while(|(p, _)| p.bytes().starts_with(prefix.bytes()))
+            .map(|(p, i)| (p.0.clone(), i.clone()))
             .collect()
     }
 
