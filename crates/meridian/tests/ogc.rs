@@ -579,6 +579,57 @@ fn stored_queries_get_feature_by_id_and_truthful_metadata() {
 }
 
 #[test]
+fn every_advertised_output_format_answers() {
+    let n = Node::with_fixture();
+    for version in ["2.0.0", "1.1.0"] {
+        let caps = ogc(
+            &n,
+            &format!("/wfs?service=WFS&version={version}&request=GetCapabilities"),
+        )
+        .text()
+        .unwrap();
+        let section = caps
+            .split("name=\"GetFeature\"")
+            .nth(1)
+            .unwrap()
+            .split("</ows:Operation>")
+            .next()
+            .unwrap();
+        let formats: Vec<&str> = section
+            .split("<ows:Value>")
+            .skip(1)
+            .filter_map(|v| v.split("</ows:Value>").next())
+            .filter(|v| !["results", "hits"].contains(v))
+            .collect();
+        assert!(formats.len() >= 8, "{version}: {formats:?}");
+        for f in formats {
+            let r = ogc(
+                &n,
+                &format!(
+                    "/wfs?service=WFS&version={version}&request=GetFeature&typeName=topp:states&maxFeatures=2&count=2&outputFormat={}",
+                    percent(f)
+                ),
+            );
+            assert_eq!(r.status(), 200, "{version} {f}");
+            let ct = r.headers()["content-type"].to_str().unwrap().to_string();
+            let body = r.bytes().unwrap();
+            assert!(!body.is_empty(), "{version} {f}");
+            assert!(
+                !ct.contains("ows") && !String::from_utf8_lossy(&body).contains("ExceptionReport"),
+                "{version} {f}: {ct}"
+            );
+        }
+    }
+    // 1.0.0 names its formats as elements.
+    let caps = ogc(&n, "/wfs?service=WFS&version=1.0.0&request=GetCapabilities")
+        .text()
+        .unwrap();
+    assert!(
+        caps.contains("<ResultFormat><GML2/><GML3/><SHAPE-ZIP/><CSV/><JSON/><KML/></ResultFormat>")
+    );
+}
+
+#[test]
 fn spatial_filters_intersects_within_disjoint() {
     let n = Node::with_fixture();
     let hits = |layer: &str, extra: &str| -> u64 {
