@@ -60,6 +60,11 @@ fn polygon(p: &Polygon<f64>, o: &GmlOptions<'_>, id: &str, out: &mut String) {
     out.push_str("</gml:Polygon>");
 }
 
+/// A GML 3.2 geometry with `gml:id` `id` (WFS 2.0's GetPropertyValue of a geometry).
+pub fn gml_geometry(g: &Geometry<f64>, o: &GmlOptions<'_>, id: &str, out: &mut String) {
+    geometry(g, o, id, out)
+}
+
 fn geometry(g: &Geometry<f64>, o: &GmlOptions<'_>, id: &str, out: &mut String) {
     let srs = o.srs_name;
     match g {

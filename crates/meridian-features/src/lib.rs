@@ -27,8 +27,8 @@ pub use feature::{Feature, Value};
 pub use filter::{Compare, Filter, FilterError, Spatial};
 pub use geojson::{FeatureCollectionJson, FeatureJson, FeaturesJson, JSON_TAIL};
 pub use gml::{
-    gml31_head, gml31_member, gml_feature_collection, gml_feature_document, gml_head, gml_member,
-    GmlOptions, GML31_CONTENT_TYPE, GML31_TAIL, GML_TAIL,
+    gml31_head, gml31_member, gml_feature_collection, gml_feature_document, gml_geometry, gml_head,
+    gml_member, GmlOptions, GML31_CONTENT_TYPE, GML31_TAIL, GML_TAIL,
 };
 pub use gml2::{gml2_head, gml2_member, GML2_CONTENT_TYPE, GML2_TAIL};
 pub use kml::{kml_head, kml_placemark, KML_CONTENT_TYPE, KML_TAIL};

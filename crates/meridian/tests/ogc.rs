@@ -579,6 +579,39 @@ fn stored_queries_get_feature_by_id_and_truthful_metadata() {
 }
 
 #[test]
+fn get_property_value_gives_one_property_of_the_selected_features() {
+    let n = Node::with_fixture();
+    let base = "/wfs?service=WFS&version=2.0.0&request=GetPropertyValue&typeNames=topp:states";
+    let body = ogc(&n, &format!("{base}&valueReference=STATE_NAME&count=3"))
+        .text()
+        .unwrap();
+    let x = meridian_xml::parse(&body).unwrap();
+    assert_eq!(x.name.as_str(), "wfs:ValueCollection", "{body}");
+    assert_eq!(x.attr_value("numberMatched"), Some("49"));
+    assert_eq!(x.attr_value("numberReturned"), Some("3"));
+    let texas = ogc(
+        &n,
+        &format!(
+            "{base}&valueReference=topp:STATE_NAME&cql_filter={}",
+            percent("STATE_ABBR = 'TX'")
+        ),
+    )
+    .text()
+    .unwrap();
+    assert!(texas.contains("<wfs:member>Texas</wfs:member>"), "{texas}");
+    let geom = ogc(&n, &format!("{base}&valueReference=the_geom&count=1"))
+        .text()
+        .unwrap();
+    assert!(geom.contains("<wfs:member><gml:MultiSurface"), "{geom}");
+    let r = ogc(&n, &format!("{base}&valueReference=nope"));
+    assert_eq!(r.status(), 400);
+    assert!(r.text().unwrap().contains("valueReference"));
+    let r = ogc(&n, base);
+    assert_eq!(r.status(), 400);
+    assert!(r.text().unwrap().contains("MissingParameterValue"));
+}
+
+#[test]
 fn every_advertised_output_format_answers() {
     let n = Node::with_fixture();
     for version in ["2.0.0", "1.1.0"] {

@@ -15,7 +15,7 @@ use std::collections::BTreeSet;
 const STOCK_ABSTRACT: &str = "This is the reference implementation of WFS 1.0.0 and WFS 1.1.0, supports all WFS operations including Transaction.";
 
 /// What is answered instead of [`STOCK_ABSTRACT`]: what this service does.
-const OWN_ABSTRACT: &str = "Meridian's WFS 2.0.0, 1.1.0 and 1.0.0: GetCapabilities, DescribeFeatureType, GetFeature and the GetFeatureById stored query (no Transaction).";
+const OWN_ABSTRACT: &str = "Meridian's WFS 2.0.0, 1.1.0 and 1.0.0: GetCapabilities, DescribeFeatureType, GetFeature, GetPropertyValue and the GetFeatureById stored query (no Transaction).";
 
 /// A field of the service's settings, escaped.
 fn text(svc: Option<&Element>, name: &str, default: &str) -> String {
@@ -142,7 +142,7 @@ pub(super) fn capabilities(
                 "<wfs:WFS_Capabilities version=\"2.0.0\" xmlns:wfs=\"http://www.opengis.net/wfs/2.0\" xmlns:ows=\"http://www.opengis.net/ows/1.1\" xmlns:fes=\"http://www.opengis.net/fes/2.0\" xmlns:gml=\"http://www.opengis.net/gml/3.2\" xmlns:xlink=\"http://www.w3.org/1999/xlink\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:schemaLocation=\"http://www.opengis.net/wfs/2.0 http://schemas.opengis.net/wfs/2.0/wfs.xsd\"{xmlns}>\
 <ows:ServiceIdentification><ows:Title>{title}</ows:Title><ows:Abstract>{abstract_}</ows:Abstract><ows:Keywords>{keywords}</ows:Keywords><ows:ServiceType>WFS</ows:ServiceType><ows:ServiceTypeVersion>2.0.0</ows:ServiceTypeVersion><ows:ServiceTypeVersion>1.1.0</ows:ServiceTypeVersion><ows:ServiceTypeVersion>1.0.0</ows:ServiceTypeVersion><ows:Fees>{fees}</ows:Fees><ows:AccessConstraints>{ac}</ows:AccessConstraints></ows:ServiceIdentification>\
 <ows:ServiceProvider><ows:ProviderName>Meridian</ows:ProviderName></ows:ServiceProvider>\
-<ows:OperationsMetadata>{gc}{dft}{gf}{lsq}{dsq}{c1}{c2}{c3}{c4}</ows:OperationsMetadata>\
+<ows:OperationsMetadata>{gc}{dft}{gf}{gpv}{lsq}{dsq}{c1}{c2}{c3}{c4}</ows:OperationsMetadata>\
 <wfs:FeatureTypeList>{fts}</wfs:FeatureTypeList>\
 <fes:Filter_Capabilities><fes:Conformance>{f1}{f2}{f3}{f4}{f5}{f6}{f7}{f8}{f9}</fes:Conformance><fes:Id_Capabilities><fes:ResourceIdentifier name=\"fes:ResourceId\"/></fes:Id_Capabilities><fes:Scalar_Capabilities><fes:LogicalOperators/><fes:ComparisonOperators>{cmp}</fes:ComparisonOperators></fes:Scalar_Capabilities><fes:Spatial_Capabilities><fes:GeometryOperands><fes:GeometryOperand name=\"gml:Envelope\"/><fes:GeometryOperand name=\"gml:Point\"/><fes:GeometryOperand name=\"gml:LineString\"/><fes:GeometryOperand name=\"gml:Polygon\"/></fes:GeometryOperands><fes:SpatialOperators><fes:SpatialOperator name=\"BBOX\"/><fes:SpatialOperator name=\"Intersects\"/><fes:SpatialOperator name=\"Disjoint\"/><fes:SpatialOperator name=\"Within\"/><fes:SpatialOperator name=\"Contains\"/></fes:SpatialOperators></fes:Spatial_Capabilities></fes:Filter_Capabilities>\
 </wfs:WFS_Capabilities>",
@@ -151,6 +151,7 @@ pub(super) fn capabilities(
                 gc = op("GetCapabilities", "<ows:Parameter name=\"AcceptVersions\"><ows:AllowedValues><ows:Value>2.0.0</ows:Value><ows:Value>1.1.0</ows:Value><ows:Value>1.0.0</ows:Value></ows:AllowedValues></ows:Parameter>"),
                 dft = op("DescribeFeatureType", ""),
                 gf = op("GetFeature", gf_formats),
+                gpv = op("GetPropertyValue", ""),
                 lsq = op("ListStoredQueries", ""),
                 dsq = op("DescribeStoredQueries", ""),
                 c1 = constraint("ImplementsBasicWFS", "TRUE"),

@@ -7,6 +7,7 @@
 mod capabilities;
 mod describe;
 mod get_feature;
+mod get_property_value;
 mod request;
 mod stored_query;
 
@@ -122,6 +123,7 @@ async fn handle(
             }
             Err(e) => Err(e),
         },
+        "getpropertyvalue" => get_property_value::get_property_value(&st, ws.as_deref(), &p).await,
         "liststoredqueries" => stored_query::list(&st, ws.as_deref()),
         "describestoredqueries" => stored_query::describe(&st, &p),
         "" => Err(err(
