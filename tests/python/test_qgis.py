@@ -36,26 +36,31 @@ print(json.dumps(out))
 app.exitQgis()
 """
 
-TEXAS_BLUE = tuple(round(c * 0.7 + 255 * 0.3) for c in (0x4D, 0x4D, 0xFF))
-
-
-def test_qgis_renders_a_wms_layer(fixture_node):
+def run_qgis(script, tmp, *args):
+    """Run `script` in the system Python with QGIS headless; its last JSON line."""
     py = "/usr/bin/python3"
     check = subprocess.run([py, "-c", "import qgis.core"], capture_output=True, text=True)
     if check.returncode != 0:
         pytest.fail("QGIS's Python bindings are missing (Debian packages python3-qgis, qgis-providers): " + check.stderr[-300:])
+    r = subprocess.run(
+        [py, "-c", script, *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_RUNTIME_DIR": tmp},
+    )
+    lines = [l for l in r.stdout.splitlines() if l.startswith("{")]
+    assert lines, r.stdout[-2000:] + r.stderr[-2000:]
+    return json.loads(lines[-1])
+
+
+TEXAS_BLUE = tuple(round(c * 0.7 + 255 * 0.3) for c in (0x4D, 0x4D, 0xFF))
+
+
+def test_qgis_renders_a_wms_layer(fixture_node):
     with tempfile.TemporaryDirectory() as tmp:
         png_path = os.path.join(tmp, "qgis.png")
-        r = subprocess.run(
-            [py, "-c", QGIS_SCRIPT, f"{fixture_node.base}/wms", png_path],
-            capture_output=True,
-            text=True,
-            timeout=300,
-            env={**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_RUNTIME_DIR": tmp},
-        )
-        lines = [l for l in r.stdout.splitlines() if l.startswith("{")]
-        assert lines, r.stdout[-2000:] + r.stderr[-2000:]
-        out = json.loads(lines[-1])
+        out = run_qgis(QGIS_SCRIPT, tmp, f"{fixture_node.base}/wms", png_path)
         assert out["valid"], out
         assert all(abs(a - b) <= 6 for a, b in zip(out["texas"], TEXAS_BLUE)), out
 
@@ -85,18 +90,8 @@ app.exitQgis()
 def test_qgis_reads_a_wfs_layer_in_each_version(fixture_node):
     """QGIS's WFS provider opens topp:states over WFS 1.0.0, 1.1.0 and 2.0.0: every state, its
     attributes, and Texas where it is (longitude first in QGIS's EPSG:4326 layer)."""
-    py = "/usr/bin/python3"
     with tempfile.TemporaryDirectory() as tmp:
-        r = subprocess.run(
-            [py, "-c", QGIS_WFS_SCRIPT, f"{fixture_node.base}/wfs"],
-            capture_output=True,
-            text=True,
-            timeout=300,
-            env={**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_RUNTIME_DIR": tmp},
-        )
-        lines = [l for l in r.stdout.splitlines() if l.startswith("{")]
-        assert lines, r.stdout[-2000:] + r.stderr[-2000:]
-        out = json.loads(lines[-1])
+        out = run_qgis(QGIS_WFS_SCRIPT, tmp, f"{fixture_node.base}/wfs")
     for version, got in out.items():
         assert got["valid"], (version, out)
         assert got["count"] == 49, (version, got)

@@ -57,11 +57,7 @@ pub(super) async fn get_feature(
         swap,
         transform,
     } = feature_request(st, ws, p, post)?;
-    let (store, native, prefix) = (l.store.clone(), l.native.clone(), l.name.clone());
-    let mut r = tokio::task::spawn_blocking(move || query(&store, &native, &prefix, &q))
-        .await
-        .map_err(|e| err("NoApplicableCode", "", e.to_string()))?
-        .map_err(|e| err("NoApplicableCode", "", e.to_string()))?;
+    let mut r = run_query(&l, q).await?;
     if by_id && r.features.is_empty() {
         return Err(err(
             "NotFound",
@@ -280,6 +276,18 @@ fn shape_zip_answer(
 
 /// The `.prj` of WGS 84 (EPSG:4326), as ESRI software writes it.
 const WGS84_PRJ: &str = "GEOGCS[\"GCS_WGS_1984\",DATUM[\"D_WGS_1984\",SPHEROID[\"WGS_1984\",6378137.0,298.257223563]],PRIMEM[\"Greenwich\",0.0],UNIT[\"Degree\",0.0174532925199433]]";
+
+/// Run a request's query on the layer's store, off the async workers.
+pub(super) async fn run_query(
+    l: &crate::layers::FeatureLayer,
+    q: meridian_features::Query,
+) -> Result<meridian_features::QueryResult, OwsError> {
+    let (store, native, prefix) = (l.store.clone(), l.native.clone(), l.name.clone());
+    tokio::task::spawn_blocking(move || query(&store, &native, &prefix, &q))
+        .await
+        .map_err(|e| err("NoApplicableCode", "", e.to_string()))?
+        .map_err(|e| err("NoApplicableCode", "", e.to_string()))
+}
 
 /// The GML a GetFeature answers in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,7 +6,7 @@ use crate::document::Document;
 use crate::ows::{err, OwsError};
 use crate::OgcState;
 use axum::response::Response;
-use meridian_features::{gml_geometry, query, GmlOptions};
+use meridian_features::{gml_geometry, GmlOptions};
 use meridian_xml::escape;
 
 /// GetPropertyValue of `valueReference` (a property name, prefixed or not).
@@ -22,13 +22,9 @@ pub(super) async fn get_property_value(
             "GetPropertyValue needs a valueReference",
         )
     })?;
-    let FeatureRequest {
-        layer: l,
-        query: q,
-        out_epsg,
-        swap,
-        transform,
-    } = feature_request(st, ws, p, None)?;
+    let req: FeatureRequest = feature_request(st, ws, p, None)?;
+    let (l, q, out_epsg, swap, transform) =
+        (req.layer, req.query, req.out_epsg, req.swap, req.transform);
     // `prefix:name` or `name`; no other XPath.
     let prop = match reference.split_once(':') {
         Some((prefix, name)) if prefix == l.prefix => name,
@@ -44,11 +40,7 @@ pub(super) async fn get_property_value(
             format!("{reference} is not a property of {}", l.qualified()),
         ));
     }
-    let (store, native, prefix) = (l.store.clone(), l.native.clone(), l.name.clone());
-    let r = tokio::task::spawn_blocking(move || query(&store, &native, &prefix, &q))
-        .await
-        .map_err(|e| err("NoApplicableCode", "", e.to_string()))?
-        .map_err(|e| err("NoApplicableCode", "", e.to_string()))?;
+    let r = super::get_feature::run_query(&l, q).await?;
     let srs_name = format!("urn:ogc:def:crs:EPSG::{out_epsg}");
     let o = GmlOptions {
         prefix: &l.prefix,
