@@ -68,6 +68,20 @@ fn copy_id(kind: Kind, old: &str, path: &Path) -> String {
     format!("{}-copy-{h:016x}", kind.id_prefix())
 }
 
+/// Every `<id>` within `e` (a child of an object's root: a reference) that names an object
+/// with a copy in `map` names the copy.
+fn point_ids_at_copies(e: &mut meridian_xml::Element, map: &HashMap<String, Id>) {
+    if e.name.as_str() == "id" {
+        if let Some(new) = e.text_trim().and_then(|t| map.get(t)) {
+            e.text = Some((&**new).into());
+        }
+        return;
+    }
+    for c in e.children.iter_mut() {
+        point_ids_at_copies(c, map);
+    }
+}
+
 /// FNV-1a of some byte strings (each followed by a zero): stable across builds and platforms,
 /// as std's hasher is not.
 fn fnv(parts: &[&[u8]]) -> u64 {
@@ -209,6 +223,11 @@ impl<'a> Walker<'a> {
         let misplaced = Self::misplaced_copies(&self.entries);
         // The last resource loaded: its entry and name.
         let mut last_resource: Option<(usize, String)> = None;
+        // The workspace entry each entry is inside (a workspace is inside itself).
+        let mut scope: Vec<Option<usize>> = vec![None; self.entries.len()];
+        // Per workspace entry: old id → the id of its copy there.
+        let mut copies: HashMap<usize, HashMap<String, Id>> = HashMap::new();
+        let mut object_scope: Vec<Option<usize>> = Vec::with_capacity(self.entries.len());
         let mut objects = Vec::with_capacity(self.entries.len());
         let mut locations: HashMap<Id, RelPath> = HashMap::with_capacity(self.entries.len());
         for (i, e) in self.entries.into_iter().enumerate() {
@@ -219,8 +238,17 @@ impl<'a> Walker<'a> {
                 },
                 None => None,
             };
+            let within = if e.object.kind == Kind::Workspace {
+                Some(i)
+            } else {
+                e.requires.and_then(|r| scope.get(r).copied().flatten())
+            };
+            if let Some(s) = scope.get_mut(i) {
+                *s = within;
+            }
             // What stays is copied here, on one thread (see `Object::relocated`).
             let mut object = e.object.relocated();
+            let mut renamed: Option<String> = None;
             let duplicate =
                 locations.contains_key(object.id()) || misplaced.get(i).copied().unwrap_or(false);
             if duplicate {
@@ -239,6 +267,7 @@ impl<'a> Walker<'a> {
                         object.id()
                     ),
                 });
+                renamed = Some(object.id().to_string());
                 object.edit_xml(|x| x.set_child_text("id", fresh.as_str()));
                 copied[i] = true;
             }
@@ -293,7 +322,33 @@ impl<'a> Walker<'a> {
             if let Some(slot) = ids.get_mut(i) {
                 *slot = Some(object.shared_id().clone());
             }
+            // Only a workspace copied whole: there every reference means its own copies.
+            let whole_copy = within.is_some_and(|w| copied.get(w) == Some(&true));
+            if let (Some(old), Some(w), true) = (renamed, within, whole_copy) {
+                copies
+                    .entry(w)
+                    .or_default()
+                    .insert(old, object.shared_id().clone());
+            }
+            object_scope.push(within);
             objects.push(object);
+        }
+        // Inside a workspace copied whole, what names an object that has a copy there names
+        // the copy (a layer's style, a group's layers), whatever came first.
+        if !copies.is_empty() {
+            for (o, w) in objects.iter_mut().zip(object_scope) {
+                let Some(map) = w.and_then(|w| copies.get(&w)) else {
+                    continue;
+                };
+                if o.references().iter().any(|r| map.contains_key(*r)) {
+                    o.edit_xml(|x| {
+                        // Not the object's own id.
+                        for c in x.children.iter_mut().filter(|c| c.name.as_str() != "id") {
+                            point_ids_at_copies(c, map);
+                        }
+                    });
+                }
+            }
         }
         (objects, locations, problems, notices)
     }

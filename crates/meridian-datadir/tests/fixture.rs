@@ -460,3 +460,82 @@ fn a_store_folder_copied_by_hand_into_another_workspace_loads_as_a_copy_of_its_o
     assert_eq!(l.catalog.resources_of(&copy_id).len(), 5);
     assert!(l.catalog.dangling_references().is_empty());
 }
+
+#[test]
+fn a_workspace_copied_whole_under_another_name_loads_with_its_own_styles_and_groups() {
+    let d = copy_fixture();
+    let root = d.path();
+    let sf = root.join("workspaces/sf");
+    // A style of the workspace, used by roads, and a group of the workspace holding roads.
+    fs::create_dir_all(sf.join("styles")).unwrap();
+    fs::write(
+        sf.join("styles/local.xml"),
+        "<style><id>StyleInfoImpl-local</id><name>local</name><workspace><id>WorkspaceInfoImpl--570ae188:124761b8d78:-7fff</id></workspace><format>sld</format><filename>local.sld</filename></style>",
+    )
+    .unwrap();
+    fs::copy(root.join("styles/burg.sld"), sf.join("styles/local.sld")).unwrap();
+    let layer = sf.join("sf/roads/layer.xml");
+    let xml = fs::read_to_string(&layer).unwrap();
+    fs::write(
+        &layer,
+        xml.replace(
+            "StyleInfoImpl--570ae188:124761b8d78:-7fe8",
+            "StyleInfoImpl-local",
+        ),
+    )
+    .unwrap();
+    fs::create_dir_all(sf.join("layergroups")).unwrap();
+    fs::write(
+        sf.join("layergroups/g.xml"),
+        "<layerGroup><id>LayerGroupInfoImpl-g</id><name>g</name><mode>SINGLE</mode><workspace><id>WorkspaceInfoImpl--570ae188:124761b8d78:-7fff</id></workspace><publishables><published type=\"layer\"><id>LayerInfoImpl--570ae188:124761b8d78:-7fc4</id></published></publishables><styles><style/></styles></layerGroup>",
+    )
+    .unwrap();
+    // The whole workspace copied by hand, renamed (ids unchanged).
+    let sf2 = root.join("workspaces/sf2");
+    meridian_testkit::copy_dir(&sf, &sf2).unwrap();
+    for (file, from, to) in [
+        ("workspace.xml", "<name>sf</name>", "<name>sf2</name>"),
+        (
+            "namespace.xml",
+            "<prefix>sf</prefix>",
+            "<prefix>sf2</prefix>",
+        ),
+        ("namespace.xml", "spearfish", "spearfish2"),
+    ] {
+        let p = sf2.join(file);
+        let x = fs::read_to_string(&p).unwrap();
+        fs::write(&p, x.replace(from, to)).unwrap();
+    }
+    let l = load(root).unwrap();
+    assert!(l.problems.is_empty(), "{:#?}", l.problems);
+    let c = &l.catalog;
+    assert!(c.dangling_references().is_empty());
+    let ws = |n: &str| c.find(Kind::Workspace, None, n).unwrap().id().to_string();
+    let (sf_id, sf2_id) = (ws("sf"), ws("sf2"));
+    assert_eq!(sf_id, "WorkspaceInfoImpl--570ae188:124761b8d78:-7fff");
+    for (w, original) in [(&sf_id, true), (&sf2_id, false)] {
+        let style = c.find(Kind::Style, Some(w), "local").unwrap();
+        let roads = c.find(Kind::Layer, Some(w), "roads").unwrap();
+        let group = c.find(Kind::LayerGroup, Some(w), "g").unwrap();
+        assert_eq!(style.id() == "StyleInfoImpl-local", original);
+        // Each workspace's layer draws with its own workspace's style, and each group
+        // holds its own workspace's layer.
+        assert_eq!(roads.ref_id("defaultStyle"), Some(style.id()), "{w}");
+        let holding: Vec<&str> = c
+            .groups_containing(roads.id())
+            .iter()
+            .map(|g| g.id())
+            .collect();
+        assert!(holding.contains(&group.id()), "{w}: {holding:?}");
+        let members = group
+            .xml()
+            .get("publishables")
+            .unwrap()
+            .to_element()
+            .to_xml();
+        assert!(members.contains(roads.id()), "{w}: {members}");
+        let ft = c.get(roads.ref_id("resource").unwrap()).unwrap();
+        let ns = c.get(ft.ref_id("namespace").unwrap()).unwrap();
+        assert_eq!(ns.name(), if original { "sf" } else { "sf2" });
+    }
+}
