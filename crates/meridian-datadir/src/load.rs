@@ -207,33 +207,27 @@ impl<'a> Walker<'a> {
     fn resolve(self) -> Resolved {
         let mut problems = self.problems;
         let mut notices = Vec::new();
-        // The catalog id of each loaded entry (a copy's fresh one); `None`: not loaded.
-        let mut ids: Vec<Option<Id>> = vec![None; self.entries.len()];
+        let n = self.entries.len();
+        // Where each loaded entry's object is in `objects`; `None`: not loaded.
+        let mut at: Vec<Option<usize>> = vec![None; n];
         // Whether an entry was loaded under a fresh id.
-        let mut copied = vec![false; self.entries.len()];
+        let mut copied = vec![false; n];
+        // The workspace entry each entry is inside (a workspace is inside itself).
+        let mut scope: Vec<Option<usize>> = vec![None; n];
         // A workspace entry → the catalog id of its namespace.
         let mut namespace_of: HashMap<usize, Id> = HashMap::new();
-        // The names loaded objects claim (see `claimed_name`).
-        let mut names: std::collections::HashSet<u64> = std::collections::HashSet::new();
-        let kinds: Vec<(Kind, Option<usize>)> = self
-            .entries
-            .iter()
-            .map(|e| (e.object.kind, e.requires))
-            .collect();
-        let misplaced = Self::misplaced_copies(&self.entries);
-        // The last resource loaded: its entry and name.
-        let mut last_resource: Option<(usize, String)> = None;
-        // The workspace entry each entry is inside (a workspace is inside itself).
-        let mut scope: Vec<Option<usize>> = vec![None; self.entries.len()];
-        // Per workspace entry: old id → the id of its copy there.
+        // The names loaded objects claim (see `claimed_name`), gathered from the first copy
+        // on: a directory without copies never needs them.
+        let mut names: Option<std::collections::HashSet<u64>> = None;
+        // Per workspace copied whole: old id → the id of its copy there.
         let mut copies: HashMap<usize, HashMap<String, Id>> = HashMap::new();
-        let mut object_scope: Vec<Option<usize>> = Vec::with_capacity(self.entries.len());
-        let mut objects = Vec::with_capacity(self.entries.len());
-        let mut locations: HashMap<Id, RelPath> = HashMap::with_capacity(self.entries.len());
+        let misplaced = Self::misplaced_copies(&self.entries);
+        let mut objects: Vec<Object> = Vec::with_capacity(n);
+        let mut locations: HashMap<Id, RelPath> = HashMap::with_capacity(n);
         for (i, e) in self.entries.into_iter().enumerate() {
             let parent = match e.requires {
-                Some(r) => match ids.get(r).cloned().flatten() {
-                    Some(id) => Some((r, id)),
+                Some(r) => match at.get(r).copied().flatten() {
+                    Some(p) => Some(p),
                     None => continue,
                 },
                 None => None,
@@ -269,25 +263,29 @@ impl<'a> Walker<'a> {
                 });
                 renamed = Some(object.id().to_string());
                 object.edit_xml(|x| x.set_child_text("id", fresh.as_str()));
-                copied[i] = true;
+                if let Some(c) = copied.get_mut(i) {
+                    *c = true;
+                }
             }
             let parent_copied = e.requires.is_some_and(|r| copied.get(r) == Some(&true));
-            if let (Some((r, parent_id)), true) = (parent, duplicate || parent_copied) {
-                let (parent_kind, grandparent) =
-                    kinds.get(r).copied().unwrap_or((object.kind, None));
-                let namespace = match parent_kind {
-                    k if k.is_store() => grandparent.and_then(|w| namespace_of.get(&w)),
+            if let (Some(parent), true) = (
+                parent.and_then(|p| objects.get(p)),
+                duplicate || parent_copied,
+            ) {
+                let namespace = match parent.kind {
+                    k if k.is_store() => within.and_then(|w| namespace_of.get(&w)),
                     _ => None,
                 };
-                // A layer is named as its resource (the entry just before it).
-                let resource_name = last_resource
-                    .as_ref()
-                    .filter(|(at, _)| *at == r)
-                    .map(|(_, n)| n.as_str());
-                Self::point_at_parent(&mut object, parent_kind, &parent_id, namespace);
-                if let (Kind::Layer, Some(n)) = (object.kind, resource_name) {
-                    if object.xml().child_text("name").is_some_and(|own| own != n) {
-                        object.edit_xml(|x| x.set_child_text("name", n));
+                Self::point_at_parent(&mut object, parent.kind, parent.id(), namespace);
+                // A layer is named as its resource.
+                if object.kind == Kind::Layer && parent.kind.is_resource() {
+                    let name = parent.name();
+                    if object
+                        .xml()
+                        .child_text("name")
+                        .is_some_and(|own| own != name)
+                    {
+                        object.edit_xml(|x| x.set_child_text("name", name));
                     }
                 }
             }
@@ -295,8 +293,10 @@ impl<'a> Walker<'a> {
             // under another folder name, its name unchanged) is refused as GeoServer refuses
             // it; the original keeps the name.
             let claim = claimed_name(&object);
-            if let (true, Some(c)) = (duplicate, claim) {
-                if names.contains(&c) {
+            if duplicate {
+                let claims =
+                    names.get_or_insert_with(|| objects.iter().filter_map(claimed_name).collect());
+                if claim.is_some_and(|c| claims.contains(&c)) {
                     notices.pop();
                     problems.push(LoadProblem {
                         path: e.path.to_path_buf(),
@@ -309,9 +309,8 @@ impl<'a> Walker<'a> {
                     continue;
                 }
             }
-            names.extend(claim);
-            if object.kind.is_resource() {
-                last_resource = Some((i, object.name().to_string()));
+            if let (Some(claims), Some(c)) = (names.as_mut(), claim) {
+                claims.insert(c);
             }
             if object.kind == Kind::Namespace {
                 if let Some(w) = e.requires {
@@ -319,9 +318,6 @@ impl<'a> Walker<'a> {
                 }
             }
             locations.insert(object.shared_id().clone(), RelPath::from(&*e.path));
-            if let Some(slot) = ids.get_mut(i) {
-                *slot = Some(object.shared_id().clone());
-            }
             // Only a workspace copied whole: there every reference means its own copies.
             let whole_copy = within.is_some_and(|w| copied.get(w) == Some(&true));
             if let (Some(old), Some(w), true) = (renamed, within, whole_copy) {
@@ -330,14 +326,21 @@ impl<'a> Walker<'a> {
                     .or_default()
                     .insert(old, object.shared_id().clone());
             }
-            object_scope.push(within);
+            if let Some(slot) = at.get_mut(i) {
+                *slot = Some(objects.len());
+            }
             objects.push(object);
         }
         // Inside a workspace copied whole, what names an object that has a copy there names
         // the copy (a layer's style, a group's layers), whatever came first.
         if !copies.is_empty() {
-            for (o, w) in objects.iter_mut().zip(object_scope) {
-                let Some(map) = w.and_then(|w| copies.get(&w)) else {
+            for (entry, index) in at.iter().enumerate() {
+                let map = scope
+                    .get(entry)
+                    .copied()
+                    .flatten()
+                    .and_then(|w| copies.get(&w));
+                let (Some(map), Some(o)) = (map, index.and_then(|x| objects.get_mut(x))) else {
                     continue;
                 };
                 if o.references().iter().any(|r| map.contains_key(*r)) {

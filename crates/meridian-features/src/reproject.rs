@@ -121,6 +121,16 @@ impl Transformer {
         }
     }
 
+    /// Transform the features' geometries in place.
+    pub fn features(&self, features: &mut [crate::Feature]) {
+        if self.inner.is_none() {
+            return;
+        }
+        for g in features.iter_mut().filter_map(|f| f.geometry.as_mut()) {
+            self.geometry(g);
+        }
+    }
+
     /// Transform a geometry in place.
     pub fn geometry(&self, g: &mut Geometry<f64>) {
         if self.inner.is_none() {

@@ -101,11 +101,38 @@ impl Pool {
     }
 }
 
+/// What is known about one state of a file: read with [`Facts::recall`], added with
+/// [`Facts::remember`] (kept while the file is unchanged).
+pub(crate) struct Facts {
+    key: FileKey,
+}
+
+impl Facts {
+    /// A fact recorded by [`Facts::remember`] for this state of the file.
+    pub(crate) fn recall(&self, name: &str) -> Option<Fact> {
+        locked().files.get(&self.key)?.facts.get(name).cloned()
+    }
+
+    /// Record a fact about this state of the file.
+    pub(crate) fn remember(&self, name: &str, fact: Fact) {
+        locked()
+            .file(&self.key)
+            .facts
+            .insert(name.to_string(), fact);
+    }
+}
+
 /// Run `f` on a read-only connection to the GeoPackage at `p` (an idle one when there is
-/// one; it goes back afterwards). The error is the reason the file cannot be opened.
-pub(crate) fn with_connection<R>(p: &Path, f: impl FnOnce(&Connection) -> R) -> Result<R, String> {
-    let key = FileKey::of(p).map_err(|e| e.to_string())?;
-    let idle = locked().file(&key).idle.pop();
+/// one; it goes back afterwards), with what is known about the file as it is now. The error
+/// is the reason the file cannot be opened.
+pub(crate) fn with_connection<R>(
+    p: &Path,
+    f: impl FnOnce(&Connection, &Facts) -> R,
+) -> Result<R, String> {
+    let facts = Facts {
+        key: FileKey::of(p).map_err(|e| e.to_string())?,
+    };
+    let idle = locked().file(&facts.key).idle.pop();
     let c = match idle {
         Some(c) => c,
         None => Connection::open_with_flags(
@@ -114,28 +141,15 @@ pub(crate) fn with_connection<R>(p: &Path, f: impl FnOnce(&Connection) -> R) -> 
         )
         .map_err(|e| e.to_string())?,
     };
-    let r = f(&c);
+    let r = f(&c, &facts);
     let mut pool = locked();
     // Back only while the file is unchanged and kept.
-    if let Some(file) = pool.files.get_mut(&key) {
+    if let Some(file) = pool.files.get_mut(&facts.key) {
         if file.idle.len() < IDLE_PER_FILE {
             file.idle.push(c);
         }
     }
     Ok(r)
-}
-
-/// A fact about the file at `p` recorded by [`remember`], while the file is unchanged.
-pub(crate) fn recall(p: &Path, name: &str) -> Option<Fact> {
-    let key = FileKey::of(p).ok()?;
-    locked().files.get(&key)?.facts.get(name).cloned()
-}
-
-/// Record a fact about the file at `p`, for as long as it is unchanged.
-pub(crate) fn remember(p: &Path, name: &str, fact: Fact) {
-    if let Ok(key) = FileKey::of(p) {
-        locked().file(&key).facts.insert(name.to_string(), fact);
-    }
 }
 
 #[cfg(test)]
@@ -155,19 +169,23 @@ mod tests {
         };
         make(1);
         let read = || {
-            with_connection(&p, |c| {
+            with_connection(&p, |c, _| {
                 c.query_row("SELECT v FROM t", [], |r| r.get::<_, i64>(0))
             })
             .unwrap()
             .unwrap()
         };
+        let recall = || with_connection(&p, |_, facts| facts.recall("t")).unwrap();
         assert_eq!(read(), 1);
         assert_eq!(read(), 1, "from the idle connection");
-        remember(&p, "t", Fact::Table("g".into(), None, false));
-        assert!(recall(&p, "t").is_some());
+        with_connection(&p, |_, facts| {
+            facts.remember("t", Fact::Table("g".into(), None, false))
+        })
+        .unwrap();
+        assert!(recall().is_some());
         make(2);
-        assert!(recall(&p, "t").is_none(), "a new file has no facts");
+        assert!(recall().is_none(), "a new file has no facts");
         assert_eq!(read(), 2);
-        assert!(with_connection(&d.path().join("missing.gpkg"), |_| ()).is_err());
+        assert!(with_connection(&d.path().join("missing.gpkg"), |_, _| ()).is_err());
     }
 }

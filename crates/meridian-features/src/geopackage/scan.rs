@@ -1,6 +1,6 @@
 //! Reading a GeoPackage feature table: the R-tree for bounding boxes, rows in key order.
 
-use super::pool::{self, Fact};
+use super::pool::{self, Fact, Facts};
 use crate::feature::{Feature, Value};
 use crate::FeatureError;
 use geo_types::Geometry;
@@ -19,11 +19,12 @@ fn quote(ident: &str) -> String {
 /// file state (see [`pool`]).
 fn table_info(
     c: &Connection,
+    facts: &Facts,
     p: &Path,
     table: &str,
 ) -> Result<(String, Option<String>, bool), FeatureError> {
     let fact = format!("table:{table}");
-    if let Some(Fact::Table(geom, pk, rtree)) = pool::recall(p, &fact) {
+    if let Some(Fact::Table(geom, pk, rtree)) = facts.recall(&fact) {
         return Ok((geom, pk, rtree));
     }
     let geom: Option<String> = c
@@ -54,14 +55,14 @@ fn table_info(
         )
         .map_err(sql_err(p))?
         > 0;
-    pool::remember(p, &fact, Fact::Table(geom.clone(), pk.clone(), has_rtree));
+    facts.remember(&fact, Fact::Table(geom.clone(), pk.clone(), has_rtree));
     Ok((geom, pk, has_rtree))
 }
 
 /// Run `f` on a pooled connection to the file.
 fn with_file<R>(
     p: &Path,
-    f: impl FnOnce(&Connection) -> Result<R, FeatureError>,
+    f: impl FnOnce(&Connection, &Facts) -> Result<R, FeatureError>,
 ) -> Result<R, FeatureError> {
     pool::with_connection(p, f).map_err(|e| FeatureError::Data(format!("{}: {e}", p.display())))?
 }
@@ -70,8 +71,8 @@ fn with_file<R>(
 /// With `bbox`, only features whose R-tree entry intersects it are read.
 /// Number of rows of a feature table.
 pub(crate) fn count(p: &Path, table: &str) -> Result<usize, FeatureError> {
-    with_file(p, |c| {
-        table_info(c, p, table)?;
+    with_file(p, |c, facts| {
+        table_info(c, facts, p, table)?;
         c.prepare_cached(&format!("SELECT COUNT(*) FROM {}", quote(table)))
             .and_then(|mut st| st.query_row([], |r| r.get::<_, i64>(0)))
             .map(|n| usize::try_from(n).unwrap_or(0))
@@ -86,18 +87,21 @@ pub(crate) fn scan(
     bbox: Option<geo_types::Rect<f64>>,
     each: impl FnMut(Feature) -> bool,
 ) -> Result<(), FeatureError> {
-    with_file(p, |c| scan_on(c, p, table, id_prefix, bbox, each))
+    with_file(p, |c, facts| {
+        scan_on(c, facts, p, table, id_prefix, bbox, each)
+    })
 }
 
 fn scan_on(
     c: &Connection,
+    facts: &Facts,
     p: &Path,
     table: &str,
     id_prefix: &str,
     bbox: Option<geo_types::Rect<f64>>,
     mut each: impl FnMut(Feature) -> bool,
 ) -> Result<(), FeatureError> {
-    let (geom, pk, has_rtree) = table_info(c, p, table)?;
+    let (geom, pk, has_rtree) = table_info(c, facts, p, table)?;
     let pk_col = pk.clone().unwrap_or_else(|| "rowid".into());
     let mut sql = format!(
         "SELECT {pk} AS __fid, * FROM {t}",

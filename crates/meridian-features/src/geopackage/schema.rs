@@ -1,7 +1,7 @@
 //! GeoPackage schemas: `gpkg_contents`, `gpkg_geometry_columns`, `gpkg_spatial_ref_sys` and the
 //! table's columns.
 
-use super::pool::{self, Fact};
+use super::pool::{self, Fact, Facts};
 use meridian_sources::{jts_binding, Attribute, Bounds, Schema, SourceError};
 use rusqlite::{Connection, OptionalExtension};
 use std::path::Path;
@@ -9,7 +9,7 @@ use std::path::Path;
 /// Run `f` on a pooled connection to the GeoPackage at `p`.
 fn with_file<R>(
     p: &Path,
-    f: impl FnOnce(&Connection) -> Result<R, SourceError>,
+    f: impl FnOnce(&Connection, &Facts) -> Result<R, SourceError>,
 ) -> Result<R, SourceError> {
     if !p.is_file() {
         return Err(SourceError::Io(format!(
@@ -35,7 +35,7 @@ type ContentsRow = (
 
 /// Feature tables listed in `gpkg_contents`.
 pub(crate) fn list(p: &Path) -> Result<Vec<String>, SourceError> {
-    with_file(p, |c| list_on(c, p))
+    with_file(p, |c, _| list_on(c, p))
 }
 
 fn list_on(c: &Connection, p: &Path) -> Result<Vec<String>, SourceError> {
@@ -53,12 +53,14 @@ fn list_on(c: &Connection, p: &Path) -> Result<Vec<String>, SourceError> {
 /// The schema of one feature table (read once per file state).
 pub(crate) fn describe(p: &Path, table: &str) -> Result<Schema, SourceError> {
     let fact = format!("schema:{table}");
-    if let Some(Fact::Schema(s)) = pool::recall(p, &fact) {
-        return Ok(*s);
-    }
-    let schema = with_file(p, |c| describe_on(c, p, table))?;
-    pool::remember(p, &fact, Fact::Schema(Box::new(schema.clone())));
-    Ok(schema)
+    with_file(p, |c, facts| {
+        if let Some(Fact::Schema(s)) = facts.recall(&fact) {
+            return Ok(*s);
+        }
+        let schema = describe_on(c, p, table)?;
+        facts.remember(&fact, Fact::Schema(Box::new(schema.clone())));
+        Ok(schema)
+    })
 }
 
 fn describe_on(c: &Connection, p: &Path, table: &str) -> Result<Schema, SourceError> {

@@ -1,9 +1,17 @@
 //! WFS GetFeature: run the request's query and write the answer.
 
 use super::request::{feature_request, FeatureRequest, Params};
+use crate::document::Document;
 use crate::ows::{err, timestamp, OwsError};
 use crate::OgcState;
 use axum::response::Response;
+use meridian_features::{
+    csv_header, csv_row, gml2_head, gml2_member, gml31_head, gml31_member, gml_feature_document,
+    gml_head, gml_member, kml_head, kml_placemark, query, FeatureCollectionJson, GmlOptions,
+    CSV_CONTENT_TYPE, GML2_CONTENT_TYPE, GML2_TAIL, GML31_CONTENT_TYPE, GML31_TAIL, GML_TAIL,
+    KML_CONTENT_TYPE, KML_TAIL,
+};
+use meridian_xml::Element;
 
 /// What a GML answer's options borrow, owned by the answer while it is written.
 struct OwnedGml {
@@ -31,14 +39,6 @@ impl OwnedGml {
         }
     }
 }
-use crate::document::Document;
-use meridian_features::{
-    csv_header, csv_row, gml2_head, gml2_member, gml31_head, gml31_member, gml_feature_document,
-    gml_head, gml_member, kml_head, kml_placemark, query, FeatureCollectionJson, GmlOptions,
-    CSV_CONTENT_TYPE, GML2_CONTENT_TYPE, GML2_TAIL, GML31_CONTENT_TYPE, GML31_TAIL, GML_TAIL,
-    KML_CONTENT_TYPE, KML_TAIL,
-};
-use meridian_xml::Element;
 
 /// GetFeature: the query run on the store (off the async workers), the features
 /// reprojected and written as GeoJSON or GML 3.2.
@@ -68,19 +68,16 @@ pub(super) async fn get_feature(
             ),
         ));
     }
-    let asked = p
+    let format = p
         .get("OUTPUTFORMAT")
-        .map(|f| f.to_ascii_lowercase().replace(' ', "+"))
+        .map(|f| f.to_ascii_lowercase())
         .unwrap_or_default();
-    if asked == "kml" || asked == KML_CONTENT_TYPE {
+    // KML's MIME type with its `+` read as a space from a query string too.
+    if format == "kml" || format.replace(' ', "+") == KML_CONTENT_TYPE {
         // KML is longitude/latitude whatever the request's CRS.
-        let to_wgs84 = meridian_features::Transformer::new(l.epsg, 4326)
-            .map_err(|e| err("NoApplicableCode", "", e.to_string()))?;
-        for f in r.features.iter_mut() {
-            if let Some(g) = f.geometry.as_mut() {
-                to_wgs84.geometry(g);
-            }
-        }
+        meridian_features::Transformer::new(l.epsg, 4326)
+            .map_err(|e| err("NoApplicableCode", "", e.to_string()))?
+            .features(&mut r.features);
         let doc = Document {
             head: kml_head(&l.qualified()),
             items: Box::new(r.features.into_iter().map(|f| kml_placemark(&f))),
@@ -88,20 +85,10 @@ pub(super) async fn get_feature(
         };
         return Ok(doc.response(st, KML_CONTENT_TYPE));
     }
-    if asked == "shape-zip" || asked == "application/zip" {
-        return shape_zip_answer(&l, r.features, &transform, out_epsg);
+    transform.features(&mut r.features);
+    if format == "shape-zip" || format == "application/zip" {
+        return shape_zip_answer(&l, &r.features, out_epsg);
     }
-    if !transform.is_identity() {
-        for f in r.features.iter_mut() {
-            if let Some(g) = f.geometry.as_mut() {
-                transform.geometry(g);
-            }
-        }
-    }
-    let format = p
-        .get("OUTPUTFORMAT")
-        .map(|f| f.to_ascii_lowercase())
-        .unwrap_or_default();
     if format.contains("json") {
         let meta = FeatureCollectionJson {
             features: &[],
@@ -232,21 +219,13 @@ pub(super) async fn get_feature(
     Ok(doc.response(st, content_type))
 }
 
-/// A SHAPE-ZIP answer: the features in the request's CRS, the `.prj` the store's own WKT
-/// when they stay in the native CRS (WGS 84's when they are in EPSG:4326).
+/// A SHAPE-ZIP answer of features in EPSG:`out_epsg`: the `.prj` the store's own WKT when
+/// they are in the native CRS (WGS 84's when they are in EPSG:4326).
 fn shape_zip_answer(
     l: &crate::layers::FeatureLayer,
-    mut features: Vec<meridian_features::Feature>,
-    transform: &meridian_features::Transformer,
+    features: &[meridian_features::Feature],
     out_epsg: u32,
 ) -> Result<Response, OwsError> {
-    if !transform.is_identity() {
-        for f in features.iter_mut() {
-            if let Some(g) = f.geometry.as_mut() {
-                transform.geometry(g);
-            }
-        }
-    }
     let prj = if out_epsg == 4326 {
         Some(WGS84_PRJ.to_string())
     } else if out_epsg == l.epsg {
@@ -256,7 +235,7 @@ fn shape_zip_answer(
     } else {
         None
     };
-    let zip = meridian_features::shape_zip(&l.qualified(), &features, prj.as_deref())
+    let zip = meridian_features::shape_zip(&l.qualified(), features, prj.as_deref())
         .map_err(|e| err("NoApplicableCode", "", e.to_string()))?;
     let file = format!("{}.zip", l.name.replace(['"', '\\', '/'], "_"));
     Ok(axum::response::IntoResponse::into_response((

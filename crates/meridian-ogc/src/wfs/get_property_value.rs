@@ -59,9 +59,7 @@ pub(super) async fn get_property_value(
             let Some(g) = f.geometry.as_mut() else {
                 continue;
             };
-            if !transform.is_identity() {
-                transform.geometry(g);
-            }
+            transform.geometry(g);
             gml_geometry(g, &o, &format!("{}.geom", escape(&f.id)), &mut m);
         } else {
             match f.properties.iter().rev().find(|(k, _)| k == prop) {
