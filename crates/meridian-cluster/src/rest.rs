@@ -34,42 +34,25 @@ fn json_resp(v: &serde_json::Value) -> Resp {
     }
 }
 
-/// The chunks of a JSON array of records, about [`EVENT_CHUNK`] bytes each (a record is
-/// never split).
+/// The chunks of a JSON array of records (see [`meridian_rest::chunked`]; a record is never
+/// split).
 fn record_chunks(
     records: Arc<[Arc<meridian_store::Record>]>,
 ) -> impl Iterator<Item = Vec<u8>> + Send {
-    let mut next = 0;
-    let mut done = false;
-    std::iter::from_fn(move || {
-        if done {
-            return None;
-        }
-        let mut chunk = Vec::with_capacity(EVENT_CHUNK);
-        if next == 0 {
-            chunk.push(b'[');
-        }
-        while let Some(r) = records.get(next).filter(|_| chunk.len() < EVENT_CHUNK) {
-            if next > 0 {
-                chunk.push(b',');
+    let items = (0..records.len()).map(move |i| {
+        let mut piece = if i > 0 { b",".to_vec() } else { Vec::new() };
+        // A record is strings and numbers: writing it into memory cannot fail. Were it to,
+        // the peer reads `null`, refuses the page and asks again.
+        if let Some(r) = records.get(i) {
+            if serde_json::to_writer(&mut piece, &**r).is_err() {
+                piece.truncate(usize::from(i > 0));
+                piece.extend_from_slice(b"null");
             }
-            // A record is strings and numbers: writing it into memory cannot fail. Were it to,
-            // the peer reads `null`, refuses the page and asks again.
-            if serde_json::to_writer(&mut chunk, &**r).is_err() {
-                chunk.extend_from_slice(b"null");
-            }
-            next += 1;
         }
-        if next >= records.len() {
-            chunk.push(b']');
-            done = true;
-        }
-        Some(chunk)
-    })
+        piece
+    });
+    meridian_rest::chunked(b"[".to_vec(), items, b"]".to_vec())
 }
-
-/// Bytes of a chunk of an events answer.
-const EVENT_CHUNK: usize = 64 * 1024;
 
 /// A JSON answer from serialized bytes.
 fn json_body(body: Result<Vec<u8>, serde_json::Error>) -> RestResult<Resp> {
@@ -310,7 +293,7 @@ mod tests {
                 .collect();
             let chunks: Vec<Vec<u8>> = record_chunks(records.clone().into()).collect();
             assert!(
-                chunks.iter().all(|c| c.len() < 2 * EVENT_CHUNK),
+                chunks.iter().all(|c| c.len() < 2 * 64 * 1024),
                 "{n} records"
             );
             if n == 5000 {

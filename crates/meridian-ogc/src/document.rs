@@ -6,9 +6,6 @@ use crate::OgcState;
 use axum::response::{IntoResponse, Response};
 use meridian_features::{Feature, FeatureCollectionJson, FeatureJson, JSON_TAIL};
 
-/// About how many bytes each chunk of a document holds.
-const CHUNK: usize = 64 * 1024;
-
 /// A document's pieces.
 pub struct Document {
     /// What comes before the layers.
@@ -22,23 +19,11 @@ pub struct Document {
 impl Document {
     /// The document as a 200 answer of `content_type`, streamed.
     pub fn response(self, st: &OgcState, content_type: &'static str) -> Response {
-        let mut head = Some(self.head);
-        let mut tail = Some(self.tail);
-        let mut items = self.items.fuse();
-        let chunks = std::iter::from_fn(move || {
-            let mut out = head.take().unwrap_or_default();
-            while out.len() < CHUNK {
-                match items.next() {
-                    Some(piece) => out.push_str(&piece),
-                    None => {
-                        out.push_str(&tail.take()?);
-                        break;
-                    }
-                }
-            }
-            Some(out.into_bytes())
-        })
-        .filter(|c| !c.is_empty());
+        let chunks = meridian_rest::chunked(
+            self.head.into_bytes(),
+            self.items.map(String::into_bytes),
+            self.tail.into_bytes(),
+        );
         let body = meridian_rest::streamed_body(
             Vec::new(),
             meridian_rest::Streamed::new(chunks),

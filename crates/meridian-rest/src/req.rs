@@ -48,6 +48,31 @@ pub struct Req {
 /// The chunks of a body, in order.
 pub type Chunks = Box<dyn Iterator<Item = Vec<u8>> + Send>;
 
+/// The chunks of a body made of `head`, the `items` in order and `tail`, each about
+/// [`crate::listing::CHUNK`] bytes (an item is never split), each made when the one before has
+/// been taken: what answers written as they are produced are cut into.
+pub fn chunked(
+    head: Vec<u8>,
+    items: impl Iterator<Item = Vec<u8>> + Send + 'static,
+    tail: Vec<u8>,
+) -> impl Iterator<Item = Vec<u8>> + Send + 'static {
+    let (mut head, mut tail, mut items) = (Some(head), Some(tail), items.fuse());
+    std::iter::from_fn(move || {
+        let mut out = head.take().unwrap_or_default();
+        while out.len() < crate::listing::CHUNK {
+            match items.next() {
+                Some(piece) => out.extend_from_slice(&piece),
+                None => {
+                    out.extend_from_slice(&tail.take()?);
+                    break;
+                }
+            }
+        }
+        Some(out)
+    })
+    .filter(|c| !c.is_empty())
+}
+
 /// A body written as it is produced, a chunk at a time (see [`crate::listing`]). A replayable
 /// one can be produced again from the start, byte for byte (to sign it before sending it).
 pub struct Streamed {
@@ -281,5 +306,26 @@ pub fn render(req: &Req, e: &Element, arrays: &[&str]) -> Resp {
             location: None,
             stream: None,
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunked_bodies_are_head_items_and_tail_in_chunks_of_about_a_chunk() {
+        let piece = vec![b'x'; 1000];
+        for n in [0usize, 1, 200] {
+            let items = std::iter::repeat_n(piece.clone(), n);
+            let chunks: Vec<Vec<u8>> = chunked(b"[".to_vec(), items, b"]".to_vec()).collect();
+            let whole = chunks.concat();
+            assert_eq!(whole.len(), n * 1000 + 2, "{n} items");
+            assert!(whole.starts_with(b"[") && whole.ends_with(b"]"));
+            assert!(chunks
+                .iter()
+                .all(|c| !c.is_empty() && c.len() < crate::listing::CHUNK + 1000));
+            assert_eq!(chunks.len() > 1, n == 200, "{n} items");
+        }
     }
 }
