@@ -5,12 +5,14 @@
 //! written as GeoJSON or GML 3.2.
 
 mod csv;
+mod edit;
 mod feature;
 pub mod filter;
 mod geojson;
 pub mod geopackage;
 mod gml;
 mod gml2;
+pub mod gml_read;
 mod kml;
 pub mod postgis;
 mod query;
@@ -35,9 +37,11 @@ pub use kml::{kml_head, kml_placemark, KML_CONTENT_TYPE, KML_TAIL};
 pub use query::{query, query_source, Query, QueryResult, SortKey};
 pub use reproject::{transform_bbox, Transformer};
 pub use shape_zip::{shape_zip, SHAPE_ZIP_CONTENT_TYPE};
-pub use source::{scan_in_crs, FeatureChange, FeatureSource, FeatureStore, Pushdown, WriteSummary};
-pub use store::{describe, list_types, open_source, open_store};
-pub use wkb::parse_wkb;
+pub use source::{
+    scan_in_crs, Applied, FeatureChange, FeatureSource, FeatureStore, Pushdown, StoreTransaction,
+};
+pub use store::{begin, describe, list_types, open_source, open_store};
+pub use wkb::{parse_wkb, to_wkb};
 pub use wkt::{parse_wkt, to_wkt};
 
 /// Errors reading features.
@@ -55,4 +59,8 @@ pub enum FeatureError {
     /// The source takes no writes.
     #[error("this store is read-only in Meridian")]
     ReadOnly,
+    /// A change the store cannot take (the caller's mistake: a value of the wrong kind, a
+    /// geometry the file cannot hold).
+    #[error("{0}")]
+    Invalid(String),
 }

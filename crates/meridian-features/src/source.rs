@@ -1,6 +1,7 @@
 //! The one interface every backend implements: a store lists its feature types and opens
 //! each as a [`FeatureSource`], which gives its schema and bounds, streams its features (by
-//! bounding box), runs what it can of a query itself, and (later) takes writes.
+//! bounding box) and runs what it can of a query itself; a store takes writes as a
+//! [`StoreTransaction`].
 //!
 //! WFS, OGC API Features and the REST configuration use only these traits; [`crate::query`]
 //! runs the rest of a query (filters, sorting, paging) over any source in memory.
@@ -28,7 +29,8 @@ pub struct Pushdown {
     pub count: bool,
 }
 
-/// A change to features (WFS-T): what [`FeatureSource::write`] takes.
+/// A change to the features of one type (WFS-T): what [`StoreTransaction::apply`] takes.
+/// Geometries are in the type's native CRS; property names are the type's own.
 #[derive(Debug, Clone)]
 pub enum FeatureChange {
     /// Add a feature (its id is the source's to give).
@@ -46,15 +48,31 @@ pub enum FeatureChange {
     Delete(Filter),
 }
 
-/// What a write did.
+/// The features one change touched, by id (`<id_prefix>.<key>`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct WriteSummary {
+pub struct Applied {
     /// Ids of the inserted features.
     pub inserted: Vec<String>,
-    /// Features updated.
-    pub updated: usize,
-    /// Features deleted.
-    pub deleted: usize,
+    /// Ids of the updated features.
+    pub updated: Vec<String>,
+    /// Ids of the deleted features.
+    pub deleted: Vec<String>,
+}
+
+/// Changes to one store, applied in order and kept only by [`StoreTransaction::commit`]:
+/// dropped uncommitted, it leaves the store as it was.
+pub trait StoreTransaction: Send {
+    /// Apply one change to the feature type `type_name` (native name) whose feature ids are
+    /// `<id_prefix>.<key>`; later changes see it.
+    fn apply(
+        &mut self,
+        type_name: &str,
+        id_prefix: &str,
+        change: &FeatureChange,
+    ) -> Result<Applied, FeatureError>;
+
+    /// Keep every change applied.
+    fn commit(self: Box<Self>) -> Result<(), FeatureError>;
 }
 
 /// One feature type of a store.
@@ -102,11 +120,6 @@ pub trait FeatureSource: Send {
             "this source does not run queries itself".into(),
         ))
     }
-
-    /// Apply changes. No backend writes yet: each answers [`FeatureError::ReadOnly`].
-    fn write(&self, _changes: Vec<FeatureChange>) -> Result<WriteSummary, FeatureError> {
-        Err(FeatureError::ReadOnly)
-    }
 }
 
 /// A store: the feature types it offers.
@@ -116,6 +129,12 @@ pub trait FeatureStore: Send {
 
     /// One feature type by native name.
     fn source(&self, name: &str) -> Result<Box<dyn FeatureSource>, FeatureError>;
+
+    /// Start changing the store's features (stores that take no writes answer
+    /// [`FeatureError::ReadOnly`]).
+    fn begin(&self) -> Result<Box<dyn StoreTransaction>, FeatureError> {
+        Err(FeatureError::ReadOnly)
+    }
 }
 
 /// Hand `each` the features that may intersect `bbox`, given in EPSG:`crs`, of a source whose

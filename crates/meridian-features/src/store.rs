@@ -4,7 +4,7 @@
 use crate::geopackage::GeoPackageStore;
 use crate::postgis::{PgParams, PostGisStore};
 use crate::shapefile::ShapefileStore;
-use crate::source::{FeatureSource, FeatureStore};
+use crate::source::{FeatureSource, FeatureStore, StoreTransaction};
 use crate::FeatureError;
 use meridian_sources::{Schema, SourceError, StoreParams};
 use std::path::PathBuf;
@@ -104,4 +104,10 @@ pub fn list_types(store: &StoreParams) -> Result<Vec<String>, FeatureError> {
 /// The schema of one feature type of a store (by native name).
 pub fn describe(store: &StoreParams, name: &str) -> Result<Schema, FeatureError> {
     open_source(store, name)?.schema()
+}
+
+/// Start changing a store's features ([`FeatureError::ReadOnly`] for stores that take no
+/// writes).
+pub fn begin(store: &StoreParams) -> Result<Box<dyn StoreTransaction>, FeatureError> {
+    open_store(store)?.begin()
 }

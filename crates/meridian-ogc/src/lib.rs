@@ -30,16 +30,30 @@ pub struct OgcState {
     /// Called when a large document has been written (the node hands the memory it used back
     /// to the system).
     pub after_large_answer: Option<Arc<dyn Fn() + Send + Sync>>,
+    /// Users and access rules (WFS-T checks who writes).
+    pub security: Arc<std::sync::RwLock<meridian_security::Security>>,
+    /// Failed logins per client address, shared with REST.
+    pub logins: Arc<meridian_rest::LoginThrottle>,
+    /// Features locked by LockFeature and GetFeatureWithLock.
+    pub locks: wfs::Locks,
 }
 
 impl OgcState {
     /// The services over `catalog`, with stores read relative to `data_dir`.
     pub fn new(catalog: Arc<CatalogService>, data_dir: PathBuf) -> OgcState {
+        let security = meridian_security::Security::load(&data_dir)
+            .unwrap_or_else(|_| meridian_security::Security::locked());
         OgcState {
             catalog,
             data_dir,
             order: Default::default(),
             after_large_answer: None,
+            security: Arc::new(std::sync::RwLock::new(security)),
+            logins: Arc::new(meridian_rest::LoginThrottle::new(
+                10,
+                std::time::Duration::from_secs(60),
+            )),
+            locks: wfs::Locks::default(),
         }
     }
 
@@ -92,9 +106,30 @@ pub fn ogc_router(state: Arc<OgcState>) -> Router {
         .with_state(state)
 }
 
+/// The client's address, when the listener recorded it.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddr(
+            parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|c| c.0.ip()),
+        ))
+    }
+}
+
 /// `/geoserver/ows`: WMS when the query says `service=WMS`, else WFS.
 async fn ows_global(
     state: axum::extract::State<Arc<OgcState>>,
+    client: ClientAddr,
     method: axum::http::Method,
     q: axum::extract::RawQuery,
     headers: axum::http::HeaderMap,
@@ -103,13 +138,14 @@ async fn ows_global(
     if wms::asks_for_wms(q.0.as_deref()) {
         return wms::global(state, q, headers).await;
     }
-    wfs::global(state, method, q, headers, body).await
+    wfs::global(state, client, method, q, headers, body).await
 }
 
 /// `/geoserver/{ws}/ows`: WMS when the query says `service=WMS`, else WFS.
 async fn ows_workspace(
     state: axum::extract::State<Arc<OgcState>>,
     ws: axum::extract::Path<String>,
+    client: ClientAddr,
     method: axum::http::Method,
     q: axum::extract::RawQuery,
     headers: axum::http::HeaderMap,
@@ -118,5 +154,5 @@ async fn ows_workspace(
     if wms::asks_for_wms(q.0.as_deref()) {
         return wms::workspace(state, ws, q, headers).await;
     }
-    wfs::workspace(state, ws, method, q, headers, body).await
+    wfs::workspace(state, ws, client, method, q, headers, body).await
 }

@@ -109,6 +109,17 @@ pub(crate) fn parse_crs(s: &str) -> Result<(u32, bool), OwsError> {
     if upper.contains("CRS84") || upper == "CRS:84" {
         return Ok((4326, false));
     }
+    // GML 2's `http://www.opengis.net/gml/srs/epsg.xml#4326` is x/y, as `EPSG:4326`.
+    if let Some((_, code)) = t.split_once("epsg.xml#") {
+        let code = code.trim().parse().map_err(|_| {
+            err(
+                "InvalidParameterValue",
+                "srsName",
+                format!("unknown CRS '{s}'"),
+            )
+        })?;
+        return Ok((code, false));
+    }
     let code: u32 = t
         .rsplit([':', '/'])
         .next()
@@ -131,6 +142,10 @@ mod tests {
     #[test]
     fn crs_names_and_axis_order() {
         assert_eq!(parse_crs("EPSG:4326").ok(), Some((4326, false)));
+        assert_eq!(
+            parse_crs("http://www.opengis.net/gml/srs/epsg.xml#4326").ok(),
+            Some((4326, false))
+        );
         assert_eq!(
             parse_crs("urn:ogc:def:crs:EPSG::4326").ok(),
             Some((4326, true))

@@ -66,7 +66,7 @@ pub struct RestState {
     /// Extensions (cluster endpoints).
     pub extensions: Vec<Arc<dyn RestExtension>>,
     /// Failed logins per client address.
-    pub logins: crate::LoginThrottle,
+    pub logins: Arc<crate::LoginThrottle>,
     /// Every layer in name order, shared by the listings of one catalog snapshot.
     pub layer_order: LayerOrder,
     /// Called when a large streamed answer has been written (the node hands the memory it

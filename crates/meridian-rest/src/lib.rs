@@ -20,5 +20,8 @@ pub use ctx::{AsyncResp, Reloader, RestExtension, RestState};
 pub use error::{RestError, RestResult};
 pub use json::{from_json, to_json};
 pub use req::{chunked, render, Chunks, Format, Req, Resp, Streamed};
-pub use server::{execute_as, rest_router, streamed_body, PEER_SIGNATURE_HEADER, POSITION_HEADER};
+pub use server::{
+    basic_credentials, execute_as, rest_router, streamed_body, PEER_SIGNATURE_HEADER,
+    POSITION_HEADER,
+};
 pub use throttle::LoginThrottle;

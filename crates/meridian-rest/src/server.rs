@@ -25,7 +25,8 @@ pub fn rest_router(state: Arc<RestState>) -> Router {
         .with_state(state)
 }
 
-fn credentials(headers: &HeaderMap) -> Option<(String, String)> {
+/// The user and password of a request's `Authorization: Basic` header.
+pub fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let b64 = v
         .strip_prefix("Basic ")
@@ -275,7 +276,7 @@ async fn handle(State(st): State<Arc<RestState>>, request: Request) -> Response 
     let method = parts.method.as_str().to_uppercase();
     let full_path = parts.uri.path().to_string();
     let sub = full_path.strip_prefix("/geoserver/rest").unwrap_or("");
-    let creds = credentials(&parts.headers);
+    let creds = basic_credentials(&parts.headers);
     let path_and_query = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("");
     let token = parts
         .headers

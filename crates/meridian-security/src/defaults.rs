@@ -6,7 +6,8 @@ use std::path::Path;
 
 /// Write GeoServer's default security files when `security/` has no user file:
 /// `admin`/`geoserver` (as a `digest1:` hash) with role `ADMIN`, and REST rules that require
-/// `ROLE_ADMINISTRATOR` for every call. Existing files are never overwritten.
+/// `ROLE_ADMINISTRATOR` for every call, and layer rules that let everyone read and
+/// administrators write. Existing files are never overwritten.
 pub fn write_defaults_if_missing(data_dir: &Path) -> Result<bool, SecurityError> {
     let sec = data_dir.join("security");
     if sec.join("usergroup/default/users.xml").exists() {
@@ -16,7 +17,7 @@ pub fn write_defaults_if_missing(data_dir: &Path) -> Result<bool, SecurityError>
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<userRegistry version=\"1.0\" xmlns=\"http://www.geoserver.org/security/users\">\n    <users>\n        <user enabled=\"true\" name=\"admin\" password=\"{}\"/>\n    </users>\n    <groups/>\n</userRegistry>\n",
         digest1("geoserver")
     );
-    let files: [(&str, String); 5] = [
+    let files: [(&str, String); 6] = [
         ("usergroup/default/users.xml", users),
         (
             "usergroup/default/config.xml",
@@ -29,6 +30,10 @@ pub fn write_defaults_if_missing(data_dir: &Path) -> Result<bool, SecurityError>
         (
             "role/default/config.xml",
             "<roleService>\n  <name>default</name>\n  <className>org.geoserver.security.xml.XMLRoleService</className>\n  <fileName>roles.xml</fileName>\n  <checkInterval>10000</checkInterval>\n  <validating>true</validating>\n  <adminRoleName>ADMIN</adminRoleName>\n  <groupAdminRoleName>GROUP_ADMIN</groupAdminRoleName>\n</roleService>".into(),
+        ),
+        (
+            "layers.properties",
+            "# Layer access rules: workspace.layer.mode=ROLES (mode r, w or a; * for any).\n*.*.r=*\n*.*.w=ADMIN,GROUP_ADMIN\nmode=HIDE\n".into(),
         ),
         (
             "rest.properties",

@@ -1,12 +1,14 @@
 //! GeoServer's security files: users and roles from the default XML user/group and role
-//! services, password encodings (`digest1:`, `plain:`), and REST access rules from
-//! `security/rest.properties`.
+//! services, password encodings (`digest1:`, `plain:`), REST access rules from
+//! `security/rest.properties` and layer rules from `security/layers.properties`.
 
+mod data_rules;
 mod defaults;
 mod password;
 mod rules;
 mod users;
 
+pub use data_rules::{DataRules, Mode};
 pub use defaults::write_defaults_if_missing;
 pub use password::{digest1, verify_password};
 pub use rules::{RestRule, RestRules};
@@ -43,9 +45,19 @@ pub enum Access {
 pub struct Security {
     realm: Realm,
     rules: RestRules,
+    data: DataRules,
 }
 
 impl Security {
+    /// No users, GeoServer's default rules: nobody logs in, everyone reads, nobody writes.
+    pub fn locked() -> Self {
+        Security {
+            realm: Realm::default(),
+            rules: RestRules::default_rules(),
+            data: DataRules::default_rules(),
+        }
+    }
+
     /// Read `security/` under a data directory. Missing files fall back to GeoServer's defaults
     /// for the rules; a missing user file means nobody can log in.
     pub fn load(data_dir: &Path) -> Result<Self, SecurityError> {
@@ -53,6 +65,7 @@ impl Security {
         Ok(Security {
             realm: Realm::load(&sec)?,
             rules: RestRules::load(&sec.join("rest.properties"))?,
+            data: DataRules::load(&sec.join("layers.properties"))?,
         })
     }
 
@@ -72,6 +85,31 @@ impl Security {
             None => None,
         };
         self.check_rest_for(method, path, user)
+    }
+
+    /// Who a request's Basic credentials name: `Ok(None)` for none (anonymous),
+    /// `Ok(Some(user))` for a user whose password matches, `Err(())` for wrong credentials.
+    #[allow(clippy::result_unit_err)]
+    pub fn identify(&self, credentials: Option<(&str, &str)>) -> Result<Option<String>, ()> {
+        match credentials {
+            None => Ok(None),
+            Some((u, p)) => self
+                .realm
+                .authenticate(u, p)
+                .map(|user| Some(user.name.clone()))
+                .ok_or(()),
+        }
+    }
+
+    /// Whether `user` (None: anonymous) may use `mode` on the layer `workspace:layer`, by the
+    /// rules of `layers.properties`.
+    pub fn may(&self, user: Option<&str>, workspace: &str, layer: &str, mode: Mode) -> bool {
+        let roles = match user.and_then(|u| self.realm.user(u)) {
+            Some(u) => self.realm.roles_of(u),
+            None if user.is_some() => return false,
+            None => vec!["ROLE_ANONYMOUS".to_string()],
+        };
+        self.data.allows(workspace, layer, mode, &roles)
     }
 
     /// Whether `name` and `password` are a user's (the web interface's login form).

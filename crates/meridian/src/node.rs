@@ -184,8 +184,11 @@ pub fn serve(
         let web_key = *cluster.keys().web_key();
         let metrics_cluster = cluster.clone();
         let ready_cluster = cluster.clone();
+        let logins = Arc::new(meridian_rest::LoginThrottle::new(max_failed_logins, std::time::Duration::from_secs(60)));
         let ogc = Arc::new(OgcState {
             after_large_answer: Some(Arc::new(crate::memory::release_soon)),
+            security: security.clone(),
+            logins: logins.clone(),
             ..OgcState::new(service.clone(), dir.clone())
         });
         let on_exit = service.clone();
@@ -197,7 +200,7 @@ pub fn serve(
             max_body: 16 * 1024 * 1024,
             max_upload: 1024 * 1024 * 1024,
             upload_limits,
-            logins: meridian_rest::LoginThrottle::new(max_failed_logins, std::time::Duration::from_secs(60)),
+            logins,
             extensions: vec![Arc::new(ClusterRest(cluster))],
             layer_order: Default::default(),
             after_large_answer: Some(Arc::new(crate::memory::release_soon)),

@@ -264,7 +264,7 @@ fn wfs_capabilities_describe_and_getfeature() {
         ("request=GetFeature&typeNames=sf:roads&filter=%3CFilter%3E%3CPropertyIsBetween%3E%3CValueReference%3Ecat%3C%2FValueReference%3E%3CLowerBoundary%3E%3CLiteral%3E1%3C%2FLiteral%3E%3C%2FLowerBoundary%3E%3CUpperBoundary%3E%3CLiteral%3E1e999%3C%2FLiteral%3E%3C%2FUpperBoundary%3E%3C%2FPropertyIsBetween%3E%3C%2FFilter%3E", "InvalidParameterValue"),
         ("request=GetFeature&typeNames=sf:roads&cql_filter=cat%20BETWEEN%20-inf%20AND%205", "InvalidParameterValue"),
         ("request=GetFeature&typeNames=sf:roads&filter=%3CFilter%3E%3CBeyond%2F%3E%3C%2FFilter%3E", "InvalidParameterValue"),
-        ("request=Transaction", "OperationNotSupported"),
+        ("request=Transaction", "InvalidRequest"),
         ("", "MissingParameterValue"),
     ] {
         let r = ogc(&n, &format!("/wfs?service=WFS&version=2.0.0&{q}"));

@@ -373,3 +373,98 @@ fn postgis_connections_honour_the_stores_ssl_mode() {
     let r = n.get("/workspaces/pg/datastores/odd/featuretypes.json?list=available");
     assert!(r.status().is_client_error() || r.status().is_server_error());
 }
+
+/// POST a WFS document as admin.
+fn wfs_post(n: &Node, body: &str) -> (u16, String) {
+    let r = n
+        .anon()
+        .post(format!("http://127.0.0.1:{}/geoserver/wfs", n.port))
+        .basic_auth("admin", Some("geoserver"))
+        .header("content-type", "text/xml")
+        .body(body.to_string())
+        .send()
+        .unwrap();
+    (r.status().as_u16(), r.text().unwrap())
+}
+
+#[test]
+fn wfs_transactions_edit_postgis_tables_all_or_nothing() {
+    let pg = Pg::start();
+    pg.load(&fixture().join("data/sf/bugsites.shp"), "bugsites", 26713);
+    pg.load(
+        &fixture().join("data/shapefiles/states.shp"),
+        "states",
+        4326,
+    );
+    let n = Node::with_fixture();
+    expect(
+        n.post_xml("/workspaces", "<workspace><name>pg</name></workspace>"),
+        201,
+    );
+    expect(
+        n.post_xml(
+            "/workspaces/pg/datastores",
+            &format!(
+                "<dataStore><name>db</name><connectionParameters><entry key=\"dbtype\">postgis</entry><entry key=\"host\">127.0.0.1</entry><entry key=\"port\">{}</entry><entry key=\"database\">gis</entry><entry key=\"user\">postgres</entry></connectionParameters></dataStore>",
+                pg.port
+            ),
+        ),
+        201,
+    );
+    for t in ["bugsites", "states"] {
+        expect(
+            n.post_xml(
+                "/workspaces/pg/datastores/db/featuretypes",
+                &format!("<featureType><name>{t}</name></featureType>"),
+            ),
+            201,
+        );
+    }
+    let ns = "version=\"1.1.0\" service=\"WFS\" xmlns:wfs=\"http://www.opengis.net/wfs\" xmlns:ogc=\"http://www.opengis.net/ogc\" xmlns:gml=\"http://www.opengis.net/gml\" xmlns:pg=\"http://pg\"";
+    // Insert: the key the database gave; a text with quotes is stored as written.
+    let hostile = "x'); DROP TABLE bugsites; --";
+    let (status, t) = wfs_post(
+        &n,
+        &format!("<wfs:Transaction {ns}><wfs:Insert><pg:bugsites><pg:geom><gml:Point srsName=\"EPSG:26713\"><gml:pos>590000 4920000</gml:pos></gml:Point></pg:geom><pg:cat>4242</pg:cat><pg:str1>{}</pg:str1></pg:bugsites></wfs:Insert></wfs:Transaction>", meridian_xml::escape(hostile)),
+    );
+    assert_eq!(status, 200, "{t}");
+    assert!(t.contains("fid=\"bugsites.91\""), "{t}");
+    let f = features(&n, "pg:bugsites", "&cql_filter=cat%3D4242");
+    assert_eq!(f["numberMatched"], 1);
+    assert_eq!(f["features"][0]["properties"]["str1"], hostile);
+    let (x, y) = first_coord(&f["features"][0]["geometry"]);
+    assert!((x - 590000.0).abs() < 1e-6 && (y - 4920000.0).abs() < 1e-6);
+    // Update by filter, then a polygon into a MULTIPOLYGON column (made multi).
+    let (status, t) = wfs_post(
+        &n,
+        &format!("<wfs:Transaction {ns}><wfs:Update typeName=\"pg:bugsites\"><wfs:Property><wfs:Name>str1</wfs:Name><wfs:Value>calm</wfs:Value></wfs:Property><ogc:Filter><ogc:PropertyIsEqualTo><ogc:PropertyName>cat</ogc:PropertyName><ogc:Literal>4242</ogc:Literal></ogc:PropertyIsEqualTo></ogc:Filter></wfs:Update><wfs:Insert><pg:states><pg:geom><gml:Polygon srsName=\"EPSG:4326\"><gml:exterior><gml:LinearRing><gml:posList>-100 40 -99 40 -99 41 -100 40</gml:posList></gml:LinearRing></gml:exterior></gml:Polygon></pg:geom><pg:STATE_NAME>Meridia</pg:STATE_NAME></pg:states></wfs:Insert></wfs:Transaction>"),
+    );
+    assert_eq!(status, 200, "{t}");
+    assert!(
+        t.contains("<wfs:totalUpdated>1</wfs:totalUpdated>")
+            && t.contains("<wfs:totalInserted>1</wfs:totalInserted>"),
+        "{t}"
+    );
+    assert_eq!(
+        features(&n, "pg:bugsites", "&cql_filter=cat%3D4242")["features"][0]["properties"]["str1"],
+        "calm"
+    );
+    let s = features(&n, "pg:states", "&cql_filter=STATE_NAME%3D%27Meridia%27");
+    assert_eq!(s["features"][0]["geometry"]["type"], "MultiPolygon");
+    // An action the database refuses (too long for the column) rolls back the earlier ones.
+    let (status, t) = wfs_post(
+        &n,
+        &format!("<wfs:Transaction {ns}><wfs:Delete typeName=\"pg:bugsites\"><ogc:Filter><ogc:PropertyIsEqualTo><ogc:PropertyName>cat</ogc:PropertyName><ogc:Literal>4242</ogc:Literal></ogc:PropertyIsEqualTo></ogc:Filter></wfs:Delete><wfs:Update typeName=\"pg:states\"><wfs:Property><wfs:Name>STATE_ABBR</wfs:Name><wfs:Value>FAR TOO LONG FOR TWO</wfs:Value></wfs:Property><ogc:Filter><ogc:PropertyIsEqualTo><ogc:PropertyName>STATE_NAME</ogc:PropertyName><ogc:Literal>Meridia</ogc:Literal></ogc:PropertyIsEqualTo></ogc:Filter></wfs:Update></wfs:Transaction>"),
+    );
+    assert_eq!(status, 400, "{t}");
+    assert!(t.contains("too long"), "{t}");
+    assert_eq!(features(&n, "pg:bugsites", "")["numberMatched"], 91);
+    // Delete.
+    let (status, t) = wfs_post(
+        &n,
+        &format!("<wfs:Transaction {ns}><wfs:Delete typeName=\"pg:bugsites\"><ogc:Filter><ogc:FeatureId fid=\"bugsites.91\"/></ogc:Filter></wfs:Delete></wfs:Transaction>"),
+    );
+    assert_eq!(status, 200, "{t}");
+    assert!(t.contains("<wfs:totalDeleted>1</wfs:totalDeleted>"), "{t}");
+    assert_eq!(features(&n, "pg:bugsites", "")["numberMatched"], 90);
+}

@@ -306,6 +306,13 @@ impl P<'_> {
                 )))
             }
         };
+        // ECQL's constants: everything, nothing.
+        if name.eq_ignore_ascii_case("INCLUDE") {
+            return Ok(Filter::All);
+        }
+        if name.eq_ignore_ascii_case("EXCLUDE") {
+            return Ok(Filter::Not(Box::new(Filter::All)));
+        }
         if name.eq_ignore_ascii_case("BBOX") && self.peek() == Some(&Tok::LParen) {
             self.i += 1;
             match self.next() {
@@ -505,6 +512,11 @@ mod tests {
 
     #[test]
     fn common_ecql() {
+        assert_eq!(parse_cql("INCLUDE", &env).unwrap(), Filter::All);
+        assert_eq!(
+            parse_cql("exclude", &env).unwrap(),
+            Filter::Not(Box::new(Filter::All))
+        );
         let f = parse_cql(
             "STATE_ABBR = 'TX' OR (PERSONS > 1e6 AND NOT STATE_NAME LIKE 'N%')",
             &env,

@@ -2,7 +2,7 @@
 
 use super::error::FilterError;
 use super::{Compare, Filter, Spatial};
-use geo_types::{Coord, Geometry, LineString, Point, Polygon};
+use geo_types::Geometry;
 use meridian_xml::Element;
 
 fn local(n: &str) -> &str {
@@ -171,11 +171,11 @@ fn op(
                 .ok_or_else(|| {
                     FilterError::Geometry(format!("{} needs a GML geometry", local(&e.name)))
                 })?;
-            let srs = g.attr_value("srsName");
             let geom = if local(&g.name) == "Envelope" {
-                Geometry::Rect(envelope(envelope_corners(g)?, srs)?)
+                Geometry::Rect(envelope(envelope_corners(g)?, g.attr_value("srsName"))?)
             } else {
-                geometry_env(gml_geometry(g)?, srs)?
+                let (geom, srs) = crate::gml_read::read_gml_geometry(g)?;
+                geometry_env(geom, srs.as_deref())?
             };
             Ok(Filter::Spatial(op, geom))
         }
@@ -266,67 +266,7 @@ fn box_corners(b: &Element) -> Result<[f64; 4], FilterError> {
     Ok([v[0], v[1], v[2], v[3]])
 }
 
-/// Whitespace-separated coordinates.
-fn numbers(text: &str) -> Result<Vec<f64>, FilterError> {
-    text.split_whitespace()
-        .map(|x| {
-            x.parse::<f64>()
-                .ok()
-                .filter(|n| n.is_finite())
-                .ok_or_else(|| FilterError::Geometry(format!("bad coordinate '{x}'")))
-        })
-        .collect()
-}
-
-fn pos_list(text: &str) -> Result<Vec<Coord<f64>>, FilterError> {
-    let v = numbers(text)?;
-    if v.len() % 2 != 0 {
-        return Err(FilterError::Geometry("odd number of coordinates".into()));
-    }
-    Ok(v.chunks(2).map(|c| Coord { x: c[0], y: c[1] }).collect())
-}
-
-fn ring(e: &Element) -> Result<LineString<f64>, FilterError> {
-    let lr = child(e, "LinearRing").ok_or("expected a LinearRing")?;
-    let t = child(lr, "posList")
-        .and_then(Element::text_trim)
-        .ok_or("LinearRing needs a posList")?;
-    Ok(LineString(pos_list(t)?))
-}
-
-/// A GML 3.2 Point, LineString or Polygon, coordinates as written.
-fn gml_geometry(g: &Element) -> Result<Geometry<f64>, FilterError> {
-    match local(&g.name) {
-        "Point" => {
-            let t = child(g, "pos")
-                .and_then(Element::text_trim)
-                .ok_or("Point needs a pos")?;
-            let c = pos_list(t)?;
-            c.first()
-                .map(|c| Geometry::Point(Point(*c)))
-                .ok_or_else(|| FilterError::Geometry("empty Point".into()))
-        }
-        "LineString" => {
-            let t = child(g, "posList")
-                .and_then(Element::text_trim)
-                .ok_or("LineString needs a posList")?;
-            Ok(Geometry::LineString(LineString(pos_list(t)?)))
-        }
-        "Polygon" => {
-            let ext = child(g, "exterior").ok_or("Polygon needs an exterior")?;
-            let holes = g
-                .children
-                .iter()
-                .filter(|c| local(&c.name) == "interior")
-                .map(ring)
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(Geometry::Polygon(Polygon::new(ring(ext)?, holes)))
-        }
-        other => Err(FilterError::Unsupported(format!(
-            "GML {other} is not supported in filters"
-        ))),
-    }
-}
+use crate::gml_read::numbers;
 
 #[cfg(test)]
 mod tests {

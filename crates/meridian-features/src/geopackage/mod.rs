@@ -1,11 +1,13 @@
 //! GeoPackage files: feature tables listed in `gpkg_contents`, schemas from the GeoPackage
-//! tables, features read through the R-tree for bounding boxes, in key order.
+//! tables, features read through the R-tree for bounding boxes, in key order; written in
+//! SQLite transactions ([`write`]).
 
 mod pool;
 mod scan;
 mod schema;
+mod write;
 
-use crate::source::{FeatureSource, FeatureStore, Pushdown};
+use crate::source::{FeatureSource, FeatureStore, Pushdown, StoreTransaction};
 use crate::{Feature, FeatureError};
 use geo_types::Rect;
 use meridian_sources::Schema;
@@ -24,6 +26,10 @@ impl FeatureStore for GeoPackageStore {
             file: self.0.clone(),
             table: name.to_string(),
         }))
+    }
+
+    fn begin(&self) -> Result<Box<dyn StoreTransaction>, FeatureError> {
+        Ok(Box::new(write::GeoPackageTransaction::begin(&self.0)?))
     }
 }
 

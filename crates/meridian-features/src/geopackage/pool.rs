@@ -108,6 +108,13 @@ pub(crate) struct Facts {
 }
 
 impl Facts {
+    /// What is known about the file at `p` as it is now.
+    pub(crate) fn of(p: &Path) -> std::io::Result<Facts> {
+        Ok(Facts {
+            key: FileKey::of(p)?,
+        })
+    }
+
     /// A fact recorded by [`Facts::remember`] for this state of the file.
     pub(crate) fn recall(&self, name: &str) -> Option<Fact> {
         locked().files.get(&self.key)?.facts.get(name).cloned()

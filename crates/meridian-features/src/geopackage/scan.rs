@@ -7,17 +7,17 @@ use geo_types::Geometry;
 use rusqlite::{types::ValueRef, Connection, OptionalExtension};
 use std::path::Path;
 
-fn sql_err(p: &Path) -> impl Fn(rusqlite::Error) -> FeatureError + '_ {
+pub(super) fn sql_err(p: &Path) -> impl Fn(rusqlite::Error) -> FeatureError + '_ {
     move |e| FeatureError::Data(format!("{}: {e}", p.display()))
 }
 
-fn quote(ident: &str) -> String {
+pub(super) fn quote(ident: &str) -> String {
     format!("\"{}\"", ident.replace('"', "\"\""))
 }
 
 /// The table's geometry column, primary key and whether its R-tree exists, read once per
 /// file state (see [`pool`]).
-fn table_info(
+pub(super) fn table_info(
     c: &Connection,
     facts: &Facts,
     p: &Path,
@@ -92,7 +92,7 @@ pub(crate) fn scan(
     })
 }
 
-fn scan_on(
+pub(super) fn scan_on(
     c: &Connection,
     facts: &Facts,
     p: &Path,

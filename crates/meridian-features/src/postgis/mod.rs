@@ -1,15 +1,17 @@
 //! PostGIS: connections (GeoServer's parameters, TLS, a pool), schemas from the database's
-//! catalog, and queries run in SQL (filters, sorting, paging pushed down).
+//! catalog, queries run in SQL (filters, sorting, paging pushed down), and writes in a
+//! database transaction ([`write`]).
 
 mod connection;
 mod query;
 mod schema;
 pub mod tls;
+mod write;
 
 pub use connection::{connect, ident, PgConn, PgParams};
 
 use crate::query::{Query, QueryResult};
-use crate::source::{FeatureSource, FeatureStore, Pushdown};
+use crate::source::{FeatureSource, FeatureStore, Pushdown, StoreTransaction};
 use crate::{Feature, FeatureError, Filter};
 use geo_types::Rect;
 use meridian_sources::Schema;
@@ -27,6 +29,10 @@ impl FeatureStore for PostGisStore {
             params: self.0.clone(),
             table: name.to_string(),
         }))
+    }
+
+    fn begin(&self) -> Result<Box<dyn StoreTransaction>, FeatureError> {
+        Ok(Box::new(write::PostGisTransaction::begin(&self.0)?))
     }
 }
 

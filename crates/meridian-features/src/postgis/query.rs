@@ -9,12 +9,19 @@ use crate::wkb::parse_wkb;
 use crate::FeatureError;
 use postgres::types::Type;
 
-fn literal(s: &str) -> String {
+/// A text as an SQL string literal.
+pub(super) fn literal(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 
 /// A filter as SQL, or `None` when part of it cannot be expressed (then it runs in memory).
-fn to_sql(f: &Filter, geom: &str, srid: i32, pk: &str, id_prefix: &str) -> Option<String> {
+pub(super) fn to_sql(
+    f: &Filter,
+    geom: &str,
+    srid: i32,
+    pk: &str,
+    id_prefix: &str,
+) -> Option<String> {
     Some(match f {
         Filter::All => "TRUE".into(),
         Filter::BBox(b) => format!(

@@ -1,13 +1,15 @@
 //! Shapefiles: a directory of them or one file; the schema from the `.shp` header, the
-//! `.dbf` fields and the `.prj`; features streamed in file order.
+//! `.dbf` fields and the `.prj`; features streamed in file order; edits written as new
+//! files renamed over the old ([`write`]).
 
 mod index;
 mod scan;
 mod schema;
+mod write;
 
 pub use schema::dbf_fields;
 
-use crate::source::{FeatureSource, FeatureStore, Pushdown};
+use crate::source::{FeatureSource, FeatureStore, Pushdown, StoreTransaction};
 use crate::{Feature, FeatureError};
 use geo_types::Rect;
 use meridian_sources::{Schema, SourceError};
@@ -48,6 +50,20 @@ impl FeatureStore for ShapefileStore {
             Some(f) => Ok(Box::new(ShapefileSource(f))),
             None => Err(SourceError::NoSuchType(name.to_string()).into()),
         }
+    }
+
+    fn begin(&self) -> Result<Box<dyn StoreTransaction>, FeatureError> {
+        let locate: write::Locate = match self {
+            ShapefileStore::Directory(d) => {
+                let d = d.clone();
+                Box::new(move |name| schema::find_in_dir(&d, name))
+            }
+            ShapefileStore::File(f) => {
+                let f = f.clone();
+                Box::new(move |name| (stem(&f) == Some(name)).then(|| f.clone()))
+            }
+        };
+        Ok(Box::new(write::ShapefileTransaction::new(locate)))
     }
 }
 

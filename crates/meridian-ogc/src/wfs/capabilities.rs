@@ -2,6 +2,7 @@
 //! documents of WFS 2.0.0, 1.1.0 and 1.0.0.
 
 use super::request::Params;
+use super::transaction::ServiceLevel;
 use super::MAX_COUNT;
 use crate::document::Document;
 use crate::layers::{published_iter, FeatureLayer};
@@ -14,8 +15,14 @@ use std::collections::BTreeSet;
 /// The abstract GeoServer's sample `wfs.xml` ships with.
 const STOCK_ABSTRACT: &str = "This is the reference implementation of WFS 1.0.0 and WFS 1.1.0, supports all WFS operations including Transaction.";
 
-/// What is answered instead of [`STOCK_ABSTRACT`]: what this service does.
-const OWN_ABSTRACT: &str = "Meridian's WFS 2.0.0, 1.1.0 and 1.0.0: GetCapabilities, DescribeFeatureType, GetFeature, GetPropertyValue and the GetFeatureById stored query (no Transaction).";
+/// What is answered instead of [`STOCK_ABSTRACT`]: what this service does, by service level.
+fn own_abstract(level: ServiceLevel) -> &'static str {
+    match level {
+        ServiceLevel::Basic => "Meridian's WFS 2.0.0, 1.1.0 and 1.0.0: GetCapabilities, DescribeFeatureType, GetFeature, GetPropertyValue and the GetFeatureById stored query (read only).",
+        ServiceLevel::Transactional => "Meridian's WFS 2.0.0, 1.1.0 and 1.0.0: GetCapabilities, DescribeFeatureType, GetFeature, GetPropertyValue, the GetFeatureById stored query and Transaction.",
+        ServiceLevel::Complete => "Meridian's WFS 2.0.0, 1.1.0 and 1.0.0: GetCapabilities, DescribeFeatureType, GetFeature, GetPropertyValue, the GetFeatureById stored query, Transaction, LockFeature and GetFeatureWithLock.",
+    }
+}
 
 /// A field of the service's settings, escaped.
 fn text(svc: Option<&Element>, name: &str, default: &str) -> String {
@@ -53,9 +60,12 @@ pub(super) fn capabilities(
         .map(|(p, u)| format!(" xmlns:{p}=\"{}\"", escape(u)))
         .collect();
     let title = text(svc, "title", "Meridian Web Feature Service");
+    let level = ServiceLevel::of(svc);
+    let writes = level >= ServiceLevel::Transactional;
+    let locks = level >= ServiceLevel::Complete;
     let abstract_ = match svc.and_then(|s| s.child_text("abstrct")) {
-        // GeoServer's stock text claims Transaction, which is not served here.
-        Some(STOCK_ABSTRACT) => escape(OWN_ABSTRACT),
+        // GeoServer's stock text describes GeoServer; say what this service does.
+        Some(STOCK_ABSTRACT) => escape(own_abstract(level)),
         _ => text(svc, "abstrct", ""),
     };
     let keywords: String = svc
@@ -94,14 +104,30 @@ pub(super) fn capabilities(
                     .unwrap_or_default();
                 format!("<FeatureType><Name>{}</Name><Title>{}</Title><Abstract>{}</Abstract><SRS>EPSG:{}</SRS>{bb}</FeatureType>", name(l), escape(&l.title), escape(&l.abstract_), l.epsg)
             });
-            format!("<WFS_Capabilities version=\"1.0.0\" xmlns=\"http://www.opengis.net/wfs\" xmlns:ogc=\"http://www.opengis.net/ogc\"{xmlns}><Service><Name>WFS</Name><Title>{title}</Title><Abstract>{abstract_}</Abstract><OnlineResource>{endpoint}</OnlineResource></Service><Capability><Request><GetCapabilities><DCPType><HTTP><Get onlineResource=\"{endpoint}?\"/></HTTP></DCPType></GetCapabilities><DescribeFeatureType><SchemaDescriptionLanguage><XMLSCHEMA/></SchemaDescriptionLanguage><DCPType><HTTP><Get onlineResource=\"{endpoint}?\"/></HTTP></DCPType></DescribeFeatureType><GetFeature><ResultFormat><GML2/><GML3/><SHAPE-ZIP/><CSV/><JSON/><KML/></ResultFormat><DCPType><HTTP><Get onlineResource=\"{endpoint}?\"/></HTTP></DCPType></GetFeature></Request></Capability><FeatureTypeList>{fts}</FeatureTypeList></WFS_Capabilities>")
+            format!("<WFS_Capabilities version=\"1.0.0\" xmlns=\"http://www.opengis.net/wfs\" xmlns:ogc=\"http://www.opengis.net/ogc\"{xmlns}><Service><Name>WFS</Name><Title>{title}</Title><Abstract>{abstract_}</Abstract><OnlineResource>{endpoint}</OnlineResource></Service><Capability><Request><GetCapabilities><DCPType><HTTP><Get onlineResource=\"{endpoint}?\"/></HTTP></DCPType></GetCapabilities><DescribeFeatureType><SchemaDescriptionLanguage><XMLSCHEMA/></SchemaDescriptionLanguage><DCPType><HTTP><Get onlineResource=\"{endpoint}?\"/></HTTP></DCPType></DescribeFeatureType><GetFeature><ResultFormat><GML2/><GML3/><SHAPE-ZIP/><CSV/><JSON/><KML/></ResultFormat><DCPType><HTTP><Get onlineResource=\"{endpoint}?\"/></HTTP></DCPType><DCPType><HTTP><Post onlineResource=\"{endpoint}\"/></HTTP></DCPType></GetFeature>{t}{lk}</Request></Capability><FeatureTypeList>{ops}{fts}</FeatureTypeList></WFS_Capabilities>",
+                t = if writes { format!("<Transaction><DCPType><HTTP><Post onlineResource=\"{endpoint}\"/></HTTP></DCPType></Transaction>") } else { String::new() },
+                lk = if locks { format!("<LockFeature><DCPType><HTTP><Get onlineResource=\"{endpoint}?\"/></HTTP></DCPType><DCPType><HTTP><Post onlineResource=\"{endpoint}\"/></HTTP></DCPType></LockFeature><GetFeatureWithLock><ResultFormat><GML2/></ResultFormat><DCPType><HTTP><Get onlineResource=\"{endpoint}?\"/></HTTP></DCPType><DCPType><HTTP><Post onlineResource=\"{endpoint}\"/></HTTP></DCPType></GetFeatureWithLock>") } else { String::new() },
+                ops = match level {
+                    ServiceLevel::Basic => "<Operations><Query/></Operations>",
+                    ServiceLevel::Transactional => "<Operations><Query/><Insert/><Update/><Delete/></Operations>",
+                    ServiceLevel::Complete => "<Operations><Query/><Insert/><Update/><Delete/><Lock/></Operations>",
+                },
+            )
         }
         "1.1.0" => {
             piece = Box::new(move |l: &FeatureLayer| {
                 let bb = l.lat_lon.map(|b| format!("<ows:WGS84BoundingBox><ows:LowerCorner>{} {}</ows:LowerCorner><ows:UpperCorner>{} {}</ows:UpperCorner></ows:WGS84BoundingBox>", b.minx, b.miny, b.maxx, b.maxy)).unwrap_or_default();
                 format!("<FeatureType><Name>{}</Name><Title>{}</Title><Abstract>{}</Abstract><DefaultSRS>urn:x-ogc:def:crs:EPSG:{}</DefaultSRS>{bb}</FeatureType>", name(l), escape(&l.title), escape(&l.abstract_), l.epsg)
             });
-            format!("<wfs:WFS_Capabilities version=\"1.1.0\" xmlns=\"http://www.opengis.net/wfs\" xmlns:wfs=\"http://www.opengis.net/wfs\" xmlns:ows=\"http://www.opengis.net/ows\" xmlns:ogc=\"http://www.opengis.net/ogc\" xmlns:xlink=\"http://www.w3.org/1999/xlink\"{xmlns}><ows:ServiceIdentification><ows:Title>{title}</ows:Title><ows:Abstract>{abstract_}</ows:Abstract><ows:ServiceType>WFS</ows:ServiceType><ows:ServiceTypeVersion>1.1.0</ows:ServiceTypeVersion></ows:ServiceIdentification><ows:OperationsMetadata><ows:Operation name=\"GetCapabilities\"><ows:DCP><ows:HTTP><ows:Get xlink:href=\"{endpoint}\"/></ows:HTTP></ows:DCP></ows:Operation><ows:Operation name=\"DescribeFeatureType\"><ows:DCP><ows:HTTP><ows:Get xlink:href=\"{endpoint}\"/></ows:HTTP></ows:DCP></ows:Operation><ows:Operation name=\"GetFeature\"><ows:DCP><ows:HTTP><ows:Get xlink:href=\"{endpoint}\"/><ows:Post xlink:href=\"{endpoint}\"/></ows:HTTP></ows:DCP><ows:Parameter name=\"outputFormat\"><ows:Value>text/xml; subtype=gml/3.1.1</ows:Value><ows:Value>GML2</ows:Value><ows:Value>gml3</ows:Value><ows:Value>gml32</ows:Value><ows:Value>application/json</ows:Value><ows:Value>csv</ows:Value><ows:Value>KML</ows:Value><ows:Value>SHAPE-ZIP</ows:Value></ows:Parameter></ows:Operation></ows:OperationsMetadata><FeatureTypeList>{fts}</FeatureTypeList><ogc:Filter_Capabilities><ogc:Spatial_Capabilities><ogc:GeometryOperands><ogc:GeometryOperand>gml:Envelope</ogc:GeometryOperand></ogc:GeometryOperands><ogc:SpatialOperators><ogc:SpatialOperator name=\"BBOX\"/></ogc:SpatialOperators></ogc:Spatial_Capabilities><ogc:Scalar_Capabilities><ogc:LogicalOperators/><ogc:ComparisonOperators><ogc:ComparisonOperator>EqualTo</ogc:ComparisonOperator><ogc:ComparisonOperator>LessThan</ogc:ComparisonOperator><ogc:ComparisonOperator>GreaterThan</ogc:ComparisonOperator><ogc:ComparisonOperator>Like</ogc:ComparisonOperator><ogc:ComparisonOperator>Between</ogc:ComparisonOperator><ogc:ComparisonOperator>NullCheck</ogc:ComparisonOperator></ogc:ComparisonOperators></ogc:Scalar_Capabilities><ogc:Id_Capabilities><ogc:FID/></ogc:Id_Capabilities></ogc:Filter_Capabilities></wfs:WFS_Capabilities>")
+            format!("<wfs:WFS_Capabilities version=\"1.1.0\" xmlns=\"http://www.opengis.net/wfs\" xmlns:wfs=\"http://www.opengis.net/wfs\" xmlns:ows=\"http://www.opengis.net/ows\" xmlns:ogc=\"http://www.opengis.net/ogc\" xmlns:xlink=\"http://www.w3.org/1999/xlink\"{xmlns}><ows:ServiceIdentification><ows:Title>{title}</ows:Title><ows:Abstract>{abstract_}</ows:Abstract><ows:ServiceType>WFS</ows:ServiceType><ows:ServiceTypeVersion>1.1.0</ows:ServiceTypeVersion></ows:ServiceIdentification><ows:OperationsMetadata><ows:Operation name=\"GetCapabilities\"><ows:DCP><ows:HTTP><ows:Get xlink:href=\"{endpoint}\"/></ows:HTTP></ows:DCP></ows:Operation><ows:Operation name=\"DescribeFeatureType\"><ows:DCP><ows:HTTP><ows:Get xlink:href=\"{endpoint}\"/></ows:HTTP></ows:DCP></ows:Operation><ows:Operation name=\"GetFeature\"><ows:DCP><ows:HTTP><ows:Get xlink:href=\"{endpoint}\"/><ows:Post xlink:href=\"{endpoint}\"/></ows:HTTP></ows:DCP><ows:Parameter name=\"outputFormat\"><ows:Value>text/xml; subtype=gml/3.1.1</ows:Value><ows:Value>GML2</ows:Value><ows:Value>gml3</ows:Value><ows:Value>gml32</ows:Value><ows:Value>application/json</ows:Value><ows:Value>csv</ows:Value><ows:Value>KML</ows:Value><ows:Value>SHAPE-ZIP</ows:Value></ows:Parameter></ows:Operation>{t}{lk}</ows:OperationsMetadata><FeatureTypeList>{ops}{fts}</FeatureTypeList><ogc:Filter_Capabilities><ogc:Spatial_Capabilities><ogc:GeometryOperands><ogc:GeometryOperand>gml:Envelope</ogc:GeometryOperand></ogc:GeometryOperands><ogc:SpatialOperators><ogc:SpatialOperator name=\"BBOX\"/></ogc:SpatialOperators></ogc:Spatial_Capabilities><ogc:Scalar_Capabilities><ogc:LogicalOperators/><ogc:ComparisonOperators><ogc:ComparisonOperator>EqualTo</ogc:ComparisonOperator><ogc:ComparisonOperator>LessThan</ogc:ComparisonOperator><ogc:ComparisonOperator>GreaterThan</ogc:ComparisonOperator><ogc:ComparisonOperator>Like</ogc:ComparisonOperator><ogc:ComparisonOperator>Between</ogc:ComparisonOperator><ogc:ComparisonOperator>NullCheck</ogc:ComparisonOperator></ogc:ComparisonOperators></ogc:Scalar_Capabilities><ogc:Id_Capabilities><ogc:FID/></ogc:Id_Capabilities></ogc:Filter_Capabilities></wfs:WFS_Capabilities>",
+                t = if writes { format!("<ows:Operation name=\"Transaction\"><ows:DCP><ows:HTTP><ows:Post xlink:href=\"{endpoint}\"/></ows:HTTP></ows:DCP><ows:Parameter name=\"inputFormat\"><ows:Value>text/xml; subtype=gml/3.1.1</ows:Value></ows:Parameter></ows:Operation>") } else { String::new() },
+                lk = if locks { format!("<ows:Operation name=\"LockFeature\"><ows:DCP><ows:HTTP><ows:Get xlink:href=\"{endpoint}\"/><ows:Post xlink:href=\"{endpoint}\"/></ows:HTTP></ows:DCP></ows:Operation><ows:Operation name=\"GetFeatureWithLock\"><ows:DCP><ows:HTTP><ows:Get xlink:href=\"{endpoint}\"/><ows:Post xlink:href=\"{endpoint}\"/></ows:HTTP></ows:DCP></ows:Operation>") } else { String::new() },
+                ops = match level {
+                    ServiceLevel::Basic => "<Operations><Operation>Query</Operation></Operations>",
+                    ServiceLevel::Transactional => "<Operations><Operation>Query</Operation><Operation>Insert</Operation><Operation>Update</Operation><Operation>Delete</Operation></Operations>",
+                    ServiceLevel::Complete => "<Operations><Operation>Query</Operation><Operation>Insert</Operation><Operation>Update</Operation><Operation>Delete</Operation><Operation>Lock</Operation></Operations>",
+                },
+            )
         }
         _ => {
             piece = Box::new(move |l: &FeatureLayer| {
@@ -142,7 +168,7 @@ pub(super) fn capabilities(
                 "<wfs:WFS_Capabilities version=\"2.0.0\" xmlns:wfs=\"http://www.opengis.net/wfs/2.0\" xmlns:ows=\"http://www.opengis.net/ows/1.1\" xmlns:fes=\"http://www.opengis.net/fes/2.0\" xmlns:gml=\"http://www.opengis.net/gml/3.2\" xmlns:xlink=\"http://www.w3.org/1999/xlink\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:schemaLocation=\"http://www.opengis.net/wfs/2.0 http://schemas.opengis.net/wfs/2.0/wfs.xsd\"{xmlns}>\
 <ows:ServiceIdentification><ows:Title>{title}</ows:Title><ows:Abstract>{abstract_}</ows:Abstract><ows:Keywords>{keywords}</ows:Keywords><ows:ServiceType>WFS</ows:ServiceType><ows:ServiceTypeVersion>2.0.0</ows:ServiceTypeVersion><ows:ServiceTypeVersion>1.1.0</ows:ServiceTypeVersion><ows:ServiceTypeVersion>1.0.0</ows:ServiceTypeVersion><ows:Fees>{fees}</ows:Fees><ows:AccessConstraints>{ac}</ows:AccessConstraints></ows:ServiceIdentification>\
 <ows:ServiceProvider><ows:ProviderName>Meridian</ows:ProviderName></ows:ServiceProvider>\
-<ows:OperationsMetadata>{gc}{dft}{gf}{gpv}{lsq}{dsq}{c1}{c2}{c3}{c4}</ows:OperationsMetadata>\
+<ows:OperationsMetadata>{gc}{dft}{gf}{gpv}{lsq}{dsq}{t}{lk}{c1}{c2}{c3}{c4}{c5}{c6}</ows:OperationsMetadata>\
 <wfs:FeatureTypeList>{fts}</wfs:FeatureTypeList>\
 <fes:Filter_Capabilities><fes:Conformance>{f1}{f2}{f3}{f4}{f5}{f6}{f7}{f8}{f9}</fes:Conformance><fes:Id_Capabilities><fes:ResourceIdentifier name=\"fes:ResourceId\"/></fes:Id_Capabilities><fes:Scalar_Capabilities><fes:LogicalOperators/><fes:ComparisonOperators>{cmp}</fes:ComparisonOperators></fes:Scalar_Capabilities><fes:Spatial_Capabilities><fes:GeometryOperands><fes:GeometryOperand name=\"gml:Envelope\"/><fes:GeometryOperand name=\"gml:Point\"/><fes:GeometryOperand name=\"gml:LineString\"/><fes:GeometryOperand name=\"gml:Polygon\"/></fes:GeometryOperands><fes:SpatialOperators><fes:SpatialOperator name=\"BBOX\"/><fes:SpatialOperator name=\"Intersects\"/><fes:SpatialOperator name=\"Disjoint\"/><fes:SpatialOperator name=\"Within\"/><fes:SpatialOperator name=\"Contains\"/></fes:SpatialOperators></fes:Spatial_Capabilities></fes:Filter_Capabilities>\
 </wfs:WFS_Capabilities>",
@@ -158,6 +184,10 @@ pub(super) fn capabilities(
                 c2 = constraint("ImplementsResultPaging", "TRUE"),
                 c3 = constraint("KVPEncoding", "TRUE"),
                 c4 = count_default,
+                t = if writes { op("Transaction", "") } else { String::new() },
+                lk = if locks { format!("{}{}", op("LockFeature", ""), op("GetFeatureWithLock", "")) } else { String::new() },
+                c5 = constraint("ImplementsTransactionalWFS", if writes { "TRUE" } else { "FALSE" }),
+                c6 = constraint("ImplementsLockingWFS", if locks { "TRUE" } else { "FALSE" }),
                 f1 = conf("ImplementsQuery", "TRUE"),
                 f2 = conf("ImplementsAdHocQuery", "TRUE"),
                 f3 = conf("ImplementsResourceId", "TRUE"),

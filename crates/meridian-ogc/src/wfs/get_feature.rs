@@ -49,6 +49,7 @@ pub(super) async fn get_feature(
     post: Option<&Element>,
     endpoint: &str,
     by_id: bool,
+    with_lock: bool,
 ) -> Result<Response, OwsError> {
     let FeatureRequest {
         layer: l,
@@ -68,6 +69,18 @@ pub(super) async fn get_feature(
             ),
         ));
     }
+    // GetFeatureWithLock: the features answered are locked, the lock named in the answer.
+    let lock_id = if with_lock {
+        let g = super::lock_feature::lock_ids(
+            st,
+            p,
+            &l.qualified(),
+            r.features.iter().map(|f| f.id.clone()),
+        )?;
+        Some(g.lock_id)
+    } else {
+        None
+    };
     let format = p
         .get("OUTPUTFORMAT")
         .map(|f| f.to_ascii_lowercase())
@@ -200,6 +213,14 @@ pub(super) async fn get_feature(
             GML_TAIL,
             "application/gml+xml; version=3.2",
         ),
+    };
+    let head = match &lock_id {
+        Some(id) => head.replacen(
+            "FeatureCollection ",
+            &format!("FeatureCollection lockId=\"{}\" ", meridian_xml::escape(id)),
+            1,
+        ),
+        None => head,
     };
     let items = r.features.into_iter().map(move |f| {
         let mut piece = String::new();

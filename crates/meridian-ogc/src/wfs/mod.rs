@@ -2,16 +2,24 @@
 //! (1.1.0's default) or GML 2 (1.0.0's, x/y); exceptions in each version's report.
 //!
 //! * [`request`]: reading a request and a GetFeature query.
-//! * [`capabilities`], [`describe`], [`get_feature`]: one operation each.
+//! * [`capabilities`], [`describe`], [`get_feature`], [`get_property_value`],
+//!   [`stored_query`], [`transaction`], [`lock_feature`]: one operation each; [`locks`] holds
+//!   the feature locks.
 
 mod capabilities;
 mod describe;
 mod get_feature;
 mod get_property_value;
+mod lock_feature;
+mod locks;
 mod request;
 mod stored_query;
+mod transaction;
+
+pub use locks::Locks;
 
 use crate::ows::err;
+use crate::ClientAddr;
 use crate::OgcState;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
@@ -27,18 +35,21 @@ const MAX_COUNT: usize = 100_000;
 /// `/geoserver/wfs`, `/geoserver/ows`.
 pub async fn global(
     State(st): State<Arc<OgcState>>,
+    client: ClientAddr,
     method: Method,
     RawQuery(q): RawQuery,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    handle(st, None, method, q, headers, body).await
+    let ip = client.0;
+    handle(st, None, method, q, headers, body, ip).await
 }
 
 /// `/geoserver/{ws}/wfs`, `/geoserver/{ws}/ows`.
 pub async fn workspace(
     State(st): State<Arc<OgcState>>,
     Path(ws): Path<String>,
+    client: ClientAddr,
     method: Method,
     RawQuery(q): RawQuery,
     headers: HeaderMap,
@@ -53,7 +64,8 @@ pub async fn workspace(
         )
         .into_response();
     }
-    handle(st, Some(ws), method, q, headers, body).await
+    let ip = client.0;
+    handle(st, Some(ws), method, q, headers, body, ip).await
 }
 
 /// Answer one WFS request.
@@ -64,6 +76,7 @@ async fn handle(
     q: Option<String>,
     headers: HeaderMap,
     body: Bytes,
+    client: Option<std::net::IpAddr>,
 ) -> Response {
     let host = headers
         .get("host")
@@ -98,7 +111,31 @@ async fn handle(
         .into_response();
     }
     let request = p.get("REQUEST").cloned().unwrap_or_default();
-    let result = match request.to_ascii_lowercase().as_str() {
+    let level = transaction::ServiceLevel::of(svc.as_ref().map(|o| o.element()).as_ref());
+    let lower = request.to_ascii_lowercase();
+    // The operations that change or lock data know their caller.
+    let caller = if matches!(
+        lower.as_str(),
+        "transaction" | "lockfeature" | "getfeaturewithlock"
+    ) {
+        match transaction::caller(&st, &headers, client) {
+            Ok(c) => c,
+            Err(refusal) => return *refusal,
+        }
+    } else {
+        transaction::Caller::Anonymous
+    };
+    if matches!(lower.as_str(), "lockfeature" | "getfeaturewithlock")
+        && level < transaction::ServiceLevel::Complete
+    {
+        return err(
+            "OperationNotSupported",
+            "request",
+            format!("{request} needs the WFS service level COMPLETE"),
+        )
+        .report_for(p.get("VERSION").map(String::as_str).unwrap_or("2.0.0"));
+    }
+    let result = match lower.as_str() {
         "getcapabilities" => {
             let svc = svc.map(|o| o.element());
             capabilities::capabilities(&st, ws.as_deref(), &p, svc.as_ref(), &endpoint)
@@ -108,7 +145,8 @@ async fn handle(
         }
         "getfeature" => match stored_query::as_ad_hoc(&p) {
             Ok(Some(by_id)) => {
-                get_feature::get_feature(&st, ws.as_deref(), &by_id, None, &endpoint, true).await
+                get_feature::get_feature(&st, ws.as_deref(), &by_id, None, &endpoint, true, false)
+                    .await
             }
             Ok(None) => {
                 get_feature::get_feature(
@@ -118,10 +156,50 @@ async fn handle(
                     post_query.as_ref(),
                     &endpoint,
                     false,
+                    false,
                 )
                 .await
             }
             Err(e) => Err(e),
+        },
+        "getfeaturewithlock" => match request::type_names(&p).and_then(|n| {
+            request::layer_of(
+                &st,
+                ws.as_deref(),
+                n.first().map(String::as_str).unwrap_or(""),
+            )
+        }) {
+            Ok(l) if !transaction::may_write(&st, &l, &caller) => Err(err(
+                "OperationNotSupported",
+                "typeNames",
+                format!("locking {} needs a user who may write it", l.qualified()),
+            )),
+            Ok(_) => {
+                get_feature::get_feature(
+                    &st,
+                    ws.as_deref(),
+                    &p,
+                    post_query.as_ref(),
+                    &endpoint,
+                    false,
+                    true,
+                )
+                .await
+            }
+            Err(e) => Err(e),
+        },
+        "lockfeature" => {
+            lock_feature::lock_feature(&st, ws.as_deref(), &p, post_query.as_ref(), &caller).await
+        }
+        "transaction" => match meridian_xml::parse_bytes(&body) {
+            Ok(doc) if method == Method::POST => {
+                transaction::transaction(&st, ws.as_deref(), &doc, caller, level).await
+            }
+            _ => Err(err(
+                "InvalidRequest",
+                "request",
+                "a Transaction is a POST of its XML document",
+            )),
         },
         "getpropertyvalue" => get_property_value::get_property_value(&st, ws.as_deref(), &p).await,
         "liststoredqueries" => stored_query::list(&st, ws.as_deref()),

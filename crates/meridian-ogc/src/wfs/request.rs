@@ -69,12 +69,19 @@ pub(super) fn read_request(
             ("startIndex", "STARTINDEX"),
             ("resultType", "RESULTTYPE"),
             ("outputFormat", "OUTPUTFORMAT"),
+            ("expiry", "EXPIRY"),
+            ("lockAction", "LOCKACTION"),
         ] {
             if let Some(v) = x.attr_value(a) {
                 p.insert(k.into(), v.to_string());
             }
         }
-        if let Some(qe) = x.children.iter().find(|c| c.name.ends_with("Query")) {
+        // A GetFeature's `Query`, or a WFS 1.x LockFeature's `Lock`.
+        if let Some(qe) = x
+            .children
+            .iter()
+            .find(|c| c.name.ends_with("Query") || c.name.rsplit(':').next() == Some("Lock"))
+        {
             if let Some(t) = qe
                 .attr_value("typeNames")
                 .or_else(|| qe.attr_value("typeName"))
@@ -127,6 +134,28 @@ pub(super) fn layer_of(
             format!("Feature type {name} unknown"),
         )
     })
+}
+
+/// A geometry as a request wrote it, in the layer's CRS (EPSG:`epsg`): `crs` is its
+/// `srsName`; without one, WFS 2.0 and 1.1.0 mean the layer's CRS in URN form (latitude first
+/// for geographic CRSs) and WFS 1.0.0 (`v1_0`) x/y.
+pub(super) fn to_layer_crs(
+    mut g: geo_types::Geometry<f64>,
+    crs: Option<&str>,
+    epsg: u32,
+    v1_0: bool,
+) -> Result<geo_types::Geometry<f64>, FilterError> {
+    let (code, latlon) = match crs {
+        Some(c) => parse_crs(c).map_err(|e| FilterError::Geometry(e.text))?,
+        None => (epsg, !v1_0 && meridian_sources::is_geographic(epsg)),
+    };
+    if latlon && !v1_0 {
+        use geo::MapCoordsInPlace;
+        g.map_coords_in_place(|c| geo_types::Coord { x: c.y, y: c.x });
+    }
+    let t = Transformer::new(code, epsg).map_err(|e| FilterError::Geometry(e.to_string()))?;
+    t.geometry(&mut g);
+    Ok(g)
 }
 
 /// Read a GetFeature request: its one feature type, paging, output CRS, filters (BBOX,
@@ -206,20 +235,10 @@ pub(super) fn feature_request(
             }
             transform_bbox(b, code, epsg).map_err(|e| FilterError::Geometry(e.to_string()))
         };
-    let geometry_env = move |mut g: geo_types::Geometry<f64>,
+    let geometry_env = move |g: geo_types::Geometry<f64>,
                              crs: Option<&str>|
           -> Result<geo_types::Geometry<f64>, FilterError> {
-        let (code, latlon) = match crs {
-            Some(c) => parse_crs(c).map_err(|e| FilterError::Geometry(e.text))?,
-            None => (epsg, !v1_0 && meridian_sources::is_geographic(epsg)),
-        };
-        if latlon && !v1_0 {
-            use geo::MapCoordsInPlace;
-            g.map_coords_in_place(|c| geo_types::Coord { x: c.y, y: c.x });
-        }
-        let t = Transformer::new(code, epsg).map_err(|e| FilterError::Geometry(e.to_string()))?;
-        t.geometry(&mut g);
-        Ok(g)
+        to_layer_crs(g, crs, epsg, v1_0)
     };
     let mut filters = Vec::new();
     if let Some(b) = p.get("BBOX") {

@@ -1,0 +1,663 @@
+//! WFS Transaction (WFS-T): Insert, Update and Delete on the stores that take writes
+//! (GeoPackage, shapefile, PostGIS), in the WFS 1.0.0, 1.1.0 and 2.0.0 documents.
+//!
+//! A transaction is read whole and checked before any store is touched: every feature type
+//! published and writable by the caller (the service level of `wfs.xml`, the `w` rules of
+//! `layers.properties`), every property one of the type's, every value of its type, every
+//! geometry read and brought into the type's CRS. The actions then run in order, one store
+//! transaction per store; a failure anywhere drops them all, so a failed transaction changes
+//! nothing. Locked features (LockFeature, GetFeatureWithLock) change only under their lock.
+//!
+//! Only data changes here: feature edits never travel through the cluster's broker. Every node
+//! reading a shared database (PostGIS) sees them at once; a file store (GeoPackage,
+//! shapefile) is changed only on the node that answered.
+
+use super::locks::FeatureKey;
+use super::request::{layer_of, to_layer_crs};
+use crate::layers::FeatureLayer;
+use crate::ows::{err, OwsError};
+use crate::OgcState;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use meridian_features::filter::fes::parse_filter;
+use meridian_features::gml_read::{is_gml_geometry, read_gml_geometry};
+use meridian_features::{
+    transform_bbox, Applied, Feature, FeatureChange, FeatureError, Filter, FilterError,
+    StoreTransaction, Value,
+};
+use meridian_security::Mode;
+use meridian_xml::{escape, Element};
+use std::net::IpAddr;
+use std::sync::Arc;
+
+/// Most actions (and inserted features) one transaction may hold.
+const MAX_ACTIONS: usize = 100_000;
+
+/// How much a `wfs.xml` lets clients do (`serviceLevel`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum ServiceLevel {
+    /// Reading only.
+    Basic,
+    /// Reading and Transaction.
+    Transactional,
+    /// Transaction and locking too (GeoServer's default).
+    Complete,
+}
+
+impl ServiceLevel {
+    /// The level the service's settings name (COMPLETE when they name none).
+    pub(crate) fn of(svc: Option<&Element>) -> ServiceLevel {
+        match svc
+            .and_then(|s| s.child_text("serviceLevel"))
+            .map(str::to_ascii_uppercase)
+            .as_deref()
+        {
+            Some("BASIC") => ServiceLevel::Basic,
+            Some("TRANSACTIONAL") => ServiceLevel::Transactional,
+            _ => ServiceLevel::Complete,
+        }
+    }
+}
+
+fn local(n: &str) -> &str {
+    n.rsplit(':').next().unwrap_or(n)
+}
+
+/// One action, read and checked.
+struct Action {
+    layer: FeatureLayer,
+    change: FeatureChange,
+    handle: Option<String>,
+}
+
+/// Who is asking, once their credentials are checked.
+pub(crate) enum Caller {
+    /// No credentials.
+    Anonymous,
+    /// A user whose password matched.
+    User(String),
+}
+
+/// The caller of a request: anonymous, a user, or an answer refusing wrong credentials (401,
+/// or 429 for an address that failed too often).
+pub(crate) fn caller(
+    st: &OgcState,
+    headers: &HeaderMap,
+    client: Option<IpAddr>,
+) -> Result<Caller, Box<Response>> {
+    let Some((user, password)) = meridian_rest::basic_credentials(headers) else {
+        return Ok(Caller::Anonymous);
+    };
+    if let Some(ip) = client {
+        if let Err(wait) = st.logins.check(ip) {
+            return Err(Box::new(
+                (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    [("retry-after", wait.to_string())],
+                    "too many failed logins from this address; try again later",
+                )
+                    .into_response(),
+            ));
+        }
+    }
+    let who = match st.security.read() {
+        Ok(sec) => sec.identify(Some((&user, &password))),
+        Err(_) => Err(()),
+    };
+    match who {
+        Ok(Some(u)) => Ok(Caller::User(u)),
+        _ => {
+            if let Some(ip) = client {
+                st.logins.failed(ip);
+            }
+            Err(Box::new(challenge("wrong user name or password")))
+        }
+    }
+}
+
+/// A 401 answer asking for Basic credentials.
+fn challenge(text: &str) -> Response {
+    (
+        StatusCode::UNAUTHORIZED,
+        [
+            ("www-authenticate", "Basic realm=\"GeoServer Realm\""),
+            ("content-type", "text/plain"),
+        ],
+        text.to_string(),
+    )
+        .into_response()
+}
+
+/// The refusal for a caller who may not write `l`: 401 for an anonymous caller (who may log
+/// in), 403 for a user lacking the role.
+fn refuse_write(l: &FeatureLayer, caller: &Caller) -> Response {
+    match caller {
+        Caller::Anonymous => challenge(&format!(
+            "writing {} needs a user with a role the data rules allow",
+            l.qualified()
+        )),
+        Caller::User(u) => (
+            StatusCode::FORBIDDEN,
+            [("content-type", "text/plain")],
+            format!("user '{u}' may not write {}", l.qualified()),
+        )
+            .into_response(),
+    }
+}
+
+/// Whether `caller` may write `l`.
+pub(crate) fn may_write(st: &OgcState, l: &FeatureLayer, caller: &Caller) -> bool {
+    let user = match caller {
+        Caller::Anonymous => None,
+        Caller::User(u) => Some(u.as_str()),
+    };
+    st.security
+        .read()
+        .map(|s| s.may(user, &l.prefix, &l.name, Mode::Write))
+        .unwrap_or(false)
+}
+
+/// A property value as the type's attribute binding reads it.
+fn typed(name: &str, binding: &str, text: &str) -> Result<Value, OwsError> {
+    let bad = |what: &str| {
+        err(
+            "InvalidParameterValue",
+            name,
+            format!("{name} takes {what}, not '{text}'"),
+        )
+    };
+    let t = text.trim();
+    Ok(match binding.rsplit('.').next().unwrap_or("") {
+        "Integer" | "Long" | "Short" | "Byte" | "BigInteger" => {
+            Value::Int(t.parse::<i64>().map_err(|_| bad("an integer"))?)
+        }
+        "Double" | "Float" | "BigDecimal" => {
+            let f = t.parse::<f64>().map_err(|_| bad("a number"))?;
+            if !f.is_finite() {
+                return Err(bad("a finite number"));
+            }
+            Value::Float(f)
+        }
+        "Boolean" => match t.to_ascii_lowercase().as_str() {
+            "true" | "1" => Value::Bool(true),
+            "false" | "0" => Value::Bool(false),
+            _ => return Err(bad("true or false")),
+        },
+        _ => Value::Text(text.to_string()),
+    })
+}
+
+/// What a request may say of one feature type: its geometry attribute and the others.
+struct TypeSchema {
+    geometry: String,
+    attributes: Vec<(String, String)>,
+}
+
+impl TypeSchema {
+    fn of(l: &FeatureLayer) -> TypeSchema {
+        let (geometry, attributes) = l.attributes();
+        TypeSchema {
+            geometry,
+            attributes,
+        }
+    }
+
+    /// A property's value as written in `e` (text, or a GML geometry in the type's CRS).
+    fn value(
+        &self,
+        l: &FeatureLayer,
+        name: &str,
+        e: Option<&Element>,
+        default_srs: Option<&str>,
+        v1_0: bool,
+    ) -> Result<PropertyValue, OwsError> {
+        if name == self.geometry {
+            let Some(g) = e.and_then(|e| e.children.iter().find(|c| is_gml_geometry(c))) else {
+                return match e.and_then(Element::text_trim) {
+                    None => Ok(PropertyValue::Geometry(None)),
+                    Some(_) => Err(err(
+                        "InvalidParameterValue",
+                        name,
+                        format!("{name} takes a GML geometry"),
+                    )),
+                };
+            };
+            let (geom, srs) = read_gml_geometry(g)
+                .map_err(|e| err("InvalidParameterValue", name, e.to_string()))?;
+            let geom = to_layer_crs(geom, srs.as_deref().or(default_srs), l.epsg, v1_0)
+                .map_err(|e| err("InvalidParameterValue", name, e.to_string()))?;
+            return Ok(PropertyValue::Geometry(Some(geom)));
+        }
+        let Some((_, binding)) = self.attributes.iter().find(|(n, _)| n == name) else {
+            return Err(err(
+                "InvalidParameterValue",
+                name,
+                format!("{} has no property '{name}'", l.qualified()),
+            ));
+        };
+        match e {
+            // An element without text (or no value at all) is null.
+            Some(v) if v.children.is_empty() && v.text.is_some() => Ok(PropertyValue::Value(
+                typed(name, binding, v.text.as_deref().unwrap_or(""))?,
+            )),
+            Some(v) if !v.children.is_empty() => Err(err(
+                "InvalidParameterValue",
+                name,
+                format!("{name} takes a plain value"),
+            )),
+            _ => Ok(PropertyValue::Value(Value::Null)),
+        }
+    }
+}
+
+enum PropertyValue {
+    Geometry(Option<geo_types::Geometry<f64>>),
+    Value(Value),
+}
+
+/// A property name as written (`topp:STATE_NAME`, `STATE_NAME`, an XPath's last step).
+fn property_name(text: &str) -> String {
+    let last = text.trim().rsplit('/').next().unwrap_or("");
+    local(last).to_string()
+}
+
+/// A filter of an Update or Delete, in the layer's CRS, narrowed by the layer's own filter.
+fn action_filter(e: &Element, l: &FeatureLayer, v1_0: bool) -> Result<Filter, OwsError> {
+    let fx = e
+        .children
+        .iter()
+        .find(|c| local(&c.name) == "Filter")
+        .ok_or_else(|| {
+            err(
+                "MissingParameterValue",
+                "Filter",
+                format!(
+                    "{} needs a Filter (to change every feature, say so with one)",
+                    local(&e.name)
+                ),
+            )
+        })?;
+    let epsg = l.epsg;
+    let envelope =
+        move |b: [f64; 4], crs: Option<&str>| -> Result<geo_types::Rect<f64>, FilterError> {
+            let (code, latlon) = match crs {
+                Some(c) => crate::ows::parse_crs(c).map_err(|e| FilterError::Geometry(e.text))?,
+                None => (epsg, !v1_0 && meridian_sources::is_geographic(epsg)),
+            };
+            let b = if latlon && !v1_0 {
+                [b[1], b[0], b[3], b[2]]
+            } else {
+                b
+            };
+            transform_bbox(b, code, epsg).map_err(|e| FilterError::Geometry(e.to_string()))
+        };
+    let geometry =
+        move |g: geo_types::Geometry<f64>, crs: Option<&str>| to_layer_crs(g, crs, epsg, v1_0);
+    let f = parse_filter(fx, &envelope, &geometry)
+        .map_err(|e| err("InvalidParameterValue", "Filter", e.to_string()))?;
+    Ok(match l.own_filter() {
+        Ok(Some(own)) => Filter::all_of(vec![f, own]),
+        Ok(None) => f,
+        Err(e) => {
+            return Err(err(
+                "NoApplicableCode",
+                "",
+                format!(
+                    "the layer {}'s own cqlFilter does not read: {e}",
+                    l.qualified()
+                ),
+            ))
+        }
+    })
+}
+
+/// A type name as a client wrote it, with the prefix the catalog gives its namespace: a
+/// client may declare its own prefix for the namespace URI (GDAL writes `feature:bugsites`
+/// with `xmlns:feature` the spearfish URI), found on the elements of `scopes` (innermost
+/// first). A name whose namespace is unknown stays as written.
+fn catalog_name(st: &OgcState, name: &str, scopes: &[&Element]) -> String {
+    let (prefix, local_name) = match name.split_once(':') {
+        Some((p, l)) => (Some(p), l),
+        None => (None, name),
+    };
+    let attr = match prefix {
+        Some(p) => format!("xmlns:{p}"),
+        None => "xmlns".to_string(),
+    };
+    let Some(uri) = scopes.iter().find_map(|e| e.attr_value(&attr)) else {
+        return name.to_string();
+    };
+    let cat = st.catalog.snapshot();
+    cat.list(meridian_catalog::Kind::Namespace)
+        .into_iter()
+        .find(|ns| ns.xml().child_text("uri") == Some(uri))
+        .map(|ns| format!("{}:{local_name}", ns.name()))
+        .unwrap_or_else(|| name.to_string())
+}
+
+/// Read the actions of a Transaction document.
+fn read_actions(
+    st: &OgcState,
+    ws: Option<&str>,
+    doc: &Element,
+    v1_0: bool,
+) -> Result<Vec<Action>, OwsError> {
+    let mut actions = Vec::new();
+    let type_of = |name: &str, scopes: &[&Element]| {
+        layer_of(st, ws, &catalog_name(st, name, scopes)).map_err(|mut e| {
+            e.locator = "typeName".into();
+            e
+        })
+    };
+    for a in &doc.children {
+        if actions.len() > MAX_ACTIONS {
+            return Err(err(
+                "InvalidParameterValue",
+                "Transaction",
+                format!("a transaction holds at most {MAX_ACTIONS} actions"),
+            ));
+        }
+        let handle = a.attr_value("handle").map(str::to_string);
+        match local(&a.name) {
+            "LockId" => {}
+            "Insert" => {
+                let srs = a.attr_value("srsName");
+                for fe in &a.children {
+                    let l = type_of(&fe.name, &[fe, a, doc])?;
+                    let schema = TypeSchema::of(&l);
+                    let mut feature = Feature {
+                        id: String::new(),
+                        geometry: None,
+                        properties: Vec::new(),
+                    };
+                    for p in &fe.children {
+                        let name = local(&p.name);
+                        // GML's own properties (boundedBy, name…) are not the type's.
+                        if p.name.starts_with("gml:") || name == "boundedBy" {
+                            continue;
+                        }
+                        match schema.value(&l, name, Some(p), srs, v1_0)? {
+                            PropertyValue::Geometry(g) => feature.geometry = g,
+                            PropertyValue::Value(v) => {
+                                feature.properties.push((name.to_string(), v))
+                            }
+                        }
+                    }
+                    actions.push(Action {
+                        layer: l,
+                        change: FeatureChange::Insert(feature),
+                        handle: handle.clone(),
+                    });
+                }
+            }
+            "Update" => {
+                let tn = a
+                    .attr_value("typeName")
+                    .or_else(|| a.attr_value("typeNames"))
+                    .ok_or_else(|| {
+                        err(
+                            "MissingParameterValue",
+                            "typeName",
+                            "Update needs a typeName",
+                        )
+                    })?;
+                let l = type_of(tn, &[a, doc])?;
+                let schema = TypeSchema::of(&l);
+                let srs = a.attr_value("srsName");
+                let mut properties = Vec::new();
+                let mut geometry = None;
+                for p in a.children.iter().filter(|c| local(&c.name) == "Property") {
+                    let name = p
+                        .children
+                        .iter()
+                        .find(|c| matches!(local(&c.name), "Name" | "ValueReference"))
+                        .and_then(Element::text_trim)
+                        .map(property_name)
+                        .ok_or_else(|| {
+                            err(
+                                "MissingParameterValue",
+                                "Property",
+                                "a Property needs a Name",
+                            )
+                        })?;
+                    let value = p.children.iter().find(|c| local(&c.name) == "Value");
+                    match schema.value(&l, &name, value, srs, v1_0)? {
+                        PropertyValue::Geometry(Some(g)) => geometry = Some(g),
+                        PropertyValue::Geometry(None) => {
+                            return Err(err(
+                                "InvalidParameterValue",
+                                &name,
+                                "the geometry cannot be removed",
+                            ))
+                        }
+                        PropertyValue::Value(v) => properties.push((name, v)),
+                    }
+                }
+                let filter = action_filter(a, &l, v1_0)?;
+                actions.push(Action {
+                    layer: l,
+                    change: FeatureChange::Update {
+                        filter,
+                        properties,
+                        geometry,
+                    },
+                    handle,
+                });
+            }
+            "Delete" => {
+                let tn = a
+                    .attr_value("typeName")
+                    .or_else(|| a.attr_value("typeNames"))
+                    .ok_or_else(|| {
+                        err(
+                            "MissingParameterValue",
+                            "typeName",
+                            "Delete needs a typeName",
+                        )
+                    })?;
+                let l = type_of(tn, &[a, doc])?;
+                let filter = action_filter(a, &l, v1_0)?;
+                actions.push(Action {
+                    layer: l,
+                    change: FeatureChange::Delete(filter),
+                    handle,
+                });
+            }
+            "Native" if a.attr_value("safeToIgnore") == Some("true") => {}
+            other => {
+                return Err(err(
+                    "OperationNotSupported",
+                    other,
+                    format!("the transaction action {other} is not supported"),
+                ))
+            }
+        }
+    }
+    Ok(actions)
+}
+
+/// What a whole transaction did.
+#[derive(Default)]
+struct Outcome {
+    /// Inserted ids, with the handle of their action.
+    inserted: Vec<(String, Option<String>)>,
+    updated: usize,
+    deleted: usize,
+}
+
+/// Run the actions: one store transaction per store, all committed only when every action
+/// succeeded and no locked feature was touched without its lock.
+fn run(
+    st: &OgcState,
+    actions: Vec<Action>,
+    lock_id: Option<&str>,
+    release_some: bool,
+) -> Result<Outcome, OwsError> {
+    let mut stores: Vec<(String, Box<dyn StoreTransaction>)> = Vec::new();
+    let mut outcome = Outcome::default();
+    let mut touched: Vec<FeatureKey> = Vec::new();
+    let failed = |e: FeatureError, l: &FeatureLayer| match e {
+        FeatureError::Invalid(m) => err("InvalidParameterValue", &l.qualified(), m),
+        FeatureError::ReadOnly => err(
+            "OperationNotSupported",
+            &l.qualified(),
+            format!("{} is in a store Meridian cannot write", l.qualified()),
+        ),
+        other => err("NoApplicableCode", &l.qualified(), other.to_string()),
+    };
+    for a in actions {
+        let key = format!("{:?}/{:?}", a.layer.store.params, a.layer.store.store_type);
+        let at = match stores.iter().position(|(k, _)| *k == key) {
+            Some(i) => i,
+            None => {
+                let tx =
+                    meridian_features::begin(&a.layer.store).map_err(|e| failed(e, &a.layer))?;
+                stores.push((key, tx));
+                stores.len() - 1
+            }
+        };
+        let Applied {
+            inserted,
+            updated,
+            deleted,
+        } = stores[at]
+            .1
+            .apply(&a.layer.native, &a.layer.name, &a.change)
+            .map_err(|e| failed(e, &a.layer))?;
+        let q = a.layer.qualified();
+        outcome.updated += updated.len();
+        outcome.deleted += deleted.len();
+        touched.extend(updated.into_iter().chain(deleted).map(|id| (q.clone(), id)));
+        outcome
+            .inserted
+            .extend(inserted.into_iter().map(|id| (id, a.handle.clone())));
+    }
+    if let Some((layer, id)) = st.locks.conflict(lock_id, touched.iter()) {
+        return Err(err(
+            "MissingParameterValue",
+            "LockId",
+            format!("feature {id} of {layer} is locked; the transaction must name its lock"),
+        ));
+    }
+    for (_, tx) in stores {
+        tx.commit()
+            .map_err(|e| err("NoApplicableCode", "", e.to_string()))?;
+    }
+    if let Some(id) = lock_id {
+        st.locks
+            .release(id, release_some.then_some(touched.as_slice()));
+    }
+    Ok(outcome)
+}
+
+/// Answer a Transaction whose document is `doc`.
+pub(super) async fn transaction(
+    st: &Arc<OgcState>,
+    ws: Option<&str>,
+    doc: &Element,
+    caller: Caller,
+    level: ServiceLevel,
+) -> Result<Response, OwsError> {
+    let version = doc.attr_value("version").unwrap_or("2.0.0").to_string();
+    if level < ServiceLevel::Transactional {
+        return Err(err(
+            "OperationNotSupported",
+            "Transaction",
+            "this WFS is set to serve basic requests only (serviceLevel BASIC)",
+        ));
+    }
+    let v1_0 = version.starts_with("1.0");
+    let actions = tokio::task::block_in_place(|| read_actions(st, ws, doc, v1_0))?;
+    for a in &actions {
+        if !may_write(st, &a.layer, &caller) {
+            return Ok(refuse_write(&a.layer, &caller));
+        }
+    }
+    let lock_id = doc.attr_value("lockId").map(str::to_string).or_else(|| {
+        doc.children
+            .iter()
+            .find(|c| local(&c.name) == "LockId")
+            .and_then(Element::text_trim)
+            .map(str::to_string)
+    });
+    if let Some(id) = &lock_id {
+        if !st.locks.exists(id) {
+            return Err(err(
+                "InvalidParameterValue",
+                "lockId",
+                format!("no lock '{id}' (it may have expired)"),
+            ));
+        }
+    }
+    let release_some = doc
+        .attr_value("releaseAction")
+        .is_some_and(|r| r.eq_ignore_ascii_case("SOME"));
+    let state = st.clone();
+    let outcome =
+        tokio::task::spawn_blocking(move || run(&state, actions, lock_id.as_deref(), release_some))
+            .await
+            .map_err(|e| err("NoApplicableCode", "", e.to_string()))??;
+    Ok((
+        [("content-type", "text/xml; charset=UTF-8")],
+        response_document(&version, &outcome),
+    )
+        .into_response())
+}
+
+/// The TransactionResponse of each version.
+fn response_document(version: &str, o: &Outcome) -> String {
+    let head = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+    if version.starts_with("1.0") {
+        let ids: String = o
+            .inserted
+            .iter()
+            .map(|(id, _)| format!("<ogc:FeatureId fid=\"{}\"/>", escape(id)))
+            .collect();
+        let insert = if ids.is_empty() {
+            String::new()
+        } else {
+            format!("<wfs:InsertResult>{ids}</wfs:InsertResult>")
+        };
+        return format!("{head}<wfs:WFS_TransactionResponse version=\"1.0.0\" xmlns:wfs=\"http://www.opengis.net/wfs\" xmlns:ogc=\"http://www.opengis.net/ogc\">{insert}<wfs:TransactionResult><wfs:Status><wfs:SUCCESS/></wfs:Status></wfs:TransactionResult></wfs:WFS_TransactionResponse>");
+    }
+    let v11 = version.starts_with("1.1");
+    let features: String = o
+        .inserted
+        .iter()
+        .map(|(id, handle)| {
+            let h = handle
+                .as_deref()
+                .map(|h| format!(" handle=\"{}\"", escape(h)))
+                .unwrap_or_default();
+            if v11 {
+                format!(
+                    "<wfs:Feature{h}><ogc:FeatureId fid=\"{}\"/></wfs:Feature>",
+                    escape(id)
+                )
+            } else {
+                format!(
+                    "<wfs:Feature{h}><fes:ResourceId rid=\"{}\"/></wfs:Feature>",
+                    escape(id)
+                )
+            }
+        })
+        .collect();
+    let summary = format!(
+        "<wfs:TransactionSummary><wfs:totalInserted>{}</wfs:totalInserted><wfs:totalUpdated>{}</wfs:totalUpdated>{}<wfs:totalDeleted>{}</wfs:totalDeleted></wfs:TransactionSummary>",
+        o.inserted.len(),
+        o.updated,
+        if v11 { "" } else { "<wfs:totalReplaced>0</wfs:totalReplaced>" },
+        o.deleted
+    );
+    if v11 {
+        // 1.1.0 always carries its (possibly empty) InsertResults, as GeoServer writes it.
+        format!("{head}<wfs:TransactionResponse version=\"1.1.0\" xmlns:wfs=\"http://www.opengis.net/wfs\" xmlns:ogc=\"http://www.opengis.net/ogc\">{summary}<wfs:TransactionResults/><wfs:InsertResults>{}</wfs:InsertResults></wfs:TransactionResponse>", if features.is_empty() { "<wfs:Feature><ogc:FeatureId fid=\"none\"/></wfs:Feature>".to_string() } else { features })
+    } else {
+        let insert = if features.is_empty() {
+            String::new()
+        } else {
+            format!("<wfs:InsertResults>{features}</wfs:InsertResults>")
+        };
+        format!("{head}<wfs:TransactionResponse version=\"2.0.0\" xmlns:wfs=\"http://www.opengis.net/wfs/2.0\" xmlns:fes=\"http://www.opengis.net/fes/2.0\">{summary}{insert}</wfs:TransactionResponse>")
+    }
+}

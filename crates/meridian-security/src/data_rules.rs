@@ -1,0 +1,132 @@
+//! Layer access rules from `security/layers.properties`: `workspace.layer.mode=ROLE,ROLE`,
+//! mode `r` (read), `w` (write) or `a` (administer), `*` for any workspace or layer and for
+//! any role. The most specific rule for a layer decides (`ws.layer`, then `ws.*`, then
+//! `*.*`), as GeoServer's; with no rule for a mode, the mode is open to everyone.
+
+use crate::SecurityError;
+use std::collections::HashMap;
+use std::path::Path;
+
+/// What a rule governs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Mode {
+    /// Reading features and maps.
+    Read,
+    /// Changing features (WFS-T).
+    Write,
+    /// Administering the layer.
+    Admin,
+}
+
+/// The rules of `layers.properties`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DataRules {
+    rules: HashMap<(String, String, Mode), Vec<String>>,
+}
+
+impl DataRules {
+    /// GeoServer's defaults when there is no file: everyone reads; writing takes the
+    /// administrator or group administrator role.
+    pub fn default_rules() -> Self {
+        DataRules::parse("*.*.r=*\n*.*.w=ADMIN,GROUP_ADMIN\n")
+    }
+
+    /// Read the file (its defaults when it does not exist).
+    pub fn load(p: &Path) -> Result<Self, SecurityError> {
+        match std::fs::read_to_string(p) {
+            Ok(text) => Ok(DataRules::parse(&text)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(DataRules::default_rules()),
+            Err(e) => Err(SecurityError::File {
+                path: p.display().to_string(),
+                reason: e.to_string(),
+            }),
+        }
+    }
+
+    /// Read rules from text; lines that are not rules (comments, `mode=HIDE`, malformed
+    /// keys) are skipped.
+    pub fn parse(text: &str) -> Self {
+        let mut rules = HashMap::new();
+        for line in text.lines().map(str::trim) {
+            if line.is_empty() || line.starts_with('#') || line.starts_with('!') {
+                continue;
+            }
+            let Some((key, roles)) = line.split_once('=') else {
+                continue;
+            };
+            let parts: Vec<&str> = key.trim().split('.').collect();
+            let [ws, layer, mode] = parts.as_slice() else {
+                continue;
+            };
+            let mode = match mode.trim() {
+                "r" => Mode::Read,
+                "w" => Mode::Write,
+                "a" => Mode::Admin,
+                _ => continue,
+            };
+            let roles: Vec<String> = roles
+                .split(',')
+                .map(|r| r.trim().to_string())
+                .filter(|r| !r.is_empty())
+                .collect();
+            rules.insert(
+                (ws.trim().to_string(), layer.trim().to_string(), mode),
+                roles,
+            );
+        }
+        DataRules { rules }
+    }
+
+    /// The roles the rule deciding `mode` on `workspace:layer` names (`None`: no rule, open).
+    pub fn required(&self, workspace: &str, layer: &str, mode: Mode) -> Option<&[String]> {
+        [(workspace, layer), (workspace, "*"), ("*", "*")]
+            .iter()
+            .find_map(|(w, l)| self.rules.get(&(w.to_string(), l.to_string(), mode)))
+            .map(Vec::as_slice)
+    }
+
+    /// Whether a caller with `roles` (empty: anonymous) may use `mode` on
+    /// `workspace:layer`. The full administrator always may.
+    pub fn allows(&self, workspace: &str, layer: &str, mode: Mode, roles: &[String]) -> bool {
+        if roles.iter().any(|r| r == "ROLE_ADMINISTRATOR") {
+            return true;
+        }
+        match self.required(workspace, layer, mode) {
+            None => true,
+            Some(required) => required
+                .iter()
+                .any(|r| r == "*" || roles.iter().any(|have| have == r)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn roles(r: &[&str]) -> Vec<String> {
+        r.iter().map(|s| s.to_string()).collect()
+    }
+
+    /// GeoServer's documented example: the most specific rule wins.
+    #[test]
+    fn the_most_specific_rule_decides() {
+        let r = DataRules::parse(
+            "*.*.r=*\n*.*.w=ADMIN,GROUP_ADMIN\ntopp.*.w=EDITOR\ntopp.states.w=STATES_EDITOR\nmode=HIDE\n# comment\n",
+        );
+        let editor = roles(&["EDITOR", "ROLE_AUTHENTICATED"]);
+        let states = roles(&["STATES_EDITOR", "ROLE_AUTHENTICATED"]);
+        assert!(r.allows("topp", "tasmania_roads", Mode::Write, &editor));
+        assert!(!r.allows("topp", "states", Mode::Write, &editor));
+        assert!(r.allows("topp", "states", Mode::Write, &states));
+        assert!(!r.allows("sf", "roads", Mode::Write, &editor));
+        assert!(r.allows("sf", "roads", Mode::Write, &roles(&["GROUP_ADMIN"])));
+        assert!(r.allows("sf", "roads", Mode::Write, &roles(&["ROLE_ADMINISTRATOR"])));
+        assert!(!r.allows("sf", "roads", Mode::Write, &[]), "anonymous");
+        assert!(r.allows("sf", "roads", Mode::Read, &[]));
+        assert!(
+            DataRules::parse("").allows("sf", "roads", Mode::Write, &[]),
+            "no rule: open"
+        );
+    }
+}
