@@ -24,7 +24,7 @@ fi
 
 echo "== Brokers for the cluster tests (Debian packages)"
 . scripts/brokers/common.sh
-need_packages activemq libmqtt-client-java libpostgresql-jdbc-java mosquitto nats-server rabbitmq-server openssl gdal-bin postgresql-15 postgresql-15-postgis-3 postgis cgi-mapserver mapserver-bin lighttpd iproute2 systemd fonts-dejavu-core python3-qgis qgis-providers chromium
+need_packages activemq libmqtt-client-java libpostgresql-jdbc-java mosquitto nats-server rabbitmq-server openssl gdal-bin postgresql-15 postgresql-15-postgis-3 postgis cgi-mapserver mapserver-bin lighttpd iproute2 systemd fonts-dejavu-core python3-qgis qgis-providers python3-gdal chromium
 
 echo "== Rust tests"
 cargo build --workspace --quiet

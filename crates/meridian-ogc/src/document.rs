@@ -29,7 +29,17 @@ impl Document {
             meridian_rest::Streamed::new(chunks),
             st.after_large_answer.clone(),
         );
-        ([("content-type", content_type)], body).into_response()
+        // Features and catalogs change (WFS-T, REST): a client may keep an answer but must
+        // ask again before reusing it (QGIS's disk cache otherwise shows features as they
+        // were before an edit).
+        (
+            [
+                ("content-type", content_type),
+                ("cache-control", "no-cache"),
+            ],
+            body,
+        )
+            .into_response()
     }
 }
 
