@@ -68,6 +68,11 @@ impl Backend {
             meridian_sources::sandbox::check(&f)?;
         }
         let b = Backend::of(store)?;
+        if store.view.is_some() && !matches!(b, Backend::PostGis(_)) {
+            return Err(SourceError::Unsupported(
+                "SQL views (JDBC_VIRTUAL_TABLE) on a store other than PostGIS".into(),
+            ));
+        }
         match &b {
             Backend::ShapeDir(p) | Backend::ShapeFile(p) | Backend::GeoPackage(p) => {
                 meridian_sources::sandbox::check(p)?
@@ -84,7 +89,10 @@ pub fn open_store(store: &StoreParams) -> Result<Box<dyn FeatureStore>, FeatureE
         Backend::ShapeDir(d) => Box::new(ShapefileStore::Directory(d)),
         Backend::ShapeFile(f) => Box::new(ShapefileStore::File(f)),
         Backend::GeoPackage(p) => Box::new(GeoPackageStore(p)),
-        Backend::PostGis(p) => Box::new(PostGisStore(p)),
+        Backend::PostGis(params) => Box::new(PostGisStore {
+            params,
+            view: store.view.clone(),
+        }),
     })
 }
 

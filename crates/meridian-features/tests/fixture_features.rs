@@ -152,6 +152,7 @@ fn the_cpg_file_names_the_text_encoding() {
         params: vec![("url".into(), format!("file:{}", tmp.path().display()))],
         store_type: None,
         data_dir: tmp.path().to_path_buf(),
+        view: None,
     };
     let r = query(
         &s,

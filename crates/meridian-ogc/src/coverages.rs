@@ -57,6 +57,7 @@ fn coverage_for(cat: &Catalog, layer: &Object, data_dir: &Path) -> Option<Covera
         params: vec![("url".into(), url.clone())],
         store_type: store.xml().child_text("type").map(str::to_string),
         data_dir: data_dir.to_path_buf(),
+        view: None,
     };
     let bounds = |k: &str| {
         res.xml()

@@ -44,6 +44,22 @@ pub struct FeatureLayer {
 }
 
 impl FeatureLayer {
+    /// The layer with a request's `viewparams` for its SQL view (its `n`th list), checked
+    /// against the view's validators; a layer without a view is unchanged.
+    pub fn with_view_params(
+        mut self,
+        viewparams: Option<&str>,
+        n: usize,
+    ) -> Result<FeatureLayer, meridian_sources::ViewError> {
+        if let Some((view, values)) = self.store.view.as_mut() {
+            if let Some(text) = viewparams {
+                *values = meridian_sources::parse_view_params(text, n);
+            }
+            view.expand(values)?;
+        }
+        Ok(self)
+    }
+
     /// `prefix:name`.
     pub fn qualified(&self) -> String {
         format!("{}:{}", self.prefix, self.name)
@@ -93,6 +109,23 @@ impl FeatureLayer {
                 (geom, others)
             }
             Err(_) => ("the_geom".into(), Vec::new()),
+        }
+    }
+}
+
+/// The SQL view a feature type declares (`JDBC_VIRTUAL_TABLE`), if any. A malformed one is
+/// logged and left out: reading the layer then fails with the store's own error.
+fn sql_view_of(res: &Object) -> Option<meridian_sources::SqlView> {
+    let md = res.xml().get("metadata")?;
+    let entry = md
+        .children()
+        .find(|e| e.attr_value("key") == Some("JDBC_VIRTUAL_TABLE"))?;
+    let vt = entry.get("virtualTable")?;
+    match meridian_sources::SqlView::from_xml(&vt.to_element()) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            tracing::warn!(resource = res.name(), error = %e, "a SQL view that does not read");
+            None
         }
     }
 }
@@ -149,6 +182,7 @@ fn layer_for(cat: &Catalog, layer: &Object, data_dir: &Path) -> Option<FeatureLa
             params: store.connection_parameters(),
             store_type: store.xml().child_text("type").map(str::to_string),
             data_dir: data_dir.to_path_buf(),
+            view: sql_view_of(res).map(|v| (Arc::new(v), Default::default())),
         },
         advertised,
         max_features: res

@@ -18,6 +18,7 @@ fn draw(shp: &str, style: &str, bbox: [f64; 4], w: u32, h: u32) -> (Map, sld::St
         params: vec![("url".into(), format!("file:data/{shp}"))],
         store_type: Some("Shapefile".into()),
         data_dir: dd.clone(),
+        view: None,
     };
     let native = Path::new(shp)
         .file_stem()

@@ -4,9 +4,11 @@
 
 mod crs;
 pub mod sandbox;
+mod sql_view;
 mod store;
 
 pub use crs::{epsg_from_wkt, is_geographic, lat_lon_bounds, wkt_for_epsg};
+pub use sql_view::{parse_view_params, SqlView, ViewError, ViewGeometry, ViewParameter};
 pub use store::StoreParams;
 
 /// Errors reading a store.

@@ -1,10 +1,11 @@
 //! A store's connection parameters, and the data directory its relative paths resolve against.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// What Meridian needs to read a store: its connection parameters and the data directory
 /// that relative `file:` URLs resolve against.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct StoreParams {
     /// Connection parameters (key, value).
     pub params: Vec<(String, String)>,
@@ -12,6 +13,9 @@ pub struct StoreParams {
     pub store_type: Option<String>,
     /// The data directory.
     pub data_dir: PathBuf,
+    /// The SQL view the feature type read through these parameters is (a layer's
+    /// `JDBC_VIRTUAL_TABLE`), with the parameter values of the request.
+    pub view: Option<(std::sync::Arc<crate::SqlView>, HashMap<String, String>)>,
 }
 
 impl StoreParams {
@@ -24,6 +28,7 @@ impl StoreParams {
                 .collect(),
             store_type: None,
             data_dir,
+            view: None,
         }
     }
 

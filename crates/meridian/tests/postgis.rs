@@ -468,3 +468,137 @@ fn wfs_transactions_edit_postgis_tables_all_or_nothing() {
     assert!(t.contains("<wfs:totalDeleted>1</wfs:totalDeleted>"), "{t}");
     assert_eq!(features(&n, "pg:bugsites", "")["numberMatched"], 90);
 }
+
+#[test]
+fn sql_views_serve_their_query_with_checked_parameters() {
+    let pg = Pg::start();
+    pg.load(
+        &fixture().join("data/shapefiles/states.shp"),
+        "states",
+        4326,
+    );
+    let n = Node::with_fixture();
+    expect(
+        n.post_xml("/workspaces", "<workspace><name>pg</name></workspace>"),
+        201,
+    );
+    expect(
+        n.post_xml(
+            "/workspaces/pg/datastores",
+            &format!(
+                "<dataStore><name>db</name><connectionParameters><entry key=\"dbtype\">postgis</entry><entry key=\"host\">127.0.0.1</entry><entry key=\"port\">{}</entry><entry key=\"database\">gis</entry><entry key=\"user\">postgres</entry></connectionParameters></dataStore>",
+                pg.port
+            ),
+        ),
+        201,
+    );
+    // GeoServer's SQL view: a layer defined by a query with a %min% parameter.
+    let view = |name: &str, sql: &str, validator: &str| {
+        format!(
+            "<featureType><name>{name}</name><metadata><entry key=\"JDBC_VIRTUAL_TABLE\"><virtualTable><name>{name}</name><sql>{}</sql><escapeSql>false</escapeSql><keyColumn>gid</keyColumn><geometry><name>geom</name><type>MultiPolygon</type><srid>4326</srid></geometry><parameter><name>min</name><defaultValue>10000000</defaultValue>{validator}</parameter></virtualTable></entry></metadata></featureType>",
+            meridian_xml::escape(sql)
+        )
+    };
+    let sql = "select gid, \"STATE_NAME\", \"STATE_ABBR\", \"PERSONS\", geom from states where \"PERSONS\" > %min%";
+    expect(
+        n.post_xml(
+            "/workspaces/pg/datastores/db/featuretypes",
+            &view(
+                "big_states",
+                sql,
+                "<regexpValidator>^[\\d]+$</regexpValidator>",
+            ),
+        ),
+        201,
+    );
+    let ft = n.json("/workspaces/pg/datastores/db/featuretypes/big_states.json");
+    assert_eq!(ft["featureType"]["nativeName"], "big_states");
+    let attrs = ft["featureType"]["attributes"]["attribute"].to_string();
+    assert!(
+        attrs.contains("STATE_NAME") && !attrs.contains("\"gid\""),
+        "{attrs}"
+    );
+    // The default, then a parameter, each the same states the shapefile gives.
+    let same_as_file = |extra: &str, min: u64| {
+        let v = features(&n, "pg:big_states", extra);
+        let f = features(&n, "topp:states", &format!("&cql_filter=PERSONS%3E{min}"));
+        assert_eq!(v["numberMatched"], f["numberMatched"], "min {min}");
+        assert!(v["numberMatched"].as_u64().unwrap() > 0);
+        v
+    };
+    let v = same_as_file("", 10_000_000);
+    assert!(v["features"][0]["id"]
+        .as_str()
+        .unwrap()
+        .starts_with("big_states."));
+    same_as_file("&viewparams=min:20000000", 20_000_000);
+    // Injection through a parameter is refused with a clear 400; so is an unknown default.
+    for bad in ["min:1%20or%201%3D1", "min:1--", "min:1)%20union%20select"] {
+        let r = n
+            .anon()
+            .get(format!(
+                "http://127.0.0.1:{}/geoserver/wfs?service=WFS&version=2.0.0&request=GetFeature&typeNames=pg:big_states&viewparams={bad}",
+                n.port
+            ))
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 400, "{bad}");
+        let t = r.text().unwrap();
+        assert!(
+            t.contains("viewparams") && t.contains("does not match"),
+            "{t}"
+        );
+    }
+    // WMS draws the view with its parameters.
+    let r = n
+        .anon()
+        .get(format!(
+            "http://127.0.0.1:{}/geoserver/wms?service=WMS&version=1.1.1&request=GetMap&layers=pg:big_states&styles=polygon&srs=EPSG:4326&bbox=-125,24,-66,50&width=300&height=150&format=image/png&viewparams=min:15000000",
+            n.port
+        ))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "image/png");
+    let png = r.bytes().unwrap();
+    std::fs::write(std::env::temp_dir().join("meridian-sql-view.png"), &png).unwrap();
+    // Only the three states above 15 million are drawn (California, New York, Texas): some
+    // pixels filled, most of the map left blank.
+    let (_, _, px) = meridian_testkit::images::rgb(&png);
+    let filled = px.chunks(3).filter(|p| p != &[255, 255, 255]).count();
+    assert!(filled > 500 && filled < 300 * 150 / 4, "{filled}");
+    // A view without a validator is held to a default one (one word: no spaces, no
+    // operators; GeoServer's would let `0 or true` through), and a
+    // view whose query does not run is refused when published.
+    expect(
+        n.post_xml(
+            "/workspaces/pg/datastores/db/featuretypes",
+            &view("open_states", sql, ""),
+        ),
+        201,
+    );
+    let r = n
+        .anon()
+        .get(format!(
+            "http://127.0.0.1:{}/geoserver/wfs?service=WFS&version=2.0.0&request=GetFeature&typeNames=pg:open_states&viewparams=min:0%20or%20true",
+            n.port
+        ))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let r = n.post_xml(
+        "/workspaces/pg/datastores/db/featuretypes",
+        &view("broken", "select nope from nowhere", ""),
+    );
+    assert_eq!(r.status(), 400, "{}", r.text().unwrap());
+    // Views take no WFS-T writes.
+    let r = n
+        .anon()
+        .post(format!("http://127.0.0.1:{}/geoserver/wfs", n.port))
+        .basic_auth("admin", Some("geoserver"))
+        .body("<wfs:Transaction version=\"2.0.0\" service=\"WFS\" xmlns:wfs=\"http://www.opengis.net/wfs/2.0\" xmlns:fes=\"http://www.opengis.net/fes/2.0\"><wfs:Delete typeName=\"pg:big_states\"><fes:Filter><fes:ResourceId rid=\"big_states.1\"/></fes:Filter></wfs:Delete></wfs:Transaction>")
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.text().unwrap().contains("cannot write"));
+}

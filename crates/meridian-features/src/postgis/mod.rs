@@ -4,6 +4,7 @@
 
 mod connection;
 mod query;
+mod relation;
 mod schema;
 pub mod tls;
 mod write;
@@ -14,37 +15,50 @@ use crate::query::{Query, QueryResult};
 use crate::source::{FeatureSource, FeatureStore, Pushdown, StoreTransaction};
 use crate::{Feature, FeatureError, Filter};
 use geo_types::Rect;
-use meridian_sources::Schema;
+use meridian_sources::{Schema, SqlView};
+use relation::Relation;
+use std::collections::HashMap;
+use std::sync::Arc;
 
-/// A PostGIS database schema.
-pub(crate) struct PostGisStore(pub(crate) PgParams);
+/// A PostGIS database schema, and the SQL view a layer reads from it (if any).
+pub(crate) struct PostGisStore {
+    pub(crate) params: PgParams,
+    pub(crate) view: Option<(Arc<SqlView>, HashMap<String, String>)>,
+}
 
 impl FeatureStore for PostGisStore {
     fn type_names(&self) -> Result<Vec<String>, FeatureError> {
-        Ok(schema::list(&self.0)?)
+        Ok(schema::list(&self.params)?)
     }
 
     fn source(&self, name: &str) -> Result<Box<dyn FeatureSource>, FeatureError> {
+        let relation = match &self.view {
+            Some((v, values)) if v.name == name => Relation::View(v.clone(), values.clone()),
+            _ => Relation::Table(name.to_string()),
+        };
         Ok(Box::new(PostGisSource {
-            params: self.0.clone(),
-            table: name.to_string(),
+            params: self.params.clone(),
+            relation,
         }))
     }
 
     fn begin(&self) -> Result<Box<dyn StoreTransaction>, FeatureError> {
-        Ok(Box::new(write::PostGisTransaction::begin(&self.0)?))
+        Ok(Box::new(write::PostGisTransaction::begin(
+            &self.params,
+            self.view.as_ref().map(|(v, _)| v.name.clone()),
+        )?))
     }
 }
 
-/// One geometry table.
+/// One geometry table, or a SQL view.
 struct PostGisSource {
     params: PgParams,
-    table: String,
+    relation: Relation,
 }
 
 impl FeatureSource for PostGisSource {
     fn schema(&self) -> Result<Schema, FeatureError> {
-        Ok(schema::describe(&self.params, &self.table)?)
+        Ok(schema::describe(&self.params, &self.relation)?)
     }
 
     fn pushdown(&self) -> Pushdown {
@@ -76,6 +90,6 @@ impl FeatureSource for PostGisSource {
     }
 
     fn run(&self, q: &Query, id_prefix: &str) -> Result<QueryResult, FeatureError> {
-        query::query(&self.params, &self.table, id_prefix, q)
+        query::query(&self.params, &self.relation, id_prefix, q)
     }
 }

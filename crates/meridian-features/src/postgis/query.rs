@@ -1,7 +1,7 @@
 //! PostGIS: filters, sorting and paging pushed into SQL; geometries as WKB.
 
 use super::connection::{connect, ident, PgParams};
-use super::schema::{geometry_column, primary_key};
+use super::relation::{resolve, Relation};
 use crate::feature::{Feature, Value};
 use crate::filter::{Compare, Filter};
 use crate::query::{Query, QueryResult};
@@ -14,7 +14,8 @@ pub(super) fn literal(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 
-/// A filter as SQL, or `None` when part of it cannot be expressed (then it runs in memory).
+/// A filter as SQL, or `None` when part of it cannot be expressed (then it runs in memory);
+/// `pk` is the SQL of a row's id.
 pub(super) fn to_sql(
     f: &Filter,
     geom: &str,
@@ -86,7 +87,7 @@ pub(super) fn to_sql(
             if keys.is_empty() {
                 "FALSE".into()
             } else {
-                format!("{}::text IN ({})", ident(pk), keys.join(", "))
+                format!("({pk})::text IN ({})", keys.join(", "))
             }
         }
         Filter::And(v) => format!(
@@ -149,19 +150,22 @@ fn value(row: &postgres::Row, i: usize) -> Value {
     v.unwrap_or(Value::Null)
 }
 
-/// Run a query on a PostGIS table.
+/// Run a query on a PostGIS table or SQL view.
 pub(crate) fn query(
     p: &PgParams,
-    table: &str,
+    rel: &Relation,
     id_prefix: &str,
     q: &Query,
 ) -> Result<QueryResult, FeatureError> {
-    let err = |e: postgres::Error| FeatureError::Data(format!("PostGIS {table}: {e}"));
+    let name = match rel {
+        Relation::Table(t) => t.clone(),
+        Relation::View(v, _) => v.name.clone(),
+    };
+    let err = |e: postgres::Error| FeatureError::Data(format!("PostGIS {name}: {e}"));
     let mut c = connect(p)?;
-    let (geom, srid, _) = geometry_column(&mut c, &p.schema, table)?;
-    let pk = primary_key(&mut c, &p.schema, table)?.unwrap_or_else(|| "ctid".into());
-    let from = format!("{}.{}", ident(&p.schema), ident(table));
-    let pushed = to_sql(&q.filter, &geom, srid, &pk, id_prefix);
+    let r = resolve(&mut c, p, rel)?;
+    let from = &r.from;
+    let pushed = to_sql(&q.filter, &r.geom, r.srid, &r.id_sql, id_prefix);
     let Some(wher) = pushed else {
         return Err(FeatureError::Data(
             "this filter cannot run on PostGIS yet".into(),
@@ -173,36 +177,30 @@ pub(crate) fn query(
         .get(0);
     let mut features = Vec::new();
     if q.limit > 0 {
-        // Columns other than the geometry, in table order.
-        let cols: Vec<String> = c
-            .query(
-                "SELECT column_name::text FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position",
-                &[&p.schema, &table],
-            )
-            .map_err(err)?
+        // Columns other than the geometry and the key, in order.
+        let cols: Vec<String> = r
+            .columns
             .iter()
-            .map(|r| r.get::<_, String>(0))
-            .filter(|n| n != &geom && n != &pk)
+            .map(|col| col.name.clone())
+            .filter(|n| Some(n) != r.key.as_ref() && *n != r.geom)
             .collect();
         let select: Vec<String> = cols.iter().map(|c| ident(c)).collect();
         let order = if q.sort.is_empty() {
-            if pk == "ctid" {
-                "ctid".to_string()
-            } else {
-                ident(&pk)
-            }
+            r.ordered.then(|| r.id_sql.clone())
         } else {
-            q.sort
-                .iter()
-                .map(|k| {
-                    format!(
-                        "{} {}",
-                        ident(&k.property),
-                        if k.descending { "DESC" } else { "ASC" }
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join(", ")
+            Some(
+                q.sort
+                    .iter()
+                    .map(|k| {
+                        format!(
+                            "{} {}",
+                            ident(&k.property),
+                            if k.descending { "DESC" } else { "ASC" }
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            )
         };
         let limit = if q.limit == usize::MAX {
             "ALL".to_string()
@@ -210,10 +208,11 @@ pub(crate) fn query(
             q.limit.to_string()
         };
         let sql = format!(
-            "SELECT {pkc}::text AS meridian_fid, ST_AsBinary({g}) AS meridian_geom{rest} FROM {from} WHERE {wher} ORDER BY {order} LIMIT {limit} OFFSET {off}",
-            pkc = if pk == "ctid" { "ctid".to_string() } else { ident(&pk) },
-            g = ident(&geom),
+            "SELECT ({pkc})::text AS meridian_fid, ST_AsBinary({g}) AS meridian_geom{rest} FROM {from} WHERE {wher}{order} LIMIT {limit} OFFSET {off}",
+            pkc = r.id_sql,
+            g = ident(&r.geom),
             rest = if select.is_empty() { String::new() } else { format!(", {}", select.join(", ")) },
+            order = order.map(|o| format!(" ORDER BY {o}")).unwrap_or_default(),
             off = q.offset
         );
         for row in c.query(&sql, &[]).map_err(err)? {

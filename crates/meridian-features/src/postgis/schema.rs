@@ -2,6 +2,7 @@
 //! GeoServer does), SRID and extent.
 
 use super::connection::{connect, db_err, ident, PgParams};
+use super::relation::{resolve, Relation};
 use meridian_sources::{jts_binding, wkt_for_epsg, Attribute, Bounds, Schema, SourceError};
 
 /// The geometry tables of the store's schema.
@@ -60,59 +61,48 @@ fn binding(data_type: &str) -> &'static str {
     }
 }
 
-/// The schema of a table: columns (primary key hidden, as GeoServer does), SRID, extent.
-pub fn describe(p: &PgParams, table: &str) -> Result<Schema, SourceError> {
+/// The schema of a table or SQL view: columns (the key hidden, as GeoServer does), SRID,
+/// extent.
+pub(crate) fn describe(p: &PgParams, rel: &Relation) -> Result<Schema, SourceError> {
     let mut c = connect(p)?;
-    let (geom, srid, gtype) = geometry_column(&mut c, &p.schema, table)?;
-    let pk = primary_key(&mut c, &p.schema, table)?;
-    let rows = c
-        .query(
-            "SELECT column_name::text, data_type::text, is_nullable::text, character_maximum_length FROM information_schema.columns \
-             WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position",
-            &[&p.schema, &table],
-        )
-        .map_err(db_err)?;
-    let mut attributes = Vec::new();
-    for r in rows {
-        let name: String = r.get(0);
-        if pk.as_deref() == Some(name.as_str()) {
-            continue;
-        }
-        let dt: String = r.get(1);
-        let nullable: String = r.get(2);
-        let len: Option<i32> = r.get(3);
-        let b = if name == geom {
-            jts_binding(&gtype)
-        } else {
-            binding(&dt).to_string()
-        };
-        attributes.push(Attribute {
-            name,
-            binding: b,
-            nillable: nullable == "YES",
-            length: len.and_then(|l| u32::try_from(l).ok()),
-        });
-    }
+    let r = resolve(&mut c, p, rel)?;
+    let attributes = r
+        .columns
+        .iter()
+        .filter(|col| Some(&col.name) != r.key.as_ref())
+        .map(|col| Attribute {
+            name: col.name.clone(),
+            binding: if col.name == r.geom {
+                jts_binding(&r.kind)
+            } else {
+                binding(&col.data_type).to_string()
+            },
+            nillable: col.nullable,
+            length: col.length.and_then(|l| u32::try_from(l).ok()),
+        })
+        .collect();
     let ext = c
         .query_opt(
             &format!(
-                "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent({}) AS e FROM {}.{}) x WHERE e IS NOT NULL",
-                ident(&geom),
-                ident(&p.schema),
-                ident(table)
+                "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent({}) AS e FROM {}) x WHERE e IS NOT NULL",
+                ident(&r.geom),
+                r.from
             ),
             &[],
         )
         .map_err(db_err)?;
-    let bounds = ext.map(|r| Bounds {
-        minx: r.get(0),
-        miny: r.get(1),
-        maxx: r.get(2),
-        maxy: r.get(3),
+    let bounds = ext.map(|row| Bounds {
+        minx: row.get(0),
+        miny: row.get(1),
+        maxx: row.get(2),
+        maxy: row.get(3),
     });
-    let code = u32::try_from(srid).ok().filter(|s| *s > 0);
+    let code = u32::try_from(r.srid).ok().filter(|s| *s > 0);
     Ok(Schema {
-        name: table.to_string(),
+        name: match rel {
+            Relation::Table(t) => t.clone(),
+            Relation::View(v, _) => v.name.clone(),
+        },
         attributes,
         srs: code.map(|c| format!("EPSG:{c}")),
         native_wkt: code.and_then(wkt_for_epsg).map(str::to_string),

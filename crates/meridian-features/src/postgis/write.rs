@@ -17,11 +17,13 @@ pub(crate) struct PostGisTransaction {
     params: PgParams,
     conn: PgConn,
     open: bool,
+    /// The SQL view of the layer, which takes no writes.
+    view: Option<String>,
 }
 
 impl PostGisTransaction {
     /// Take a connection and start a transaction.
-    pub(crate) fn begin(params: &PgParams) -> Result<Self, FeatureError> {
+    pub(crate) fn begin(params: &PgParams, view: Option<String>) -> Result<Self, FeatureError> {
         let mut conn = connect(params)?;
         conn.batch_execute("BEGIN")
             .map_err(|e| FeatureError::Data(format!("PostGIS: {e}")))?;
@@ -29,6 +31,7 @@ impl PostGisTransaction {
             params: params.clone(),
             conn,
             open: true,
+            view,
         })
     }
 }
@@ -81,6 +84,9 @@ impl StoreTransaction for PostGisTransaction {
         id_prefix: &str,
         change: &FeatureChange,
     ) -> Result<Applied, FeatureError> {
+        if self.view.as_deref() == Some(table) {
+            return Err(FeatureError::ReadOnly);
+        }
         let schema = self.params.schema.clone();
         let (geom, srid, kind) = geometry_column(&mut self.conn, &schema, table)?;
         let pk = primary_key(&mut self.conn, &schema, table)?.ok_or_else(|| {
@@ -128,9 +134,10 @@ impl StoreTransaction for PostGisTransaction {
                 properties,
                 geometry,
             } => {
-                let wher = to_sql(filter, &geom, srid, &pk, id_prefix).ok_or_else(|| {
-                    FeatureError::Invalid("this filter cannot select PostGIS features".into())
-                })?;
+                let wher =
+                    to_sql(filter, &geom, srid, &ident(&pk), id_prefix).ok_or_else(|| {
+                        FeatureError::Invalid("this filter cannot select PostGIS features".into())
+                    })?;
                 let mut sets = Vec::new();
                 if let Some(g) = geometry {
                     sets.push(format!(
@@ -155,9 +162,10 @@ impl StoreTransaction for PostGisTransaction {
                 applied.updated = ids(rows);
             }
             FeatureChange::Delete(filter) => {
-                let wher = to_sql(filter, &geom, srid, &pk, id_prefix).ok_or_else(|| {
-                    FeatureError::Invalid("this filter cannot select PostGIS features".into())
-                })?;
+                let wher =
+                    to_sql(filter, &geom, srid, &ident(&pk), id_prefix).ok_or_else(|| {
+                        FeatureError::Invalid("this filter cannot select PostGIS features".into())
+                    })?;
                 let rows = self
                     .conn
                     .query(

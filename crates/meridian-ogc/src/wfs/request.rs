@@ -174,7 +174,9 @@ pub(super) fn feature_request(
             "one feature type per GetFeature request",
         ));
     }
-    let l = layer_of(st, ws, &names[0])?;
+    let l = layer_of(st, ws, &names[0])?
+        .with_view_params(p.get("VIEWPARAMS").map(String::as_str), 0)
+        .map_err(|e| err("InvalidParameterValue", "viewparams", e.to_string()))?;
     let num = |k: &str| -> Result<Option<usize>, OwsError> {
         match p.get(k) {
             None => Ok(None),

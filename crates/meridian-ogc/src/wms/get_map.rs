@@ -213,6 +213,14 @@ async fn draw_map(
             .iter()
             .find(|(n, _)| n == name || local(n) == local(name));
         if let Some(layer) = find_wms_layer(&cat, &st.data_dir, ws, name) {
+            let layer = match layer {
+                WmsLayer::Features(l) => {
+                    WmsLayer::Features(l.with_view_params(req.view_params.as_deref(), i).map_err(
+                        |e| wms_err(v, "InvalidParameterValue", "viewparams", e.to_string()),
+                    )?)
+                }
+                other => other,
+            };
             let filter = match &layer {
                 WmsLayer::Features(l) => layer_filter(l, cql, &req.feature_ids, v)?,
                 WmsLayer::Coverage(_) => None,

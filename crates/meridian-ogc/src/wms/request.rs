@@ -102,6 +102,8 @@ pub(crate) struct GetMap {
     pub cql: Vec<String>,
     /// `FEATUREID`: only these features (ids as WFS gives them).
     pub feature_ids: Vec<String>,
+    /// `VIEWPARAMS`: values of the layers' SQL view parameters (a list per layer).
+    pub view_params: Option<String>,
     /// `SLD_BODY`: an SLD document styling the layers (and naming them when `LAYERS` is not
     /// given).
     pub sld_body: Option<String>,
@@ -369,6 +371,7 @@ impl GetMap {
             version,
             cql,
             feature_ids,
+            view_params: p.get("VIEWPARAMS").cloned(),
             sld_body,
             sld_url,
             layers,

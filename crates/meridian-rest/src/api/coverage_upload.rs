@@ -133,6 +133,7 @@ pub fn upload(
                 params: vec![("url".into(), location.clone())],
                 store_type: Some(store_type.into()),
                 data_dir: c.st.data_dir.clone(),
+                view: None,
             };
             let path = params.resolve_path(&location);
             (location, path)

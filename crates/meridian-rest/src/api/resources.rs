@@ -17,6 +17,18 @@ use serde_json::json;
 use std::sync::Arc;
 
 /// The store kind that holds resources of `kind`.
+/// The parameters for reading the feature type `res` from `store`: the store's, with the SQL
+/// view the feature type declares (`JDBC_VIRTUAL_TABLE`), if any.
+fn resource_params(c: &Ctx, store: &Object, res: &Element) -> RestResult<StoreParams> {
+    let mut p = store_params(c, store);
+    if let Some(v) = meridian_sources::SqlView::of_resource(res)
+        .map_err(|e| RestError::BadRequest(e.to_string()))?
+    {
+        p.view = Some((Arc::new(v), Default::default()));
+    }
+    Ok(p)
+}
+
 fn store_kind_of(kind: Kind) -> Kind {
     if kind == Kind::Coverage {
         Kind::CoverageStore
@@ -31,6 +43,7 @@ pub fn store_params(c: &Ctx, store: &Object) -> StoreParams {
         params: store.connection_parameters(),
         store_type: store.xml().child_text("type").map(str::to_string),
         data_dir: c.st.data_dir.clone(),
+        view: None,
     }
 }
 
@@ -237,9 +250,15 @@ pub fn publish_element(
             ns.name()
         )));
     }
-    let native = body.child_text("nativeName").unwrap_or(&name).to_string();
+    let params = resource_params(c, store, &body)?;
+    // A SQL view's feature type is the view, whatever the layer is called.
+    let native = body
+        .child_text("nativeName")
+        .map(str::to_string)
+        .or_else(|| params.view.as_ref().map(|(v, _)| v.name.clone()))
+        .unwrap_or_else(|| name.clone());
     let schema = if kind == Kind::FeatureType {
-        match describe(&store_params(c, store), &native) {
+        match describe(&params, &native) {
             Ok(s) => Some(s),
             Err(FeatureError::Source(SourceError::NoSuchType(t)))
                 if body.get("attributes").is_none() =>
@@ -254,6 +273,10 @@ pub fn publish_element(
                     "'{t}' does not exist in store '{}', and creating new schemas is not supported",
                     store.name()
                 )))
+            }
+            // A SQL view whose query does not run is the caller's mistake.
+            Err(FeatureError::Source(SourceError::Format(m))) if params.view.is_some() => {
+                return Err(RestError::BadRequest(m))
             }
             Err(e) => {
                 tracing::info!(store = store.name(), error = %e, "publishing without reading the store");
@@ -617,7 +640,7 @@ fn recalculate(c: &Ctx, res: &mut Object, what: &str) -> RestResult<()> {
         .child_text("nativeName")
         .unwrap_or(res.name())
         .to_string();
-    let schema = describe(&store_params(c, &store), &native)
+    let schema = describe(&resource_params(c, &store, &res.element())?, &native)
         .map_err(|e| RestError::BadRequest(format!("cannot recalculate: {e}")))?;
     let srs = schema.srs.clone().unwrap_or_else(|| {
         res.xml()
@@ -644,7 +667,10 @@ fn live_attributes(c: &Ctx, res: &Object, e: &mut Element) {
         return;
     };
     let native = res.xml().child_text("nativeName").unwrap_or(res.name());
-    let Ok(schema) = describe(&store_params(c, store), native) else {
+    let Ok(params) = resource_params(c, store, e) else {
+        return;
+    };
+    let Ok(schema) = describe(&params, native) else {
         return;
     };
     let mut attrs = Element::new("attributes");

@@ -260,6 +260,7 @@ pub async fn create(State(st): State<Arc<WebState>>, headers: HeaderMap, body: B
                 params: p.clone(),
                 store_type: Some(store_type.clone()),
                 data_dir: st.rest.data_dir.clone(),
+                view: None,
             };
             match tokio::task::spawn_blocking(move || meridian_features::list_types(&store)).await {
                 Ok(Ok(types)) => Tested::Offers(types),
