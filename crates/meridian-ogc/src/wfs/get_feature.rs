@@ -201,10 +201,18 @@ pub(super) async fn get_feature(
     }
     // Written a feature at a time; the page goes as it is written.
     let returned = r.features.len();
+    // WFS 1.1.0's hits name how many match in numberOfFeatures (GDAL counts by them).
+    let hits = p
+        .get("RESULTTYPE")
+        .is_some_and(|t| t.eq_ignore_ascii_case("hits"));
     let (head, tail, content_type) = match dialect {
         Dialect::Gml2 => (gml2_head(&owned.options()), GML2_TAIL, GML2_CONTENT_TYPE),
         Dialect::Gml31 => (
-            gml31_head(returned, &owned.options(), &timestamp()),
+            gml31_head(
+                if hits { r.matched } else { returned },
+                &owned.options(),
+                &timestamp(),
+            ),
             GML31_TAIL,
             GML31_CONTENT_TYPE,
         ),
