@@ -8,6 +8,10 @@
 //! kinds); new shapes are written in the file's 2D type (points, multipoints, polylines,
 //! polygons with clockwise outer rings). Feature ids are positions, as GeoServer numbers
 //! them: deleting a feature renumbers those after it.
+//!
+//! One transaction at a time edits a shapefile (an [`EditLock`] from its first change until
+//! it commits or is dropped): two would each rewrite the file from what they read, and the
+//! first one's changes would be lost.
 
 use crate::edit::bounds;
 use crate::feature::Value;
@@ -48,6 +52,8 @@ struct Table {
     rows: Vec<Row>,
     /// Whether text may be written as UTF-8 (the `.cpg` says so, or there is none).
     utf8: bool,
+    /// Held while this transaction edits the file.
+    _lock: EditLock,
 }
 
 fn io_err(p: &Path) -> impl Fn(std::io::Error) -> FeatureError + '_ {
@@ -65,6 +71,7 @@ fn le_i32(b: &[u8], at: usize) -> Option<i32> {
 impl Table {
     /// Read a shapefile whole: its records' bytes and the features they read as.
     fn read(shp: &Path, id_prefix: &str) -> Result<Table, FeatureError> {
+        let lock = EditLock::take(shp)?;
         let bad = |why: &str| FeatureError::Data(format!("{}: {why}", shp.display()));
         let shp_bytes = std::fs::read(shp).map_err(io_err(shp))?;
         if shp_bytes.len() < 100 || be_i32(&shp_bytes, 0) != Some(9994) {
@@ -161,6 +168,7 @@ impl Table {
                 })
                 .collect(),
             utf8,
+            _lock: lock,
         })
     }
 
@@ -435,6 +443,63 @@ impl Table {
     }
 }
 
+/// How long a transaction waits for another one editing the same shapefile.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The shapefiles being edited in this process.
+fn editing() -> &'static (
+    std::sync::Mutex<std::collections::HashSet<PathBuf>>,
+    std::sync::Condvar,
+) {
+    static EDITING: std::sync::OnceLock<(
+        std::sync::Mutex<std::collections::HashSet<PathBuf>>,
+        std::sync::Condvar,
+    )> = std::sync::OnceLock::new();
+    EDITING.get_or_init(Default::default)
+}
+
+/// The right to edit one shapefile, held until dropped.
+struct EditLock(PathBuf);
+
+impl EditLock {
+    /// Wait (at most [`LOCK_WAIT`]) until no other transaction edits `shp`.
+    fn take(shp: &Path) -> Result<EditLock, FeatureError> {
+        let (set, freed) = editing();
+        let mut held = match set.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        let deadline = std::time::Instant::now() + LOCK_WAIT;
+        while held.contains(shp) {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return Err(FeatureError::Data(format!(
+                    "{}: another transaction is editing this shapefile; try again",
+                    shp.display()
+                )));
+            }
+            held = match freed.wait_timeout(held, left) {
+                Ok((g, _)) => g,
+                Err(p) => p.into_inner().0,
+            };
+        }
+        held.insert(shp.to_path_buf());
+        Ok(EditLock(shp.to_path_buf()))
+    }
+}
+
+impl Drop for EditLock {
+    fn drop(&mut self) {
+        let (set, freed) = editing();
+        let mut held = match set.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        held.remove(&self.0);
+        freed.notify_all();
+    }
+}
+
 /// Finds the `.shp` of a type by name, as the store does.
 pub(crate) type Locate = Box<dyn Fn(&str) -> Option<PathBuf> + Send>;
 
@@ -646,6 +711,45 @@ mod tests {
         // The header's box and the index agree with the records.
         let r = shapefile::ShapeReader::from_path(&shp).unwrap();
         assert_eq!(r.shape_count().unwrap(), 90);
+    }
+
+    #[test]
+    fn a_second_transaction_waits_for_the_first_and_sees_its_changes() {
+        let d = tempfile::tempdir().unwrap();
+        let shp = copy_of("bugsites", d.path());
+        let tx = |shp: &PathBuf| {
+            let s = shp.clone();
+            Box::new(ShapefileTransaction::new(Box::new(move |_| {
+                Some(s.clone())
+            })))
+        };
+        let mut first = tx(&shp);
+        first
+            .apply(
+                "bugsites",
+                "bugsites",
+                &FeatureChange::Delete(Filter::Ids(vec!["bugsites.1".into()])),
+            )
+            .unwrap();
+        let shp2 = shp.clone();
+        let second = std::thread::spawn(move || {
+            let mut t = tx(&shp2);
+            let gone = t
+                .apply(
+                    "bugsites",
+                    "bugsites",
+                    &FeatureChange::Delete(Filter::Ids(vec!["bugsites.1".into()])),
+                )
+                .unwrap();
+            t.commit().unwrap();
+            gone.deleted
+        });
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        assert!(!second.is_finished(), "the second waits for the first");
+        first.commit().unwrap();
+        assert_eq!(second.join().unwrap(), vec!["bugsites.1".to_string()]);
+        // Both deletes happened: the second read the file the first wrote.
+        assert_eq!(read_all(&shp).len(), 88);
     }
 
     #[test]
