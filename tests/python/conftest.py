@@ -69,9 +69,9 @@ def node():
     shutil.rmtree(tmp, ignore_errors=True)
 
 
-@pytest.fixture(scope="module")
-def fixture_node():
-    """A node serving a copy of GeoServer's release data directory."""
+def node_on_fixture_copy():
+    """A node on a fresh, writable copy of GeoServer's release data directory; yields it and
+    removes the copy when it stops."""
     tmp = Path(tempfile.mkdtemp(prefix="meridian-ogc-"))
     shutil.copytree(fixture_dir(), tmp / "data")
     for p in (tmp / "data").rglob("*"):
@@ -80,6 +80,18 @@ def fixture_node():
     yield n
     n.stop()
     shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def fixture_node():
+    """A node serving a copy of GeoServer's release data directory (shared by a module)."""
+    yield from node_on_fixture_copy()
+
+
+@pytest.fixture
+def editable_node():
+    """A node on its own copy of the release data directory (for tests that change data)."""
+    yield from node_on_fixture_copy()
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ table over WFS 1.0.0, 1.1.0 and 2.0.0; QGIS's WFS provider adds a feature, edits
 and geometry) and deletes it, each step read back from the server."""
 import base64
 import json
-import os
 import shutil
 import socket
 import subprocess
@@ -16,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, Node, fixture_dir
+from conftest import REPO, fixture_dir
 from test_qgis import run_qgis
 
 GDAL_SCRIPT = r"""
@@ -79,19 +78,6 @@ def rest(node, method, path, body):
     req.add_header("Authorization", "Basic " + base64.b64encode(b"admin:geoserver").decode())
     with urllib.request.urlopen(req, timeout=60) as r:
         return r.status
-
-
-@pytest.fixture
-def editable_node():
-    """A node on its own copy of the release data directory (the tests change its data)."""
-    tmp = Path(tempfile.mkdtemp(prefix="meridian-wfst-"))
-    shutil.copytree(fixture_dir(), tmp / "data")
-    for p in (tmp / "data").rglob("*"):
-        p.chmod(p.stat().st_mode | 0o200)
-    n = Node(tmp / "data")
-    yield n
-    n.stop()
-    shutil.rmtree(tmp, ignore_errors=True)
 
 
 @pytest.fixture

@@ -195,6 +195,11 @@ fn polygon(e: &Element, dims: usize) -> Result<Polygon<f64>, FilterError> {
     Ok(Polygon::new(ring(outer, dims)?, holes))
 }
 
+/// The positions of an element written as GML writes them (a `gml:Box`'s corners too).
+pub(crate) fn positions(e: &Element) -> Result<Vec<Coord<f64>>, FilterError> {
+    coordinates(e, dimension(e, 2))
+}
+
 /// The positions of a simple geometry: `posList`, `pos` elements, `coordinates` or `coord`.
 fn coordinates(e: &Element, dims: usize) -> Result<Vec<Coord<f64>>, FilterError> {
     if let Some(pl) = child(e, "posList") {

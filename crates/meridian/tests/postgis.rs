@@ -374,6 +374,24 @@ fn postgis_connections_honour_the_stores_ssl_mode() {
     assert!(r.status().is_client_error() || r.status().is_server_error());
 }
 
+/// Workspace `pg` with the PostGIS store `db` on `pg`'s database.
+fn pg_store(n: &Node, pg: &Pg) {
+    expect(
+        n.post_xml("/workspaces", "<workspace><name>pg</name></workspace>"),
+        201,
+    );
+    expect(
+        n.post_xml(
+            "/workspaces/pg/datastores",
+            &format!(
+                "<dataStore><name>db</name><connectionParameters><entry key=\"dbtype\">postgis</entry><entry key=\"host\">127.0.0.1</entry><entry key=\"port\">{}</entry><entry key=\"database\">gis</entry><entry key=\"user\">postgres</entry></connectionParameters></dataStore>",
+                pg.port
+            ),
+        ),
+        201,
+    );
+}
+
 /// POST a WFS document as admin.
 fn wfs_post(n: &Node, body: &str) -> (u16, String) {
     let r = n
@@ -397,20 +415,7 @@ fn wfs_transactions_edit_postgis_tables_all_or_nothing() {
         4326,
     );
     let n = Node::with_fixture();
-    expect(
-        n.post_xml("/workspaces", "<workspace><name>pg</name></workspace>"),
-        201,
-    );
-    expect(
-        n.post_xml(
-            "/workspaces/pg/datastores",
-            &format!(
-                "<dataStore><name>db</name><connectionParameters><entry key=\"dbtype\">postgis</entry><entry key=\"host\">127.0.0.1</entry><entry key=\"port\">{}</entry><entry key=\"database\">gis</entry><entry key=\"user\">postgres</entry></connectionParameters></dataStore>",
-                pg.port
-            ),
-        ),
-        201,
-    );
+    pg_store(&n, &pg);
     for t in ["bugsites", "states"] {
         expect(
             n.post_xml(
@@ -478,20 +483,7 @@ fn sql_views_serve_their_query_with_checked_parameters() {
         4326,
     );
     let n = Node::with_fixture();
-    expect(
-        n.post_xml("/workspaces", "<workspace><name>pg</name></workspace>"),
-        201,
-    );
-    expect(
-        n.post_xml(
-            "/workspaces/pg/datastores",
-            &format!(
-                "<dataStore><name>db</name><connectionParameters><entry key=\"dbtype\">postgis</entry><entry key=\"host\">127.0.0.1</entry><entry key=\"port\">{}</entry><entry key=\"database\">gis</entry><entry key=\"user\">postgres</entry></connectionParameters></dataStore>",
-                pg.port
-            ),
-        ),
-        201,
-    );
+    pg_store(&n, &pg);
     // GeoServer's SQL view: a layer defined by a query with a %min% parameter.
     let view = |name: &str, sql: &str, validator: &str| {
         format!(

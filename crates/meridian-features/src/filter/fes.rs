@@ -216,54 +216,17 @@ fn envelope_corners(env: &Element) -> Result<[f64; 4], FilterError> {
     Ok([lo[0], lo[1], hi[0], hi[1]])
 }
 
-/// The corners of a GML 2 `gml:Box` as `[x1, y1, x2, y2]`: `<gml:coordinates>` (tuples split
-/// by `ts`, default a space; coordinates by `cs`, default a comma; `decimal` default a point)
-/// or two `<gml:coord><gml:X/><gml:Y/></gml:coord>`.
+/// The corners of a GML 2 `gml:Box` as `[x1, y1, x2, y2]`: `<gml:coordinates>` or two
+/// `<gml:coord>`, read as GML positions are.
 fn box_corners(b: &Element) -> Result<[f64; 4], FilterError> {
-    let v: Vec<f64> = if let Some(c) = child(b, "coordinates") {
-        let text = c.text_trim().unwrap_or("");
-        let cs = c.attr_value("cs").unwrap_or(",");
-        let ts = c.attr_value("ts").unwrap_or(" ");
-        let decimal = c.attr_value("decimal").unwrap_or(".");
-        let tuples: Vec<&str> = if ts.trim().is_empty() {
-            text.split_whitespace().collect()
-        } else {
-            text.split(ts)
-                .map(str::trim)
-                .filter(|t| !t.is_empty())
-                .collect()
-        };
-        let mut v = Vec::new();
-        for t in tuples {
-            for x in t.split(cs).map(str::trim).filter(|x| !x.is_empty()) {
-                let x = if decimal == "." {
-                    x.to_string()
-                } else {
-                    x.replace(decimal, ".")
-                };
-                v.extend(numbers(&x)?);
-            }
-        }
-        v
-    } else {
-        let mut v = Vec::new();
-        for c in b.children.iter().filter(|c| local(&c.name) == "coord") {
-            for axis in ["X", "Y"] {
-                let t = child(c, axis)
-                    .and_then(Element::text_trim)
-                    .ok_or_else(|| FilterError::Geometry(format!("gml:coord needs gml:{axis}")))?;
-                v.extend(numbers(t)?);
-            }
-        }
-        v
-    };
-    if v.len() != 4 {
+    let c = crate::gml_read::positions(b)?;
+    if c.len() != 2 {
         return Err(FilterError::Geometry(format!(
-            "a gml:Box needs two corners of two coordinates, got {} numbers",
-            v.len()
+            "a gml:Box needs two corners, got {} positions",
+            c.len()
         )));
     }
-    Ok([v[0], v[1], v[2], v[3]])
+    Ok([c[0].x, c[0].y, c[1].x, c[1].y])
 }
 
 use crate::gml_read::numbers;

@@ -29,6 +29,14 @@ fn text(svc: Option<&Element>, name: &str, default: &str) -> String {
     escape(svc.and_then(|s| s.child_text(name)).unwrap_or(default))
 }
 
+/// Keywords as `<ows:Keyword>` elements.
+fn ows_keywords(keywords: &[String]) -> String {
+    keywords
+        .iter()
+        .map(|k| format!("<ows:Keyword>{}</ows:Keyword>", escape(k)))
+        .collect()
+}
+
 /// GetCapabilities, as 2.0.0, 1.1.0 or 1.0.0.
 pub(super) fn capabilities(
     st: &OgcState,
@@ -68,16 +76,7 @@ pub(super) fn capabilities(
         Some(STOCK_ABSTRACT) => escape(own_abstract(level)),
         _ => text(svc, "abstrct", ""),
     };
-    let keywords: String = svc
-        .and_then(|s| s.get("keywords"))
-        .map(|k| {
-            k.children
-                .iter()
-                .filter_map(|c| c.text_trim())
-                .map(|t| format!("<ows:Keyword>{}</ows:Keyword>", escape(t)))
-                .collect()
-        })
-        .unwrap_or_default();
+    // The service's keywords, without GeoServer's `\@language` suffixes.
     let plain_keywords: Vec<String> = svc
         .and_then(|s| s.get("keywords"))
         .map(|k| {
@@ -88,6 +87,7 @@ pub(super) fn capabilities(
                 .collect()
         })
         .unwrap_or_default();
+    let keywords = ows_keywords(&plain_keywords);
     let by_ws = ws.is_some();
     let name = move |l: &FeatureLayer| {
         if by_ws {
@@ -130,11 +130,7 @@ pub(super) fn capabilities(
         "1.1.0" => {
             piece = Box::new(move |l: &FeatureLayer| {
                 let bb = l.lat_lon.map(|b| format!("<ows:WGS84BoundingBox><ows:LowerCorner>{} {}</ows:LowerCorner><ows:UpperCorner>{} {}</ows:UpperCorner></ows:WGS84BoundingBox>", b.minx, b.miny, b.maxx, b.maxy)).unwrap_or_default();
-                let kw: String = l
-                    .keywords
-                    .iter()
-                    .map(|k| format!("<ows:Keyword>{}</ows:Keyword>", escape(k)))
-                    .collect();
+                let kw = ows_keywords(&l.keywords);
                 format!("<FeatureType><Name>{}</Name><Title>{}</Title><Abstract>{}</Abstract><ows:Keywords>{kw}</ows:Keywords><DefaultSRS>urn:x-ogc:def:crs:EPSG:{}</DefaultSRS><OutputFormats><Format>text/xml; subtype=gml/3.1.1</Format></OutputFormats>{bb}</FeatureType>", name(l), escape(&l.title), escape(&l.abstract_), l.epsg)
             });
             format!("<wfs:WFS_Capabilities version=\"1.1.0\" xmlns=\"http://www.opengis.net/wfs\" xmlns:wfs=\"http://www.opengis.net/wfs\" xmlns:ows=\"http://www.opengis.net/ows\" xmlns:ogc=\"http://www.opengis.net/ogc\" xmlns:xlink=\"http://www.w3.org/1999/xlink\"{xmlns}><ows:ServiceIdentification><ows:Title>{title}</ows:Title><ows:Abstract>{abstract_}</ows:Abstract><ows:Keywords>{keywords}</ows:Keywords><ows:ServiceType>WFS</ows:ServiceType><ows:ServiceTypeVersion>1.1.0</ows:ServiceTypeVersion><ows:Fees>{fees}</ows:Fees><ows:AccessConstraints>{ac}</ows:AccessConstraints></ows:ServiceIdentification><ows:ServiceProvider><ows:ProviderName>Meridian</ows:ProviderName></ows:ServiceProvider><ows:OperationsMetadata><ows:Operation name=\"GetCapabilities\"><ows:DCP><ows:HTTP><ows:Get xlink:href=\"{endpoint}\"/><ows:Post xlink:href=\"{endpoint}\"/></ows:HTTP></ows:DCP><ows:Parameter name=\"AcceptVersions\"><ows:Value>1.0.0</ows:Value><ows:Value>1.1.0</ows:Value><ows:Value>2.0.0</ows:Value></ows:Parameter><ows:Parameter name=\"AcceptFormats\"><ows:Value>text/xml</ows:Value></ows:Parameter></ows:Operation><ows:Operation name=\"DescribeFeatureType\"><ows:DCP><ows:HTTP><ows:Get xlink:href=\"{endpoint}\"/><ows:Post xlink:href=\"{endpoint}\"/></ows:HTTP></ows:DCP><ows:Parameter name=\"outputFormat\"><ows:Value>text/xml; subtype=gml/3.1.1</ows:Value></ows:Parameter></ows:Operation><ows:Operation name=\"GetFeature\"><ows:DCP><ows:HTTP><ows:Get xlink:href=\"{endpoint}\"/><ows:Post xlink:href=\"{endpoint}\"/></ows:HTTP></ows:DCP><ows:Parameter name=\"resultType\"><ows:Value>results</ows:Value><ows:Value>hits</ows:Value></ows:Parameter><ows:Parameter name=\"outputFormat\"><ows:Value>text/xml; subtype=gml/3.1.1</ows:Value><ows:Value>GML2</ows:Value><ows:Value>gml3</ows:Value><ows:Value>gml32</ows:Value><ows:Value>application/json</ows:Value><ows:Value>csv</ows:Value><ows:Value>KML</ows:Value><ows:Value>SHAPE-ZIP</ows:Value></ows:Parameter></ows:Operation>{t}{lk}</ows:OperationsMetadata><FeatureTypeList>{ops}{fts}</FeatureTypeList><ogc:Filter_Capabilities><ogc:Spatial_Capabilities><ogc:GeometryOperands><ogc:GeometryOperand>gml:Envelope</ogc:GeometryOperand><ogc:GeometryOperand>gml:Point</ogc:GeometryOperand><ogc:GeometryOperand>gml:LineString</ogc:GeometryOperand><ogc:GeometryOperand>gml:Polygon</ogc:GeometryOperand></ogc:GeometryOperands><ogc:SpatialOperators><ogc:SpatialOperator name=\"Disjoint\"/><ogc:SpatialOperator name=\"Intersects\"/><ogc:SpatialOperator name=\"Within\"/><ogc:SpatialOperator name=\"Contains\"/><ogc:SpatialOperator name=\"BBOX\"/></ogc:SpatialOperators></ogc:Spatial_Capabilities><ogc:Scalar_Capabilities><ogc:LogicalOperators/><ogc:ComparisonOperators><ogc:ComparisonOperator>LessThan</ogc:ComparisonOperator><ogc:ComparisonOperator>GreaterThan</ogc:ComparisonOperator><ogc:ComparisonOperator>LessThanEqualTo</ogc:ComparisonOperator><ogc:ComparisonOperator>GreaterThanEqualTo</ogc:ComparisonOperator><ogc:ComparisonOperator>EqualTo</ogc:ComparisonOperator><ogc:ComparisonOperator>NotEqualTo</ogc:ComparisonOperator><ogc:ComparisonOperator>Like</ogc:ComparisonOperator><ogc:ComparisonOperator>Between</ogc:ComparisonOperator><ogc:ComparisonOperator>NullCheck</ogc:ComparisonOperator></ogc:ComparisonOperators></ogc:Scalar_Capabilities><ogc:Id_Capabilities><ogc:EID/><ogc:FID/></ogc:Id_Capabilities></ogc:Filter_Capabilities></wfs:WFS_Capabilities>",
@@ -152,11 +148,7 @@ pub(super) fn capabilities(
         _ => {
             piece = Box::new(move |l: &FeatureLayer| {
                 let bb = l.lat_lon.map(|b| format!("<ows:WGS84BoundingBox><ows:LowerCorner>{} {}</ows:LowerCorner><ows:UpperCorner>{} {}</ows:UpperCorner></ows:WGS84BoundingBox>", b.minx, b.miny, b.maxx, b.maxy)).unwrap_or_default();
-                let kw: String = l
-                    .keywords
-                    .iter()
-                    .map(|k| format!("<ows:Keyword>{}</ows:Keyword>", escape(k)))
-                    .collect();
+                let kw = ows_keywords(&l.keywords);
                 format!("<wfs:FeatureType><wfs:Name>{}</wfs:Name><wfs:Title>{}</wfs:Title><wfs:Abstract>{}</wfs:Abstract><ows:Keywords>{kw}</ows:Keywords><wfs:DefaultCRS>urn:ogc:def:crs:EPSG::{}</wfs:DefaultCRS>{formats}{bb}</wfs:FeatureType>", name(l), escape(&l.title), escape(&l.abstract_), l.epsg)
             });
             let op = |n: &str, extra: &str| {

@@ -136,6 +136,33 @@ pub(super) fn layer_of(
     })
 }
 
+/// A box as a request wrote it (`[x1, y1, x2, y2]` in document order), in the layer's CRS
+/// (EPSG:`epsg`): `crs` is its `srsName`; without one, WFS 2.0 and 1.1.0 mean the layer's CRS
+/// in URN form (latitude first for geographic CRSs, as GDAL sends its FES envelopes) and WFS
+/// 1.0.0 (`v1_0`) x/y.
+pub(super) fn box_in_layer_crs(
+    b: [f64; 4],
+    crs: Option<&str>,
+    epsg: u32,
+    v1_0: bool,
+) -> Result<geo_types::Rect<f64>, FilterError> {
+    let (code, latlon) = match crs {
+        Some(c) => parse_crs(c).map_err(|e| FilterError::Geometry(e.text))?,
+        None => (epsg, !v1_0 && meridian_sources::is_geographic(epsg)),
+    };
+    let b = if latlon && !v1_0 {
+        [b[1], b[0], b[3], b[2]]
+    } else {
+        b
+    };
+    if b[0] > b[2] || b[1] > b[3] {
+        return Err(FilterError::Geometry(
+            "the bbox's lower corner is above its upper corner".into(),
+        ));
+    }
+    transform_bbox(b, code, epsg).map_err(|e| FilterError::Geometry(e.to_string()))
+}
+
 /// A geometry as a request wrote it, in the layer's CRS (EPSG:`epsg`): `crs` is its
 /// `srsName`; without one, WFS 2.0 and 1.1.0 mean the layer's CRS in URN form (latitude first
 /// for geographic CRSs) and WFS 1.0.0 (`v1_0`) x/y.
@@ -219,24 +246,7 @@ pub(super) fn feature_request(
     let transform = Transformer::new(l.epsg, out_epsg)
         .map_err(|e| err("InvalidParameterValue", "srsName", e.to_string()))?;
     let epsg = l.epsg;
-    let envelope =
-        move |b: [f64; 4], crs: Option<&str>| -> Result<geo_types::Rect<f64>, FilterError> {
-            // Without a CRS, WFS 2.0 and 1.1.0 mean the type's default CRS in URN form:
-            // latitude first for geographic CRSs (as GDAL sends its FES envelopes); WFS 1.0.0
-            // is always x/y.
-            let (code, latlon) = match crs {
-                Some(c) => parse_crs(c).map_err(|e| FilterError::Geometry(e.text))?,
-                None => (epsg, !v1_0 && meridian_sources::is_geographic(epsg)),
-            };
-            let latlon = latlon && !v1_0;
-            let b = if latlon { [b[1], b[0], b[3], b[2]] } else { b };
-            if b[0] > b[2] || b[1] > b[3] {
-                return Err(FilterError::Geometry(
-                    "the bbox's lower corner is above its upper corner".into(),
-                ));
-            }
-            transform_bbox(b, code, epsg).map_err(|e| FilterError::Geometry(e.to_string()))
-        };
+    let envelope = move |b: [f64; 4], crs: Option<&str>| box_in_layer_crs(b, crs, epsg, v1_0);
     let geometry_env = move |g: geo_types::Geometry<f64>,
                              crs: Option<&str>|
           -> Result<geo_types::Geometry<f64>, FilterError> {

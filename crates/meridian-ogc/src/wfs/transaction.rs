@@ -13,7 +13,7 @@
 //! shapefile) is changed only on the node that answered.
 
 use super::locks::FeatureKey;
-use super::request::{layer_of, to_layer_crs};
+use super::request::{box_in_layer_crs, layer_of, to_layer_crs};
 use crate::layers::FeatureLayer;
 use crate::ows::{err, OwsError};
 use crate::OgcState;
@@ -22,8 +22,7 @@ use axum::response::{IntoResponse, Response};
 use meridian_features::filter::fes::parse_filter;
 use meridian_features::gml_read::{is_gml_geometry, read_gml_geometry};
 use meridian_features::{
-    transform_bbox, Applied, Feature, FeatureChange, FeatureError, Filter, FilterError,
-    StoreTransaction, Value,
+    Applied, Feature, FeatureChange, FeatureError, Filter, StoreTransaction, Value,
 };
 use meridian_security::Mode;
 use meridian_xml::{escape, Element};
@@ -278,19 +277,7 @@ fn action_filter(e: &Element, l: &FeatureLayer, v1_0: bool) -> Result<Filter, Ow
             )
         })?;
     let epsg = l.epsg;
-    let envelope =
-        move |b: [f64; 4], crs: Option<&str>| -> Result<geo_types::Rect<f64>, FilterError> {
-            let (code, latlon) = match crs {
-                Some(c) => crate::ows::parse_crs(c).map_err(|e| FilterError::Geometry(e.text))?,
-                None => (epsg, !v1_0 && meridian_sources::is_geographic(epsg)),
-            };
-            let b = if latlon && !v1_0 {
-                [b[1], b[0], b[3], b[2]]
-            } else {
-                b
-            };
-            transform_bbox(b, code, epsg).map_err(|e| FilterError::Geometry(e.to_string()))
-        };
+    let envelope = move |b: [f64; 4], crs: Option<&str>| box_in_layer_crs(b, crs, epsg, v1_0);
     let geometry =
         move |g: geo_types::Geometry<f64>, crs: Option<&str>| to_layer_crs(g, crs, epsg, v1_0);
     let f = parse_filter(fx, &envelope, &geometry)
@@ -333,6 +320,19 @@ fn catalog_name(st: &OgcState, name: &str, scopes: &[&Element]) -> String {
         .find(|ns| ns.xml().child_text("uri") == Some(uri))
         .map(|ns| format!("{}:{local_name}", ns.name()))
         .unwrap_or_else(|| name.to_string())
+}
+
+/// The type an Update or Delete names.
+fn action_type_name(a: &Element) -> Result<&str, OwsError> {
+    a.attr_value("typeName")
+        .or_else(|| a.attr_value("typeNames"))
+        .ok_or_else(|| {
+            err(
+                "MissingParameterValue",
+                "typeName",
+                format!("{} needs a typeName", local(&a.name)),
+            )
+        })
 }
 
 /// Read the actions of a Transaction document.
@@ -391,16 +391,7 @@ fn read_actions(
                 }
             }
             "Update" => {
-                let tn = a
-                    .attr_value("typeName")
-                    .or_else(|| a.attr_value("typeNames"))
-                    .ok_or_else(|| {
-                        err(
-                            "MissingParameterValue",
-                            "typeName",
-                            "Update needs a typeName",
-                        )
-                    })?;
+                let tn = action_type_name(a)?;
                 let l = type_of(tn, &[a, doc])?;
                 let schema = TypeSchema::of(&l);
                 let srs = a.attr_value("srsName");
@@ -445,16 +436,7 @@ fn read_actions(
                 });
             }
             "Delete" => {
-                let tn = a
-                    .attr_value("typeName")
-                    .or_else(|| a.attr_value("typeNames"))
-                    .ok_or_else(|| {
-                        err(
-                            "MissingParameterValue",
-                            "typeName",
-                            "Delete needs a typeName",
-                        )
-                    })?;
+                let tn = action_type_name(a)?;
                 let l = type_of(tn, &[a, doc])?;
                 let filter = action_filter(a, &l, v1_0)?;
                 actions.push(Action {
