@@ -1,6 +1,7 @@
 //! OGC services over the catalog: OGC API - Features, WFS 2.0 and WMS 1.1.1/1.3.0. Every request reads the
 //! current catalog snapshot, so what REST or replication changed is served at once.
 
+mod access;
 mod coverages;
 mod document;
 mod layers;
@@ -136,7 +137,7 @@ async fn ows_global(
     body: axum::body::Bytes,
 ) -> axum::response::Response {
     if wms::asks_for_wms(q.0.as_deref()) {
-        return wms::global(state, q, headers).await;
+        return wms::global(state, client, q, headers).await;
     }
     wfs::global(state, client, method, q, headers, body).await
 }
@@ -152,7 +153,7 @@ async fn ows_workspace(
     body: axum::body::Bytes,
 ) -> axum::response::Response {
     if wms::asks_for_wms(q.0.as_deref()) {
-        return wms::workspace(state, ws, q, headers).await;
+        return wms::workspace(state, ws, client, q, headers).await;
     }
     wfs::workspace(state, ws, client, method, q, headers, body).await
 }

@@ -2,6 +2,7 @@
 
 use crate::document::Document;
 use crate::layers::{find_layer, published_iter, FeatureLayer};
+use crate::ClientAddr;
 use crate::OgcState;
 use axum::extract::{Path, Query as Q, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -140,7 +141,15 @@ fn collection_json(l: &FeatureLayer, b: &str) -> Value {
 }
 
 /// `GET /collections`.
-pub async fn collections(State(st): State<Arc<OgcState>>, headers: HeaderMap) -> Response {
+pub async fn collections(
+    State(st): State<Arc<OgcState>>,
+    client: ClientAddr,
+    headers: HeaderMap,
+) -> Response {
+    let access = match crate::access::caller(&st, &headers, client.0) {
+        Ok(a) => a,
+        Err(r) => return *r,
+    };
     let b = base(&headers);
     let cat = st.catalog.snapshot();
     let order = st.order.of(&cat);
@@ -148,7 +157,7 @@ pub async fn collections(State(st): State<Arc<OgcState>>, headers: HeaderMap) ->
         json!([{"href": format!("{b}/collections"), "rel": "self", "type": "application/json"}]);
     // Each collection is written when its turn comes.
     let items = published_iter(cat, order, st.data_dir.clone(), None)
-        .filter(|l| l.advertised)
+        .filter(move |l| l.advertised && crate::access::listed(&access, &l.prefix, &l.name))
         .enumerate()
         .map(move |(i, l)| {
             let c = collection_json(&l, &b).to_string();
@@ -166,9 +175,20 @@ pub async fn collections(State(st): State<Arc<OgcState>>, headers: HeaderMap) ->
     .response(&st, "application/json")
 }
 
-fn layer(st: &OgcState, id: &str) -> Option<FeatureLayer> {
+/// The collection `id` as the request's caller may see it, or the answer refusing them (a
+/// collection they may not see is not found, or asks for a login, by the catalog mode).
+fn layer(
+    st: &OgcState,
+    id: &str,
+    headers: &HeaderMap,
+    client: ClientAddr,
+) -> Result<FeatureLayer, Box<Response>> {
+    let access = crate::access::caller(st, headers, client.0)?;
     let cat = st.catalog.snapshot();
-    find_layer(&cat, &st.data_dir, None, id)
+    let l = find_layer(&cat, &st.data_dir, None, id).ok_or_else(|| Box::new(no_collection(id)))?;
+    crate::access::read(&access, &l.prefix, &l.name)
+        .map_err(|r| Box::new(r.response(|| no_collection(id))))?;
+    Ok(l)
 }
 
 fn no_collection(id: &str) -> Response {
@@ -183,15 +203,16 @@ fn no_collection(id: &str) -> Response {
 pub async fn collection(
     State(st): State<Arc<OgcState>>,
     Path(id): Path<String>,
+    client: ClientAddr,
     headers: HeaderMap,
 ) -> Response {
-    match layer(&st, &id) {
-        Some(l) => json_response(
+    match layer(&st, &id, &headers, client) {
+        Ok(l) => json_response(
             StatusCode::OK,
             "application/json",
             collection_json(&l, &base(&headers)),
         ),
-        None => no_collection(&id),
+        Err(r) => *r,
     }
 }
 
@@ -339,10 +360,12 @@ pub async fn items(
     State(st): State<Arc<OgcState>>,
     Path(id): Path<String>,
     Q(params): Q<HashMap<String, String>>,
+    client: ClientAddr,
     headers: HeaderMap,
 ) -> Response {
-    let Some(l) = layer(&st, &id) else {
-        return no_collection(&id);
+    let l = match layer(&st, &id, &headers, client) {
+        Ok(l) => l,
+        Err(r) => return *r,
     };
     let limit = match params.get("limit").map(|v| v.parse::<usize>()) {
         None => 10,
@@ -609,10 +632,12 @@ fn queryable_schema(binding: &str) -> Value {
 pub async fn queryables(
     State(st): State<Arc<OgcState>>,
     Path(id): Path<String>,
+    client: ClientAddr,
     headers: HeaderMap,
 ) -> Response {
-    let Some(l) = layer(&st, &id) else {
-        return no_collection(&id);
+    let l = match layer(&st, &id, &headers, client) {
+        Ok(l) => l,
+        Err(r) => return *r,
     };
     let (geometry, attrs) = tokio::task::block_in_place(|| l.attributes());
     let schema =
@@ -661,9 +686,12 @@ pub async fn item(
     State(st): State<Arc<OgcState>>,
     Path((id, fid)): Path<(String, String)>,
     Q(params): Q<HashMap<String, String>>,
+    client: ClientAddr,
+    headers: HeaderMap,
 ) -> Response {
-    let Some(l) = layer(&st, &id) else {
-        return no_collection(&id);
+    let l = match layer(&st, &id, &headers, client) {
+        Ok(l) => l,
+        Err(r) => return *r,
     };
     let (crs_uri, out_code, out_lat_first) = match crs_param(&l, &params, "crs") {
         Ok(c) => c,

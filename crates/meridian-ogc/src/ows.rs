@@ -11,6 +11,8 @@ pub(crate) struct OwsError {
     pub(crate) locator: String,
     /// What is wrong.
     pub(crate) text: String,
+    /// The HTTP status, when not the one the code implies (401 asks for a login).
+    pub(crate) status: Option<u16>,
 }
 
 /// An OWS exception with its code, locator and text.
@@ -19,6 +21,7 @@ pub(crate) fn err(code: &'static str, locator: &str, text: impl Into<String>) ->
         code,
         locator: locator.into(),
         text: text.into(),
+        status: None,
     }
 }
 
@@ -33,12 +36,12 @@ impl OwsError {
     /// `ServiceExceptionReport`, 1.1.0's OWS 1.0 report, else OWS 1.1 (2.0.0), as GeoServer
     /// answers each.
     pub(crate) fn report_for(self, version: &str) -> Response {
-        let status = match self.code {
+        let status = self.status.unwrap_or(match self.code {
             "OperationNotSupported" => 400,
             "NoApplicableCode" => 500,
             "NotFound" => 404,
             _ => 400,
-        };
+        });
         let (code, locator, text) = (self.code, escape(&self.locator), escape(&self.text));
         let body = if version.starts_with("1.0") {
             format!(
@@ -53,12 +56,19 @@ impl OwsError {
                 "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ows:ExceptionReport xmlns:ows=\"http://www.opengis.net/ows/1.1\" version=\"2.0.0\"><ows:Exception exceptionCode=\"{code}\" locator=\"{locator}\"><ows:ExceptionText>{text}</ows:ExceptionText></ows:Exception></ows:ExceptionReport>"
             )
         };
-        (
+        let mut r = (
             axum::http::StatusCode::from_u16(status).unwrap_or(axum::http::StatusCode::BAD_REQUEST),
             [("content-type", "application/xml")],
             body,
         )
-            .into_response()
+            .into_response();
+        if status == 401 {
+            r.headers_mut().insert(
+                "www-authenticate",
+                axum::http::HeaderValue::from_static("Basic realm=\"GeoServer Realm\""),
+            );
+        }
+        r
     }
 }
 

@@ -18,10 +18,23 @@ pub enum Mode {
     Admin,
 }
 
+/// What callers see of the layers they may not read (`mode=` in `layers.properties`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum CatalogMode {
+    /// Such layers are left out of every listing, and asked for by name they do not exist.
+    #[default]
+    Hide,
+    /// Left out of listings; asked for by name, the caller is asked to log in.
+    Mixed,
+    /// Listed; their data asks the caller to log in.
+    Challenge,
+}
+
 /// The rules of `layers.properties`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DataRules {
     rules: HashMap<(String, String, Mode), Vec<String>>,
+    mode: CatalogMode,
 }
 
 impl DataRules {
@@ -43,10 +56,12 @@ impl DataRules {
         }
     }
 
-    /// Read rules from text; lines that are not rules (comments, `mode=HIDE`, malformed
+    /// Read rules from text (and the catalog mode, `mode=HIDE|MIXED|CHALLENGE`); lines that are
+    /// not rules (comments, malformed
     /// keys) are skipped.
     pub fn parse(text: &str) -> Self {
         let mut rules = HashMap::new();
+        let mut catalog_mode = CatalogMode::Hide;
         for line in text.lines().map(str::trim) {
             if line.is_empty() || line.starts_with('#') || line.starts_with('!') {
                 continue;
@@ -54,6 +69,14 @@ impl DataRules {
             let Some((key, roles)) = line.split_once('=') else {
                 continue;
             };
+            if key.trim() == "mode" {
+                catalog_mode = match roles.trim().to_ascii_uppercase().as_str() {
+                    "MIXED" => CatalogMode::Mixed,
+                    "CHALLENGE" => CatalogMode::Challenge,
+                    _ => CatalogMode::Hide,
+                };
+                continue;
+            }
             let parts: Vec<&str> = key.trim().split('.').collect();
             let [ws, layer, mode] = parts.as_slice() else {
                 continue;
@@ -74,7 +97,15 @@ impl DataRules {
                 roles,
             );
         }
-        DataRules { rules }
+        DataRules {
+            rules,
+            mode: catalog_mode,
+        }
+    }
+
+    /// What callers see of the layers they may not read.
+    pub fn catalog_mode(&self) -> CatalogMode {
+        self.mode
     }
 
     /// The roles the rule deciding `mode` on `workspace:layer` names (`None`: no rule, open).

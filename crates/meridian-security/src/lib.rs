@@ -1,20 +1,24 @@
 //! GeoServer's security files: users and roles from the default XML user/group and role
 //! services, password encodings (`digest1:`, `plain:`), REST access rules from
-//! `security/rest.properties` and layer rules from `security/layers.properties`.
+//! `security/rest.properties`, layer rules from `security/layers.properties` and service rules
+//! from `security/services.properties`.
 
 mod data_rules;
 mod defaults;
 mod password;
 mod rules;
+mod service_rules;
 mod users;
 
-pub use data_rules::{DataRules, Mode};
+pub use data_rules::{CatalogMode, DataRules, Mode};
 pub use defaults::write_defaults_if_missing;
 pub use password::{digest1, verify_password};
 pub use rules::{RestRule, RestRules};
+pub use service_rules::ServiceRules;
 pub use users::{Realm, User};
 
 use std::path::Path;
+use std::sync::Arc;
 
 /// Errors reading the security folder.
 #[derive(Debug, thiserror::Error)]
@@ -45,7 +49,58 @@ pub enum Access {
 pub struct Security {
     realm: Realm,
     rules: RestRules,
-    data: DataRules,
+    data: Arc<DataRules>,
+    services: Arc<ServiceRules>,
+}
+
+/// What one caller may do with layers and services: their roles and the rules, taken from
+/// [`Security`] once per request.
+#[derive(Debug, Clone)]
+pub struct LayerAccess {
+    user: Option<String>,
+    roles: Vec<String>,
+    data: Arc<DataRules>,
+    services: Arc<ServiceRules>,
+}
+
+impl LayerAccess {
+    /// Everything allowed (tools and tests that stand for the administrator).
+    pub fn administrator() -> Self {
+        LayerAccess {
+            user: None,
+            roles: vec!["ROLE_ADMINISTRATOR".into()],
+            data: Arc::default(),
+            services: Arc::default(),
+        }
+    }
+
+    /// The caller's user name (`None`: anonymous).
+    pub fn user(&self) -> Option<&str> {
+        self.user.as_deref()
+    }
+
+    /// Whether the caller may use `mode` on the layer `workspace:layer`.
+    pub fn can(&self, workspace: &str, layer: &str, mode: Mode) -> bool {
+        self.data.allows(workspace, layer, mode, &self.roles)
+    }
+
+    /// What the caller sees of layers they may not read.
+    pub fn catalog_mode(&self) -> CatalogMode {
+        self.data.catalog_mode()
+    }
+
+    /// Whether the caller may call `service`'s `operation` (`services.properties`).
+    pub fn may_call(&self, service: &str, operation: &str) -> bool {
+        if self.roles.iter().any(|r| r == "ROLE_ADMINISTRATOR") {
+            return true;
+        }
+        match self.services.required(service, operation) {
+            None => true,
+            Some(required) => required
+                .iter()
+                .any(|r| r == "*" || self.roles.iter().any(|have| have == r)),
+        }
+    }
 }
 
 impl Security {
@@ -54,7 +109,8 @@ impl Security {
         Security {
             realm: Realm::default(),
             rules: RestRules::default_rules(),
-            data: DataRules::default_rules(),
+            data: Arc::new(DataRules::default_rules()),
+            services: Arc::default(),
         }
     }
 
@@ -65,7 +121,8 @@ impl Security {
         Ok(Security {
             realm: Realm::load(&sec)?,
             rules: RestRules::load(&sec.join("rest.properties"))?,
-            data: DataRules::load(&sec.join("layers.properties"))?,
+            data: Arc::new(DataRules::load(&sec.join("layers.properties"))?),
+            services: Arc::new(ServiceRules::load(&sec.join("services.properties"))?),
         })
     }
 
@@ -101,15 +158,20 @@ impl Security {
         }
     }
 
-    /// Whether `user` (None: anonymous) may use `mode` on the layer `workspace:layer`, by the
-    /// rules of `layers.properties`.
-    pub fn may(&self, user: Option<&str>, workspace: &str, layer: &str, mode: Mode) -> bool {
+    /// What `user` (None: anonymous) may do with layers and services. A user no longer known
+    /// has no roles at all.
+    pub fn access_for(&self, user: Option<&str>) -> LayerAccess {
         let roles = match user.and_then(|u| self.realm.user(u)) {
             Some(u) => self.realm.roles_of(u),
-            None if user.is_some() => return false,
+            None if user.is_some() => Vec::new(),
             None => vec!["ROLE_ANONYMOUS".to_string()],
         };
-        self.data.allows(workspace, layer, mode, &roles)
+        LayerAccess {
+            user: user.map(str::to_string),
+            roles,
+            data: self.data.clone(),
+            services: self.services.clone(),
+        }
     }
 
     /// Whether `name` and `password` are a user's (the web interface's login form).

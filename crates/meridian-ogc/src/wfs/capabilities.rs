@@ -44,6 +44,7 @@ pub(super) fn capabilities(
     p: &Params,
     svc: Option<&Element>,
     endpoint: &str,
+    access: &meridian_security::LayerAccess,
 ) -> Result<Response, OwsError> {
     let version = p
         .get("ACCEPTVERSIONS")
@@ -57,10 +58,13 @@ pub(super) fn capabilities(
     let cat = st.catalog.snapshot();
     let order = st.order.of(&cat);
     let (data_dir, only) = (st.data_dir.clone(), ws.map(str::to_string));
-    // The advertised feature types, made one at a time each time they are walked.
+    let access = access.clone();
+    // The advertised feature types the caller may see, made one at a time each time they
+    // are walked.
     let advertised = move || {
+        let access = access.clone();
         published_iter(cat.clone(), order.clone(), data_dir.clone(), only.clone())
-            .filter(|l| l.advertised)
+            .filter(move |l| l.advertised && crate::access::listed(&access, &l.prefix, &l.name))
     };
     let ns: BTreeSet<(String, String)> = advertised().map(|l| (l.prefix, l.uri)).collect();
     let xmlns: String = ns

@@ -39,21 +39,26 @@ fn xsd_type(binding: &str, gml2: bool) -> &'static str {
 }
 
 /// DescribeFeatureType: an XML schema of the types named (or every advertised one).
-pub(super) fn describe(st: &OgcState, ws: Option<&str>, p: &Params) -> Result<Response, OwsError> {
+pub(super) fn describe(
+    st: &OgcState,
+    ws: Option<&str>,
+    p: &Params,
+    access: &meridian_security::LayerAccess,
+) -> Result<Response, OwsError> {
     let names = match type_names(p) {
         Ok(n) => n,
         Err(_) => {
             let cat = st.catalog.snapshot();
             published_layers(&cat, &st.data_dir, ws)
                 .into_iter()
-                .filter(|l| l.advertised)
+                .filter(|l| l.advertised && crate::access::listed(access, &l.prefix, &l.name))
                 .map(|l| l.qualified())
                 .collect()
         }
     };
     let layers: Vec<FeatureLayer> = names
         .iter()
-        .map(|n| layer_of(st, ws, n))
+        .map(|n| layer_of(st, ws, n, access))
         .collect::<Result<_, _>>()?;
     let Some(first) = layers.first() else {
         return Err(err(

@@ -13,6 +13,17 @@ use meridian_features::{
 };
 use meridian_xml::Element;
 
+/// Which GetFeature is answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Variant {
+    /// GetFeature.
+    Plain,
+    /// The GetFeatureById stored query: the feature alone, NotFound when missing.
+    ById,
+    /// GetFeatureWithLock: the features answered are locked.
+    WithLock,
+}
+
 /// What a GML answer's options borrow, owned by the answer while it is written.
 struct OwnedGml {
     prefix: String,
@@ -48,16 +59,17 @@ pub(super) async fn get_feature(
     p: &Params,
     post: Option<&Element>,
     endpoint: &str,
-    by_id: bool,
-    with_lock: bool,
+    variant: Variant,
+    access: &meridian_security::LayerAccess,
 ) -> Result<Response, OwsError> {
+    let (by_id, with_lock) = (variant == Variant::ById, variant == Variant::WithLock);
     let FeatureRequest {
         layer: l,
         query: q,
         out_epsg,
         swap,
         transform,
-    } = feature_request(st, ws, p, post)?;
+    } = feature_request(st, ws, p, post, access)?;
     let mut r = run_query(&l, q).await?;
     if by_id && r.features.is_empty() {
         return Err(err(

@@ -14,6 +14,7 @@ pub(super) async fn get_property_value(
     st: &OgcState,
     ws: Option<&str>,
     p: &Params,
+    access: &meridian_security::LayerAccess,
 ) -> Result<Response, OwsError> {
     let reference = p.get("VALUEREFERENCE").ok_or_else(|| {
         err(
@@ -22,7 +23,7 @@ pub(super) async fn get_property_value(
             "GetPropertyValue needs a valueReference",
         )
     })?;
-    let req: FeatureRequest = feature_request(st, ws, p, None)?;
+    let req: FeatureRequest = feature_request(st, ws, p, None, access)?;
     let (l, q, out_epsg, swap, transform) =
         (req.layer, req.query, req.out_epsg, req.swap, req.transform);
     // `prefix:name` or `name`; no other XPath.

@@ -59,10 +59,10 @@ pub(super) async fn lock_feature(
     ws: Option<&str>,
     p: &Params,
     post: Option<&Element>,
-    caller: &super::transaction::Caller,
+    access: &meridian_security::LayerAccess,
 ) -> Result<Response, OwsError> {
-    let mut req = feature_request(st, ws, p, post)?;
-    if !super::transaction::may_write(st, &req.layer, caller) {
+    let mut req = feature_request(st, ws, p, post, access)?;
+    if crate::access::write(access, &req.layer.prefix, &req.layer.name).is_err() {
         return Err(err(
             "OperationNotSupported",
             "typeNames",

@@ -113,18 +113,16 @@ async fn handle(
     let request = p.get("REQUEST").cloned().unwrap_or_default();
     let level = transaction::ServiceLevel::of(svc.as_ref().map(|o| o.element()).as_ref());
     let lower = request.to_ascii_lowercase();
-    // The operations that change or lock data know their caller.
-    let caller = if matches!(
-        lower.as_str(),
-        "transaction" | "lockfeature" | "getfeaturewithlock"
-    ) {
-        match transaction::caller(&st, &headers, client) {
-            Ok(c) => c,
-            Err(refusal) => return *refusal,
-        }
-    } else {
-        transaction::Caller::Anonymous
+    // Every request is answered for its caller, under the service rules.
+    let access = match crate::access::caller(&st, &headers, client) {
+        Ok(a) => a,
+        Err(refusal) => return *refusal,
     };
+    if !request.is_empty() {
+        if let Err(r) = crate::access::call(&access, "wfs", &request) {
+            return r.response(|| axum::http::StatusCode::NOT_FOUND.into_response());
+        }
+    }
     if matches!(lower.as_str(), "lockfeature" | "getfeaturewithlock")
         && level < transaction::ServiceLevel::Complete
     {
@@ -138,15 +136,23 @@ async fn handle(
     let result = match lower.as_str() {
         "getcapabilities" => {
             let svc = svc.map(|o| o.element());
-            capabilities::capabilities(&st, ws.as_deref(), &p, svc.as_ref(), &endpoint)
+            capabilities::capabilities(&st, ws.as_deref(), &p, svc.as_ref(), &endpoint, &access)
         }
         "describefeaturetype" => {
-            tokio::task::block_in_place(|| describe::describe(&st, ws.as_deref(), &p))
+            tokio::task::block_in_place(|| describe::describe(&st, ws.as_deref(), &p, &access))
         }
         "getfeature" => match stored_query::as_ad_hoc(&p) {
             Ok(Some(by_id)) => {
-                get_feature::get_feature(&st, ws.as_deref(), &by_id, None, &endpoint, true, false)
-                    .await
+                get_feature::get_feature(
+                    &st,
+                    ws.as_deref(),
+                    &by_id,
+                    None,
+                    &endpoint,
+                    get_feature::Variant::ById,
+                    &access,
+                )
+                .await
             }
             Ok(None) => {
                 get_feature::get_feature(
@@ -155,8 +161,8 @@ async fn handle(
                     &p,
                     post_query.as_ref(),
                     &endpoint,
-                    false,
-                    false,
+                    get_feature::Variant::Plain,
+                    &access,
                 )
                 .await
             }
@@ -167,9 +173,10 @@ async fn handle(
                 &st,
                 ws.as_deref(),
                 n.first().map(String::as_str).unwrap_or(""),
+                &access,
             )
         }) {
-            Ok(l) if !transaction::may_write(&st, &l, &caller) => Err(err(
+            Ok(l) if crate::access::write(&access, &l.prefix, &l.name).is_err() => Err(err(
                 "OperationNotSupported",
                 "typeNames",
                 format!("locking {} needs a user who may write it", l.qualified()),
@@ -181,19 +188,19 @@ async fn handle(
                     &p,
                     post_query.as_ref(),
                     &endpoint,
-                    false,
-                    true,
+                    get_feature::Variant::WithLock,
+                    &access,
                 )
                 .await
             }
             Err(e) => Err(e),
         },
         "lockfeature" => {
-            lock_feature::lock_feature(&st, ws.as_deref(), &p, post_query.as_ref(), &caller).await
+            lock_feature::lock_feature(&st, ws.as_deref(), &p, post_query.as_ref(), &access).await
         }
         "transaction" => match meridian_xml::parse_bytes(&body) {
             Ok(doc) if method == Method::POST => {
-                transaction::transaction(&st, ws.as_deref(), &doc, caller, level).await
+                transaction::transaction(&st, ws.as_deref(), &doc, &access, level).await
             }
             _ => Err(err(
                 "InvalidRequest",
@@ -201,8 +208,10 @@ async fn handle(
                 "a Transaction is a POST of its XML document",
             )),
         },
-        "getpropertyvalue" => get_property_value::get_property_value(&st, ws.as_deref(), &p).await,
-        "liststoredqueries" => stored_query::list(&st, ws.as_deref()),
+        "getpropertyvalue" => {
+            get_property_value::get_property_value(&st, ws.as_deref(), &p, &access).await
+        }
+        "liststoredqueries" => stored_query::list(&st, ws.as_deref(), &access),
         "describestoredqueries" => stored_query::describe(&st, &p),
         "" => Err(err(
             "MissingParameterValue",

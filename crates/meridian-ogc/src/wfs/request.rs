@@ -9,6 +9,7 @@ use axum::http::Method;
 use meridian_features::filter::fes::parse_filter;
 use meridian_features::FilterError;
 use meridian_features::{transform_bbox, Filter, Query, SortKey, Transformer};
+use meridian_security::LayerAccess;
 use meridian_xml::Element;
 use std::collections::HashMap;
 
@@ -125,15 +126,20 @@ pub(super) fn layer_of(
     st: &OgcState,
     ws: Option<&str>,
     name: &str,
+    access: &LayerAccess,
 ) -> Result<FeatureLayer, OwsError> {
     let cat = st.catalog.snapshot();
-    find_layer(&cat, &st.data_dir, ws, name).ok_or_else(|| {
+    let unknown = || {
         err(
             "InvalidParameterValue",
             "typeNames",
             format!("Feature type {name} unknown"),
         )
-    })
+    };
+    let l = find_layer(&cat, &st.data_dir, ws, name).ok_or_else(unknown)?;
+    crate::access::read(access, &l.prefix, &l.name)
+        .map_err(|r| crate::access::ows_refusal(r, unknown()))?;
+    Ok(l)
 }
 
 /// A box as a request wrote it (`[x1, y1, x2, y2]` in document order), in the layer's CRS
@@ -192,6 +198,7 @@ pub(super) fn feature_request(
     ws: Option<&str>,
     p: &Params,
     post: Option<&Element>,
+    access: &LayerAccess,
 ) -> Result<FeatureRequest, OwsError> {
     let names = type_names(p)?;
     if names.len() != 1 {
@@ -201,7 +208,7 @@ pub(super) fn feature_request(
             "one feature type per GetFeature request",
         ));
     }
-    let l = layer_of(st, ws, &names[0])?
+    let l = layer_of(st, ws, &names[0], access)?
         .with_view_params(p.get("VIEWPARAMS").map(String::as_str), 0)
         .map_err(|e| err("InvalidParameterValue", "viewparams", e.to_string()))?;
     let num = |k: &str| -> Result<Option<usize>, OwsError> {

@@ -44,11 +44,16 @@ pub(super) fn as_ad_hoc(p: &Params) -> Result<Option<Params>, OwsError> {
 }
 
 /// `ListStoredQueries`: the one stored query, returning any of the advertised types.
-pub(super) fn list(st: &OgcState, ws: Option<&str>) -> Result<Response, OwsError> {
+pub(super) fn list(
+    st: &OgcState,
+    ws: Option<&str>,
+    access: &meridian_security::LayerAccess,
+) -> Result<Response, OwsError> {
     let cat = st.catalog.snapshot();
     let order = st.order.of(&cat);
+    let access = access.clone();
     let types = published_iter(cat, order, st.data_dir.clone(), ws.map(str::to_string))
-        .filter(|l| l.advertised)
+        .filter(move |l| l.advertised && crate::access::listed(&access, &l.prefix, &l.name))
         .map(|l| {
             format!(
                 "<wfs:ReturnFeatureType xmlns:{p}=\"{u}\">{p}:{n}</wfs:ReturnFeatureType>",

@@ -17,16 +17,13 @@ use super::request::{box_in_layer_crs, layer_of, to_layer_crs};
 use crate::layers::FeatureLayer;
 use crate::ows::{err, OwsError};
 use crate::OgcState;
-use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use meridian_features::filter::fes::parse_filter;
 use meridian_features::gml_read::{is_gml_geometry, read_gml_geometry};
 use meridian_features::{
     Applied, Feature, FeatureChange, FeatureError, Filter, StoreTransaction, Value,
 };
-use meridian_security::Mode;
 use meridian_xml::{escape, Element};
-use std::net::IpAddr;
 use std::sync::Arc;
 
 /// Most actions (and inserted features) one transaction may hold.
@@ -67,93 +64,6 @@ struct Action {
     layer: FeatureLayer,
     change: FeatureChange,
     handle: Option<String>,
-}
-
-/// Who is asking, once their credentials are checked.
-pub(crate) enum Caller {
-    /// No credentials.
-    Anonymous,
-    /// A user whose password matched.
-    User(String),
-}
-
-/// The caller of a request: anonymous, a user, or an answer refusing wrong credentials (401,
-/// or 429 for an address that failed too often).
-pub(crate) fn caller(
-    st: &OgcState,
-    headers: &HeaderMap,
-    client: Option<IpAddr>,
-) -> Result<Caller, Box<Response>> {
-    let Some((user, password)) = meridian_rest::basic_credentials(headers) else {
-        return Ok(Caller::Anonymous);
-    };
-    if let Some(ip) = client {
-        if let Err(wait) = st.logins.check(ip) {
-            return Err(Box::new(
-                (
-                    StatusCode::TOO_MANY_REQUESTS,
-                    [("retry-after", wait.to_string())],
-                    "too many failed logins from this address; try again later",
-                )
-                    .into_response(),
-            ));
-        }
-    }
-    let who = match st.security.read() {
-        Ok(sec) => sec.identify(Some((&user, &password))),
-        Err(_) => Err(()),
-    };
-    match who {
-        Ok(Some(u)) => Ok(Caller::User(u)),
-        _ => {
-            if let Some(ip) = client {
-                st.logins.failed(ip);
-            }
-            Err(Box::new(challenge("wrong user name or password")))
-        }
-    }
-}
-
-/// A 401 answer asking for Basic credentials.
-fn challenge(text: &str) -> Response {
-    (
-        StatusCode::UNAUTHORIZED,
-        [
-            ("www-authenticate", "Basic realm=\"GeoServer Realm\""),
-            ("content-type", "text/plain"),
-        ],
-        text.to_string(),
-    )
-        .into_response()
-}
-
-/// The refusal for a caller who may not write `l`: 401 for an anonymous caller (who may log
-/// in), 403 for a user lacking the role.
-fn refuse_write(l: &FeatureLayer, caller: &Caller) -> Response {
-    match caller {
-        Caller::Anonymous => challenge(&format!(
-            "writing {} needs a user with a role the data rules allow",
-            l.qualified()
-        )),
-        Caller::User(u) => (
-            StatusCode::FORBIDDEN,
-            [("content-type", "text/plain")],
-            format!("user '{u}' may not write {}", l.qualified()),
-        )
-            .into_response(),
-    }
-}
-
-/// Whether `caller` may write `l`.
-pub(crate) fn may_write(st: &OgcState, l: &FeatureLayer, caller: &Caller) -> bool {
-    let user = match caller {
-        Caller::Anonymous => None,
-        Caller::User(u) => Some(u.as_str()),
-    };
-    st.security
-        .read()
-        .map(|s| s.may(user, &l.prefix, &l.name, Mode::Write))
-        .unwrap_or(false)
 }
 
 /// A property value as the type's attribute binding reads it.
@@ -341,10 +251,11 @@ fn read_actions(
     ws: Option<&str>,
     doc: &Element,
     v1_0: bool,
+    access: &meridian_security::LayerAccess,
 ) -> Result<Vec<Action>, OwsError> {
     let mut actions = Vec::new();
     let type_of = |name: &str, scopes: &[&Element]| {
-        layer_of(st, ws, &catalog_name(st, name, scopes)).map_err(|mut e| {
+        layer_of(st, ws, &catalog_name(st, name, scopes), access).map_err(|mut e| {
             e.locator = "typeName".into();
             e
         })
@@ -537,7 +448,7 @@ pub(super) async fn transaction(
     st: &Arc<OgcState>,
     ws: Option<&str>,
     doc: &Element,
-    caller: Caller,
+    access: &meridian_security::LayerAccess,
     level: ServiceLevel,
 ) -> Result<Response, OwsError> {
     let version = doc.attr_value("version").unwrap_or("2.0.0").to_string();
@@ -549,10 +460,10 @@ pub(super) async fn transaction(
         ));
     }
     let v1_0 = version.starts_with("1.0");
-    let actions = tokio::task::block_in_place(|| read_actions(st, ws, doc, v1_0))?;
+    let actions = tokio::task::block_in_place(|| read_actions(st, ws, doc, v1_0, access))?;
     for a in &actions {
-        if !may_write(st, &a.layer, &caller) {
-            return Ok(refuse_write(&a.layer, &caller));
+        if let Err(r) = crate::access::write(access, &a.layer.prefix, &a.layer.name) {
+            return Ok(r.response(|| axum::http::StatusCode::NOT_FOUND.into_response()));
         }
     }
     let lock_id = doc.attr_value("lockId").map(str::to_string).or_else(|| {

@@ -28,22 +28,25 @@ pub(super) fn capabilities(
     version: Version,
     svc: Option<&Element>,
     endpoint: &str,
+    caller: &meridian_security::LayerAccess,
 ) -> Response {
     let cat = st.catalog.snapshot();
     let order = st.order.of(&cat);
     let (data_dir, only) = (st.data_dir.clone(), ws.map(str::to_string));
     // The advertised feature types, made one at a time each time they are walked.
+    // Only what the caller may see.
     let advertised = {
-        let cat = cat.clone();
+        let (cat, caller) = (cat.clone(), caller.clone());
         move || {
+            let caller = caller.clone();
             published_iter(cat.clone(), order.clone(), data_dir.clone(), only.clone())
-                .filter(|l| l.advertised)
+                .filter(move |l| l.advertised && crate::access::listed(&caller, &l.prefix, &l.name))
         }
     };
     let coverages: Vec<crate::coverages::CoverageLayer> =
         crate::coverages::published_coverages(&cat, &st.data_dir, ws)
             .into_iter()
-            .filter(|c| c.advertised)
+            .filter(|c| c.advertised && crate::access::listed(caller, &c.prefix, &c.name))
             .collect();
     let update_sequence = cat
         .global()
@@ -205,7 +208,10 @@ pub(super) fn capabilities(
         coverage(&mut rest, &cat, c, v13, crs_tag, endpoint);
     }
     for g in cat.list(meridian_catalog::Kind::LayerGroup) {
-        group(&mut rest, &cat, g, ws, v13, crs_tag);
+        let ws_name = g.workspace().and_then(|id| cat.get(id)).map(|w| w.name());
+        if crate::access::listed(caller, ws_name.unwrap_or("*"), g.name()) {
+            group(&mut rest, &cat, g, ws, v13, crs_tag);
+        }
     }
     rest.push_str("</Layer></Capability>");
     rest.push_str(if v13 {

@@ -14,6 +14,8 @@ pub(crate) struct WmsError {
     pub text: String,
     /// `1.1.1` or `1.3.0` report.
     pub version: Version,
+    /// The HTTP status, when not the one the code implies (401 asks for a login).
+    pub status: Option<u16>,
 }
 
 /// The WMS version of a request.
@@ -47,6 +49,25 @@ pub(crate) fn wms_err(
         locator: locator.to_string(),
         text: text.into(),
         version,
+        status: None,
+    }
+}
+
+/// A refusal of the caller as a WMS exception: `hidden` for a hidden layer, else the reason
+/// with 401 or 403.
+pub(crate) fn wms_refusal(
+    version: Version,
+    r: crate::access::Refusal,
+    hidden: WmsError,
+) -> WmsError {
+    let (why, status) = match r {
+        crate::access::Refusal::Hidden => return hidden,
+        crate::access::Refusal::LogIn(why) => (why, 401),
+        crate::access::Refusal::Forbidden(why) => (why, 403),
+    };
+    WmsError {
+        status: Some(status),
+        ..wms_err(version, "", "", why)
     }
 }
 
@@ -79,10 +100,20 @@ impl IntoResponse for WmsError {
             ),
         };
         // The caller's mistakes are 400; what the server could not do is 500.
-        let status = match self.code {
-            "" | "NoApplicableCode" => axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-            _ => axum::http::StatusCode::BAD_REQUEST,
+        let status = match (self.status, self.code) {
+            (Some(s), _) => {
+                axum::http::StatusCode::from_u16(s).unwrap_or(axum::http::StatusCode::BAD_REQUEST)
+            }
+            (None, "" | "NoApplicableCode") => axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            (None, _) => axum::http::StatusCode::BAD_REQUEST,
         };
-        (status, [("content-type", content_type)], body).into_response()
+        let mut r = (status, [("content-type", content_type)], body).into_response();
+        if status == axum::http::StatusCode::UNAUTHORIZED {
+            r.headers_mut().insert(
+                "www-authenticate",
+                axum::http::HeaderValue::from_static("Basic realm=\"GeoServer Realm\""),
+            );
+        }
+        r
     }
 }

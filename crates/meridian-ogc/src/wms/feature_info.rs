@@ -43,6 +43,7 @@ pub(super) async fn feature_info(
     st: &Arc<OgcState>,
     ws: Option<&str>,
     p: &Params,
+    access: &meridian_security::LayerAccess,
 ) -> Result<Response, WmsError> {
     let map = GetMap::read(p)?;
     let v = map.version;
@@ -147,14 +148,27 @@ pub(super) async fn feature_info(
     for name in &names {
         // The CQL filter given for this layer in LAYERS order (or the one for all).
         let cql = map.cql_for(map.layers.iter().position(|l| l == name));
+        let unknown = || {
+            e(
+                "LayerNotDefined",
+                "query_layers",
+                format!("no layer named '{name}'"),
+            )
+        };
+        let refused = |r| super::error::wms_refusal(v, r, unknown());
         let found: Vec<FeatureLayer> = if let Some(l) = find_layer(&cat, &st.data_dir, ws, name) {
+            crate::access::read(access, &l.prefix, &l.name).map_err(refused)?;
             vec![l]
         } else if let Some(c) = crate::coverages::find_coverage(&cat, &st.data_dir, ws, name) {
+            crate::access::read(access, &c.prefix, &c.name).map_err(refused)?;
             coverages.push(c);
             Vec::new()
         } else if let Some(g) = find_group(&cat, ws, name) {
             let mut features = Vec::new();
-            for (l, _) in group_layers(&cat, &st.data_dir, g, &mut Vec::new()) {
+            for (l, _) in group_layers(&cat, &st.data_dir, g, &mut Vec::new())
+                .into_iter()
+                .filter(|(l, _)| l.readable(access).is_ok())
+            {
                 match l {
                     super::layer::WmsLayer::Features(f) => features.push(f),
                     super::layer::WmsLayer::Coverage(c) => coverages.push(c),

@@ -121,6 +121,7 @@ pub(super) async fn get_map(
     ws: Option<&str>,
     p: &Params,
     svc: Option<&Element>,
+    access: &meridian_security::LayerAccess,
 ) -> Result<Response, WmsError> {
     let req = GetMap::read(p)?;
     // GeoServer's switch for styles sent with the request.
@@ -136,8 +137,10 @@ pub(super) async fn get_map(
         ));
     }
     let prefixes = super::sld_url::allowed(svc);
-    match draw_map(st, ws, &req, Limits::of(svc), &prefixes).await {
+    match draw_map(st, ws, &req, Limits::of(svc), &prefixes, access).await {
         Ok(map) => image(&req, map),
+        // A refusal of the caller stays a refusal (401 asks for a login), never an image.
+        Err(e) if e.status.is_some() => Err(e),
         Err(e) if req.exceptions != Exceptions::Xml => {
             tracing::debug!(error = %e.text, "GetMap failed; answered with an image as EXCEPTIONS asks");
             let mut map = blank_map(&req)?;
@@ -157,6 +160,7 @@ async fn draw_map(
     req: &GetMap,
     limits: Limits,
     sld_prefixes: &[reqwest::Url],
+    access: &meridian_security::LayerAccess,
 ) -> Result<Map, WmsError> {
     let v = req.version;
     // The canvas (4 bytes a pixel) and the rasterizer's coverage cells (4 more).
@@ -213,6 +217,18 @@ async fn draw_map(
             .iter()
             .find(|(n, _)| n == name || local(n) == local(name));
         if let Some(layer) = find_wms_layer(&cat, &st.data_dir, ws, name) {
+            layer.readable(access).map_err(|r| {
+                super::error::wms_refusal(
+                    v,
+                    r,
+                    wms_err(
+                        v,
+                        "LayerNotDefined",
+                        "layers",
+                        format!("no layer or layer group named '{name}'"),
+                    ),
+                )
+            })?;
             let layer = match layer {
                 WmsLayer::Features(l) => {
                     WmsLayer::Features(l.with_view_params(req.view_params.as_deref(), i).map_err(
@@ -253,7 +269,11 @@ async fn draw_map(
             )
         })?;
         let mut skipped = Vec::new();
-        for (layer, style_id) in group_layers(&cat, &st.data_dir, group, &mut skipped) {
+        // The members the caller may read (the others are left out, as if not in the group).
+        let members = group_layers(&cat, &st.data_dir, group, &mut skipped)
+            .into_iter()
+            .filter(|(l, _)| l.readable(access).is_ok());
+        for (layer, style_id) in members {
             let style = match style_id {
                 Some(id) => style_by_id(&cat, &st.data_dir, &id),
                 None => layer_style(&cat, &st.data_dir, &layer, ""),

@@ -32,6 +32,22 @@ impl WmsLayer {
         }
     }
 
+    /// The layer's own name (without its workspace).
+    pub(crate) fn name(&self) -> &str {
+        match self {
+            WmsLayer::Features(l) => &l.name,
+            WmsLayer::Coverage(c) => &c.name,
+        }
+    }
+
+    /// Whether the caller may read the layer, and if not, how to refuse.
+    pub(crate) fn readable(
+        &self,
+        access: &meridian_security::LayerAccess,
+    ) -> Result<(), crate::access::Refusal> {
+        crate::access::read(access, self.prefix(), self.name())
+    }
+
     /// Style ids: the default first.
     pub(crate) fn styles(&self) -> &[String] {
         match self {

@@ -24,6 +24,7 @@ pub(super) async fn legend_graphic(
     st: &Arc<OgcState>,
     ws: Option<&str>,
     p: &Params,
+    access: &meridian_security::LayerAccess,
 ) -> Result<Response, WmsError> {
     let v = Version::V111;
     let e = |code, loc: &str, text: String| wms_err(v, code, loc, text);
@@ -31,13 +32,17 @@ pub(super) async fn legend_graphic(
         .get("LAYER")
         .ok_or_else(|| e("MissingParameterValue", "layer", "LAYER is missing".into()))?;
     let cat = st.catalog.snapshot();
-    let layer = find_wms_layer(&cat, &st.data_dir, ws, name).ok_or_else(|| {
+    let unknown = || {
         e(
             "LayerNotDefined",
             "layer",
             format!("no layer named '{name}'"),
         )
-    })?;
+    };
+    let layer = find_wms_layer(&cat, &st.data_dir, ws, name).ok_or_else(unknown)?;
+    layer
+        .readable(access)
+        .map_err(|r| super::error::wms_refusal(v, r, unknown()))?;
     let asked = p.get("STYLE").map(String::as_str).unwrap_or("");
     let style = layer_style(&cat, &st.data_dir, &layer, asked)
         .map_err(|m| e("StyleNotDefined", "style", m))?;

@@ -27,16 +27,18 @@ use std::sync::Arc;
 /// `/geoserver/wms` (and `/geoserver/ows` with `service=WMS`).
 pub async fn global(
     State(st): State<Arc<OgcState>>,
+    client: crate::ClientAddr,
     RawQuery(q): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    handle(st, None, q, headers).await
+    handle(st, None, q, headers, client).await
 }
 
 /// `/geoserver/{ws}/wms`: the workspace's layers only.
 pub async fn workspace(
     State(st): State<Arc<OgcState>>,
     Path(ws): Path<String>,
+    client: crate::ClientAddr,
     RawQuery(q): RawQuery,
     headers: HeaderMap,
 ) -> Response {
@@ -56,7 +58,7 @@ pub async fn workspace(
         )
         .into_response();
     }
-    handle(st, Some(ws), q, headers).await
+    handle(st, Some(ws), q, headers, client).await
 }
 
 /// Whether a query string asks for WMS (`service=WMS`), for the shared `/ows` endpoint.
@@ -71,6 +73,7 @@ async fn handle(
     ws: Option<String>,
     q: Option<String>,
     headers: HeaderMap,
+    client: crate::ClientAddr,
 ) -> Response {
     let p = request::kvp(q.as_deref());
     let version = Version::of(
@@ -109,20 +112,37 @@ async fn handle(
         .into_response();
     }
     let request = p.get("REQUEST").cloned().unwrap_or_default();
-    match request.to_ascii_lowercase().as_str() {
-        "getcapabilities" | "capabilities" => {
-            capabilities::capabilities(&st, ws.as_deref(), version, svc.as_ref(), &endpoint)
+    // Every request is answered for its caller, under the service rules.
+    let access = match crate::access::caller(&st, &headers, client.0) {
+        Ok(a) => a,
+        Err(refusal) => return *refusal,
+    };
+    if !request.is_empty() {
+        if let Err(r) = crate::access::call(&access, "wms", &request) {
+            return r.response(|| axum::http::StatusCode::NOT_FOUND.into_response());
         }
-        "getmap" | "map" => match get_map::get_map(&st, ws.as_deref(), &p, svc.as_ref()).await {
-            Ok(r) => r,
-            Err(e) => e.into_response(),
-        },
-        "getlegendgraphic" => match legend::legend_graphic(&st, ws.as_deref(), &p).await {
+    }
+    match request.to_ascii_lowercase().as_str() {
+        "getcapabilities" | "capabilities" => capabilities::capabilities(
+            &st,
+            ws.as_deref(),
+            version,
+            svc.as_ref(),
+            &endpoint,
+            &access,
+        ),
+        "getmap" | "map" => {
+            match get_map::get_map(&st, ws.as_deref(), &p, svc.as_ref(), &access).await {
+                Ok(r) => r,
+                Err(e) => e.into_response(),
+            }
+        }
+        "getlegendgraphic" => match legend::legend_graphic(&st, ws.as_deref(), &p, &access).await {
             Ok(r) => r,
             Err(e) => e.into_response(),
         },
         "getfeatureinfo" | "feature_info" => {
-            match feature_info::feature_info(&st, ws.as_deref(), &p).await {
+            match feature_info::feature_info(&st, ws.as_deref(), &p, &access).await {
                 Ok(r) => r,
                 Err(e) => e.into_response(),
             }

@@ -1,0 +1,85 @@
+//! Service access rules from `security/services.properties`: `service.operation=ROLE,ROLE`
+//! (`wfs.GetFeature=ROLE_X`, `wms.*=ROLE_Y`), as GeoServer's. The rule for the operation
+//! decides, else the service's `*` rule; with none, the operation is open.
+
+use crate::SecurityError;
+use std::collections::HashMap;
+use std::path::Path;
+
+/// The rules of `services.properties`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServiceRules {
+    /// (service, operation) in lower case → roles.
+    rules: HashMap<(String, String), Vec<String>>,
+}
+
+impl ServiceRules {
+    /// Read the file (no rules when it does not exist).
+    pub fn load(p: &Path) -> Result<Self, SecurityError> {
+        match std::fs::read_to_string(p) {
+            Ok(text) => Ok(ServiceRules::parse(&text)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(ServiceRules::default()),
+            Err(e) => Err(SecurityError::File {
+                path: p.display().to_string(),
+                reason: e.to_string(),
+            }),
+        }
+    }
+
+    /// Read rules from text; other lines (comments, `mode=`) are skipped.
+    pub fn parse(text: &str) -> Self {
+        let mut rules = HashMap::new();
+        for line in text.lines().map(str::trim) {
+            if line.is_empty() || line.starts_with('#') || line.starts_with('!') {
+                continue;
+            }
+            let Some((key, roles)) = line.split_once('=') else {
+                continue;
+            };
+            let Some((service, op)) = key.trim().split_once('.') else {
+                continue;
+            };
+            let roles: Vec<String> = roles
+                .split(',')
+                .map(|r| r.trim().to_string())
+                .filter(|r| !r.is_empty())
+                .collect();
+            rules.insert(
+                (
+                    service.trim().to_ascii_lowercase(),
+                    op.trim().to_ascii_lowercase(),
+                ),
+                roles,
+            );
+        }
+        ServiceRules { rules }
+    }
+
+    /// The roles the rule for `service`'s `operation` names (`None`: open).
+    pub fn required(&self, service: &str, operation: &str) -> Option<&[String]> {
+        let s = service.to_ascii_lowercase();
+        self.rules
+            .get(&(s.clone(), operation.to_ascii_lowercase()))
+            .or_else(|| self.rules.get(&(s, "*".to_string())))
+            .map(Vec::as_slice)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_operation_rule_wins_over_the_service_rule() {
+        let r = ServiceRules::parse("wfs.GetFeature=ROLE_A\nwfs.*=ROLE_B\n# c\nmode=HIDE\n");
+        assert_eq!(
+            r.required("WFS", "getfeature"),
+            Some(&["ROLE_A".to_string()][..])
+        );
+        assert_eq!(
+            r.required("wfs", "DescribeFeatureType"),
+            Some(&["ROLE_B".to_string()][..])
+        );
+        assert_eq!(r.required("wms", "GetMap"), None);
+    }
+}

@@ -1,0 +1,152 @@
+//! Layer and service access rules (`layers.properties`, `services.properties`) on WFS, OGC API
+//! Features and WMS, against a real node: what anonymous callers, users with and without the
+//! role, and the administrator see, in each catalog mode.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+use common::{expect, Node};
+use std::path::Path;
+
+/// A node on a copy of the fixture with users `reader` (role `ROLE_STATES`) and `other` (no
+/// role), and `rules` as `layers.properties`.
+fn node_with_rules(rules: &str) -> (Node, std::path::PathBuf) {
+    let (tmp, dir) = meridian_testkit::tmpdir();
+    meridian_testkit::copy_dir(&common::fixture(), &dir).unwrap();
+    let sec = dir.join("security");
+    let users = std::fs::read_to_string(sec.join("usergroup/default/users.xml")).unwrap();
+    std::fs::write(
+        sec.join("usergroup/default/users.xml"),
+        users.replace(
+            "<users>",
+            "<users><user enabled=\"true\" name=\"reader\" password=\"plain:reader\"/><user enabled=\"true\" name=\"other\" password=\"plain:other\"/>",
+        ),
+    )
+    .unwrap();
+    let roles = std::fs::read_to_string(sec.join("role/default/roles.xml")).unwrap();
+    std::fs::write(
+        sec.join("role/default/roles.xml"),
+        roles.replace(
+            "<userList>",
+            "<userList><userRoles username=\"reader\"><roleRef roleID=\"ROLE_STATES\"/></userRoles>",
+        ),
+    )
+    .unwrap();
+    std::fs::write(sec.join("layers.properties"), rules).unwrap();
+    (Node::start(dir.clone(), Some(tmp)), dir)
+}
+
+/// GET a path under /geoserver as `who` (None: anonymous): status and body.
+fn get(n: &Node, path: &str, who: Option<(&str, &str)>) -> (u16, String) {
+    let mut r = n
+        .anon()
+        .get(format!("http://127.0.0.1:{}/geoserver{path}", n.port));
+    if let Some((u, p)) = who {
+        r = r.basic_auth(u, Some(p));
+    }
+    let r = r.send().unwrap();
+    let status = r.status().as_u16();
+    let challenge = r.headers().contains_key("www-authenticate");
+    let body = r.text().unwrap();
+    if status == 401 {
+        assert!(challenge, "a 401 without a challenge: {path}");
+    }
+    (status, body)
+}
+
+const READER: Option<(&str, &str)> = Some(("reader", "reader"));
+const OTHER: Option<(&str, &str)> = Some(("other", "other"));
+const ADMIN: Option<(&str, &str)> = Some(("admin", "geoserver"));
+
+const WFS_CAPS: &str = "/wfs?service=WFS&version=2.0.0&request=GetCapabilities";
+const WFS_STATES: &str =
+    "/wfs?service=WFS&version=2.0.0&request=GetFeature&typeNames=topp:states&count=1";
+const OAPIF_LIST: &str = "/ogc/features/v1/collections";
+const OAPIF_STATES: &str = "/ogc/features/v1/collections/topp:states/items?limit=1";
+const WMS_CAPS: &str = "/wms?service=WMS&version=1.3.0&request=GetCapabilities";
+const WMS_STATES: &str = "/wms?service=WMS&version=1.1.1&request=GetMap&layers=topp:states&styles=&srs=EPSG:4326&bbox=-125,24,-66,50&width=100&height=50&format=image/png";
+
+#[test]
+fn hidden_layers_are_unknown_to_callers_without_the_role() {
+    let (n, _) =
+        node_with_rules("*.*.r=*\n*.*.w=ADMIN,GROUP_ADMIN\ntopp.states.r=ROLE_STATES\nmode=HIDE\n");
+    // Anonymous and a user without the role: not listed, unknown by name.
+    for who in [None, OTHER] {
+        let (s, caps) = get(&n, WFS_CAPS, who);
+        assert_eq!(s, 200);
+        assert!(!caps.contains("topp:states") && caps.contains("topp:tasmania_roads"));
+        let (s, body) = get(&n, WFS_STATES, who);
+        assert_eq!(s, 400, "{body}");
+        assert!(body.contains("unknown"), "{body}");
+        let (_, list) = get(&n, OAPIF_LIST, who);
+        assert!(!list.contains("topp:states") && list.contains("topp:tasmania_roads"));
+        assert_eq!(get(&n, OAPIF_STATES, who).0, 404);
+        let (_, caps) = get(&n, WMS_CAPS, who);
+        assert!(!caps.contains("<Name>topp:states</Name>"));
+        let (s, body) = get(&n, WMS_STATES, who);
+        assert_eq!(s, 400);
+        assert!(body.contains("LayerNotDefined"), "{body}");
+    }
+    // The reader and the administrator see and read it.
+    for who in [READER, ADMIN] {
+        assert!(get(&n, WFS_CAPS, who).1.contains("topp:states"));
+        let (s, body) = get(&n, WFS_STATES, who);
+        assert_eq!(s, 200, "{body}");
+        assert!(body.contains("topp:states"));
+        assert!(get(&n, OAPIF_LIST, who).1.contains("topp:states"));
+        assert_eq!(get(&n, OAPIF_STATES, who).0, 200);
+        assert!(get(&n, WMS_CAPS, who)
+            .1
+            .contains("<Name>topp:states</Name>"));
+        assert_eq!(get(&n, WMS_STATES, who).0, 200);
+    }
+    // A wrong password is refused, never taken as anonymous.
+    assert_eq!(get(&n, WFS_CAPS, Some(("reader", "wrong"))).0, 401);
+}
+
+#[test]
+fn challenge_mode_lists_layers_and_asks_for_a_login() {
+    let (n, dir) = node_with_rules("*.*.r=*\ntopp.states.r=ROLE_STATES\nmode=CHALLENGE\n");
+    assert!(get(&n, WFS_CAPS, None).1.contains("topp:states"));
+    assert_eq!(get(&n, WFS_STATES, None).0, 401);
+    assert_eq!(get(&n, WFS_STATES, OTHER).0, 403);
+    assert_eq!(get(&n, WFS_STATES, READER).0, 200);
+    assert_eq!(get(&n, OAPIF_STATES, None).0, 401);
+    assert_eq!(get(&n, OAPIF_STATES, OTHER).0, 403);
+    assert_eq!(get(&n, WMS_STATES, None).0, 401);
+    assert_eq!(get(&n, WMS_STATES, READER).0, 200);
+    // MIXED: not listed, but asked for by name, a login.
+    rewrite(
+        &n,
+        &dir,
+        "layers.properties",
+        "topp.states.r=ROLE_STATES\nmode=MIXED\n",
+    );
+    assert!(!get(&n, WFS_CAPS, None).1.contains("topp:states"));
+    assert_eq!(get(&n, WFS_STATES, None).0, 401);
+    assert_eq!(get(&n, WFS_STATES, READER).0, 200);
+}
+
+#[test]
+fn service_rules_guard_operations() {
+    let (n, dir) = node_with_rules("*.*.r=*\n");
+    rewrite(
+        &n,
+        &dir,
+        "services.properties",
+        "wfs.GetFeature=ROLE_STATES\nwms.*=ROLE_STATES\n",
+    );
+    assert_eq!(get(&n, WFS_CAPS, None).0, 200);
+    assert_eq!(get(&n, WFS_STATES, None).0, 401);
+    assert_eq!(get(&n, WFS_STATES, OTHER).0, 403);
+    assert_eq!(get(&n, WFS_STATES, READER).0, 200);
+    assert_eq!(get(&n, WMS_CAPS, None).0, 401);
+    assert_eq!(get(&n, WMS_STATES, READER).0, 200);
+    // OGC API Features is not WFS: its items stay open.
+    assert_eq!(get(&n, OAPIF_STATES, None).0, 200);
+}
+
+/// Replace a security file and have the node read its directory again.
+fn rewrite(n: &Node, dir: &Path, file: &str, text: &str) {
+    std::fs::write(dir.join("security").join(file), text).unwrap();
+    expect(n.post_xml("/reload", ""), 200);
+}
