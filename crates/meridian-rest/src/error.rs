@@ -35,6 +35,9 @@ pub enum RestError {
     /// 415.
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// 422: understood but not acceptable (a malformed access rule, an unknown catalog mode).
+    #[error("{0}")]
+    Unprocessable(String),
     /// 429: too many failed logins from this address; retry after this many seconds.
     #[error("too many failed logins from this address; try again in {0} s")]
     TooManyLogins(u64),
@@ -58,6 +61,7 @@ impl RestError {
             RestError::Conflict(_) => 409,
             RestError::TooLarge(_) | RestError::UnpacksTooLarge(_) => 413,
             RestError::UnsupportedMediaType(_) => 415,
+            RestError::Unprocessable(_) => 422,
             RestError::TooManyLogins(_) => 429,
             RestError::InsufficientStorage(_) => 507,
             RestError::Internal(_) => 500,

@@ -190,6 +190,7 @@ mod tests {
             content_type: String::new(),
             body: Vec::new(),
             base: "http://h:1/geoserver".into(),
+            user: None,
         }
     }
 

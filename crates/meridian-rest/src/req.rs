@@ -43,6 +43,8 @@ pub struct Req {
     pub body: Vec<u8>,
     /// `http://host:port/geoserver`, for links.
     pub base: String,
+    /// The authenticated user (`None`: anonymous, or a cluster peer).
+    pub user: Option<String>,
 }
 
 /// The chunks of a body, in order.

@@ -2,7 +2,8 @@
 //! GeoServer's quirks (extensions, trailing slashes, `ws:name`, dots in names) in one place.
 
 use crate::api::{
-    about, coverage_upload, groups, layers, resources, settings, stores, styles, upload, workspaces,
+    about, coverage_upload, groups, layers, resources, security, settings, stores, styles, upload,
+    workspaces,
 };
 use crate::ctx::Ctx;
 use crate::error::{RestError, RestResult};
@@ -132,6 +133,7 @@ pub fn dispatch(c: &Ctx, req: &Req) -> RestResult<Resp> {
         ["styles", st] => styles::item(c, req, None, st),
         ["layergroups"] => groups::collection(c, req, None),
         ["layergroups", g] => groups::item(c, req, None, g),
+        ["security", rest @ ..] => security::dispatch(c, req, rest),
         ["settings"] => settings::global_settings(c, req),
         ["settings", "contact"] => settings::contact(c, req),
         ["logging"] => settings::logging(c, req),
@@ -173,6 +175,7 @@ mod tests {
             content_type: String::new(),
             body: Vec::new(),
             base: "http://localhost/geoserver".into(),
+            user: None,
         }
     }
 

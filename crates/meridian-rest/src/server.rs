@@ -229,6 +229,7 @@ pub async fn execute_as(
         content_type: content_type.to_ascii_lowercase(),
         body,
         base: "http://localhost/geoserver".into(),
+        user: Some(user.to_string()),
     };
     let pending = st.extensions.iter().find_map(|e| e.handle_async(&req));
     let result = match pending {
@@ -372,6 +373,7 @@ async fn handle(State(st): State<Arc<RestState>>, request: Request) -> Response 
         content_type,
         body: bytes.to_vec(),
         base: format!("http://{host}/geoserver"),
+        user: user.clone().filter(|u| u != "cluster-peer"),
     };
     // A long poll is answered on the runtime, without a blocking thread per waiting client.
     let pending = st.extensions.iter().find_map(|e| e.handle_async(&req));

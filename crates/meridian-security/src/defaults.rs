@@ -51,10 +51,19 @@ pub fn write_defaults_if_missing(data_dir: &Path) -> Result<bool, SecurityError>
                 reason: e.to_string(),
             })?;
         }
-        std::fs::write(&p, text).map_err(|e| SecurityError::File {
-            path: p.display().to_string(),
-            reason: e.to_string(),
-        })?;
+        // Owner-only: users.xml holds password digests.
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&p)
+            .and_then(|mut f| f.write_all(text.as_bytes()))
+            .map_err(|e| SecurityError::File {
+                path: p.display().to_string(),
+                reason: e.to_string(),
+            })?;
     }
     Ok(true)
 }

@@ -5,6 +5,7 @@
 
 mod data_rules;
 mod defaults;
+mod edit;
 mod password;
 mod rules;
 mod service_rules;
@@ -12,6 +13,7 @@ mod users;
 
 pub use data_rules::{CatalogMode, DataRules, Mode};
 pub use defaults::write_defaults_if_missing;
+pub use edit::{check_name, EditError, SecurityFiles};
 pub use password::{digest1, verify_password};
 pub use rules::{RestRule, RestRules};
 pub use service_rules::ServiceRules;

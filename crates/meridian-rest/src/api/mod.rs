@@ -5,6 +5,7 @@ pub mod coverage_upload;
 pub mod groups;
 pub mod layers;
 pub mod resources;
+pub mod security;
 pub mod settings;
 pub mod stores;
 pub mod styles;

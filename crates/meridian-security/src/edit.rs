@@ -1,0 +1,583 @@
+//! Changing the security folder as GeoServer lays it out: users and groups in
+//! `usergroup/default/users.xml`, roles and their assignments in `role/default/roles.xml`,
+//! rules in `layers.properties`, `services.properties` and `rest.properties`. Every change
+//! reads the file, edits it, and writes it back whole (beside it, then renamed over; readable
+//! by the owner only: it holds password digests). Passwords are stored as `digest1:` digests
+//! and never read back.
+
+use crate::password::digest1;
+use crate::SecurityError;
+use meridian_xml::Element;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+const USERS: &str = "usergroup/default/users.xml";
+const ROLES: &str = "role/default/roles.xml";
+
+/// Why a change was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum EditError {
+    /// No such user, group, role or rule.
+    #[error("{0}")]
+    NotFound(String),
+    /// It exists already.
+    #[error("{0}")]
+    Exists(String),
+    /// A name or value that cannot be stored.
+    #[error("{0}")]
+    Invalid(String),
+    /// The file could not be read or written.
+    #[error(transparent)]
+    File(#[from] SecurityError),
+}
+
+/// The security folder of a data directory.
+pub struct SecurityFiles {
+    dir: PathBuf,
+}
+
+fn file_err(p: &Path, e: impl std::fmt::Display) -> SecurityError {
+    SecurityError::File {
+        path: p.display().to_string(),
+        reason: e.to_string(),
+    }
+}
+
+/// A user, group or role name that can be stored: not empty, at most 256 characters, no
+/// control characters, and none of the separators of the files and of HTTP Basic (`:` `,`
+/// `=`) nor spaces.
+pub fn check_name(what: &str, name: &str) -> Result<(), EditError> {
+    if name.is_empty() || name.chars().count() > 256 {
+        return Err(EditError::Invalid(format!(
+            "a {what} name has 1 to 256 characters"
+        )));
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| c.is_control() || c.is_whitespace() || [':', ',', '=', '/', '\\'].contains(c))
+    {
+        return Err(EditError::Invalid(format!(
+            "the {what} name '{}' holds '{}', which cannot be stored",
+            name.escape_default(),
+            c.escape_default()
+        )));
+    }
+    Ok(())
+}
+
+impl SecurityFiles {
+    /// The folder `security/` of `data_dir`.
+    pub fn new(data_dir: &Path) -> SecurityFiles {
+        SecurityFiles {
+            dir: data_dir.join("security"),
+        }
+    }
+
+    fn read_xml(&self, rel: &str, empty: fn() -> Element) -> Result<Element, SecurityError> {
+        let p = self.dir.join(rel);
+        match std::fs::read(&p) {
+            Ok(b) => meridian_xml::parse_bytes(&b).map_err(|e| file_err(&p, e)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(empty()),
+            Err(e) => Err(file_err(&p, e)),
+        }
+    }
+
+    /// Write a file whole: beside it first, owner-only, then renamed over.
+    fn write(&self, rel: &str, text: &str) -> Result<(), SecurityError> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let p = self.dir.join(rel);
+        if let Some(d) = p.parent() {
+            std::fs::create_dir_all(d).map_err(|e| file_err(d, e))?;
+        }
+        let tmp = p.with_extension("meridian-new");
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)
+            .map_err(|e| file_err(&tmp, e))?;
+        f.write_all(text.as_bytes())
+            .and_then(|()| f.sync_all())
+            .map_err(|e| file_err(&tmp, e))?;
+        std::fs::rename(&tmp, &p).map_err(|e| file_err(&p, e))
+    }
+
+    fn users_doc(&self) -> Result<Element, SecurityError> {
+        self.read_xml(USERS, || {
+            Element::new("userRegistry")
+                .attr("version", "1.0")
+                .attr("xmlns", "http://www.geoserver.org/security/users")
+                .child(Element::new("users"))
+                .child(Element::new("groups"))
+        })
+    }
+
+    fn roles_doc(&self) -> Result<Element, SecurityError> {
+        self.read_xml(ROLES, || {
+            Element::new("roleRegistry")
+                .attr("version", "1.0")
+                .attr("xmlns", "http://www.geoserver.org/security/roles")
+                .child(Element::new("roleList"))
+                .child(Element::new("userList"))
+                .child(Element::new("groupList"))
+        })
+    }
+
+    fn save_users(&self, doc: &Element) -> Result<(), SecurityError> {
+        self.write(
+            USERS,
+            &format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{}",
+                doc.to_xml()
+            ),
+        )
+    }
+
+    fn save_roles(&self, doc: &Element) -> Result<(), SecurityError> {
+        self.write(
+            ROLES,
+            &format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{}",
+                doc.to_xml()
+            ),
+        )
+    }
+
+    /// The list element `name` of a document, made when missing.
+    fn list<'a>(doc: &'a mut Element, name: &str) -> &'a mut Element {
+        if doc.get(name).is_none() {
+            doc.children.push(Element::new(name));
+        }
+        match doc.children.iter().position(|c| c.name.as_str() == name) {
+            Some(i) => &mut doc.children[i],
+            None => unreachable!("the list was just added"),
+        }
+    }
+
+    fn names(doc: &Element, list: &str, item: &str, attr: &str) -> Vec<String> {
+        doc.get(list)
+            .map(|l| {
+                l.all(item)
+                    .filter_map(|e| e.attr_value(attr).map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Users: name and whether enabled.
+    pub fn users(&self) -> Result<Vec<(String, bool)>, EditError> {
+        let doc = self.users_doc()?;
+        Ok(doc
+            .get("users")
+            .map(|l| {
+                l.all("user")
+                    .filter_map(|u| {
+                        u.attr_value("name")
+                            .map(|n| (n.to_string(), u.attr_value("enabled") != Some("false")))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    /// Add a user (its password stored as a digest).
+    pub fn add_user(&self, name: &str, password: &str, enabled: bool) -> Result<(), EditError> {
+        check_name("user", name)?;
+        if password.is_empty() {
+            return Err(EditError::Invalid("a user needs a password".into()));
+        }
+        let mut doc = self.users_doc()?;
+        if Self::names(&doc, "users", "user", "name")
+            .iter()
+            .any(|n| n == name)
+        {
+            return Err(EditError::Exists(format!("user '{name}' already exists")));
+        }
+        Self::list(&mut doc, "users").children.push(
+            Element::new("user")
+                .attr("enabled", enabled.to_string())
+                .attr("name", name)
+                .attr("password", digest1(password)),
+        );
+        Ok(self.save_users(&doc)?)
+    }
+
+    /// Change a user's password and/or enabled flag (its name never changes).
+    pub fn modify_user(
+        &self,
+        name: &str,
+        password: Option<&str>,
+        enabled: Option<bool>,
+    ) -> Result<(), EditError> {
+        if password == Some("") {
+            return Err(EditError::Invalid("the new password is empty".into()));
+        }
+        let mut doc = self.users_doc()?;
+        let users = Self::list(&mut doc, "users");
+        let u = users
+            .children
+            .iter_mut()
+            .find(|u| u.name.as_str() == "user" && u.attr_value("name") == Some(name))
+            .ok_or_else(|| EditError::NotFound(format!("no user '{name}'")))?;
+        if let Some(p) = password {
+            u.set_attr("password", digest1(p));
+        }
+        if let Some(e) = enabled {
+            u.set_attr("enabled", e.to_string());
+        }
+        Ok(self.save_users(&doc)?)
+    }
+
+    /// Remove a user, its group memberships and its roles.
+    pub fn delete_user(&self, name: &str) -> Result<(), EditError> {
+        let mut doc = self.users_doc()?;
+        let users = Self::list(&mut doc, "users");
+        let before = users.children.len();
+        users
+            .children
+            .retain(|u| !(u.name.as_str() == "user" && u.attr_value("name") == Some(name)));
+        if users.children.len() == before {
+            return Err(EditError::NotFound(format!("no user '{name}'")));
+        }
+        for g in &mut Self::list(&mut doc, "groups").children {
+            g.children
+                .retain(|m| m.attr_value("username") != Some(name));
+        }
+        self.save_users(&doc)?;
+        let mut roles = self.roles_doc()?;
+        Self::list(&mut roles, "userList")
+            .children
+            .retain(|r| r.attr_value("username") != Some(name));
+        Ok(self.save_roles(&roles)?)
+    }
+
+    /// Group names.
+    pub fn groups(&self) -> Result<Vec<String>, EditError> {
+        Ok(Self::names(&self.users_doc()?, "groups", "group", "name"))
+    }
+
+    /// Add a group.
+    pub fn add_group(&self, name: &str) -> Result<(), EditError> {
+        check_name("group", name)?;
+        let mut doc = self.users_doc()?;
+        if Self::names(&doc, "groups", "group", "name")
+            .iter()
+            .any(|n| n == name)
+        {
+            return Err(EditError::Exists(format!("group '{name}' already exists")));
+        }
+        Self::list(&mut doc, "groups").children.push(
+            Element::new("group")
+                .attr("enabled", "true")
+                .attr("name", name),
+        );
+        Ok(self.save_users(&doc)?)
+    }
+
+    /// Remove a group and its roles.
+    pub fn delete_group(&self, name: &str) -> Result<(), EditError> {
+        let mut doc = self.users_doc()?;
+        let groups = Self::list(&mut doc, "groups");
+        let before = groups.children.len();
+        groups
+            .children
+            .retain(|g| g.attr_value("name") != Some(name));
+        if groups.children.len() == before {
+            return Err(EditError::NotFound(format!("no group '{name}'")));
+        }
+        self.save_users(&doc)?;
+        let mut roles = self.roles_doc()?;
+        Self::list(&mut roles, "groupList")
+            .children
+            .retain(|r| r.attr_value("groupname") != Some(name));
+        Ok(self.save_roles(&roles)?)
+    }
+
+    /// Put a user in a group (`join`) or take it out.
+    pub fn membership(&self, user: &str, group: &str, join: bool) -> Result<(), EditError> {
+        let mut doc = self.users_doc()?;
+        if !Self::names(&doc, "users", "user", "name")
+            .iter()
+            .any(|n| n == user)
+        {
+            return Err(EditError::NotFound(format!("no user '{user}'")));
+        }
+        let g = Self::list(&mut doc, "groups")
+            .children
+            .iter_mut()
+            .find(|g| g.attr_value("name") == Some(group))
+            .ok_or_else(|| EditError::NotFound(format!("no group '{group}'")))?;
+        let member = |m: &Element| m.attr_value("username") == Some(user);
+        if join {
+            if !g.children.iter().any(member) {
+                g.children
+                    .push(Element::new("member").attr("username", user));
+            }
+        } else {
+            g.children.retain(|m| !member(m));
+        }
+        Ok(self.save_users(&doc)?)
+    }
+
+    /// The members of a group.
+    pub fn users_of_group(&self, group: &str) -> Result<Vec<String>, EditError> {
+        let doc = self.users_doc()?;
+        let g = doc
+            .get("groups")
+            .and_then(|l| l.all("group").find(|g| g.attr_value("name") == Some(group)))
+            .ok_or_else(|| EditError::NotFound(format!("no group '{group}'")))?;
+        Ok(g.all("member")
+            .filter_map(|m| m.attr_value("username").map(str::to_string))
+            .collect())
+    }
+
+    /// The groups of a user.
+    pub fn groups_of_user(&self, user: &str) -> Result<Vec<String>, EditError> {
+        let doc = self.users_doc()?;
+        if !Self::names(&doc, "users", "user", "name")
+            .iter()
+            .any(|n| n == user)
+        {
+            return Err(EditError::NotFound(format!("no user '{user}'")));
+        }
+        Ok(doc
+            .get("groups")
+            .map(|l| {
+                l.all("group")
+                    .filter(|g| {
+                        g.all("member")
+                            .any(|m| m.attr_value("username") == Some(user))
+                    })
+                    .filter_map(|g| g.attr_value("name").map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    /// Role names.
+    pub fn roles(&self) -> Result<Vec<String>, EditError> {
+        Ok(Self::names(&self.roles_doc()?, "roleList", "role", "id"))
+    }
+
+    /// Add a role.
+    pub fn add_role(&self, role: &str) -> Result<(), EditError> {
+        check_name("role", role)?;
+        let mut doc = self.roles_doc()?;
+        if Self::names(&doc, "roleList", "role", "id")
+            .iter()
+            .any(|n| n == role)
+        {
+            return Err(EditError::Exists(format!("role '{role}' already exists")));
+        }
+        Self::list(&mut doc, "roleList")
+            .children
+            .push(Element::new("role").attr("id", role));
+        Ok(self.save_roles(&doc)?)
+    }
+
+    /// Remove a role and every assignment of it.
+    pub fn delete_role(&self, role: &str) -> Result<(), EditError> {
+        let mut doc = self.roles_doc()?;
+        let list = Self::list(&mut doc, "roleList");
+        let before = list.children.len();
+        list.children.retain(|r| r.attr_value("id") != Some(role));
+        if list.children.len() == before {
+            return Err(EditError::NotFound(format!("no role '{role}'")));
+        }
+        for l in ["userList", "groupList"] {
+            for holder in &mut Self::list(&mut doc, l).children {
+                holder
+                    .children
+                    .retain(|r| r.attr_value("roleID") != Some(role));
+            }
+        }
+        Ok(self.save_roles(&doc)?)
+    }
+
+    /// The roles given to a user (`group`: false) or a group directly.
+    pub fn roles_of(&self, who: &str, group: bool) -> Result<Vec<String>, EditError> {
+        let doc = self.roles_doc()?;
+        let (list, item, key) = if group {
+            ("groupList", "groupRoles", "groupname")
+        } else {
+            ("userList", "userRoles", "username")
+        };
+        Ok(doc
+            .get(list)
+            .and_then(|l| l.all(item).find(|e| e.attr_value(key) == Some(who)))
+            .map(|e| {
+                e.all("roleRef")
+                    .filter_map(|r| r.attr_value("roleID").map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    /// Give a role to a user or group (`grant`), or take it back.
+    pub fn assign(&self, role: &str, who: &str, group: bool, grant: bool) -> Result<(), EditError> {
+        let users = self.users_doc()?;
+        let (known, what) = if group {
+            (Self::names(&users, "groups", "group", "name"), "group")
+        } else {
+            (Self::names(&users, "users", "user", "name"), "user")
+        };
+        if !known.iter().any(|n| n == who) {
+            return Err(EditError::NotFound(format!("no {what} '{who}'")));
+        }
+        let mut doc = self.roles_doc()?;
+        if !Self::names(&doc, "roleList", "role", "id")
+            .iter()
+            .any(|n| n == role)
+        {
+            return Err(EditError::NotFound(format!("no role '{role}'")));
+        }
+        let (list, item, key) = if group {
+            ("groupList", "groupRoles", "groupname")
+        } else {
+            ("userList", "userRoles", "username")
+        };
+        let l = Self::list(&mut doc, list);
+        let i = match l
+            .children
+            .iter()
+            .position(|e| e.attr_value(key) == Some(who))
+        {
+            Some(i) => i,
+            None => {
+                l.children.push(Element::new(item).attr(key, who));
+                l.children.len() - 1
+            }
+        };
+        let holder = &mut l.children[i];
+        let has = |r: &Element| r.attr_value("roleID") == Some(role);
+        if grant {
+            if !holder.children.iter().any(has) {
+                holder
+                    .children
+                    .push(Element::new("roleRef").attr("roleID", role));
+            }
+        } else {
+            holder.children.retain(|r| !has(r));
+        }
+        Ok(self.save_roles(&doc)?)
+    }
+
+    /// The rules of a properties file (`layers.properties`…), in file order, without comments
+    /// and without the catalog mode.
+    pub fn rules(&self, file: &str) -> Result<Vec<(String, String)>, EditError> {
+        let p = self.dir.join(file);
+        let text = match std::fs::read_to_string(&p) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => return Err(file_err(&p, e).into()),
+        };
+        Ok(text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with('!'))
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+            .filter(|(k, _)| k != "mode")
+            .collect())
+    }
+
+    /// The catalog mode of `layers.properties` (HIDE when not set).
+    pub fn catalog_mode(&self) -> Result<String, EditError> {
+        let p = self.dir.join("layers.properties");
+        let text = std::fs::read_to_string(&p).unwrap_or_default();
+        Ok(text
+            .lines()
+            .rev()
+            .find_map(|l| l.trim().strip_prefix("mode="))
+            .map(|m| m.trim().to_ascii_uppercase())
+            .unwrap_or_else(|| "HIDE".into()))
+    }
+
+    /// Write a properties file's rules (and, for `layers.properties`, the catalog mode).
+    pub fn set_rules(
+        &self,
+        file: &str,
+        rules: &[(String, String)],
+        mode: Option<&str>,
+    ) -> Result<(), EditError> {
+        let mut text = String::new();
+        for (k, v) in rules {
+            if k.chars().any(|c| c.is_control() || c == '=') || v.chars().any(char::is_control) {
+                return Err(EditError::Invalid(format!(
+                    "the rule '{}' cannot be stored",
+                    k.escape_default()
+                )));
+            }
+            text.push_str(&format!("{k}={v}\n"));
+        }
+        if let Some(m) = mode {
+            text.push_str(&format!("mode={m}\n"));
+        }
+        Ok(self.write(file, &text)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::Security;
+
+    #[test]
+    fn users_groups_and_roles_round_trip_through_geoservers_files() {
+        let d = tempfile::tempdir().unwrap();
+        crate::write_defaults_if_missing(d.path()).unwrap();
+        let f = SecurityFiles::new(d.path());
+        f.add_user("ann", "s3cret", true).unwrap();
+        assert!(matches!(
+            f.add_user("ann", "x", true),
+            Err(EditError::Exists(_))
+        ));
+        assert!(matches!(
+            f.add_user("a:b", "x", true),
+            Err(EditError::Invalid(_))
+        ));
+        f.add_group("editors").unwrap();
+        f.membership("ann", "editors", true).unwrap();
+        f.add_role("ROLE_EDIT").unwrap();
+        f.assign("ROLE_EDIT", "editors", true, true).unwrap();
+        assert_eq!(
+            f.groups_of_user("ann").unwrap(),
+            vec!["editors".to_string()]
+        );
+        assert_eq!(
+            f.roles_of("editors", true).unwrap(),
+            vec!["ROLE_EDIT".to_string()]
+        );
+        // The files read back as the running security: the user logs in, and holds the
+        // group's role.
+        let sec = Security::load(d.path()).unwrap();
+        assert!(sec.authenticate("ann", "s3cret"));
+        let users = std::fs::read_to_string(d.path().join("security").join(USERS)).unwrap();
+        assert!(!users.contains("s3cret") && users.contains("digest1:"));
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(d.path().join("security").join(USERS))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0, "users.xml is the owner's only");
+        f.modify_user("ann", Some("n3w"), Some(false)).unwrap();
+        assert!(
+            !Security::load(d.path()).unwrap().authenticate("ann", "n3w"),
+            "disabled"
+        );
+        f.delete_user("ann").unwrap();
+        assert!(f.users_of_group("editors").unwrap().is_empty());
+        f.delete_role("ROLE_EDIT").unwrap();
+        assert!(f.roles_of("editors", true).unwrap().is_empty());
+        f.set_rules(
+            "layers.properties",
+            &[("*.*.r".into(), "*".into())],
+            Some("CHALLENGE"),
+        )
+        .unwrap();
+        assert_eq!(f.rules("layers.properties").unwrap().len(), 1);
+        assert_eq!(f.catalog_mode().unwrap(), "CHALLENGE");
+    }
+}
