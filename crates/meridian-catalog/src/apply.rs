@@ -587,7 +587,7 @@ pub fn diff(old: &Catalog, new: &Catalog) -> Vec<Change> {
 /// Parents before children: the order in which new objects' files can be placed.
 fn kind_rank(k: Kind) -> u8 {
     match k {
-        Kind::Global | Kind::Logging => 0,
+        Kind::Global | Kind::Logging | Kind::Security => 0,
         Kind::Workspace => 1,
         Kind::Namespace => 2,
         Kind::Settings | Kind::Service => 3,

@@ -39,6 +39,9 @@ pub enum Kind {
     Global,
     /// `logging.xml`.
     Logging,
+    /// One file of `security/` (users, roles, access rules): its path as the name, its text
+    /// as the body. See [`crate::security_files`].
+    Security,
 }
 
 impl Kind {
@@ -62,6 +65,7 @@ impl Kind {
             Kind::Service => "service",
             Kind::Global => "global",
             Kind::Logging => "logging",
+            Kind::Security => "securityFile",
         }
     }
 
@@ -84,6 +88,7 @@ impl Kind {
             "settings" => Kind::Settings,
             "global" => Kind::Global,
             "logging" => Kind::Logging,
+            "securityFile" => Kind::Security,
             _ => return None,
         })
     }
@@ -108,6 +113,7 @@ impl Kind {
             Kind::Service => "ServiceInfoImpl",
             Kind::Global => "GeoServerInfoImpl",
             Kind::Logging => "LoggingInfoImpl",
+            Kind::Security => "security",
         }
     }
 
@@ -167,6 +173,7 @@ impl Kind {
             Kind::Service => "service",
             Kind::Global => "global settings",
             Kind::Logging => "logging",
+            Kind::Security => "security file",
         }
     }
 }

@@ -18,6 +18,7 @@ mod names;
 mod object;
 mod referrers;
 pub mod secrets;
+pub mod security_files;
 pub mod sync;
 mod validate;
 

@@ -28,7 +28,7 @@ pub fn is_secret_key(key: &str) -> bool {
 pub fn may_hold_secrets(kind: Kind) -> bool {
     matches!(
         kind,
-        Kind::DataStore | Kind::CoverageStore | Kind::WmsStore | Kind::WmtsStore
+        Kind::DataStore | Kind::CoverageStore | Kind::WmsStore | Kind::WmtsStore | Kind::Security
     )
 }
 
@@ -36,6 +36,10 @@ pub fn may_hold_secrets(kind: Kind) -> bool {
 pub fn has_secrets(o: &Object) -> bool {
     if !may_hold_secrets(o.kind) {
         return false;
+    }
+    if o.kind == Kind::Security {
+        return crate::security_files::holds_digests(o.name())
+            && o.body.as_deref().is_some_and(|b| !b.is_empty());
     }
     let x = o.xml();
     let nonempty = |n: Node<'_>| n.text().is_some_and(|t| !t.is_empty());
@@ -61,6 +65,13 @@ pub fn map_secrets<E>(
         return Ok(None);
     }
     let mut out = o.clone();
+    // The users file holds password digests: its whole text is the secret.
+    if o.kind == Kind::Security {
+        if let Some(body) = &o.body {
+            out.body = Some(f("body", body)?);
+        }
+        return Ok(Some(out));
+    }
     let mut err = None;
     out.edit_xml(|root| {
         let mut each = |key: &str, e: &mut Element| {

@@ -142,6 +142,9 @@ fn check_object(cat: &Catalog, o: &Object) -> Result<(), ValidationError> {
         o.kind,
         Kind::Settings | Kind::Service | Kind::Global | Kind::Logging | Kind::Layer
     );
+    if o.kind == Kind::Security {
+        return crate::security_files::check(o).map_err(ValidationError::Rule);
+    }
     if named {
         if o.name().is_empty() {
             let field = if o.kind == Kind::Namespace {

@@ -505,6 +505,22 @@ impl<'a> Walker<'a> {
     }
 
     fn load_root_files(&mut self) {
+        // The security files: users, roles and access rules, as text.
+        for name in meridian_catalog::security_files::FILES {
+            let p = self.root.join("security").join(name);
+            match fs::read(&p) {
+                Ok(bytes) => {
+                    let text = String::from_utf8_lossy(&bytes).into_owned();
+                    self.add_object(
+                        meridian_catalog::security_files::object(name, text),
+                        &p,
+                        None,
+                    );
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => self.problem(&p, e.to_string()),
+            }
+        }
         for (file, kind) in [("global.xml", Kind::Global), ("logging.xml", Kind::Logging)] {
             let p = self.root.join(file);
             if p.is_file() {

@@ -132,6 +132,13 @@ impl DataDir {
         Ok(match o.kind {
             Kind::Global => PathBuf::from("global.xml"),
             Kind::Logging => PathBuf::from("logging.xml"),
+            Kind::Security => {
+                // Only GeoServer's own security files (validation names them).
+                if !meridian_catalog::security_files::FILES.contains(&o.name()) {
+                    return Err(refused(format!("'{}' is not a security file", o.name())));
+                }
+                Path::new("security").join(o.name())
+            }
             Kind::Workspace => Path::new("workspaces").join(o.name()).join("workspace.xml"),
             Kind::Namespace => {
                 let dir = match cat.workspace_of_namespace(o) {
@@ -194,6 +201,17 @@ impl DataDir {
             }
         };
         let abs = self.inside(&target)?;
+        if o.kind == Kind::Security {
+            // The file is the text itself, the node's user's only (users hold digests).
+            if let Some(p) = abs.parent() {
+                fs::create_dir_all(p).map_err(|e| PersistError::io(p, e))?;
+            }
+            let text = o.body.as_deref().unwrap_or("");
+            write_with_mode(&abs, text.as_bytes(), self.durable_each, 0o600)
+                .map_err(|e| PersistError::io(&abs, e))?;
+            self.locations.insert(id, target);
+            return Ok(());
+        }
         if o.kind == Kind::Style {
             self.save_style_body(o, previous, &target)?;
         }

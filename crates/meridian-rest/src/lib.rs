@@ -15,6 +15,7 @@ mod server;
 mod throttle;
 
 pub use api::about::GEOSERVER_VERSION;
+pub use api::security::security_of;
 pub use api::upload::{UploadLimits, RATIO_FLOOR};
 pub use ctx::{AsyncResp, Reloader, RestExtension, RestState};
 pub use error::{RestError, RestResult};

@@ -31,9 +31,17 @@ pub enum EditError {
     File(#[from] SecurityError),
 }
 
-/// The security folder of a data directory.
+/// Reads a security file by its path under `security/` (`None`: no such file).
+pub type ReadFile = Box<dyn Fn(&str) -> Result<Option<String>, SecurityError>>;
+
+/// The security files being changed: read through a source (the catalog, or the folder),
+/// changed in memory, then handed back ([`SecurityFiles::changed`]) to be applied, or saved
+/// to the folder ([`SecurityFiles::save`]).
 pub struct SecurityFiles {
-    dir: PathBuf,
+    read: ReadFile,
+    texts: std::cell::RefCell<std::collections::BTreeMap<String, Option<String>>>,
+    changed: std::cell::RefCell<std::collections::BTreeSet<String>>,
+    dir: Option<PathBuf>,
 }
 
 fn file_err(p: &Path, e: impl std::fmt::Display) -> SecurityError {
@@ -66,41 +74,87 @@ pub fn check_name(what: &str, name: &str) -> Result<(), EditError> {
 }
 
 impl SecurityFiles {
-    /// The folder `security/` of `data_dir`.
-    pub fn new(data_dir: &Path) -> SecurityFiles {
+    /// The files `read` gives (by path under `security/`; `None`: no such file).
+    pub fn over(read: ReadFile) -> Self {
         SecurityFiles {
-            dir: data_dir.join("security"),
+            read,
+            texts: Default::default(),
+            changed: Default::default(),
+            dir: None,
         }
+    }
+
+    /// The folder `security/` of `data_dir`, changed in place by [`SecurityFiles::save`].
+    pub fn new(data_dir: &Path) -> SecurityFiles {
+        let dir = data_dir.join("security");
+        let from = dir.clone();
+        SecurityFiles {
+            dir: Some(dir),
+            ..SecurityFiles::over(Box::new(move |rel| crate::read_file(&from.join(rel))))
+        }
+    }
+
+    /// The text of a file as changed so far.
+    fn text(&self, rel: &str) -> Result<Option<String>, SecurityError> {
+        if let Some(t) = self.texts.borrow().get(rel) {
+            return Ok(t.clone());
+        }
+        let t = (self.read)(rel)?;
+        self.texts.borrow_mut().insert(rel.to_string(), t.clone());
+        Ok(t)
     }
 
     fn read_xml(&self, rel: &str, empty: fn() -> Element) -> Result<Element, SecurityError> {
-        let p = self.dir.join(rel);
-        match std::fs::read(&p) {
-            Ok(b) => meridian_xml::parse_bytes(&b).map_err(|e| file_err(&p, e)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(empty()),
-            Err(e) => Err(file_err(&p, e)),
+        match self.text(rel)? {
+            Some(t) => meridian_xml::parse(&t).map_err(|e| file_err(Path::new(rel), e)),
+            None => Ok(empty()),
         }
     }
 
-    /// Write a file whole: beside it first, owner-only, then renamed over.
+    /// Change a file's text (kept in memory until applied or saved).
     fn write(&self, rel: &str, text: &str) -> Result<(), SecurityError> {
+        self.texts
+            .borrow_mut()
+            .insert(rel.to_string(), Some(text.to_string()));
+        self.changed.borrow_mut().insert(rel.to_string());
+        Ok(())
+    }
+
+    /// The files changed, with their new text.
+    pub fn changed(&self) -> Vec<(String, String)> {
+        let texts = self.texts.borrow();
+        self.changed
+            .borrow()
+            .iter()
+            .filter_map(|rel| texts.get(rel).cloned().flatten().map(|t| (rel.clone(), t)))
+            .collect()
+    }
+
+    /// Write the changed files to the folder (beside each, owner-only, then renamed over).
+    pub fn save(&self) -> Result<(), SecurityError> {
         use std::os::unix::fs::OpenOptionsExt;
-        let p = self.dir.join(rel);
-        if let Some(d) = p.parent() {
-            std::fs::create_dir_all(d).map_err(|e| file_err(d, e))?;
+        let Some(dir) = &self.dir else {
+            return Ok(());
+        };
+        for (rel, text) in self.changed() {
+            let p = dir.join(&rel);
+            if let Some(d) = p.parent() {
+                std::fs::create_dir_all(d).map_err(|e| file_err(d, e))?;
+            }
+            let tmp = p.with_extension("meridian-new");
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(&tmp)
+                .map_err(|e| file_err(&tmp, e))?;
+            f.write_all(text.as_bytes())
+                .and_then(|()| f.sync_all())
+                .map_err(|e| file_err(&tmp, e))?;
+            std::fs::rename(&tmp, &p).map_err(|e| file_err(&p, e))?;
         }
-        let tmp = p.with_extension("meridian-new");
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)
-            .map_err(|e| file_err(&tmp, e))?;
-        f.write_all(text.as_bytes())
-            .and_then(|()| f.sync_all())
-            .map_err(|e| file_err(&tmp, e))?;
-        std::fs::rename(&tmp, &p).map_err(|e| file_err(&p, e))
+        Ok(())
     }
 
     fn users_doc(&self) -> Result<Element, SecurityError> {
@@ -466,12 +520,7 @@ impl SecurityFiles {
     /// The rules of a properties file (`layers.properties`…), in file order, without comments
     /// and without the catalog mode.
     pub fn rules(&self, file: &str) -> Result<Vec<(String, String)>, EditError> {
-        let p = self.dir.join(file);
-        let text = match std::fs::read_to_string(&p) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-            Err(e) => return Err(file_err(&p, e).into()),
-        };
+        let text = self.text(file)?.unwrap_or_default();
         Ok(text
             .lines()
             .map(str::trim)
@@ -484,8 +533,7 @@ impl SecurityFiles {
 
     /// The catalog mode of `layers.properties` (HIDE when not set).
     pub fn catalog_mode(&self) -> Result<String, EditError> {
-        let p = self.dir.join("layers.properties");
-        let text = std::fs::read_to_string(&p).unwrap_or_default();
+        let text = self.text("layers.properties")?.unwrap_or_default();
         Ok(text
             .lines()
             .rev()
@@ -530,6 +578,7 @@ mod tests {
         crate::write_defaults_if_missing(d.path()).unwrap();
         let f = SecurityFiles::new(d.path());
         f.add_user("ann", "s3cret", true).unwrap();
+        f.save().unwrap();
         assert!(matches!(
             f.add_user("ann", "x", true),
             Err(EditError::Exists(_))
@@ -563,6 +612,7 @@ mod tests {
             .mode();
         assert_eq!(mode & 0o077, 0, "users.xml is the owner's only");
         f.modify_user("ann", Some("n3w"), Some(false)).unwrap();
+        f.save().unwrap();
         assert!(
             !Security::load(d.path()).unwrap().authenticate("ann", "n3w"),
             "disabled"

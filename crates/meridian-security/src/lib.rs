@@ -46,6 +46,18 @@ pub enum Access {
     Forbidden(String),
 }
 
+/// The text of a file, `None` when it does not exist.
+pub fn read_file(p: &Path) -> Result<Option<String>, SecurityError> {
+    match std::fs::read(p) {
+        Ok(b) => Ok(Some(String::from_utf8_lossy(&b).into_owned())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(SecurityError::File {
+            path: p.display().to_string(),
+            reason: e.to_string(),
+        }),
+    }
+}
+
 /// Users, roles and REST rules of one data directory.
 #[derive(Debug, Clone)]
 pub struct Security {
@@ -120,11 +132,27 @@ impl Security {
     /// for the rules; a missing user file means nobody can log in.
     pub fn load(data_dir: &Path) -> Result<Self, SecurityError> {
         let sec = data_dir.join("security");
+        Security::read(&|rel: &str| read_file(&sec.join(rel)))
+    }
+
+    /// The security the files `read` gives (by path under `security/`; `None`: no such file,
+    /// GeoServer's defaults apply).
+    pub fn read(
+        read: &dyn Fn(&str) -> Result<Option<String>, SecurityError>,
+    ) -> Result<Self, SecurityError> {
         Ok(Security {
-            realm: Realm::load(&sec)?,
-            rules: RestRules::load(&sec.join("rest.properties"))?,
-            data: Arc::new(DataRules::load(&sec.join("layers.properties"))?),
-            services: Arc::new(ServiceRules::load(&sec.join("services.properties"))?),
+            realm: Realm::read(read)?,
+            rules: read("rest.properties")?
+                .map_or_else(RestRules::default_rules, |t| RestRules::parse(&t)),
+            data: Arc::new(
+                read("layers.properties")?
+                    .map_or_else(DataRules::default_rules, |t| DataRules::parse(&t)),
+            ),
+            services: Arc::new(
+                read("services.properties")?
+                    .map(|t| ServiceRules::parse(&t))
+                    .unwrap_or_default(),
+            ),
         })
     }
 

@@ -37,31 +37,39 @@ pub struct Realm {
     verified: Arc<Mutex<HashSet<VerifiedLogin>>>,
 }
 
-fn read_xml(p: &Path) -> Result<Option<Element>, SecurityError> {
-    if !p.is_file() {
+/// The XML of the security file `rel`, read by `read`.
+fn read_xml(
+    read: &dyn Fn(&str) -> Result<Option<String>, SecurityError>,
+    rel: &str,
+) -> Result<Option<Element>, SecurityError> {
+    let Some(text) = read(rel)? else {
         return Ok(None);
-    }
-    let bytes = std::fs::read(p).map_err(|e| SecurityError::File {
-        path: p.display().to_string(),
-        reason: e.to_string(),
-    })?;
-    meridian_xml::parse_bytes(&bytes)
+    };
+    meridian_xml::parse(&text)
         .map(Some)
         .map_err(|e| SecurityError::File {
-            path: p.display().to_string(),
+            path: format!("security/{rel}"),
             reason: e.to_string(),
         })
 }
 
 impl Realm {
-    /// Read `usergroup/default/users.xml`, `role/default/roles.xml` and the role service config.
+    /// Read `usergroup/default/users.xml`, `role/default/roles.xml` and the role service
+    /// config of the folder `sec`.
     pub fn load(sec: &Path) -> Result<Self, SecurityError> {
+        Realm::read(&|rel: &str| crate::read_file(&sec.join(rel)))
+    }
+
+    /// The realm from the security files `read` gives (by path under `security/`).
+    pub fn read(
+        read: &dyn Fn(&str) -> Result<Option<String>, SecurityError>,
+    ) -> Result<Self, SecurityError> {
         let mut r = Realm {
             admin_role: "ADMIN".into(),
             group_admin_role: "GROUP_ADMIN".into(),
             ..Default::default()
         };
-        if let Some(cfg) = read_xml(&sec.join("role/default/config.xml"))? {
+        if let Some(cfg) = read_xml(read, "role/default/config.xml")? {
             if let Some(a) = cfg.child_text("adminRoleName") {
                 r.admin_role = a.to_string();
             }
@@ -69,7 +77,7 @@ impl Realm {
                 r.group_admin_role = a.to_string();
             }
         }
-        if let Some(users) = read_xml(&sec.join("usergroup/default/users.xml"))? {
+        if let Some(users) = read_xml(read, "usergroup/default/users.xml")? {
             if let Some(list) = users.get("users") {
                 for u in list.all("user") {
                     let Some(name) = u.attr_value("name") else {
@@ -104,7 +112,7 @@ impl Realm {
                 }
             }
         }
-        if let Some(roles) = read_xml(&sec.join("role/default/roles.xml"))? {
+        if let Some(roles) = read_xml(read, "role/default/roles.xml")? {
             if let Some(list) = roles.get("roleList") {
                 for role in list.all("role") {
                     if let (Some(id), Some(parent)) =

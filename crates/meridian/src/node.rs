@@ -10,7 +10,7 @@ use meridian_cluster::{Cluster, ClusterConfig, ClusterRest};
 use meridian_datadir::{default_styles, init_if_empty, load, DataDir};
 use meridian_ogc::{ogc_router, OgcState};
 use meridian_rest::{rest_router, RestState};
-use meridian_security::{write_defaults_if_missing, Security};
+use meridian_security::write_defaults_if_missing;
 use meridian_store::Store;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -113,9 +113,34 @@ pub fn serve(
             .apply_from(styles, Source::System)
             .map_err(|e| err(e.to_string()))?;
     }
+    // Users, roles and rules are catalog objects: built from the catalog, and again after
+    // every batch that changes them (a replica's too, as they arrive).
     let security = Arc::new(RwLock::new(
-        Security::load(&dir).map_err(|e| NodeError::Security(e.to_string()))?,
+        meridian_rest::security_of(&service.snapshot(), &dir)
+            .map_err(|e| NodeError::Security(e.to_string()))?,
     ));
+    {
+        let (weak, security, dir) = (Arc::downgrade(&service), security.clone(), dir.clone());
+        service.subscribe(Box::new(move |applied| {
+            let touches = applied.changes.iter().any(|c| match c {
+                Change::Add { object } | Change::Modify { object } => {
+                    object.kind == meridian_catalog::Kind::Security
+                }
+                Change::Remove { kind, .. } => *kind == meridian_catalog::Kind::Security,
+                _ => false,
+            });
+            let Some(service) = weak.upgrade().filter(|_| touches) else {
+                return;
+            };
+            match meridian_rest::security_of(&service.snapshot(), &dir) {
+                Ok(sec) => match security.write() {
+                    Ok(mut s) => *s = sec,
+                    Err(p) => *p.into_inner() = sec,
+                },
+                Err(e) => tracing::warn!(error = %e, "the changed security files do not read; the previous ones stay in force"),
+            }
+        }));
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -161,7 +186,7 @@ pub fn serve(
                 // directory is read, or the reload would see a partial catalog.
                 service.settle()?;
                 let (catalog, datadir) = load_catalog(&dir)?;
-                let sec = Security::load(&dir)?;
+
                 // Only what differs from memory is applied, so a reload on a primary
                 // publishes just those changes, never the whole catalog.
                 let changes = diff(&service.snapshot(), &catalog);
@@ -174,6 +199,7 @@ pub fn serve(
                     // are; heartbeats compare digests and repair drift from the cluster.
                     service.replace(catalog, store.persister(datadir));
                 }
+                let sec = meridian_rest::security_of(&service.snapshot(), &dir)?;
                 if let Ok(mut s) = security.write() {
                     *s = sec;
                 }

@@ -1,14 +1,19 @@
 //! `/rest/security`: users and groups of the default user/group service, roles and their
 //! assignments, the access rules of `layers.properties`, `services.properties` and
 //! `rest.properties`, the catalog mode, and a user's own password — in GeoServer's shapes,
-//! XML or JSON. Changes are written to GeoServer's files ([`meridian_security::SecurityFiles`])
-//! and take effect at once; passwords are never answered.
+//! XML or JSON. The files are catalog objects ([`meridian_catalog::security_files`]): a change
+//! is edited as GeoServer's file text ([`meridian_security::SecurityFiles`]) and applied
+//! through the catalog's one apply path, so it is journaled, replicated to every node and
+//! written to the data directory; it takes effect at once. Passwords are never answered.
 
 use crate::ctx::{method_not_allowed, Ctx};
 use crate::error::{RestError, RestResult};
 use crate::req::{Req, Resp};
+use meridian_catalog::{security_files, Catalog, Change, Kind};
 use meridian_security::{EditError, Security, SecurityFiles};
 use meridian_xml::Element;
+use std::path::Path;
+use std::sync::Arc;
 
 impl From<EditError> for RestError {
     fn from(e: EditError) -> RestError {
@@ -21,9 +26,42 @@ impl From<EditError> for RestError {
     }
 }
 
-/// Read the security folder again, so a change takes effect at once.
-fn reload(c: &Ctx) -> RestResult<()> {
-    let sec = Security::load(&c.st.data_dir).map_err(|e| RestError::Internal(e.to_string()))?;
+/// The users, roles and rules of a catalog: its security file objects (the role service's
+/// `config.xml`, which is not configuration that changes, from the data directory).
+pub fn security_of(
+    cat: &Catalog,
+    data_dir: &Path,
+) -> Result<Security, meridian_security::SecurityError> {
+    let dir = data_dir.join("security");
+    Security::read(&|rel: &str| {
+        if security_files::FILES.contains(&rel) {
+            Ok(cat
+                .get_kind(Kind::Security, &security_files::id_of(rel))
+                .and_then(|o| o.body.clone()))
+        } else {
+            meridian_security::read_file(&dir.join(rel))
+        }
+    })
+}
+
+/// Apply the changed files through the catalog (journaled, replicated, persisted), then use
+/// the new users and rules at once.
+fn apply_files(c: &Ctx, f: &SecurityFiles) -> RestResult<()> {
+    let changes: Vec<Change> = f
+        .changed()
+        .into_iter()
+        .map(|(rel, text)| {
+            let object = security_files::object(&rel, text);
+            if c.cat.get(object.id()).is_some() {
+                Change::Modify { object }
+            } else {
+                Change::Add { object }
+            }
+        })
+        .collect();
+    c.apply(changes)?;
+    let sec = security_of(&c.refreshed().cat, &c.st.data_dir)
+        .map_err(|e| RestError::Internal(e.to_string()))?;
     match c.st.security.write() {
         Ok(mut s) => *s = sec,
         Err(p) => *p.into_inner() = sec,
@@ -31,8 +69,14 @@ fn reload(c: &Ctx) -> RestResult<()> {
     Ok(())
 }
 
+/// The security files as the catalog holds them now, to change.
 fn files(c: &Ctx) -> SecurityFiles {
-    SecurityFiles::new(&c.st.data_dir)
+    let cat: Arc<Catalog> = c.cat.clone();
+    SecurityFiles::over(Box::new(move |rel| {
+        Ok(cat
+            .get_kind(Kind::Security, &security_files::id_of(rel))
+            .and_then(|o| o.body.clone()))
+    }))
 }
 
 /// Render as GeoServer's security endpoints do: XML unless JSON is asked for by extension or
@@ -97,7 +141,7 @@ fn usergroup(c: &Ctx, req: &Req, rest: &[&str]) -> RestResult<Resp> {
     let f = files(c);
     let m = req.method.as_str();
     let done = |status: u16| -> RestResult<Resp> {
-        reload(c)?;
+        apply_files(c, &f)?;
         Ok(if status == 201 {
             Resp::created("", None)
         } else {
@@ -199,7 +243,7 @@ fn users_element(users: Vec<(String, bool)>) -> Element {
 fn roles(c: &Ctx, req: &Req, rest: &[&str]) -> RestResult<Resp> {
     let f = files(c);
     let done = |status: u16| -> RestResult<Resp> {
-        reload(c)?;
+        apply_files(c, &f)?;
         Ok(if status == 201 {
             Resp::created("", None)
         } else {
@@ -381,7 +425,7 @@ fn acl(c: &Ctx, req: &Req, which: &str, rule: Option<&str>) -> RestResult<Resp> 
                 }
             }
             f.set_rules(file, &rules, mode.as_deref())?;
-            reload(c)?;
+            apply_files(c, &f)?;
             Ok(Resp::ok())
         }
         ("DELETE", Some(r)) => {
@@ -392,7 +436,7 @@ fn acl(c: &Ctx, req: &Req, which: &str, rule: Option<&str>) -> RestResult<Resp> 
                 return Err(RestError::NotFound(format!("there is no rule {r}")));
             }
             f.set_rules(file, &rules, mode.as_deref())?;
-            reload(c)?;
+            apply_files(c, &f)?;
             Ok(Resp::ok())
         }
         _ => Err(method_not_allowed(req)),
@@ -420,7 +464,7 @@ fn catalog_mode(c: &Ctx, req: &Req) -> RestResult<Resp> {
             }
             let rules = f.rules("layers.properties")?;
             f.set_rules("layers.properties", &rules, Some(&mode))?;
-            reload(c)?;
+            apply_files(c, &f)?;
             Ok(Resp::ok())
         }
         _ => Err(method_not_allowed(req)),
@@ -439,7 +483,8 @@ fn self_password(c: &Ctx, req: &Req) -> RestResult<Resp> {
     if new.trim().is_empty() {
         return Err(RestError::BadRequest("the new password is empty".into()));
     }
-    files(c).modify_user(user, Some(new), None)?;
-    reload(c)?;
+    let f = files(c);
+    f.modify_user(user, Some(new), None)?;
+    apply_files(c, &f)?;
     Ok(Resp::ok())
 }

@@ -10,6 +10,7 @@ mod network;
 mod operations;
 mod repair;
 mod replication;
+mod security;
 mod trust;
 mod web;
 
