@@ -150,3 +150,78 @@ fn rewrite(n: &Node, dir: &Path, file: &str, text: &str) {
     std::fs::write(dir.join("security").join(file), text).unwrap();
     expect(n.post_xml("/reload", ""), 200);
 }
+
+#[test]
+fn security_made_over_rest_survives_a_kill_in_geoservers_files() {
+    let (tmp, dir) = meridian_testkit::tmpdir();
+    meridian_testkit::copy_dir(&common::fixture(), &dir).unwrap();
+    let n = Node::start(dir.clone(), None);
+    expect(
+        n.post_xml(
+            "/security/usergroup/users",
+            "<user><userName>dora</userName><password>d0ra</password><enabled>true</enabled></user>",
+        ),
+        201,
+    );
+    expect(
+        n.send("POST", "/security/roles/role/ROLE_D", "text/xml", ""),
+        201,
+    );
+    expect(
+        n.send(
+            "POST",
+            "/security/roles/role/ROLE_D/user/dora",
+            "text/xml",
+            "",
+        ),
+        200,
+    );
+    expect(
+        n.send(
+            "POST",
+            "/security/acl/layers",
+            "application/json",
+            r#"{"topp.states.r": "ROLE_D"}"#,
+        ),
+        200,
+    );
+    drop(n); // killed (SIGKILL): the journal has what the files may not
+    let n = Node::start(dir.clone(), Some(tmp));
+    assert_eq!(get(&n, WFS_STATES, Some(("dora", "d0ra"))).0, 200);
+    assert_eq!(get(&n, WFS_STATES, None).0, 400);
+    // The files are GeoServer's, laid out as GeoServer lays them out.
+    let sec = dir.join("security");
+    let users = meridian_xml::parse(
+        &std::fs::read_to_string(sec.join("usergroup/default/users.xml")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(users.name.as_str(), "userRegistry");
+    let dora = users
+        .get("users")
+        .unwrap()
+        .all("user")
+        .find(|u| u.attr_value("name") == Some("dora"))
+        .unwrap();
+    assert!(dora.attr_value("password").unwrap().starts_with("digest1:"));
+    let roles =
+        meridian_xml::parse(&std::fs::read_to_string(sec.join("role/default/roles.xml")).unwrap())
+            .unwrap();
+    assert_eq!(roles.name.as_str(), "roleRegistry");
+    let held = roles
+        .get("userList")
+        .unwrap()
+        .all("userRoles")
+        .find(|u| u.attr_value("username") == Some("dora"))
+        .unwrap();
+    assert_eq!(
+        held.all("roleRef")
+            .next()
+            .and_then(|r| r.attr_value("roleID")),
+        Some("ROLE_D")
+    );
+    let layers = std::fs::read_to_string(sec.join("layers.properties")).unwrap();
+    assert!(
+        layers.contains("topp.states.r=ROLE_D") && layers.contains("mode=HIDE"),
+        "{layers}"
+    );
+}
