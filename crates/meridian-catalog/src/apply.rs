@@ -406,6 +406,9 @@ impl CatalogService {
             *g = Arc::new(new);
             self.note_positions(&heads);
         }
+        // Listeners hear of the new state too (its changes are not listed: a snapshot is
+        // no local batch, so nothing republishes it).
+        self.notify(&applied);
         Ok(applied)
     }
 

@@ -120,26 +120,15 @@ pub fn serve(
             .map_err(|e| NodeError::Security(e.to_string()))?,
     ));
     {
-        let (weak, security, dir) = (Arc::downgrade(&service), security.clone(), dir.clone());
-        service.subscribe(Box::new(move |applied| {
-            let touches = applied.changes.iter().any(|c| match c {
-                Change::Add { object } | Change::Modify { object } => {
-                    object.kind == meridian_catalog::Kind::Security
-                }
-                Change::Remove { kind, .. } => *kind == meridian_catalog::Kind::Security,
-                _ => false,
-            });
-            let Some(service) = weak.upgrade().filter(|_| touches) else {
-                return;
-            };
-            match meridian_rest::security_of(&service.snapshot(), &dir) {
-                Ok(sec) => match security.write() {
-                    Ok(mut s) => *s = sec,
-                    Err(p) => *p.into_inner() = sec,
-                },
-                Err(e) => tracing::warn!(error = %e, "the changed security files do not read; the previous ones stay in force"),
-            }
-        }));
+        // Rebuilt when a batch or a peer's snapshot (listeners hear of both) changed one of
+        // the security objects (compared by identity: states share unchanged objects).
+        let watch = Arc::new(SecurityWatch {
+            service: Arc::downgrade(&service),
+            security: security.clone(),
+            dir: dir.clone(),
+            seen: std::sync::Mutex::new(security_objects(&service.snapshot())),
+        });
+        service.subscribe(Box::new(move |_| watch.refresh()));
     }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -340,5 +329,61 @@ pub fn check(dir: PathBuf) -> Result<(), NodeError> {
         Ok(())
     } else {
         Err(NodeError::Problems(loaded.problems.len()))
+    }
+}
+
+/// The security objects of a catalog state, in [`meridian_catalog::security_files::FILES`]
+/// order.
+fn security_objects(cat: &Catalog) -> Vec<Option<Arc<meridian_catalog::Object>>> {
+    meridian_catalog::security_files::FILES
+        .iter()
+        .map(|f| {
+            cat.get_kind(
+                meridian_catalog::Kind::Security,
+                &meridian_catalog::security_files::id_of(f),
+            )
+            .cloned()
+        })
+        .collect()
+}
+
+/// Keeps a node's users and rules those of its catalog.
+struct SecurityWatch {
+    service: std::sync::Weak<CatalogService>,
+    security: Arc<RwLock<meridian_security::Security>>,
+    dir: PathBuf,
+    seen: std::sync::Mutex<Vec<Option<Arc<meridian_catalog::Object>>>>,
+}
+
+impl SecurityWatch {
+    /// Rebuild the users and rules when the catalog's security objects changed.
+    fn refresh(&self) {
+        let Some(service) = self.service.upgrade() else {
+            return;
+        };
+        let cat = service.snapshot();
+        let now = security_objects(&cat);
+        let mut seen = meridian_catalog::sync::lock(&self.seen);
+        let same = seen.len() == now.len()
+            && seen.iter().zip(&now).all(|(a, b)| match (a, b) {
+                (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+                (None, None) => true,
+                _ => false,
+            });
+        if same {
+            return;
+        }
+        match meridian_rest::security_of(&cat, &self.dir) {
+            Ok(sec) => {
+                match self.security.write() {
+                    Ok(mut s) => *s = sec,
+                    Err(p) => *p.into_inner() = sec,
+                }
+                *seen = now;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "the changed security files do not read; the previous ones stay in force")
+            }
+        }
     }
 }

@@ -57,15 +57,17 @@ fn users_roles_and_rules_made_on_a_primary_are_enforced_on_a_replica() {
         200,
     );
     // On the replica: carol logs in and reads the layer; anonymous callers no longer see it.
+    // (Polled as the administrator: carol's refused logins would trip the login throttle.)
     wait_for(
         "rules replicated",
         &[&a, &b],
         Duration::from_secs(30),
         || {
-            ogc_status(&b, states, Some(("carol", "c4rol"))) == 200
+            b.text("/security/usergroup/users.xml").contains("carol")
                 && ogc_status(&b, states, None) == 400
         },
     );
+    assert_eq!(ogc_status(&b, states, Some(("carol", "c4rol"))), 200);
     // GeoServer's files on the replica, owner-only.
     let users = std::fs::read_to_string(db.join("security/usergroup/default/users.xml")).unwrap();
     assert!(users.contains("name=\"carol\"") && !users.contains("c4rol"));
@@ -96,11 +98,31 @@ fn users_roles_and_rules_made_on_a_primary_are_enforced_on_a_replica() {
             dir.display()
         );
     }
+    // A node that joins afterwards gets them in its catch-up.
+    let (_tc, dc) = tmpdir();
+    common::copy_dir(&fixture(), &dc);
+    let late = c.start(&dc, "node-c", false, false);
+    wait_for(
+        "late node caught up",
+        &[&a, &late],
+        Duration::from_secs(30),
+        || {
+            late.text("/security/usergroup/users.xml").contains("carol")
+                && ogc_status(&late, states, None) == 400
+        },
+    );
+    assert_eq!(ogc_status(&late, states, Some(("carol", "c4rol"))), 200);
     // Removing the user on the primary ends their access on the replica.
     expect(a.delete("/security/usergroup/user/carol"), 200);
-    wait_for("user removed", &[&a, &b], Duration::from_secs(30), || {
-        ogc_status(&b, states, Some(("carol", "c4rol"))) == 401
-    });
+    wait_for(
+        "user removed",
+        &[&a, &b, &late],
+        Duration::from_secs(30),
+        || {
+            ogc_status(&b, states, Some(("carol", "c4rol"))) == 401
+                && ogc_status(&late, states, Some(("carol", "c4rol"))) == 401
+        },
+    );
     // The replica refuses security writes like any other.
     let r = b.send("POST", "/security/roles/role/ROLE_X", "text/xml", "");
     assert_ne!(r.status(), 201);
