@@ -94,3 +94,15 @@ def test_access_rules_set_over_rest_decide_what_wfs_shows(node):
     assert "CHALLENGE" in call("GET", "/acl/catalog")[1]
     assert call("DELETE", "/acl/layers/demo.*.r")[0] == 200
     assert "demo.*.r" not in call("GET", "/acl/layers")[1]
+
+
+def test_master_password_is_never_answered_in_clear(node):
+    """geoserver-restconfig's master password calls: the answer keeps GeoServer's shape with the
+    value masked (Meridian has no keystore), and a change is refused with its reason."""
+    from geoserver.catalog import Catalog
+
+    cat = Catalog(f"{node.base}/rest", username="admin", password="geoserver")
+    assert cat.get_master_pwd() == "********"
+    with pytest.raises(Exception) as e:
+        cat.set_master_pwd("new-master")
+    assert "master password" in str(e.value)

@@ -12,6 +12,7 @@ use meridian_xml::Element;
 /// The files of `security/` that are configuration, by path under `security/`.
 pub const FILES: &[&str] = &[
     "usergroup/default/users.xml",
+    "usergroup/default/authkeys.properties",
     "role/default/roles.xml",
     "layers.properties",
     "services.properties",
@@ -38,9 +39,9 @@ pub fn object(name: &str, text: String) -> Object {
     o
 }
 
-/// Whether the file `name` holds password digests.
+/// Whether the file `name` holds credentials (password digests, authentication keys).
 pub fn holds_digests(name: &str) -> bool {
-    name == "usergroup/default/users.xml"
+    name.starts_with("usergroup/")
 }
 
 /// Check a security file object: one of [`FILES`], its id made from its name, a text of

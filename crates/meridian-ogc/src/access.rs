@@ -1,5 +1,6 @@
 //! Who is asking, and what they may see: every OGC request is answered for its caller (HTTP
-//! Basic, checked against the users; a wrong password is refused, never read as anonymous)
+//! Basic, or an `authkey=` parameter as GeoServer's authkey module takes it, checked against
+//! the users; a wrong password or key is refused, never read as anonymous)
 //! under the layer rules of `layers.properties` and the service rules of
 //! `services.properties`.
 //!
@@ -20,9 +21,32 @@ pub(crate) fn caller(
     st: &OgcState,
     headers: &HeaderMap,
     client: Option<IpAddr>,
+    query: Option<&str>,
 ) -> Result<LayerAccess, Box<Response>> {
+    // A user a trusted proxy names (its header from anyone else is ignored).
+    if let Some(p) = &st.proxy_auth {
+        if let Some(user) = headers
+            .get(p.header.as_str())
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+        {
+            if client.is_some_and(|ip| p.from.contains(&ip)) {
+                let Ok(sec) = st.security.read() else {
+                    return Err(Box::new(challenge("the server's users cannot be read")));
+                };
+                return Ok(sec.access_for(Some(user)));
+            }
+            tracing::debug!(header = %p.header, ?client, "a user header from a client that is not the trusted proxy: ignored");
+        }
+    }
     let credentials = meridian_rest::basic_credentials(headers);
-    if let (Some(ip), Some(_)) = (client, &credentials) {
+    let key = if credentials.is_none() {
+        authkey(query)
+    } else {
+        None
+    };
+    if let (Some(ip), true) = (client, credentials.is_some() || key.is_some()) {
         if let Err(wait) = st.logins.check(ip) {
             return Err(Box::new(
                 (
@@ -37,6 +61,17 @@ pub(crate) fn caller(
     let Ok(sec) = st.security.read() else {
         return Err(Box::new(challenge("the server's users cannot be read")));
     };
+    if let Some(k) = key {
+        return match sec.identify_key(&k) {
+            Some(user) => Ok(sec.access_for(Some(&user))),
+            None => {
+                if let Some(ip) = client {
+                    st.logins.failed(ip);
+                }
+                Err(Box::new(challenge("unknown authentication key")))
+            }
+        };
+    }
     match sec.identify(credentials.as_ref().map(|(u, p)| (u.as_str(), p.as_str()))) {
         Ok(user) => Ok(sec.access_for(user.as_deref())),
         Err(()) => {
@@ -45,6 +80,35 @@ pub(crate) fn caller(
             }
             Err(Box::new(challenge("wrong user name or password")))
         }
+    }
+}
+
+/// The `authkey` parameter of a query string (GeoServer's authkey module), if any.
+pub(crate) fn authkey(query: Option<&str>) -> Option<String> {
+    form_urlencoded::parse(query.unwrap_or("").as_bytes())
+        .find(|(k, _)| k.eq_ignore_ascii_case("authkey"))
+        .map(|(_, v)| v.into_owned())
+        .filter(|v| !v.is_empty())
+}
+
+/// The base of the links an answer gives: `endpoint`, carrying the request's `authkey` so a
+/// client that follows them stays authenticated (as GeoServer's authkey module writes them).
+pub(crate) fn endpoint_with_key(endpoint: String, query: Option<&str>) -> String {
+    match authkey(query) {
+        Some(k) => format!(
+            "{endpoint}?authkey={}",
+            form_urlencoded::byte_serialize(k.as_bytes()).collect::<String>()
+        ),
+        None => endpoint,
+    }
+}
+
+/// `endpoint` ready for more parameters: followed by `?`, or `&` when it has a query.
+pub(crate) fn query_base(endpoint: &str) -> String {
+    if endpoint.contains('?') {
+        format!("{endpoint}&")
+    } else {
+        format!("{endpoint}?")
     }
 }
 

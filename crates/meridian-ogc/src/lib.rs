@@ -37,6 +37,19 @@ pub struct OgcState {
     pub logins: Arc<meridian_rest::LoginThrottle>,
     /// Features locked by LockFeature and GetFeatureWithLock.
     pub locks: wfs::Locks,
+    /// Users named by a trusted proxy in a request header (off when `None`).
+    pub proxy_auth: Option<ProxyAuth>,
+}
+
+/// HTTP header pass-through: a proxy in front of the node (an OpenID Connect proxy, a single
+/// sign-on gateway) has authenticated the user and names them in a header. Only requests
+/// from the proxy's own addresses are believed; the header of any other client is ignored.
+#[derive(Debug, Clone)]
+pub struct ProxyAuth {
+    /// The header naming the user (`X-Forwarded-User`).
+    pub header: String,
+    /// The addresses the proxy connects from.
+    pub from: Vec<std::net::IpAddr>,
 }
 
 impl OgcState {
@@ -55,6 +68,7 @@ impl OgcState {
                 std::time::Duration::from_secs(60),
             )),
             locks: wfs::Locks::default(),
+            proxy_auth: None,
         }
     }
 

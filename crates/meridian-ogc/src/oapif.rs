@@ -4,7 +4,7 @@ use crate::document::Document;
 use crate::layers::{find_layer, published_iter, FeatureLayer};
 use crate::ClientAddr;
 use crate::OgcState;
-use axum::extract::{Path, Query as Q, State};
+use axum::extract::{Path, Query as Q, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use meridian_features::FilterError;
@@ -144,9 +144,10 @@ fn collection_json(l: &FeatureLayer, b: &str) -> Value {
 pub async fn collections(
     State(st): State<Arc<OgcState>>,
     client: ClientAddr,
+    RawQuery(q): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    let access = match crate::access::caller(&st, &headers, client.0) {
+    let access = match crate::access::caller(&st, &headers, client.0, q.as_deref()) {
         Ok(a) => a,
         Err(r) => return *r,
     };
@@ -182,8 +183,9 @@ fn layer(
     id: &str,
     headers: &HeaderMap,
     client: ClientAddr,
+    query: Option<&str>,
 ) -> Result<FeatureLayer, Box<Response>> {
-    let access = crate::access::caller(st, headers, client.0)?;
+    let access = crate::access::caller(st, headers, client.0, query)?;
     let cat = st.catalog.snapshot();
     let l = find_layer(&cat, &st.data_dir, None, id).ok_or_else(|| Box::new(no_collection(id)))?;
     crate::access::read(&access, &l.prefix, &l.name)
@@ -204,9 +206,10 @@ pub async fn collection(
     State(st): State<Arc<OgcState>>,
     Path(id): Path<String>,
     client: ClientAddr,
+    RawQuery(raw_query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    match layer(&st, &id, &headers, client) {
+    match layer(&st, &id, &headers, client, raw_query.as_deref()) {
         Ok(l) => json_response(
             StatusCode::OK,
             "application/json",
@@ -361,9 +364,10 @@ pub async fn items(
     Path(id): Path<String>,
     Q(params): Q<HashMap<String, String>>,
     client: ClientAddr,
+    RawQuery(raw_query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    let l = match layer(&st, &id, &headers, client) {
+    let l = match layer(&st, &id, &headers, client, raw_query.as_deref()) {
         Ok(l) => l,
         Err(r) => return *r,
     };
@@ -453,6 +457,8 @@ pub async fn items(
             "filter-lang",
             "filter-crs",
             "sortby",
+            // GeoServer's authkey module: the caller, read before.
+            "authkey",
         ]
         .contains(&k.as_str())
         {
@@ -633,9 +639,10 @@ pub async fn queryables(
     State(st): State<Arc<OgcState>>,
     Path(id): Path<String>,
     client: ClientAddr,
+    RawQuery(raw_query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    let l = match layer(&st, &id, &headers, client) {
+    let l = match layer(&st, &id, &headers, client, raw_query.as_deref()) {
         Ok(l) => l,
         Err(r) => return *r,
     };
@@ -687,9 +694,10 @@ pub async fn item(
     Path((id, fid)): Path<(String, String)>,
     Q(params): Q<HashMap<String, String>>,
     client: ClientAddr,
+    RawQuery(raw_query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    let l = match layer(&st, &id, &headers, client) {
+    let l = match layer(&st, &id, &headers, client, raw_query.as_deref()) {
         Ok(l) => l,
         Err(r) => return *r,
     };

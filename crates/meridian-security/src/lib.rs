@@ -62,6 +62,8 @@ pub fn read_file(p: &Path) -> Result<Option<String>, SecurityError> {
 #[derive(Debug, Clone)]
 pub struct Security {
     realm: Realm,
+    /// `authkeys.properties`: authentication key → user name.
+    keys: std::collections::HashMap<String, String>,
     rules: RestRules,
     data: Arc<DataRules>,
     services: Arc<ServiceRules>,
@@ -122,6 +124,7 @@ impl Security {
     pub fn locked() -> Self {
         Security {
             realm: Realm::default(),
+            keys: Default::default(),
             rules: RestRules::default_rules(),
             data: Arc::new(DataRules::default_rules()),
             services: Arc::default(),
@@ -140,8 +143,20 @@ impl Security {
     pub fn read(
         read: &dyn Fn(&str) -> Result<Option<String>, SecurityError>,
     ) -> Result<Self, SecurityError> {
+        let keys = read("usergroup/default/authkeys.properties")?
+            .map(|t| {
+                t.lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                    .filter_map(|l| l.split_once('='))
+                    .map(|(k, u)| (k.trim().to_string(), u.trim().to_string()))
+                    .filter(|(k, u)| !k.is_empty() && !u.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
         Ok(Security {
             realm: Realm::read(read)?,
+            keys,
             rules: read("rest.properties")?
                 .map_or_else(RestRules::default_rules, |t| RestRules::parse(&t)),
             data: Arc::new(
@@ -202,6 +217,13 @@ impl Security {
             data: self.data.clone(),
             services: self.services.clone(),
         }
+    }
+
+    /// The user an authentication key (`authkey=`) stands for, if any.
+    pub fn identify_key(&self, key: &str) -> Option<String> {
+        self.realm
+            .user_of_key(key, &self.keys)
+            .map(|u| u.name.clone())
     }
 
     /// Whether `name` and `password` are a user's (the web interface's login form).

@@ -31,6 +31,8 @@ pub struct Realm {
     user_roles: HashMap<String, Vec<String>>,
     group_roles: HashMap<String, Vec<String>>,
     parents: HashMap<String, String>,
+    /// Authentication keys (a user's `UUID` property, GeoServer's authkey module) → user.
+    keys: HashMap<String, String>,
     admin_role: String,
     group_admin_role: String,
     /// Verified (user, hash of password) pairs, so the 100 000-round digest runs once per login.
@@ -83,6 +85,13 @@ impl Realm {
                     let Some(name) = u.attr_value("name") else {
                         continue;
                     };
+                    for p in u.all("property") {
+                        if p.attr_value("name") == Some("UUID") {
+                            if let Some(k) = p.text_trim().filter(|k| !k.is_empty()) {
+                                r.keys.insert(k.to_string(), name.to_string());
+                            }
+                        }
+                    }
                     r.users.insert(
                         name.to_string(),
                         User {
@@ -147,6 +156,15 @@ impl Realm {
     /// The enabled user of this name.
     pub fn user(&self, name: &str) -> Option<&User> {
         self.users.get(name).filter(|u| u.enabled)
+    }
+
+    /// The enabled user an authentication key stands for: the user's `UUID` property, else
+    /// `extra` (`authkeys.properties`: key → user name).
+    pub fn user_of_key(&self, key: &str, extra: &HashMap<String, String>) -> Option<&User> {
+        self.keys
+            .get(key)
+            .or_else(|| extra.get(key))
+            .and_then(|name| self.user(name))
     }
 
     /// The enabled user whose password matches.

@@ -67,6 +67,21 @@ enum Command {
             default_value_t = 20
         )]
         max_failed_logins: u32,
+        /// HTTP header pass-through: the request header in which a trusted proxy (an
+        /// OpenID Connect proxy, say) names the authenticated user of OGC requests. Off unless
+        /// set.
+        #[arg(long, value_name = "HEADER", env = "MERIDIAN_AUTH_PROXY_HEADER")]
+        auth_proxy_header: Option<String>,
+        /// The addresses the trusted proxy connects from (comma-separated; loopback when
+        /// not set). The header of any other client is ignored.
+        #[arg(
+            long,
+            value_name = "IPS",
+            env = "MERIDIAN_AUTH_PROXY_FROM",
+            value_delimiter = ',',
+            default_value = "127.0.0.1,::1"
+        )]
+        auth_proxy_from: Vec<std::net::IpAddr>,
         /// Largest total size, in bytes, the files of one data upload may unpack to (413
         /// beyond).
         #[arg(
@@ -151,6 +166,8 @@ fn main() -> ExitCode {
             idle_timeout,
             max_connections,
             max_failed_logins,
+            auth_proxy_header,
+            auth_proxy_from,
             max_upload_unpacked,
             max_upload_ratio,
         } => {
@@ -163,7 +180,13 @@ fn main() -> ExitCode {
                 max_unpacked: max_upload_unpacked,
                 max_ratio: max_upload_ratio.max(1),
             };
-            node::serve(data_dir(d), bind, limits, max_failed_logins, uploads)
+            let proxy = auth_proxy_header
+                .filter(|h| !h.trim().is_empty())
+                .map(|header| meridian_ogc::ProxyAuth {
+                    header: header.trim().to_ascii_lowercase(),
+                    from: auth_proxy_from,
+                });
+            node::serve(data_dir(d), bind, limits, max_failed_logins, uploads, proxy)
         }
         Command::Check { data_dir: d } => node::check(data_dir(d)),
         Command::Cluster {

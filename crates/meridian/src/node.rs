@@ -73,6 +73,7 @@ pub fn serve(
     limits: crate::http::HttpLimits,
     max_failed_logins: u32,
     upload_limits: meridian_rest::UploadLimits,
+    proxy_auth: Option<meridian_ogc::ProxyAuth>,
 ) -> Result<(), NodeError> {
     if let Some(raw) =
         std::env::var_os(meridian_sources::sandbox::SANDBOX_VAR).filter(|v| !v.is_empty())
@@ -204,6 +205,7 @@ pub fn serve(
             after_large_answer: Some(Arc::new(crate::memory::release_soon)),
             security: security.clone(),
             logins: logins.clone(),
+            proxy_auth,
             ..OgcState::new(service.clone(), dir.clone())
         });
         let on_exit = service.clone();

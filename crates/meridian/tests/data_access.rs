@@ -10,6 +10,11 @@ use std::path::Path;
 /// A node on a copy of the fixture with users `reader` (role `ROLE_STATES`) and `other` (no
 /// role), and `rules` as `layers.properties`.
 fn node_with_rules(rules: &str) -> (Node, std::path::PathBuf) {
+    node_with_rules_env(rules, &[])
+}
+
+/// [`node_with_rules`] with more environment.
+fn node_with_rules_env(rules: &str, env: &[(&str, &str)]) -> (Node, std::path::PathBuf) {
     let (tmp, dir) = meridian_testkit::tmpdir();
     meridian_testkit::copy_dir(&common::fixture(), &dir).unwrap();
     let sec = dir.join("security");
@@ -32,7 +37,11 @@ fn node_with_rules(rules: &str) -> (Node, std::path::PathBuf) {
     )
     .unwrap();
     std::fs::write(sec.join("layers.properties"), rules).unwrap();
-    (Node::start(dir.clone(), Some(tmp)), dir)
+    let env: Vec<(&str, &str)> = [("MERIDIAN_CLUSTER_EMBEDDEDBROKER_LISTEN", "127.0.0.1:0")]
+        .into_iter()
+        .chain(env.iter().copied())
+        .collect();
+    (Node::start_env(dir.clone(), Some(tmp), &env), dir)
 }
 
 /// GET a path under /geoserver as `who` (None: anonymous): status and body.
@@ -223,5 +232,97 @@ fn security_made_over_rest_survives_a_kill_in_geoservers_files() {
     assert!(
         layers.contains("topp.states.r=ROLE_D") && layers.contains("mode=HIDE"),
         "{layers}"
+    );
+}
+
+#[test]
+fn authentication_keys_stand_for_their_user_on_the_ogc_services() {
+    let (n, dir) = node_with_rules("*.*.r=*\ntopp.states.r=ROLE_STATES\n");
+    // A key in authkeys.properties, and one as a user's UUID property; both given to
+    // ROLE_STATES holders.
+    let sec = dir.join("security/usergroup/default");
+    std::fs::write(sec.join("authkeys.properties"), "k-reader-1=reader\n").unwrap();
+    let users = std::fs::read_to_string(sec.join("users.xml")).unwrap();
+    std::fs::write(
+        sec.join("users.xml"),
+        users.replace(
+            "<user enabled=\"true\" name=\"other\" password=\"plain:other\"/>",
+            "<user enabled=\"true\" name=\"other\" password=\"plain:other\"><property name=\"UUID\">k-other-2</property></user>",
+        ),
+    )
+    .unwrap();
+    expect(n.post_xml("/reload", ""), 200);
+    assert_eq!(
+        get(&n, &format!("{WFS_STATES}&authkey=k-reader-1"), None).0,
+        200
+    );
+    assert_eq!(
+        get(&n, &format!("{OAPIF_STATES}&authkey=k-reader-1"), None).0,
+        200
+    );
+    assert_eq!(
+        get(&n, &format!("{WMS_STATES}&authkey=k-reader-1"), None).0,
+        200
+    );
+    // The UUID key is "other"'s, who lacks the role; an unknown key is refused.
+    assert_eq!(
+        get(&n, &format!("{WFS_STATES}&authkey=k-other-2"), None).0,
+        400
+    );
+    assert_eq!(get(&n, &format!("{WFS_STATES}&authkey=nope"), None).0, 401);
+    // Links in the capabilities carry the key, and the documents still read.
+    for caps in [
+        "/wfs?service=WFS&version=1.0.0&request=GetCapabilities",
+        "/wfs?service=WFS&version=2.0.0&request=GetCapabilities",
+        "/wms?service=WMS&version=1.1.1&request=GetCapabilities",
+    ] {
+        let (s, body) = get(&n, &format!("{caps}&authkey=k-reader-1"), None);
+        assert_eq!(s, 200);
+        assert!(body.contains("authkey=k-reader-1"), "{caps}");
+        assert!(body.contains("topp:states"), "{caps}");
+        meridian_xml::parse(&body).unwrap_or_else(|e| panic!("{caps}: {e}"));
+    }
+}
+
+/// GET as a request that carries `header: value` (no credentials).
+fn get_with_header(n: &Node, path: &str, header: &str, value: &str) -> u16 {
+    n.anon()
+        .get(format!("http://127.0.0.1:{}/geoserver{path}", n.port))
+        .header(header, value)
+        .send()
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[test]
+fn a_trusted_proxy_names_the_user_in_a_header() {
+    let rules = "*.*.r=*\ntopp.states.r=ROLE_STATES\n";
+    let (n, _) = node_with_rules_env(rules, &[("MERIDIAN_AUTH_PROXY_HEADER", "X-Remote-User")]);
+    assert_eq!(
+        get_with_header(&n, WFS_STATES, "X-Remote-User", "reader"),
+        200
+    );
+    assert_eq!(
+        get_with_header(&n, WMS_STATES, "x-remote-user", "reader"),
+        200
+    );
+    assert_eq!(
+        get_with_header(&n, WFS_STATES, "X-Remote-User", "other"),
+        400
+    );
+    assert_eq!(get(&n, WFS_STATES, None).0, 400);
+    drop(n);
+    // From an address that is not the proxy's, the header is ignored.
+    let (n, _) = node_with_rules_env(
+        rules,
+        &[
+            ("MERIDIAN_AUTH_PROXY_HEADER", "X-Remote-User"),
+            ("MERIDIAN_AUTH_PROXY_FROM", "192.0.2.7"),
+        ],
+    );
+    assert_eq!(
+        get_with_header(&n, WFS_STATES, "X-Remote-User", "reader"),
+        400
     );
 }

@@ -201,7 +201,11 @@ pub(super) async fn get_feature(
         srs_name,
         swap,
         decimals: l.num_decimals,
-        schema_location: format!("{endpoint}?service=WFS&{describe}={}", l.qualified()),
+        schema_location: format!(
+            "{}service=WFS&{describe}={}",
+            crate::access::query_base(endpoint),
+            l.qualified()
+        ),
     };
     // GetFeatureById answers the feature alone, not in a collection.
     if let (true, Dialect::Gml32, Some(f)) = (by_id, dialect, r.features.first()) {

@@ -87,6 +87,8 @@ async fn handle(
         Some(w) => format!("http://{host}/geoserver/{w}/wfs"),
         None => format!("http://{host}/geoserver/wfs"),
     };
+    let raw_query = q.clone();
+    let endpoint = crate::access::endpoint_with_key(endpoint, raw_query.as_deref());
     let (p, post_query) = match read_request(q, &method, &body) {
         Ok(r) => r,
         Err(e) => return e.into_response(),
@@ -114,7 +116,7 @@ async fn handle(
     let level = transaction::ServiceLevel::of(svc.as_ref().map(|o| o.element()).as_ref());
     let lower = request.to_ascii_lowercase();
     // Every request is answered for its caller, under the service rules.
-    let access = match crate::access::caller(&st, &headers, client) {
+    let access = match crate::access::caller(&st, &headers, client, raw_query.as_deref()) {
         Ok(a) => a,
         Err(refusal) => return *refusal,
     };

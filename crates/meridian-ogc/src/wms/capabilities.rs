@@ -70,7 +70,7 @@ pub(super) fn capabilities(
     let access = service_text(svc, "accessConstraints", "NONE");
     let v13 = version == Version::V130;
     let crs_tag = if v13 { "CRS" } else { "SRS" };
-    let href = escape(&format!("{endpoint}?"));
+    let href = escape(&crate::access::query_base(endpoint));
     let mut x = String::with_capacity(8192);
     x.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     if v13 {
@@ -296,7 +296,8 @@ fn layer(
         // The style's name as its title (reading every style's SLD would cost each request).
         let title = s.name().to_string();
         let legend = format!(
-            "{endpoint}?service=WMS&request=GetLegendGraphic&format=image%2Fpng&width=20&height=20&layer={}&style={}",
+            "{}service=WMS&request=GetLegendGraphic&format=image%2Fpng&width=20&height=20&layer={}&style={}",
+            crate::access::query_base(endpoint),
             l.qualified(),
             s.name()
         );
@@ -419,7 +420,8 @@ fn coverage(
     for id in &c.styles {
         let Some(s) = cat.get(id) else { continue };
         let legend = format!(
-            "{endpoint}?service=WMS&request=GetLegendGraphic&format=image%2Fpng&width=20&height=20&layer={}&style={}",
+            "{}service=WMS&request=GetLegendGraphic&format=image%2Fpng&width=20&height=20&layer={}&style={}",
+            crate::access::query_base(endpoint),
             c.qualified(),
             s.name()
         );

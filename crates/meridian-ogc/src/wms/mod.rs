@@ -90,6 +90,7 @@ async fn handle(
         Some(w) => format!("http://{host}/geoserver/{w}/wms"),
         None => format!("http://{host}/geoserver/wms"),
     };
+    let endpoint = crate::access::endpoint_with_key(endpoint, q.as_deref());
     if let Some(svc) = p.get("SERVICE") {
         if !svc.eq_ignore_ascii_case("WMS") {
             return wms_err(
@@ -113,7 +114,7 @@ async fn handle(
     }
     let request = p.get("REQUEST").cloned().unwrap_or_default();
     // Every request is answered for its caller, under the service rules.
-    let access = match crate::access::caller(&st, &headers, client.0) {
+    let access = match crate::access::caller(&st, &headers, client.0, q.as_deref()) {
         Ok(a) => a,
         Err(refusal) => return *refusal,
     };

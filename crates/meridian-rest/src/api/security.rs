@@ -130,6 +130,7 @@ pub fn dispatch(c: &Ctx, req: &Req, rest: &[&str]) -> RestResult<Resp> {
         ["acl", which] => acl(c, req, which, None),
         ["acl", which, rule] => acl(c, req, which, Some(rule)),
         ["self", "password"] => self_password(c, req),
+        ["masterpw"] => master_password(req),
         _ => Err(RestError::NotFound(format!(
             "no such security resource: /rest/{}",
             req.segs.join("/")
@@ -487,4 +488,27 @@ fn self_password(c: &Ctx, req: &Req) -> RestResult<Resp> {
     f.modify_user(user, Some(new), None)?;
     apply_files(c, &f)?;
     Ok(Resp::ok())
+}
+
+/// `/masterpw`. GeoServer keeps a master password that unlocks its keystore, and shows it to
+/// administrators. Meridian has no keystore: store passwords are sealed with the cluster's
+/// secret. The answer keeps GeoServer's shape with the value masked (no secret is answered
+/// in clear), and a change is refused with the reason.
+fn master_password(req: &Req) -> RestResult<Resp> {
+    match req.method.as_str() {
+        "GET" => Ok(render(
+            req,
+            &Element::new("masterPassword").child(Element::with_text(
+                "oldMasterPassword",
+                meridian_catalog::secrets::MASK,
+            )),
+            &[],
+        )),
+        "PUT" => Err(RestError::Unprocessable(
+            "Meridian keeps no master password: there is no keystore to unlock, and store \
+             passwords are sealed with the cluster's secret (rotate that instead)"
+                .into(),
+        )),
+        _ => Err(method_not_allowed(req)),
+    }
 }
