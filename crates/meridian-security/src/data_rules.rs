@@ -78,8 +78,11 @@ impl DataRules {
                 continue;
             }
             let parts: Vec<&str> = key.trim().split('.').collect();
-            let [ws, layer, mode] = parts.as_slice() else {
-                continue;
+            // `group.mode`: a global layer group's rule (its workspace is "").
+            let (ws, layer, mode) = match parts.as_slice() {
+                [ws, layer, mode] => (*ws, *layer, *mode),
+                [group, mode] if *group != "*" => ("", *group, *mode),
+                _ => continue,
             };
             let mode = match mode.trim() {
                 "r" => Mode::Read,
@@ -159,5 +162,10 @@ mod tests {
             DataRules::parse("").allows("sf", "roads", Mode::Write, &[]),
             "no rule: open"
         );
+        // A global layer group's rule has two parts.
+        let g = DataRules::parse("*.*.r=*\nbasemap.r=ROLE_MAPS\n");
+        assert!(!g.allows("", "basemap", Mode::Read, &[]));
+        assert!(g.allows("", "basemap", Mode::Read, &roles(&["ROLE_MAPS"])));
+        assert!(g.allows("", "other", Mode::Read, &[]));
     }
 }

@@ -326,3 +326,21 @@ fn a_trusted_proxy_names_the_user_in_a_header() {
         400
     );
 }
+
+#[test]
+fn a_global_layer_groups_rule_guards_it_on_wms() {
+    let (n, _) = node_with_rules("*.*.r=*\ntasmania.r=ROLE_STATES\n");
+    let map = "/wms?service=WMS&version=1.1.1&request=GetMap&layers=tasmania&styles=&srs=EPSG:4326&bbox=143,-44,149,-39&width=100&height=80&format=image/png";
+    assert!(!get(&n, WMS_CAPS, None).1.contains("<Name>tasmania</Name>"));
+    let (s, body) = get(&n, map, None);
+    assert_eq!(s, 400);
+    assert!(body.contains("LayerNotDefined"), "{body}");
+    assert!(get(&n, WMS_CAPS, READER)
+        .1
+        .contains("<Name>tasmania</Name>"));
+    assert_eq!(get(&n, map, READER).0, 200);
+    // Its layers stay readable on their own (their own rules allow them).
+    assert!(get(&n, WMS_CAPS, None)
+        .1
+        .contains("<Name>topp:tasmania_roads</Name>"));
+}

@@ -209,7 +209,8 @@ pub(super) fn capabilities(
     }
     for g in cat.list(meridian_catalog::Kind::LayerGroup) {
         let ws_name = g.workspace().and_then(|id| cat.get(id)).map(|w| w.name());
-        if crate::access::listed(caller, ws_name.unwrap_or("*"), g.name()) {
+        // A global group's rules are `group.r` (workspace "").
+        if crate::access::listed(caller, ws_name.unwrap_or(""), g.name()) {
             group(&mut rest, &cat, g, ws, v13, crs_tag);
         }
     }

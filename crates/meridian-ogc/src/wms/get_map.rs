@@ -260,14 +260,23 @@ async fn draw_map(
             }
             continue;
         }
-        let group = find_group(&cat, ws, name).ok_or_else(|| {
+        let unknown = || {
             wms_err(
                 v,
                 "LayerNotDefined",
                 "layers",
                 format!("no layer or layer group named '{name}'"),
             )
-        })?;
+        };
+        let group = find_group(&cat, ws, name).ok_or_else(unknown)?;
+        // The group's own rule (`ws.group.r`, or `group.r` for a global one).
+        let group_ws = group
+            .workspace()
+            .and_then(|id| cat.get(id))
+            .map(|w| w.name().to_string())
+            .unwrap_or_default();
+        crate::access::read(access, &group_ws, group.name())
+            .map_err(|r| super::error::wms_refusal(v, r, unknown()))?;
         let mut skipped = Vec::new();
         // The members the caller may read (the others are left out, as if not in the group).
         let members = group_layers(&cat, &st.data_dir, group, &mut skipped)

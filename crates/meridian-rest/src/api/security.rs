@@ -300,6 +300,10 @@ fn stored_key(which: &str, key: &str) -> RestResult<String> {
                 [ws, layer, "r" | "w" | "a"] if !ws.is_empty() && !layer.is_empty() => {
                     Ok(key.to_string())
                 }
+                // A global layer group's rule.
+                [group, "r" | "w" | "a"] if !group.is_empty() && *group != "*" => {
+                    Ok(key.to_string())
+                }
                 _ => Err(bad()),
             }
         }
