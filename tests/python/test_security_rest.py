@@ -87,7 +87,7 @@ def test_access_rules_set_over_rest_decide_what_wfs_shows(node):
         call("POST", "/acl/layers", json.dumps({"demo.*.r": "X"}))
     assert e.value.code == 409
     with pytest.raises(urllib.error.HTTPError) as e:
-        call("POST", "/acl/layers", json.dumps({"demo.r": "X"}))
+        call("POST", "/acl/layers", json.dumps({"demo.*.q": "X"}))
     assert e.value.code == 422
     assert "HIDE" in call("GET", "/acl/catalog")[1]
     assert call("PUT", "/acl/catalog", "<catalog><mode>CHALLENGE</mode></catalog>", "application/xml")[0] == 200
