@@ -43,7 +43,7 @@ pub struct Req {
     pub body: Vec<u8>,
     /// `http://host:port/geoserver`, for links.
     pub base: String,
-    /// The authenticated user (`None`: anonymous, or a cluster peer).
+    /// The authenticated user (`None`: anonymous; [`crate::PEER_USER`] for a cluster peer).
     pub user: Option<String>,
 }
 

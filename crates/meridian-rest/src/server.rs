@@ -39,6 +39,9 @@ pub fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     Some((u.to_string(), p.to_string()))
 }
 
+/// The user a request from a cluster peer runs as.
+pub const PEER_USER: &str = "cluster-peer";
+
 /// The response header signing an answer to a cluster peer.
 pub const PEER_SIGNATURE_HEADER: &str = "x-meridian-signature";
 
@@ -301,7 +304,7 @@ async fn handle(State(st): State<Arc<RestState>>, request: Request) -> Response 
         }
     }
     let access = match st.security.read() {
-        _ if peer.is_some() => Access::Allowed(Some("cluster-peer".into())),
+        _ if peer.is_some() => Access::Allowed(Some(PEER_USER.into())),
         Ok(sec) => sec.check_rest(
             &method,
             &format!("/rest{}", if sub.is_empty() { "" } else { sub }),
@@ -373,7 +376,7 @@ async fn handle(State(st): State<Arc<RestState>>, request: Request) -> Response 
         content_type,
         body: bytes.to_vec(),
         base: format!("http://{host}/geoserver"),
-        user: user.clone().filter(|u| u != "cluster-peer"),
+        user: user.clone(),
     };
     // A long poll is answered on the runtime, without a blocking thread per waiting client.
     let pending = st.extensions.iter().find_map(|e| e.handle_async(&req));

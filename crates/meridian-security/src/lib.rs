@@ -90,6 +90,11 @@ impl LayerAccess {
         }
     }
 
+    /// Whether the caller is the full administrator (every rule lets them through).
+    pub fn is_administrator(&self) -> bool {
+        self.roles.iter().any(|r| r == "ROLE_ADMINISTRATOR")
+    }
+
     /// The caller's user name (`None`: anonymous).
     pub fn user(&self) -> Option<&str> {
         self.user.as_deref()

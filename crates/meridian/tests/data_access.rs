@@ -344,3 +344,38 @@ fn a_global_layer_groups_rule_guards_it_on_wms() {
         .1
         .contains("<Name>topp:tasmania_roads</Name>"));
 }
+
+#[test]
+fn rest_listings_show_a_reader_only_the_layers_they_may_read() {
+    let (n, dir) = node_with_rules("*.*.r=*\ntopp.states.r=ROLE_STATES\n");
+    // REST opened for reading to any logged-in user.
+    rewrite(
+        &n,
+        &dir,
+        "rest.properties",
+        "/**;GET,HEAD=ROLE_AUTHENTICATED\n/**;POST,DELETE,PUT=ROLE_ADMINISTRATOR\n",
+    );
+    let rest = |path: &str, who: (&str, &str)| {
+        let r = n
+            .anon()
+            .get(format!("http://127.0.0.1:{}/geoserver/rest{path}", n.port))
+            .basic_auth(who.0, Some(who.1))
+            .send()
+            .unwrap();
+        (r.status().as_u16(), r.text().unwrap())
+    };
+    let (s, list) = rest("/layers.json", ("other", "other"));
+    assert_eq!(s, 200);
+    assert!(!list.contains("topp:states") && list.contains("topp:tasmania_roads"));
+    assert_eq!(rest("/layers/topp:states.json", ("other", "other")).0, 404);
+    assert!(rest("/layers.json", ("reader", "reader"))
+        .1
+        .contains("topp:states"));
+    assert_eq!(
+        rest("/layers/topp:states.json", ("reader", "reader")).0,
+        200
+    );
+    assert!(rest("/layers.json", ("admin", "geoserver"))
+        .1
+        .contains("topp:states"));
+}
