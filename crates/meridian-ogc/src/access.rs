@@ -24,21 +24,11 @@ pub(crate) fn caller(
     query: Option<&str>,
 ) -> Result<LayerAccess, Box<Response>> {
     // A user a trusted proxy names (its header from anyone else is ignored).
-    if let Some(p) = &st.proxy_auth {
-        if let Some(user) = headers
-            .get(p.header.as_str())
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim)
-            .filter(|u| !u.is_empty())
-        {
-            if client.is_some_and(|ip| p.from.contains(&ip)) {
-                let Ok(sec) = st.security.read() else {
-                    return Err(Box::new(challenge("the server's users cannot be read")));
-                };
-                return Ok(sec.access_for(Some(user)));
-            }
-            tracing::debug!(header = %p.header, ?client, "a user header from a client that is not the trusted proxy: ignored");
-        }
+    if let Some(user) = st.proxy_auth.as_ref().and_then(|p| p.user(headers, client)) {
+        let Ok(sec) = st.security.read() else {
+            return Err(Box::new(challenge("the server's users cannot be read")));
+        };
+        return Ok(sec.access_for(Some(user)));
     }
     let credentials = meridian_rest::basic_credentials(headers);
     let key = if credentials.is_none() {

@@ -41,16 +41,7 @@ pub struct OgcState {
     pub proxy_auth: Option<ProxyAuth>,
 }
 
-/// HTTP header pass-through: a proxy in front of the node (an OpenID Connect proxy, a single
-/// sign-on gateway) has authenticated the user and names them in a header. Only requests
-/// from the proxy's own addresses are believed; the header of any other client is ignored.
-#[derive(Debug, Clone)]
-pub struct ProxyAuth {
-    /// The header naming the user (`X-Forwarded-User`).
-    pub header: String,
-    /// The addresses the proxy connects from.
-    pub from: Vec<std::net::IpAddr>,
-}
+pub use meridian_rest::ProxyAuth;
 
 impl OgcState {
     /// The services over `catalog`, with stores read relative to `data_dir`.

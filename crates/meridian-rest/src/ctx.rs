@@ -67,6 +67,8 @@ pub struct RestState {
     pub extensions: Vec<Arc<dyn RestExtension>>,
     /// Failed logins per client address.
     pub logins: Arc<crate::LoginThrottle>,
+    /// Users named by a trusted proxy in a request header (off when `None`).
+    pub proxy_auth: Option<crate::ProxyAuth>,
     /// Every layer in name order, shared by the listings of one catalog snapshot.
     pub layer_order: LayerOrder,
     /// Called when a large streamed answer has been written (the node hands the memory it

@@ -22,7 +22,7 @@ pub use error::{RestError, RestResult};
 pub use json::{from_json, to_json};
 pub use req::{chunked, render, Chunks, Format, Req, Resp, Streamed};
 pub use server::{
-    basic_credentials, execute_as, rest_router, streamed_body, PEER_SIGNATURE_HEADER, PEER_USER,
-    POSITION_HEADER,
+    basic_credentials, execute_as, rest_router, streamed_body, ProxyAuth, PEER_SIGNATURE_HEADER,
+    PEER_USER, POSITION_HEADER,
 };
 pub use throttle::LoginThrottle;

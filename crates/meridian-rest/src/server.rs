@@ -39,6 +39,38 @@ pub fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     Some((u.to_string(), p.to_string()))
 }
 
+/// HTTP header pass-through: a proxy in front of the node (an OpenID Connect proxy, a single
+/// sign-on gateway) has authenticated the user and names them in a header. Only requests
+/// from the proxy's own addresses are believed; the header of any other client is ignored.
+#[derive(Debug, Clone)]
+pub struct ProxyAuth {
+    /// The header naming the user (`x-forwarded-user`), lower case.
+    pub header: String,
+    /// The addresses the proxy connects from.
+    pub from: Vec<std::net::IpAddr>,
+}
+
+impl ProxyAuth {
+    /// The user the trusted proxy names in this request, if it is the proxy's and names one.
+    pub fn user<'a>(
+        &self,
+        headers: &'a HeaderMap,
+        client: Option<std::net::IpAddr>,
+    ) -> Option<&'a str> {
+        let user = headers
+            .get(self.header.as_str())
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|u| !u.is_empty())?;
+        if client.is_some_and(|ip| self.from.contains(&ip)) {
+            Some(user)
+        } else {
+            tracing::debug!(header = %self.header, ?client, "a user header from a client that is not the trusted proxy: ignored");
+            None
+        }
+    }
+}
+
 /// The user a request from a cluster peer runs as.
 pub const PEER_USER: &str = "cluster-peer";
 
@@ -303,8 +335,18 @@ async fn handle(State(st): State<Arc<RestState>>, request: Request) -> Response 
             return error_response(&RestError::TooManyLogins(wait));
         }
     }
+    let proxied = st
+        .proxy_auth
+        .as_ref()
+        .and_then(|p| p.user(&parts.headers, client));
     let access = match st.security.read() {
         _ if peer.is_some() => Access::Allowed(Some(PEER_USER.into())),
+        // A user the trusted proxy authenticated (unknown to the users: 401).
+        Ok(sec) if proxied.is_some() => sec.check_rest_as(
+            &method,
+            &format!("/rest{}", if sub.is_empty() { "" } else { sub }),
+            proxied.unwrap_or_default(),
+        ),
         Ok(sec) => sec.check_rest(
             &method,
             &format!("/rest{}", if sub.is_empty() { "" } else { sub }),

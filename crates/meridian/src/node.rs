@@ -205,7 +205,7 @@ pub fn serve(
             after_large_answer: Some(Arc::new(crate::memory::release_soon)),
             security: security.clone(),
             logins: logins.clone(),
-            proxy_auth,
+            proxy_auth: proxy_auth.clone(),
             ..OgcState::new(service.clone(), dir.clone())
         });
         let on_exit = service.clone();
@@ -218,6 +218,7 @@ pub fn serve(
             max_upload: 1024 * 1024 * 1024,
             upload_limits,
             logins,
+            proxy_auth,
             extensions: vec![Arc::new(ClusterRest(cluster))],
             layer_order: Default::default(),
             after_large_answer: Some(Arc::new(crate::memory::release_soon)),

@@ -312,6 +312,14 @@ fn a_trusted_proxy_names_the_user_in_a_header() {
         400
     );
     assert_eq!(get(&n, WFS_STATES, None).0, 400);
+    // REST takes the proxy's user too, under its own rules.
+    let rest = "/rest/workspaces.json";
+    assert_eq!(get_with_header(&n, rest, "X-Remote-User", "admin"), 200);
+    assert_eq!(get_with_header(&n, rest, "X-Remote-User", "reader"), 403);
+    assert_eq!(
+        get_with_header(&n, rest, "X-Remote-User", "nobody-known"),
+        401
+    );
     drop(n);
     // From an address that is not the proxy's, the header is ignored.
     let (n, _) = node_with_rules_env(
@@ -324,6 +332,10 @@ fn a_trusted_proxy_names_the_user_in_a_header() {
     assert_eq!(
         get_with_header(&n, WFS_STATES, "X-Remote-User", "reader"),
         400
+    );
+    assert_eq!(
+        get_with_header(&n, "/rest/workspaces.json", "X-Remote-User", "admin"),
+        401
     );
 }
 
