@@ -226,3 +226,35 @@ pub fn method_not_allowed(req: &Req) -> RestError {
         req.segs.join("/")
     ))
 }
+
+/// What a REST caller who is not the administrator may read (`None`: the administrator, or
+/// a cluster peer, who see everything).
+pub fn readers_access(c: &Ctx, req: &Req) -> Option<meridian_security::LayerAccess> {
+    if req.user.as_deref() == Some(crate::PEER_USER) {
+        return None;
+    }
+    let access = match c.st.security.read() {
+        Ok(s) => s.access_for(req.user.as_deref()),
+        Err(_) => return None,
+    };
+    (!access.is_administrator()).then_some(access)
+}
+
+/// Whether `access` may read the layer, resource or layer group `l` (by its workspace and
+/// name; a global group's workspace is "").
+pub fn may_read(
+    access: &meridian_security::LayerAccess,
+    cat: &meridian_catalog::Catalog,
+    l: &Object,
+) -> bool {
+    let ws = cat
+        .workspace_id_of(l)
+        .and_then(|id| cat.get(&id).map(|w| w.name().to_string()))
+        .unwrap_or_default();
+    let name = if l.kind == meridian_catalog::Kind::Layer {
+        cat.layer_name(l)
+    } else {
+        l.name()
+    };
+    access.can(&ws, name, meridian_security::Mode::Read)
+}

@@ -390,4 +390,29 @@ fn rest_listings_show_a_reader_only_the_layers_they_may_read() {
     assert!(rest("/layers.json", ("admin", "geoserver"))
         .1
         .contains("topp:states"));
+    // Feature types and layer groups alike.
+    let (_, types) = rest("/workspaces/topp/featuretypes.json", ("other", "other"));
+    assert!(
+        !types.contains("\"states\"") && types.contains("tasmania_roads"),
+        "{types}"
+    );
+    assert!(
+        rest("/workspaces/topp/featuretypes.json", ("reader", "reader"))
+            .1
+            .contains("\"states\"")
+    );
+    rewrite(
+        &n,
+        &dir,
+        "layers.properties",
+        "*.*.r=*\ntopp.states.r=ROLE_STATES\ntasmania.r=ROLE_STATES\n",
+    );
+    let (_, groups) = rest("/layergroups.json", ("other", "other"));
+    assert!(
+        !groups.contains("tasmania") && groups.contains("spearfish"),
+        "{groups}"
+    );
+    assert!(rest("/layergroups.json", ("reader", "reader"))
+        .1
+        .contains("tasmania"));
 }

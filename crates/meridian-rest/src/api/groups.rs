@@ -18,9 +18,13 @@ pub fn collection(c: &Ctx, req: &Req, ws_name: Option<&str>) -> RestResult<Resp>
     };
     match req.method.as_str() {
         "GET" => {
-            let groups = c
+            let mut groups = c
                 .cat
                 .scoped(Kind::LayerGroup, url_ws.as_ref().map(|w| w.id()));
+            // A caller who is not the administrator lists only what they may read.
+            if let Some(a) = crate::ctx::readers_access(c, req) {
+                groups.retain(|g| crate::ctx::may_read(&a, &c.cat, g));
+            }
             Ok(list_objects(c, req, "layerGroups", "layerGroup", groups))
         }
         "POST" => {

@@ -27,12 +27,12 @@ pub fn collection(c: &Ctx, req: &Req, ws_name: Option<&str>) -> RestResult<Resp>
     let cat = c.cat.clone();
     let mut link_req = req.clone();
     link_req.body = Vec::new();
-    let access = readers_access(c, req);
+    let access = crate::ctx::readers_access(c, req);
     let items = (0..layers.len()).filter_map(move |i| {
         let l = &layers[i];
         // A caller who is not the administrator lists only the layers they may read.
         if let Some(a) = &access {
-            if !may_read(a, &cat, l) {
+            if !crate::ctx::may_read(a, &cat, l) {
                 return None;
             }
         }
@@ -71,38 +71,12 @@ pub fn find_layer(
     let missing = || not_found(req, format!("No such layer: {name}"));
     let found = find_layer_in(c, req, ws, &name, missing)?;
     // A layer the caller may not read does not exist for them.
-    if let Some(a) = readers_access(c, req) {
-        if !may_read(&a, &c.cat, &found) {
+    if let Some(a) = crate::ctx::readers_access(c, req) {
+        if !crate::ctx::may_read(&a, &c.cat, &found) {
             return Err(missing());
         }
     }
     Ok(found)
-}
-
-/// What a REST caller who is not the administrator may read (`None`: the administrator, or
-/// a cluster peer, who see everything).
-fn readers_access(c: &Ctx, req: &Req) -> Option<meridian_security::LayerAccess> {
-    if req.user.as_deref() == Some(crate::PEER_USER) {
-        return None;
-    }
-    let access = match c.st.security.read() {
-        Ok(s) => s.access_for(req.user.as_deref()),
-        Err(_) => return None,
-    };
-    (!access.is_administrator()).then_some(access)
-}
-
-/// Whether `access` may read the layer `l` (by its workspace and name).
-fn may_read(
-    access: &meridian_security::LayerAccess,
-    cat: &meridian_catalog::Catalog,
-    l: &Object,
-) -> bool {
-    let ws = cat
-        .workspace_id_of(l)
-        .and_then(|id| cat.get(&id).map(|w| w.name().to_string()))
-        .unwrap_or_default();
-    access.can(&ws, cat.layer_name(l), meridian_security::Mode::Read)
 }
 
 fn find_layer_in(

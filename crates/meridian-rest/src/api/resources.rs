@@ -87,6 +87,10 @@ pub fn collection(
                     None => o.ref_id("namespace") == Some(ns.id()),
                 })
                 .collect();
+            // A caller who is not the administrator lists only what they may read.
+            if let Some(a) = crate::ctx::readers_access(c, req) {
+                resources.retain(|o| crate::ctx::may_read(&a, &c.cat, o));
+            }
             resources.sort_by_cached_key(|o| o.name());
             Ok(list_objects(c, req, root, item, resources))
         }
