@@ -108,6 +108,19 @@ fn hidden_layers_are_unknown_to_callers_without_the_role() {
             .contains("<Name>topp:states</Name>"));
         assert_eq!(get(&n, WMS_STATES, who).0, 200);
     }
+    // WFS 1.x capabilities mark what a caller may read but not write as query-only (QGIS
+    // opens such layers read-only); the administrator's are editable.
+    let caps11 = "/wfs?service=WFS&version=1.1.0&request=GetCapabilities";
+    let only_query = "<Operations><Operation>Query</Operation></Operations><OutputFormats>";
+    assert!(get(&n, caps11, None).1.contains(only_query));
+    assert!(!get(&n, caps11, ADMIN).1.contains(only_query));
+    let caps10 = "/wfs?service=WFS&version=1.0.0&request=GetCapabilities";
+    assert!(get(&n, caps10, None)
+        .1
+        .contains("</SRS><Operations><Query/></Operations>"));
+    assert!(!get(&n, caps10, ADMIN)
+        .1
+        .contains("</SRS><Operations><Query/></Operations>"));
     // A wrong password is refused, never taken as anonymous.
     assert_eq!(get(&n, WFS_CAPS, Some(("reader", "wrong"))).0, 401);
 }
