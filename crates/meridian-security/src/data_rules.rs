@@ -3,9 +3,7 @@
 //! any role. The most specific rule for a layer decides (`ws.layer`, then `ws.*`, then
 //! `*.*`), as GeoServer's; with no rule for a mode, the mode is open to everyone.
 
-use crate::SecurityError;
 use std::collections::HashMap;
-use std::path::Path;
 
 /// What a rule governs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -44,21 +42,8 @@ impl DataRules {
         DataRules::parse("*.*.r=*\n*.*.w=ADMIN,GROUP_ADMIN\n")
     }
 
-    /// Read the file (its defaults when it does not exist).
-    pub fn load(p: &Path) -> Result<Self, SecurityError> {
-        match std::fs::read_to_string(p) {
-            Ok(text) => Ok(DataRules::parse(&text)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(DataRules::default_rules()),
-            Err(e) => Err(SecurityError::File {
-                path: p.display().to_string(),
-                reason: e.to_string(),
-            }),
-        }
-    }
-
     /// Read rules from text (and the catalog mode, `mode=HIDE|MIXED|CHALLENGE`); lines that are
-    /// not rules (comments, malformed
-    /// keys) are skipped.
+    /// not rules (comments, malformed keys) are skipped.
     pub fn parse(text: &str) -> Self {
         let mut rules = HashMap::new();
         let mut catalog_mode = CatalogMode::Hide;

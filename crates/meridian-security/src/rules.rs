@@ -1,8 +1,5 @@
 //! REST access rules: `security/rest.properties`, lines `antPattern;METHODS=ROLE,ROLE`.
 
-use crate::SecurityError;
-use std::path::Path;
-
 /// One rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RestRule {
@@ -24,18 +21,6 @@ impl RestRules {
         Self::parse(
             "/**;GET,HEAD,OPTIONS=ROLE_ADMINISTRATOR\n/**;POST,DELETE,PUT=ROLE_ADMINISTRATOR\n",
         )
-    }
-
-    /// Read the file; when it is missing, the defaults apply.
-    pub fn load(p: &Path) -> Result<Self, SecurityError> {
-        if !p.is_file() {
-            return Ok(Self::default_rules());
-        }
-        let text = std::fs::read_to_string(p).map_err(|e| SecurityError::File {
-            path: p.display().to_string(),
-            reason: e.to_string(),
-        })?;
-        Ok(Self::parse(&text))
     }
 
     /// Parse the properties text; malformed lines are ignored as GeoServer does.

@@ -2,9 +2,7 @@
 //! (`wfs.GetFeature=ROLE_X`, `wms.*=ROLE_Y`), as GeoServer's. The rule for the operation
 //! decides, else the service's `*` rule; with none, the operation is open.
 
-use crate::SecurityError;
 use std::collections::HashMap;
-use std::path::Path;
 
 /// The rules of `services.properties`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -14,18 +12,6 @@ pub struct ServiceRules {
 }
 
 impl ServiceRules {
-    /// Read the file (no rules when it does not exist).
-    pub fn load(p: &Path) -> Result<Self, SecurityError> {
-        match std::fs::read_to_string(p) {
-            Ok(text) => Ok(ServiceRules::parse(&text)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(ServiceRules::default()),
-            Err(e) => Err(SecurityError::File {
-                path: p.display().to_string(),
-                reason: e.to_string(),
-            }),
-        }
-    }
-
     /// Read rules from text; other lines (comments, `mode=`) are skipped.
     pub fn parse(text: &str) -> Self {
         let mut rules = HashMap::new();

@@ -17,25 +17,9 @@ fn node_with_rules(rules: &str) -> (Node, std::path::PathBuf) {
 fn node_with_rules_env(rules: &str, env: &[(&str, &str)]) -> (Node, std::path::PathBuf) {
     let (tmp, dir) = meridian_testkit::tmpdir();
     meridian_testkit::copy_dir(&common::fixture(), &dir).unwrap();
+    common::add_user(&dir, "reader", "reader", &["ROLE_STATES"]);
+    common::add_user(&dir, "other", "other", &[]);
     let sec = dir.join("security");
-    let users = std::fs::read_to_string(sec.join("usergroup/default/users.xml")).unwrap();
-    std::fs::write(
-        sec.join("usergroup/default/users.xml"),
-        users.replace(
-            "<users>",
-            "<users><user enabled=\"true\" name=\"reader\" password=\"plain:reader\"/><user enabled=\"true\" name=\"other\" password=\"plain:other\"/>",
-        ),
-    )
-    .unwrap();
-    let roles = std::fs::read_to_string(sec.join("role/default/roles.xml")).unwrap();
-    std::fs::write(
-        sec.join("role/default/roles.xml"),
-        roles.replace(
-            "<userList>",
-            "<userList><userRoles username=\"reader\"><roleRef roleID=\"ROLE_STATES\"/></userRoles>",
-        ),
-    )
-    .unwrap();
     std::fs::write(sec.join("layers.properties"), rules).unwrap();
     let env: Vec<(&str, &str)> = [("MERIDIAN_CLUSTER_EMBEDDEDBROKER_LISTEN", "127.0.0.1:0")]
         .into_iter()

@@ -175,26 +175,9 @@ fn a_failed_transaction_changes_nothing_and_says_why() {
 fn writes_need_a_user_the_data_rules_allow_and_the_service_level() {
     let (tmp, dir) = meridian_testkit::tmpdir();
     meridian_testkit::copy_dir(&common::fixture(), &dir).unwrap();
-    // An editor of topp only; everyone reads.
+    // An editor of sf only; everyone reads.
+    common::add_user(&dir, "editor", "editor", &["EDITOR"]);
     let sec = dir.join("security");
-    let users = std::fs::read_to_string(sec.join("usergroup/default/users.xml")).unwrap();
-    std::fs::write(
-        sec.join("usergroup/default/users.xml"),
-        users.replace(
-            "<users>",
-            "<users><user enabled=\"true\" name=\"editor\" password=\"plain:editor\"/>",
-        ),
-    )
-    .unwrap();
-    let roles = std::fs::read_to_string(sec.join("role/default/roles.xml")).unwrap();
-    std::fs::write(
-        sec.join("role/default/roles.xml"),
-        roles.replace(
-            "<userList>",
-            "<userList><userRoles username=\"editor\"><roleRef roleID=\"EDITOR\"/></userRoles>",
-        ),
-    )
-    .unwrap();
     std::fs::write(
         sec.join("layers.properties"),
         "*.*.r=*\n*.*.w=ADMIN,GROUP_ADMIN\nsf.*.w=EDITOR\nsf.bugsites.w=NOBODY\nmode=HIDE\n",

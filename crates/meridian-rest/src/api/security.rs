@@ -69,6 +69,16 @@ fn apply_files(c: &Ctx, f: &SecurityFiles) -> RestResult<()> {
     Ok(())
 }
 
+/// Apply the changed files and answer 201 or 200.
+fn done(c: &Ctx, f: &SecurityFiles, status: u16) -> RestResult<Resp> {
+    apply_files(c, f)?;
+    Ok(if status == 201 {
+        Resp::created("", None)
+    } else {
+        Resp::ok()
+    })
+}
+
 /// The security files as the catalog holds them now, to change.
 fn files(c: &Ctx) -> SecurityFiles {
     let cat: Arc<Catalog> = c.cat.clone();
@@ -141,14 +151,7 @@ pub fn dispatch(c: &Ctx, req: &Req, rest: &[&str]) -> RestResult<Resp> {
 fn usergroup(c: &Ctx, req: &Req, rest: &[&str]) -> RestResult<Resp> {
     let f = files(c);
     let m = req.method.as_str();
-    let done = |status: u16| -> RestResult<Resp> {
-        apply_files(c, &f)?;
-        Ok(if status == 201 {
-            Resp::created("", None)
-        } else {
-            Resp::ok()
-        })
-    };
+    let done = |status: u16| done(c, &f, status);
     match (m, rest) {
         ("GET", ["users"]) => Ok(render(req, &users_element(f.users()?), &["user"])),
         ("POST", ["users"]) => {
@@ -243,14 +246,7 @@ fn users_element(users: Vec<(String, bool)>) -> Element {
 
 fn roles(c: &Ctx, req: &Req, rest: &[&str]) -> RestResult<Resp> {
     let f = files(c);
-    let done = |status: u16| -> RestResult<Resp> {
-        apply_files(c, &f)?;
-        Ok(if status == 201 {
-            Resp::created("", None)
-        } else {
-            Resp::ok()
-        })
-    };
+    let done = |status: u16| done(c, &f, status);
     let list = |names: Vec<String>| render(req, &name_list("roles", "role", names), &["role"]);
     match (req.method.as_str(), rest) {
         ("GET", []) => Ok(list(f.roles()?)),

@@ -54,3 +54,40 @@ pub fn roads_zip(prefix: &str) -> Vec<u8> {
 pub fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
     meridian_testkit::copy_dir(from, to).unwrap();
 }
+
+/// Add a user (a `plain:` password) holding `roles` to the security files of a data
+/// directory that has GeoServer's release files (before its node starts).
+pub fn add_user(dir: &std::path::Path, name: &str, password: &str, roles: &[&str]) {
+    let sec = dir.join("security");
+    let users_file = sec.join("usergroup/default/users.xml");
+    let users = std::fs::read_to_string(&users_file).unwrap();
+    std::fs::write(
+        &users_file,
+        users.replacen(
+            "<users>",
+            &format!(
+                "<users><user enabled=\"true\" name=\"{name}\" password=\"plain:{password}\"/>"
+            ),
+            1,
+        ),
+    )
+    .unwrap();
+    if roles.is_empty() {
+        return;
+    }
+    let refs: String = roles
+        .iter()
+        .map(|r| format!("<roleRef roleID=\"{r}\"/>"))
+        .collect();
+    let roles_file = sec.join("role/default/roles.xml");
+    let text = std::fs::read_to_string(&roles_file).unwrap();
+    std::fs::write(
+        &roles_file,
+        text.replacen(
+            "<userList>",
+            &format!("<userList><userRoles username=\"{name}\">{refs}</userRoles>"),
+            1,
+        ),
+    )
+    .unwrap();
+}
