@@ -62,17 +62,22 @@ impl DataRules {
                 };
                 continue;
             }
-            let parts: Vec<&str> = key.trim().split('.').collect();
+            let parts = split_key(key.trim());
+            let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
             // `group.mode`: a global layer group's rule (its workspace is "").
             let (ws, layer, mode) = match parts.as_slice() {
                 [ws, layer, mode] => (*ws, *layer, *mode),
                 [group, mode] if *group != "*" => ("", *group, *mode),
                 _ => continue,
             };
+            // As GeoServer: any workspace means any layer, and `a` is given per workspace.
+            if ws == "*" && layer != "*" {
+                continue;
+            }
             let mode = match mode.trim() {
                 "r" => Mode::Read,
                 "w" => Mode::Write,
-                "a" => Mode::Admin,
+                "a" if layer == "*" => Mode::Admin,
                 _ => continue,
             };
             let roles: Vec<String> = roles
@@ -105,10 +110,19 @@ impl DataRules {
     }
 
     /// Whether a caller with `roles` (empty: anonymous) may use `mode` on
-    /// `workspace:layer`. The full administrator always may.
+    /// `workspace:layer`. The full administrator always may; a workspace's administrators
+    /// (an explicit `ws.*.a` rule naming one of their roles) may read and write in it.
     pub fn allows(&self, workspace: &str, layer: &str, mode: Mode, roles: &[String]) -> bool {
         if roles.iter().any(|r| r == "ROLE_ADMINISTRATOR") {
             return true;
+        }
+        if mode != Mode::Admin {
+            let admin = [(workspace, "*"), ("*", "*")]
+                .iter()
+                .find_map(|(w, l)| self.rules.get(&(w.to_string(), l.to_string(), Mode::Admin)));
+            if admin.is_some_and(|req| req.iter().any(|r| roles.contains(r))) {
+                return true;
+            }
         }
         match self.required(workspace, layer, mode) {
             None => true,
@@ -117,6 +131,29 @@ impl DataRules {
                 .any(|r| r == "*" || roles.iter().any(|have| have == r)),
         }
     }
+}
+
+/// A rule key's parts, split on the dots that are not escaped (`\.` is a dot in a name).
+fn split_key(key: &str) -> Vec<String> {
+    let mut parts = vec![String::new()];
+    let mut chars = key.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if chars.peek() == Some(&'.') => {
+                chars.next();
+                if let Some(last) = parts.last_mut() {
+                    last.push('.');
+                }
+            }
+            '.' => parts.push(String::new()),
+            c => {
+                if let Some(last) = parts.last_mut() {
+                    last.push(c);
+                }
+            }
+        }
+    }
+    parts
 }
 
 #[cfg(test)]
@@ -152,5 +189,17 @@ mod tests {
         assert!(!g.allows("", "basemap", Mode::Read, &[]));
         assert!(g.allows("", "basemap", Mode::Read, &roles(&["ROLE_MAPS"])));
         assert!(g.allows("", "other", Mode::Read, &[]));
+        // A workspace's administrators read and write in it; `a` is per workspace only; a
+        // dot in a layer's name is escaped; `*.layer` is no rule.
+        let a = DataRules::parse(concat!(
+            "*.*.r=NOBODY\n*.*.w=NOBODY\ntopp.*.a=ROLE_TOPP\ntopp.states.a=X\n",
+            "sf.my\\.roads.r=ROLE_R\n*.roads.r=ROLE_Z\n"
+        ));
+        let topp = roles(&["ROLE_TOPP"]);
+        assert!(a.allows("topp", "states", Mode::Read, &topp));
+        assert!(a.allows("topp", "states", Mode::Write, &topp));
+        assert!(!a.allows("sf", "roads", Mode::Read, &topp));
+        assert!(a.allows("sf", "my.roads", Mode::Read, &roles(&["ROLE_R"])));
+        assert!(!a.allows("sf", "roads", Mode::Read, &roles(&["ROLE_Z"])));
     }
 }

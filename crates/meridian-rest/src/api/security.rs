@@ -293,7 +293,13 @@ fn stored_key(which: &str, key: &str) -> RestResult<String> {
         "layers" => {
             let parts: Vec<&str> = key.split('.').collect();
             match parts.as_slice() {
-                [ws, layer, "r" | "w" | "a"] if !ws.is_empty() && !layer.is_empty() => {
+                // `*` workspaces take `*` layers; `a` is given per workspace.
+                [ws, layer, mode @ ("r" | "w" | "a")]
+                    if !ws.is_empty()
+                        && !layer.is_empty()
+                        && (*ws != "*" || *layer == "*")
+                        && (*mode != "a" || *layer == "*") =>
+                {
                     Ok(key.to_string())
                 }
                 // A global layer group's rule.

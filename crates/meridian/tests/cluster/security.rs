@@ -68,6 +68,13 @@ fn users_roles_and_rules_made_on_a_primary_are_enforced_on_a_replica() {
         },
     );
     assert_eq!(ogc_status(&b, states, Some(("carol", "c4rol"))), 200);
+    // OGC API Features and WMS on the replica follow the same rule.
+    let items = "/ogc/features/v1/collections/topp:states/items?limit=1";
+    let map = "/wms?service=WMS&version=1.1.1&request=GetMap&layers=topp:states&styles=&srs=EPSG:4326&bbox=-125,24,-66,50&width=60&height=30&format=image/png";
+    assert_eq!(ogc_status(&b, items, None), 404);
+    assert_eq!(ogc_status(&b, items, Some(("carol", "c4rol"))), 200);
+    assert_eq!(ogc_status(&b, map, None), 400);
+    assert_eq!(ogc_status(&b, map, Some(("carol", "c4rol"))), 200);
     // GeoServer's files on the replica, owner-only.
     let users = std::fs::read_to_string(db.join("security/usergroup/default/users.xml")).unwrap();
     assert!(users.contains("name=\"carol\"") && !users.contains("c4rol"));
