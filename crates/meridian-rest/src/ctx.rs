@@ -112,6 +112,9 @@ pub struct Ctx<'a> {
     pub cat: Arc<Catalog>,
     /// The request's position, shared by its refreshed views.
     position: &'a Position,
+    /// What the caller may change when they are not the administrator (`None`: anything —
+    /// the administrator, or a cluster peer).
+    caller: Option<Arc<meridian_security::LayerAccess>>,
 }
 
 impl<'a> Ctx<'a> {
@@ -121,18 +124,79 @@ impl<'a> Ctx<'a> {
             st,
             cat: st.catalog.snapshot(),
             position,
+            caller: None,
+        }
+    }
+
+    /// The view of a request made by `req`'s caller: one who is not the administrator
+    /// changes only the workspaces they administer.
+    pub(crate) fn for_request(st: &'a RestState, position: &'a Position, req: &Req) -> Ctx<'a> {
+        Ctx {
+            caller: readers_access(st, req).map(Arc::new),
+            ..Ctx::new(st, position)
+        }
+    }
+
+    /// The same view, allowed any change: for handlers that check the caller themselves (a
+    /// user changing their own password).
+    pub(crate) fn unrestricted(&self) -> Ctx<'a> {
+        Ctx {
+            st: self.st,
+            cat: self.cat.clone(),
+            position: self.position,
+            caller: None,
         }
     }
 
     /// The same request's view of the catalog as it is now (after its own writes).
     pub fn refreshed(&self) -> Ctx<'a> {
-        Ctx::new(self.st, self.position)
+        Ctx {
+            caller: self.caller.clone(),
+            ..Ctx::new(self.st, self.position)
+        }
     }
 }
 
 impl Ctx<'_> {
+    /// Whether a caller who is not the administrator may make `change`: only to objects of
+    /// a workspace whose `ws.*.a` rule names one of their roles; never to workspaces,
+    /// namespaces, global objects or the security files.
+    fn may_change(&self, a: &meridian_security::LayerAccess, change: &Change) -> RestResult<()> {
+        let who = a.user().unwrap_or("anonymous");
+        let object = match change {
+            Change::Add { object } | Change::Modify { object } => Some(object.clone()),
+            Change::Remove { id, .. } => self.cat.get(id).map(|o| (**o).clone()),
+            Change::SetDefaultWorkspace { .. } => None,
+        };
+        let refuse =
+            |what: String| Err(RestError::Forbidden(format!("user '{who}' may not {what}")));
+        let Some(o) = object else {
+            return refuse("change the default workspace".into());
+        };
+        if matches!(
+            o.kind,
+            Kind::Workspace | Kind::Namespace | Kind::Global | Kind::Logging | Kind::Security
+        ) {
+            return refuse(format!("change a {}", o.kind.label()));
+        }
+        let ws = self
+            .cat
+            .workspace_id_of(&o)
+            .and_then(|id| self.cat.get(&id).map(|w| w.name().to_string()));
+        match ws {
+            Some(ws) if a.can(&ws, "*", meridian_security::Mode::Admin) => Ok(()),
+            Some(ws) => refuse(format!("administer workspace '{ws}'")),
+            None => refuse(format!("change a global {}", o.kind.label())),
+        }
+    }
+
     /// Apply changes through the catalog's single apply path.
     pub fn apply(&self, changes: Vec<Change>) -> RestResult<()> {
+        if let Some(a) = &self.caller {
+            for c in &changes {
+                self.may_change(a, c)?;
+            }
+        }
         if !changes.is_empty() {
             let applied = self.st.catalog.apply(changes)?;
             if let Some(p) = applied.provenance {
@@ -229,11 +293,11 @@ pub fn method_not_allowed(req: &Req) -> RestError {
 
 /// What a REST caller who is not the administrator may read (`None`: the administrator, or
 /// a cluster peer, who see everything).
-pub fn readers_access(c: &Ctx, req: &Req) -> Option<meridian_security::LayerAccess> {
+pub fn readers_access(st: &RestState, req: &Req) -> Option<meridian_security::LayerAccess> {
     if req.user.as_deref() == Some(crate::PEER_USER) {
         return None;
     }
-    let access = match c.st.security.read() {
+    let access = match st.security.read() {
         Ok(s) => s.access_for(req.user.as_deref()),
         Err(_) => return None,
     };

@@ -224,7 +224,7 @@ async fn run_handler(
 /// Run the dispatcher on the current thread against the catalog's current snapshot.
 fn run_dispatch(st: &RestState, req: &Req) -> (crate::RestResult<Resp>, Option<(String, u64)>) {
     let position = Position::default();
-    let c = Ctx::new(st, &position);
+    let c = Ctx::for_request(st, &position, req);
     let r = dispatch(&c, req).map_err(|e| match e {
         RestError::NotFound(_) if c.quiet_global() => RestError::QuietNotFound,
         e => e,

@@ -413,3 +413,94 @@ fn rest_listings_show_a_reader_only_the_layers_they_may_read() {
         .1
         .contains("tasmania"));
 }
+
+#[test]
+fn a_workspace_administrator_changes_only_their_workspace_over_rest() {
+    let (n, dir) = node_with_rules("*.*.r=*\n*.*.w=ADMIN,GROUP_ADMIN\ntopp.*.a=ROLE_TOPP\n");
+    // REST open to any logged-in user; what they may change, the `a` rules decide.
+    rewrite(
+        &n,
+        &dir,
+        "rest.properties",
+        "/**;GET,HEAD,POST,PUT,DELETE=ROLE_AUTHENTICATED\n",
+    );
+    // `add_user` runs before the node starts: this one is made over REST by the admin.
+    expect(
+        n.post_xml(
+            "/security/usergroup/users",
+            "<user><userName>tina</userName><password>t1na</password></user>",
+        ),
+        201,
+    );
+    expect(
+        n.send("POST", "/security/roles/role/ROLE_TOPP", "text/xml", ""),
+        201,
+    );
+    expect(
+        n.send(
+            "POST",
+            "/security/roles/role/ROLE_TOPP/user/tina",
+            "text/xml",
+            "",
+        ),
+        200,
+    );
+    let send = |method: &str, path: &str, body: &str, who: (&str, &str)| {
+        n.anon()
+            .request(
+                reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+                format!("http://127.0.0.1:{}/geoserver/rest{path}", n.port),
+            )
+            .basic_auth(who.0, Some(who.1))
+            .header("content-type", "text/xml")
+            .body(body.to_string())
+            .send()
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    let group = "<layerGroup><name>g</name><publishables><published type=\"layer\"><name>topp:states</name></published></publishables></layerGroup>";
+    let tina = ("tina", "t1na");
+    assert_eq!(
+        send("POST", "/workspaces/topp/layergroups", group, tina),
+        201
+    );
+    assert_eq!(send("POST", "/workspaces/sf/layergroups", group, tina), 403);
+    assert_eq!(send("POST", "/layergroups", group, tina), 403);
+    assert_eq!(
+        send(
+            "POST",
+            "/workspaces",
+            "<workspace><name>mine</name></workspace>",
+            tina
+        ),
+        403
+    );
+    assert_eq!(
+        send("POST", "/security/roles/role/ROLE_MORE", "", tina),
+        403
+    );
+    assert_eq!(
+        send(
+            "DELETE",
+            "/workspaces/topp/layergroups/g",
+            "",
+            ("other", "other")
+        ),
+        403
+    );
+    assert_eq!(
+        send("DELETE", "/workspaces/topp/layergroups/g", "", tina),
+        200
+    );
+    // Their own password, they may change.
+    assert_eq!(
+        send(
+            "PUT",
+            "/security/self/password",
+            "<userPassword><newPassword>n3w</newPassword></userPassword>",
+            tina
+        ),
+        200
+    );
+}

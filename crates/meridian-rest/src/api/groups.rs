@@ -22,7 +22,7 @@ pub fn collection(c: &Ctx, req: &Req, ws_name: Option<&str>) -> RestResult<Resp>
                 .cat
                 .scoped(Kind::LayerGroup, url_ws.as_ref().map(|w| w.id()));
             // A caller who is not the administrator lists only what they may read.
-            if let Some(a) = crate::ctx::readers_access(c, req) {
+            if let Some(a) = crate::ctx::readers_access(c.st, req) {
                 groups.retain(|g| crate::ctx::may_read(&a, &c.cat, g));
             }
             Ok(list_objects(c, req, "layerGroups", "layerGroup", groups))

@@ -27,7 +27,7 @@ pub fn collection(c: &Ctx, req: &Req, ws_name: Option<&str>) -> RestResult<Resp>
     let cat = c.cat.clone();
     let mut link_req = req.clone();
     link_req.body = Vec::new();
-    let access = crate::ctx::readers_access(c, req);
+    let access = crate::ctx::readers_access(c.st, req);
     let items = (0..layers.len()).filter_map(move |i| {
         let l = &layers[i];
         // A caller who is not the administrator lists only the layers they may read.
@@ -71,7 +71,7 @@ pub fn find_layer(
     let missing = || not_found(req, format!("No such layer: {name}"));
     let found = find_layer_in(c, req, ws, &name, missing)?;
     // A layer the caller may not read does not exist for them.
-    if let Some(a) = crate::ctx::readers_access(c, req) {
+    if let Some(a) = crate::ctx::readers_access(c.st, req) {
         if !crate::ctx::may_read(&a, &c.cat, &found) {
             return Err(missing());
         }

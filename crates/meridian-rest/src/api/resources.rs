@@ -88,7 +88,7 @@ pub fn collection(
                 })
                 .collect();
             // A caller who is not the administrator lists only what they may read.
-            if let Some(a) = crate::ctx::readers_access(c, req) {
+            if let Some(a) = crate::ctx::readers_access(c.st, req) {
                 resources.retain(|o| crate::ctx::may_read(&a, &c.cat, o));
             }
             resources.sort_by_cached_key(|o| o.name());
