@@ -151,6 +151,9 @@ pub async fn collections(
         Ok(a) => a,
         Err(r) => return *r,
     };
+    if let Err(r) = crate::access::call(&access, "features", "collections") {
+        return r.response(|| StatusCode::NOT_FOUND.into_response());
+    }
     let b = base(&headers);
     let cat = st.catalog.snapshot();
     let order = st.order.of(&cat);
@@ -184,8 +187,11 @@ fn layer(
     headers: &HeaderMap,
     client: ClientAddr,
     query: Option<&str>,
+    operation: &str,
 ) -> Result<FeatureLayer, Box<Response>> {
     let access = crate::access::caller(st, headers, client.0, query)?;
+    crate::access::call(&access, "features", operation)
+        .map_err(|r| Box::new(r.response(|| no_collection(id))))?;
     let cat = st.catalog.snapshot();
     let l = find_layer(&cat, &st.data_dir, None, id).ok_or_else(|| Box::new(no_collection(id)))?;
     crate::access::read(&access, &l.prefix, &l.name)
@@ -209,7 +215,14 @@ pub async fn collection(
     RawQuery(raw_query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    match layer(&st, &id, &headers, client, raw_query.as_deref()) {
+    match layer(
+        &st,
+        &id,
+        &headers,
+        client,
+        raw_query.as_deref(),
+        "collection",
+    ) {
         Ok(l) => json_response(
             StatusCode::OK,
             "application/json",
@@ -367,7 +380,7 @@ pub async fn items(
     RawQuery(raw_query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    let l = match layer(&st, &id, &headers, client, raw_query.as_deref()) {
+    let l = match layer(&st, &id, &headers, client, raw_query.as_deref(), "items") {
         Ok(l) => l,
         Err(r) => return *r,
     };
@@ -642,7 +655,14 @@ pub async fn queryables(
     RawQuery(raw_query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    let l = match layer(&st, &id, &headers, client, raw_query.as_deref()) {
+    let l = match layer(
+        &st,
+        &id,
+        &headers,
+        client,
+        raw_query.as_deref(),
+        "queryables",
+    ) {
         Ok(l) => l,
         Err(r) => return *r,
     };
@@ -697,7 +717,7 @@ pub async fn item(
     RawQuery(raw_query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    let l = match layer(&st, &id, &headers, client, raw_query.as_deref()) {
+    let l = match layer(&st, &id, &headers, client, raw_query.as_deref(), "item") {
         Ok(l) => l,
         Err(r) => return *r,
     };

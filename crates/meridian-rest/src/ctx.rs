@@ -183,6 +183,30 @@ impl Ctx<'_> {
             .cat
             .workspace_id_of(&o)
             .and_then(|id| self.cat.get(&id).map(|w| w.name().to_string()));
+        // A store's files stay in its workspace's folders (as GeoServer's per-workspace
+        // sandbox): a workspace administrator reads no other workspace's data through one.
+        if let (true, Some(ws)) = (o.kind.is_store(), &ws) {
+            let params = meridian_sources::StoreParams {
+                params: o.connection_parameters(),
+                store_type: o.xml().child_text("type").map(str::to_string),
+                data_dir: self.st.data_dir.clone(),
+                view: None,
+            };
+            let mut files = params.files();
+            if let Some(url) = o.xml().child_text("url") {
+                files.push(params.resolve_path(url));
+            }
+            let allowed = [
+                self.st.data_dir.join("data").join(ws),
+                self.st.data_dir.join("workspaces").join(ws),
+            ];
+            if let Some(f) = files.iter().find(|f| !allowed.iter().any(|a| inside(f, a))) {
+                return refuse(format!(
+                    "use {} in a store of workspace '{ws}' (its files stay under data/{ws})",
+                    f.display()
+                ));
+            }
+        }
         match ws {
             Some(ws) if a.can(&ws, "*", meridian_security::Mode::Admin) => Ok(()),
             Some(ws) => refuse(format!("administer workspace '{ws}'")),
@@ -294,7 +318,7 @@ pub fn method_not_allowed(req: &Req) -> RestError {
 /// What a REST caller who is not the administrator may read (`None`: the administrator, or
 /// a cluster peer, who see everything).
 pub fn readers_access(st: &RestState, req: &Req) -> Option<meridian_security::LayerAccess> {
-    if req.user.as_deref() == Some(crate::PEER_USER) {
+    if req.peer {
         return None;
     }
     let access = match st.security.read() {
@@ -321,4 +345,29 @@ pub fn may_read(
         l.name()
     };
     access.can(&ws, name, meridian_security::Mode::Read)
+}
+
+/// Whether `p` lies inside `base`: compared by components (`..` never climbs out), and, when
+/// the file exists, by its real path (symbolic links followed).
+fn inside(p: &std::path::Path, base: &std::path::Path) -> bool {
+    use std::path::Component;
+    let mut norm = std::path::PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::ParentDir => {
+                if !norm.pop() {
+                    return false;
+                }
+            }
+            Component::CurDir => {}
+            other => norm.push(other),
+        }
+    }
+    if !norm.starts_with(base) {
+        return false;
+    }
+    match (norm.canonicalize(), base.canonicalize()) {
+        (Ok(real), Ok(real_base)) => real.starts_with(real_base),
+        _ => true,
+    }
 }

@@ -191,6 +191,7 @@ mod tests {
             body: Vec::new(),
             base: "http://h:1/geoserver".into(),
             user: None,
+            peer: false,
         }
     }
 

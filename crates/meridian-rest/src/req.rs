@@ -43,8 +43,10 @@ pub struct Req {
     pub body: Vec<u8>,
     /// `http://host:port/geoserver`, for links.
     pub base: String,
-    /// The authenticated user (`None`: anonymous; [`crate::PEER_USER`] for a cluster peer).
+    /// The authenticated user (`None`: anonymous, or a cluster peer).
     pub user: Option<String>,
+    /// Whether a cluster peer (its signed token checked) sent the request.
+    pub peer: bool,
 }
 
 /// The chunks of a body, in order.

@@ -176,6 +176,7 @@ mod tests {
             body: Vec::new(),
             base: "http://localhost/geoserver".into(),
             user: None,
+            peer: false,
         }
     }
 

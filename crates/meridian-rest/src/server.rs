@@ -71,6 +71,19 @@ impl ProxyAuth {
     }
 }
 
+/// Whether a path under `/rest` is the full administrator's only: security (but one's own
+/// password), the cluster, reload and reset.
+fn admin_only(sub: &str) -> bool {
+    let p = sub.trim_start_matches('/').to_ascii_lowercase();
+    let first = p.split('/').next().unwrap_or("");
+    let first = first.split('.').next().unwrap_or("");
+    match first {
+        "security" => !p.starts_with("security/self/"),
+        "cluster" | "reload" | "reset" => true,
+        _ => false,
+    }
+}
+
 /// The user a request from a cluster peer runs as.
 pub const PEER_USER: &str = "cluster-peer";
 
@@ -254,6 +267,17 @@ pub async fn execute_as(
         Access::Unauthenticated => return Err(RestError::Unauthorized),
         Access::Forbidden(msg) => return Err(RestError::Forbidden(msg)),
     }
+    if admin_only(sub)
+        && !st
+            .security
+            .read()
+            .map(|s| s.access_for(Some(user)).is_administrator())
+            .unwrap_or(false)
+    {
+        return Err(RestError::Forbidden(format!(
+            "user '{user}' may not use /rest{sub}: it is the administrator's"
+        )));
+    }
     let (segs, ext) = split_path(sub)?;
     let req = Req {
         method: method.to_uppercase(),
@@ -265,6 +289,7 @@ pub async fn execute_as(
         body,
         base: "http://localhost/geoserver".into(),
         user: Some(user.to_string()),
+        peer: false,
     };
     let pending = st.extensions.iter().find_map(|e| e.handle_async(&req));
     let result = match pending {
@@ -368,6 +393,21 @@ async fn handle(State(st): State<Arc<RestState>>, request: Request) -> Response 
             return error_response(&RestError::Forbidden(msg));
         }
     };
+    // The server's own settings (security, cluster, reload) are the full administrator's,
+    // whatever rest.properties lets others do; a user's own password excepted.
+    if peer.is_none() && admin_only(sub) {
+        let admin = st
+            .security
+            .read()
+            .map(|s| s.access_for(user.as_deref()).is_administrator())
+            .unwrap_or(false);
+        if !admin {
+            let who = user.as_deref().unwrap_or("anonymous");
+            let msg = format!("user '{who}' may not use /rest{sub}: it is the administrator's");
+            tracing::info!(%method, path = %full_path, "403 {msg}");
+            return error_response(&RestError::Forbidden(msg));
+        }
+    }
     let is_upload = sub.rsplit('/').next().is_some_and(|last| {
         ["file.", "url.", "external."]
             .iter()
@@ -418,7 +458,9 @@ async fn handle(State(st): State<Arc<RestState>>, request: Request) -> Response 
         content_type,
         body: bytes.to_vec(),
         base: format!("http://{host}/geoserver"),
-        user: user.clone(),
+        // A peer is known by its token, never by a user's name.
+        user: user.clone().filter(|_| peer.is_none()),
+        peer: peer.is_some(),
     };
     // A long poll is answered on the runtime, without a blocking thread per waiting client.
     let pending = st.extensions.iter().find_map(|e| e.handle_async(&req));

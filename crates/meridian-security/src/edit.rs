@@ -12,6 +12,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 const USERS: &str = "usergroup/default/users.xml";
+
+/// The name a cluster peer's requests run under: no user may have it.
+pub const RESERVED_USER: &str = "cluster-peer";
 const ROLES: &str = "role/default/roles.xml";
 
 /// Why a change was refused.
@@ -55,6 +58,11 @@ fn file_err(p: &Path, e: impl std::fmt::Display) -> SecurityError {
 /// control characters, and none of the separators of the files and of HTTP Basic (`:` `,`
 /// `=`) nor spaces.
 pub fn check_name(what: &str, name: &str) -> Result<(), EditError> {
+    if name == RESERVED_USER {
+        return Err(EditError::Invalid(format!(
+            "'{name}' is the name cluster peers act under; choose another"
+        )));
+    }
     if name.is_empty() || name.chars().count() > 256 {
         return Err(EditError::Invalid(format!(
             "a {what} name has 1 to 256 characters"

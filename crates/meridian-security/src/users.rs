@@ -85,6 +85,10 @@ impl Realm {
                     let Some(name) = u.attr_value("name") else {
                         continue;
                     };
+                    // The name cluster peers act under is never a user's.
+                    if name == crate::edit::RESERVED_USER {
+                        continue;
+                    }
                     for p in u.all("property") {
                         if p.attr_value("name") == Some("UUID") {
                             if let Some(k) = p.text_trim().filter(|k| !k.is_empty()) {

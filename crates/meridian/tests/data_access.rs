@@ -147,8 +147,20 @@ fn service_rules_guard_operations() {
     assert_eq!(get(&n, WFS_STATES, READER).0, 200);
     assert_eq!(get(&n, WMS_CAPS, None).0, 401);
     assert_eq!(get(&n, WMS_STATES, READER).0, 200);
-    // OGC API Features is not WFS: its items stay open.
+    // Aliases of an operation are the operation.
+    let map_alias = WMS_STATES.replace("request=GetMap", "request=map");
+    assert_eq!(get(&n, &map_alias, None).0, 401);
+    // OGC API Features is not WFS: its items stay open, under rules of their own.
     assert_eq!(get(&n, OAPIF_STATES, None).0, 200);
+    rewrite(
+        &n,
+        &dir,
+        "services.properties",
+        "features.items=ROLE_STATES\n",
+    );
+    assert_eq!(get(&n, OAPIF_STATES, None).0, 401);
+    assert_eq!(get(&n, OAPIF_STATES, READER).0, 200);
+    assert_eq!(get(&n, OAPIF_LIST, None).0, 200);
 }
 
 /// Replace a security file and have the node read its directory again.
@@ -348,6 +360,10 @@ fn a_global_layer_groups_rule_guards_it_on_wms() {
         .1
         .contains("<Name>tasmania</Name>"));
     assert_eq!(get(&n, map, READER).0, 200);
+    let info = "/wms?service=WMS&version=1.1.1&request=GetFeatureInfo&layers=tasmania&query_layers=tasmania&styles=&srs=EPSG:4326&bbox=143,-44,149,-39&width=100&height=80&x=50&y=40&info_format=application/json";
+    let (s, body) = get(&n, info, None);
+    assert_eq!(s, 400, "{body}");
+    assert_eq!(get(&n, info, READER).0, 200);
     // Its layers stay readable on their own (their own rules allow them).
     assert!(get(&n, WMS_CAPS, None)
         .1
@@ -377,6 +393,14 @@ fn rest_listings_show_a_reader_only_the_layers_they_may_read() {
     assert_eq!(s, 200);
     assert!(!list.contains("topp:states") && list.contains("topp:tasmania_roads"));
     assert_eq!(rest("/layers/topp:states.json", ("other", "other")).0, 404);
+    assert_eq!(
+        rest(
+            "/workspaces/topp/featuretypes/states.json",
+            ("other", "other")
+        )
+        .0,
+        404
+    );
     assert!(rest("/layers.json", ("reader", "reader"))
         .1
         .contains("topp:states"));
@@ -493,6 +517,32 @@ fn a_workspace_administrator_changes_only_their_workspace_over_rest() {
         send("DELETE", "/workspaces/topp/layergroups/g", "", tina),
         200
     );
+    // The server's own settings are the administrator's, whatever rest.properties says.
+    assert_eq!(send("GET", "/security/usergroup/users", "", tina), 403);
+    assert_eq!(send("POST", "/reload", "", tina), 403);
+    assert_eq!(send("GET", "/cluster/status.json", "", tina), 403);
+    // A store of their workspace reads no other workspace's files.
+    let store = |url: &str| {
+        format!("<dataStore><name>s</name><connectionParameters><entry key=\"url\">{url}</entry></connectionParameters></dataStore>")
+    };
+    assert_eq!(
+        send(
+            "POST",
+            "/workspaces/topp/datastores",
+            &store("file:data/sf/bugsites.shp"),
+            tina
+        ),
+        403
+    );
+    assert_eq!(
+        send(
+            "POST",
+            "/workspaces/topp/datastores",
+            &store("file:data/topp/../sf/bugsites.shp"),
+            tina
+        ),
+        403
+    );
     // Their own password, they may change.
     assert_eq!(
         send(
@@ -503,4 +553,14 @@ fn a_workspace_administrator_changes_only_their_workspace_over_rest() {
         ),
         200
     );
+}
+
+#[test]
+fn no_user_may_take_the_name_cluster_peers_act_under() {
+    let n = Node::with_fixture();
+    let r = n.post_xml(
+        "/security/usergroup/users",
+        "<user><userName>cluster-peer</userName><password>x</password></user>",
+    );
+    assert_eq!(r.status(), 400);
 }

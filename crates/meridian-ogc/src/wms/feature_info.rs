@@ -164,6 +164,13 @@ pub(super) async fn feature_info(
             coverages.push(c);
             Vec::new()
         } else if let Some(g) = find_group(&cat, ws, name) {
+            // The group's own rule first, as GetMap.
+            let group_ws = g
+                .workspace()
+                .and_then(|id| cat.get(id))
+                .map(|w| w.name().to_string())
+                .unwrap_or_default();
+            crate::access::read(access, &group_ws, g.name()).map_err(refused)?;
             let mut features = Vec::new();
             for (l, _) in group_layers(&cat, &st.data_dir, g, &mut Vec::new())
                 .into_iter()

@@ -119,7 +119,14 @@ async fn handle(
         Err(refusal) => return *refusal,
     };
     if !request.is_empty() {
-        if let Err(r) = crate::access::call(&access, "wms", &request) {
+        // The rules name operations by their standard names (aliases included).
+        let operation = match request.to_ascii_lowercase().as_str() {
+            "map" => "GetMap".to_string(),
+            "feature_info" => "GetFeatureInfo".to_string(),
+            "capabilities" => "GetCapabilities".to_string(),
+            _ => request.clone(),
+        };
+        if let Err(r) = crate::access::call(&access, "wms", &operation) {
             return r.response(|| axum::http::StatusCode::NOT_FOUND.into_response());
         }
     }

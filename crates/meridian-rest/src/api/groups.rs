@@ -170,8 +170,15 @@ fn group_bounds(cat: &Catalog, g: &Object, depth: usize) -> Option<Element> {
 }
 
 fn find_group(c: &Ctx, req: &Req, ws: Option<&Object>, name: &str) -> RestResult<Arc<Object>> {
+    // A group the caller may not read does not exist for them.
+    let access = crate::ctx::readers_access(c.st, req);
     c.cat
         .find(Kind::LayerGroup, ws.map(|w| w.id()), name)
+        .filter(|g| {
+            access
+                .as_ref()
+                .is_none_or(|a| crate::ctx::may_read(a, &c.cat, g))
+        })
         .cloned()
         .ok_or_else(|| not_found(req, format!("No such layer group {name}")))
 }

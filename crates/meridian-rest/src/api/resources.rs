@@ -526,10 +526,15 @@ fn find_resource(
     name: &str,
 ) -> RestResult<Arc<Object>> {
     let ns = c.namespace_of(ws)?;
+    // A resource the caller may not read does not exist for them.
+    let readable = |r: &Arc<Object>| {
+        crate::ctx::readers_access(c.st, req).is_none_or(|a| crate::ctx::may_read(&a, &c.cat, r))
+    };
     c.cat
         .find(kind, Some(ns.id()), name)
         .filter(|r| r.kind == kind)
         .filter(|r| store.is_none_or(|s| r.ref_id("store") == Some(s.id())))
+        .filter(|r| readable(r))
         .cloned()
         .ok_or_else(|| {
             not_found(
