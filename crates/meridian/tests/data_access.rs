@@ -564,3 +564,32 @@ fn no_user_may_take_the_name_cluster_peers_act_under() {
     );
     assert_eq!(r.status(), 400);
 }
+
+#[test]
+fn a_nested_group_is_drawn_only_for_callers_its_rule_lets_in() {
+    let (n, _) = node_with_rules("*.*.r=*\ntasmania.r=ROLE_STATES\n");
+    // A global group holding the guarded group and a layer of its own.
+    expect(
+        n.post_xml(
+            "/layergroups",
+            "<layerGroup><name>outer</name><mode>NAMED</mode><publishables><published type=\"layerGroup\"><name>tasmania</name></published><published type=\"layer\"><name>sf:roads</name></published></publishables></layerGroup>",
+        ),
+        201,
+    );
+    let map = "/wms?service=WMS&version=1.1.1&request=GetMap&layers=outer&styles=&srs=EPSG:4326&bbox=143,-44,149,-39&width=120&height=100&format=image/png&transparent=false";
+    let drawn = |who: Option<(&str, &str)>| {
+        let mut r = n
+            .anon()
+            .get(format!("http://127.0.0.1:{}/geoserver{map}", n.port));
+        if let Some((u, p)) = who {
+            r = r.basic_auth(u, Some(p));
+        }
+        let r = r.send().unwrap();
+        assert_eq!(r.status(), 200);
+        let (_, _, px) = meridian_testkit::images::rgb(&r.bytes().unwrap());
+        px.chunks(3).filter(|p| p != &[255, 255, 255]).count()
+    };
+    // Tasmania is all that lies in this box: the reader sees it, anonymous callers a blank map.
+    assert!(drawn(READER) > 100);
+    assert_eq!(drawn(None), 0);
+}

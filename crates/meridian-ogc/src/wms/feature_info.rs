@@ -172,10 +172,7 @@ pub(super) async fn feature_info(
                 .unwrap_or_default();
             crate::access::read(access, &group_ws, g.name()).map_err(refused)?;
             let mut features = Vec::new();
-            for (l, _) in group_layers(&cat, &st.data_dir, g, &mut Vec::new())
-                .into_iter()
-                .filter(|(l, _)| l.readable(access).is_ok())
-            {
+            for (l, _) in group_layers(&cat, &st.data_dir, g, &mut Vec::new(), access) {
                 match l {
                     super::layer::WmsLayer::Features(f) => features.push(f),
                     super::layer::WmsLayer::Coverage(c) => coverages.push(c),

@@ -279,9 +279,7 @@ async fn draw_map(
             .map_err(|r| super::error::wms_refusal(v, r, unknown()))?;
         let mut skipped = Vec::new();
         // The members the caller may read (the others are left out, as if not in the group).
-        let members = group_layers(&cat, &st.data_dir, group, &mut skipped)
-            .into_iter()
-            .filter(|(l, _)| l.readable(access).is_ok());
+        let members = group_layers(&cat, &st.data_dir, group, &mut skipped, access);
         for (layer, style_id) in members {
             let style = match style_id {
                 Some(id) => style_by_id(&cat, &st.data_dir, &id),

@@ -31,17 +31,19 @@ pub(crate) fn find_group<'a>(
     }
 }
 
-/// The layers a group draws, bottom first, each with the style id the group gives it
-/// (`None`: the layer's default). Members that are neither feature types nor coverages
-/// Meridian reads are left out; `skipped` gets their ids.
+/// The layers a group draws for `access`'s caller, bottom first, each with the style id the
+/// group gives it (`None`: the layer's default). Members the caller may not read — layers,
+/// and nested groups by their own rules — are left out, as are members that are neither
+/// feature types nor coverages Meridian reads (`skipped` gets their ids).
 pub(crate) fn group_layers(
     cat: &Catalog,
     data_dir: &Path,
     group: &Object,
     skipped: &mut Vec<String>,
+    access: &meridian_security::LayerAccess,
 ) -> Vec<(WmsLayer, Option<String>)> {
     let mut out = Vec::new();
-    expand(cat, data_dir, group, 0, &mut out, skipped);
+    expand(cat, data_dir, group, 0, &mut out, skipped, access);
     out
 }
 
@@ -52,6 +54,7 @@ fn expand(
     depth: usize,
     out: &mut Vec<(WmsLayer, Option<String>)>,
     skipped: &mut Vec<String>,
+    access: &meridian_security::LayerAccess,
 ) {
     if depth > MAX_DEPTH {
         return;
@@ -70,10 +73,18 @@ fn expand(
         match m.kind {
             Kind::LayerGroup => {
                 if let Some(g) = cat.get(&m.id) {
-                    expand(cat, data_dir, g, depth + 1, out, skipped);
+                    let ws = g
+                        .workspace()
+                        .and_then(|id| cat.get(id))
+                        .map(|w| w.name().to_string())
+                        .unwrap_or_default();
+                    if crate::access::read(access, &ws, g.name()).is_ok() {
+                        expand(cat, data_dir, g, depth + 1, out, skipped, access);
+                    }
                 }
             }
             _ => match wms_layer_by_id(cat, data_dir, &m.id) {
+                Some(l) if l.readable(access).is_err() => {}
                 Some(l) => out.push((l, styles.get(i).cloned().flatten())),
                 None => skipped.push(m.id.clone()),
             },
