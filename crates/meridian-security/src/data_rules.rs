@@ -47,22 +47,16 @@ impl DataRules {
     pub fn parse(text: &str) -> Self {
         let mut rules = HashMap::new();
         let mut catalog_mode = CatalogMode::Hide;
-        for line in text.lines().map(str::trim) {
-            if line.is_empty() || line.starts_with('#') || line.starts_with('!') {
-                continue;
-            }
-            let Some((key, roles)) = line.split_once('=') else {
-                continue;
-            };
-            if key.trim() == "mode" {
-                catalog_mode = match roles.trim().to_ascii_uppercase().as_str() {
+        for (key, roles) in crate::properties::entries(text) {
+            if key == "mode" {
+                catalog_mode = match roles.to_ascii_uppercase().as_str() {
                     "MIXED" => CatalogMode::Mixed,
                     "CHALLENGE" => CatalogMode::Challenge,
                     _ => CatalogMode::Hide,
                 };
                 continue;
             }
-            let parts = split_key(key.trim());
+            let parts = split_key(key);
             let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
             // `group.mode`: a global layer group's rule (its workspace is "").
             let (ws, layer, mode) = match parts.as_slice() {
@@ -80,14 +74,9 @@ impl DataRules {
                 "a" if layer == "*" => Mode::Admin,
                 _ => continue,
             };
-            let roles: Vec<String> = roles
-                .split(',')
-                .map(|r| r.trim().to_string())
-                .filter(|r| !r.is_empty())
-                .collect();
             rules.insert(
                 (ws.trim().to_string(), layer.trim().to_string(), mode),
-                roles,
+                crate::properties::roles(roles),
             );
         }
         DataRules {

@@ -529,24 +529,19 @@ impl SecurityFiles {
     /// and without the catalog mode.
     pub fn rules(&self, file: &str) -> Result<Vec<(String, String)>, EditError> {
         let text = self.text(file)?.unwrap_or_default();
-        Ok(text
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with('!'))
-            .filter_map(|l| l.split_once('='))
-            .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-            .filter(|(k, _)| k != "mode")
+        Ok(crate::properties::entries(&text)
+            .filter(|(k, _)| *k != "mode")
+            .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect())
     }
 
     /// The catalog mode of `layers.properties` (HIDE when not set).
     pub fn catalog_mode(&self) -> Result<String, EditError> {
         let text = self.text("layers.properties")?.unwrap_or_default();
-        Ok(text
-            .lines()
-            .rev()
-            .find_map(|l| l.trim().strip_prefix("mode="))
-            .map(|m| m.trim().to_ascii_uppercase())
+        Ok(crate::properties::entries(&text)
+            .filter(|(k, _)| *k == "mode")
+            .last()
+            .map(|(_, m)| m.to_ascii_uppercase())
             .unwrap_or_else(|| "HIDE".into()))
     }
 

@@ -7,6 +7,7 @@ mod data_rules;
 mod defaults;
 mod edit;
 mod password;
+mod properties;
 mod rules;
 mod service_rules;
 mod users;
@@ -150,12 +151,9 @@ impl Security {
     ) -> Result<Self, SecurityError> {
         let keys = read("usergroup/default/authkeys.properties")?
             .map(|t| {
-                t.lines()
-                    .map(str::trim)
-                    .filter(|l| !l.is_empty() && !l.starts_with('#'))
-                    .filter_map(|l| l.split_once('='))
-                    .map(|(k, u)| (k.trim().to_string(), u.trim().to_string()))
+                properties::entries(&t)
                     .filter(|(k, u)| !k.is_empty() && !u.is_empty())
+                    .map(|(k, u)| (k.to_string(), u.to_string()))
                     .collect()
             })
             .unwrap_or_default();

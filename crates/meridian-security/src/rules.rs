@@ -26,14 +26,7 @@ impl RestRules {
     /// Parse the properties text; malformed lines are ignored as GeoServer does.
     pub fn parse(text: &str) -> Self {
         let mut v = Vec::new();
-        for line in text.lines() {
-            let line = line.trim();
-            if line.is_empty() || line.starts_with('#') || line.starts_with('!') {
-                continue;
-            }
-            let Some((lhs, roles)) = line.split_once('=') else {
-                continue;
-            };
+        for (lhs, roles) in crate::properties::entries(text) {
             let (pattern, methods) = match lhs.split_once(';') {
                 Some((p, m)) => (
                     p.trim(),
@@ -44,11 +37,7 @@ impl RestRules {
             v.push(RestRule {
                 pattern: pattern.to_string(),
                 methods,
-                roles: roles
-                    .split(',')
-                    .map(|r| r.trim().to_string())
-                    .filter(|r| !r.is_empty())
-                    .collect(),
+                roles: crate::properties::roles(roles),
             });
         }
         RestRules(v)

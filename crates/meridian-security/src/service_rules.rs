@@ -15,21 +15,11 @@ impl ServiceRules {
     /// Read rules from text; other lines (comments, `mode=`) are skipped.
     pub fn parse(text: &str) -> Self {
         let mut rules = HashMap::new();
-        for line in text.lines().map(str::trim) {
-            if line.is_empty() || line.starts_with('#') || line.starts_with('!') {
-                continue;
-            }
-            let Some((key, roles)) = line.split_once('=') else {
+        for (key, roles) in crate::properties::entries(text) {
+            let Some((service, op)) = key.split_once('.') else {
                 continue;
             };
-            let Some((service, op)) = key.trim().split_once('.') else {
-                continue;
-            };
-            let roles: Vec<String> = roles
-                .split(',')
-                .map(|r| r.trim().to_string())
-                .filter(|r| !r.is_empty())
-                .collect();
+            let roles = crate::properties::roles(roles);
             rules.insert(
                 (
                     service.trim().to_ascii_lowercase(),

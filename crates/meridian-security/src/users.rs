@@ -5,7 +5,6 @@ use crate::SecurityError;
 use meridian_xml::Element;
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 /// A (user, hash of stored and given password) pair known to be valid.
@@ -56,12 +55,6 @@ fn read_xml(
 }
 
 impl Realm {
-    /// Read `usergroup/default/users.xml`, `role/default/roles.xml` and the role service
-    /// config of the folder `sec`.
-    pub fn load(sec: &Path) -> Result<Self, SecurityError> {
-        Realm::read(&|rel: &str| crate::read_file(&sec.join(rel)))
-    }
-
     /// The realm from the security files `read` gives (by path under `security/`).
     pub fn read(
         read: &dyn Fn(&str) -> Result<Option<String>, SecurityError>,
