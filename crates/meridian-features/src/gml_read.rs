@@ -12,11 +12,13 @@ use meridian_xml::Element;
 /// Most nesting a geometry may have (a multi-geometry of polygons of rings).
 const MAX_DEPTH: usize = 8;
 
-fn local(n: &str) -> &str {
+/// An element name without its namespace prefix.
+pub(crate) fn local(n: &str) -> &str {
     n.rsplit(':').next().unwrap_or(n)
 }
 
-fn child<'a>(e: &'a Element, name: &str) -> Option<&'a Element> {
+/// The first child of `e` with the local name `name`.
+pub(crate) fn child<'a>(e: &'a Element, name: &str) -> Option<&'a Element> {
     e.children.iter().find(|c| local(&c.name) == name)
 }
 

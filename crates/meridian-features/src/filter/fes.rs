@@ -2,16 +2,9 @@
 
 use super::error::FilterError;
 use super::{Compare, Filter, Spatial};
+use crate::gml_read::{child, local};
 use geo_types::Geometry;
 use meridian_xml::Element;
-
-fn local(n: &str) -> &str {
-    n.rsplit(':').next().unwrap_or(n)
-}
-
-fn child<'a>(e: &'a Element, name: &str) -> Option<&'a Element> {
-    e.children.iter().find(|c| local(&c.name) == name)
-}
 
 fn property(e: &Element) -> Result<String, FilterError> {
     let p = child(e, "ValueReference")

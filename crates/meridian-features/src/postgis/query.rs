@@ -163,7 +163,7 @@ pub(crate) fn query(
     };
     let err = |e: postgres::Error| FeatureError::Data(format!("PostGIS {name}: {e}"));
     let mut c = connect(p)?;
-    let r = resolve(&mut c, p, rel)?;
+    let r = resolve(&mut c, p, rel, q.limit > 0)?;
     let from = &r.from;
     let pushed = to_sql(&q.filter, &r.geom, r.srid, &r.id_sql, id_prefix);
     let Some(wher) = pushed else {

@@ -66,23 +66,29 @@ fn type_name(t: &Type) -> String {
 }
 
 /// Resolve a relation: a table through the database's catalogs, a view by preparing its
-/// query (its columns and types, nothing run).
+/// query (its columns and types, nothing run). A table's columns are read only when
+/// `columns` asks for them (a count needs none).
 pub(crate) fn resolve(
     c: &mut postgres::Client,
     p: &PgParams,
     rel: &Relation,
+    columns: bool,
 ) -> Result<Resolved, SourceError> {
     match rel {
         Relation::Table(table) => {
             let (geom, srid, kind) = geometry_column(c, &p.schema, table)?;
             let key = primary_key(c, &p.schema, table)?;
-            let rows = c
+            let rows = if columns {
+                c
                 .query(
                     "SELECT column_name::text, data_type::text, is_nullable::text, character_maximum_length FROM information_schema.columns \
                      WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position",
                     &[&p.schema, &table],
                 )
-                .map_err(db_err)?;
+                .map_err(db_err)?
+            } else {
+                Vec::new()
+            };
             let columns = rows
                 .iter()
                 .map(|r| Column {

@@ -65,7 +65,7 @@ fn binding(data_type: &str) -> &'static str {
 /// extent.
 pub(crate) fn describe(p: &PgParams, rel: &Relation) -> Result<Schema, SourceError> {
     let mut c = connect(p)?;
-    let r = resolve(&mut c, p, rel)?;
+    let r = resolve(&mut c, p, rel, true)?;
     let attributes = r
         .columns
         .iter()

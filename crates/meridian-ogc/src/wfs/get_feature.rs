@@ -69,6 +69,7 @@ pub(super) async fn get_feature(
         out_epsg,
         swap,
         transform,
+        hits,
     } = feature_request(st, ws, p, post, access)?;
     let mut r = run_query(&l, q).await?;
     if by_id && r.features.is_empty() {
@@ -218,9 +219,6 @@ pub(super) async fn get_feature(
     // Written a feature at a time; the page goes as it is written.
     let returned = r.features.len();
     // WFS 1.1.0's hits name how many match in numberOfFeatures (GDAL counts by them).
-    let hits = p
-        .get("RESULTTYPE")
-        .is_some_and(|t| t.eq_ignore_ascii_case("hits"));
     let (head, tail, content_type) = match dialect {
         Dialect::Gml2 => (gml2_head(&owned.options()), GML2_TAIL, GML2_CONTENT_TYPE),
         Dialect::Gml31 => (

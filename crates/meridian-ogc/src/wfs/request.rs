@@ -28,6 +28,8 @@ pub(super) struct FeatureRequest {
     pub(super) swap: bool,
     /// From the layer's CRS to the answer's.
     pub(super) transform: Transformer,
+    /// `resultType=hits`: the count only.
+    pub(super) hits: bool,
 }
 
 /// The parameters of a query string.
@@ -386,5 +388,6 @@ pub(super) fn feature_request(
         out_epsg,
         swap,
         transform,
+        hits,
     })
 }

@@ -254,6 +254,15 @@ fn read_actions(
     access: &meridian_security::LayerAccess,
 ) -> Result<Vec<Action>, OwsError> {
     let mut actions = Vec::new();
+    // Each type's schema is read from its store once per transaction, not once per feature.
+    let mut schemas: std::collections::HashMap<String, std::rc::Rc<TypeSchema>> =
+        std::collections::HashMap::new();
+    let mut schema_of = |l: &FeatureLayer| {
+        schemas
+            .entry(l.qualified())
+            .or_insert_with(|| std::rc::Rc::new(TypeSchema::of(l)))
+            .clone()
+    };
     let type_of = |name: &str, scopes: &[&Element]| {
         layer_of(st, ws, &catalog_name(st, name, scopes), access).map_err(|mut e| {
             e.locator = "typeName".into();
@@ -275,7 +284,7 @@ fn read_actions(
                 let srs = a.attr_value("srsName");
                 for fe in &a.children {
                     let l = type_of(&fe.name, &[fe, a, doc])?;
-                    let schema = TypeSchema::of(&l);
+                    let schema = schema_of(&l);
                     let mut feature = Feature {
                         id: String::new(),
                         geometry: None,
@@ -304,7 +313,7 @@ fn read_actions(
             "Update" => {
                 let tn = action_type_name(a)?;
                 let l = type_of(tn, &[a, doc])?;
-                let schema = TypeSchema::of(&l);
+                let schema = schema_of(&l);
                 let srs = a.attr_value("srsName");
                 let mut properties = Vec::new();
                 let mut geometry = None;
