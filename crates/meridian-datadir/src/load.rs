@@ -506,7 +506,8 @@ impl<'a> Walker<'a> {
 
     fn load_root_files(&mut self) {
         // The security files: users, roles and access rules, as text.
-        for name in meridian_catalog::security_files::FILES {
+        for name in security_file_names(&self.root.join("security")) {
+            let name = name.as_str();
             let p = self.root.join("security").join(name);
             match fs::read(&p) {
                 Ok(bytes) => {
@@ -830,4 +831,38 @@ fn read_resource(rdir: &Path) -> ResourceRead {
         })),
         Err(e) => e,
     }
+}
+
+/// The security files a `security/` folder may hold: the fixed ones, and those of every
+/// service and provider folder whose name can be one.
+fn security_file_names(security: &Path) -> Vec<String> {
+    use meridian_catalog::security_files as sf;
+    let mut names: Vec<String> = sf::TOP_FILES.iter().map(|f| f.to_string()).collect();
+    for (folder, files) in sf::SERVICE_FOLDERS {
+        let Ok(entries) = fs::read_dir(security.join(folder)) else {
+            continue;
+        };
+        let mut services: Vec<String> = entries
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+            .filter_map(|e| e.file_name().to_str().map(str::to_string))
+            .filter(|n| sf::is_service_name(n))
+            .collect();
+        services.sort();
+        for s in services {
+            names.extend(files.iter().map(|f| format!("{folder}/{s}/{f}")));
+            // The users or roles file the service's configuration names.
+            if let Some(file) =
+                fs::read_to_string(security.join(folder).join(&s).join("config.xml"))
+                    .ok()
+                    .and_then(|t| sf::data_file_of(&t))
+            {
+                let name = format!("{folder}/{s}/{file}");
+                if *folder != "auth" && !names.contains(&name) {
+                    names.push(name);
+                }
+            }
+        }
+    }
+    names
 }

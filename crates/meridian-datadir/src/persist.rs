@@ -134,7 +134,7 @@ impl DataDir {
             Kind::Logging => PathBuf::from("logging.xml"),
             Kind::Security => {
                 // Only GeoServer's own security files (validation names them).
-                if !meridian_catalog::security_files::FILES.contains(&o.name()) {
+                if !meridian_catalog::security_files::is_file(o.name()) {
                     return Err(refused(format!("'{}' is not a security file", o.name())));
                 }
                 Path::new("security").join(o.name())

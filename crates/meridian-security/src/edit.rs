@@ -11,11 +11,8 @@ use meridian_xml::Element;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-const USERS: &str = "usergroup/default/users.xml";
-
 /// The name a cluster peer's requests run under: no user may have it.
 pub const RESERVED_USER: &str = "cluster-peer";
-const ROLES: &str = "role/default/roles.xml";
 
 /// Why a change was refused.
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +42,13 @@ pub struct SecurityFiles {
     texts: std::cell::RefCell<std::collections::BTreeMap<String, Option<String>>>,
     changed: std::cell::RefCell<std::collections::BTreeSet<String>>,
     dir: Option<PathBuf>,
+    /// The user/group service whose users and groups are changed.
+    user_group: String,
+    /// The role service whose roles are changed.
+    role: String,
+    /// The user/group services whose users and groups roles may be given to (besides
+    /// `user_group`).
+    known: Vec<String>,
 }
 
 fn file_err(p: &Path, e: impl std::fmt::Display) -> SecurityError {
@@ -81,6 +85,33 @@ pub fn check_name(what: &str, name: &str) -> Result<(), EditError> {
     Ok(())
 }
 
+/// A users file with no users or groups.
+fn empty_users() -> Element {
+    Element::new("userRegistry")
+        .attr("version", "1.0")
+        .attr("xmlns", "http://www.geoserver.org/security/users")
+        .child(Element::new("users"))
+        .child(Element::new("groups"))
+}
+
+/// A roles file with no roles.
+fn empty_roles() -> Element {
+    Element::new("roleRegistry")
+        .attr("version", "1.0")
+        .attr("xmlns", "http://www.geoserver.org/security/roles")
+        .child(Element::new("roleList"))
+        .child(Element::new("userList"))
+        .child(Element::new("groupList"))
+}
+
+/// A security XML document as its file holds it.
+fn xml_text(doc: &Element) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{}",
+        doc.to_xml()
+    )
+}
+
 impl SecurityFiles {
     /// The files `read` gives (by path under `security/`; `None`: no such file).
     pub fn over(read: ReadFile) -> Self {
@@ -89,7 +120,37 @@ impl SecurityFiles {
             texts: Default::default(),
             changed: Default::default(),
             dir: None,
+            user_group: crate::services::DEFAULT.into(),
+            role: crate::services::DEFAULT.into(),
+            known: Vec::new(),
         }
+    }
+
+    /// Let roles be given to the users and groups of these user/group services too (a role
+    /// service serves them all).
+    pub fn knowing(mut self, services: &[String]) -> Self {
+        self.known = services.to_vec();
+        self
+    }
+
+    /// Change the users and groups of the user/group service `user_group` and the roles of
+    /// the role service `role` (both `default` unless said).
+    pub fn for_services(mut self, user_group: &str, role: &str) -> Self {
+        self.user_group = user_group.to_string();
+        self.role = role.to_string();
+        self
+    }
+
+    fn users_file(&self) -> Result<String, SecurityError> {
+        self.users_file_of(&self.user_group)
+    }
+
+    fn users_file_of(&self, service: &str) -> Result<String, SecurityError> {
+        crate::services::InForce::users_file(&|rel| self.text(rel), service)
+    }
+
+    fn roles_file(&self) -> Result<String, SecurityError> {
+        crate::services::InForce::roles_file(&|rel| self.text(rel), &self.role)
     }
 
     /// The folder `security/` of `data_dir`, changed in place by [`SecurityFiles::save`].
@@ -165,45 +226,30 @@ impl SecurityFiles {
         Ok(())
     }
 
+    /// The text of a users file without users or groups (a new service's).
+    pub fn empty_users_text(&self) -> String {
+        xml_text(&empty_users())
+    }
+
+    /// The text of a roles file without roles (a new service's).
+    pub fn empty_roles_text(&self) -> String {
+        xml_text(&empty_roles())
+    }
+
     fn users_doc(&self) -> Result<Element, SecurityError> {
-        self.read_xml(USERS, || {
-            Element::new("userRegistry")
-                .attr("version", "1.0")
-                .attr("xmlns", "http://www.geoserver.org/security/users")
-                .child(Element::new("users"))
-                .child(Element::new("groups"))
-        })
+        self.read_xml(&self.users_file()?, empty_users)
     }
 
     fn roles_doc(&self) -> Result<Element, SecurityError> {
-        self.read_xml(ROLES, || {
-            Element::new("roleRegistry")
-                .attr("version", "1.0")
-                .attr("xmlns", "http://www.geoserver.org/security/roles")
-                .child(Element::new("roleList"))
-                .child(Element::new("userList"))
-                .child(Element::new("groupList"))
-        })
+        self.read_xml(&self.roles_file()?, empty_roles)
     }
 
     fn save_users(&self, doc: &Element) -> Result<(), SecurityError> {
-        self.write(
-            USERS,
-            &format!(
-                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{}",
-                doc.to_xml()
-            ),
-        )
+        self.write(&self.users_file()?, &xml_text(doc))
     }
 
     fn save_roles(&self, doc: &Element) -> Result<(), SecurityError> {
-        self.write(
-            ROLES,
-            &format!(
-                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{}",
-                doc.to_xml()
-            ),
-        )
+        self.write(&self.roles_file()?, &xml_text(doc))
     }
 
     /// The list element `name` of a document, made when missing.
@@ -478,13 +524,21 @@ impl SecurityFiles {
 
     /// Give a role to a user or group (`grant`), or take it back.
     pub fn assign(&self, role: &str, who: &str, group: bool, grant: bool) -> Result<(), EditError> {
-        let users = self.users_doc()?;
-        let (known, what) = if group {
-            (Self::names(&users, "groups", "group", "name"), "group")
-        } else {
-            (Self::names(&users, "users", "user", "name"), "user")
-        };
-        if !known.iter().any(|n| n == who) {
+        let what = if group { "group" } else { "user" };
+        let mut found = false;
+        for service in std::iter::once(&self.user_group).chain(&self.known) {
+            let users = self.read_xml(&self.users_file_of(service)?, empty_users)?;
+            let known = if group {
+                Self::names(&users, "groups", "group", "name")
+            } else {
+                Self::names(&users, "users", "user", "name")
+            };
+            if known.iter().any(|n| n == who) {
+                found = true;
+                break;
+            }
+        }
+        if !found {
             return Err(EditError::NotFound(format!("no {what} '{who}'")));
         }
         let mut doc = self.roles_doc()?;
@@ -606,13 +660,22 @@ mod tests {
         // group's role.
         let sec = Security::load(d.path()).unwrap();
         assert!(sec.authenticate("ann", "s3cret"));
-        let users = std::fs::read_to_string(d.path().join("security").join(USERS)).unwrap();
+        let users = std::fs::read_to_string(
+            d.path()
+                .join("security")
+                .join("usergroup/default/users.xml"),
+        )
+        .unwrap();
         assert!(!users.contains("s3cret") && users.contains("digest1:"));
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(d.path().join("security").join(USERS))
-            .unwrap()
-            .permissions()
-            .mode();
+        let mode = std::fs::metadata(
+            d.path()
+                .join("security")
+                .join("usergroup/default/users.xml"),
+        )
+        .unwrap()
+        .permissions()
+        .mode();
         assert_eq!(mode & 0o077, 0, "users.xml is the owner's only");
         f.modify_user("ann", Some("n3w"), Some(false)).unwrap();
         f.save().unwrap();

@@ -10,6 +10,7 @@ mod password;
 mod properties;
 mod rules;
 mod service_rules;
+mod services;
 mod users;
 
 pub use data_rules::{CatalogMode, DataRules, Mode};
@@ -18,6 +19,7 @@ pub use edit::{check_name, EditError, SecurityFiles};
 pub use password::{digest1, verify_password};
 pub use rules::{RestRule, RestRules};
 pub use service_rules::ServiceRules;
+pub use services::{is_service_name, InForce, DEFAULT as DEFAULT_SERVICE};
 pub use users::{Realm, User};
 
 use std::path::Path;
@@ -68,6 +70,7 @@ pub struct Security {
     rules: RestRules,
     data: Arc<DataRules>,
     services: Arc<ServiceRules>,
+    in_force: InForce,
 }
 
 /// What one caller may do with layers and services: their roles and the rules, taken from
@@ -134,6 +137,7 @@ impl Security {
             rules: RestRules::default_rules(),
             data: Arc::new(DataRules::default_rules()),
             services: Arc::default(),
+            in_force: InForce::default(),
         }
     }
 
@@ -149,16 +153,20 @@ impl Security {
     pub fn read(
         read: &dyn Fn(&str) -> Result<Option<String>, SecurityError>,
     ) -> Result<Self, SecurityError> {
-        let keys = read("usergroup/default/authkeys.properties")?
-            .map(|t| {
-                properties::entries(&t)
-                    .filter(|(k, u)| !k.is_empty() && !u.is_empty())
-                    .map(|(k, u)| (k.to_string(), u.to_string()))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let services = InForce::read(read)?;
+        let mut keys = std::collections::HashMap::new();
+        for service in &services.user_group_services {
+            if let Some(t) = read(&InForce::keys_file(service))? {
+                for (k, u) in properties::entries(&t) {
+                    if !k.is_empty() && !u.is_empty() {
+                        keys.entry(k.to_string()).or_insert_with(|| u.to_string());
+                    }
+                }
+            }
+        }
         Ok(Security {
-            realm: Realm::read(read)?,
+            realm: Realm::read(read, &services)?,
+            in_force: services,
             keys,
             rules: read("rest.properties")?
                 .map_or_else(RestRules::default_rules, |t| RestRules::parse(&t)),
@@ -172,6 +180,11 @@ impl Security {
                     .unwrap_or_default(),
             ),
         })
+    }
+
+    /// The user/group services that authenticate and the active role service.
+    pub fn in_force(&self) -> &InForce {
+        &self.in_force
     }
 
     /// Check a REST request: `path` is the path under the context (`/rest/workspaces`),

@@ -39,7 +39,7 @@ pub struct Realm {
 }
 
 /// The XML of the security file `rel`, read by `read`.
-fn read_xml(
+pub(crate) fn read_xml(
     read: &dyn Fn(&str) -> Result<Option<String>, SecurityError>,
     rel: &str,
 ) -> Result<Option<Element>, SecurityError> {
@@ -55,16 +55,20 @@ fn read_xml(
 }
 
 impl Realm {
-    /// The realm from the security files `read` gives (by path under `security/`).
+    /// The realm from the security files `read` gives (by path under `security/`): the users
+    /// and groups of the user/group services in force, the roles of the active role service.
+    /// A user name two services hold is the first service's.
     pub fn read(
         read: &dyn Fn(&str) -> Result<Option<String>, SecurityError>,
+        services: &crate::services::InForce,
     ) -> Result<Self, SecurityError> {
         let mut r = Realm {
             admin_role: "ADMIN".into(),
             group_admin_role: "GROUP_ADMIN".into(),
             ..Default::default()
         };
-        if let Some(cfg) = read_xml(read, "role/default/config.xml")? {
+        let role_service = &services.role_service;
+        if let Some(cfg) = read_xml(read, &format!("role/{role_service}/config.xml"))? {
             if let Some(a) = cfg.child_text("adminRoleName") {
                 r.admin_role = a.to_string();
             }
@@ -72,16 +76,33 @@ impl Realm {
                 r.group_admin_role = a.to_string();
             }
         }
-        if let Some(users) = read_xml(read, "usergroup/default/users.xml")? {
+        for service in &services.user_group_services {
+            r.read_users(read, service)?;
+        }
+        r.read_roles(read, role_service)?;
+        Ok(r)
+    }
+
+    /// Add the users and groups of one user/group service.
+    fn read_users(
+        &mut self,
+        read: &dyn Fn(&str) -> Result<Option<String>, SecurityError>,
+        service: &str,
+    ) -> Result<(), SecurityError> {
+        let r = self;
+        let mut mine = std::collections::HashSet::new();
+        if let Some(users) = read_xml(read, &crate::services::InForce::users_file(read, service)?)?
+        {
             if let Some(list) = users.get("users") {
                 for u in list.all("user") {
                     let Some(name) = u.attr_value("name") else {
                         continue;
                     };
                     // The name cluster peers act under is never a user's.
-                    if name == crate::edit::RESERVED_USER {
+                    if name == crate::edit::RESERVED_USER || r.users.contains_key(name) {
                         continue;
                     }
+                    mine.insert(name.to_string());
                     for p in u.all("property") {
                         if p.attr_value("name") == Some("UUID") {
                             if let Some(k) = p.text_trim().filter(|k| !k.is_empty()) {
@@ -108,7 +129,7 @@ impl Realm {
                         continue;
                     }
                     for m in g.all("member") {
-                        if let Some(u) = m.attr_value("username") {
+                        if let Some(u) = m.attr_value("username").filter(|u| mine.contains(*u)) {
                             r.groups
                                 .entry(u.to_string())
                                 .or_default()
@@ -118,7 +139,18 @@ impl Realm {
                 }
             }
         }
-        if let Some(roles) = read_xml(read, "role/default/roles.xml")? {
+        Ok(())
+    }
+
+    /// Add the roles, their parents and assignments of the role service.
+    fn read_roles(
+        &mut self,
+        read: &dyn Fn(&str) -> Result<Option<String>, SecurityError>,
+        service: &str,
+    ) -> Result<(), SecurityError> {
+        let r = self;
+        if let Some(roles) = read_xml(read, &crate::services::InForce::roles_file(read, service)?)?
+        {
             if let Some(list) = roles.get("roleList") {
                 for role in list.all("role") {
                     if let (Some(id), Some(parent)) =
@@ -147,7 +179,7 @@ impl Realm {
                 }
             }
         }
-        Ok(r)
+        Ok(())
     }
 
     /// The enabled user of this name.

@@ -117,7 +117,7 @@ pub fn serve(
     // Users, roles and rules are catalog objects: built from the catalog, and again after
     // every batch that changes them (a replica's too, as they arrive).
     let security = Arc::new(RwLock::new(
-        meridian_rest::security_of(&service.snapshot(), &dir)
+        meridian_rest::security_of(&service.snapshot())
             .map_err(|e| NodeError::Security(e.to_string()))?,
     ));
     {
@@ -126,7 +126,6 @@ pub fn serve(
         let watch = Arc::new(SecurityWatch {
             service: Arc::downgrade(&service),
             security: security.clone(),
-            dir: dir.clone(),
             seen: std::sync::Mutex::new(security_objects(&service.snapshot())),
         });
         service.subscribe(Box::new(move |_| watch.refresh()));
@@ -189,7 +188,7 @@ pub fn serve(
                     // are; heartbeats compare digests and repair drift from the cluster.
                     service.replace(catalog, store.persister(datadir));
                 }
-                let sec = meridian_rest::security_of(&service.snapshot(), &dir)?;
+                let sec = meridian_rest::security_of(&service.snapshot())?;
                 if let Ok(mut s) = security.write() {
                     *s = sec;
                 }
@@ -335,18 +334,11 @@ pub fn check(dir: PathBuf) -> Result<(), NodeError> {
     }
 }
 
-/// The security objects of a catalog state, in [`meridian_catalog::security_files::FILES`]
-/// order.
+/// The security objects of a catalog state, in id order.
 fn security_objects(cat: &Catalog) -> Vec<Option<Arc<meridian_catalog::Object>>> {
-    meridian_catalog::security_files::FILES
-        .iter()
-        .map(|f| {
-            cat.get_kind(
-                meridian_catalog::Kind::Security,
-                &meridian_catalog::security_files::id_of(f),
-            )
-            .cloned()
-        })
+    meridian_catalog::security_files::objects_of(cat)
+        .into_iter()
+        .map(|o| Some(o.clone()))
         .collect()
 }
 
@@ -354,7 +346,6 @@ fn security_objects(cat: &Catalog) -> Vec<Option<Arc<meridian_catalog::Object>>>
 struct SecurityWatch {
     service: std::sync::Weak<CatalogService>,
     security: Arc<RwLock<meridian_security::Security>>,
-    dir: PathBuf,
     seen: std::sync::Mutex<Vec<Option<Arc<meridian_catalog::Object>>>>,
 }
 
@@ -376,7 +367,7 @@ impl SecurityWatch {
         if same {
             return;
         }
-        match meridian_rest::security_of(&cat, &self.dir) {
+        match meridian_rest::security_of(&cat) {
             Ok(sec) => {
                 match self.security.write() {
                     Ok(mut s) => *s = sec,

@@ -6,6 +6,7 @@ pub mod groups;
 pub mod layers;
 pub mod resources;
 pub mod security;
+mod security_services;
 pub mod settings;
 pub mod stores;
 pub mod styles;

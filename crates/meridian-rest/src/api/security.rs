@@ -10,9 +10,8 @@ use crate::ctx::{method_not_allowed, Ctx};
 use crate::error::{RestError, RestResult};
 use crate::req::{Req, Resp};
 use meridian_catalog::{security_files, Catalog, Change, Kind};
-use meridian_security::{EditError, Security, SecurityFiles};
+use meridian_security::{EditError, InForce, Security, SecurityFiles};
 use meridian_xml::Element;
-use std::path::Path;
 use std::sync::Arc;
 
 impl From<EditError> for RestError {
@@ -26,23 +25,29 @@ impl From<EditError> for RestError {
     }
 }
 
-/// The users, roles and rules of a catalog: its security file objects (the role service's
-/// `config.xml`, which is not configuration that changes, from the data directory).
-pub fn security_of(
+/// Reads the catalog's security files by path under `security/` (`None`: no such file).
+pub(crate) fn reader(
     cat: &Catalog,
-    data_dir: &Path,
-) -> Result<Security, meridian_security::SecurityError> {
-    let dir = data_dir.join("security");
-    Security::read(&|rel: &str| {
-        if security_files::FILES.contains(&rel) {
-            Ok(cat
-                .get_kind(Kind::Security, &security_files::id_of(rel))
-                .and_then(|o| o.body.clone()))
+) -> impl Fn(&str) -> Result<Option<String>, meridian_security::SecurityError> + '_ {
+    move |rel: &str| {
+        Ok(if security_files::is_file(rel) {
+            cat.get_kind(Kind::Security, &security_files::id_of(rel))
+                .and_then(|o| o.body.clone())
         } else {
-            meridian_security::read_file(&dir.join(rel))
-        }
-    })
+            None
+        })
+    }
 }
+
+/// The users, roles and rules of a catalog: its security file objects.
+pub fn security_of(cat: &Catalog) -> Result<Security, meridian_security::SecurityError> {
+    Security::read(&reader(cat))
+}
+
+/// Serializes this node's security edits: each reads the files, changes them and applies
+/// them, with no other edit in between (another node's edits are caught by the check in
+/// [`apply_files`]).
+static EDITS: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// Apply the changed files through the catalog (journaled, replicated, persisted), then use
 /// the new users and rules at once.
@@ -88,19 +93,22 @@ fn done(c: &Ctx, f: &SecurityFiles, status: u16) -> RestResult<Resp> {
     })
 }
 
-/// The security files as the catalog holds them now, to change.
-fn files(c: &Ctx) -> SecurityFiles {
+/// The security files as the catalog holds them now, to change the users and groups of the
+/// user/group service `user_group` and the roles of the role service `role`.
+pub(crate) fn files(c: &Ctx, user_group: &str, role: &str) -> SecurityFiles {
     let cat: Arc<Catalog> = c.cat.clone();
-    SecurityFiles::over(Box::new(move |rel| {
-        Ok(cat
-            .get_kind(Kind::Security, &security_files::id_of(rel))
-            .and_then(|o| o.body.clone()))
-    }))
+    SecurityFiles::over(Box::new(move |rel| reader(&cat)(rel))).for_services(user_group, role)
+}
+
+/// The services in force in the catalog (the active role service, the user/group services
+/// that authenticate).
+fn in_force(c: &Ctx) -> RestResult<InForce> {
+    InForce::read(&reader(&c.cat)).map_err(|e| RestError::Internal(e.to_string()))
 }
 
 /// Render as GeoServer's security endpoints do: XML unless JSON is asked for by extension or
 /// `Accept` (geoserver-rest reads their answers as XML without asking).
-fn render(req: &Req, e: &Element, arrays: &[&str]) -> Resp {
+pub(crate) fn render(req: &Req, e: &Element, arrays: &[&str]) -> Resp {
     let json =
         req.ext.as_deref() == Some("json") || (req.ext.is_none() && req.accept.contains("json"));
     if json {
@@ -121,30 +129,46 @@ fn name_list(outer: &str, inner: &str, names: Vec<String>) -> Element {
     e
 }
 
-/// Only the `default` user/group and role services exist.
-fn service(name: &str) -> RestResult<()> {
-    if name == "default" {
-        Ok(())
+/// A user/group (`folder` `usergroup`) or role (`role`) service that exists: `default`, or
+/// one whose `config.xml` the catalog holds.
+pub(crate) fn service<'s>(c: &Ctx, folder: &str, name: &'s str) -> RestResult<&'s str> {
+    let config = security_files::id_of(&format!("{folder}/{name}/config.xml"));
+    if name == meridian_security::DEFAULT_SERVICE
+        || (security_files::is_service_name(name)
+            && c.cat.get_kind(Kind::Security, &config).is_some())
+    {
+        Ok(name)
     } else {
-        Err(RestError::NotFound(format!(
-            "no security service '{name}' (Meridian has the default one)"
-        )))
+        let what = if folder == "role" {
+            "role"
+        } else {
+            "user/group"
+        };
+        Err(RestError::NotFound(format!("no {what} service '{name}'")))
     }
 }
 
 /// `/security/...`.
 pub fn dispatch(c: &Ctx, req: &Req, rest: &[&str]) -> RestResult<Resp> {
+    // One edit at a time on this node (reads run freely).
+    let _edit = (req.method != "GET" && req.method != "HEAD")
+        .then(|| EDITS.lock().unwrap_or_else(|p| p.into_inner()));
+    let c = &c.refreshed();
     match rest {
         ["usergroup", "service", svc, more @ ..] => {
-            service(svc)?;
-            usergroup(c, req, more)
+            let svc = service(c, "usergroup", svc)?;
+            usergroup(c, req, more, svc)
         }
-        ["usergroup", more @ ..] => usergroup(c, req, more),
+        ["usergroup", more @ ..] => usergroup(c, req, more, meridian_security::DEFAULT_SERVICE),
         ["roles", "service", svc, more @ ..] => {
-            service(svc)?;
-            roles(c, req, more)
+            let svc = service(c, "role", svc)?;
+            roles(c, req, more, svc)
         }
-        ["roles", more @ ..] => roles(c, req, more),
+        ["roles", more @ ..] => roles(c, req, more, &in_force(c)?.role_service),
+        ["usergroupservices", more @ ..] => {
+            super::security_services::dispatch(c, req, "usergroup", more)
+        }
+        ["roleservices", more @ ..] => super::security_services::dispatch(c, req, "role", more),
         ["acl", "catalog"] => catalog_mode(c, req),
         ["acl", which] => acl(c, req, which, None),
         ["acl", which, rule] => acl(c, req, which, Some(rule)),
@@ -157,8 +181,8 @@ pub fn dispatch(c: &Ctx, req: &Req, rest: &[&str]) -> RestResult<Resp> {
     }
 }
 
-fn usergroup(c: &Ctx, req: &Req, rest: &[&str]) -> RestResult<Resp> {
-    let f = files(c);
+fn usergroup(c: &Ctx, req: &Req, rest: &[&str], svc: &str) -> RestResult<Resp> {
+    let f = files(c, svc, meridian_security::DEFAULT_SERVICE);
     let m = req.method.as_str();
     let done = |status: u16| done(c, &f, status);
     match (m, rest) {
@@ -253,8 +277,9 @@ fn users_element(users: Vec<(String, bool)>) -> Element {
     e
 }
 
-fn roles(c: &Ctx, req: &Req, rest: &[&str]) -> RestResult<Resp> {
-    let f = files(c);
+fn roles(c: &Ctx, req: &Req, rest: &[&str], svc: &str) -> RestResult<Resp> {
+    let f = files(c, meridian_security::DEFAULT_SERVICE, svc)
+        .knowing(&super::security_services::user_group_services(c));
     let done = |status: u16| done(c, &f, status);
     let list = |names: Vec<String>| render(req, &name_list("roles", "role", names), &["role"]);
     match (req.method.as_str(), rest) {
@@ -385,7 +410,7 @@ fn body_rules(req: &Req) -> RestResult<Vec<(String, String)>> {
 
 fn acl(c: &Ctx, req: &Req, which: &str, rule: Option<&str>) -> RestResult<Resp> {
     let file = acl_file(which)?;
-    let f = files(c);
+    let f = files(c, "default", "default");
     let mode = (which == "layers").then(|| f.catalog_mode()).transpose()?;
     let mut rules = f.rules(file)?;
     match (req.method.as_str(), rule) {
@@ -460,7 +485,7 @@ fn acl(c: &Ctx, req: &Req, which: &str, rule: Option<&str>) -> RestResult<Resp> 
 }
 
 fn catalog_mode(c: &Ctx, req: &Req) -> RestResult<Resp> {
-    let f = files(c);
+    let f = files(c, "default", "default");
     match req.method.as_str() {
         "GET" => Ok(render(
             req,
@@ -499,7 +524,17 @@ fn self_password(c: &Ctx, req: &Req) -> RestResult<Resp> {
     if new.trim().is_empty() {
         return Err(RestError::BadRequest("the new password is empty".into()));
     }
-    let f = files(c);
+    // The user's own service: the first of those that authenticate that holds them.
+    let forced = in_force(c)?;
+    let mut found = None;
+    for svc in &forced.user_group_services {
+        let f = files(c, svc, &forced.role_service);
+        if f.users()?.iter().any(|(n, _)| n == user) {
+            found = Some(f);
+            break;
+        }
+    }
+    let f = found.ok_or_else(|| RestError::NotFound(format!("no user '{user}'")))?;
     f.modify_user(user, Some(new), None)?;
     // Any logged-in user changes their own password (and only theirs: `user` is the caller).
     apply_files(&c.unrestricted(), &f)?;

@@ -130,6 +130,46 @@ fn users_roles_and_rules_made_on_a_primary_are_enforced_on_a_replica() {
                 && ogc_status(&late, states, Some(("carol", "c4rol"))) == 401
         },
     );
+    // A named user/group service and its users travel too, into the same folder.
+    expect(
+        a.post_xml(
+            "/security/usergroupservices",
+            "<userGroupService><name>staff</name></userGroupService>",
+        ),
+        201,
+    );
+    expect(
+        a.post_xml(
+            "/security/usergroup/service/staff/users",
+            "<user><userName>sam</userName><password>s4m</password></user>",
+        ),
+        201,
+    );
+    wait_for(
+        "named service replicated",
+        &[&a, &b],
+        Duration::from_secs(30),
+        || {
+            b.text("/security/usergroup/service/staff/users.xml")
+                .contains("sam")
+        },
+    );
+    let staff = db.join("security/usergroup/staff/users.xml");
+    assert!(std::fs::read_to_string(&staff)
+        .unwrap()
+        .contains("name=\"sam\""));
+    assert_eq!(
+        std::fs::metadata(&staff).unwrap().permissions().mode() & 0o077,
+        0
+    );
+    expect(a.delete("/security/usergroupservices/staff"), 200);
+    wait_for(
+        "named service removed",
+        &[&a, &b],
+        Duration::from_secs(30),
+        || b.get("/security/usergroup/service/staff/users").status() == 404,
+    );
+    assert!(!staff.exists());
     // The replica refuses security writes like any other.
     let r = b.send("POST", "/security/roles/role/ROLE_X", "text/xml", "");
     assert_ne!(r.status(), 201);
