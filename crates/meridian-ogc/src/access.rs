@@ -2,7 +2,8 @@
 //! Basic, or an `authkey=` parameter as GeoServer's authkey module takes it, checked against
 //! the users; a wrong password or key is refused, never read as anonymous)
 //! under the layer rules of `layers.properties` and the service rules of
-//! `services.properties`.
+//! `services.properties`. Tree layer groups guard the layers and groups they hold
+//! ([`meridian_security::Containers`], answered from the catalog of the request).
 //!
 //! A layer the caller may not read is, by the catalog mode: left out of listings and unknown
 //! by name (HIDE, the default); left out of listings and asking for a login by name (MIXED);
@@ -12,12 +13,65 @@
 use crate::OgcState;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use meridian_security::{CatalogMode, LayerAccess, Mode};
+use meridian_catalog::{Catalog, Kind};
+use meridian_security::{CatalogMode, Containers, LayerAccess, Mode};
 use std::net::IpAddr;
 
 /// What the caller may do, from the request's credentials; or the answer refusing wrong
 /// credentials (401, or 429 for an address that failed too often).
 pub(crate) fn caller(
+    st: &OgcState,
+    headers: &HeaderMap,
+    client: Option<IpAddr>,
+    query: Option<&str>,
+) -> Result<LayerAccess, Box<Response>> {
+    // Tree layer groups guard what they hold, as the catalog has them now.
+    let groups = std::sync::Arc::new(CatalogGroups(st.catalog.snapshot()));
+    identify(st, headers, client, query).map(|a| a.with_containers(groups))
+}
+
+/// The catalog's layer groups as the layer rules see them.
+#[derive(Debug)]
+struct CatalogGroups(std::sync::Arc<Catalog>);
+
+impl Containers for CatalogGroups {
+    fn containing(&self, workspace: &str, name: &str) -> (bool, Vec<(String, String)>) {
+        let cat = &self.0;
+        let ws_id = if workspace.is_empty() {
+            None
+        } else {
+            match cat.find(Kind::Workspace, None, workspace) {
+                Some(w) => Some(w.id()),
+                None => return (false, Vec::new()),
+            }
+        };
+        // A layer before a group of the same name, as GetMap reads names.
+        let (group, object) = match ws_id.and_then(|w| cat.find(Kind::Layer, Some(w), name)) {
+            Some(l) => (false, l),
+            None => match cat.find(Kind::LayerGroup, ws_id, name) {
+                Some(g) => (true, g),
+                None => return (false, Vec::new()),
+            },
+        };
+        let holders = cat
+            .groups_containing(object.id())
+            .into_iter()
+            .filter(|g| matches!(g.group_mode(), "NAMED" | "CONTAINER" | "EO"))
+            .map(|g| {
+                let ws = g
+                    .workspace()
+                    .and_then(|w| cat.get(w))
+                    .map(|w| w.name().to_string())
+                    .unwrap_or_default();
+                (ws, g.name().to_string())
+            })
+            .collect();
+        (group, holders)
+    }
+}
+
+/// The caller's rules, from the request's credentials.
+fn identify(
     st: &OgcState,
     headers: &HeaderMap,
     client: Option<IpAddr>,

@@ -92,10 +92,32 @@ impl DataRules {
 
     /// The roles the rule deciding `mode` on `workspace:layer` names (`None`: no rule, open).
     pub fn required(&self, workspace: &str, layer: &str, mode: Mode) -> Option<&[String]> {
+        self.deciding(workspace, layer, mode).map(|(_, r)| r)
+    }
+
+    /// Which rule decides `mode` on `workspace:layer`: 0 its own, 1 its workspace's, 2 the
+    /// global one (`None`: no rule).
+    pub fn deciding_level(&self, workspace: &str, layer: &str, mode: Mode) -> Option<usize> {
+        self.deciding(workspace, layer, mode).map(|(l, _)| l)
+    }
+
+    fn deciding(&self, workspace: &str, layer: &str, mode: Mode) -> Option<(usize, &[String])> {
         [(workspace, layer), (workspace, "*"), ("*", "*")]
             .iter()
-            .find_map(|(w, l)| self.rules.get(&(w.to_string(), l.to_string(), mode)))
-            .map(Vec::as_slice)
+            .enumerate()
+            .find_map(|(i, (w, l))| {
+                self.rules
+                    .get(&(w.to_string(), l.to_string(), mode))
+                    .map(|r| (i, r.as_slice()))
+            })
+    }
+
+    /// Whether some read rule names a layer or group by name (only then can a group's rule
+    /// differ from its layers').
+    pub fn names_any(&self) -> bool {
+        self.rules
+            .keys()
+            .any(|(_, l, m)| *m == Mode::Read && l != "*")
     }
 
     /// Whether a caller with `roles` (empty: anonymous) may use `mode` on

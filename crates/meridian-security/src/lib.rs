@@ -11,6 +11,7 @@ mod properties;
 mod rules;
 mod service_rules;
 mod services;
+mod tree_groups;
 mod users;
 
 pub use data_rules::{CatalogMode, DataRules, Mode};
@@ -20,6 +21,7 @@ pub use password::{digest1, verify_password};
 pub use rules::{RestRule, RestRules};
 pub use service_rules::ServiceRules;
 pub use services::{is_service_name, InForce, DEFAULT as DEFAULT_SERVICE};
+pub use tree_groups::Containers;
 pub use users::{Realm, User};
 
 use std::path::Path;
@@ -81,6 +83,8 @@ pub struct LayerAccess {
     roles: Vec<String>,
     data: Arc<DataRules>,
     services: Arc<ServiceRules>,
+    /// The catalog's layer groups, when tree groups guard what they hold.
+    containers: Option<Arc<dyn Containers>>,
 }
 
 impl LayerAccess {
@@ -91,7 +95,14 @@ impl LayerAccess {
             roles: vec!["ROLE_ADMINISTRATOR".into()],
             data: Arc::default(),
             services: Arc::default(),
+            containers: None,
         }
+    }
+
+    /// Let the tree groups of `containers` guard what they hold when reading.
+    pub fn with_containers(mut self, containers: Arc<dyn Containers>) -> Self {
+        self.containers = Some(containers);
+        self
     }
 
     /// Whether the caller is the full administrator (every rule lets them through).
@@ -104,9 +115,15 @@ impl LayerAccess {
         self.user.as_deref()
     }
 
-    /// Whether the caller may use `mode` on the layer `workspace:layer`.
+    /// Whether the caller may use `mode` on the layer or group `workspace:layer` (a global
+    /// group's workspace is `""`); reading also asks the tree groups holding it, when known.
     pub fn can(&self, workspace: &str, layer: &str, mode: Mode) -> bool {
-        self.data.allows(workspace, layer, mode, &self.roles)
+        match &self.containers {
+            Some(c) if mode == Mode::Read && !self.is_administrator() && self.data.names_any() => {
+                tree_groups::readable(&self.data, c.as_ref(), workspace, layer, &self.roles, 0)
+            }
+            _ => self.data.allows(workspace, layer, mode, &self.roles),
+        }
     }
 
     /// What the caller sees of layers they may not read.
@@ -232,6 +249,7 @@ impl Security {
             roles,
             data: self.data.clone(),
             services: self.services.clone(),
+            containers: None,
         }
     }
 

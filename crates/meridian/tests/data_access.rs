@@ -593,3 +593,72 @@ fn a_nested_group_is_drawn_only_for_callers_its_rule_lets_in() {
     assert!(drawn(READER) > 100);
     assert_eq!(drawn(None), 0);
 }
+
+#[test]
+fn a_tree_group_guards_its_layers_unless_their_own_rule_or_another_group_lets_them_in() {
+    let (n, dir) = node_with_rules("*.*.r=*\ntasmania.r=ROLE_STATES\n");
+    // Tasmania as a named tree: its layers are now behind its rule.
+    expect(
+        n.send(
+            "PUT",
+            "/layergroups/tasmania",
+            "text/xml",
+            "<layerGroup><mode>NAMED</mode></layerGroup>",
+        ),
+        200,
+    );
+    let roads_map = "/wms?service=WMS&version=1.1.1&request=GetMap&layers=topp:tasmania_roads&styles=&srs=EPSG:4326&bbox=143,-44,149,-39&width=100&height=80&format=image/png";
+    let roads_wfs =
+        "/wfs?service=WFS&version=2.0.0&request=GetFeature&typeNames=topp:tasmania_roads&count=1";
+    let roads_items = "/ogc/features/v1/collections/topp:tasmania_roads/items?limit=1";
+    let (s, body) = get(&n, roads_map, None);
+    assert_eq!(s, 400);
+    assert!(body.contains("LayerNotDefined"), "{body}");
+    assert_eq!(get(&n, roads_wfs, None).0, 400);
+    assert_eq!(get(&n, roads_items, None).0, 404);
+    assert!(!get(&n, WMS_CAPS, None).1.contains("topp:tasmania_roads"));
+    assert!(!get(&n, WFS_CAPS, None).1.contains("topp:tasmania_roads"));
+    // Layers in no tree group are untouched.
+    assert_eq!(get(&n, WFS_STATES, None).0, 200);
+    // The group's readers read its layers.
+    assert_eq!(get(&n, roads_map, READER).0, 200);
+    assert_eq!(get(&n, roads_wfs, READER).0, 200);
+    assert!(get(&n, WMS_CAPS, READER).1.contains("topp:tasmania_roads"));
+    // Another tree group anyone may read lets its layers through.
+    expect(
+        n.post_xml(
+            "/layergroups",
+            "<layerGroup><name>open</name><mode>CONTAINER</mode><publishables><published type=\"layer\"><name>topp:tasmania_water_bodies</name></published></publishables></layerGroup>",
+        ),
+        201,
+    );
+    let water = "/wfs?service=WFS&version=2.0.0&request=GetFeature&typeNames=topp:tasmania_water_bodies&count=1";
+    assert_eq!(get(&n, water, None).0, 200);
+    assert_eq!(get(&n, roads_wfs, None).0, 400);
+    // A layer's own rule beats the group's.
+    rewrite(
+        &n,
+        &dir,
+        "layers.properties",
+        "*.*.r=*\ntasmania.r=ROLE_STATES\ntopp.tasmania_roads.r=*\n",
+    );
+    assert_eq!(get(&n, roads_wfs, None).0, 200);
+    assert_eq!(get(&n, roads_map, None).0, 200);
+    // A single group guards nothing but itself.
+    rewrite(
+        &n,
+        &dir,
+        "layers.properties",
+        "*.*.r=*\ntasmania.r=ROLE_STATES\n",
+    );
+    expect(
+        n.send(
+            "PUT",
+            "/layergroups/tasmania",
+            "text/xml",
+            "<layerGroup><mode>SINGLE</mode></layerGroup>",
+        ),
+        200,
+    );
+    assert_eq!(get(&n, roads_wfs, None).0, 200);
+}
