@@ -31,6 +31,34 @@ pub struct WebState {
     pub started: Instant,
 }
 
+/// The header through which [`proxy_user`] hands a page the user a trusted proxy named. Every
+/// request's own copy is removed first, so only the check below can set it.
+const PROXY_USER: &str = "x-meridian-web-proxy-user";
+
+/// HTTP header pass-through for the pages (the REST and OGC services take it too): a user the
+/// trusted proxy (`--auth-proxy-header`, `--auth-proxy-from`) names is signed in without the
+/// login form, for this request. The header from any other client is ignored.
+async fn proxy_user(
+    State(st): State<Arc<WebState>>,
+    mut req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    req.headers_mut().remove(PROXY_USER);
+    if let Some(proxy) = st.rest.proxy_auth.as_ref() {
+        let client = req
+            .extensions()
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip());
+        let named = proxy
+            .user(req.headers(), client)
+            .and_then(|u| HeaderValue::from_str(u).ok());
+        if let Some(user) = named {
+            req.headers_mut().insert(PROXY_USER, user);
+        }
+    }
+    next.run(req).await
+}
+
 /// The interface's routes.
 pub fn web_router(state: Arc<WebState>) -> Router {
     Router::new()
@@ -104,6 +132,10 @@ pub fn web_router(state: Arc<WebState>) -> Router {
             "/geoserver/web/workspaces/{name}/delete",
             get(pages::workspaces::confirm_delete).post(pages::workspaces::delete),
         )
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            proxy_user,
+        ))
         .with_state(state)
 }
 
@@ -199,6 +231,15 @@ pub(crate) struct Signed {
 }
 
 pub(crate) fn signed_in(st: &WebState, headers: &HeaderMap) -> Option<Signed> {
+    // A user the trusted proxy named: their form tokens are signed for them alone.
+    if let Some(user) = headers.get(PROXY_USER).and_then(|v| v.to_str().ok()) {
+        let session = format!("proxy:{user}");
+        return Some(Signed {
+            user: user.to_string(),
+            csrf: session::csrf(&st.key, &session),
+            session,
+        });
+    }
     let cookies = headers.get(header::COOKIE)?.to_str().ok()?;
     let value = session::from_cookies(cookies)?;
     let user = session::verify(&st.key, value)?;

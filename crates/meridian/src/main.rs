@@ -68,7 +68,8 @@ enum Command {
         )]
         max_failed_logins: u32,
         /// HTTP header pass-through: the request header in which a trusted proxy (an
-        /// OpenID Connect proxy, say) names the authenticated user of OGC and REST requests.
+        /// OpenID Connect proxy, say) names the authenticated user of OGC, REST and web
+        /// interface requests.
         /// Off unless set.
         #[arg(long, value_name = "HEADER", env = "MERIDIAN_AUTH_PROXY_HEADER")]
         auth_proxy_header: Option<String>,

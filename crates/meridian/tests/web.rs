@@ -392,3 +392,85 @@ fn bounding_boxes_and_namespace_uris_that_do_not_read_are_refused() {
         "http://www.openplans.org/spearfish"
     );
 }
+
+#[test]
+fn a_trusted_proxy_signs_its_user_in_to_the_pages() {
+    let (tmp, dir) = meridian_testkit::tmpdir();
+    meridian_testkit::copy_dir(&meridian_testkit::fixture_datadir(), &dir).unwrap();
+    let n = Node::start_env(
+        dir,
+        Some(tmp),
+        &[
+            ("MERIDIAN_CLUSTER_EMBEDDEDBROKER_LISTEN", "127.0.0.1:0"),
+            ("MERIDIAN_AUTH_PROXY_HEADER", "X-Remote-User"),
+        ],
+    );
+    let as_proxy = |path: &str, user: &str| {
+        client()
+            .get(web(&n, path))
+            .header("x-remote-user", user)
+            .send()
+            .unwrap()
+    };
+    // No login form: the proxy's user is signed in.
+    let r = as_proxy("/workspaces", "admin");
+    assert_eq!(r.status(), 200);
+    let html = r.text().unwrap();
+    assert!(html.contains("admin"), "{html}");
+    // Its forms work with the token the page gave, for that user.
+    let token = csrf(&html);
+    let body: String = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs([
+            ("action", "create"),
+            ("name", "proxied"),
+            ("uri", "http://example.com/proxied"),
+            ("_csrf", token.as_str()),
+        ])
+        .finish();
+    let post_as = |user: &str, body: String| {
+        client()
+            .post(web(&n, "/workspaces"))
+            .header("x-remote-user", user)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .unwrap()
+    };
+    let r = post_as("admin", body.clone());
+    assert_eq!(r.status(), 303, "{}", r.text().unwrap());
+    assert_eq!(n.get("/workspaces/proxied.json").status(), 200);
+    // Another user's token does not pass for it.
+    let r = post_as("someone-else", body.replace("proxied", "other"));
+    assert_eq!(r.status(), 403);
+    // Without the header: the login form. A client cannot name the user through the
+    // internal header either.
+    let r = client().get(web(&n, "/workspaces")).send().unwrap();
+    assert_eq!(r.status(), 303);
+    let r = client()
+        .get(web(&n, "/workspaces"))
+        .header("x-meridian-web-proxy-user", "admin")
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 303);
+}
+
+#[test]
+fn the_proxy_header_from_another_address_signs_no_one_in() {
+    let (tmp, dir) = meridian_testkit::tmpdir();
+    meridian_testkit::copy_dir(&meridian_testkit::fixture_datadir(), &dir).unwrap();
+    let n = Node::start_env(
+        dir,
+        Some(tmp),
+        &[
+            ("MERIDIAN_CLUSTER_EMBEDDEDBROKER_LISTEN", "127.0.0.1:0"),
+            ("MERIDIAN_AUTH_PROXY_HEADER", "X-Remote-User"),
+            ("MERIDIAN_AUTH_PROXY_FROM", "192.0.2.7"),
+        ],
+    );
+    let r = client()
+        .get(web(&n, "/workspaces"))
+        .header("x-remote-user", "admin")
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 303);
+}
