@@ -40,6 +40,37 @@ def test_geoserver_rest_users_and_groups(node):
     assert e.value.code == 401
 
 
+def test_geoserver_rest_users_and_groups_of_a_named_service(node):
+    """geoserver-rest's `service=` calls on a user/group service created over REST: its users
+    and groups stay in its own folder, apart from the default service's."""
+    from geo.Geoserver import Geoserver
+
+    req = urllib.request.Request(
+        f"{node.base}/rest/security/usergroupservices", method="POST",
+        data=b"<org.geoserver.security.xml.XMLUserGroupServiceConfig><name>staff</name>"
+             b"<className>org.geoserver.security.xml.XMLUserGroupService</className>"
+             b"<fileName>users.xml</fileName></org.geoserver.security.xml.XMLUserGroupServiceConfig>",
+        headers={"Authorization": "Basic " + base64.b64encode(b"admin:geoserver").decode(),
+                 "Content-Type": "application/xml"})
+    with urllib.request.urlopen(req, timeout=60) as r:
+        assert r.status == 201
+    geo = Geoserver(node.base, username="admin", password="geoserver")
+    geo.create_user("sam", "s4m", service="staff")
+    geo.create_usergroup("crew", service="staff")
+    staff = geo.get_all_users(service="staff")["users"]["user"]
+    staff = staff if isinstance(staff, list) else [staff]
+    assert [u["userName"] for u in staff] == ["sam"]
+    default = geo.get_all_users()["users"]["user"]
+    default = default if isinstance(default, list) else [default]
+    assert "sam" not in {u["userName"] for u in default}
+    groups = geo.get_all_usergroups(service="staff")["groups"]["group"]
+    assert "crew" in (groups if isinstance(groups, list) else [groups])
+    assert (node.data_dir / "security/usergroup/staff/users.xml").read_text().count('name="sam"') == 1
+    geo.delete_usergroup("crew", service="staff")
+    geo.delete_user("sam", service="staff")
+    assert "sam" not in (node.data_dir / "security/usergroup/staff/users.xml").read_text()
+
+
 def test_geoserver_restconfig_users_roles_and_own_password(node):
     from geoserver.catalog import Catalog
 
