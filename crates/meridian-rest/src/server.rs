@@ -366,8 +366,9 @@ async fn handle(State(st): State<Arc<RestState>>, request: Request) -> Response 
         .and_then(|p| p.user(&parts.headers, client));
     let access = match st.security.read() {
         _ if peer.is_some() => Access::Allowed(Some(PEER_USER.into())),
-        // A user the trusted proxy authenticated (unknown to the users: 401).
-        Ok(sec) if proxied.is_some() => sec.check_rest_as(
+        // A user the trusted proxy authenticated (a name the user/group services do not
+        // hold has the roles the role service gives it).
+        Ok(sec) if proxied.is_some() => sec.check_rest_proxied(
             &method,
             &format!("/rest{}", if sub.is_empty() { "" } else { sub }),
             proxied.unwrap_or_default(),

@@ -46,9 +46,6 @@ pub struct SecurityFiles {
     user_group: String,
     /// The role service whose roles are changed.
     role: String,
-    /// The user/group services whose users and groups roles may be given to (besides
-    /// `user_group`).
-    known: Vec<String>,
 }
 
 fn file_err(p: &Path, e: impl std::fmt::Display) -> SecurityError {
@@ -122,15 +119,7 @@ impl SecurityFiles {
             dir: None,
             user_group: crate::services::DEFAULT.into(),
             role: crate::services::DEFAULT.into(),
-            known: Vec::new(),
         }
-    }
-
-    /// Let roles be given to the users and groups of these user/group services too (a role
-    /// service serves them all).
-    pub fn knowing(mut self, services: &[String]) -> Self {
-        self.known = services.to_vec();
-        self
     }
 
     /// Change the users and groups of the user/group service `user_group` and the roles of
@@ -524,23 +513,9 @@ impl SecurityFiles {
 
     /// Give a role to a user or group (`grant`), or take it back.
     pub fn assign(&self, role: &str, who: &str, group: bool, grant: bool) -> Result<(), EditError> {
-        let what = if group { "group" } else { "user" };
-        let mut found = false;
-        for service in std::iter::once(&self.user_group).chain(&self.known) {
-            let users = self.read_xml(&self.users_file_of(service)?, empty_users)?;
-            let known = if group {
-                Self::names(&users, "groups", "group", "name")
-            } else {
-                Self::names(&users, "users", "user", "name")
-            };
-            if known.iter().any(|n| n == who) {
-                found = true;
-                break;
-            }
-        }
-        if !found {
-            return Err(EditError::NotFound(format!("no {what} '{who}'")));
-        }
+        // As GeoServer: a role is given to a name, whichever service (or trusted proxy)
+        // knows it.
+        check_name(if group { "group" } else { "user" }, who)?;
         let mut doc = self.roles_doc()?;
         if !Self::names(&doc, "roleList", "role", "id")
             .iter()

@@ -214,12 +214,12 @@ impl Security {
     ) -> Access {
         let user = match credentials {
             Some((u, p)) => match self.realm.authenticate(u, p) {
-                Some(user) => Some(user),
+                Some(user) => Some(user.name.clone()),
                 None => return Access::Unauthenticated,
             },
             None => None,
         };
-        self.check_rest_for(method, path, user)
+        self.check_rest_for(method, path, user.as_deref())
     }
 
     /// Who a request's Basic credentials name: `Ok(None)` for none (anonymous),
@@ -236,12 +236,13 @@ impl Security {
         }
     }
 
-    /// What `user` (None: anonymous) may do with layers and services. A user no longer known
-    /// has no roles at all.
+    /// What `user` (None: anonymous) may do with layers and services. A disabled user has no
+    /// roles; a name the user/group services do not hold (a user a trusted proxy named) has
+    /// the roles the role service gives that name, as GeoServer's header authentication with
+    /// the role service as the source of roles.
     pub fn access_for(&self, user: Option<&str>) -> LayerAccess {
-        let roles = match user.and_then(|u| self.realm.user(u)) {
-            Some(u) => self.realm.roles_of(u),
-            None if user.is_some() => Vec::new(),
+        let roles = match user {
+            Some(u) => self.realm.roles_of_name(u),
             None => vec!["ROLE_ANONYMOUS".to_string()],
         };
         LayerAccess {
@@ -260,6 +261,11 @@ impl Security {
             .map(|u| u.name.clone())
     }
 
+    /// Whether `name` is an enabled user of the user/group services in force.
+    pub fn knows(&self, name: &str) -> bool {
+        self.realm.user(name).is_some()
+    }
+
     /// Whether `name` and `password` are a user's (the web interface's login form).
     pub fn authenticate(&self, name: &str, password: &str) -> bool {
         self.realm.authenticate(name, password).is_some()
@@ -269,18 +275,28 @@ impl Security {
     /// rules as [`Security::check_rest`]. A user no longer known is unauthenticated.
     pub fn check_rest_as(&self, method: &str, path: &str, user: &str) -> Access {
         match self.realm.user(user) {
-            Some(u) => self.check_rest_for(method, path, Some(u)),
+            Some(u) => self.check_rest_for(method, path, Some(&u.name)),
             None => Access::Unauthenticated,
         }
     }
 
-    fn check_rest_for(&self, method: &str, path: &str, user: Option<&users::User>) -> Access {
-        let roles: Vec<String> = match &user {
-            Some(u) => self.realm.roles_of(u),
+    /// Check a REST request for a user a trusted proxy authenticated: known to the user/group
+    /// services or not (then with the roles the role service gives the name), but never a
+    /// disabled user.
+    pub fn check_rest_proxied(&self, method: &str, path: &str, user: &str) -> Access {
+        if self.realm.is_disabled(user) {
+            return Access::Unauthenticated;
+        }
+        self.check_rest_for(method, path, Some(user))
+    }
+
+    fn check_rest_for(&self, method: &str, path: &str, user: Option<&str>) -> Access {
+        let roles: Vec<String> = match user {
+            Some(u) => self.realm.roles_of_name(u),
             None => vec!["ROLE_ANONYMOUS".to_string()],
         };
         match self.rules.required(method, path) {
-            None => Access::Allowed(user.map(|u| u.name.clone())),
+            None => Access::Allowed(user.map(str::to_string)),
             Some(required) => {
                 let ok = required.iter().any(|r| {
                     r == "IS_AUTHENTICATED_ANONYMOUSLY"
@@ -288,12 +304,11 @@ impl Security {
                         || (r == "IS_AUTHENTICATED_FULLY" && user.is_some())
                         || roles.iter().any(|have| have == r)
                 });
-                match (ok, &user) {
-                    (true, _) => Access::Allowed(user.map(|u| u.name.clone())),
+                match (ok, user) {
+                    (true, _) => Access::Allowed(user.map(str::to_string)),
                     (false, None) => Access::Unauthenticated,
                     (false, Some(u)) => Access::Forbidden(format!(
-                        "user '{}' lacks the role required for {method} {path}",
-                        u.name
+                        "user '{u}' lacks the role required for {method} {path}"
                     )),
                 }
             }

@@ -224,11 +224,20 @@ impl Realm {
         }
     }
 
-    /// All roles of a user: direct, through groups, inherited parents, and the mapped
-    /// `ROLE_ADMINISTRATOR` / `ROLE_GROUP_ADMIN`, plus `ROLE_AUTHENTICATED`.
-    pub fn roles_of(&self, u: &User) -> Vec<String> {
-        let mut roles: Vec<String> = self.user_roles.get(&u.name).cloned().unwrap_or_default();
-        for g in self.groups.get(&u.name).into_iter().flatten() {
+    /// Whether `name` is a user the user/group services hold, disabled.
+    pub fn is_disabled(&self, name: &str) -> bool {
+        self.users.get(name).is_some_and(|u| !u.enabled)
+    }
+
+    /// All roles of the name `name`: direct, through its groups (a user of the user/group
+    /// services), inherited parents, and the mapped `ROLE_ADMINISTRATOR` /
+    /// `ROLE_GROUP_ADMIN`, plus `ROLE_AUTHENTICATED`. A disabled user has none.
+    pub fn roles_of_name(&self, name: &str) -> Vec<String> {
+        if self.is_disabled(name) {
+            return Vec::new();
+        }
+        let mut roles: Vec<String> = self.user_roles.get(name).cloned().unwrap_or_default();
+        for g in self.groups.get(name).into_iter().flatten() {
             roles.extend(self.group_roles.get(g).cloned().unwrap_or_default());
         }
         let mut i = 0;

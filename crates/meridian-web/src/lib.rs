@@ -231,8 +231,11 @@ pub(crate) struct Signed {
 }
 
 pub(crate) fn signed_in(st: &WebState, headers: &HeaderMap) -> Option<Signed> {
-    // A user the trusted proxy named: their form tokens are signed for them alone.
-    if let Some(user) = headers.get(PROXY_USER).and_then(|v| v.to_str().ok()) {
+    // A user the trusted proxy named (one the user/group services hold: the pages act as a
+    // signed-in user does): their form tokens are signed for them alone.
+    let proxied = headers.get(PROXY_USER).and_then(|v| v.to_str().ok());
+    let known = |u: &str| st.rest.security.read().is_ok_and(|s| s.knows(u));
+    if let Some(user) = proxied.filter(|u| known(u)) {
         let session = format!("proxy:{user}");
         return Some(Signed {
             user: user.to_string(),

@@ -325,10 +325,49 @@ fn a_trusted_proxy_names_the_user_in_a_header() {
     let rest = "/rest/workspaces.json";
     assert_eq!(get_with_header(&n, rest, "X-Remote-User", "admin"), 200);
     assert_eq!(get_with_header(&n, rest, "X-Remote-User", "reader"), 403);
+    // A name the user files do not hold is authenticated with the roles the role service
+    // gives it (as GeoServer's header authentication): none yet, so 403; given a role, it
+    // reads what the role reads.
     assert_eq!(
-        get_with_header(&n, rest, "X-Remote-User", "nobody-known"),
-        401
+        get_with_header(&n, rest, "X-Remote-User", "oidc-alice"),
+        403
     );
+    assert_eq!(
+        get_with_header(&n, WFS_STATES, "X-Remote-User", "oidc-alice"),
+        400
+    );
+    expect(
+        n.send("POST", "/security/roles/role/ROLE_STATES", "text/xml", ""),
+        201,
+    );
+    expect(
+        n.send(
+            "POST",
+            "/security/roles/role/ROLE_STATES/user/oidc-alice",
+            "text/xml",
+            "",
+        ),
+        200,
+    );
+    assert_eq!(
+        get_with_header(&n, WFS_STATES, "X-Remote-User", "oidc-alice"),
+        200
+    );
+    // A disabled user stays out, whoever names them.
+    expect(
+        n.send(
+            "POST",
+            "/security/usergroup/user/reader",
+            "text/xml",
+            "<user><enabled>false</enabled></user>",
+        ),
+        200,
+    );
+    assert_eq!(
+        get_with_header(&n, WFS_STATES, "X-Remote-User", "reader"),
+        400
+    );
+    assert_eq!(get_with_header(&n, rest, "X-Remote-User", "reader"), 401);
     drop(n);
     // From an address that is not the proxy's, the header is ignored.
     let (n, _) = node_with_rules_env(

@@ -440,8 +440,16 @@ fn a_trusted_proxy_signs_its_user_in_to_the_pages() {
     assert_eq!(r.status(), 303, "{}", r.text().unwrap());
     assert_eq!(n.get("/workspaces/proxied.json").status(), 200);
     // Another user's token does not pass for it.
-    let r = post_as("someone-else", body.replace("proxied", "other"));
+    let r = n.post_xml(
+        "/security/usergroup/users",
+        "<user><userName>eve</userName><password>e</password><enabled>true</enabled></user>",
+    );
+    assert_eq!(r.status(), 201);
+    let r = post_as("eve", body.replace("proxied", "other"));
     assert_eq!(r.status(), 403);
+    // A name the user files do not hold gets the login form.
+    let r = post_as("someone-else", body.replace("proxied", "other"));
+    assert_eq!(r.status(), 303);
     // Without the header: the login form. A client cannot name the user through the
     // internal header either.
     let r = client().get(web(&n, "/workspaces")).send().unwrap();

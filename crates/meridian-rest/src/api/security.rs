@@ -278,8 +278,7 @@ fn users_element(users: Vec<(String, bool)>) -> Element {
 }
 
 fn roles(c: &Ctx, req: &Req, rest: &[&str], svc: &str) -> RestResult<Resp> {
-    let f = files(c, meridian_security::DEFAULT_SERVICE, svc)
-        .knowing(&super::security_services::user_group_services(c));
+    let f = files(c, meridian_security::DEFAULT_SERVICE, svc);
     let done = |status: u16| done(c, &f, status);
     let list = |names: Vec<String>| render(req, &name_list("roles", "role", names), &["role"]);
     match (req.method.as_str(), rest) {

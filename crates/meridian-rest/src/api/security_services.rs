@@ -96,11 +96,6 @@ fn names(c: &Ctx, f: &Folder) -> Vec<String> {
     names
 }
 
-/// Every user/group service (a role service gives roles to the users and groups of any).
-pub(crate) fn user_group_services(c: &Ctx) -> Vec<String> {
-    names(c, &USER_GROUP)
-}
-
 fn list(c: &Ctx, req: &Req, f: &Folder) -> Resp {
     let mut e = Element::new(f.list);
     for n in names(c, f) {
