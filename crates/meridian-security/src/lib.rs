@@ -261,6 +261,12 @@ impl Security {
             .map(|u| u.name.clone())
     }
 
+    /// The users whose stored password is encrypted with GeoServer's keystore (`crypt1:`,
+    /// `crypt2:`), which Meridian does not open: they cannot log in until it is set again.
+    pub fn unreadable_passwords(&self) -> Vec<String> {
+        self.realm.unreadable_passwords()
+    }
+
     /// Whether `name` is an enabled user of the user/group services in force.
     pub fn knows(&self, name: &str) -> bool {
         self.realm.user(name).is_some()

@@ -224,6 +224,19 @@ impl Realm {
         }
     }
 
+    /// The users whose stored password needs GeoServer's keystore (`crypt1:`, `crypt2:`), by
+    /// name.
+    pub fn unreadable_passwords(&self) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .users
+            .values()
+            .filter(|u| u.password.starts_with("crypt1:") || u.password.starts_with("crypt2:"))
+            .map(|u| u.name.clone())
+            .collect();
+        v.sort();
+        v
+    }
+
     /// Whether `name` is a user the user/group services hold, disabled.
     pub fn is_disabled(&self, name: &str) -> bool {
         self.users.get(name).is_some_and(|u| !u.enabled)

@@ -116,10 +116,17 @@ pub fn serve(
     }
     // Users, roles and rules are catalog objects: built from the catalog, and again after
     // every batch that changes them (a replica's too, as they arrive).
-    let security = Arc::new(RwLock::new(
-        meridian_rest::security_of(&service.snapshot())
-            .map_err(|e| NodeError::Security(e.to_string()))?,
-    ));
+    let sec = meridian_rest::security_of(&service.snapshot())
+        .map_err(|e| NodeError::Security(e.to_string()))?;
+    for user in sec.unreadable_passwords() {
+        tracing::warn!(
+            %user,
+            "this user's password is encrypted with GeoServer's keystore (crypt1:/crypt2:), which \
+             Meridian does not open: they cannot log in until an administrator sets their \
+             password again (REST or the user/group service)"
+        );
+    }
+    let security = Arc::new(RwLock::new(sec));
     {
         // Rebuilt when a batch or a peer's snapshot (listeners hear of both) changed one of
         // the security objects (compared by identity: states share unchanged objects).

@@ -306,3 +306,44 @@ fn service_names_and_files_never_leave_their_folder() {
     assert!(!dir.join("security/usergroup/ok").exists());
     assert!(!dir.join("security/evil").exists());
 }
+
+#[test]
+fn a_user_whose_password_needs_geoservers_keystore_is_named_and_can_be_given_a_new_one() {
+    let (tmp, dir) = meridian_testkit::tmpdir();
+    meridian_testkit::copy_dir(&common::fixture(), &dir).unwrap();
+    let users = dir.join("security/usergroup/default/users.xml");
+    let text = std::fs::read_to_string(&users).unwrap().replace(
+        "</users>",
+        "<user enabled=\"true\" name=\"olduser\" password=\"crypt1:KWhO7jrTz/Gi0oTQRKsVeCmWIZY5VZaD\"/></users>",
+    );
+    std::fs::write(&users, text).unwrap();
+    let n = Node::start(dir, Some(tmp));
+    assert!(
+        n.log_contains("olduser"),
+        "the node names the user it cannot check"
+    );
+    assert_eq!(
+        get_as(&n, "/rest/workspaces.xml", ("olduser", "anything")).0,
+        401
+    );
+    expect(
+        n.post_xml(
+            "/security/usergroup/user/olduser",
+            "<user><password>fresh</password></user>",
+        ),
+        200,
+    );
+    expect(
+        n.send(
+            "POST",
+            "/security/roles/role/ADMIN/user/olduser",
+            "text/xml",
+            "",
+        ),
+        200,
+    );
+    assert_eq!(
+        get_as(&n, "/rest/workspaces.xml", ("olduser", "fresh")).0,
+        200
+    );
+}
