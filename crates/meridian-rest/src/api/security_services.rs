@@ -229,7 +229,21 @@ fn create(c: &Ctx, req: &Req, f: &Folder, path_name: Option<&str>) -> RestResult
             current_file.unwrap_or_default()
         )));
     }
+    // GeoServer's services carry an opaque id: the one they have, else a new one.
+    let id = read(&format!("{}/{name}/config.xml", f.folder))
+        .ok()
+        .flatten()
+        .and_then(|t| meridian_xml::parse(&t).ok())
+        .and_then(|x| x.child_text("id").map(str::to_string))
+        .unwrap_or_else(|| {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or_default();
+            format!("meridian:{nanos:x}:{}", f.folder)
+        });
     let mut config = Element::new(f.config_root)
+        .child(Element::with_text("id", id))
         .child(Element::with_text("name", name.as_str()))
         .child(Element::with_text("className", f.class))
         .child(Element::with_text("fileName", file.as_str()));
