@@ -209,7 +209,7 @@ impl Catalog {
             Kind::Settings => (o.workspace(), ""),
             Kind::Service => (o.workspace(), o.xml().name()),
             Kind::Global | Kind::Logging => (None, ""),
-            Kind::Security => (None, o.name()),
+            Kind::Security | Kind::TileCache => (None, o.name()),
             _ => (o.workspace(), o.name()),
         };
         (

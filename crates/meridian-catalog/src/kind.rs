@@ -42,6 +42,9 @@ pub enum Kind {
     /// One file of `security/` (users, roles, access rules): its path as the name, its text
     /// as the body. See [`crate::security_files`].
     Security,
+    /// One file of the tile cache's configuration (settings, gridsets, a tile layer): its path
+    /// as the name, its text as the body. See [`crate::gwc_files`].
+    TileCache,
 }
 
 impl Kind {
@@ -66,6 +69,7 @@ impl Kind {
             Kind::Global => "global",
             Kind::Logging => "logging",
             Kind::Security => "securityFile",
+            Kind::TileCache => "gwcFile",
         }
     }
 
@@ -89,6 +93,7 @@ impl Kind {
             "global" => Kind::Global,
             "logging" => Kind::Logging,
             "securityFile" => Kind::Security,
+            "gwcFile" => Kind::TileCache,
             _ => return None,
         })
     }
@@ -114,6 +119,7 @@ impl Kind {
             Kind::Global => "GeoServerInfoImpl",
             Kind::Logging => "LoggingInfoImpl",
             Kind::Security => "security",
+            Kind::TileCache => "gwc",
         }
     }
 
@@ -174,6 +180,7 @@ impl Kind {
             Kind::Global => "global settings",
             Kind::Logging => "logging",
             Kind::Security => "security file",
+            Kind::TileCache => "tile cache file",
         }
     }
 }

@@ -12,6 +12,7 @@ mod catalog;
 mod change;
 mod dense;
 mod group;
+pub mod gwc_files;
 mod ids;
 mod kind;
 mod names;

@@ -145,6 +145,9 @@ fn check_object(cat: &Catalog, o: &Object) -> Result<(), ValidationError> {
     if o.kind == Kind::Security {
         return crate::security_files::check(o).map_err(ValidationError::Rule);
     }
+    if o.kind == Kind::TileCache {
+        return crate::gwc_files::check(o).map_err(ValidationError::Rule);
+    }
     if named {
         if o.name().is_empty() {
             let field = if o.kind == Kind::Namespace {

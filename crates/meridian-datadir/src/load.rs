@@ -522,6 +522,18 @@ impl<'a> Walker<'a> {
                 Err(e) => self.problem(&p, e.to_string()),
             }
         }
+        // The tile cache's configuration, as text.
+        for name in gwc_file_names(&self.root) {
+            let p = self.root.join(&name);
+            match fs::read(&p) {
+                Ok(bytes) => {
+                    let text = String::from_utf8_lossy(&bytes).into_owned();
+                    self.add_object(meridian_catalog::gwc_files::object(&name, text), &p, None);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => self.problem(&p, e.to_string()),
+            }
+        }
         for (file, kind) in [("global.xml", Kind::Global), ("logging.xml", Kind::Logging)] {
             let p = self.root.join(file);
             if p.is_file() {
@@ -863,6 +875,28 @@ fn security_file_names(security: &Path) -> Vec<String> {
                 }
             }
         }
+    }
+    names
+}
+
+/// The tile cache files a data directory may hold: the settings, GeoWebCache's
+/// configuration, and every tile layer file of `gwc-layers/` whose name can be one.
+fn gwc_file_names(root: &Path) -> Vec<String> {
+    use meridian_catalog::gwc_files as gf;
+    let mut names = vec![gf::SETTINGS.to_string(), gf::GEOWEBCACHE.to_string()];
+    if let Ok(entries) = fs::read_dir(root.join(gf::LAYERS_DIR)) {
+        let mut layers: Vec<String> = entries
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+            .filter_map(|e| {
+                e.file_name()
+                    .to_str()
+                    .map(|n| format!("{}/{n}", gf::LAYERS_DIR))
+            })
+            .filter(|n| gf::is_file(n))
+            .collect();
+        layers.sort();
+        names.extend(layers);
     }
     names
 }

@@ -139,6 +139,13 @@ impl DataDir {
                 }
                 Path::new("security").join(o.name())
             }
+            Kind::TileCache => {
+                // Only the tile cache's own files (validation names them).
+                if !meridian_catalog::gwc_files::is_file(o.name()) {
+                    return Err(refused(format!("'{}' is not a tile cache file", o.name())));
+                }
+                PathBuf::from(o.name())
+            }
             Kind::Workspace => Path::new("workspaces").join(o.name()).join("workspace.xml"),
             Kind::Namespace => {
                 let dir = match cat.workspace_of_namespace(o) {
@@ -201,6 +208,17 @@ impl DataDir {
             }
         };
         let abs = self.inside(&target)?;
+        if o.kind == Kind::TileCache {
+            // The file is the text itself.
+            if let Some(p) = abs.parent() {
+                fs::create_dir_all(p).map_err(|e| PersistError::io(p, e))?;
+            }
+            let text = o.body.as_deref().unwrap_or("");
+            write_with_mode(&abs, text.as_bytes(), self.durable_each, 0o644)
+                .map_err(|e| PersistError::io(&abs, e))?;
+            self.locations.insert(id, target);
+            return Ok(());
+        }
         if o.kind == Kind::Security {
             // The file is the text itself, the node's user's only (users hold digests).
             if let Some(p) = abs.parent() {

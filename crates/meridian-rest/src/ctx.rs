@@ -175,7 +175,12 @@ impl Ctx<'_> {
         };
         if matches!(
             o.kind,
-            Kind::Workspace | Kind::Namespace | Kind::Global | Kind::Logging | Kind::Security
+            Kind::Workspace
+                | Kind::Namespace
+                | Kind::Global
+                | Kind::Logging
+                | Kind::Security
+                | Kind::TileCache
         ) {
             return refuse(format!("change a {}", o.kind.label()));
         }

@@ -1,0 +1,167 @@
+//! The tile cache's configuration as catalog objects, so that it travels the same journaled
+//! path as the rest: one [`Kind::TileCache`] object per file GeoServer's GeoWebCache
+//! integration keeps, named by its path under the data directory, its text as the body.
+//!
+//! The files ([`is_file`]): `gwc-gs.xml` (the integration's settings), `gwc/geowebcache.xml`
+//! (GeoWebCache's own configuration: custom gridsets) and `gwc-layers/<file>.xml` (one tile
+//! layer per published layer or group, the file named after the layer's id with `:` as `_`).
+
+use crate::{Kind, Object};
+use meridian_xml::Element;
+use std::sync::Arc;
+
+/// The integration's settings.
+pub const SETTINGS: &str = "gwc-gs.xml";
+
+/// GeoWebCache's own configuration (gridsets).
+pub const GEOWEBCACHE: &str = "gwc/geowebcache.xml";
+
+/// The folder of the tile layers.
+pub const LAYERS_DIR: &str = "gwc-layers";
+
+/// Largest text a tile cache file may hold.
+const MAX_TEXT: usize = 4 * 1024 * 1024;
+
+const PREFIX: &str = "gwc:";
+
+/// The id of the object of the file `name`.
+pub fn id_of(name: &str) -> String {
+    format!("{PREFIX}{name}")
+}
+
+/// The file of the tile layer of the layer or group `layer_id`.
+pub fn layer_file(layer_id: &str) -> String {
+    format!("{LAYERS_DIR}/{}.xml", layer_id.replace(':', "_"))
+}
+
+/// The object holding the file `name` with `text`.
+pub fn object(name: &str, text: String) -> Object {
+    let mut o = Object::new(
+        Kind::TileCache,
+        Element::new("gwcFile")
+            .child(Element::with_text("id", id_of(name)))
+            .child(Element::with_text("name", name)),
+    );
+    o.body = Some(text);
+    o
+}
+
+/// Whether `name` is one of the tile cache's files: the settings, GeoWebCache's
+/// configuration, or a tile layer file (a plain `.xml` name in `gwc-layers/`).
+pub fn is_file(name: &str) -> bool {
+    if name == SETTINGS || name == GEOWEBCACHE {
+        return true;
+    }
+    match name.strip_prefix("gwc-layers/") {
+        Some(file) => {
+            file.ends_with(".xml")
+                && file.len() <= 255
+                && !file.starts_with('.')
+                && file
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+        }
+        None => false,
+    }
+}
+
+/// The tile cache file objects of a catalog, in id order (a range of the id index).
+pub fn objects_of(cat: &crate::Catalog) -> Vec<&Arc<Object>> {
+    cat.objects_after(Some(PREFIX))
+        .take_while(|o| o.id().starts_with(PREFIX))
+        .filter(|o| o.kind == Kind::TileCache)
+        .collect()
+}
+
+/// The tile layer objects of a catalog.
+pub fn layers_of(cat: &crate::Catalog) -> Vec<&Arc<Object>> {
+    let from = id_of(&format!("{LAYERS_DIR}/"));
+    cat.objects_after(Some(&from))
+        .take_while(|o| o.id().starts_with(&from))
+        .filter(|o| o.kind == Kind::TileCache)
+        .collect()
+}
+
+/// The root a file's XML must have.
+fn root_of(name: &str) -> &'static str {
+    match name {
+        SETTINGS => "GeoServerGWCConfig",
+        GEOWEBCACHE => "gwcConfiguration",
+        _ => "GeoServerTileLayer",
+    }
+}
+
+/// Check a tile cache file object: one of [`is_file`], its id made from its name, a bounded
+/// text that parses with its file's root; a tile layer names the layer its file is named
+/// after.
+pub fn check(o: &Object) -> Result<(), String> {
+    let name = o.name();
+    if !is_file(name) {
+        return Err(format!(
+            "'{name}' is not one of the tile cache's files ({SETTINGS}, {GEOWEBCACHE}, {LAYERS_DIR}/<layer id>.xml)"
+        ));
+    }
+    if o.id() != id_of(name) {
+        return Err(format!(
+            "the tile cache file {name} has the id {}, not {}",
+            o.id(),
+            id_of(name)
+        ));
+    }
+    let Some(text) = o.body.as_deref() else {
+        return Err(format!("the tile cache file {name} has no text"));
+    };
+    if text.len() > MAX_TEXT {
+        return Err(format!(
+            "the tile cache file {name} is larger than {MAX_TEXT} bytes"
+        ));
+    }
+    let root = meridian_xml::parse(text)
+        .map_err(|e| format!("the tile cache file {name} is not XML: {e}"))?;
+    let want = root_of(name);
+    if root.name.as_str() != want {
+        return Err(format!(
+            "the tile cache file {name} has the root <{}>, not <{want}>",
+            root.name
+        ));
+    }
+    if name.starts_with("gwc-layers/") {
+        let id = root.child_text("id").map(str::trim).unwrap_or_default();
+        if id.is_empty() || layer_file(id) != name {
+            return Err(format!(
+                "the tile layer in {name} names the layer '{id}', whose file is {}",
+                layer_file(id)
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_tile_caches_files_with_readable_text_are_tile_cache_files() {
+        let layer = |id: &str| {
+            format!(
+                "<GeoServerTileLayer><id>{id}</id><name>topp:states</name></GeoServerTileLayer>"
+            )
+        };
+        let ok = object(
+            "gwc-layers/LayerInfoImpl-1_2_-7fe2.xml",
+            layer("LayerInfoImpl-1:2:-7fe2"),
+        );
+        assert!(check(&ok).is_ok(), "{:?}", check(&ok));
+        assert_eq!(layer_file("LayerInfoImpl-1:2:-7fe2"), ok.name());
+        // Another layer's id, another root, a path out, a name that is no file of the cache.
+        assert!(check(&object("gwc-layers/x.xml", layer("y"))).is_err());
+        assert!(check(&object("gwc-layers/x.xml", "<GeoServerGWCConfig/>".into())).is_err());
+        assert!(check(&object("gwc-layers/../../etc/x.xml", layer("x"))).is_err());
+        assert!(check(&object("gwc-layers/sub/x.xml", layer("x"))).is_err());
+        assert!(check(&object("other.xml", "<GeoServerGWCConfig/>".into())).is_err());
+        assert!(check(&object(SETTINGS, "<GeoServerGWCConfig/>".into())).is_ok());
+        assert!(check(&object(GEOWEBCACHE, "<gwcConfiguration/>".into())).is_ok());
+        assert!(check(&object(SETTINGS, "not xml".into())).is_err());
+    }
+}
