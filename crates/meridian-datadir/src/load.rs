@@ -523,7 +523,7 @@ impl<'a> Walker<'a> {
             }
         }
         // The tile cache's configuration, as text.
-        for name in gwc_file_names(&self.root) {
+        for name in gwc_file_names(self.root) {
             let p = self.root.join(&name);
             match fs::read(&p) {
                 Ok(bytes) => {
