@@ -3,8 +3,10 @@
 //! `gwc-layers/*.xml`), and the disk cache the tile services read and write.
 
 mod cache;
+mod gridset;
 
 pub use cache::{DiskCache, TileKey};
+pub use gridset::{builtin, java_double, GridError, GridSet, METERS_PER_DEGREE, PIXEL_SIZE};
 
 use std::path::Path;
 

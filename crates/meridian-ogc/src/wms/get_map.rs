@@ -153,6 +153,19 @@ pub(super) async fn get_map(
     }
 }
 
+/// A map drawn for the tile services: the GetMap `p` names (layers, styles, box, size), as
+/// WMS draws it for `access`'s caller under the global WMS limits.
+pub(crate) async fn draw_for_tiles(
+    st: &Arc<OgcState>,
+    p: &Params,
+    access: &meridian_security::LayerAccess,
+) -> Result<Map, WmsError> {
+    let req = GetMap::read(p)?;
+    let svc = crate::ows::service_settings(st, None, "wms").map(|o| o.element());
+    let prefixes = super::sld_url::allowed(svc.as_ref());
+    draw_map(st, None, &req, Limits::of(svc.as_ref()), &prefixes, access).await
+}
+
 /// The map of a request that reads.
 async fn draw_map(
     st: &Arc<OgcState>,

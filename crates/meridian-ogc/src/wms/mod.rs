@@ -16,6 +16,10 @@ mod request;
 mod sld_url;
 mod styles;
 
+pub(crate) use error::WmsError;
+pub(crate) use get_map::draw_for_tiles;
+pub(crate) use request::Params;
+
 use crate::OgcState;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;
