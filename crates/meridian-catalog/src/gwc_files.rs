@@ -125,6 +125,24 @@ pub fn check(o: &Object) -> Result<(), String> {
             root.name
         ));
     }
+    // What the tile services read must read: the same checks as a REST write.
+    match name {
+        SETTINGS => {
+            meridian_tiles::Settings::parse(text).map_err(|e| e.to_string())?;
+        }
+        GEOWEBCACHE => {
+            for g in root
+                .get("gridSets")
+                .into_iter()
+                .flat_map(|l| l.all("gridSet"))
+            {
+                meridian_tiles::GridSet::from_xml(g).map_err(|e| e.to_string())?;
+            }
+        }
+        _ => {
+            meridian_tiles::TileLayer::from_element(&root).map_err(|e| format!("{name}: {e}"))?;
+        }
+    }
     if name.starts_with("gwc-layers/") {
         let id = root.child_text("id").map(str::trim).unwrap_or_default();
         if id.is_empty() || layer_file(id) != name {

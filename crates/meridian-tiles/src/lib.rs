@@ -3,9 +3,14 @@
 //! `gwc-layers/*.xml`), and the disk cache the tile services read and write.
 
 mod cache;
+mod config;
 mod gridset;
 
 pub use cache::{DiskCache, TileKey};
+pub use config::{
+    extension, format_of_extension, ConfigError, GridSubset, LayerKind, Settings, StyleFilter,
+    TileLayer, FORMATS,
+};
 pub use gridset::{builtin, java_double, GridError, GridSet, METERS_PER_DEGREE, PIXEL_SIZE};
 
 use std::path::Path;
