@@ -4,6 +4,7 @@
 mod access;
 mod coverages;
 mod document;
+pub mod gwc;
 mod layers;
 mod oapif;
 mod ows;
@@ -39,6 +40,8 @@ pub struct OgcState {
     pub locks: wfs::Locks,
     /// Users named by a trusted proxy in a request header (off when `None`).
     pub proxy_auth: Option<ProxyAuth>,
+    /// The tile cache (`<data dir>/gwc` unless the node says otherwise).
+    pub tiles: Arc<gwc::TileCache>,
 }
 
 pub use meridian_rest::ProxyAuth;
@@ -50,7 +53,6 @@ impl OgcState {
             .unwrap_or_else(|_| meridian_security::Security::locked());
         OgcState {
             catalog,
-            data_dir,
             order: Default::default(),
             after_large_answer: None,
             security: Arc::new(std::sync::RwLock::new(security)),
@@ -60,6 +62,8 @@ impl OgcState {
             )),
             locks: wfs::Locks::default(),
             proxy_auth: None,
+            tiles: Arc::new(gwc::TileCache::new(data_dir.join("gwc"), None)),
+            data_dir,
         }
     }
 
@@ -107,6 +111,18 @@ pub fn ogc_router(state: Arc<OgcState>) -> Router {
         .route("/geoserver/ows", any(ows_global))
         .route("/geoserver/{ws}/wfs", any(wfs::workspace))
         .route("/geoserver/{ws}/ows", any(ows_workspace))
+        .route("/geoserver/gwc/service/wmts", get(gwc::wmts_kvp))
+        .route(
+            "/geoserver/gwc/service/wmts/rest/{*path}",
+            get(gwc::wmts_rest),
+        )
+        .route("/geoserver/gwc/service/tms/1.0.0", get(gwc::tms_root))
+        .route("/geoserver/gwc/service/tms/1.0.0/", get(gwc::tms_root))
+        .route(
+            "/geoserver/gwc/service/tms/1.0.0/{*path}",
+            get(gwc::tms_path),
+        )
+        .route("/geoserver/gwc/service/gmaps", get(gwc::gmaps))
         .route("/geoserver/wms", get(wms::global))
         .route("/geoserver/{ws}/wms", get(wms::workspace))
         .with_state(state)

@@ -101,6 +101,24 @@ enum Command {
             default_value_t = 100
         )]
         max_upload_ratio: u64,
+        /// Where the tile cache keeps its tiles (relative paths are under the data
+        /// directory; GeoServer's variable). Several nodes may share one folder.
+        #[arg(
+            long,
+            value_name = "DIR",
+            env = "GEOWEBCACHE_CACHE_DIR",
+            default_value = "gwc"
+        )]
+        tile_cache_dir: PathBuf,
+        /// Most bytes the tile cache may take: beyond, the least recently used tiles are
+        /// removed (0: no limit).
+        #[arg(
+            long,
+            value_name = "BYTES",
+            env = "MERIDIAN_TILE_CACHE_QUOTA",
+            default_value_t = 0
+        )]
+        tile_cache_quota: u64,
     },
     /// Cluster tools.
     Cluster {
@@ -171,6 +189,8 @@ fn main() -> ExitCode {
             auth_proxy_from,
             max_upload_unpacked,
             max_upload_ratio,
+            tile_cache_dir,
+            tile_cache_quota,
         } => {
             let limits = http::HttpLimits {
                 header_read_timeout: std::time::Duration::from_secs(header_read_timeout.max(1)),
@@ -187,7 +207,12 @@ fn main() -> ExitCode {
                     header: header.trim().to_ascii_lowercase(),
                     from: auth_proxy_from,
                 });
-            node::serve(data_dir(d), bind, limits, max_failed_logins, uploads, proxy)
+            let dir = data_dir(d);
+            let tiles = node::TileCacheOptions {
+                dir: dir.join(tile_cache_dir),
+                quota: (tile_cache_quota > 0).then_some(tile_cache_quota),
+            };
+            node::serve(dir, bind, limits, max_failed_logins, uploads, proxy, tiles)
         }
         Command::Check { data_dir: d } => node::check(data_dir(d)),
         Command::Cluster {

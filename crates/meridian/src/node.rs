@@ -67,6 +67,14 @@ fn load_catalog(dir: &Path) -> Result<(Catalog, DataDir), NodeError> {
 }
 
 /// Prepare, load and serve.
+/// Where the tile cache lives and how large it may grow.
+pub struct TileCacheOptions {
+    /// Its folder.
+    pub dir: PathBuf,
+    /// Most bytes it may take (`None`: no limit).
+    pub quota: Option<u64>,
+}
+
 pub fn serve(
     dir: PathBuf,
     bind: SocketAddr,
@@ -74,6 +82,7 @@ pub fn serve(
     max_failed_logins: u32,
     upload_limits: meridian_rest::UploadLimits,
     proxy_auth: Option<meridian_ogc::ProxyAuth>,
+    tile_cache: TileCacheOptions,
 ) -> Result<(), NodeError> {
     if let Some(raw) =
         std::env::var_os(meridian_sources::sandbox::SANDBOX_VAR).filter(|v| !v.is_empty())
@@ -207,7 +216,22 @@ pub fn serve(
         let metrics_cluster = cluster.clone();
         let ready_cluster = cluster.clone();
         let logins = Arc::new(meridian_rest::LoginThrottle::new(max_failed_logins, std::time::Duration::from_secs(60)));
+        let tiles = Arc::new(meridian_ogc::gwc::TileCache::new(
+            tile_cache.dir.clone(),
+            tile_cache.quota,
+        ));
+        {
+            // Tiles a change makes stale are truncated on every node, whatever brought the
+            // change (a local write, a peer's batch, a snapshot).
+            let watch = TileWatch {
+                service: Arc::downgrade(&service),
+                tiles: tiles.clone(),
+                seen: std::sync::Mutex::new(service.snapshot()),
+            };
+            service.subscribe(Box::new(move |_| watch.refresh()));
+        }
         let ogc = Arc::new(OgcState {
+            tiles,
             after_large_answer: Some(Arc::new(crate::memory::release_soon)),
             security: security.clone(),
             logins: logins.clone(),
@@ -347,6 +371,32 @@ fn security_objects(cat: &Catalog) -> Vec<Option<Arc<meridian_catalog::Object>>>
         .into_iter()
         .map(|o| Some(o.clone()))
         .collect()
+}
+
+/// Truncates the cached tiles a catalog change makes stale.
+struct TileWatch {
+    service: std::sync::Weak<CatalogService>,
+    tiles: Arc<meridian_ogc::gwc::TileCache>,
+    seen: std::sync::Mutex<Arc<Catalog>>,
+}
+
+impl TileWatch {
+    fn refresh(&self) {
+        let Some(service) = self.service.upgrade() else {
+            return;
+        };
+        let now = service.snapshot();
+        let mut seen = meridian_catalog::sync::lock(&self.seen);
+        let stale = meridian_ogc::gwc::coherence::stale_layers(&seen, &now);
+        if !stale.is_empty() {
+            tracing::info!(
+                layers = stale.len(),
+                "tiles made stale by a change truncated"
+            );
+            self.tiles.truncate_layers(stale.iter().map(String::as_str));
+        }
+        *seen = now;
+    }
 }
 
 /// Keeps a node's users and rules those of its catalog.

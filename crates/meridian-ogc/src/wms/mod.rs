@@ -16,7 +16,6 @@ mod request;
 mod sld_url;
 mod styles;
 
-pub(crate) use error::WmsError;
 pub(crate) use get_map::draw_for_tiles;
 pub(crate) use request::Params;
 

@@ -1,0 +1,248 @@
+//! The tile services at GeoServer's GeoWebCache paths, over one tile cache:
+//!
+//! * [`wmts`]: WMTS 1.0.0, KVP and RESTful (`/geoserver/gwc/service/wmts`);
+//! * [`tms`]: TMS 1.0.0 (`/geoserver/gwc/service/tms/1.0.0`) and the Google Maps XYZ service
+//!   (`/geoserver/gwc/service/gmaps`);
+//! * [`render`]: a tile from the cache, or its metatile drawn through the WMS renderer;
+//! * [`tiled`]: which layers have tiles (`gwc-gs.xml`, `gwc-layers/`, gridsets);
+//! * [`coherence`]: the tiles a catalog change makes stale, truncated on every node.
+//!
+//! Tiles are answered only to callers who may read the layer (the layer rules, as every
+//! service), and carry an `ETag` (`If-None-Match` answers 304) and GeoWebCache's
+//! `geowebcache-cache-result` header.
+
+pub mod coherence;
+mod render;
+mod tiled;
+mod tms;
+mod wmts;
+
+pub use render::TileCache;
+
+use crate::OgcState;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use render::{Tile, TileError};
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+use tiled::Tiled;
+
+/// A query string's parameters, keys upper-cased.
+fn kvp(q: Option<&str>) -> HashMap<String, String> {
+    form_urlencoded::parse(q.unwrap_or_default().as_bytes())
+        .map(|(k, v)| (k.to_ascii_uppercase(), v.into_owned()))
+        .collect()
+}
+
+/// Which service answers, for its error shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TileAnswer {
+    /// OWS exception reports.
+    Wmts,
+    /// Plain text with the status.
+    Plain,
+}
+
+/// A tile (or why not) as an HTTP answer.
+fn tile_response(
+    r: Result<Tile, TileError>,
+    headers: &HeaderMap,
+    tiled: &Tiled,
+    grid: &meridian_tiles::GridSet,
+    (x, y, z): (u64, u64, usize),
+    answer: TileAnswer,
+) -> Response {
+    let t = match r {
+        Ok(t) => t,
+        Err(TileError::Refused(refusal)) => {
+            let name = tiled.published.name.clone();
+            return refusal.response(move || match answer {
+                TileAnswer::Wmts => wmts::wmts_err(
+                    "InvalidParameterValue",
+                    "layer",
+                    format!("no tile layer named '{name}'"),
+                ),
+                TileAnswer::Plain => (
+                    StatusCode::NOT_FOUND,
+                    format!("no tile layer named '{name}'"),
+                )
+                    .into_response(),
+            });
+        }
+        Err(TileError::Invalid {
+            code,
+            locator,
+            text,
+        }) => {
+            return match answer {
+                TileAnswer::Wmts => wmts::wmts_err(code, locator, text),
+                TileAnswer::Plain if code == "TileOutOfRange" => {
+                    (StatusCode::NOT_FOUND, text).into_response()
+                }
+                TileAnswer::Plain => (StatusCode::BAD_REQUEST, text).into_response(),
+            };
+        }
+        Err(TileError::Draw(text)) => {
+            tracing::warn!(layer = %tiled.published.name, error = %text, "a tile could not be drawn");
+            return match answer {
+                TileAnswer::Wmts => wmts::wmts_err("NoApplicableCode", "", text),
+                TileAnswer::Plain => (StatusCode::INTERNAL_SERVER_ERROR, text).into_response(),
+            };
+        }
+    };
+    let etag = {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        t.bytes.hash(&mut h);
+        format!("\"{:016x}\"", h.finish())
+    };
+    let mut r = if headers
+        .get("if-none-match")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|e| e.trim() == etag || e.trim() == "*"))
+    {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        ([("content-type", t.format)], t.bytes).into_response()
+    };
+    let h = r.headers_mut();
+    let mut set = |k: &'static str, v: String| {
+        if let Ok(v) = HeaderValue::from_str(&v) {
+            h.insert(k, v);
+        }
+    };
+    set("etag", etag);
+    set(
+        "geowebcache-cache-result",
+        if t.hit { "HIT" } else { "MISS" }.into(),
+    );
+    set("geowebcache-tile-index", format!("[{x}, {y}, {z}]"));
+    set("geowebcache-gridset", grid.name.clone());
+    let b = grid.tile_bbox(z, x, y);
+    set(
+        "geowebcache-tile-bounds",
+        format!("{},{},{},{}", b[0], b[1], b[2], b[3]),
+    );
+    if let Ok(d) = t.modified.duration_since(std::time::UNIX_EPOCH) {
+        set("last-modified", http_date(d.as_secs()));
+    }
+    set(
+        "cache-control",
+        if tiled.layer.expire_clients > 0 {
+            format!("max-age={}", tiled.layer.expire_clients)
+        } else {
+            "no-cache".into()
+        },
+    );
+    r
+}
+
+/// An HTTP date (`Sun, 06 Nov 1994 08:49:37 GMT`).
+fn http_date(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let (h, m, s) = (rem / 3600, rem / 60 % 60, rem % 60);
+    let weekday = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"][(days % 7) as usize];
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let name = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ][(month - 1) as usize];
+    format!("{weekday}, {d:02} {name} {year} {h:02}:{m:02}:{s:02} GMT")
+}
+
+/// The caller's rules, or the answer refusing their credentials.
+fn caller(
+    st: &OgcState,
+    headers: &HeaderMap,
+    client: crate::ClientAddr,
+    q: Option<&str>,
+) -> Result<meridian_security::LayerAccess, Box<Response>> {
+    crate::access::caller(st, headers, client.0, q)
+}
+
+/// `/geoserver/gwc/service/wmts`.
+pub async fn wmts_kvp(
+    State(st): State<Arc<OgcState>>,
+    client: crate::ClientAddr,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    match caller(&st, &headers, client, q.as_deref()) {
+        Ok(a) => wmts::kvp_request(st, q, &headers, a).await,
+        Err(r) => *r,
+    }
+}
+
+/// `/geoserver/gwc/service/wmts/rest/{*path}`.
+pub async fn wmts_rest(
+    State(st): State<Arc<OgcState>>,
+    Path(path): Path<String>,
+    client: crate::ClientAddr,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    match caller(&st, &headers, client, q.as_deref()) {
+        Ok(a) => wmts::rest_request(st, &path, q, &headers, a).await,
+        Err(r) => *r,
+    }
+}
+
+/// `/geoserver/gwc/service/tms/1.0.0`.
+pub async fn tms_root(
+    State(st): State<Arc<OgcState>>,
+    client: crate::ClientAddr,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    match caller(&st, &headers, client, q.as_deref()) {
+        Ok(a) => tms::request(st, "", q, &headers, a).await,
+        Err(r) => *r,
+    }
+}
+
+/// `/geoserver/gwc/service/tms/1.0.0/{*path}`.
+pub async fn tms_path(
+    State(st): State<Arc<OgcState>>,
+    Path(path): Path<String>,
+    client: crate::ClientAddr,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    match caller(&st, &headers, client, q.as_deref()) {
+        Ok(a) => tms::request(st, &path, q, &headers, a).await,
+        Err(r) => *r,
+    }
+}
+
+/// `/geoserver/gwc/service/gmaps`.
+pub async fn gmaps(
+    State(st): State<Arc<OgcState>>,
+    client: crate::ClientAddr,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    match caller(&st, &headers, client, q.as_deref()) {
+        Ok(a) => tms::gmaps(st, q, &headers, a).await,
+        Err(r) => *r,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn http_dates_are_rfc_1123() {
+        assert_eq!(
+            super::http_date(784_111_777),
+            "Sun, 06 Nov 1994 08:49:37 GMT"
+        );
+    }
+}

@@ -1,0 +1,377 @@
+//! A tile from the cache, or drawn: a miss draws the tile's whole metatile (the layer's
+//! metatile size, with its gutter) once through the WMS renderer, cuts it into tiles,
+//! stores every one and answers the one asked for. Requests for tiles of a metatile being
+//! drawn wait for it rather than drawing it again.
+
+use super::tiled::Tiled;
+use crate::access::Refusal;
+use crate::OgcState;
+use meridian_security::LayerAccess;
+use meridian_tiles::{DiskCache, GridSet, TileKey};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::SystemTime;
+
+/// The node's tile cache: the disk cache (opened on first use) and the metatiles being drawn.
+#[derive(Debug)]
+pub struct TileCache {
+    root: PathBuf,
+    quota: Option<u64>,
+    disk: OnceLock<Option<DiskCache>>,
+    drawing: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl TileCache {
+    /// A cache under `root`, with an optional quota in bytes.
+    pub fn new(root: PathBuf, quota: Option<u64>) -> TileCache {
+        TileCache {
+            root,
+            quota,
+            disk: OnceLock::new(),
+            drawing: Mutex::default(),
+        }
+    }
+
+    /// The disk cache, when its folder can be made.
+    pub fn disk(&self) -> Option<&DiskCache> {
+        self.disk
+            .get_or_init(|| match DiskCache::open(&self.root, self.quota) {
+                Ok(d) => Some(d),
+                Err(e) => {
+                    tracing::error!(error = %e, "the tile cache cannot be opened; tiles are drawn for every request");
+                    None
+                }
+            })
+            .as_ref()
+    }
+
+    /// Remove every cached tile of the layers or groups with these ids.
+    pub fn truncate_layers<'a>(&self, ids: impl IntoIterator<Item = &'a str>) {
+        let Some(d) = self.disk() else { return };
+        for id in ids {
+            if let Err(e) = d.truncate_layer(id) {
+                tracing::warn!(layer = id, error = %e, "cached tiles could not be truncated");
+            }
+        }
+    }
+}
+
+/// One tile asked for.
+#[derive(Debug, Clone)]
+pub(crate) struct TileRequest<'a> {
+    pub tiled: &'a Tiled,
+    pub grid: &'a GridSet,
+    pub z: usize,
+    /// Column from the left.
+    pub x: u64,
+    /// Row from the bottom (GeoWebCache's internal order).
+    pub y: u64,
+    /// Its format (`image/png`, …).
+    pub format: &'static str,
+    /// The style asked for (`""`: the default).
+    pub style: String,
+}
+
+/// A tile, with where it came from.
+#[derive(Debug)]
+pub(crate) struct Tile {
+    pub bytes: Vec<u8>,
+    pub format: &'static str,
+    /// Found in the cache.
+    pub hit: bool,
+    /// When it was drawn.
+    pub modified: SystemTime,
+}
+
+/// Why a tile is not given.
+#[derive(Debug)]
+pub(crate) enum TileError {
+    /// A parameter names something the layer does not serve (`locator`: the parameter).
+    Invalid {
+        code: &'static str,
+        locator: &'static str,
+        text: String,
+    },
+    /// The caller may not read the layer.
+    Refused(Refusal),
+    /// Drawing failed.
+    Draw(String),
+}
+
+impl TileError {
+    pub(crate) fn invalid(
+        code: &'static str,
+        locator: &'static str,
+        text: impl Into<String>,
+    ) -> Self {
+        TileError::Invalid {
+            code,
+            locator,
+            text: text.into(),
+        }
+    }
+}
+
+/// The CRS the renderer draws a gridset's tiles in (GeoWebCache's 900913 is 3857).
+fn draw_epsg(grid: &GridSet) -> u32 {
+    match grid.epsg {
+        900913 => 3857,
+        e => e,
+    }
+}
+
+/// Check what a tile request asks against its tile layer: the style, the gridset and its
+/// levels, the format, the row and column.
+fn check(r: &TileRequest<'_>) -> Result<String, TileError> {
+    let layer = &r.tiled.layer;
+    let published = &r.tiled.published;
+    if !layer.enabled {
+        return Err(TileError::invalid(
+            "InvalidParameterValue",
+            "layer",
+            format!(
+                "the layer {} has no tiles (its tile layer is disabled)",
+                published.name
+            ),
+        ));
+    }
+    if !layer.formats.iter().any(|f| f == r.format) {
+        return Err(TileError::invalid(
+            "InvalidParameterValue",
+            "format",
+            format!(
+                "the layer {} is not cached as {} (it is as {})",
+                published.name,
+                r.format,
+                layer.formats.join(", ")
+            ),
+        ));
+    }
+    let Some(subset) = layer.subset(&r.grid.name) else {
+        return Err(TileError::invalid(
+            "InvalidParameterValue",
+            "tilematrixset",
+            format!(
+                "the layer {} has no tiles in the gridset {}",
+                published.name, r.grid.name
+            ),
+        ));
+    };
+    let start = subset.zoom_start.unwrap_or(0) as usize;
+    let stop = subset.zoom_stop.map_or(r.grid.levels() - 1, |z| {
+        (z as usize).min(r.grid.levels() - 1)
+    });
+    if r.z < start || r.z > stop {
+        return Err(TileError::invalid(
+            "InvalidParameterValue",
+            "tilematrix",
+            format!(
+                "the layer {} has tiles of levels {start} to {stop} of {}, not {}",
+                published.name, r.grid.name, r.z
+            ),
+        ));
+    }
+    if r.x >= r.grid.tiles_wide(r.z) {
+        return Err(TileError::invalid(
+            "TileOutOfRange",
+            "tilecol",
+            format!(
+                "column {} is outside level {} ({} columns)",
+                r.x,
+                r.z,
+                r.grid.tiles_wide(r.z)
+            ),
+        ));
+    }
+    if r.y >= r.grid.tiles_high(r.z) {
+        return Err(TileError::invalid(
+            "TileOutOfRange",
+            "tilerow",
+            format!(
+                "the row is outside level {} ({} rows)",
+                r.z,
+                r.grid.tiles_high(r.z)
+            ),
+        ));
+    }
+    // The style: the tile layer's default when none is asked, the layer's default shares its
+    // tiles with no style at all.
+    let asked = match (&r.style, &layer.styles) {
+        (s, Some(f)) if s.is_empty() => f.default.clone(),
+        (s, _) => s.clone(),
+    };
+    if !layer.style_allowed(&asked, &published.styles) {
+        return Err(TileError::invalid(
+            "InvalidParameterValue",
+            "style",
+            format!("the layer {} has no cached style '{asked}'", published.name),
+        ));
+    }
+    Ok(if published.styles.first() == Some(&asked) {
+        String::new()
+    } else {
+        asked
+    })
+}
+
+/// The tile `r` asks for, for `access`'s caller.
+pub(crate) async fn tile(
+    st: &Arc<OgcState>,
+    r: TileRequest<'_>,
+    access: &LayerAccess,
+) -> Result<Tile, TileError> {
+    let p = &r.tiled.published;
+    crate::access::read(access, &p.workspace, &p.local).map_err(TileError::Refused)?;
+    let style = check(&r)?;
+    let ext = meridian_tiles::extension(r.format).unwrap_or("png");
+    let key = |x: u64, y: u64| TileKey {
+        layer: p.id.clone(),
+        gridset: r.grid.name.clone(),
+        style: style.clone(),
+        ext,
+        z: r.z as u32,
+        x,
+        y,
+    };
+    let disk = st.tiles.disk();
+    if let Some((bytes, modified)) = disk.and_then(|d| d.get(&key(r.x, r.y))) {
+        return Ok(Tile {
+            bytes,
+            format: r.format,
+            hit: true,
+            modified,
+        });
+    }
+    // One drawing of a metatile at a time; the others wait, then find their tile cached.
+    let (mw, mh) = r.tiled.layer.meta;
+    let (x0, y0) = (r.x - r.x % u64::from(mw), r.y - r.y % u64::from(mh));
+    let meta_id = format!("{}/{}/{}/{ext}/{}/{x0}/{y0}", p.id, r.grid.name, style, r.z);
+    let gate = {
+        let mut drawing = st.tiles.drawing.lock().unwrap_or_else(|e| e.into_inner());
+        drawing.entry(meta_id.clone()).or_default().clone()
+    };
+    let _drawing = gate.lock().await;
+    if let Some((bytes, modified)) = disk.and_then(|d| d.get(&key(r.x, r.y))) {
+        return Ok(Tile {
+            bytes,
+            format: r.format,
+            hit: true,
+            modified,
+        });
+    }
+    let drawn = draw_metatile(st, &r, &style, (x0, y0), access).await;
+    st.tiles
+        .drawing
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .remove(&meta_id);
+    let tiles = drawn?;
+    let mut asked = None;
+    for ((x, y), bytes) in tiles {
+        if let Some(d) = disk {
+            if let Err(e) = d.put(&key(x, y), &bytes) {
+                tracing::warn!(error = %e, "a drawn tile could not be cached");
+            }
+        }
+        if (x, y) == (r.x, r.y) {
+            asked = Some(bytes);
+        }
+    }
+    let bytes = asked.ok_or_else(|| TileError::Draw("the metatile missed its own tile".into()))?;
+    Ok(Tile {
+        bytes,
+        format: r.format,
+        hit: false,
+        modified: SystemTime::now(),
+    })
+}
+
+/// Draw the metatile whose bottom left tile is `(x0, y0)` and cut it into encoded tiles.
+async fn draw_metatile(
+    st: &Arc<OgcState>,
+    r: &TileRequest<'_>,
+    style: &str,
+    (x0, y0): (u64, u64),
+    access: &LayerAccess,
+) -> Result<Vec<((u64, u64), Vec<u8>)>, TileError> {
+    let g = r.grid;
+    let (mw, mh) = r.tiled.layer.meta;
+    let w = u64::from(mw).min(g.tiles_wide(r.z) - x0);
+    let h = u64::from(mh).min(g.tiles_high(r.z) - y0);
+    let low = g.tile_bbox(r.z, x0, y0);
+    let high = g.tile_bbox(r.z, x0 + w - 1, y0 + h - 1);
+    let res = g.resolutions[r.z];
+    // The gutter, where the metatile does not touch the gridset's edge.
+    let gut = f64::from(r.tiled.layer.gutter);
+    let side = |inside: bool| if inside { gut } else { 0.0 };
+    let (gl, gb) = (side(x0 > 0), side(y0 > 0));
+    let (gr, gt) = (
+        side(x0 + w < g.tiles_wide(r.z)),
+        side(y0 + h < g.tiles_high(r.z)),
+    );
+    let bbox = [
+        low[0] - gl * res,
+        low[1] - gb * res,
+        high[2] + gr * res,
+        high[3] + gt * res,
+    ];
+    let (tw, th) = (g.tile_width, g.tile_height);
+    let width = w as u32 * tw + (gl + gr) as u32;
+    let height = h as u32 * th + (gb + gt) as u32;
+    let jpeg = r.format == "image/jpeg";
+    let mut p: crate::wms::Params = HashMap::new();
+    for (k, v) in [
+        ("SERVICE", "WMS".to_string()),
+        ("VERSION", "1.1.1".to_string()),
+        ("REQUEST", "GetMap".to_string()),
+        ("LAYERS", r.tiled.published.name.clone()),
+        ("STYLES", style.to_string()),
+        ("SRS", format!("EPSG:{}", draw_epsg(g))),
+        (
+            "BBOX",
+            format!("{},{},{},{}", bbox[0], bbox[1], bbox[2], bbox[3]),
+        ),
+        ("WIDTH", width.to_string()),
+        ("HEIGHT", height.to_string()),
+        ("FORMAT", "image/png".to_string()),
+        ("TRANSPARENT", (!jpeg).to_string()),
+    ] {
+        p.insert(k.to_string(), v);
+    }
+    let map = crate::wms::draw_for_tiles(st, &p, access)
+        .await
+        .map_err(|e| match e.status {
+            Some(_) => TileError::Refused(Refusal::Hidden),
+            None => TileError::Draw(e.text),
+        })?;
+    let format = r.format;
+    tokio::task::spawn_blocking(move || {
+        let pixmap = map.pixmap();
+        let mut out = Vec::with_capacity((w * h) as usize);
+        for j in 0..h {
+            for i in 0..w {
+                // Image rows run from the top; internal rows from the bottom.
+                let left = gl as u32 + i as u32 * tw;
+                let top = gt as u32 + (h - 1 - j) as u32 * th;
+                let rect = tiny_skia::IntRect::from_xywh(left as i32, top as i32, tw, th)
+                    .ok_or_else(|| TileError::Draw("a tile outside its metatile".into()))?;
+                let tile = pixmap
+                    .clone_rect(rect)
+                    .ok_or_else(|| TileError::Draw("a tile outside its metatile".into()))?;
+                let bytes = match format {
+                    "image/jpeg" => {
+                        meridian_render::encode::jpeg(&tile, 75, meridian_render::Color::WHITE)
+                    }
+                    "image/png8" => meridian_render::encode::png8(&tile),
+                    _ => meridian_render::encode::png(&tile),
+                }
+                .map_err(|e| TileError::Draw(e.to_string()))?;
+                out.push(((x0 + i, y0 + j), bytes));
+            }
+        }
+        Ok(out)
+    })
+    .await
+    .map_err(|e| TileError::Draw(format!("drawing failed: {e}")))?
+}

@@ -1,0 +1,354 @@
+//! WMTS 1.0.0 at GeoServer's path, `/geoserver/gwc/service/wmts`: GetCapabilities and GetTile,
+//! KVP and RESTful (`/rest/{layer}/{style}/{TileMatrixSet}/{TileMatrix}/{TileRow}/{TileCol}`),
+//! rows counted from the top as WMTS has them.
+
+use super::render::{tile, TileRequest};
+use super::tiled::{all_tiled, find_tiled, TileConfig, Tiled};
+use super::{kvp, tile_response, TileAnswer};
+use crate::OgcState;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use meridian_security::LayerAccess;
+use meridian_tiles::{java_double, GridSet};
+use meridian_xml::escape;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+/// An exception report of WMTS (OWS 1.1).
+pub(super) fn wmts_err(code: &'static str, locator: &str, text: impl Into<String>) -> Response {
+    crate::ows::err(code, locator, text).report_for("2.0.0")
+}
+
+/// `/geoserver/gwc/service/wmts` (KVP).
+pub(super) async fn kvp_request(
+    st: Arc<OgcState>,
+    q: Option<String>,
+    headers: &HeaderMap,
+    access: LayerAccess,
+) -> Response {
+    let p = kvp(q.as_deref());
+    if let Some(s) = p.get("SERVICE") {
+        if !s.eq_ignore_ascii_case("WMTS") {
+            return wmts_err(
+                "InvalidParameterValue",
+                "service",
+                format!("this endpoint serves WMTS, not '{s}'"),
+            );
+        }
+    }
+    let request = p.get("REQUEST").map(|r| r.to_ascii_lowercase());
+    let get = |k: &str| p.get(k).map(String::as_str).unwrap_or("");
+    match request.as_deref() {
+        Some("getcapabilities") => capabilities(&st, headers, &access),
+        Some("gettile") => {
+            for k in [
+                "LAYER",
+                "TILEMATRIXSET",
+                "TILEMATRIX",
+                "TILEROW",
+                "TILECOL",
+                "FORMAT",
+            ] {
+                if get(k).is_empty() {
+                    return wmts_err(
+                        "MissingParameterValue",
+                        &k.to_ascii_lowercase(),
+                        format!("GetTile needs {k}"),
+                    );
+                }
+            }
+            get_tile(
+                &st,
+                headers,
+                &access,
+                TileParams {
+                    layer: get("LAYER"),
+                    style: get("STYLE"),
+                    matrix_set: get("TILEMATRIXSET"),
+                    matrix: get("TILEMATRIX"),
+                    row: get("TILEROW"),
+                    col: get("TILECOL"),
+                    format: get("FORMAT"),
+                },
+            )
+            .await
+        }
+        Some(other) => wmts_err(
+            "OperationNotSupported",
+            "request",
+            format!("WMTS here answers GetCapabilities and GetTile, not '{other}'"),
+        ),
+        None => wmts_err(
+            "MissingParameterValue",
+            "request",
+            "the request needs REQUEST",
+        ),
+    }
+}
+
+/// `/geoserver/gwc/service/wmts/rest/...`.
+pub(super) async fn rest_request(
+    st: Arc<OgcState>,
+    path: &str,
+    q: Option<String>,
+    headers: &HeaderMap,
+    access: LayerAccess,
+) -> Response {
+    let p = kvp(q.as_deref());
+    let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let format = p.get("FORMAT").map(String::as_str).unwrap_or("image/png");
+    let (layer, style, rest) = match segs.as_slice() {
+        ["WMTSCapabilities.xml"] => return capabilities(&st, headers, &access),
+        [layer, style, a, b, c, d] => (*layer, *style, [*a, *b, *c, *d]),
+        [layer, a, b, c, d] => (*layer, "", [*a, *b, *c, *d]),
+        _ => {
+            return wmts_err(
+                "InvalidParameterValue",
+                "path",
+                "a RESTful tile is /rest/{layer}[/{style}]/{TileMatrixSet}/{TileMatrix}/{TileRow}/{TileCol}?format=…",
+            )
+        }
+    };
+    get_tile(
+        &st,
+        headers,
+        &access,
+        TileParams {
+            layer,
+            style,
+            matrix_set: rest[0],
+            matrix: rest[1],
+            row: rest[2],
+            col: rest[3],
+            format,
+        },
+    )
+    .await
+}
+
+/// The parameters of a GetTile.
+struct TileParams<'a> {
+    layer: &'a str,
+    style: &'a str,
+    matrix_set: &'a str,
+    matrix: &'a str,
+    row: &'a str,
+    col: &'a str,
+    format: &'a str,
+}
+
+async fn get_tile(
+    st: &Arc<OgcState>,
+    headers: &HeaderMap,
+    access: &LayerAccess,
+    t: TileParams<'_>,
+) -> Response {
+    let cat = st.catalog.snapshot();
+    let cfg = TileConfig::of(&cat);
+    let unknown = || {
+        wmts_err(
+            "InvalidParameterValue",
+            "layer",
+            format!("no tile layer named '{}'", t.layer),
+        )
+    };
+    let Some(tiled) = find_tiled(&cat, &cfg, t.layer) else {
+        return unknown();
+    };
+    let Some(grid) = cfg.gridset(t.matrix_set) else {
+        return wmts_err(
+            "InvalidParameterValue",
+            "tilematrixset",
+            format!("no gridset named '{}'", t.matrix_set),
+        );
+    };
+    let Some(z) = grid.level_of(t.matrix) else {
+        return wmts_err(
+            "InvalidParameterValue",
+            "tilematrix",
+            format!("the gridset {} has no matrix '{}'", grid.name, t.matrix),
+        );
+    };
+    let Some(format) = meridian_tiles::FORMATS.iter().find(|f| **f == t.format) else {
+        return wmts_err(
+            "InvalidParameterValue",
+            "format",
+            format!(
+                "'{}' is not a tile format ({})",
+                t.format,
+                meridian_tiles::FORMATS.join(", ")
+            ),
+        );
+    };
+    let (Ok(row), Ok(col)) = (t.row.trim().parse::<u64>(), t.col.trim().parse::<u64>()) else {
+        return wmts_err(
+            "InvalidParameterValue",
+            "tilerow",
+            "TILEROW and TILECOL are whole numbers",
+        );
+    };
+    let Some(y) = grid.from_wmts_row(z, row) else {
+        return wmts_err(
+            "TileOutOfRange",
+            "tilerow",
+            format!(
+                "row {row} is outside matrix {} ({} rows)",
+                t.matrix,
+                grid.tiles_high(z)
+            ),
+        );
+    };
+    let req = TileRequest {
+        tiled: &tiled,
+        grid,
+        z,
+        x: col,
+        y,
+        format,
+        style: t.style.to_string(),
+    };
+    tile_response(
+        tile(st, req, access).await,
+        headers,
+        &tiled,
+        grid,
+        (col, y, z),
+        TileAnswer::Wmts,
+    )
+}
+
+/// The layers the caller may read, with their tiles.
+fn readable(
+    cat: &Arc<meridian_catalog::Catalog>,
+    cfg: &TileConfig,
+    access: &LayerAccess,
+) -> Vec<Tiled> {
+    all_tiled(cat, cfg)
+        .into_iter()
+        .filter(|t| crate::access::listed(access, &t.published.workspace, &t.published.local))
+        .collect()
+}
+
+/// GetCapabilities: the layers the caller may read, their styles, formats and gridsets, and
+/// every gridset they use.
+fn capabilities(st: &Arc<OgcState>, headers: &HeaderMap, access: &LayerAccess) -> Response {
+    let cat = st.catalog.snapshot();
+    let cfg = TileConfig::of(&cat);
+    let host = headers
+        .get("host")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    let base = format!("http://{}/geoserver/gwc/service/wmts", escape(host));
+    let mut used = BTreeSet::new();
+    let mut layers = String::new();
+    for t in readable(&cat, &cfg, access) {
+        let p = &t.published;
+        let [w, s, e, n] = p.lat_lon.unwrap_or([-180.0, -90.0, 180.0, 90.0]);
+        layers.push_str(&format!(
+            "<Layer><ows:Title>{}</ows:Title><ows:WGS84BoundingBox><ows:LowerCorner>{w} {s}</ows:LowerCorner><ows:UpperCorner>{e} {n}</ows:UpperCorner></ows:WGS84BoundingBox><ows:Identifier>{}</ows:Identifier>",
+            escape(&p.title),
+            escape(&p.name)
+        ));
+        let default = p.styles.first().cloned().unwrap_or_default();
+        layers.push_str(&format!(
+            "<Style isDefault=\"true\"><ows:Identifier>{}</ows:Identifier></Style>",
+            escape(&default)
+        ));
+        for s in p.styles.iter().skip(1) {
+            if t.layer.style_allowed(s, &p.styles) {
+                layers.push_str(&format!(
+                    "<Style><ows:Identifier>{}</ows:Identifier></Style>",
+                    escape(s)
+                ));
+            }
+        }
+        for f in &t.layer.formats {
+            layers.push_str(&format!("<Format>{}</Format>", escape(f)));
+        }
+        for sub in &t.layer.gridsets {
+            let Some(g) = cfg.gridset(&sub.gridset) else {
+                continue;
+            };
+            used.insert(g.name.clone());
+            layers.push_str(&format!(
+                "<TileMatrixSetLink><TileMatrixSet>{}</TileMatrixSet>",
+                escape(&g.name)
+            ));
+            let start = sub.zoom_start.unwrap_or(0) as usize;
+            let stop = sub
+                .zoom_stop
+                .map_or(g.levels() - 1, |z| (z as usize).min(g.levels() - 1));
+            if start > 0 || stop < g.levels() - 1 {
+                layers.push_str("<TileMatrixSetLimits>");
+                for z in start..=stop {
+                    layers.push_str(&format!(
+                        "<TileMatrixLimits><TileMatrix>{}</TileMatrix><MinTileRow>0</MinTileRow><MaxTileRow>{}</MaxTileRow><MinTileCol>0</MinTileCol><MaxTileCol>{}</MaxTileCol></TileMatrixLimits>",
+                        escape(&g.matrix_name(z)),
+                        g.tiles_high(z) - 1,
+                        g.tiles_wide(z) - 1
+                    ));
+                }
+                layers.push_str("</TileMatrixSetLimits>");
+            }
+            layers.push_str("</TileMatrixSetLink>");
+        }
+        for f in &t.layer.formats {
+            layers.push_str(&format!(
+                "<ResourceURL format=\"{f}\" resourceType=\"tile\" template=\"{base}/rest/{}/{{style}}/{{TileMatrixSet}}/{{TileMatrix}}/{{TileRow}}/{{TileCol}}?format={}\"/>",
+                escape(&p.name),
+                escape(&form_urlencoded::byte_serialize(f.as_bytes()).collect::<String>()),
+                f = escape(f)
+            ));
+        }
+        layers.push_str("</Layer>");
+    }
+    let mut sets = String::new();
+    for name in used {
+        if let Some(g) = cfg.gridset(&name) {
+            sets.push_str(&matrix_set(g));
+        }
+    }
+    let op = |name: &str| {
+        format!(
+            "<ows:Operation name=\"{name}\"><ows:DCP><ows:HTTP><ows:Get xlink:href=\"{base}?\"><ows:Constraint name=\"GetEncoding\"><ows:AllowedValues><ows:Value>KVP</ows:Value></ows:AllowedValues></ows:Constraint></ows:Get></ows:HTTP></ows:DCP></ows:Operation>"
+        )
+    };
+    let body = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Capabilities xmlns=\"http://www.opengis.net/wmts/1.0\" xmlns:ows=\"http://www.opengis.net/ows/1.1\" xmlns:xlink=\"http://www.w3.org/1999/xlink\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xmlns:gml=\"http://www.opengis.net/gml\" xsi:schemaLocation=\"http://www.opengis.net/wmts/1.0 http://schemas.opengis.net/wmts/1.0/wmtsGetCapabilities_response.xsd\" version=\"1.0.0\"><ows:ServiceIdentification><ows:Title>Web Map Tile Service - GeoWebCache</ows:Title><ows:ServiceType>OGC WMTS</ows:ServiceType><ows:ServiceTypeVersion>1.0.0</ows:ServiceTypeVersion></ows:ServiceIdentification><ows:ServiceProvider><ows:ProviderName>Meridian</ows:ProviderName></ows:ServiceProvider><ows:OperationsMetadata>{}{}</ows:OperationsMetadata><Contents>{layers}{sets}</Contents><ServiceMetadataURL xlink:href=\"{base}?REQUEST=getcapabilities&amp;VERSION=1.0.0\"/><ServiceMetadataURL xlink:href=\"{base}/rest/WMTSCapabilities.xml\"/></Capabilities>",
+        op("GetCapabilities"),
+        op("GetTile"),
+    );
+    (
+        [
+            ("content-type", "application/vnd.ogc.wmts_xml"),
+            ("cache-control", "no-cache"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// A gridset as a WMTS `TileMatrixSet`.
+fn matrix_set(g: &GridSet) -> String {
+    let mut s = format!(
+        "<TileMatrixSet><ows:Identifier>{}</ows:Identifier><ows:SupportedCRS>urn:ogc:def:crs:EPSG::{}</ows:SupportedCRS>",
+        escape(&g.name),
+        g.epsg
+    );
+    for z in 0..g.levels() {
+        let (a, b) = g.top_left_corner(z);
+        s.push_str(&format!(
+            "<TileMatrix><ows:Identifier>{}</ows:Identifier><ScaleDenominator>{}</ScaleDenominator><TopLeftCorner>{} {}</TopLeftCorner><TileWidth>{}</TileWidth><TileHeight>{}</TileHeight><MatrixWidth>{}</MatrixWidth><MatrixHeight>{}</MatrixHeight></TileMatrix>",
+            escape(&g.matrix_name(z)),
+            java_double(g.scale_denominator(z)),
+            java_double(a),
+            java_double(b),
+            g.tile_width,
+            g.tile_height,
+            g.tiles_wide(z),
+            g.tiles_high(z)
+        ));
+    }
+    s.push_str("</TileMatrixSet>");
+    s
+}
