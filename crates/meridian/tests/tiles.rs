@@ -1,0 +1,369 @@
+//! The tile services against a real node: WMTS (KVP and RESTful), TMS and the gmaps XYZ
+//! service give the same tiles of the same grid; a tile is drawn once and then read from the
+//! cache; a style changed over REST truncates the tiles it made stale; tile layers and
+//! gridsets follow GeoServer's files; refusals say what is wrong.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+use common::{expect, Node};
+use reqwest::blocking::Response;
+
+fn node() -> Node {
+    let (tmp, dir) = meridian_testkit::tmpdir();
+    meridian_testkit::copy_dir(&common::fixture(), &dir).unwrap();
+    Node::start(dir, Some(tmp))
+}
+
+fn get(n: &Node, path: &str) -> Response {
+    n.anon()
+        .get(format!("http://127.0.0.1:{}/geoserver{path}", n.port))
+        .send()
+        .unwrap()
+}
+
+fn wmts_tile(layer: &str, set: &str, matrix: &str, row: u64, col: u64, format: &str) -> String {
+    format!(
+        "/gwc/service/wmts?SERVICE=WMTS&VERSION=1.0.0&REQUEST=GetTile&LAYER={layer}&STYLE=&TILEMATRIXSET={set}&TILEMATRIX={matrix}&TILEROW={row}&TILECOL={col}&FORMAT={format}"
+    )
+}
+
+fn painted(png: &[u8]) -> usize {
+    let (w, h, px) = meridian_testkit::images::rgb(png);
+    assert_eq!((w, h), (256, 256));
+    px.chunks(3).filter(|p| p != &[255, 255, 255]).count()
+}
+
+#[test]
+fn the_tile_services_share_one_grid_and_one_cache() {
+    let n = node();
+    // Capabilities: the layer, its formats, both default gridsets and their matrices.
+    let r = get(&n, "/gwc/service/wmts?REQUEST=GetCapabilities");
+    assert_eq!(r.status(), 200);
+    let caps = r.text().unwrap();
+    assert!(caps.contains("<ows:Identifier>topp:states</ows:Identifier>"));
+    assert!(caps.contains("<TileMatrixSet>EPSG:4326</TileMatrixSet>"));
+    assert!(caps.contains("<TileMatrixSet>EPSG:900913</TileMatrixSet>"));
+    assert!(caps.contains("<ows:Identifier>EPSG:4326:2</ows:Identifier><ScaleDenominator>6.988528300358972E7</ScaleDenominator><TopLeftCorner>90.0 -180.0</TopLeftCorner><TileWidth>256</TileWidth><TileHeight>256</TileHeight><MatrixWidth>8</MatrixWidth><MatrixHeight>4</MatrixHeight>"), "{caps}");
+    assert!(caps.contains("template=\""));
+    // KVP: drawn, then cached.
+    let kvp = wmts_tile("topp:states", "EPSG:4326", "EPSG:4326:2", 1, 1, "image/png");
+    let first = get(&n, &kvp);
+    assert_eq!(first.status(), 200);
+    assert_eq!(first.headers()["geowebcache-cache-result"], "MISS");
+    let etag = first.headers()["etag"].to_str().unwrap().to_string();
+    let drawn = first.bytes().unwrap().to_vec();
+    assert!(painted(&drawn) > 5000, "the western states are drawn");
+    let second = get(&n, &kvp);
+    assert_eq!(second.headers()["geowebcache-cache-result"], "HIT");
+    assert_eq!(second.bytes().unwrap().to_vec(), drawn);
+    // Its metatile's neighbours were cached by the same drawing.
+    let neighbour = get(
+        &n,
+        &wmts_tile("topp:states", "EPSG:4326", "EPSG:4326:2", 1, 2, "image/png"),
+    );
+    assert_eq!(neighbour.headers()["geowebcache-cache-result"], "HIT");
+    // A client that has it: 304.
+    let r = n
+        .anon()
+        .get(format!("http://127.0.0.1:{}/geoserver{kvp}", n.port))
+        .header("if-none-match", etag.as_str())
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 304);
+    // The same tile RESTfully, through TMS (rows from the bottom: row 1 of 4 from the top is
+    // 2), and TMS with flipY.
+    let rest = get(
+        &n,
+        "/gwc/service/wmts/rest/topp:states/EPSG:4326/EPSG:4326:2/1/1?format=image/png",
+    );
+    assert_eq!(rest.bytes().unwrap().to_vec(), drawn);
+    let tms = get(
+        &n,
+        "/gwc/service/tms/1.0.0/topp%3Astates@EPSG%3A4326@png/2/1/2.png",
+    );
+    assert_eq!(tms.status(), 200);
+    assert_eq!(tms.bytes().unwrap().to_vec(), drawn);
+    let xyz = get(
+        &n,
+        "/gwc/service/tms/1.0.0/topp:states@EPSG:4326@png/2/1/1.png?flipY=true",
+    );
+    assert_eq!(xyz.bytes().unwrap().to_vec(), drawn);
+    // Web Mercator through gmaps (rows from the top) and TMS agree too.
+    let g = get(&n, "/gwc/service/gmaps?layers=topp:states&zoom=3&x=1&y=2");
+    assert_eq!(g.status(), 200);
+    let g = g.bytes().unwrap().to_vec();
+    assert!(painted(&g) > 5000);
+    let t = get(
+        &n,
+        "/gwc/service/tms/1.0.0/topp:states@EPSG:900913@png/3/1/5.png",
+    );
+    assert_eq!(t.bytes().unwrap().to_vec(), g);
+    // JPEG tiles are JPEG.
+    let j = get(
+        &n,
+        &wmts_tile(
+            "topp:states",
+            "EPSG:4326",
+            "EPSG:4326:2",
+            1,
+            1,
+            "image/jpeg",
+        ),
+    );
+    assert_eq!(j.headers()["content-type"], "image/jpeg");
+    assert_eq!(&j.bytes().unwrap()[..2], &[0xff, 0xd8]);
+    // The cache is GeoServer's default place, with no file half written.
+    let cache = n.dir.join("gwc");
+    let mut files = Vec::new();
+    walk(&cache, &mut files);
+    assert!(files.len() >= 16, "{files:?}");
+    assert!(files.iter().all(|f| !f.to_string_lossy().ends_with(".tmp")));
+}
+
+fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        if e.path().is_dir() {
+            walk(&e.path(), out);
+        } else {
+            out.push(e.path());
+        }
+    }
+}
+
+#[test]
+fn wrong_tile_requests_say_what_is_wrong() {
+    let n = node();
+    let report = |path: &str, status: u16, code: &str| {
+        let r = get(&n, path);
+        assert_eq!(r.status(), status, "{path}");
+        let body = r.text().unwrap();
+        assert!(body.contains(code), "{path}: {body}");
+    };
+    report(
+        &wmts_tile("topp:nosuch", "EPSG:4326", "EPSG:4326:2", 0, 0, "image/png"),
+        400,
+        "no tile layer named 'topp:nosuch'",
+    );
+    report(
+        &wmts_tile("topp:states", "EPSG:4326", "EPSG:4326:2", 9, 0, "image/png"),
+        400,
+        "TileOutOfRange",
+    );
+    report(
+        &wmts_tile(
+            "topp:states",
+            "EPSG:4326",
+            "EPSG:4326:2",
+            0,
+            99,
+            "image/png",
+        ),
+        400,
+        "TileOutOfRange",
+    );
+    report(
+        &wmts_tile("topp:states", "EPSG:1234", "EPSG:4326:2", 0, 0, "image/png"),
+        400,
+        "no gridset named 'EPSG:1234'",
+    );
+    report(
+        &wmts_tile(
+            "topp:states",
+            "EPSG:4326",
+            "EPSG:4326:99",
+            0,
+            0,
+            "image/png",
+        ),
+        400,
+        "has no matrix",
+    );
+    report(
+        &wmts_tile("topp:states", "EPSG:4326", "EPSG:4326:2", 0, 0, "image/gif"),
+        400,
+        "not a tile format",
+    );
+    report(
+        "/gwc/service/wmts?SERVICE=WMTS&REQUEST=GetTile&LAYER=topp:states",
+        400,
+        "MissingParameterValue",
+    );
+    report(
+        "/gwc/service/wmts?SERVICE=WMTS&REQUEST=GetTile&LAYER=topp:states&STYLE=nosuch&TILEMATRIXSET=EPSG:4326&TILEMATRIX=EPSG:4326:1&TILEROW=0&TILECOL=0&FORMAT=image/png",
+        400,
+        "no cached style 'nosuch'",
+    );
+    report(
+        "/gwc/service/tms/1.0.0/topp:states@EPSG:4326@png/2/99/0.png",
+        404,
+        "column 99",
+    );
+    report(
+        "/gwc/service/tms/1.0.0/topp:nosuch@EPSG:4326@png/2/0/0.png",
+        404,
+        "no tile layer",
+    );
+}
+
+const RED: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<StyledLayerDescriptor version="1.0.0" xmlns="http://www.opengis.net/sld" xmlns:ogc="http://www.opengis.net/ogc">
+<NamedLayer><Name>states</Name><UserStyle><FeatureTypeStyle><Rule><PolygonSymbolizer><Fill><CssParameter name="fill">#ff0000</CssParameter></Fill></PolygonSymbolizer></Rule></FeatureTypeStyle></UserStyle></NamedLayer></StyledLayerDescriptor>"#;
+
+/// Pixels of pure red.
+fn red(png: &[u8]) -> usize {
+    let (_, _, px) = meridian_testkit::images::rgb(png);
+    px.chunks(3).filter(|p| p == &[255, 0, 0]).count()
+}
+
+#[test]
+fn a_style_changed_over_rest_truncates_the_tiles_it_drew() {
+    let n = node();
+    let kvp = wmts_tile("topp:states", "EPSG:4326", "EPSG:4326:2", 1, 1, "image/png");
+    let before = get(&n, &kvp).bytes().unwrap().to_vec();
+    assert_eq!(get(&n, &kvp).headers()["geowebcache-cache-result"], "HIT");
+    assert_eq!(red(&before), 0);
+    expect(
+        n.send(
+            "PUT",
+            "/styles/population",
+            "application/vnd.ogc.sld+xml",
+            RED,
+        ),
+        200,
+    );
+    let after = get(&n, &kvp);
+    assert_eq!(after.headers()["geowebcache-cache-result"], "MISS");
+    assert!(
+        red(&after.bytes().unwrap()) > 5000,
+        "drawn with the new style"
+    );
+    // Another layer's tiles stay cached.
+    let other = wmts_tile(
+        "topp:tasmania_roads",
+        "EPSG:4326",
+        "EPSG:4326:2",
+        1,
+        7,
+        "image/png",
+    );
+    get(&n, &other);
+    expect(
+        n.send(
+            "PUT",
+            "/styles/population",
+            "application/vnd.ogc.sld+xml",
+            RED,
+        ),
+        200,
+    );
+    assert_eq!(get(&n, &other).headers()["geowebcache-cache-result"], "HIT");
+}
+
+#[test]
+fn tile_layers_and_gridsets_follow_geoservers_files() {
+    let (tmp, dir) = meridian_testkit::tmpdir();
+    meridian_testkit::copy_dir(&common::fixture(), &dir).unwrap();
+    // The states layer's id, from its layer.xml.
+    let layer_xml =
+        std::fs::read_to_string(dir.join("workspaces/topp/states_shapefile/states/layer.xml"))
+            .unwrap();
+    let id = meridian_xml::parse(&layer_xml)
+        .unwrap()
+        .child_text("id")
+        .unwrap()
+        .to_string();
+    std::fs::create_dir_all(dir.join("gwc-layers")).unwrap();
+    std::fs::write(
+        dir.join(format!("gwc-layers/{}.xml", id.replace(':', "_"))),
+        format!(
+            "<GeoServerTileLayer><id>{id}</id><enabled>true</enabled><name>topp:states</name>\
+             <mimeFormats><string>image/png</string></mimeFormats>\
+             <gridSubsets><gridSubset><gridSetName>My200</gridSetName><zoomStart>0</zoomStart><zoomStop>2</zoomStop></gridSubset></gridSubsets>\
+             <metaWidthHeight><int>2</int><int>2</int></metaWidthHeight><gutter>0</gutter></GeoServerTileLayer>"
+        ),
+    )
+    .unwrap();
+    std::fs::create_dir_all(dir.join("gwc")).unwrap();
+    std::fs::write(
+        dir.join("gwc/geowebcache.xml"),
+        "<gwcConfiguration><gridSets><gridSet><name>My200</name><srs><number>4326</number></srs>\
+         <extent><coords><double>-130</double><double>20</double><double>-60</double><double>55</double></coords></extent>\
+         <resolutions><double>0.35</double><double>0.175</double><double>0.0875</double><double>0.04375</double></resolutions>\
+         <tileHeight>200</tileHeight><tileWidth>200</tileWidth></gridSet></gridSets></gwcConfiguration>",
+    )
+    .unwrap();
+    let n = Node::start(dir, Some(tmp));
+    let caps = get(&n, "/gwc/service/wmts?REQUEST=GetCapabilities")
+        .text()
+        .unwrap();
+    assert!(
+        caps.contains("<ows:Identifier>My200</ows:Identifier>"),
+        "{caps}"
+    );
+    assert!(
+        caps.contains("<TileMatrixLimits><TileMatrix>My200:2</TileMatrix>"),
+        "{caps}"
+    );
+    let ok = get(
+        &n,
+        &wmts_tile("topp:states", "My200", "My200:1", 0, 0, "image/png"),
+    );
+    assert_eq!(ok.status(), 200);
+    let (w, h, _) = meridian_testkit::images::rgb(&ok.bytes().unwrap());
+    assert_eq!((w, h), (200, 200));
+    // Only what the tile layer serves.
+    for (path, why) in [
+        (
+            wmts_tile("topp:states", "My200", "My200:1", 0, 0, "image/jpeg"),
+            "is not cached as image/jpeg",
+        ),
+        (
+            wmts_tile("topp:states", "EPSG:4326", "EPSG:4326:1", 0, 0, "image/png"),
+            "has no tiles in the gridset EPSG:4326",
+        ),
+        (
+            wmts_tile("topp:states", "My200", "My200:3", 0, 0, "image/png"),
+            "levels 0 to 2",
+        ),
+    ] {
+        let r = get(&n, &path);
+        assert_eq!(r.status(), 400);
+        assert!(r.text().unwrap().contains(why), "{why}");
+    }
+}
+
+#[test]
+fn tiles_of_a_layer_the_caller_may_not_read_are_not_given() {
+    let (tmp, dir) = meridian_testkit::tmpdir();
+    meridian_testkit::copy_dir(&common::fixture(), &dir).unwrap();
+    common::add_user(&dir, "reader", "reader", &["ROLE_STATES"]);
+    std::fs::write(
+        dir.join("security/layers.properties"),
+        "*.*.r=*\ntopp.states.r=ROLE_STATES\n",
+    )
+    .unwrap();
+    let n = Node::start(dir, Some(tmp));
+    let kvp = wmts_tile("topp:states", "EPSG:4326", "EPSG:4326:2", 1, 1, "image/png");
+    // The reader draws it (and it is cached)...
+    let r = n
+        .anon()
+        .get(format!("http://127.0.0.1:{}/geoserver{kvp}", n.port))
+        .basic_auth("reader", Some("reader"))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // ...and anonymous callers still do not get it, cached or not.
+    assert_eq!(get(&n, &kvp).status(), 400);
+    assert!(!get(&n, "/gwc/service/wmts?REQUEST=GetCapabilities")
+        .text()
+        .unwrap()
+        .contains("topp:states"));
+    assert_eq!(
+        get(
+            &n,
+            "/gwc/service/tms/1.0.0/topp:states@EPSG:4326@png/2/1/2.png"
+        )
+        .status(),
+        404
+    );
+}
