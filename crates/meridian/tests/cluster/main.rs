@@ -11,6 +11,7 @@ mod operations;
 mod repair;
 mod replication;
 mod security;
+mod tiles;
 mod trust;
 mod web;
 

@@ -1,0 +1,56 @@
+//! Tiles in a cluster: each node caches its own tiles, and a style changed on the primary
+//! truncates the stale tiles of every replica, so the replica's next tile is drawn anew.
+
+use super::*;
+
+fn tile(n: &Node) -> (String, Vec<u8>) {
+    let r = n
+        .anon()
+        .get(format!(
+            "http://127.0.0.1:{}/geoserver/gwc/service/wmts?SERVICE=WMTS&REQUEST=GetTile&LAYER=topp:states&STYLE=&TILEMATRIXSET=EPSG:4326&TILEMATRIX=EPSG:4326:2&TILEROW=1&TILECOL=1&FORMAT=image/png",
+            n.port
+        ))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let result = r.headers()["geowebcache-cache-result"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    (result, r.bytes().unwrap().to_vec())
+}
+
+fn red_pixels(png: &[u8]) -> usize {
+    let (_, _, px) = meridian_testkit::images::rgb(png);
+    px.chunks(3).filter(|p| p == &[255, 0, 0]).count()
+}
+
+#[test]
+fn a_style_changed_on_the_primary_truncates_the_replicas_tiles() {
+    let c = Cluster::new("tiles");
+    let (_ta, da) = tmpdir();
+    let (_tb, db) = tmpdir();
+    for d in [&da, &db] {
+        meridian_testkit::copy_dir(&meridian_testkit::fixture_datadir(), d).unwrap();
+    }
+    let a = c.start(&da, "node-a", true, true);
+    let b = c.start(&db, "node-b", false, false);
+    wait_connected("replica connected", &[&a, &b], &b);
+    // The replica draws and caches the tile.
+    let (first, before) = tile(&b);
+    assert_eq!(first, "MISS");
+    assert_eq!(tile(&b).0, "HIT");
+    assert_eq!(red_pixels(&before), 0);
+    let red = r#"<StyledLayerDescriptor version="1.0.0" xmlns="http://www.opengis.net/sld"><NamedLayer><Name>x</Name><UserStyle><Name>population</Name><FeatureTypeStyle><Rule><PolygonSymbolizer><Fill><CssParameter name="fill">#FF0000</CssParameter></Fill></PolygonSymbolizer></Rule></FeatureTypeStyle></UserStyle></NamedLayer></StyledLayerDescriptor>"#;
+    expect(
+        a.send("PUT", "/styles/population", "application/vnd.ogc.sld+xml", red),
+        200,
+    );
+    wait_for(
+        "the replica's tile is drawn with the new style",
+        &[&a, &b],
+        Duration::from_secs(10),
+        || red_pixels(&tile(&b).1) > 5000,
+    );
+    assert!(b.log_contains("tiles made stale by a change truncated"));
+}
