@@ -16,6 +16,10 @@ pub const SETTINGS: &str = "gwc-gs.xml";
 /// GeoWebCache's own configuration (gridsets).
 pub const GEOWEBCACHE: &str = "gwc/geowebcache.xml";
 
+/// Meridian's record of the truncations asked for (GeoWebCache's `masstruncate`): a count per
+/// layer (`*`: every layer), so that every node truncates what one was asked to.
+pub const TRUNCATIONS: &str = "gwc/meridian-truncations.xml";
+
 /// The folder of the tile layers.
 pub const LAYERS_DIR: &str = "gwc-layers";
 
@@ -49,7 +53,7 @@ pub fn object(name: &str, text: String) -> Object {
 /// Whether `name` is one of the tile cache's files: the settings, GeoWebCache's
 /// configuration, or a tile layer file (a plain `.xml` name in `gwc-layers/`).
 pub fn is_file(name: &str) -> bool {
-    if name == SETTINGS || name == GEOWEBCACHE {
+    if name == SETTINGS || name == GEOWEBCACHE || name == TRUNCATIONS {
         return true;
     }
     match name.strip_prefix("gwc-layers/") {
@@ -82,11 +86,44 @@ pub fn layers_of(cat: &crate::Catalog) -> Vec<&Arc<Object>> {
         .collect()
 }
 
+/// The truncation counts of a truncations file's text, by layer id (`*`: every layer).
+pub fn truncations(text: Option<&str>) -> std::collections::BTreeMap<String, u64> {
+    text.and_then(|t| meridian_xml::parse(t).ok())
+        .map(|root| {
+            root.all("layer")
+                .filter_map(|l| {
+                    let id = l.attr_value("id")?.to_string();
+                    let n = l.attr_value("count")?.parse::<u64>().ok()?;
+                    Some((id, n))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The truncations file's text after one more truncation of each of `ids`.
+pub fn truncated(text: Option<&str>, ids: &[&str]) -> String {
+    let mut counts = truncations(text);
+    for id in ids {
+        *counts.entry(id.to_string()).or_default() += 1;
+    }
+    let mut root = Element::new("meridianTruncations");
+    for (id, n) in counts {
+        root.children.push(
+            Element::new("layer")
+                .attr("id", id)
+                .attr("count", n.to_string()),
+        );
+    }
+    root.to_xml()
+}
+
 /// The root a file's XML must have.
 fn root_of(name: &str) -> &'static str {
     match name {
         SETTINGS => "GeoServerGWCConfig",
         GEOWEBCACHE => "gwcConfiguration",
+        TRUNCATIONS => "meridianTruncations",
         _ => "GeoServerTileLayer",
     }
 }
@@ -130,6 +167,7 @@ pub fn check(o: &Object) -> Result<(), String> {
         SETTINGS => {
             meridian_tiles::Settings::parse(text).map_err(|e| e.to_string())?;
         }
+        TRUNCATIONS => {}
         GEOWEBCACHE => {
             for g in root
                 .get("gridSets")
@@ -180,6 +218,11 @@ mod tests {
         assert!(check(&object("other.xml", "<GeoServerGWCConfig/>".into())).is_err());
         assert!(check(&object(SETTINGS, "<GeoServerGWCConfig/>".into())).is_ok());
         assert!(check(&object(GEOWEBCACHE, "<gwcConfiguration/>".into())).is_ok());
+        let t = truncated(None, &["L1", "*"]);
+        let t = truncated(Some(&t), &["L1"]);
+        assert!(check(&object(TRUNCATIONS, t.clone())).is_ok());
+        assert_eq!(truncations(Some(&t))["L1"], 2);
+        assert_eq!(truncations(Some(&t))["*"], 1);
         assert!(check(&object(SETTINGS, "not xml".into())).is_err());
     }
 }

@@ -21,6 +21,7 @@ mod referrers;
 pub mod secrets;
 pub mod security_files;
 pub mod sync;
+pub mod tile_layers;
 mod validate;
 
 pub use apply::{

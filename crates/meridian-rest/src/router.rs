@@ -134,6 +134,7 @@ pub fn dispatch(c: &Ctx, req: &Req) -> RestResult<Resp> {
         ["layergroups"] => groups::collection(c, req, None),
         ["layergroups", g] => groups::item(c, req, None, g),
         ["security", rest @ ..] => security::dispatch(c, req, rest),
+        ["gwc", rest @ ..] => crate::api::gwc::dispatch(c, req, rest),
         ["settings"] => settings::global_settings(c, req),
         ["settings", "contact"] => settings::contact(c, req),
         ["logging"] => settings::logging(c, req),

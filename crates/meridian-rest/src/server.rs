@@ -22,6 +22,9 @@ pub fn rest_router(state: Arc<RestState>) -> Router {
         .route("/geoserver/rest", any(handle))
         .route("/geoserver/rest/", any(handle))
         .route("/geoserver/rest/{*path}", any(handle))
+        // GeoWebCache's REST API, answered as `/rest/gwc/...` (the same login and rules).
+        .route("/geoserver/gwc/rest", any(handle))
+        .route("/geoserver/gwc/rest/{*path}", any(handle))
         .with_state(state)
 }
 
@@ -72,14 +75,14 @@ impl ProxyAuth {
 }
 
 /// Whether a path under `/rest` is the full administrator's only: security (but one's own
-/// password), the cluster, reload and reset.
+/// password), the cluster, reload, reset and the tile cache (`/gwc/rest`).
 fn admin_only(sub: &str) -> bool {
     let p = sub.trim_start_matches('/').to_ascii_lowercase();
     let first = p.split('/').next().unwrap_or("");
     let first = first.split('.').next().unwrap_or("");
     match first {
         "security" => !p.starts_with("security/self/"),
-        "cluster" | "reload" | "reset" => true,
+        "cluster" | "reload" | "reset" | "gwc" => true,
         _ => false,
     }
 }
@@ -336,7 +339,14 @@ async fn handle(State(st): State<Arc<RestState>>, request: Request) -> Response 
     let (parts, body) = request.into_parts();
     let method = parts.method.as_str().to_uppercase();
     let full_path = parts.uri.path().to_string();
-    let sub = full_path.strip_prefix("/geoserver/rest").unwrap_or("");
+    let sub = match full_path.strip_prefix("/geoserver/gwc/rest") {
+        Some(gwc) => format!("/gwc{gwc}"),
+        None => full_path
+            .strip_prefix("/geoserver/rest")
+            .unwrap_or("")
+            .to_string(),
+    };
+    let sub = sub.as_str();
     let creds = basic_credentials(&parts.headers);
     let path_and_query = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("");
     let token = parts

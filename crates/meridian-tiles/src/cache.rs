@@ -156,6 +156,23 @@ impl DiskCache {
         self.discard(&self.layer_dir(layer))
     }
 
+    /// Remove every tile of every layer (each layer's folder moved aside, then deleted).
+    pub fn truncate_all(&self) -> Result<(), CacheError> {
+        let Ok(rd) = std::fs::read_dir(&self.root) else {
+            return Ok(());
+        };
+        for e in rd.flatten() {
+            let name = e.file_name();
+            if name.to_str().is_some_and(|n| n.starts_with('.')) {
+                continue;
+            }
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                self.discard(&e.path())?;
+            }
+        }
+        Ok(())
+    }
+
     /// Remove the tiles of a layer at zoom `z` in the column range `xs` and row range `ys`
     /// (inclusive), of every gridset named `gridset`, style and format.
     pub fn truncate_range(

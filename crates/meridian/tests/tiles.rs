@@ -367,3 +367,101 @@ fn tiles_of_a_layer_the_caller_may_not_read_are_not_given() {
         404
     );
 }
+
+#[test]
+fn geowebcaches_rest_api_keeps_tile_layers_as_geoservers_files_and_truncates() {
+    let n = node();
+    let gwc = |method: &str, path: &str, ct: &str, body: &str| {
+        let r = n
+            .anon()
+            .request(
+                method.parse().unwrap(),
+                format!("http://127.0.0.1:{}/geoserver/gwc/rest{path}", n.port),
+            )
+            .basic_auth("admin", Some("geoserver"))
+            .header("content-type", ct)
+            .body(body.to_string())
+            .send()
+            .unwrap();
+        (r.status().as_u16(), r.text().unwrap())
+    };
+    // The administrator's only.
+    let r = get(&n, "/gwc/rest/layers");
+    assert_eq!(r.status(), 401);
+    let (s, list) = gwc("GET", "/layers", "", "");
+    assert_eq!(s, 200);
+    assert!(list.contains("<name>topp:states</name>"), "{list}");
+    let (s, json) = gwc("GET", "/layers.json", "", "");
+    assert_eq!(s, 200);
+    let names: Vec<String> = serde_json::from_str(&json).unwrap();
+    assert!(names.contains(&"topp:states".to_string()));
+    let (s, one) = gwc("GET", "/layers/topp:states.xml", "", "");
+    assert_eq!(s, 200);
+    assert!(
+        one.contains("<GeoServerLayer>") && one.contains("<gridSetName>EPSG:4326</gridSetName>"),
+        "{one}"
+    );
+    // PUT: only PNG, EPSG:4326 levels 0–3; saved as GeoServer's file.
+    let body = "<GeoServerLayer><name>topp:states</name><enabled>true</enabled><mimeFormats><string>image/png</string></mimeFormats>\
+        <gridSubsets><gridSubset><gridSetName>EPSG:4326</gridSetName><zoomStart>0</zoomStart><zoomStop>3</zoomStop></gridSubset></gridSubsets>\
+        <metaWidthHeight><int>2</int><int>2</int></metaWidthHeight></GeoServerLayer>";
+    let (s, msg) = gwc("PUT", "/layers/topp:states.xml", "text/xml", body);
+    assert_eq!((s, msg.as_str()), (200, "layer saved"));
+    let files: Vec<_> = std::fs::read_dir(n.dir.join("gwc-layers"))
+        .unwrap()
+        .flatten()
+        .collect();
+    assert_eq!(files.len(), 1);
+    let file = std::fs::read_to_string(files[0].path()).unwrap();
+    assert!(
+        file.starts_with("<GeoServerTileLayer>") && file.contains("<zoomStop>3</zoomStop>"),
+        "{file}"
+    );
+    let r = get(
+        &n,
+        &wmts_tile("topp:states", "EPSG:4326", "EPSG:4326:4", 0, 0, "image/png"),
+    );
+    assert_eq!(r.status(), 400, "level 4 is no longer served");
+    // Wrong bodies: another layer's name, an unknown gridset, a format Meridian does not draw.
+    for (bad, why) in [
+        (body.replace("topp:states", "topp:roads"), "names the layer"),
+        (
+            body.replace("<gridSetName>EPSG:4326", "<gridSetName>Nope"),
+            "no gridset named 'Nope'",
+        ),
+        (body.replace("image/png", "image/tiff"), "image/tiff"),
+    ] {
+        let (s, msg) = gwc("PUT", "/layers/topp:states.xml", "text/xml", &bad);
+        assert_eq!(s, 400, "{why}");
+        assert!(msg.contains(why), "{msg}");
+    }
+    let (s, _) = gwc("PUT", "/layers/topp:nosuch.xml", "text/xml", body);
+    assert_eq!(s, 404);
+    // masstruncate empties the layer's tiles.
+    let kvp = wmts_tile("topp:states", "EPSG:4326", "EPSG:4326:2", 1, 1, "image/png");
+    get(&n, &kvp);
+    assert_eq!(get(&n, &kvp).headers()["geowebcache-cache-result"], "HIT");
+    let (s, _) = gwc(
+        "POST",
+        "/masstruncate",
+        "text/xml",
+        "<truncateLayer><layerName>topp:states</layerName></truncateLayer>",
+    );
+    assert_eq!(s, 200);
+    assert_eq!(get(&n, &kvp).headers()["geowebcache-cache-result"], "MISS");
+    let (s, msg) = gwc(
+        "POST",
+        "/masstruncate",
+        "text/xml",
+        "<truncateLayer><layerName>topp:nosuch</layerName></truncateLayer>",
+    );
+    assert_eq!(s, 400, "{msg}");
+    // DELETE: no tiles any more, and the layer is gone from the list.
+    let (s, _) = gwc("DELETE", "/layers/topp:states.xml", "", "");
+    assert_eq!(s, 200);
+    assert_eq!(get(&n, &kvp).status(), 400);
+    let (_, list) = gwc("GET", "/layers", "", "");
+    assert!(!list.contains("<name>topp:states</name>"));
+    let (s, _) = gwc("GET", "/layers/topp:states.xml", "", "");
+    assert_eq!(s, 404);
+}

@@ -5,7 +5,8 @@
 //! What changes a layer's tiles: its style's body or settings, the layer (its styles), its
 //! resource (`cqlFilter`, bounds, attributes), its store (the data it reads), its tile layer
 //! file, and for a group its members and their styles; a group holding a stale layer or
-//! group is stale too.
+//! group is stale too. A truncation asked for (`masstruncate`) is recorded in
+//! `gwc/meridian-truncations.xml`, so it reaches every node the same way (`*`: every layer).
 
 use meridian_catalog::{gwc_files, Catalog, Kind, Object, ObjectDiff};
 use std::collections::BTreeSet;
@@ -20,6 +21,19 @@ pub fn stale_layers(before: &Catalog, after: &Catalog) -> BTreeSet<String> {
             ObjectDiff::Removed(o) => (Some(o), None),
             ObjectDiff::Replaced { old, new } => (Some(old), Some(new)),
         };
+        // Truncations asked for: the layers whose count changed (`*`: all of them).
+        if let Some(t) = old.or(new).filter(|o| o.name() == gwc_files::TRUNCATIONS) {
+            if t.kind == Kind::TileCache {
+                let was = gwc_files::truncations(old.and_then(|o| o.body.as_deref()));
+                let is = gwc_files::truncations(new.and_then(|o| o.body.as_deref()));
+                for (id, n) in &is {
+                    if was.get(id) != Some(n) {
+                        stale.insert(id.clone());
+                    }
+                }
+                continue;
+            }
+        }
         for (cat, o) in [(before, old), (after, new)] {
             let Some(o) = o else { continue };
             affected(cat, o, &mut stale);

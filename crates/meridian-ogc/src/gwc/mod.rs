@@ -4,7 +4,6 @@
 //! * [`tms`]: TMS 1.0.0 (`/geoserver/gwc/service/tms/1.0.0`) and the Google Maps XYZ service
 //!   (`/geoserver/gwc/service/gmaps`);
 //! * [`render`]: a tile from the cache, or its metatile drawn through the WMS renderer;
-//! * [`tiled`]: which layers have tiles (`gwc-gs.xml`, `gwc-layers/`, gridsets);
 //! * [`coherence`]: the tiles a catalog change makes stale, truncated on every node.
 //!
 //! Tiles are answered only to callers who may read the layer (the layer rules, as every
@@ -13,7 +12,6 @@
 
 pub mod coherence;
 mod render;
-mod tiled;
 mod tms;
 mod wmts;
 
@@ -23,11 +21,11 @@ use crate::OgcState;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use meridian_catalog::tile_layers::Tiled;
 use render::{Tile, TileError};
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
-use tiled::Tiled;
 
 /// A query string's parameters, keys upper-cased.
 fn kvp(q: Option<&str>) -> HashMap<String, String> {

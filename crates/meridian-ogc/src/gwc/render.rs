@@ -3,9 +3,9 @@
 //! stores every one and answers the one asked for. Requests for tiles of a metatile being
 //! drawn wait for it rather than drawing it again.
 
-use super::tiled::Tiled;
 use crate::access::Refusal;
 use crate::OgcState;
+use meridian_catalog::tile_layers::Tiled;
 use meridian_security::LayerAccess;
 use meridian_tiles::{DiskCache, GridSet, TileKey};
 use std::collections::HashMap;
@@ -46,10 +46,16 @@ impl TileCache {
             .as_ref()
     }
 
-    /// Remove every cached tile of the layers or groups with these ids.
+    /// Remove every cached tile of the layers or groups with these ids (`*`: of all).
     pub fn truncate_layers<'a>(&self, ids: impl IntoIterator<Item = &'a str>) {
         let Some(d) = self.disk() else { return };
         for id in ids {
+            if id == "*" {
+                if let Err(e) = d.truncate_all() {
+                    tracing::warn!(error = %e, "the tile cache could not be emptied");
+                }
+                continue;
+            }
             if let Err(e) = d.truncate_layer(id) {
                 tracing::warn!(layer = id, error = %e, "cached tiles could not be truncated");
             }

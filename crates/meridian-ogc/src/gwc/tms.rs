@@ -5,11 +5,11 @@
 //! on EPSG:900913, rows from the top).
 
 use super::render::{tile, TileRequest};
-use super::tiled::{all_tiled, find_tiled, TileConfig};
 use super::{kvp, tile_response, TileAnswer};
 use crate::OgcState;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use meridian_catalog::tile_layers::{all_tiled, find_tiled, TileConfig};
 use meridian_security::LayerAccess;
 use meridian_xml::escape;
 use std::sync::Arc;
@@ -209,7 +209,7 @@ async fn serve(
     st: &Arc<OgcState>,
     headers: &HeaderMap,
     access: &LayerAccess,
-    tiled: &super::tiled::Tiled,
+    tiled: &meridian_catalog::tile_layers::Tiled,
     grid: &meridian_tiles::GridSet,
     (z, x, y): (usize, u64, u64),
     format: &'static str,

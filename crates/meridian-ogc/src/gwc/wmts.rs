@@ -3,11 +3,11 @@
 //! rows counted from the top as WMTS has them.
 
 use super::render::{tile, TileRequest};
-use super::tiled::{all_tiled, find_tiled, TileConfig, Tiled};
 use super::{kvp, tile_response, TileAnswer};
 use crate::OgcState;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
+use meridian_catalog::tile_layers::{all_tiled, find_tiled, TileConfig, Tiled};
 use meridian_security::LayerAccess;
 use meridian_tiles::{java_double, GridSet};
 use meridian_xml::escape;

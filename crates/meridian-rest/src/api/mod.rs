@@ -3,6 +3,7 @@
 pub mod about;
 pub mod coverage_upload;
 pub mod groups;
+pub mod gwc;
 pub mod layers;
 pub mod resources;
 pub mod security;

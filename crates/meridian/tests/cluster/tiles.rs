@@ -43,7 +43,12 @@ fn a_style_changed_on_the_primary_truncates_the_replicas_tiles() {
     assert_eq!(red_pixels(&before), 0);
     let red = r#"<StyledLayerDescriptor version="1.0.0" xmlns="http://www.opengis.net/sld"><NamedLayer><Name>x</Name><UserStyle><Name>population</Name><FeatureTypeStyle><Rule><PolygonSymbolizer><Fill><CssParameter name="fill">#FF0000</CssParameter></Fill></PolygonSymbolizer></Rule></FeatureTypeStyle></UserStyle></NamedLayer></StyledLayerDescriptor>"#;
     expect(
-        a.send("PUT", "/styles/population", "application/vnd.ogc.sld+xml", red),
+        a.send(
+            "PUT",
+            "/styles/population",
+            "application/vnd.ogc.sld+xml",
+            red,
+        ),
         200,
     );
     wait_for(
@@ -53,4 +58,24 @@ fn a_style_changed_on_the_primary_truncates_the_replicas_tiles() {
         || red_pixels(&tile(&b).1) > 5000,
     );
     assert!(b.log_contains("tiles made stale by a change truncated"));
+    // A masstruncate on the primary empties the replica's cache of that layer.
+    assert_eq!(tile(&b).0, "HIT");
+    let r = a
+        .anon()
+        .post(format!(
+            "http://127.0.0.1:{}/geoserver/gwc/rest/masstruncate",
+            a.port
+        ))
+        .basic_auth("admin", Some("geoserver"))
+        .header("content-type", "text/xml")
+        .body("<truncateLayer><layerName>topp:states</layerName></truncateLayer>")
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    wait_for(
+        "the replica's tiles of the layer are truncated",
+        &[&a, &b],
+        Duration::from_secs(10),
+        || tile(&b).0 == "MISS",
+    );
 }

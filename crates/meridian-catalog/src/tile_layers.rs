@@ -4,21 +4,23 @@
 //! settings give every layer (`cacheLayersByDefault`), which is what GeoServer writes for a
 //! new layer.
 
-use meridian_catalog::{gwc_files, Catalog, Kind, Object};
+use crate::{gwc_files, Catalog, Kind, Object};
 use meridian_tiles::{GridSet, LayerKind, Settings, TileLayer};
 use std::sync::Arc;
 
 /// The tile cache's settings and gridsets, as the catalog has them now.
 #[derive(Debug, Clone)]
-pub(crate) struct TileConfig {
+pub struct TileConfig {
+    /// `gwc-gs.xml`.
     pub settings: Settings,
+    /// The built-in gridsets and those of `gwc/geowebcache.xml`.
     pub gridsets: Vec<GridSet>,
 }
 
 impl TileConfig {
     /// The configuration in `cat` (a file that does not read falls back to the defaults;
     /// the catalog refuses such files, so only a hand-edited directory has one).
-    pub(crate) fn of(cat: &Catalog) -> TileConfig {
+    pub fn of(cat: &Catalog) -> TileConfig {
         let text = |name: &str| {
             cat.get_kind(Kind::TileCache, &gwc_files::id_of(name))
                 .and_then(|o| o.body.clone())
@@ -49,14 +51,14 @@ impl TileConfig {
     }
 
     /// The gridset of this name.
-    pub(crate) fn gridset(&self, name: &str) -> Option<&GridSet> {
+    pub fn gridset(&self, name: &str) -> Option<&GridSet> {
         self.gridsets.iter().find(|g| g.name == name)
     }
 }
 
 /// A published layer or group that may have tiles.
 #[derive(Debug, Clone)]
-pub(crate) struct Published {
+pub struct Published {
     /// The layer's (or group's) id.
     pub id: String,
     /// `ws:name`, or a global group's name.
@@ -77,8 +79,10 @@ pub(crate) struct Published {
 
 /// A published layer with its tile layer.
 #[derive(Debug, Clone)]
-pub(crate) struct Tiled {
+pub struct Tiled {
+    /// The layer or group.
     pub published: Published,
+    /// Its tile layer.
     pub layer: TileLayer,
 }
 
@@ -157,7 +161,7 @@ fn published_group(cat: &Catalog, g: &Object) -> Option<Published> {
 
 /// The published layer or group `name` names (`ws:name`, or a global group's name; a layer
 /// before a group of the same name, as GetMap reads names).
-pub(crate) fn find_published(cat: &Catalog, name: &str) -> Option<Published> {
+pub fn find_published(cat: &Catalog, name: &str) -> Option<Published> {
     match name.split_once(':') {
         Some((ws, local)) => {
             let w = cat.find(Kind::Workspace, None, ws)?;
@@ -172,7 +176,7 @@ pub(crate) fn find_published(cat: &Catalog, name: &str) -> Option<Published> {
 
 /// The tile layer of a published layer or group: its file, else the settings' default for
 /// it when layers are cached by default.
-pub(crate) fn tile_layer_of(cat: &Catalog, cfg: &TileConfig, p: &Published) -> Option<TileLayer> {
+pub fn tile_layer_of(cat: &Catalog, cfg: &TileConfig, p: &Published) -> Option<TileLayer> {
     match cat.get_kind(
         Kind::TileCache,
         &gwc_files::id_of(&gwc_files::layer_file(&p.id)),
@@ -186,14 +190,14 @@ pub(crate) fn tile_layer_of(cat: &Catalog, cfg: &TileConfig, p: &Published) -> O
 }
 
 /// The tile layer named `name`, if it serves tiles.
-pub(crate) fn find_tiled(cat: &Catalog, cfg: &TileConfig, name: &str) -> Option<Tiled> {
+pub fn find_tiled(cat: &Catalog, cfg: &TileConfig, name: &str) -> Option<Tiled> {
     let published = find_published(cat, name)?;
     let layer = tile_layer_of(cat, cfg, &published)?;
     Some(Tiled { published, layer })
 }
 
 /// Every published layer and group with an enabled tile layer, by name.
-pub(crate) fn all_tiled(cat: &Arc<Catalog>, cfg: &TileConfig) -> Vec<Tiled> {
+pub fn all_tiled(cat: &Arc<Catalog>, cfg: &TileConfig) -> Vec<Tiled> {
     let mut out: Vec<Tiled> = cat
         .layers_in(None)
         .into_iter()
