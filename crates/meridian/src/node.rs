@@ -249,7 +249,10 @@ pub fn serve(
             upload_limits,
             logins,
             proxy_auth,
-            extensions: vec![Arc::new(ClusterRest(cluster))],
+            extensions: vec![
+                Arc::new(ClusterRest(cluster)),
+                Arc::new(meridian_ogc::gwc::SeedRest(ogc.clone())),
+            ],
             layer_order: Default::default(),
             after_large_answer: Some(Arc::new(crate::memory::release_soon)),
         });

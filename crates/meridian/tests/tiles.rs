@@ -465,3 +465,101 @@ fn geowebcaches_rest_api_keeps_tile_layers_as_geoservers_files_and_truncates() {
     let (s, _) = gwc("GET", "/layers/topp:states.xml", "", "");
     assert_eq!(s, 404);
 }
+
+#[test]
+fn seeding_fills_the_cache_reports_progress_and_stops_when_told() {
+    let n = node();
+    let gwc = |method: &str, path: &str, ct: &str, body: &str| {
+        let r = n
+            .anon()
+            .request(
+                method.parse().unwrap(),
+                format!("http://127.0.0.1:{}/geoserver/gwc/rest{path}", n.port),
+            )
+            .basic_auth("admin", Some("geoserver"))
+            .header("content-type", ct)
+            .body(body.to_string())
+            .send()
+            .unwrap();
+        (r.status().as_u16(), r.text().unwrap())
+    };
+    let (s, msg) = gwc(
+        "POST",
+        "/seed/topp:states.xml",
+        "text/xml",
+        "<seedRequest><name>topp:states</name><gridSetId>EPSG:4326</gridSetId><zoomStart>0</zoomStart><zoomStop>2</zoomStop>\
+         <format>image/png</format><type>seed</type><threadCount>2</threadCount></seedRequest>",
+    );
+    assert_eq!(s, 200, "{msg}");
+    common::wait_for(
+        "seeding done",
+        &[&n],
+        std::time::Duration::from_secs(60),
+        || {
+            let (_, status) = gwc("GET", "/seed/topp:states.json", "", "");
+            let v: serde_json::Value = serde_json::from_str(&status).unwrap();
+            v["long-array-array"].as_array().unwrap().is_empty()
+        },
+    );
+    // Every tile of levels 0 to 2 is cached: 2 + 8 + 32.
+    let mut files = Vec::new();
+    walk(&n.dir.join("gwc"), &mut files);
+    let png = files
+        .iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "png"))
+        .count();
+    assert_eq!(png, 42, "{files:?}");
+    assert_eq!(
+        get(
+            &n,
+            &wmts_tile("topp:states", "EPSG:4326", "EPSG:4326:2", 3, 7, "image/png")
+        )
+        .headers()["geowebcache-cache-result"],
+        "HIT"
+    );
+    // A big task is stopped by kill_all.
+    let (s, _) = gwc(
+        "POST",
+        "/seed/topp:states.json",
+        "application/json",
+        r#"{"seedRequest":{"name":"topp:states","gridSetId":"EPSG:900913","zoomStart":0,"zoomStop":12,"format":"image/png","type":"seed","threadCount":1}}"#,
+    );
+    assert_eq!(s, 200);
+    let (_, status) = gwc("GET", "/seed.json", "", "");
+    let v: serde_json::Value = serde_json::from_str(&status).unwrap();
+    let row = &v["long-array-array"][0];
+    assert!(row[1].as_i64().unwrap() > 1_000_000, "{status}");
+    let (s, _) = gwc(
+        "POST",
+        "/seed/topp:states",
+        "application/x-www-form-urlencoded",
+        "kill_all=all",
+    );
+    assert_eq!(s, 200);
+    common::wait_for(
+        "seeding stopped",
+        &[&n],
+        std::time::Duration::from_secs(30),
+        || {
+            let (_, status) = gwc("GET", "/seed.json", "", "");
+            status.contains("[]")
+        },
+    );
+    assert!(n.log_contains("aborted=true"));
+    // Wrong requests say why.
+    let (s, msg) = gwc(
+        "POST",
+        "/seed/topp:states.xml",
+        "text/xml",
+        "<seedRequest><gridSetId>EPSG:4326</gridSetId><zoomStart>5</zoomStart><zoomStop>99</zoomStop></seedRequest>",
+    );
+    assert_eq!(s, 400);
+    assert!(msg.contains("not within"), "{msg}");
+    let (s, _) = gwc(
+        "POST",
+        "/seed/topp:nosuch.xml",
+        "text/xml",
+        "<seedRequest/>",
+    );
+    assert_eq!(s, 404);
+}

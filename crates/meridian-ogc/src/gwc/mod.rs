@@ -4,6 +4,7 @@
 //! * [`tms`]: TMS 1.0.0 (`/geoserver/gwc/service/tms/1.0.0`) and the Google Maps XYZ service
 //!   (`/geoserver/gwc/service/gmaps`);
 //! * [`render`]: a tile from the cache, or its metatile drawn through the WMS renderer;
+//! * [`seed`]: seeding tasks (`/geoserver/gwc/rest/seed`), run on bounded workers;
 //! * [`coherence`]: the tiles a catalog change makes stale, truncated on every node.
 //!
 //! Tiles are answered only to callers who may read the layer (the layer rules, as every
@@ -12,10 +13,12 @@
 
 pub mod coherence;
 mod render;
+mod seed;
 mod tms;
 mod wmts;
 
 pub use render::TileCache;
+pub use seed::SeedRest;
 
 use crate::OgcState;
 use axum::extract::{Path, RawQuery, State};

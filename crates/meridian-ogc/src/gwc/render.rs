@@ -20,6 +20,8 @@ pub struct TileCache {
     quota: Option<u64>,
     disk: OnceLock<Option<DiskCache>>,
     drawing: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// The seeding tasks.
+    pub(crate) seeder: super::seed::Seeder,
 }
 
 impl TileCache {
@@ -30,6 +32,7 @@ impl TileCache {
             quota,
             disk: OnceLock::new(),
             drawing: Mutex::default(),
+            seeder: Default::default(),
         }
     }
 
