@@ -26,16 +26,9 @@ pub(super) async fn kvp_request(
     headers: &HeaderMap,
     access: LayerAccess,
 ) -> Response {
+    // The path decides the service, as GeoWebCache's dispatcher: QGIS asks this endpoint
+    // with SERVICE=WMS and reads the WMTS answer.
     let p = kvp(q.as_deref());
-    if let Some(s) = p.get("SERVICE") {
-        if !s.eq_ignore_ascii_case("WMTS") {
-            return wmts_err(
-                "InvalidParameterValue",
-                "service",
-                format!("this endpoint serves WMTS, not '{s}'"),
-            );
-        }
-    }
     let request = p.get("REQUEST").map(|r| r.to_ascii_lowercase());
     let get = |k: &str| p.get(k).map(String::as_str).unwrap_or("");
     match request.as_deref() {

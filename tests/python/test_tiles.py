@@ -1,0 +1,88 @@
+"""Tile clients read Meridian's WMTS as they read GeoServer's GeoWebCache: OWSLib's
+WebMapTileService (capabilities, a tile), GDAL's WMTS driver (a region of topp:states with
+Texas where it is) and QGIS headless (a WMTS layer rendered)."""
+import json
+import os
+import subprocess
+import tempfile
+
+import png
+from owslib.wmts import WebMapTileService
+
+from test_qgis import run_qgis
+
+TEXAS_BLUE = tuple(round(c * 0.7 + 255 * 0.3) for c in (0x4D, 0x4D, 0xFF))
+
+
+def near(pixel, color, tolerance=6):
+    return all(abs(a - b) <= tolerance for a, b in zip(pixel[:3], color))
+
+
+def test_owslib_reads_the_wmts_capabilities_and_a_tile(fixture_node):
+    wmts = WebMapTileService(f"{fixture_node.base}/gwc/service/wmts")
+    assert "topp:states" in wmts.contents
+    layer = wmts.contents["topp:states"]
+    assert "EPSG:4326" in layer.tilematrixsetlinks
+    assert "image/png" in layer.formats
+    tms = wmts.tilematrixsets["EPSG:4326"]
+    m = tms.tilematrix["EPSG:4326:3"]
+    assert (m.matrixwidth, m.matrixheight) == (16, 8)
+    tile = wmts.gettile(layer="topp:states", tilematrixset="EPSG:4326", tilematrix="EPSG:4326:3",
+                        row=2, column=4, format="image/png")
+    w, h, rows, _ = png.Reader(bytes=tile.read()).asRGBA8()
+    assert (w, h) == (256, 256)
+    painted = sum(1 for r in rows for i in range(0, len(r), 4) if r[i + 3] and tuple(r[i:i + 3]) != (255, 255, 255))
+    assert painted > 10000, painted
+
+
+def test_gdal_wmts_driver_reads_a_region(fixture_node, tmp_path):
+    src = f"WMTS:{fixture_node.base}/gwc/service/wmts?request=GetCapabilities,layer=topp:states,tilematrixset=EPSG:4326"
+    out = tmp_path / "states.tif"
+    r = subprocess.run(
+        ["gdal_translate", "-q", "-projwin", "-125", "50", "-66", "24", "-outsize", "590", "260", src, str(out)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert r.returncode == 0, r.stderr
+    r = subprocess.run(["gdallocationinfo", "-valonly", "-wgs84", str(out), "-102", "31"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    values = [int(v) for v in r.stdout.split()]
+    # Tiles are transparent: the style's fill, at its 70 % opacity.
+    assert near(values, (0x4D, 0x4D, 0xFF)) and abs(values[3] - 179) <= 2, values
+
+
+QGIS_WMTS_SCRIPT = r"""
+import json, sys
+from qgis.core import (QgsApplication, QgsRasterLayer, QgsMapSettings, QgsRectangle,
+                       QgsMapRendererSequentialJob, QgsCoordinateReferenceSystem)
+from qgis.PyQt.QtCore import QSize
+app = QgsApplication([], False)
+app.initQgis()
+uri = ("contextualWMSLegend=0&crs=EPSG:4326&dpiMode=7&format=image/png&layers=topp:states&styles=population"
+       "&tileMatrixSet=EPSG:4326&url=" + sys.argv[1] + "?REQUEST=GetCapabilities")
+layer = QgsRasterLayer(uri, "states", "wms")
+out = {"valid": layer.isValid(), "error": layer.error().message() if not layer.isValid() else ""}
+if layer.isValid():
+    s = QgsMapSettings()
+    s.setLayers([layer])
+    s.setDestinationCrs(QgsCoordinateReferenceSystem("EPSG:4326"))
+    s.setExtent(QgsRectangle(-125, 24, -66, 50))
+    s.setOutputSize(QSize(590, 260))
+    job = QgsMapRendererSequentialJob(s)
+    job.start()
+    job.waitForFinished()
+    img = job.renderedImage()
+    img.save(sys.argv[2], "PNG")
+    c = img.pixelColor(230, 190)
+    out["texas"] = [c.red(), c.green(), c.blue()]
+print(json.dumps(out))
+app.exitQgis()
+"""
+
+
+def test_qgis_renders_a_wmts_layer(fixture_node):
+    with tempfile.TemporaryDirectory() as tmp:
+        png_path = os.path.join(tmp, "qgis-wmts.png")
+        out = run_qgis(QGIS_WMTS_SCRIPT, tmp, f"{fixture_node.base}/gwc/service/wmts", png_path)
+        assert out["valid"], out
+        assert near(out["texas"], TEXAS_BLUE, 10), out
