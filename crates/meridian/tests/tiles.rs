@@ -563,3 +563,54 @@ fn seeding_fills_the_cache_reports_progress_and_stops_when_told() {
     );
     assert_eq!(s, 404);
 }
+
+#[test]
+fn wms_getmap_requests_that_are_tiles_come_from_the_cache_when_direct_integration_is_on() {
+    let (tmp, dir) = meridian_testkit::tmpdir();
+    meridian_testkit::copy_dir(&common::fixture(), &dir).unwrap();
+    std::fs::write(
+        dir.join("gwc-gs.xml"),
+        "<GeoServerGWCConfig><version>1.1.0</version><directWMSIntegrationEnabled>true</directWMSIntegrationEnabled>\
+         <requireTiledParameter>true</requireTiledParameter></GeoServerGWCConfig>",
+    )
+    .unwrap();
+    let n = Node::start(dir, Some(tmp));
+    let map = |extra: &str| {
+        format!("/wms?SERVICE=WMS&VERSION=1.1.1&REQUEST=GetMap&LAYERS=topp:states&STYLES=&SRS=EPSG:4326&WIDTH=256&HEIGHT=256&FORMAT=image/png&TRANSPARENT=true{extra}")
+    };
+    let tiled = map("&BBOX=-135,0,-90,45&TILED=true");
+    let first = get(&n, &tiled);
+    assert_eq!(first.status(), 200);
+    assert_eq!(first.headers()["geowebcache-cache-result"], "MISS");
+    assert_eq!(first.headers()["geowebcache-tile-index"], "[1, 2, 2]");
+    let bytes = first.bytes().unwrap().to_vec();
+    let again = get(&n, &tiled);
+    assert_eq!(again.headers()["geowebcache-cache-result"], "HIT");
+    assert_eq!(again.bytes().unwrap().to_vec(), bytes);
+    // The same tile through WMTS is the same bytes.
+    let w = get(
+        &n,
+        &wmts_tile("topp:states", "EPSG:4326", "EPSG:4326:2", 1, 1, "image/png"),
+    );
+    assert_eq!(w.bytes().unwrap().to_vec(), bytes);
+    // Off the grid: drawn, and says why.
+    let off = get(&n, &map("&BBOX=-130,0,-85,45&TILED=true"));
+    assert_eq!(off.status(), 200);
+    assert_eq!(off.headers()["geowebcache-cache-result"], "MISS");
+    assert!(off.headers()["geowebcache-miss-reason"]
+        .to_str()
+        .unwrap()
+        .contains("does not align"));
+    // Without TILED=true, plain WMS (no cache headers).
+    let plain = get(&n, &map("&BBOX=-135,0,-90,45"));
+    assert!(plain.headers().get("geowebcache-cache-result").is_none());
+    // A filter is not cached.
+    let filtered = get(
+        &n,
+        &map("&BBOX=-135,0,-90,45&TILED=true&CQL_FILTER=STATE_ABBR='TX'"),
+    );
+    assert!(filtered.headers()["geowebcache-miss-reason"]
+        .to_str()
+        .unwrap()
+        .contains("CQL_FILTER"));
+}

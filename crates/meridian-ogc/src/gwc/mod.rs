@@ -4,6 +4,7 @@
 //! * [`tms`]: TMS 1.0.0 (`/geoserver/gwc/service/tms/1.0.0`) and the Google Maps XYZ service
 //!   (`/geoserver/gwc/service/gmaps`);
 //! * [`render`]: a tile from the cache, or its metatile drawn through the WMS renderer;
+//! * [`direct`]: WMS GetMap requests that are tiles, answered from the cache;
 //! * [`seed`]: seeding tasks (`/geoserver/gwc/rest/seed`), run on bounded workers;
 //! * [`coherence`]: the tiles a catalog change makes stale, truncated on every node.
 //!
@@ -12,6 +13,7 @@
 //! `geowebcache-cache-result` header.
 
 pub mod coherence;
+pub(crate) mod direct;
 mod render;
 mod seed;
 mod tms;

@@ -136,8 +136,23 @@ pub(super) async fn get_map(
             "styles sent with the request (SLD_BODY, SLD) are disabled on this server (wms.xml: dynamicStylingDisabled)",
         ));
     }
+    // A GetMap that is one cached tile (GeoServer's direct WMS integration).
+    let ask = crate::gwc::direct::MapAsk {
+        layers: &req.layers,
+        styles: &req.styles,
+        epsg: req.epsg,
+        bbox: req.bbox,
+        width: req.width,
+        height: req.height,
+        format: req.format.mime(),
+    };
+    let miss = match crate::gwc::direct::get_map(st, ws, p, ask, access).await {
+        crate::gwc::direct::Direct::Tile(r) => return Ok(r),
+        crate::gwc::direct::Direct::Miss(why) => Some(why),
+        crate::gwc::direct::Direct::Off => None,
+    };
     let prefixes = super::sld_url::allowed(svc);
-    match draw_map(st, ws, &req, Limits::of(svc), &prefixes, access).await {
+    let drawn = match draw_map(st, ws, &req, Limits::of(svc), &prefixes, access).await {
         Ok(map) => image(&req, map),
         // A refusal of the caller stays a refusal (401 asks for a login), never an image.
         Err(e) if e.status.is_some() => Err(e),
@@ -150,6 +165,20 @@ pub(super) async fn get_map(
             image(&req, map)
         }
         Err(e) => Err(e),
+    };
+    match (drawn, miss) {
+        (Ok(mut r), Some(why)) => {
+            let h = r.headers_mut();
+            h.insert(
+                "geowebcache-cache-result",
+                axum::http::HeaderValue::from_static("MISS"),
+            );
+            if let Ok(v) = axum::http::HeaderValue::from_str(&why) {
+                h.insert("geowebcache-miss-reason", v);
+            }
+            Ok(r)
+        }
+        (drawn, _) => drawn,
     }
 }
 
