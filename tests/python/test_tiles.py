@@ -86,3 +86,40 @@ def test_qgis_renders_a_wmts_layer(fixture_node):
         out = run_qgis(QGIS_WMTS_SCRIPT, tmp, f"{fixture_node.base}/gwc/service/wmts", png_path)
         assert out["valid"], out
         assert near(out["texas"], TEXAS_BLUE, 10), out
+
+
+def test_gdal_reads_a_vector_tile(fixture_node, tmp_path):
+    """GDAL's MVT driver decodes a Meridian vector tile: the states of the tile, their names,
+    and Texas's outline where Texas is."""
+    import base64
+    import urllib.request
+    body = ("<GeoServerLayer><name>topp:states</name><enabled>true</enabled><mimeFormats><string>image/png</string>"
+            "<string>application/vnd.mapbox-vector-tile</string></mimeFormats><gridSubsets><gridSubset>"
+            "<gridSetName>EPSG:900913</gridSetName></gridSubset></gridSubsets></GeoServerLayer>")
+    req = urllib.request.Request(f"{fixture_node.base}/gwc/rest/layers/topp:states.xml", data=body.encode(), method="PUT",
+                                 headers={"Content-Type": "text/xml",
+                                          "Authorization": "Basic " + base64.b64encode(b"admin:geoserver").decode()})
+    with urllib.request.urlopen(req, timeout=60) as r:
+        assert r.status == 200
+    # XYZ level 3, column 1, row 3 (TMS row 4).
+    with urllib.request.urlopen(f"{fixture_node.base}/gwc/service/tms/1.0.0/topp:states@EPSG:900913@pbf/3/1/4.pbf", timeout=60) as r:
+        data = r.read()
+    tile = tmp_path / "3-1-3.pbf"
+    tile.write_bytes(data)
+    out = tmp_path / "tile.geojson"
+    r = subprocess.run(["ogr2ogr", "-f", "GeoJSON", "-oo", "X=1", "-oo", "Y=3", "-oo", "Z=3",
+                        str(out), str(tile), "states"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    features = json.loads(out.read_text())["features"]
+    names = {f["properties"]["STATE_NAME"]: f["geometry"] for f in features}
+    assert "Texas" in names and "Oklahoma" in names, sorted(names)
+    # Texas, in web mercator metres, lies around (-99°, 31°): its vertices' mean.
+    def points(g):
+        c = g["coordinates"]
+        while isinstance(c[0][0], list):
+            c = [p for part in c for p in part]
+        return c
+    pts = points(names["Texas"])
+    x = sum(p[0] for p in pts) / len(pts)
+    y = sum(p[1] for p in pts) / len(pts)
+    assert -11_500_000 < x < -10_600_000 and 3_300_000 < y < 4_000_000, (x, y)

@@ -5,6 +5,7 @@
 mod cache;
 mod config;
 mod gridset;
+pub mod mvt;
 
 pub use cache::{DiskCache, TileKey};
 pub use config::{

@@ -614,3 +614,53 @@ fn wms_getmap_requests_that_are_tiles_come_from_the_cache_when_direct_integratio
         .unwrap()
         .contains("CQL_FILTER"));
 }
+
+#[test]
+fn vector_tiles_hold_the_features_of_the_tile_with_their_attributes() {
+    let n = node();
+    let put = n
+        .anon()
+        .put(format!(
+            "http://127.0.0.1:{}/geoserver/gwc/rest/layers/topp:states.xml",
+            n.port
+        ))
+        .basic_auth("admin", Some("geoserver"))
+        .header("content-type", "text/xml")
+        .body(
+            "<GeoServerLayer><name>topp:states</name><enabled>true</enabled><mimeFormats><string>image/png</string>\
+             <string>application/vnd.mapbox-vector-tile</string></mimeFormats>\
+             <gridSubsets><gridSubset><gridSetName>EPSG:900913</gridSetName></gridSubset><gridSubset><gridSetName>EPSG:4326</gridSetName></gridSubset></gridSubsets></GeoServerLayer>",
+        )
+        .send()
+        .unwrap();
+    assert_eq!(put.status(), 200);
+    // Texas, at web mercator level 3 (rows from the top: column 1, row 3).
+    let r = get(
+        &n,
+        "/gwc/service/wmts/rest/topp:states/EPSG:900913/EPSG:900913:3/3/1?format=application/vnd.mapbox-vector-tile",
+    );
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.headers()["content-type"],
+        "application/vnd.mapbox-vector-tile"
+    );
+    let bytes = r.bytes().unwrap().to_vec();
+    let has = |s: &[u8]| bytes.windows(s.len()).any(|w| w == s);
+    assert!(has(b"states"), "the layer is named after the layer");
+    assert!(has(b"STATE_NAME") && has(b"Texas") && has(b"Oklahoma"));
+    assert!(!has(b"Maine"), "only what the tile holds");
+    // The same through TMS, from the cache.
+    let t = get(
+        &n,
+        "/gwc/service/tms/1.0.0/topp:states@EPSG:900913@pbf/3/1/4.pbf",
+    );
+    assert_eq!(t.headers()["geowebcache-cache-result"], "HIT");
+    assert_eq!(t.bytes().unwrap().to_vec(), bytes);
+    // A tile of the ocean is empty.
+    let empty = get(
+        &n,
+        "/gwc/service/wmts/rest/topp:states/EPSG:900913/EPSG:900913:3/7/7?format=application/vnd.mapbox-vector-tile",
+    );
+    assert_eq!(empty.status(), 200);
+    assert!(empty.bytes().unwrap().is_empty());
+}

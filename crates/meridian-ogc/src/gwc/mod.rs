@@ -5,6 +5,7 @@
 //!   (`/geoserver/gwc/service/gmaps`);
 //! * [`render`]: a tile from the cache, or its metatile drawn through the WMS renderer;
 //! * [`direct`]: WMS GetMap requests that are tiles, answered from the cache;
+//! * [`vector`]: Mapbox vector tiles from the feature sources;
 //! * [`seed`]: seeding tasks (`/geoserver/gwc/rest/seed`), run on bounded workers;
 //! * [`coherence`]: the tiles a catalog change makes stale, truncated on every node.
 //!
@@ -17,6 +18,7 @@ pub(crate) mod direct;
 mod render;
 mod seed;
 mod tms;
+mod vector;
 mod wmts;
 
 pub use render::TileCache;

@@ -269,7 +269,15 @@ pub(crate) async fn tile(
             modified,
         });
     }
-    let drawn = draw_metatile(st, &r, &style, (x0, y0), access).await;
+    let drawn = if r.format == "application/vnd.mapbox-vector-tile" {
+        // Vector tiles are cut one by one (no metatile: nothing to cut across).
+        super::vector::draw(st, r.tiled, r.grid, (r.z, r.x, r.y), access)
+            .await
+            .map(|bytes| vec![((r.x, r.y), bytes)])
+            .map_err(TileError::Draw)
+    } else {
+        draw_metatile(st, &r, &style, (x0, y0), access).await
+    };
     st.tiles
         .drawing
         .lock()

@@ -17,6 +17,8 @@ mod sld_url;
 mod styles;
 
 pub(crate) use get_map::draw_for_tiles;
+pub(crate) use groups::{find_group, group_layers};
+pub(crate) use layer::{find_wms_layer, WmsLayer};
 pub(crate) use request::Params;
 
 use crate::OgcState;
