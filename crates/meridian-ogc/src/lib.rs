@@ -111,6 +111,44 @@ pub fn ogc_router(state: Arc<OgcState>) -> Router {
         .route("/geoserver/ows", any(ows_global))
         .route("/geoserver/{ws}/wfs", any(wfs::workspace))
         .route("/geoserver/{ws}/ows", any(ows_workspace))
+        .route("/geoserver/ogc/tiles/v1", get(gwc::ogcapi::landing))
+        .route("/geoserver/ogc/tiles/v1/", get(gwc::ogcapi::landing))
+        .route(
+            "/geoserver/ogc/tiles/v1/conformance",
+            get(gwc::ogcapi::conformance),
+        )
+        .route(
+            "/geoserver/ogc/tiles/v1/tileMatrixSets",
+            get(gwc::ogcapi::matrix_sets),
+        )
+        .route(
+            "/geoserver/ogc/tiles/v1/tileMatrixSets/{id}",
+            get(gwc::ogcapi::matrix_set_one),
+        )
+        .route(
+            "/geoserver/ogc/tiles/v1/collections",
+            get(gwc::ogcapi::collections),
+        )
+        .route(
+            "/geoserver/ogc/tiles/v1/collections/{id}",
+            get(gwc::ogcapi::collection_one),
+        )
+        .route(
+            "/geoserver/ogc/tiles/v1/collections/{id}/map/tiles",
+            get(gwc::ogcapi::map_tilesets),
+        )
+        .route(
+            "/geoserver/ogc/tiles/v1/collections/{id}/tiles",
+            get(gwc::ogcapi::vector_tilesets),
+        )
+        .route(
+            "/geoserver/ogc/tiles/v1/collections/{id}/map/tiles/{tms}/{z}/{row}/{col}",
+            get(gwc::ogcapi::map_tile),
+        )
+        .route(
+            "/geoserver/ogc/tiles/v1/collections/{id}/tiles/{tms}/{z}/{row}/{col}",
+            get(gwc::ogcapi::vector_tile),
+        )
         .route("/geoserver/gwc/service/wmts", get(gwc::wmts_kvp))
         .route(
             "/geoserver/gwc/service/wmts/rest/{*path}",

@@ -664,3 +664,83 @@ fn vector_tiles_hold_the_features_of_the_tile_with_their_attributes() {
     assert_eq!(empty.status(), 200);
     assert!(empty.bytes().unwrap().is_empty());
 }
+
+#[test]
+fn ogc_api_tiles_lists_tilesets_and_serves_the_same_tiles() {
+    let n = node();
+    let json = |path: &str| -> serde_json::Value {
+        let r = get(&n, path);
+        assert_eq!(r.status(), 200, "{path}");
+        serde_json::from_str(&r.text().unwrap()).unwrap()
+    };
+    let landing = json("/ogc/tiles/v1");
+    assert!(landing["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|l| l["rel"] == "data"));
+    let sets = json("/ogc/tiles/v1/tileMatrixSets");
+    assert!(sets["tileMatrixSets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|s| s["id"] == "EPSG:4326"));
+    let set = json("/ogc/tiles/v1/tileMatrixSets/EPSG:4326");
+    let m2 = &set["tileMatrices"][2];
+    assert_eq!(
+        (m2["matrixWidth"].as_u64(), m2["matrixHeight"].as_u64()),
+        (Some(8), Some(4))
+    );
+    assert_eq!(m2["pointOfOrigin"], serde_json::json!([-180.0, 90.0]));
+    let cols = json("/ogc/tiles/v1/collections");
+    assert!(cols["collections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["id"] == "topp:states"));
+    let tilesets = json("/ogc/tiles/v1/collections/topp:states/map/tiles");
+    assert!(tilesets["tilesets"].as_array().unwrap().len() >= 2);
+    // The same tile as WMTS's.
+    let wmts = get(
+        &n,
+        &wmts_tile("topp:states", "EPSG:4326", "EPSG:4326:2", 1, 1, "image/png"),
+    )
+    .bytes()
+    .unwrap()
+    .to_vec();
+    let api = get(
+        &n,
+        "/ogc/tiles/v1/collections/topp:states/map/tiles/EPSG:4326/EPSG:4326:2/1/1?f=image%2Fpng",
+    );
+    assert_eq!(api.status(), 200);
+    assert_eq!(api.bytes().unwrap().to_vec(), wmts);
+    // A bare level number names the matrix too.
+    let api = get(
+        &n,
+        "/ogc/tiles/v1/collections/topp:states/map/tiles/EPSG:4326/2/1/1",
+    );
+    assert_eq!(api.bytes().unwrap().to_vec(), wmts);
+    // What is not there.
+    assert_eq!(
+        get(&n, "/ogc/tiles/v1/collections/topp:nosuch").status(),
+        404
+    );
+    assert_eq!(get(&n, "/ogc/tiles/v1/tileMatrixSets/Nope").status(), 404);
+    assert_eq!(
+        get(
+            &n,
+            "/ogc/tiles/v1/collections/topp:states/map/tiles/EPSG:4326/2/9/1"
+        )
+        .status(),
+        404
+    );
+    // Vector tiles only where the tile layer caches them.
+    assert_eq!(
+        get(
+            &n,
+            "/ogc/tiles/v1/collections/topp:states/tiles/EPSG:4326/2/1/1"
+        )
+        .status(),
+        400
+    );
+}

@@ -4,6 +4,7 @@
 //! * [`tms`]: TMS 1.0.0 (`/geoserver/gwc/service/tms/1.0.0`) and the Google Maps XYZ service
 //!   (`/geoserver/gwc/service/gmaps`);
 //! * [`render`]: a tile from the cache, or its metatile drawn through the WMS renderer;
+//! * [`ogcapi`]: OGC API - Tiles (`/geoserver/ogc/tiles/v1`), map and vector tiles;
 //! * [`direct`]: WMS GetMap requests that are tiles, answered from the cache;
 //! * [`vector`]: Mapbox vector tiles from the feature sources;
 //! * [`seed`]: seeding tasks (`/geoserver/gwc/rest/seed`), run on bounded workers;
@@ -15,6 +16,7 @@
 
 pub mod coherence;
 pub(crate) mod direct;
+pub mod ogcapi;
 mod render;
 mod seed;
 mod tms;
