@@ -56,8 +56,8 @@ fn caller(
     headers: &HeaderMap,
     client: crate::ClientAddr,
     q: Option<&str>,
-) -> Result<LayerAccess, Response> {
-    crate::access::caller(st, headers, client.0, q).map_err(|r| *r)
+) -> Result<LayerAccess, Box<Response>> {
+    crate::access::caller(st, headers, client.0, q)
 }
 
 /// `/ogc/tiles/v1`.
@@ -202,7 +202,7 @@ pub async fn collections(
 ) -> Response {
     let access = match caller(&st, &headers, client, q.as_deref()) {
         Ok(a) => a,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let b = base(&headers);
     let (_, _, all) = readable_tiled(&st, &access);
@@ -213,7 +213,11 @@ pub async fn collections(
 }
 
 /// The tiled layer `id` for the caller, or the 404.
-fn one(st: &OgcState, access: &LayerAccess, id: &str) -> Result<(TileConfig, Tiled), Response> {
+fn one(
+    st: &OgcState,
+    access: &LayerAccess,
+    id: &str,
+) -> Result<(TileConfig, Tiled), Box<Response>> {
     let cat = st.catalog.snapshot();
     let cfg = TileConfig::of(&cat);
     let unknown = || {
@@ -225,9 +229,9 @@ fn one(st: &OgcState, access: &LayerAccess, id: &str) -> Result<(TileConfig, Til
     };
     let t = find_tiled(&cat, &cfg, id)
         .filter(|t| t.layer.enabled)
-        .ok_or_else(unknown)?;
+        .ok_or_else(|| Box::new(unknown()))?;
     if crate::access::read(access, &t.published.workspace, &t.published.local).is_err() {
-        return Err(unknown());
+        return Err(Box::new(unknown()));
     }
     Ok((cfg, t))
 }
@@ -242,11 +246,11 @@ pub async fn collection_one(
 ) -> Response {
     let access = match caller(&st, &headers, client, q.as_deref()) {
         Ok(a) => a,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     match one(&st, &access, &id) {
         Ok((_, t)) => doc(collection(&t, &base(&headers))),
-        Err(r) => r,
+        Err(r) => *r,
     }
 }
 
@@ -261,11 +265,11 @@ async fn tilesets(
 ) -> Response {
     let access = match caller(&st, &headers, client, q.as_deref()) {
         Ok(a) => a,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let (cfg, t) = match one(&st, &access, &id) {
         Ok(x) => x,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let b = base(&headers);
     let kind = if vector { "tiles" } else { "map/tiles" };
@@ -330,11 +334,11 @@ async fn a_tile(
 ) -> Response {
     let access = match caller(&st, &headers, client, q.as_deref()) {
         Ok(a) => a,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let (cfg, t) = match one(&st, &access, &id) {
         Ok(x) => x,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let bad = |d: String| problem(StatusCode::BAD_REQUEST, "Bad Request", d);
     let Some(grid) = cfg.gridset(&tms) else {
