@@ -174,6 +174,16 @@ pub fn find_published(cat: &Catalog, name: &str) -> Option<Published> {
     }
 }
 
+/// The published layer or group with id `id`.
+pub fn published_by_id(cat: &Catalog, id: &str) -> Option<Published> {
+    let o = cat.get(id)?;
+    match o.kind {
+        Kind::Layer => published_layer(cat, o),
+        Kind::LayerGroup => published_group(cat, o),
+        _ => None,
+    }
+}
+
 /// The tile layer of a published layer or group: its file, else the settings' default for
 /// it when layers are cached by default.
 pub fn tile_layer_of(cat: &Catalog, cfg: &TileConfig, p: &Published) -> Option<TileLayer> {

@@ -68,6 +68,18 @@ pub enum Message {
         /// The node leaving.
         origin: String,
     },
+    /// Data were edited (WFS-T on a store every node reads): the tiles of `layer` within
+    /// `bbox` (WGS84 west, south, east, north) are stale. Data never travel; only this.
+    Invalidate {
+        /// Cluster group.
+        group: String,
+        /// The node where the edit was made.
+        origin: String,
+        /// The edited layer's id.
+        layer: String,
+        /// The edited box, in WGS84.
+        bbox: [f64; 4],
+    },
     /// Periodic presence: where a node is, what it has applied, and its digest.
     Heartbeat {
         /// Cluster group.
@@ -96,6 +108,7 @@ impl Message {
             Message::Changes { group, .. }
             | Message::ChangesRef { group, .. }
             | Message::Leave { group, .. }
+            | Message::Invalidate { group, .. }
             | Message::Heartbeat { group, .. } => group,
         }
     }
@@ -106,6 +119,7 @@ impl Message {
             Message::Changes { record, .. } => &record.provenance.origin,
             Message::ChangesRef { origin, .. }
             | Message::Leave { origin, .. }
+            | Message::Invalidate { origin, .. }
             | Message::Heartbeat { origin, .. } => origin,
         }
     }
@@ -331,5 +345,18 @@ mod tests {
             origin: "b".into(),
         };
         assert_eq!(decode(&encode(&leave, &k), &k).unwrap(), leave);
+        let invalidate = Message::Invalidate {
+            group: "g".into(),
+            origin: "b".into(),
+            layer: "LayerInfoImpl-1".into(),
+            bbox: [-104.0, 44.0, -103.0, 45.0],
+        };
+        assert_eq!(decode(&encode(&invalidate, &k), &k).unwrap(), invalidate);
+        // Unauthenticated, it is refused like any message.
+        let body = serde_json::to_vec(&invalidate).unwrap();
+        assert!(matches!(
+            decode(&framed("00", &body), &k),
+            Err(WireError::Unauthenticated)
+        ));
     }
 }

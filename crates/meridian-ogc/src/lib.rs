@@ -42,9 +42,15 @@ pub struct OgcState {
     pub proxy_auth: Option<ProxyAuth>,
     /// The tile cache (`<data dir>/gwc` unless the node says otherwise).
     pub tiles: Arc<gwc::TileCache>,
+    /// Told the id of a layer whose data a WFS-T transaction changed, and the WGS84 box (the
+    /// node tells its peers, which truncate those tiles).
+    pub data_edited: Option<DataEdited>,
 }
 
 pub use meridian_rest::ProxyAuth;
+
+/// Told a layer's id and the WGS84 box a data edit touched.
+pub type DataEdited = Arc<dyn Fn(&str, [f64; 4]) + Send + Sync>;
 
 impl OgcState {
     /// The services over `catalog`, with stores read relative to `data_dir`.
@@ -63,6 +69,7 @@ impl OgcState {
             locks: wfs::Locks::default(),
             proxy_auth: None,
             tiles: Arc::new(gwc::TileCache::new(data_dir.join("gwc"), None)),
+            data_edited: None,
             data_dir,
         }
     }

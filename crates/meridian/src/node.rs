@@ -230,7 +230,18 @@ pub fn serve(
             };
             service.subscribe(Box::new(move |_| watch.refresh()));
         }
+        {
+            // A peer's data edit truncates this node's tiles there.
+            let (tiles, service) = (tiles.clone(), service.clone());
+            cluster.on_invalidation(Arc::new(move |layer, bbox| {
+                tiles.invalidate(&service.snapshot(), layer, bbox)
+            }));
+        }
+        let tell = cluster.clone();
         let ogc = Arc::new(OgcState {
+            data_edited: Some(Arc::new(move |layer: &str, bbox: [f64; 4]| {
+                tell.publish_invalidation(layer, bbox)
+            })),
             tiles,
             after_large_answer: Some(Arc::new(crate::memory::release_soon)),
             security: security.clone(),

@@ -79,7 +79,12 @@ pub struct Cluster {
     readiness: readiness::Readiness,
     /// The digest of the last catalog digested.
     digests: Mutex<(Option<Arc<Catalog>>, String, DigestCache)>,
+    /// What to do when a peer says data were edited (the node truncates its tiles).
+    invalidated: RwLock<Option<Invalidated>>,
 }
+
+/// Told a layer's id and the WGS84 box whose data changed.
+pub type Invalidated = Arc<dyn Fn(&str, [f64; 4]) + Send + Sync>;
 
 impl Cluster {
     /// Set up the node over its recovered store ([`Store::recover`]): close local writes on
@@ -110,6 +115,7 @@ impl Cluster {
             repair: repair::Repair::default(),
             readiness: readiness::Readiness::new(),
             digests: Mutex::new((None, String::new(), DigestCache::default())),
+            invalidated: RwLock::new(None),
         });
         c.update_gate();
         let moved = c.replication.positions_moved();
@@ -129,6 +135,47 @@ impl Cluster {
             }
         }));
         Ok(c)
+    }
+
+    /// Call `f` when a peer says a layer's data were edited in a box.
+    pub fn on_invalidation(&self, f: Invalidated) {
+        match self.invalidated.write() {
+            Ok(mut g) => *g = Some(f),
+            Err(p) => *p.into_inner() = Some(f),
+        }
+    }
+
+    /// Tell every node that the data of layer `layer` changed within `bbox` (WGS84): they
+    /// truncate the tiles there. Data never travel.
+    pub fn publish_invalidation(&self, layer: &str, bbox: [f64; 4]) {
+        self.send(crate::envelope::Message::Invalidate {
+            group: self.group.clone(),
+            origin: self.me.clone(),
+            layer: layer.to_string(),
+            bbox,
+        });
+    }
+
+    /// A peer's invalidation, checked as any input: a bounded layer id and a box of numbers
+    /// within the world.
+    fn on_invalidate(&self, layer: &str, bbox: [f64; 4]) {
+        let sane_id =
+            !layer.is_empty() && layer.len() <= 512 && !layer.chars().any(char::is_control);
+        let [w, s, e, n] = bbox;
+        let sane_box = bbox.iter().all(|v| v.is_finite()) && w <= e && s <= n;
+        if !(sane_id && sane_box) {
+            self.reject("malformed", "an invalidation with a bad layer id or box");
+            return;
+        }
+        let clamp = [w.max(-180.0), s.max(-90.0), e.min(180.0), n.min(90.0)];
+        let f = match self.invalidated.read() {
+            Ok(g) => g.clone(),
+            Err(p) => p.into_inner().clone(),
+        };
+        if let Some(f) = f {
+            tracing::debug!(layer, ?clamp, "a peer's data edit invalidates tiles");
+            f(layer, clamp);
+        }
     }
 
     /// Start the broker connection, heartbeats and the applier. Returns at once; the node

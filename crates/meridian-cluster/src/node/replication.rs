@@ -222,6 +222,7 @@ impl Cluster {
                     .await
             }
             Message::Leave { origin, .. } => self.on_leave(&origin),
+            Message::Invalidate { layer, bbox, .. } => self.on_invalidate(&layer, bbox),
         }
     }
 }

@@ -671,6 +671,9 @@ async fn publisher(
         // receivers handle them ahead of queued changes, which needs no acknowledgement.
         let (topic, qos) = match &msg {
             Message::Heartbeat { .. } => (format!("{base}/heartbeat"), QoS::AtMostOnce),
+            // Every node hears presence, replica or not: an invalidation goes there, at least
+            // once, in order with what else arrives.
+            Message::Invalidate { .. } => (format!("{base}/heartbeat"), QoS::AtLeastOnce),
             _ => (format!("{base}/changes"), QoS::AtLeastOnce),
         };
         let payload = c.encode_outgoing(&msg);

@@ -66,6 +66,57 @@ impl TileCache {
     }
 }
 
+impl TileCache {
+    /// Truncate the tiles of layer `layer_id` — and of the groups holding it — that meet
+    /// `bbox` (WGS84), at every level of every gridset its tile layer caches: a data edit.
+    pub fn invalidate(&self, cat: &meridian_catalog::Catalog, layer_id: &str, bbox: [f64; 4]) {
+        use meridian_catalog::tile_layers::{tile_layer_of, TileConfig};
+        let Some(disk) = self.disk() else { return };
+        let cfg = TileConfig::of(cat);
+        // The layer and every group holding it, directly or not.
+        let mut ids = vec![layer_id.to_string()];
+        let mut i = 0;
+        while i < ids.len() && ids.len() < 10_000 {
+            for g in cat.groups_containing(&ids[i]) {
+                if !ids.iter().any(|x| x == g.id()) {
+                    ids.push(g.id().to_string());
+                }
+            }
+            i += 1;
+        }
+        for id in &ids {
+            let Some(published) = meridian_catalog::tile_layers::published_by_id(cat, id) else {
+                continue;
+            };
+            let Some(layer) = tile_layer_of(cat, &cfg, &published) else {
+                continue;
+            };
+            for sub in &layer.gridsets {
+                let Some(grid) = cfg.gridset(&sub.gridset) else {
+                    continue;
+                };
+                let Ok(r) = meridian_features::transform_bbox(bbox, 4326, draw_epsg(grid)) else {
+                    continue;
+                };
+                let b = [r.min().x, r.min().y, r.max().x, r.max().y];
+                if !b.iter().all(|v| v.is_finite()) {
+                    continue;
+                }
+                for z in 0..grid.levels() {
+                    // A tile's width around the box: symbols drawn across tile edges.
+                    let pad = grid.resolutions[z] * f64::from(grid.tile_width);
+                    let padded = [b[0] - pad, b[1] - pad, b[2] + pad, b[3] + pad];
+                    if let Some((xs, ys)) = grid.tiles_covering(z, padded) {
+                        if let Err(e) = disk.truncate_range(id, &grid.name, z as u32, xs, ys) {
+                            tracing::warn!(layer = %id, error = %e, "edited tiles could not be truncated");
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// One tile asked for.
 #[derive(Debug, Clone)]
 pub(crate) struct TileRequest<'a> {

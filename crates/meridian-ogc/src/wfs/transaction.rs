@@ -385,6 +385,69 @@ struct Outcome {
     inserted: Vec<(String, Option<String>)>,
     updated: usize,
     deleted: usize,
+    /// The layers edited (workspace, name) and the WGS84 box each edit touched.
+    edited: Vec<(String, String, [f64; 4])>,
+}
+
+/// Most features an edit's box is gathered from; beyond, the layer's whole box is taken.
+const EDITED_FEATURES: usize = 100_000;
+
+/// The box (in WGS84) an action's edit touches: an inserted geometry; the features an update
+/// or delete selects, as they are before it (and an update's new geometry). `None`: nothing.
+fn edited_box(a: &Action) -> Option<[f64; 4]> {
+    use geo::BoundingRect;
+    let l = &a.layer;
+    let mut rects: Vec<geo_types::Rect<f64>> = Vec::new();
+    let selected =
+        |filter: &meridian_features::Filter, rects: &mut Vec<geo_types::Rect<f64>>| -> bool {
+            let q = meridian_features::Query {
+                filter: filter.clone(),
+                limit: EDITED_FEATURES,
+                properties: Some(Vec::new()),
+                ..Default::default()
+            };
+            match meridian_features::query(&l.store, &l.native, &l.name, &q) {
+                Ok(r) if r.matched <= EDITED_FEATURES => {
+                    rects.extend(
+                        r.features
+                            .iter()
+                            .filter_map(|f| f.geometry.as_ref()?.bounding_rect()),
+                    );
+                    true
+                }
+                _ => false,
+            }
+        };
+    let whole = || l.lat_lon.map(|b| [b.minx, b.miny, b.maxx, b.maxy]);
+    match &a.change {
+        FeatureChange::Insert(f) => {
+            rects.extend(f.geometry.as_ref().and_then(|g| g.bounding_rect()))
+        }
+        FeatureChange::Update {
+            filter, geometry, ..
+        } => {
+            if !selected(filter, &mut rects) {
+                return whole();
+            }
+            rects.extend(geometry.as_ref().and_then(|g| g.bounding_rect()));
+        }
+        FeatureChange::Delete(filter) => {
+            if !selected(filter, &mut rects) {
+                return whole();
+            }
+        }
+    }
+    let first = rects.first()?;
+    let (mut lo, mut hi) = (first.min(), first.max());
+    for r in &rects {
+        lo.x = lo.x.min(r.min().x);
+        lo.y = lo.y.min(r.min().y);
+        hi.x = hi.x.max(r.max().x);
+        hi.y = hi.y.max(r.max().y);
+    }
+    let r = meridian_features::transform_bbox([lo.x, lo.y, hi.x, hi.y], l.epsg, 4326).ok()?;
+    let b = [r.min().x, r.min().y, r.max().x, r.max().y];
+    b.iter().all(|v| v.is_finite()).then_some(b).or_else(whole)
 }
 
 /// Run the actions: one store transaction per store, all committed only when every action
@@ -408,6 +471,12 @@ fn run(
         other => err("NoApplicableCode", &l.qualified(), other.to_string()),
     };
     for a in actions {
+        // The box the edit touches, read before it is made (the tiles there go stale).
+        if let Some(b) = edited_box(&a) {
+            outcome
+                .edited
+                .push((a.layer.prefix.clone(), a.layer.name.clone(), b));
+        }
         let key = format!("{:?}/{:?}", a.layer.store.params, a.layer.store.store_type);
         let at = match stores.iter().position(|(k, _)| *k == key) {
             Some(i) => i,
@@ -499,6 +568,21 @@ pub(super) async fn transaction(
         tokio::task::spawn_blocking(move || run(&state, actions, lock_id.as_deref(), release_some))
             .await
             .map_err(|e| err("NoApplicableCode", "", e.to_string()))??;
+    // The tiles the edits made stale, here and (told through the cluster) on every node.
+    let cat = st.catalog.snapshot();
+    for (ws, name, bbox) in &outcome.edited {
+        let Some(id) = cat
+            .find(meridian_catalog::Kind::Workspace, None, ws)
+            .and_then(|w| cat.find(meridian_catalog::Kind::Layer, Some(w.id()), name))
+            .map(|l| l.id().to_string())
+        else {
+            continue;
+        };
+        st.tiles.invalidate(&cat, &id, *bbox);
+        if let Some(tell) = &st.data_edited {
+            tell(&id, *bbox);
+        }
+    }
     Ok((
         [("content-type", "text/xml; charset=UTF-8")],
         response_document(&version, &outcome),

@@ -79,3 +79,84 @@ fn a_style_changed_on_the_primary_truncates_the_replicas_tiles() {
         || tile(&b).0 == "MISS",
     );
 }
+
+fn bugsites_tile(n: &Node, row: u64, col: u64) -> String {
+    let r = n
+        .anon()
+        .get(format!(
+            "http://127.0.0.1:{}/geoserver/gwc/service/wmts?SERVICE=WMTS&REQUEST=GetTile&LAYER=sf:bugsites&STYLE=&TILEMATRIXSET=EPSG:4326&TILEMATRIX=EPSG:4326:8&TILEROW={row}&TILECOL={col}&FORMAT=image/png",
+            n.port
+        ))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    r.headers()["geowebcache-cache-result"]
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn a_wfs_t_edit_through_one_node_truncates_that_boxs_tiles_on_the_other() {
+    let c = Cluster::new("tiledit");
+    let (_ta, da) = tmpdir();
+    let (_tb, db) = tmpdir();
+    let (_ts, shared) = tmpdir();
+    for d in [&da, &db] {
+        meridian_testkit::copy_dir(&meridian_testkit::fixture_datadir(), d).unwrap();
+    }
+    // One copy of the Spearfish shapefiles that both nodes read (a store every node reads, as
+    // a shared PostGIS is).
+    meridian_testkit::copy_dir(
+        &meridian_testkit::fixture_datadir().join("data/sf"),
+        &shared,
+    )
+    .unwrap();
+    let a = c.start(&da, "node-a", true, true);
+    let b = c.start(&db, "node-b", false, false);
+    wait_connected("replica connected", &[&a, &b], &b);
+    expect(
+        a.put_xml(
+            "/workspaces/sf/datastores/sf",
+            &format!(
+                "<dataStore><connectionParameters><entry key=\"url\">file:{}</entry></connectionParameters></dataStore>",
+                shared.display()
+            ),
+        ),
+        200,
+    );
+    wait_for(
+        "the store replicated",
+        &[&a, &b],
+        Duration::from_secs(10),
+        || {
+            b.text("/workspaces/sf/datastores/sf.xml")
+                .contains(&shared.display().to_string())
+        },
+    );
+    // The replica caches the tile over Spearfish, and one far away.
+    assert_eq!(bugsites_tile(&b, 64, 108), "MISS");
+    assert_eq!(bugsites_tile(&b, 64, 108), "HIT");
+    bugsites_tile(&b, 0, 0);
+    assert_eq!(bugsites_tile(&b, 0, 0), "HIT");
+    // A point inserted through the primary: the data change, not the configuration.
+    let insert = "<wfs:Transaction version=\"1.1.0\" service=\"WFS\" xmlns:wfs=\"http://www.opengis.net/wfs\" xmlns:gml=\"http://www.opengis.net/gml\" xmlns:sf=\"http://www.openplans.org/spearfish\"><wfs:Insert><sf:bugsites><sf:the_geom><gml:Point srsName=\"EPSG:26713\"><gml:pos>590000 4920000</gml:pos></gml:Point></sf:the_geom><sf:cat>77</sf:cat><sf:str1>new</sf:str1></sf:bugsites></wfs:Insert></wfs:Transaction>";
+    let r = a
+        .anon()
+        .post(format!("http://127.0.0.1:{}/geoserver/wfs", a.port))
+        .basic_auth("admin", Some("geoserver"))
+        .header("content-type", "text/xml")
+        .body(insert)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.text().unwrap().contains("totalInserted>1<"));
+    // The replica drops that box's tiles, and only those.
+    wait_for(
+        "the replica's edited tiles are truncated",
+        &[&a, &b],
+        Duration::from_secs(10),
+        || bugsites_tile(&b, 64, 108) == "MISS",
+    );
+    assert_eq!(bugsites_tile(&b, 0, 0), "HIT");
+}
