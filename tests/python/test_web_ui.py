@@ -509,3 +509,32 @@ def test_the_replicas_cluster_page_shows_its_primary_and_its_read_only_toggle(br
         for n in nodes.values():
             n.stop()
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_the_tiles_page_shows_raster_and_vector_tiles(browser, fixture_node):
+    """The layer's tile preview in chromium: raster tiles from the TMS service and, once the
+    tile layer caches them (set through GeoWebCache's REST API), its vector tiles drawn by
+    OpenLayers over them."""
+    body = ("<GeoServerLayer><name>topp:states</name><enabled>true</enabled><mimeFormats><string>image/png</string>"
+            "<string>application/vnd.mapbox-vector-tile</string></mimeFormats><gridSubsets><gridSubset>"
+            "<gridSetName>EPSG:900913</gridSetName></gridSubset></gridSubsets></GeoServerLayer>")
+    req = urllib.request.Request(fixture_node.base + "/gwc/rest/layers/topp:states.xml", data=body.encode(), method="PUT",
+                                 headers={"Content-Type": "text/xml",
+                                          "Authorization": "Basic " + base64.b64encode(b"admin:geoserver").decode()})
+    with urllib.request.urlopen(req) as r:
+        assert r.status == 200
+    page = browser.new_page(viewport={"width": 1100, "height": 800})
+    page.goto(fixture_node.base + "/web/login")
+    page.fill("#username", "admin")
+    page.fill("#password", "geoserver")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/web/status")
+    page.goto(fixture_node.base + "/web/layers")
+    page.click("tr:has(td:text-is('topp:states')) >> text=Tiles")
+    page.wait_for_url("**/web/tiles?layer=topp%3Astates")
+    page.wait_for_selector("#map[data-drawn=true]", timeout=20000)
+    page.wait_for_function("Number(document.getElementById('map').dataset.vector || 0) > 0", timeout=20000)
+    m = page.locator("#map")
+    assert int(m.get_attribute("data-raster")) > 0
+    assert m.get_attribute("data-errors") is None
+    shot(page, "tiles-states")

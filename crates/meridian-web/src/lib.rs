@@ -69,6 +69,7 @@ pub fn web_router(state: Arc<WebState>) -> Router {
         .route("/geoserver/web/assets/ol.css", get(ol_css))
         .route("/geoserver/web/assets/preview.js", get(preview_js))
         .route("/geoserver/web/assets/cluster.js", get(cluster_js))
+        .route("/geoserver/web/assets/tiles.js", get(tiles_js))
         .route(
             "/geoserver/web/cluster/status",
             get(pages::cluster_status::fragment),
@@ -95,6 +96,7 @@ pub fn web_router(state: Arc<WebState>) -> Router {
             get(pages::styles::edit).post(pages::styles::save),
         )
         .route("/geoserver/web/preview", get(pages::layers::preview))
+        .route("/geoserver/web/tiles", get(pages::layers::tiles))
         .route(
             "/geoserver/web/login",
             get(pages::login::form).post(pages::login::submit),
@@ -186,6 +188,13 @@ async fn cluster_js() -> Response {
     asset(
         "text/javascript; charset=utf-8",
         include_bytes!("../assets/cluster.js"),
+    )
+}
+
+async fn tiles_js() -> Response {
+    asset(
+        "text/javascript; charset=utf-8",
+        include_bytes!("../assets/tiles.js"),
     )
 }
 
