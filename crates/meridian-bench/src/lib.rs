@@ -18,6 +18,7 @@ pub mod reads;
 pub mod sealing;
 pub mod startup;
 pub mod throughput;
+pub mod tiles;
 pub mod writes;
 
 /// What can stop a benchmark.

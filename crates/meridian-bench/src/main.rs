@@ -3,7 +3,9 @@
 use clap::{Parser, Subcommand};
 use meridian_bench::cluster::BrokerKind;
 use meridian_bench::generate::{generate, Shape};
-use meridian_bench::{catchup, machine, maps, mapserver, propagation, reads, startup, throughput};
+use meridian_bench::{
+    catchup, machine, maps, mapserver, propagation, reads, startup, throughput, tiles,
+};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -203,6 +205,21 @@ enum Cmd {
         /// MapServer FastCGI processes.
         #[arg(long, default_value_t = 4)]
         procs: usize,
+        /// The meridian binary (default: next to this one).
+        #[arg(long)]
+        meridian: Option<PathBuf>,
+    },
+    /// Cached tiles: Meridian's WMTS against lighttpd serving the same tile files.
+    Tiles {
+        /// GeoServer's release data directory (copied, never written).
+        #[arg(long, default_value = "tests/fixtures/geoserver-release")]
+        fixture: PathBuf,
+        /// Client counts, comma-separated.
+        #[arg(long, default_value = "1,4")]
+        clients: String,
+        /// Seconds per row and server.
+        #[arg(long, default_value_t = 5.0)]
+        seconds: f64,
         /// The meridian binary (default: next to this one).
         #[arg(long)]
         meridian: Option<PathBuf>,
@@ -509,6 +526,34 @@ fn main() -> ExitCode {
                 );
                 let twice = rows.iter().filter(|r| r.ratio() >= 2.0).count();
                 println!("Meridian at least 2× MapServer on {twice} of {} rows", rows.len());
+            }),
+        Cmd::Tiles {
+            fixture,
+            clients,
+            seconds,
+            meridian,
+        } => clients
+            .split(',')
+            .map(|c| c.trim().parse::<usize>())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| meridian_bench::BenchError::Node(format!("--clients '{clients}' is not a list of numbers")))
+            .and_then(|clients| {
+                tiles::run(&tiles::Options {
+                    fixture,
+                    clients,
+                    duration: std::time::Duration::from_secs_f64(seconds.max(0.1)),
+                    meridian,
+                })
+            })
+            .map(|rows| {
+                println!("| cached tiles | clients | Meridian tiles/s | Meridian p99 ms | lighttpd tiles/s | lighttpd p99 ms | ratio |");
+                println!("|---|---|---|---|---|---|---|");
+                for r in &rows {
+                    println!(
+                        "| topp:states, {} tiles in turn | {} | {:.0} | {:.2} | {:.0} | {:.2} | {:.2} |",
+                        r.tiles, r.clients, r.meridian.0, r.meridian.1.p99, r.static_files.0, r.static_files.1.p99, r.ratio()
+                    );
+                }
             }),
         Cmd::Mapserver {
             fixture,

@@ -19,18 +19,42 @@ pub struct TileConfig {
 
 impl TileConfig {
     /// The configuration in `cat` (a file that does not read falls back to the defaults;
-    /// the catalog refuses such files, so only a hand-edited directory has one).
-    pub fn of(cat: &Catalog) -> TileConfig {
-        let text = |name: &str| {
+    /// the catalog refuses such files, so only a hand-edited directory has one). Made once
+    /// for the files it reads, and shared while they are the same objects.
+    pub fn of(cat: &Catalog) -> Arc<TileConfig> {
+        type Made = (Option<Arc<Object>>, Option<Arc<Object>>, Arc<TileConfig>);
+        static MADE: std::sync::Mutex<Option<Made>> = std::sync::Mutex::new(None);
+        let file = |name: &str| {
             cat.get_kind(Kind::TileCache, &gwc_files::id_of(name))
-                .and_then(|o| o.body.clone())
+                .cloned()
         };
-        let settings = text(gwc_files::SETTINGS)
-            .and_then(|t| Settings::parse(&t).ok())
+        let (settings, geowebcache) = (file(gwc_files::SETTINGS), file(gwc_files::GEOWEBCACHE));
+        let same = |a: &Option<Arc<Object>>, b: &Option<Arc<Object>>| match (a, b) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            (None, None) => true,
+            _ => false,
+        };
+        let mut made = MADE.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((s, g, cfg)) = made.as_ref() {
+            if same(s, &settings) && same(g, &geowebcache) {
+                return cfg.clone();
+            }
+        }
+        let cfg = Arc::new(TileConfig::read(
+            settings.as_ref().and_then(|o| o.body.as_deref()),
+            geowebcache.as_ref().and_then(|o| o.body.as_deref()),
+        ));
+        *made = Some((settings, geowebcache, cfg.clone()));
+        cfg
+    }
+
+    /// The configuration of these files' texts.
+    fn read(settings: Option<&str>, geowebcache: Option<&str>) -> TileConfig {
+        let settings = settings
+            .and_then(|t| Settings::parse(t).ok())
             .unwrap_or_default();
         let mut gridsets = meridian_tiles::builtin();
-        if let Some(root) = text(gwc_files::GEOWEBCACHE).and_then(|t| meridian_xml::parse(&t).ok())
-        {
+        if let Some(root) = geowebcache.and_then(|t| meridian_xml::parse(t).ok()) {
             for g in root
                 .get("gridSets")
                 .into_iter()

@@ -33,7 +33,6 @@ use axum::response::{IntoResponse, Response};
 use meridian_catalog::tile_layers::Tiled;
 use render::{Tile, TileError};
 use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 /// A query string's parameters, keys upper-cased.
@@ -99,10 +98,14 @@ fn tile_response(
             };
         }
     };
+    // As a static server's: the tile's size and when it was drawn (no pass over its bytes).
     let etag = {
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        t.bytes.hash(&mut h);
-        format!("\"{:016x}\"", h.finish())
+        let drawn = t
+            .modified
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        format!("\"{:x}-{drawn:x}\"", t.bytes.len())
     };
     let mut r = if headers
         .get("if-none-match")

@@ -183,7 +183,7 @@ fn collection(t: &Tiled, b: &str) -> Value {
 fn readable_tiled(
     st: &OgcState,
     access: &LayerAccess,
-) -> (Arc<meridian_catalog::Catalog>, TileConfig, Vec<Tiled>) {
+) -> (Arc<meridian_catalog::Catalog>, Arc<TileConfig>, Vec<Tiled>) {
     let cat = st.catalog.snapshot();
     let cfg = TileConfig::of(&cat);
     let all = all_tiled(&cat, &cfg)
@@ -217,7 +217,7 @@ fn one(
     st: &OgcState,
     access: &LayerAccess,
     id: &str,
-) -> Result<(TileConfig, Tiled), Box<Response>> {
+) -> Result<(Arc<TileConfig>, Tiled), Box<Response>> {
     let cat = st.catalog.snapshot();
     let cfg = TileConfig::of(&cat);
     let unknown = || {

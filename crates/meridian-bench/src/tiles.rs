@@ -1,0 +1,188 @@
+//! Cached tiles against the limit: the same tile files served by Meridian's WMTS (its cache
+//! read, access checked, headers made) and by lighttpd as static files (`scripts/static.sh`),
+//! requested in turn from 1 and more clients; requests per second and latency.
+
+use crate::load::get_loop;
+use crate::node::{client, free_port, meridian_binary, repo_script, run_script, Node};
+use crate::{BenchError, Summary};
+use meridian_tiles::{DiskCache, TileKey};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Options of the comparison.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// GeoServer's release data directory (copied; never written).
+    pub fixture: PathBuf,
+    /// Client counts.
+    pub clients: Vec<usize>,
+    /// How long each server runs each row.
+    pub duration: Duration,
+    /// The `meridian` binary.
+    pub meridian: Option<PathBuf>,
+}
+
+/// One client count, on both servers.
+#[derive(Debug, Clone)]
+pub struct Row {
+    /// Concurrent clients.
+    pub clients: usize,
+    /// Tiles requested in turn.
+    pub tiles: usize,
+    /// Meridian: tiles per second and latency (ms).
+    pub meridian: (f64, Summary),
+    /// lighttpd on the same files: tiles per second and latency (ms).
+    pub static_files: (f64, Summary),
+}
+
+impl Row {
+    /// Meridian's throughput over the static server's.
+    pub fn ratio(&self) -> f64 {
+        self.meridian.0 / self.static_files.0
+    }
+}
+
+/// lighttpd serving a folder, stopped when dropped.
+struct Static {
+    dir: PathBuf,
+    base: String,
+}
+
+impl Static {
+    fn start(dir: &Path, root: &Path) -> Result<Static, BenchError> {
+        let port = free_port()?;
+        run_script(
+            &repo_script("static.sh"),
+            &[
+                "start",
+                &dir.display().to_string(),
+                &port.to_string(),
+                &root.display().to_string(),
+            ],
+        )?;
+        Ok(Static {
+            dir: dir.to_path_buf(),
+            base: format!("http://127.0.0.1:{port}"),
+        })
+    }
+}
+
+impl Drop for Static {
+    fn drop(&mut self) {
+        let _ = run_script(
+            &repo_script("static.sh"),
+            &["stop", &self.dir.display().to_string()],
+        );
+    }
+}
+
+/// The id of the layer `topp:states` in a data directory.
+fn states_id(data: &Path) -> Result<String, BenchError> {
+    let p = data.join("workspaces/topp/states_shapefile/states/layer.xml");
+    let text =
+        std::fs::read_to_string(&p).map_err(|e| BenchError::Io(p.display().to_string(), e))?;
+    meridian_xml::parse(&text)
+        .ok()
+        .and_then(|x| x.child_text("id").map(str::to_string))
+        .ok_or_else(|| BenchError::Node(format!("{}: no layer id", p.display())))
+}
+
+/// Seed the tiles (one request each), then measure each client count on both servers.
+pub fn run(opts: &Options) -> Result<Vec<Row>, BenchError> {
+    let tmp = crate::node::work_dir()?;
+    let data = tmp.path().join("data");
+    meridian_testkit::copy_dir(&opts.fixture, &data)
+        .map_err(|e| BenchError::Io(opts.fixture.display().to_string(), e))?;
+    let layer = states_id(&data)?;
+    let binary = meridian_binary(opts.meridian.as_deref())?;
+    let mut node = Node::start(&binary, &data, &[], &tmp.path().join("meridian.log"))?;
+    node.wait_ready(Duration::from_secs(60))?;
+    // The tiles of topp:states at EPSG:4326 levels 4 to 6 over the United States.
+    let grid = meridian_tiles::builtin()
+        .into_iter()
+        .find(|g| g.name == "EPSG:4326")
+        .ok_or_else(|| BenchError::Node("no EPSG:4326 gridset".into()))?;
+    let mut tiles = Vec::new();
+    for z in 4..=6 {
+        if let Some(((x0, x1), (y0, y1))) = grid.tiles_covering(z, [-125.0, 24.0, -66.0, 50.0]) {
+            for y in y0..=y1 {
+                for x in x0..=x1 {
+                    tiles.push((z, x, y));
+                }
+            }
+        }
+    }
+    let wmts = |&(z, x, y): &(usize, u64, u64)| {
+        format!(
+            "{}/gwc/service/wmts?SERVICE=WMTS&REQUEST=GetTile&LAYER=topp:states&STYLE=&TILEMATRIXSET=EPSG:4326&TILEMATRIX=EPSG:4326:{z}&TILEROW={}&TILECOL={x}&FORMAT=image/png",
+            node.base,
+            grid.wmts_row(z, y)
+        )
+    };
+    let http = client()?;
+    for t in &tiles {
+        let r = http
+            .get(wmts(t))
+            .send()
+            .map_err(|e| BenchError::Http(e.to_string()))?;
+        if r.status() != 200 {
+            return Err(BenchError::Http(format!(
+                "seeding a tile answered {}",
+                r.status()
+            )));
+        }
+    }
+    // The same files, where Meridian's cache keeps them.
+    let root = data.join("gwc");
+    let cache = DiskCache::open(&root, None).map_err(|e| BenchError::Node(e.to_string()))?;
+    let paths: Vec<String> = tiles
+        .iter()
+        .map(|&(z, x, y)| {
+            let p = cache.path(&TileKey {
+                layer: layer.clone(),
+                gridset: grid.name.clone(),
+                style: String::new(),
+                ext: "png",
+                z: z as u32,
+                x,
+                y,
+            });
+            p.strip_prefix(&root)
+                .map(|r| r.display().to_string())
+                .unwrap_or_default()
+        })
+        .collect();
+    if let Some(missing) = paths.iter().find(|p| !root.join(p).is_file()) {
+        return Err(BenchError::Node(format!(
+            "the cached tile {missing} is not on disk"
+        )));
+    }
+    let server = Static::start(&tmp.path().join("lighttpd"), &root)?;
+    let m_urls: Vec<String> = tiles.iter().map(wmts).collect();
+    let s_urls: Vec<String> = paths
+        .iter()
+        .map(|p| format!("{}/{p}", server.base))
+        .collect();
+    let mut rows = Vec::new();
+    for &clients in &opts.clients {
+        let m = get_loop(
+            clients,
+            opts.duration,
+            &|i| m_urls[i % m_urls.len()].clone(),
+            false,
+        )?;
+        let s = get_loop(
+            clients,
+            opts.duration,
+            &|i| s_urls[i % s_urls.len()].clone(),
+            false,
+        )?;
+        rows.push(Row {
+            clients,
+            tiles: tiles.len(),
+            meridian: m,
+            static_files: s,
+        });
+    }
+    Ok(rows)
+}
