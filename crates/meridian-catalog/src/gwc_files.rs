@@ -20,6 +20,9 @@ pub const GEOWEBCACHE: &str = "gwc/geowebcache.xml";
 /// layer (`*`: every layer), so that every node truncates what one was asked to.
 pub const TRUNCATIONS: &str = "gwc/meridian-truncations.xml";
 
+/// GeoWebCache's disk quota configuration (`gwcQuotaConfiguration`).
+pub const DISKQUOTA: &str = "gwc/geowebcache-diskquota.xml";
+
 /// The folder of the tile layers.
 pub const LAYERS_DIR: &str = "gwc-layers";
 
@@ -53,7 +56,7 @@ pub fn object(name: &str, text: String) -> Object {
 /// Whether `name` is one of the tile cache's files: the settings, GeoWebCache's
 /// configuration, or a tile layer file (a plain `.xml` name in `gwc-layers/`).
 pub fn is_file(name: &str) -> bool {
-    if name == SETTINGS || name == GEOWEBCACHE || name == TRUNCATIONS {
+    if name == SETTINGS || name == GEOWEBCACHE || name == TRUNCATIONS || name == DISKQUOTA {
         return true;
     }
     match name.strip_prefix("gwc-layers/") {
@@ -84,6 +87,35 @@ pub fn layers_of(cat: &crate::Catalog) -> Vec<&Arc<Object>> {
         .take_while(|o| o.id().starts_with(&from))
         .filter(|o| o.kind == Kind::TileCache)
         .collect()
+}
+
+/// The global quota a disk quota file's text sets, in bytes (`None`: quotas are off).
+pub fn quota_bytes(text: &str) -> Result<Option<u64>, String> {
+    let root = meridian_xml::parse(text).map_err(|e| format!("{DISKQUOTA}: {e}"))?;
+    if root.child_text("enabled").map(str::trim) != Some("true") {
+        return Ok(None);
+    }
+    let Some(q) = root.get("globalQuota") else {
+        return Ok(None);
+    };
+    let value: f64 = q
+        .child_text("value")
+        .and_then(|v| v.trim().parse().ok())
+        .filter(|v: &f64| v.is_finite() && *v >= 0.0)
+        .ok_or_else(|| "the global quota's <value> is a number of units".to_string())?;
+    let unit: f64 = match q.child_text("units").map(str::trim).unwrap_or("B") {
+        "B" => 1.0,
+        "KiB" => 1024.0,
+        "MiB" => 1024.0 * 1024.0,
+        "GiB" => 1024.0 * 1024.0 * 1024.0,
+        "TiB" => 1024.0 * 1024.0 * 1024.0 * 1024.0,
+        other => {
+            return Err(format!(
+                "'{other}' is not a unit of the disk quota (B, KiB, MiB, GiB, TiB)"
+            ))
+        }
+    };
+    Ok(Some((value * unit).min(u64::MAX as f64) as u64))
 }
 
 /// The truncation counts of a truncations file's text, by layer id (`*`: every layer).
@@ -124,6 +156,7 @@ fn root_of(name: &str) -> &'static str {
         SETTINGS => "GeoServerGWCConfig",
         GEOWEBCACHE => "gwcConfiguration",
         TRUNCATIONS => "meridianTruncations",
+        DISKQUOTA => "gwcQuotaConfiguration",
         _ => "GeoServerTileLayer",
     }
 }
@@ -168,6 +201,9 @@ pub fn check(o: &Object) -> Result<(), String> {
             meridian_tiles::Settings::parse(text).map_err(|e| e.to_string())?;
         }
         TRUNCATIONS => {}
+        DISKQUOTA => {
+            quota_bytes(text)?;
+        }
         GEOWEBCACHE => {
             for g in root
                 .get("gridSets")
@@ -221,6 +257,10 @@ mod tests {
         let t = truncated(None, &["L1", "*"]);
         let t = truncated(Some(&t), &["L1"]);
         assert!(check(&object(TRUNCATIONS, t.clone())).is_ok());
+        let q = "<gwcQuotaConfiguration><enabled>true</enabled><globalQuota><value>2</value><units>MiB</units></globalQuota></gwcQuotaConfiguration>";
+        assert_eq!(quota_bytes(q), Ok(Some(2 * 1024 * 1024)));
+        assert!(check(&object(DISKQUOTA, q.replace("MiB", "parsecs"))).is_err());
+        assert_eq!(quota_bytes(&q.replace(">true<", ">false<")), Ok(None));
         assert_eq!(truncations(Some(&t))["L1"], 2);
         assert_eq!(truncations(Some(&t))["*"], 1);
         assert!(check(&object(SETTINGS, "not xml".into())).is_err());

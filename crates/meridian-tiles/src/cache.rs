@@ -51,8 +51,8 @@ fn folder(text: &str) -> String {
 #[derive(Debug)]
 pub struct DiskCache {
     root: PathBuf,
-    /// Most bytes the tiles may take (`None`: no limit).
-    quota: Option<u64>,
+    /// Most bytes the tiles may take (0: no limit).
+    quota: AtomicU64,
     /// Bytes written since the last count (an estimate between evictions).
     used: AtomicU64,
     /// Whether an eviction pass is running.
@@ -68,14 +68,30 @@ impl DiskCache {
         std::fs::create_dir_all(root).map_err(|e| CacheError::io(root, e))?;
         let cache = DiskCache {
             root: root.to_path_buf(),
-            quota,
+            quota: AtomicU64::new(0),
             used: AtomicU64::new(0),
             evicting: Default::default(),
         };
-        if quota.is_some() {
-            cache.used.store(cache.usage(), Ordering::Relaxed);
-        }
+        cache.set_quota(quota);
         Ok(cache)
+    }
+
+    /// Change the quota (`None`: no limit); a smaller one evicts at once.
+    pub fn set_quota(&self, quota: Option<u64>) {
+        let q = quota.unwrap_or(0);
+        if self.quota.swap(q, Ordering::Relaxed) == q {
+            return;
+        }
+        if q > 0 {
+            self.used.store(self.usage(), Ordering::Relaxed);
+            if self.used.load(Ordering::Relaxed) > q {
+                self.evict();
+            }
+        }
+    }
+
+    fn quota(&self) -> Option<u64> {
+        Some(self.quota.load(Ordering::Relaxed)).filter(|q| *q > 0)
     }
 
     /// The cache's folder.
@@ -111,7 +127,7 @@ impl DiskCache {
         let modified = meta.modified().ok()?;
         let mut bytes = Vec::with_capacity(meta.len() as usize);
         std::io::Read::read_to_end(&mut &f, &mut bytes).ok()?;
-        if self.quota.is_some()
+        if self.quota().is_some()
             && SystemTime::now()
                 .duration_since(modified)
                 .is_ok_and(|age| age > TOUCH_EVERY)
@@ -144,7 +160,7 @@ impl DiskCache {
             return Err(CacheError::io(&p, e));
         }
         let used = self.used.fetch_add(bytes.len() as u64, Ordering::Relaxed) + bytes.len() as u64;
-        if self.quota.is_some_and(|q| used > q) {
+        if self.quota().is_some_and(|q| used > q) {
             self.evict();
         }
         Ok(())
@@ -257,7 +273,7 @@ impl DiskCache {
     /// Bring the cache under 90 % of its quota, least recently used tiles first (one pass at
     /// a time: a writer that finds one running goes on).
     fn evict(&self) {
-        let Some(quota) = self.quota else {
+        let Some(quota) = self.quota() else {
             return;
         };
         if self.evicting.swap(true, Ordering::AcqRel) {

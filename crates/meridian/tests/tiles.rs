@@ -744,3 +744,78 @@ fn ogc_api_tiles_lists_tilesets_and_serves_the_same_tiles() {
         400
     );
 }
+
+#[test]
+fn the_disk_quota_set_over_rest_keeps_the_cache_under_it() {
+    let n = node();
+    let gwc = |method: &str, path: &str, body: &str| {
+        let r = n
+            .anon()
+            .request(
+                method.parse().unwrap(),
+                format!("http://127.0.0.1:{}/geoserver/gwc/rest{path}", n.port),
+            )
+            .basic_auth("admin", Some("geoserver"))
+            .header("content-type", "text/xml")
+            .body(body.to_string())
+            .send()
+            .unwrap();
+        (r.status().as_u16(), r.text().unwrap())
+    };
+    let (s, q) = gwc("GET", "/diskquota.xml", "");
+    assert_eq!(s, 200);
+    assert!(q.contains("<enabled>false</enabled>"), "{q}");
+    // A quota of 150 KiB, as GeoWebCache's clients send it.
+    let (s, msg) = gwc(
+        "PUT",
+        "/diskquota.xml",
+        "<gwcQuotaConfiguration><enabled>true</enabled><globalQuota><value>150</value><units>KiB</units></globalQuota></gwcQuotaConfiguration>",
+    );
+    assert_eq!(s, 200, "{msg}");
+    let file = std::fs::read_to_string(n.dir.join("gwc/geowebcache-diskquota.xml")).unwrap();
+    assert!(
+        file.contains("<units>KiB</units>") && file.contains("<value>150</value>"),
+        "{file}"
+    );
+    // Many tiles later, the cache is under the quota (the last metatile's tiles at most
+    // beyond it while they are written).
+    for row in 0..8 {
+        for col in (0..16).step_by(4) {
+            get(
+                &n,
+                &wmts_tile(
+                    "topp:states",
+                    "EPSG:4326",
+                    "EPSG:4326:3",
+                    row,
+                    col,
+                    "image/png",
+                ),
+            );
+        }
+    }
+    let mut files = Vec::new();
+    walk(&n.dir.join("gwc"), &mut files);
+    let bytes: u64 = files
+        .iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "png"))
+        .map(|f| std::fs::metadata(f).unwrap().len())
+        .sum();
+    assert!(bytes <= 150 * 1024 + 100 * 1024, "{bytes} bytes cached");
+    let png = files
+        .iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "png"))
+        .count();
+    assert!(
+        png > 0 && png < 128,
+        "{png} of level 3's 128 tiles kept: the oldest were evicted"
+    );
+    // A wrong unit is refused with the reason, and nothing changes.
+    let (s, msg) = gwc(
+        "PUT",
+        "/diskquota.xml",
+        "<gwcQuotaConfiguration><globalQuota><value>1</value><units>parsecs</units></globalQuota></gwcQuotaConfiguration>",
+    );
+    assert_eq!(s, 400);
+    assert!(msg.contains("parsecs"), "{msg}");
+}

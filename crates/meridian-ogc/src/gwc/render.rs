@@ -17,6 +17,8 @@ use std::time::SystemTime;
 #[derive(Debug)]
 pub struct TileCache {
     root: PathBuf,
+    /// The quota the node was started with (`--tile-cache-quota`), unless the disk quota
+    /// configuration says otherwise.
     quota: Option<u64>,
     disk: OnceLock<Option<DiskCache>>,
     drawing: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
@@ -47,6 +49,13 @@ impl TileCache {
                 }
             })
             .as_ref()
+    }
+
+    /// Set the quota: the one `gwc/geowebcache-diskquota.xml` sets, else the node's own.
+    pub fn configure_quota(&self, configured: Option<Option<u64>>) {
+        if let Some(d) = self.disk() {
+            d.set_quota(configured.unwrap_or(self.quota));
+        }
     }
 
     /// Remove every cached tile of the layers or groups with these ids (`*`: of all).

@@ -17,6 +17,7 @@ pub fn dispatch(c: &Ctx, req: &Req, rest: &[&str]) -> RestResult<Resp> {
         ["layers"] => layers(c, req),
         ["layers", name] => layer(c, req, name),
         ["masstruncate"] => mass_truncate(c, req),
+        ["diskquota"] => disk_quota(c, req),
         _ => Err(RestError::NotFound(format!(
             "no such tile cache resource: /gwc/rest/{}",
             rest.join("/")
@@ -205,6 +206,87 @@ fn mass_truncate(c: &Ctx, req: &Req) -> RestResult<Resp> {
                 gwc_files::TRUNCATIONS,
                 gwc_files::truncated(current.as_deref(), &refs),
             );
+            let change = if current.is_some() {
+                Change::Modify { object }
+            } else {
+                Change::Add { object }
+            };
+            c.apply(vec![change])?;
+            Ok(Resp::ok())
+        }
+        _ => Err(method_not_allowed(req)),
+    }
+}
+
+/// `/diskquota`: GeoWebCache's disk quota configuration (`gwc/geowebcache-diskquota.xml`):
+/// whether quotas apply and the global quota, which every node's cache keeps under (the least
+/// recently used tiles go first). Without the file, the node's `--tile-cache-quota` applies.
+fn disk_quota(c: &Ctx, req: &Req) -> RestResult<Resp> {
+    let current = c
+        .cat
+        .get_kind(Kind::TileCache, &gwc_files::id_of(gwc_files::DISKQUOTA))
+        .and_then(|o| o.body.clone());
+    let shown = |text: Option<&str>| -> Element {
+        let parsed = text.and_then(|t| meridian_xml::parse(t).ok());
+        let get = |k: &str| {
+            parsed
+                .as_ref()
+                .and_then(|x| x.child_text(k))
+                .map(str::to_string)
+        };
+        let quota = parsed.as_ref().and_then(|x| {
+            x.get("globalQuota").map(|q| {
+                (
+                    q.child_text("value").unwrap_or("500").trim().to_string(),
+                    q.child_text("units").unwrap_or("MiB").trim().to_string(),
+                )
+            })
+        });
+        let (value, units) = quota.unwrap_or_else(|| ("500".into(), "MiB".into()));
+        Element::new("gwcQuotaConfiguration")
+            .child(Element::with_text(
+                "enabled",
+                get("enabled").unwrap_or_else(|| "false".into()),
+            ))
+            .child(Element::with_text(
+                "cacheCleanUpFrequency",
+                get("cacheCleanUpFrequency").unwrap_or_else(|| "10".into()),
+            ))
+            .child(Element::with_text(
+                "cacheCleanUpUnits",
+                get("cacheCleanUpUnits").unwrap_or_else(|| "SECONDS".into()),
+            ))
+            .child(Element::with_text(
+                "maxConcurrentCleanUps",
+                get("maxConcurrentCleanUps").unwrap_or_else(|| "2".into()),
+            ))
+            .child(Element::with_text("globalExpirationPolicyName", "LRU"))
+            .child(
+                Element::new("globalQuota")
+                    .child(Element::with_text("value", value))
+                    .child(Element::with_text("units", units)),
+            )
+    };
+    match req.method.as_str() {
+        "GET" => Ok(crate::req::render(req, &shown(current.as_deref()), &[])),
+        "PUT" => {
+            let body = req.body_element("gwcQuotaConfiguration")?;
+            if body.name.as_str() != "gwcQuotaConfiguration" {
+                return Err(RestError::BadRequest(format!(
+                    "expected a <gwcQuotaConfiguration> body, got <{}>",
+                    body.name
+                )));
+            }
+            // What the body leaves out keeps its value (GeoWebCache applies non-null fields).
+            let mut merged = shown(current.as_deref());
+            for child in &body.children {
+                if let Some(slot) = merged.children.iter_mut().find(|c| c.name == child.name) {
+                    *slot = child.clone();
+                }
+            }
+            let text = merged.to_xml();
+            gwc_files::quota_bytes(&text).map_err(RestError::BadRequest)?;
+            let object = gwc_files::object(gwc_files::DISKQUOTA, text);
             let change = if current.is_some() {
                 Change::Modify { object }
             } else {
