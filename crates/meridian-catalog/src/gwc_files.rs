@@ -20,6 +20,10 @@ pub const GEOWEBCACHE: &str = "gwc/geowebcache.xml";
 /// layer (`*`: every layer), so that every node truncates what one was asked to.
 pub const TRUNCATIONS: &str = "gwc/meridian-truncations.xml";
 
+/// Meridian's record of the seed requests made (through GeoWebCache's seeding REST API), so
+/// that every node seeds its own cache.
+pub const SEEDS: &str = "gwc/meridian-seeds.xml";
+
 /// GeoWebCache's disk quota configuration (`gwcQuotaConfiguration`).
 pub const DISKQUOTA: &str = "gwc/geowebcache-diskquota.xml";
 
@@ -56,7 +60,7 @@ pub fn object(name: &str, text: String) -> Object {
 /// Whether `name` is one of the tile cache's files: the settings, GeoWebCache's
 /// configuration, or a tile layer file (a plain `.xml` name in `gwc-layers/`).
 pub fn is_file(name: &str) -> bool {
-    if name == SETTINGS || name == GEOWEBCACHE || name == TRUNCATIONS || name == DISKQUOTA {
+    if [SETTINGS, GEOWEBCACHE, TRUNCATIONS, DISKQUOTA, SEEDS].contains(&name) {
         return true;
     }
     match name.strip_prefix("gwc-layers/") {
@@ -157,6 +161,7 @@ fn root_of(name: &str) -> &'static str {
         GEOWEBCACHE => "gwcConfiguration",
         TRUNCATIONS => "meridianTruncations",
         DISKQUOTA => "gwcQuotaConfiguration",
+        SEEDS => "meridianSeeds",
         _ => "GeoServerTileLayer",
     }
 }
@@ -200,7 +205,7 @@ pub fn check(o: &Object) -> Result<(), String> {
         SETTINGS => {
             meridian_tiles::Settings::parse(text).map_err(|e| e.to_string())?;
         }
-        TRUNCATIONS => {}
+        TRUNCATIONS | SEEDS => {}
         DISKQUOTA => {
             quota_bytes(text)?;
         }

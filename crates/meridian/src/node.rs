@@ -216,6 +216,8 @@ pub fn serve(
         let metrics_cluster = cluster.clone();
         let ready_cluster = cluster.clone();
         let logins = Arc::new(meridian_rest::LoginThrottle::new(max_failed_logins, std::time::Duration::from_secs(60)));
+        // The OGC state, once made (recorded seed requests run through it).
+        let ogc_cell: Arc<std::sync::OnceLock<Arc<OgcState>>> = Arc::default();
         let tiles = Arc::new(meridian_ogc::gwc::TileCache::new(
             tile_cache.dir.clone(),
             tile_cache.quota,
@@ -238,6 +240,8 @@ pub fn serve(
                 service: Arc::downgrade(&service),
                 tiles: tiles.clone(),
                 seen: std::sync::Mutex::new(service.snapshot()),
+                ogc: ogc_cell.clone(),
+                runtime: tokio::runtime::Handle::current(),
             };
             service.subscribe(Box::new(move |_| watch.refresh()));
         }
@@ -260,6 +264,7 @@ pub fn serve(
             proxy_auth: proxy_auth.clone(),
             ..OgcState::new(service.clone(), dir.clone())
         });
+        let _ = ogc_cell.set(ogc.clone());
         let on_exit = service.clone();
         let state = Arc::new(RestState {
             catalog: service,
@@ -403,6 +408,8 @@ struct TileWatch {
     service: std::sync::Weak<CatalogService>,
     tiles: Arc<meridian_ogc::gwc::TileCache>,
     seen: std::sync::Mutex<Arc<Catalog>>,
+    ogc: Arc<std::sync::OnceLock<Arc<OgcState>>>,
+    runtime: tokio::runtime::Handle,
 }
 
 impl TileWatch {
@@ -437,6 +444,13 @@ impl TileWatch {
                 "tiles made stale by a change truncated"
             );
             self.tiles.truncate_layers(stale.iter().map(String::as_str));
+        }
+        // Seed requests recorded since: this node seeds its own cache too.
+        if let Some(ogc) = self.ogc.get() {
+            for (id, request) in meridian_ogc::gwc::seed::recorded_since(&seen, &now) {
+                let _inside = self.runtime.enter();
+                meridian_ogc::gwc::seed::run_recorded(ogc, &id, &request);
+            }
         }
         *seen = now;
     }

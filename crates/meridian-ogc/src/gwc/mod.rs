@@ -18,7 +18,7 @@ pub mod coherence;
 pub(crate) mod direct;
 pub mod ogcapi;
 mod render;
-mod seed;
+pub mod seed;
 mod tms;
 mod vector;
 mod wmts;

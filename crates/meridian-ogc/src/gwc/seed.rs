@@ -135,7 +135,14 @@ fn seed(st: Arc<OgcState>, req: Req, layer: Option<String>) -> RestResult<Resp> 
                     "POST /seed/{layer} with a <seedRequest>, or kill_all".into(),
                 ));
             };
-            start(&st, &req, &layer)?;
+            let mut body = req.body_element("seedRequest")?;
+            start(&st, &body, &layer, false)?;
+            // Recorded through the catalog: every node seeds its own cache (a shared cache
+            // once), as it applies the record.
+            body.children.retain(|c| c.name.as_str() != "name");
+            body.children
+                .insert(0, meridian_xml::Element::with_text("name", layer.as_str()));
+            record(&st, body)?;
             Ok(Resp::ok())
         }
         _ => Err(RestError::MethodNotAllowed(format!(
@@ -145,9 +152,13 @@ fn seed(st: Arc<OgcState>, req: Req, layer: Option<String>) -> RestResult<Resp> 
     }
 }
 
-/// Read a `seedRequest` and start its task.
-fn start(st: &Arc<OgcState>, req: &Req, layer: &str) -> RestResult<()> {
-    let body = req.body_element("seedRequest")?;
+/// Read a `seedRequest` and start its task (`launch` false: only check it).
+fn start(
+    st: &Arc<OgcState>,
+    body: &meridian_xml::Element,
+    layer: &str,
+    launch: bool,
+) -> RestResult<()> {
     if body.name.as_str() != "seedRequest" {
         return Err(RestError::BadRequest(format!(
             "expected a <seedRequest>, got <{}>",
@@ -264,6 +275,9 @@ fn start(st: &Arc<OgcState>, req: &Req, layer: &str) -> RestResult<()> {
             y += mh;
         }
     }
+    if !launch {
+        return Ok(());
+    }
     let seeder = &st.tiles.seeder;
     let task = Arc::new(Task {
         id: seeder.next.fetch_add(1, Ordering::Relaxed) + 1,
@@ -359,4 +373,98 @@ fn start(st: &Arc<OgcState>, req: &Req, layer: &str) -> RestResult<()> {
         tracing::info!(layer = %task.layer, done = task.done.load(Ordering::Relaxed), aborted = end < 0, "tile seeding ended");
     });
     Ok(())
+}
+
+/// Most seed requests the record keeps (the oldest are dropped; they have run).
+const RECORDED: usize = 100;
+
+/// Record a seed request in `gwc/meridian-seeds.xml` through the catalog's apply path.
+fn record(st: &Arc<OgcState>, request: meridian_xml::Element) -> RestResult<()> {
+    use meridian_catalog::{gwc_files, Change, Kind};
+    let cat = st.catalog.snapshot();
+    let current = cat
+        .get_kind(Kind::TileCache, &gwc_files::id_of(gwc_files::SEEDS))
+        .and_then(|o| o.body.clone());
+    let mut root = current
+        .as_deref()
+        .and_then(|t| meridian_xml::parse(t).ok())
+        .unwrap_or_else(|| meridian_xml::Element::new("meridianSeeds"));
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    let id = format!("{nanos:x}-{}", st.tiles.seeder.next.load(Ordering::Relaxed));
+    root.children.push(
+        meridian_xml::Element::new("seed")
+            .attr("id", id)
+            .child(request),
+    );
+    let excess = root.children.len().saturating_sub(RECORDED);
+    root.children.drain(..excess);
+    let object = gwc_files::object(gwc_files::SEEDS, root.to_xml());
+    let change = if current.is_some() {
+        Change::Modify { object }
+    } else {
+        Change::Add { object }
+    };
+    st.catalog.apply(vec![change]).map_err(|e| match e {
+        meridian_catalog::ApplyError::ReadOnly(m) => RestError::Forbidden(m),
+        other => RestError::BadRequest(other.to_string()),
+    })?;
+    Ok(())
+}
+
+/// The seed requests recorded in `after` and not in `before` (by id): each node runs them as
+/// its catalog takes them.
+pub fn recorded_since(
+    before: &meridian_catalog::Catalog,
+    after: &meridian_catalog::Catalog,
+) -> Vec<(String, meridian_xml::Element)> {
+    use meridian_catalog::{gwc_files, Kind};
+    let seeds = |c: &meridian_catalog::Catalog| -> Vec<(String, meridian_xml::Element)> {
+        c.get_kind(Kind::TileCache, &gwc_files::id_of(gwc_files::SEEDS))
+            .and_then(|o| o.body.as_deref().and_then(|t| meridian_xml::parse(t).ok()))
+            .map(|root| {
+                root.all("seed")
+                    .filter_map(|s| {
+                        let id = s.attr_value("id")?.to_string();
+                        let req = s.get("seedRequest")?.clone();
+                        Some((id, req))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let old: std::collections::HashSet<String> =
+        seeds(before).into_iter().map(|(id, _)| id).collect();
+    seeds(after)
+        .into_iter()
+        .filter(|(id, _)| !old.contains(id))
+        .collect()
+}
+
+/// Run a recorded seed request on this node — once per cache: a node sharing its cache
+/// folder with another that took the request already leaves it.
+pub fn run_recorded(st: &Arc<OgcState>, id: &str, request: &meridian_xml::Element) {
+    if let Some(d) = st.tiles.disk() {
+        let marks = d.root().join(".seeds");
+        let _ = std::fs::create_dir_all(&marks);
+        let mark = marks.join(id.replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', "_"));
+        if std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&mark)
+            .is_err()
+        {
+            tracing::info!(
+                seed = id,
+                "a seed request another node sharing this cache runs"
+            );
+            return;
+        }
+    }
+    let layer = request.child_text("name").unwrap_or_default().to_string();
+    if let Err(e) = start(st, request, &layer, true) {
+        tracing::warn!(seed = id, error = %e, "a recorded seed request does not run here");
+    }
 }

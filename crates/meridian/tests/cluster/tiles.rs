@@ -160,3 +160,95 @@ fn a_wfs_t_edit_through_one_node_truncates_that_boxs_tiles_on_the_other() {
     );
     assert_eq!(bugsites_tile(&b, 0, 0), "HIT");
 }
+
+fn seed(a: &Node) {
+    let r = a
+        .anon()
+        .post(format!(
+            "http://127.0.0.1:{}/geoserver/gwc/rest/seed/topp:states.xml",
+            a.port
+        ))
+        .basic_auth("admin", Some("geoserver"))
+        .header("content-type", "text/xml")
+        .body("<seedRequest><name>topp:states</name><gridSetId>EPSG:4326</gridSetId><zoomStart>0</zoomStart><zoomStop>2</zoomStop><format>image/png</format><type>seed</type><threadCount>2</threadCount></seedRequest>")
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+fn pngs(dir: &Path) -> usize {
+    fn walk(d: &Path, n: &mut usize) {
+        for e in std::fs::read_dir(d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, n);
+            } else if p.extension().is_some_and(|x| x == "png") {
+                *n += 1;
+            }
+        }
+    }
+    let mut n = 0;
+    walk(dir, &mut n);
+    n
+}
+
+#[test]
+fn a_seed_request_on_the_primary_seeds_every_nodes_cache_and_a_shared_cache_once() {
+    let c = Cluster::new("seeds");
+    let (_ta, da) = tmpdir();
+    let (_tb, db) = tmpdir();
+    for d in [&da, &db] {
+        meridian_testkit::copy_dir(&meridian_testkit::fixture_datadir(), d).unwrap();
+    }
+    let a = c.start(&da, "node-a", true, true);
+    let b = c.start(&db, "node-b", false, false);
+    wait_connected("replica connected", &[&a, &b], &b);
+    seed(&a);
+    // Levels 0 to 2 of EPSG:4326: 2 + 8 + 32 tiles, in each node's own cache.
+    wait_for(
+        "both caches seeded",
+        &[&a, &b],
+        Duration::from_secs(60),
+        || pngs(&da.join("gwc")) == 42 && pngs(&db.join("gwc")) == 42,
+    );
+    assert_eq!(
+        tile(&b).0,
+        "HIT",
+        "the replica's tile was seeded, not drawn on request"
+    );
+    drop((a, b));
+
+    // Two nodes on one shared cache folder: the request runs once.
+    let c = Cluster::new("seedshared");
+    let (_tc, dc) = tmpdir();
+    let (_td, dd) = tmpdir();
+    let (_ts, shared) = tmpdir();
+    for d in [&dc, &dd] {
+        meridian_testkit::copy_dir(&meridian_testkit::fixture_datadir(), d).unwrap();
+    }
+    let cache = shared.display().to_string();
+    let env = [("GEOWEBCACHE_CACHE_DIR", cache.as_str())];
+    let a = c.start_with(&dc, "node-c", true, true, &env);
+    let b = c.start_with(&dd, "node-d", false, false, &env);
+    wait_connected("replica connected", &[&a, &b], &b);
+    seed(&a);
+    wait_for(
+        "the shared cache seeded",
+        &[&a, &b],
+        Duration::from_secs(60),
+        || pngs(&shared) == 42,
+    );
+    wait_for(
+        "one node left it to the other",
+        &[&a, &b],
+        Duration::from_secs(10),
+        || {
+            a.log_contains("another node sharing this cache runs")
+                || b.log_contains("another node sharing this cache runs")
+        },
+    );
+    assert!(
+        !(a.log_contains("another node sharing this cache runs")
+            && b.log_contains("another node sharing this cache runs"))
+    );
+}
