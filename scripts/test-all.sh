@@ -48,6 +48,7 @@ $bench reads --layers 500 --clients 1,4 --seconds 0.3
 $bench mapserver --seconds 0.3 --clients 2 --fixture "${MERIDIAN_FIXTURE_DATADIR:-tests/fixtures/geoserver-release}"
 $bench maps --seconds 0.3 --clients 1 --fixture "${MERIDIAN_FIXTURE_DATADIR:-tests/fixtures/geoserver-release}"
 $bench tiles --seconds 0.3 --clients 1 --fixture "${MERIDIAN_FIXTURE_DATADIR:-tests/fixtures/geoserver-release}"
+$bench tiles --uncached --seconds 0.3 --clients 1 --fixture "${MERIDIAN_FIXTURE_DATADIR:-tests/fixtures/geoserver-release}"
 
 echo "== Python client libraries against a live node"
 venv=target/py-venv

@@ -209,8 +209,12 @@ enum Cmd {
         #[arg(long)]
         meridian: Option<PathBuf>,
     },
-    /// Cached tiles: Meridian's WMTS against lighttpd serving the same tile files.
+    /// Cached tiles: Meridian's WMTS against lighttpd serving the same tile files; with
+    /// `--uncached`, tiles drawn on request against MapServer behind MapCache.
     Tiles {
+        /// Tiles drawn on request (a new metatile each), against MapServer behind MapCache.
+        #[arg(long)]
+        uncached: bool,
         /// GeoServer's release data directory (copied, never written).
         #[arg(long, default_value = "tests/fixtures/geoserver-release")]
         fixture: PathBuf,
@@ -528,6 +532,36 @@ fn main() -> ExitCode {
                 println!("Meridian at least 2× MapServer on {twice} of {} rows", rows.len());
             }),
         Cmd::Tiles {
+            uncached: true,
+            fixture,
+            clients,
+            seconds,
+            meridian,
+        } => clients
+            .split(',')
+            .map(|c| c.trim().parse::<usize>())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| meridian_bench::BenchError::Node(format!("--clients '{clients}' is not a list of numbers")))
+            .and_then(|clients| {
+                tiles::run_uncached(&tiles::Options {
+                    fixture,
+                    clients,
+                    duration: std::time::Duration::from_secs_f64(seconds.max(0.1)),
+                    meridian,
+                })
+            })
+            .map(|rows| {
+                println!("| uncached tiles | clients | Meridian tiles/s | Meridian p99 ms | MapServer+MapCache tiles/s | p99 ms | ratio |");
+                println!("|---|---|---|---|---|---|---|");
+                for r in &rows {
+                    println!(
+                        "| topp:states, EPSG:900913 level {}, a new metatile each | {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.2} |",
+                        r.zoom, r.clients, r.meridian.0, r.meridian.1.p99, r.mapcache.0, r.mapcache.1.p99, r.ratio()
+                    );
+                }
+            }),
+        Cmd::Tiles {
+            uncached: false,
             fixture,
             clients,
             seconds,

@@ -186,3 +186,219 @@ pub fn run(opts: &Options) -> Result<Vec<Row>, BenchError> {
     }
     Ok(rows)
 }
+
+/// One client count of the uncached comparison.
+#[derive(Debug, Clone)]
+pub struct UncachedRow {
+    /// Concurrent clients.
+    pub clients: usize,
+    /// The level the tiles were asked at (a new one for each row, so none is cached).
+    pub zoom: usize,
+    /// Meridian: tiles per second and latency (ms).
+    pub meridian: (f64, Summary),
+    /// MapServer behind MapCache: tiles per second and latency (ms).
+    pub mapcache: (f64, Summary),
+}
+
+impl UncachedRow {
+    /// Meridian's throughput over MapCache's.
+    pub fn ratio(&self) -> f64 {
+        self.meridian.0 / self.mapcache.0
+    }
+}
+
+/// The style both servers draw `topp:states` with: the population classes, no labels.
+const STATES_SLD: &str = r#"<StyledLayerDescriptor version="1.0.0" xmlns="http://www.opengis.net/sld" xmlns:ogc="http://www.opengis.net/ogc"><NamedLayer><Name>states</Name><UserStyle><Name>bench_states</Name><FeatureTypeStyle><Rule><ogc:Filter><ogc:PropertyIsLessThan><ogc:PropertyName>PERSONS</ogc:PropertyName><ogc:Literal>2000000</ogc:Literal></ogc:PropertyIsLessThan></ogc:Filter><PolygonSymbolizer><Fill><CssParameter name="fill">#4DFF4D</CssParameter><CssParameter name="fill-opacity">0.7</CssParameter></Fill></PolygonSymbolizer></Rule><Rule><ogc:Filter><ogc:PropertyIsGreaterThanOrEqualTo><ogc:PropertyName>PERSONS</ogc:PropertyName><ogc:Literal>2000000</ogc:Literal></ogc:PropertyIsGreaterThanOrEqualTo></ogc:Filter><PolygonSymbolizer><Fill><CssParameter name="fill">#4D4DFF</CssParameter><CssParameter name="fill-opacity">0.7</CssParameter></Fill></PolygonSymbolizer></Rule></FeatureTypeStyle></UserStyle></NamedLayer></StyledLayerDescriptor>"#;
+
+/// The same classes as a mapfile.
+fn states_mapfile(states: &Path) -> String {
+    format!(
+        r#"MAP
+  NAME "bench"
+  EXTENT -180 -90 180 90
+  MAXSIZE 4096
+  PROJECTION "init=epsg:4326" END
+  WEB
+    METADATA
+      "wms_title" "bench"
+      "wms_onlineresource" "http://127.0.0.1/mapserv?map=bench"
+      "wms_srs" "EPSG:4326 EPSG:3857 EPSG:900913"
+      "wms_enable_request" "*"
+    END
+  END
+  LAYER
+    NAME "states"
+    TYPE POLYGON
+    DATA "{}"
+    PROJECTION "init=epsg:4326" END
+    METADATA "wms_title" "states" END
+    CLASS
+      EXPRESSION ([PERSONS] < 2000000)
+      STYLE COLOR 77 255 77 OPACITY 70 END
+    END
+    CLASS
+      EXPRESSION ([PERSONS] >= 2000000)
+      STYLE COLOR 77 77 255 OPACITY 70 END
+    END
+  END
+END
+"#,
+        states.display()
+    )
+}
+
+/// MapServer behind MapCache under lighttpd, stopped when dropped.
+struct MapCache {
+    dir: PathBuf,
+    base: String,
+}
+
+impl MapCache {
+    fn start(dir: &Path, map: &Path) -> Result<MapCache, BenchError> {
+        let port = free_port()?;
+        run_script(
+            &repo_script("mapcache.sh"),
+            &[
+                "start",
+                &dir.display().to_string(),
+                &port.to_string(),
+                &map.display().to_string(),
+                "states",
+            ],
+        )?;
+        Ok(MapCache {
+            dir: dir.to_path_buf(),
+            base: format!("http://127.0.0.1:{port}"),
+        })
+    }
+}
+
+impl Drop for MapCache {
+    fn drop(&mut self) {
+        let _ = run_script(
+            &repo_script("mapcache.sh"),
+            &["stop", &self.dir.display().to_string()],
+        );
+    }
+}
+
+/// Web mercator metres of a WGS84 point.
+fn mercator(lon: f64, lat: f64) -> (f64, f64) {
+    let r = 6_378_137.0;
+    (
+        lon.to_radians() * r,
+        (std::f64::consts::FRAC_PI_4 + lat.to_radians() / 2.0)
+            .tan()
+            .ln()
+            * r,
+    )
+}
+
+/// Uncached raster tiles: every request the first of its metatile (4×4, no gutter, on both),
+/// over the United States at a level of its own per row, from Meridian and from MapServer
+/// behind MapCache, both drawing the same classes.
+pub fn run_uncached(opts: &Options) -> Result<Vec<UncachedRow>, BenchError> {
+    let tmp = crate::node::work_dir()?;
+    let data = tmp.path().join("data");
+    meridian_testkit::copy_dir(&opts.fixture, &data)
+        .map_err(|e| BenchError::Io(opts.fixture.display().to_string(), e))?;
+    let binary = meridian_binary(opts.meridian.as_deref())?;
+    let mut node = Node::start(&binary, &data, &[], &tmp.path().join("meridian.log"))?;
+    node.wait_ready(Duration::from_secs(60))?;
+    let http = client()?;
+    let rest =
+        |method: reqwest::Method, path: &str, ct: &str, body: &str| -> Result<(), BenchError> {
+            let r = http
+                .request(method, format!("{}/rest{path}", node.base))
+                .basic_auth("admin", Some("geoserver"))
+                .header("content-type", ct)
+                .body(body.to_string())
+                .send()
+                .map_err(|e| BenchError::Http(e.to_string()))?;
+            if r.status().is_success() {
+                Ok(())
+            } else {
+                Err(BenchError::Http(format!("{path}: {}", r.status())))
+            }
+        };
+    rest(
+        reqwest::Method::POST,
+        "/styles?name=bench_states",
+        "application/vnd.ogc.sld+xml",
+        STATES_SLD,
+    )?;
+    rest(
+        reqwest::Method::PUT,
+        "/layers/topp:states",
+        "text/xml",
+        "<layer><defaultStyle><name>bench_states</name></defaultStyle></layer>",
+    )?;
+    let map = tmp.path().join("states.map");
+    std::fs::write(&map, states_mapfile(&data.join("data/shapefiles/states")))
+        .map_err(|e| BenchError::Io(map.display().to_string(), e))?;
+    let mc = MapCache::start(&tmp.path().join("mapcache"), &map)?;
+    let grid = meridian_tiles::builtin()
+        .into_iter()
+        .find(|g| g.name == "EPSG:900913")
+        .ok_or_else(|| BenchError::Node("no EPSG:900913 gridset".into()))?;
+    let (w, s) = mercator(-125.0, 24.0);
+    let (e, n) = mercator(-66.0, 50.0);
+    let mut rows = Vec::new();
+    for (k, &clients) in opts.clients.iter().enumerate() {
+        let z = 11 + k;
+        let Some(((x0, x1), (y0, y1))) = grid.tiles_covering(z, [w, s, e, n]) else {
+            continue;
+        };
+        // One tile per metatile, spread over the country.
+        let mut tiles: Vec<(u64, u64)> = Vec::new();
+        let mut y = y0 - y0 % 4;
+        while y <= y1 {
+            let mut x = x0 - x0 % 4;
+            while x <= x1 {
+                tiles.push((x, y));
+                x += 4;
+            }
+            y += 4;
+        }
+        let count = tiles.len();
+        let spread: Vec<(u64, u64)> = (0..count).map(|i| tiles[(i * 7919) % count]).collect();
+        let m_urls: Vec<String> = spread
+            .iter()
+            .map(|&(x, y)| {
+                format!(
+                    "{}/gwc/service/wmts?SERVICE=WMTS&REQUEST=GetTile&LAYER=topp:states&STYLE=&TILEMATRIXSET=EPSG:900913&TILEMATRIX=EPSG:900913:{z}&TILEROW={}&TILECOL={x}&FORMAT=image/png",
+                    node.base,
+                    grid.wmts_row(z, y)
+                )
+            })
+            .collect();
+        let s_urls: Vec<String> = spread
+            .iter()
+            .map(|&(x, y)| {
+                format!(
+                    "{}/mapcache/tms/1.0.0/states@GoogleMapsCompatible/{z}/{x}/{y}.png",
+                    mc.base
+                )
+            })
+            .collect();
+        let m = get_loop(
+            clients,
+            opts.duration,
+            &|i| m_urls[i % count].clone(),
+            false,
+        )?;
+        let s = get_loop(
+            clients,
+            opts.duration,
+            &|i| s_urls[i % count].clone(),
+            false,
+        )?;
+        rows.push(UncachedRow {
+            clients,
+            zoom: z,
+            meridian: m,
+            mapcache: s,
+        });
+    }
+    Ok(rows)
+}
