@@ -215,6 +215,13 @@ enum Cmd {
         /// Tiles drawn on request (a new metatile each), against MapServer behind MapCache.
         #[arg(long)]
         uncached: bool,
+        /// Vector tiles of a PostGIS table drawn on request, against martin (`--martin`).
+        #[arg(long)]
+        vector: bool,
+        /// The martin binary (`cargo install martin --version 1.14.0 --locked
+        /// --no-default-features --features postgres --root target/martin`).
+        #[arg(long, default_value = "target/martin/bin/martin")]
+        martin: PathBuf,
         /// GeoServer's release data directory (copied, never written).
         #[arg(long, default_value = "tests/fixtures/geoserver-release")]
         fixture: PathBuf,
@@ -532,11 +539,46 @@ fn main() -> ExitCode {
                 println!("Meridian at least 2× MapServer on {twice} of {} rows", rows.len());
             }),
         Cmd::Tiles {
+            vector: true,
+            martin,
+            fixture,
+            clients,
+            seconds,
+            meridian,
+            ..
+        } => clients
+            .split(',')
+            .map(|c| c.trim().parse::<usize>())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| meridian_bench::BenchError::Node(format!("--clients '{clients}' is not a list of numbers")))
+            .and_then(|clients| {
+                tiles::run_vector(
+                    &tiles::Options {
+                        fixture,
+                        clients,
+                        duration: std::time::Duration::from_secs_f64(seconds.max(0.1)),
+                        meridian,
+                    },
+                    &martin,
+                )
+            })
+            .map(|rows| {
+                println!("| vector tiles | clients | Meridian tiles/s | Meridian p99 ms | martin tiles/s | martin p99 ms | ratio |");
+                println!("|---|---|---|---|---|---|---|");
+                for r in &rows {
+                    println!(
+                        "| PostGIS states, level {} | {} | {:.0} | {:.1} | {:.0} | {:.1} | {:.2} |",
+                        r.zoom, r.clients, r.meridian.0, r.meridian.1.p99, r.martin.0, r.martin.1.p99, r.ratio()
+                    );
+                }
+            }),
+        Cmd::Tiles {
             uncached: true,
             fixture,
             clients,
             seconds,
             meridian,
+            ..
         } => clients
             .split(',')
             .map(|c| c.trim().parse::<usize>())
@@ -561,11 +603,11 @@ fn main() -> ExitCode {
                 }
             }),
         Cmd::Tiles {
-            uncached: false,
             fixture,
             clients,
             seconds,
             meridian,
+            ..
         } => clients
             .split(',')
             .map(|c| c.trim().parse::<usize>())

@@ -402,3 +402,238 @@ pub fn run_uncached(opts: &Options) -> Result<Vec<UncachedRow>, BenchError> {
     }
     Ok(rows)
 }
+
+/// PostgreSQL with PostGIS (`scripts/postgis.sh`), stopped when dropped.
+struct Postgis {
+    dir: PathBuf,
+    port: u16,
+}
+
+impl Postgis {
+    fn start(dir: &Path) -> Result<Postgis, BenchError> {
+        let port = free_port()?;
+        run_script(
+            &repo_script("postgis.sh"),
+            &["start", &dir.display().to_string(), &port.to_string()],
+        )?;
+        Ok(Postgis {
+            dir: dir.to_path_buf(),
+            port,
+        })
+    }
+}
+
+impl Drop for Postgis {
+    fn drop(&mut self) {
+        let _ = run_script(
+            &repo_script("postgis.sh"),
+            &["stop", &self.dir.display().to_string()],
+        );
+    }
+}
+
+/// martin serving a database's tables, stopped when dropped.
+struct Martin {
+    child: std::process::Child,
+    base: String,
+}
+
+impl Drop for Martin {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One client count of the vector tile comparison.
+#[derive(Debug, Clone)]
+pub struct VectorRow {
+    /// Concurrent clients.
+    pub clients: usize,
+    /// The level (a new one for each row, so Meridian's cache holds none of them).
+    pub zoom: usize,
+    /// Meridian: tiles per second and latency (ms).
+    pub meridian: (f64, Summary),
+    /// martin: tiles per second and latency (ms).
+    pub martin: (f64, Summary),
+}
+
+impl VectorRow {
+    /// Meridian's throughput over martin's.
+    pub fn ratio(&self) -> f64 {
+        self.meridian.0 / self.martin.0
+    }
+}
+
+/// Vector tiles of one PostGIS table (`states`), from Meridian (drawn on request: a level of
+/// its own per row) and from martin (`martin` is the binary to run).
+pub fn run_vector(opts: &Options, martin: &Path) -> Result<Vec<VectorRow>, BenchError> {
+    let tmp = crate::node::work_dir()?;
+    let pg = Postgis::start(&tmp.path().join("pg"))?;
+    let shp = opts.fixture.join("data/shapefiles/states.shp");
+    run_script(
+        &repo_script("postgis.sh"),
+        &[
+            "load",
+            &pg.dir.display().to_string(),
+            &pg.port.to_string(),
+            &shp.display().to_string(),
+            "states",
+            "4326",
+        ],
+    )?;
+    let data = tmp.path().join("data");
+    meridian_testkit::copy_dir(&opts.fixture, &data)
+        .map_err(|e| BenchError::Io(opts.fixture.display().to_string(), e))?;
+    let binary = meridian_binary(opts.meridian.as_deref())?;
+    // No tile cache (a folder that cannot be made): every tile drawn, as martin without its
+    // cache draws each.
+    let mut node = Node::start(
+        &binary,
+        &data,
+        &[("GEOWEBCACHE_CACHE_DIR", "/dev/null/no-cache".to_string())],
+        &tmp.path().join("meridian.log"),
+    )?;
+    node.wait_ready(Duration::from_secs(60))?;
+    let http = client()?;
+    let call = |method: reqwest::Method, url: String, body: String| -> Result<(), BenchError> {
+        let r = http
+            .request(method, url.clone())
+            .basic_auth("admin", Some("geoserver"))
+            .header("content-type", "text/xml")
+            .body(body)
+            .send()
+            .map_err(|e| BenchError::Http(e.to_string()))?;
+        if r.status().is_success() {
+            Ok(())
+        } else {
+            Err(BenchError::Http(format!("{url}: {}", r.status())))
+        }
+    };
+    let rest = format!("{}/rest", node.base);
+    call(
+        reqwest::Method::POST,
+        format!("{rest}/workspaces"),
+        "<workspace><name>pg</name></workspace>".into(),
+    )?;
+    call(
+        reqwest::Method::POST,
+        format!("{rest}/workspaces/pg/datastores"),
+        format!("<dataStore><name>db</name><connectionParameters><entry key=\"dbtype\">postgis</entry><entry key=\"host\">127.0.0.1</entry><entry key=\"port\">{}</entry><entry key=\"database\">gis</entry><entry key=\"schema\">public</entry><entry key=\"user\">postgres</entry><entry key=\"passwd\"></entry></connectionParameters></dataStore>", pg.port),
+    )?;
+    call(
+        reqwest::Method::POST,
+        format!("{rest}/workspaces/pg/datastores/db/featuretypes"),
+        "<featureType><name>states</name></featureType>".into(),
+    )?;
+    call(
+        reqwest::Method::PUT,
+        format!("{}/gwc/rest/layers/pg:states.xml", node.base),
+        "<GeoServerLayer><name>pg:states</name><enabled>true</enabled><mimeFormats><string>application/vnd.mapbox-vector-tile</string></mimeFormats><gridSubsets><gridSubset><gridSetName>EPSG:900913</gridSetName></gridSubset></gridSubsets></GeoServerLayer>".into(),
+    )?;
+    let martin_port = free_port()?;
+    let log = std::fs::File::create(tmp.path().join("martin.log"))
+        .map_err(|e| BenchError::Io("martin.log".into(), e))?;
+    let child = std::process::Command::new(martin)
+        .args([
+            // No tile cache: every tile drawn, as Meridian draws each of the levels it is asked.
+            "--cache-size",
+            "0",
+            "--listen-addresses",
+            &format!("127.0.0.1:{martin_port}"),
+            &format!("postgresql://postgres@127.0.0.1:{}/gis", pg.port),
+        ])
+        .stdout(
+            log.try_clone()
+                .map_err(|e| BenchError::Io("martin.log".into(), e))?,
+        )
+        .stderr(log)
+        .spawn()
+        .map_err(|e| BenchError::Node(format!("{}: {e}", martin.display())))?;
+    let m = Martin {
+        child,
+        base: format!("http://127.0.0.1:{martin_port}"),
+    };
+    // martin answers once it has read the database's tables.
+    let started = std::time::Instant::now();
+    while !http
+        .get(format!("{}/catalog", m.base))
+        .send()
+        .is_ok_and(|r| r.status().is_success())
+    {
+        if started.elapsed() > Duration::from_secs(60) {
+            return Err(BenchError::Node("martin did not start".into()));
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let grid = meridian_tiles::builtin()
+        .into_iter()
+        .find(|g| g.name == "EPSG:900913")
+        .ok_or_else(|| BenchError::Node("no EPSG:900913 gridset".into()))?;
+    let (w, s) = mercator(-125.0, 24.0);
+    let (e, n) = mercator(-66.0, 50.0);
+    let mut rows = Vec::new();
+    for (k, &clients) in opts.clients.iter().enumerate() {
+        let z = 9 + k;
+        let Some(((x0, x1), (y0, y1))) = grid.tiles_covering(z, [w, s, e, n]) else {
+            continue;
+        };
+        let all: Vec<(u64, u64)> = (y0..=y1)
+            .flat_map(|y| (x0..=x1).map(move |x| (x, y)))
+            .collect();
+        // The tiles with features (martin answers 204 for the others): up to 3,000, spread.
+        let mut spread: Vec<(u64, u64)> = Vec::new();
+        for i in 0..all.len() {
+            let (x, y) = all[(i * 7919) % all.len()];
+            let r = http
+                .get(format!("{}/states/{z}/{x}/{}", m.base, grid.wmts_row(z, y)))
+                .send()
+                .map_err(|e| BenchError::Http(e.to_string()))?;
+            if r.status() == 200 {
+                spread.push((x, y));
+            }
+            if spread.len() >= 3000 {
+                break;
+            }
+        }
+        let count = spread.len();
+        if count == 0 {
+            return Err(BenchError::Node(
+                "martin has no tile of states over the country".into(),
+            ));
+        }
+        let m_urls: Vec<String> = spread
+            .iter()
+            .map(|&(x, y)| {
+                format!(
+                    "{}/gwc/service/wmts/rest/pg:states/EPSG:900913/EPSG:900913:{z}/{}/{x}?format=application/vnd.mapbox-vector-tile",
+                    node.base,
+                    grid.wmts_row(z, y)
+                )
+            })
+            .collect();
+        let s_urls: Vec<String> = spread
+            .iter()
+            .map(|&(x, y)| format!("{}/states/{z}/{x}/{}", m.base, grid.wmts_row(z, y)))
+            .collect();
+        let a = get_loop(
+            clients,
+            opts.duration,
+            &|i| m_urls[i % count].clone(),
+            false,
+        )?;
+        let b = get_loop(
+            clients,
+            opts.duration,
+            &|i| s_urls[i % count].clone(),
+            false,
+        )?;
+        rows.push(VectorRow {
+            clients,
+            zoom: z,
+            meridian: a,
+            martin: b,
+        });
+    }
+    Ok(rows)
+}

@@ -38,7 +38,8 @@ pub use query::{query, query_source, Query, QueryResult, SortKey};
 pub use reproject::{transform_bbox, Transformer};
 pub use shape_zip::{shape_zip, SHAPE_ZIP_CONTENT_TYPE};
 pub use source::{
-    scan_in_crs, Applied, FeatureChange, FeatureSource, FeatureStore, Pushdown, StoreTransaction,
+    scan_in_crs, Applied, FeatureChange, FeatureSource, FeatureStore, MvtTile, Pushdown,
+    StoreTransaction,
 };
 pub use store::{begin, describe, list_types, open_source, open_store};
 pub use wkb::{parse_wkb, to_wkb};

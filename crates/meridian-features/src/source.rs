@@ -109,6 +109,12 @@ pub trait FeatureSource: Send {
         self.scan(bbox, id_prefix, each)
     }
 
+    /// A Mapbox vector tile of this source's features in `tile`, when the source makes it
+    /// itself (PostGIS: `ST_AsMVT`); `None`: the caller builds it from a scan.
+    fn mvt(&self, _tile: &MvtTile<'_>) -> Option<Result<Vec<u8>, FeatureError>> {
+        None
+    }
+
     /// How many features there are, when known without reading them.
     fn count_all(&self) -> Result<Option<usize>, FeatureError> {
         Ok(None)
@@ -155,4 +161,21 @@ pub fn scan_in_crs(
         });
         !hit || each(f)
     })
+}
+
+/// A vector tile asked of a source ([`FeatureSource::mvt`]).
+#[derive(Debug, Clone)]
+pub struct MvtTile<'a> {
+    /// The tile's box, in `epsg`.
+    pub bbox: [f64; 4],
+    /// The tile's CRS.
+    pub epsg: u32,
+    /// Units of a tile side.
+    pub extent: u32,
+    /// Units kept around the tile.
+    pub buffer: u32,
+    /// The tile layer's name.
+    pub layer: &'a str,
+    /// The features to keep (the layer's own filter).
+    pub filter: Option<&'a crate::Filter>,
 }

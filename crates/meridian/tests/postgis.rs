@@ -594,3 +594,70 @@ fn sql_views_serve_their_query_with_checked_parameters() {
     assert_eq!(r.status(), 400);
     assert!(r.text().unwrap().contains("cannot write"));
 }
+
+#[test]
+fn vector_tiles_of_a_postgis_layer_are_made_by_postgis() {
+    let pg = Pg::start();
+    pg.load(
+        &fixture().join("data/shapefiles/states.shp"),
+        "states",
+        4326,
+    );
+    let n = Node::with_fixture();
+    expect(
+        n.post_xml("/workspaces", "<workspace><name>pg</name></workspace>"),
+        201,
+    );
+    expect(
+        n.post_xml(
+            "/workspaces/pg/datastores",
+            &format!(
+                "<dataStore><name>db</name><connectionParameters><entry key=\"dbtype\">postgis</entry><entry key=\"host\">127.0.0.1</entry><entry key=\"port\">{}</entry><entry key=\"database\">gis</entry><entry key=\"schema\">public</entry><entry key=\"user\">postgres</entry><entry key=\"passwd\"></entry></connectionParameters></dataStore>",
+                pg.port
+            ),
+        ),
+        201,
+    );
+    expect(
+        n.post_xml(
+            "/workspaces/pg/datastores/db/featuretypes",
+            "<featureType><name>states</name><cqlFilter>STATE_ABBR &lt;&gt; 'OK'</cqlFilter></featureType>",
+        ),
+        201,
+    );
+    let r = n
+        .anon()
+        .put(format!("http://127.0.0.1:{}/geoserver/gwc/rest/layers/pg:states.xml", n.port))
+        .basic_auth("admin", Some("geoserver"))
+        .header("content-type", "text/xml")
+        .body("<GeoServerLayer><name>pg:states</name><enabled>true</enabled><mimeFormats><string>application/vnd.mapbox-vector-tile</string></mimeFormats><gridSubsets><gridSubset><gridSetName>EPSG:900913</gridSetName></gridSubset></gridSubsets></GeoServerLayer>")
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // Texas's tile (web mercator level 3, column 1, row 3).
+    let r = n
+        .anon()
+        .get(format!(
+            "http://127.0.0.1:{}/geoserver/gwc/service/wmts/rest/pg:states/EPSG:900913/EPSG:900913:3/3/1?format=application/vnd.mapbox-vector-tile",
+            n.port
+        ))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let bytes = r.bytes().unwrap().to_vec();
+    let has = |s: &[u8]| bytes.windows(s.len()).any(|w| w == s);
+    assert!(
+        has(b"states") && has(b"STATE_NAME") && has(b"Texas"),
+        "the layer, its attributes: {}",
+        String::from_utf8_lossy(&bytes)
+            .chars()
+            .filter(|c| c.is_ascii_graphic())
+            .take(300)
+            .collect::<String>()
+    );
+    assert!(
+        !has(b"Oklahoma"),
+        "the layer's own cqlFilter holds in SQL too"
+    );
+    assert!(!has(b"Maine"), "only the tile's features");
+}

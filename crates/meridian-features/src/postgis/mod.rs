@@ -92,4 +92,8 @@ impl FeatureSource for PostGisSource {
     fn run(&self, q: &Query, id_prefix: &str) -> Result<QueryResult, FeatureError> {
         query::query(&self.params, &self.relation, id_prefix, q)
     }
+
+    fn mvt(&self, tile: &crate::source::MvtTile<'_>) -> Option<Result<Vec<u8>, FeatureError>> {
+        query::mvt(&self.params, &self.relation, tile)
+    }
 }

@@ -239,3 +239,60 @@ pub(crate) fn query(
         features,
     })
 }
+
+/// A vector tile made by PostGIS (`ST_AsMVTGeom` clips and snaps each geometry to the tile,
+/// `ST_AsMVT` encodes the layer), or `None` when the layer's filter does not run in SQL or
+/// the geometry column has no SRID (the caller then builds the tile itself).
+pub(crate) fn mvt(
+    p: &PgParams,
+    rel: &Relation,
+    t: &crate::source::MvtTile<'_>,
+) -> Option<Result<Vec<u8>, FeatureError>> {
+    let name = match rel {
+        Relation::Table(t) => t.clone(),
+        Relation::View(v, _) => v.name.clone(),
+    };
+    let err = |e: postgres::Error| FeatureError::Data(format!("PostGIS {name}: {e}"));
+    let mut c = match connect(p) {
+        Ok(c) => c,
+        Err(e) => return Some(Err(e.into())),
+    };
+    let r = match resolve(&mut c, p, rel, true) {
+        Ok(r) => r,
+        Err(e) => return Some(Err(e.into())),
+    };
+    if r.srid <= 0 || !t.bbox.iter().all(|v| v.is_finite()) {
+        return None;
+    }
+    let filter = match t.filter {
+        Some(f) => to_sql(f, &r.geom, r.srid, &r.id_sql, "")?,
+        None => "TRUE".into(),
+    };
+    let [minx, miny, maxx, maxy] = t.bbox;
+    let env = format!(
+        "ST_MakeEnvelope({minx}, {miny}, {maxx}, {maxy}, {})",
+        t.epsg
+    );
+    let cols: Vec<String> = r
+        .columns
+        .iter()
+        .map(|col| col.name.clone())
+        .filter(|n| Some(n) != r.key.as_ref() && *n != r.geom)
+        .map(|n| ident(&n))
+        .collect();
+    let g = ident(&r.geom);
+    let sql = format!(
+        "SELECT ST_AsMVT(q, $1, {extent}, 'meridian_geom') FROM (SELECT ST_AsMVTGeom(ST_Transform({g}, {epsg}), {env}, {extent}, {buffer}, true) AS meridian_geom{rest} FROM {from} WHERE {g} && ST_Transform({env}, {srid}) AND ({filter})) q WHERE meridian_geom IS NOT NULL",
+        extent = t.extent,
+        epsg = t.epsg,
+        buffer = t.buffer,
+        rest = if cols.is_empty() { String::new() } else { format!(", {}", cols.join(", ")) },
+        from = r.from,
+        srid = r.srid,
+    );
+    Some(
+        c.query_one(&sql, &[&t.layer])
+            .map_err(err)
+            .map(|row| row.get::<_, Option<Vec<u8>>>(0).unwrap_or_default()),
+    )
+}

@@ -20,6 +20,7 @@ pub(crate) enum Relation {
 }
 
 /// A column.
+#[derive(Clone)]
 pub(crate) struct Column {
     pub(crate) name: String,
     /// The type as `information_schema` spells it (`integer`, `double precision`…).
@@ -29,6 +30,7 @@ pub(crate) struct Column {
 }
 
 /// A relation, resolved against the database.
+#[derive(Clone)]
 pub(crate) struct Resolved {
     /// What follows `FROM`.
     pub(crate) from: String,
@@ -69,6 +71,49 @@ fn type_name(t: &Type) -> String {
 /// query (its columns and types, nothing run). A table's columns are read only when
 /// `columns` asks for them (a count needs none).
 pub(crate) fn resolve(
+    c: &mut postgres::Client,
+    p: &PgParams,
+    rel: &Relation,
+    columns: bool,
+) -> Result<Resolved, SourceError> {
+    // A table's description, kept a few seconds: reading the catalogs (three queries, one on
+    // `information_schema`) costs more than a small query itself.
+    type Key = (String, u16, String, String, String, String);
+    type Kept = std::collections::HashMap<Key, (std::time::Instant, Resolved)>;
+    static KEPT: std::sync::Mutex<Option<Kept>> = std::sync::Mutex::new(None);
+    const KEEP: std::time::Duration = std::time::Duration::from_secs(5);
+    let key = match rel {
+        Relation::Table(t) if columns => Some((
+            p.host.clone(),
+            p.port,
+            p.database.clone(),
+            p.user.clone(),
+            p.schema.clone(),
+            t.clone(),
+        )),
+        _ => None,
+    };
+    if let Some(k) = &key {
+        let kept = KEPT.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((at, r)) = kept.as_ref().and_then(|m| m.get(k)) {
+            if at.elapsed() < KEEP {
+                return Ok(r.clone());
+            }
+        }
+    }
+    let r = resolve_now(c, p, rel, columns)?;
+    if let Some(k) = key {
+        let mut kept = KEPT.lock().unwrap_or_else(|e| e.into_inner());
+        let m = kept.get_or_insert_with(Default::default);
+        if m.len() > 10_000 {
+            m.clear();
+        }
+        m.insert(k, (std::time::Instant::now(), r.clone()));
+    }
+    Ok(r)
+}
+
+fn resolve_now(
     c: &mut postgres::Client,
     p: &PgParams,
     rel: &Relation,

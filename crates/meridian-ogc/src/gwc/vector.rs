@@ -1,7 +1,8 @@
 //! Vector tiles (`application/vnd.mapbox-vector-tile`) from the feature sources: a layer's
 //! features in the tile's box (and a buffer around it), reprojected to the gridset's CRS,
 //! brought to tile coordinates (4096 units a side), simplified to the tile's resolution,
-//! clipped, with their attributes. A layer group is a tile of one layer per member.
+//! clipped, with their attributes — or, from a source that makes vector tiles itself
+//! (PostGIS: `ST_AsMVT`), its tile. A layer group is a tile of one layer per member.
 
 use crate::layers::FeatureLayer;
 use crate::OgcState;
@@ -88,21 +89,35 @@ pub(super) async fn draw(
             bbox[2] + w * pad,
             bbox[3] + h * pad,
         ];
-        let mut built = Vec::new();
+        // A tile is its layers' messages one after the other.
+        let mut out = Vec::new();
         for l in layers {
             let source =
                 open_source(&l.store, &l.native).map_err(|e| format!("{}: {e}", l.qualified()))?;
-            let to_grid =
-                Transformer::new(l.epsg, epsg).map_err(|e| format!("{}: {e}", l.qualified()))?;
-            let native = transform_bbox(padded, epsg, l.epsg)
-                .ok()
-                .filter(|r| r.min().x.is_finite() && r.max().x.is_finite() && r.width() > 0.0);
             let filter = l.own_filter().map_err(|e| {
                 format!(
                     "the layer {}'s own cqlFilter does not read: {e}",
                     l.qualified()
                 )
             })?;
+            // A source that makes the tile itself (PostGIS: ST_AsMVT) does.
+            let asked = meridian_features::MvtTile {
+                bbox,
+                epsg,
+                extent: EXTENT,
+                buffer: BUFFER,
+                layer: &l.name,
+                filter: filter.as_ref(),
+            };
+            if let Some(made) = source.mvt(&asked) {
+                out.extend(made.map_err(|e| format!("{}: {e}", l.qualified()))?);
+                continue;
+            }
+            let to_grid =
+                Transformer::new(l.epsg, epsg).map_err(|e| format!("{}: {e}", l.qualified()))?;
+            let native = transform_bbox(padded, epsg, l.epsg)
+                .ok()
+                .filter(|r| r.min().x.is_finite() && r.max().x.is_finite() && r.width() > 0.0);
             let mut builder = LayerBuilder::new(&l.name, EXTENT, BUFFER);
             source
                 .scan(native, &l.name, &mut |mut f: Feature| {
@@ -142,9 +157,9 @@ pub(super) async fn draw(
                     true
                 })
                 .map_err(|e| format!("{}: {e}", l.qualified()))?;
-            built.push(builder);
+            out.extend(mvt::tile(&[builder]));
         }
-        Ok(mvt::tile(&built))
+        Ok(out)
     })
     .await
     .map_err(|e| format!("drawing failed: {e}"))?
