@@ -356,11 +356,16 @@ pub(crate) async fn tile(
         }
     }
     let bytes = asked.ok_or_else(|| TileError::Draw("the metatile missed its own tile".into()))?;
+    // The cached file's time, so that its later hits carry the same ETag.
+    let modified = disk
+        .and_then(|d| std::fs::metadata(d.path(&key(r.x, r.y))).ok())
+        .and_then(|m| m.modified().ok())
+        .unwrap_or_else(SystemTime::now);
     Ok(Tile {
         bytes,
         format: r.format,
         hit: false,
-        modified: SystemTime::now(),
+        modified,
     })
 }
 
