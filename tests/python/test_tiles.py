@@ -39,7 +39,8 @@ def test_gdal_wmts_driver_reads_a_region(fixture_node, tmp_path):
     src = f"WMTS:{fixture_node.base}/gwc/service/wmts?request=GetCapabilities,layer=topp:states,tilematrixset=EPSG:4326"
     out = tmp_path / "states.tif"
     r = subprocess.run(
-        ["gdal_translate", "-q", "-projwin", "-125", "50", "-66", "24", "-outsize", "590", "260", src, str(out)],
+        ["gdal_translate", "-q", "--config", "GDAL_DEFAULT_WMS_CACHE_PATH", str(tmp_path / "gdal-cache"),
+         "-projwin", "-125", "50", "-66", "24", "-outsize", "590", "260", src, str(out)],
         capture_output=True, text=True, timeout=300,
     )
     assert r.returncode == 0, r.stderr
