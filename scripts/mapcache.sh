@@ -67,20 +67,10 @@ fastcgi.server = (
   ))
 )
 CONF
-  rm -f "$D/lighttpd.pid"
-  nohup /usr/sbin/lighttpd -D -f "$D/lighttpd.conf" >"$D/stdout.log" 2>&1 &
-  echo $! > "$D/pid"
-  if wait_port 127.0.0.1 "$port" "$(cat "$D/pid")" 30; then
-    echo "mapcache and mapserver (lighttpd pid $(cat "$D/pid")) on 127.0.0.1:$port"
-  else
-    echo "lighttpd did not start"; cat "$D/stdout.log" "$D/lighttpd.log" 2>/dev/null | tail -20; exit 1
-  fi ;;
+  start_lighttpd "$D" "$port" || exit 1
+  echo "mapcache and mapserver (lighttpd pid $(cat "$D/pid")) on 127.0.0.1:$port" ;;
 stop)
   stop_pid_file "$D/pid"
-  for p in $(pgrep -f "/usr/lib/cgi-bin/mapserv|mapcache" || true); do
-    if tr '\0' '\n' < "/proc/$p/environ" 2>/dev/null | grep -qE "^(MAPSERVER_CONFIG_FILE=$D/mapserver.conf|MAPCACHE_CONFIG_FILE=$D/mapcache.xml)$"; then
-      kill "$p" 2>/dev/null || true
-    fi
-  done ;;
+  stop_fastcgi "/usr/lib/cgi-bin/mapserv|mapcache" "^(MAPSERVER_CONFIG_FILE=$D/mapserver.conf|MAPCACHE_CONFIG_FILE=$D/mapcache.xml)$" ;;
 *) echo "usage: $0 start DIR PORT MAPFILE LAYER | stop DIR" >&2; exit 2 ;;
 esac

@@ -41,22 +41,10 @@ fastcgi.server = ( "/mapserv" => ((
   "check-local" => "disable"
 )))
 CONF
-  rm -f "$D/lighttpd.pid"
-  nohup /usr/sbin/lighttpd -D -f "$D/lighttpd.conf" >"$D/stdout.log" 2>&1 &
-  echo $! > "$D/pid"
-  if wait_port 127.0.0.1 "$port" "$(cat "$D/pid")" 30; then
-    echo "mapserver (lighttpd pid $(cat "$D/pid")) on 127.0.0.1:$port"
-  else
-    echo "lighttpd did not start"; cat "$D/stdout.log" "$D/lighttpd.log" 2>/dev/null | tail -20; exit 1
-  fi ;;
+  start_lighttpd "$D" "$port" || exit 1
+  echo "mapserver (lighttpd pid $(cat "$D/pid")) on 127.0.0.1:$port" ;;
 stop)
   stop_pid_file "$D/pid"
-  # The FastCGI processes of this instance (they outlive lighttpd): those whose environment
-  # names this instance's configuration.
-  for p in $(pgrep -f /usr/lib/cgi-bin/mapserv || true); do
-    if tr '\0' '\n' < "/proc/$p/environ" 2>/dev/null | grep -qx "MAPSERVER_CONFIG_FILE=$D/mapserver.conf"; then
-      kill "$p" 2>/dev/null || true
-    fi
-  done ;;
+  stop_fastcgi /usr/lib/cgi-bin/mapserv "^MAPSERVER_CONFIG_FILE=$D/mapserver.conf$" ;;
 *) echo "usage: $0 start DIR PORT MAPFILE [PROCS] | stop DIR" >&2; exit 2 ;;
 esac

@@ -19,14 +19,8 @@ server.errorlog = "$D/lighttpd.log"
 server.max-connections = 1024
 mimetype.assign = ( ".png" => "image/png", ".jpeg" => "image/jpeg", ".pbf" => "application/vnd.mapbox-vector-tile" )
 CONF
-  rm -f "$D/lighttpd.pid"
-  nohup /usr/sbin/lighttpd -D -f "$D/lighttpd.conf" >"$D/stdout.log" 2>&1 &
-  echo $! > "$D/pid"
-  if wait_port 127.0.0.1 "$port" "$(cat "$D/pid")" 30; then
-    echo "lighttpd (pid $(cat "$D/pid")) serving $root on 127.0.0.1:$port"
-  else
-    echo "lighttpd did not start"; cat "$D/stdout.log" "$D/lighttpd.log" 2>/dev/null | tail -20; exit 1
-  fi ;;
+  start_lighttpd "$D" "$port" || exit 1
+  echo "lighttpd (pid $(cat "$D/pid")) serving $root on 127.0.0.1:$port" ;;
 stop)
   stop_pid_file "$D/pid" ;;
 *) echo "usage: $0 start DIR PORT ROOT | stop DIR" >&2; exit 2 ;;

@@ -44,3 +44,21 @@ kill9_pid_file() { # file
   sleep 0.2
   rm -f "$1"
 }
+
+start_lighttpd() { # dir port: run DIR/lighttpd.conf, its PID in DIR/pid, until the port answers
+  rm -f "$1/lighttpd.pid"
+  nohup /usr/sbin/lighttpd -D -f "$1/lighttpd.conf" >"$1/stdout.log" 2>&1 &
+  echo $! > "$1/pid"
+  wait_port 127.0.0.1 "$2" "$(cat "$1/pid")" 30 && return 0
+  echo "lighttpd did not start"; cat "$1/stdout.log" "$1/lighttpd.log" 2>/dev/null | tail -20
+  return 1
+}
+
+stop_fastcgi() { # pattern regex: kill the FastCGI processes (they outlive lighttpd) matching
+  # PATTERN whose environment has a line matching REGEX, the configuration of this instance
+  for p in $(pgrep -f "$1" || true); do
+    if tr '\0' '\n' < "/proc/$p/environ" 2>/dev/null | grep -qE "$2"; then
+      kill "$p" 2>/dev/null || true
+    fi
+  done
+}

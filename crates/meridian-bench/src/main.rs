@@ -508,11 +508,7 @@ fn main() -> ExitCode {
             seconds,
             procs,
             meridian,
-        } => clients
-            .split(',')
-            .map(|c| c.trim().parse::<usize>())
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|_| meridian_bench::BenchError::Node(format!("--clients '{clients}' is not a list of numbers")))
+        } => client_counts(&clients)
             .and_then(|clients| {
                 maps::run(&maps::Options {
                     fixture,
@@ -546,11 +542,7 @@ fn main() -> ExitCode {
             seconds,
             meridian,
             ..
-        } => clients
-            .split(',')
-            .map(|c| c.trim().parse::<usize>())
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|_| meridian_bench::BenchError::Node(format!("--clients '{clients}' is not a list of numbers")))
+        } => client_counts(&clients)
             .and_then(|clients| {
                 tiles::run_vector(
                     &tiles::Options {
@@ -579,11 +571,7 @@ fn main() -> ExitCode {
             seconds,
             meridian,
             ..
-        } => clients
-            .split(',')
-            .map(|c| c.trim().parse::<usize>())
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|_| meridian_bench::BenchError::Node(format!("--clients '{clients}' is not a list of numbers")))
+        } => client_counts(&clients)
             .and_then(|clients| {
                 tiles::run_uncached(&tiles::Options {
                     fixture,
@@ -608,11 +596,7 @@ fn main() -> ExitCode {
             seconds,
             meridian,
             ..
-        } => clients
-            .split(',')
-            .map(|c| c.trim().parse::<usize>())
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|_| meridian_bench::BenchError::Node(format!("--clients '{clients}' is not a list of numbers")))
+        } => client_counts(&clients)
             .and_then(|clients| {
                 tiles::run(&tiles::Options {
                     fixture,
@@ -676,4 +660,17 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The `--clients` list (`1,4,16`) as numbers, or a one-line error naming it.
+fn client_counts(clients: &str) -> Result<Vec<usize>, meridian_bench::BenchError> {
+    clients
+        .split(',')
+        .map(|c| c.trim().parse::<usize>())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| {
+            meridian_bench::BenchError::Node(format!(
+                "--clients '{clients}' is not a list of numbers"
+            ))
+        })
 }

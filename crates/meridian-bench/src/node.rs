@@ -226,6 +226,29 @@ pub fn get_status(
         .map_err(|e| BenchError::Http(e.to_string()))
 }
 
+/// Send a body to a URL with the default admin credentials; an unsuccessful status is an error
+/// naming the URL.
+pub fn send_admin(
+    client: &reqwest::blocking::Client,
+    method: reqwest::Method,
+    url: &str,
+    content_type: &str,
+    body: String,
+) -> Result<(), BenchError> {
+    let r = client
+        .request(method, url)
+        .basic_auth("admin", Some("geoserver"))
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .map_err(|e| BenchError::Http(e.to_string()))?;
+    if r.status().is_success() {
+        Ok(())
+    } else {
+        Err(BenchError::Http(format!("{url}: {}", r.status())))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::cpu_ticks;

@@ -3,7 +3,7 @@
 //! requested in turn from 1 and more clients; requests per second and latency.
 
 use crate::load::get_loop;
-use crate::node::{client, free_port, meridian_binary, repo_script, run_script, Node};
+use crate::node::{client, free_port, meridian_binary, repo_script, run_script, send_admin, Node};
 use crate::{BenchError, Summary};
 use meridian_tiles::{DiskCache, TileKey};
 use std::path::{Path, PathBuf};
@@ -306,21 +306,15 @@ pub fn run_uncached(opts: &Options) -> Result<Vec<UncachedRow>, BenchError> {
     let mut node = Node::start(&binary, &data, &[], &tmp.path().join("meridian.log"))?;
     node.wait_ready(Duration::from_secs(60))?;
     let http = client()?;
-    let rest =
-        |method: reqwest::Method, path: &str, ct: &str, body: &str| -> Result<(), BenchError> {
-            let r = http
-                .request(method, format!("{}/rest{path}", node.base))
-                .basic_auth("admin", Some("geoserver"))
-                .header("content-type", ct)
-                .body(body.to_string())
-                .send()
-                .map_err(|e| BenchError::Http(e.to_string()))?;
-            if r.status().is_success() {
-                Ok(())
-            } else {
-                Err(BenchError::Http(format!("{path}: {}", r.status())))
-            }
-        };
+    let rest = |method: reqwest::Method, path: &str, ct: &str, body: &str| {
+        send_admin(
+            &http,
+            method,
+            &format!("{}/rest{path}", node.base),
+            ct,
+            body.to_string(),
+        )
+    };
     rest(
         reqwest::Method::POST,
         "/styles?name=bench_states",
@@ -496,19 +490,8 @@ pub fn run_vector(opts: &Options, martin: &Path) -> Result<Vec<VectorRow>, Bench
     )?;
     node.wait_ready(Duration::from_secs(60))?;
     let http = client()?;
-    let call = |method: reqwest::Method, url: String, body: String| -> Result<(), BenchError> {
-        let r = http
-            .request(method, url.clone())
-            .basic_auth("admin", Some("geoserver"))
-            .header("content-type", "text/xml")
-            .body(body)
-            .send()
-            .map_err(|e| BenchError::Http(e.to_string()))?;
-        if r.status().is_success() {
-            Ok(())
-        } else {
-            Err(BenchError::Http(format!("{url}: {}", r.status())))
-        }
+    let call = |method: reqwest::Method, url: String, body: String| {
+        send_admin(&http, method, &url, "text/xml", body)
     };
     let rest = format!("{}/rest", node.base);
     call(

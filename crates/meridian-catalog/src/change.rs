@@ -76,6 +76,16 @@ impl<'de> Deserialize<'de> for Change {
 }
 
 impl Change {
+    /// Store `object` in `cat`: a [`Change::Modify`] of the object with its id, else a
+    /// [`Change::Add`].
+    pub fn put(cat: &crate::Catalog, object: Object) -> Change {
+        if cat.get(object.id()).is_some() {
+            Change::Modify { object }
+        } else {
+            Change::Add { object }
+        }
+    }
+
     /// A short description for logs: `add workspace acme`.
     pub fn describe(&self) -> String {
         match self {

@@ -122,6 +122,15 @@ pub fn quota_bytes(text: &str) -> Result<Option<u64>, String> {
     Ok(Some((value * unit).min(u64::MAX as f64) as u64))
 }
 
+/// The quota a catalog's disk quota file sets: `None` without the file (the node's own
+/// applies), `Some(None)` when quotas are off, `Some(Some(bytes))` else. A file that does not
+/// read counts as no file (the catalog refuses such files).
+pub fn configured_quota(cat: &crate::Catalog) -> Option<Option<u64>> {
+    cat.get_kind(Kind::TileCache, &id_of(DISKQUOTA))
+        .and_then(|o| o.body.as_deref())
+        .and_then(|t| quota_bytes(t).ok())
+}
+
 /// The truncation counts of a truncations file's text, by layer id (`*`: every layer).
 pub fn truncations(text: Option<&str>) -> std::collections::BTreeMap<String, u64> {
     text.and_then(|t| meridian_xml::parse(t).ok())

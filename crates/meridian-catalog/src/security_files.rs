@@ -9,6 +9,9 @@
 //! text is a secret (sealed on the wire and in the journal, never shown by REST).
 
 use crate::{Kind, Object};
+/// The names a service folder and a service's users or roles file may have (the security
+/// readers' own tests, so the catalog and the readers agree).
+pub use meridian_security::{is_data_file_name, is_service_name};
 use meridian_xml::Element;
 
 /// The files directly under `security/` that are configuration.
@@ -35,17 +38,6 @@ pub const SERVICE_FOLDERS: &[(&str, &[&str])] = &[
     ("auth", AUTH_FILES),
 ];
 
-/// Whether `name` can name a service or provider folder: 1 to 64 letters, digits, `_`, `-`
-/// or `.`, not starting with a dot.
-pub fn is_service_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 64
-        && !name.starts_with('.')
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
-}
-
 /// Whether `name` (a path under `security/`) is one of the security files that are
 /// configuration: a fixed file, a file of [`SERVICE_FOLDERS`], or the users or roles file an
 /// XML service's `fileName` names (a plain `.xml` name in the service's folder).
@@ -64,12 +56,6 @@ pub fn is_file(name: &str) -> bool {
         }
         _ => false,
     }
-}
-
-/// Whether `file` can be the users or roles file of an XML service: a plain name ending
-/// `.xml`, other than the service's `config.xml`.
-pub fn is_data_file_name(file: &str) -> bool {
-    file != "config.xml" && file.ends_with(".xml") && is_service_name(file)
 }
 
 /// The users or roles file a service's `config.xml` text names (`fileName`), when it is one

@@ -19,10 +19,7 @@ use std::sync::Arc;
 const MAX_LIMIT: usize = 10_000;
 
 fn base(headers: &HeaderMap) -> String {
-    let host = headers
-        .get("host")
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost");
+    let host = crate::ows::host(headers);
     format!("http://{host}/geoserver/ogc/features/v1")
 }
 

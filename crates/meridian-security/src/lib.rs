@@ -20,7 +20,7 @@ pub use edit::{check_name, EditError, SecurityFiles};
 pub use password::{digest1, verify_password};
 pub use rules::{RestRule, RestRules};
 pub use service_rules::ServiceRules;
-pub use services::{is_service_name, InForce, DEFAULT as DEFAULT_SERVICE};
+pub use services::{is_data_file_name, is_service_name, InForce, DEFAULT as DEFAULT_SERVICE};
 pub use tree_groups::Containers;
 pub use users::{Realm, User};
 

@@ -223,16 +223,7 @@ pub fn serve(
             tile_cache.quota,
         ));
         // The disk quota configured in the data directory, else the node's own.
-        tiles.configure_quota(
-            service
-                .snapshot()
-                .get_kind(
-                    meridian_catalog::Kind::TileCache,
-                    &meridian_catalog::gwc_files::id_of(meridian_catalog::gwc_files::DISKQUOTA),
-                )
-                .and_then(|o| o.body.as_deref().map(str::to_string))
-                .and_then(|t| meridian_catalog::gwc_files::quota_bytes(&t).ok()),
-        );
+        tiles.configure_quota(meridian_catalog::gwc_files::configured_quota(&service.snapshot()));
         {
             // Tiles a change makes stale are truncated on every node, whatever brought the
             // change (a local write, a peer's batch, a snapshot).
@@ -420,22 +411,9 @@ impl TileWatch {
         let now = service.snapshot();
         let mut seen = meridian_catalog::sync::lock(&self.seen);
         // The disk quota configuration, when it changed.
-        let quota_file = |c: &Catalog| {
-            c.get_kind(
-                meridian_catalog::Kind::TileCache,
-                &meridian_catalog::gwc_files::id_of(meridian_catalog::gwc_files::DISKQUOTA),
-            )
-            .cloned()
-        };
-        let (was, is) = (quota_file(&seen), quota_file(&now));
-        if !matches!((&was, &is), (Some(a), Some(b)) if Arc::ptr_eq(a, b))
-            && (was.is_some() || is.is_some())
-        {
-            let configured = is
-                .as_ref()
-                .and_then(|o| o.body.as_deref())
-                .and_then(|t| meridian_catalog::gwc_files::quota_bytes(t).ok());
-            self.tiles.configure_quota(configured);
+        let quota = meridian_catalog::gwc_files::configured_quota(&now);
+        if meridian_catalog::gwc_files::configured_quota(&seen) != quota {
+            self.tiles.configure_quota(quota);
         }
         let stale = meridian_ogc::gwc::coherence::stale_layers(&seen, &now);
         if !stale.is_empty() {

@@ -604,20 +604,7 @@ fn vector_tiles_of_a_postgis_layer_are_made_by_postgis() {
         4326,
     );
     let n = Node::with_fixture();
-    expect(
-        n.post_xml("/workspaces", "<workspace><name>pg</name></workspace>"),
-        201,
-    );
-    expect(
-        n.post_xml(
-            "/workspaces/pg/datastores",
-            &format!(
-                "<dataStore><name>db</name><connectionParameters><entry key=\"dbtype\">postgis</entry><entry key=\"host\">127.0.0.1</entry><entry key=\"port\">{}</entry><entry key=\"database\">gis</entry><entry key=\"schema\">public</entry><entry key=\"user\">postgres</entry><entry key=\"passwd\"></entry></connectionParameters></dataStore>",
-                pg.port
-            ),
-        ),
-        201,
-    );
+    pg_store(&n, &pg);
     expect(
         n.post_xml(
             "/workspaces/pg/datastores/db/featuretypes",

@@ -21,6 +21,22 @@ fn get(n: &Node, path: &str) -> Response {
         .unwrap()
 }
 
+/// A call to GeoWebCache's REST API as the administrator: its status and body.
+fn gwc_rest(n: &Node, method: &str, path: &str, ct: &str, body: &str) -> (u16, String) {
+    let r = n
+        .anon()
+        .request(
+            method.parse().unwrap(),
+            format!("http://127.0.0.1:{}/geoserver/gwc/rest{path}", n.port),
+        )
+        .basic_auth("admin", Some("geoserver"))
+        .header("content-type", ct)
+        .body(body.to_string())
+        .send()
+        .unwrap();
+    (r.status().as_u16(), r.text().unwrap())
+}
+
 fn wmts_tile(layer: &str, set: &str, matrix: &str, row: u64, col: u64, format: &str) -> String {
     format!(
         "/gwc/service/wmts?SERVICE=WMTS&VERSION=1.0.0&REQUEST=GetTile&LAYER={layer}&STYLE=&TILEMATRIXSET={set}&TILEMATRIX={matrix}&TILEROW={row}&TILECOL={col}&FORMAT={format}"
@@ -371,20 +387,7 @@ fn tiles_of_a_layer_the_caller_may_not_read_are_not_given() {
 #[test]
 fn geowebcaches_rest_api_keeps_tile_layers_as_geoservers_files_and_truncates() {
     let n = node();
-    let gwc = |method: &str, path: &str, ct: &str, body: &str| {
-        let r = n
-            .anon()
-            .request(
-                method.parse().unwrap(),
-                format!("http://127.0.0.1:{}/geoserver/gwc/rest{path}", n.port),
-            )
-            .basic_auth("admin", Some("geoserver"))
-            .header("content-type", ct)
-            .body(body.to_string())
-            .send()
-            .unwrap();
-        (r.status().as_u16(), r.text().unwrap())
-    };
+    let gwc = |method: &str, path: &str, ct: &str, body: &str| gwc_rest(&n, method, path, ct, body);
     // The administrator's only.
     let r = get(&n, "/gwc/rest/layers");
     assert_eq!(r.status(), 401);
@@ -469,20 +472,7 @@ fn geowebcaches_rest_api_keeps_tile_layers_as_geoservers_files_and_truncates() {
 #[test]
 fn seeding_fills_the_cache_reports_progress_and_stops_when_told() {
     let n = node();
-    let gwc = |method: &str, path: &str, ct: &str, body: &str| {
-        let r = n
-            .anon()
-            .request(
-                method.parse().unwrap(),
-                format!("http://127.0.0.1:{}/geoserver/gwc/rest{path}", n.port),
-            )
-            .basic_auth("admin", Some("geoserver"))
-            .header("content-type", ct)
-            .body(body.to_string())
-            .send()
-            .unwrap();
-        (r.status().as_u16(), r.text().unwrap())
-    };
+    let gwc = |method: &str, path: &str, ct: &str, body: &str| gwc_rest(&n, method, path, ct, body);
     let (s, msg) = gwc(
         "POST",
         "/seed/topp:states.xml",
@@ -748,20 +738,7 @@ fn ogc_api_tiles_lists_tilesets_and_serves_the_same_tiles() {
 #[test]
 fn the_disk_quota_set_over_rest_keeps_the_cache_under_it() {
     let n = node();
-    let gwc = |method: &str, path: &str, body: &str| {
-        let r = n
-            .anon()
-            .request(
-                method.parse().unwrap(),
-                format!("http://127.0.0.1:{}/geoserver/gwc/rest{path}", n.port),
-            )
-            .basic_auth("admin", Some("geoserver"))
-            .header("content-type", "text/xml")
-            .body(body.to_string())
-            .send()
-            .unwrap();
-        (r.status().as_u16(), r.text().unwrap())
-    };
+    let gwc = |method: &str, path: &str, body: &str| gwc_rest(&n, method, path, "text/xml", body);
     let (s, q) = gwc("GET", "/diskquota.xml", "");
     assert_eq!(s, 200);
     assert!(q.contains("<enabled>false</enabled>"), "{q}");

@@ -26,21 +26,14 @@ mod wmts;
 pub use render::TileCache;
 pub use seed::SeedRest;
 
+use crate::wms::kvp;
 use crate::OgcState;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use meridian_catalog::tile_layers::Tiled;
 use render::{Tile, TileError};
-use std::collections::HashMap;
 use std::sync::Arc;
-
-/// A query string's parameters, keys upper-cased.
-fn kvp(q: Option<&str>) -> HashMap<String, String> {
-    form_urlencoded::parse(q.unwrap_or_default().as_bytes())
-        .map(|(k, v)| (k.to_ascii_uppercase(), v.into_owned()))
-        .collect()
-}
 
 /// Which service answers, for its error shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -154,29 +147,11 @@ fn http_date(secs: u64) -> String {
     let rem = secs % 86_400;
     let (h, m, s) = (rem / 3600, rem / 60 % 60, rem % 60);
     let weekday = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"][(days % 7) as usize];
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
+    let (year, month, d) = crate::ows::civil_date(days);
     let name = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ][(month - 1) as usize];
     format!("{weekday}, {d:02} {name} {year} {h:02}:{m:02}:{s:02} GMT")
-}
-
-/// The caller's rules, or the answer refusing their credentials.
-fn caller(
-    st: &OgcState,
-    headers: &HeaderMap,
-    client: crate::ClientAddr,
-    q: Option<&str>,
-) -> Result<meridian_security::LayerAccess, Box<Response>> {
-    crate::access::caller(st, headers, client.0, q)
 }
 
 /// `/geoserver/gwc/service/wmts`.
@@ -186,7 +161,7 @@ pub async fn wmts_kvp(
     RawQuery(q): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    match caller(&st, &headers, client, q.as_deref()) {
+    match crate::access::caller(&st, &headers, client.0, q.as_deref()) {
         Ok(a) => wmts::kvp_request(st, q, &headers, a).await,
         Err(r) => *r,
     }
@@ -200,7 +175,7 @@ pub async fn wmts_rest(
     RawQuery(q): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    match caller(&st, &headers, client, q.as_deref()) {
+    match crate::access::caller(&st, &headers, client.0, q.as_deref()) {
         Ok(a) => wmts::rest_request(st, &path, q, &headers, a).await,
         Err(r) => *r,
     }
@@ -213,7 +188,7 @@ pub async fn tms_root(
     RawQuery(q): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    match caller(&st, &headers, client, q.as_deref()) {
+    match crate::access::caller(&st, &headers, client.0, q.as_deref()) {
         Ok(a) => tms::request(st, "", q, &headers, a).await,
         Err(r) => *r,
     }
@@ -227,7 +202,7 @@ pub async fn tms_path(
     RawQuery(q): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    match caller(&st, &headers, client, q.as_deref()) {
+    match crate::access::caller(&st, &headers, client.0, q.as_deref()) {
         Ok(a) => tms::request(st, &path, q, &headers, a).await,
         Err(r) => *r,
     }
@@ -240,7 +215,7 @@ pub async fn gmaps(
     RawQuery(q): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    match caller(&st, &headers, client, q.as_deref()) {
+    match crate::access::caller(&st, &headers, client.0, q.as_deref()) {
         Ok(a) => tms::gmaps(st, q, &headers, a).await,
         Err(r) => *r,
     }

@@ -19,10 +19,7 @@ use std::sync::Arc;
 const MVT: &str = "application/vnd.mapbox-vector-tile";
 
 fn base(headers: &HeaderMap) -> String {
-    let host = headers
-        .get("host")
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost");
+    let host = crate::ows::host(headers);
     format!("http://{host}/geoserver/ogc/tiles/v1")
 }
 
@@ -49,15 +46,6 @@ fn problem(status: StatusCode, title: &str, detail: String) -> Response {
 
 fn enc(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
-
-fn caller(
-    st: &OgcState,
-    headers: &HeaderMap,
-    client: crate::ClientAddr,
-    q: Option<&str>,
-) -> Result<LayerAccess, Box<Response>> {
-    crate::access::caller(st, headers, client.0, q)
 }
 
 /// `/ogc/tiles/v1`.
@@ -89,7 +77,7 @@ pub async fn conformance() -> Response {
 }
 
 fn crs_uri(g: &GridSet) -> String {
-    let code = if g.epsg == 900913 { 3857 } else { g.epsg };
+    let code = super::render::draw_epsg(g);
     format!("http://www.opengis.net/def/crs/EPSG/0/{code}")
 }
 
@@ -200,7 +188,7 @@ pub async fn collections(
     RawQuery(q): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    let access = match caller(&st, &headers, client, q.as_deref()) {
+    let access = match crate::access::caller(&st, &headers, client.0, q.as_deref()) {
         Ok(a) => a,
         Err(r) => return *r,
     };
@@ -212,12 +200,15 @@ pub async fn collections(
     )
 }
 
-/// The tiled layer `id` for the caller, or the 404.
+/// The caller's access and the tiled layer `id` it may read; or the refusal, or the 404.
 fn one(
     st: &OgcState,
-    access: &LayerAccess,
+    headers: &HeaderMap,
+    client: crate::ClientAddr,
+    q: Option<&str>,
     id: &str,
-) -> Result<(Arc<TileConfig>, Tiled), Box<Response>> {
+) -> Result<(LayerAccess, Arc<TileConfig>, Tiled), Box<Response>> {
+    let access = crate::access::caller(st, headers, client.0, q)?;
     let cat = st.catalog.snapshot();
     let cfg = TileConfig::of(&cat);
     let unknown = || {
@@ -230,10 +221,10 @@ fn one(
     let t = find_tiled(&cat, &cfg, id)
         .filter(|t| t.layer.enabled)
         .ok_or_else(|| Box::new(unknown()))?;
-    if crate::access::read(access, &t.published.workspace, &t.published.local).is_err() {
+    if crate::access::read(&access, &t.published.workspace, &t.published.local).is_err() {
         return Err(Box::new(unknown()));
     }
-    Ok((cfg, t))
+    Ok((access, cfg, t))
 }
 
 /// `/ogc/tiles/v1/collections/{id}`.
@@ -244,12 +235,8 @@ pub async fn collection_one(
     RawQuery(q): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    let access = match caller(&st, &headers, client, q.as_deref()) {
-        Ok(a) => a,
-        Err(r) => return *r,
-    };
-    match one(&st, &access, &id) {
-        Ok((_, t)) => doc(collection(&t, &base(&headers))),
+    match one(&st, &headers, client, q.as_deref(), &id) {
+        Ok((_, _, t)) => doc(collection(&t, &base(&headers))),
         Err(r) => *r,
     }
 }
@@ -263,11 +250,7 @@ async fn tilesets(
     q: Option<String>,
     headers: HeaderMap,
 ) -> Response {
-    let access = match caller(&st, &headers, client, q.as_deref()) {
-        Ok(a) => a,
-        Err(r) => return *r,
-    };
-    let (cfg, t) = match one(&st, &access, &id) {
+    let (_, cfg, t) = match one(&st, &headers, client, q.as_deref(), &id) {
         Ok(x) => x,
         Err(r) => return *r,
     };
@@ -332,11 +315,7 @@ async fn a_tile(
     q: Option<String>,
     headers: HeaderMap,
 ) -> Response {
-    let access = match caller(&st, &headers, client, q.as_deref()) {
-        Ok(a) => a,
-        Err(r) => return *r,
-    };
-    let (cfg, t) = match one(&st, &access, &id) {
+    let (access, cfg, t) = match one(&st, &headers, client, q.as_deref(), &id) {
         Ok(x) => x,
         Err(r) => return *r,
     };

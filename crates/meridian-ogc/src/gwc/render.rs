@@ -183,7 +183,7 @@ impl TileError {
 }
 
 /// The CRS the renderer draws a gridset's tiles in (GeoWebCache's 900913 is 3857).
-fn draw_epsg(grid: &GridSet) -> u32 {
+pub(super) fn draw_epsg(grid: &GridSet) -> u32 {
     match grid.epsg {
         900913 => 3857,
         e => e,
@@ -304,13 +304,17 @@ pub(crate) async fn tile(
         y,
     };
     let disk = st.tiles.disk();
-    if let Some((bytes, modified)) = disk.and_then(|d| d.get(&key(r.x, r.y))) {
-        return Ok(Tile {
-            bytes,
-            format: r.format,
-            hit: true,
-            modified,
-        });
+    let cached = || {
+        disk.and_then(|d| d.get(&key(r.x, r.y)))
+            .map(|(bytes, modified)| Tile {
+                bytes,
+                format: r.format,
+                hit: true,
+                modified,
+            })
+    };
+    if let Some(t) = cached() {
+        return Ok(t);
     }
     // One drawing of a metatile at a time; the others wait, then find their tile cached.
     let (mw, mh) = r.tiled.layer.meta;
@@ -321,13 +325,8 @@ pub(crate) async fn tile(
         drawing.entry(meta_id.clone()).or_default().clone()
     };
     let _drawing = gate.lock().await;
-    if let Some((bytes, modified)) = disk.and_then(|d| d.get(&key(r.x, r.y))) {
-        return Ok(Tile {
-            bytes,
-            format: r.format,
-            hit: true,
-            modified,
-        });
+    if let Some(t) = cached() {
+        return Ok(t);
     }
     let drawn = if r.format == "application/vnd.mapbox-vector-tile" {
         // Vector tiles are cut one by one (no metatile: nothing to cut across).

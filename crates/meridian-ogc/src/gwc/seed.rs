@@ -402,11 +402,7 @@ fn record(st: &Arc<OgcState>, request: meridian_xml::Element) -> RestResult<()> 
     let excess = root.children.len().saturating_sub(RECORDED);
     root.children.drain(..excess);
     let object = gwc_files::object(gwc_files::SEEDS, root.to_xml());
-    let change = if current.is_some() {
-        Change::Modify { object }
-    } else {
-        Change::Add { object }
-    };
+    let change = Change::put(&cat, object);
     st.catalog.apply(vec![change]).map_err(|e| match e {
         meridian_catalog::ApplyError::ReadOnly(m) => RestError::Forbidden(m),
         other => RestError::BadRequest(other.to_string()),

@@ -53,10 +53,7 @@ fn profile(g: &meridian_tiles::GridSet) -> &'static str {
 }
 
 fn base(headers: &HeaderMap) -> String {
-    let host = headers
-        .get("host")
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost");
+    let host = crate::ows::host(headers);
     format!("http://{}/geoserver/gwc/service/tms/1.0.0", escape(host))
 }
 

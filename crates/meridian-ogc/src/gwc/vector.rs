@@ -75,10 +75,7 @@ pub(super) async fn draw(
 ) -> Result<Vec<u8>, String> {
     let layers = members(st, tiled, access)?;
     let bbox = grid.tile_bbox(z, x, y);
-    let epsg = match grid.epsg {
-        900913 => 3857,
-        e => e,
-    };
+    let epsg = super::render::draw_epsg(grid);
     tokio::task::spawn_blocking(move || {
         let (w, h) = (bbox[2] - bbox[0], bbox[3] - bbox[1]);
         let scale = f64::from(EXTENT);

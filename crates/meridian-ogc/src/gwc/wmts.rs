@@ -227,10 +227,7 @@ fn readable(
 fn capabilities(st: &Arc<OgcState>, headers: &HeaderMap, access: &LayerAccess) -> Response {
     let cat = st.catalog.snapshot();
     let cfg = TileConfig::of(&cat);
-    let host = headers
-        .get("host")
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost");
+    let host = crate::ows::host(headers);
     let base = format!("http://{}/geoserver/gwc/service/wmts", escape(host));
     let mut used = BTreeSet::new();
     let mut layers = String::new();

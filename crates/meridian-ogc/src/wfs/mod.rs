@@ -78,11 +78,7 @@ async fn handle(
     body: Bytes,
     client: Option<std::net::IpAddr>,
 ) -> Response {
-    let host = headers
-        .get("host")
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost")
-        .to_string();
+    let host = crate::ows::host(&headers).to_string();
     let endpoint = match &ws {
         Some(w) => format!("http://{host}/geoserver/{w}/wfs"),
         None => format!("http://{host}/geoserver/wfs"),

@@ -19,7 +19,7 @@ mod styles;
 pub(crate) use get_map::draw_for_tiles;
 pub(crate) use groups::{find_group, group_layers};
 pub(crate) use layer::{find_wms_layer, WmsLayer};
-pub(crate) use request::Params;
+pub(crate) use request::{kvp, Params};
 
 use crate::OgcState;
 use axum::extract::{Path, RawQuery, State};
@@ -86,11 +86,7 @@ async fn handle(
             .or_else(|| p.get("WMTVER"))
             .map(String::as_str),
     );
-    let host = headers
-        .get("host")
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost")
-        .to_string();
+    let host = crate::ows::host(&headers).to_string();
     let endpoint = match &ws {
         Some(w) => format!("http://{host}/geoserver/{w}/wms"),
         None => format!("http://{host}/geoserver/wms"),

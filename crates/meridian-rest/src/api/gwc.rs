@@ -65,12 +65,7 @@ fn layers(c: &Ctx, req: &Req) -> RestResult<Resp> {
 /// The change that stores `layer` as its file.
 fn save(c: &Ctx, layer: &TileLayer) -> Change {
     let name = gwc_files::layer_file(&layer.id);
-    let object = gwc_files::object(&name, layer.to_xml());
-    if c.cat.get(object.id()).is_some() {
-        Change::Modify { object }
-    } else {
-        Change::Add { object }
-    }
+    Change::put(&c.cat, gwc_files::object(&name, layer.to_xml()))
 }
 
 fn layer(c: &Ctx, req: &Req, name: &str) -> RestResult<Resp> {
@@ -206,11 +201,7 @@ fn mass_truncate(c: &Ctx, req: &Req) -> RestResult<Resp> {
                 gwc_files::TRUNCATIONS,
                 gwc_files::truncated(current.as_deref(), &refs),
             );
-            let change = if current.is_some() {
-                Change::Modify { object }
-            } else {
-                Change::Add { object }
-            };
+            let change = Change::put(&c.cat, object);
             c.apply(vec![change])?;
             Ok(Resp::ok())
         }
@@ -287,11 +278,7 @@ fn disk_quota(c: &Ctx, req: &Req) -> RestResult<Resp> {
             let text = merged.to_xml();
             gwc_files::quota_bytes(&text).map_err(RestError::BadRequest)?;
             let object = gwc_files::object(gwc_files::DISKQUOTA, text);
-            let change = if current.is_some() {
-                Change::Modify { object }
-            } else {
-                Change::Add { object }
-            };
+            let change = Change::put(&c.cat, object);
             c.apply(vec![change])?;
             Ok(Resp::ok())
         }

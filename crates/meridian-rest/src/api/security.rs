@@ -55,14 +55,7 @@ fn apply_files(c: &Ctx, f: &SecurityFiles) -> RestResult<()> {
     let changes: Vec<Change> = f
         .changed()
         .into_iter()
-        .map(|(rel, text)| {
-            let object = security_files::object(&rel, text);
-            if c.cat.get(object.id()).is_some() {
-                Change::Modify { object }
-            } else {
-                Change::Add { object }
-            }
-        })
+        .map(|(rel, text)| Change::put(&c.cat, security_files::object(&rel, text)))
         .collect();
     // Each file was edited from the text this request read: one changed since by another
     // request is not overwritten (the other change would be lost).

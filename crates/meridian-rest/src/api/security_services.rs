@@ -260,11 +260,7 @@ fn create(c: &Ctx, req: &Req, f: &Folder, path_name: Option<&str>) -> RestResult
     let mut changes = vec![];
     let config_name = format!("{}/{name}/config.xml", f.folder);
     let object = security_files::object(&config_name, config.to_xml());
-    changes.push(if exists {
-        Change::Modify { object }
-    } else {
-        Change::Add { object }
-    });
+    changes.push(Change::put(&c.cat, object));
     if !exists && read(&file_path).ok().flatten().is_none() {
         // An empty users or roles file, as the files editor writes it.
         let (ug, role) = if f.folder == "role" {

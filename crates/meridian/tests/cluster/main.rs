@@ -94,6 +94,27 @@ fn set_property(n: &Node, key: &str, value: &str) {
     );
 }
 
+/// A copy of the release data directory, removed with its guard.
+fn release_copy() -> (tempfile::TempDir, std::path::PathBuf) {
+    let (t, d) = tmpdir();
+    meridian_testkit::copy_dir(&meridian_testkit::fixture_datadir(), &d).unwrap();
+    (t, d)
+}
+
+/// The release's `population` style made one red fill, on node `a`.
+fn paint_population_red(a: &Node) {
+    let red = r#"<StyledLayerDescriptor version="1.0.0" xmlns="http://www.opengis.net/sld"><NamedLayer><Name>x</Name><UserStyle><Name>population</Name><FeatureTypeStyle><Rule><PolygonSymbolizer><Fill><CssParameter name="fill">#FF0000</CssParameter></Fill></PolygonSymbolizer></Rule></FeatureTypeStyle></UserStyle></NamedLayer></StyledLayerDescriptor>"#;
+    expect(
+        a.send(
+            "PUT",
+            "/styles/population",
+            "application/vnd.ogc.sld+xml",
+            red,
+        ),
+        200,
+    );
+}
+
 fn write_config(a: &Node) {
     expect(
         a.post_xml("/workspaces", "<workspace><name>acme</name></workspace>"),

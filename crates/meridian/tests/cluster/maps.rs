@@ -31,27 +31,15 @@ fn texas(n: &Node) -> [u8; 3] {
 #[test]
 fn a_style_changed_on_the_primary_changes_the_replicas_next_map() {
     let c = Cluster::new("maps");
-    let (_ta, da) = tmpdir();
-    let (_tb, db) = tmpdir();
     // Both hold the release data directory: data files never travel through the cluster.
-    for d in [&da, &db] {
-        meridian_testkit::copy_dir(&meridian_testkit::fixture_datadir(), d).unwrap();
-    }
+    let (_ta, da) = release_copy();
+    let (_tb, db) = release_copy();
     let a = c.start(&da, "node-a", true, true);
     let b = c.start(&db, "node-b", false, false);
     wait_connected("replica connected", &[&a, &b], &b);
     let before = texas(&b);
     assert_ne!(before, [255, 0, 0]);
-    let red = r#"<StyledLayerDescriptor version="1.0.0" xmlns="http://www.opengis.net/sld"><NamedLayer><Name>x</Name><UserStyle><Name>population</Name><FeatureTypeStyle><Rule><PolygonSymbolizer><Fill><CssParameter name="fill">#FF0000</CssParameter></Fill></PolygonSymbolizer></Rule></FeatureTypeStyle></UserStyle></NamedLayer></StyledLayerDescriptor>"#;
-    expect(
-        a.send(
-            "PUT",
-            "/styles/population",
-            "application/vnd.ogc.sld+xml",
-            red,
-        ),
-        200,
-    );
+    paint_population_red(&a);
     wait_for(
         "the replica draws with the new style",
         &[&a, &b],

@@ -28,11 +28,8 @@ fn red_pixels(png: &[u8]) -> usize {
 #[test]
 fn a_style_changed_on_the_primary_truncates_the_replicas_tiles() {
     let c = Cluster::new("tiles");
-    let (_ta, da) = tmpdir();
-    let (_tb, db) = tmpdir();
-    for d in [&da, &db] {
-        meridian_testkit::copy_dir(&meridian_testkit::fixture_datadir(), d).unwrap();
-    }
+    let (_ta, da) = release_copy();
+    let (_tb, db) = release_copy();
     let a = c.start(&da, "node-a", true, true);
     let b = c.start(&db, "node-b", false, false);
     wait_connected("replica connected", &[&a, &b], &b);
@@ -41,16 +38,7 @@ fn a_style_changed_on_the_primary_truncates_the_replicas_tiles() {
     assert_eq!(first, "MISS");
     assert_eq!(tile(&b).0, "HIT");
     assert_eq!(red_pixels(&before), 0);
-    let red = r#"<StyledLayerDescriptor version="1.0.0" xmlns="http://www.opengis.net/sld"><NamedLayer><Name>x</Name><UserStyle><Name>population</Name><FeatureTypeStyle><Rule><PolygonSymbolizer><Fill><CssParameter name="fill">#FF0000</CssParameter></Fill></PolygonSymbolizer></Rule></FeatureTypeStyle></UserStyle></NamedLayer></StyledLayerDescriptor>"#;
-    expect(
-        a.send(
-            "PUT",
-            "/styles/population",
-            "application/vnd.ogc.sld+xml",
-            red,
-        ),
-        200,
-    );
+    paint_population_red(&a);
     wait_for(
         "the replica's tile is drawn with the new style",
         &[&a, &b],
@@ -99,12 +87,9 @@ fn bugsites_tile(n: &Node, row: u64, col: u64) -> String {
 #[test]
 fn a_wfs_t_edit_through_one_node_truncates_that_boxs_tiles_on_the_other() {
     let c = Cluster::new("tiledit");
-    let (_ta, da) = tmpdir();
-    let (_tb, db) = tmpdir();
+    let (_ta, da) = release_copy();
+    let (_tb, db) = release_copy();
     let (_ts, shared) = tmpdir();
-    for d in [&da, &db] {
-        meridian_testkit::copy_dir(&meridian_testkit::fixture_datadir(), d).unwrap();
-    }
     // One copy of the Spearfish shapefiles that both nodes read (a store every node reads, as
     // a shared PostGIS is).
     meridian_testkit::copy_dir(
@@ -195,11 +180,8 @@ fn pngs(dir: &Path) -> usize {
 #[test]
 fn a_seed_request_on_the_primary_seeds_every_nodes_cache_and_a_shared_cache_once() {
     let c = Cluster::new("seeds");
-    let (_ta, da) = tmpdir();
-    let (_tb, db) = tmpdir();
-    for d in [&da, &db] {
-        meridian_testkit::copy_dir(&meridian_testkit::fixture_datadir(), d).unwrap();
-    }
+    let (_ta, da) = release_copy();
+    let (_tb, db) = release_copy();
     let a = c.start(&da, "node-a", true, true);
     let b = c.start(&db, "node-b", false, false);
     wait_connected("replica connected", &[&a, &b], &b);
@@ -220,12 +202,9 @@ fn a_seed_request_on_the_primary_seeds_every_nodes_cache_and_a_shared_cache_once
 
     // Two nodes on one shared cache folder: the request runs once.
     let c = Cluster::new("seedshared");
-    let (_tc, dc) = tmpdir();
-    let (_td, dd) = tmpdir();
+    let (_tc, dc) = release_copy();
+    let (_td, dd) = release_copy();
     let (_ts, shared) = tmpdir();
-    for d in [&dc, &dd] {
-        meridian_testkit::copy_dir(&meridian_testkit::fixture_datadir(), d).unwrap();
-    }
     let cache = shared.display().to_string();
     let env = [("GEOWEBCACHE_CACHE_DIR", cache.as_str())];
     let a = c.start_with(&dc, "node-c", true, true, &env);
