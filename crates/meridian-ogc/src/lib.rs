@@ -68,7 +68,7 @@ impl OgcState {
             )),
             locks: wfs::Locks::default(),
             proxy_auth: None,
-            tiles: Arc::new(gwc::TileCache::new(data_dir.join("gwc"), None)),
+            tiles: Arc::new(gwc::TileCache::new(data_dir.join("gwc"), None, None)),
             data_edited: None,
             data_dir,
         }

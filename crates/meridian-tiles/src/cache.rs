@@ -60,7 +60,7 @@ pub struct DiskCache {
 }
 
 /// How often a hit refreshes a tile's time (its place in the least-recently-used order).
-const TOUCH_EVERY: Duration = Duration::from_secs(60);
+pub const TOUCH_EVERY: Duration = Duration::from_secs(60);
 
 impl DiskCache {
     /// A cache under `root` (made when missing), with an optional quota in bytes.

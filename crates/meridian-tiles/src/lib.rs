@@ -7,7 +7,7 @@ mod config;
 mod gridset;
 pub mod mvt;
 
-pub use cache::{DiskCache, TileKey};
+pub use cache::{DiskCache, TileKey, TOUCH_EVERY};
 pub use config::{
     extension, format_of_extension, ConfigError, GridSubset, LayerKind, Settings, StyleFilter,
     TileLayer, FORMATS,

@@ -9,6 +9,7 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
 use meridian_catalog::sync::lock;
+use meridian_ogc::gwc::{Lookup, TileCache};
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -234,11 +235,13 @@ impl Drop for InFlight {
 }
 
 /// Serve `app` on `listener` until `shutdown` resolves, then let open requests finish (at
-/// most 30 s). Each request carries its client's address ([`ConnectInfo`]).
+/// most 30 s). Each request carries its client's address ([`ConnectInfo`]). Cached tiles
+/// kept in `tiles`' memory are answered before `app`.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     limits: HttpLimits,
+    tiles: Arc<TileCache>,
     shutdown: impl Future<Output = ()>,
 ) {
     let registry = Arc::new(Registry::default());
@@ -264,8 +267,9 @@ pub async fn serve(
         let _ = stream.set_nodelay(true);
         let (id, conn) = registry.add();
         let (app, registry, stop) = (app.clone(), registry.clone(), stop_rx.clone());
+        let tiles = tiles.clone();
         tokio::spawn(async move {
-            serve_connection(stream, remote, app, limits, conn, stop).await;
+            serve_connection(stream, remote, app, tiles, limits, conn, stop).await;
             registry.remove(id);
         });
     }
@@ -280,6 +284,7 @@ async fn serve_connection(
     stream: TcpStream,
     remote: SocketAddr,
     app: Router,
+    tiles: Arc<TileCache>,
     limits: HttpLimits,
     conn: Arc<Conn>,
     mut stop: watch::Receiver<bool>,
@@ -292,9 +297,18 @@ async fn serve_connection(
     let svc = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
         req.extensions_mut().insert(ConnectInfo(remote));
         let guard = InFlight::new(requests.clone());
-        let app = app.clone();
+        let (app, tiles) = (app.clone(), tiles.clone());
         async move {
+            // A cached tile kept in memory is answered before the router.
+            let ticket = match tiles.hot.lookup(req.method(), req.uri(), req.headers()) {
+                Lookup::Answer(r) => return Ok(r),
+                Lookup::Miss(t) => Some(t),
+                Lookup::Other => None,
+            };
             let r = app.oneshot(req.map(axum::body::Body::new)).await;
+            if let (Some(t), Ok(answer)) = (ticket, &r) {
+                tiles.hot.offer(t, answer);
+            }
             drop(guard);
             r
         }

@@ -221,6 +221,7 @@ pub fn serve(
         let tiles = Arc::new(meridian_ogc::gwc::TileCache::new(
             tile_cache.dir.clone(),
             tile_cache.quota,
+            proxy_auth.as_ref().map(|p| p.header.clone()),
         ));
         // The disk quota configured in the data directory, else the node's own.
         tiles.configure_quota(meridian_catalog::gwc_files::configured_quota(&service.snapshot()));
@@ -244,6 +245,7 @@ pub fn serve(
             }));
         }
         let tell = cluster.clone();
+        let hot = tiles.clone();
         let ogc = Arc::new(OgcState {
             data_edited: Some(Arc::new(move |layer: &str, bbox: [f64; 4]| {
                 tell.publish_invalidation(layer, bbox)
@@ -303,7 +305,7 @@ pub fn serve(
         tracing::info!(address = %local, max_connections = limits.max_connections, "listening on http://{local}/geoserver");
         // On a worker of the runtime, not the thread blocked on it: accepting from there
         // waited for wake-ups, and the listen queue overflowed (1 s client retries).
-        let serving = tokio::spawn(crate::http::serve(listener, app, limits, shutdown));
+        let serving = tokio::spawn(crate::http::serve(listener, app, limits, hot, shutdown));
         serving.await.map_err(|e| NodeError::Runtime(e.to_string()))?;
         // Files still written behind go to disk first, so a stopped node leaves a whole data
         // directory.
@@ -409,6 +411,8 @@ impl TileWatch {
             return;
         };
         let now = service.snapshot();
+        // Tile answers kept in memory were made under the catalog before.
+        self.tiles.hot.clear();
         let mut seen = meridian_catalog::sync::lock(&self.seen);
         // The disk quota configuration, when it changed.
         let quota = meridian_catalog::gwc_files::configured_quota(&now);

@@ -236,7 +236,10 @@ fn a_style_changed_over_rest_truncates_the_tiles_it_drew() {
     let n = node();
     let kvp = wmts_tile("topp:states", "EPSG:4326", "EPSG:4326:2", 1, 1, "image/png");
     let before = get(&n, &kvp).bytes().unwrap().to_vec();
-    assert_eq!(get(&n, &kvp).headers()["geowebcache-cache-result"], "HIT");
+    // Read from the cache, then answered from memory.
+    for _ in 0..2 {
+        assert_eq!(get(&n, &kvp).headers()["geowebcache-cache-result"], "HIT");
+    }
     assert_eq!(red(&before), 0);
     expect(
         n.send(
@@ -346,6 +349,76 @@ fn tile_layers_and_gridsets_follow_geoservers_files() {
         assert_eq!(r.status(), 400);
         assert!(r.text().unwrap().contains(why), "{why}");
     }
+}
+
+#[test]
+fn cached_tiles_answered_from_memory_follow_the_rules_and_the_files() {
+    let (tmp, dir) = meridian_testkit::tmpdir();
+    meridian_testkit::copy_dir(&common::fixture(), &dir).unwrap();
+    common::add_user(&dir, "reader", "reader", &["ROLE_STATES"]);
+    let n = Node::start(dir, Some(tmp));
+    let kvp = wmts_tile("topp:states", "EPSG:4326", "EPSG:4326:2", 1, 1, "image/png");
+    let drawn = get(&n, &kvp);
+    assert_eq!(drawn.headers()["geowebcache-cache-result"], "MISS");
+    let etag = drawn.headers()["etag"].to_str().unwrap().to_string();
+    let bytes = drawn.bytes().unwrap().to_vec();
+    // The second is read from the cache, the third and later kept in memory: the same
+    // tile, the same headers, and 304 for the ETag.
+    for _ in 0..3 {
+        let r = get(&n, &kvp);
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers()["etag"].to_str().unwrap(), etag);
+        assert_eq!(r.headers()["content-type"], "image/png");
+        assert_eq!(r.headers()["geowebcache-cache-result"], "HIT");
+        assert_eq!(r.bytes().unwrap().to_vec(), bytes);
+    }
+    let again = n
+        .anon()
+        .get(format!("http://127.0.0.1:{}/geoserver{kvp}", n.port))
+        .header("if-none-match", &etag)
+        .send()
+        .unwrap();
+    assert_eq!(again.status(), 304);
+    // The layer closed to anonymous callers: the tile kept in memory is not given to them.
+    expect(
+        n.send(
+            "POST",
+            "/security/acl/layers",
+            "application/json",
+            r#"{"topp.states.r": "ROLE_STATES"}"#,
+        ),
+        200,
+    );
+    assert_eq!(get(&n, &kvp).status(), 400);
+    let reader = || {
+        n.anon()
+            .get(format!("http://127.0.0.1:{}/geoserver{kvp}", n.port))
+            .basic_auth("reader", Some("reader"))
+            .send()
+            .unwrap()
+    };
+    for _ in 0..3 {
+        assert_eq!(reader().status(), 200);
+    }
+    // Kept for the reader's requests? Never: anonymous callers are still refused.
+    assert_eq!(get(&n, &kvp).status(), 400);
+    // Opened again, kept again; then the cache emptied: the next tile is drawn anew.
+    expect(
+        n.send("DELETE", "/security/acl/layers/topp.states.r", "", ""),
+        200,
+    );
+    for _ in 0..3 {
+        assert_eq!(get(&n, &kvp).status(), 200);
+    }
+    let (status, _) = gwc_rest(
+        &n,
+        "POST",
+        "/masstruncate",
+        "text/xml",
+        "<truncateLayer><layerName>topp:states</layerName></truncateLayer>",
+    );
+    assert_eq!(status, 200);
+    assert_eq!(get(&n, &kvp).headers()["geowebcache-cache-result"], "MISS");
 }
 
 #[test]

@@ -16,6 +16,7 @@
 
 pub mod coherence;
 pub(crate) mod direct;
+pub mod hot;
 pub mod ogcapi;
 mod render;
 pub mod seed;
@@ -23,6 +24,7 @@ mod tms;
 mod vector;
 mod wmts;
 
+pub use hot::{HotTiles, Lookup};
 pub use render::TileCache;
 pub use seed::SeedRest;
 
@@ -107,7 +109,18 @@ fn tile_response(
     {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
-        ([("content-type", t.format)], t.bytes).into_response()
+        let bytes = axum::body::Bytes::from(t.bytes);
+        let mut r = ([("content-type", t.format)], bytes.clone()).into_response();
+        // A hit can be kept and answered before the router next time.
+        if let Some((path, len)) = t.file {
+            r.extensions_mut().insert(hot::HotTile {
+                bytes,
+                path,
+                len,
+                modified: t.modified,
+            });
+        }
+        r
     };
     let h = r.headers_mut();
     let mut set = |k: &'static str, v: String| {

@@ -22,18 +22,25 @@ pub struct TileCache {
     quota: Option<u64>,
     disk: OnceLock<Option<DiskCache>>,
     drawing: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Cached tiles answered before the router.
+    pub hot: super::hot::HotTiles,
     /// The seeding tasks.
     pub(crate) seeder: super::seed::Seeder,
 }
 
 impl TileCache {
-    /// A cache under `root`, with an optional quota in bytes.
-    pub fn new(root: PathBuf, quota: Option<u64>) -> TileCache {
+    /// A cache under `root`, with an optional quota in bytes; `proxy_header`: the header a
+    /// trusted proxy names users in, if one is configured (requests carrying it are not
+    /// answered from memory).
+    pub fn new(root: PathBuf, quota: Option<u64>, proxy_header: Option<String>) -> TileCache {
+        let hot = super::hot::HotTiles::new(proxy_header);
+        hot.set_touching(quota.is_some());
         TileCache {
             root,
             quota,
             disk: OnceLock::new(),
             drawing: Mutex::default(),
+            hot,
             seeder: Default::default(),
         }
     }
@@ -53,8 +60,10 @@ impl TileCache {
 
     /// Set the quota: the one `gwc/geowebcache-diskquota.xml` sets, else the node's own.
     pub fn configure_quota(&self, configured: Option<Option<u64>>) {
+        let quota = configured.unwrap_or(self.quota);
+        self.hot.set_touching(quota.is_some());
         if let Some(d) = self.disk() {
-            d.set_quota(configured.unwrap_or(self.quota));
+            d.set_quota(quota);
         }
     }
 
@@ -151,6 +160,8 @@ pub(crate) struct Tile {
     pub hit: bool,
     /// When it was drawn.
     pub modified: SystemTime,
+    /// The cached file it was read from, and its size (hits only).
+    pub file: Option<(PathBuf, u64)>,
 }
 
 /// Why a tile is not given.
@@ -305,13 +316,15 @@ pub(crate) async fn tile(
     };
     let disk = st.tiles.disk();
     let cached = || {
-        disk.and_then(|d| d.get(&key(r.x, r.y)))
-            .map(|(bytes, modified)| Tile {
-                bytes,
-                format: r.format,
-                hit: true,
-                modified,
-            })
+        let d = disk?;
+        let k = key(r.x, r.y);
+        d.get(&k).map(|(bytes, modified)| Tile {
+            file: Some((d.path(&k), bytes.len() as u64)),
+            bytes,
+            format: r.format,
+            hit: true,
+            modified,
+        })
     };
     if let Some(t) = cached() {
         return Ok(t);
@@ -365,6 +378,7 @@ pub(crate) async fn tile(
         format: r.format,
         hit: false,
         modified,
+        file: None,
     })
 }
 
