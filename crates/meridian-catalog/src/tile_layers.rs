@@ -215,12 +215,32 @@ pub fn tile_layer_of(cat: &Catalog, cfg: &TileConfig, p: &Published) -> Option<T
         Kind::TileCache,
         &gwc_files::id_of(&gwc_files::layer_file(&p.id)),
     ) {
-        Some(o) => o.body.as_deref().and_then(|t| TileLayer::parse(t).ok()),
+        Some(o) => parsed_tile_layer(o),
         None => cfg
             .settings
             .cache_layers_by_default
             .then(|| TileLayer::new_for(&p.id, &p.name, &cfg.settings, p.kind)),
     }
+}
+
+/// A tile layer file read, kept while the catalog holds the same object (a tile is asked
+/// for far more often than its tile layer changes).
+fn parsed_tile_layer(o: &Arc<Object>) -> Option<TileLayer> {
+    type Kept = std::collections::HashMap<String, (Arc<Object>, Option<TileLayer>)>;
+    static KEPT: std::sync::Mutex<Option<Kept>> = std::sync::Mutex::new(None);
+    let mut kept = KEPT.lock().unwrap_or_else(|e| e.into_inner());
+    let m = kept.get_or_insert_with(Default::default);
+    if let Some((obj, layer)) = m.get(o.id()) {
+        if Arc::ptr_eq(obj, o) {
+            return layer.clone();
+        }
+    }
+    let layer = o.body.as_deref().and_then(|t| TileLayer::parse(t).ok());
+    if m.len() >= 10_000 {
+        m.clear();
+    }
+    m.insert(o.id().to_string(), (o.clone(), layer.clone()));
+    layer
 }
 
 /// The tile layer named `name`, if it serves tiles.

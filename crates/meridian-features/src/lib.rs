@@ -38,10 +38,10 @@ pub use query::{query, query_source, Query, QueryResult, SortKey};
 pub use reproject::{transform_bbox, Transformer};
 pub use shape_zip::{shape_zip, SHAPE_ZIP_CONTENT_TYPE};
 pub use source::{
-    scan_in_crs, Applied, FeatureChange, FeatureSource, FeatureStore, MvtTile, Pushdown,
+    scan_in_crs, Applied, FeatureChange, FeatureSource, FeatureStore, MvtFuture, MvtTile, Pushdown,
     StoreTransaction,
 };
-pub use store::{begin, describe, list_types, open_source, open_store};
+pub use store::{begin, describe, is_database, list_types, open_source, open_store};
 pub use wkb::{parse_wkb, to_wkb};
 pub use wkt::{parse_wkt, to_wkt};
 

@@ -110,8 +110,10 @@ pub trait FeatureSource: Send {
     }
 
     /// A Mapbox vector tile of this source's features in `tile`, when the source makes it
-    /// itself (PostGIS: `ST_AsMVT`); `None`: the caller builds it from a scan.
-    fn mvt(&self, _tile: &MvtTile<'_>) -> Option<Result<Vec<u8>, FeatureError>> {
+    /// itself (PostGIS: `ST_AsMVT`), as a future to run on the caller's runtime: it waits for
+    /// the database without holding a thread. `None`, or the future's `Ok(None)`: the caller
+    /// builds the tile from a scan.
+    fn mvt(&self, _tile: &MvtTile<'_>) -> Option<MvtFuture> {
         None
     }
 
@@ -162,6 +164,12 @@ pub fn scan_in_crs(
         !hit || each(f)
     })
 }
+
+/// A vector tile a source makes itself ([`FeatureSource::mvt`]): the tile, or `None` when the
+/// source cannot make this one.
+pub type MvtFuture = std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<Option<Vec<u8>>, FeatureError>> + Send>,
+>;
 
 /// A vector tile asked of a source ([`FeatureSource::mvt`]).
 #[derive(Debug, Clone)]

@@ -83,6 +83,14 @@ impl Backend {
     }
 }
 
+/// Whether the store is a database server's: opening it reads no file, and its sources may
+/// answer from async code ([`crate::FeatureSource::mvt`]).
+pub fn is_database(store: &StoreParams) -> bool {
+    store
+        .get("dbtype")
+        .is_some_and(|t| t.eq_ignore_ascii_case("postgis"))
+}
+
 /// Open a store with the backend its parameters name.
 pub fn open_store(store: &StoreParams) -> Result<Box<dyn FeatureStore>, FeatureError> {
     Ok(match Backend::checked(store)? {

@@ -81,7 +81,12 @@ impl PgParams {
     }
 
     fn config(&self) -> postgres::Config {
-        let mut c = postgres::Config::new();
+        self.async_config().into()
+    }
+
+    /// The settings for a connection made from async code.
+    pub(crate) fn async_config(&self) -> tokio_postgres::Config {
+        let mut c = tokio_postgres::Config::new();
         c.host(&self.host)
             .port(self.port)
             .dbname(&self.database)
@@ -94,12 +99,54 @@ impl PgParams {
     }
 }
 
-static POOL: Mutex<Option<HashMap<PgParams, Vec<postgres::Client>>>> = Mutex::new(None);
+/// A connection and the statements prepared on it.
+struct Pooled {
+    client: postgres::Client,
+    statements: HashMap<String, postgres::Statement>,
+}
+
+static POOL: Mutex<Option<HashMap<PgParams, Vec<Pooled>>>> = Mutex::new(None);
+
+/// Statements kept prepared on one connection at most (past this they are all forgotten).
+const MAX_STATEMENTS: usize = 64;
 
 /// A pooled connection, returned to the pool when dropped.
 pub struct PgConn {
     key: PgParams,
     client: Option<postgres::Client>,
+    statements: HashMap<String, postgres::Statement>,
+}
+
+impl PgConn {
+    /// Run `sql` (one row expected) as a statement prepared once per connection: the
+    /// database parses and plans it once, and each run is one round trip. A statement that
+    /// fails (its table changed under it) is prepared again once.
+    pub fn query_one_prepared(
+        &mut self,
+        sql: &str,
+        params: &[&(dyn postgres::types::ToSql + Sync)],
+    ) -> Result<postgres::Row, postgres::Error> {
+        let run = |c: &mut PgConn| -> Result<postgres::Row, postgres::Error> {
+            let st = match c.statements.get(sql) {
+                Some(st) => st.clone(),
+                None => {
+                    let st = c.prepare(sql)?;
+                    if c.statements.len() >= MAX_STATEMENTS {
+                        c.statements.clear();
+                    }
+                    c.statements.insert(sql.to_string(), st.clone());
+                    st
+                }
+            };
+            c.query_one(&st, params)
+        };
+        match run(self) {
+            Err(e) if e.as_db_error().is_some() && self.statements.remove(sql).is_some() => {
+                run(self)
+            }
+            r => r,
+        }
+    }
 }
 
 impl Deref for PgConn {
@@ -126,7 +173,10 @@ impl Drop for PgConn {
                         .entry(self.key.clone())
                         .or_default();
                     if idle.len() < self.key.max_connections {
-                        idle.push(c);
+                        idle.push(Pooled {
+                            client: c,
+                            statements: std::mem::take(&mut self.statements),
+                        });
                     }
                 }
             }
@@ -141,30 +191,12 @@ pub fn connect(p: &PgParams) -> Result<PgConn, SourceError> {
             .get_mut(p)
             .and_then(Vec::pop)
     });
-    let client = match pooled {
-        Some(c) if !c.is_closed() => c,
+    let (client, statements) = match pooled {
+        Some(c) if !c.client.is_closed() => (c.client, c.statements),
         _ => {
-            let failed = |e: postgres::Error| {
-                let why = match e.as_db_error() {
-                    Some(d) => d.message().to_string(),
-                    None => {
-                        // "error performing TLS handshake: invalid peer certificate: …"
-                        let mut s = e.to_string();
-                        let mut cause = std::error::Error::source(&e);
-                        while let Some(c) = cause {
-                            s = format!("{s}: {c}");
-                            cause = c.source();
-                        }
-                        s
-                    }
-                };
-                SourceError::Io(format!(
-                    "PostGIS {}:{}/{}: {why}",
-                    p.host, p.port, p.database
-                ))
-            };
+            let failed = |e: postgres::Error| connection_error(p, &e);
             let mut config = p.config();
-            match p.ssl_mode {
+            let client = match p.ssl_mode {
                 SslMode::Disable => config.connect(postgres::NoTls).map_err(failed)?,
                 mode => {
                     config.ssl_mode(if mode == SslMode::Prefer {
@@ -177,13 +209,36 @@ pub fn connect(p: &PgParams) -> Result<PgConn, SourceError> {
                     );
                     config.connect(tls).map_err(failed)?
                 }
-            }
+            };
+            (client, HashMap::new())
         }
     };
     Ok(PgConn {
         key: p.clone(),
         client: Some(client),
+        statements,
     })
+}
+
+/// Why a connection to `p` failed, with the causes a TLS failure carries.
+pub(crate) fn connection_error(p: &PgParams, e: &tokio_postgres::Error) -> SourceError {
+    let why = match e.as_db_error() {
+        Some(d) => d.message().to_string(),
+        None => {
+            // "error performing TLS handshake: invalid peer certificate: …"
+            let mut s = e.to_string();
+            let mut cause = std::error::Error::source(e);
+            while let Some(c) = cause {
+                s = format!("{s}: {c}");
+                cause = c.source();
+            }
+            s
+        }
+    };
+    SourceError::Io(format!(
+        "PostGIS {}:{}/{}: {why}",
+        p.host, p.port, p.database
+    ))
 }
 
 pub(crate) fn db_err(e: postgres::Error) -> SourceError {

@@ -2,6 +2,7 @@
 //! catalog, queries run in SQL (filters, sorting, paging pushed down), and writes in a
 //! database transaction ([`write`]).
 
+mod async_connection;
 mod connection;
 mod query;
 mod relation;
@@ -93,7 +94,7 @@ impl FeatureSource for PostGisSource {
         query::query(&self.params, &self.relation, id_prefix, q)
     }
 
-    fn mvt(&self, tile: &crate::source::MvtTile<'_>) -> Option<Result<Vec<u8>, FeatureError>> {
-        query::mvt(&self.params, &self.relation, tile)
+    fn mvt(&self, tile: &crate::source::MvtTile<'_>) -> Option<crate::source::MvtFuture> {
+        Some(query::mvt(&self.params, &self.relation, tile))
     }
 }

@@ -1,7 +1,7 @@
 //! PostGIS: filters, sorting and paging pushed into SQL; geometries as WKB.
 
 use super::connection::{connect, ident, PgParams};
-use super::relation::{resolve, Relation};
+use super::relation::{self, resolve, Relation};
 use crate::feature::{Feature, Value};
 use crate::filter::{Compare, Filter};
 use crate::query::{Query, QueryResult};
@@ -241,58 +241,70 @@ pub(crate) fn query(
 }
 
 /// A vector tile made by PostGIS (`ST_AsMVTGeom` clips and snaps each geometry to the tile,
-/// `ST_AsMVT` encodes the layer), or `None` when the layer's filter does not run in SQL or
-/// the geometry column has no SRID (the caller then builds the tile itself).
+/// `ST_AsMVT` encodes the layer), run from async code on a connection of
+/// [`super::async_connection`]; `None` when the layer's filter does not run in SQL or the
+/// geometry column has no SRID (the caller then builds the tile itself).
 pub(crate) fn mvt(
     p: &PgParams,
     rel: &Relation,
     t: &crate::source::MvtTile<'_>,
-) -> Option<Result<Vec<u8>, FeatureError>> {
-    let name = match rel {
-        Relation::Table(t) => t.clone(),
-        Relation::View(v, _) => v.name.clone(),
-    };
-    let err = |e: postgres::Error| FeatureError::Data(format!("PostGIS {name}: {e}"));
-    let mut c = match connect(p) {
-        Ok(c) => c,
-        Err(e) => return Some(Err(e.into())),
-    };
-    let r = match resolve(&mut c, p, rel, true) {
-        Ok(r) => r,
-        Err(e) => return Some(Err(e.into())),
-    };
-    if r.srid <= 0 || !t.bbox.iter().all(|v| v.is_finite()) {
-        return None;
-    }
-    let filter = match t.filter {
-        Some(f) => to_sql(f, &r.geom, r.srid, &r.id_sql, "")?,
-        None => "TRUE".into(),
-    };
-    let [minx, miny, maxx, maxy] = t.bbox;
-    let env = format!(
-        "ST_MakeEnvelope({minx}, {miny}, {maxx}, {maxy}, {})",
-        t.epsg
-    );
-    let cols: Vec<String> = r
-        .columns
-        .iter()
-        .map(|col| col.name.clone())
-        .filter(|n| Some(n) != r.key.as_ref() && *n != r.geom)
-        .map(|n| ident(&n))
-        .collect();
-    let g = ident(&r.geom);
-    let sql = format!(
-        "SELECT ST_AsMVT(q, $1, {extent}, 'meridian_geom') FROM (SELECT ST_AsMVTGeom(ST_Transform({g}, {epsg}), {env}, {extent}, {buffer}, true) AS meridian_geom{rest} FROM {from} WHERE {g} && ST_Transform({env}, {srid}) AND ({filter})) q WHERE meridian_geom IS NOT NULL",
-        extent = t.extent,
-        epsg = t.epsg,
-        buffer = t.buffer,
-        rest = if cols.is_empty() { String::new() } else { format!(", {}", cols.join(", ")) },
-        from = r.from,
-        srid = r.srid,
-    );
-    Some(
-        c.query_one(&sql, &[&t.layer])
-            .map_err(err)
-            .map(|row| row.get::<_, Option<Vec<u8>>>(0).unwrap_or_default()),
-    )
+) -> crate::source::MvtFuture {
+    let (p, rel) = (p.clone(), rel.clone());
+    let (bbox, epsg, extent, buffer) = (t.bbox, t.epsg, t.extent, t.buffer);
+    let layer = t.layer.to_string();
+    let filter = t.filter.cloned();
+    Box::pin(async move {
+        let name = match &rel {
+            Relation::Table(t) => t.clone(),
+            Relation::View(v, _) => v.name.clone(),
+        };
+        // The table's description: kept a few seconds, else read on a blocking connection.
+        let r = match relation::kept(&p, &rel, true) {
+            Some(r) => r,
+            None => {
+                let (p, rel) = (p.clone(), rel.clone());
+                tokio::task::spawn_blocking(move || {
+                    let mut c = connect(&p)?;
+                    resolve(&mut c, &p, &rel, true).map(std::sync::Arc::new)
+                })
+                .await
+                .map_err(|e| FeatureError::Data(format!("PostGIS {name}: {e}")))??
+            }
+        };
+        if r.srid <= 0 || !bbox.iter().all(|v| v.is_finite()) {
+            return Ok(None);
+        }
+        let filter = match &filter {
+            Some(f) => match to_sql(f, &r.geom, r.srid, &r.id_sql, "") {
+                Some(sql) => sql,
+                None => return Ok(None),
+            },
+            None => "TRUE".into(),
+        };
+        // The tile's box as parameters: the statement's text is the same for every tile of
+        // the layer, so it is prepared once per connection.
+        let env =
+            format!("ST_MakeEnvelope($2::float8, $3::float8, $4::float8, $5::float8, {epsg})");
+        let cols: Vec<String> = r
+            .columns
+            .iter()
+            .map(|col| col.name.clone())
+            .filter(|n| Some(n) != r.key.as_ref() && *n != r.geom)
+            .map(|n| ident(&n))
+            .collect();
+        let g = ident(&r.geom);
+        let sql = format!(
+            "SELECT ST_AsMVT(q, $1, {extent}, 'meridian_geom') FROM (SELECT ST_AsMVTGeom(ST_Transform({g}, {epsg}), {env}, {extent}, {buffer}, true) AS meridian_geom{rest} FROM {from} WHERE {g} && ST_Transform({env}, {srid}) AND ({filter})) q WHERE meridian_geom IS NOT NULL",
+            rest = if cols.is_empty() { String::new() } else { format!(", {}", cols.join(", ")) },
+            from = r.from,
+            srid = r.srid,
+        );
+        let [minx, miny, maxx, maxy] = bbox;
+        let mut c = super::async_connection::connect(&p).await?;
+        let row = c
+            .query_one_prepared(&sql, &[&layer, &minx, &miny, &maxx, &maxy])
+            .await
+            .map_err(|e| FeatureError::Data(format!("PostGIS {name}: {e}")))?;
+        Ok(Some(row.get::<_, Option<Vec<u8>>>(0).unwrap_or_default()))
+    })
 }

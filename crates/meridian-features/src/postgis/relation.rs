@@ -76,13 +76,30 @@ pub(crate) fn resolve(
     rel: &Relation,
     columns: bool,
 ) -> Result<Resolved, SourceError> {
-    // A table's description, kept a few seconds: reading the catalogs (three queries, one on
-    // `information_schema`) costs more than a small query itself.
-    type Key = (String, u16, String, String, String, String);
-    type Kept = std::collections::HashMap<Key, (std::time::Instant, Resolved)>;
-    static KEPT: std::sync::Mutex<Option<Kept>> = std::sync::Mutex::new(None);
-    const KEEP: std::time::Duration = std::time::Duration::from_secs(5);
-    let key = match rel {
+    if let Some(r) = kept(p, rel, columns) {
+        return Ok(Resolved::clone(&r));
+    }
+    let r = resolve_now(c, p, rel, columns)?;
+    if let Some(k) = kept_key(p, rel, columns) {
+        let mut kept = KEPT.lock().unwrap_or_else(|e| e.into_inner());
+        let m = kept.get_or_insert_with(Default::default);
+        if m.len() > 10_000 {
+            m.clear();
+        }
+        m.insert(k, (std::time::Instant::now(), Arc::new(r.clone())));
+    }
+    Ok(r)
+}
+
+// A table's description, kept a few seconds: reading the catalogs (three queries, one on
+// `information_schema`) costs more than a small query itself.
+type Key = (String, u16, String, String, String, String);
+type Kept = std::collections::HashMap<Key, (std::time::Instant, Arc<Resolved>)>;
+static KEPT: std::sync::Mutex<Option<Kept>> = std::sync::Mutex::new(None);
+const KEEP: std::time::Duration = std::time::Duration::from_secs(5);
+
+fn kept_key(p: &PgParams, rel: &Relation, columns: bool) -> Option<Key> {
+    match rel {
         Relation::Table(t) if columns => Some((
             p.host.clone(),
             p.port,
@@ -92,25 +109,17 @@ pub(crate) fn resolve(
             t.clone(),
         )),
         _ => None,
-    };
-    if let Some(k) = &key {
-        let kept = KEPT.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((at, r)) = kept.as_ref().and_then(|m| m.get(k)) {
-            if at.elapsed() < KEEP {
-                return Ok(r.clone());
-            }
-        }
     }
-    let r = resolve_now(c, p, rel, columns)?;
-    if let Some(k) = key {
-        let mut kept = KEPT.lock().unwrap_or_else(|e| e.into_inner());
-        let m = kept.get_or_insert_with(Default::default);
-        if m.len() > 10_000 {
-            m.clear();
-        }
-        m.insert(k, (std::time::Instant::now(), r.clone()));
-    }
-    Ok(r)
+}
+
+/// The description of a table read less than a few seconds ago, with its columns.
+pub(crate) fn kept(p: &PgParams, rel: &Relation, columns: bool) -> Option<Arc<Resolved>> {
+    let k = kept_key(p, rel, columns)?;
+    let kept = KEPT.lock().unwrap_or_else(|e| e.into_inner());
+    kept.as_ref()
+        .and_then(|m| m.get(&k))
+        .filter(|(at, _)| at.elapsed() < KEEP)
+        .map(|(_, r)| r.clone())
 }
 
 fn resolve_now(

@@ -8,11 +8,13 @@ use crate::layers::FeatureLayer;
 use crate::OgcState;
 use geo::Simplify;
 use meridian_catalog::tile_layers::Tiled;
+use meridian_catalog::Catalog;
 use meridian_features::{open_source, transform_bbox, Feature, Transformer, Value};
 use meridian_security::LayerAccess;
 use meridian_tiles::mvt::{self, LayerBuilder, MvtValue};
 use meridian_tiles::GridSet;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 /// Units of a tile side.
 const EXTENT: u32 = 4096;
@@ -26,12 +28,19 @@ fn members(
     st: &OgcState,
     tiled: &Tiled,
     access: &LayerAccess,
-) -> Result<Vec<FeatureLayer>, String> {
+) -> Result<Vec<Arc<FeatureLayer>>, String> {
     let cat = st.catalog.snapshot();
     let p = &tiled.published;
+    if let Some(l) = kept_layer(&cat, &p.id) {
+        return Ok(vec![l]);
+    }
     let mut out = Vec::new();
     match crate::wms::find_wms_layer(&cat, &st.data_dir, None, &p.name) {
-        Some(crate::wms::WmsLayer::Features(l)) => out.push(l),
+        Some(crate::wms::WmsLayer::Features(l)) => {
+            let l = Arc::new(l);
+            keep_layer(&cat, &p.id, &l);
+            out.push(l)
+        }
         Some(crate::wms::WmsLayer::Coverage(_)) => {
             return Err(format!("{} is a coverage: it has no vector tiles", p.name))
         }
@@ -42,12 +51,33 @@ fn members(
             for (l, _) in crate::wms::group_layers(&cat, &st.data_dir, group, &mut skipped, access)
             {
                 if let crate::wms::WmsLayer::Features(l) = l {
-                    out.push(l);
+                    out.push(Arc::new(l));
                 }
             }
         }
     }
     Ok(out)
+}
+
+/// Feature layers read for vector tiles, by the id of their published layer, kept while the
+/// catalog is the same state (a group's members are not kept: they depend on the caller).
+type KeptLayers = (Arc<Catalog>, HashMap<String, Arc<FeatureLayer>>);
+static KEPT_LAYERS: Mutex<Option<KeptLayers>> = Mutex::new(None);
+
+fn kept_layer(cat: &Arc<Catalog>, id: &str) -> Option<Arc<FeatureLayer>> {
+    let kept = KEPT_LAYERS.lock().unwrap_or_else(|e| e.into_inner());
+    let (at, layers) = kept.as_ref()?;
+    Arc::ptr_eq(at, cat).then(|| layers.get(id).cloned())?
+}
+
+fn keep_layer(cat: &Arc<Catalog>, id: &str, l: &Arc<FeatureLayer>) {
+    let mut kept = KEPT_LAYERS.lock().unwrap_or_else(|e| e.into_inner());
+    match kept.as_mut() {
+        Some((at, layers)) if Arc::ptr_eq(at, cat) && layers.len() < 10_000 => {
+            layers.insert(id.to_string(), l.clone());
+        }
+        _ => *kept = Some((cat.clone(), HashMap::from([(id.to_string(), l.clone())]))),
+    }
 }
 
 fn value(v: &Value) -> Option<MvtValue> {
@@ -76,28 +106,20 @@ pub(super) async fn draw(
     let layers = members(st, tiled, access)?;
     let bbox = grid.tile_bbox(z, x, y);
     let epsg = super::render::draw_epsg(grid);
-    tokio::task::spawn_blocking(move || {
-        let (w, h) = (bbox[2] - bbox[0], bbox[3] - bbox[1]);
-        let scale = f64::from(EXTENT);
-        let pad = f64::from(BUFFER) / scale;
-        let padded = [
-            bbox[0] - w * pad,
-            bbox[1] - h * pad,
-            bbox[2] + w * pad,
-            bbox[3] + h * pad,
-        ];
-        // A tile is its layers' messages one after the other.
-        let mut out = Vec::new();
-        for l in layers {
+    // A tile is its layers' messages one after the other.
+    let mut out = Vec::new();
+    for l in layers {
+        let filter = l.own_filter().map_err(|e| {
+            format!(
+                "the layer {}'s own cqlFilter does not read: {e}",
+                l.qualified()
+            )
+        })?;
+        // A database makes the tile itself (PostGIS: ST_AsMVT), waited for without holding a
+        // thread (opening a database source reads no file).
+        if meridian_features::is_database(&l.store) {
             let source =
                 open_source(&l.store, &l.native).map_err(|e| format!("{}: {e}", l.qualified()))?;
-            let filter = l.own_filter().map_err(|e| {
-                format!(
-                    "the layer {}'s own cqlFilter does not read: {e}",
-                    l.qualified()
-                )
-            })?;
-            // A source that makes the tile itself (PostGIS: ST_AsMVT) does.
             let asked = meridian_features::MvtTile {
                 bbox,
                 epsg,
@@ -107,57 +129,78 @@ pub(super) async fn draw(
                 filter: filter.as_ref(),
             };
             if let Some(made) = source.mvt(&asked) {
-                out.extend(made.map_err(|e| format!("{}: {e}", l.qualified()))?);
-                continue;
+                if let Some(tile) = made.await.map_err(|e| format!("{}: {e}", l.qualified()))? {
+                    out.extend(tile);
+                    continue;
+                }
             }
-            let to_grid =
-                Transformer::new(l.epsg, epsg).map_err(|e| format!("{}: {e}", l.qualified()))?;
-            let native = transform_bbox(padded, epsg, l.epsg)
-                .ok()
-                .filter(|r| r.min().x.is_finite() && r.max().x.is_finite() && r.width() > 0.0);
-            let mut builder = LayerBuilder::new(&l.name, EXTENT, BUFFER);
-            source
-                .scan(native, &l.name, &mut |mut f: Feature| {
-                    if filter.as_ref().is_some_and(|flt| !flt.matches(&f)) {
-                        return true;
-                    }
-                    let Some(g) = f.geometry.as_mut() else {
-                        return true;
-                    };
-                    to_grid.geometry(g);
-                    use geo::MapCoordsInPlace;
-                    g.map_coords_in_place(|c| geo_types::Coord {
-                        x: (c.x - bbox[0]) / w * scale,
-                        y: (bbox[3] - c.y) / h * scale,
-                    });
-                    let g = match &*g {
-                        geo_types::Geometry::LineString(ls) => {
-                            geo_types::Geometry::LineString(ls.simplify(0.5))
-                        }
-                        geo_types::Geometry::MultiLineString(ml) => {
-                            geo_types::Geometry::MultiLineString(ml.simplify(0.5))
-                        }
-                        geo_types::Geometry::Polygon(p) => {
-                            geo_types::Geometry::Polygon(p.simplify(0.5))
-                        }
-                        geo_types::Geometry::MultiPolygon(mp) => {
-                            geo_types::Geometry::MultiPolygon(mp.simplify(0.5))
-                        }
-                        other => other.clone(),
-                    };
-                    let attributes: Vec<(String, MvtValue)> = f
-                        .properties
-                        .iter()
-                        .filter_map(|(k, v)| value(v).map(|v| (k.clone(), v)))
-                        .collect();
-                    builder.add(numeric_id(&f.id), &g, &attributes);
-                    true
-                })
-                .map_err(|e| format!("{}: {e}", l.qualified()))?;
-            out.extend(mvt::tile(&[builder]));
         }
-        Ok(out)
-    })
-    .await
-    .map_err(|e| format!("drawing failed: {e}"))?
+        // Otherwise built here from the layer's features, on a blocking thread.
+        let layer = tokio::task::spawn_blocking(move || scanned(&l, filter.as_ref(), bbox, epsg))
+            .await
+            .map_err(|e| format!("drawing failed: {e}"))??;
+        out.extend(layer);
+    }
+    Ok(out)
+}
+
+/// A layer's message of the tile `bbox` (in `epsg`), built from a scan of its features.
+fn scanned(
+    l: &FeatureLayer,
+    filter: Option<&meridian_features::Filter>,
+    bbox: [f64; 4],
+    epsg: u32,
+) -> Result<Vec<u8>, String> {
+    let (w, h) = (bbox[2] - bbox[0], bbox[3] - bbox[1]);
+    let scale = f64::from(EXTENT);
+    let pad = f64::from(BUFFER) / scale;
+    let padded = [
+        bbox[0] - w * pad,
+        bbox[1] - h * pad,
+        bbox[2] + w * pad,
+        bbox[3] + h * pad,
+    ];
+    let source = open_source(&l.store, &l.native).map_err(|e| format!("{}: {e}", l.qualified()))?;
+    let to_grid = Transformer::new(l.epsg, epsg).map_err(|e| format!("{}: {e}", l.qualified()))?;
+    let native = transform_bbox(padded, epsg, l.epsg)
+        .ok()
+        .filter(|r| r.min().x.is_finite() && r.max().x.is_finite() && r.width() > 0.0);
+    let mut builder = LayerBuilder::new(&l.name, EXTENT, BUFFER);
+    source
+        .scan(native, &l.name, &mut |mut f: Feature| {
+            if filter.is_some_and(|flt| !flt.matches(&f)) {
+                return true;
+            }
+            let Some(g) = f.geometry.as_mut() else {
+                return true;
+            };
+            to_grid.geometry(g);
+            use geo::MapCoordsInPlace;
+            g.map_coords_in_place(|c| geo_types::Coord {
+                x: (c.x - bbox[0]) / w * scale,
+                y: (bbox[3] - c.y) / h * scale,
+            });
+            let g = match &*g {
+                geo_types::Geometry::LineString(ls) => {
+                    geo_types::Geometry::LineString(ls.simplify(0.5))
+                }
+                geo_types::Geometry::MultiLineString(ml) => {
+                    geo_types::Geometry::MultiLineString(ml.simplify(0.5))
+                }
+                geo_types::Geometry::Polygon(p) => geo_types::Geometry::Polygon(p.simplify(0.5)),
+                geo_types::Geometry::MultiPolygon(mp) => {
+                    geo_types::Geometry::MultiPolygon(mp.simplify(0.5))
+                }
+                other => other.clone(),
+            };
+            let attributes: Vec<(String, MvtValue)> = f
+                .properties
+                .iter()
+                .filter_map(|(k, v)| value(v).map(|v| (k.clone(), v)))
+                .collect();
+            builder.add(numeric_id(&f.id), &g, &attributes);
+            true
+        })
+        .map_err(|e| format!("{}: {e}", l.qualified()))?;
+    Ok(mvt::tile(&[builder]))
 }
