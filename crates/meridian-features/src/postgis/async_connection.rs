@@ -4,7 +4,6 @@
 //! blocking connections are, each with the statements prepared on it.
 
 use super::connection::{connection_error, PgParams};
-use super::tls::SslMode;
 use meridian_sources::SourceError;
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -57,9 +56,9 @@ pub(crate) async fn connect(p: &PgParams) -> Result<AsyncConn, SourceError> {
     let conn = match pooled {
         Some(c) if !c.client.is_closed() => c,
         _ => {
-            let mut config = p.async_config();
-            let client = match p.ssl_mode {
-                SslMode::Disable => {
+            let (config, tls) = p.settings()?;
+            let client = match tls {
+                None => {
                     let (client, connection) = config
                         .connect(tokio_postgres::NoTls)
                         .await
@@ -67,15 +66,7 @@ pub(crate) async fn connect(p: &PgParams) -> Result<AsyncConn, SourceError> {
                     tokio::spawn(connection);
                     client
                 }
-                mode => {
-                    config.ssl_mode(if mode == SslMode::Prefer {
-                        tokio_postgres::config::SslMode::Prefer
-                    } else {
-                        tokio_postgres::config::SslMode::Require
-                    });
-                    let tls = tokio_postgres_rustls::MakeRustlsConnect::new(
-                        super::tls::client_config(mode)?,
-                    );
+                Some(tls) => {
                     let (client, connection) = config
                         .connect(tls)
                         .await

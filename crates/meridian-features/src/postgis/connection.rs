@@ -80,12 +80,34 @@ impl PgParams {
         })
     }
 
-    fn config(&self) -> postgres::Config {
-        self.async_config().into()
+    /// The connection settings, and the TLS connector the SSL mode asks for (none: plain).
+    pub(crate) fn settings(
+        &self,
+    ) -> Result<
+        (
+            tokio_postgres::Config,
+            Option<tokio_postgres_rustls::MakeRustlsConnect>,
+        ),
+        SourceError,
+    > {
+        let mut c = self.config();
+        let tls = match self.ssl_mode {
+            SslMode::Disable => None,
+            mode => {
+                c.ssl_mode(if mode == SslMode::Prefer {
+                    tokio_postgres::config::SslMode::Prefer
+                } else {
+                    tokio_postgres::config::SslMode::Require
+                });
+                Some(tokio_postgres_rustls::MakeRustlsConnect::new(
+                    super::tls::client_config(mode)?,
+                ))
+            }
+        };
+        Ok((c, tls))
     }
 
-    /// The settings for a connection made from async code.
-    pub(crate) fn async_config(&self) -> tokio_postgres::Config {
+    fn config(&self) -> tokio_postgres::Config {
         let mut c = tokio_postgres::Config::new();
         c.host(&self.host)
             .port(self.port)
@@ -99,54 +121,12 @@ impl PgParams {
     }
 }
 
-/// A connection and the statements prepared on it.
-struct Pooled {
-    client: postgres::Client,
-    statements: HashMap<String, postgres::Statement>,
-}
-
-static POOL: Mutex<Option<HashMap<PgParams, Vec<Pooled>>>> = Mutex::new(None);
-
-/// Statements kept prepared on one connection at most (past this they are all forgotten).
-const MAX_STATEMENTS: usize = 64;
+static POOL: Mutex<Option<HashMap<PgParams, Vec<postgres::Client>>>> = Mutex::new(None);
 
 /// A pooled connection, returned to the pool when dropped.
 pub struct PgConn {
     key: PgParams,
     client: Option<postgres::Client>,
-    statements: HashMap<String, postgres::Statement>,
-}
-
-impl PgConn {
-    /// Run `sql` (one row expected) as a statement prepared once per connection: the
-    /// database parses and plans it once, and each run is one round trip. A statement that
-    /// fails (its table changed under it) is prepared again once.
-    pub fn query_one_prepared(
-        &mut self,
-        sql: &str,
-        params: &[&(dyn postgres::types::ToSql + Sync)],
-    ) -> Result<postgres::Row, postgres::Error> {
-        let run = |c: &mut PgConn| -> Result<postgres::Row, postgres::Error> {
-            let st = match c.statements.get(sql) {
-                Some(st) => st.clone(),
-                None => {
-                    let st = c.prepare(sql)?;
-                    if c.statements.len() >= MAX_STATEMENTS {
-                        c.statements.clear();
-                    }
-                    c.statements.insert(sql.to_string(), st.clone());
-                    st
-                }
-            };
-            c.query_one(&st, params)
-        };
-        match run(self) {
-            Err(e) if e.as_db_error().is_some() && self.statements.remove(sql).is_some() => {
-                run(self)
-            }
-            r => r,
-        }
-    }
 }
 
 impl Deref for PgConn {
@@ -173,10 +153,7 @@ impl Drop for PgConn {
                         .entry(self.key.clone())
                         .or_default();
                     if idle.len() < self.key.max_connections {
-                        idle.push(Pooled {
-                            client: c,
-                            statements: std::mem::take(&mut self.statements),
-                        });
+                        idle.push(c);
                     }
                 }
             }
@@ -191,32 +168,21 @@ pub fn connect(p: &PgParams) -> Result<PgConn, SourceError> {
             .get_mut(p)
             .and_then(Vec::pop)
     });
-    let (client, statements) = match pooled {
-        Some(c) if !c.client.is_closed() => (c.client, c.statements),
+    let client = match pooled {
+        Some(c) if !c.is_closed() => c,
         _ => {
             let failed = |e: postgres::Error| connection_error(p, &e);
-            let mut config = p.config();
-            let client = match p.ssl_mode {
-                SslMode::Disable => config.connect(postgres::NoTls).map_err(failed)?,
-                mode => {
-                    config.ssl_mode(if mode == SslMode::Prefer {
-                        postgres::config::SslMode::Prefer
-                    } else {
-                        postgres::config::SslMode::Require
-                    });
-                    let tls = tokio_postgres_rustls::MakeRustlsConnect::new(
-                        super::tls::client_config(mode)?,
-                    );
-                    config.connect(tls).map_err(failed)?
-                }
-            };
-            (client, HashMap::new())
+            let (config, tls) = p.settings()?;
+            let config = postgres::Config::from(config);
+            match tls {
+                None => config.connect(postgres::NoTls).map_err(failed)?,
+                Some(tls) => config.connect(tls).map_err(failed)?,
+            }
         }
     };
     Ok(PgConn {
         key: p.clone(),
         client: Some(client),
-        statements,
     })
 }
 
