@@ -35,10 +35,18 @@ pub fn png(pixmap: &Pixmap) -> Result<Vec<u8>, RenderError> {
                 }
             } else {
                 for p in line.chunks_exact(4) {
-                    let c = tiny_skia::PremultipliedColorU8::from_rgba(p[0], p[1], p[2], p[3])
-                        .map(|c| c.demultiply())
-                        .unwrap_or(tiny_skia::ColorU8::from_rgba(0, 0, 0, 0));
-                    row.extend_from_slice(&[c.red(), c.green(), c.blue(), c.alpha()]);
+                    // Opaque and empty pixels (most of a map) need no division.
+                    match p[3] {
+                        255 => row.extend_from_slice(p),
+                        0 => row.extend_from_slice(&[0, 0, 0, 0]),
+                        _ => {
+                            let c =
+                                tiny_skia::PremultipliedColorU8::from_rgba(p[0], p[1], p[2], p[3])
+                                    .map(|c| c.demultiply())
+                                    .unwrap_or(tiny_skia::ColorU8::from_rgba(0, 0, 0, 0));
+                            row.extend_from_slice(&[c.red(), c.green(), c.blue(), c.alpha()]);
+                        }
+                    }
                 }
             }
             std::io::Write::write_all(&mut stream, &row)

@@ -345,10 +345,18 @@ pub(crate) async fn tile(
         // Vector tiles are cut one by one (no metatile: nothing to cut across).
         super::vector::draw(st, r.tiled, r.grid, (r.z, r.x, r.y), access)
             .await
-            .map(|bytes| vec![((r.x, r.y), bytes)])
+            .map(|bytes| {
+                if let Some(d) = disk {
+                    if let Err(e) = d.put(&key(r.x, r.y), &bytes) {
+                        tracing::warn!(error = %e, "a drawn tile could not be cached");
+                    }
+                }
+                vec![((r.x, r.y), bytes)]
+            })
             .map_err(TileError::Draw)
     } else {
-        draw_metatile(st, &r, &style, (x0, y0), access).await
+        // Encoded and stored by the drawing.
+        draw_metatile(st, &r, (x0, y0), key(0, 0), access).await
     };
     st.tiles
         .drawing
@@ -356,18 +364,11 @@ pub(crate) async fn tile(
         .unwrap_or_else(|e| e.into_inner())
         .remove(&meta_id);
     let tiles = drawn?;
-    let mut asked = None;
-    for ((x, y), bytes) in tiles {
-        if let Some(d) = disk {
-            if let Err(e) = d.put(&key(x, y), &bytes) {
-                tracing::warn!(error = %e, "a drawn tile could not be cached");
-            }
-        }
-        if (x, y) == (r.x, r.y) {
-            asked = Some(bytes);
-        }
-    }
-    let bytes = asked.ok_or_else(|| TileError::Draw("the metatile missed its own tile".into()))?;
+    let bytes = tiles
+        .into_iter()
+        .find(|(at, _)| *at == (r.x, r.y))
+        .map(|(_, bytes)| bytes)
+        .ok_or_else(|| TileError::Draw("the metatile missed its own tile".into()))?;
     // The cached file's time, so that its later hits carry the same ETag.
     let modified = disk
         .and_then(|d| std::fs::metadata(d.path(&key(r.x, r.y))).ok())
@@ -382,14 +383,18 @@ pub(crate) async fn tile(
     })
 }
 
-/// Draw the metatile whose bottom left tile is `(x0, y0)` and cut it into encoded tiles.
+/// Draw the metatile whose bottom left tile is `(x0, y0)`, cut it into encoded tiles and
+/// store them in the cache (under `key` with each tile's column and row). The tiles are
+/// encoded and written on as many threads as the node has cores: a request that draws a
+/// metatile does not wait for sixteen encodings and writes in turn.
 async fn draw_metatile(
     st: &Arc<OgcState>,
     r: &TileRequest<'_>,
-    style: &str,
     (x0, y0): (u64, u64),
+    key: TileKey,
     access: &LayerAccess,
 ) -> Result<Vec<((u64, u64), Vec<u8>)>, TileError> {
+    let style = key.style.as_str();
     let g = r.grid;
     let (mw, mh) = r.tiled.layer.meta;
     let w = u64::from(mw).min(g.tiles_wide(r.z) - x0);
@@ -441,31 +446,65 @@ async fn draw_metatile(
             None => TileError::Draw(e.text),
         })?;
     let format = r.format;
+    let st = st.clone();
     tokio::task::spawn_blocking(move || {
         let pixmap = map.pixmap();
-        let mut out = Vec::with_capacity((w * h) as usize);
-        for j in 0..h {
-            for i in 0..w {
-                // Image rows run from the top; internal rows from the bottom.
-                let left = gl as u32 + i as u32 * tw;
-                let top = gt as u32 + (h - 1 - j) as u32 * th;
-                let rect = tiny_skia::IntRect::from_xywh(left as i32, top as i32, tw, th)
-                    .ok_or_else(|| TileError::Draw("a tile outside its metatile".into()))?;
-                let tile = pixmap
-                    .clone_rect(rect)
-                    .ok_or_else(|| TileError::Draw("a tile outside its metatile".into()))?;
-                let bytes = match format {
-                    "image/jpeg" => {
-                        meridian_render::encode::jpeg(&tile, 75, meridian_render::Color::WHITE)
-                    }
-                    "image/png8" => meridian_render::encode::png8(&tile),
-                    _ => meridian_render::encode::png(&tile),
+        let cells: Vec<(u64, u64)> = (0..h).flat_map(|j| (0..w).map(move |i| (i, j))).collect();
+        // One tile: cut, encoded, stored.
+        let one = |(i, j): (u64, u64)| -> Result<((u64, u64), Vec<u8>), TileError> {
+            // Image rows run from the top; internal rows from the bottom.
+            let left = gl as u32 + i as u32 * tw;
+            let top = gt as u32 + (h - 1 - j) as u32 * th;
+            let rect = tiny_skia::IntRect::from_xywh(left as i32, top as i32, tw, th)
+                .ok_or_else(|| TileError::Draw("a tile outside its metatile".into()))?;
+            let tile = pixmap
+                .clone_rect(rect)
+                .ok_or_else(|| TileError::Draw("a tile outside its metatile".into()))?;
+            let bytes = match format {
+                "image/jpeg" => {
+                    meridian_render::encode::jpeg(&tile, 75, meridian_render::Color::WHITE)
                 }
-                .map_err(|e| TileError::Draw(e.to_string()))?;
-                out.push(((x0 + i, y0 + j), bytes));
+                "image/png8" => meridian_render::encode::png8(&tile),
+                _ => meridian_render::encode::png(&tile),
             }
+            .map_err(|e| TileError::Draw(e.to_string()))?;
+            let at = (x0 + i, y0 + j);
+            if let Some(d) = st.tiles.disk() {
+                let k = TileKey {
+                    x: at.0,
+                    y: at.1,
+                    ..key.clone()
+                };
+                if let Err(e) = d.put(&k, &bytes) {
+                    tracing::warn!(error = %e, "a drawn tile could not be cached");
+                }
+            }
+            Ok((at, bytes))
+        };
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(cells.len())
+            .max(1);
+        if threads == 1 {
+            return cells.into_iter().map(one).collect();
         }
-        Ok(out)
+        let per = cells.len().div_ceil(threads);
+        std::thread::scope(|s| {
+            let parts: Vec<_> = cells
+                .chunks(per)
+                .map(|part| s.spawn(|| part.iter().map(|&c| one(c)).collect::<Vec<_>>()))
+                .collect();
+            let mut out = Vec::with_capacity(cells.len());
+            for p in parts {
+                let done = p
+                    .join()
+                    .map_err(|_| TileError::Draw("encoding a tile failed".into()))?;
+                for t in done {
+                    out.push(t?);
+                }
+            }
+            Ok(out)
+        })
     })
     .await
     .map_err(|e| TileError::Draw(format!("drawing failed: {e}")))?
