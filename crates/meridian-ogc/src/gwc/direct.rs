@@ -6,7 +6,7 @@
 
 use super::render::{tile, TileRequest};
 use crate::OgcState;
-use meridian_catalog::tile_layers::{find_tiled, TileConfig};
+use meridian_catalog::tile_layers::TileConfig;
 use meridian_security::LayerAccess;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -88,7 +88,7 @@ pub(crate) async fn get_map(
         (Some(w), false) => format!("{w}:{layer}"),
         _ => layer.clone(),
     };
-    let Some(tiled) = find_tiled(&cat, &cfg, &name).filter(|t| t.layer.enabled) else {
+    let Some(tiled) = super::tiled(&cat, &cfg, &name).filter(|t| t.layer.enabled) else {
         return miss(format!("'{name}' has no tile layer"));
     };
     let format = match ask.format {

@@ -33,9 +33,63 @@ use crate::OgcState;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use meridian_catalog::tile_layers::Tiled;
+use meridian_catalog::tile_layers::{find_tiled, TileConfig, Tiled};
+use meridian_catalog::Catalog;
 use render::{Tile, TileError};
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// Values made from one catalog state by name, kept while requests come with that same state
+/// (every change makes a new one, and the first request under it starts afresh). Only found
+/// values are kept, at most 10,000.
+pub(crate) struct PerState<V> {
+    kept: Mutex<Option<StateValues<V>>>,
+}
+
+/// A catalog state and the values made from it.
+type StateValues<V> = (Arc<Catalog>, HashMap<String, V>);
+
+impl<V: Clone> PerState<V> {
+    pub(crate) const fn new() -> Self {
+        PerState {
+            kept: Mutex::new(None),
+        }
+    }
+
+    /// The value kept for `name` under `cat`, else `make`'s (kept when found).
+    pub(crate) fn get(
+        &self,
+        cat: &Arc<Catalog>,
+        name: &str,
+        make: impl FnOnce() -> Option<V>,
+    ) -> Option<V> {
+        {
+            let kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some((at, values)) = kept.as_ref() {
+                if Arc::ptr_eq(at, cat) {
+                    if let Some(v) = values.get(name) {
+                        return Some(v.clone());
+                    }
+                }
+            }
+        }
+        let v = make()?;
+        let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
+        match kept.as_mut() {
+            Some((at, values)) if Arc::ptr_eq(at, cat) && values.len() < 10_000 => {
+                values.insert(name.to_string(), v.clone());
+            }
+            _ => *kept = Some((cat.clone(), HashMap::from([(name.to_string(), v.clone())]))),
+        }
+        Some(v)
+    }
+}
+
+/// The tile layer `name` names in `cat` (kept per catalog state: a tile request reads it).
+pub(crate) fn tiled(cat: &Arc<Catalog>, cfg: &TileConfig, name: &str) -> Option<Arc<Tiled>> {
+    static KEPT: PerState<Arc<Tiled>> = PerState::new();
+    KEPT.get(cat, name, || find_tiled(cat, cfg, name).map(Arc::new))
+}
 
 /// Which service answers, for its error shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -10,7 +10,7 @@ use crate::OgcState;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use meridian_catalog::tile_layers::{all_tiled, find_tiled, TileConfig, Tiled};
+use meridian_catalog::tile_layers::{all_tiled, TileConfig, Tiled};
 use meridian_security::LayerAccess;
 use meridian_tiles::GridSet;
 use serde_json::{json, Value};
@@ -207,7 +207,7 @@ fn one(
     client: crate::ClientAddr,
     q: Option<&str>,
     id: &str,
-) -> Result<(LayerAccess, Arc<TileConfig>, Tiled), Box<Response>> {
+) -> Result<(LayerAccess, Arc<TileConfig>, Arc<Tiled>), Box<Response>> {
     let access = crate::access::caller(st, headers, client.0, q)?;
     let cat = st.catalog.snapshot();
     let cfg = TileConfig::of(&cat);
@@ -218,7 +218,7 @@ fn one(
             format!("no tiled collection '{id}'"),
         )
     };
-    let t = find_tiled(&cat, &cfg, id)
+    let t = super::tiled(&cat, &cfg, id)
         .filter(|t| t.layer.enabled)
         .ok_or_else(|| Box::new(unknown()))?;
     if crate::access::read(&access, &t.published.workspace, &t.published.local).is_err() {

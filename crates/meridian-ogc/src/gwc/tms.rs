@@ -9,7 +9,7 @@ use super::{kvp, tile_response, TileAnswer};
 use crate::OgcState;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use meridian_catalog::tile_layers::{all_tiled, find_tiled, TileConfig};
+use meridian_catalog::tile_layers::{all_tiled, TileConfig};
 use meridian_security::LayerAccess;
 use meridian_xml::escape;
 use std::sync::Arc;
@@ -115,7 +115,7 @@ pub(super) async fn request(
             if !ext.is_empty() && !map_ext.eq_ignore_ascii_case(ext) {
                 return bad(format!("the tile map {map} serves .{map_ext}, not .{ext}"));
             }
-            let Some(tiled) = find_tiled(&cat, &cfg, &name) else {
+            let Some(tiled) = super::tiled(&cat, &cfg, &name) else {
                 return not_found(format!("no tile layer named '{name}'"));
             };
             let gridset =
@@ -170,7 +170,7 @@ fn tile_map(
     let Some((name, gridset, ext)) = split_map(map) else {
         return bad(format!("'{map}' is not a tile map (layer@gridset@format)"));
     };
-    let Some(t) = find_tiled(cat, cfg, &name)
+    let Some(t) = super::tiled(cat, cfg, &name)
         .filter(|t| crate::access::listed(access, &t.published.workspace, &t.published.local))
     else {
         return not_found(format!("no tile layer named '{name}'"));
@@ -251,7 +251,7 @@ pub(super) async fn gmaps(
     };
     let cat = st.catalog.snapshot();
     let cfg = TileConfig::of(&cat);
-    let Some(tiled) = find_tiled(&cat, &cfg, name) else {
+    let Some(tiled) = super::tiled(&cat, &cfg, name) else {
         return not_found(format!("no tile layer named '{name}'"));
     };
     let Some(grid) = cfg.gridset("EPSG:900913") else {

@@ -8,13 +8,11 @@ use crate::layers::FeatureLayer;
 use crate::OgcState;
 use geo::Simplify;
 use meridian_catalog::tile_layers::Tiled;
-use meridian_catalog::Catalog;
 use meridian_features::{open_source, transform_bbox, Feature, Transformer, Value};
 use meridian_security::LayerAccess;
 use meridian_tiles::mvt::{self, LayerBuilder, MvtValue};
 use meridian_tiles::GridSet;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// Units of a tile side.
 const EXTENT: u32 = 4096;
@@ -31,14 +29,17 @@ fn members(
 ) -> Result<Vec<Arc<FeatureLayer>>, String> {
     let cat = st.catalog.snapshot();
     let p = &tiled.published;
-    if let Some(l) = kept_layer(&cat, &p.id) {
+    // A layer's settings, read once per catalog state (a group's members are not kept: they
+    // depend on the caller).
+    static KEPT: super::PerState<Arc<FeatureLayer>> = super::PerState::new();
+    if let Some(l) = KEPT.get(&cat, &p.id, || None) {
         return Ok(vec![l]);
     }
     let mut out = Vec::new();
     match crate::wms::find_wms_layer(&cat, &st.data_dir, None, &p.name) {
         Some(crate::wms::WmsLayer::Features(l)) => {
             let l = Arc::new(l);
-            keep_layer(&cat, &p.id, &l);
+            KEPT.get(&cat, &p.id, || Some(l.clone()));
             out.push(l)
         }
         Some(crate::wms::WmsLayer::Coverage(_)) => {
@@ -57,27 +58,6 @@ fn members(
         }
     }
     Ok(out)
-}
-
-/// Feature layers read for vector tiles, by the id of their published layer, kept while the
-/// catalog is the same state (a group's members are not kept: they depend on the caller).
-type KeptLayers = (Arc<Catalog>, HashMap<String, Arc<FeatureLayer>>);
-static KEPT_LAYERS: Mutex<Option<KeptLayers>> = Mutex::new(None);
-
-fn kept_layer(cat: &Arc<Catalog>, id: &str) -> Option<Arc<FeatureLayer>> {
-    let kept = KEPT_LAYERS.lock().unwrap_or_else(|e| e.into_inner());
-    let (at, layers) = kept.as_ref()?;
-    Arc::ptr_eq(at, cat).then(|| layers.get(id).cloned())?
-}
-
-fn keep_layer(cat: &Arc<Catalog>, id: &str, l: &Arc<FeatureLayer>) {
-    let mut kept = KEPT_LAYERS.lock().unwrap_or_else(|e| e.into_inner());
-    match kept.as_mut() {
-        Some((at, layers)) if Arc::ptr_eq(at, cat) && layers.len() < 10_000 => {
-            layers.insert(id.to_string(), l.clone());
-        }
-        _ => *kept = Some((cat.clone(), HashMap::from([(id.to_string(), l.clone())]))),
-    }
 }
 
 fn value(v: &Value) -> Option<MvtValue> {

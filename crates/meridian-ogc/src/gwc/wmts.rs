@@ -7,7 +7,7 @@ use super::{kvp, tile_response, TileAnswer};
 use crate::OgcState;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use meridian_catalog::tile_layers::{all_tiled, find_tiled, TileConfig, Tiled};
+use meridian_catalog::tile_layers::{all_tiled, TileConfig, Tiled};
 use meridian_security::LayerAccess;
 use meridian_tiles::{java_double, GridSet};
 use meridian_xml::escape;
@@ -145,7 +145,7 @@ async fn get_tile(
             format!("no tile layer named '{}'", t.layer),
         )
     };
-    let Some(tiled) = find_tiled(&cat, &cfg, t.layer) else {
+    let Some(tiled) = super::tiled(&cat, &cfg, t.layer) else {
         return unknown();
     };
     let Some(grid) = cfg.gridset(t.matrix_set) else {
