@@ -421,6 +421,73 @@ fn cached_tiles_answered_from_memory_follow_the_rules_and_the_files() {
     assert_eq!(get(&n, &kvp).headers()["geowebcache-cache-result"], "MISS");
 }
 
+/// A WMTS GetFeatureInfo of `topp:states`' EPSG:4326 level 2 tile at row 1, column 1
+/// (longitudes -135 to -90, latitudes 45 to 0), at pixel (i, j).
+fn wmts_info(i: &str, j: &str, info_format: &str) -> String {
+    format!(
+        "/gwc/service/wmts?SERVICE=WMTS&VERSION=1.0.0&REQUEST=GetFeatureInfo&LAYER=topp:states&STYLE=&TILEMATRIXSET=EPSG:4326&TILEMATRIX=EPSG:4326:2&TILEROW=1&TILECOL=1&FORMAT=image/png&I={i}&J={j}&INFOFORMAT={info_format}"
+    )
+}
+
+#[test]
+fn wmts_getfeatureinfo_answers_the_features_under_a_pixel_of_a_tile() {
+    let n = node();
+    // Pixel (210, 37): longitude -98.1, latitude 38.5, in Kansas.
+    let r = get(&n, &wmts_info("210", "37", "application/json"));
+    assert_eq!(r.status(), 200);
+    let doc: serde_json::Value = r.json().unwrap();
+    let names: Vec<&str> = doc["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["properties"]["STATE_NAME"].as_str())
+        .collect();
+    assert_eq!(names, ["Kansas"], "{doc}");
+    // Over the Pacific: nothing.
+    let doc: serde_json::Value = get(&n, &wmts_info("5", "250", "application/json"))
+        .json()
+        .unwrap();
+    assert_eq!(doc["features"].as_array().unwrap().len(), 0);
+    let text = get(&n, &wmts_info("210", "37", "text/plain"))
+        .text()
+        .unwrap();
+    assert!(text.contains("Kansas"), "{text}");
+    // Wrong requests say what is wrong, in WMTS's terms.
+    for (path, code, locator) in [
+        (
+            wmts_info("", "37", "text/plain"),
+            "MissingParameterValue",
+            "i",
+        ),
+        (
+            wmts_info("256", "37", "text/plain"),
+            "PointIJOutOfRange",
+            "i",
+        ),
+        (
+            wmts_info("10", "-1", "text/plain"),
+            "PointIJOutOfRange",
+            "j",
+        ),
+        (wmts_info("10", "10", "image/bogus"), "", "infoformat"),
+    ] {
+        let r = get(&n, &path);
+        assert_eq!(r.status(), 400, "{path}");
+        let body = r.text().unwrap();
+        assert!(body.contains(code), "{path}: {body}");
+        assert!(
+            body.contains(&format!("locator=\"{locator}\"")),
+            "{path}: {body}"
+        );
+    }
+    // The capabilities say so.
+    let caps = get(&n, "/gwc/service/wmts?REQUEST=GetCapabilities")
+        .text()
+        .unwrap();
+    assert!(caps.contains("<ows:Operation name=\"GetFeatureInfo\">"));
+    assert!(caps.contains("<InfoFormat>application/json</InfoFormat>"));
+}
+
 #[test]
 fn tiles_of_a_layer_the_caller_may_not_read_are_not_given() {
     let (tmp, dir) = meridian_testkit::tmpdir();
@@ -441,8 +508,12 @@ fn tiles_of_a_layer_the_caller_may_not_read_are_not_given() {
         .send()
         .unwrap();
     assert_eq!(r.status(), 200);
-    // ...and anonymous callers still do not get it, cached or not.
+    // ...and anonymous callers still do not get it, cached or not, nor its features.
     assert_eq!(get(&n, &kvp).status(), 400);
+    assert_eq!(
+        get(&n, &wmts_info("210", "37", "application/json")).status(),
+        400
+    );
     assert!(!get(&n, "/gwc/service/wmts?REQUEST=GetCapabilities")
         .text()
         .unwrap()

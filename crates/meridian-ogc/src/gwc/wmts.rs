@@ -1,6 +1,7 @@
 //! WMTS 1.0.0 at GeoServer's path, `/geoserver/gwc/service/wmts`: GetCapabilities and GetTile,
 //! KVP and RESTful (`/rest/{layer}/{style}/{TileMatrixSet}/{TileMatrix}/{TileRow}/{TileCol}`),
-//! rows counted from the top as WMTS has them.
+//! rows counted from the top as WMTS has them; GetFeatureInfo (KVP: the features under a
+//! tile's pixel, as WMS's GetFeatureInfo finds them on the map the tile is a piece of).
 
 use super::render::{tile, TileRequest};
 use super::{kvp, tile_response, TileAnswer};
@@ -66,10 +67,46 @@ pub(super) async fn kvp_request(
             )
             .await
         }
+        Some("getfeatureinfo") => {
+            for k in [
+                "LAYER",
+                "TILEMATRIXSET",
+                "TILEMATRIX",
+                "TILEROW",
+                "TILECOL",
+                "I",
+                "J",
+                "INFOFORMAT",
+            ] {
+                if get(k).is_empty() {
+                    return wmts_err(
+                        "MissingParameterValue",
+                        &k.to_ascii_lowercase(),
+                        format!("GetFeatureInfo needs {k}"),
+                    );
+                }
+            }
+            feature_info(
+                &st,
+                &access,
+                TileParams {
+                    layer: get("LAYER"),
+                    style: get("STYLE"),
+                    matrix_set: get("TILEMATRIXSET"),
+                    matrix: get("TILEMATRIX"),
+                    row: get("TILEROW"),
+                    col: get("TILECOL"),
+                    format: get("FORMAT"),
+                },
+                (get("I"), get("J")),
+                get("INFOFORMAT"),
+            )
+            .await
+        }
         Some(other) => wmts_err(
             "OperationNotSupported",
             "request",
-            format!("WMTS here answers GetCapabilities and GetTile, not '{other}'"),
+            format!("WMTS here answers GetCapabilities, GetTile and GetFeatureInfo, not '{other}'"),
         ),
         None => wmts_err(
             "MissingParameterValue",
@@ -210,6 +247,127 @@ async fn get_tile(
     )
 }
 
+/// GetFeatureInfo: the features under pixel `(i, j)` of a tile, as WMS's GetFeatureInfo
+/// finds them on the map the tile is a piece of.
+async fn feature_info(
+    st: &Arc<OgcState>,
+    access: &LayerAccess,
+    t: TileParams<'_>,
+    (i, j): (&str, &str),
+    info_format: &str,
+) -> Response {
+    let cat = st.catalog.snapshot();
+    let cfg = TileConfig::of(&cat);
+    let unknown = || {
+        wmts_err(
+            "InvalidParameterValue",
+            "layer",
+            format!("no tile layer named '{}'", t.layer),
+        )
+    };
+    let Some(tiled) = super::tiled(&cat, &cfg, t.layer).filter(|t| t.layer.enabled) else {
+        return unknown();
+    };
+    let p = &tiled.published;
+    if let Err(refusal) = crate::access::read(access, &p.workspace, &p.local) {
+        return refusal.response(unknown);
+    }
+    let Some(grid) = cfg
+        .gridset(t.matrix_set)
+        .filter(|g| tiled.layer.subset(&g.name).is_some())
+    else {
+        return wmts_err(
+            "InvalidParameterValue",
+            "tilematrixset",
+            format!("the layer {} has no tiles in '{}'", p.name, t.matrix_set),
+        );
+    };
+    let Some(z) = grid.level_of(t.matrix) else {
+        return wmts_err(
+            "InvalidParameterValue",
+            "tilematrix",
+            format!("the gridset {} has no matrix '{}'", grid.name, t.matrix),
+        );
+    };
+    let (Ok(row), Ok(col)) = (t.row.trim().parse::<u64>(), t.col.trim().parse::<u64>()) else {
+        return wmts_err(
+            "InvalidParameterValue",
+            "tilerow",
+            "TILEROW and TILECOL are whole numbers",
+        );
+    };
+    let (Some(y), true) = (grid.from_wmts_row(z, row), col < grid.tiles_wide(z)) else {
+        return wmts_err(
+            "TileOutOfRange",
+            "tilerow",
+            format!("row {row}, column {col} is outside matrix {}", t.matrix),
+        );
+    };
+    let pixel = |v: &str, max: u32, name: &'static str| match v.trim().parse::<u32>() {
+        Ok(n) if n < max => Ok(n),
+        _ => Err(wmts_err(
+            "PointIJOutOfRange",
+            name,
+            format!(
+                "{} must be a pixel of the tile, 0 to {}",
+                name.to_ascii_uppercase(),
+                max - 1
+            ),
+        )),
+    };
+    let (i, j) = match (
+        pixel(i, grid.tile_width, "i"),
+        pixel(j, grid.tile_height, "j"),
+    ) {
+        (Ok(i), Ok(j)) => (i, j),
+        (Err(r), _) | (_, Err(r)) => return r,
+    };
+    let style = if t.style.is_empty() || p.styles.first().map(String::as_str) == Some(t.style) {
+        String::new()
+    } else {
+        t.style.to_string()
+    };
+    let b = grid.tile_bbox(z, col, y);
+    let mut params: crate::wms::Params = std::collections::HashMap::new();
+    for (k, v) in [
+        ("SERVICE", "WMS".to_string()),
+        ("VERSION", "1.1.1".to_string()),
+        ("REQUEST", "GetFeatureInfo".to_string()),
+        ("LAYERS", p.name.clone()),
+        ("QUERY_LAYERS", p.name.clone()),
+        ("STYLES", style),
+        ("SRS", format!("EPSG:{}", super::render::draw_epsg(grid))),
+        ("BBOX", format!("{},{},{},{}", b[0], b[1], b[2], b[3])),
+        ("WIDTH", grid.tile_width.to_string()),
+        ("HEIGHT", grid.tile_height.to_string()),
+        ("X", i.to_string()),
+        ("Y", j.to_string()),
+        ("INFO_FORMAT", info_format.to_string()),
+        ("FORMAT", "image/png".to_string()),
+    ] {
+        params.insert(k.to_string(), v);
+    }
+    match crate::wms::feature_info_for_tile(st, &params, access).await {
+        Ok(r) => r,
+        Err((code, locator, text)) => {
+            // WMS's parameter names as WMTS spells them.
+            let locator = match locator.as_str() {
+                "info_format" => "infoformat",
+                "x" => "i",
+                "y" => "j",
+                "styles" => "style",
+                l => l,
+            };
+            let code = if code.is_empty() {
+                "NoApplicableCode"
+            } else {
+                code
+            };
+            wmts_err(code, locator, text)
+        }
+    }
+}
+
 /// The layers the caller may read, with their tiles.
 fn readable(
     cat: &Arc<meridian_catalog::Catalog>,
@@ -254,6 +412,9 @@ fn capabilities(st: &Arc<OgcState>, headers: &HeaderMap, access: &LayerAccess) -
         }
         for f in &t.layer.formats {
             layers.push_str(&format!("<Format>{}</Format>", escape(f)));
+        }
+        for f in crate::wms::INFO_FORMATS {
+            layers.push_str(&format!("<InfoFormat>{}</InfoFormat>", escape(f)));
         }
         for sub in &t.layer.gridsets {
             let Some(g) = cfg.gridset(&sub.gridset) else {
@@ -306,7 +467,7 @@ fn capabilities(st: &Arc<OgcState>, headers: &HeaderMap, access: &LayerAccess) -
     let body = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Capabilities xmlns=\"http://www.opengis.net/wmts/1.0\" xmlns:ows=\"http://www.opengis.net/ows/1.1\" xmlns:xlink=\"http://www.w3.org/1999/xlink\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xmlns:gml=\"http://www.opengis.net/gml\" xsi:schemaLocation=\"http://www.opengis.net/wmts/1.0 http://schemas.opengis.net/wmts/1.0/wmtsGetCapabilities_response.xsd\" version=\"1.0.0\"><ows:ServiceIdentification><ows:Title>Web Map Tile Service - GeoWebCache</ows:Title><ows:ServiceType>OGC WMTS</ows:ServiceType><ows:ServiceTypeVersion>1.0.0</ows:ServiceTypeVersion></ows:ServiceIdentification><ows:ServiceProvider><ows:ProviderName>Meridian</ows:ProviderName></ows:ServiceProvider><ows:OperationsMetadata>{}{}</ows:OperationsMetadata><Contents>{layers}{sets}</Contents><ServiceMetadataURL xlink:href=\"{base}?REQUEST=getcapabilities&amp;VERSION=1.0.0\"/><ServiceMetadataURL xlink:href=\"{base}/rest/WMTSCapabilities.xml\"/></Capabilities>",
         op("GetCapabilities"),
-        op("GetTile"),
+        op("GetTile") + &op("GetFeatureInfo"),
     );
     (
         [

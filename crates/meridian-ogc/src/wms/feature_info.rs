@@ -15,7 +15,7 @@ use std::fmt::Write;
 use std::sync::Arc;
 
 /// The formats of the answer.
-pub(super) const INFO_FORMATS: &[&str] = &[
+pub(crate) const INFO_FORMATS: &[&str] = &[
     "text/plain",
     "text/html",
     "application/json",

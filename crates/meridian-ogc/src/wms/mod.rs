@@ -29,6 +29,21 @@ use error::{wms_err, Version};
 use meridian_catalog::Kind;
 use std::sync::Arc;
 
+/// The formats GetFeatureInfo answers in.
+pub(crate) const INFO_FORMATS: &[&str] = feature_info::INFO_FORMATS;
+
+/// A GetFeatureInfo request (WMS 1.1.1 parameters) answered on the global service: what
+/// WMTS's GetFeatureInfo asks of the tile's map. An error is its code, locator and text.
+pub(crate) async fn feature_info_for_tile(
+    st: &Arc<OgcState>,
+    p: &Params,
+    access: &meridian_security::LayerAccess,
+) -> Result<Response, (&'static str, String, String)> {
+    feature_info::feature_info(st, None, p, access)
+        .await
+        .map_err(|e| (e.code, e.locator, e.text))
+}
+
 /// `/geoserver/wms` (and `/geoserver/ows` with `service=WMS`).
 pub async fn global(
     State(st): State<Arc<OgcState>>,
