@@ -303,9 +303,9 @@ async fn feature_info(
             format!("row {row}, column {col} is outside matrix {}", t.matrix),
         );
     };
-    let pixel = |v: &str, max: u32, name: &'static str| match v.trim().parse::<u32>() {
-        Ok(n) if n < max => Ok(n),
-        _ => Err(wmts_err(
+    let pixel = |v: &str, max: u32| v.trim().parse::<u32>().ok().filter(|n| *n < max);
+    let out_of = |name: &str, max: u32| {
+        wmts_err(
             "PointIJOutOfRange",
             name,
             format!(
@@ -313,14 +313,13 @@ async fn feature_info(
                 name.to_ascii_uppercase(),
                 max - 1
             ),
-        )),
+        )
     };
-    let (i, j) = match (
-        pixel(i, grid.tile_width, "i"),
-        pixel(j, grid.tile_height, "j"),
-    ) {
-        (Ok(i), Ok(j)) => (i, j),
-        (Err(r), _) | (_, Err(r)) => return r,
+    let Some(i) = pixel(i, grid.tile_width) else {
+        return out_of("i", grid.tile_width);
+    };
+    let Some(j) = pixel(j, grid.tile_height) else {
+        return out_of("j", grid.tile_height);
     };
     let style = if t.style.is_empty() || p.styles.first().map(String::as_str) == Some(t.style) {
         String::new()
