@@ -17,7 +17,8 @@ pub const SETTINGS: &str = "gwc-gs.xml";
 pub const GEOWEBCACHE: &str = "gwc/geowebcache.xml";
 
 /// Meridian's record of the truncations asked for (GeoWebCache's `masstruncate`): a count per
-/// layer (`*`: every layer), so that every node truncates what one was asked to.
+/// layer (`*`: every layer), with the box of the last one when it was a `truncateExtent`, so
+/// that every node truncates what one was asked to.
 pub const TRUNCATIONS: &str = "gwc/meridian-truncations.xml";
 
 /// Meridian's record of the seed requests made (through GeoWebCache's seeding REST API), so
@@ -131,34 +132,98 @@ pub fn configured_quota(cat: &crate::Catalog) -> Option<Option<u64>> {
         .and_then(|t| quota_bytes(t).ok())
 }
 
-/// The truncation counts of a truncations file's text, by layer id (`*`: every layer).
-pub fn truncations(text: Option<&str>) -> std::collections::BTreeMap<String, u64> {
+/// One layer's record in the truncations file: how many truncations were asked for, and the
+/// box of the last one when it was a `truncateExtent` (in `gridset`'s CRS, or in WGS84 for
+/// every gridset when none is named).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Truncation {
+    /// Truncations asked for so far.
+    pub count: u64,
+    /// The last one's box, when it was one.
+    pub extent: Option<TruncatedExtent>,
+}
+
+/// The box a `truncateExtent` truncated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TruncatedExtent {
+    /// The gridset it applies to (its CRS); `None`: every gridset, the box in WGS84.
+    pub gridset: Option<String>,
+    /// `[minx, miny, maxx, maxy]`.
+    pub bbox: [f64; 4],
+}
+
+/// The records of a truncations file's text, by layer id (`*`: every layer).
+pub fn truncation_records(text: Option<&str>) -> std::collections::BTreeMap<String, Truncation> {
     text.and_then(|t| meridian_xml::parse(t).ok())
         .map(|root| {
             root.all("layer")
                 .filter_map(|l| {
                     let id = l.attr_value("id")?.to_string();
-                    let n = l.attr_value("count")?.parse::<u64>().ok()?;
-                    Some((id, n))
+                    let count = l.attr_value("count")?.parse::<u64>().ok()?;
+                    let extent = l.attr_value("bbox").and_then(|b| {
+                        let v: Vec<f64> =
+                            b.split(',').filter_map(|x| x.trim().parse().ok()).collect();
+                        let bbox: [f64; 4] = v.try_into().ok()?;
+                        Some(TruncatedExtent {
+                            gridset: l.attr_value("gridset").map(str::to_string),
+                            bbox,
+                        })
+                    });
+                    Some((id, Truncation { count, extent }))
                 })
                 .collect()
         })
         .unwrap_or_default()
 }
 
-/// The truncations file's text after one more truncation of each of `ids`.
+/// The truncation counts of a truncations file's text, by layer id (`*`: every layer).
+pub fn truncations(text: Option<&str>) -> std::collections::BTreeMap<String, u64> {
+    truncation_records(text)
+        .into_iter()
+        .map(|(id, t)| (id, t.count))
+        .collect()
+}
+
+/// The truncations file's text after one more truncation of each of `ids` (whole layers).
 pub fn truncated(text: Option<&str>, ids: &[&str]) -> String {
-    let mut counts = truncations(text);
+    let mut records = truncation_records(text);
     for id in ids {
-        *counts.entry(id.to_string()).or_default() += 1;
+        let r = records.entry(id.to_string()).or_insert(Truncation {
+            count: 0,
+            extent: None,
+        });
+        r.count += 1;
+        r.extent = None;
     }
+    write_truncations(&records)
+}
+
+/// The truncations file's text after one more truncation of layer `id`, inside `extent`.
+pub fn truncated_extent(text: Option<&str>, id: &str, extent: TruncatedExtent) -> String {
+    let mut records = truncation_records(text);
+    let r = records.entry(id.to_string()).or_insert(Truncation {
+        count: 0,
+        extent: None,
+    });
+    r.count += 1;
+    r.extent = Some(extent);
+    write_truncations(&records)
+}
+
+fn write_truncations(records: &std::collections::BTreeMap<String, Truncation>) -> String {
     let mut root = Element::new("meridianTruncations");
-    for (id, n) in counts {
-        root.children.push(
-            Element::new("layer")
-                .attr("id", id)
-                .attr("count", n.to_string()),
-        );
+    for (id, t) in records {
+        let mut e = Element::new("layer")
+            .attr("id", id.as_str())
+            .attr("count", t.count.to_string());
+        if let Some(x) = &t.extent {
+            let [a, b, c, d] = x.bbox;
+            e = e.attr("bbox", format!("{a},{b},{c},{d}"));
+            if let Some(g) = &x.gridset {
+                e = e.attr("gridset", g.as_str());
+            }
+        }
+        root.children.push(e);
     }
     root.to_xml()
 }

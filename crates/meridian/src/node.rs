@@ -427,6 +427,10 @@ impl TileWatch {
             );
             self.tiles.truncate_layers(stale.iter().map(String::as_str));
         }
+        // Truncations of a box (GeoWebCache's truncateExtent).
+        for (id, extent) in meridian_ogc::gwc::coherence::truncated_extents(&seen, &now) {
+            self.tiles.truncate_extent(&now, &id, &extent);
+        }
         // Seed requests recorded since: this node seeds its own cache too.
         if let Some(ogc) = self.ogc.get() {
             for (id, request) in meridian_ogc::gwc::seed::recorded_since(&seen, &now) {

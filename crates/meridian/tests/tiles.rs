@@ -421,6 +421,61 @@ fn cached_tiles_answered_from_memory_follow_the_rules_and_the_files() {
     assert_eq!(get(&n, &kvp).headers()["geowebcache-cache-result"], "MISS");
 }
 
+#[test]
+fn masstruncate_of_an_extent_truncates_only_the_tiles_meeting_it() {
+    let n = node();
+    // Level 2 of EPSG:4326: 45° tiles; row 1 holds latitudes 0 to 45, column 1 longitudes
+    // -135 to -90, column 2 -90 to -45 (both drawn by one metatile).
+    let west = wmts_tile("topp:states", "EPSG:4326", "EPSG:4326:2", 1, 1, "image/png");
+    let east = wmts_tile("topp:states", "EPSG:4326", "EPSG:4326:2", 1, 2, "image/png");
+    let result = |path: &str| {
+        get(&n, path).headers()["geowebcache-cache-result"]
+            .to_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(result(&west), "MISS");
+    assert_eq!(result(&east), "HIT");
+    assert_eq!(result(&east), "HIT");
+    let truncate = |body: &str| gwc_rest(&n, "POST", "/masstruncate", "text/xml", body);
+    // A box in WGS84 (no gridset named): the western tile only.
+    let (status, text) = truncate(
+        "<truncateExtent><layerName>topp:states</layerName><bounds><coords><double>-130</double><double>10</double><double>-100</double><double>40</double></coords></bounds></truncateExtent>",
+    );
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(result(&east), "HIT");
+    assert_eq!(result(&west), "MISS");
+    // A box in a named gridset's CRS: the eastern tile only.
+    let (status, text) = truncate(
+        "<truncateExtent><layerName>topp:states</layerName><bounds><coords><double>-80</double><double>10</double><double>-50</double><double>40</double></coords></bounds><gridSetId>EPSG:4326</gridSetId></truncateExtent>",
+    );
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(result(&west), "HIT");
+    assert_eq!(result(&east), "MISS");
+    // Wrong boxes and gridsets say what is wrong.
+    for (body, says) in [
+        (
+            "<truncateExtent><layerName>topp:states</layerName><bounds><coords><double>-80</double><double>10</double></coords></bounds></truncateExtent>",
+            "four numbers",
+        ),
+        (
+            "<truncateExtent><layerName>topp:states</layerName><bounds><coords><double>-50</double><double>10</double><double>-80</double><double>40</double></coords></bounds></truncateExtent>",
+            "not a box",
+        ),
+        (
+            "<truncateExtent><layerName>topp:states</layerName><bounds><coords><double>-80</double><double>10</double><double>-50</double><double>40</double></coords></bounds><gridSetId>nope</gridSetId></truncateExtent>",
+            "no gridset named 'nope'",
+        ),
+    ] {
+        let (status, text) = truncate(body);
+        assert_eq!(status, 400, "{body}");
+        assert!(text.contains(says), "{text}");
+    }
+    // Nothing was truncated by the refused requests.
+    assert_eq!(result(&west), "HIT");
+    assert_eq!(result(&east), "HIT");
+}
+
 /// A WMTS GetFeatureInfo of `topp:states`' EPSG:4326 level 2 tile at row 1, column 1
 /// (longitudes -135 to -90, latitudes 45 to 0), at pixel (i, j).
 fn wmts_info(i: &str, j: &str, info_format: &str) -> String {

@@ -86,8 +86,32 @@ impl TileCache {
 
 impl TileCache {
     /// Truncate the tiles of layer `layer_id` — and of the groups holding it — that meet
-    /// `bbox` (WGS84), at every level of every gridset its tile layer caches: a data edit.
+    /// `bbox` (WGS84) or come within a tile of it (symbols drawn across tile edges), at every
+    /// level of every gridset its tile layer caches: a data edit.
     pub fn invalidate(&self, cat: &meridian_catalog::Catalog, layer_id: &str, bbox: [f64; 4]) {
+        self.truncate_box(cat, layer_id, None, bbox, true);
+    }
+
+    /// Truncate the tiles of layer or group `id` — and of the groups holding it — that meet
+    /// a `truncateExtent`'s box: in its gridset's CRS for that gridset only, else in WGS84
+    /// for every gridset.
+    pub fn truncate_extent(
+        &self,
+        cat: &meridian_catalog::Catalog,
+        id: &str,
+        extent: &meridian_catalog::gwc_files::TruncatedExtent,
+    ) {
+        self.truncate_box(cat, id, extent.gridset.as_deref(), extent.bbox, false);
+    }
+
+    fn truncate_box(
+        &self,
+        cat: &meridian_catalog::Catalog,
+        layer_id: &str,
+        only: Option<&str>,
+        bbox: [f64; 4],
+        pad_a_tile: bool,
+    ) {
         use meridian_catalog::tile_layers::{tile_layer_of, TileConfig};
         let Some(disk) = self.disk() else { return };
         let cfg = TileConfig::of(cat);
@@ -110,19 +134,31 @@ impl TileCache {
                 continue;
             };
             for sub in &layer.gridsets {
+                if only.is_some_and(|g| g != sub.gridset) {
+                    continue;
+                }
                 let Some(grid) = cfg.gridset(&sub.gridset) else {
                     continue;
                 };
-                let Ok(r) = meridian_features::transform_bbox(bbox, 4326, draw_epsg(grid)) else {
-                    continue;
+                let b = if only.is_some() {
+                    bbox
+                } else {
+                    let Ok(r) = meridian_features::transform_bbox(bbox, 4326, draw_epsg(grid))
+                    else {
+                        continue;
+                    };
+                    [r.min().x, r.min().y, r.max().x, r.max().y]
                 };
-                let b = [r.min().x, r.min().y, r.max().x, r.max().y];
                 if !b.iter().all(|v| v.is_finite()) {
                     continue;
                 }
                 for z in 0..grid.levels() {
                     // A tile's width around the box: symbols drawn across tile edges.
-                    let pad = grid.resolutions[z] * f64::from(grid.tile_width);
+                    let pad = if pad_a_tile {
+                        grid.resolutions[z] * f64::from(grid.tile_width)
+                    } else {
+                        0.0
+                    };
                     let padded = [b[0] - pad, b[1] - pad, b[2] + pad, b[3] + pad];
                     if let Some((xs, ys)) = grid.tiles_covering(z, padded) {
                         if let Err(e) = disk.truncate_range(id, &grid.name, z as u32, xs, ys) {

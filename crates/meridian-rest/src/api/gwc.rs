@@ -150,9 +150,11 @@ fn layer(c: &Ctx, req: &Req, name: &str) -> RestResult<Resp> {
     }
 }
 
-/// `POST /masstruncate`: `truncateLayer`, `truncateExtent` and `truncateParameters` truncate
-/// the layer's tiles (all of them: Meridian truncates whole layers), `truncateAll` every
-/// layer's. Recorded in the truncations file, so every node truncates.
+/// `POST /masstruncate`: `truncateLayer` and `truncateParameters` truncate the layer's tiles
+/// (all of them: Meridian truncates whole layers for parameters), `truncateExtent` those
+/// meeting its `<bounds>` (in the `<gridSetId>`'s CRS for that gridset, else in WGS84 for
+/// every gridset; without bounds the whole layer), `truncateAll` every layer's. Recorded in
+/// the truncations file, so every node truncates.
 fn mass_truncate(c: &Ctx, req: &Req) -> RestResult<Resp> {
     match req.method.as_str() {
         "GET" => {
@@ -196,17 +198,64 @@ fn mass_truncate(c: &Ctx, req: &Req) -> RestResult<Resp> {
                 .cat
                 .get_kind(Kind::TileCache, &gwc_files::id_of(gwc_files::TRUNCATIONS))
                 .and_then(|o| o.body.clone());
-            let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
-            let object = gwc_files::object(
-                gwc_files::TRUNCATIONS,
-                gwc_files::truncated(current.as_deref(), &refs),
-            );
+            let text = match (body.name.as_str(), body.get("bounds"), ids.as_slice()) {
+                ("truncateExtent", Some(bounds), [id]) => gwc_files::truncated_extent(
+                    current.as_deref(),
+                    id,
+                    extent_of(c, bounds, body.child_text("gridSetId"))?,
+                ),
+                _ => {
+                    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+                    gwc_files::truncated(current.as_deref(), &refs)
+                }
+            };
+            let object = gwc_files::object(gwc_files::TRUNCATIONS, text);
             let change = Change::put(&c.cat, object);
             c.apply(vec![change])?;
             Ok(Resp::ok())
         }
         _ => Err(method_not_allowed(req)),
     }
+}
+
+/// A `truncateExtent`'s box: `<bounds><coords>` with four numbers (min x, min y, max x, max
+/// y), in the named gridset's CRS (which must exist), else in WGS84.
+fn extent_of(
+    c: &Ctx,
+    bounds: &Element,
+    gridset: Option<&str>,
+) -> RestResult<gwc_files::TruncatedExtent> {
+    let bad = || {
+        RestError::BadRequest(
+            "<bounds> needs <coords> with four numbers: min x, min y, max x, max y".into(),
+        )
+    };
+    let values: Vec<f64> = bounds
+        .get("coords")
+        .ok_or_else(bad)?
+        .all("double")
+        .map(|d| {
+            d.text_trim()
+                .and_then(|t| t.parse::<f64>().ok())
+                .ok_or_else(bad)
+        })
+        .collect::<RestResult<_>>()?;
+    let bbox: [f64; 4] = values.try_into().map_err(|_| bad())?;
+    if !bbox.iter().all(|v| v.is_finite()) || bbox[0] > bbox[2] || bbox[1] > bbox[3] {
+        return Err(RestError::BadRequest(format!(
+            "the bounds {bbox:?} are not a box (min x ≤ max x, min y ≤ max y)"
+        )));
+    }
+    let gridset = match gridset.map(str::trim).filter(|g| !g.is_empty()) {
+        Some(g) => {
+            if TileConfig::of(&c.cat).gridset(g).is_none() {
+                return Err(RestError::BadRequest(format!("no gridset named '{g}'")));
+            }
+            Some(g.to_string())
+        }
+        None => None,
+    };
+    Ok(gwc_files::TruncatedExtent { gridset, bbox })
 }
 
 /// `/diskquota`: GeoWebCache's disk quota configuration (`gwc/geowebcache-diskquota.xml`):
