@@ -79,6 +79,10 @@ pub enum Message {
         layer: String,
         /// The edited box, in WGS84.
         bbox: [f64; 4],
+        /// The one node it is meant for: an edit sent again to a node that came back (it
+        /// may have been away when it was made); none: every node.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        to: Option<String>,
     },
     /// Periodic presence: where a node is, what it has applied, and its digest.
     Heartbeat {
@@ -98,6 +102,10 @@ pub enum Message {
         /// (discovery on): peers subscribe there for its messages.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         broker: Option<String>,
+        /// When the sender's process started (ms since the epoch): a new value is a restart,
+        /// after which peers send it the recent data edits again. 0: unknown.
+        #[serde(default)]
+        started: u64,
     },
 }
 
@@ -350,6 +358,7 @@ mod tests {
             origin: "b".into(),
             layer: "LayerInfoImpl-1".into(),
             bbox: [-104.0, 44.0, -103.0, 45.0],
+            to: None,
         };
         assert_eq!(decode(&encode(&invalidate, &k), &k).unwrap(), invalidate);
         // Unauthenticated, it is refused like any message.

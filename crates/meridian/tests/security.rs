@@ -240,6 +240,7 @@ fn forged_references_and_peer_urls_are_never_followed_and_unsigned_answers_never
             heads: [("ghost".to_string(), 5)].into(),
             digest: String::new(),
             broker: None,
+            started: 0,
         },
         &c.keys(),
     );
@@ -271,6 +272,7 @@ fn forged_references_and_peer_urls_are_never_followed_and_unsigned_answers_never
             heads: [("ghost".to_string(), 5), ("node-a".to_string(), 1000)].into(),
             digest: "x".into(),
             broker: None,
+            started: 0,
         },
         &c.keys(),
     );

@@ -28,6 +28,7 @@ impl Cluster {
         heads: BTreeMap<String, u64>,
         digest: String,
         broker: Option<String>,
+        started: u64,
         replica: bool,
     ) {
         if let Err(e) = check_peer_url(&url) {
@@ -40,7 +41,7 @@ impl Cluster {
         }
         // The heads of the peer's previous heartbeat, if it came lately: changes it had then
         // have had a heartbeat's time to arrive.
-        let (primaries_changed, earlier) = self.peers.heard(
+        let (primaries_changed, earlier, restarted) = self.peers.heard(
             Peer {
                 name: origin.clone(),
                 url: url.clone(),
@@ -49,9 +50,15 @@ impl Cluster {
                 heads: heads.clone(),
                 seen: Some(Instant::now()),
                 found: Default::default(),
+                started,
             },
             self.heartbeat_interval() * 3,
         );
+        // A peer that (re)started may have been away while data were edited: it is sent the
+        // recent edits again, once it has had time to hear this node's messages.
+        if restarted && origin != self.me {
+            self.replay_invalidations_to(&origin);
+        }
         // After its heads are known: readiness then compares this node's with them.
         self.readiness.heard(&origin);
         if primaries_changed {
@@ -170,6 +177,7 @@ pub(super) async fn heartbeat(
             heads,
             digest,
             broker: c.mesh_address(),
+            started: c.started,
         });
         let expiry = read(&c.config).peer_expiry_ms();
         for gone in c.peers.expire(Duration::from_millis(expiry)) {

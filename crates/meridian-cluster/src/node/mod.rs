@@ -81,7 +81,18 @@ pub struct Cluster {
     digests: Mutex<(Option<Arc<Catalog>>, String, DigestCache)>,
     /// What to do when a peer says data were edited (the node truncates its tiles).
     invalidated: RwLock<Option<Invalidated>>,
+    /// When this process started (ms since the epoch), told in heartbeats.
+    started: u64,
+    /// The data edits made or heard lately (layer id, WGS84 box), sent again to a peer that
+    /// comes back: at most [`RECENT_EDITS`], none older than [`RECENT_EDITS_AGE`].
+    recent_edits: Mutex<std::collections::VecDeque<(std::time::Instant, String, [f64; 4])>>,
 }
+
+/// Data edits kept to be sent again to a node that comes back.
+const RECENT_EDITS: usize = 1000;
+
+/// How long a data edit is kept to be sent again.
+const RECENT_EDITS_AGE: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
 /// Told a layer's id and the WGS84 box whose data changed.
 pub type Invalidated = Arc<dyn Fn(&str, [f64; 4]) + Send + Sync>;
@@ -116,6 +127,10 @@ impl Cluster {
             readiness: readiness::Readiness::new(),
             digests: Mutex::new((None, String::new(), DigestCache::default())),
             invalidated: RwLock::new(None),
+            started: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(1, |d| d.as_millis().max(1) as u64),
+            recent_edits: Mutex::default(),
         });
         c.update_gate();
         let moved = c.replication.positions_moved();
@@ -148,17 +163,64 @@ impl Cluster {
     /// Tell every node that the data of layer `layer` changed within `bbox` (WGS84): they
     /// truncate the tiles there. Data never travel.
     pub fn publish_invalidation(&self, layer: &str, bbox: [f64; 4]) {
+        self.remember_edit(layer, bbox);
         self.send(crate::envelope::Message::Invalidate {
             group: self.group.clone(),
             origin: self.me.clone(),
             layer: layer.to_string(),
             bbox,
+            to: None,
+        });
+    }
+
+    /// Keep a data edit to send again to a peer that comes back.
+    fn remember_edit(&self, layer: &str, bbox: [f64; 4]) {
+        let mut recent = lock(&self.recent_edits);
+        while recent.len() >= RECENT_EDITS
+            || recent
+                .front()
+                .is_some_and(|(at, _, _)| at.elapsed() > RECENT_EDITS_AGE)
+        {
+            recent.pop_front();
+        }
+        recent.push_back((std::time::Instant::now(), layer.to_string(), bbox));
+    }
+
+    /// Send `peer` the recent data edits again, after two heartbeats (time for it to hear
+    /// this node's messages): it may have been away when they were made. Truncating tiles
+    /// twice is harmless; missing an edit would leave stale tiles.
+    fn replay_invalidations_to(self: &Arc<Self>, peer: &str) {
+        let edits: Vec<(String, [f64; 4])> = lock(&self.recent_edits)
+            .iter()
+            .filter(|(at, _, _)| at.elapsed() <= RECENT_EDITS_AGE)
+            .map(|(_, l, b)| (l.clone(), *b))
+            .collect();
+        if edits.is_empty() {
+            return;
+        }
+        let (c, peer) = (self.clone(), peer.to_string());
+        tokio::spawn(async move {
+            tokio::time::sleep(c.heartbeat_interval() * 2).await;
+            tracing::info!(%peer, edits = edits.len(), "a peer came back: recent data edits sent again");
+            for (layer, bbox) in edits {
+                c.send(crate::envelope::Message::Invalidate {
+                    group: c.group.clone(),
+                    origin: c.me.clone(),
+                    layer,
+                    bbox,
+                    to: Some(peer.clone()),
+                });
+            }
         });
     }
 
     /// A peer's invalidation, checked as any input: a bounded layer id and a box of numbers
     /// within the world.
-    fn on_invalidate(&self, layer: &str, bbox: [f64; 4]) {
+    fn on_invalidate(&self, layer: &str, bbox: [f64; 4], to: Option<&str>) {
+        // Sent again to another node that came back.
+        if to.is_some_and(|t| t != self.me) {
+            return;
+        }
         let sane_id =
             !layer.is_empty() && layer.len() <= 512 && !layer.chars().any(char::is_control);
         let [w, s, e, n] = bbox;
@@ -172,6 +234,10 @@ impl Cluster {
             Ok(g) => g.clone(),
             Err(p) => p.into_inner().clone(),
         };
+        // A live edit is kept to send again to a peer that comes back (not one sent again).
+        if to.is_none() {
+            self.remember_edit(layer, clamp);
+        }
         if let Some(f) = f {
             tracing::debug!(layer, ?clamp, "a peer's data edit invalidates tiles");
             f(layer, clamp);

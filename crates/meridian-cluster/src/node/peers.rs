@@ -50,6 +50,9 @@ pub struct Peer {
     pub seen: Option<Instant>,
     /// How it was first found.
     pub found: Found,
+    /// When its process started, as its heartbeats say (0: unknown).
+    #[serde(skip)]
+    pub started: u64,
 }
 
 /// The peers known, and the HTTP client that asks them.
@@ -113,13 +116,14 @@ impl Peers {
         })
     }
 
-    /// Record a peer's heartbeat. Returns whether its roles or URL changed (or it is new), and
-    /// the heads of its previous heartbeat if that came within `recent`.
+    /// Record a peer's heartbeat. Returns whether its roles or URL changed (or it is new), the
+    /// heads of its previous heartbeat if that came within `recent`, and whether it (re)started
+    /// since its last heartbeat (a new process, as far as its heartbeats tell).
     pub(super) fn heard(
         &self,
         peer: Peer,
         recent: Duration,
-    ) -> (bool, Option<BTreeMap<String, u64>>) {
+    ) -> (bool, Option<BTreeMap<String, u64>>, bool) {
         let mut peer = peer;
         let mut known = lock(&self.known);
         let previous = known.get(&peer.name);
@@ -135,8 +139,13 @@ impl Peers {
             .filter(|p| p.seen.is_some_and(|t| t.elapsed() < recent))
             .map(|p| p.heads.clone());
         let changed = before != Some((peer.roles, peer.url.clone()));
+        let restarted = peer.started != 0 && previous.is_none_or(|p| p.started != peer.started);
+        if peer.started == 0 {
+            // A heartbeat made up from a status poll: the start time stays the one heard.
+            peer.started = previous.map_or(0, |p| p.started);
+        }
         known.insert(peer.name.clone(), peer);
-        (changed, earlier)
+        (changed, earlier, restarted)
     }
 
     /// Forget a peer that left.
@@ -367,6 +376,7 @@ impl Cluster {
                 .collect(),
             digest: st.digest,
             broker: st.broker.advertised,
+            started: 0,
         };
         let _ = inbox.send((encode(&msg, &self.keys), None));
     }
@@ -376,6 +386,29 @@ impl Cluster {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn a_peer_with_a_new_start_time_has_restarted() {
+        let peers = Peers::new().unwrap();
+        let peer = |started: u64| Peer {
+            name: "b".into(),
+            url: "http://b/geoserver".into(),
+            roles: Roles::default(),
+            digest: String::new(),
+            heads: BTreeMap::new(),
+            seen: Some(Instant::now()),
+            found: Found::Heartbeat,
+            started,
+        };
+        let recent = Duration::from_secs(6);
+        assert!(peers.heard(peer(100), recent).2, "new");
+        assert!(!peers.heard(peer(100), recent).2, "the same process");
+        assert!(peers.heard(peer(200), recent).2, "restarted");
+        // A heartbeat made up from a status poll does not know: not a restart, and the start
+        // time heard stays.
+        assert!(!peers.heard(peer(0), recent).2);
+        assert!(!peers.heard(peer(200), recent).2);
+    }
 
     #[test]
     fn catch_up_asks_peers_heard_lately_first_and_a_silent_one_last() {
@@ -388,6 +421,7 @@ mod tests {
             heads: [("origin".to_string(), head)].into(),
             seen: Instant::now().checked_sub(ago),
             found: Found::Heartbeat,
+            started: 0,
         };
         let recent = Duration::from_secs(6);
         // The origin itself went silent a minute ago; two others heard lately.

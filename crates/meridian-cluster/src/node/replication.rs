@@ -216,13 +216,16 @@ impl Cluster {
                 heads,
                 digest,
                 broker,
+                started,
                 ..
             } => {
-                self.on_heartbeat(origin, url, roles, heads, digest, broker, replica)
+                self.on_heartbeat(origin, url, roles, heads, digest, broker, started, replica)
                     .await
             }
             Message::Leave { origin, .. } => self.on_leave(&origin),
-            Message::Invalidate { layer, bbox, .. } => self.on_invalidate(&layer, bbox),
+            Message::Invalidate {
+                layer, bbox, to, ..
+            } => self.on_invalidate(&layer, bbox, to.as_deref()),
         }
     }
 }

@@ -84,21 +84,28 @@ fn bugsites_tile(n: &Node, row: u64, col: u64) -> String {
         .to_string()
 }
 
-#[test]
-fn a_wfs_t_edit_through_one_node_truncates_that_boxs_tiles_on_the_other() {
-    let c = Cluster::new("tiledit");
-    let (_ta, da) = release_copy();
-    let (_tb, db) = release_copy();
-    let (_ts, shared) = tmpdir();
-    // One copy of the Spearfish shapefiles that both nodes read (a store every node reads, as
-    // a shared PostGIS is).
+/// Two nodes reading one copy of the Spearfish shapefiles (a store every node reads, as a
+/// shared PostGIS is), the replica holding the tile over Spearfish and one far away.
+struct SharedStore {
+    _dirs: [tempfile::TempDir; 3],
+    db: std::path::PathBuf,
+    c: Cluster,
+    a: Node,
+    b: Node,
+}
+
+fn shared_store(name: &str, b_env: &[(&str, &str)]) -> SharedStore {
+    let c = Cluster::new(name);
+    let (ta, da) = release_copy();
+    let (tb, db) = release_copy();
+    let (ts, shared) = tmpdir();
     meridian_testkit::copy_dir(
         &meridian_testkit::fixture_datadir().join("data/sf"),
         &shared,
     )
     .unwrap();
     let a = c.start(&da, "node-a", true, true);
-    let b = c.start(&db, "node-b", false, false);
+    let b = c.start_with(&db, "node-b", false, false, b_env);
     wait_connected("replica connected", &[&a, &b], &b);
     expect(
         a.put_xml(
@@ -119,16 +126,25 @@ fn a_wfs_t_edit_through_one_node_truncates_that_boxs_tiles_on_the_other() {
                 .contains(&shared.display().to_string())
         },
     );
-    // The replica caches the tile over Spearfish, and one far away.
     assert_eq!(bugsites_tile(&b, 64, 108), "MISS");
     assert_eq!(bugsites_tile(&b, 64, 108), "HIT");
     bugsites_tile(&b, 0, 0);
     assert_eq!(bugsites_tile(&b, 0, 0), "HIT");
-    // A point inserted through the primary: the data change, not the configuration.
+    SharedStore {
+        _dirs: [ta, tb, ts],
+        db,
+        c,
+        a,
+        b,
+    }
+}
+
+/// A point inserted through `n` over Spearfish: the data change, not the configuration.
+fn insert_bugsite(n: &Node) {
     let insert = "<wfs:Transaction version=\"1.1.0\" service=\"WFS\" xmlns:wfs=\"http://www.opengis.net/wfs\" xmlns:gml=\"http://www.opengis.net/gml\" xmlns:sf=\"http://www.openplans.org/spearfish\"><wfs:Insert><sf:bugsites><sf:the_geom><gml:Point srsName=\"EPSG:26713\"><gml:pos>590000 4920000</gml:pos></gml:Point></sf:the_geom><sf:cat>77</sf:cat><sf:str1>new</sf:str1></sf:bugsites></wfs:Insert></wfs:Transaction>";
-    let r = a
+    let r = n
         .anon()
-        .post(format!("http://127.0.0.1:{}/geoserver/wfs", a.port))
+        .post(format!("http://127.0.0.1:{}/geoserver/wfs", n.port))
         .basic_auth("admin", Some("geoserver"))
         .header("content-type", "text/xml")
         .body(insert)
@@ -136,11 +152,39 @@ fn a_wfs_t_edit_through_one_node_truncates_that_boxs_tiles_on_the_other() {
         .unwrap();
     assert_eq!(r.status(), 200);
     assert!(r.text().unwrap().contains("totalInserted>1<"));
+}
+
+#[test]
+fn a_wfs_t_edit_through_one_node_truncates_that_boxs_tiles_on_the_other() {
+    let SharedStore { a, b, _dirs, .. } = shared_store("tiledit", &[]);
+    insert_bugsite(&a);
     // The replica drops that box's tiles, and only those.
     wait_for(
         "the replica's edited tiles are truncated",
         &[&a, &b],
         Duration::from_secs(10),
+        || bugsites_tile(&b, 64, 108) == "MISS",
+    );
+    assert_eq!(bugsites_tile(&b, 0, 0), "HIT");
+}
+
+/// A node that was down when data were edited, and whose broker session did not keep the
+/// message (`durable=false`; or a broker restarted meanwhile), is sent the edit again when it
+/// comes back (its peers keep the recent edits), and drops those tiles then.
+#[test]
+fn a_node_down_during_a_wfs_t_edit_drops_that_boxs_tiles_when_it_comes_back() {
+    let transient = [("MERIDIAN_CLUSTER_DURABLE", "false")];
+    let SharedStore {
+        a, b, c, db, _dirs, ..
+    } = shared_store("tiledown", &transient);
+    drop(b); // killed: it hears nothing of the edit, and the broker keeps nothing for it
+    insert_bugsite(&a);
+    let b = c.start_with(&db, "node-b", false, false, &transient);
+    // Its cache kept the tiles; the edit's box goes once its peer has heard it is back.
+    wait_for(
+        "the edited tiles of the node that was down are truncated",
+        &[&a, &b],
+        Duration::from_secs(30),
         || bugsites_tile(&b, 64, 108) == "MISS",
     );
     assert_eq!(bugsites_tile(&b, 0, 0), "HIT");

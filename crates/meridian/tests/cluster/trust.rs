@@ -31,6 +31,7 @@ fn forged_malformed_and_foreign_messages_are_rejected_and_replication_goes_on() 
         heads: Default::default(),
         digest: String::new(),
         broker: None,
+        started: 0,
     };
     let foreign = meridian_cluster::envelope::encode(&heartbeat("another-group"), &c.keys());
     let other_secret = meridian_cluster::keys::ClusterKeys::new("another secret").unwrap();
