@@ -188,12 +188,7 @@ pub fn truncations(text: Option<&str>) -> std::collections::BTreeMap<String, u64
 pub fn truncated(text: Option<&str>, ids: &[&str]) -> String {
     let mut records = truncation_records(text);
     for id in ids {
-        let r = records.entry(id.to_string()).or_insert(Truncation {
-            count: 0,
-            extent: None,
-        });
-        r.count += 1;
-        r.extent = None;
+        count_one(&mut records, id, None);
     }
     write_truncations(&records)
 }
@@ -201,13 +196,22 @@ pub fn truncated(text: Option<&str>, ids: &[&str]) -> String {
 /// The truncations file's text after one more truncation of layer `id`, inside `extent`.
 pub fn truncated_extent(text: Option<&str>, id: &str, extent: TruncatedExtent) -> String {
     let mut records = truncation_records(text);
+    count_one(&mut records, id, Some(extent));
+    write_truncations(&records)
+}
+
+/// One more truncation of `id`, whole (`None`) or of a box.
+fn count_one(
+    records: &mut std::collections::BTreeMap<String, Truncation>,
+    id: &str,
+    extent: Option<TruncatedExtent>,
+) {
     let r = records.entry(id.to_string()).or_insert(Truncation {
         count: 0,
         extent: None,
     });
     r.count += 1;
-    r.extent = Some(extent);
-    write_truncations(&records)
+    r.extent = extent;
 }
 
 fn write_truncations(records: &std::collections::BTreeMap<String, Truncation>) -> String {

@@ -121,8 +121,13 @@ impl DiskCache {
 
     /// The tile's bytes and when they were written, if cached.
     pub fn get(&self, k: &TileKey) -> Option<(Vec<u8>, SystemTime)> {
-        let p = self.path(k);
-        let f = std::fs::File::open(&p).ok()?;
+        self.get_at(&self.path(k))
+    }
+
+    /// The bytes of the tile whose file is `p` ([`DiskCache::path`]) and when they were
+    /// written, if cached.
+    pub fn get_at(&self, p: &Path) -> Option<(Vec<u8>, SystemTime)> {
+        let f = std::fs::File::open(p).ok()?;
         let meta = f.metadata().ok()?;
         let modified = meta.modified().ok()?;
         let mut bytes = Vec::with_capacity(meta.len() as usize);

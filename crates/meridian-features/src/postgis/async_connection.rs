@@ -3,11 +3,12 @@
 //! without handing the request to another thread. Pooled per set of parameters, as the
 //! blocking connections are, each with the statements prepared on it.
 
-use super::connection::{connection_error, PgParams};
+use super::connection::{connection_error, IdlePool, PgParams};
 use meridian_sources::SourceError;
 use std::collections::HashMap;
-use std::sync::Mutex;
+use tokio_postgres::tls::MakeTlsConnect;
 use tokio_postgres::types::ToSql;
+use tokio_postgres::Socket;
 use tokio_postgres::{Client, Row, Statement};
 
 /// A connection and the statements prepared on it.
@@ -16,7 +17,7 @@ struct Pooled {
     statements: HashMap<String, Statement>,
 }
 
-static POOL: Mutex<Option<HashMap<PgParams, Vec<Pooled>>>> = Mutex::new(None);
+static POOL: IdlePool<Pooled> = IdlePool::new();
 
 /// Statements kept prepared on one connection at most (past this they are all forgotten).
 const MAX_STATEMENTS: usize = 64;
@@ -31,14 +32,7 @@ impl Drop for AsyncConn {
     fn drop(&mut self) {
         if let Some(c) = self.conn.take() {
             if !c.client.is_closed() {
-                let mut g = POOL.lock().unwrap_or_else(|e| e.into_inner());
-                let idle = g
-                    .get_or_insert_with(HashMap::new)
-                    .entry(self.key.clone())
-                    .or_default();
-                if idle.len() < self.key.max_connections {
-                    idle.push(c);
-                }
+                POOL.give(&self.key, c);
             }
         }
     }
@@ -47,33 +41,13 @@ impl Drop for AsyncConn {
 /// A connection from the pool, or a new one (its connection task spawned on the current
 /// runtime).
 pub(crate) async fn connect(p: &PgParams) -> Result<AsyncConn, SourceError> {
-    let pooled = POOL
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .get_or_insert_with(HashMap::new)
-        .get_mut(p)
-        .and_then(Vec::pop);
-    let conn = match pooled {
+    let conn = match POOL.take(p) {
         Some(c) if !c.client.is_closed() => c,
         _ => {
             let (config, tls) = p.settings()?;
             let client = match tls {
-                None => {
-                    let (client, connection) = config
-                        .connect(tokio_postgres::NoTls)
-                        .await
-                        .map_err(|e| connection_error(p, &e))?;
-                    tokio::spawn(connection);
-                    client
-                }
-                Some(tls) => {
-                    let (client, connection) = config
-                        .connect(tls)
-                        .await
-                        .map_err(|e| connection_error(p, &e))?;
-                    tokio::spawn(connection);
-                    client
-                }
+                None => open(&config, tokio_postgres::NoTls, p).await?,
+                Some(tls) => open(&config, tls, p).await?,
             };
             Pooled {
                 client,
@@ -85,6 +59,24 @@ pub(crate) async fn connect(p: &PgParams) -> Result<AsyncConn, SourceError> {
         key: p.clone(),
         conn: Some(conn),
     })
+}
+
+/// A new connection, its connection task spawned on the current runtime.
+async fn open<T>(
+    config: &tokio_postgres::Config,
+    tls: T,
+    p: &PgParams,
+) -> Result<Client, SourceError>
+where
+    T: MakeTlsConnect<Socket>,
+    T::Stream: Send + 'static,
+{
+    let (client, connection) = config
+        .connect(tls)
+        .await
+        .map_err(|e| connection_error(p, &e))?;
+    tokio::spawn(connection);
+    Ok(client)
 }
 
 impl AsyncConn {

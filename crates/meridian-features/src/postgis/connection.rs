@@ -121,7 +121,39 @@ impl PgParams {
     }
 }
 
-static POOL: Mutex<Option<HashMap<PgParams, Vec<postgres::Client>>>> = Mutex::new(None);
+/// Idle connections, per set of parameters (the blocking ones here, the async ones in
+/// [`super::async_connection`]).
+pub(crate) struct IdlePool<T>(Mutex<Option<HashMap<PgParams, Vec<T>>>>);
+
+impl<T> IdlePool<T> {
+    pub(crate) const fn new() -> Self {
+        IdlePool(Mutex::new(None))
+    }
+
+    /// An idle connection made with `p`, if one waits.
+    pub(crate) fn take(&self, p: &PgParams) -> Option<T> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_or_insert_with(HashMap::new)
+            .get_mut(p)
+            .and_then(Vec::pop)
+    }
+
+    /// Keep `c` for the next caller with `p`, unless `p`'s `max connections` already wait.
+    pub(crate) fn give(&self, p: &PgParams, c: T) {
+        let mut g = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let idle = g
+            .get_or_insert_with(HashMap::new)
+            .entry(p.clone())
+            .or_default();
+        if idle.len() < p.max_connections {
+            idle.push(c);
+        }
+    }
+}
+
+static POOL: IdlePool<postgres::Client> = IdlePool::new();
 
 /// A pooled connection, returned to the pool when dropped.
 pub struct PgConn {
@@ -147,15 +179,7 @@ impl Drop for PgConn {
     fn drop(&mut self) {
         if let Some(c) = self.client.take() {
             if !c.is_closed() {
-                if let Ok(mut g) = POOL.lock() {
-                    let idle = g
-                        .get_or_insert_with(HashMap::new)
-                        .entry(self.key.clone())
-                        .or_default();
-                    if idle.len() < self.key.max_connections {
-                        idle.push(c);
-                    }
-                }
+                POOL.give(&self.key, c);
             }
         }
     }
@@ -163,12 +187,7 @@ impl Drop for PgConn {
 
 /// A connection from the pool, or a new one.
 pub fn connect(p: &PgParams) -> Result<PgConn, SourceError> {
-    let pooled = POOL.lock().ok().and_then(|mut g| {
-        g.get_or_insert_with(HashMap::new)
-            .get_mut(p)
-            .and_then(Vec::pop)
-    });
-    let client = match pooled {
+    let client = match POOL.take(p) {
         Some(c) if !c.is_closed() => c,
         _ => {
             let failed = |e: postgres::Error| connection_error(p, &e);

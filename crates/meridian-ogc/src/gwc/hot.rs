@@ -103,9 +103,11 @@ impl HotTiles {
                 .proxy_header
                 .as_ref()
                 .is_some_and(|h| headers.contains_key(h.as_str()))
-            || uri
-                .query()
-                .is_some_and(|q| q.to_ascii_lowercase().contains("authkey"))
+            || uri.query().is_some_and(|q| {
+                q.as_bytes()
+                    .windows(7)
+                    .any(|w| w.eq_ignore_ascii_case(b"authkey"))
+            })
         {
             return Lookup::Other;
         }

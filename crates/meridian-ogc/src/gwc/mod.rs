@@ -63,25 +63,30 @@ impl<V: Clone> PerState<V> {
         name: &str,
         make: impl FnOnce() -> Option<V>,
     ) -> Option<V> {
-        {
-            let kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some((at, values)) = kept.as_ref() {
-                if Arc::ptr_eq(at, cat) {
-                    if let Some(v) = values.get(name) {
-                        return Some(v.clone());
-                    }
-                }
-            }
+        if let Some(v) = self.peek(cat, name) {
+            return Some(v);
         }
         let v = make()?;
+        self.keep(cat, name, v.clone());
+        Some(v)
+    }
+
+    /// The value kept for `name` under `cat`.
+    pub(crate) fn peek(&self, cat: &Arc<Catalog>, name: &str) -> Option<V> {
+        let kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
+        let (at, values) = kept.as_ref()?;
+        Arc::ptr_eq(at, cat).then(|| values.get(name).cloned())?
+    }
+
+    /// Keep `v` for `name` under `cat` (the values of an older state are dropped).
+    pub(crate) fn keep(&self, cat: &Arc<Catalog>, name: &str, v: V) {
         let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
         match kept.as_mut() {
             Some((at, values)) if Arc::ptr_eq(at, cat) && values.len() < 10_000 => {
-                values.insert(name.to_string(), v.clone());
+                values.insert(name.to_string(), v);
             }
-            _ => *kept = Some((cat.clone(), HashMap::from([(name.to_string(), v.clone())]))),
+            _ => *kept = Some((cat.clone(), HashMap::from([(name.to_string(), v)]))),
         }
-        Some(v)
     }
 }
 

@@ -353,9 +353,9 @@ pub(crate) async fn tile(
     let disk = st.tiles.disk();
     let cached = || {
         let d = disk?;
-        let k = key(r.x, r.y);
-        d.get(&k).map(|(bytes, modified)| Tile {
-            file: Some((d.path(&k), bytes.len() as u64)),
+        let path = d.path(&key(r.x, r.y));
+        d.get_at(&path).map(|(bytes, modified)| Tile {
+            file: Some((path, bytes.len() as u64)),
             bytes,
             format: r.format,
             hit: true,

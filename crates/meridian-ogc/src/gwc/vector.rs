@@ -32,14 +32,14 @@ fn members(
     // A layer's settings, read once per catalog state (a group's members are not kept: they
     // depend on the caller).
     static KEPT: super::PerState<Arc<FeatureLayer>> = super::PerState::new();
-    if let Some(l) = KEPT.get(&cat, &p.id, || None) {
+    if let Some(l) = KEPT.peek(&cat, &p.id) {
         return Ok(vec![l]);
     }
     let mut out = Vec::new();
     match crate::wms::find_wms_layer(&cat, &st.data_dir, None, &p.name) {
         Some(crate::wms::WmsLayer::Features(l)) => {
             let l = Arc::new(l);
-            KEPT.get(&cat, &p.id, || Some(l.clone()));
+            KEPT.keep(&cat, &p.id, l.clone());
             out.push(l)
         }
         Some(crate::wms::WmsLayer::Coverage(_)) => {

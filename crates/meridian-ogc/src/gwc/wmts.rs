@@ -35,69 +35,19 @@ pub(super) async fn kvp_request(
     match request.as_deref() {
         Some("getcapabilities") => capabilities(&st, headers, &access),
         Some("gettile") => {
-            for k in [
-                "LAYER",
-                "TILEMATRIXSET",
-                "TILEMATRIX",
-                "TILEROW",
-                "TILECOL",
-                "FORMAT",
-            ] {
-                if get(k).is_empty() {
-                    return wmts_err(
-                        "MissingParameterValue",
-                        &k.to_ascii_lowercase(),
-                        format!("GetTile needs {k}"),
-                    );
-                }
+            if let Some(missing) = missing(&get, &["FORMAT"], "GetTile") {
+                return missing;
             }
-            get_tile(
-                &st,
-                headers,
-                &access,
-                TileParams {
-                    layer: get("LAYER"),
-                    style: get("STYLE"),
-                    matrix_set: get("TILEMATRIXSET"),
-                    matrix: get("TILEMATRIX"),
-                    row: get("TILEROW"),
-                    col: get("TILECOL"),
-                    format: get("FORMAT"),
-                },
-            )
-            .await
+            get_tile(&st, headers, &access, tile_params(&get)).await
         }
         Some("getfeatureinfo") => {
-            for k in [
-                "LAYER",
-                "TILEMATRIXSET",
-                "TILEMATRIX",
-                "TILEROW",
-                "TILECOL",
-                "I",
-                "J",
-                "INFOFORMAT",
-            ] {
-                if get(k).is_empty() {
-                    return wmts_err(
-                        "MissingParameterValue",
-                        &k.to_ascii_lowercase(),
-                        format!("GetFeatureInfo needs {k}"),
-                    );
-                }
+            if let Some(missing) = missing(&get, &["I", "J", "INFOFORMAT"], "GetFeatureInfo") {
+                return missing;
             }
             feature_info(
                 &st,
                 &access,
-                TileParams {
-                    layer: get("LAYER"),
-                    style: get("STYLE"),
-                    matrix_set: get("TILEMATRIXSET"),
-                    matrix: get("TILEMATRIX"),
-                    row: get("TILEROW"),
-                    col: get("TILECOL"),
-                    format: get("FORMAT"),
-                },
+                tile_params(&get),
                 (get("I"), get("J")),
                 get("INFOFORMAT"),
             )
@@ -156,7 +106,7 @@ pub(super) async fn rest_request(
     .await
 }
 
-/// The parameters of a GetTile.
+/// The parameters naming a tile (GetTile, GetFeatureInfo).
 struct TileParams<'a> {
     layer: &'a str,
     style: &'a str,
@@ -165,6 +115,66 @@ struct TileParams<'a> {
     row: &'a str,
     col: &'a str,
     format: &'a str,
+}
+
+/// The KVP parameters naming a tile.
+fn tile_params<'a>(get: &impl Fn(&str) -> &'a str) -> TileParams<'a> {
+    TileParams {
+        layer: get("LAYER"),
+        style: get("STYLE"),
+        matrix_set: get("TILEMATRIXSET"),
+        matrix: get("TILEMATRIX"),
+        row: get("TILEROW"),
+        col: get("TILECOL"),
+        format: get("FORMAT"),
+    }
+}
+
+/// The exception for the first of the tile's parameters, then `more`, that is missing or
+/// empty in a `request`.
+fn missing<'a>(get: &impl Fn(&str) -> &'a str, more: &[&str], request: &str) -> Option<Response> {
+    ["LAYER", "TILEMATRIXSET", "TILEMATRIX", "TILEROW", "TILECOL"]
+        .iter()
+        .chain(more)
+        .find(|k| get(k).is_empty())
+        .map(|k| {
+            wmts_err(
+                "MissingParameterValue",
+                &k.to_ascii_lowercase(),
+                format!("{request} needs {k}"),
+            )
+        })
+}
+
+/// The level, column and internal row a tile's matrix, row and column name in `grid`
+/// (the column's range is the caller's to check).
+fn matrix_tile(grid: &GridSet, t: &TileParams<'_>) -> Result<(usize, u64, u64), Box<Response>> {
+    let Some(z) = grid.level_of(t.matrix) else {
+        return Err(Box::new(wmts_err(
+            "InvalidParameterValue",
+            "tilematrix",
+            format!("the gridset {} has no matrix '{}'", grid.name, t.matrix),
+        )));
+    };
+    let (Ok(row), Ok(col)) = (t.row.trim().parse::<u64>(), t.col.trim().parse::<u64>()) else {
+        return Err(Box::new(wmts_err(
+            "InvalidParameterValue",
+            "tilerow",
+            "TILEROW and TILECOL are whole numbers",
+        )));
+    };
+    let Some(y) = grid.from_wmts_row(z, row) else {
+        return Err(Box::new(wmts_err(
+            "TileOutOfRange",
+            "tilerow",
+            format!(
+                "row {row} is outside matrix {} ({} rows)",
+                t.matrix,
+                grid.tiles_high(z)
+            ),
+        )));
+    };
+    Ok((z, col, y))
 }
 
 async fn get_tile(
@@ -192,13 +202,6 @@ async fn get_tile(
             format!("no gridset named '{}'", t.matrix_set),
         );
     };
-    let Some(z) = grid.level_of(t.matrix) else {
-        return wmts_err(
-            "InvalidParameterValue",
-            "tilematrix",
-            format!("the gridset {} has no matrix '{}'", grid.name, t.matrix),
-        );
-    };
     let Some(format) = meridian_tiles::FORMATS.iter().find(|f| **f == t.format) else {
         return wmts_err(
             "InvalidParameterValue",
@@ -210,23 +213,9 @@ async fn get_tile(
             ),
         );
     };
-    let (Ok(row), Ok(col)) = (t.row.trim().parse::<u64>(), t.col.trim().parse::<u64>()) else {
-        return wmts_err(
-            "InvalidParameterValue",
-            "tilerow",
-            "TILEROW and TILECOL are whole numbers",
-        );
-    };
-    let Some(y) = grid.from_wmts_row(z, row) else {
-        return wmts_err(
-            "TileOutOfRange",
-            "tilerow",
-            format!(
-                "row {row} is outside matrix {} ({} rows)",
-                t.matrix,
-                grid.tiles_high(z)
-            ),
-        );
+    let (z, col, y) = match matrix_tile(grid, &t) {
+        Ok(at) => at,
+        Err(r) => return *r,
     };
     let req = TileRequest {
         tiled: &tiled,
@@ -282,27 +271,21 @@ async fn feature_info(
             format!("the layer {} has no tiles in '{}'", p.name, t.matrix_set),
         );
     };
-    let Some(z) = grid.level_of(t.matrix) else {
-        return wmts_err(
-            "InvalidParameterValue",
-            "tilematrix",
-            format!("the gridset {} has no matrix '{}'", grid.name, t.matrix),
-        );
+    let (z, col, y) = match matrix_tile(grid, &t) {
+        Ok(at) => at,
+        Err(r) => return *r,
     };
-    let (Ok(row), Ok(col)) = (t.row.trim().parse::<u64>(), t.col.trim().parse::<u64>()) else {
-        return wmts_err(
-            "InvalidParameterValue",
-            "tilerow",
-            "TILEROW and TILECOL are whole numbers",
-        );
-    };
-    let (Some(y), true) = (grid.from_wmts_row(z, row), col < grid.tiles_wide(z)) else {
+    if col >= grid.tiles_wide(z) {
         return wmts_err(
             "TileOutOfRange",
-            "tilerow",
-            format!("row {row}, column {col} is outside matrix {}", t.matrix),
+            "tilecol",
+            format!(
+                "column {col} is outside matrix {} ({} columns)",
+                t.matrix,
+                grid.tiles_wide(z)
+            ),
         );
-    };
+    }
     let pixel = |v: &str, max: u32| v.trim().parse::<u32>().ok().filter(|n| *n < max);
     let out_of = |name: &str, max: u32| {
         wmts_err(
